@@ -1,0 +1,220 @@
+/**
+ * The assembly (`imgsdk.out/`): the only contract between the SDK, which writes it,
+ * and the runtime, which executes it. Everything here is plain JSON data.
+ */
+
+/** Semver of the assembly format. A reader refuses a newer major version. */
+export const ASSEMBLY_VERSION = '1.0.0';
+
+/**
+ * Version of the builder-side scripts and rootfs pipeline. Part of every key, so a
+ * change in how images are built rebuilds them.
+ */
+export const BUILD_SCRIPT_VERSION = '1';
+
+export type BuilderKind = 'gentoo' | 'debian';
+export type Libc = 'glibc' | 'musl';
+
+export interface GentooBuilderOptions {
+  /** Stage3 flavour, e.g. `amd64-hardened-nomultilib`, `amd64-musl-hardened`. */
+  readonly stage3: string;
+  /** Stage3 date (`20240101T170000Z`), or `latest`. */
+  readonly date: string;
+  /** Portage profile to select with eselect, if any. */
+  readonly profile: string | null;
+  /** make.conf lines for the builder (BOB_* knobs end up here). */
+  readonly makeConf: Readonly<Record<string, string>>;
+  /** Base URL of the Gentoo mirror to fetch the stage3 from. */
+  readonly mirror: string;
+  /** Pull this image instead of downloading (e.g. `gentoo/stage3:20240101`). */
+  readonly from: string | null;
+  /** Armored GPG key (or key file path) to verify the DIGESTS signature with. */
+  readonly gpgKey: string | null;
+  /** Portage snapshot: `latest`, a date, or an image to take `/var/db/repos/gentoo` from. */
+  readonly portage: string;
+}
+
+export type DebianSource =
+  | { readonly kind: 'mmdebstrap'; readonly variant: string; readonly include: readonly string[] }
+  | { readonly kind: 'rootfs'; readonly path: string; readonly sha256: string }
+  | { readonly kind: 'pull'; readonly image: string };
+
+export interface DebianBuilderOptions {
+  readonly suite: string;
+  readonly mirror: string;
+  readonly source: DebianSource;
+}
+
+/** A builder as data: how to obtain the image builds run in. */
+export interface BuilderDef {
+  readonly id: string;
+  readonly kind: BuilderKind;
+  readonly libc: Libc;
+  readonly arch: string;
+  readonly gentoo: GentooBuilderOptions | null;
+  readonly debian: DebianBuilderOptions | null;
+}
+
+/** A file, directory or symlink added to an image with `.file()`. */
+export interface FileDef {
+  readonly path: string;
+  readonly type: 'file' | 'dir' | 'symlink';
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** sha256 of the content (files only); the bytes are in `files/<sha256>` of the image dir. */
+  readonly sha256: string | null;
+  readonly size: number;
+  /** Target of a symlink. */
+  readonly target: string | null;
+}
+
+export interface AccountDef {
+  readonly user: string;
+  readonly uid: number;
+  readonly group: string;
+  readonly gid: number;
+  readonly home: string;
+  readonly shell: string;
+}
+
+export interface HealthcheckDef {
+  readonly cmd: readonly string[];
+  /** Seconds. */
+  readonly interval: number;
+  readonly timeout: number;
+  readonly retries: number;
+  readonly startPeriod: number;
+}
+
+/** What ends up in the OCI image config. */
+export interface ImageConfigDef {
+  readonly entrypoint: readonly string[] | null;
+  readonly cmd: readonly string[] | null;
+  readonly env: Readonly<Record<string, string>>;
+  readonly workdir: string | null;
+  /** `8080/tcp` style. */
+  readonly expose: readonly string[];
+  readonly volumes: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  /** User name or numeric uid, resolved against accounts at build time. */
+  readonly user: string | null;
+  readonly healthcheck: HealthcheckDef | null;
+}
+
+export interface AtomFlags {
+  readonly atom: string;
+  readonly values: readonly string[];
+}
+
+export interface OverlayDef {
+  readonly name: string;
+  readonly uri: string;
+  readonly type: string;
+  readonly branch: string | null;
+}
+
+export interface PackageEnvDef {
+  readonly atom: string;
+  /** File name under /etc/portage/env. */
+  readonly name: string;
+  readonly vars: Readonly<Record<string, string>>;
+}
+
+export interface PatchDef {
+  readonly atom: string;
+  readonly name: string;
+  readonly sha256: string;
+}
+
+export interface DownloadDef {
+  readonly url: string;
+  readonly sha256: string;
+  readonly name: string;
+}
+
+export interface RecordDef {
+  readonly group: string;
+  readonly name: string;
+}
+
+/** Portage-only parts of a definition. Empty on Debian images. */
+export interface PortageDef {
+  readonly use: readonly AtomFlags[];
+  readonly keywords: readonly AtomFlags[];
+  readonly mask: readonly string[];
+  readonly unmask: readonly string[];
+  readonly unmaskUse: readonly AtomFlags[];
+  readonly makeConf: Readonly<Record<string, string>>;
+  readonly packageEnv: readonly PackageEnvDef[];
+  readonly overlays: readonly OverlayDef[];
+  readonly provide: readonly string[];
+  readonly unprovide: readonly string[];
+  readonly patches: readonly PatchDef[];
+  readonly uninstall: readonly string[];
+  readonly noBinpkgCache: readonly string[];
+  readonly runtimeLibs: readonly string[];
+  readonly downloads: readonly DownloadDef[];
+  readonly record: readonly RecordDef[];
+  readonly locales: readonly string[];
+}
+
+export interface HooksDef {
+  readonly configureBuilder: readonly string[];
+  readonly configureRootfs: readonly string[];
+  readonly finishRootfs: readonly string[];
+}
+
+/** One image as data: `<ns>/<name>/image.json`. */
+export interface ImageDef {
+  readonly id: string;
+  /** Parent image id, or null for scratch. */
+  readonly parent: string | null;
+  /** Builder id (inherited from the parent when not set). */
+  readonly builder: string;
+  readonly packages: readonly string[];
+  readonly portage: PortageDef;
+  /** Categories kept despite the purge: headers, static-libs, docs, man, info, locales, pkgconfig, ... */
+  readonly keep: readonly string[];
+  /** Extra globs purged from the rootfs. */
+  readonly purge: readonly string[];
+  readonly closure: { readonly roots: readonly string[]; readonly keep: readonly string[] } | null;
+  readonly copies: readonly { readonly from: string; readonly paths: readonly string[] }[];
+  readonly files: readonly FileDef[];
+  readonly accounts: readonly AccountDef[];
+  readonly needs: readonly string[];
+  readonly hooks: HooksDef;
+  readonly config: ImageConfigDef;
+  readonly allowRoot: boolean;
+  readonly tags: readonly string[];
+  readonly tests: readonly string[];
+  readonly debug: boolean;
+}
+
+export interface ManifestImage {
+  readonly key: string;
+  readonly parent: string | null;
+  readonly builder: string;
+  /** Images this one needs built first (parent and copy sources), sorted. */
+  readonly dependsOn: readonly string[];
+  readonly tags: readonly string[];
+  /** Directory of the image, relative to the assembly root. */
+  readonly dir: string;
+}
+
+export interface ManifestBuilder {
+  readonly key: string;
+  readonly kind: BuilderKind;
+  readonly libc: Libc;
+  readonly def: BuilderDef;
+}
+
+/** `manifest.json`. */
+export interface Manifest {
+  readonly version: string;
+  readonly sdkVersion: string;
+  readonly images: Readonly<Record<string, ManifestImage>>;
+  readonly builders: Readonly<Record<string, ManifestBuilder>>;
+  /** Build levels: the images of one level can build in parallel. */
+  readonly order: readonly (readonly string[])[];
+}

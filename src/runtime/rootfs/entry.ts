@@ -1,0 +1,43 @@
+/**
+ * The in-memory index of a root filesystem: one Entry per path, file bodies kept
+ * out of memory in a content-addressed BlobStore. Shared by the rootfs pipeline
+ * (tar.ts, purge.ts, closure.ts, linkcheck.ts) and the layer writer (image/layer.ts).
+ */
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink';
+
+/** What elf.ts reads from an ELF file (nothing is executed). */
+export interface ElfInfo {
+  readonly class: 32 | 64;
+  readonly endian: 'little' | 'big';
+  /** e_machine, e.g. 62 for x86-64, 183 for aarch64. */
+  readonly machine: number;
+  /** ET_EXEC = 2, ET_DYN = 3, ... */
+  readonly type: number;
+  /** PT_INTERP, e.g. `/lib64/ld-linux-x86-64.so.2`. */
+  readonly interp: string | null;
+  readonly needed: readonly string[];
+  readonly rpath: readonly string[];
+  readonly runpath: readonly string[];
+  readonly soname: string | null;
+}
+
+export interface Entry {
+  /** Normalized: relative to the root, no leading `./` or `/`, no trailing `/` (e.g. `usr/bin/nginx`). */
+  readonly path: string;
+  readonly type: EntryType;
+  /** Permission bits including setuid, setgid and sticky (mask 0o7777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Size in bytes of a file's body; 0 otherwise. */
+  readonly size: number;
+  /** Symlink target as written, or the normalized path a hardlink points to. */
+  readonly linkname: string | null;
+  /** sha256 (hex) of a file's body, stored in the BlobStore; null otherwise. */
+  readonly sha256: string | null;
+  /** ELF facts of a file, or null when it is not an ELF file. */
+  readonly elf: ElfInfo | null;
+  /** Package that owns the path, when known. */
+  readonly origin?: string;
+}
