@@ -189,6 +189,8 @@ export interface ImageDef {
   readonly tags: readonly string[];
   readonly tests: readonly string[];
   readonly debug: boolean;
+  /** Globs that must not exist in the final image (set by policies such as noShell). */
+  readonly forbid: readonly string[];
 }
 
 export interface ManifestImage {

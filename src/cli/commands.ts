@@ -1,0 +1,23 @@
+import { GRAPH_USAGE, graphCommand } from './graph';
+import { LS_USAGE, lsCommand } from './ls';
+import { SYNTH_USAGE, synthCommand } from './synth';
+
+export type Command = (argv: readonly string[]) => Promise<number>;
+
+export const COMMANDS: Record<string, Command> = {
+  synth: synthCommand,
+  ls: lsCommand,
+  graph: graphCommand,
+};
+
+export const USAGE = `imgsdk: minimal container images from distribution packages, as typed TypeScript values
+
+Usage: imgsdk <command> [options]
+
+${SYNTH_USAGE}
+${LS_USAGE}
+${GRAPH_USAGE}
+imgsdk --help | --version
+
+Exit codes: 0 ok, 1 error, 2 usage.
+`;

@@ -1,0 +1,35 @@
+import { assemble } from '../sdk/synth';
+import { loadApp } from '../sdk/load';
+import { UsageError } from '../errors';
+import { parse } from './args';
+
+export const GRAPH_USAGE = `imgsdk graph [--app FILE|DIR] [--format dot|mermaid]
+  Prints the build graph: builders and images, edges labelled parent, builder, copy.
+`;
+
+export async function graphCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parse(argv, { app: { type: 'string' }, format: { type: 'string', default: 'dot' } });
+  if (values.format !== 'dot' && values.format !== 'mermaid') throw new UsageError(`--format takes dot or mermaid, not "${values.format}"`);
+  const { manifest, images } = assemble(loadApp(values.app));
+  const edges: [string, string, string][] = [];
+  for (const [id, m] of Object.entries(manifest.images)) {
+    if (m.parent) edges.push([m.parent, id, 'parent']);
+    edges.push([`builder:${m.builder}`, id, 'builder']);
+    for (const c of images.get(id)!.copies) edges.push([c.from, id, 'copy']);
+  }
+  const nodes = [...Object.keys(manifest.builders).map((b) => `builder:${b}`), ...Object.keys(manifest.images)];
+  if (values.format === 'dot') {
+    const q = (s: string) => JSON.stringify(s);
+    const lines = ['digraph imgsdk {', '  rankdir=LR;'];
+    for (const n of nodes) lines.push(`  ${q(n)} [shape=${n.startsWith('builder:') ? 'box' : 'ellipse'}];`);
+    for (const [a, b, l] of edges) lines.push(`  ${q(a)} -> ${q(b)} [label=${q(l)}];`);
+    process.stdout.write(lines.join('\n') + '\n}\n');
+  } else {
+    const idOf = new Map(nodes.map((n, i) => [n, `n${i}`]));
+    const lines = ['graph LR'];
+    for (const n of nodes) lines.push(`  ${idOf.get(n)}${n.startsWith('builder:') ? `[${JSON.stringify(n)}]` : `(${JSON.stringify(n)})`}`);
+    for (const [a, b, l] of edges) lines.push(`  ${idOf.get(a)} -->|${l}| ${idOf.get(b)}`);
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  return 0;
+}

@@ -1,0 +1,35 @@
+import { ImgsdkError, UsageError } from '../errors';
+import { SDK_VERSION } from '../sdk/version';
+import { COMMANDS, USAGE } from './commands';
+
+/** Exit codes: 0 ok, 1 error, 2 usage. Commands may return others (diff: 3). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${SDK_VERSION}\n`);
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`imgsdk: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await cmd(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ImgsdkError) {
+      process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`imgsdk ${name}: unexpected error\n${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,29 @@
+import { resolve } from 'node:path';
+import { synth } from '../sdk/synth';
+import { loadApp } from '../sdk/load';
+import { parse } from './args';
+
+export const SYNTH_USAGE = `imgsdk synth [--app FILE|DIR] [-o DIR] [--json] [-q]
+  Validates images.ts and writes the assembly (build graph, Portage/apt config, build plans).
+  --app FILE|DIR   the app (default ./images.ts)
+  -o, --out DIR    output directory (default $IMGSDK_OUTDIR or ./imgsdk.out)
+  --json           print the manifest as JSON
+  -q, --quiet      print nothing on success
+`;
+
+export async function synthCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parse(argv, {
+    app: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+  });
+  const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
+  const asm = await synth(loadApp(values.app), { outdir });
+  if (values.json) process.stdout.write(JSON.stringify(asm.manifest, null, 2) + '\n');
+  else if (!values.quiet) {
+    const n = Object.keys(asm.manifest.images).length;
+    process.stdout.write(`synthesized ${n} image${n === 1 ? '' : 's'} in ${asm.manifest.order.length} level${asm.manifest.order.length === 1 ? '' : 's'} to ${outdir}\n`);
+  }
+  return 0;
+}

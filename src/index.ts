@@ -1,0 +1,13 @@
+export * from './errors';
+export * from './assembly';
+export * from './sdk/image';
+export * from './sdk/builder';
+export * from './sdk/app';
+export * from './sdk/policy';
+export * from './sdk/synth';
+export * from './sdk/graph';
+export { keyInputs, imageKey, builderKey } from './sdk/key';
+export { Atom, checkUseFlag, checkKeyword } from './sdk/portage/atom';
+export { checkDebianPackage, DebianVersion } from './sdk/debian/package';
+export { loadApp } from './sdk/load';
+export { readAssembly } from './runtime/assembly';

@@ -1,0 +1,99 @@
+import type { ImageDef } from '../assembly';
+import { Image } from './image';
+
+/** What a policy sees of an image: its definition as data, with the effective config. */
+export interface PolicyContext {
+  /** Definitions of every image in the app, by id. */
+  readonly images: ReadonlyMap<string, ImageDef>;
+}
+
+/**
+ * A rule over every image of an app (the CDK's aspects). A violation is reported
+ * at synth like any other problem.
+ * @example
+ * const labelled: Policy = {
+ *   name: 'labelled',
+ *   check: (img) => (img.config.labels['org.opencontainers.image.source'] ? [] : ['has no source label']),
+ * };
+ */
+export interface Policy {
+  readonly name: string;
+  /** Problems of one image, as messages. */
+  check(image: ImageDef, ctx: PolicyContext): readonly string[];
+  /** Globs the runtime must not find in the built image (checked after the build). */
+  readonly forbid?: readonly string[];
+}
+
+export type AppInput = Image | App | readonly AppInput[] | { readonly [k: string]: AppInput };
+
+/**
+ * A set of images synthesized together, with the policies that apply to them.
+ * Images reachable through `from` and `copy` belong to the app too.
+ * @example
+ * export default app(web, api).policy(nonRoot(), noShell());
+ */
+export class App {
+  private constructor(
+    /** Images named by the user, in the order given. */
+    readonly roots: readonly Image[],
+    readonly policies: readonly Policy[],
+  ) {}
+
+  /** @internal */
+  static of(inputs: readonly unknown[]): App {
+    const roots: Image[] = [];
+    const policies: Policy[] = [];
+    const seen = new Set<unknown>();
+    const walk = (x: unknown): void => {
+      if (x === null || typeof x !== 'object' || seen.has(x)) return;
+      seen.add(x);
+      if (x instanceof Image) roots.push(x);
+      else if (x instanceof App) {
+        roots.push(...x.roots);
+        policies.push(...x.policies.filter((p) => !policies.includes(p)));
+      } else if (Array.isArray(x)) x.forEach(walk);
+      else if (Object.getPrototypeOf(x) === Object.prototype || isModuleNamespace(x)) Object.values(x as object).forEach(walk);
+    };
+    inputs.forEach(walk);
+    return new App(roots, policies);
+  }
+
+  /** Adds policies. @example app(web).policy(nonRoot()) */
+  policy(...policies: Policy[]): App {
+    return new App(this.roots, [...this.policies, ...policies]);
+  }
+
+  /** Adds images. @example app(web).add(api) */
+  add(...images: AppInput[]): App {
+    const more = App.of(images);
+    return new App([...this.roots, ...more.roots], [...this.policies, ...more.policies]);
+  }
+
+  /** Every image of the app: the roots plus all reachable through `from` and `copy`, each value once. */
+  images(): Image[] {
+    const out: Image[] = [];
+    const seen = new Set<Image>();
+    const visit = (img: Image): void => {
+      if (seen.has(img)) return;
+      seen.add(img);
+      const s = img.state;
+      if (s.parent instanceof Image) visit(s.parent);
+      for (const c of s.copies) if (c.from instanceof Image) visit(c.from);
+      out.push(img);
+    };
+    this.roots.forEach(visit);
+    return out;
+  }
+}
+
+function isModuleNamespace(x: object): boolean {
+  return Object.prototype.toString.call(x) === '[object Module]' || '__esModule' in x;
+}
+
+/**
+ * An app from images, arrays or objects of images, or modules.
+ * @example export default app(web, api);
+ */
+export function app(...images: AppInput[]): App {
+  return App.of(images);
+}

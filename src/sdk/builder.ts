@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { BuilderDef, DebianSource, Libc } from '../assembly';
+import { Site } from './site';
+
+/** A problem found at the call site, kept until synth reports them all. */
+export interface SiteProblem {
+  readonly site: Site;
+  readonly message: string;
+}
+
+/**
+ * Where builds run: a Gentoo stage3 or a Debian rootfs. Create one with
+ * `gentoo.builder(...)` or `debian.builder(...)`; images pick it with `.builder(b)`
+ * and their children inherit it.
+ */
+export class Builder {
+  /** @internal */
+  constructor(
+    readonly def: BuilderDef,
+    /** @internal */ readonly site: Site,
+    /** @internal */ readonly problems: readonly SiteProblem[],
+  ) {}
+
+  get id(): string {
+    return this.def.id;
+  }
+  get kind(): 'gentoo' | 'debian' {
+    return this.def.kind;
+  }
+  get libc(): Libc {
+    return this.def.libc;
+  }
+}
+
+/** Stage3 flavours Kubler and kubler-images use, by architecture. */
+export const STAGE3_FLAVOURS: readonly string[] = [
+  'amd64-hardened-nomultilib-openrc',
+  'amd64-hardened-nomultilib',
+  'amd64-hardened-openrc',
+  'amd64-hardened-selinux-openrc',
+  'amd64-musl-hardened',
+  'amd64-musl',
+  'amd64-nomultilib-openrc',
+  'amd64-nomultilib-systemd',
+  'amd64-openrc',
+  'amd64-systemd',
+  'amd64-llvm-openrc',
+  'arm64-openrc',
+  'arm64-systemd',
+  'arm64-musl',
+  'arm64-musl-hardened',
+  'arm64-hardened-openrc',
+  'arm64-llvm-openrc',
+  'x86-openrc',
+  'x86-musl',
+];
+
+export interface GentooBuilderProps {
+  /** Stage3 flavour, one of {@link STAGE3_FLAVOURS}. */
+  readonly stage3: string;
+  /** Profile to select (`eselect profile set`). @default the stage3's own */
+  readonly profile?: string;
+  /** make.conf variables of the builder (CFLAGS, MAKEOPTS, FEATURES, ...). @default {} */
+  readonly makeConf?: Readonly<Record<string, string>>;
+  /** Stage3 date, e.g. `20241020T170324Z`. @default 'latest' */
+  readonly date?: string;
+  /** Gentoo mirror. @default 'https://distfiles.gentoo.org' */
+  readonly mirror?: string;
+  /** Pull this stage3 image instead of downloading the tarball. @default none */
+  readonly from?: string;
+  /** GPG key (armored text or a file path) to verify the stage3 with. @default none (sha512 only) */
+  readonly gpgKey?: string;
+  /** Portage snapshot: 'latest', a date, or an image holding /var/db/repos/gentoo. @default 'latest' */
+  readonly portage?: string;
+}
+
+export interface DebianBuilderProps {
+  /** Debian suite. @default 'bookworm' */
+  readonly suite?: string;
+  /** Debian mirror. @default 'http://deb.debian.org/debian' */
+  readonly mirror?: string;
+  /** Bootstrap with mmdebstrap on the host (the default when no other source is given). */
+  readonly bootstrap?: 'mmdebstrap' | { readonly variant?: string; readonly include?: readonly string[] };
+  /** Import this rootfs tarball (path relative to the defining file). */
+  readonly rootfs?: string;
+  /** Pull this image, e.g. `debian:bookworm-slim`. */
+  readonly from?: string;
+}
+
+const ID = /^[a-z0-9]+(?:[._-][a-z0-9]+)*\/[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+function checkId(id: string, problems: SiteProblem[], site: Site): void {
+  if (!ID.test(id)) problems.push({ site, message: `"${id}" is not an id of the form namespace/name (lowercase letters, digits, . _ -)` });
+}
+
+/** Gentoo builders: a stage3 plus Portage. */
+export const gentoo = {
+  /**
+   * A Gentoo builder from a stage3 flavour.
+   * @example
+   * const bob = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib' });
+   */
+  builder(id: string, props: GentooBuilderProps): Builder {
+    const site = Site.here(gentoo.builder);
+    const problems: SiteProblem[] = [];
+    checkId(id, problems, site);
+    if (!STAGE3_FLAVOURS.includes(props.stage3)) {
+      problems.push({ site, message: `unknown stage3 flavour "${props.stage3}" (known: ${STAGE3_FLAVOURS.join(', ')})` });
+    }
+    const date = props.date ?? 'latest';
+    if (date !== 'latest' && !/^\d{8}(T\d{6}Z)?$/.test(date)) {
+      problems.push({ site, message: `stage3 date "${date}" is neither "latest" nor YYYYMMDD[THHMMSSZ]` });
+    }
+    const arch = props.stage3.split('-')[0];
+    const def: BuilderDef = {
+      id,
+      kind: 'gentoo',
+      libc: props.stage3.includes('musl') ? 'musl' : 'glibc',
+      arch,
+      gentoo: {
+        stage3: props.stage3,
+        date,
+        profile: props.profile ?? null,
+        makeConf: sortRecord(props.makeConf ?? {}),
+        mirror: props.mirror ?? 'https://distfiles.gentoo.org',
+        from: props.from ?? null,
+        gpgKey: props.gpgKey ?? null,
+        portage: props.portage ?? 'latest',
+      },
+      debian: null,
+    };
+    return new Builder(def, site, problems);
+  },
+};
+
+/** Debian builders: a Debian rootfs plus apt. */
+export const debian = {
+  /**
+   * A Debian builder, bootstrapped with mmdebstrap by default.
+   * @example
+   * const deb = debian.builder('acme/bookworm', { suite: 'bookworm' });
+   * const deb2 = debian.builder('acme/slim', { from: 'debian:bookworm-slim' });
+   */
+  builder(id: string, props: DebianBuilderProps = {}): Builder {
+    const site = Site.here(debian.builder);
+    const problems: SiteProblem[] = [];
+    checkId(id, problems, site);
+    const given = (['bootstrap', 'rootfs', 'from'] as const).filter((k) => props[k] !== undefined);
+    if (given.length > 1) problems.push({ site, message: `a Debian builder takes one of bootstrap, rootfs or from, not ${given.join(' and ')}` });
+    const suite = props.suite ?? 'bookworm';
+    if (!/^[a-z][a-z0-9-]*$/.test(suite)) problems.push({ site, message: `"${suite}" is not a Debian suite name` });
+    let source: DebianSource;
+    if (props.rootfs !== undefined) {
+      const path = resolve(site.dir(), props.rootfs);
+      let sha256 = '';
+      try {
+        sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+      } catch (e) {
+        problems.push({ site, message: `rootfs tarball ${path} cannot be read: ${(e as Error).message}` });
+      }
+      source = { kind: 'rootfs', path, sha256 };
+    } else if (props.from !== undefined) {
+      source = { kind: 'pull', image: props.from };
+    } else {
+      const b = typeof props.bootstrap === 'object' ? props.bootstrap : {};
+      source = { kind: 'mmdebstrap', variant: b.variant ?? 'minbase', include: [...(b.include ?? [])].sort() };
+    }
+    const def: BuilderDef = {
+      id,
+      kind: 'debian',
+      libc: 'glibc',
+      arch: 'amd64',
+      gentoo: null,
+      debian: { suite, mirror: props.mirror ?? 'http://deb.debian.org/debian', source },
+    };
+    return new Builder(def, site, problems);
+  },
+};
+
+export function sortRecord<V>(r: Readonly<Record<string, V>>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k];
+  return out;
+}

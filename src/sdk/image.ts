@@ -1,0 +1,673 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename, posix, resolve } from 'node:path';
+import type { AccountDef, HealthcheckDef, PortageDef } from '../assembly';
+import { Builder, type SiteProblem } from './builder';
+import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
+import { Site } from './site';
+import * as v from './validate';
+
+/** Content given to `.file()`. */
+export type FileContent =
+  | string
+  | Uint8Array
+  | { readonly src: string }
+  | { readonly dir: true }
+  | { readonly symlink: string };
+
+export interface FileOptions {
+  /** Octal number (`0o755`) or string (`'0755'`). @default 0o644 for files, 0o755 for directories */
+  readonly mode?: number | string;
+  /** `user`, `user:group`, a uid or `uid:gid`; names resolve through `.account()`. @default 'root' */
+  readonly owner?: string | number;
+}
+
+export interface AccountProps {
+  readonly user: string;
+  readonly uid: number;
+  /** @default the user name */
+  readonly group?: string;
+  /** @default the uid */
+  readonly gid?: number;
+  /** @default `/home/<user>` */
+  readonly home?: string;
+  /** @default '/sbin/nologin' */
+  readonly shell?: string;
+}
+
+export interface OverlayProps {
+  readonly uri: string;
+  /** @default 'git' */
+  readonly type?: string;
+  /** @default the remote's default branch */
+  readonly branch?: string;
+}
+
+export interface ClosureProps {
+  /** Paths or globs whose ELF closure is kept. */
+  readonly roots: readonly string[];
+  /** Globs kept as they are. @default [] */
+  readonly keep?: readonly string[];
+}
+
+export interface CopyProps {
+  /** Image to copy from (a value or an id defined in the same app). */
+  readonly from: Image | string;
+  /** Paths or globs in that image; their ELF closure comes along. */
+  readonly paths: readonly string[];
+}
+
+export interface HealthcheckProps {
+  readonly cmd: readonly string[] | string;
+  /** Seconds. @default 5 */
+  readonly interval?: number;
+  /** Seconds. @default 5 */
+  readonly timeout?: number;
+  /** @default 3 */
+  readonly retries?: number;
+  /** Seconds. @default 3 */
+  readonly startPeriod?: number;
+}
+
+/** Categories `.keep()` can keep from the default purge. */
+export const KEEP_CATEGORIES = [
+  'docs', 'man', 'info', 'locales', 'headers', 'static-libs', 'pkgconfig', 'cmake',
+  'caches', 'init', 'ldcache', 'python-cache', 'portage',
+] as const;
+export type KeepCategory = (typeof KEEP_CATEGORIES)[number];
+
+/** @internal */
+export interface FileState {
+  readonly path: string;
+  readonly type: 'file' | 'dir' | 'symlink';
+  readonly mode: number;
+  readonly owner: string;
+  readonly content: Buffer | null;
+  readonly target: string | null;
+  readonly site: Site;
+}
+
+/** @internal */
+export interface OwnConfig {
+  readonly entrypoint?: readonly string[];
+  readonly cmd?: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly workdir?: string;
+  readonly expose: readonly string[];
+  readonly volumes: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly user?: string;
+  readonly healthcheck?: HealthcheckDef;
+}
+
+/** @internal The whole state of an image; never mutated once an Image holds it. */
+export interface ImageState {
+  readonly id: string;
+  readonly declared: Site;
+  readonly parent: Image | string | null;
+  readonly builder: Builder | null;
+  readonly packages: readonly { readonly spec: string; readonly site: Site }[];
+  readonly portage: PortageDef;
+  /** Portage-only calls, to report them on a Debian image. */
+  readonly portageCalls: readonly { readonly method: string; readonly site: Site }[];
+  readonly keep: readonly string[];
+  readonly purge: readonly string[];
+  readonly closure: { readonly roots: readonly string[]; readonly keep: readonly string[] } | null;
+  readonly copies: readonly { readonly from: Image | string; readonly paths: readonly string[]; readonly site: Site }[];
+  readonly files: readonly FileState[];
+  readonly accounts: readonly AccountDef[];
+  readonly needs: readonly string[];
+  readonly hooks: { readonly configureBuilder: readonly string[]; readonly configureRootfs: readonly string[]; readonly finishRootfs: readonly string[] };
+  readonly config: OwnConfig;
+  readonly allowRoot: boolean;
+  readonly tags: readonly string[];
+  readonly tests: readonly string[];
+  readonly debug: boolean;
+  /** Bytes of `.patch()` files by sha256. */
+  readonly patchData: Readonly<Record<string, Buffer>>;
+  readonly problems: readonly SiteProblem[];
+  /** Last call site of each method, for problems found at synth. */
+  readonly sites: Readonly<Record<string, Site>>;
+}
+
+const EMPTY_PORTAGE: PortageDef = {
+  use: [], keywords: [], mask: [], unmask: [], unmaskUse: [], makeConf: {}, packageEnv: [], overlays: [],
+  provide: [], unprovide: [], patches: [], uninstall: [], noBinpkgCache: [], runtimeLibs: [], downloads: [],
+  record: [], locales: [],
+};
+
+type Draft = { -readonly [K in keyof ImageState]: ImageState[K] };
+
+/**
+ * A container image definition: an immutable value. Every method returns a new
+ * Image, so a base shared by many children never sees a child's changes.
+ *
+ * Methods check what they can at the call site and record problems with the
+ * caller's `file:line` instead of throwing; `synth` reports them all at once.
+ *
+ * @example
+ * const nmap = image('mynamespace/nmap')
+ *   .from(glibc)
+ *   .packages('net-analyzer/nmap')
+ *   .use('net-analyzer/nmap', '+ipv6', '-nls')
+ *   .entrypoint('/usr/bin/nmap')
+ *   .user('nobody');
+ */
+export class Image {
+  /** @internal */
+  readonly state: ImageState;
+
+  private constructor(state: ImageState) {
+    this.state = state;
+  }
+
+  /** @internal */
+  static create(id: string, site: Site): Image {
+    const problems: SiteProblem[] = [];
+    const m = v.checkImageId(id);
+    if (m) problems.push({ site, message: m });
+    return new Image({
+      id, declared: site, parent: null, builder: null, packages: [], portage: EMPTY_PORTAGE, portageCalls: [],
+      keep: [], purge: [], closure: null, copies: [], files: [], accounts: [], needs: [],
+      hooks: { configureBuilder: [], configureRootfs: [], finishRootfs: [] },
+      config: { env: {}, expose: [], volumes: [], labels: {} },
+      allowRoot: false, tags: [], tests: [], debug: false, patchData: {}, problems, sites: {},
+    });
+  }
+
+  /** The image id, `namespace/name`. */
+  get id(): string {
+    return this.state.id;
+  }
+
+  private next(method: string, fn: Function, edit: (d: Draft, site: Site, problem: (m: string | null) => void) => void): Image {
+    const site = Site.here(fn);
+    const d: Draft = { ...this.state, sites: { ...this.state.sites, [method]: site } };
+    const found: SiteProblem[] = [];
+    edit(d, site, (m) => {
+      if (m) found.push({ site, message: m });
+    });
+    if (found.length) d.problems = [...d.problems, ...found];
+    return new Image(d);
+  }
+
+  private portageNext(
+    method: string,
+    fn: Function,
+    edit: (p: { -readonly [K in keyof PortageDef]: PortageDef[K] }, problem: (m: string | null) => void, site: Site) => void,
+    after?: (d: Draft) => void,
+  ): Image {
+    return this.next(method, fn, (d, site, problem) => {
+      const p = { ...d.portage };
+      edit(p, problem, site);
+      d.portage = p;
+      d.portageCalls = [...d.portageCalls, { method, site }];
+      after?.(d);
+    });
+  }
+
+  /**
+   * The parent image; its layers and installed packages are inherited.
+   * @example image('acme/app').from(glibc)
+   */
+  from(parent: Image | string): Image {
+    return this.next('from', this.from, (d, _s, problem) => {
+      if (typeof parent === 'string') problem(v.checkImageId(parent));
+      d.parent = parent;
+    });
+  }
+
+  /**
+   * The builder this image is built in; inherited from the parent when not set.
+   * @example image('kubler/glibc').builder(bob)
+   */
+  builder(b: Builder): Image {
+    return this.next('builder', this.builder, (d) => {
+      d.builder = b;
+    });
+  }
+
+  /**
+   * Packages to install: Portage atoms or Debian package names, checked at synth
+   * against the builder's kind.
+   * @example image('acme/web').packages('nginx-light')
+   */
+  packages(...names: string[]): Image {
+    return this.next('packages', this.packages, (d, site) => {
+      d.packages = [...d.packages, ...names.map((spec) => ({ spec, site }))];
+    });
+  }
+
+  /**
+   * USE flags for an atom (`/etc/portage/package.use`).
+   * @example img.use('net-analyzer/nmap', '+ipv6', '-nls')
+   */
+  use(atom: string, ...flags: string[]): Image {
+    return this.portageNext('use', this.use, (p, problem) => {
+      problem(Atom.check(atom));
+      if (flags.length === 0) problem(`.use("${atom}") names no USE flag`);
+      for (const f of flags) problem(checkUseFlag(f, { allowSign: true }));
+      p.use = [...p.use, { atom, values: flags }];
+    });
+  }
+
+  /**
+   * Keywords for an atom (`package.accept_keywords`).
+   * @example img.keywords('=net-analyzer/nmap-7.60', '~amd64')
+   */
+  keywords(atom: string, ...keywords: string[]): Image {
+    return this.portageNext('keywords', this.keywords, (p, problem) => {
+      problem(Atom.check(atom));
+      for (const k of keywords) problem(checkKeyword(k));
+      p.keywords = [...p.keywords, { atom, values: keywords }];
+    });
+  }
+
+  /** Masks atoms (`package.mask`). @example img.mask('>=dev-lang/perl-5.40') */
+  mask(...atoms: string[]): Image {
+    return this.portageNext('mask', this.mask, (p, problem) => {
+      for (const a of atoms) problem(Atom.check(a));
+      p.mask = [...p.mask, ...atoms];
+    });
+  }
+
+  /** Unmasks atoms (`package.unmask`). @example img.unmask('=dev-libs/libressl-3.9.2') */
+  unmask(...atoms: string[]): Image {
+    return this.portageNext('unmask', this.unmask, (p, problem) => {
+      for (const a of atoms) problem(Atom.check(a));
+      p.unmask = [...p.unmask, ...atoms];
+    });
+  }
+
+  /** Unmasks USE flags the profile masks (Kubler's `unmask_use`). @example img.unmaskUse('dev-lang/python', 'jit') */
+  unmaskUse(atom: string, ...flags: string[]): Image {
+    return this.portageNext('unmaskUse', this.unmaskUse, (p, problem) => {
+      problem(Atom.check(atom));
+      if (flags.length === 0) problem(`.unmaskUse("${atom}") names no USE flag`);
+      for (const f of flags) problem(checkUseFlag(f, { allowSign: false }));
+      p.unmaskUse = [...p.unmaskUse, { atom, values: flags }];
+    });
+  }
+
+  /** make.conf variables for this image's build. @example img.makeConf({ MAKEOPTS: '-j2' }) */
+  makeConf(vars: Readonly<Record<string, string>>): Image {
+    return this.portageNext('makeConf', this.makeConf, (p, problem) => {
+      for (const k of Object.keys(vars)) problem(checkMakeConfName(k));
+      p.makeConf = { ...p.makeConf, ...vars };
+    });
+  }
+
+  /**
+   * Environment for one package's build (`package.env` + `env/<name>`).
+   * @example img.packageEnv('app-shells/bash', { CFLAGS: '-Os' })
+   */
+  packageEnv(atom: string, vars: Readonly<Record<string, string>>): Image {
+    return this.portageNext('packageEnv', this.packageEnv, (p, problem) => {
+      problem(Atom.check(atom));
+      for (const k of Object.keys(vars)) problem(checkMakeConfName(k));
+      const name = 'imgsdk-' + atom.replace(/[^A-Za-z0-9_.+-]+/g, '_').replace(/^_+|_+$/g, '');
+      p.packageEnv = [...p.packageEnv, { atom, name, vars: { ...vars } }];
+    });
+  }
+
+  /**
+   * An overlay (repos.conf entry, synced in the builder).
+   * @example img.overlay('berne', { uri: 'https://github.com/berney/gentoo-overlay.git' })
+   */
+  overlay(name: string, props: OverlayProps): Image {
+    return this.portageNext('overlay', this.overlay, (p, problem) => {
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(name)) problem(`overlay name "${name}" is not a repository name`);
+      problem(v.checkUri(props.uri));
+      p.overlays = [...p.overlays.filter((o) => o.name !== name), { name, uri: props.uri, type: props.type ?? 'git', branch: props.branch ?? null }];
+    });
+  }
+
+  /** Packages Portage should consider installed (`profile/package.provided`). @example img.provide('sys-libs/glibc') */
+  provide(...atoms: string[]): Image {
+    return this.portageNext('provide', this.provide, (p, problem) => {
+      for (const a of atoms) problem(Atom.check(a));
+      p.provide = [...p.provide, ...atoms];
+    });
+  }
+
+  /** Reinstall packages a parent provides. @example img.unprovide('dev-libs/openssl') */
+  unprovide(...atoms: string[]): Image {
+    return this.portageNext('unprovide', this.unprovide, (p, problem) => {
+      for (const a of atoms) problem(Atom.check(a));
+      p.unprovide = [...p.unprovide, ...atoms];
+    });
+  }
+
+  /**
+   * A patch applied to a package's sources (`/etc/portage/patches/<atom>/`).
+   * The path is relative to the defining file.
+   * @example img.patch('app-shells/bash', 'patches/bash-no-nls.patch')
+   */
+  patch(atom: string, file: string): Image {
+    let patchData: { sha256: string; data: Buffer } | null = null;
+    return this.portageNext('patch', this.patch, (p, problem, site) => {
+      problem(Atom.check(atom));
+      const data = readSource(resolve(site.dir(), file), problem);
+      const sha256 = data ? sha(data) : '';
+      p.patches = [...p.patches, { atom, name: basename(file), sha256 }];
+      if (data) patchData = { sha256, data };
+    }, (d) => {
+      if (patchData) d.patchData = { ...d.patchData, [patchData.sha256]: patchData.data };
+    });
+  }
+
+  /** Removes a package from the root after the install (Kubler's `uninstall_package`). @example img.uninstall('sys-apps/portage') */
+  uninstall(...atoms: string[]): Image {
+    return this.portageNext('uninstall', this.uninstall, (p, problem) => {
+      for (const a of atoms) problem(Atom.check(a));
+      p.uninstall = [...p.uninstall, ...atoms];
+    });
+  }
+
+  /** Never reuse binary packages of these atoms (Kubler's `_no_cache`). @example img.noBinpkgCache('dev-libs/openssl') */
+  noBinpkgCache(...atoms: string[]): Image {
+    return this.portageNext('noBinpkgCache', this.noBinpkgCache, (p, problem) => {
+      for (const a of atoms) problem(Atom.check(a));
+      p.noBinpkgCache = [...p.noBinpkgCache, ...atoms];
+    });
+  }
+
+  /** Copies the compiler's runtime libraries into the root (`copy_gcc_libs`). @example img.runtimeLibs('gcc') */
+  runtimeLibs(...kinds: ('gcc' | 'gfortran')[]): Image {
+    return this.portageNext('runtimeLibs', this.runtimeLibs, (p, problem) => {
+      for (const k of kinds) if (k !== 'gcc' && k !== 'gfortran') problem(`runtimeLibs takes 'gcc' or 'gfortran', not "${k}"`);
+      p.runtimeLibs = [...new Set([...p.runtimeLibs, ...kinds])].sort();
+    });
+  }
+
+  /**
+   * A file downloaded in the builder, checked against its sha256 (`download_file`).
+   * @example img.download('https://example.org/app.tar.gz', 'ab12…')
+   */
+  download(url: string, sha256: string, name?: string): Image {
+    return this.next('download', this.download, (d, _s, problem) => {
+      problem(v.checkUri(url));
+      if (!/^[0-9a-f]{64}$/.test(sha256)) problem(`download ${url}: "${sha256}" is not a sha256 in hex`);
+      const file = name ?? (posix.basename(url.split('?')[0]) || 'download');
+      d.portage = { ...d.portage, downloads: [...d.portage.downloads, { url, sha256, name: file }] };
+    });
+  }
+
+  /** Adds a row to PACKAGES.md for something installed by hand (`log_as_installed`). @example img.record('manual', 'oracle-jdk-21') */
+  record(group: string, name: string): Image {
+    return this.next('record', this.record, (d) => {
+      d.portage = { ...d.portage, record: [...d.portage.record, { group, name }] };
+    });
+  }
+
+  /** Locales kept (and generated on glibc). @example img.locale('en_US.UTF-8') */
+  locale(...locales: string[]): Image {
+    return this.next('locale', this.locale, (d, _s, problem) => {
+      for (const l of locales) if (!/^[A-Za-z]{2,3}(_[A-Z]{2})?(\.[A-Za-z0-9-]+)?(@[a-z]+)?$|^C(\.UTF-8|\.utf8)?$|^POSIX$/.test(l)) problem(`"${l}" is not a locale name like en_US.UTF-8`);
+      d.portage = { ...d.portage, locales: [...new Set([...d.portage.locales, ...locales])].sort() };
+    });
+  }
+
+  /**
+   * Keeps what the default purge removes: `headers`, `static-libs`, `docs`, `man`, ...
+   * @example img.keep('headers', 'static-libs')
+   */
+  keep(...categories: KeepCategory[]): Image {
+    return this.next('keep', this.keep, (d, _s, problem) => {
+      for (const c of categories) if (!KEEP_CATEGORIES.includes(c)) problem(`keep: unknown category "${c}" (known: ${KEEP_CATEGORIES.join(', ')})`);
+      d.keep = [...new Set([...d.keep, ...categories])].sort();
+    });
+  }
+
+  /** Extra globs removed from the root filesystem. @example img.purge('usr/share/nginx/html/**') */
+  purge(...globs: string[]): Image {
+    return this.next('purge', this.purge, (d, _s, problem) => {
+      for (const g of globs) problem(v.checkGlob(g));
+      d.purge = [...d.purge, ...globs];
+    });
+  }
+
+  /**
+   * Prunes the root to the ELF closure of `roots` plus `keep`.
+   * @example img.closure({ roots: ['/usr/bin/nmap'], keep: ['/usr/share/nmap/**'] })
+   */
+  closure(props: ClosureProps): Image {
+    return this.next('closure', this.closure, (d, _s, problem) => {
+      if (props.roots.length === 0) problem('closure: roots is empty');
+      for (const g of [...props.roots, ...(props.keep ?? [])]) problem(v.checkGlob(g));
+      d.closure = { roots: [...props.roots], keep: [...(props.keep ?? [])] };
+    });
+  }
+
+  /**
+   * Files from another image, with their ELF closure.
+   * @example image('acme/tools').copy({ from: busybox, paths: ['/bin/busybox'] })
+   */
+  copy(props: CopyProps): Image {
+    return this.next('copy', this.copy, (d, site, problem) => {
+      if (typeof props.from === 'string') problem(v.checkImageId(props.from));
+      if (props.paths.length === 0) problem('copy: paths is empty');
+      for (const g of props.paths) problem(v.checkGlob(g));
+      d.copies = [...d.copies, { from: props.from, paths: [...props.paths], site }];
+    });
+  }
+
+  /**
+   * Adds a file, directory or symlink. `{ src }` is relative to the defining file.
+   * @example
+   * img.file('/etc/nginx/nginx.conf', { src: 'nginx.conf' })
+   *    .file('/var/cache/app', { dir: true }, { owner: 'app', mode: 0o700 })
+   */
+  file(path: string, content: FileContent, opts: FileOptions = {}): Image {
+    return this.next('file', this.file, (d, site, problem) => {
+      problem(v.checkAbsolutePath(path, 'file'));
+      let type: FileState['type'] = 'file';
+      let data: Buffer | null = null;
+      let target: string | null = null;
+      if (typeof content === 'string') data = Buffer.from(content);
+      else if (content instanceof Uint8Array) data = Buffer.from(content);
+      else if ('src' in content) data = readSource(resolve(site.dir(), content.src), problem) ?? Buffer.alloc(0);
+      else if ('dir' in content) type = 'dir';
+      else if ('symlink' in content) {
+        type = 'symlink';
+        target = content.symlink;
+        if (!target) problem(`file ${path}: empty symlink target`);
+      }
+      const mode = v.parseMode(opts.mode, type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644, problem);
+      const owner = opts.owner === undefined ? 'root' : String(opts.owner);
+      const norm = posix.normalize(path);
+      d.files = [...d.files.filter((f) => f.path !== norm), { path: norm, type, mode, owner, content: data, target, site }];
+    });
+  }
+
+  /**
+   * A user and group written to /etc/passwd and /etc/group.
+   * @example img.account({ user: 'nmap', uid: 1000 })
+   */
+  account(props: AccountProps): Image {
+    return this.next('account', this.account, (d, _s, problem) => {
+      problem(v.checkAccountName(props.user));
+      problem(v.checkId('uid', props.uid));
+      const gid = props.gid ?? props.uid;
+      problem(v.checkId('gid', gid));
+      const group = props.group ?? props.user;
+      problem(v.checkAccountName(group));
+      const a: AccountDef = { user: props.user, uid: props.uid, group, gid, home: props.home ?? `/home/${props.user}`, shell: props.shell ?? '/sbin/nologin' };
+      d.accounts = [...d.accounts.filter((x) => x.user !== a.user), a];
+    });
+  }
+
+  /**
+   * The user the image runs as: a name from `.account()`, `nobody`, `root`, or a uid.
+   * @example img.user('nobody')
+   */
+  user(name: string | number): Image {
+    return this.next('user', this.user, (d, _s, problem) => {
+      const u = String(name);
+      if (typeof name === 'number') problem(v.checkId('uid', name));
+      else if (!/^\d+(:\d+)?$/.test(u)) problem(v.checkAccountName(u));
+      d.config = { ...d.config, user: u };
+    });
+  }
+
+  /** Allows the image to run as root (otherwise an error at synth). @example img.allowRoot() */
+  allowRoot(): Image {
+    return this.next('allowRoot', this.allowRoot, (d) => {
+      d.allowRoot = true;
+    });
+  }
+
+  /** The entrypoint. @example img.entrypoint('/usr/sbin/nginx', '-g', 'daemon off;') */
+  entrypoint(...args: string[]): Image {
+    return this.next('entrypoint', this.entrypoint, (d, _s, problem) => {
+      if (args.length === 0 || args[0] === '') problem('entrypoint is empty');
+      d.config = { ...d.config, entrypoint: args };
+    });
+  }
+
+  /** The default command (arguments to the entrypoint). @example img.cmd('--help') */
+  cmd(...args: string[]): Image {
+    return this.next('cmd', this.cmd, (d, _s, problem) => {
+      if (args.length === 0) problem('cmd is empty');
+      d.config = { ...d.config, cmd: args };
+    });
+  }
+
+  /** An environment variable. @example img.env('LANG', 'C.UTF-8') */
+  env(name: string, value: string): Image {
+    return this.next('env', this.env, (d, _s, problem) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problem(`"${name}" is not an environment variable name`);
+      d.config = { ...d.config, env: { ...d.config.env, [name]: value } };
+    });
+  }
+
+  /** The working directory. @example img.workdir('/srv') */
+  workdir(path: string): Image {
+    return this.next('workdir', this.workdir, (d, _s, problem) => {
+      problem(v.checkAbsolutePath(path, 'workdir'));
+      d.config = { ...d.config, workdir: path };
+    });
+  }
+
+  /** Ports the image listens on: `8080`, `'53/udp'`. @example img.expose(8080) */
+  expose(...ports: (number | string)[]): Image {
+    return this.next('expose', this.expose, (d, _s, problem) => {
+      const norm = ports.map((p) => v.normalizePort(p, problem));
+      d.config = { ...d.config, expose: [...new Set([...d.config.expose, ...norm])].sort() };
+    });
+  }
+
+  /** Volumes. @example img.volume('/data') */
+  volume(...paths: string[]): Image {
+    return this.next('volume', this.volume, (d, _s, problem) => {
+      for (const p of paths) problem(v.checkAbsolutePath(p, 'volume'));
+      d.config = { ...d.config, volumes: [...new Set([...d.config.volumes, ...paths])].sort() };
+    });
+  }
+
+  /** An OCI label. @example img.label('org.opencontainers.image.source', 'https://…') */
+  label(key: string, value: string): Image {
+    return this.next('label', this.label, (d, _s, problem) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(key)) problem(`"${key}" is not a label key`);
+      d.config = { ...d.config, labels: { ...d.config.labels, [key]: value } };
+    });
+  }
+
+  /** Extra tags (besides `latest` and the key). @example img.tag('1.25', 'stable') */
+  tag(...tags: string[]): Image {
+    return this.next('tag', this.tag, (d, _s, problem) => {
+      for (const t of tags) if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t)) problem(`"${t}" is not a valid tag`);
+      d.tags = [...new Set([...d.tags, ...tags])].sort();
+    });
+  }
+
+  /** Libraries loaded with dlopen (NSS, plugins), checked like DT_NEEDED. @example img.needs('libnss_files.so.2') */
+  needs(...sonames: string[]): Image {
+    return this.next('needs', this.needs, (d, _s, problem) => {
+      for (const s of sonames) if (!/^[^/\s]+\.so(\.[0-9A-Za-z._-]+)?$/.test(s)) problem(`"${s}" is not a library soname`);
+      d.needs = [...new Set([...d.needs, ...sonames])].sort();
+    });
+  }
+
+  /** Shell run in the builder before anything is installed. @example img.configureBuilder('emerge -1 dev-vcs/git') */
+  configureBuilder(sh: string): Image {
+    return this.hook('configureBuilder', sh, this.configureBuilder);
+  }
+
+  /** Shell run with ROOT set, before the packages are installed. @example img.configureRootfs('mkdir -p $ROOT/srv') */
+  configureRootfs(sh: string): Image {
+    return this.hook('configureRootfs', sh, this.configureRootfs);
+  }
+
+  /** Shell run after the install, before the purge. @example img.finishRootfs('rm -rf $ROOT/usr/share/nginx/html') */
+  finishRootfs(sh: string): Image {
+    return this.hook('finishRootfs', sh, this.finishRootfs);
+  }
+
+  private hook(name: 'configureBuilder' | 'configureRootfs' | 'finishRootfs', sh: string, fn: Function): Image {
+    return this.next(name, fn, (d, _s, problem) => {
+      if (!sh.trim()) problem(`${name}: empty script`);
+      d.hooks = { ...d.hooks, [name]: [...d.hooks[name], sh] };
+    });
+  }
+
+  /** A command run in the built image; a non-zero exit fails the deploy. @example img.test('/usr/sbin/nginx -t') */
+  test(cmd: string | readonly string[]): Image {
+    return this.next('test', this.test, (d, _s, problem) => {
+      const c = typeof cmd === 'string' ? cmd : JSON.stringify(cmd);
+      if (!c.trim() || c === '[]') problem('test: empty command');
+      d.tests = [...d.tests, c];
+    });
+  }
+
+  /** A health check, also run after a build. @example img.healthcheck({ cmd: ['/usr/bin/wget', '-q', 'localhost:8080'] }) */
+  healthcheck(props: HealthcheckProps): Image {
+    return this.next('healthcheck', this.healthcheck, (d, _s, problem) => {
+      const cmd = typeof props.cmd === 'string' ? ['/bin/sh', '-c', props.cmd] : [...props.cmd];
+      if (cmd.length === 0) problem('healthcheck: empty command');
+      const hc: HealthcheckDef = {
+        cmd, interval: props.interval ?? 5, timeout: props.timeout ?? 5, retries: props.retries ?? 3, startPeriod: props.startPeriod ?? 3,
+      };
+      for (const k of ['interval', 'timeout', 'retries', 'startPeriod'] as const) {
+        if (!(Number.isFinite(hc[k]) && hc[k] >= 0)) problem(`healthcheck: ${k} must be a number >= 0`);
+      }
+      d.config = { ...d.config, healthcheck: hc };
+    });
+  }
+
+  /** Also builds `<id>:debug`, with a busybox shell added on top. @example img.debug() */
+  debug(): Image {
+    return this.next('debug', this.debug, (d) => {
+      d.debug = true;
+    });
+  }
+
+  /**
+   * Applies a reusable transform.
+   * @example const hardened = (i: Image) => i.user('nobody'); img.with(hardened)
+   */
+  with(fn: (img: Image) => Image): Image {
+    return fn(this);
+  }
+}
+
+function readSource(path: string, problem: (m: string) => void): Buffer | null {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    problem(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return null;
+  }
+}
+
+function sha(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/**
+ * A new image with parent `scratch`.
+ * @example export const web = image('acme/web').builder(deb).packages('nginx-light');
+ */
+export function image(id: string): Image {
+  return Image.create(id, Site.here(image));
+}

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { BUILD_SCRIPT_VERSION, type BuilderDef, type ImageDef } from '../assembly';
+import { canonicalJson } from './json';
+
+/**
+ * The inputs that go into an image's key, by name, so `imgsdk diff` can say which
+ * one changed. File contents enter through their sha256 in the definition.
+ */
+export function keyInputs(def: ImageDef, keys: { builder: string; parent: string | null; copies: Readonly<Record<string, string>> }): Record<string, string> {
+  const { id: _id, tags: _tags, ...rest } = def;
+  const parts: Record<string, unknown> = {
+    packages: rest.packages,
+    portage: rest.portage,
+    files: rest.files,
+    hooks: rest.hooks,
+    config: rest.config,
+    rootfs: { keep: rest.keep, purge: rest.purge, closure: rest.closure, copies: rest.copies, accounts: rest.accounts, needs: rest.needs, forbid: rest.forbid, allowRoot: rest.allowRoot },
+    checks: { tests: rest.tests, debug: rest.debug },
+  };
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parts)) out[k] = sha256(canonicalJson(v));
+  out.builder = keys.builder;
+  out.parent = keys.parent ?? 'scratch';
+  out.copies = sha256(canonicalJson(keys.copies));
+  out.script = BUILD_SCRIPT_VERSION;
+  return out;
+}
+
+/**
+ * key(image) = sha256 over its definition's parts, the builder's key, the parent's
+ * key, the keys of images it copies from, and the build-script version. Tags are
+ * not part of it: retagging does not rebuild.
+ * @example imageKey(def, { builder: bk, parent: pk, copies: {} })
+ */
+export function imageKey(def: ImageDef, keys: { builder: string; parent: string | null; copies: Readonly<Record<string, string>> }): string {
+  return sha256(canonicalJson(keyInputs(def, keys)));
+}
+
+/** key(builder) = sha256 over its definition and the build-script version. */
+export function builderKey(def: BuilderDef): string {
+  return sha256(canonicalJson({ def, script: BUILD_SCRIPT_VERSION }));
+}
+
+export function sha256(s: string | Buffer): string {
+  return createHash('sha256').update(s).digest('hex');
+}

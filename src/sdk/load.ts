@@ -1,0 +1,53 @@
+import { existsSync, statSync } from 'node:fs';
+import Module from 'node:module';
+import { join, resolve } from 'node:path';
+import { ImgsdkError, UsageError } from '../errors';
+import { App } from './app';
+
+let registered = false;
+
+/**
+ * Makes `require('imgsdk')` in the user's files resolve to this very copy of
+ * imgsdk, so their Image values are instances of our Image class even when the
+ * CLI runs from elsewhere (npx, a global install, this repository's examples).
+ */
+function register(): void {
+  if (registered) return;
+  registered = true;
+  const targets: Record<string, string> = { imgsdk: join(__dirname, '..', 'index'), 'imgsdk/testing': join(__dirname, 'testing') };
+  const m = Module as unknown as { _resolveFilename: (req: string, ...rest: unknown[]) => string };
+  const original = m._resolveFilename;
+  m._resolveFilename = function (request: string, ...rest: unknown[]) {
+    return original.call(this, targets[request] ?? request, ...rest);
+  };
+  // Transpile only: loading must be fast and never depend on the user's tsconfig.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('ts-node').register({
+    transpileOnly: true,
+    skipProject: true,
+    compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true, sourceMap: true },
+  });
+}
+
+/**
+ * Loads an app from `images.ts` (or a directory holding one): the module's
+ * exports, named or default, images, arrays and objects of images or an App.
+ * @example const theApp = loadApp('images.ts');
+ */
+export function loadApp(path = 'images.ts'): App {
+  let file = resolve(path);
+  if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'images.ts');
+  if (!existsSync(file)) throw new UsageError(`no app at ${file}: pass --app FILE|DIR or create images.ts`);
+  register();
+  let mod: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(file);
+  } catch (e) {
+    const err = e as Error;
+    throw new ImgsdkError('LOAD', `${file} failed to load: ${err.stack ?? err.message}`, { cause: e });
+  }
+  const theApp = App.of([mod]);
+  if (theApp.roots.length === 0) throw new UsageError(`${file} exports no image: export your images (named, default, arrays or objects of them)`);
+  return theApp;
+}

@@ -1,0 +1,39 @@
+import type { ImageDef } from '../assembly';
+import type { Policy } from './app';
+
+const SHELL_PACKAGES = /^(?:(?:app-shells|sys-apps)\/(?:bash|dash|zsh|mksh|tcsh|busybox)|(?:bash|dash|zsh|mksh|tcsh|busybox|busybox-static|ash|ksh|ksh93u\+m|yash|fish))(?:$|[-:=/\[])/;
+const SHELL_PATHS = ['bin/sh', 'bin/bash', 'bin/dash', 'bin/ash', 'bin/zsh', 'bin/busybox', 'usr/bin/sh', 'usr/bin/bash', 'usr/bin/dash', 'usr/bin/zsh', 'usr/bin/busybox'];
+
+/**
+ * Every image that runs something runs as a user other than root, even with
+ * `.allowRoot()`.
+ * @example app(web).policy(nonRoot())
+ */
+export function nonRoot(): Policy {
+  return {
+    name: 'nonRoot',
+    check(img: ImageDef) {
+      const runs = img.config.entrypoint !== null || img.config.cmd !== null;
+      const u = img.config.user;
+      return runs && (u === null || u === 'root' || /^0(:|$)/.test(u)) ? ['runs as root'] : [];
+    },
+  };
+}
+
+/**
+ * No image contains a shell: no shell package is installed, no shell file is
+ * added, and after the build the runtime checks the rootfs for one.
+ * @example app(web).policy(noShell())
+ */
+export function noShell(): Policy {
+  return {
+    name: 'noShell',
+    forbid: SHELL_PATHS,
+    check(img: ImageDef) {
+      const out: string[] = [];
+      for (const p of img.packages) if (SHELL_PACKAGES.test(p)) out.push(`installs the shell package ${p}`);
+      for (const f of img.files) if (SHELL_PATHS.includes(f.path.replace(/^\//, ''))) out.push(`adds the shell ${f.path}`);
+      return out;
+    },
+  };
+}

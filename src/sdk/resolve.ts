@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import type { AccountDef, BuilderDef, FileDef, ImageConfigDef, ImageDef } from '../assembly';
+import type { Problem } from '../errors';
+import type { App } from './app';
+import type { Builder } from './builder';
+import { checkDebianPackage } from './debian/package';
+import { canonicalJson } from './json';
+import { Image, type ImageState } from './image';
+import { Atom } from './portage/atom';
+import type { Site } from './site';
+
+/** An app turned into data, with every problem found in it. */
+export interface Resolved {
+  readonly images: ReadonlyMap<string, ImageDef>;
+  readonly builders: ReadonlyMap<string, BuilderDef>;
+  /** Bytes of added files and patches, by sha256. */
+  readonly blobs: ReadonlyMap<string, Buffer>;
+  readonly problems: readonly Problem[];
+  /** Where each image was declared, for problems found later (graph cycles). */
+  readonly sites: ReadonlyMap<string, { readonly declared: Site; readonly methods: Readonly<Record<string, Site>> }>;
+}
+
+const PORTAGE_ONLY = new Set(['use', 'keywords', 'mask', 'unmask', 'unmaskUse', 'makeConf', 'packageEnv', 'overlay', 'provide', 'unprovide', 'patch', 'uninstall', 'noBinpkgCache', 'runtimeLibs']);
+const KNOWN_USERS: Record<string, [number, number]> = { root: [0, 0], nobody: [65534, 65534] };
+
+/** Checks the whole app, every image against the others, and produces the definitions. */
+export function resolveApp(app: App): Resolved {
+  const problems: Problem[] = [];
+  const add = (id: string, site: Site | undefined, message: string) => problems.push({ id, site: site?.toString() || undefined, message });
+
+  // One value per id; two different definitions with one id are an error.
+  const byId = new Map<string, Image>();
+  const all = app.images();
+  for (const img of all) {
+    const prev = byId.get(img.id);
+    if (!prev) byId.set(img.id, img);
+  }
+
+  const builders = new Map<string, BuilderDef>();
+  const builderValues = new Map<string, Builder>();
+  const noteBuilder = (b: Builder) => {
+    const prev = builderValues.get(b.id);
+    if (!prev) {
+      builderValues.set(b.id, b);
+      builders.set(b.id, b.def);
+      for (const p of b.problems) add(b.id, p.site, p.message);
+    } else if (prev !== b && canonicalJson(prev.def) !== canonicalJson(b.def)) {
+      add(b.id, b.site, `builder defined twice with different options (first at ${prev.site})`);
+    }
+  };
+
+  const parentOf = (s: ImageState): Image | null | undefined => {
+    if (s.parent === null) return null;
+    if (s.parent instanceof Image) return byId.get(s.parent.id) ?? s.parent;
+    return byId.get(s.parent); // undefined: unknown
+  };
+
+  // Builder resolution walks the parent chain; guard against cycles of string ids.
+  const builderMemo = new Map<string, Builder | null>();
+  const builderOf = (img: Image, depth = 0): Builder | null => {
+    if (builderMemo.has(img.id)) return builderMemo.get(img.id)!;
+    let b = img.state.builder;
+    if (!b && depth < 1000) {
+      const p = parentOf(img.state);
+      if (p) b = builderOf(p, depth + 1);
+    }
+    builderMemo.set(img.id, b);
+    return b;
+  };
+
+  const configMemo = new Map<string, ImageConfigDef>();
+  const configOf = (img: Image, depth = 0): ImageConfigDef => {
+    const hit = configMemo.get(img.id);
+    if (hit) return hit;
+    const p = depth < 1000 ? parentOf(img.state) : null;
+    const base: ImageConfigDef = p ? configOf(p, depth + 1) : { entrypoint: null, cmd: null, env: {}, workdir: null, expose: [], volumes: [], labels: {}, user: null, healthcheck: null };
+    const own = img.state.config;
+    const cfg: ImageConfigDef = {
+      entrypoint: own.entrypoint ?? base.entrypoint,
+      // As in a Dockerfile, a new entrypoint resets the inherited cmd.
+      cmd: own.cmd ?? (own.entrypoint ? null : base.cmd),
+      env: sortKeys({ ...base.env, ...own.env }),
+      workdir: own.workdir ?? base.workdir,
+      expose: [...new Set([...base.expose, ...own.expose])].sort(),
+      volumes: [...new Set([...base.volumes, ...own.volumes])].sort(),
+      labels: sortKeys({ ...base.labels, ...own.labels }),
+      user: own.user ?? base.user,
+      healthcheck: own.healthcheck ?? base.healthcheck,
+    };
+    configMemo.set(img.id, cfg);
+    return cfg;
+  };
+
+  const accountsOf = (img: Image, depth = 0): AccountDef[] => {
+    const p = depth < 1000 ? parentOf(img.state) : null;
+    const inherited = p ? accountsOf(p, depth + 1) : [];
+    return [...inherited.filter((a) => !img.state.accounts.some((o) => o.user === a.user)), ...img.state.accounts];
+  };
+
+  const blobs = new Map<string, Buffer>();
+  const images = new Map<string, ImageDef>();
+  const sites = new Map<string, { declared: Site; methods: Readonly<Record<string, Site>> }>();
+
+  for (const img of byId.values()) {
+    const s = img.state;
+    for (const p of s.problems) add(s.id, p.site, p.message);
+    sites.set(s.id, { declared: s.declared, methods: s.sites });
+
+    const parent = parentOf(s);
+    if (parent === undefined) add(s.id, s.sites.from, `unknown parent "${s.parent}": no image with that id in the app`);
+    for (const c of s.copies) {
+      const from = typeof c.from === 'string' ? c.from : c.from.id;
+      if (!byId.has(from)) add(s.id, c.site, `copy from unknown image "${from}"`);
+    }
+
+    const b = builderOf(img);
+    if (b) noteBuilder(b);
+    else if (chainEndsAtScratch(img, parentOf)) add(s.id, s.declared, 'no builder: set .builder(...) or inherit one through .from(...)');
+    const pb = parent ? builderOf(parent) : null;
+    if (b && pb && (b.kind !== pb.kind || b.libc !== pb.libc)) {
+      add(s.id, s.sites.builder ?? s.sites.from, `builder ${b.id} (${b.kind}, ${b.libc}) does not match the parent ${parent!.id}'s builder ${pb.id} (${pb.kind}, ${pb.libc})`);
+    }
+
+    if (b?.kind === 'debian') {
+      for (const c of s.portageCalls) if (PORTAGE_ONLY.has(c.method)) add(s.id, c.site, `.${c.method}() is Portage-only, but ${b.id} is a Debian builder`);
+    }
+    for (const p of s.packages) {
+      const m = b?.kind === 'debian' ? checkDebianPackage(p.spec) : b?.kind === 'gentoo' ? Atom.check(p.spec) : null;
+      if (m) add(s.id, p.site, m);
+    }
+
+    const config = configOf(img);
+    const runs = config.entrypoint !== null || config.cmd !== null;
+    const accounts = accountsOf(img);
+    const user = config.user;
+    const isRoot = user === null || user === 'root' || /^0(:|$)/.test(user);
+    if (runs && isRoot && !s.allowRoot) {
+      add(s.id, s.sites.user ?? s.sites.entrypoint ?? s.sites.cmd ?? s.declared, `runs as root: set .user(...) or call .allowRoot()`);
+    }
+    if (user && !/^\d+(:\d+)?$/.test(user) && !KNOWN_USERS[user] && !accounts.some((a) => a.user === user)) {
+      add(s.id, s.sites.user, `user "${user}" has no .account() in this image or its parents`);
+    }
+
+    const files: FileDef[] = [];
+    for (const f of s.files) {
+      const owner = resolveOwner(f.owner, accounts);
+      if (!owner) add(s.id, f.site, `file ${f.path}: owner "${f.owner}" has no .account() in this image or its parents`);
+      let sha256: string | null = null;
+      if (f.content) {
+        sha256 = createHash('sha256').update(f.content).digest('hex');
+        blobs.set(sha256, f.content);
+      }
+      files.push({ path: f.path, type: f.type, mode: f.mode, uid: owner?.[0] ?? 0, gid: owner?.[1] ?? 0, sha256, size: f.content?.length ?? 0, target: f.target });
+    }
+    for (const [sha, data] of Object.entries(s.patchData)) blobs.set(sha, data);
+
+    const def: ImageDef = {
+      id: s.id,
+      parent: parent ? parent.id : typeof s.parent === 'string' ? s.parent : null,
+      builder: b?.id ?? '',
+      packages: s.packages.map((p) => p.spec),
+      portage: s.portage,
+      keep: s.keep,
+      purge: s.purge,
+      closure: s.closure,
+      copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
+      files: files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      accounts: s.accounts,
+      needs: s.needs,
+      hooks: s.hooks,
+      config,
+      allowRoot: s.allowRoot,
+      tags: s.tags,
+      tests: s.tests,
+      debug: s.debug,
+      forbid: [],
+    };
+    images.set(s.id, def);
+  }
+
+  // Two values with one id: an error only when they define different images.
+  for (const img of all) {
+    const first = byId.get(img.id)!;
+    if (first === img) continue;
+    if (canonicalJson(ownParts(first, parentOf)) !== canonicalJson(ownParts(img, parentOf))) {
+      add(img.id, img.state.declared, `defined twice with different definitions (also at ${first.state.declared})`);
+    }
+  }
+
+  // Policies see every definition; their forbidden paths travel to the runtime.
+  const ctx = { images };
+  for (const policy of app.policies) {
+    for (const [id, def] of images) {
+      for (const m of policy.check(def, ctx)) add(id, sites.get(id)!.declared, `policy ${policy.name}: ${m}`);
+      if (policy.forbid?.length) images.set(id, { ...def, forbid: [...new Set([...def.forbid, ...policy.forbid])].sort() });
+    }
+  }
+
+  return { images, builders, blobs, problems, sites };
+}
+
+/** What one value defines by itself (parents compare by id), to compare two values with one id. */
+function ownParts(img: Image, parentOf: (s: ImageState) => Image | null | undefined): unknown {
+  const s = img.state;
+  const p = parentOf(s);
+  return {
+    parent: p ? p.id : s.parent, builder: s.builder?.id ?? null, packages: s.packages.map((x) => x.spec), portage: s.portage,
+    keep: s.keep, purge: s.purge, closure: s.closure, copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
+    files: s.files.map((f) => ({ path: f.path, type: f.type, mode: f.mode, owner: f.owner, target: f.target, content: f.content?.toString('base64') ?? null })),
+    accounts: s.accounts, needs: s.needs, hooks: s.hooks, config: s.config, allowRoot: s.allowRoot, tags: s.tags, tests: s.tests, debug: s.debug,
+  };
+}
+
+/** False when the parent chain meets an unknown id or a cycle: that is reported already. */
+function chainEndsAtScratch(img: Image, parentOf: (s: ImageState) => Image | null | undefined): boolean {
+  const seen = new Set<string>();
+  for (let cur: Image | null | undefined = img; cur; cur = parentOf(cur.state)) {
+    if (seen.has(cur.id)) return false;
+    seen.add(cur.id);
+    if (parentOf(cur.state) === undefined) return false;
+  }
+  return true;
+}
+
+function resolveOwner(owner: string, accounts: readonly AccountDef[]): [number, number] | null {
+  const [u, g] = owner.split(':');
+  const uid = /^\d+$/.test(u) ? [Number(u), Number(u)] : KNOWN_USERS[u] ?? ((a) => (a ? [a.uid, a.gid] : null))(accounts.find((a) => a.user === u));
+  if (!uid) return null;
+  if (g === undefined) return uid as [number, number];
+  const gid = /^\d+$/.test(g) ? Number(g) : KNOWN_USERS[g]?.[1] ?? accounts.find((a) => a.group === g)?.gid;
+  return gid === undefined ? null : [uid[0], gid];
+}
+
+function sortKeys<V>(r: Record<string, V>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k];
+  return out;
+}

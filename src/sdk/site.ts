@@ -1,0 +1,53 @@
+import { dirname, relative, sep } from 'node:path';
+
+const SDK_DIR = __dirname + sep;
+
+/**
+ * Where a definition was written (`images.ts:12`). The stack is captured when the
+ * call happens but formatted only when a problem is reported: V8 formats stacks
+ * lazily, so the thousands of calls that have no problem stay cheap.
+ */
+export class Site {
+  private formatted: { file: string; line: number } | null | undefined;
+  private constructor(private readonly holder: { stack?: string }) {}
+
+  /** The first caller outside the SDK. `skip` is the public function being called. */
+  static here(skip: Function): Site {
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder, skip);
+    return new Site(holder);
+  }
+
+  /** Absolute file and line of the call, when the stack names one. */
+  location(): { file: string; line: number } | null {
+    if (this.formatted === undefined) this.formatted = parse(this.holder.stack ?? '');
+    return this.formatted;
+  }
+
+  /** Directory of the calling file (to resolve `{ src }` paths), or the working directory. */
+  dir(): string {
+    const loc = this.location();
+    return loc ? dirname(loc.file) : process.cwd();
+  }
+
+  /** `file:line` relative to the working directory, or '' when unknown. */
+  toString(): string {
+    const loc = this.location();
+    if (!loc) return '';
+    const rel = relative(process.cwd(), loc.file);
+    return `${rel.startsWith('..') ? loc.file : rel}:${loc.line}`;
+  }
+}
+
+const FRAME = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):\d+\)?$/;
+
+function parse(stack: string): { file: string; line: number } | null {
+  for (const raw of stack.split('\n').slice(1)) {
+    const m = FRAME.exec(raw.trim());
+    if (!m) continue;
+    const file = m[1].replace(/^file:\/\//, '');
+    if (file.startsWith('node:') || file.startsWith(SDK_DIR) || !file.includes('/')) continue;
+    return { file, line: Number(m[2]) };
+  }
+  return null;
+}

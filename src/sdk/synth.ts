@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage } from '../assembly';
+import { ValidationError, type Problem } from '../errors';
+import { App, type AppInput } from './app';
+import { renderApt } from './debian/apt';
+import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
+import { prettyJson } from './json';
+import { builderKey, imageKey } from './key';
+import { Atom } from './portage/atom';
+import { renderPortage } from './portage/config';
+import { resolveApp } from './resolve';
+import { SDK_VERSION } from './version';
+
+/** A synthesized assembly, in memory: the manifest and every file of `imgsdk.out/`. */
+export interface Assembly {
+  readonly manifest: Manifest;
+  /** Definitions by image id (also written as `<dir>/image.json`). */
+  readonly images: ReadonlyMap<string, ImageDef>;
+  readonly builders: ReadonlyMap<string, BuilderDef>;
+  /** Every file of the assembly except manifest.json, by path relative to its root. */
+  readonly files: ReadonlyMap<string, string | Buffer>;
+}
+
+export interface SynthOptions {
+  /** Where to write the assembly. @default process.env.IMGSDK_OUTDIR ?? 'imgsdk.out' */
+  readonly outdir?: string;
+}
+
+/** The directory of an image inside the assembly: its id (`ns/name`). */
+export const imageDir = (id: string): string => id;
+
+/**
+ * Validates an app and builds its assembly in memory; throws one ValidationError
+ * listing every problem.
+ * @example const asm = assemble(app(web)); asm.manifest.order
+ */
+export function assemble(input: AppInput): Assembly {
+  const theApp = input instanceof App ? input : App.of([input]);
+  const r = resolveApp(theApp);
+  const problems: Problem[] = [...r.problems];
+  const g = buildGraph(r.images, r.builders);
+  for (const cycle of findCycles(g)) {
+    for (const id of cycle) {
+      const s = r.sites.get(id);
+      const site = s?.methods.from ?? s?.methods.copy ?? s?.declared;
+      problems.push({ id, site: site?.toString() || undefined, message: `dependency cycle: ${cycle.join(' -> ')} -> ${cycle[0]}` });
+    }
+  }
+  if (problems.length) throw new ValidationError(problems);
+
+  const builders: Record<string, ManifestBuilder> = {};
+  for (const [id, def] of [...r.builders].sort(([a], [b]) => cmp(a, b))) builders[id] = { key: builderKey(def), kind: def.kind, libc: def.libc, def };
+
+  const order = levels(g, [...r.images.keys()]);
+  const keys = new Map<string, string>();
+  const manifestImages: Record<string, ManifestImage> = {};
+  const files = new Map<string, string | Buffer>();
+  for (const id of order.flat()) {
+    const def = r.images.get(id)!;
+    const copies: Record<string, string> = {};
+    for (const c of def.copies) copies[c.from] = keys.get(c.from)!;
+    const key = imageKey(def, { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies });
+    keys.set(id, key);
+  }
+  for (const id of [...r.images.keys()].sort()) {
+    const def = r.images.get(id)!;
+    const dir = imageDir(id);
+    const key = keys.get(id)!;
+    manifestImages[id] = { key, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir };
+    for (const [path, content] of imageFiles(def, key, r.builders.get(def.builder)!, r.blobs)) files.set(`${dir}/${path}`, content);
+  }
+
+  const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order };
+  return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))) };
+}
+
+/** The files of one image's directory. */
+function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: ReadonlyMap<string, Buffer>): [string, string | Buffer][] {
+  const out: [string, string | Buffer][] = [['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])], ['build.sh', buildScript(def, key, builder)]];
+  if (builder.kind === 'gentoo') {
+    for (const [p, c] of Object.entries(renderPortage(def.portage))) out.push([`portage/${p}`, c]);
+    for (const patch of def.portage.patches) {
+      const a = Atom.parse(patch.atom);
+      const dir = a.version ? `${a.category}/${a.name}-${a.version}${a.revision ? '-r' + a.revision : ''}` : a.cpn;
+      out.push([`portage/patches/${dir}/${patch.name}`, blobs.get(patch.sha256)!]);
+    }
+  } else {
+    for (const [p, c] of Object.entries(renderApt(def.packages, { suite: builder.debian!.suite, mirror: builder.debian!.mirror }))) out.push([`apt/${p}`, c]);
+  }
+  const hooks = { configureBuilder: 'configure-builder.sh', configureRootfs: 'configure-rootfs.sh', finishRootfs: 'finish-rootfs.sh' } as const;
+  for (const [name, file] of Object.entries(hooks)) {
+    const parts = def.hooks[name as keyof typeof hooks];
+    if (parts.length) out.push([`hooks/${file}`, `#!/bin/sh\n# ${def.id}: .${name}()\nset -eu\n${parts.join('\n')}\n`]);
+  }
+  for (const f of def.files) if (f.sha256) out.push([`files/${f.sha256}`, blobs.get(f.sha256)!]);
+  return out;
+}
+
+function buildScript(def: ImageDef, key: string, builder: BuilderDef): string {
+  return [
+    '#!/bin/sh',
+    `# generated by imgsdk: builder-side entry of ${def.id}`,
+    'set -eu',
+    `IMGSDK_IMAGE='${def.id}'`,
+    `IMGSDK_KEY='${key}'`,
+    `IMGSDK_BUILDER='${builder.id}'`,
+    'export IMGSDK_IMAGE IMGSDK_KEY IMGSDK_BUILDER',
+    `exec /bin/sh /imgsdk/scripts/${builder.kind === 'gentoo' ? 'portage' : 'debian'}.sh /imgsdk/in`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Validates the app, then writes its assembly to `outdir`. On a problem nothing
+ * is written and the previous assembly stays as it was. A re-synth removes the
+ * files the previous manifest listed that are gone now, and nothing else.
+ * @example await synth(app(web), { outdir: 'imgsdk.out' })
+ */
+export async function synth(input: AppInput, opts: SynthOptions = {}): Promise<Assembly> {
+  const asm = assemble(input);
+  await writeAssembly(asm, resolve(opts.outdir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out'));
+  return asm;
+}
+
+/** Writes an assembly: changed files via temp+rename, stale ones removed, manifest last. */
+export async function writeAssembly(asm: Assembly, outdir: string): Promise<void> {
+  const previous = await previousFiles(outdir);
+  const listed = [...asm.files.keys()];
+  await mkdir(outdir, { recursive: true });
+  for (const [rel, content] of asm.files) {
+    const dest = join(outdir, rel);
+    const old = await readFile(dest).catch(() => null);
+    if (old && old.equals(typeof content === 'string' ? Buffer.from(content) : content)) continue;
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = `${dest}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, content, { mode: rel.endsWith('.sh') ? 0o755 : 0o644 });
+    await rename(tmp, dest);
+  }
+  const now = new Set(listed);
+  for (const rel of previous) {
+    if (now.has(rel)) continue;
+    await rm(join(outdir, rel), { force: true });
+    await removeEmptyParents(outdir, dirname(rel));
+  }
+  const manifest = { ...asm.manifest, files: listed };
+  const tmp = join(outdir, `manifest.json.${randomBytes(4).toString('hex')}.tmp`);
+  await writeFile(tmp, prettyJson(manifest, ['version', 'sdkVersion', 'images', 'builders', 'order', 'files']));
+  await rename(tmp, join(outdir, 'manifest.json'));
+}
+
+async function previousFiles(outdir: string): Promise<string[]> {
+  try {
+    const m = JSON.parse(await readFile(join(outdir, 'manifest.json'), 'utf8')) as { files?: unknown };
+    return Array.isArray(m.files) ? m.files.filter((f): f is string => typeof f === 'string' && !f.split('/').includes('..')) : [];
+  } catch {
+    return [];
+  }
+}
+
+async function removeEmptyParents(root: string, rel: string): Promise<void> {
+  for (let d = rel; d && d !== '.'; d = dirname(d)) {
+    try {
+      await rmdir(join(root, d));
+    } catch {
+      return;
+    }
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

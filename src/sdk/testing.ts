@@ -1,0 +1,157 @@
+import type { ImageConfigDef, ImageDef, Manifest } from '../assembly';
+import { formatProblem, ValidationError } from '../errors';
+import { App, type AppInput } from './app';
+import { assemble, type Assembly } from './synth';
+
+/** The Portage files of one image, parsed back into lines. */
+export interface PortageView {
+  readonly makeConf: string;
+  /** `package.use` lines (`atom flag flag`). */
+  readonly packageUse: readonly string[];
+  readonly acceptKeywords: readonly string[];
+  readonly mask: readonly string[];
+  readonly unmask: readonly string[];
+  readonly provided: readonly string[];
+  readonly reposConf: Readonly<Record<string, string>>;
+  /** Any file under `portage/`, by relative path. */
+  file(path: string): string | undefined;
+}
+
+/** One image of a synthesized assembly, with query helpers and assertions. */
+export class ImageView {
+  /** @internal */
+  constructor(
+    readonly def: ImageDef,
+    readonly key: string,
+    private readonly files: ReadonlyMap<string, string | Buffer>,
+  ) {}
+
+  get id(): string {
+    return this.def.id;
+  }
+  get config(): ImageConfigDef {
+    return this.def.config;
+  }
+  get packages(): readonly string[] {
+    return this.def.packages;
+  }
+
+  /** A file of the image's assembly directory as text (`build.sh`, `apt/packages.list`, ...). */
+  file(path: string): string | undefined {
+    const f = this.files.get(`${this.def.id}/${path}`);
+    return f === undefined ? undefined : f.toString();
+  }
+
+  get portage(): PortageView {
+    const f = (p: string) => this.file(`portage/${p}`);
+    const lines = (p: string) => (f(p) ?? '').split('\n').filter((l) => l && !l.startsWith('#'));
+    const repos: Record<string, string> = {};
+    const prefix = `${this.def.id}/portage/repos.conf/`;
+    for (const [k, v] of this.files) if (k.startsWith(prefix)) repos[k.slice(prefix.length).replace(/\.conf$/, '')] = v.toString();
+    return {
+      makeConf: f('make.conf') ?? '',
+      packageUse: lines('package.use/imgsdk'),
+      acceptKeywords: lines('package.accept_keywords/imgsdk'),
+      mask: lines('package.mask/imgsdk'),
+      unmask: lines('package.unmask/imgsdk'),
+      provided: lines('profile/package.provided'),
+      reposConf: repos,
+      file: f,
+    };
+  }
+
+  /** Throws unless the image installs `name` (exactly as given, or its bare name). */
+  hasPackage(name: string): this {
+    if (!this.def.packages.some((p) => p === name || bare(p) === name)) fail(`${this.id} does not install ${name} (installs: ${this.def.packages.join(', ') || 'nothing'})`);
+    return this;
+  }
+
+  /** Throws unless `atom` has USE flag `flag` (`'+ipv6'`, `'-nls'`; a bare name means `+`). */
+  usesFlag(atom: string, flag: string): this {
+    const want = flag.startsWith('+') ? flag.slice(1) : flag;
+    const ok = this.def.portage.use.some((u) => u.atom === atom && u.values.some((v) => (v.startsWith('+') ? v.slice(1) : v) === want));
+    if (!ok) fail(`${this.id}: ${atom} has no USE flag ${flag}`);
+    return this;
+  }
+
+  /** Throws if the image would run as root. */
+  runsAsNonRoot(): this {
+    const u = this.config.user;
+    if (u === null || u === 'root' || /^0(:|$)/.test(u)) fail(`${this.id} runs as root (user ${u ?? 'unset'})`);
+    return this;
+  }
+
+  /** Throws unless the image adds a file at `path`. */
+  hasFile(path: string): this {
+    if (!this.def.files.some((f) => f.path === path)) fail(`${this.id} adds no file ${path}`);
+    return this;
+  }
+
+  /** Throws unless the entrypoint is exactly `args`. */
+  hasEntrypoint(...args: string[]): this {
+    if (JSON.stringify(this.config.entrypoint) !== JSON.stringify(args)) fail(`${this.id}: entrypoint is ${JSON.stringify(this.config.entrypoint)}, not ${JSON.stringify(args)}`);
+    return this;
+  }
+
+  /** Throws unless the image's parent is `id` (or `null` for scratch). */
+  hasParent(id: string | null): this {
+    if (this.def.parent !== id) fail(`${this.id}: parent is ${this.def.parent ?? 'scratch'}, not ${id ?? 'scratch'}`);
+    return this;
+  }
+}
+
+/** A synthesized app in memory. */
+export class TestAssembly {
+  /** @internal */
+  constructor(readonly assembly: Assembly) {}
+
+  get manifest(): Manifest {
+    return this.assembly.manifest;
+  }
+
+  /** Ids of every image, sorted. */
+  get ids(): string[] {
+    return Object.keys(this.manifest.images);
+  }
+
+  /** One image; throws when the app has no such image. */
+  image(id: string): ImageView {
+    const def = this.assembly.images.get(id);
+    if (!def) fail(`no image ${id} (images: ${this.ids.join(', ')})`);
+    return new ImageView(def, this.manifest.images[id].key, this.assembly.files);
+  }
+}
+
+/**
+ * Checks image definitions without an engine or files, from any test runner.
+ * Assertions throw a plain Error.
+ * @example
+ * import { Testing } from 'imgsdk/testing';
+ * Testing.synth(nmap).image('mynamespace/nmap').usesFlag('net-analyzer/nmap', '-nls').runsAsNonRoot();
+ */
+export const Testing = {
+  /** Synthesizes in memory; throws the ValidationError synth would. */
+  synth(...images: AppInput[]): TestAssembly {
+    return new TestAssembly(assemble(App.of(images)));
+  },
+  /** The problems synth would report, as lines (empty when there are none). */
+  problems(...images: AppInput[]): string[] {
+    try {
+      assemble(App.of(images));
+      return [];
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      return e.problems.map(formatProblem);
+    }
+  },
+};
+
+function bare(spec: string): string {
+  return spec.replace(/^[<>=~!]+/, '').replace(/[:=/].*$/, '').replace(/-\d.*$/, '');
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+export { App };
