@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * JSON with object keys sorted recursively (by UTF-16 code units, as `Array.sort`
+ * does) and no whitespace, so equal values always give equal bytes and digests.
+ * Array order is kept; `undefined` members are dropped as `JSON.stringify` does.
+ *
+ * @example
+ * canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }); // '{"a":[{"c":3,"d":2}],"b":1}'
+ */
+export function canonicalJson(value: unknown): string {
+  const out = encode(value, '$');
+  if (out === undefined) throw new TypeError('canonicalJson: value is not representable as JSON');
+  return out;
+}
+
+function encode(v: unknown, at: string): string | undefined {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(v);
+    case 'number':
+      // NaN and Infinity would silently become null; a digest over that hides a bug.
+      if (!Number.isFinite(v)) throw new TypeError(`canonicalJson: ${at} is ${v}`);
+      return JSON.stringify(v);
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    case 'bigint':
+      throw new TypeError(`canonicalJson: ${at} is a bigint`);
+  }
+  if (Array.isArray(v)) {
+    return `[${v.map((x, i) => encode(x, `${at}[${i}]`) ?? 'null').join(',')}]`;
+  }
+  const obj = v as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(obj).sort()) {
+    const s = encode(obj[k], `${at}.${k}`);
+    if (s !== undefined) parts.push(`${JSON.stringify(k)}:${s}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/**
+ * `sha256:<hex>` of a string (as UTF-8) or bytes: the digest form OCI uses.
+ *
+ * @example
+ * sha256Digest(''); // 'sha256:e3b0c442…'
+ */
+export function sha256Digest(data: string | Uint8Array): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}

@@ -1,0 +1,265 @@
+/**
+ * Phase 2, first half: one rootfs (a list of Entries plus their bodies in a
+ * BlobStore) becomes one layer tar, byte for byte the same for the same input.
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { pack, type Header, type Pack } from 'tar-stream';
+import { RootfsError } from '../../errors';
+import type { BlobStore } from '../rootfs/blobs';
+import type { Entry } from '../rootfs/entry';
+
+/** Options of {@link writeLayer}. */
+export interface LayerOptions {
+  /** Modification time of every entry, in epoch seconds (SOURCE_DATE_EPOCH). */
+  readonly mtime: number;
+  /**
+   * Gzip the tar (zlib level 6, header normalized).
+   * @default false
+   */
+  readonly gzip?: boolean;
+}
+
+/** What a written layer is known by. */
+export interface LayerInfo {
+  /** `sha256:<hex>` of the uncompressed tar: the image config's `rootfs.diff_ids` entry. */
+  readonly diffId: string;
+  /** `sha256:<hex>` of the blob as written (gzip or not): the manifest's layer digest. */
+  readonly digest: string;
+  /** Bytes of the blob as written. */
+  readonly size: number;
+  /** Bytes of the uncompressed tar. */
+  readonly uncompressedSize: number;
+}
+
+/** OCI media type of an uncompressed layer. */
+export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar';
+/** OCI media type of a gzip layer (`opts.gzip`). */
+export const LAYER_GZIP_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+// File type bits, ORed into the mode we hand tar-stream: `pack.entry` replaces a
+// falsy mode with 0644/0755, which would turn a mode-000 file (e.g. /etc/shadow) into
+// 0644. With a type bit set the mode is never 0; the header keeps only `mode & 07777`.
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+// Largest id a 6-digit octal ustar field holds; larger ids go in a pax record.
+const MAX_USTAR_ID = 0o777777;
+// zlib writes the OS of the host into the gzip header (3 on Unix, 10 elsewhere);
+// pin it to Unix so a layer built on any host has the same digest.
+const GZIP_OS_UNIX = 3;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Writes `entries` (already sorted) as one layer tar to `out`, ending it.
+ * Every header field is taken from the entry or `opts`, never from the clock
+ * or the host, so the same input always gives the same bytes and digests.
+ * When `out` is a path, the layer is written to a temp file and renamed into place.
+ *
+ * @example
+ * const info = await writeLayer(entries, blobs, '/tmp/layer.tar.gz', { mtime: 0, gzip: true });
+ * info.diffId; // sha256:… of the uncompressed tar
+ */
+export function writeLayer(
+  entries: readonly Entry[],
+  blobs: BlobStore,
+  out: Writable | string,
+  opts: LayerOptions,
+): Promise<LayerInfo> {
+  if (typeof out === 'string') return writeLayerFile(entries, blobs, out, opts);
+  return writeLayerStream(entries, blobs, out, opts);
+}
+
+/**
+ * Writes the layer to `destPath` through a temp file in the same directory, then
+ * renames it into place: a crash never leaves a half layer under the real name.
+ *
+ * @example
+ * const info = await writeLayerFile(entries, blobs, 'out/layer.tar', { mtime: 1700000000 });
+ */
+export async function writeLayerFile(
+  entries: readonly Entry[],
+  blobs: BlobStore,
+  destPath: string,
+  opts: LayerOptions,
+): Promise<LayerInfo> {
+  await mkdir(dirname(destPath), { recursive: true });
+  const tmp = `${destPath}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const info = await writeLayerStream(entries, blobs, createWriteStream(tmp), opts);
+    await rename(tmp, destPath);
+    return info;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+async function writeLayerStream(
+  entries: readonly Entry[],
+  blobs: BlobStore,
+  out: Writable,
+  opts: LayerOptions,
+): Promise<LayerInfo> {
+  if (!Number.isInteger(opts.mtime) || opts.mtime < 0) {
+    throw new RootfsError(`layer mtime must be a whole number of seconds >= 0, got ${opts.mtime}`);
+  }
+  const tar = pack();
+  const raw = new Counter();
+  const blob = new Counter();
+  const stages: NodeJS.ReadWriteStream[] = [raw];
+  if (opts.gzip) stages.push(createGzip({ level: 6 }), new GzipHeaderFix());
+  stages.push(blob);
+
+  const mtime = new Date(opts.mtime * 1000);
+  // Pack and drain at the same time: tar-stream applies backpressure per entry.
+  const producing = (async () => {
+    for (const e of entries) await addEntry(tar, e, blobs, mtime);
+    tar.finalize();
+  })().catch((err: unknown) => {
+    tar.destroy(err as Error);
+    throw err;
+  });
+  // tar-stream's Pack is a streamx stream; Readable.from gives pipeline a Node one.
+  const draining = pipeline([Readable.from(tar), ...stages, out]);
+  const [p, d] = await Promise.allSettled([producing, draining]);
+  if (p.status === 'rejected' || d.status === 'rejected') throw cause(p, d);
+
+  const diffId = `sha256:${raw.hash.digest('hex')}`;
+  return {
+    diffId,
+    digest: opts.gzip ? `sha256:${blob.hash.digest('hex')}` : diffId,
+    size: blob.bytes,
+    uncompressedSize: raw.bytes,
+  };
+}
+
+type LayerHeader = Partial<Header> & Pick<Header, 'name'>;
+
+function layerHeader(e: Entry, mtime: Date): LayerHeader {
+  const h: LayerHeader = {
+    name: e.path,
+    mode: e.mode & 0o7777,
+    uid: e.uid,
+    gid: e.gid,
+    mtime,
+    uname: '',
+    gname: '',
+    size: 0,
+  };
+  switch (e.type) {
+    case 'file':
+      h.type = 'file';
+      h.mode! |= S_IFREG;
+      h.size = e.size;
+      break;
+    case 'dir':
+      h.type = 'directory';
+      h.mode! |= S_IFDIR;
+      h.name = `${e.path}/`;
+      break;
+    case 'symlink':
+      h.type = 'symlink';
+      h.mode! |= S_IFLNK;
+      h.linkname = e.linkname!;
+      break;
+    case 'hardlink':
+      h.type = 'link';
+      h.mode! |= S_IFREG;
+      h.linkname = e.linkname!;
+      break;
+  }
+  // ustar saturates larger ids silently; a pax record carries the real value.
+  if (e.uid > MAX_USTAR_ID || e.gid > MAX_USTAR_ID) {
+    h.pax = { uid: String(e.uid), gid: String(e.gid) };
+  }
+  return h;
+}
+
+async function addEntry(tar: Pack, e: Entry, blobs: BlobStore, mtime: Date): Promise<void> {
+  // The root directory's metadata belongs to the engine, not to a layer.
+  if (e.path === '' || e.path === '.') return;
+  if (e.path.startsWith('/') || e.path.startsWith('./') || e.path.endsWith('/')) {
+    throw new RootfsError(`${e.path}: entry path is not normalized`, [e.path]);
+  }
+  if ((e.type === 'symlink' || e.type === 'hardlink') && !e.linkname) {
+    throw new RootfsError(`${e.path}: ${e.type} without a target`, [e.path]);
+  }
+  if (e.type === 'file' && e.size > 0 && !e.sha256) {
+    throw new RootfsError(`${e.path}: file of ${e.size} bytes without a blob`, [e.path]);
+  }
+  const header = layerHeader(e, mtime);
+  const done = new Promise<void>((resolve, reject) => {
+    const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
+    if (e.type !== 'file' || e.size === 0) {
+      tar.entry(header, EMPTY, cb);
+      return;
+    }
+    const sink = tar.entry(header, cb);
+    const src = blobs.stream(e.sha256!);
+    // Failures reach us through the entry callback; without a listener streamx would throw.
+    sink.on('error', () => undefined);
+    src.on('error', (err) => sink.destroy(err));
+    // Node's pipe honours the sink's backpressure (write() false, then 'drain').
+    src.pipe(sink as unknown as Writable);
+  });
+  try {
+    await done;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const hint = why === 'Size mismatch' ? ` (blob ${e.sha256} is not ${e.size} bytes)` : '';
+    const wrapped = new RootfsError(`${e.path}: cannot write to the layer: ${why}${hint}`, [e.path]);
+    (wrapped as { cause?: unknown }).cause = err;
+    throw wrapped;
+  }
+}
+
+/**
+ * A failure on one side fails the other too; report the side it started on. An
+ * entry error names the path, so it wins unless the output failed on its own
+ * (then the entry only saw its pack destroyed).
+ */
+function cause(p: PromiseSettledResult<void>, d: PromiseSettledResult<void>): unknown {
+  if (p.status === 'fulfilled') return (d as PromiseRejectedResult).reason;
+  if (d.status === 'fulfilled') return p.reason;
+  const entryCause = (p.reason as { cause?: unknown }).cause;
+  if (entryCause === undefined || d.reason === p.reason || d.reason === entryCause) return p.reason;
+  return d.reason;
+}
+
+/** Pass-through that hashes and counts what flows by. */
+class Counter extends Transform {
+  readonly hash: Hash = createHash('sha256');
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+/**
+ * Pins the variable bytes of the 10-byte gzip header: MTIME (4..7) to 0 and OS (9)
+ * to Unix. Node's zlib already writes MTIME 0; the OS byte depends on the host.
+ * Works whatever size the first chunks are.
+ */
+class GzipHeaderFix extends Transform {
+  private offset = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.offset < 10) {
+      chunk = Buffer.from(chunk);
+      for (let i = 0; i < chunk.length && this.offset + i < 10; i++) {
+        const at = this.offset + i;
+        if (at >= 4 && at <= 7) chunk[i] = 0;
+        if (at === 9) chunk[i] = GZIP_OS_UNIX;
+      }
+    }
+    this.offset += chunk.length;
+    cb(null, chunk);
+  }
+}

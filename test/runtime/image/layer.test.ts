@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { extract, type Header } from 'tar-stream';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RootfsError } from '../../../src/errors';
+import { writeLayer, writeLayerFile } from '../../../src/runtime/image/layer';
+import { BlobStore } from '../../../src/runtime/rootfs/blobs';
+import type { Entry } from '../../../src/runtime/rootfs/entry';
+
+const MTIME = 1_700_000_000;
+let tmp: string;
+let blobs: BlobStore;
+
+test.before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'imgsdk-layer-'));
+  blobs = new BlobStore(join(tmp, 'blobs'));
+});
+test.after(() => rm(tmp, { recursive: true, force: true }));
+
+function entry(path: string, type: Entry['type'], extra: Partial<Entry> = {}): Entry {
+  return { path, type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null, ...extra };
+}
+
+async function rootfs(): Promise<Entry[]> {
+  const hello = Buffer.from('hello\n');
+  const big = Buffer.alloc(70_000, 'x'); // several chunks, so backpressure is exercised
+  return [
+    entry('etc', 'dir'),
+    entry('etc/hello', 'file', { size: hello.length, sha256: await blobs.put(hello) }),
+    entry('etc/hello-again', 'hardlink', { linkname: 'etc/hello' }),
+    entry('etc/shadow', 'file', { mode: 0, size: 0 }),
+    entry('usr', 'dir'),
+    entry('usr/bin', 'dir', { mode: 0o1777, uid: 1000, gid: 1001 }),
+    entry('usr/bin/big', 'file', { mode: 0o4755, uid: 1000, gid: 1001, size: big.length, sha256: await blobs.put(big) }),
+    entry('usr/bin/sh', 'symlink', { mode: 0o777, linkname: 'big' }),
+  ];
+}
+
+async function toBuffer(entries: readonly Entry[], opts: { mtime: number; gzip?: boolean }) {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const info = await writeLayer(entries, blobs, out, opts);
+  return { info, bytes: Buffer.concat(chunks) };
+}
+
+async function headers(tar: Buffer): Promise<Header[]> {
+  const ex = extract();
+  const found: Header[] = [];
+  const done = (async () => {
+    for await (const e of ex) {
+      found.push(e.header);
+      e.resume();
+    }
+  })();
+  ex.end(tar);
+  await done;
+  return found;
+}
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+test('the same entries written twice give byte-identical tars and digests', async () => {
+  const entries = await rootfs();
+  const a = await toBuffer(entries, { mtime: MTIME });
+  const b = await toBuffer(entries, { mtime: MTIME });
+  assert.ok(a.bytes.equals(b.bytes));
+  assert.equal(a.info, b.info);
+  assert.is(a.info.diffId, sha(a.bytes));
+  assert.is(a.info.digest, a.info.diffId);
+  assert.is(a.info.size, a.bytes.length);
+  assert.is(a.info.uncompressedSize, a.bytes.length);
+});
+
+test('gzip output is byte-identical too, and its diffId is the plain tar digest', async () => {
+  const entries = await rootfs();
+  const plain = await toBuffer(entries, { mtime: MTIME });
+  const a = await toBuffer(entries, { mtime: MTIME, gzip: true });
+  const b = await toBuffer(entries, { mtime: MTIME, gzip: true });
+  assert.ok(a.bytes.equals(b.bytes));
+  assert.is(a.info.digest, sha(a.bytes));
+  assert.is(a.info.size, a.bytes.length);
+  assert.is(a.info.diffId, plain.info.diffId);
+  assert.is(a.info.uncompressedSize, plain.bytes.length);
+  assert.ok(gunzipSync(a.bytes).equals(plain.bytes));
+  // gzip header: magic, deflate, no flags, MTIME 0, XFL 0 (level 6), OS 3 (Unix).
+  assert.equal([...a.bytes.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+});
+
+test('a different mtime changes the digest', async () => {
+  const entries = await rootfs();
+  const a = await toBuffer(entries, { mtime: MTIME });
+  const b = await toBuffer(entries, { mtime: MTIME + 1 });
+  assert.is.not(a.info.diffId, b.info.diffId);
+});
+
+test('headers carry the given names, types, modes, owners and mtime, nothing from the host', async () => {
+  const { bytes } = await toBuffer(await rootfs(), { mtime: MTIME });
+  const hs = await headers(bytes);
+  const brief = hs.map((h) => [h.name, h.type, h.mode, h.uid, h.gid, h.mtime.getTime() / 1000, h.linkname ?? null, h.uname, h.gname]);
+  assert.equal(brief, [
+    ['etc/', 'directory', 0o755, 0, 0, MTIME, null, '', ''],
+    ['etc/hello', 'file', 0o644, 0, 0, MTIME, null, '', ''],
+    ['etc/hello-again', 'link', 0o644, 0, 0, MTIME, 'etc/hello', '', ''],
+    ['etc/shadow', 'file', 0, 0, 0, MTIME, null, '', ''],
+    ['usr/', 'directory', 0o755, 0, 0, MTIME, null, '', ''],
+    ['usr/bin/', 'directory', 0o1777, 1000, 1001, MTIME, null, '', ''],
+    ['usr/bin/big', 'file', 0o4755, 1000, 1001, MTIME, null, '', ''],
+    ['usr/bin/sh', 'symlink', 0o777, 0, 0, MTIME, 'big', '', ''],
+  ]);
+  assert.is(hs[6].size, 70_000);
+});
+
+test('the bytes match a pinned fixture digest (a change here must be deliberate)', async () => {
+  const hello = Buffer.from('hello\n');
+  const entries = [
+    entry('etc', 'dir'),
+    entry('etc/hello', 'file', { size: hello.length, sha256: await blobs.put(hello) }),
+    entry('bin', 'symlink', { mode: 0o777, linkname: 'usr/bin' }),
+  ];
+  const { info } = await toBuffer(entries, { mtime: 0 });
+  assert.is(info.diffId, PINNED_DIFF_ID);
+  assert.is(info.uncompressedSize, 512 * 4 + 1024); // 3 headers, 1 data block, end marker
+});
+
+test('ids beyond the ustar range are carried in a pax record', async () => {
+  const { bytes } = await toBuffer([entry('data', 'dir', { uid: 1_000_000, gid: 2_000_000 })], { mtime: MTIME });
+  const [h] = await headers(bytes);
+  assert.is(h.name, 'data/');
+  // tar-stream's extract applies only path/linkpath/size from pax; GNU tar and Go's
+  // archive/tar (the engine) apply uid and gid too.
+  assert.equal(h.pax, { path: 'data/', uid: '1000000', gid: '2000000' });
+});
+
+test('long and non-ASCII paths survive (pax path records)', async () => {
+  const long = 'a/'.repeat(90) + 'é-file';
+  const { bytes } = await toBuffer([entry(long, 'file')], { mtime: MTIME });
+  const [h] = await headers(bytes);
+  assert.is(h.name, long);
+});
+
+test('writeLayerFile renames into place and leaves no temp file', async () => {
+  const dir = join(tmp, 'out');
+  const info = await writeLayerFile(await rootfs(), blobs, join(dir, 'layer.tar.gz'), { mtime: MTIME, gzip: true });
+  assert.equal(await readdir(dir), ['layer.tar.gz']);
+  assert.is(sha(await readFile(join(dir, 'layer.tar.gz'))), info.digest);
+  const viaPath = await writeLayer(await rootfs(), blobs, join(dir, 'again.tar.gz'), { mtime: MTIME, gzip: true });
+  assert.equal(viaPath, info);
+});
+
+test('a missing blob fails naming the path, and no file is left behind', async () => {
+  const dir = join(tmp, 'fail');
+  const bad = [entry('etc', 'dir'), entry('etc/gone', 'file', { size: 3, sha256: 'ab'.repeat(32) })];
+  try {
+    await writeLayerFile(bad, blobs, join(dir, 'layer.tar'), { mtime: MTIME });
+    assert.unreachable('should have failed');
+  } catch (err) {
+    assert.instance(err, RootfsError);
+    assert.match((err as Error).message, /^etc\/gone: /);
+  }
+  assert.equal(await readdir(dir), []);
+});
+
+test('a blob of the wrong size and a link without a target are refused', async () => {
+  const sha256 = await blobs.put(Buffer.from('four'));
+  for (const bad of [entry('f', 'file', { size: 3, sha256 }), entry('l', 'symlink')]) {
+    try {
+      await toBuffer([bad], { mtime: MTIME });
+      assert.unreachable('should have failed');
+    } catch (err) {
+      assert.instance(err, RootfsError);
+      assert.match((err as Error).message, new RegExp(`^${bad.path}: `));
+    }
+  }
+});
+
+// tar-stream 3.2.2 output for the fixture above; GNU tar lists it as written.
+const PINNED_DIFF_ID = 'sha256:e37d4099db3abea08dbb23a929b468663a462f90f5d2f502d2178dd9a8dce925';
+
+test.run();
