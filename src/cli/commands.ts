@@ -1,3 +1,4 @@
+import { DEPLOY_USAGE, deployCommand } from './deploy';
 import { GRAPH_USAGE, graphCommand } from './graph';
 import { LS_USAGE, lsCommand } from './ls';
 import { SYNTH_USAGE, synthCommand } from './synth';
@@ -8,6 +9,7 @@ export const COMMANDS: Record<string, Command> = {
   synth: synthCommand,
   ls: lsCommand,
   graph: graphCommand,
+  deploy: deployCommand,
 };
 
 export const USAGE = `imgsdk: minimal container images from distribution packages, as typed TypeScript values
@@ -17,6 +19,7 @@ Usage: imgsdk <command> [options]
 ${SYNTH_USAGE}
 ${LS_USAGE}
 ${GRAPH_USAGE}
+${DEPLOY_USAGE}
 imgsdk --help | --version
 
 Exit codes: 0 ok, 1 error, 2 usage.

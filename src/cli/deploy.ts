@@ -1,0 +1,76 @@
+import { resolve } from 'node:path';
+import { readAssembly } from '../runtime/assembly';
+import { deploy, type DeployEvent, type ImageResult } from '../runtime/deploy';
+import { formatSize } from '../runtime/report';
+import { loadApp } from '../sdk/load';
+import { synth } from '../sdk/synth';
+import { UsageError } from '../errors';
+import { parse } from './args';
+import { Progress } from './progress';
+
+export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
+  Synthesizes images.ts and builds what changed through the Docker engine.
+  --app FILE|DIR     the app (default ./images.ts), or an assembly dir (manifest.json)
+  -o, --out DIR      assembly directory (default $IMGSDK_OUTDIR or ./imgsdk.out)
+  --state DIR        state directory (default $IMGSDK_STATE_DIR or ./.imgsdk)
+  -c, --concurrency N  images built at once (default 2)
+  -e, --exclusively  build only the named images, not their dependencies
+  -f, --force        redo phase 2 (layer, config, load) even when cached
+  -F, --force-all    redo phase 1 too
+  --json             NDJSON events on stdout
+  -v, --verbose      stream builder logs
+`;
+
+export async function deployCommand(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' },
+    concurrency: { type: 'string', short: 'c' }, exclusively: { type: 'boolean', short: 'e' },
+    force: { type: 'boolean', short: 'f' }, 'force-all': { type: 'boolean', short: 'F' },
+    json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' },
+  }, true);
+  const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number >= 1, not "${values.concurrency}"`);
+  if (values.exclusively && positionals.length === 0) throw new UsageError('--exclusively needs image ids or globs');
+
+  const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
+  const asm = values.app && (await isAssembly(values.app)) ? await readAssembly(values.app) : (await synth(loadApp(values.app), { outdir }), await readAssembly(outdir));
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const progress = values.json ? null : new Progress(process.stderr, !!values.verbose);
+  const onEvent = (e: DeployEvent) => {
+    if (values.json) process.stdout.write(JSON.stringify({ ...e, time: Date.now() }) + '\n');
+    else progress!.event(e);
+  };
+  try {
+    const r = await deploy(asm, {
+      stateDir: values.state, concurrency, select: positionals, exclusively: !!values.exclusively,
+      force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
+    });
+    progress?.finish();
+    if (!values.json) process.stdout.write(summary(r.images));
+    return r.ok ? 0 : 1;
+  } finally {
+    progress?.finish();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function isAssembly(path: string): Promise<boolean> {
+  const { stat } = await import('node:fs/promises');
+  return stat(resolve(path, 'manifest.json')).then(() => true, () => false);
+}
+
+function summary(images: readonly ImageResult[]): string {
+  const lines = images.map((i) => {
+    const what = i.status === 'built' ? `built  ${i.digest!.slice(7, 19)}  ${formatSize(i.size!)}` : i.status === 'cached' ? `cached ${i.digest!.slice(7, 19)}  ${formatSize(i.size!)}` : `${i.status.padEnd(6)} ${i.reason.split('\n')[0]}`;
+    return `${i.id.padEnd(Math.max(...images.map((x) => x.id.length)))}  ${what}`;
+  });
+  const n = (s: string) => images.filter((i) => i.status === s).length;
+  lines.push(`${images.length} image${images.length === 1 ? '' : 's'}: ${n('built')} built, ${n('cached')} cached, ${n('failed')} failed, ${n('skipped')} skipped`);
+  for (const i of images) if (i.status === 'failed') lines.push('', `${i.id} failed:`, i.reason);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,67 @@
+import type { DeployEvent } from '../runtime/deploy';
+
+interface Line {
+  state: string;
+  since: number;
+  detail: string;
+}
+
+/**
+ * Renders deploy events: on a TTY one live line per image (state and elapsed
+ * time), redrawn in place; otherwise one plain line per change.
+ */
+export class Progress {
+  private readonly lines = new Map<string, Line>();
+  private drawn = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly tty: boolean;
+
+  constructor(private readonly out: NodeJS.WriteStream, private readonly verbose: boolean) {
+    this.tty = !!out.isTTY && !process.env.CI;
+    if (this.tty) this.timer = setInterval(() => this.draw(), 250).unref();
+  }
+
+  event(e: DeployEvent): void {
+    if (e.type === 'log') {
+      if (this.verbose) this.print(`${e.id}: ${e.line}`);
+      return;
+    }
+    const state = e.type === 'building' ? (e.phase === 'pipeline' ? 'checking' : `building (${e.phase})`) : e.type;
+    const detail = e.type === 'failed' ? e.error.split('\n')[0] : e.type === 'skipped' ? e.reason : e.type === 'building' && e.phase === 'phase1' ? e.reason : '';
+    const prev = this.lines.get(e.id);
+    this.lines.set(e.id, { state, since: prev && prev.state === state ? prev.since : Date.now(), detail });
+    if (this.tty) this.draw();
+    else this.out.write(`${e.id}: ${state}${detail ? ` — ${detail}` : ''}\n`);
+  }
+
+  private print(text: string): void {
+    if (!this.tty) return void this.out.write(text + '\n');
+    this.clear();
+    this.out.write(text + '\n');
+    this.draw();
+  }
+
+  private clear(): void {
+    if (this.drawn) this.out.write(`\x1b[${this.drawn}A\x1b[J`);
+    this.drawn = 0;
+  }
+
+  private draw(): void {
+    this.clear();
+    const width = Math.max(0, ...[...this.lines.keys()].map((k) => k.length));
+    const cols = this.out.columns || 100;
+    for (const [id, l] of this.lines) {
+      const secs = ((Date.now() - l.since) / 1000).toFixed(0);
+      const text = `${id.padEnd(width)}  ${l.state.padEnd(20)} ${secs.padStart(4)}s  ${l.detail}`;
+      this.out.write(text.slice(0, cols - 1) + '\n');
+      this.drawn++;
+    }
+  }
+
+  finish(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.tty) this.draw();
+    this.drawn = 0;
+  }
+}

@@ -1,0 +1,297 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
+import { BuildError, CancelledError, ImgsdkError, UsageError } from '../errors';
+import { App, type AppInput } from '../sdk/app';
+import { synth } from '../sdk/synth';
+import { readAssembly, type LoadedAssembly } from './assembly';
+import { ensureDebianBuilder } from './builders/debian';
+import { connectEngine } from './engine/docker';
+import { LABEL_KEY, type Engine } from './engine/engine';
+import { runPhase1 } from './phase1';
+import { runPhase2 } from './phase2';
+import { renderPackagesMd } from './report';
+import type { Entry } from './rootfs/entry';
+import { runPipeline } from './rootfs/pipeline';
+import { globToRegExp } from './rootfs/resolve';
+import { schedule } from './schedule';
+import { StateDir, writeAtomic, type BuildRecord, type RootfsRecord } from './state';
+
+export type Phase = 'builder' | 'phase1' | 'pipeline' | 'phase2';
+
+/** Progress of a deploy, as the CLI renders it. */
+export type DeployEvent =
+  | { readonly type: 'queued'; readonly id: string }
+  | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string }
+  | { readonly type: 'log'; readonly id: string; readonly line: string }
+  | { readonly type: 'cached'; readonly id: string; readonly digest: string }
+  | { readonly type: 'done'; readonly id: string; readonly digest: string; readonly size: number; readonly reason: string }
+  | { readonly type: 'failed'; readonly id: string; readonly error: string }
+  | { readonly type: 'skipped'; readonly id: string; readonly reason: string };
+
+export interface DeployOptions {
+  /** Assembly directory read when `deploy()` gets no app. @default 'imgsdk.out' */
+  readonly assemblyDir?: string;
+  /** @default process.env.IMGSDK_STATE_DIR ?? '.imgsdk' */
+  readonly stateDir?: string;
+  /** Images built at once. @default 2 */
+  readonly concurrency?: number;
+  /** Ids or globs (`kubler/*`); their dependencies come along unless `exclusively`. @default all */
+  readonly select?: readonly string[];
+  /** Build only the selected images; their dependencies must be built already. @default false */
+  readonly exclusively?: boolean;
+  /** Redo phase 2 (layer, config, load) even when cached. @default false */
+  readonly force?: boolean;
+  /** Redo phase 1 too. @default false */
+  readonly forceAll?: boolean;
+  readonly onEvent?: (e: DeployEvent) => void;
+  readonly signal?: AbortSignal;
+  /** @default connectEngine() */
+  readonly engine?: Engine;
+  /** Timestamp of every layer entry and config. @default SOURCE_DATE_EPOCH or 0 */
+  readonly epoch?: number;
+}
+
+export interface ImageResult {
+  readonly id: string;
+  readonly status: 'built' | 'cached' | 'failed' | 'skipped';
+  /** Image id (config digest). */
+  readonly digest?: string;
+  /** Bytes of all layers. */
+  readonly size?: number;
+  readonly tags: readonly string[];
+  readonly cached: boolean;
+  /** Why it was (re)built, skipped or failed. */
+  readonly reason: string;
+  readonly error?: unknown;
+  /** PACKAGES.md of the image. */
+  readonly report?: string;
+}
+
+export interface DeployResult {
+  readonly ok: boolean;
+  readonly images: readonly ImageResult[];
+}
+
+interface Built {
+  readonly record: BuildRecord;
+  readonly entries: readonly Entry[];
+}
+
+/**
+ * Builds what changed: every selected image whose key has no image in the engine
+ * goes through phase 1 (builder container), the rootfs pipeline and phase 2
+ * (layer, config, load). Independent images build in parallel; a failure stops
+ * its dependents and the others finish.
+ * @example const r = await deploy(app(web), { concurrency: 2, onEvent: console.log });
+ */
+export async function deploy(input?: LoadedAssembly | AppInput | string, opts: DeployOptions = {}): Promise<DeployResult> {
+  const asm = await toAssembly(input, opts);
+  const state = new StateDir(opts.stateDir);
+  const engine = opts.engine ?? (await connectEngine());
+  const selected = select(asm, opts.select ?? [], !!opts.exclusively);
+  const emit = opts.onEvent ?? (() => undefined);
+  for (const id of selected) emit({ type: 'queued', id });
+
+  return state.withLock(async () => {
+    const built = new Map<string, Built>();
+    const builders = new Map<string, Promise<string>>();
+    const deps: Record<string, string[]> = {};
+    for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
+    const ctx: Ctx = { asm, state, engine, opts, emit, built, builders, epoch: opts.epoch ?? epochFromEnv() };
+    const outcomes = await schedule(deps, (id) => buildOne(ctx, id), { concurrency: opts.concurrency, signal: opts.signal });
+
+    const images: ImageResult[] = [];
+    for (const id of selected) {
+      const o = outcomes.get(id)!;
+      const tags = repoTags(asm, id);
+      if (o.status === 'ok') images.push(o.value);
+      else if (o.status === 'failed') {
+        const msg = o.error instanceof ImgsdkError ? o.error.message : String((o.error as Error)?.stack ?? o.error);
+        emit({ type: 'failed', id, error: msg });
+        images.push({ id, status: 'failed', tags, cached: false, reason: msg, error: o.error });
+      } else {
+        emit({ type: 'skipped', id, reason: o.reason });
+        images.push({ id, status: 'skipped', tags, cached: false, reason: o.reason });
+      }
+    }
+    if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
+    return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
+  }, { signal: opts.signal, onWait: (holder) => emit({ type: 'log', id: '-', line: `waiting for another deploy (pid ${holder}) to release ${state.root}/lock` }) });
+}
+
+interface Ctx {
+  readonly asm: LoadedAssembly;
+  readonly state: StateDir;
+  readonly engine: Engine;
+  readonly opts: DeployOptions;
+  readonly emit: (e: DeployEvent) => void;
+  readonly built: Map<string, Built>;
+  readonly builders: Map<string, Promise<string>>;
+  readonly epoch: number;
+}
+
+async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
+  const { asm, state, engine, opts, emit } = ctx;
+  const m = asm.manifest.images[id];
+  const def = asm.images.get(id)!;
+  const key = m.key;
+  const tags = repoTags(asm, id);
+  const log = (line: string) => {
+    emit({ type: 'log', id, line });
+    void appendFile(state.logPath(id), line + '\n').catch(() => undefined);
+  };
+  await mkdir(state.imageDir(id), { recursive: true });
+
+  const previous = await state.readBuild(id, key);
+  const existing = await engine.inspectImage(`${id}:${key.slice(0, 12)}`);
+  if (previous && existing && existing.labels[LABEL_KEY] === key && existing.id === previous.imageId && !opts.force && !opts.forceAll) {
+    await retag(engine, existing.id, tags, log);
+    ctx.built.set(id, { record: previous, entries: (await state.readEntries(id, key)) ?? [] });
+    emit({ type: 'cached', id, digest: existing.id });
+    return { id, status: 'cached', digest: existing.id, size: previous.size, tags, cached: true, reason: 'an image with this key is in the engine', report: state.reportPath(id, 'PACKAGES.md') };
+  }
+  const reason = opts.forceAll ? 'forced (phase 1 and 2)' : opts.force ? 'forced (phase 2)' : !existing ? `no image ${id}:${key.slice(0, 12)} in the engine` : !previous ? 'no build record in the state directory' : 'the image in the engine does not match the build record';
+
+  const chain = await ancestors(ctx, id);
+  const builder = asm.manifest.builders[def.builder].def;
+
+  let rootfs: RootfsRecord | null = opts.forceAll ? null : await state.readRootfs(key);
+  if (!rootfs && needsNoBuilder(def)) rootfs = await state.writeEmptyRootfs(key);
+  if (!rootfs) {
+    emit({ type: 'building', id, phase: 'builder', reason });
+    const ref = await ensureBuilder(ctx, builder, log);
+    emit({ type: 'building', id, phase: 'phase1', reason });
+    const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map((p) => p.name)))].sort();
+    let partial = '';
+    rootfs = await runPhase1({
+      engine, state, def, key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, signal: opts.signal,
+      onOutput: (chunk) => {
+        const text = partial + chunk.toString('utf8');
+        const lines = text.split('\n');
+        partial = lines.pop()!;
+        for (const l of lines) log(l);
+      },
+    });
+    if (partial) log(partial);
+  }
+
+  emit({ type: 'building', id, phase: 'pipeline', reason });
+  const parentsOldestFirst = [...chain].reverse();
+  const accounts: AccountDef[] = parentsOldestFirst.flatMap((a) => asm.images.get(a.record.id)!.accounts);
+  const copySources = new Map<string, (readonly Entry[])[]>();
+  for (const c of def.copies) {
+    const src = ctx.built.get(c.from) ?? (await loadBuilt(ctx, c.from));
+    const srcChain = await ancestors(ctx, c.from);
+    copySources.set(c.from, [...[...srcChain].reverse().map((a) => a.entries), src.entries]);
+  }
+  const result = await runPipeline({
+    def, libc: builder.libc, rootfsTar: state.rootfsPath(key), origins: rootfs.origins, packages: rootfs.packages,
+    parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
+    readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
+  });
+
+  emit({ type: 'building', id, phase: 'phase2', reason });
+  const parentDiffIds = chain[0]?.record.diffIds ?? [];
+  const p2 = await runPhase2({
+    engine, state, def, key, arch: builder.arch, entries: result.entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, repoTags: tags,
+  });
+  const size = (chain[0]?.record.size ?? 0) + p2.layer.size;
+  const record: BuildRecord = {
+    id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layer, size,
+    packages: rootfs.packages, inherited: chain.map((a) => ({ id: a.record.id, packages: a.record.packages })), purged: result.purged, tags,
+  };
+  await writeAtomic(state.reportPath(id, 'PACKAGES.md'), renderPackagesMd({ def, key, builder: builder.id, size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed }));
+  await state.writeBuild(record, result.entries);
+  ctx.built.set(id, { record, entries: result.entries });
+  emit({ type: 'done', id, digest: p2.config.digest, size, reason });
+  return { id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, report: state.reportPath(id, 'PACKAGES.md') };
+}
+
+/** An image that installs nothing and runs no hook gets its layer without a container. */
+function needsNoBuilder(def: ImageDef): boolean {
+  const h = def.hooks;
+  return def.packages.length === 0 && !h.configureBuilder.length && !h.configureRootfs.length && !h.finishRootfs.length && !def.portage.downloads.length;
+}
+
+/** Built ancestors of an image, nearest first. */
+async function ancestors(ctx: Ctx, id: string): Promise<Built[]> {
+  const out: Built[] = [];
+  for (let p = ctx.asm.images.get(id)!.parent; p; p = ctx.asm.images.get(p)!.parent) out.push(ctx.built.get(p) ?? (await loadBuilt(ctx, p)));
+  return out;
+}
+
+/** A dependency outside this deploy's selection (`--exclusively`): it must be built already. */
+async function loadBuilt(ctx: Ctx, id: string): Promise<Built> {
+  const key = ctx.asm.manifest.images[id].key;
+  const record = await ctx.state.readBuild(id, key);
+  const entries = record ? await ctx.state.readEntries(id, key) : null;
+  if (!record || !entries) throw new BuildError(id, `is needed but not built at key ${key.slice(0, 12)}; deploy it first or drop --exclusively`);
+  const b = { record, entries };
+  ctx.built.set(id, b);
+  return b;
+}
+
+function ensureBuilder(ctx: Ctx, def: BuilderDef, log: (l: string) => void): Promise<string> {
+  let p = ctx.builders.get(def.id);
+  if (!p) {
+    const key = ctx.asm.manifest.builders[def.id].key;
+    if (def.kind === 'debian') p = ensureDebianBuilder(ctx.engine, def, key, { log, signal: ctx.opts.signal, force: false });
+    else p = Promise.reject(new BuildError(def.id, 'Gentoo builders cannot be run by this version of the runtime yet (only synthesized); use a Debian builder', { phase: 'builder' }));
+    ctx.builders.set(def.id, p);
+  }
+  return p;
+}
+
+/** Points every tag at `imageId` (a cache hit may still need a new tag, or `latest` moved back). */
+async function retag(engine: Engine, imageId: string, tags: readonly string[], log: (l: string) => void): Promise<void> {
+  for (const t of tags) {
+    const info = await engine.inspectImage(t);
+    if (info?.id === imageId) continue;
+    const i = t.lastIndexOf(':');
+    await engine.tagImage(imageId, t.slice(0, i), t.slice(i + 1));
+    log(`tagged ${t}`);
+  }
+}
+
+/** `id:latest`, `id:<key12>` and the image's own tags. */
+export function repoTags(asm: LoadedAssembly, id: string): string[] {
+  const m = asm.manifest.images[id];
+  return [...new Set([`${id}:latest`, `${id}:${m.key.slice(0, 12)}`, ...m.tags.map((t) => `${id}:${t}`)])];
+}
+
+/** The selected ids plus (unless exclusively) everything they depend on, in manifest order. */
+export function select(asm: LoadedAssembly, patterns: readonly string[], exclusively: boolean): string[] {
+  const all = asm.manifest.order.flat();
+  if (!patterns.length) return all;
+  const chosen = new Set<string>();
+  for (const p of patterns) {
+    const re = p.includes('*') || p.includes('?') ? globToRegExp(p) : null;
+    const hits = all.filter((id) => (re ? re.test(id) : id === p));
+    if (!hits.length) throw new UsageError(`no image matches "${p}" (images: ${all.join(', ')})`);
+    hits.forEach((h) => chosen.add(h));
+  }
+  if (!exclusively) {
+    const stack = [...chosen];
+    while (stack.length) for (const d of asm.manifest.images[stack.pop()!].dependsOn) if (!chosen.has(d)) chosen.add(d), stack.push(d);
+  }
+  return all.filter((id) => chosen.has(id));
+}
+
+async function toAssembly(input: LoadedAssembly | AppInput | string | undefined, opts: DeployOptions): Promise<LoadedAssembly> {
+  if (input === undefined || typeof input === 'string') return readAssembly(input ?? opts.assemblyDir ?? 'imgsdk.out');
+  if ('manifest' in input && 'dir' in input) return input as LoadedAssembly;
+  const outdir = opts.assemblyDir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out';
+  await synth(input instanceof App ? input : App.of([input]), { outdir });
+  return readAssembly(outdir);
+}
+
+function epochFromEnv(): number {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${v}"`);
+  return n;
+}
+
+

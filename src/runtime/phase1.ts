@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract, pack } from 'tar-stream';
+import type { BuilderDef, ImageDef } from '../assembly';
+import { BuildError } from '../errors';
+import type { Engine, OutputHandler } from './engine/engine';
+import type { PackageInfo, RootfsRecord, StateDir } from './state';
+
+/** Where the builder-side scripts live, in a checkout and in the published package alike. */
+export const SCRIPTS_DIR = join(__dirname, '..', '..', 'src', 'runtime', 'scripts');
+
+export interface Phase1Input {
+  readonly engine: Engine;
+  readonly state: StateDir;
+  readonly def: ImageDef;
+  readonly key: string;
+  readonly builder: BuilderDef;
+  readonly builderRef: string;
+  /** The image's directory in the assembly. */
+  readonly imageDir: string;
+  /** Names of the packages every ancestor has installed. */
+  readonly parentPackages: readonly string[];
+  readonly onOutput?: OutputHandler;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Phase 1: a container of the builder installs the image's packages and streams
+ * back rootfs.tar and packages.json. Files go in and out through the API only.
+ * The rootfs tar is written to a temp name, hashed, and renamed into the state
+ * directory only when complete; the container is removed in every outcome.
+ */
+export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
+  const { engine, state, def, key } = input;
+  const inTar = await dirTar(input.imageDir, { 'parent-packages.list': input.parentPackages.join('\n') + (input.parentPackages.length ? '\n' : '') });
+  const scriptsTar = await dirTar(SCRIPTS_DIR, {});
+
+  return engine.withContainer(
+    { image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { 'org.imgsdk.key': key }, signal: input.signal },
+    async (c) => {
+      await c.putArchive('/imgsdk/in', inTar);
+      await c.putArchive('/imgsdk/scripts', scriptsTar);
+      const code = await c.run({ onOutput: input.onOutput });
+      if (code !== 0) throw new BuildError(def.id, `phase 1 failed in builder ${input.builder.id} (exit ${code}):\n${indent(c.tail())}`, { phase: 'phase1' });
+      return collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
+    },
+  );
+}
+
+async function collect(out: Readable, state: StateDir, id: string, key: string): Promise<RootfsRecord> {
+  const dest = state.rootfsPath(key);
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = state.tempFor(dest);
+  let packages: PackageInfo[] | null = null;
+  let filesTsv = '';
+  let sha256: string | null = null;
+  let size = 0;
+  const ex = extract();
+  ex.on('entry', (header, stream, next) => {
+    const name = header.name.replace(/^(\.\/)?out\//, '');
+    if (name === 'rootfs.tar') {
+      const h = createHash('sha256');
+      stream.on('data', (d: unknown) => {
+        const b = d as Buffer;
+        h.update(b);
+        size += b.length;
+      });
+      pipeline(stream, createWriteStream(tmp)).then(() => {
+        sha256 = h.digest('hex');
+        next();
+      }, next);
+    } else if (name === 'packages.json' || name === 'files.tsv') {
+      const chunks: Buffer[] = [];
+      stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
+      stream.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (name === 'files.tsv') filesTsv = text;
+        else {
+          try {
+            packages = JSON.parse(text) as PackageInfo[];
+          } catch (e) {
+            return next(new BuildError(id, `packages.json from the builder is not JSON: ${(e as Error).message}`, { phase: 'phase1' }));
+          }
+        }
+        next();
+      });
+      stream.resume();
+    } else {
+      stream.on('end', () => next());
+      stream.resume();
+    }
+  });
+  try {
+    await pipeline(out, ex);
+    if (!sha256 || !packages) throw new BuildError(id, 'the builder produced no rootfs.tar or packages.json in /imgsdk/out', { phase: 'phase1' });
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  const origins: Record<string, string> = {};
+  for (const line of filesTsv.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) origins[line.slice(0, tab).replace(/^\.?\/+/, '')] = line.slice(tab + 1);
+  }
+  const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins };
+  await state.writeRootfsRecord(rec);
+  return rec;
+}
+
+/** A deterministic tar of a directory's files plus some extra ones. */
+export async function dirTar(dir: string, extra: Readonly<Record<string, string>>): Promise<Buffer> {
+  const files: [string, Buffer, number][] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const name of (await readdir(d)).sort()) {
+      const p = join(d, name);
+      const st = await stat(p);
+      if (st.isDirectory()) await walk(p);
+      else if (st.isFile()) files.push([relative(dir, p), await readFile(p), st.mode & 0o111 ? 0o755 : 0o644]);
+    }
+  };
+  await walk(dir);
+  for (const [name, content] of Object.entries(extra)) files.push([name, Buffer.from(content), 0o644]);
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (d: unknown) => void chunks.push(d as Buffer));
+  const done = new Promise<void>((res, rej) => {
+    p.on('end', res);
+    p.on('error', rej);
+  });
+  for (const [name, data, mode] of files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    p.entry({ name, size: data.length, mode, uid: 0, gid: 0, mtime: new Date(0), type: 'file' }, data);
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+function indent(s: string): string {
+  return s.split('\n').map((l) => '  ' + l).join('\n');
+}

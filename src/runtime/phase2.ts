@@ -1,0 +1,62 @@
+import { rename, rm } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
+import type { AccountDef, ImageDef } from '../assembly';
+import { BuildError } from '../errors';
+import type { Engine } from './engine/engine';
+import { writeDockerArchive } from './image/archive';
+import { writeLayerFile } from './image/layer';
+import { imageConfig, type Blob } from './image/oci';
+import type { Entry } from './rootfs/entry';
+import type { StateDir } from './state';
+
+export interface Phase2Input {
+  readonly engine: Engine;
+  readonly state: StateDir;
+  readonly def: ImageDef;
+  readonly key: string;
+  readonly arch: string;
+  readonly entries: readonly Entry[];
+  /** diff ids of every ancestor layer, oldest first. */
+  readonly parentDiffIds: readonly string[];
+  readonly accounts: readonly AccountDef[];
+  /** SOURCE_DATE_EPOCH. */
+  readonly epoch: number;
+  readonly repoTags: readonly string[];
+}
+
+export interface Phase2Result {
+  readonly config: Blob;
+  readonly layer: { readonly diffId: string; readonly size: number };
+  readonly diffIds: readonly string[];
+}
+
+/**
+ * Phase 2: the layer (deterministic: same entries, same bytes), the OCI config,
+ * and one `docker load` of a docker-archive that carries every tag, so the image
+ * is tagged all at once or not at all.
+ */
+export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
+  const { state, def } = input;
+  const staging = state.tempFor(state.layerPath('staging'));
+  const info = await writeLayerFile(input.entries, state.blobs, staging, { mtime: input.epoch });
+  const dest = state.layerPath(info.diffId);
+  await rename(staging, dest).catch(async (e) => {
+    await rm(staging, { force: true });
+    throw e;
+  });
+  const diffIds = [...input.parentDiffIds, info.diffId];
+  const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts });
+  await loadArchive(input.engine, def.id, config, diffIds.map((d) => ({ diffId: d, path: state.layerPath(d) })), input.repoTags);
+  return { config, layer: { diffId: info.diffId, size: info.uncompressedSize }, diffIds };
+}
+
+/** Streams a docker-archive straight into `docker load`; verifies the id it got. */
+export async function loadArchive(engine: Engine, id: string, config: Blob, layers: { diffId: string; path: string }[], repoTags: readonly string[]): Promise<void> {
+  const stream = new PassThrough();
+  const writing = writeDockerArchive(stream, { config, layers, repoTags });
+  const [loaded] = await Promise.all([engine.loadImage(stream), writing]);
+  const info = await engine.inspectImage(repoTags[0]);
+  if (!info || info.id !== config.digest) {
+    throw new BuildError(id, `docker load gave ${info?.id ?? 'nothing'} for ${repoTags[0]}, expected ${config.digest} (loaded: ${loaded.join(', ')})`, { phase: 'phase2' });
+  }
+}

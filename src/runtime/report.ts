@@ -1,0 +1,61 @@
+import type { ImageDef } from '../assembly';
+import type { PurgeReport } from './rootfs/purge';
+import { PURGE_CATEGORIES } from './rootfs/purge';
+import type { PackageInfo } from './state';
+
+export interface PackagesReport {
+  readonly def: ImageDef;
+  readonly key: string;
+  readonly builder: string;
+  readonly size: number;
+  readonly packages: readonly PackageInfo[];
+  readonly inherited: readonly { readonly id: string; readonly packages: readonly PackageInfo[] }[];
+  readonly purged: PurgeReport;
+  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number };
+}
+
+/**
+ * PACKAGES.md as Kubler writes it: installed packages, inherited ones per
+ * ancestor, and what the purge removed as check boxes. No dates: the same build
+ * gives the same file.
+ */
+export function renderPackagesMd(r: PackagesReport): string {
+  const out: string[] = [];
+  out.push(`### ${r.def.id}:${r.key.slice(0, 12)}`, '');
+  out.push(`Built in \`${r.builder}\` · ${formatSize(r.size)} · key \`${r.key}\``, '');
+  out.push('#### Installed', '');
+  out.push(...table(r.packages));
+  out.push('', '#### Inherited', '');
+  for (const a of r.inherited) {
+    out.push(`**FROM ${a.id}**`, '');
+    out.push(...table(a.packages), '');
+  }
+  out.push('**FROM scratch**', '', '#### Purged', '');
+  const removed = new Map(r.purged.categories.map((c) => [c.category as string, c]));
+  for (const cat of PURGE_CATEGORIES) {
+    const c = removed.get(cat);
+    const kept = r.def.keep.includes(cat);
+    out.push(`- [${c ? 'x' : ' '}] ${cat}${c ? ` (${c.count} entries, ${formatSize(c.bytes)})` : kept ? ' (kept)' : ''}`);
+  }
+  if (r.purged.globbed.length) out.push(`- [x] the image's own globs (${r.purged.globbed.length} entries, ${formatSize(r.purged.globbedBytes)})`);
+  if (r.slimmed.count) {
+    out.push('', '#### Slimmed', '', `Only what the image loads was kept of: ${r.slimmed.packages.join(', ') || '(unowned files)'} (${r.slimmed.count} entries, ${formatSize(r.slimmed.bytes)} left out).`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function table(pkgs: readonly PackageInfo[]): string[] {
+  if (!pkgs.length) return ['(none)'];
+  const rows = ['| Package | Version | Details |', '|---|---|---|'];
+  for (const p of [...pkgs].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const details = p.use?.length ? p.use.join(' ') : [p.arch, p.source && p.source !== p.name ? `source ${p.source}` : ''].filter(Boolean).join(', ');
+    rows.push(`| ${p.name} | ${p.version} | ${details} |`);
+  }
+  return rows;
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${(bytes / 1e6).toFixed(2)} MB`;
+}

@@ -1,0 +1,201 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { ImgsdkError } from '../errors';
+import { BlobStore } from './rootfs/blobs';
+import type { Entry } from './rootfs/entry';
+
+/** What phase 1 left for an image key: the rootfs tar and what was installed. */
+export interface RootfsRecord {
+  readonly key: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly packages: readonly PackageInfo[];
+  /** path → package, for files that came from a package. */
+  readonly origins: Readonly<Record<string, string>>;
+}
+
+/** One installed package, as packages.json lists it. */
+export interface PackageInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly arch?: string;
+  readonly source?: string;
+  readonly origin: string;
+  readonly use?: readonly string[];
+  readonly slot?: string;
+  readonly repository?: string;
+  /** Debian: Section, Priority, Essential, and the closure packages it depends on. */
+  readonly section?: string;
+  readonly priority?: string;
+  readonly essential?: boolean;
+  readonly depends?: readonly string[];
+}
+
+/** What a finished build of an image key left: enough for children and for a cache hit. */
+export interface BuildRecord {
+  readonly id: string;
+  readonly key: string;
+  /** Docker image id = config digest. */
+  readonly imageId: string;
+  readonly configJson: string;
+  /** diff ids of all layers, parents first, this image's last. */
+  readonly diffIds: readonly string[];
+  /** This image's layer: uncompressed tar in `layers/`. */
+  readonly layer: { readonly diffId: string; readonly size: number };
+  readonly size: number;
+  readonly packages: readonly PackageInfo[];
+  /** Packages of all ancestors, by ancestor id (nearest first). */
+  readonly inherited: readonly { readonly id: string; readonly packages: readonly PackageInfo[] }[];
+  readonly purged: unknown;
+  readonly tags: readonly string[];
+}
+
+/**
+ * The state directory (`.imgsdk/` by default): file bodies, cached rootfs tars,
+ * layers, build records, logs and reports. Everything is written to a temp name
+ * and renamed into place, and verified by hash when read, so a crash or Ctrl-C
+ * never leaves a corrupt entry that is taken for a good one.
+ */
+export class StateDir {
+  readonly root: string;
+  readonly blobs: BlobStore;
+  constructor(root = process.env.IMGSDK_STATE_DIR ?? '.imgsdk') {
+    this.root = resolve(root);
+    this.blobs = new BlobStore(join(this.root, 'blobs'));
+  }
+
+  rootfsPath(key: string): string {
+    return join(this.root, 'rootfs', `${key}.tar`);
+  }
+  layerPath(diffId: string): string {
+    return join(this.root, 'layers', `${diffId.replace(/^sha256:/, '')}.tar`);
+  }
+  imageDir(id: string): string {
+    return join(this.root, 'images', id);
+  }
+  logPath(id: string): string {
+    return join(this.imageDir(id), 'build.log');
+  }
+  reportPath(id: string, name: string): string {
+    return join(this.imageDir(id), name);
+  }
+
+  /** The rootfs record of a key whose tar is present and matches its hash; else null. */
+  async readRootfs(key: string): Promise<RootfsRecord | null> {
+    const rec = await readJson<RootfsRecord>(join(this.root, 'rootfs', `${key}.json`));
+    if (!rec || rec.key !== key) return null;
+    const actual = await hashFile(this.rootfsPath(key)).catch(() => null);
+    if (actual !== rec.sha256) {
+      await rm(this.rootfsPath(key), { force: true });
+      await rm(join(this.root, 'rootfs', `${key}.json`), { force: true });
+      return null;
+    }
+    return rec;
+  }
+
+  /** The rootfs of an image that installs nothing: an empty tar. */
+  async writeEmptyRootfs(key: string): Promise<RootfsRecord> {
+    const empty = Buffer.alloc(1024);
+    await writeAtomic(this.rootfsPath(key), empty);
+    const rec: RootfsRecord = { key, sha256: createHash('sha256').update(empty).digest('hex'), size: empty.length, packages: [], origins: {} };
+    await this.writeRootfsRecord(rec);
+    return rec;
+  }
+
+  async writeRootfsRecord(rec: RootfsRecord): Promise<void> {
+    await writeAtomic(join(this.root, 'rootfs', `${rec.key}.json`), JSON.stringify(rec));
+  }
+
+  /** The build record of an image key, when it and its layer file are intact. */
+  async readBuild(id: string, key: string): Promise<BuildRecord | null> {
+    const rec = await readJson<BuildRecord>(join(this.imageDir(id), `${key}.json`));
+    if (!rec || rec.key !== key || rec.id !== id) return null;
+    const actual = await hashFile(this.layerPath(rec.layer.diffId)).catch(() => null);
+    return actual === rec.layer.diffId.replace(/^sha256:/, '') ? rec : null;
+  }
+
+  async writeBuild(rec: BuildRecord, entries: readonly Entry[]): Promise<void> {
+    await writeAtomic(join(this.imageDir(rec.id), `${rec.key}.entries.json`), JSON.stringify(entries));
+    await writeAtomic(join(this.imageDir(rec.id), `${rec.key}.json`), JSON.stringify(rec));
+  }
+
+  /** The final entries of an image's own layer (for children's link checks and copies). */
+  async readEntries(id: string, key: string): Promise<Entry[] | null> {
+    return readJson<Entry[]>(join(this.imageDir(id), `${key}.entries.json`));
+  }
+
+  /** A temp path next to `dest`, for writes that are renamed into place. */
+  tempFor(dest: string): string {
+    return `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  }
+
+  /**
+   * Holds an exclusive lock on the state directory while `fn` runs. A second
+   * deploy on the same directory waits; a lock left by a dead process is taken over.
+   */
+  async withLock<T>(fn: () => Promise<T>, opts: { onWait?: (holder: string) => void; signal?: AbortSignal } = {}): Promise<T> {
+    await mkdir(this.root, { recursive: true });
+    const lock = join(this.root, 'lock');
+    let waited = false;
+    for (;;) {
+      try {
+        const fh = await open(lock, 'wx');
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const holder = (await readFile(lock, 'utf8').catch(() => '')).trim();
+        if (holder && !alive(Number(holder))) {
+          await rm(lock, { force: true });
+          continue;
+        }
+        if (!waited) opts.onWait?.(holder);
+        waited = true;
+        if (opts.signal?.aborted) throw new ImgsdkError('CANCELLED', 'cancelled while waiting for the state lock');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const release = () => rm(lock, { force: true });
+    try {
+      return await fn();
+    } finally {
+      await release();
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function hashFile(path: string): Promise<string> {
+  await stat(path);
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export async function writeAtomic(dest: string, data: string | Buffer): Promise<void> {
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, dest);
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
