@@ -1,0 +1,227 @@
+/**
+ * Debian builders: the image phase 1 of a Debian image runs in. Obtained by
+ * bootstrapping with mmdebstrap on the host, importing a rootfs tarball, or
+ * pulling an image, and always stored as a one-layer import tagged
+ * `imgsdk-builder/<id>:<key12>` and labelled with its full key, so an existing
+ * builder is reused exactly when its key matches.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
+import type { BuilderDef } from '../../assembly';
+import { BuildError, CancelledError } from '../../errors';
+import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine } from '../engine/engine';
+
+/** `ensureDebianBuilder` options. */
+export interface EnsureBuilderOptions {
+  /** Progress lines (mmdebstrap's stderr, pull events, decisions). @default ignored */
+  readonly log?: (line: string) => void;
+  /** Rebuild even when a builder with this key exists. @default false */
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** What mmdebstrap bootstraps. */
+export interface MmdebstrapSpec {
+  readonly suite: string;
+  readonly mirror: string;
+  /** `minbase`, `apt`, `essential`, … */
+  readonly variant: string;
+  readonly include: readonly string[];
+}
+
+// zx 8 ships CommonJS (build/index.cjs) but declares only ESM types, which a
+// node16 CommonJS module may not import as values; the types come in type-only.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { $, which } = require('zx') as typeof Zx;
+
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The `repo:tag` of a builder image: `imgsdk-builder/<id, / replaced by ->:<key first 12 hex>`.
+ * @example builderRef({ id: 'acme/bookworm', … }, 'ab12…') // 'imgsdk-builder/acme-bookworm:ab12…'
+ */
+export function builderRef(def: Pick<BuilderDef, 'id'>, key: string): string {
+  return `imgsdk-builder/${def.id.replace(/\//g, '-').toLowerCase()}:${key.slice(0, 12)}`;
+}
+
+/**
+ * Makes sure the builder image of `def` at `key` exists in the engine and returns
+ * its reference. An image with that tag and key label is reused without doing
+ * anything. The tag only ever names a complete import: a failed bootstrap,
+ * a bad checksum or an abort leaves nothing tagged.
+ */
+export async function ensureDebianBuilder(
+  engine: Engine,
+  def: BuilderDef,
+  key: string,
+  opts: EnsureBuilderOptions = {},
+): Promise<string> {
+  const deb = def.debian;
+  if (def.kind !== 'debian' || !deb) throw new BuildError(def.id, 'not a Debian builder', { phase: 'builder' });
+  const ref = builderRef(def, key);
+  const log = opts.log ?? (() => undefined);
+  const existing = await engine.inspectImage(ref);
+  if (existing && existing.labels[LABEL_KEY] === key && !opts.force) {
+    log(`builder ${def.id}: ${ref} is up to date`);
+    return ref;
+  }
+  const changes = [
+    `ENV PATH=${PATH}`,
+    'CMD ["/bin/sh"]',
+    `LABEL ${LABEL_OWNED}="1" ${LABEL_BUILDER}=${JSON.stringify(def.id)} ${LABEL_KEY}=${JSON.stringify(key)}`,
+  ];
+  const src = deb.source;
+  const run = { log, signal: opts.signal };
+  switch (src.kind) {
+    case 'mmdebstrap':
+      log(`builder ${def.id}: bootstrapping ${deb.suite} (${src.variant}) with mmdebstrap from ${deb.mirror}`);
+      await importMmdebstrap(engine, { suite: deb.suite, mirror: deb.mirror, variant: src.variant, include: src.include }, ref, changes, run);
+      break;
+    case 'rootfs':
+      log(`builder ${def.id}: importing ${src.path}`);
+      await verifySha256(def.id, src.path, src.sha256);
+      await guarded(def.id, opts.signal, engine.importImage(abortable(createReadStream(src.path), opts.signal), ref, { changes }));
+      break;
+    case 'pull':
+      await importPulled(engine, def.id, src.image, ref, changes, run);
+      break;
+  }
+  // A forced rebuild moved the tag; drop the image it left dangling (best effort).
+  if (existing) await engine.removeImage(existing.id).catch(() => false);
+  log(`builder ${def.id}: ${ref} ready`);
+  return ref;
+}
+
+/**
+ * Runs mmdebstrap on the host and streams its tar output straight into
+ * `engine.importImage` (no temp file). The stream only ends cleanly when
+ * mmdebstrap exited 0; otherwise the import request is aborted, so a failed
+ * bootstrap never becomes an image. Returns the image id.
+ */
+export async function importMmdebstrap(
+  engine: Engine,
+  spec: MmdebstrapSpec,
+  repoTag: string,
+  changes: readonly string[],
+  opts: { readonly log?: (line: string) => void; readonly signal?: AbortSignal } = {},
+): Promise<string> {
+  const who = `builder ${repoTag}`;
+  if (!(await which('mmdebstrap', { nothrow: true }))) {
+    throw new BuildError(repoTag, 'mmdebstrap is not installed on this host: `apt-get install mmdebstrap`, or use a rootfs or pull source', {
+      phase: 'builder',
+    });
+  }
+  if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
+  const include = spec.include.length ? [`--include=${spec.include.join(',')}`] : [];
+  // zx keeps all output in memory by default; a rootfs tar must not be.
+  const discard = { length: 0, push: () => 0, join: () => '', reduce: <U>(_f: unknown, init: U) => init, [Symbol.iterator]: () => [][Symbol.iterator]() };
+  const stderr: string[] = [];
+  const proc = $({
+    quiet: true,
+    nothrow: true,
+    halt: true,
+    signal: opts.signal,
+    store: { stdout: discard, stderr, stdall: discard },
+  })`mmdebstrap --variant=${spec.variant} ${include} ${spec.suite} - ${spec.mirror}`;
+  proc.run();
+  const body = new PassThrough();
+  proc.stdout.pipe(body, { end: false });
+  lines(proc.stderr, (l) => opts.log?.(`mmdebstrap: ${l}`));
+  const exited = proc.then((out) => {
+    if (out.exitCode === 0) body.end();
+    else body.destroy(new Error(`mmdebstrap exited ${out.exitCode ?? out.signal}`));
+    return out;
+  });
+  const imported = engine.importImage(body, repoTag, { changes });
+  const [p, i] = await Promise.allSettled([exited, imported]);
+  if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
+  if (p.status === 'fulfilled' && p.value.exitCode !== 0) {
+    const tail = stderr.join('').trim().split('\n').slice(-15).join('\n');
+    throw new BuildError(repoTag, `mmdebstrap --variant=${spec.variant} ${spec.suite} ${spec.mirror} failed (exit ${p.value.exitCode}):\n${tail}`, {
+      phase: 'builder',
+    });
+  }
+  if (i.status === 'rejected') {
+    proc.kill().catch(() => undefined);
+    throw i.reason;
+  }
+  if (p.status === 'rejected') throw p.reason;
+  return i.value;
+}
+
+async function verifySha256(id: string, path: string, want: string): Promise<void> {
+  const hash = createHash('sha256');
+  try {
+    await pipeline(createReadStream(path), hash);
+  } catch (err) {
+    throw new BuildError(id, `cannot read rootfs tarball ${path}: ${(err as Error).message}`, { cause: err, phase: 'builder' });
+  }
+  const got = hash.digest('hex');
+  if (got !== want.toLowerCase()) {
+    throw new BuildError(id, `rootfs tarball ${path} has sha256 ${got}, expected ${want}; refusing to import it`, {
+      phase: 'builder',
+    });
+  }
+}
+
+/**
+ * A pulled image gets our labels by being flattened into a one-layer import of
+ * its filesystem (labels cannot be added by tagging). Like `docker run`, a
+ * reference already present locally is used without pulling.
+ */
+async function importPulled(
+  engine: Engine,
+  id: string,
+  image: string,
+  ref: string,
+  changes: readonly string[],
+  run: { log: (line: string) => void; signal?: AbortSignal },
+): Promise<void> {
+  if (!(await engine.imageExists(image))) {
+    run.log(`builder ${id}: pulling ${image}`);
+    await guarded(
+      id,
+      run.signal,
+      engine.pullImage(image, (e) => e.status && run.log(`pull: ${[e.id, e.status, e.progress].filter(Boolean).join(' ')}`)),
+    );
+  }
+  run.log(`builder ${id}: importing the filesystem of ${image}`);
+  await engine.withContainer({ image, cmd: ['/bin/true'], signal: run.signal }, async (c) => {
+    await engine.importImage(abortable(await c.exportFilesystem(), run.signal), ref, { changes });
+  });
+}
+
+/** Destroys `stream` on abort, which aborts the import request reading it: nothing gets tagged. */
+function abortable<S extends Readable>(stream: S, signal: AbortSignal | undefined): S {
+  if (!signal) return stream;
+  const onAbort = () => stream.destroy(new CancelledError());
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  stream.once('close', () => signal.removeEventListener('abort', onAbort));
+  return stream;
+}
+
+/** Rejects with a CancelledError as soon as `signal` aborts. */
+async function guarded<T>(id: string, signal: AbortSignal | undefined, work: Promise<T>): Promise<T> {
+  if (!signal) return work;
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError(`cancelled: builder ${id}`));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function lines(stream: Readable, fn: (line: string) => void): void {
+  let partial = '';
+  stream.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString('utf8')).split('\n');
+    partial = parts.pop() ?? '';
+    for (const l of parts) if (l.trim()) fn(l);
+  });
+  stream.on('end', () => partial.trim() && fn(partial));
+}

@@ -1,0 +1,533 @@
+/**
+ * The Engine on top of dockerode. Every dockerode call is wrapped once here:
+ * status codes become EngineErrors (404 becomes null or false where "not there"
+ * is an answer), and progress streams are read to the end, because the engine
+ * reports a failed pull, load or import inside a 200 response.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, posix } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import Docker from 'dockerode';
+import { pack } from 'tar-stream';
+import { CancelledError, EngineError } from '../../errors';
+import { trackContainer } from './cleanup';
+import {
+  LABEL_IMAGE,
+  LABEL_OWNED,
+  type ContainerHandle,
+  type ContainerInfo,
+  type ContainerOptions,
+  type Engine,
+  type ImageInfo,
+  type OutputHandler,
+  type PullProgress,
+  type RunOptions,
+  type RunResult,
+} from './engine';
+
+/** How to find the engine. */
+export interface ConnectOptions {
+  /** `unix:///path`, `tcp://host:port`, `ssh://user@host`. @default $DOCKER_HOST, then the default sockets */
+  readonly host?: string;
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** How long one ping may take. @default 5000 */
+  readonly pingTimeoutMs?: number;
+}
+
+/**
+ * Connects to the engine named by `opts.host` or `DOCKER_HOST`; without either,
+ * to the first of Docker's socket, rootless Docker's and Podman's that answers a
+ * ping. Throws one EngineError naming every place it looked when none answers.
+ */
+export async function connectEngine(opts: ConnectOptions = {}): Promise<Engine> {
+  const env = opts.env ?? process.env;
+  const timeout = opts.pingTimeoutMs ?? 5000;
+  const explicit = opts.host ?? env.DOCKER_HOST;
+  const candidates = explicit ? [explicit] : defaultHosts(env);
+  const misses: string[] = [];
+  for (const host of candidates) {
+    const socket = socketOf(host);
+    if (!explicit && socket && !existsSync(socket)) {
+      misses.push(`${host}: no such socket`);
+      continue;
+    }
+    const engine = new DockerEngine(new Docker(dockerOptions(host, env)), host);
+    try {
+      await ping(engine.docker, timeout);
+      return engine;
+    } catch (err) {
+      misses.push(`${host}: ${reason(err, timeout)}`);
+    }
+  }
+  const from = opts.host ? '' : explicit ? ' (from DOCKER_HOST)' : '';
+  throw new EngineError(
+    (explicit
+      ? `no container engine answered at ${misses[0]}${from}.\n`
+      : `no container engine answered. Looked at:\n${misses.map((m) => `  ${m}\n`).join('')}`) +
+      'Start one (`sudo systemctl start docker`, `sudo dockerd &`, or `systemctl --user start podman.socket`), ' +
+      'or set DOCKER_HOST to an engine that runs (unix:///path/to/docker.sock, tcp://host:2376, ssh://user@host).',
+  );
+}
+
+/** An Engine on an existing dockerode client (tests, callers with their own config). */
+export function engineFromDocker(docker: Docker, host = 'dockerode'): Engine {
+  return new DockerEngine(docker, host);
+}
+
+function defaultHosts(env: NodeJS.ProcessEnv): string[] {
+  const hosts = ['unix:///var/run/docker.sock'];
+  if (env.XDG_RUNTIME_DIR) {
+    hosts.push(`unix://${env.XDG_RUNTIME_DIR}/docker.sock`, `unix://${env.XDG_RUNTIME_DIR}/podman/podman.sock`);
+  }
+  hosts.push('unix:///run/podman/podman.sock');
+  return hosts;
+}
+
+function socketOf(host: string): string | null {
+  if (host.startsWith('unix://')) return host.slice('unix://'.length);
+  if (host.startsWith('/')) return host;
+  return null;
+}
+
+function dockerOptions(host: string, env: NodeJS.ProcessEnv): Docker.DockerOptions {
+  const socket = socketOf(host);
+  if (socket) return { socketPath: socket };
+  const url = new URL(host);
+  if (url.protocol === 'ssh:') {
+    return {
+      protocol: 'ssh',
+      host: url.hostname,
+      port: url.port || 22,
+      username: url.username || undefined,
+      sshOptions: env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {},
+    };
+  }
+  if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new EngineError(`unsupported engine address ${host}: use unix://, tcp://, http(s):// or ssh://`);
+  }
+  const tls = url.protocol === 'https:' || (!!env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0');
+  const port = url.port || (tls ? '2376' : '2375');
+  if (!tls) return { protocol: 'http', host: url.hostname, port };
+  const dir = env.DOCKER_CERT_PATH || join(homedir(), '.docker');
+  const read = (f: string) => {
+    try {
+      return readFileSync(join(dir, f));
+    } catch (err) {
+      throw new EngineError(`TLS to ${host}: cannot read ${join(dir, f)} (set DOCKER_CERT_PATH)`, { cause: err });
+    }
+  };
+  return { protocol: 'https', host: url.hostname, port, ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+}
+
+async function ping(docker: Docker, timeoutMs: number): Promise<void> {
+  // dockerode's types miss the options overload of ping.
+  const withOpts = docker.ping as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
+  await withOpts.call(docker, { abortSignal: AbortSignal.timeout(timeoutMs) });
+}
+
+function reason(err: unknown, timeoutMs: number): string {
+  const e = err as { code?: string; name?: string; message?: string };
+  switch (e.code) {
+    case 'ENOENT':
+      return 'no such socket';
+    case 'EACCES':
+      return 'permission denied (add your user to the docker group, or use sudo)';
+    case 'ECONNREFUSED':
+      return 'connection refused (the engine is not running)';
+  }
+  if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.code === 'ABORT_ERR') {
+    return `no answer within ${timeoutMs / 1000} s`;
+  }
+  return e.message ?? String(err);
+}
+
+/** The message of a dockerode error, without its `(HTTP code 404) no such image - ` prefix. */
+function detail(err: unknown): string {
+  const e = err as { json?: { message?: string } | null; message?: string; code?: string };
+  if (e.json && typeof e.json === 'object' && e.json.message) return e.json.message.trim();
+  const m = /^\(HTTP code \d+\) [^-]*- (.*)$/s.exec(e.message ?? '');
+  return (m ? m[1] : (e.message ?? String(err))).trim();
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}
+
+class DockerEngine implements Engine {
+  constructor(
+    readonly docker: Docker,
+    readonly host: string,
+  ) {}
+
+  private fail(what: string, err: unknown): EngineError {
+    if (err instanceof EngineError || err instanceof CancelledError) return err;
+    const code = (err as { code?: string }).code;
+    if (code && /^(ECONNREFUSED|ENOENT|ECONNRESET|EPIPE|EACCES)$/.test(code)) {
+      return new EngineError(`${what}: the engine at ${this.host} did not answer (${code})`, { cause: err });
+    }
+    return new EngineError(`${what}: ${detail(err)}`, { cause: err, statusCode: statusOf(err) });
+  }
+
+  /** Reads a progress stream to the end; an `error` event in it is a failure. */
+  private follow(stream: NodeJS.ReadableStream, what: string, onEvent?: (e: Record<string, unknown>) => void) {
+    return new Promise<Record<string, unknown>[]>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: unknown, out: Record<string, unknown>[]) => {
+          if (err) return reject(this.fail(what, err));
+          const bad = out.find((e) => e.error || e.errorDetail);
+          if (bad) return reject(new EngineError(`${what}: ${String(bad.error ?? JSON.stringify(bad.errorDetail))}`));
+          resolve(out);
+        },
+        onEvent,
+      );
+    });
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw this.fail('ping', err);
+    }
+  }
+
+  async inspectImage(ref: string): Promise<ImageInfo | null> {
+    try {
+      const i = await this.docker.getImage(ref).inspect();
+      return { id: i.Id, repoTags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {}, size: i.Size };
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw this.fail(`inspect image ${ref}`, err);
+    }
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    return (await this.inspectImage(ref)) !== null;
+  }
+
+  async removeImage(ref: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).remove({ force: opts.force ?? false, noprune: opts.noprune ?? false });
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw this.fail(`remove image ${ref}`, err);
+    }
+  }
+
+  async tagImage(ref: string, repo: string, tag: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).tag({ repo, tag });
+    } catch (err) {
+      if (statusOf(err) === 404) throw new EngineError(`tag ${ref} as ${repo}:${tag}: no such image`, { statusCode: 404 });
+      throw this.fail(`tag ${ref} as ${repo}:${tag}`, err);
+    }
+  }
+
+  async loadImage(tar: Readable): Promise<string[]> {
+    let events: Record<string, unknown>[];
+    try {
+      events = await this.follow(await this.docker.loadImage(tar, { quiet: true }), 'load image');
+    } catch (err) {
+      throw this.fail('load image', err);
+    }
+    const loaded: string[] = [];
+    for (const e of events) {
+      const m = /^Loaded image(?: ID)?: (\S+)/.exec(String(e.stream ?? ''));
+      if (m) loaded.push(m[1]);
+    }
+    return loaded;
+  }
+
+  async importImage(tar: Readable, repoTag: string | null, opts: { changes?: readonly string[] } = {}): Promise<string> {
+    const what = `import image${repoTag ? ' ' + repoTag : ''}`;
+    const query: Record<string, unknown> = { changes: [...(opts.changes ?? [])] };
+    if (repoTag) Object.assign(query, splitRepoTag(repoTag));
+    try {
+      const events = await this.follow(await this.docker.importImage(tar, query), what);
+      const id = events.map((e) => String(e.status ?? '')).find((s) => /^sha256:[0-9a-f]{64}$/.test(s.trim()));
+      if (id) return id.trim();
+      const info = repoTag ? await this.inspectImage(repoTag) : null;
+      if (!info) throw new EngineError(`${what}: the engine did not report an image id`);
+      return info.id;
+    } catch (err) {
+      throw this.fail(what, err);
+    }
+  }
+
+  async pullImage(ref: string, onProgress?: (event: PullProgress) => void): Promise<void> {
+    try {
+      await this.follow(await this.docker.pull(ref), `pull ${ref}`, onProgress);
+    } catch (err) {
+      if (statusOf(err) === 404) throw new EngineError(`pull ${ref}: no such image in the registry`, { statusCode: 404 });
+      throw this.fail(`pull ${ref}`, err);
+    }
+  }
+
+  async listImages(opts: { label?: string } = {}): Promise<ImageInfo[]> {
+    try {
+      const list = await this.docker.listImages(opts.label ? { filters: { label: [opts.label] } } : {});
+      return list.map((i) => ({
+        id: i.Id,
+        repoTags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+        labels: i.Labels ?? {},
+        size: i.Size,
+      }));
+    } catch (err) {
+      throw this.fail('list images', err);
+    }
+  }
+
+  async listContainers(opts: { label?: string; all?: boolean } = {}): Promise<ContainerInfo[]> {
+    try {
+      const list = await this.docker.listContainers({
+        all: opts.all ?? false,
+        ...(opts.label ? { filters: { label: [opts.label] } } : {}),
+      });
+      return list.map((c) => ({
+        id: c.Id,
+        names: c.Names.map((n) => n.replace(/^\//, '')),
+        image: c.Image,
+        labels: c.Labels ?? {},
+        state: c.State,
+      }));
+    } catch (err) {
+      throw this.fail('list containers', err);
+    }
+  }
+
+  async removeContainer(id: string): Promise<boolean> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+      return true;
+    } catch (err) {
+      // 409: a removal is already in progress, which is what we want.
+      if (statusOf(err) === 404 || statusOf(err) === 409) return statusOf(err) === 409;
+      throw this.fail(`remove container ${id}`, err);
+    }
+  }
+
+  async withContainer<T>(opts: ContainerOptions, fn: (c: ContainerHandle) => Promise<T>): Promise<T> {
+    const { signal } = opts;
+    const cancelled = () => new CancelledError(`cancelled: container for ${opts.forImage ?? opts.image}`);
+    if (signal?.aborted) throw cancelled();
+    // Named before creation, so a signal that arrives while the create request
+    // is in flight still finds the container.
+    const name = `imgsdk-${randomBytes(8).toString('hex')}`;
+    // One DELETE shared by the abort, the signal handler and the finally: a second
+    // request would get 409 (in progress) and return before the container is gone.
+    let removing: Promise<boolean> | undefined;
+    const remove = () => (removing ??= this.removeContainer(name).catch(() => false));
+    let settled = false;
+    const untrack = trackContainer(name, remove);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        void remove();
+        reject(cancelled());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
+    try {
+      const work = (async () => {
+        const container = await this.create(name, opts);
+        if (settled) {
+          // Aborted while the create was in flight: the shared removal found nothing.
+          await this.removeContainer(name).catch(() => false);
+          throw cancelled();
+        }
+        return fn(new Handle(this, container, name));
+      })();
+      // The work goes on in the background after an abort; its errors are moot.
+      work.catch(() => undefined);
+      return await Promise.race([work, aborted]);
+    } catch (err) {
+      if (signal?.aborted) throw cancelled();
+      throw err;
+    } finally {
+      settled = true;
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      await remove();
+      untrack();
+    }
+  }
+
+  async runContainer(opts: RunOptions): Promise<RunResult> {
+    return this.withContainer(opts, async (c) => {
+      for (const p of opts.put ?? []) await c.putArchive(p.path, p.tar);
+      const exitCode = await c.run({ onOutput: opts.onOutput });
+      return { exitCode, tail: c.tail() };
+    });
+  }
+
+  private async create(name: string, opts: ContainerOptions): Promise<Docker.Container> {
+    const labels: Record<string, string> = { ...opts.labels, [LABEL_OWNED]: '1' };
+    if (opts.forImage) labels[LABEL_IMAGE] = opts.forImage;
+    try {
+      return await this.docker.createContainer({
+        name,
+        Image: opts.image,
+        Cmd: [...opts.cmd],
+        Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+        WorkingDir: opts.workdir,
+        User: opts.user,
+        Labels: labels,
+        Tty: false,
+        AttachStdout: true,
+        AttachStderr: true,
+        HostConfig: {
+          NetworkMode: opts.network,
+          Mounts: (opts.mounts ?? []).map((m) => ({
+            Type: 'volume' as const,
+            Source: m.volume,
+            Target: m.target,
+            ReadOnly: m.readOnly ?? false,
+          })),
+        },
+      });
+    } catch (err) {
+      if (statusOf(err) === 404) throw new EngineError(`run ${opts.image}: no such image`, { cause: err, statusCode: 404 });
+      throw this.fail(`create container from ${opts.image}`, err);
+    }
+  }
+
+  /** @internal for Handle */
+  error(what: string, err: unknown): EngineError {
+    return this.fail(what, err);
+  }
+}
+
+/** Lines of output `tail()` keeps. */
+const TAIL_LINES = 30;
+
+class Handle implements ContainerHandle {
+  private output: Promise<void> = Promise.resolve();
+  private lines: string[] = [];
+  private partial = '';
+
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly container: Docker.Container,
+    readonly name: string,
+  ) {}
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  async putArchive(path: string, tar: Buffer | Readable): Promise<void> {
+    try {
+      await this.mkdirp(path);
+      await this.container.putArchive(tar, { path });
+    } catch (err) {
+      throw this.engine.error(`put archive at ${path} in ${this.name}`, err);
+    }
+  }
+
+  async getArchive(path: string): Promise<Readable> {
+    try {
+      return (await this.container.getArchive({ path })) as Readable;
+    } catch (err) {
+      if (statusOf(err) === 404) throw new EngineError(`${this.name}: no such file ${path}`, { statusCode: 404 });
+      throw this.engine.error(`get archive ${path} from ${this.name}`, err);
+    }
+  }
+
+  async exportFilesystem(): Promise<Readable> {
+    try {
+      return (await this.container.export()) as Readable;
+    } catch (err) {
+      throw this.engine.error(`export ${this.name}`, err);
+    }
+  }
+
+  async start(opts: { onOutput?: OutputHandler } = {}): Promise<void> {
+    try {
+      // Attach before start so no early output is lost.
+      const stream = await this.container.attach({ stream: true, stdout: true, stderr: true });
+      const sink = (kind: 'stdout' | 'stderr') =>
+        new Writable({
+          write: (chunk: Buffer, _enc, cb) => {
+            this.remember(chunk);
+            opts.onOutput?.(chunk, kind);
+            cb();
+          },
+        });
+      this.output = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+      this.container.modem.demuxStream(stream, sink('stdout'), sink('stderr'));
+      await this.container.start();
+    } catch (err) {
+      throw this.engine.error(`start ${this.name}`, err);
+    }
+  }
+
+  async wait(): Promise<number> {
+    let code: number;
+    try {
+      const r = (await this.container.wait()) as { StatusCode: number };
+      code = r.StatusCode;
+    } catch (err) {
+      throw this.engine.error(`wait for ${this.name}`, err);
+    }
+    // The attach stream ends right after the exit; don't hang if it doesn't.
+    await Promise.race([this.output, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    return code;
+  }
+
+  async run(opts: { onOutput?: OutputHandler } = {}): Promise<number> {
+    await this.start(opts);
+    return this.wait();
+  }
+
+  tail(): string {
+    return [...this.lines, this.partial].filter((l) => l !== '').join('\n');
+  }
+
+  private remember(chunk: Buffer): void {
+    const parts = (this.partial + chunk.toString('utf8')).split('\n');
+    this.partial = parts.pop() ?? '';
+    this.lines.push(...parts);
+    if (this.lines.length > TAIL_LINES) this.lines.splice(0, this.lines.length - TAIL_LINES);
+  }
+
+  /** Creates the missing directories of `path`, leaving existing ones (and their modes) alone. */
+  private async mkdirp(path: string): Promise<void> {
+    const parts = posix.normalize(path).split('/').filter(Boolean);
+    let have = parts.length;
+    while (have > 0 && !(await this.exists('/' + parts.slice(0, have).join('/')))) have--;
+    if (have === parts.length) return;
+    const p = pack();
+    for (let i = have + 1; i <= parts.length; i++) {
+      p.entry({ name: parts.slice(have, i).join('/') + '/', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) });
+    }
+    p.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    await this.container.putArchive(Buffer.concat(chunks), { path: '/' + parts.slice(0, have).join('/') });
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await this.container.infoArchive({ path });
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+}
+
+function splitRepoTag(ref: string): { repo: string; tag: string } {
+  const colon = ref.lastIndexOf(':');
+  if (colon > ref.lastIndexOf('/')) return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { repo: ref, tag: 'latest' };
+}
