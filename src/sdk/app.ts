@@ -71,19 +71,36 @@ export class App {
 
   /** Every image of the app: the roots plus all reachable through `from` and `copy`, each value once. */
   images(): Image[] {
+    // Depth-first, dependencies before dependents, with an explicit stack: a chain
+    // of thousands of images must not overflow the call stack.
     const out: Image[] = [];
     const seen = new Set<Image>();
-    const visit = (img: Image): void => {
-      if (seen.has(img)) return;
-      seen.add(img);
-      const s = img.state;
-      if (s.parent instanceof Image) visit(s.parent);
-      for (const c of s.copies) if (c.from instanceof Image) visit(c.from);
-      out.push(img);
-    };
-    this.roots.forEach(visit);
+    for (const root of this.roots) {
+      if (seen.has(root)) continue;
+      seen.add(root);
+      const work: { img: Image; deps: Image[] }[] = [{ img: root, deps: dependencies(root) }];
+      while (work.length) {
+        const top = work[work.length - 1];
+        const next = top.deps.shift();
+        if (next === undefined) {
+          out.push(top.img);
+          work.pop();
+        } else if (!seen.has(next)) {
+          seen.add(next);
+          work.push({ img: next, deps: dependencies(next) });
+        }
+      }
+    }
     return out;
   }
+}
+
+/** Image values an image refers to, parent first, then copy sources in order. */
+function dependencies(img: Image): Image[] {
+  const s = img.state;
+  const out: Image[] = s.parent instanceof Image ? [s.parent] : [];
+  for (const c of s.copies) if (c.from instanceof Image) out.push(c.from);
+  return out;
 }
 
 function isModuleNamespace(x: object): boolean {

@@ -1,4 +1,4 @@
-import { Graph, alg } from '@dagrejs/graphlib';
+import { Graph } from '@dagrejs/graphlib';
 import type { BuilderDef, ImageDef } from '../assembly';
 
 export type EdgeKind = 'parent' | 'builder' | 'copy';
@@ -23,9 +23,53 @@ export function buildGraph(images: ReadonlyMap<string, ImageDef>, builders: Read
   return g;
 }
 
-/** Cycles through parent and copy edges, each as a list of image ids. */
+/**
+ * Cycles through parent and copy edges, each as a sorted list of image ids.
+ * Tarjan's algorithm with an explicit stack: graphlib's recursive one overflows
+ * the call stack on a chain of a few thousand images.
+ */
 export function findCycles(g: Graph): string[][] {
-  return alg.findCycles(g).map((c) => [...c].sort());
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const out: string[][] = [];
+  let next = 0;
+  const enter = (v: string): { v: string; succ: string[]; i: number } => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    return { v, succ: g.successors(v) ?? [], i: 0 };
+  };
+  for (const root of g.nodes()) {
+    if (index.has(root)) continue;
+    const work = [enter(root)];
+    while (work.length) {
+      const top = work[work.length - 1];
+      if (top.i < top.succ.length) {
+        const w = top.succ[top.i++];
+        if (!index.has(w)) work.push(enter(w));
+        else if (onStack.has(w)) low.set(top.v, Math.min(low.get(top.v)!, index.get(w)!));
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const up = work[work.length - 1].v;
+        low.set(up, Math.min(low.get(up)!, low.get(top.v)!));
+      }
+      if (low.get(top.v) !== index.get(top.v)) continue;
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== top.v);
+      if (component.length > 1 || top.succ.includes(top.v)) out.push(component.sort());
+    }
+  }
+  return out;
 }
 
 /** Images a given image needs built first (parent and copy sources), sorted. */
@@ -35,19 +79,34 @@ export function dependenciesOf(g: Graph, id: string): string[] {
 
 /**
  * Build levels: level 0 has no image dependencies, level n depends only on
- * lower levels; the images of one level can build in parallel. Assumes no cycle.
+ * lower levels; the images of one level can build in parallel. Kahn's algorithm,
+ * without recursion; throws on a cycle (synth reports cycles before it gets here).
  */
 export function levels(g: Graph, ids: Iterable<string>): string[][] {
   const depth = new Map<string, number>();
-  const order = alg.topsort(g).filter((n) => !n.startsWith('builder:'));
-  for (const id of order) {
-    const deps = dependenciesOf(g, id);
-    depth.set(id, deps.length ? Math.max(...deps.map((d) => depth.get(d)!)) + 1 : 0);
+  const waiting = new Map<string, number>();
+  const ready: string[] = [];
+  for (const id of g.nodes()) {
+    if (id.startsWith('builder:')) continue;
+    const n = dependenciesOf(g, id).length;
+    waiting.set(id, n);
+    if (n === 0) ready.push(id), depth.set(id, 0);
+  }
+  while (ready.length) {
+    const id = ready.pop()!;
+    const d = depth.get(id)! + 1;
+    for (const s of g.successors(id) ?? []) {
+      if (s.startsWith('builder:')) continue;
+      if ((depth.get(s) ?? -1) < d) depth.set(s, d);
+      const left = waiting.get(s)! - 1;
+      waiting.set(s, left);
+      if (left === 0) ready.push(s);
+    }
   }
   const out: string[][] = [];
   for (const id of ids) {
-    const d = depth.get(id)!;
-    (out[d] ??= []).push(id);
+    if (waiting.get(id) !== 0) throw new Error(`levels: ${id} is on a dependency cycle`);
+    (out[depth.get(id)!] ??= []).push(id);
   }
   return out.map((l) => l.sort());
 }

@@ -55,47 +55,47 @@ export function resolveApp(app: App): Resolved {
     return byId.get(s.parent); // undefined: unknown
   };
 
-  // Builder resolution walks the parent chain; guard against cycles of string ids.
+  // What an image inherits is computed once per id, walking up the parent chain
+  // without recursion (chains can be thousands deep) and stopping at a cycle of
+  // string ids, which is reported elsewhere.
   const builderMemo = new Map<string, Builder | null>();
-  const builderOf = (img: Image, depth = 0): Builder | null => {
-    if (builderMemo.has(img.id)) return builderMemo.get(img.id)!;
-    let b = img.state.builder;
-    if (!b && depth < 1000) {
-      const p = parentOf(img.state);
-      if (p) b = builderOf(p, depth + 1);
-    }
-    builderMemo.set(img.id, b);
-    return b;
-  };
+  const builderOf = (img: Image): Builder | null =>
+    inherited(img, parentOf, builderMemo, (i, fromParent) => i.state.builder ?? fromParent ?? null);
 
+  const scratchConfig: ImageConfigDef = { entrypoint: null, cmd: null, env: {}, workdir: null, expose: [], volumes: [], labels: {}, user: null, healthcheck: null };
   const configMemo = new Map<string, ImageConfigDef>();
-  const configOf = (img: Image, depth = 0): ImageConfigDef => {
-    const hit = configMemo.get(img.id);
-    if (hit) return hit;
-    const p = depth < 1000 ? parentOf(img.state) : null;
-    const base: ImageConfigDef = p ? configOf(p, depth + 1) : { entrypoint: null, cmd: null, env: {}, workdir: null, expose: [], volumes: [], labels: {}, user: null, healthcheck: null };
-    const own = img.state.config;
-    const cfg: ImageConfigDef = {
-      entrypoint: own.entrypoint ?? base.entrypoint,
-      // As in a Dockerfile, a new entrypoint resets the inherited cmd.
-      cmd: own.cmd ?? (own.entrypoint ? null : base.cmd),
-      env: sortKeys({ ...base.env, ...own.env }),
-      workdir: own.workdir ?? base.workdir,
-      expose: [...new Set([...base.expose, ...own.expose])].sort(),
-      volumes: [...new Set([...base.volumes, ...own.volumes])].sort(),
-      labels: sortKeys({ ...base.labels, ...own.labels }),
-      user: own.user ?? base.user,
-      healthcheck: own.healthcheck ?? base.healthcheck,
-    };
-    configMemo.set(img.id, cfg);
-    return cfg;
-  };
+  const configOf = (img: Image): ImageConfigDef =>
+    inherited(img, parentOf, configMemo, (i, fromParent) => {
+      const base = fromParent ?? scratchConfig;
+      const own = i.state.config;
+      return {
+        entrypoint: own.entrypoint ?? base.entrypoint,
+        // As in a Dockerfile, a new entrypoint resets the inherited cmd.
+        cmd: own.cmd ?? (own.entrypoint ? null : base.cmd),
+        env: sortKeys({ ...base.env, ...own.env }),
+        workdir: own.workdir ?? base.workdir,
+        expose: [...new Set([...base.expose, ...own.expose])].sort(),
+        volumes: [...new Set([...base.volumes, ...own.volumes])].sort(),
+        labels: sortKeys({ ...base.labels, ...own.labels }),
+        user: own.user ?? base.user,
+        healthcheck: own.healthcheck ?? base.healthcheck,
+      };
+    });
 
-  const accountsOf = (img: Image, depth = 0): AccountDef[] => {
-    const p = depth < 1000 ? parentOf(img.state) : null;
-    const inherited = p ? accountsOf(p, depth + 1) : [];
-    return [...inherited.filter((a) => !img.state.accounts.some((o) => o.user === a.user)), ...img.state.accounts];
-  };
+  const accountsMemo = new Map<string, readonly AccountDef[]>();
+  const accountsOf = (img: Image): readonly AccountDef[] =>
+    inherited(img, parentOf, accountsMemo, (i, fromParent) => {
+      const own = i.state.accounts;
+      return [...(fromParent ?? []).filter((a) => !own.some((o) => o.user === a.user)), ...own];
+    });
+
+  // False when the parent chain meets an unknown id or a cycle: that is reported already.
+  const chainMemo = new Map<string, boolean>();
+  const chainEndsAtScratch = (img: Image): boolean =>
+    inherited(img, parentOf, chainMemo, (i, fromParent) => {
+      const p = parentOf(i.state);
+      return p === null ? true : p === undefined ? false : fromParent ?? false;
+    });
 
   const blobs = new Map<string, Buffer>();
   const images = new Map<string, ImageDef>();
@@ -115,7 +115,7 @@ export function resolveApp(app: App): Resolved {
 
     const b = builderOf(img);
     if (b) noteBuilder(b);
-    else if (chainEndsAtScratch(img, parentOf)) add(s.id, s.declared, 'no builder: set .builder(...) or inherit one through .from(...)');
+    else if (chainEndsAtScratch(img)) add(s.id, s.declared, 'no builder: set .builder(...) or inherit one through .from(...)');
     const pb = parent ? builderOf(parent) : null;
     if (b && pb && (b.kind !== pb.kind || b.libc !== pb.libc)) {
       add(s.id, s.sites.builder ?? s.sites.from, `builder ${b.id} (${b.kind}, ${b.libc}) does not match the parent ${parent!.id}'s builder ${pb.id} (${pb.kind}, ${pb.libc})`);
@@ -211,15 +211,34 @@ function ownParts(img: Image, parentOf: (s: ImageState) => Image | null | undefi
   };
 }
 
-/** False when the parent chain meets an unknown id or a cycle: that is reported already. */
-function chainEndsAtScratch(img: Image, parentOf: (s: ImageState) => Image | null | undefined): boolean {
-  const seen = new Set<string>();
+/**
+ * A value computed from an image and what its parent inherits, memoized by id.
+ * Walks up iteratively; `fromParent` is null at scratch, at an unknown parent,
+ * and where the walk meets an image already on its path (a cycle).
+ */
+function inherited<T>(
+  img: Image,
+  parentOf: (s: ImageState) => Image | null | undefined,
+  memo: Map<string, T>,
+  step: (img: Image, fromParent: T | null) => T,
+): T {
+  const path: Image[] = [];
+  const onPath = new Set<string>();
+  let top: T | null = null;
   for (let cur: Image | null | undefined = img; cur; cur = parentOf(cur.state)) {
-    if (seen.has(cur.id)) return false;
-    seen.add(cur.id);
-    if (parentOf(cur.state) === undefined) return false;
+    if (memo.has(cur.id)) {
+      top = memo.get(cur.id)!;
+      break;
+    }
+    if (onPath.has(cur.id)) break;
+    onPath.add(cur.id);
+    path.push(cur);
   }
-  return true;
+  for (let i = path.length - 1; i >= 0; i--) {
+    top = step(path[i], top);
+    memo.set(path[i].id, top);
+  }
+  return top!;
 }
 
 function resolveOwner(owner: string, accounts: readonly AccountDef[]): [number, number] | null {

@@ -1,6 +1,7 @@
 import type { ImageConfigDef, ImageDef, Manifest } from '../assembly';
 import { formatProblem, ValidationError } from '../errors';
 import { App, type AppInput } from './app';
+import { Atom } from './portage/atom';
 import { assemble, type Assembly } from './synth';
 
 /** The Portage files of one image, parsed back into lines. */
@@ -24,6 +25,8 @@ export class ImageView {
     readonly def: ImageDef,
     readonly key: string,
     private readonly files: ReadonlyMap<string, string | Buffer>,
+    /** @internal Kind of the image's builder: how to read its package specs. */
+    private readonly kind: 'gentoo' | 'debian' = 'debian',
   ) {}
 
   get id(): string {
@@ -60,9 +63,12 @@ export class ImageView {
     };
   }
 
-  /** Throws unless the image installs `name` (exactly as given, or its bare name). */
+  /**
+   * Throws unless the image installs `name`: exactly as given, or its bare name
+   * (`net-analyzer/nmap` or `nmap` for `=net-analyzer/nmap-7.60:0`, `curl` for `curl=8.0-1`).
+   */
   hasPackage(name: string): this {
-    if (!this.def.packages.some((p) => p === name || bare(p) === name)) fail(`${this.id} does not install ${name} (installs: ${this.def.packages.join(', ') || 'nothing'})`);
+    if (!this.def.packages.some((p) => p === name || bareNames(p, this.kind).includes(name))) fail(`${this.id} does not install ${name} (installs: ${this.def.packages.join(', ') || 'nothing'})`);
     return this;
   }
 
@@ -118,7 +124,7 @@ export class TestAssembly {
   image(id: string): ImageView {
     const def = this.assembly.images.get(id);
     if (!def) fail(`no image ${id} (images: ${this.ids.join(', ')})`);
-    return new ImageView(def, this.manifest.images[id].key, this.assembly.files);
+    return new ImageView(def, this.manifest.images[id].key, this.assembly.files, this.manifest.builders[def.builder]?.kind);
   }
 }
 
@@ -146,8 +152,11 @@ export const Testing = {
   },
 };
 
-function bare(spec: string): string {
-  return spec.replace(/^[<>=~!]+/, '').replace(/[:=/].*$/, '').replace(/-\d.*$/, '');
+function bareNames(spec: string, kind: 'gentoo' | 'debian'): string[] {
+  if (kind === 'debian') return [spec.replace(/[:=/].*$/, '')];
+  if (Atom.check(spec) !== null) return [];
+  const a = Atom.parse(spec);
+  return [a.cpn, a.name];
 }
 
 function fail(message: string): never {
