@@ -196,7 +196,8 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const p2 = await runPhase2({
     engine, state, def, key, arch: builder.arch, entries: result.entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, repoTags: tags,
   });
-  const size = (chain[0]?.record.size ?? 0) + p2.layer.size;
+  // The engine's own figure (content bytes), as `docker images` shows it.
+  const size = (await engine.inspectImage(tags[0]))?.size ?? (chain[0]?.record.size ?? 0) + p2.layer.size;
   const record: BuildRecord = {
     id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layer, size,
     packages: rootfs.packages, inherited: chain.map((a) => ({ id: a.record.id, packages: a.record.packages })), purged: result.purged, tags,

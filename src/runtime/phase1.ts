@@ -8,6 +8,7 @@ import { extract, pack } from 'tar-stream';
 import type { BuilderDef, ImageDef } from '../assembly';
 import { BuildError } from '../errors';
 import type { Engine, OutputHandler } from './engine/engine';
+import { enrichPackages, parseDpkgStatus } from './dpkg';
 import type { PackageInfo, RootfsRecord, StateDir } from './state';
 
 /** Where the builder-side scripts live, in a checkout and in the published package alike. */
@@ -46,7 +47,13 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
       await c.putArchive('/imgsdk/scripts', scriptsTar);
       const code = await c.run({ onOutput: input.onOutput });
       if (code !== 0) throw new BuildError(def.id, `phase 1 failed in builder ${input.builder.id} (exit ${code}):\n${indent(c.tail())}`, { phase: 'phase1' });
-      return collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
+      const rec = await collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
+      if (input.builder.kind !== 'debian') return rec;
+      // Section, Priority and dependencies decide what the pipeline slims.
+      const status = await readSingleFile(await c.getArchive('/var/lib/dpkg/status'));
+      const enriched: RootfsRecord = { ...rec, packages: enrichPackages(rec.packages, parseDpkgStatus(status)) };
+      await state.writeRootfsRecord(enriched);
+      return enriched;
     },
   );
 }
@@ -110,6 +117,18 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins };
   await state.writeRootfsRecord(rec);
   return rec;
+}
+
+/** The text of the one file in a tar stream (what getArchive gives for a file). */
+async function readSingleFile(tar: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  const ex = extract();
+  ex.on('entry', (_h, stream, next) => {
+    stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
+    stream.on('end', () => next());
+  });
+  await pipeline(tar, ex);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A deterministic tar of a directory's files plus some extra ones. */

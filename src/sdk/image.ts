@@ -72,7 +72,7 @@ export interface HealthcheckProps {
 /** Categories `.keep()` can keep from the default purge. */
 export const KEEP_CATEGORIES = [
   'docs', 'man', 'info', 'locales', 'headers', 'static-libs', 'pkgconfig', 'cmake',
-  'caches', 'init', 'ldcache', 'python-cache', 'portage',
+  'caches', 'init', 'ldcache', 'python-cache', 'portage', 'extras',
 ] as const;
 export type KeepCategory = (typeof KEEP_CATEGORIES)[number];
 

@@ -100,15 +100,20 @@ async function slim(entries: Entry[], input: PipelineInput): Promise<Entry[]> {
   if (partial.size === 0) return entries;
   const roots: string[] = [];
   const keep: string[] = [];
+  const libConfig = new Set(input.packages.filter((p) => p.section === 'libs' || p.section === 'oldlibs').map((p) => p.name));
+  const whole = (e: Entry) => !e.origin || !partial.has(e.origin);
   for (const e of entries) {
     if (e.type === 'dir') continue;
-    if (!e.origin || !partial.has(e.origin)) roots.push(e.path);
-    else if (e.path.startsWith('etc/')) keep.push(e.path);
+    if (whole(e)) roots.push(e.path);
+    // A library's configuration (ld.so.conf.d, netconfig) goes with the library.
+    else if (e.path.startsWith('etc/') && libConfig.has(e.origin!)) keep.push(e.path);
   }
   for (const soname of input.def.needs) keep.push(`**/${soname}`);
-  if (roots.length === 0) return entries.filter((e) => !e.origin || !partial.has(e.origin) || e.path.startsWith('etc/'));
   const ldSoConf = await readLoaderConfig([...input.parents, entries], input.blobs);
-  return closure([...input.parents, entries], { libc: input.libc, roots, keep, ldSoConf });
+  const kept = roots.length || keep.length ? closure([...input.parents, entries], { libc: input.libc, roots, keep, ldSoConf }) : [];
+  // The empty directories of whole packages (/var/log/nginx, conf.d) are part of them too.
+  const have = new Set(kept.map((e) => e.path));
+  return [...kept, ...entries.filter((e) => e.type === 'dir' && whole(e) && !have.has(e.path))];
 }
 
 /** Packages kept only for what is loaded from them: see slim(). */

@@ -23,6 +23,7 @@ export const PURGE_CATEGORIES = [
   'portage',
   'ldcache',
   'python-cache',
+  'extras',
 ] as const;
 
 export type PurgeCategory = (typeof PURGE_CATEGORIES)[number];
@@ -85,6 +86,10 @@ const RULES: Readonly<Record<PurgeCategory, Rule>> = {
   },
   ldcache: { files: /^etc\/ld\.so\.cache$/ },
   'python-cache': { tree: /(?:^|\/)__pycache__(?:\/|$)/, files: /\.py[co]$/ },
+  // Integration with tools an image does not have: editors, shells' completion, bug reporters.
+  extras: {
+    tree: tree('usr/share/(?:vim|nvim|emacs|bash-completion|zsh|fish|apport|reportbug)|etc/bash_completion\\.d'),
+  },
 };
 
 interface LocaleSet {
