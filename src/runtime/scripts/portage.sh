@@ -1,0 +1,418 @@
+#!/bin/sh
+# imgsdk phase 1 for Gentoo images, run inside a container of a Gentoo builder
+# (a stage3 set up by imgsdk: sandboxes off, PKGDIR/DISTDIR on volumes, the Portage
+# tree mounted read-only at /var/db/repos/gentoo).
+#
+# In:  /imgsdk/in   image.json, portage/ (make.conf, package.*/imgsdk, profile/*,
+#                   package.env, env/*, repos.conf/*.conf, patches/…, imgsdk/provide.unresolved,
+#                   imgsdk/unprovide), [hooks/configure-builder.sh, configure-rootfs.sh,
+#                   finish-rootfs.sh], [parent-packages.list] (one cat/pkg-version a line:
+#                   what the ancestors installed; a bare cat/pkg is pinned to the visible version)
+# Out: /imgsdk/out  rootfs.tar     tar of /imgsdk/root, ./-relative, numeric owners
+#                   packages.json  [{name, version, use, slot, repository, origin}] from ROOT's /var/db/pkg
+#                   files.tsv      /path TAB cat/pkg, from the packages' CONTENTS
+#
+# Order, as Kubler's build-root.sh: /etc/portage from the assembly, downloads, binpkg
+# invalidation, overlays, configureBuilder, build dependencies emerged into the builder,
+# package.provided (ancestors' packages, unprovide, provide), configureRootfs with ROOT
+# exported, emerge into ROOT, uninstall, compiler runtime libraries, locales, accounts,
+# finishRootfs, the reports, the tar. The categorised purge (headers, static libs,
+# docs, /var/db/pkg, ...) happens on the host with the image's keep list.
+#
+# POSIX sh; needs emerge, portageq, emaint, GNU tar, awk, sed, sort, sha256sum.
+set -eu
+
+IN=${1:-/imgsdk/in}
+OUT=/imgsdk/out
+R=/imgsdk/root
+W=/imgsdk/work
+P=/etc/portage
+DISTFILES=/var/cache/distfiles
+TAB=$(printf '\t')
+LC_ALL=C
+export LC_ALL IMGSDK_DOWNLOADS="$DISTFILES"
+unset ROOT || true
+
+log() { printf 'imgsdk: %s\n' "$*"; }
+die() {
+	printf 'imgsdk: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# Runs a hook if the image has one.
+hook() {
+	[ -f "$IN/hooks/$1.sh" ] || return 0
+	log "hook $1${ROOT:+ (ROOT=$ROOT)}"
+	sh -eu "$IN/hooks/$1.sh" || die "hook $1 failed (exit $?)"
+}
+
+# image.json as "path TAB value" lines (portage.downloads.0.url TAB https://…).
+# A small JSON reader in POSIX awk: stage3s and minimal builders have no jq.
+flatten_json() {
+	awk 'BEGIN { RS = "\001" }
+	function ws() { while (i <= n && index(" \t\r\n", substr(s, i, 1))) i++ }
+	function str(   out, c, e) {
+		i++; out = ""
+		for (;;) {
+			c = substr(s, i, 1)
+			if (c == "") exit 2
+			if (c == "\\") {
+				e = substr(s, i + 1, 1)
+				if (e == "\"" || e == "\\" || e == "/") out = out e
+				else out = out "\\" e
+				i += 2
+			} else if (c == "\"") { i++; return out }
+			else { out = out c; i++ }
+		}
+	}
+	function val(path,   c, k, idx, st) {
+		ws(); c = substr(s, i, 1)
+		if (c == "{") {
+			i++; ws()
+			if (substr(s, i, 1) == "}") { i++; return }
+			for (;;) {
+				ws(); k = str(); ws(); i++
+				val(path == "" ? k : path "." k)
+				ws(); c = substr(s, i, 1); i++
+				if (c == "}") return
+			}
+		} else if (c == "[") {
+			i++; ws()
+			if (substr(s, i, 1) == "]") { i++; return }
+			for (idx = 0; ; idx++) {
+				val(path "." idx)
+				ws(); c = substr(s, i, 1); i++
+				if (c == "]") return
+			}
+		} else if (c == "\"") print path "\t" str()
+		else {
+			st = i
+			while (i <= n && !index(",}] \t\r\n", substr(s, i, 1))) i++
+			print path "\t" substr(s, st, i - st)
+		}
+	}
+	{ s = $0; n = length(s); i = 1; val("") }' "$1"
+}
+
+# Values of a string array: list packages
+list() {
+	awk -F "$TAB" -v p="$1" 'index($1, p ".") == 1 && substr($1, length(p) + 2) ~ /^[0-9]+$/ { print $2 }' "$W/image.tsv"
+}
+
+# Rows of an array of objects, the named fields TAB-separated: records portage.downloads url sha256 name
+records() {
+	awk -F "$TAB" -v p="$1" -v fields="$2" '
+		BEGIN { nf = split(fields, f, " ") }
+		index($1, p ".") == 1 {
+			rest = substr($1, length(p) + 2); dot = index(rest, ".")
+			if (dot == 0) next
+			k = substr(rest, 1, dot - 1); name = substr(rest, dot + 1)
+			if (k !~ /^[0-9]+$/) next
+			v[k, name] = $2; if (k + 1 > count) count = k + 1
+		}
+		END {
+			for (r = 0; r < count; r++) {
+				line = ""
+				for (j = 1; j <= nf; j++) line = line (j > 1 ? "\t" : "") v[r, f[j]]
+				print line
+			}
+		}' "$W/image.tsv"
+}
+
+# cat/pkg of an atom or of a cat/pkg-version: =sys-libs/zlib-1.3:0/1[static] -> sys-libs/zlib
+cpn() {
+	sed -e 's/^[<>=~!]*//' -e 's/\[.*$//' -e 's/:.*$//' -e 's/\*$//' \
+		-e 's/-[0-9][0-9.]*[a-z]\{0,1\}\(_\(alpha\|beta\|pre\|rc\|p\)[0-9]*\)*\(-r[0-9][0-9]*\)\{0,1\}$//'
+}
+
+# Is the line a cat/pkg-version (as opposed to a bare cat/pkg)?
+has_version() {
+	printf '%s\n' "$1" | grep -q -- '/.*-[0-9][0-9.]*[a-z]\{0,1\}\(_\(alpha\|beta\|pre\|rc\|p\)[0-9]*\)*\(-r[0-9][0-9]*\)\{0,1\}$'
+}
+
+# /etc/portage/<name> as a directory; a file of that name moves into it.
+portage_dir() {
+	if [ -f "$P/$1" ]; then
+		mv "$P/$1" "$P/$1.imgsdk-file"
+		mkdir -p "$P/$1"
+		mv "$P/$1.imgsdk-file" "$P/$1/00-builder"
+	fi
+	mkdir -p "$P/$1"
+}
+
+# The lib directory of this builder (lib64 on multilib and nomultilib amd64, lib on musl).
+libdir() {
+	if [ -d /usr/lib64 ] && [ ! -L /usr/lib64 ]; then echo lib64; else echo lib; fi
+}
+
+[ -f "$IN/image.json" ] || die "$IN/image.json is missing (was the image dir put at $IN?)"
+command -v emerge >/dev/null || die "emerge is not on PATH: this is not a Gentoo builder"
+mkdir -p "$OUT" "$R" "$W" "$P"
+flatten_json "$IN/image.json" >"$W/image.tsv" || die "cannot read $IN/image.json"
+IMAGE=$(awk -F "$TAB" '$1 == "id" { print $2 }' "$W/image.tsv")
+list packages >"$W/packages"
+log "image ${IMAGE:-?}: $(wc -l <"$W/packages") packages"
+
+# --- /etc/portage from the assembly ------------------------------------------------
+log "writing $P"
+{
+	printf '\n# imgsdk: %s\n' "$IMAGE"
+	# Portage's sandboxes need privileges a build container does not have (as Kubler).
+	printf 'FEATURES="${FEATURES} -sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox"\n'
+	if [ -f "$IN/portage/make.conf" ]; then grep -v '^# generated by imgsdk' "$IN/portage/make.conf" || true; fi
+} >"$W/make.conf"
+if [ -d "$P/make.conf" ]; then cp "$W/make.conf" "$P/make.conf/zz-imgsdk"; else cat "$W/make.conf" >>"$P/make.conf"; fi
+for d in package.use package.accept_keywords package.mask package.unmask; do
+	if [ -f "$IN/portage/$d/imgsdk" ]; then
+		portage_dir "$d"
+		cp "$IN/portage/$d/imgsdk" "$P/$d/imgsdk"
+	fi
+done
+if [ -f "$IN/portage/profile/package.use.mask" ]; then
+	mkdir -p "$P/profile"
+	cat "$IN/portage/profile/package.use.mask" >>"$P/profile/package.use.mask"
+fi
+if [ -f "$IN/portage/package.env" ]; then
+	if [ -d "$P/package.env" ]; then cp "$IN/portage/package.env" "$P/package.env/imgsdk"; else cat "$IN/portage/package.env" >>"$P/package.env"; fi
+fi
+if [ -d "$IN/portage/env" ]; then
+	mkdir -p "$P/env"
+	cp "$IN/portage/env/"* "$P/env/"
+fi
+if [ -d "$IN/portage/patches" ]; then
+	mkdir -p "$P/patches"
+	cp -R "$IN/portage/patches/." "$P/patches/"
+fi
+
+# --- downloads (Kubler's download_file), cached in the distfiles volume -------------
+records portage.downloads 'url sha256 name' >"$W/downloads"
+while IFS="$TAB" read -r url sum name; do
+	[ -n "$url" ] || continue
+	mkdir -p "$DISTFILES"
+	dest="$DISTFILES/$name"
+	if [ -f "$dest" ] && [ "$(sha256sum "$dest" | cut -d ' ' -f 1)" = "$sum" ]; then
+		log "download $name: cached"
+		continue
+	fi
+	log "download $url"
+	if command -v wget >/dev/null; then
+		wget -q -O "$dest.part" "$url" || die "download $url failed"
+	elif command -v curl >/dev/null; then
+		curl -fsSL -o "$dest.part" "$url" || die "download $url failed"
+	else
+		die "download $url: neither wget nor curl in the builder"
+	fi
+	got=$(sha256sum "$dest.part" | cut -d ' ' -f 1)
+	if [ "$got" != "$sum" ]; then
+		rm -f "$dest.part"
+		die "download $url: sha256 $got, expected $sum"
+	fi
+	mv "$dest.part" "$dest"
+done <"$W/downloads"
+
+# --- binary packages never reused (Kubler's _no_cache) --------------------------------
+list portage.noBinpkgCache | cpn | sort -u >"$W/nocache"
+if [ -s "$W/nocache" ]; then
+	PKGDIR=$(portageq envvar PKGDIR)
+	while IFS= read -r c; do
+		log "dropping binary packages of $c from $PKGDIR"
+		rm -rf "${PKGDIR:?}/$c"
+		rm -f "$PKGDIR/${c%/*}/${c#*/}"-[0-9]*.tbz2 "$PKGDIR/${c%/*}/${c#*/}"-[0-9]*.gpkg.tar
+	done <"$W/nocache"
+	emaint --fix binhost || die "emaint --fix binhost failed"
+fi
+
+# --- overlays ---------------------------------------------------------------------
+records portage.overlays 'name type uri branch' >"$W/overlays"
+use_eselect=no
+if command -v eselect >/dev/null && eselect repository list >/dev/null 2>&1; then use_eselect=yes; fi
+while IFS="$TAB" read -r name type uri branch; do
+	[ -n "$name" ] || continue
+	# eselect-repository has no branch option: a branch needs the repos.conf entry.
+	if [ "$use_eselect" = yes ] && { [ -z "$branch" ] || [ "$branch" = null ]; }; then
+		log "overlay $name: eselect repository add $name $type $uri"
+		eselect repository add "$name" "$type" "$uri" || die "eselect repository add $name failed"
+	else
+		log "overlay $name: repos.conf/$name.conf"
+		portage_dir repos.conf
+		cp "$IN/portage/repos.conf/$name.conf" "$P/repos.conf/$name.conf"
+	fi
+	emaint sync --repo "$name" || die "syncing overlay $name ($uri) failed"
+done <"$W/overlays"
+
+hook configure-builder
+
+# --- build dependencies, in the builder -------------------------------------------
+if [ -s "$W/packages" ]; then
+	log "emerging the build dependencies into the builder"
+	# shellcheck disable=SC2046 # atoms have no spaces
+	emerge --oneshot --onlydeps --with-bdeps=y --usepkg --buildpkg --binpkg-respect-use=y $(cat "$W/packages") ||
+		die "emerging the build dependencies failed"
+fi
+
+# --- package.provided: the ancestors' packages, minus unprovide, plus provide --------
+mkdir -p "$P/profile"
+: >"$W/provided"
+if [ -f "$IN/parent-packages.list" ]; then
+	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/\//!d' "$IN/parent-packages.list" | while IFS= read -r p; do
+		if has_version "$p"; then
+			printf '%s\n' "$p"
+		else
+			v=$(portageq best_visible / "$p" 2>/dev/null || true)
+			if [ -n "$v" ]; then printf '%s\n' "$v"; else log "warning: inherited $p has no visible version; not provided"; fi
+		fi
+	done >>"$W/provided"
+fi
+if [ -f "$IN/portage/imgsdk/unprovide" ]; then
+	cpn <"$IN/portage/imgsdk/unprovide" | sort -u >"$W/unprovide"
+	while IFS= read -r p; do printf '%s\t%s\n' "$(printf '%s\n' "$p" | cpn)" "$p"; done <"$W/provided" |
+		awk -F "$TAB" -v drop="$W/unprovide" 'BEGIN { while ((getline l < drop) > 0) d[l] = 1 } !($1 in d) { print $2 }' >"$W/provided.kept"
+	mv "$W/provided.kept" "$W/provided"
+fi
+if [ -f "$IN/portage/profile/package.provided" ]; then grep -v '^#' "$IN/portage/profile/package.provided" >>"$W/provided" || true; fi
+if [ -f "$IN/portage/imgsdk/provide.unresolved" ]; then
+	while IFS= read -r a; do
+		[ -n "$a" ] || continue
+		v=$(portageq best_visible / "$a" 2>/dev/null || true)
+		[ -n "$v" ] || die "provide $a: no visible version to put in package.provided"
+		printf '%s\n' "$v" >>"$W/provided"
+	done <"$IN/portage/imgsdk/provide.unresolved"
+fi
+if [ -s "$W/provided" ]; then
+	sort -u "$W/provided" >>"$P/profile/package.provided"
+	log "package.provided: $(sort -u "$W/provided" | wc -l) packages"
+fi
+
+# --- the root ---------------------------------------------------------------------
+ROOT=$R
+export ROOT
+hook configure-rootfs
+if [ -s "$W/packages" ]; then
+	log "emerging $(tr '\n' ' ' <"$W/packages")into $R"
+	# shellcheck disable=SC2046
+	emerge --root="$R" --root-deps=rdeps --oneshot --usepkg --buildpkg --binpkg-respect-use=y $(cat "$W/packages") ||
+		die "emerge into $R failed"
+fi
+list portage.uninstall >"$W/uninstall"
+if [ -s "$W/uninstall" ]; then
+	log "uninstalling $(tr '\n' ' ' <"$W/uninstall")"
+	# shellcheck disable=SC2046
+	emerge --root="$R" --unmerge $(cat "$W/uninstall") || die "uninstalling from $R failed"
+fi
+
+# Kubler's copy_gcc_libs / copy_gfortran_libs: the compiler's runtime libraries.
+for kind in $(list portage.runtimeLibs); do
+	case $kind in
+	gcc) pats='libgcc_s.so* libgomp.so* libstdc++.so*' ;;
+	gfortran) pats='libgfortran.so* libquadmath.so*' ;;
+	*) die "unknown runtimeLibs kind $kind" ;;
+	esac
+	dirs=$(gcc-config -L 2>/dev/null | tr ':' ' ' || true)
+	[ -n "$dirs" ] || dirs=$(find /usr/lib/gcc /usr/lib64/gcc -mindepth 2 -maxdepth 2 -type d 2>/dev/null | sort -V | tail -n 1)
+	lib=$(libdir)
+	mkdir -p "$R/usr/$lib"
+	n=0
+	for d in $dirs; do
+		for p in $pats; do
+			for f in "$d"/$p; do
+				case $f in *.py | *"*"*) continue ;; esac
+				[ -e "$f" ] || [ -L "$f" ] || continue
+				cp -P "$f" "$R/usr/$lib/"
+				n=$((n + 1))
+			done
+		done
+	done
+	[ "$n" -gt 0 ] || die "runtimeLibs $kind: none of $pats in ${dirs:-the gcc directories}"
+	log "runtimeLibs $kind: $n files into /usr/$lib"
+done
+
+# Locales: compiled into the root's /usr/lib/locale/<name> (glibc only).
+list portage.locales >"$W/locales"
+if [ -s "$W/locales" ]; then
+	if ls /lib/ld-musl-* >/dev/null 2>&1 || ls /usr/lib/ld-musl-* >/dev/null 2>&1; then
+		log "locales: musl has no compiled locales; nothing to generate"
+	else
+		mkdir -p "$R/usr/lib/locale"
+		while IFS= read -r l; do
+			case $l in C | POSIX) continue ;; esac
+			lang=${l%%.*}
+			lang=${lang%%@*}
+			cs=UTF-8
+			case $l in *.*)
+				cs=${l#*.}
+				cs=${cs%%@*}
+				;;
+			esac
+			mod=''
+			case $l in *@*) mod="@${l#*@}" ;; esac
+			norm="$lang.$(printf '%s' "$cs" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')$mod"
+			log "locale $l -> /usr/lib/locale/$norm"
+			localedef -i "$lang$mod" -f "$cs" "$R/usr/lib/locale/$norm" || die "localedef $l failed"
+		done <"$W/locales"
+	fi
+fi
+
+# Accounts: known to the builder (hooks may chown by name) and to the root's files.
+records accounts 'user uid group gid home shell' >"$W/accounts"
+while IFS="$TAB" read -r user uid group gid home shell; do
+	[ -n "$user" ] || continue
+	for root in / "$R/"; do
+		if [ "$root" = / ] || [ -f "$R/etc/passwd" ]; then
+			grep -q "^$group:" "${root}etc/group" 2>/dev/null || printf '%s:x:%s:\n' "$group" "$gid" >>"${root}etc/group"
+			grep -q "^$user:" "${root}etc/passwd" 2>/dev/null || printf '%s:x:%s:%s::%s:%s\n' "$user" "$uid" "$gid" "$home" "$shell" >>"${root}etc/passwd"
+		fi
+	done
+done <"$W/accounts"
+
+hook finish-rootfs
+
+# --- reports: packages.json and files.tsv from the root's package database ---------
+log "writing $OUT/packages.json and files.tsv"
+: >"$W/pkgs.tsv"
+: >"$W/files.raw"
+for d in "$R"/var/db/pkg/*/*; do
+	[ -d "$d" ] || continue
+	cat=$(cat "$d/CATEGORY" 2>/dev/null || basename "$(dirname "$d")")
+	pf=$(cat "$d/PF" 2>/dev/null || basename "$d")
+	pn=$(printf '%s\n' "$cat/$pf" | cpn)
+	pn=${pn#*/}
+	ver=${pf#"$pn"-}
+	slot=$(cat "$d/SLOT" 2>/dev/null || echo 0)
+	repo=$(cat "$d/repository" 2>/dev/null || echo '')
+	# USE as Kubler lists it: the package's own flags (IUSE), - for disabled ones.
+	on=" $(cat "$d/USE" 2>/dev/null | tr '\n' ' ') "
+	use=$(cat "$d/IUSE" 2>/dev/null | tr -s ' ' '\n' | sed -e 's/^[+-]//' -e '/^$/d' | sort -u |
+		awk -v on="$on" '{ print (index(on, " " $0 " ") ? $0 : "-" $0) }' | tr '\n' ' ')
+	printf '%s\t%s\t%s\t%s\t%s\n' "$cat/$pn" "$ver" "$slot" "$repo" "$use" >>"$W/pkgs.tsv"
+	if [ -f "$d/CONTENTS" ]; then
+		awk -v pkg="$cat/$pn" '
+			$1 == "obj" { l = substr($0, 5); sub(/ [^ ]+ [^ ]+$/, "", l); print l "\t" pkg }
+			$1 == "sym" { l = substr($0, 5); i = index(l, " -> "); if (i) print substr(l, 1, i - 1) "\t" pkg }' "$d/CONTENTS" >>"$W/files.raw"
+	fi
+done
+records portage.record 'group name' >"$W/recorded"
+sort -u "$W/files.raw" >"$OUT/files.tsv"
+{
+	sort -t "$TAB" -k 1,1 "$W/pkgs.tsv" | sed 's/^/p\t/'
+	sed 's/^/r\t/' "$W/recorded"
+} | awk -F "$TAB" '
+	function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+	function arr(s,   n, a, i, out) { n = split(s, a, " "); out = ""; for (i = 1; i <= n; i++) out = out (i > 1 ? "," : "") q(a[i]); return "[" out "]" }
+	BEGIN { printf "[" }
+	$1 == "p" {
+		printf "%s\n  {\"name\":%s,\"version\":%s,\"use\":%s,\"slot\":%s,\"repository\":%s,\"origin\":\"gentoo\"}", (n++ ? "," : ""), q($2), q($3), arr($6), q($4), q($5)
+	}
+	$1 == "r" && $3 != "" {
+		# log_as_installed GROUP NAME-VERSION: split at the last -<digit>
+		name = $3; ver = ""
+		if (match(name, /-[0-9][^-]*$/)) { ver = substr(name, RSTART + 1); name = substr(name, 1, RSTART - 1) }
+		printf "%s\n  {\"name\":%s,\"version\":%s,\"source\":%s,\"origin\":\"recorded\"}", (n++ ? "," : ""), q(name), q(ver), q($2)
+	}
+	END { print (n ? "\n]" : "]") }' >"$OUT/packages.json"
+
+# --- what never belongs in an image, then the tar ---------------------------------
+rm -rf "$R/var/tmp/portage" "$R/var/cache/edb" "$R/var/log/emerge.log" "$R/var/log/emerge-fetch.log" "$R/var/log/portage"
+log "writing $OUT/rootfs.tar"
+tar -C "$R" --numeric-owner --xattrs --xattrs-include='security.capability' -cf "$OUT/rootfs.tar" . ||
+	die "writing rootfs.tar failed"
+log "done: $(wc -l <"$W/pkgs.tsv") packages, $(du -sk "$R" | cut -f 1) KiB"
