@@ -315,7 +315,7 @@ export async function gpgVerifyDetached(key: string, sig: string, file: string):
 
 /** `imgsdk-stage3/<flavour>:<date>`. */
 export function stage3Ref(flavour: string, date: string): string {
-  return `imgsdk-stage3/${flavour.toLowerCase()}:${date.toLowerCase()}`;
+  return `imgsdk-stage3/${flavour.toLowerCase()}:${date}`;
 }
 
 /**

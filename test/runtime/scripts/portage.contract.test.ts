@@ -81,7 +81,7 @@ async function readTar(stream: Readable | Buffer): Promise<Map<string, TarFile>>
   const done = new Promise<void>((res, rej) => {
     ex.on('entry', (h, s, next) => {
       const chunks: Buffer[] = [];
-      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('data', (c: unknown) => void chunks.push(c as Buffer));
       s.on('end', () => {
         files.set(h.name.replace(/^\.\//, '').replace(/\/$/, ''), { type: h.type ?? 'file', data: Buffer.concat(chunks), uid: h.uid ?? 0, linkname: h.linkname ?? null });
         next();
