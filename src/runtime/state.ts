@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ImgsdkError } from '../errors';
@@ -158,11 +158,14 @@ export class StateDir {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    const release = () => rm(lock, { force: true });
+    // process.exit() (Ctrl-C after the build containers are removed) skips finally blocks.
+    const onExit = () => rmSync(lock, { force: true });
+    process.once('exit', onExit);
     try {
       return await fn();
     } finally {
-      await release();
+      process.off('exit', onExit);
+      await rm(lock, { force: true });
     }
   }
 }
