@@ -202,6 +202,12 @@ export interface ManifestImage {
   readonly tags: readonly string[];
   /** Directory of the image, relative to the assembly root. */
   readonly dir: string;
+  /**
+   * The named inputs of the key (`keyInputs`: packages, portage, files, hooks, …,
+   * builder and parent keys), so `imgsdk diff` can say which one changed.
+   * Absent in assemblies written by older versions.
+   */
+  readonly inputs?: Readonly<Record<string, string>>;
 }
 
 export interface ManifestBuilder {

@@ -1,4 +1,5 @@
 import { DEPLOY_USAGE, deployCommand } from './deploy';
+import { DIFF_USAGE, diffCommand } from './diff';
 import { GRAPH_USAGE, graphCommand } from './graph';
 import { LS_USAGE, lsCommand } from './ls';
 import { SYNTH_USAGE, synthCommand } from './synth';
@@ -10,6 +11,7 @@ export const COMMANDS: Record<string, Command> = {
   ls: lsCommand,
   graph: graphCommand,
   deploy: deployCommand,
+  diff: diffCommand,
 };
 
 export const USAGE = `imgsdk: minimal container images from distribution packages, as typed TypeScript values
@@ -20,7 +22,8 @@ ${SYNTH_USAGE}
 ${LS_USAGE}
 ${GRAPH_USAGE}
 ${DEPLOY_USAGE}
+${DIFF_USAGE}
 imgsdk --help | --version
 
-Exit codes: 0 ok, 1 error, 2 usage.
+Exit codes: 0 ok, 1 error, 2 usage (diff: 3 when something would rebuild).
 `;

@@ -7,7 +7,7 @@ import { App, type AppInput } from './app';
 import { renderApt } from './debian/apt';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
 import { prettyJson } from './json';
-import { builderKey, imageKey } from './key';
+import { builderKey, imageKey, keyInputs } from './key';
 import { Atom } from './portage/atom';
 import { renderPortage } from './portage/config';
 import { resolveApp } from './resolve';
@@ -57,18 +57,20 @@ export function assemble(input: AppInput): Assembly {
   const keys = new Map<string, string>();
   const manifestImages: Record<string, ManifestImage> = {};
   const files = new Map<string, string | Buffer>();
+  const inputs = new Map<string, Record<string, string>>();
   for (const id of order.flat()) {
     const def = r.images.get(id)!;
     const copies: Record<string, string> = {};
     for (const c of def.copies) copies[c.from] = keys.get(c.from)!;
-    const key = imageKey(def, { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies });
-    keys.set(id, key);
+    const k = { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies };
+    keys.set(id, imageKey(def, k));
+    inputs.set(id, keyInputs(def, k));
   }
   for (const id of [...r.images.keys()].sort()) {
     const def = r.images.get(id)!;
     const dir = imageDir(id);
     const key = keys.get(id)!;
-    manifestImages[id] = { key, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir };
+    manifestImages[id] = { key, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)! };
     for (const [path, content] of imageFiles(def, key, r.builders.get(def.builder)!, r.blobs)) files.set(`${dir}/${path}`, content);
   }
 

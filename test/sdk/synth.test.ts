@@ -69,7 +69,7 @@ test('the manifest lists every image with key, parent, builder, dependsOn, tags 
   assert.is(m.version, ASSEMBLY_VERSION);
   assert.is(m.sdkVersion, SDK_VERSION);
   assert.equal(Object.keys(m.images), ['acme/tools', 'acme/web', 'kubler/glibc', 'mynamespace/nmap']);
-  assert.equal(m.images['acme/tools'], { builder: 'acme/bookworm', dependsOn: ['acme/web', 'mynamespace/nmap'], dir: 'acme/tools', key: asm.manifest.images['acme/tools'].key, parent: 'acme/web', tags: [] });
+  assert.equal(m.images['acme/tools'], { builder: 'acme/bookworm', dependsOn: ['acme/web', 'mynamespace/nmap'], dir: 'acme/tools', key: asm.manifest.images['acme/tools'].key, parent: 'acme/web', tags: [], inputs: asm.manifest.images['acme/tools'].inputs });
   assert.equal(m.order, [['acme/web', 'kubler/glibc'], ['mynamespace/nmap'], ['acme/tools']]);
   assert.equal(Object.keys(m.builders), ['acme/bookworm', 'kubler/bob']);
   const listed = [...m.files, 'manifest.json'].sort();
