@@ -11,4 +11,4 @@ export { Atom, checkUseFlag, checkKeyword } from './sdk/portage/atom';
 export { checkDebianPackage, DebianVersion } from './sdk/debian/package';
 export { loadApp } from './sdk/load';
 export { readAssembly } from './runtime/assembly';
-export { deploy } from './runtime/deploy';
+export { deploy, type DeployEvent, type DeployOptions, type DeployResult, type ImageResult } from './runtime/deploy';
