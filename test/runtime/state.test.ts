@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StateDir } from '../../src/runtime/state';
+
+function fresh(): StateDir {
+  return new StateDir(mkdtempSync(join(tmpdir(), 'imgsdk-state-')));
+}
+
+test('a cached rootfs is read back when its hash matches', async () => {
+  const s = fresh();
+  const rec = await s.writeEmptyRootfs('k1');
+  assert.equal(await s.readRootfs('k1'), rec);
+  rmSync(s.root, { recursive: true });
+});
+
+test('a corrupt cached rootfs is dropped, so it is rebuilt', async () => {
+  const s = fresh();
+  await s.writeEmptyRootfs('k1');
+  writeFileSync(s.rootfsPath('k1'), 'not the tar that was recorded');
+  assert.is(await s.readRootfs('k1'), null);
+  assert.equal(readdirSync(join(s.root, 'rootfs')), [], 'both the tar and its record are gone');
+  rmSync(s.root, { recursive: true });
+});
+
+test('a second holder of the lock waits until the first releases it', async () => {
+  const s = fresh();
+  const order: string[] = [];
+  let waited = false;
+  const first = s.withLock(async () => {
+    order.push('first start');
+    await new Promise((r) => setTimeout(r, 300));
+    order.push('first end');
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const second = s.withLock(async () => void order.push('second'), { onWait: () => (waited = true) });
+  await Promise.all([first, second]);
+  assert.equal(order, ['first start', 'first end', 'second']);
+  assert.ok(waited);
+  rmSync(s.root, { recursive: true });
+});
+
+test('a lock left by a dead process is taken over', async () => {
+  const s = fresh();
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  writeFileSync(join(s.root, 'lock'), dead);
+  const r = await s.withLock(async () => 'ran');
+  assert.is(r, 'ran');
+  rmSync(s.root, { recursive: true });
+});
+
+test.run();
