@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import semver from 'semver';
+import major from 'semver/functions/major';
+import valid from 'semver/functions/valid';
 import { ASSEMBLY_VERSION, type ImageDef, type Manifest } from '../assembly';
 import { AssemblyError } from '../errors';
 
@@ -38,9 +39,9 @@ export async function readAssembly(dir: string): Promise<LoadedAssembly> {
 
 /** Throws unless `version` is a semver whose major this runtime reads. */
 export function checkVersion(version: unknown, where: string): void {
-  const v = typeof version === 'string' ? semver.valid(version) : null;
+  const v = typeof version === 'string' ? valid(version) : null;
   if (!v) throw new AssemblyError(`${where}: manifest.json has no valid version (${JSON.stringify(version)})`);
-  if (semver.major(v) > semver.major(ASSEMBLY_VERSION)) {
+  if (major(v) > major(ASSEMBLY_VERSION)) {
     throw new AssemblyError(`${where}: the assembly has format ${v}, newer than this imgsdk reads (${ASSEMBLY_VERSION}); upgrade imgsdk or synthesize with this version`);
   }
 }

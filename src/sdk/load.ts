@@ -3,6 +3,7 @@ import Module from 'node:module';
 import { join, resolve } from 'node:path';
 import { ImgsdkError, UsageError } from '../errors';
 import { App } from './app';
+import { registerTypeScript } from './transpile';
 
 let registered = false;
 
@@ -20,13 +21,7 @@ function register(): void {
   m._resolveFilename = function (request: string, ...rest: unknown[]) {
     return original.call(this, targets[request] ?? request, ...rest);
   };
-  // Transpile only: loading must be fast and never depend on the user's tsconfig.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('ts-node').register({
-    transpileOnly: true,
-    skipProject: true,
-    compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true, sourceMap: true },
-  });
+  registerTypeScript();
 }
 
 /**

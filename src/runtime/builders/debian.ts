@@ -35,7 +35,8 @@ export interface MmdebstrapSpec {
 // zx 8 ships CommonJS (build/index.cjs) but declares only ESM types, which a
 // node16 CommonJS module may not import as values; the types come in type-only.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { $, which } = require('zx') as typeof Zx;
+// Loaded when first needed: zx costs ~150 ms at start-up, which a cached deploy never needs.
+const zx = (): typeof Zx => require('zx') as typeof Zx;
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -89,8 +90,9 @@ export async function ensureDebianBuilder(
       await importPulled(engine, def.id, src.image, ref, changes, run);
       break;
   }
-  // A forced rebuild moved the tag; drop the image it left dangling (best effort).
-  if (existing) await engine.removeImage(existing.id).catch(() => false);
+  // A rebuild moved the tag; drop the image it left dangling (best effort).
+  const now = await engine.inspectImage(ref);
+  if (existing && existing.id !== now?.id) await engine.removeImage(existing.id).catch(() => false);
   log(`builder ${def.id}: ${ref} ready`);
   return ref;
 }
@@ -109,7 +111,7 @@ export async function importMmdebstrap(
   opts: { readonly log?: (line: string) => void; readonly signal?: AbortSignal } = {},
 ): Promise<string> {
   const who = `builder ${repoTag}`;
-  if (!(await which('mmdebstrap', { nothrow: true }))) {
+  if (!(await zx().which('mmdebstrap', { nothrow: true }))) {
     throw new BuildError(repoTag, 'mmdebstrap is not installed on this host: `apt-get install mmdebstrap`, or use a rootfs or pull source', {
       phase: 'builder',
     });
@@ -119,7 +121,7 @@ export async function importMmdebstrap(
   // zx keeps all output in memory by default; a rootfs tar must not be.
   const discard = { length: 0, push: () => 0, join: () => '', reduce: <U>(_f: unknown, init: U) => init, [Symbol.iterator]: () => [][Symbol.iterator]() };
   const stderr: string[] = [];
-  const proc = $({
+  const proc = zx().$({
     quiet: true,
     nothrow: true,
     halt: true,
@@ -136,6 +138,15 @@ export async function importMmdebstrap(
     return out;
   });
   const imported = engine.importImage(body, repoTag, { changes });
+  // An engine that gave up stops reading: mmdebstrap would block on a full pipe.
+  imported.catch(() => {
+    body.destroy();
+    try {
+      proc.kill().catch(() => undefined);
+    } catch {
+      // Already exited: zx refuses to kill a settled process, synchronously.
+    }
+  });
   const [p, i] = await Promise.allSettled([exited, imported]);
   if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
   if (p.status === 'fulfilled' && p.value.exitCode !== 0) {
@@ -144,10 +155,7 @@ export async function importMmdebstrap(
       phase: 'builder',
     });
   }
-  if (i.status === 'rejected') {
-    proc.kill().catch(() => undefined);
-    throw i.reason;
-  }
+  if (i.status === 'rejected') throw i.reason;
   if (p.status === 'rejected') throw p.reason;
   return i.value;
 }
