@@ -1,0 +1,144 @@
+/**
+ * The dockerode side of a ContainerHandle: archives in and out, attach before
+ * start with demultiplexed output, wait, and a tail of the output for errors.
+ */
+import { posix } from 'node:path';
+import { type Readable, Writable } from 'node:stream';
+import type Docker from 'dockerode';
+import { pack } from 'tar-stream';
+import { EngineError } from '../../errors';
+import type { ContainerHandle, OutputHandler } from './engine';
+
+/** Lines of output `tail()` keeps. */
+const TAIL_LINES = 30;
+
+/**
+ * A created container inside `withContainer`. Engine errors are mapped by the
+ * `fail` function of the engine that made it.
+ */
+export class DockerContainer implements ContainerHandle {
+  private output: Promise<void> = Promise.resolve();
+  private lines: string[] = [];
+  private partial = '';
+
+  constructor(
+    private readonly fail: (what: string, err: unknown) => Error,
+    private readonly container: Docker.Container,
+    readonly name: string,
+  ) {}
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  async putArchive(path: string, tar: Buffer | Readable): Promise<void> {
+    try {
+      await this.mkdirp(path);
+      await this.container.putArchive(tar, { path });
+    } catch (err) {
+      throw this.fail(`put archive at ${path} in ${this.name}`, err);
+    }
+  }
+
+  async getArchive(path: string): Promise<Readable> {
+    try {
+      return (await this.container.getArchive({ path })) as Readable;
+    } catch (err) {
+      if (statusOf(err) === 404) throw new EngineError(`${this.name}: no such file ${path}`, { statusCode: 404 });
+      throw this.fail(`get archive ${path} from ${this.name}`, err);
+    }
+  }
+
+  async exportFilesystem(): Promise<Readable> {
+    try {
+      return (await this.container.export()) as Readable;
+    } catch (err) {
+      throw this.fail(`export ${this.name}`, err);
+    }
+  }
+
+  async start(opts: { onOutput?: OutputHandler } = {}): Promise<void> {
+    try {
+      // Attach before start so no early output is lost.
+      const stream = await this.container.attach({ stream: true, stdout: true, stderr: true });
+      const sink = (kind: 'stdout' | 'stderr') =>
+        new Writable({
+          write: (chunk: Buffer, _enc, cb) => {
+            this.remember(chunk);
+            opts.onOutput?.(chunk, kind);
+            cb();
+          },
+        });
+      this.output = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+      this.container.modem.demuxStream(stream, sink('stdout'), sink('stderr'));
+      await this.container.start();
+    } catch (err) {
+      throw this.fail(`start ${this.name}`, err);
+    }
+  }
+
+  async wait(): Promise<number> {
+    let code: number;
+    try {
+      const r = (await this.container.wait()) as { StatusCode: number };
+      code = r.StatusCode;
+    } catch (err) {
+      throw this.fail(`wait for ${this.name}`, err);
+    }
+    // The attach stream ends right after the exit; don't hang if it doesn't.
+    await Promise.race([this.output, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    return code;
+  }
+
+  async run(opts: { onOutput?: OutputHandler } = {}): Promise<number> {
+    await this.start(opts);
+    return this.wait();
+  }
+
+  tail(): string {
+    return [...this.lines, this.partial].filter((l) => l !== '').join('\n');
+  }
+
+  private remember(chunk: Buffer): void {
+    const parts = (this.partial + chunk.toString('utf8')).split('\n');
+    this.partial = parts.pop() ?? '';
+    this.lines.push(...parts);
+    if (this.lines.length > TAIL_LINES) this.lines.splice(0, this.lines.length - TAIL_LINES);
+  }
+
+  /** Creates the missing directories of `path`, leaving existing ones (and their modes) alone. */
+  private async mkdirp(path: string): Promise<void> {
+    const parts = posix.normalize(path).split('/').filter(Boolean);
+    let have = parts.length;
+    while (have > 0 && !(await this.exists('/' + parts.slice(0, have).join('/')))) have--;
+    if (have === parts.length) return;
+    const p = pack();
+    for (let i = have + 1; i <= parts.length; i++) {
+      p.entry({ name: parts.slice(have, i).join('/') + '/', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) });
+    }
+    p.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    await this.container.putArchive(Buffer.concat(chunks), { path: '/' + parts.slice(0, have).join('/') });
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      // A HEAD answered as a stream: drain it, or its socket keeps the process alive.
+      const res = (await this.container.infoArchive({ path })) as Readable;
+      res.resume();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}

@@ -1,0 +1,233 @@
+#!/bin/sh
+# imgsdk phase 1 for Debian images, run inside a container of the builder.
+#
+# In:  /imgsdk/in   image.json, apt/packages.list, apt/sources.list,
+#                   apt/apt.conf.d/*, [apt/preferences.d/*], [apt/trusted.gpg.d/*],
+#                   [hooks/configure-builder.sh, configure-rootfs.sh, finish-rootfs.sh],
+#                   [parent-packages.list]  (packages the parent image already has)
+# Out: /imgsdk/out  rootfs.tar      tar of /imgsdk/root, ./-relative, numeric owners
+#                   packages.json   [{name, version, arch, source, origin}] of the closure
+#                   files.tsv       /path TAB package, for every file a package put there
+#
+# The image gets the files of the package closure (requested packages plus their
+# Depends/Pre-Depends, as installed here, minus the parent's packages) plus the
+# files the install created that no package lists (maintainer scripts: alternatives,
+# modules-enabled links, state directories). Paths are canonical: on a usrmerged
+# builder /lib/x/libc.so.6 from a dpkg list is copied as usr/lib/x/libc.so.6 and
+# /lib itself as the symlink it is here, so nothing lands twice.
+#
+# POSIX sh (Debian's sh is dash). Needs coreutils, findutils, tar, mawk/gawk, dpkg.
+set -eu
+
+IN=/imgsdk/in
+OUT=/imgsdk/out
+ROOT=/imgsdk/root
+W=/imgsdk/work
+TAB=$(printf '\t')
+export ROOT DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none LC_ALL=C
+
+log() { printf 'imgsdk: %s\n' "$*"; }
+die() {
+	printf 'imgsdk: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# Runs a hook if the image has one; $ROOT is exported for it.
+hook() {
+	[ -f "$IN/hooks/$1.sh" ] || return 0
+	log "hook $1"
+	sh -eu "$IN/hooks/$1.sh" || die "hook $1 failed (exit $?)"
+}
+
+# Every path of the builder's filesystem, except what is never image content.
+snapshot() {
+	find / \( -path /proc -o -path /sys -o -path /dev -o -path /imgsdk -o -path /tmp \
+		-o -path /run -o -path /var/lib/apt/lists -o -path /var/cache \) -prune -o -print |
+		sort -u >"$1"
+}
+
+# Reads absolute paths, prints them canonical: the parent directory resolved through
+# symlinks (/lib/x -> /usr/lib/x), the last component kept as is (a listed symlink
+# stays a symlink). Paths that do not exist here are dropped.
+canonical() {
+	sed -e '/^\/\.$/d' -e '/^$/d' >"$W/canon.in"
+	sed -n 's|^\(.*\)/[^/]*$|\1|p' "$W/canon.in" | sed '/^$/d' | sort -u >"$W/canon.dirs"
+	# One realpath per directory, not per file.
+	tr '\n' '\0' <"$W/canon.dirs" | xargs -0 -r realpath -m -- >"$W/canon.real"
+	paste "$W/canon.dirs" "$W/canon.real" >"$W/canon.map"
+	awk -F "$TAB" -v map="$W/canon.map" '
+		BEGIN { while ((getline l < map) > 0) { split(l, kv, "\t"); real[kv[1]] = kv[2] } }
+		{
+			i = match($0, /\/[^\/]*$/); d = substr($0, 1, i - 1); b = substr($0, i + 1)
+			r = (d == "") ? "" : real[d]; if (r == "/") r = ""
+			print r "/" b
+		}' "$W/canon.in" |
+		while IFS= read -r p; do
+			if [ -e "$p" ] || [ -L "$p" ]; then printf '%s\n' "$p"; fi
+		done
+}
+
+# The dpkg list file of an installed package (Multi-Arch: same ones carry :arch).
+listfile() {
+	for f in "/var/lib/dpkg/info/$1:$2.list" "/var/lib/dpkg/info/$1.list"; do
+		if [ -f "$f" ]; then
+			printf '%s\n' "$f"
+			return 0
+		fi
+	done
+	die "no dpkg file list for $1:$2"
+}
+
+[ -f "$IN/apt/packages.list" ] || die "$IN/apt/packages.list is missing (was the image dir put at $IN?)"
+mkdir -p "$OUT" "$ROOT" "$W"
+
+log "installing the apt configuration"
+if [ -f "$IN/apt/sources.list" ]; then
+	# The image's sources are the only ones: drop the builder's own.
+	find /etc/apt/sources.list.d -mindepth 1 -maxdepth 1 \( -name '*.list' -o -name '*.sources' \) -delete 2>/dev/null || true
+	cp "$IN/apt/sources.list" /etc/apt/sources.list
+fi
+for d in apt.conf.d preferences.d trusted.gpg.d sources.list.d; do
+	if [ -d "$IN/apt/$d" ]; then
+		mkdir -p "/etc/apt/$d"
+		cp -R "$IN/apt/$d/." "/etc/apt/$d/"
+	fi
+done
+# Maintainer scripts must not start services in the builder.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+fi
+
+log "apt-get update"
+apt-get update -q || die "apt-get update failed (check apt/sources.list and that the builder reaches the mirror)"
+
+hook configure-builder
+hook configure-rootfs
+
+# Requested names; the closure uses the bare name (no =version, /suite, :arch).
+sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$IN/apt/packages.list" >"$W/request"
+[ -s "$W/request" ] || die "apt/packages.list names no packages"
+sed -e 's/[=/].*//' -e 's/:.*//' "$W/request" | sort -u >"$W/roots"
+touch "$W/parent"
+if [ -f "$IN/parent-packages.list" ]; then
+	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e 's/:.*//' -e '/^$/d' "$IN/parent-packages.list" | sort -u >"$W/parent"
+fi
+
+log "snapshot before the install"
+snapshot "$W/before"
+
+log "apt-get install $(tr '\n' ' ' <"$W/request")"
+# shellcheck disable=SC2046 # one package name per line, no spaces
+apt-get install -y -q --no-install-recommends $(cat "$W/request") || die "apt-get install failed"
+
+log "snapshot after the install"
+snapshot "$W/after"
+
+log "computing the package closure"
+dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Pre-Depends}, ${Depends}\t${Provides}\n' >"$W/db"
+awk -F "$TAB" -v roots="$W/roots" '
+	function bare(s) {
+		sub(/\(.*/, "", s); gsub(/[ \t]/, "", s); sub(/:.*/, "", s)
+		return s
+	}
+	# An installed package satisfying name, directly or through Provides.
+	function pick(name) {
+		if (name in inst) return name
+		if (name in prov) return prov[name]
+		return ""
+	}
+	substr($1, 2, 1) == "i" {
+		inst[$2] = 1; deps[$2] = $4
+		n = split($5, pv, ",")
+		for (i = 1; i <= n; i++) { v = bare(pv[i]); if (v != "" && !(v in prov)) prov[v] = $2 }
+	}
+	END {
+		while ((getline r < roots) > 0) {
+			p = pick(r)
+			if (p == "") { print "imgsdk: error: requested package " r " is not installed" > "/dev/stderr"; bad = 1; continue }
+			if (!(p in seen)) { seen[p] = 1; queue[qn++] = p }
+		}
+		if (bad) exit 1
+		for (qi = 0; qi < qn; qi++) {
+			ng = split(deps[queue[qi]], groups, ",")
+			for (g = 1; g <= ng; g++) {
+				na = split(groups[g], alts, "|"); chosen = ""
+				# Alternatives: the first one that is installed, else the first one provided.
+				for (a = 1; a <= na && chosen == ""; a++) { n = bare(alts[a]); if (n in inst) chosen = n }
+				for (a = 1; a <= na && chosen == ""; a++) chosen = pick(bare(alts[a]))
+				if (chosen != "" && !(chosen in seen)) { seen[chosen] = 1; queue[qn++] = chosen }
+			}
+		}
+		for (p in seen) print p
+	}' "$W/db" >"$W/closure.raw" || die "cannot compute the package closure"
+sort -u "$W/closure.raw" >"$W/closure.all"
+comm -23 "$W/closure.all" "$W/parent" >"$W/closure"
+log "closure: $(wc -l <"$W/closure.all") packages, $(wc -l <"$W/closure") not in the parent"
+
+log "collecting files"
+: >"$W/owned.raw"
+: >"$W/pkgs.tsv"
+while IFS= read -r pkg; do
+	info=$(dpkg-query -W -f '${Package}\t${Version}\t${Architecture}\t${source:Package}' "$pkg" | head -n 1)
+	printf '%s\n' "$info" >>"$W/pkgs.tsv"
+	arch=$(printf '%s\n' "$info" | cut -f 3)
+	list=$(listfile "$pkg" "$arch")
+	canonical <"$list" | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw"
+done <"$W/closure"
+sort -u "$W/owned.raw" >"$OUT/files.tsv"
+
+# Alternatives whose chosen target belongs to the closure: /etc/alternatives/<name>
+# and the link itself, which only update-alternatives knows about.
+cut -f 1 "$OUT/files.tsv" | sort -u >"$W/owned"
+: >"$W/alternatives"
+if command -v update-alternatives >/dev/null; then
+	update-alternatives --get-selections 2>/dev/null | while read -r name _ value; do
+		grep -qxF "$value" "$W/owned" || continue
+		# The first stanza only: the links; later ones list every candidate's targets.
+		update-alternatives --query "$name" | awk -v n="$name" '
+			/^$/ { exit }
+			/^Link: / { print $2; print "/etc/alternatives/" n }
+			/^Slaves:/ { s = 1; next } /^[A-Z]/ { s = 0 }
+			s && NF == 2 { print $2; print "/etc/alternatives/" $1 }' >>"$W/alternatives"
+	done
+fi
+
+# What the install created that no package lists (maintainer scripts), minus
+# bookkeeping that never belongs in an image: package manager state, caches, logs,
+# and the init-system wiring of services (rc?.d links, systemd enablement), which
+# means nothing in a container.
+cat /var/lib/dpkg/info/*.list | canonical | sort -u >"$W/listed"
+comm -13 "$W/before" "$W/after" | comm -23 - "$W/listed" |
+	grep -Ev '^/(var/lib/dpkg|var/lib/apt|var/cache|var/log|tmp|root)(/|$)|^/etc/ld\.so\.cache$|^/usr/sbin/policy-rc\.d$' |
+	grep -Ev '^/etc/rc[0-6S]\.d/|^/etc/systemd/system/[^/]+\.wants/|^/var/lib/systemd/deb-systemd-' \
+		>"$W/created" || true
+log "$(wc -l <"$W/created") files created by maintainer scripts"
+
+# Every entry plus its ancestors, so directories keep their modes and owners.
+cat "$W/owned" "$W/alternatives" "$W/created" | canonical | awk '
+	{ p = $0; while (p != "" && !(p in seen)) { seen[p] = 1; print substr(p, 2); sub(/\/[^\/]*$/, "", p) } }' |
+	sort -u >"$W/copy"
+
+log "copying $(wc -l <"$W/copy") entries into $ROOT"
+# dash has no pipefail: the reading side reports its failure through a file.
+{
+	tar -C / --numeric-owner --xattrs --xattrs-include='security.capability' --no-recursion \
+		--verbatim-files-from --no-unquote -cf - -T "$W/copy" || echo "$?" >"$W/tar.failed"
+} | tar -C "$ROOT" --numeric-owner --xattrs --xattrs-include='security.capability' -xpf - ||
+	die "extracting the package files into $ROOT failed"
+[ ! -e "$W/tar.failed" ] || die "reading the package files failed (tar exit $(cat "$W/tar.failed"))"
+
+hook finish-rootfs
+
+log "writing $OUT/packages.json"
+sort -t "$TAB" -k 1,1 "$W/pkgs.tsv" | awk -F "$TAB" '
+	function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+	BEGIN { printf "[" }
+	{ printf "%s\n  {\"name\":%s,\"version\":%s,\"arch\":%s,\"source\":%s,\"origin\":\"debian\"}", (NR > 1 ? "," : ""), q($1), q($2), q($3), q($4) }
+	END { print (NR ? "\n]" : "]") }' >"$OUT/packages.json"
+
+log "writing $OUT/rootfs.tar"
+tar -C "$ROOT" --numeric-owner --xattrs --xattrs-include='security.capability' -cf "$OUT/rootfs.tar" . ||
+	die "writing rootfs.tar failed"
+log "done: $(wc -l <"$W/closure") packages, $(du -sk "$ROOT" | cut -f 1) KiB"
