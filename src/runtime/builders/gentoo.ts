@@ -158,3 +158,12 @@ export function oneFileTar(name: string, data: Buffer, mode = 0o755): Buffer {
   const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
   return Buffer.concat([h, data, pad, Buffer.alloc(1024)]);
 }
+
+/**
+ * A line of `parent-packages.list` for portage.sh: `cat/pkg-version` for Portage
+ * packages (what package.provided takes), the bare name for anything else.
+ * @example parentPackageLine({ name: 'sys-libs/glibc', version: '2.38-r10', origin: 'gentoo' }) // 'sys-libs/glibc-2.38-r10'
+ */
+export function parentPackageLine(p: { readonly name: string; readonly version: string; readonly origin: string }): string {
+  return p.origin === 'gentoo' && p.version ? `${p.name}-${p.version}` : p.name;
+}

@@ -22,6 +22,13 @@
 # POSIX sh; needs emerge, portageq, emaint, GNU tar, awk, sed, sort, sha256sum.
 set -eu
 
+# --configure-only (imgsdk shell): configure the builder as a build would, then stop
+# before the first emerge.
+MODE=build
+if [ "${1:-}" = --configure-only ]; then
+	MODE=configure
+	shift
+fi
 IN=${1:-/imgsdk/in}
 OUT=/imgsdk/out
 R=/imgsdk/root
@@ -243,7 +250,7 @@ done <"$W/overlays"
 hook configure-builder
 
 # --- build dependencies, in the builder -------------------------------------------
-if [ -s "$W/packages" ]; then
+if [ -s "$W/packages" ] && [ "$MODE" = build ]; then
 	log "emerging the build dependencies into the builder"
 	# shellcheck disable=SC2046 # atoms have no spaces
 	emerge --oneshot --onlydeps --with-bdeps=y --usepkg --buildpkg --binpkg-respect-use=y $(cat "$W/packages") ||
@@ -281,6 +288,14 @@ fi
 if [ -s "$W/provided" ]; then
 	sort -u "$W/provided" >>"$P/profile/package.provided"
 	log "package.provided: $(sort -u "$W/provided" | wc -l) packages"
+fi
+
+if [ "$MODE" = configure ]; then
+	pk=$(tr '\n' ' ' <"$W/packages")
+	log "builder configured for ${IMAGE:-the image}; a build would now run:"
+	log "  emerge --oneshot --onlydeps --with-bdeps=y --usepkg --buildpkg --binpkg-respect-use=y $pk"
+	log "  ROOT=$R emerge --root=$R --root-deps=rdeps --oneshot --usepkg --buildpkg --binpkg-respect-use=y $pk"
+	exit 0
 fi
 
 # --- the root ---------------------------------------------------------------------

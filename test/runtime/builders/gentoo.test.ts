@@ -20,6 +20,9 @@ import { builderSetupScript, ensureGentooBuilder, oneFileTar } from '../../../sr
 import { builderMounts, ensurePortageSnapshot, snapshotSource } from '../../../src/runtime/builders/portage-snapshot';
 import { engineFromDocker } from '../../../src/runtime/engine/docker';
 import type { Engine } from '../../../src/runtime/engine/engine';
+import { shellCommand } from '../../../src/cli/shell';
+import { UsageError } from '../../../src/errors';
+import { runInteractive } from '../../../src/runtime/engine/interactive';
 import { TEST_BUILDER, testBuilderImage } from '../../e2e/_builder';
 import { engineOrSkip } from '../../e2e/_engine';
 
@@ -52,6 +55,21 @@ test('the portage option names a mirror snapshot (latest once a day, or a date) 
   assert.equal(snapshotSource('20240101', 'https://m.example'), { kind: 'tarball', date: '20240101', url: 'https://m.example/snapshots/portage-20240101.tar.xz' });
   assert.equal(snapshotSource('gentoo/portage:latest', 'x'), { kind: 'image', image: 'gentoo/portage:latest' });
   assert.throws(() => snapshotSource('yesterday', 'x'), /neither latest/);
+});
+
+test('imgsdk shell without a terminal is a usage error that says why, before any work', async () => {
+  if (process.stdin.isTTY && process.stdout.isTTY) return;
+  await shellCommand(['acme/app', '--app', '/nonexistent/images.ts']).then(
+    () => assert.unreachable(),
+    (e: Error) => {
+      assert.instance(e, UsageError);
+      assert.match(e.message, /needs a terminal/);
+    },
+  );
+  await runInteractive({ host: 'x' } as Engine, { image: 'x', cmd: ['sh'] }).then(
+    () => assert.unreachable(),
+    (e: Error) => assert.match(e.message, /needs a terminal/),
+  );
 });
 
 async function cat(engine: Engine, image: string, mounts: Parameters<Engine['runContainer']>[0]['mounts'], path: string): Promise<string> {

@@ -17,6 +17,10 @@ import {
   ensureStage3Image, fetchStage3, flavourCandidates, parseDigests, parseLatest, stage3Ref, stripClearsign,
 } from '../../../src/runtime/builders/stage3';
 import { engineFromDocker } from '../../../src/runtime/engine/docker';
+import { gentoo, image } from '../../../src';
+import { newerDate, stage3Updates } from '../../../src/cli/update';
+import { App } from '../../../src/sdk/app';
+import { assemble } from '../../../src/sdk/synth';
 import { engineOrSkip } from '../../e2e/_engine';
 
 const DATE = '20240101T000000Z';
@@ -174,6 +178,26 @@ test('with a gpgKey an unsigned DIGESTS without a .asc is an error, and so is a 
   } finally {
     process.env.PATH = path;
   }
+});
+
+test('update: pinned builders with an older date list the newer date and every image that would rebuild', async () => {
+  const m = mirror('update', newDigests(sha512));
+  const old = gentoo.builder('kubler/bob', { stage3: 'amd64-openrc', mirror: m, date: '20231201T000000Z' });
+  const same = gentoo.builder('kubler/bob-same', { stage3: 'amd64-openrc', mirror: m, date: DATE });
+  const pulled = gentoo.builder('staves/stage3', { stage3: 'amd64-openrc', from: 'gentoo/stage3:amd64-openrc' });
+  const glibc = image('kubler/glibc').builder(old).packages('sys-libs/glibc');
+  const nmap = image('acme/nmap').from(glibc).packages('net-analyzer/nmap').user('nobody');
+  const other = image('acme/other').builder(same).packages('app-shells/bash').user('nobody');
+  const bash = image('staves/bash').builder(pulled).packages('app-shells/bash').user('nobody');
+  const { manifest } = assemble(App.of([nmap, other, bash]));
+  const u = await stage3Updates(manifest, null);
+  assert.equal(u.map((x) => [x.builder, x.current, x.latest, x.newer, x.rebuild]), [
+    ['kubler/bob', '20231201T000000Z', DATE, true, ['acme/nmap', 'kubler/glibc']],
+    ['kubler/bob-same', DATE, DATE, false, ['acme/other']],
+    ['staves/stage3', null, null, false, ['staves/bash']],
+  ]);
+  assert.match(u[2].note!, /pulled from gentoo\/stage3/);
+  assert.ok(newerDate('20240101T000000Z', '20231231') && !newerDate('20180101', '20180101T000000Z'));
 });
 
 test('engine: the verified stage3 is imported tagged by date; a wrong DIGESTS tags nothing', async () => {
