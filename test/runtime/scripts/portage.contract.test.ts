@@ -17,7 +17,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gentoo, image, type Image } from '../../../src';
 import { engineFromDocker } from '../../../src/runtime/engine/docker';
-import { dirTar, SCRIPTS_DIR } from '../../../src/runtime/phase1';
+import { dirTar, runPhase1, SCRIPTS_DIR } from '../../../src/runtime/phase1';
+import { StateDir } from '../../../src/runtime/state';
 import { assemble } from '../../../src/sdk/synth';
 import { App } from '../../../src/sdk/app';
 import { writeAssembly } from '../../../src/sdk/synth';
@@ -29,9 +30,9 @@ const URL_JDK = 'https://example.org/jdk-21.tar.gz';
 const SHA_JDK = createHash('sha256').update(`payload of ${URL_JDK}`).digest('hex');
 
 const bob = gentoo.builder('test/bob', { stage3: 'amd64-openrc' });
-const base = image('test/base').builder(bob).packages('sys-libs/glibc');
+const base_ = image('test/base').builder(bob).packages('sys-libs/glibc');
 const app = image('test/app')
-  .from(base)
+  .from(base_)
   .packages('app-shells/bash', 'net-misc/curl')
   .use('app-shells/bash', '-nls', '+readline')
   .keywords('net-misc/curl', '~amd64')
@@ -308,6 +309,38 @@ test('contract: --configure-only (imgsdk shell) configures the builder and stops
   assert.match(file(r.etc, 'portage/profile/package.provided')!, /^sys-libs\/zlib-9\.9$/m);
   assert.match(r.tail, /ROOT=\/imgsdk\/root emerge --root=\/imgsdk\/root --root-deps=rdeps/);
   assert.not.ok(r.out.has('out/rootfs.tar') || r.out.has('out/packages.json'));
+});
+
+test('contract: phase 1 runs build.sh in a builder and collects what portage.sh emits', async () => {
+  const docker = await engineOrSkip();
+  if (!docker) return;
+  const engine = engineFromDocker(docker);
+  const base = await testBuilderImage(docker);
+  const ref = 'imgsdk-test/portage-stubs:latest';
+  const dir = mkdtempSync(join(tmpdir(), 'imgsdk-contract-phase1-'));
+  try {
+    // The stand-ins on the default PATH, as emerge is in a stage3.
+    await engine.withContainer({ image: base, cmd: ['/bin/true'] }, async (c) => {
+      await c.putArchive('/usr/local/bin', await dirTar(STUBS, {}));
+      await engine.importImage(await c.exportFilesystem(), ref, { changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] });
+    });
+    const img = image('test/phase1').from(base_).packages('app-shells/bash').user('nobody');
+    const asm = assemble(App.of([img]));
+    await writeAssembly(asm, join(dir, 'out'));
+    const def = asm.images.get('test/phase1')!;
+    const m = asm.manifest.images['test/phase1'];
+    const rec = await runPhase1({
+      engine, state: new StateDir(join(dir, 'state')), def, key: m.key, builder: asm.manifest.builders['test/bob'].def, builderRef: ref,
+      imageDir: join(dir, 'out', m.dir), parentPackages: ['sys-libs/glibc-2.38-r10'],
+    });
+    assert.equal(rec.packages, [{ name: 'app-shells/bash', version: '1.0-r1', use: ['ipv6', '-nls', '-static-libs'], slot: '0/1', repository: 'gentoo', origin: 'gentoo' }]);
+    assert.is(rec.origins['usr/bin/bash'], 'app-shells/bash');
+    assert.is(rec.origins['usr/share/bash/with space.txt'], 'app-shells/bash');
+    assert.ok(rec.size > 0);
+  } finally {
+    await engine.removeImage(ref, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
