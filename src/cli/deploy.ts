@@ -17,6 +17,11 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   -e, --exclusively  build only the named images, not their dependencies
   -f, --force        redo phase 2 (layer, config, load) even when cached
   -F, --force-all    redo phase 1 too
+  --push REGISTRY    push every image with its tags (and :debug) to REGISTRY (host[:port][/path]);
+                     credentials from IMGSDK_REGISTRY_USER/_PASSWORD or the Docker config's auths
+  --oci DIR          also write every image into the OCI image layout DIR (skopeo inspect oci:DIR:<id>:<tag>)
+  --archive DIR      also write one docker-archive per image to DIR/<ns>_<name>.tar (docker load -i)
+  --no-load          do not load into the engine (phase 2 needs no engine; use with --oci/--archive)
   --json             NDJSON events on stdout
   -v, --verbose      stream builder logs
 `;
@@ -26,6 +31,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' },
     concurrency: { type: 'string', short: 'c' }, exclusively: { type: 'boolean', short: 'e' },
     force: { type: 'boolean', short: 'f' }, 'force-all': { type: 'boolean', short: 'F' },
+    push: { type: 'string' }, oci: { type: 'string' }, archive: { type: 'string' }, 'no-load': { type: 'boolean' },
     json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' },
   }, true);
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
@@ -48,6 +54,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     const r = await deploy(asm, {
       stateDir: values.state, concurrency, select: positionals, exclusively: !!values.exclusively,
       force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
+      push: values.push, oci: values.oci, archive: values.archive, load: !values['no-load'],
     });
     progress?.finish();
     if (!values.json) process.stdout.write(summary(r.images));
@@ -71,6 +78,10 @@ function summary(images: readonly ImageResult[]): string {
   });
   const n = (s: string) => images.filter((i) => i.status === s).length;
   lines.push(`${images.length} image${images.length === 1 ? '' : 's'}: ${n('built')} built, ${n('cached')} cached, ${n('failed')} failed, ${n('skipped')} skipped`);
+  for (const i of images) {
+    if (i.debug) lines.push(`${i.id}: debug variant ${i.debug}`);
+    for (const p of i.pushed ?? []) lines.push(`pushed ${p.ref}${p.digest ? `@${p.digest}` : ''}`);
+  }
   for (const i of images) if (i.status === 'failed') lines.push('', `${i.id} failed:`, i.reason);
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,5 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
 import { BuildError, CancelledError, ImgsdkError, UsageError } from '../errors';
 import { App, type AppInput } from '../sdk/app';
@@ -9,8 +9,13 @@ import { ensureDebianBuilder } from './builders/debian';
 import { connectEngine } from './engine/docker';
 import { LABEL_KEY, type Engine } from './engine/engine';
 import { runPhase1 } from './phase1';
+import { writeDeployed } from './diff';
+import type { Pushed } from './push';
+import { checkRegistry, registryAuth } from './push';
 import { runPhase2 } from './phase2';
 import { renderPackagesMd } from './report';
+import { LABEL_SBOM, renderSpdx, SBOM_FILE } from './sbom';
+import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOptions } from './ship';
 import type { Entry } from './rootfs/entry';
 import { runPipeline } from './rootfs/pipeline';
 import { globToRegExp } from './rootfs/resolve';
@@ -50,6 +55,19 @@ export interface DeployOptions {
   readonly engine?: Engine;
   /** Timestamp of every layer entry and config. @default SOURCE_DATE_EPOCH or 0 */
   readonly epoch?: number;
+  /**
+   * Load images into the engine. With false, phase 2 needs no engine (a deploy
+   * of cached images needs none at all); a cache hit is then decided by the
+   * state directory alone, and tests, health checks and push are not possible.
+   * @default true
+   */
+  readonly load?: boolean;
+  /** Also write every image (all its tags, and `:debug`) into this OCI image layout. @default none */
+  readonly oci?: string;
+  /** Also write one docker-archive per image (`<ns>_<name>.tar`) into this directory. @default none */
+  readonly archive?: string;
+  /** Push every image with its tags to this registry (`host[:port][/path]`). @default none */
+  readonly push?: string;
 }
 
 export interface ImageResult {
@@ -66,6 +84,12 @@ export interface ImageResult {
   readonly error?: unknown;
   /** PACKAGES.md of the image. */
   readonly report?: string;
+  /** The SPDX 2.3 SBOM, next to PACKAGES.md. */
+  readonly sbom?: string;
+  /** `id:debug`, when the image has `.debug()`. */
+  readonly debug?: string;
+  /** What `push` pushed: `registry/id:tag` and the manifest digest. */
+  readonly pushed?: readonly Pushed[];
 }
 
 export interface DeployResult {
@@ -88,7 +112,11 @@ interface Built {
 export async function deploy(input?: LoadedAssembly | AppInput | string, opts: DeployOptions = {}): Promise<DeployResult> {
   const asm = await toAssembly(input, opts);
   const state = new StateDir(opts.stateDir);
-  const engine = opts.engine ?? (await connectEngine());
+  const ship = shipOptions(opts);
+  // Connected when first needed: a deploy of cached images with load: false needs no engine.
+  let connecting: Promise<Engine> | undefined;
+  const engine = () => (connecting ??= opts.engine ? Promise.resolve(opts.engine) : connectEngine());
+  if (ship.load || ship.push) await engine();
   const selected = select(asm, opts.select ?? [], !!opts.exclusively);
   const emit = opts.onEvent ?? (() => undefined);
   for (const id of selected) emit({ type: 'queued', id });
@@ -98,7 +126,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
     const builders = new Map<string, Promise<string>>();
     const deps: Record<string, string[]> = {};
     for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
-    const ctx: Ctx = { asm, state, engine, opts, emit, built, builders, epoch: opts.epoch ?? epochFromEnv() };
+    const ctx: Ctx = { asm, state, engine, opts, ship, emit, built, builders, epoch: opts.epoch ?? epochFromEnv() };
     const outcomes = await schedule(deps, (id) => buildOne(ctx, id), { concurrency: opts.concurrency, signal: opts.signal });
 
     const images: ImageResult[] = [];
@@ -123,8 +151,9 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
 interface Ctx {
   readonly asm: LoadedAssembly;
   readonly state: StateDir;
-  readonly engine: Engine;
+  readonly engine: () => Promise<Engine>;
   readonly opts: DeployOptions;
+  readonly ship: ShipOptions;
   readonly emit: (e: DeployEvent) => void;
   readonly built: Map<string, Built>;
   readonly builders: Map<string, Promise<string>>;
@@ -132,7 +161,7 @@ interface Ctx {
 }
 
 async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
-  const { asm, state, engine, opts, emit } = ctx;
+  const { asm, state, opts, emit } = ctx;
   const m = asm.manifest.images[id];
   const def = asm.images.get(id)!;
   const key = m.key;
@@ -142,19 +171,30 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     void appendFile(state.logPath(id), line + '\n').catch(() => undefined);
   };
   await mkdir(state.imageDir(id), { recursive: true });
+  const builder = asm.manifest.builders[def.builder].def;
+  const accountsOf = (chain: readonly Built[]) => [...[...chain].reverse().flatMap((a) => asm.images.get(a.record.id)!.accounts), ...def.accounts];
+  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[]): ShipInput => ({
+    engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch,
+    extraLabels: recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
+    builder: builder.kind === 'debian' ? { key: asm.manifest.builders[def.builder].key, ref: () => ensureBuilder(ctx, builder, log) } : null,
+  });
+  const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE) };
 
   const previous = await state.readBuild(id, key);
-  const existing = await engine.inspectImage(`${id}:${key.slice(0, 12)}`);
-  if (previous && existing && existing.labels[LABEL_KEY] === key && existing.id === previous.imageId && !opts.force && !opts.forceAll) {
-    await retag(engine, existing.id, tags, log);
+  const forced = opts.force || opts.forceAll;
+  const existing = ctx.ship.load ? await (await ctx.engine()).inspectImage(`${id}:${key.slice(0, 12)}`) : null;
+  if (previous && !forced && (!ctx.ship.load || (existing && existing.labels[LABEL_KEY] === key && existing.id === previous.imageId))) {
+    if (existing) await retag(await ctx.engine(), existing.id, tags, log);
     ctx.built.set(id, { record: previous, entries: (await state.readEntries(id, key)) ?? [] });
-    emit({ type: 'cached', id, digest: existing.id });
-    return { id, status: 'cached', digest: existing.id, size: previous.size, tags, cached: true, reason: 'an image with this key is in the engine', report: state.reportPath(id, 'PACKAGES.md') };
+    const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id)), ctx.ship);
+    await writeDeployed(state, id, m);
+    emit({ type: 'cached', id, digest: previous.imageId });
+    const why = existing ? 'an image with this key is in the engine' : 'a build with this key is in the state directory';
+    return { id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: why, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
   }
-  const reason = opts.forceAll ? 'forced (phase 1 and 2)' : opts.force ? 'forced (phase 2)' : !existing ? `no image ${id}:${key.slice(0, 12)} in the engine` : !previous ? 'no build record in the state directory' : 'the image in the engine does not match the build record';
+  const reason = opts.forceAll ? 'forced (phase 1 and 2)' : opts.force ? 'forced (phase 2)' : !previous ? 'no build record in the state directory' : !existing ? `no image ${id}:${key.slice(0, 12)} in the engine` : 'the image in the engine does not match the build record';
 
   const chain = await ancestors(ctx, id);
-  const builder = asm.manifest.builders[def.builder].def;
 
   let rootfs: RootfsRecord | null = opts.forceAll ? null : await state.readRootfs(key);
   if (!rootfs && needsNoBuilder(def)) rootfs = await state.writeEmptyRootfs(key);
@@ -165,7 +205,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map((p) => p.name)))].sort();
     let partial = '';
     rootfs = await runPhase1({
-      engine, state, def, key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, signal: opts.signal,
+      engine: await ctx.engine(), state, def, key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, signal: opts.signal,
       onOutput: (chunk) => {
         const text = partial + chunk.toString('utf8');
         const lines = text.split('\n');
@@ -192,21 +232,42 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   });
 
   emit({ type: 'building', id, phase: 'phase2', reason });
+  const inherited = chain.map((a) => ({ id: a.record.id, packages: a.record.packages }));
+  const sbom = await renderSpdx({ def, key, packages: rootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), result.entries], blobs: state.blobs, epoch: ctx.epoch });
   const parentDiffIds = chain[0]?.record.diffIds ?? [];
   const p2 = await runPhase2({
-    engine, state, def, key, arch: builder.arch, entries: result.entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, repoTags: tags,
+    state, def, key, arch: builder.arch, entries: result.entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
   });
+  const ship = shipInput(p2.config, p2.diffIds, chain);
+  if (ctx.ship.load) await loadChecked(ship);
   // The engine's own figure (content bytes), as `docker images` shows it.
-  const size = (await engine.inspectImage(tags[0]))?.size ?? (chain[0]?.record.size ?? 0) + p2.layer.size;
+  const loaded = ctx.ship.load ? await (await ctx.engine()).inspectImage(p2.config.digest) : null;
+  const size = loaded?.size ?? (chain[0]?.record.size ?? 0) + p2.layer.size;
   const record: BuildRecord = {
     id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layer, size,
-    packages: rootfs.packages, inherited: chain.map((a) => ({ id: a.record.id, packages: a.record.packages })), purged: result.purged, tags,
+    packages: rootfs.packages, inherited, purged: result.purged, tags,
   };
-  await writeAtomic(state.reportPath(id, 'PACKAGES.md'), renderPackagesMd({ def, key, builder: builder.id, size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed }));
+  await writeAtomic(reports.report, renderPackagesMd({ def, key, builder: builder.id, size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed }));
+  await writeAtomic(reports.sbom, sbom.json);
   await state.writeBuild(record, result.entries);
+  await writeDeployed(state, id, m);
   ctx.built.set(id, { record, entries: result.entries });
+  const shipped = await shipImage(ship, ctx.ship);
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });
-  return { id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, report: state.reportPath(id, 'PACKAGES.md') };
+  return { id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
+}
+
+/** Ship options from deploy options, checked before anything is built. */
+function shipOptions(opts: DeployOptions): ShipOptions {
+  const load = opts.load !== false;
+  const registry = opts.push ? checkRegistry(opts.push) : null;
+  if (registry && !load) throw new UsageError('push needs the images loaded into the engine: drop load: false (--no-load)');
+  return {
+    load,
+    oci: opts.oci ? resolve(opts.oci) : undefined,
+    archive: opts.archive ? resolve(opts.archive) : undefined,
+    push: registry ? { registry, auth: registryAuth(registry) } : undefined,
+  };
 }
 
 /** An image that installs nothing and runs no hook gets its layer without a container. */
@@ -237,7 +298,7 @@ function ensureBuilder(ctx: Ctx, def: BuilderDef, log: (l: string) => void): Pro
   let p = ctx.builders.get(def.id);
   if (!p) {
     const key = ctx.asm.manifest.builders[def.id].key;
-    if (def.kind === 'debian') p = ensureDebianBuilder(ctx.engine, def, key, { log, signal: ctx.opts.signal, force: false });
+    if (def.kind === 'debian') p = ctx.engine().then((e) => ensureDebianBuilder(e, def, key, { log, signal: ctx.opts.signal, force: false }));
     else p = Promise.reject(new BuildError(def.id, 'Gentoo builders cannot be run by this version of the runtime yet (only synthesized); use a Debian builder', { phase: 'builder' }));
     ctx.builders.set(def.id, p);
   }

@@ -10,7 +10,6 @@ import type { Entry } from './rootfs/entry';
 import type { StateDir } from './state';
 
 export interface Phase2Input {
-  readonly engine: Engine;
   readonly state: StateDir;
   readonly def: ImageDef;
   readonly key: string;
@@ -21,7 +20,8 @@ export interface Phase2Input {
   readonly accounts: readonly AccountDef[];
   /** SOURCE_DATE_EPOCH. */
   readonly epoch: number;
-  readonly repoTags: readonly string[];
+  /** Labels added to the config (the SBOM's digest). @default {} */
+  readonly extraLabels?: Readonly<Record<string, string>>;
 }
 
 export interface Phase2Result {
@@ -31,9 +31,9 @@ export interface Phase2Result {
 }
 
 /**
- * Phase 2: the layer (deterministic: same entries, same bytes), the OCI config,
- * and one `docker load` of a docker-archive that carries every tag, so the image
- * is tagged all at once or not at all.
+ * Phase 2: the layer (deterministic: same entries, same bytes) and the OCI
+ * config. No engine: loading ({@link loadArchive}), the OCI layout and the
+ * docker-archive export all start from what this leaves in the state directory.
  */
 export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
   const { state, def } = input;
@@ -45,12 +45,14 @@ export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
     throw e;
   });
   const diffIds = [...input.parentDiffIds, info.diffId];
-  const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts });
-  await loadArchive(input.engine, def.id, config, diffIds.map((d) => ({ diffId: d, path: state.layerPath(d) })), input.repoTags);
+  const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
   return { config, layer: { diffId: info.diffId, size: info.uncompressedSize }, diffIds };
 }
 
-/** Streams a docker-archive straight into `docker load`; verifies the id it got. */
+/**
+ * Streams a docker-archive straight into `docker load`, with every tag at once
+ * (so an image is tagged all at once or not at all); verifies the id it got.
+ */
 export async function loadArchive(engine: Engine, id: string, config: Blob, layers: { diffId: string; path: string }[], repoTags: readonly string[]): Promise<void> {
   const stream = new PassThrough();
   const writing = writeDockerArchive(stream, { config, layers, repoTags });

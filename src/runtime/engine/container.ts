@@ -7,7 +7,7 @@ import { type Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { EngineError } from '../../errors';
-import type { ContainerHandle, OutputHandler } from './engine';
+import type { ContainerHandle, ContainerState, OutputHandler } from './engine';
 
 /** Lines of output `tail()` keeps. */
 const TAIL_LINES = 30;
@@ -101,6 +101,20 @@ export class DockerContainer implements ContainerHandle {
 
   tail(): string {
     return [...this.lines, this.partial].filter((l) => l !== '').join('\n');
+  }
+
+  async state(): Promise<ContainerState> {
+    try {
+      const s = (await this.container.inspect()).State as Docker.ContainerInspectInfo['State'] & { Health?: { Status: string; Log?: { Output: string }[] } };
+      return {
+        running: s.Running,
+        exitCode: s.Running ? null : s.ExitCode,
+        health: s.Health?.Status ?? null,
+        healthLog: (s.Health?.Log ?? []).slice(-3).map((l) => l.Output.trim()).join('\n'),
+      };
+    } catch (err) {
+      throw this.fail(`inspect ${this.name}`, err);
+    }
   }
 
   private remember(chunk: Buffer): void {

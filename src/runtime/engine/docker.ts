@@ -22,6 +22,7 @@ import {
   type Engine,
   type ImageInfo,
   type PullProgress,
+  type RegistryAuth,
   type RunOptions,
   type RunResult,
 } from './engine';
@@ -267,6 +268,24 @@ class DockerEngine implements Engine {
     }
   }
 
+  async pushImage(ref: string, opts: { auth?: RegistryAuth; onProgress?: (event: PullProgress) => void } = {}): Promise<{ digest: string | null }> {
+    const { repo, tag } = splitRepoTag(ref);
+    let digest: string | null = null;
+    try {
+      // Docker wants X-Registry-Auth even for an anonymous push; `{}` is "no credentials".
+      const stream = await this.docker.getImage(repo).push({ tag, authconfig: opts.auth ?? {} } as Docker.ImagePushOptions);
+      await this.follow(stream, `push ${ref}`, (e) => {
+        const aux = e.aux as { Digest?: string } | undefined;
+        if (aux?.Digest) digest = aux.Digest;
+        opts.onProgress?.(e as PullProgress);
+      });
+      return { digest };
+    } catch (err) {
+      if (statusOf(err) === 404) throw new EngineError(`push ${ref}: no such image`, { statusCode: 404 });
+      throw this.fail(`push ${ref}`, err);
+    }
+  }
+
   async listImages(opts: { label?: string } = {}): Promise<ImageInfo[]> {
     try {
       const list = await this.docker.listImages(opts.label ? { filters: { label: [opts.label] } } : {});
@@ -371,6 +390,7 @@ class DockerEngine implements Engine {
       return await this.docker.createContainer({
         name,
         Image: opts.image,
+        Entrypoint: opts.entrypoint ? [...opts.entrypoint] : undefined,
         Cmd: [...opts.cmd],
         Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
         WorkingDir: opts.workdir,

@@ -71,6 +71,8 @@ export interface ContainerOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /** imgsdk image id (`namespace/name`) this container builds; becomes the `org.imgsdk.image` label. */
   readonly forImage?: string;
+  /** Replaces the image's entrypoint (`cmd` becomes its arguments). @default the image's */
+  readonly entrypoint?: readonly string[];
   /** Network mode (`bridge`, `none`, `host`, a network name). @default the engine's default */
   readonly network?: string;
   /** Named volumes (Portage snapshot, distfiles, binpkgs). @default [] */
@@ -80,6 +82,25 @@ export interface ContainerOptions {
    * with a CancelledError.
    */
   readonly signal?: AbortSignal;
+}
+
+/** What `ContainerHandle.state` reports of a started container. */
+export interface ContainerState {
+  readonly running: boolean;
+  /** Exit code once it stopped, else null. */
+  readonly exitCode: number | null;
+  /** `starting`, `healthy`, `unhealthy`, or null without a health check. */
+  readonly health: string | null;
+  /** Output of the last health probes, for error messages. */
+  readonly healthLog: string;
+}
+
+/** Credentials for a registry, sent as X-Registry-Auth. */
+export interface RegistryAuth {
+  readonly serveraddress: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly identitytoken?: string;
 }
 
 /** Receives the demultiplexed output of a container as it comes. */
@@ -110,6 +131,8 @@ export interface ContainerHandle {
   run(opts?: { readonly onOutput?: OutputHandler }): Promise<number>;
   /** The last lines of output seen so far (stdout and stderr mixed), for error messages. */
   tail(): string;
+  /** Running or not, exit code, health (`docker inspect`'s State). */
+  state?(): Promise<ContainerState>;
 }
 
 /** `runContainer` options: a container plus the files to put in before it starts. */
@@ -148,6 +171,11 @@ export interface Engine {
    */
   importImage(tar: Readable, repoTag: string | null, opts?: { readonly changes?: readonly string[] }): Promise<string>;
   pullImage(ref: string, onProgress?: (event: PullProgress) => void): Promise<void>;
+  /**
+   * `docker push` of `ref` (`registry/repo:tag`), the progress stream read to the
+   * end; an error event rejects. Returns the manifest digest the registry reported.
+   */
+  pushImage?(ref: string, opts?: { readonly auth?: RegistryAuth; readonly onProgress?: (event: PullProgress) => void }): Promise<{ readonly digest: string | null }>;
   /** Images, optionally only those with `label` (`key` or `key=value`). */
   listImages(opts?: { readonly label?: string }): Promise<ImageInfo[]>;
   /** Containers, optionally only those with `label`; running ones only unless `all`. */

@@ -1,0 +1,142 @@
+/**
+ * `.debug()`: an `<id>:debug` variant = the image's layers plus one layer with a
+ * static busybox under `/busybox` (binary + one symlink per applet, `/busybox` on
+ * PATH), like distroless's `:debug` images. The binary is Debian's
+ * `busybox-static`: downloaded with `apt-get download` in a throwaway container
+ * of the image's Debian builder (with the image's apt sources) and unpacked with
+ * `dpkg-deb -x`, so nothing but the archive's own package enters. The layer is
+ * cached in the state directory per builder key and SOURCE_DATE_EPOCH.
+ */
+import { readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { extract } from 'tar-stream';
+import type { AccountDef, ImageDef } from '../assembly';
+import { BuildError } from '../errors';
+import type { Engine } from './engine/engine';
+import { writeLayerFile } from './image/layer';
+import { DEFAULT_PATH, imageConfig, type Blob } from './image/oci';
+import { dirTar } from './phase1';
+import type { Entry } from './rootfs/entry';
+import { hashFile, writeAtomic, type StateDir } from './state';
+
+/** The tag suffix of the debug variant. */
+export const DEBUG_TAG = 'debug';
+/** Where busybox and its applet links live in the debug layer. */
+export const BUSYBOX_DIR = 'busybox';
+
+/** The cached busybox layer. */
+export interface BusyboxLayer {
+  readonly diffId: string;
+  readonly size: number;
+  /** Debian version of busybox-static. */
+  readonly version: string;
+}
+
+const SCRIPT = `set -eu
+export DEBIAN_FRONTEND=noninteractive
+IN=/imgsdk/in
+if [ -f "$IN/apt/sources.list" ]; then
+  find /etc/apt/sources.list.d -mindepth 1 -maxdepth 1 \\( -name '*.list' -o -name '*.sources' \\) -delete 2>/dev/null || true
+  cp "$IN/apt/sources.list" /etc/apt/sources.list
+fi
+[ -d "$IN/apt/apt.conf.d" ] && cp -R "$IN/apt/apt.conf.d/." /etc/apt/apt.conf.d/
+apt-get update -q
+mkdir -p /tmp/dl && cd /tmp/dl
+apt-get download -q busybox-static 2>&1
+deb=$(ls busybox-static_*.deb)
+dpkg-deb -x "$deb" /tmp/bb
+out=/imgsdk/debug/${BUSYBOX_DIR}
+mkdir -p "$out"
+cp /tmp/bb/bin/busybox "$out/busybox"
+chmod 0755 "$out/busybox"
+for a in $("$out/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$out/$a"; done
+dpkg-deb -f "$deb" Version >/imgsdk/debug/version
+`;
+
+/**
+ * The busybox layer for builder `builderKey`, from the state directory or made
+ * now in a container of `builderRef`.
+ */
+export async function ensureBusyboxLayer(
+  engine: Engine,
+  state: StateDir,
+  opts: { readonly builderRef: string; readonly builderKey: string; readonly imageDir: string; readonly epoch: number; readonly forImage: string; readonly log?: (l: string) => void; readonly signal?: AbortSignal },
+): Promise<BusyboxLayer> {
+  const recPath = join(state.root, 'debug', `busybox-${opts.builderKey.slice(0, 16)}-${opts.epoch}.json`);
+  const cached = await readFile(recPath, 'utf8').then((t) => JSON.parse(t) as BusyboxLayer, () => null);
+  if (cached && (await hashFile(state.layerPath(cached.diffId)).catch(() => null)) === cached.diffId.slice(7)) return cached;
+
+  opts.log?.(`debug: fetching busybox-static in ${opts.builderRef}`);
+  const inTar = await dirTar(opts.imageDir, {});
+  const { entries, version } = await engine.withContainer(
+    { image: opts.builderRef, cmd: ['/bin/sh', '-c', SCRIPT], forImage: opts.forImage, labels: { 'org.imgsdk.check': 'debug' }, signal: opts.signal },
+    async (c) => {
+      await c.putArchive('/imgsdk/in', inTar);
+      const code = await c.run({ onOutput: (b) => b.toString('utf8').split('\n').filter(Boolean).forEach((l) => opts.log?.(`debug: ${l}`)) });
+      if (code !== 0) throw new BuildError(opts.forImage, `debug: fetching busybox-static failed (exit ${code}):\n${c.tail()}`, { phase: 'debug' });
+      const entries = await readEntries(await c.getArchive(`/imgsdk/debug/${BUSYBOX_DIR}`), state);
+      const version = (await readEntries(await c.getArchive('/imgsdk/debug/version'), state, true)).version;
+      return { entries: entries.entries, version };
+    },
+  );
+  const staging = state.tempFor(state.layerPath('debug'));
+  const info = await writeLayerFile(entries, state.blobs, staging, { mtime: opts.epoch });
+  await rename(staging, state.layerPath(info.diffId));
+  const rec: BusyboxLayer = { diffId: info.diffId, size: info.uncompressedSize, version };
+  await writeAtomic(recPath, JSON.stringify(rec));
+  opts.log?.(`debug: busybox ${version} layer ${info.diffId.slice(7, 19)}`);
+  return rec;
+}
+
+/** Entries of the busybox directory (binary into the blob store), sorted; or the text of a single file. */
+async function readEntries(tar: NodeJS.ReadableStream, state: StateDir, single = false): Promise<{ entries: Entry[]; version: string }> {
+  const entries: Entry[] = [];
+  let version = '';
+  const ex = extract();
+  ex.on('entry', (h, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
+    stream.on('end', () => {
+      const data = Buffer.concat(chunks);
+      if (single) {
+        version = data.toString('utf8').trim();
+        return next();
+      }
+      const path = h.name.replace(/^\.?\/*/, '').replace(/\/$/, '');
+      const base = { path, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null };
+      if (h.type === 'directory') entries.push({ ...base, type: 'dir', mode: 0o755 });
+      else if (h.type === 'symlink') entries.push({ ...base, type: 'symlink', mode: 0o777, linkname: h.linkname ?? 'busybox' });
+      else if (h.type === 'file') {
+        state.blobs.put(data).then((sha) => {
+          entries.push({ ...base, type: 'file', mode: 0o755, size: data.length, sha256: sha });
+          next();
+        }, next);
+        return;
+      }
+      next();
+    });
+  });
+  await pipeline(tar, ex);
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (!single && !entries.some((e) => e.path === `${BUSYBOX_DIR}/busybox` && e.type === 'file')) throw new BuildError('debug', 'the busybox-static download gave no busybox binary');
+  return { entries, version };
+}
+
+/**
+ * The config of `<id>:debug`: the image's, with `/busybox` appended to PATH, one
+ * more layer, and a label naming the busybox version. Entrypoint and user stay,
+ * so `docker run --entrypoint /busybox/sh -it <id>:debug` gives a shell.
+ */
+export function debugConfig(
+  def: ImageDef,
+  o: { readonly key: string; readonly diffIds: readonly string[]; readonly busybox: BusyboxLayer; readonly epoch: number; readonly arch: string; readonly accounts: readonly AccountDef[]; readonly extraLabels?: Readonly<Record<string, string>> },
+): Blob {
+  const path = `${def.config.env.PATH ?? DEFAULT_PATH}:/${BUSYBOX_DIR}`;
+  const d: ImageDef = { ...def, config: { ...def.config, env: { ...def.config.env, PATH: path } } };
+  return imageConfig(d, {
+    key: o.key, diffIds: [...o.diffIds, o.busybox.diffId], created: o.epoch, arch: o.arch, accounts: o.accounts,
+    extraLabels: { ...o.extraLabels, 'org.imgsdk.debug': `busybox-static ${o.busybox.version}` },
+    history: [...o.diffIds.map(() => ({})), { createdBy: 'imgsdk debug: busybox-static', comment: o.busybox.version }],
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * Shared by the ship tests (push, OCI, tests/health checks, debug): a tiny real
+ * image (Debian's busybox-static on scratch, built in the shared e2e builder),
+ * a loopback registry, and cleanup helpers. Ids are unique per run so parallel
+ * runs and other suites never touch each other's tags.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { image } from '../../src';
+import { bookworm, tempDir } from './_app';
+
+/** Unique per process: `imgsdk-ship-<hex>`. */
+export const NS = `imgsdk-ship-${randomBytes(4).toString('hex')}`;
+
+/** busybox-static on scratch: `busybox` is the entrypoint, so `cmd` picks the applet. */
+export const busybox = image(`${NS}/busybox`).builder(bookworm).packages('busybox-static').user('nobody').entrypoint('/bin/busybox');
+
+/** Removes every image with a tag in `ns/` (and registry-qualified ones), ignoring what is gone. */
+export async function removeNamespace(docker: Docker, ns = NS): Promise<void> {
+  for (const img of await docker.listImages()) {
+    for (const tag of img.RepoTags ?? []) {
+      if (tag.startsWith(ns + '/') || tag.includes(`/${ns}/`)) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/** Containers (any state) created from or for images of `ns`. */
+export async function leftoverContainers(docker: Docker, ns = NS): Promise<string[]> {
+  const all = await docker.listContainers({ all: true });
+  return all.filter((c) => c.Image.includes(ns) || Object.values(c.Labels ?? {}).some((v) => v.startsWith(ns + '/'))).map((c) => c.Id);
+}
+
+/** Runs `ref` with `cmd` as arguments to its entrypoint (or `entrypoint`), output and exit code; removed after. */
+export async function run(docker: Docker, ref: string, cmd: string[], entrypoint?: string[]): Promise<{ code: number; out: string }> {
+  const c = await docker.createContainer({ Image: ref, Cmd: cmd, Entrypoint: entrypoint, Labels: { 'org.imgsdk.test': '1' } });
+  try {
+    const stream = await c.attach({ stream: true, stdout: true, stderr: true });
+    const chunks: Buffer[] = [];
+    const { PassThrough } = await import('node:stream');
+    const out = new PassThrough();
+    out.on('data', (d: Buffer) => chunks.push(d));
+    docker.modem.demuxStream(stream, out, out);
+    await c.start();
+    const { StatusCode } = (await c.wait()) as { StatusCode: number };
+    await new Promise((r) => setTimeout(r, 100));
+    return { code: StatusCode, out: Buffer.concat(chunks).toString('utf8') };
+  } finally {
+    await c.remove({ force: true }).catch(() => undefined);
+  }
+}
+
+/** A loopback registry (Debian's docker-registry), stopped by its handle. */
+export interface Registry {
+  /** `127.0.0.1:<port>` */
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `/usr/bin/docker-registry` on a free loopback port with storage in a temp dir. */
+export async function startRegistry(bin = process.env.IMGSDK_REGISTRY_BIN ?? '/usr/bin/docker-registry'): Promise<Registry> {
+  const port = await freePort();
+  const tmp = tempDir('imgsdk-e2e-registry-');
+  const config = join(tmp.dir, 'config.yml');
+  writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(tmp.dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const child: ChildProcess = spawn(bin, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    tmp.remove();
+  };
+  const address = `127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
+    const ok = await fetch(`http://${address}/v2/`).then((r) => r.ok, () => false);
+    if (ok) return { address, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`docker-registry did not come up on ${address}: ${err}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
