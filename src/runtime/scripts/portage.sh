@@ -232,7 +232,8 @@ fi
 # --- overlays ---------------------------------------------------------------------
 records portage.overlays 'name type uri branch' >"$W/overlays"
 use_eselect=no
-if command -v eselect >/dev/null && eselect repository list >/dev/null 2>&1; then use_eselect=yes; fi
+# "list" would fetch the overlay index; "help" only loads the module.
+if command -v eselect >/dev/null && eselect repository help >/dev/null 2>&1; then use_eselect=yes; fi
 while IFS="$TAB" read -r name type uri branch; do
 	[ -n "$name" ] || continue
 	# eselect-repository has no branch option: a branch needs the repos.conf entry.
@@ -322,7 +323,8 @@ for kind in $(list portage.runtimeLibs); do
 	gfortran) pats='libgfortran.so* libquadmath.so*' ;;
 	*) die "unknown runtimeLibs kind $kind" ;;
 	esac
-	dirs=$(gcc-config -L 2>/dev/null | tr ':' ' ' || true)
+	# The first entry only: on multilib the next ones hold 32-bit libraries of the same names.
+	dirs=$(gcc-config -L 2>/dev/null | cut -d : -f 1 || true)
 	[ -n "$dirs" ] || dirs=$(find /usr/lib/gcc /usr/lib64/gcc -mindepth 2 -maxdepth 2 -type d 2>/dev/null | sort -V | tail -n 1)
 	lib=$(libdir)
 	mkdir -p "$R/usr/$lib"
