@@ -16,7 +16,7 @@ import type Docker from 'dockerode';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gentoo } from '../../../src';
-import { builderSetupScript, ensureGentooBuilder, oneFileTar } from '../../../src/runtime/builders/gentoo';
+import { builderSetupScript, ensureGentooBuilder, oneFileTar, parentPackageLine } from '../../../src/runtime/builders/gentoo';
 import { builderMounts, ensurePortageSnapshot, snapshotSource } from '../../../src/runtime/builders/portage-snapshot';
 import { engineFromDocker } from '../../../src/runtime/engine/docker';
 import type { Engine } from '../../../src/runtime/engine/engine';
@@ -48,6 +48,11 @@ test('phase 1 mounts the snapshot read-only at /var/db/repos/gentoo, distfiles a
     { volume: 'imgsdk-distfiles', target: '/var/cache/distfiles' },
     { volume: 'imgsdk-binpkgs-kubler-bob', target: '/var/cache/binpkgs' },
   ]);
+});
+
+test('children get their ancestors\' Portage packages as cat/pkg-version lines for package.provided', () => {
+  assert.is(parentPackageLine({ name: 'sys-libs/glibc', version: '2.38-r10', origin: 'gentoo' }), 'sys-libs/glibc-2.38-r10');
+  assert.is(parentPackageLine({ name: 'libc6', version: '2.36-9', origin: 'debian' }), 'libc6');
 });
 
 test('the portage option names a mirror snapshot (latest once a day, or a date) or an image', () => {
