@@ -1,3 +1,4 @@
+import { CLEAN_USAGE, cleanCommand } from './clean';
 import { DEPLOY_USAGE, deployCommand } from './deploy';
 import { DIFF_USAGE, diffCommand } from './diff';
 import { GRAPH_USAGE, graphCommand } from './graph';
@@ -12,6 +13,7 @@ export const COMMANDS: Record<string, Command> = {
   graph: graphCommand,
   deploy: deployCommand,
   diff: diffCommand,
+  clean: cleanCommand,
 };
 
 export const USAGE = `imgsdk: minimal container images from distribution packages, as typed TypeScript values
@@ -23,6 +25,7 @@ ${LS_USAGE}
 ${GRAPH_USAGE}
 ${DEPLOY_USAGE}
 ${DIFF_USAGE}
+${CLEAN_USAGE}
 imgsdk --help | --version
 
 Exit codes: 0 ok, 1 error, 2 usage (diff: 3 when something would rebuild).

@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const BIN = resolve(__dirname, '..', '..', 'bin', 'imgsdk.js');
+const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], input: '', timeout: 30_000 });
+
+test('clean without --yes refuses when stdin is not a terminal, and removes nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgsdk-clean-cli-'));
+  try {
+    mkdirSync(join(dir, 'state'));
+    const r = run(['clean', '--state', join(dir, 'state'), '--state-only']);
+    assert.is(r.status, 2, r.stderr);
+    assert.match(r.stderr, /pass --yes/);
+    assert.ok(existsSync(join(dir, 'state')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('clean --state-only --yes removes the state directory and needs no engine', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgsdk-clean-cli-'));
+  try {
+    mkdirSync(join(dir, 'state', 'rootfs'), { recursive: true });
+    const dry = run(['clean', '--state', join(dir, 'state'), '--state-only', '--dry-run']);
+    assert.is(dry.status, 0, dry.stderr);
+    assert.is(dry.stdout, `directory ${join(dir, 'state')}\n`);
+    const r = spawnSync(process.execPath, [BIN, 'clean', '--state', join(dir, 'state'), '--state-only', '--yes'], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    assert.is(r.status, 0, r.stderr);
+    assert.not.ok(existsSync(join(dir, 'state')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
