@@ -12,3 +12,8 @@ export { checkDebianPackage, DebianVersion } from './sdk/debian/package';
 export { loadApp } from './sdk/load';
 export { readAssembly } from './runtime/assembly';
 export { deploy, type DeployEvent, type DeployOptions, type DeployResult, type ImageResult } from './runtime/deploy';
+export { diff, type DiffEntry, type DiffOptions } from './runtime/diff';
+export { planClean, executeClean, type CleanPlan, type CleanOptions, type CleanResult } from './runtime/clean';
+export { exportOci, exportDockerArchive, type ExportImage } from './runtime/oci-export';
+export { renderSpdx, LABEL_SBOM, SBOM_FILE, type Sbom } from './runtime/sbom';
+export type { Pushed } from './runtime/push';
