@@ -61,11 +61,11 @@ export function generateApp(shape: Shape, n: number): string {
 const hasTime = !process.env.IMGSDK_BENCH_NO_TIME && existsSync(TIME) && spawnSync(TIME, ['-f', '%M', process.execPath, '-e', ''], { encoding: 'utf8' }).status === 0;
 
 /** Runs `node args…` once as a child process; wall time and peak RSS. */
-function measure(args: readonly string[], dir: string): Measure {
+function measure(args: readonly string[], dir: string, extraEnv: NodeJS.ProcessEnv = {}): Measure {
   const rssFile = join(dir, `rss-${process.hrtime.bigint()}`);
   let cmd: string;
   let argv: string[];
-  const env = { ...process.env };
+  const env = { ...process.env, ...extraEnv };
   delete env.IMGSDK_OUTDIR;
   if (hasTime) {
     cmd = TIME;
@@ -107,14 +107,20 @@ export async function run(args: readonly string[] = []): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-bench-'));
   try {
     const node = repeat(times, () => measure(['-e', ''], dir));
-    const rows: { shape: Shape; n: number; m: Measure }[] = [];
-    for (const shape of ['chain', 'fan'] as const) {
-      for (const n of sizes) {
-        const app = join(dir, `${shape}-${n}.ts`);
-        writeFileSync(app, generateApp(shape, n));
-        let k = 0;
-        const m = repeat(times, () => measure([BIN, 'synth', '--app', app, '-o', join(dir, `out-${shape}-${n}-${k++}`), '-q'], dir));
-        rows.push({ shape, n, m });
+    const rows: Row[] = [];
+    for (const cache of ['cold', 'warm'] as const) {
+      for (const shape of ['chain', 'fan'] as const) {
+        for (const n of sizes) {
+          const app = join(dir, `${shape}-${n}.ts`);
+          writeFileSync(app, generateApp(shape, n));
+          let k = 0;
+          // cold: a new transpile cache every run, so the TypeScript compiler loads and compiles the app;
+          // warm: the app was loaded once before, as on every deploy after the first.
+          const env = () => ({ IMGSDK_CACHE_DIR: join(dir, cache === 'cold' ? `tscache-${k}` : 'tscache-warm') });
+          const synth = () => measure([BIN, 'synth', '--app', app, '-o', join(dir, `out-${shape}-${n}-${k++}`), '-q'], dir, env());
+          if (cache === 'warm') synth();
+          rows.push({ shape: `${shape}/${cache}`, n, m: repeat(times, synth) });
+        }
       }
     }
     print(node, rows, times, load);
@@ -123,7 +129,13 @@ export async function run(args: readonly string[] = []): Promise<void> {
   }
 }
 
-function print(node: Measure, rows: readonly { shape: Shape; n: number; m: Measure }[], times: number, load: string | null): void {
+interface Row {
+  readonly shape: string;
+  readonly n: number;
+  readonly m: Measure;
+}
+
+function print(node: Measure, rows: readonly Row[], times: number, load: string | null): void {
   const out: string[] = [];
   out.push(`node ${process.version}, ${hasTime ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS'} for peak RSS, median of ${times} run(s)`);
   out.push(`baseline: node -e "" = ${node.wallMs.toFixed(0)} ms wall, ${node.cpuMs.toFixed(0)} ms CPU, ${node.peakMb.toFixed(0)} MB`);
@@ -140,7 +152,7 @@ function print(node: Measure, rows: readonly { shape: Shape; n: number; m: Measu
   }
   const w = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const r of table) out.push(r.map((c, i) => (i < 1 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
-  for (const shape of ['chain', 'fan'] as const) {
+  for (const shape of [...new Set(rows.map((r) => r.shape))]) {
     const at = (n: number) => rows.find((r) => r.shape === shape && r.n === n)?.m.wallMs;
     const [w100, w1000, w5000] = [at(100), at(1000), at(5000)];
     if (w1000 !== undefined) out.push(`${shape}: 1000 images in ${w1000.toFixed(0)} ms: ${w1000 < TARGET_MS ? 'within' : 'OVER'} the ${TARGET_MS} ms target`);

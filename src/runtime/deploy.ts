@@ -6,8 +6,9 @@ import { App, type AppInput } from '../sdk/app';
 import { synth } from '../sdk/synth';
 import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
+import { ensureGentooBuilder, parentPackageLine } from './builders/gentoo';
 import { connectEngine } from './engine/docker';
-import { LABEL_KEY, type Engine } from './engine/engine';
+import { LABEL_KEY, type Engine, type VolumeMount } from './engine/engine';
 import { runPhase1 } from './phase1';
 import { writeDeployed } from './diff';
 import type { Pushed } from './push';
@@ -123,7 +124,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
 
   return state.withLock(async () => {
     const built = new Map<string, Built>();
-    const builders = new Map<string, Promise<string>>();
+    const builders: Ctx['builders'] = new Map();
     const deps: Record<string, string[]> = {};
     for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
     const ctx: Ctx = { asm, state, engine, opts, ship, emit, built, builders, epoch: opts.epoch ?? epochFromEnv() };
@@ -156,7 +157,7 @@ interface Ctx {
   readonly ship: ShipOptions;
   readonly emit: (e: DeployEvent) => void;
   readonly built: Map<string, Built>;
-  readonly builders: Map<string, Promise<string>>;
+  readonly builders: Map<string, Promise<BuilderImage>>;
   readonly epoch: number;
 }
 
@@ -176,7 +177,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[]): ShipInput => ({
     engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch,
     extraLabels: recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
-    builder: builder.kind === 'debian' ? { key: asm.manifest.builders[def.builder].key, ref: () => ensureBuilder(ctx, builder, log) } : null,
+    builder: builder.kind === 'debian' ? { key: asm.manifest.builders[def.builder].key, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) } : null,
   });
   const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE) };
 
@@ -200,12 +201,12 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   if (!rootfs && needsNoBuilder(def)) rootfs = await state.writeEmptyRootfs(key);
   if (!rootfs) {
     emit({ type: 'building', id, phase: 'builder', reason });
-    const ref = await ensureBuilder(ctx, builder, log);
+    const { ref, mounts } = await ensureBuilder(ctx, builder, log);
     emit({ type: 'building', id, phase: 'phase1', reason });
-    const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map((p) => p.name)))].sort();
+    const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map(parentPackageLine)))].sort();
     let partial = '';
     rootfs = await runPhase1({
-      engine: await ctx.engine(), state, def, key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, signal: opts.signal,
+      engine: await ctx.engine(), state, def, key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, mounts, signal: opts.signal,
       onOutput: (chunk) => {
         const text = partial + chunk.toString('utf8');
         const lines = text.split('\n');
@@ -294,15 +295,22 @@ async function loadBuilt(ctx: Ctx, id: string): Promise<Built> {
   return b;
 }
 
-function ensureBuilder(ctx: Ctx, def: BuilderDef, log: (l: string) => void): Promise<string> {
+function ensureBuilder(ctx: Ctx, def: BuilderDef, log: (l: string) => void): Promise<BuilderImage> {
   let p = ctx.builders.get(def.id);
   if (!p) {
     const key = ctx.asm.manifest.builders[def.id].key;
-    if (def.kind === 'debian') p = ctx.engine().then((e) => ensureDebianBuilder(e, def, key, { log, signal: ctx.opts.signal, force: false }));
-    else p = Promise.reject(new BuildError(def.id, 'Gentoo builders cannot be run by this version of the runtime yet (only synthesized); use a Debian builder', { phase: 'builder' }));
+    const common = { log, signal: ctx.opts.signal, force: false };
+    if (def.kind === 'debian') p = ctx.engine().then((e) => ensureDebianBuilder(e, def, key, common)).then((ref) => ({ ref, mounts: [] }));
+    else p = ctx.engine().then((e) => ensureGentooBuilder(e, def, key, { ...common, cacheDir: join(ctx.state.root, 'downloads') }));
     ctx.builders.set(def.id, p);
   }
   return p;
+}
+
+/** A builder image and the named volumes its containers mount (Portage snapshot, distfiles, binpkgs). */
+interface BuilderImage {
+  readonly ref: string;
+  readonly mounts: readonly VolumeMount[];
 }
 
 /** Points every tag at `imageId` (a cache hit may still need a new tag, or `latest` moved back). */

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract, pack } from 'tar-stream';
 import type { BuilderDef, ImageDef } from '../assembly';
 import { BuildError } from '../errors';
-import type { Engine, OutputHandler } from './engine/engine';
+import type { Engine, OutputHandler, VolumeMount } from './engine/engine';
 import { enrichPackages, parseDpkgStatus } from './dpkg';
 import type { PackageInfo, RootfsRecord, StateDir } from './state';
 
@@ -25,6 +25,8 @@ export interface Phase1Input {
   readonly imageDir: string;
   /** Names of the packages every ancestor has installed. */
   readonly parentPackages: readonly string[];
+  /** Named volumes of the builder (Gentoo: Portage snapshot, distfiles, binpkgs). */
+  readonly mounts?: readonly VolumeMount[];
   readonly onOutput?: OutputHandler;
   readonly signal?: AbortSignal;
 }
@@ -41,7 +43,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
   const scriptsTar = await dirTar(SCRIPTS_DIR, {});
 
   return engine.withContainer(
-    { image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { 'org.imgsdk.key': key }, signal: input.signal },
+    { image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { 'org.imgsdk.key': key }, mounts: input.mounts, signal: input.signal },
     async (c) => {
       await c.putArchive('/imgsdk/in', inTar);
       await c.putArchive('/imgsdk/scripts', scriptsTar);
