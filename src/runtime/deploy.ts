@@ -16,6 +16,7 @@ import { checkRegistry, registryAuth } from './push';
 import { runPhase2 } from './phase2';
 import { renderPackagesMd } from './report';
 import { LABEL_SBOM, renderSpdx, SBOM_FILE } from './sbom';
+import { hasChecks } from './imagetest';
 import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOptions } from './ship';
 import type { Entry } from './rootfs/entry';
 import { runPipeline } from './rootfs/pipeline';
@@ -241,6 +242,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   });
   const ship = shipInput(p2.config, p2.diffIds, chain);
   if (ctx.ship.load) await loadChecked(ship);
+  else if (hasChecks(def)) log('tests and health check not run: the image is not loaded (load: false)');
   // The engine's own figure (content bytes), as `docker images` shows it.
   const loaded = ctx.ship.load ? await (await ctx.engine()).inspectImage(p2.config.digest) : null;
   const size = loaded?.size ?? (chain[0]?.record.size ?? 0) + p2.layer.size;
