@@ -34,5 +34,5 @@ ${SHELL_USAGE}
 ${UPDATE_USAGE}
 imgsdk --help | --version
 
-Exit codes: 0 ok, 1 error, 2 usage (diff: 3 when something would rebuild).
+Exit codes: 0 ok, 1 error, 2 usage. diff: 3 when something would rebuild.
 `;

@@ -69,7 +69,6 @@ export async function runImageChecks(engine: Engine, def: ImageDef, ref: string,
     await c.start();
     const deadline = Date.now() + limitMs;
     for (;;) {
-      if (!c.state) throw new BuildError(def.id, `healthcheck: the engine at ${engine.host} cannot report container health`, { phase: 'healthcheck' });
       const s = await c.state();
       if (s.health === 'healthy') return;
       if (!s.running) throw new BuildError(def.id, `healthcheck: the container exited (${s.exitCode}) before it was healthy:\n${indent(c.tail())}`, { phase: 'healthcheck' });

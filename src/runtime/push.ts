@@ -73,7 +73,6 @@ export async function pushImage(
   tags: readonly string[],
   opts: { readonly auth?: RegistryAuth | null; readonly log?: (line: string) => void } = {},
 ): Promise<Pushed[]> {
-  if (!engine.pushImage) throw new BuildError(id, `push: the engine at ${engine.host} cannot push`, { phase: 'push' });
   const repo = `${registry}/${id}`;
   const out: Pushed[] = [];
   for (const tag of tags) {

@@ -132,7 +132,7 @@ export interface ContainerHandle {
   /** The last lines of output seen so far (stdout and stderr mixed), for error messages. */
   tail(): string;
   /** Running or not, exit code, health (`docker inspect`'s State). */
-  state?(): Promise<ContainerState>;
+  state(): Promise<ContainerState>;
 }
 
 /** `runContainer` options: a container plus the files to put in before it starts. */
@@ -175,7 +175,7 @@ export interface Engine {
    * `docker push` of `ref` (`registry/repo:tag`), the progress stream read to the
    * end; an error event rejects. Returns the manifest digest the registry reported.
    */
-  pushImage?(ref: string, opts?: { readonly auth?: RegistryAuth; readonly onProgress?: (event: PullProgress) => void }): Promise<{ readonly digest: string | null }>;
+  pushImage(ref: string, opts?: { readonly auth?: RegistryAuth; readonly onProgress?: (event: PullProgress) => void }): Promise<{ readonly digest: string | null }>;
   /** Images, optionally only those with `label` (`key` or `key=value`). */
   listImages(opts?: { readonly label?: string }): Promise<ImageInfo[]>;
   /** Containers, optionally only those with `label`; running ones only unless `all`. */
