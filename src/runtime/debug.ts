@@ -5,13 +5,14 @@
  * `busybox-static`: downloaded with `apt-get download` in a throwaway container
  * of the image's Debian builder (with the image's apt sources) and unpacked with
  * `dpkg-deb -x`, so nothing but the archive's own package enters. The layer is
- * cached in the state directory per builder key and SOURCE_DATE_EPOCH.
+ * cached in the state directory per builder key and SOURCE_DATE_EPOCH. Images
+ * with a Gentoo builder take it from {@link DEBUG_BUILDER}.
  */
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
-import type { AccountDef, ImageDef } from '../assembly';
+import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
 import { BuildError } from '../errors';
 import type { Engine } from './engine/engine';
 import { writeLayerFile } from './image/layer';
@@ -24,6 +25,20 @@ import { hashFile, writeAtomic, type StateDir } from './state';
 export const DEBUG_TAG = 'debug';
 /** Where busybox and its applet links live in the debug layer. */
 export const BUSYBOX_DIR = 'busybox';
+
+/**
+ * The builder busybox-static comes from for images without a Debian builder
+ * (Gentoo): a bookworm minbase bootstrapped with mmdebstrap, made once and
+ * reused like any builder. Its architecture is the host's.
+ */
+export const DEBUG_BUILDER: BuilderDef = {
+  id: 'imgsdk/debug-bookworm',
+  kind: 'debian',
+  libc: 'glibc',
+  arch: 'amd64',
+  gentoo: null,
+  debian: { suite: 'bookworm', mirror: 'http://deb.debian.org/debian', source: { kind: 'mmdebstrap', variant: 'minbase', include: [] } },
+};
 
 /** The cached busybox layer. */
 export interface BusyboxLayer {

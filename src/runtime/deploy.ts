@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
 import { BuildError, CancelledError, ImgsdkError, UsageError } from '../errors';
 import { App, type AppInput } from '../sdk/app';
+import { builderKey } from '../sdk/key';
 import { synth } from '../sdk/synth';
 import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
@@ -16,6 +17,7 @@ import { checkRegistry, registryAuth } from './push';
 import { runPhase2 } from './phase2';
 import { renderPackagesMd } from './report';
 import { LABEL_SBOM, renderSpdx, SBOM_FILE } from './sbom';
+import { DEBUG_BUILDER } from './debug';
 import { hasChecks } from './imagetest';
 import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOptions } from './ship';
 import type { Entry } from './rootfs/entry';
@@ -178,7 +180,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[]): ShipInput => ({
     engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch,
     extraLabels: recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
-    builder: builder.kind === 'debian' ? { key: asm.manifest.builders[def.builder].key, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) } : null,
+    builder: builder.kind === 'debian' ? { key: asm.manifest.builders[def.builder].key, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) } : debugBuilder(ctx, log),
   });
   const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE) };
 
@@ -307,6 +309,20 @@ function ensureBuilder(ctx: Ctx, def: BuilderDef, log: (l: string) => void): Pro
     ctx.builders.set(def.id, p);
   }
   return p;
+}
+
+/** Where a Gentoo image's `.debug()` takes busybox-static from: the fallback Debian builder. */
+function debugBuilder(ctx: Ctx, log: (l: string) => void): ShipInput['builder'] {
+  const key = builderKey(DEBUG_BUILDER);
+  const ref = async () => {
+    let p = ctx.builders.get(DEBUG_BUILDER.id);
+    if (!p) {
+      p = ctx.engine().then(async (e) => ({ ref: await ensureDebianBuilder(e, DEBUG_BUILDER, key, { log, signal: ctx.opts.signal, force: false }), mounts: [] }));
+      ctx.builders.set(DEBUG_BUILDER.id, p);
+    }
+    return (await p).ref;
+  };
+  return { key, ref };
 }
 
 /** A builder image and the named volumes its containers mount (Portage snapshot, distfiles, binpkgs). */

@@ -41,7 +41,7 @@ export interface ShipInput {
   readonly epoch: number;
   /** Labels phase 2 added (the SBOM's), repeated on the debug variant. */
   readonly extraLabels: Readonly<Record<string, string>>;
-  /** The Debian builder the debug variant's busybox comes from, or null (Gentoo). */
+  /** The Debian builder the debug variant's busybox comes from (the image's, else DEBUG_BUILDER). */
   readonly builder: { readonly ref: () => Promise<string>; readonly key: string } | null;
   /** The image's directory in the assembly (its apt sources). */
   readonly imageDir: string;
