@@ -6,8 +6,8 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeDockerArchive, writeOciLayout, type OciLayoutEntry } from './image/archive';
+import { join, resolve } from 'node:path';
+import { writeDockerArchive, writeOciLayout, type OciLayoutEntry, type OciLayoutImage } from './image/archive';
 import { LAYER_MEDIA_TYPE } from './image/layer';
 import type { Blob } from './image/oci';
 
@@ -28,14 +28,22 @@ export interface ExportImage {
  * @example await exportOci('out/oci', [{ config, diffIds, repoTags: ['a/b:latest'] }], (d) => state.layerPath(d))
  */
 export async function exportOci(dir: string, images: readonly ExportImage[], layerPath: (diffId: string) => string): Promise<OciLayoutEntry[]> {
-  const out = [];
+  const out: OciLayoutImage[] = [];
   for (const img of images) {
     const layers = [];
     for (const d of img.diffIds) layers.push({ digest: d, size: (await stat(layerPath(d))).size, path: layerPath(d), mediaType: LAYER_MEDIA_TYPE });
     for (const t of img.repoTags) out.push({ config: img.config, layers, refName: t });
   }
-  return writeOciLayout(dir, out);
+  // index.json is read, merged and replaced: images finishing at once take turns.
+  const key = resolve(dir);
+  const turn = (layoutTurns.get(key) ?? Promise.resolve()).then(() => writeOciLayout(dir, out));
+  const settled = turn.then(() => undefined, () => undefined);
+  layoutTurns.set(key, settled);
+  void settled.then(() => layoutTurns.get(key) === settled && layoutTurns.delete(key));
+  return turn;
 }
+
+const layoutTurns = new Map<string, Promise<void>>();
 
 /** File name of an image's docker-archive in an export directory: `ns_name.tar`. */
 export function archiveName(id: string): string {

@@ -5,16 +5,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { app, deploy, type DeployOptions } from '../../src';
+import { app, deploy, image, type DeployOptions } from '../../src';
 import type { Engine } from '../../src/runtime/engine/engine';
 import { archiveName } from '../../src/runtime/oci-export';
 import { LABEL_SBOM } from '../../src/runtime/sbom';
 import { StateDir } from '../../src/runtime/state';
-import { tempDir } from './_app';
+import { bookworm, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
 import { busybox, NS, removeNamespace, run } from './_ship';
 
 const sh = promisify(execFile);
+// A second image that finishes together with the first: both go into one layout.
+const readme = image(`${NS}/readme`).builder(bookworm).file('/README', 'exported\n');
 
 /** An engine every call of which fails: proves a step needs none. */
 const noEngine = new Proxy({} as Engine, {
@@ -29,13 +31,13 @@ test('with --no-load, phase 2 writes an OCI layout skopeo accepts and a docker-a
   const exp = tempDir('imgsdk-e2e-oci-');
   const base: DeployOptions = { stateDir: state.dir, assemblyDir: out.dir };
   try {
-    const first = await deploy(app(busybox), base);
+    const first = await deploy(app(busybox, readme), base);
     assert.ok(first.ok, JSON.stringify(first.images.map((i) => i.reason)));
     const built = first.images[0];
 
     // Phase 2 again (force), no engine at all: layer, config, SBOM, layout, archive.
     const oci = join(exp.dir, 'oci');
-    const r = await deploy(app(busybox), { ...base, force: true, load: false, oci, archive: exp.dir, engine: noEngine });
+    const r = await deploy(app(busybox, readme), { ...base, force: true, load: false, oci, archive: exp.dir, engine: noEngine });
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => i.reason)));
     assert.is(r.images[0].digest, built.digest, 'the same image as the engine build');
 
@@ -46,7 +48,9 @@ test('with --no-load, phase 2 writes an OCI layout skopeo accepts and a docker-a
     const cfg = JSON.parse((await sh('skopeo', ['inspect', '--config', ref])).stdout) as { config: { Entrypoint: string[] } };
     assert.equal(cfg.config.Entrypoint, ['/bin/busybox']);
     const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] };
-    assert.equal(index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']).sort(), [...built.tags].sort());
+    const readmeTags = first.images.find((i) => i.id === `${NS}/readme`)!.tags;
+    assert.equal(index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']).sort(), [...built.tags, ...readmeTags].sort());
+    await sh('skopeo', ['inspect', `oci:${oci}:${NS}/readme:latest`]);
 
     // Into the engine with skopeo, and it runs.
     const copied = `${NS}/copied:skopeo`;
