@@ -79,6 +79,23 @@ export async function ensureBusyboxLayer(
   opts: { readonly builderRef: string; readonly builderKey: string; readonly imageDir: string; readonly epoch: number; readonly forImage: string; readonly log?: (l: string) => void; readonly signal?: AbortSignal },
 ): Promise<BusyboxLayer> {
   const recPath = join(state.root, 'debug', `busybox-${opts.builderKey.slice(0, 16)}-${opts.epoch}.json`);
+  // Two debug images of one deploy share one download.
+  let p = making.get(recPath);
+  if (!p) {
+    p = makeBusyboxLayer(engine, state, recPath, opts).finally(() => making.delete(recPath));
+    making.set(recPath, p);
+  }
+  return p;
+}
+
+const making = new Map<string, Promise<BusyboxLayer>>();
+
+async function makeBusyboxLayer(
+  engine: Engine,
+  state: StateDir,
+  recPath: string,
+  opts: Parameters<typeof ensureBusyboxLayer>[2],
+): Promise<BusyboxLayer> {
   const cached = await readFile(recPath, 'utf8').then((t) => JSON.parse(t) as BusyboxLayer, () => null);
   if (cached && (await hashFile(state.layerPath(cached.diffId)).catch(() => null)) === cached.diffId.slice(7)) return cached;
 
