@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { request, createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -98,4 +99,32 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A Basic-auth gate in front of a registry: 401 with a Basic challenge unless the
+ * request carries `user:password`, else proxied as is (Host kept, so the
+ * registry's Location headers point back at the gate). Stopped by its handle.
+ */
+export async function startAuthGate(upstream: string, user: string, password: string): Promise<Registry & { readonly denied: () => number }> {
+  const want = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+  const [host, port] = upstream.split(':');
+  let denied = 0;
+  const server = createHttpServer((req, res) => {
+    if (req.headers.authorization !== want) {
+      denied++;
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="imgsdk-test"', 'Docker-Distribution-API-Version': 'registry/2.0', 'Content-Type': 'application/json' });
+      res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+      return;
+    }
+    const up = request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  return { address, denied: () => denied, stop: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) };
 }

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { app, deploy, image } from '../../src';
 import { bookworm, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
-import { busybox, leftoverContainers, NS, removeNamespace, run, startRegistry } from './_ship';
+import { busybox, leftoverContainers, NS, removeNamespace, run, startAuthGate, startRegistry } from './_ship';
 
 const note = image(`${NS}/note`).builder(bookworm).file('/note.txt', 'pushed and pulled\n').user('nobody').debug();
 
@@ -61,6 +61,42 @@ test('a push that fails fails the deploy and names the image', async () => {
     assert.match(failed.reason, `${NS}/note: push of ${address}/${NS}/note:latest failed`);
     assert.equal(await leftoverContainers(docker), []);
   } finally {
+    await removeNamespace(docker);
+    state.remove();
+    out.remove();
+  }
+});
+
+test('credentials from IMGSDK_REGISTRY_USER/_PASSWORD reach a registry behind Basic auth; without them the push fails', async () => {
+  const docker = await engineOrSkip();
+  if (!docker) return;
+  const registry = await startRegistry();
+  const gate = await startAuthGate(registry.address, 'ci', 's3cret');
+  const state = tempDir('imgsdk-e2e-state-');
+  const out = tempDir('imgsdk-e2e-out-');
+  const saved = { u: process.env.IMGSDK_REGISTRY_USER, p: process.env.IMGSDK_REGISTRY_PASSWORD, c: process.env.DOCKER_CONFIG };
+  const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
+  try {
+    process.env.DOCKER_CONFIG = out.dir; // no config.json there: only the environment counts
+    delete process.env.IMGSDK_REGISTRY_USER;
+    delete process.env.IMGSDK_REGISTRY_PASSWORD;
+    const anonymous = await deploy(app(note), { stateDir: state.dir, assemblyDir: out.dir, push: gate.address });
+    assert.not.ok(anonymous.ok);
+    assert.match(anonymous.images[0].reason, `${NS}/note: push of ${gate.address}/${NS}/note:latest failed`);
+    assert.ok(gate.denied() > 0);
+
+    process.env.IMGSDK_REGISTRY_USER = 'ci';
+    process.env.IMGSDK_REGISTRY_PASSWORD = 's3cret';
+    const r = await deploy(app(note), { stateDir: state.dir, assemblyDir: out.dir, push: gate.address });
+    assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.reason])));
+    const tags = (await (await fetch(`http://${registry.address}/v2/${NS}/note/tags/list`)).json()) as { tags: string[] };
+    assert.ok(tags.tags.includes('latest') && tags.tags.includes('debug'), JSON.stringify(tags));
+  } finally {
+    restore('IMGSDK_REGISTRY_USER', saved.u);
+    restore('IMGSDK_REGISTRY_PASSWORD', saved.p);
+    restore('DOCKER_CONFIG', saved.c);
+    await gate.stop();
+    await registry.stop();
     await removeNamespace(docker);
     state.remove();
     out.remove();
