@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image } from '../../src';
@@ -91,6 +93,14 @@ test('credentials from IMGSDK_REGISTRY_USER/_PASSWORD reach a registry behind Ba
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.reason])));
     const tags = (await (await fetch(`http://${registry.address}/v2/${NS}/note/tags/list`)).json()) as { tags: string[] };
     assert.ok(tags.tags.includes('latest') && tags.tags.includes('debug'), JSON.stringify(tags));
+
+    // The same from the Docker config's auths.
+    delete process.env.IMGSDK_REGISTRY_USER;
+    delete process.env.IMGSDK_REGISTRY_PASSWORD;
+    writeFileSync(join(out.dir, 'config.json'), JSON.stringify({ auths: { [`http://${gate.address}`]: { auth: Buffer.from('ci:s3cret').toString('base64') } } }));
+    const fromConfig = await deploy(app(note), { stateDir: state.dir, assemblyDir: out.dir, push: gate.address });
+    assert.ok(fromConfig.ok, JSON.stringify(fromConfig.images.map((i) => [i.id, i.reason])));
+    assert.is(fromConfig.images[0].status, 'cached', 'a cached image is pushed too');
   } finally {
     restore('IMGSDK_REGISTRY_USER', saved.u);
     restore('IMGSDK_REGISTRY_PASSWORD', saved.p);
