@@ -62,8 +62,9 @@ export async function runImageChecks(engine: Engine, def: ImageDef, ref: string,
   }
   const hc = def.config.healthcheck;
   if (!hc) return;
-  // Docker's own schedule: the start period, then up to retries+1 probes.
-  const limitMs = (hc.startPeriod + (Math.max(hc.interval, 1) + Math.max(hc.timeout, 1)) * (hc.retries + 1)) * 1000 + 15_000;
+  // Docker's own schedule: the start period, then up to retries+1 probes (0 means Docker's default: 30 s, 30 s, 3).
+  const [interval, timeout, retries] = [hc.interval || 30, hc.timeout || 30, hc.retries || 3];
+  const limitMs = (hc.startPeriod + (interval + timeout) * (retries + 1)) * 1000 + 15_000;
   log(`healthcheck: ${hc.cmd.join(' ')} (waiting up to ${Math.round(limitMs / 1000)} s)`);
   await engine.withContainer({ image: ref, cmd: [], forImage: def.id, labels: { 'org.imgsdk.check': 'healthcheck' }, signal: opts.signal }, async (c) => {
     await c.start();
