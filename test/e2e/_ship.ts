@@ -20,12 +20,12 @@ export const NS = `imgsdk-ship-${randomBytes(4).toString('hex')}`;
 /** busybox-static on scratch: `busybox` is the entrypoint, so `cmd` picks the applet. */
 export const busybox = image(`${NS}/busybox`).builder(bookworm).packages('busybox-static').user('nobody').entrypoint('/bin/busybox');
 
-/** Removes every image with a tag in `ns/` (and registry-qualified ones), ignoring what is gone. */
+/** Removes every image tagged or pulled (by digest) in `ns/`, registry-qualified or not, ignoring what is gone. */
 export async function removeNamespace(docker: Docker, ns = NS): Promise<void> {
+  const mine = (ref: string) => ref.startsWith(ns + '/') || ref.includes(`/${ns}/`);
   for (const img of await docker.listImages()) {
-    for (const tag of img.RepoTags ?? []) {
-      if (tag.startsWith(ns + '/') || tag.includes(`/${ns}/`)) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
-    }
+    for (const tag of img.RepoTags ?? []) if (mine(tag)) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+    if ((img.RepoDigests ?? []).some(mine)) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
   }
 }
 
