@@ -1,38 +1,40 @@
-import { CLEAN_USAGE, cleanCommand } from './clean';
-import { DEPLOY_USAGE, deployCommand } from './deploy';
-import { DIFF_USAGE, diffCommand } from './diff';
-import { GRAPH_USAGE, graphCommand } from './graph';
-import { LS_USAGE, lsCommand } from './ls';
-import { SHELL_USAGE, shellCommand } from './shell';
-import { SYNTH_USAGE, synthCommand } from './synth';
-import { UPDATE_USAGE, updateCommand } from './update';
-
+/* eslint-disable @typescript-eslint/no-require-imports */
 export type Command = (argv: readonly string[]) => Promise<number>;
 
-export const COMMANDS: Record<string, Command> = {
-  synth: synthCommand,
-  ls: lsCommand,
-  graph: graphCommand,
-  deploy: deployCommand,
-  diff: diffCommand,
-  clean: cleanCommand,
-  shell: shellCommand,
-  update: updateCommand,
+interface CommandModule {
+  readonly run: Command;
+  readonly usage: string;
+}
+
+/**
+ * Each command's module is loaded only when that command runs: start-up time is
+ * part of every deploy, and a no-op deploy must not pay for diff, shell or update.
+ */
+const LOADERS: Record<string, () => CommandModule> = {
+  synth: () => ((m) => ({ run: m.synthCommand, usage: m.SYNTH_USAGE }))(require('./synth') as typeof import('./synth')),
+  ls: () => ((m) => ({ run: m.lsCommand, usage: m.LS_USAGE }))(require('./ls') as typeof import('./ls')),
+  graph: () => ((m) => ({ run: m.graphCommand, usage: m.GRAPH_USAGE }))(require('./graph') as typeof import('./graph')),
+  deploy: () => ((m) => ({ run: m.deployCommand, usage: m.DEPLOY_USAGE }))(require('./deploy') as typeof import('./deploy')),
+  diff: () => ((m) => ({ run: m.diffCommand, usage: m.DIFF_USAGE }))(require('./diff') as typeof import('./diff')),
+  clean: () => ((m) => ({ run: m.cleanCommand, usage: m.CLEAN_USAGE }))(require('./clean') as typeof import('./clean')),
+  shell: () => ((m) => ({ run: m.shellCommand, usage: m.SHELL_USAGE }))(require('./shell') as typeof import('./shell')),
+  update: () => ((m) => ({ run: m.updateCommand, usage: m.UPDATE_USAGE }))(require('./update') as typeof import('./update')),
 };
 
-export const USAGE = `imgsdk: minimal container images from distribution packages, as typed TypeScript values
+/** The command of that name, or undefined. */
+export function command(name: string): Command | undefined {
+  return Object.hasOwn(LOADERS, name) ? LOADERS[name]().run : undefined;
+}
+
+/** The whole usage text (loads every command module). */
+export function usage(): string {
+  return `imgsdk: minimal container images from distribution packages, as typed TypeScript values
 
 Usage: imgsdk <command> [options]
 
-${SYNTH_USAGE}
-${LS_USAGE}
-${GRAPH_USAGE}
-${DEPLOY_USAGE}
-${DIFF_USAGE}
-${CLEAN_USAGE}
-${SHELL_USAGE}
-${UPDATE_USAGE}
+${Object.values(LOADERS).map((load) => load().usage).join('\n')}
 imgsdk --help | --version
 
 Exit codes: 0 ok, 1 error, 2 usage. diff: 3 when something would rebuild.
 `;
+}

@@ -1,21 +1,21 @@
 import { ImgsdkError, UsageError } from '../errors';
 import { SDK_VERSION } from '../sdk/version';
-import { COMMANDS, USAGE } from './commands';
+import { command, usage } from './commands';
 
 /** Exit codes: 0 ok, 1 error, 2 usage. Commands may return others (diff: 3). */
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage());
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-V') {
     process.stdout.write(`${SDK_VERSION}\n`);
     return 0;
   }
-  const cmd = COMMANDS[name];
+  const cmd = command(name);
   if (!cmd) {
-    process.stderr.write(`imgsdk: unknown command "${name}"\n\n${USAGE}`);
+    process.stderr.write(`imgsdk: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
   try {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ImageDef } from '../assembly';
-import { canonicalJson, sha256Digest } from './image/json';
+import { canonicalJson, sha256Digest } from '../json';
 import type { BlobStore } from './rootfs/blobs';
 import type { Entry } from './rootfs/entry';
 import type { PackageInfo } from './state';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BUILD_SCRIPT_VERSION, type BuilderDef, type ImageDef } from '../assembly';
-import { canonicalJson } from './json';
+import { canonicalJson } from '../json';
 
 /**
  * The inputs that go into an image's key, by name, so `imgsdk diff` can say which

@@ -4,7 +4,7 @@ import type { Problem } from '../errors';
 import type { App } from './app';
 import type { Builder } from './builder';
 import { checkDebianPackage } from './debian/package';
-import { canonicalJson } from './json';
+import { canonicalJson } from '../json';
 import { Image, type ImageState } from './image';
 import { Atom } from './portage/atom';
 import type { Site } from './site';

@@ -6,7 +6,7 @@ import { ValidationError, type Problem } from '../errors';
 import { App, type AppInput } from './app';
 import { renderApt } from './debian/apt';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
-import { prettyJson } from './json';
+import { prettyJson } from '../json';
 import { builderKey, imageKey, keyInputs } from './key';
 import { Atom } from './portage/atom';
 import { renderPortage } from './portage/config';

@@ -10,7 +10,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Pack } from 'tar-stream';
 import { ImgsdkError, UsageError } from '../../errors';
-import { canonicalJson } from './json';
+import { canonicalJson } from '../../json';
 import { LAYER_GZIP_MEDIA_TYPE } from './layer';
 import { imageManifest, MANIFEST_MEDIA_TYPE, type Blob } from './oci';
 

@@ -5,7 +5,7 @@
  */
 import type { AccountDef, HealthcheckDef, ImageDef } from '../../assembly';
 import { BuildError, ImgsdkError } from '../../errors';
-import { canonicalJson, sha256Digest } from './json';
+import { canonicalJson, sha256Digest } from '../../json';
 
 /** OCI media type of an image config. */
 export const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';

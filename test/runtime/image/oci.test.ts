@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AccountDef, ImageConfigDef, ImageDef } from '../../../src/assembly';
 import { BuildError } from '../../../src/errors';
-import { canonicalJson, sha256Digest } from '../../../src/runtime/image/json';
+import { canonicalJson, sha256Digest } from '../../../src/json';
 import {
   DEFAULT_PATH,
   imageConfig,

@@ -44,6 +44,23 @@ function encode(v: unknown, at: string): string | undefined {
 }
 
 /**
+ * Pretty canonical JSON for files people read (two-space indent, trailing newline).
+ * `leading` top-level keys come first, in the order given; the rest sorted.
+ *
+ * @example
+ * prettyJson({ b: 1, version: '1.0.0' }, ['version']); // '{\n  "version": "1.0.0",\n  "b": 1\n}\n'
+ */
+export function prettyJson(value: unknown, leading: readonly string[] = []): string {
+  const sorted = JSON.parse(canonicalJson(value)) as unknown;
+  if (!leading.length || !sorted || typeof sorted !== 'object' || Array.isArray(sorted)) return JSON.stringify(sorted, null, 2) + '\n';
+  const rec = sorted as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of leading) if (k in rec) out[k] = rec[k];
+  for (const k of Object.keys(rec)) if (!(k in out)) out[k] = rec[k];
+  return JSON.stringify(out, null, 2) + '\n';
+}
+
+/**
  * `sha256:<hex>` of a string (as UTF-8) or bytes: the digest form OCI uses.
  *
  * @example
