@@ -39,9 +39,9 @@ export async function removeImages(docker: Docker, ids: readonly string[]): Prom
   }
 }
 
-/** Runs an image to the end and returns its output and exit code; the container is removed. */
-export async function runImage(docker: Docker, ref: string, cmd: string[] = []): Promise<{ code: number; out: string; user: string }> {
-  const c = await docker.createContainer({ Image: ref, Cmd: cmd.length ? cmd : undefined, Labels: { 'org.imgsdk.test': '1' } });
+/** Runs an image to the end (`cmd` as arguments to its entrypoint, or `entrypoint`); output, exit code and user. Removed after. */
+export async function runImage(docker: Docker, ref: string, cmd: string[] = [], entrypoint?: string[]): Promise<{ code: number; out: string; user: string }> {
+  const c = await docker.createContainer({ Image: ref, Cmd: cmd.length ? cmd : undefined, Entrypoint: entrypoint, Labels: { 'org.imgsdk.test': '1' } });
   try {
     const stream = await c.attach({ stream: true, stdout: true, stderr: true });
     const chunks: Buffer[] = [];

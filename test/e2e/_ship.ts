@@ -36,23 +36,7 @@ export async function leftoverContainers(docker: Docker, ns = NS): Promise<strin
 }
 
 /** Runs `ref` with `cmd` as arguments to its entrypoint (or `entrypoint`), output and exit code; removed after. */
-export async function run(docker: Docker, ref: string, cmd: string[], entrypoint?: string[]): Promise<{ code: number; out: string }> {
-  const c = await docker.createContainer({ Image: ref, Cmd: cmd, Entrypoint: entrypoint, Labels: { 'org.imgsdk.test': '1' } });
-  try {
-    const stream = await c.attach({ stream: true, stdout: true, stderr: true });
-    const chunks: Buffer[] = [];
-    const { PassThrough } = await import('node:stream');
-    const out = new PassThrough();
-    out.on('data', (d: Buffer) => chunks.push(d));
-    docker.modem.demuxStream(stream, out, out);
-    await c.start();
-    const { StatusCode } = (await c.wait()) as { StatusCode: number };
-    await new Promise((r) => setTimeout(r, 100));
-    return { code: StatusCode, out: Buffer.concat(chunks).toString('utf8') };
-  } finally {
-    await c.remove({ force: true }).catch(() => undefined);
-  }
-}
+export { runImage as run } from './_app';
 
 /** A loopback registry (Debian's docker-registry), stopped by its handle. */
 export interface Registry {

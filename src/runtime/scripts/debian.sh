@@ -26,18 +26,7 @@ W=/imgsdk/work
 TAB=$(printf '\t')
 export ROOT DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none LC_ALL=C
 
-log() { printf 'imgsdk: %s\n' "$*"; }
-die() {
-	printf 'imgsdk: error: %s\n' "$*" >&2
-	exit 1
-}
-
-# Runs a hook if the image has one; $ROOT is exported for it.
-hook() {
-	[ -f "$IN/hooks/$1.sh" ] || return 0
-	log "hook $1"
-	sh -eu "$IN/hooks/$1.sh" || die "hook $1 failed (exit $?)"
-}
+. "$(dirname "$0")/lib.sh"
 
 # Every path of the builder's filesystem, except what is never image content.
 snapshot() {

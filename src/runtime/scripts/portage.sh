@@ -40,18 +40,7 @@ LC_ALL=C
 export LC_ALL IMGSDK_DOWNLOADS="$DISTFILES"
 unset ROOT || true
 
-log() { printf 'imgsdk: %s\n' "$*"; }
-die() {
-	printf 'imgsdk: error: %s\n' "$*" >&2
-	exit 1
-}
-
-# Runs a hook if the image has one.
-hook() {
-	[ -f "$IN/hooks/$1.sh" ] || return 0
-	log "hook $1${ROOT:+ (ROOT=$ROOT)}"
-	sh -eu "$IN/hooks/$1.sh" || die "hook $1 failed (exit $?)"
-}
+. "$(dirname "$0")/lib.sh"
 
 # image.json as "path TAB value" lines (portage.downloads.0.url TAB https://…).
 # A small JSON reader in POSIX awk: stage3s and minimal builders have no jq.

@@ -59,9 +59,10 @@ async function entries(tar: Readable | Buffer): Promise<Map<string, Entry>> {
 /** Runs debian.sh in the test builder with the given image dir; exit code, output, and /imgsdk/out. */
 async function phase1(input: Record<string, string>) {
   const script = await readFile(SCRIPT, 'utf8');
+  const lib = await readFile(join(SCRIPT, '..', 'lib.sh'), 'utf8');
   const lines: string[] = [];
   return engine.withContainer({ image, cmd: ['sh', '/imgsdk/debian.sh'] }, async (c) => {
-    await c.putArchive('/imgsdk', await tarOf({ 'debian.sh': script }, 0o755));
+    await c.putArchive('/imgsdk', await tarOf({ 'debian.sh': script, 'lib.sh': lib }, 0o755));
     await c.putArchive('/imgsdk/in', await tarOf(input));
     const code = await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) });
     const out = code === 0 ? await entries(await c.getArchive('/imgsdk/out')) : new Map<string, Entry>();
