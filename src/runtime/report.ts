@@ -44,7 +44,9 @@ export function renderPackagesMd(r: PackagesReport): string {
   return out.join('\n') + '\n';
 }
 
-function table(pkgs: readonly PackageInfo[]): string[] {
+function table(all: readonly PackageInfo[]): string[] {
+  // As Kubler does: virtual/* packages install nothing, so they are not listed.
+  const pkgs = all.filter((p) => !p.name.startsWith('virtual/'));
   if (!pkgs.length) return ['(none)'];
   const rows = ['| Package | Version | Details |', '|---|---|---|'];
   for (const p of [...pkgs].sort((a, b) => (a.name < b.name ? -1 : 1))) {
