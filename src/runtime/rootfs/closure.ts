@@ -18,6 +18,12 @@ export interface ClosureOptions extends LoaderOptions {
   readonly roots: readonly string[];
   /** Globs kept as well, without the error when they match nothing. */
   readonly keep: readonly string[];
+  /**
+   * Roots and keeps are exact paths, never globs: file names may contain `[`, `{` or `*`
+   * (coreutils' `/usr/bin/[`), which as globs would match something else or nothing.
+   * @default false
+   */
+  readonly literal?: boolean;
 }
 
 const GLOB = /[*?[{]/;
@@ -66,7 +72,7 @@ export function closure(layers: readonly (readonly Entry[])[], opts: ClosureOpti
   }
 
   function select(pattern: string, exact: boolean): boolean {
-    if (exact && !GLOB.test(pattern)) {
+    if (opts.literal || (exact && !GLOB.test(pattern))) {
       const path = normalizePath(pattern);
       if (path === null || path === '') return false;
       const r = addResolved(path);

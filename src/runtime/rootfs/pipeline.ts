@@ -108,9 +108,10 @@ async function slim(entries: Entry[], input: PipelineInput): Promise<Entry[]> {
     // A library's configuration (ld.so.conf.d, netconfig) goes with the library.
     else if (e.path.startsWith('etc/') && libConfig.has(e.origin!)) keep.push(e.path);
   }
-  for (const soname of input.def.needs) keep.push(`**/${soname}`);
+  const needs = new Set(input.def.needs);
+  for (const e of entries) if (e.type !== 'dir' && needs.has(e.path.slice(e.path.lastIndexOf('/') + 1))) keep.push(e.path);
   const ldSoConf = await readLoaderConfig([...input.parents, entries], input.blobs);
-  const kept = roots.length || keep.length ? closure([...input.parents, entries], { libc: input.libc, roots, keep, ldSoConf }) : [];
+  const kept = roots.length || keep.length ? closure([...input.parents, entries], { libc: input.libc, roots, keep, ldSoConf, literal: true }) : [];
   // The empty directories of whole packages (/var/log/nginx, conf.d) are part of them too.
   const have = new Set(kept.map((e) => e.path));
   return [...kept, ...entries.filter((e) => e.type === 'dir' && whole(e) && !have.has(e.path))];

@@ -103,4 +103,9 @@ test('closure names every root that matches nothing', () => {
   }
 });
 
+test('literal roots take file names with glob characters as they are', () => {
+  const layer: Entry[] = [dir('usr'), dir('usr/bin'), file('usr/bin/['), file('usr/bin/a{b}'), file('usr/bin/ab')];
+  assert.equal(paths(closure([layer], { libc: 'glibc', roots: ['usr/bin/[', 'usr/bin/a{b}'], keep: [], literal: true })), ['usr', 'usr/bin', 'usr/bin/[', 'usr/bin/a{b}']);
+});
+
 test.run();
