@@ -1,10 +1,15 @@
 import type { DeployEvent } from '../runtime/deploy';
 
 interface Line {
-  state: string;
-  since: number;
-  detail: string;
+  readonly state: string;
+  /** When the image left the queue; the clock of its line. */
+  readonly start: number | null;
+  /** When it reached done, cached, failed or skipped: the clock stops. */
+  readonly end: number | null;
+  readonly detail: string;
 }
+
+const FINAL = new Set(['done', 'cached', 'failed', 'skipped']);
 
 /**
  * Renders deploy events: on a TTY one live line per image (state and elapsed
@@ -15,6 +20,7 @@ export class Progress {
   private drawn = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly tty: boolean;
+  private finished = false;
 
   constructor(private readonly out: NodeJS.WriteStream, private readonly verbose: boolean) {
     this.tty = !!out.isTTY && !process.env.CI;
@@ -28,8 +34,9 @@ export class Progress {
     }
     const state = e.type === 'building' ? (e.phase === 'pipeline' ? 'checking' : `building (${e.phase})`) : e.type;
     const detail = e.type === 'failed' ? e.error.split('\n')[0] : e.type === 'skipped' ? e.reason : e.type === 'building' && e.phase === 'phase1' ? e.reason : '';
-    const prev = this.lines.get(e.id);
-    this.lines.set(e.id, { state, since: prev && prev.state === state ? prev.since : Date.now(), detail });
+    const now = Date.now();
+    const start = this.lines.get(e.id)?.start ?? (e.type === 'queued' ? null : now);
+    this.lines.set(e.id, { state, start, end: FINAL.has(e.type) ? now : null, detail });
     if (this.tty) this.draw();
     else this.out.write(`${e.id}: ${state}${detail ? ` — ${detail}` : ''}\n`);
   }
@@ -51,14 +58,17 @@ export class Progress {
     const width = Math.max(0, ...[...this.lines.keys()].map((k) => k.length));
     const cols = this.out.columns || 100;
     for (const [id, l] of this.lines) {
-      const secs = ((Date.now() - l.since) / 1000).toFixed(0);
-      const text = `${id.padEnd(width)}  ${l.state.padEnd(20)} ${secs.padStart(4)}s  ${l.detail}`;
+      const secs = l.start === null ? '' : (((l.end ?? Date.now()) - l.start) / 1000).toFixed(0) + 's';
+      const text = `${id.padEnd(width)}  ${l.state.padEnd(20)} ${secs.padStart(5)}  ${l.detail}`;
       this.out.write(text.slice(0, cols - 1) + '\n');
       this.drawn++;
     }
   }
 
+  /** Stops the clock and draws the last state once; later calls do nothing. */
   finish(): void {
+    if (this.finished) return;
+    this.finished = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.tty) this.draw();

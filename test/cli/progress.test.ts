@@ -1,0 +1,40 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Progress } from '../../src/cli/progress';
+
+function fakeStream(isTTY: boolean): NodeJS.WriteStream & { text: () => string } {
+  let buf = '';
+  return { isTTY, columns: 100, write: (s: string) => ((buf += s), true), text: () => buf } as unknown as NodeJS.WriteStream & { text: () => string };
+}
+
+test('without a TTY each change is one plain line, logs only with verbose', () => {
+  const out = fakeStream(false);
+  const p = new Progress(out, false);
+  p.event({ type: 'queued', id: 'a/b' });
+  p.event({ type: 'building', id: 'a/b', phase: 'phase1', reason: 'no image a/b:123 in the engine' });
+  p.event({ type: 'log', id: 'a/b', line: 'imgsdk: apt-get update' });
+  p.event({ type: 'failed', id: 'a/b', error: 'a/b: link check failed:\n  usr/bin/x needs libz.so.1' });
+  p.finish();
+  assert.is(out.text(), 'a/b: queued\na/b: building (phase1) — no image a/b:123 in the engine\na/b: failed — a/b: link check failed:\n');
+});
+
+test('on a TTY the last state is drawn once when finished, with the time the build took', () => {
+  const out = fakeStream(true);
+  const ci = process.env.CI;
+  delete process.env.CI;
+  try {
+    const p = new Progress(out, false);
+    p.event({ type: 'queued', id: 'a/b' });
+    p.event({ type: 'done', id: 'a/b', digest: 'sha256:1', size: 1, reason: 'x' });
+    p.finish();
+    p.finish();
+    const lines = out.text().replace(/\x1b\[[0-9;]*[AJ]/g, '').split('\n').filter((l) => l.includes('done'));
+    assert.ok(lines.length >= 1);
+    assert.match(lines[lines.length - 1], /a\/b\s+done\s+0s/);
+    assert.is(out.text().split('done').length - 1, lines.length, 'finish twice draws once');
+  } finally {
+    if (ci !== undefined) process.env.CI = ci;
+  }
+});
+
+test.run();
