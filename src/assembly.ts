@@ -12,6 +12,13 @@ export const ASSEMBLY_VERSION = '1.0.0';
  */
 export const BUILD_SCRIPT_VERSION = '3';
 
+/**
+ * Version of how builder images are made (bootstrap, import, set-up). Part of every
+ * builder key; kept apart from BUILD_SCRIPT_VERSION because the build scripts are put
+ * into builder containers at phase 1, so changing them need not re-bootstrap builders.
+ */
+export const BUILDER_VERSION = '1';
+
 export type BuilderKind = 'gentoo' | 'debian';
 export type Libc = 'glibc' | 'musl';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BUILD_SCRIPT_VERSION, type BuilderDef, type ImageDef } from '../assembly';
+import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, type BuilderDef, type ImageDef } from '../assembly';
 import { canonicalJson } from '../json';
 
 /**
@@ -36,9 +36,9 @@ export function imageKey(def: ImageDef, keys: { builder: string; parent: string 
   return sha256(canonicalJson(keyInputs(def, keys)));
 }
 
-/** key(builder) = sha256 over its definition and the build-script version. */
+/** key(builder) = sha256 over its definition and the version of how builders are made. */
 export function builderKey(def: BuilderDef): string {
-  return sha256(canonicalJson({ def, script: BUILD_SCRIPT_VERSION }));
+  return sha256(canonicalJson({ def, version: BUILDER_VERSION }));
 }
 
 export function sha256(s: string | Buffer): string {
