@@ -4,10 +4,10 @@ import { app, deploy, image, type DeployEvent } from '../../src';
 import { connectEngine } from '../../src/runtime/engine/docker';
 import type { Engine } from '../../src/runtime/engine/engine';
 import { buildElf } from '../runtime/rootfs/_elf-fixture';
-import { glibc, hello, removeImages, runImage, tempDir } from './_app';
+import { bookworm, glibc, hello, removeImages, runImage, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
 
-const IDS = ['imgsdk-e2e/glibc', 'imgsdk-e2e/hello', 'imgsdk-e2e/broken'];
+const IDS = ['imgsdk-e2e/glibc', 'imgsdk-e2e/hello', 'imgsdk-e2e/broken', 'imgsdk-e2e/copied'];
 
 /** An engine that counts the containers the runtime asks for. */
 function counting(engine: Engine): { engine: Engine; containers: () => number } {
@@ -83,6 +83,28 @@ test('two deploys from a clean state give identical image digests', async () => 
     }
   }
   assert.equal(digests[1], digests[0]);
+});
+
+test('.copy() brings a binary from another image with its ELF closure, into a scratch image that runs', async () => {
+  const docker = await engineOrSkip();
+  if (!docker) return;
+  const state = tempDir('imgsdk-e2e-state-');
+  const out = tempDir('imgsdk-e2e-out-');
+  const copied = image('imgsdk-e2e/copied').builder(bookworm).copy({ from: hello, paths: ['/usr/bin/hello'] }).user('nobody').entrypoint('/usr/bin/hello');
+  try {
+    const r = await deploy(app(copied), { stateDir: state.dir, assemblyDir: out.dir });
+    assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
+    const ran = await runImage(docker, 'imgsdk-e2e/copied:latest');
+    assert.equal(ran.code, 0, ran.out);
+    assert.match(ran.out, /Hello, world!/);
+    const small = r.images.find((i) => i.id === 'imgsdk-e2e/copied')!.size!;
+    const whole = r.images.find((i) => i.id === 'imgsdk-e2e/hello')!.size!;
+    assert.ok(small < whole, `the copy (${small} B) holds less than the image it copies from (${whole} B)`);
+  } finally {
+    state.remove();
+    out.remove();
+    await removeImages(docker, IDS);
+  }
 });
 
 test('a binary that needs a library no layer has fails the deploy, naming the binary and the soname', async () => {
