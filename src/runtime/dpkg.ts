@@ -59,6 +59,6 @@ export function enrichPackages(packages: readonly PackageInfo[], status: Readonl
     const r = status.get(p.name);
     if (!r) return p;
     const depends = [...new Set(r.depends.map(pick).filter((d): d is string => !!d && d !== p.name))].sort();
-    return { ...p, section: r.section, priority: r.priority, essential: r.essential, depends };
+    return { ...p, section: r.section, priority: r.priority, essential: r.essential, depends, ...(r.provides.length ? { provides: r.provides } : {}) };
   });
 }

@@ -31,6 +31,8 @@ export interface PackageInfo {
   readonly priority?: string;
   readonly essential?: boolean;
   readonly depends?: readonly string[];
+  /** Debian: virtual packages it provides (`awk` for mawk). */
+  readonly provides?: readonly string[];
 }
 
 /** What a finished build of an image key left: enough for children and for a cache hit. */

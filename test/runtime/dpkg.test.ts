@@ -90,4 +90,8 @@ test('a library that is asked for by name stays whole', () => {
   assert.ok(partialPackages(['libssl3'], pkgs).has('libc6'));
 });
 
+test('a virtual package asked for by name keeps the package that provides it whole', () => {
+  assert.not.ok(partialPackages(['debconf-2.0'], pkgs).has('debconf'));
+});
+
 test.run();

@@ -122,6 +122,8 @@ export function partialPackages(requested: readonly string[], packages: readonly
   const wanted = new Set(requested.map((p) => p.replace(/[=/:].*$/, '')));
   const byName = new Map(packages.map((p) => [p.name, p]));
   const whole = new Set<string>();
+  // A virtual name (`awk`) stands for the installed package that provides it (mawk).
+  for (const p of packages) if (p.provides?.some((v) => wanted.has(v))) wanted.add(p.name);
   const stack = [...wanted].filter((n) => byName.has(n));
   while (stack.length) {
     const name = stack.pop()!;
