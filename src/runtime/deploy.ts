@@ -131,18 +131,22 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
     const deps: Record<string, string[]> = {};
     for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
     const ctx: Ctx = { asm, state, engine, opts, ship, emit, built, builders, epoch: opts.epoch ?? epochFromEnv() };
-    const outcomes = await schedule(deps, (id) => buildOne(ctx, id), { concurrency: opts.concurrency, signal: opts.signal });
+    // A failure is shown when it happens, not when the last unrelated image is done.
+    const failureText = (e: unknown) => (e instanceof ImgsdkError ? e.message : String((e as Error)?.stack ?? e));
+    const run = (id: string) =>
+      buildOne(ctx, id).catch((e: unknown) => {
+        emit({ type: 'failed', id, error: failureText(e) });
+        throw e;
+      });
+    const outcomes = await schedule(deps, run, { concurrency: opts.concurrency, signal: opts.signal });
 
     const images: ImageResult[] = [];
     for (const id of selected) {
       const o = outcomes.get(id)!;
       const tags = repoTags(asm, id);
       if (o.status === 'ok') images.push(o.value);
-      else if (o.status === 'failed') {
-        const msg = o.error instanceof ImgsdkError ? o.error.message : String((o.error as Error)?.stack ?? o.error);
-        emit({ type: 'failed', id, error: msg });
-        images.push({ id, status: 'failed', tags, cached: false, reason: msg, error: o.error });
-      } else {
+      else if (o.status === 'failed') images.push({ id, status: 'failed', tags, cached: false, reason: failureText(o.error), error: o.error });
+      else {
         emit({ type: 'skipped', id, reason: o.reason });
         images.push({ id, status: 'skipped', tags, cached: false, reason: o.reason });
       }
