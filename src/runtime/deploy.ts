@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
 import { BuildError, CancelledError, ImgsdkError, UsageError } from '../errors';
@@ -174,9 +174,12 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const def = asm.images.get(id)!;
   const key = m.key;
   const tags = repoTags(asm, id);
+  // Log lines reach build.log in order: each write waits for the one before.
+  let logged: Promise<unknown> = Promise.resolve();
+  const write = (f: () => Promise<unknown>) => (logged = logged.then(f).catch(() => undefined));
   const log = (line: string) => {
     emit({ type: 'log', id, line });
-    void appendFile(state.logPath(id), line + '\n').catch(() => undefined);
+    write(() => appendFile(state.logPath(id), line + '\n'));
   };
   await mkdir(state.imageDir(id), { recursive: true });
   const builder = asm.manifest.builders[def.builder].def;
@@ -201,6 +204,8 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     return { id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: why, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
   }
   const reason = opts.forceAll ? 'forced (phase 1 and 2)' : opts.force ? 'forced (phase 2)' : !previous ? 'no build record in the state directory' : !existing ? `no image ${id}:${key.slice(0, 12)} in the engine` : 'the image in the engine does not match the build record';
+  // build.log holds the latest build only.
+  write(() => writeFile(state.logPath(id), `# ${id} at key ${key.slice(0, 12)}: ${reason}\n`));
 
   const chain = await ancestors(ctx, id);
 
@@ -262,6 +267,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   await writeDeployed(state, id, m);
   ctx.built.set(id, { record, entries: result.entries });
   const shipped = await shipImage(ship, ctx.ship);
+  await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });
   return { id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
 }
