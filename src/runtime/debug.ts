@@ -8,18 +8,18 @@
  * cached in the state directory per builder key and SOURCE_DATE_EPOCH. Images
  * with a Gentoo builder take it from {@link DEBUG_BUILDER}.
  */
-import { readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar-stream';
+import type { Readable } from 'node:stream';
 import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
 import { BuildError } from '../errors';
 import type { Engine } from './engine/engine';
-import { writeLayerFile } from './image/layer';
 import { DEFAULT_PATH, imageConfig, type Blob } from './image/oci';
-import { dirTar } from './phase1';
+import { dirTar, readSingleFile } from './phase1';
+import { readRootfsTar } from './rootfs/tar';
 import type { Entry } from './rootfs/entry';
-import { hashFile, writeAtomic, type StateDir } from './state';
+import { hashFile, writeAtomic } from './files';
+import type { StateDir } from './state';
 
 /** The tag suffix of the debug variant. */
 export const DEBUG_TAG = 'debug';
@@ -107,52 +107,27 @@ async function makeBusyboxLayer(
       await c.putArchive('/imgsdk/in', inTar);
       const code = await c.run({ onOutput: (b) => b.toString('utf8').split('\n').filter(Boolean).forEach((l) => opts.log?.(`debug: ${l}`)) });
       if (code !== 0) throw new BuildError(opts.forImage, `debug: fetching busybox-static failed (exit ${code}):\n${c.tail()}`, { phase: 'debug' });
-      const entries = await readEntries(await c.getArchive(`/imgsdk/debug/${BUSYBOX_DIR}`), state);
-      const version = (await readEntries(await c.getArchive('/imgsdk/debug/version'), state, true)).version;
-      return { entries: entries.entries, version };
+      const entries = await busyboxEntries(await c.getArchive(`/imgsdk/debug/${BUSYBOX_DIR}`), state);
+      const version = (await readSingleFile(await c.getArchive('/imgsdk/debug/version'))).trim();
+      return { entries, version };
     },
   );
-  const staging = state.tempFor(state.layerPath('debug'));
-  const info = await writeLayerFile(entries, state.blobs, staging, { mtime: opts.epoch });
-  await rename(staging, state.layerPath(info.diffId));
+  const info = await state.writeLayer(entries, opts.epoch);
   const rec: BusyboxLayer = { diffId: info.diffId, size: info.uncompressedSize, version };
   await writeAtomic(recPath, JSON.stringify(rec));
   opts.log?.(`debug: busybox ${version} layer ${info.diffId.slice(7, 19)}`);
   return rec;
 }
 
-/** Entries of the busybox directory (binary into the blob store), sorted; or the text of a single file. */
-async function readEntries(tar: NodeJS.ReadableStream, state: StateDir, single = false): Promise<{ entries: Entry[]; version: string }> {
-  const entries: Entry[] = [];
-  let version = '';
-  const ex = extract();
-  ex.on('entry', (h, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
-    stream.on('end', () => {
-      const data = Buffer.concat(chunks);
-      if (single) {
-        version = data.toString('utf8').trim();
-        return next();
-      }
-      const path = h.name.replace(/^\.?\/*/, '').replace(/\/$/, '');
-      const base = { path, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null };
-      if (h.type === 'directory') entries.push({ ...base, type: 'dir', mode: 0o755 });
-      else if (h.type === 'symlink') entries.push({ ...base, type: 'symlink', mode: 0o777, linkname: h.linkname ?? 'busybox' });
-      else if (h.type === 'file') {
-        state.blobs.put(data).then((sha) => {
-          entries.push({ ...base, type: 'file', mode: 0o755, size: data.length, sha256: sha });
-          next();
-        }, next);
-        return;
-      }
-      next();
-    });
-  });
-  await pipeline(tar, ex);
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  if (!single && !entries.some((e) => e.path === `${BUSYBOX_DIR}/busybox` && e.type === 'file')) throw new BuildError('debug', 'the busybox-static download gave no busybox binary');
-  return { entries, version };
+/**
+ * The busybox directory as layer entries: read (and checked) like any rootfs, then
+ * owned by root with fixed modes, so the layer does not depend on the builder.
+ */
+async function busyboxEntries(tar: Readable, state: StateDir): Promise<Entry[]> {
+  const read = await readRootfsTar(tar, state.blobs);
+  const entries = read.map((e) => ({ ...e, uid: 0, gid: 0, mode: e.type === 'symlink' ? 0o777 : 0o755, elf: null }));
+  if (!entries.some((e) => e.path === `${BUSYBOX_DIR}/busybox` && e.type === 'file')) throw new BuildError('debug', 'the busybox-static download gave no busybox binary');
+  return entries;
 }
 
 /**

@@ -24,7 +24,8 @@ import type { Entry } from './rootfs/entry';
 import { runPipeline } from './rootfs/pipeline';
 import { globToRegExp } from './rootfs/resolve';
 import { schedule } from './schedule';
-import { StateDir, writeAtomic, type BuildRecord, type RootfsRecord } from './state';
+import { writeAtomic } from './files';
+import { StateDir, type BuildRecord, type RootfsRecord } from './state';
 
 export type Phase = 'builder' | 'phase1' | 'pipeline' | 'phase2';
 

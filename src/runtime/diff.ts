@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Manifest, ManifestImage } from '../assembly';
-import { StateDir, writeAtomic } from './state';
+import { writeAtomic } from './files';
+import { StateDir } from './state';
 
 /** What a deploy recorded of an image it built or found cached: its key and the inputs of that key. */
 export interface DeployedRecord {

@@ -122,7 +122,7 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
 }
 
 /** The text of the one file in a tar stream (what getArchive gives for a file). */
-async function readSingleFile(tar: Readable): Promise<string> {
+export async function readSingleFile(tar: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   const ex = extract();
   ex.on('entry', (_h, stream, next) => {

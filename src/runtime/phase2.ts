@@ -1,10 +1,8 @@
-import { rename, rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import type { AccountDef, ImageDef } from '../assembly';
 import { BuildError } from '../errors';
 import type { Engine } from './engine/engine';
 import { writeDockerArchive } from './image/archive';
-import { writeLayerFile } from './image/layer';
 import { imageConfig, type Blob } from './image/oci';
 import type { Entry } from './rootfs/entry';
 import type { StateDir } from './state';
@@ -37,13 +35,7 @@ export interface Phase2Result {
  */
 export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
   const { state, def } = input;
-  const staging = state.tempFor(state.layerPath('staging'));
-  const info = await writeLayerFile(input.entries, state.blobs, staging, { mtime: input.epoch });
-  const dest = state.layerPath(info.diffId);
-  await rename(staging, dest).catch(async (e) => {
-    await rm(staging, { force: true });
-    throw e;
-  });
+  const info = await state.writeLayer(input.entries, input.epoch);
   const diffIds = [...input.parentDiffIds, info.diffId];
   const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
   return { config, layer: { diffId: info.diffId, size: info.uncompressedSize }, diffIds };

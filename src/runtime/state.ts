@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, rmSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { ImgsdkError } from '../errors';
+import { hashFile, writeAtomic } from './files';
+import { writeLayerFile, type LayerInfo } from './image/layer';
 import { BlobStore } from './rootfs/blobs';
 import type { Entry } from './rootfs/entry';
 
@@ -128,6 +130,20 @@ export class StateDir {
     return readJson<Entry[]>(join(this.imageDir(id), `${key}.entries.json`));
   }
 
+  /**
+   * Writes a layer (deterministic tar of `entries`) into `layers/` under its diff id.
+   * The name is known only once the tar is written, so it is staged first.
+   */
+  async writeLayer(entries: readonly Entry[], mtime: number): Promise<LayerInfo> {
+    const staging = this.tempFor(this.layerPath('staging'));
+    const info = await writeLayerFile(entries, this.blobs, staging, { mtime });
+    await rename(staging, this.layerPath(info.diffId)).catch(async (e) => {
+      await rm(staging, { force: true });
+      throw e;
+    });
+    return info;
+  }
+
   /** A temp path next to `dest`, for writes that are renamed into place. */
   tempFor(dest: string): string {
     return `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -181,20 +197,6 @@ function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-export async function hashFile(path: string): Promise<string> {
-  await stat(path);
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-export async function writeAtomic(dest: string, data: string | Buffer): Promise<void> {
-  await mkdir(dirname(dest), { recursive: true });
-  const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, dest);
 }
 
 async function readJson<T>(path: string): Promise<T | null> {

@@ -5,14 +5,13 @@
  * `imgsdk-builder/<id>:<key12>` and labelled with its full key, so an existing
  * builder is reused exactly when its key matches.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
 import type { BuilderDef } from '../../assembly';
 import { BuildError, CancelledError } from '../../errors';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine } from '../engine/engine';
+import { hashFile } from '../files';
 
 /** `ensureDebianBuilder` options. */
 export interface EnsureBuilderOptions {
@@ -161,13 +160,12 @@ export async function importMmdebstrap(
 }
 
 async function verifySha256(id: string, path: string, want: string): Promise<void> {
-  const hash = createHash('sha256');
+  let got: string;
   try {
-    await pipeline(createReadStream(path), hash);
+    got = await hashFile(path);
   } catch (err) {
     throw new BuildError(id, `cannot read rootfs tarball ${path}: ${(err as Error).message}`, { cause: err, phase: 'builder' });
   }
-  const got = hash.digest('hex');
   if (got !== want.toLowerCase()) {
     throw new BuildError(id, `rootfs tarball ${path} has sha256 ${got}, expected ${want}; refusing to import it`, {
       phase: 'builder',

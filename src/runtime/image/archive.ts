@@ -4,13 +4,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Pack } from 'tar-stream';
 import { ImgsdkError, UsageError } from '../../errors';
 import { canonicalJson } from '../../json';
+import { writeAtomic } from '../files';
 import { LAYER_GZIP_MEDIA_TYPE } from './layer';
 import { imageManifest, MANIFEST_MEDIA_TYPE, type Blob } from './oci';
 
@@ -210,18 +211,6 @@ async function addEntry(
     src.pipe(sink as unknown as Writable);
   });
   return `sha256:${hash.digest('hex')}`;
-}
-
-/** Writes `data` to `path` through a temp name in the same directory. */
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 async function putBlob(blobDir: string, digest: string, json: string): Promise<void> {
