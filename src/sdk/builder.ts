@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BuilderDef, DebianSource, Libc } from '../assembly';
+import { sha256 as sha256Of } from './key';
 import { Site } from './site';
 
 /** A problem found at the call site, kept until synth reports them all. */
@@ -156,7 +156,7 @@ export const debian = {
       const path = resolve(site.dir(), props.rootfs);
       let sha256 = '';
       try {
-        sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+        sha256 = sha256Of(readFileSync(path));
       } catch (e) {
         problems.push({ site, message: `rootfs tarball ${path} cannot be read: ${(e as Error).message}` });
       }

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, posix, resolve } from 'node:path';
 import type { AccountDef, HealthcheckDef, PortageDef } from '../assembly';
 import { Builder, type SiteProblem } from './builder';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
+import { sha256 as sha256Of } from './key';
 import { Site } from './site';
 import * as v from './validate';
 
@@ -348,7 +348,7 @@ export class Image {
     return this.portageNext('patch', this.patch, (p, problem, site) => {
       problem(Atom.check(atom));
       const data = readSource(resolve(site.dir(), file), problem);
-      const sha256 = data ? sha(data) : '';
+      const sha256 = data ? sha256Of(data) : '';
       p.patches = [...p.patches, { atom, name: basename(file), sha256 }];
       if (data) patchData = { sha256, data };
     }, (d) => {
@@ -658,10 +658,6 @@ function readSource(path: string, problem: (m: string) => void): Buffer | null {
     problem(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     return null;
   }
-}
-
-function sha(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
 }
 
 /**

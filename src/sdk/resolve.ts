@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { AccountDef, BuilderDef, FileDef, ImageConfigDef, ImageDef } from '../assembly';
 import type { Problem } from '../errors';
 import type { App } from './app';
 import type { Builder } from './builder';
 import { checkDebianPackage } from './debian/package';
 import { canonicalJson } from '../json';
+import { sha256 as sha256Of } from './key';
 import { Image, type ImageState } from './image';
 import { Atom } from './portage/atom';
 import type { Site } from './site';
@@ -147,7 +147,7 @@ export function resolveApp(app: App): Resolved {
       if (!owner) add(s.id, f.site, `file ${f.path}: owner "${f.owner}" has no .account() in this image or its parents`);
       let sha256: string | null = null;
       if (f.content) {
-        sha256 = createHash('sha256').update(f.content).digest('hex');
+        sha256 = sha256Of(f.content);
         blobs.set(sha256, f.content);
       }
       files.push({ path: f.path, type: f.type, mode: f.mode, uid: owner?.[0] ?? 0, gid: owner?.[1] ?? 0, sha256, size: f.content?.length ?? 0, target: f.target });
