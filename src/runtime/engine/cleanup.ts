@@ -30,11 +30,6 @@ export function trackContainer(name: string, remove: Remover): () => void {
   };
 }
 
-/** Names of the containers registered now. */
-export function liveContainers(): string[] {
-  return [...live.keys()];
-}
-
 /**
  * Removes every registered container now and waits (at most `timeoutMs`).
  * Errors are swallowed: this runs while the process is going down.
@@ -55,20 +50,11 @@ export async function removeLiveContainers(timeoutMs = CLEANUP_TIMEOUT_MS): Prom
 function onSignal(signal: NodeJS.Signals): void {
   const code = signal === 'SIGINT' ? 130 : 143;
   if (cleaning) process.exit(code);
+  // While cleaning, uninstall() keeps the handlers, so a second signal lands in the branch above.
   cleaning = true;
   const n = live.size;
   process.stderr.write(`\nimgsdk: ${signal}, removing ${n} build container${n === 1 ? '' : 's'}…\n`);
-  // Keep the handlers while removing, so a second signal lands in the branch above.
-  const removers = [...live.values()];
-  live.clear();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, CLEANUP_TIMEOUT_MS);
-  });
-  void Promise.race([Promise.allSettled(removers.map((r) => r())), timeout]).then(() => {
-    clearTimeout(timer);
-    process.exit(code);
-  });
+  void removeLiveContainers().then(() => process.exit(code));
 }
 
 function install(): void {
