@@ -25,7 +25,7 @@ import { runPipeline } from './rootfs/pipeline';
 import { globToRegExp } from './rootfs/resolve';
 import { schedule } from './schedule';
 import { writeAtomic } from './files';
-import { StateDir, type BuildRecord, type RootfsRecord } from './state';
+import { StateDir, type BuildRecord, type CreatedAccount, type RootfsRecord } from './state';
 
 export type Phase = 'builder' | 'phase1' | 'pipeline' | 'phase2';
 
@@ -242,8 +242,13 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const result = await runPipeline({
     def, libc: builder.libc, rootfsTar: state.rootfsPath(key), origins: rootfs.origins, packages: rootfs.packages,
     parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
+    createdAccounts: rootfs.createdAccounts, inheritedCreated: parentsOldestFirst.flatMap((a) => createdUsers(a.record.createdAccounts)),
     readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
   });
+
+  for (const f of result.stripped) log(`${f.what.join(', ')} removed: /${f.path} (${f.from.toString(8)} -> ${f.to.toString(8)})`);
+  for (const m of result.droppedModules) log(`module left out: /${m.path} ${m.why}`);
+  for (const n of result.notes) log(n);
 
   emit({ type: 'building', id, phase: 'phase2', reason });
   const inherited = chain.map((a) => ({ id: a.record.id, packages: a.record.packages }));
@@ -261,8 +266,9 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const record: BuildRecord = {
     id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layer, size,
     packages: rootfs.packages, inherited, purged: result.purged, tags,
+    ...(result.createdAccounts.length ? { createdAccounts: result.createdAccounts } : {}),
   };
-  await writeAtomic(reports.report, renderPackagesMd({ def, key, builder: builder.id, size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed }));
+  await writeAtomic(reports.report, renderPackagesMd({ def, key, builder: builder.id, size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed, stripped: result.stripped, droppedModules: result.droppedModules, notes: result.notes }));
   await writeAtomic(reports.sbom, sbom.json);
   await state.writeBuild(record, result.entries);
   await writeDeployed(state, id, m);
@@ -290,6 +296,11 @@ function shipOptions(opts: DeployOptions): ShipOptions {
 function needsNoBuilder(def: ImageDef): boolean {
   const h = def.hooks;
   return def.packages.length === 0 && !h.configureBuilder.length && !h.configureRootfs.length && !h.finishRootfs.length && !def.portage.downloads.length;
+}
+
+/** The users among the accounts an ancestor's install created, as account definitions. */
+function createdUsers(created: readonly CreatedAccount[] = []): AccountDef[] {
+  return created.flatMap((c) => (c.user && c.uid !== undefined ? [{ user: c.user, uid: c.uid, group: c.group ?? c.user, gid: c.gid, home: c.home ?? '/nonexistent', shell: c.shell ?? '/usr/sbin/nologin' }] : []));
 }
 
 /** Built ancestors of an image, nearest first. */

@@ -9,7 +9,7 @@ import type { BuilderDef, ImageDef } from '../assembly';
 import { BuildError } from '../errors';
 import type { Engine, OutputHandler, VolumeMount } from './engine/engine';
 import { enrichPackages, parseDpkgStatus } from './dpkg';
-import type { PackageInfo, RootfsRecord, StateDir } from './state';
+import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from './state';
 
 /** Where the builder-side scripts live, in a checkout and in the published package alike. */
 export const SCRIPTS_DIR = join(__dirname, '..', '..', 'src', 'runtime', 'scripts');
@@ -66,6 +66,7 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   const tmp = state.tempFor(dest);
   let packages: PackageInfo[] | null = null;
   let filesTsv = '';
+  const added: Record<string, string> = {};
   let sha256: string | null = null;
   let size = 0;
   const ex = extract();
@@ -82,12 +83,13 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
         sha256 = h.digest('hex');
         next();
       }, next);
-    } else if (name === 'packages.json' || name === 'files.tsv') {
+    } else if (name === 'packages.json' || name === 'files.tsv' || name === 'passwd.added' || name === 'group.added') {
       const chunks: Buffer[] = [];
       stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
       stream.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         if (name === 'files.tsv') filesTsv = text;
+        else if (name.endsWith('.added')) added[name.slice(0, -'.added'.length)] = text;
         else {
           try {
             packages = JSON.parse(text) as PackageInfo[];
@@ -116,9 +118,34 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
     const tab = line.indexOf('\t');
     if (tab > 0) origins[line.slice(0, tab).replace(/^\.?\/+/, '')] = line.slice(tab + 1);
   }
-  const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins };
+  const createdAccounts = parseCreatedAccounts(added.passwd ?? '', added.group ?? '');
+  const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins, ...(createdAccounts.length ? { createdAccounts } : {}) };
   await state.writeRootfsRecord(rec);
   return rec;
+}
+
+/**
+ * The accounts an install created (`adduser --system` in a maintainer script), from
+ * the lines it added to /etc/passwd and /etc/group: users with their primary group's
+ * name, and groups of their own (`redis` user, `redis` group; `postdrop` group alone).
+ */
+export function parseCreatedAccounts(passwd: string, group: string): CreatedAccount[] {
+  const groups = new Map<number, string>();
+  const out: CreatedAccount[] = [];
+  for (const line of group.split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name && /^\d+$/.test(gid ?? '')) groups.set(Number(gid), name);
+  }
+  const usedGroups = new Set<string>();
+  for (const line of passwd.split('\n')) {
+    const [name, , uid, gid, , home, shell] = line.split(':');
+    if (!name || !/^\d+$/.test(uid ?? '') || !/^\d+$/.test(gid ?? '')) continue;
+    const groupName = groups.get(Number(gid));
+    if (groupName) usedGroups.add(groupName);
+    out.push({ user: name, uid: Number(uid), gid: Number(gid), ...(groupName ? { group: groupName } : {}), home: home || '/nonexistent', shell: shell || '/usr/sbin/nologin' });
+  }
+  for (const [gid, name] of groups) if (!usedGroups.has(name)) out.push({ group: name, gid });
+  return out.sort((a, b) => (a.user ?? a.group!).localeCompare(b.user ?? b.group!));
 }
 
 /** The text of the one file in a tar stream (what getArchive gives for a file). */

@@ -1,6 +1,8 @@
 import type { ImageDef } from '../assembly';
 import type { PurgeReport } from './rootfs/purge';
 import { PURGE_CATEGORIES } from './rootfs/purge';
+import type { DroppedModule } from './rootfs/modules';
+import type { StrippedFile } from './rootfs/privileges';
 import type { PackageInfo } from './state';
 
 export interface PackagesReport {
@@ -11,7 +13,13 @@ export interface PackagesReport {
   readonly packages: readonly PackageInfo[];
   readonly inherited: readonly { readonly id: string; readonly packages: readonly PackageInfo[] }[];
   readonly purged: PurgeReport;
-  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number };
+  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused?: readonly string[] };
+  /** Files whose privileges (setuid, setgid, capabilities) or world-writable bit were removed. */
+  readonly stripped?: readonly StrippedFile[];
+  /** Modules that could never load, left out. */
+  readonly droppedModules?: readonly DroppedModule[];
+  /** Accounts adopted or added, files of unknown owners. */
+  readonly notes?: readonly string[];
 }
 
 /**
@@ -39,7 +47,20 @@ export function renderPackagesMd(r: PackagesReport): string {
   }
   if (r.purged.globbed.length) out.push(`- [x] the image's own globs (${r.purged.globbed.length} entries, ${formatSize(r.purged.globbedBytes)})`);
   if (r.slimmed.count) {
-    out.push('', '#### Slimmed', '', `Only what the image loads was kept of: ${r.slimmed.packages.join(', ') || '(unowned files)'} (${r.slimmed.count} entries, ${formatSize(r.slimmed.bytes)} left out).`);
+    out.push('', '#### Slimmed', '', `Only what the image uses was kept of: ${r.slimmed.packages.join(', ') || '(unowned files)'} (${r.slimmed.count} entries, ${formatSize(r.slimmed.bytes)} left out).`);
+    if (r.slimmed.unused?.length) out.push('', `Unused (only their library configuration kept): ${r.slimmed.unused.join(', ')}.`);
+  }
+  if (r.stripped?.length) {
+    out.push('', '#### Privileges removed', '', "Keep them with `.keep('setuid')` (world-writable: `.keep('world-writable')`).", '');
+    for (const f of r.stripped) out.push(`- /${f.path}: ${f.what.join(', ')} (${f.from.toString(8).padStart(4, '0')} → ${f.to.toString(8).padStart(4, '0')})`);
+  }
+  if (r.droppedModules?.length) {
+    out.push('', '#### Modules left out', '', 'Loadable modules whose libraries no installed package provides; they could never load.', '');
+    for (const m of r.droppedModules) out.push(`- /${m.path}: ${m.why}`);
+  }
+  if (r.notes?.length) {
+    out.push('', '#### Notes', '');
+    for (const n of r.notes) out.push(`- ${n}`);
   }
   return out.join('\n') + '\n';
 }

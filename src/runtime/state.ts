@@ -16,6 +16,21 @@ export interface RootfsRecord {
   readonly packages: readonly PackageInfo[];
   /** path → package, for files that came from a package. */
   readonly origins: Readonly<Record<string, string>>;
+  /** Accounts the install created (maintainer scripts, hooks). */
+  readonly createdAccounts?: readonly CreatedAccount[];
+}
+
+/**
+ * An account a maintainer script created in the builder: a user (with its primary
+ * group, named when the install created that group too) or a group alone.
+ */
+export interface CreatedAccount {
+  readonly user?: string;
+  readonly uid?: number;
+  readonly group?: string;
+  readonly gid: number;
+  readonly home?: string;
+  readonly shell?: string;
 }
 
 /** One installed package, as packages.json lists it. */
@@ -54,6 +69,8 @@ export interface BuildRecord {
   readonly inherited: readonly { readonly id: string; readonly packages: readonly PackageInfo[] }[];
   readonly purged: unknown;
   readonly tags: readonly string[];
+  /** Accounts this image added because its install created them (children keep them in /etc/passwd). */
+  readonly createdAccounts?: readonly CreatedAccount[];
 }
 
 /**

@@ -73,6 +73,9 @@ export interface HealthcheckProps {
 export const KEEP_CATEGORIES = [
   'docs', 'man', 'info', 'locales', 'headers', 'static-libs', 'pkgconfig', 'cmake',
   'caches', 'init', 'ldcache', 'python-cache', 'portage', 'extras',
+  // Not purge categories: setuid/setgid bits (and file capabilities) and world-writable
+  // files, which the build otherwise removes and reports.
+  'setuid', 'world-writable',
 ] as const;
 export type KeepCategory = (typeof KEEP_CATEGORIES)[number];
 
@@ -409,8 +412,11 @@ export class Image {
   }
 
   /**
-   * Keeps what the default purge removes: `headers`, `static-libs`, `docs`, `man`, ...
+   * Keeps what the default purge removes: `headers`, `static-libs`, `docs`, `man`, ...;
+   * `setuid` keeps setuid/setgid bits (removed and reported by default) and
+   * `world-writable` keeps `o+w` on files a hook made world-writable.
    * @example img.keep('headers', 'static-libs')
+   * @example img.keep('setuid') // a sudo-like image that needs its setuid helper
    */
   keep(...categories: KeepCategory[]): Image {
     return this.next('keep', this.keep, (d, _s, problem) => {

@@ -119,7 +119,8 @@ async function writeLayerStream(
   const mtime = new Date(opts.mtime * 1000);
   // Pack and drain at the same time: tar-stream applies backpressure per entry.
   const producing = (async () => {
-    for (const e of entries) await addEntry(tar, e, blobs, mtime);
+    const links = new HardlinkGroups();
+    for (const e of entries) await addEntry(tar, links.place(e), blobs, mtime);
     tar.finalize();
   })().catch((err: unknown) => {
     tar.destroy(err as Error);
@@ -137,6 +138,27 @@ async function writeLayerStream(
     size: blob.bytes,
     uncompressedSize: raw.bytes,
   };
+}
+
+/**
+ * Files that were one inode in the builder (Entry.inode) are linked again inside a
+ * layer: the first of a group in layer order carries the data, the later ones become
+ * hardlinks to it. Only files with the same body, mode and owner are linked, so a
+ * link never changes what a path holds.
+ */
+class HardlinkGroups {
+  private readonly first = new Map<string, string>();
+
+  place(e: Entry): Entry {
+    if (e.type !== 'file' || e.inode === undefined || e.size === 0) return e;
+    const group = [e.inode, e.sha256, e.mode, e.uid, e.gid].join('\0');
+    const target = this.first.get(group);
+    if (target === undefined) {
+      this.first.set(group, e.path);
+      return e;
+    }
+    return { ...e, type: 'hardlink', size: 0, linkname: target, sha256: null, elf: null };
+  }
 }
 
 type LayerHeader = Partial<Header> & Pick<Header, 'name'>;

@@ -201,15 +201,20 @@ export function renderPasswd(accounts: readonly AccountDef[]): string {
 }
 
 /**
- * /etc/group: root, nobody and the primary group of each account (the last of a
+ * /etc/group: root, nobody, `groups` (groups without a user, such as a maintainer
+ * script's `postdrop`) and the primary group of each account (the last of a
  * group name wins), sorted by gid, then name. Members are not listed: a primary
  * group needs none.
  *
  * @example
  * renderGroup([]); // 'root:x:0:\nnobody:x:65534:\n'
  */
-export function renderGroup(accounts: readonly AccountDef[]): string {
+export function renderGroup(accounts: readonly AccountDef[], groups: readonly { readonly name: string; readonly gid: number }[] = []): string {
   const byName = new Map<string, number>();
+  for (const g of groups) {
+    checkFields(g.name, [g.name]);
+    byName.set(g.name, g.gid);
+  }
   for (const a of [...BUILTIN, ...accounts]) {
     const name = a.group || a.user;
     checkFields(a.user, [name]);

@@ -27,10 +27,13 @@ export interface ClosureOptions extends LoaderOptions {
 }
 
 const GLOB = /[*?[{]/;
+/** Where `/usr/bin/env` finds a script's interpreter: Debian's default PATH. */
+const PATH_DIRS = ['usr/local/sbin', 'usr/local/bin', 'usr/sbin', 'usr/bin', 'sbin', 'bin'];
 
 /**
  * Prunes the last layer (this image) to the roots, the keep globs, everything they load
- * (interpreter and DT_NEEDED, transitively, found as the link check finds them), the
+ * (interpreter and DT_NEEDED, transitively, found as the link check finds them; a
+ * script's `#!` interpreter), the
  * symlinks crossed on the way and their targets, hardlink targets, and the parent
  * directories of all of these. Entries of parent layers are never returned: they are
  * in the image already. Returns entries sorted by path.
@@ -107,6 +110,11 @@ export function closure(layers: readonly (readonly Entry[])[], opts: ClosureOpti
     if (!e) continue;
     if (e.type === 'symlink') addResolved(path);
     else if (e.type === 'hardlink' && e.linkname) add(e.linkname);
+    else if (e.type === 'file' && e.shebang) {
+      // A script runs its interpreter: `#!/usr/bin/perl`, or a name `env` finds in PATH.
+      const interp = e.shebang.includes('/') ? e.shebang : PATH_DIRS.map((d) => `${d}/${e.shebang}`).find((p) => fs.lookup(p));
+      if (interp) addResolved(interp);
+    }
     else if (e.type === 'file' && e.elf && (e.elf.interp || e.elf.needed.length > 0)) {
       loader.walk({ path, elf: e.elf }, onEvent, seen);
     }

@@ -66,7 +66,10 @@ export function parseElf(buf: Buffer): ElfInfo | null {
   return info;
 }
 
+const ICONV_OPEN = Buffer.from('\0iconv_open\0');
+
 interface Mutable {
+  iconv?: boolean;
   interp: string | null;
   needed: string[];
   rpath: string[];
@@ -117,6 +120,8 @@ function readDynamic(r: Reader, info: Mutable): void {
   if (!dyn || strtab === undefined) return;
   const limit = dyn.strsz !== undefined ? Math.min(dyn.strsz, r.buf.length - strtab) : r.buf.length - strtab;
   const str = (off: number): string | null => (off < limit ? r.cstring(strtab! + off, Math.min(MAX_STRING, limit - off)) : null);
+  // iconv_open loads gconv modules by name at run time: the slimming keeps them for such files.
+  if (limit > 0 && r.buf.subarray(strtab, strtab + limit).indexOf(ICONV_OPEN) >= 0) info.iconv = true;
   for (const [tag, val] of dyn.entries) {
     const s = str(val);
     if (s === null || s === '') continue;

@@ -20,6 +20,8 @@ export interface ElfInfo {
   readonly rpath: readonly string[];
   readonly runpath: readonly string[];
   readonly soname: string | null;
+  /** The file names `iconv_open` in its dynamic strings (defines or calls it): gconv modules may be loaded. */
+  readonly iconv?: boolean;
 }
 
 export interface Entry {
@@ -40,4 +42,16 @@ export interface Entry {
   readonly elf: ElfInfo | null;
   /** Package that owns the path, when known. */
   readonly origin?: string;
+  /**
+   * Hardlink group: files that were hardlinks of one another in the builder share
+   * this id (the path of the group's first file there). They are files here, each
+   * with its own copy of the facts; the layer writer links them again, the first
+   * in layer order carrying the data, so no layer ever holds a link whose target is
+   * missing, later in the archive or in another layer.
+   */
+  readonly inode?: string;
+  /** A script's `#!` interpreter (`/usr/bin/perl`; for `#!/usr/bin/env python3`, `python3`). */
+  readonly shebang?: string;
+  /** The file had a `security.capability` attribute in the builder (dropped unless kept). */
+  readonly caps?: boolean;
 }

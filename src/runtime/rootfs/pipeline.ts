@@ -2,7 +2,11 @@ import { createReadStream } from 'node:fs';
 import type { AccountDef, ImageDef, Libc } from '../../assembly';
 import { BuildError } from '../../errors';
 import { renderGroup, renderNsswitch, renderPasswd } from '../image/oci';
-import type { PackageInfo } from '../state';
+import type { CreatedAccount, PackageInfo } from '../state';
+import { adoptAccounts, type GroupDef, unownedFiles } from './accounts';
+import { type DroppedModule, dropUnloadableModules } from './modules';
+import { type StrippedFile, stripPrivileges } from './privileges';
+import { slim } from './slim';
 import type { BlobStore } from './blobs';
 import { closure } from './closure';
 import { parseElf } from './elf';
@@ -26,6 +30,10 @@ export interface PipelineInput {
   readonly parents: readonly (readonly Entry[])[];
   /** Accounts of every ancestor, oldest first. */
   readonly inheritedAccounts: readonly AccountDef[];
+  /** Accounts the install created in this image's phase 1 (maintainer scripts). */
+  readonly createdAccounts?: readonly CreatedAccount[];
+  /** Accounts ancestors added because their installs created them, oldest first. */
+  readonly inheritedCreated?: readonly AccountDef[];
   /** For each `.copy()`, the source image's layers (oldest first). */
   readonly copySources: ReadonlyMap<string, readonly (readonly Entry[])[]>;
   /** Bytes of `.file()` contents by sha256 (from the assembly's `files/`). */
@@ -37,37 +45,60 @@ export interface PipelineResult {
   /** This image's own layer, normalized and sorted. */
   readonly entries: Entry[];
   readonly purged: PurgeReport;
-  /** Paths of package files left out because only their libraries were needed. */
-  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number };
+  /** Paths of package files left out because only part of their package is used. */
+  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused: readonly string[] };
+  /** Files whose setuid/setgid bits, capabilities or world-writable bit were removed. */
+  readonly stripped: readonly StrippedFile[];
+  /** Loadable modules that could never load, left out. */
+  readonly droppedModules: readonly DroppedModule[];
+  /** Accounts the install created that this image adds to /etc/passwd and /etc/group. */
+  readonly createdAccounts: readonly CreatedAccount[];
+  /** What the build log and PACKAGES.md should say: account mappings, files of unknown owners. */
+  readonly notes: readonly string[];
 }
 
+/** `.keep()` names that are not purge categories but switches of the pipeline. */
+const PIPELINE_KEEPS = new Set(['setuid', 'world-writable']);
+
 /**
- * The host side of a build, in order: read and filter the tar, purge, prune to
- * what runs (the user's closure, or the automatic slimming of library and base
- * packages), add copies, files and accounts, normalize, then check that every ELF
- * file finds its libraries in this layer plus the parents'.
+ * The host side of a build, in order: read and filter the tar, purge, strip
+ * privileges, prune to what runs (the user's closure, or the automatic slimming of
+ * library and base packages), adopt the accounts the install created, add copies,
+ * files and accounts, normalize, drop modules that can never load, then check that
+ * every ELF file finds its libraries in this layer plus the parents'.
  */
 export async function runPipeline(input: PipelineInput): Promise<PipelineResult> {
   const { def, blobs } = input;
   const origin = (p: string) => input.origins[p];
-  let entries = await readRootfsTar(createReadStream(input.rootfsTar), blobs, { origin });
+  let entries = await readRootfsTar(createReadStream(input.rootfsTar), blobs, { origin, allowSetuid: true });
 
-  const purged = purge(entries, { keep: def.keep, purge: def.purge, locales: def.portage.locales });
-  entries = purged.kept;
+  const purged = purge(entries, { keep: def.keep.filter((k) => !PIPELINE_KEEPS.has(k)), purge: def.purge, locales: def.portage.locales });
+  const privileges = stripPrivileges(purged.kept, { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
+  entries = privileges.entries;
 
   const before = entries;
+  let unused: readonly string[] = [];
   if (def.closure) {
     entries = closure([...input.parents, entries], { libc: input.libc, roots: def.closure.roots, keep: def.closure.keep, ldSoConf: await readLoaderConfig([...input.parents, entries], blobs) });
   } else {
-    entries = await slim(entries, input);
+    const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
+    const r = slim({ entries, parents: input.parents, packages: input.packages, requested: def.packages, needs: def.needs, libc: input.libc, ldSoConf });
+    entries = r.entries;
+    unused = r.unused;
   }
   const kept = new Set(entries.map((e) => e.path));
-  const dropped = before.filter((e) => !kept.has(e.path));
+  const parentFs = new Layers(input.parents);
+  const dropped = before.filter((e) => !kept.has(e.path) && !parentFs.get(e.path));
   const slimmed = {
     packages: [...new Set(dropped.map((e) => e.origin).filter((o): o is string => !!o))].sort(),
     count: dropped.length,
     bytes: dropped.reduce((n, e) => n + e.size, 0),
+    unused,
   };
+
+  const declared = [...input.inheritedAccounts, ...(input.inheritedCreated ?? []), ...def.accounts];
+  const adopted = adoptAccounts(entries, input.createdAccounts ?? [], declared);
+  entries = adopted.entries;
 
   for (const c of def.copies) {
     const layers = input.copySources.get(c.from)!;
@@ -75,74 +106,33 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     entries = [...entries, ...closure([flat], { libc: input.libc, roots: c.paths, keep: [] })];
   }
 
-  entries = [...entries, ...(await addedFiles(input))];
+  const accounts = { users: adopted.users, groups: adopted.groups };
+  entries = [...entries, ...(await addedFiles(input, accounts))];
   entries = normalizeEntries(entries);
 
+  const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
+  const modules = dropUnloadableModules([...input.parents, entries], { libc: input.libc, needs: def.needs, ldSoConf });
+  entries = modules.entries;
+
   const layers = [...input.parents, entries];
-  const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf: await readLoaderConfig(layers, blobs) });
+  const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf });
   if (problems.length) {
     throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
   }
   checkForbidden(def, layers);
-  return { entries, purged: purged.purged, slimmed };
+
+  const all = [...declared, ...accounts.users];
+  const uids = new Set([0, 65534, ...all.map((a) => a.uid)]);
+  const gids = new Set([0, 65534, ...all.map((a) => a.gid), ...accounts.groups.map((g) => g.gid)]);
+  const notes = [...adopted.notes, ...unownedFiles(entries, uids, gids)];
+  const createdAccounts: CreatedAccount[] = [
+    ...adopted.users.map((u) => ({ user: u.user, uid: u.uid, group: u.group, gid: u.gid, home: u.home, shell: u.shell })),
+    ...adopted.groups.map((g) => ({ group: g.name, gid: g.gid })),
+  ];
+  return { entries, purged: purged.purged, slimmed, stripped: privileges.stripped, droppedModules: modules.dropped, createdAccounts, notes };
 }
 
-/**
- * Debian pulls in libraries whole, and base packages for maintainer scripts
- * (debconf, perl-base) or for other machines' needs (iproute2). The requested
- * packages and what they depend on stay whole, except that the walk stops at
- * library packages (Section libs) and base packages (Essential, Priority required
- * or important): those, and what only they pull in, keep just the files the kept
- * files load, plus their /etc configuration.
- */
-async function slim(entries: Entry[], input: PipelineInput): Promise<Entry[]> {
-  const partial = partialPackages(input.def.packages, input.packages);
-  if (partial.size === 0) return entries;
-  const roots: string[] = [];
-  const keep: string[] = [];
-  const libConfig = new Set(input.packages.filter((p) => p.section === 'libs' || p.section === 'oldlibs').map((p) => p.name));
-  const whole = (e: Entry) => !e.origin || !partial.has(e.origin);
-  for (const e of entries) {
-    if (e.type === 'dir') continue;
-    if (whole(e)) roots.push(e.path);
-    // A library's configuration (ld.so.conf.d, netconfig) goes with the library.
-    else if (e.path.startsWith('etc/') && libConfig.has(e.origin!)) keep.push(e.path);
-  }
-  const needs = new Set(input.def.needs);
-  for (const e of entries) if (e.type !== 'dir' && needs.has(e.path.slice(e.path.lastIndexOf('/') + 1))) keep.push(e.path);
-  const ldSoConf = await readLoaderConfig([...input.parents, entries], input.blobs);
-  const kept = roots.length || keep.length ? closure([...input.parents, entries], { libc: input.libc, roots, keep, ldSoConf, literal: true }) : [];
-  // The empty directories of whole packages (/var/log/nginx, conf.d) are part of them too.
-  const have = new Set(kept.map((e) => e.path));
-  return [...kept, ...entries.filter((e) => e.type === 'dir' && whole(e) && !have.has(e.path))];
-}
-
-/** Packages kept only for what is loaded from them: see slim(). */
-export function partialPackages(requested: readonly string[], packages: readonly PackageInfo[]): Set<string> {
-  const wanted = new Set(requested.map((p) => p.replace(/[=/:].*$/, '')));
-  const byName = new Map(packages.map((p) => [p.name, p]));
-  const whole = new Set<string>();
-  // A virtual name (`awk`) stands for the installed package that provides it (mawk).
-  for (const p of packages) if (p.provides?.some((v) => wanted.has(v))) wanted.add(p.name);
-  const stack = [...wanted].filter((n) => byName.has(n));
-  while (stack.length) {
-    const name = stack.pop()!;
-    if (whole.has(name)) continue;
-    const p = byName.get(name)!;
-    if (!wanted.has(name) && isLibraryOrBase(p)) continue;
-    whole.add(name);
-    for (const d of p.depends ?? []) if (byName.has(d) && !whole.has(d)) stack.push(d);
-  }
-  // Without dependency data (an older builder script), only the class of each package counts.
-  const known = packages.some((p) => p.depends !== undefined);
-  return new Set(packages.filter((p) => (known ? !whole.has(p.name) : !wanted.has(p.name) && isLibraryOrBase(p))).map((p) => p.name));
-}
-
-function isLibraryOrBase(p: PackageInfo): boolean {
-  return p.section === 'libs' || p.section === 'oldlibs' || p.essential === true || p.priority === 'required' || p.priority === 'important';
-}
-
-async function addedFiles(input: PipelineInput): Promise<Entry[]> {
+async function addedFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }): Promise<Entry[]> {
   const { def } = input;
   const out: Entry[] = [];
   const file = async (path: string, data: Buffer, mode = 0o644, uid = 0, gid = 0): Promise<Entry> => ({
@@ -151,10 +141,10 @@ async function addedFiles(input: PipelineInput): Promise<Entry[]> {
   const dir = (path: string, mode: number, uid = 0, gid = 0): Entry => ({ path, type: 'dir', mode, uid, gid, size: 0, linkname: null, sha256: null, elf: null });
 
   if (def.parent === null) out.push(dir('tmp', 0o1777));
-  const accounts = [...input.inheritedAccounts, ...def.accounts];
-  if (def.parent === null || def.accounts.length) {
+  const accounts = [...input.inheritedAccounts, ...(input.inheritedCreated ?? []), ...created.users, ...def.accounts];
+  if (def.parent === null || def.accounts.length || created.users.length || created.groups.length) {
     out.push(await file('etc/passwd', Buffer.from(renderPasswd(accounts))));
-    out.push(await file('etc/group', Buffer.from(renderGroup(accounts))));
+    out.push(await file('etc/group', Buffer.from(renderGroup(accounts, created.groups))));
     if (def.parent === null && input.libc === 'glibc') out.push(await file('etc/nsswitch.conf', Buffer.from(renderNsswitch())));
   }
   for (const a of def.accounts) if (a.home !== '/' && a.home !== '/nonexistent') out.push(dir(a.home.replace(/^\/+/, ''), 0o755, a.uid, a.gid));

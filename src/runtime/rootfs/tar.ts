@@ -41,8 +41,10 @@ interface Violation {
  *
  * Every entry that escapes the root (absolute or climbing `..` paths, symlinks whose
  * target climbs above the root, hardlinks outside or to nothing), every device node or
- * fifo and every setuid/setgid file is collected; if there are any, one RootfsError
- * names them all. A later entry at the same path replaces an earlier one, as `tar -x` does.
+ * fifo and (unless allowed) every setuid/setgid file is collected; if there are any, one
+ * RootfsError names them all. A later entry at the same path replaces an earlier one, as
+ * `tar -x` does. A hardlink becomes a file with its target's facts and both share an
+ * `inode` (see Entry.inode), so purging or slimming either one never strands the other.
  *
  * @example
  * const entries = await readRootfsTar(fs.createReadStream('rootfs.tar'), new BlobStore(dir));
@@ -71,7 +73,8 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
     }
 
     const mode = (h.mode ?? 0) & 0o7777;
-    const base = { path, mode, uid: h.uid ?? 0, gid: h.gid ?? 0, ...origin(opts, path) };
+    const caps = (h.pax as Record<string, string> | undefined)?.['SCHILY.xattr.security.capability'] !== undefined ? { caps: true } : {};
+    const base = { path, mode, uid: h.uid ?? 0, gid: h.gid ?? 0, ...origin(opts, path), ...caps };
     if (isFile) {
       // ELF parsing needs the whole file (the dynamic section can be anywhere), so a
       // body is buffered, hashed, stored and dropped before the next header is read.
@@ -84,16 +87,26 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
         continue;
       }
       const sha256 = await blobs.put(body);
-      byPath.set(path, { ...base, type: 'file', size: body.length, linkname: null, sha256, elf: parseElf(body) });
+      const elf = parseElf(body);
+      const shebang = elf ? undefined : parseShebang(body);
+      byPath.set(path, { ...base, type: 'file', size: body.length, linkname: null, sha256, elf, ...(shebang ? { shebang } : {}) });
     } else if (type === 'directory') {
       byPath.set(path, { ...base, type: 'dir', size: 0, linkname: null, sha256: null, elf: null });
     } else if (type === 'symlink') {
       byPath.set(path, { ...base, type: 'symlink', size: 0, linkname: h.linkname ?? '', sha256: null, elf: null });
     } else if (type === 'link') {
       const target = (h.linkname ?? '').startsWith('/') ? null : normalizePath(h.linkname ?? '');
+      const t = target ? byPath.get(target) : undefined;
       if (target === null || target === '') reject(`hardlink to ${h.linkname} outside the root`);
-      else if (byPath.get(target)?.type !== 'file') reject(`hardlink to ${target}, which is not a regular file earlier in the archive`);
-      else byPath.set(path, { ...base, type: 'hardlink', size: 0, linkname: target, sha256: null, elf: null });
+      else if (t?.type !== 'file') reject(`hardlink to ${target}, which is not a regular file earlier in the archive`);
+      else {
+        // One inode, one set of facts: the link is the target's file (its mode, owner
+        // and body), whatever mode the link's own header claims.
+        const inode = t.inode ?? target;
+        if (t.inode === undefined) byPath.set(target, { ...t, inode });
+        const { origin: _targetOrigin, ...facts } = t;
+        byPath.set(path, { ...facts, path, inode, ...origin(opts, path) });
+      }
     } else if (type === 'character-device' || type === 'block-device' || type === 'fifo') {
       if (!opts.allowDevices) reject(type === 'fifo' ? 'fifo' : `${type} ${h.devmajor ?? 0}:${h.devminor ?? 0}`);
     } else {
@@ -110,6 +123,20 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
     );
   }
   return [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/**
+ * The interpreter a script names on its `#!` line, as the kernel reads it (the first
+ * word); `/usr/bin/env NAME` gives NAME, which is looked up in PATH.
+ * @example parseShebang(Buffer.from('#!/usr/bin/env python3\n')) // 'python3'
+ */
+export function parseShebang(body: Buffer): string | undefined {
+  if (body.length < 3 || body[0] !== 0x23 || body[1] !== 0x21) return undefined;
+  const end = body.indexOf(0x0a);
+  const words = body.toString('latin1', 2, end < 0 ? Math.min(body.length, 256) : Math.min(end, 256)).trim().split(/\s+/);
+  if (!words[0]) return undefined;
+  if (/(^|\/)env$/.test(words[0])) return words.slice(1).find((w) => !w.startsWith('-') && !w.includes('='));
+  return words[0];
 }
 
 function origin(opts: ReadRootfsOptions, path: string): { origin?: string } {
@@ -133,8 +160,6 @@ function checkLinks(byPath: ReadonlyMap<string, Entry>): Violation[] {
       // even though each looks harmless alone.
       const w = walk(dirname(e.path), e.linkname ?? '', linkOf, true);
       if (!w.ok && w.reason === 'escape') out.push({ path: e.path, why: `symlink to ${e.linkname} points outside the root` });
-    } else if (e.type === 'hardlink' && byPath.get(e.linkname ?? '')?.type !== 'file') {
-      out.push({ path: e.path, why: `hardlink to ${e.linkname}, which was replaced by a non-file` });
     }
   }
   return out.sort((a, b) => comparePaths(a.path, b.path));

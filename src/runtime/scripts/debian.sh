@@ -8,9 +8,13 @@
 # Out: /imgsdk/out  rootfs.tar      tar of /imgsdk/root, ./-relative, numeric owners
 #                   packages.json   [{name, version, arch, source, origin}] of the closure
 #                   files.tsv       /path TAB package, for every file a package put there
+#                   passwd.added, group.added   the lines the install (maintainer
+#                                   scripts, hooks) added to /etc/passwd and /etc/group
 #
 # The image gets the files of the package closure (requested packages plus their
-# Depends/Pre-Depends, as installed here, minus the parent's packages) plus the
+# Depends/Pre-Depends, as installed here; the parent's packages among them come too,
+# marked in files.tsv but not in packages.json, so the pipeline can take what the
+# parent slimmed away and this image loads) plus the
 # files the install created that no package lists (maintainer scripts: alternatives,
 # modules-enabled links, state directories). Paths are canonical: on a usrmerged
 # builder /lib/x/libc.so.6 from a dpkg list is copied as usr/lib/x/libc.so.6 and
@@ -88,6 +92,10 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	chmod 755 /usr/sbin/policy-rc.d
 fi
 
+# Accounts that maintainer scripts or hooks create own files of the image.
+cp /etc/passwd "$W/passwd.before"
+cp /etc/group "$W/group.before"
+
 log "apt-get update"
 apt-get update -q || die "apt-get update failed (check apt/sources.list and that the builder reaches the mirror)"
 
@@ -152,6 +160,7 @@ awk -F "$TAB" -v roots="$W/roots" '
 	}' "$W/db" >"$W/closure.raw" || die "cannot compute the package closure"
 sort -u "$W/closure.raw" >"$W/closure.all"
 comm -23 "$W/closure.all" "$W/parent" >"$W/closure"
+comm -12 "$W/closure.all" "$W/parent" >"$W/closure.inherited"
 log "closure: $(wc -l <"$W/closure.all") packages, $(wc -l <"$W/closure") not in the parent"
 
 log "collecting files"
@@ -164,6 +173,12 @@ while IFS= read -r pkg; do
 	list=$(listfile "$pkg" "$arch")
 	canonical <"$list" | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw"
 done <"$W/closure"
+# The parent's packages: files only (the pipeline keeps what the parent lacks and this image loads).
+while IFS= read -r pkg; do
+	arch=$(dpkg-query -W -f '${Architecture}' "$pkg" | head -n 1)
+	list=$(listfile "$pkg" "$arch")
+	canonical <"$list" | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw"
+done <"$W/closure.inherited"
 sort -u "$W/owned.raw" >"$OUT/files.tsv"
 
 # Alternatives whose chosen target belongs to the closure: /etc/alternatives/<name>
@@ -208,6 +223,10 @@ log "copying $(wc -l <"$W/copy") entries into $ROOT"
 [ ! -e "$W/tar.failed" ] || die "reading the package files failed (tar exit $(cat "$W/tar.failed"))"
 
 hook finish-rootfs
+
+grep -vxF -f "$W/passwd.before" /etc/passwd >"$OUT/passwd.added" || true
+grep -vxF -f "$W/group.before" /etc/group >"$OUT/group.added" || true
+[ ! -s "$OUT/passwd.added" ] || log "accounts created by the install: $(cut -d: -f1 "$OUT/passwd.added" | tr '\n' ' ')"
 
 log "writing $OUT/packages.json"
 sort -t "$TAB" -k 1,1 "$W/pkgs.tsv" | awk -F "$TAB" '

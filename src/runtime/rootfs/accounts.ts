@@ -1,0 +1,87 @@
+import type { AccountDef } from '../../assembly';
+import type { CreatedAccount } from '../state';
+import type { Entry } from './entry';
+
+/**
+ * Accounts that maintainer scripts create (`adduser --system redis` in
+ * redis-server's postinst) own files of the image (`/etc/redis 2770 redis:redis`).
+ * An image that declares an account of the same name gets those files (the script's
+ * uid/gid are mapped to the declared ones); otherwise the created account itself is
+ * written to the image's /etc/passwd and /etc/group, so no file is owned by a number
+ * nobody in the image has.
+ */
+
+/** A group line of /etc/group without a user of the same name. */
+export interface GroupDef {
+  readonly name: string;
+  readonly gid: number;
+}
+
+/** What adoptAccounts did. */
+export interface AdoptedAccounts {
+  /** Entries with the created ids mapped to declared accounts. */
+  readonly entries: Entry[];
+  /** Created users the image did not declare, to add to /etc/passwd. */
+  readonly users: readonly AccountDef[];
+  /** Created groups without a user, to add to /etc/group. */
+  readonly groups: readonly GroupDef[];
+  /** One line per mapping or addition, for the build log and PACKAGES.md. */
+  readonly notes: readonly string[];
+}
+
+/**
+ * Maps or adds the accounts an install created (see the module comment).
+ *
+ * @example
+ * adoptAccounts(entries, [{ user: 'redis', uid: 100, gid: 101, group: 'redis' }], [{ user: 'redis', uid: 10001, gid: 10001, ... }]);
+ * // files of uid 100 now belong to 10001; no account is added
+ */
+export function adoptAccounts(entries: readonly Entry[], created: readonly CreatedAccount[], declared: readonly AccountDef[]): AdoptedAccounts {
+  const users: AccountDef[] = [];
+  const groups: GroupDef[] = [];
+  const notes: string[] = [];
+  const uidMap = new Map<number, number>();
+  const gidMap = new Map<number, number>();
+  const declaredUser = new Map(declared.map((a) => [a.user, a]));
+  const declaredGroup = new Map(declared.map((a) => [a.group || a.user, a.gid]));
+  for (const c of created) {
+    const mine = c.user ? declaredUser.get(c.user) : undefined;
+    if (c.user && c.uid !== undefined) {
+      if (mine) {
+        if (mine.uid !== c.uid) uidMap.set(c.uid, mine.uid);
+        if (mine.gid !== c.gid) gidMap.set(c.gid, mine.gid);
+        notes.push(`account ${c.user}: the install made it ${c.uid}:${c.gid}; its files go to the declared ${mine.uid}:${mine.gid}`);
+      } else {
+        const group = c.group ?? c.user;
+        const gid = declaredGroup.get(group) ?? c.gid;
+        if (gid !== c.gid) gidMap.set(c.gid, gid);
+        users.push({ user: c.user, uid: c.uid, group, gid, home: c.home ?? '/nonexistent', shell: c.shell ?? '/usr/sbin/nologin' });
+        notes.push(`account ${c.user} (${c.uid}:${gid}) added: the install created it and owns files with it`);
+      }
+    } else if (c.group) {
+      const gid = declaredGroup.get(c.group);
+      if (gid !== undefined) {
+        if (gid !== c.gid) gidMap.set(c.gid, gid);
+      } else {
+        groups.push({ name: c.group, gid: c.gid });
+        notes.push(`group ${c.group} (${c.gid}) added: the install created it`);
+      }
+    }
+  }
+  const mapped = uidMap.size || gidMap.size ? entries.map((e) => (uidMap.has(e.uid) || gidMap.has(e.gid) ? { ...e, uid: uidMap.get(e.uid) ?? e.uid, gid: gidMap.get(e.gid) ?? e.gid } : e)) : [...entries];
+  return { entries: mapped, users, groups, notes };
+}
+
+/**
+ * Files owned by a uid or gid that no account of the image has: the image runs, but
+ * `ls -l` shows numbers and a service started as a named user cannot reach them.
+ * Returns one line per owner, naming up to five files.
+ */
+export function unownedFiles(entries: readonly Entry[], users: ReadonlySet<number>, groups: ReadonlySet<number>): string[] {
+  const byOwner = new Map<string, string[]>();
+  for (const e of entries) {
+    const what = [!users.has(e.uid) ? `uid ${e.uid}` : '', !groups.has(e.gid) ? `gid ${e.gid}` : ''].filter(Boolean).join(', ');
+    if (what) byOwner.set(what, [...(byOwner.get(what) ?? []), e.path]);
+  }
+  return [...byOwner].map(([what, paths]) => `no account in the image has ${what}, which owns ${paths.slice(0, 5).map((p) => '/' + p).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`);
+}

@@ -1,0 +1,201 @@
+import type { PackageInfo } from '../state';
+import { closure } from './closure';
+import type { Entry } from './entry';
+import type { Libc } from './linkcheck';
+import { Layers } from './resolve';
+
+/**
+ * Slimming: Debian pulls in libraries whole, and base packages for maintainer
+ * scripts (debconf, adduser, passwd) or for other machines' needs (iproute2). The
+ * requested packages and the ordinary packages they depend on stay whole. Library
+ * and base packages (and, in a child, the parent's packages that this image needs
+ * again) are "partial": of them, the image keeps what it can be shown to use, and
+ * drops only what it can show unused:
+ *
+ * - shared libraries in the loader's directories that nothing kept links;
+ * - programs in bin/sbin directories that nothing kept runs (as a `#!` interpreter);
+ * - the modules, helpers, data and configuration of a package none of whose ELF
+ *   files is used (a package used for one library keeps its modules and data:
+ *   Ruby's library, Perl's modules, OpenSSL's providers, ICU's data);
+ * - an interpreter's library tree (Perl, Python, Ruby, Tcl, Lua) when the image has
+ *   no such interpreter;
+ * - glibc's gconv modules when no kept file calls `iconv_open`;
+ * - OpenSSL's engines and providers when the image has no openssl.cnf to name them
+ *   (libssl3 ships none; the `openssl` package does).
+ *
+ * A package without ELF files (tzdata, netbase, ncurses-base, a package of scripts)
+ * counts as used: the program that depends on it reads its data. Its programs in
+ * bin/sbin and its interpreter trees follow the rules above.
+ */
+
+/** What slim() needs. */
+export interface SlimInput {
+  /** This image's entries (after purge). */
+  readonly entries: readonly Entry[];
+  /** Parent layers, oldest first. */
+  readonly parents: readonly (readonly Entry[])[];
+  /** Packages phase 1 installed (not the parent's). */
+  readonly packages: readonly PackageInfo[];
+  /** Packages as the image names them (`nginx-light`, `curl=7.88*`). */
+  readonly requested: readonly string[];
+  /** Sonames the image loads with dlopen (`.needs()`). */
+  readonly needs: readonly string[];
+  readonly libc: Libc;
+  readonly ldSoConf: ReadonlyMap<string, string>;
+}
+
+/** What slim() kept and why it dropped the rest. */
+export interface SlimResult {
+  readonly entries: Entry[];
+  /** Partial packages none of whose files is used (dropped whole but for library configuration). */
+  readonly unused: readonly string[];
+}
+
+const BIN_DIR = /^(?:usr\/(?:local\/)?)?s?bin\//;
+const GCONV = /(?:^|\/)gconv\//;
+/** OpenSSL's engines and providers, loaded by name as its configuration says. */
+const OPENSSL_MODULES = /^usr\/lib\/[^/]+\/(?:engines-\d+|ossl-modules)\//;
+const OPENSSL_CONF = /^(?:etc\/ssl|usr\/lib\/ssl)\/openssl\.cnf$/;
+/** Debian's default PATH, where `#!/usr/bin/env NAME` finds NAME. */
+const PATH_DIRS = ['usr/local/sbin', 'usr/local/bin', 'usr/sbin', 'usr/bin', 'sbin', 'bin'];
+/** Directories ld.so searches by default (multiarch and lib64 included), where a library nobody links is unused. */
+const LOADER_DIR = /^(?:usr\/)?lib(?:32|64|x32)?\/(?:[^/]+-linux-gnu[^/]*\/)?[^/]+$/;
+
+/** An interpreter's library tree and the files that show the interpreter is in the image. */
+const INTERPRETERS: readonly { readonly name: string; readonly tree: RegExp; readonly present: RegExp }[] = [
+  { name: 'perl', tree: /^usr\/(?:share\/perl5?|lib\/[^/]+-linux-gnu[^/]*\/perl(?:5|-base)?|lib\/perl5?)\//, present: /^usr\/bin\/perl(?:5[.\d]*)?$|\/libperl\.so/ },
+  { name: 'python', tree: /^usr\/lib\/python3(?:\.\d+)?\/|^usr\/share\/python3?\//, present: /^usr\/bin\/python3(?:\.\d+)?$|\/libpython3\.\d+\.so/ },
+  { name: 'ruby', tree: /^usr\/lib\/ruby\/|^usr\/lib\/[^/]+-linux-gnu[^/]*\/ruby\/|^usr\/share\/rubygems-integration\//, present: /\/libruby[-\d.]*\.so|^usr\/bin\/ruby/ },
+  { name: 'tcl', tree: /^usr\/share\/tcltk\/|^usr\/lib\/tcltk\//, present: /\/libtcl8\.\d+\.so|^usr\/bin\/tclsh/ },
+  { name: 'lua', tree: /^usr\/share\/lua\/|^usr\/lib\/[^/]+-linux-gnu[^/]*\/lua\//, present: /\/liblua5\.\d+\.so|^usr\/bin\/lua/ },
+];
+
+/**
+ * Slims the partial packages of an image (see the module comment). Entries of
+ * packages that are not this image's own (the parent's, brought again by phase 1)
+ * are partial too, and dropped where a parent layer already has the path.
+ *
+ * @example
+ * const { entries } = slim({ entries, parents, packages, requested: ['nginx-light'], needs: [], libc: 'glibc', ldSoConf });
+ */
+export function slim(input: SlimInput): SlimResult {
+  const own = new Set(input.packages.map((p) => p.name));
+  const partial = partialPackages(input.requested, input.packages);
+  const parentFs = new Layers(input.parents);
+  // The parent's packages: only what the parent's layers lack.
+  const entries = input.entries.filter((e) => !e.origin || own.has(e.origin) || !parentFs.get(e.path));
+  const isPartial = (e: Entry) => !!e.origin && (partial.has(e.origin) || !own.has(e.origin));
+  if (!entries.some(isPartial)) return { entries: [...entries], unused: [] };
+
+  const libConfig = new Set(input.packages.filter((p) => p.section === 'libs' || p.section === 'oldlibs').map((p) => p.name));
+  const needs = new Set(input.needs);
+  const byPackage = new Map<string, Entry[]>();
+  const roots = new Set<string>();
+  for (const e of entries) {
+    if (e.type === 'dir') continue;
+    if (!isPartial(e)) roots.add(e.path);
+    else {
+      byPackage.set(e.origin!, [...(byPackage.get(e.origin!) ?? []), e]);
+      // A library's configuration (ld.so.conf.d, netconfig) goes with the library.
+      if (e.path.startsWith('etc/') && libConfig.has(e.origin!)) roots.add(e.path);
+      if (needs.has(e.path.slice(e.path.lastIndexOf('/') + 1))) roots.add(e.path);
+    }
+  }
+  // Kept files can need more (a module's libraries): repeat until nothing is added.
+  let kept: Entry[] = [];
+  for (;;) {
+    kept = roots.size ? closure([...input.parents, entries], { libc: input.libc, roots: [...roots], keep: [], ldSoConf: input.ldSoConf, literal: true }) : [];
+    const more = usedBeyondLoading(kept, byPackage, input.parents).filter((p) => !roots.has(p));
+    if (!more.length) break;
+    for (const p of more) roots.add(p);
+  }
+
+  const used = usedPackages(kept, byPackage, input.parents);
+  const have = new Set(kept.map((e) => e.path));
+  // The directories of whole and used packages (/var/log/nginx, conf.d) are part of them too,
+  // and used packages' symlinks to files that are kept (libfoo.so.1 -> libfoo.so.1.2 came along already).
+  const view = new Layers([...input.parents, kept]);
+  const extra = entries.filter((e) => {
+    if (have.has(e.path) || (isPartial(e) && !used.has(e.origin!))) return false;
+    if (e.type === 'dir') return true;
+    if (e.type !== 'symlink' || !isPartial(e)) return false;
+    const target = view.resolve(e.path);
+    return !!target && target.entry.type !== 'dir' && have.has(target.path);
+  });
+  const unused = [...byPackage.keys()].filter((p) => !used.has(p) && partial.has(p)).sort();
+  return { entries: [...kept, ...extra], unused };
+}
+
+/**
+ * Partial packages with an ELF file among the kept entries, and those without ELF
+ * files (data, scripts) unless they are tools that cannot run here: programs in
+ * bin/sbin whose interpreter the image lacks (debconf, adduser without perl).
+ */
+function usedPackages(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, parents: readonly (readonly Entry[])[] = []): Set<string> {
+  const used = new Set(kept.filter((e) => e.type === 'file' && e.elf && e.origin).map((e) => e.origin!));
+  const view = new Layers([...parents, kept]);
+  const runs = (interp: string) => (interp.includes('/') ? !!view.lookup(interp) : PATH_DIRS.some((d) => view.lookup(`${d}/${interp}`)));
+  for (const [pkg, files] of byPackage) {
+    if (files.some((e) => e.elf)) continue;
+    const programs = files.filter((e) => e.shebang && BIN_DIR.test(e.path));
+    if (!programs.length || programs.some((e) => runs(e.shebang!))) used.add(pkg);
+  }
+  return used;
+}
+
+/**
+ * Files of partial packages kept although nothing loads them by DT_NEEDED: the
+ * modules, helpers and data of used packages, interpreter trees of interpreters the
+ * image has, gconv modules when something calls iconv_open.
+ */
+function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, parents: readonly (readonly Entry[])[]): string[] {
+  const used = usedPackages(kept, byPackage, parents);
+  const all = [...parents.flat(), ...kept];
+  const interpreters = new Set(INTERPRETERS.filter((i) => all.some((e) => e.type !== 'dir' && i.present.test(e.path))).map((i) => i.name));
+  const opensslConf = all.some((e) => e.type !== 'dir' && OPENSSL_CONF.test(e.path));
+  const iconv = all.some((e) => e.elf?.iconv && e.elf.soname !== 'libc.so.6' && !/^libc\.musl/.test(e.elf.soname ?? ''));
+  const out: string[] = [];
+  for (const [pkg, files] of byPackage) {
+    for (const e of files) {
+      // Directories and symlinks follow what they lead to (see slim()); a symlink to a
+      // directory as a root would keep the whole directory.
+      if (e.type === 'dir' || e.type === 'symlink') continue;
+      const interp = INTERPRETERS.find((i) => i.tree.test(e.path));
+      let keep: boolean;
+      if (interp) keep = interpreters.has(interp.name);
+      else if (GCONV.test(e.path)) keep = iconv;
+      else if (OPENSSL_MODULES.test(e.path)) keep = opensslConf;
+      else if (!used.has(pkg)) keep = false;
+      else if (BIN_DIR.test(e.path) && (e.elf?.interp || e.shebang)) keep = false;
+      else if (e.elf && !e.elf.interp && LOADER_DIR.test(e.path)) keep = false;
+      else keep = true;
+      if (keep) out.push(e.path);
+    }
+  }
+  return out;
+}
+
+/** Packages kept only for what is used of them: see slim(). */
+export function partialPackages(requested: readonly string[], packages: readonly PackageInfo[]): Set<string> {
+  const wanted = new Set(requested.map((p) => p.replace(/[=/:].*$/, '')));
+  const byName = new Map(packages.map((p) => [p.name, p]));
+  const whole = new Set<string>();
+  // A virtual name (`awk`) stands for the installed package that provides it (mawk).
+  for (const p of packages) if (p.provides?.some((v) => wanted.has(v))) wanted.add(p.name);
+  const stack = [...wanted].filter((n) => byName.has(n));
+  while (stack.length) {
+    const name = stack.pop()!;
+    if (whole.has(name)) continue;
+    const p = byName.get(name)!;
+    if (!wanted.has(name) && isLibraryOrBase(p)) continue;
+    whole.add(name);
+    for (const d of p.depends ?? []) if (byName.has(d) && !whole.has(d)) stack.push(d);
+  }
+  // Without dependency data (an older builder script), only the class of each package counts.
+  const known = packages.some((p) => p.depends !== undefined);
+  return new Set(packages.filter((p) => (known ? !whole.has(p.name) : !wanted.has(p.name) && isLibraryOrBase(p))).map((p) => p.name));
+}
+
+function isLibraryOrBase(p: PackageInfo): boolean {
+  return p.section === 'libs' || p.section === 'oldlibs' || p.essential === true || p.priority === 'required' || p.priority === 'important';
+}
