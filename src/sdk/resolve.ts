@@ -136,6 +136,9 @@ export function resolveApp(app: App): Resolved {
     const isRoot = user === null || user === 'root' || /^0(:|$)/.test(user);
     if (runs && isRoot && !s.allowRoot) {
       add(s.id, s.sites.user ?? s.sites.entrypoint ?? s.sites.cmd ?? s.declared, `runs as root: set .user(...) or call .allowRoot()`);
+    } else if (s.sites.user && user !== null && isRoot && !s.allowRoot) {
+      // Naming root is a choice to run as root, whether or not this image runs anything yet.
+      add(s.id, s.sites.user, `.user('${user}') runs as root: call .allowRoot() to mean it`);
     }
     if (user && !/^\d+(:\d+)?$/.test(user) && !KNOWN_USERS[user] && !accounts.some((a) => a.user === user)) {
       add(s.id, s.sites.user, `user "${user}" has no .account() in this image or its parents`);

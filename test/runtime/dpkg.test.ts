@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { enrichPackages, parseDpkgStatus } from '../../src/runtime/dpkg';
-import { partialPackages } from '../../src/runtime/rootfs/pipeline';
+import { partialPackages } from '../../src/runtime/rootfs/slim';
 
 const STATUS = `Package: nginx-light
 Status: install ok installed

@@ -145,6 +145,12 @@ test('running as root without .allowRoot() is a problem; with it, or as another 
   ), []);
 });
 
+test('naming root with .user() needs .allowRoot() even on an image that runs nothing yet', () => {
+  const l = line(); const named = image('acme/r').builder(deb).packages('libc6').user('root');
+  assert.equal(Testing.problems(named), [`${HERE}:${l} acme/r: .user('root') runs as root: call .allowRoot() to mean it`]);
+  assert.equal(Testing.problems(image('acme/r').builder(deb).user('root').allowRoot()), []);
+});
+
 test('a root user inherited with the entrypoint is caught on the child', () => {
   const base = image('acme/base').builder(deb).entrypoint('/bin/app').allowRoot();
   const l = line(); const child = image('acme/child').from(base).packages('curl');

@@ -182,4 +182,28 @@ test('a blob of the wrong size and a link without a target are refused', async (
 // tar-stream 3.2.2 output for the fixture above; GNU tar lists it as written.
 const PINNED_DIFF_ID = 'sha256:e37d4099db3abea08dbb23a929b468663a462f90f5d2f502d2178dd9a8dce925';
 
+test('files of one inode group are linked to the first of them in layer order, whatever the builder linked to', async () => {
+  const body = Buffer.from('bzip2 body');
+  const sha256 = await blobs.put(body);
+  // bunzip2 sorts before bzip2, the file the builder's hardlinks pointed at.
+  const f = (path: string) => entry(path, 'file', { mode: 0o755, size: body.length, sha256, inode: 'usr/bin/bzip2' });
+  const { bytes } = await toBuffer([entry('usr', 'dir'), entry('usr/bin', 'dir'), f('usr/bin/bunzip2'), f('usr/bin/bzcat'), f('usr/bin/bzip2')], { mtime: MTIME });
+  const hs = await headers(bytes);
+  const by = new Map(hs.map((h) => [h.name, h]));
+  assert.is(by.get('usr/bin/bunzip2')?.type, 'file');
+  assert.is(by.get('usr/bin/bunzip2')?.size, body.length);
+  assert.is(by.get('usr/bin/bzcat')?.type, 'link');
+  assert.is(by.get('usr/bin/bzcat')?.linkname, 'usr/bin/bunzip2');
+  assert.is(by.get('usr/bin/bzip2')?.linkname, 'usr/bin/bunzip2');
+});
+
+test('a file whose group lost its other members (purged, slimmed, in another layer) is written whole', async () => {
+  const body = Buffer.from('perl');
+  const sha256 = await blobs.put(body);
+  const { bytes } = await toBuffer([entry('usr', 'dir'), entry('usr/bin', 'dir'), entry('usr/bin/perl5.36.0', 'file', { mode: 0o755, size: body.length, sha256, inode: 'usr/bin/perl' })], { mtime: MTIME });
+  const h = (await headers(bytes)).find((x) => x.name === 'usr/bin/perl5.36.0')!;
+  assert.is(h.type, 'file');
+  assert.is(h.size, body.length);
+});
+
 test.run();

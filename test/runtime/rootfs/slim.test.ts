@@ -1,0 +1,120 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Entry } from '../../../src/runtime/rootfs/entry';
+import { slim } from '../../../src/runtime/rootfs/slim';
+import type { PackageInfo } from '../../../src/runtime/state';
+import { dir, elf, file, symlink } from './_tar-fixture';
+
+const LD = '/lib64/ld-linux-x86-64.so.2';
+const LIB = 'usr/lib/x86_64-linux-gnu';
+const of = (origin: string, e: Entry): Entry => ({ ...e, origin });
+const pkg = (name: string, section: string, depends: string[] = [], more: Partial<PackageInfo> = {}): PackageInfo => ({ name, version: '1', origin: 'debian', section, priority: 'optional', depends, ...more });
+const program = (path: string, needed: string[]) => file(path, 100, elf({ type: 3, interp: LD, needed }));
+const library = (path: string, soname: string, needed: string[] = ['libc.so.6'], more = {}) => file(path, 100, elf({ soname, needed, ...more }));
+const script = (path: string, interp: string): Entry => ({ ...file(path, 50), mode: 0o755, shebang: interp });
+
+const libc6 = [
+  of('libc6', symlink('lib64', 'usr/lib64')),
+  of('libc6', file('usr/lib64/ld-linux-x86-64.so.2', 200, elf({ soname: 'ld-linux-x86-64.so.2' }))),
+  of('libc6', library(`${LIB}/libc.so.6`, 'libc.so.6', ['ld-linux-x86-64.so.2'], { interp: LD })),
+  of('libc6', library(`${LIB}/libm.so.6`, 'libm.so.6')),
+  of('libc6', library(`${LIB}/gconv/IBM1390.so`, null as unknown as string)),
+  of('libc6', file(`${LIB}/gconv/gconv-modules.cache`, 30)),
+  of('libc6', file('etc/ld.so.conf.d/x86_64-linux-gnu.conf', 10)),
+];
+const base = { parents: [] as Entry[][], needs: [], libc: 'glibc' as const, ldSoConf: new Map<string, string>() };
+const paths = (es: readonly Entry[]) => es.map((e) => e.path).sort();
+
+test('slim drops the shared libraries and programs of library and base packages that nothing uses', () => {
+  const entries = [
+    ...libc6,
+    of('app', program('usr/bin/app', ['libc.so.6'])),
+    of('iproute2', program('usr/bin/ip', ['libc.so.6', 'libmnl.so.0'])),
+    of('iproute2', file('etc/iproute2/rt_tables', 10)),
+    of('libmnl0', library(`${LIB}/libmnl.so.0`, 'libmnl.so.0')),
+  ];
+  const packages = [pkg('app', 'utils', ['libc6', 'iproute2']), pkg('libc6', 'libs'), pkg('iproute2', 'net', ['libmnl0'], { priority: 'important' }), pkg('libmnl0', 'libs')];
+  const r = slim({ ...base, entries, packages, requested: ['app'] });
+  const kept = paths(r.entries);
+  assert.ok(kept.includes('usr/bin/app'));
+  assert.ok(kept.includes(`${LIB}/libc.so.6`));
+  assert.not.ok(kept.includes(`${LIB}/libm.so.6`), 'libm: nothing links it');
+  assert.not.ok(kept.includes('usr/bin/ip'), 'ip: a base package program nothing runs');
+  assert.not.ok(kept.includes('etc/iproute2/rt_tables'), 'data of an unused package');
+  assert.not.ok(kept.includes(`${LIB}/gconv/IBM1390.so`), 'gconv: nothing calls iconv_open');
+  assert.equal(r.unused, ['iproute2', 'libmnl0']);
+});
+
+test('slim keeps the interpreter library tree and modules of a used library package (Ruby in libruby)', () => {
+  const entries = [
+    ...libc6,
+    of('ruby3.1', program('usr/bin/ruby3.1', ['libruby-3.1.so.3.1', 'libc.so.6'])),
+    of('libruby3.1', library(`${LIB}/libruby-3.1.so.3.1`, 'libruby-3.1.so.3.1')),
+    of('libruby3.1', file('usr/lib/ruby/3.1.0/rubygems.rb', 300)),
+    of('libruby3.1', library(`${LIB}/ruby/3.1.0/json/ext/parser.so`, 'parser.so')),
+    of('libruby3.1', file('usr/share/rubygems-integration/all/specifications/x.gemspec', 20)),
+  ];
+  const packages = [pkg('ruby3.1', 'ruby', ['libruby3.1', 'libc6']), pkg('libruby3.1', 'libs', ['libc6']), pkg('libc6', 'libs')];
+  const kept = paths(slim({ ...base, entries, packages, requested: ['ruby3.1'] }).entries);
+  for (const p of ['usr/lib/ruby/3.1.0/rubygems.rb', `${LIB}/ruby/3.1.0/json/ext/parser.so`, 'usr/share/rubygems-integration/all/specifications/x.gemspec']) assert.ok(kept.includes(p), p);
+});
+
+test('slim keeps a data package a kept program depends on (tzdata for PostgreSQL) and drops tools that cannot run (debconf without perl)', () => {
+  const entries = [
+    ...libc6,
+    of('postgresql-15', program('usr/lib/postgresql/15/bin/postgres', ['libc.so.6'])),
+    of('tzdata', dir('usr/share/zoneinfo')),
+    of('tzdata', file('usr/share/zoneinfo/Europe/Amsterdam', 2000)),
+    of('debconf', script('usr/bin/debconf', '/usr/bin/perl')),
+    of('debconf', file('usr/share/perl5/Debconf/Db.pm', 400)),
+    of('debconf', file('etc/debconf.conf', 40)),
+  ];
+  const packages = [
+    pkg('postgresql-15', 'database', ['libc6', 'tzdata', 'debconf']),
+    pkg('libc6', 'libs'),
+    pkg('tzdata', 'localization', [], { priority: 'required' }),
+    pkg('debconf', 'admin', [], { priority: 'important' }),
+  ];
+  const kept = paths(slim({ ...base, entries, packages, requested: ['postgresql-15'] }).entries);
+  assert.ok(kept.includes('usr/share/zoneinfo/Europe/Amsterdam'));
+  assert.not.ok(kept.includes('usr/bin/debconf'));
+  assert.not.ok(kept.includes('usr/share/perl5/Debconf/Db.pm'), 'a perl tree without perl');
+  assert.not.ok(kept.includes('etc/debconf.conf'));
+});
+
+test('slim keeps the interpreter a kept script names, and that interpreter package\'s library tree (git needs perl)', () => {
+  const entries = [
+    ...libc6,
+    of('git', script('usr/lib/git-core/git-add--interactive', '/usr/bin/perl')),
+    of('perl-base', program('usr/bin/perl', ['libc.so.6'])),
+    of('perl-base', file(`${LIB}/perl-base/strict.pm`, 50)),
+  ];
+  const packages = [pkg('git', 'vcs', ['perl-base', 'libc6']), pkg('perl-base', 'perl', [], { essential: true, priority: 'required' }), pkg('libc6', 'libs')];
+  const kept = paths(slim({ ...base, entries, packages, requested: ['git'] }).entries);
+  assert.ok(kept.includes('usr/bin/perl'));
+  assert.ok(kept.includes(`${LIB}/perl-base/strict.pm`));
+});
+
+test('slim keeps gconv modules for a program that calls iconv_open, and OpenSSL modules only with an openssl.cnf', () => {
+  const ssl = [
+    of('libssl3', library(`${LIB}/libcrypto.so.3`, 'libcrypto.so.3')),
+    of('libssl3', library(`${LIB}/ossl-modules/legacy.so`, 'legacy.so', ['libcrypto.so.3', 'libc.so.6'])),
+  ];
+  const packages = [pkg('app', 'utils', ['libc6', 'libssl3']), pkg('libc6', 'libs'), pkg('libssl3', 'libs', ['libc6'])];
+  const app = of('app', file('usr/bin/app', 100, elf({ type: 3, interp: LD, needed: ['libc.so.6', 'libcrypto.so.3'], iconv: true })));
+  let kept = paths(slim({ ...base, entries: [...libc6, ...ssl, app], packages, requested: ['app'] }).entries);
+  assert.ok(kept.includes(`${LIB}/gconv/IBM1390.so`));
+  assert.not.ok(kept.includes(`${LIB}/ossl-modules/legacy.so`));
+  kept = paths(slim({ ...base, entries: [...libc6, ...ssl, app, of('app', file('etc/ssl/openssl.cnf', 10))], packages, requested: ['app'] }).entries);
+  assert.ok(kept.includes(`${LIB}/ossl-modules/legacy.so`));
+});
+
+test('slim gives a child what its parent slimmed away and the child loads, and nothing the parent has', () => {
+  const parent = [libc6[0], libc6[1], libc6[2], libc6[6]].map(({ origin: _o, ...e }) => e as Entry);
+  // Phase 1 of the child brings the parent's package (libc6) again: it is not among the child's packages.
+  const entries = [...libc6, of('jq', program('usr/bin/jq', ['libm.so.6', 'libc.so.6']))];
+  const r = slim({ ...base, parents: [parent], entries, packages: [pkg('jq', 'utils', ['libc6'])], requested: ['jq'] });
+  assert.equal(paths(r.entries).filter((p) => p !== 'usr' && p !== 'usr/bin'), ['usr/bin/jq', `${LIB}/libm.so.6`]);
+});
+
+test.run();
