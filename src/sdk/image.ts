@@ -467,6 +467,7 @@ export class Image {
   file(path: string, content: FileContent, opts: FileOptions = {}): Image {
     return this.next('file', this.file, (d, site, problem) => {
       problem(v.checkAbsolutePath(path, 'file'));
+      if (/(^|\/)\.wh\./.test(path)) problem(`file ${path}: ".wh." names are layer whiteouts, which would delete a parent's files`);
       let type: FileState['type'] = 'file';
       let data: Buffer | null = null;
       let target: string | null = null;

@@ -234,6 +234,11 @@ test('a call-site problem carries the caller\'s file and line and does not throw
   assert.is(problemsOf(c)[3], `${HERE}:${l3 + 1} port "70000" is not a port (1 to 65535, optionally /tcp, /udp or /sctp)`);
 });
 
+test('.file() refuses a whiteout name, which would delete a parent\'s file', () => {
+  const l = line(); const img = image('acme/w').builder(bob).file('/usr/bin/.wh.hello', '');
+  assert.equal(problemsOf(img), [`${HERE}:${l} file /usr/bin/.wh.hello: ".wh." names are layer whiteouts, which would delete a parent's files`]);
+});
+
 test('call-site problems reach synth as one line each, naming file, line and image', () => {
   const l = line(); const bad = image('acme/bad').builder(bob).file('etc/x', 'x').tag('no tags!').keep('nope' as never);
   const lines = Testing.problems(bad);

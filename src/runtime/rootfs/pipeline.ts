@@ -13,7 +13,7 @@ import { parseElf } from './elf';
 import type { Entry } from './entry';
 import { linkCheck, readLoaderConfig } from './linkcheck';
 import { purge, type PurgeReport } from './purge';
-import { globToRegExp, Layers } from './resolve';
+import { dirname, globToRegExp, Layers } from './resolve';
 import { normalizeEntries, readRootfsTar } from './tar';
 
 /** Everything the pipeline needs to turn phase 1's tar into this image's layer. */
@@ -115,6 +115,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   entries = modules.entries;
 
   const layers = [...input.parents, entries];
+  checkLayerShape(def, input.parents, entries);
   const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf });
   if (problems.length) {
     throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
@@ -162,10 +163,35 @@ async function addedFiles(input: PipelineInput, created: { users: readonly Accou
   return out;
 }
 
+/**
+ * A layer must unpack over its parents into the tree the checks saw: no whiteout
+ * names (they would delete a parent's files), no non-directory where a parent has a
+ * directory (it would hide the directory's content), and no entry whose path passes
+ * through a symlink (`esc -> /` plus `esc/usr/bin/sh` writes /usr/bin/sh).
+ */
+function checkLayerShape(def: ImageDef, parents: readonly (readonly Entry[])[], entries: readonly Entry[]): void {
+  const below = new Layers(parents);
+  const merged = new Layers([...parents, entries]);
+  const bad: string[] = [];
+  for (const e of entries) {
+    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
+    if (name.startsWith('.wh.')) bad.push(`/${e.path}: a whiteout name, which would delete from a parent layer`);
+    else if (e.type !== 'dir' && below.get(e.path)?.type === 'dir') bad.push(`/${e.path}: a ${e.type} where a parent layer has a directory`);
+    const dir = dirname(e.path);
+    if (dir !== '' && merged.resolve(dir)?.path !== dir) bad.push(`/${e.path}: its path passes through a symlink (${merged.resolve(dir)?.via.map((v) => '/' + v).join(', ') ?? 'unresolvable'})`);
+  }
+  if (bad.length) throw new BuildError(def.id, `the layer would not unpack as checked:\n  ${bad.join('\n  ')}`, { phase: 'check' });
+}
+
 function checkForbidden(def: ImageDef, layers: readonly (readonly Entry[])[]): void {
   if (!def.forbid.length) return;
   const res = def.forbid.map(globToRegExp);
   const fs = new Layers(layers);
-  const hits = [...fs.entries()].filter((e) => e.type !== 'dir' && res.some((r) => r.test(e.path))).map((e) => e.path).sort();
+  // A path counts as what it is in the image: its directories' symlinks followed (/bin/sh is /usr/bin/sh).
+  const real = (p: string) => {
+    const r = fs.resolve(dirname(p));
+    return r ? `${r.path ? r.path + '/' : ''}${p.slice(p.lastIndexOf('/') + 1)}` : p;
+  };
+  const hits = [...fs.entries()].filter((e) => e.type !== 'dir' && res.some((r) => r.test(e.path) || r.test(real(e.path)))).map((e) => e.path).sort();
   if (hits.length) throw new BuildError(def.id, `the image contains what its policies forbid: ${hits.join(', ')}`, { phase: 'check' });
 }

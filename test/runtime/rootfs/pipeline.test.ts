@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { debian, image, type Image } from '../../../src';
+import { BuildError } from '../../../src/errors';
+import { BlobStore } from '../../../src/runtime/rootfs/blobs';
+import type { Entry } from '../../../src/runtime/rootfs/entry';
+import { runPipeline } from '../../../src/runtime/rootfs/pipeline';
+import { Testing } from '../../../src/sdk/testing';
+import { dir, makeTar, type TarItem } from './_tar-fixture';
+
+const deb = debian.builder('acme/bookworm', { suite: 'bookworm' });
+let tmp: string;
+let blobs: BlobStore;
+test.before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'imgsdk-pipeline-'));
+  blobs = new BlobStore(join(tmp, 'blobs'));
+});
+test.after(() => rm(tmp, { recursive: true, force: true }));
+
+/** Runs the pipeline of `img` over a phase-1 tar made of `items`, on top of `parents`. */
+async function build(img: Image, items: readonly TarItem[], parents: Entry[][] = [], files: Record<string, string> = {}) {
+  const rootfsTar = join(tmp, `${Math.random().toString(36).slice(2)}.tar`);
+  await pipeline(makeTar(items), createWriteStream(rootfsTar));
+  const def = Testing.synth(img).image(img.id).def;
+  const bodies = new Map(Object.values(files).map((c) => [createHash('sha256').update(c).digest('hex'), Buffer.from(c)]));
+  return runPipeline({
+    def, libc: 'glibc', rootfsTar, origins: {}, packages: [], parents, inheritedAccounts: [], copySources: new Map(), blobs,
+    readFile: async (sha) => bodies.get(sha)!,
+  });
+}
+
+async function buildError(img: Image, items: readonly TarItem[], parents: Entry[][] = []): Promise<string> {
+  try {
+    await build(img, items, parents);
+  } catch (e) {
+    assert.instance(e, BuildError);
+    return (e as Error).message;
+  }
+  assert.unreachable('the build passed');
+  return '';
+}
+
+test('setuid and setgid files from packages lose the bits and are reported, unless the image keeps them', async () => {
+  const items: TarItem[] = [{ name: 'usr/', type: 'directory' }, { name: 'usr/bin/', type: 'directory' }, { name: 'usr/bin/passwd', mode: 0o4755, body: 'x' }];
+  const r = await build(image('acme/a').builder(deb).packages('passwd'), items);
+  assert.is(r.entries.find((e) => e.path === 'usr/bin/passwd')!.mode, 0o755);
+  assert.equal(r.stripped.map((s) => [s.path, s.what]), [['usr/bin/passwd', ['setuid']]]);
+  const kept = await build(image('acme/a').builder(deb).packages('passwd').keep('setuid'), items);
+  assert.is(kept.entries.find((e) => e.path === 'usr/bin/passwd')!.mode, 0o4755);
+});
+
+test('a hardlink header claiming setuid gets its target\'s mode, and is stripped like any file', async () => {
+  const r = await build(image('acme/a').builder(deb).packages('xx'), [
+    { name: 'opt/', type: 'directory' },
+    { name: 'opt/plain', mode: 0o755, body: 'plain' },
+    { name: 'opt/link', type: 'link', linkname: 'opt/plain', mode: 0o4755 },
+  ]);
+  assert.equal(r.entries.filter((e) => e.path.startsWith('opt/')).map((e) => [e.path, e.mode]), [['opt/link', 0o755], ['opt/plain', 0o755]]);
+});
+
+test('a whiteout name in a layer is refused, from a hook or from .file()', async () => {
+  assert.match(await buildError(image('acme/w').builder(deb).packages('xx'), [{ name: 'usr/bin/.wh.hello', body: '' }]), /usr\/bin\/\.wh\.hello: a whiteout name/);
+});
+
+test('a child may not put a file where its parent has a directory', async () => {
+  const parent = [dir('usr'), dir('usr/lib'), dir('usr/lib/x86_64-linux-gnu')];
+  const msg = await buildError(image('acme/c').builder(deb).packages('xx'), [{ name: 'usr/', type: 'directory' }, { name: 'usr/lib/', type: 'directory' }, { name: 'usr/lib/x86_64-linux-gnu', body: 'oops' }], [parent]);
+  assert.match(msg, /usr\/lib\/x86_64-linux-gnu: a file where a parent layer has a directory/);
+});
+
+test('an entry whose path passes through a symlink is refused (esc -> / plus esc/usr/bin/sh)', async () => {
+  const msg = await buildError(image('acme/s').builder(deb).packages('xx'), [
+    { name: 'esc', type: 'symlink', linkname: '/' },
+    { name: 'esc/usr/bin/sh', body: '#!x' },
+  ]);
+  assert.match(msg, /esc\/usr\/bin\/sh: its path passes through a symlink/);
+});
+
+test('accounts that the install created own their files in the image', async () => {
+  const img = image('acme/r').builder(deb).packages('redis-server');
+  const rootfsTar = join(tmp, 'redis.tar');
+  await pipeline(makeTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/redis/', type: 'directory', mode: 0o2770 }]), createWriteStream(rootfsTar));
+  const r = await runPipeline({
+    def: Testing.synth(img).image('acme/r').def, libc: 'glibc', rootfsTar, origins: {}, packages: [], parents: [], inheritedAccounts: [], copySources: new Map(), blobs,
+    readFile: async () => Buffer.alloc(0), createdAccounts: [{ user: 'redis', uid: 100, gid: 101, group: 'redis', home: '/var/lib/redis', shell: '/usr/sbin/nologin' }],
+  });
+  const passwd = (await blobs.read(r.entries.find((e) => e.path === 'etc/passwd')!.sha256!)).toString();
+  assert.match(passwd, /^redis:x:100:101:/m);
+  assert.equal(r.createdAccounts.map((a) => a.user), ['redis']);
+});
+
+test.run();
