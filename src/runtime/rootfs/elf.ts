@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ElfInfo } from './entry';
 
 /**
@@ -41,11 +42,29 @@ export function isElfMagic(buf: Buffer): boolean {
  * info?.interp; // '/lib64/ld-linux-x86-64.so.2'
  */
 export function parseElf(buf: Buffer): ElfInfo | null {
-  if (!isElfMagic(buf) || buf.length < 20) return null;
-  const cls = buf[4] === 1 ? 32 : buf[4] === 2 ? 64 : 0;
-  const endian = buf[5] === 1 ? 'little' : buf[5] === 2 ? 'big' : null;
+  return parseSource(bufferSource(buf));
+}
+
+/**
+ * parseElf for a file on disk, read in place: for bodies too large to hold in memory.
+ * @example parseElfFile(blobs.path(sha256))
+ */
+export function parseElfFile(path: string): ElfInfo | null {
+  const fd = openSync(path, 'r');
+  try {
+    return parseSource(fileSource(fd, fstatSync(fd).size));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseSource(src: Source): ElfInfo | null {
+  const head = src.bytes(0, 20);
+  if (!isElfMagic(head) || head.length < 20) return null;
+  const cls = head[4] === 1 ? 32 : head[4] === 2 ? 64 : 0;
+  const endian = head[5] === 1 ? 'little' : head[5] === 2 ? 'big' : null;
   if (cls === 0 || endian === null) return null;
-  const r = new Reader(buf, cls, endian === 'little');
+  const r = new Reader(src, cls, endian === 'little');
   const info = {
     class: cls as 32 | 64,
     endian: endian as 'little' | 'big',
@@ -118,10 +137,10 @@ function readDynamic(r: Reader, info: Mutable): void {
     }
   }
   if (!dyn || strtab === undefined) return;
-  const limit = dyn.strsz !== undefined ? Math.min(dyn.strsz, r.buf.length - strtab) : r.buf.length - strtab;
+  const limit = dyn.strsz !== undefined ? Math.min(dyn.strsz, r.length - strtab) : r.length - strtab;
   const str = (off: number): string | null => (off < limit ? r.cstring(strtab! + off, Math.min(MAX_STRING, limit - off)) : null);
   // iconv_open loads gconv modules by name at run time: the slimming keeps them for such files.
-  if (limit > 0 && r.buf.subarray(strtab, strtab + limit).indexOf(ICONV_OPEN) >= 0) info.iconv = true;
+  if (limit > 0 && r.src.bytes(strtab, limit).indexOf(ICONV_OPEN) >= 0) info.iconv = true;
   for (const [tag, val] of dyn.entries) {
     const s = str(val);
     if (s === null || s === '') continue;
@@ -142,7 +161,7 @@ function readDynEntries(r: Reader, offset: number, size: number) {
   const entries: [number, number][] = [];
   let strtab: number | undefined;
   let strsz: number | undefined;
-  const end = Math.min(offset + size, r.buf.length);
+  const end = Math.min(offset + size, r.length);
   for (let at = offset, n = 0; at + ent <= end && n < MAX_DYN; at += ent, n++) {
     // In bounds (checked above), so undefined only means a value past 2^53: no tag we read.
     const tag = r.word(at) ?? -1;
@@ -183,44 +202,93 @@ function dynamicFromSections(r: Reader): { offset: number; size: number; strtab:
     if (s.type !== SHT_DYNAMIC || s.offset === undefined || s.size === undefined || s.link === undefined) continue;
     if (s.link >= shnum) return null;
     const str = section(s.link);
-    if (str.offset === undefined || str.offset >= r.buf.length) return null;
+    if (str.offset === undefined || str.offset >= r.length) return null;
     return { offset: s.offset, size: s.size, strtab: str.offset };
   }
   return null;
 }
 
+/**
+ * Where the bytes come from: a Buffer, or a file read in place (files too large to
+ * hold in memory). `bytes` returns at most `n` bytes from `at`, fewer at the end.
+ */
+interface Source {
+  readonly length: number;
+  bytes(at: number, n: number): Buffer;
+}
+
+const bufferSource = (buf: Buffer): Source => ({ length: buf.length, bytes: (at, n) => buf.subarray(at, at + n) });
+
+/** Positional reads of an open file, a page cached at a time (headers are read field by field). */
+function fileSource(fd: number, length: number): Source {
+  const PAGE = 64 * 1024;
+  const pages = new Map<number, Buffer>();
+  const page = (i: number): Buffer => {
+    let p = pages.get(i);
+    if (!p) {
+      p = Buffer.alloc(Math.min(PAGE, length - i * PAGE));
+      readSync(fd, p, 0, p.length, i * PAGE);
+      if (pages.size > 64) pages.clear();
+      pages.set(i, p);
+    }
+    return p;
+  };
+  return {
+    length,
+    bytes(at, n) {
+      const end = Math.min(at + n, length);
+      if (at >= end) return Buffer.alloc(0);
+      const first = Math.floor(at / PAGE);
+      const last = Math.floor((end - 1) / PAGE);
+      if (first === last) return page(first).subarray(at - first * PAGE, end - first * PAGE);
+      const parts: Buffer[] = [];
+      for (let i = first; i <= last; i++) parts.push(page(i).subarray(i === first ? at - i * PAGE : 0, i === last ? end - i * PAGE : PAGE));
+      return Buffer.concat(parts);
+    },
+  };
+}
+
 /** Bounds-checked reads; `undefined` past the end instead of a RangeError. */
 class Reader {
   constructor(
-    readonly buf: Buffer,
+    readonly src: Source,
     readonly cls: 32 | 64,
     private readonly le: boolean,
   ) {}
 
+  get length(): number {
+    return this.src.length;
+  }
+
+  private at(at: number, n: number): Buffer | undefined {
+    if (!Number.isSafeInteger(at) || at < 0 || at + n > this.src.length) return undefined;
+    return this.src.bytes(at, n);
+  }
+
   u16(at: number): number | undefined {
-    if (!Number.isSafeInteger(at) || at < 0 || at + 2 > this.buf.length) return undefined;
-    return this.le ? this.buf.readUInt16LE(at) : this.buf.readUInt16BE(at);
+    const b = this.at(at, 2);
+    return b && (this.le ? b.readUInt16LE(0) : b.readUInt16BE(0));
   }
 
   u32(at: number): number | undefined {
-    if (!Number.isSafeInteger(at) || at < 0 || at + 4 > this.buf.length) return undefined;
-    return this.le ? this.buf.readUInt32LE(at) : this.buf.readUInt32BE(at);
+    const b = this.at(at, 4);
+    return b && (this.le ? b.readUInt32LE(0) : b.readUInt32BE(0));
   }
 
   /** A native word (Elf32_Addr/Off or Elf64_Addr/Off); 64-bit values beyond 2^53 are treated as unreadable. */
   word(at: number): number | undefined {
     if (this.cls === 32) return this.u32(at);
-    if (!Number.isSafeInteger(at) || at < 0 || at + 8 > this.buf.length) return undefined;
-    const v = this.le ? this.buf.readBigUInt64LE(at) : this.buf.readBigUInt64BE(at);
+    const b = this.at(at, 8);
+    if (!b) return undefined;
+    const v = this.le ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0);
     return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
   }
 
   /** NUL-terminated string of at most `max` bytes; null when `at` is outside the file. */
   cstring(at: number, max: number): string | null {
-    if (!Number.isSafeInteger(at) || at < 0 || at >= this.buf.length) return null;
-    const end = Math.min(at + Math.max(0, max), this.buf.length);
-    let nul = this.buf.indexOf(0, at);
-    if (nul < 0 || nul > end) nul = end;
-    return this.buf.toString('utf8', at, nul);
+    if (!Number.isSafeInteger(at) || at < 0 || at >= this.src.length) return null;
+    const b = this.src.bytes(at, Math.max(0, max));
+    const nul = b.indexOf(0);
+    return b.toString('utf8', 0, nul < 0 ? b.length : nul);
   }
 }

@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { RootfsError } from '../../errors';
 import type { BlobStore } from './blobs';
-import { parseElf } from './elf';
-import type { Entry } from './entry';
+import { parseElf, parseElfFile } from './elf';
+import { open } from 'node:fs/promises';
+import type { ElfInfo, Entry } from './entry';
 import { comparePaths, dirname, normalizePath, parents, walk } from './resolve';
 
 /**
@@ -28,6 +29,12 @@ export interface ReadRootfsOptions {
   readonly allowDevices?: boolean;
   /** Package owning a normalized path, recorded as Entry.origin. */
   readonly origin?: (path: string) => string | undefined;
+  /**
+   * Bodies larger than this stream to the blob store instead of memory, so a file of
+   * any size (over 4 GiB too) is read with constant memory.
+   * @default 64 MiB
+   */
+  readonly bufferLimit?: number;
 }
 
 interface Violation {
@@ -76,20 +83,29 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
     const caps = (h.pax as Record<string, string> | undefined)?.['SCHILY.xattr.security.capability'] !== undefined ? { caps: true } : {};
     const base = { path, mode, uid: h.uid ?? 0, gid: h.gid ?? 0, ...origin(opts, path), ...caps };
     if (isFile) {
-      // ELF parsing needs the whole file (the dynamic section can be anywhere), so a
-      // body is buffered, hashed, stored and dropped before the next header is read.
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks);
       // Only regular files: a setgid directory (/var/mail) just passes its group on.
       if (mode & 0o6000 && !opts.allowSetuid) {
+        stream.resume();
         reject(mode & 0o4000 ? 'setuid file' : 'setgid file');
         continue;
       }
-      const sha256 = await blobs.put(body);
-      const elf = parseElf(body);
-      const shebang = elf ? undefined : parseShebang(body);
-      byPath.set(path, { ...base, type: 'file', size: body.length, linkname: null, sha256, elf, ...(shebang ? { shebang } : {}) });
+      let facts: { sha256: string; size: number; elf: ElfInfo | null; shebang?: string };
+      if ((h.size ?? 0) <= (opts.bufferLimit ?? BUFFERED_BODY)) {
+        // ELF parsing reads anywhere in the file, so a small body is buffered, hashed,
+        // stored and dropped before the next header is read.
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        const body = Buffer.concat(chunks);
+        const elf = parseElf(body);
+        facts = { sha256: await blobs.put(body), size: body.length, elf, shebang: elf ? undefined : parseShebang(body) };
+      } else {
+        // A large body streams to the store and is parsed there, in place.
+        const { sha256, size } = await blobs.putStream(stream as unknown as Readable);
+        const elf = parseElfFile(blobs.path(sha256));
+        facts = { sha256, size, elf, shebang: elf ? undefined : parseShebang(await readHead(blobs.path(sha256))) };
+      }
+      const { shebang, ...rest } = facts;
+      byPath.set(path, { ...base, type: 'file', linkname: null, ...rest, ...(shebang ? { shebang } : {}) });
     } else if (type === 'directory') {
       byPath.set(path, { ...base, type: 'dir', size: 0, linkname: null, sha256: null, elf: null });
     } else if (type === 'symlink') {
@@ -137,6 +153,20 @@ export function parseShebang(body: Buffer): string | undefined {
   if (!words[0]) return undefined;
   if (/(^|\/)env$/.test(words[0])) return words.slice(1).find((w) => !w.startsWith('-') && !w.includes('='));
   return words[0];
+}
+
+/** Bodies up to this size are read into memory; larger ones stream to the blob store. */
+const BUFFERED_BODY = 64 * 1024 * 1024;
+
+async function readHead(path: string): Promise<Buffer> {
+  const f = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(256);
+    const { bytesRead } = await f.read(b, 0, b.length, 0);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await f.close();
+  }
 }
 
 function origin(opts: ReadRootfsOptions, path: string): { origin?: string } {

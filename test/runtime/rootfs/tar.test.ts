@@ -71,6 +71,17 @@ test('readRootfsTar normalizes paths, stores bodies and parses ELF files', async
   assert.is(entries.find((e) => e.path === 'usr/bin/dir')!.linkname, 'ls');
 });
 
+test('readRootfsTar streams large bodies to the store and parses them in place, with the same facts', async () => {
+  const ls = readFileSync('/bin/ls');
+  const items = [{ name: 'usr/bin/ls', body: ls, mode: 0o755 }, { name: 'usr/bin/tool', body: '#!/usr/bin/env python3\nprint(1)\n', mode: 0o755 }];
+  const small = await readRootfsTar(makeTar(items), blobs);
+  const large = await readRootfsTar(makeTar(items), blobs, { bufferLimit: 16 });
+  assert.equal(large, small);
+  assert.equal(large[0].elf?.needed.includes('libc.so.6'), true);
+  assert.is(large[1].shebang, 'python3');
+  assert.ok((await blobs.read(large[0].sha256!)).equals(ls));
+});
+
 test('readRootfsTar lets a later entry replace an earlier one at the same path', async () => {
   const entries = await readRootfsTar(
     makeTar([
