@@ -130,7 +130,10 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     ...adopted.users.map((u) => ({ user: u.user, uid: u.uid, group: u.group, gid: u.gid, home: u.home, shell: u.shell })),
     ...adopted.groups.map((g) => ({ group: g.name, gid: g.gid })),
   ];
-  return { entries, purged: purged.purged, slimmed, stripped: privileges.stripped, droppedModules: modules.dropped, createdAccounts, notes };
+  // Reported are the files the image has: what slimming dropped had nothing to strip.
+  const final = new Set(entries.map((e) => e.path));
+  const stripped = privileges.stripped.filter((f) => final.has(f.path));
+  return { entries, purged: purged.purged, slimmed, stripped, droppedModules: modules.dropped, createdAccounts, notes };
 }
 
 async function addedFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }): Promise<Entry[]> {

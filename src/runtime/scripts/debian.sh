@@ -199,11 +199,13 @@ fi
 
 # What the install created that no package lists (maintainer scripts), minus
 # bookkeeping that never belongs in an image: package manager state, caches, logs,
-# and the init-system wiring of services (rc?.d links, systemd enablement), which
+# the account databases (the image's own are written from its accounts and those the
+# install created, see passwd.added), and the init-system wiring of services (rc?.d links, systemd enablement), which
 # means nothing in a container.
 cat /var/lib/dpkg/info/*.list | canonical | sort -u >"$W/listed"
 comm -13 "$W/before" "$W/after" | comm -23 - "$W/listed" |
 	grep -Ev '^/(var/lib/dpkg|var/lib/apt|var/cache|var/log|tmp|root)(/|$)|^/etc/ld\.so\.cache$|^/usr/sbin/policy-rc\.d$' |
+	grep -Ev '^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-?$' |
 	grep -Ev '^/etc/rc[0-6S]\.d/|^/etc/systemd/system/[^/]+\.wants/|^/var/lib/systemd/deb-systemd-' \
 		>"$W/created" || true
 log "$(wc -l <"$W/created") files created by maintainer scripts"
