@@ -32,7 +32,7 @@ export const CORPUS: readonly CorpusEntry[] = [
   // Proxies and DNS
   { package: 'haproxy', run: ['haproxy', '-c', '-f', '/etc/haproxy/haproxy.cfg'], output: false, covers: 'account made by postinst' },
   { package: 'squid', run: ['squid', '-v'] },
-  { package: 'unbound', run: ['unbound-checkconf'], covers: 'account made by postinst, config includes' },
+  { package: 'unbound', run: ['unbound', '-V'], output: false, covers: 'account made by postinst' },
   { package: 'bind9', run: ['named-checkconf', '/etc/bind/named.conf'] },
   { package: 'dnsmasq-base', run: ['dnsmasq', '--version'] },
   { package: 'postfix', run: ['postconf', '-d', 'mail_version'], covers: 'setgid postdrop, accounts' },
@@ -40,7 +40,7 @@ export const CORPUS: readonly CorpusEntry[] = [
   { package: 'openssl', run: ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/tmp/k', '-out', '/tmp/c', '-subj', '/CN=corpus', '-days', '1'], output: false },
   { package: 'openssh-client', run: ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/tmp/k'], covers: 'setuid ssh-keysign' },
   { package: 'gnutls-bin', run: ['certtool', '--generate-privkey', '--key-type', 'ed25519', '--outfile', '/tmp/k'], output: false },
-  { package: 'curl', run: ['curl', '-sS', 'file:///usr/share/doc-base/none', '-o', '/dev/null', '-w', '%{http_code}'], output: false },
+  { package: 'curl', run: ['curl', '-sS', '-o', '/dev/null', 'file:///etc/hostname'] },
   { package: 'wget', run: ['wget', '--version'], output: false },
   { package: 'gnupg', run: ['gpg', '--version'] },
   // Network tools
@@ -63,7 +63,7 @@ export const CORPUS: readonly CorpusEntry[] = [
   { package: 'ruby', run: ['ruby', '-rjson', '-ropenssl', '-e', 'puts JSON.generate([1, OpenSSL::Digest::SHA256.hexdigest("x")[0, 8]])'], covers: 'interpreter library in libruby' },
   { package: 'lua5.4', run: ['lua5.4', '-e', 'print(string.format("%d", 7), os.date("!%Y", 0))'] },
   { package: 'nodejs', run: ['node', '-e', 'console.log(require("crypto").createHash("sha1").update("x").digest("hex"), require("zlib").gzipSync("x").length > 0)'] },
-  { package: 'php-cli', run: ['php', '-r', 'echo json_encode([1, PHP_INT_SIZE, mb_strlen("äb")]), "\n";'], covers: 'modules and their ini files' },
+  { package: 'php-cli', run: ['php', '-r', 'echo json_encode([1, PHP_INT_SIZE, ctype_digit("12"), iconv("UTF-8", "ISO-8859-1", "ab")]), "\n";'], covers: 'modules and their ini files, iconv' },
   { package: 'openjdk-17-jre-headless', run: ['java', '-XshowSettings:properties', '-version'], output: false, covers: 'dlopened libjvm.so, modules file' },
   { package: 'gawk', run: ['gawk', 'BEGIN { print strftime("%Y", 0, 1), toupper("x") }'] },
   // CLIs

@@ -24,6 +24,8 @@ export interface ClosureOptions extends LoaderOptions {
    * @default false
    */
   readonly literal?: boolean;
+  /** `#!` interpreters not to follow (a shell the image's policies forbid). @default none */
+  readonly skipInterpreter?: (path: string) => boolean;
 }
 
 const GLOB = /[*?[{]/;
@@ -113,7 +115,7 @@ export function closure(layers: readonly (readonly Entry[])[], opts: ClosureOpti
     else if (e.type === 'file' && e.shebang) {
       // A script runs its interpreter: `#!/usr/bin/perl`, or a name `env` finds in PATH.
       const interp = e.shebang.includes('/') ? e.shebang : PATH_DIRS.map((d) => `${d}/${e.shebang}`).find((p) => fs.lookup(p));
-      if (interp) addResolved(interp);
+      if (interp && !opts.skipInterpreter?.(normalizePath(interp, true))) addResolved(interp);
     }
     else if (e.type === 'file' && e.elf && (e.elf.interp || e.elf.needed.length > 0)) {
       loader.walk({ path, elf: e.elf }, onEvent, seen);

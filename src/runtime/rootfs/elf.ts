@@ -86,9 +86,12 @@ function parseSource(src: Source): ElfInfo | null {
 }
 
 const ICONV_OPEN = Buffer.from('\0iconv_open\0');
+const POPEN = Buffer.from('\0popen\0');
+const SYSTEM = Buffer.from('\0system\0');
 
 interface Mutable {
   iconv?: boolean;
+  shell?: boolean;
   interp: string | null;
   needed: string[];
   rpath: string[];
@@ -140,7 +143,12 @@ function readDynamic(r: Reader, info: Mutable): void {
   const limit = dyn.strsz !== undefined ? Math.min(dyn.strsz, r.length - strtab) : r.length - strtab;
   const str = (off: number): string | null => (off < limit ? r.cstring(strtab! + off, Math.min(MAX_STRING, limit - off)) : null);
   // iconv_open loads gconv modules by name at run time: the slimming keeps them for such files.
-  if (limit > 0 && r.src.bytes(strtab, limit).indexOf(ICONV_OPEN) >= 0) info.iconv = true;
+  if (limit > 0) {
+    const dynstr = r.src.bytes(strtab, limit);
+    if (dynstr.indexOf(ICONV_OPEN) >= 0) info.iconv = true;
+    // popen and system run /bin/sh -c.
+    if (dynstr.indexOf(POPEN) >= 0 || dynstr.indexOf(SYSTEM) >= 0) info.shell = true;
+  }
   for (const [tag, val] of dyn.entries) {
     const s = str(val);
     if (s === null || s === '') continue;

@@ -22,6 +22,10 @@ export interface ElfInfo {
   readonly soname: string | null;
   /** The file names `iconv_open` in its dynamic strings (defines or calls it): gconv modules may be loaded. */
   readonly iconv?: boolean;
+  /** The file names `popen` or `system` in its dynamic strings: it may run /bin/sh. */
+  readonly shell?: boolean;
+  /** The file's body names the C.UTF-8 locale (tmux, Python ask for it): set by the tar reader. */
+  readonly utf8Locale?: boolean;
 }
 
 export interface Entry {

@@ -19,7 +19,9 @@ export interface DroppedModule {
 
 /**
  * Drops the shared objects of the last layer that no executable (nor a `.needs()`
- * soname) loads and whose libraries cannot be found, plus symlinks to them.
+ * soname) loads and that need a library no file of the image has (by path or by
+ * soname: Java's libjava.so needs libjvm.so, which the launcher loaded first from
+ * lib/server), plus symlinks to them.
  *
  * @example
  * const { entries, dropped } = dropUnloadableModules([glibc, iproute2], { libc: 'glibc' });
@@ -42,12 +44,17 @@ export function dropUnloadableModules(layers: readonly (readonly Entry[])[], opt
     for (const e of fs.entries()) if (isObject(e) && (e.elf!.soname === need || e.path.endsWith('/' + need))) reached.add(fs.resolve(e.path)?.path ?? e.path);
   }
 
+  // A library the process loaded before (libjvm.so, dlopened by path) satisfies a
+  // module's DT_NEEDED by its soname: only names nothing in the image has are missing.
+  const sonames = new Set<string>();
+  for (const e of fs.entries()) if (isObject(e)) sonames.add(e.elf!.soname ?? e.path.slice(e.path.lastIndexOf('/') + 1));
   const dropped: DroppedModule[] = [];
   for (const e of last) {
     if (!isObject(e) || e.elf!.interp || reached.has(e.path)) continue;
     let why: string | null = null;
     loader.walk({ path: e.path, elf: e.elf! }, (ev) => {
-      if (why === null && ev.kind === 'needed' && !ev.result.ok) why = ev.from === e.path ? `needs ${ev.name}, which no layer provides` : `needs ${ev.name} (through ${ev.from}), which no layer provides`;
+      if (why !== null || ev.kind !== 'needed' || ev.result.ok || sonames.has(ev.name)) return;
+      why = ev.from === e.path ? `needs ${ev.name}, which no layer provides` : `needs ${ev.name} (through ${ev.from}), which no layer provides`;
     });
     if (why !== null) dropped.push({ path: e.path, why });
   }

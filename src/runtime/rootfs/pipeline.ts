@@ -82,7 +82,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     entries = closure([...input.parents, entries], { libc: input.libc, roots: def.closure.roots, keep: def.closure.keep, ldSoConf: await readLoaderConfig([...input.parents, entries], blobs) });
   } else {
     const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
-    const r = slim({ entries, parents: input.parents, packages: input.packages, requested: def.packages, needs: def.needs, libc: input.libc, ldSoConf });
+    const r = slim({ entries, parents: input.parents, packages: input.packages, requested: def.packages, needs: def.needs, libc: input.libc, ldSoConf, forbid: def.forbid });
     entries = r.entries;
     unused = r.unused;
   }

@@ -2,7 +2,7 @@ import type { PackageInfo } from '../state';
 import { closure } from './closure';
 import type { Entry } from './entry';
 import type { Libc } from './linkcheck';
-import { Layers } from './resolve';
+import { globToRegExp, Layers, parents } from './resolve';
 
 /**
  * Slimming: Debian pulls in libraries whole, and base packages for maintainer
@@ -21,7 +21,13 @@ import { Layers } from './resolve';
  *   no such interpreter;
  * - glibc's gconv modules when no kept file calls `iconv_open`;
  * - OpenSSL's engines and providers when the image has no openssl.cnf to name them
- *   (libssl3 ships none; the `openssl` package does).
+ *   (libssl3 ships none; the `openssl` package does);
+ * - the C.UTF-8 locale (libc-bin) when no kept program names it.
+ *
+ * Two Essential packages nothing declares a dependency on are offered by phase 1 as
+ * files: dash, whose /bin/sh is kept when a kept script names it or a kept program
+ * calls popen/system (never when a policy forbids shells), and libc-bin, for the
+ * C.UTF-8 locale.
  *
  * A package without ELF files (tzdata, netbase, ncurses-base, a package of scripts)
  * counts as used: the program that depends on it reads its data. Its programs in
@@ -42,6 +48,8 @@ export interface SlimInput {
   readonly needs: readonly string[];
   readonly libc: Libc;
   readonly ldSoConf: ReadonlyMap<string, string>;
+  /** Globs the image's policies forbid (`noShell()`): a forbidden shell is never brought in. @default [] */
+  readonly forbid?: readonly string[];
 }
 
 /** What slim() kept and why it dropped the rest. */
@@ -56,6 +64,12 @@ const GCONV = /(?:^|\/)gconv\//;
 /** OpenSSL's engines and providers, loaded by name as its configuration says. */
 const OPENSSL_MODULES = /^usr\/lib\/[^/]+\/(?:engines-\d+|ossl-modules)\//;
 const OPENSSL_CONF = /^(?:etc\/ssl|usr\/lib\/ssl)\/openssl\.cnf$/;
+/** The C.UTF-8 locale of libc-bin, which tmux and Python ask for. */
+const C_UTF8 = /^usr\/lib\/locale\/C\.utf8(?:\/|$)/;
+/** Where a shell is looked for (dash's /bin/sh, canonical). */
+const SHELLS = ['usr/bin/sh', 'bin/sh', 'usr/bin/dash', 'bin/dash'];
+const isLibc = (e: Entry) => e.elf?.soname === 'libc.so.6' || /^libc\.musl/.test(e.elf?.soname ?? '');
+
 /** Debian's default PATH, where `#!/usr/bin/env NAME` finds NAME. */
 const PATH_DIRS = ['usr/local/sbin', 'usr/local/bin', 'usr/sbin', 'usr/bin', 'sbin', 'bin'];
 /** Directories ld.so searches by default (multiarch and lib64 included), where a library nobody links is unused. */
@@ -101,11 +115,16 @@ export function slim(input: SlimInput): SlimResult {
       if (needs.has(e.path.slice(e.path.lastIndexOf('/') + 1))) roots.add(e.path);
     }
   }
+  const forbid = (input.forbid ?? []).map(globToRegExp);
+  const noShell = SHELLS.some((p) => forbid.some((r) => r.test(p)));
+  const shell = SHELLS.find((p) => entries.some((e) => e.path === p));
   // Kept files can need more (a module's libraries): repeat until nothing is added.
   let kept: Entry[] = [];
   for (;;) {
-    kept = roots.size ? closure([...input.parents, entries], { libc: input.libc, roots: [...roots], keep: [], ldSoConf: input.ldSoConf, literal: true }) : [];
+    kept = roots.size ? closure([...input.parents, entries], { libc: input.libc, roots: [...roots], keep: [], ldSoConf: input.ldSoConf, literal: true, skipInterpreter: (p) => noShell && SHELLS.includes(p) }) : [];
     const more = usedBeyondLoading(kept, byPackage, input.parents).filter((p) => !roots.has(p));
+    // popen() and system() run /bin/sh: a program that calls them gets it, unless a policy forbids shells.
+    if (!noShell && shell && !roots.has(shell) && kept.some((e) => e.elf?.shell && !isLibc(e))) more.push(shell);
     if (!more.length) break;
     for (const p of more) roots.add(p);
   }
@@ -115,12 +134,14 @@ export function slim(input: SlimInput): SlimResult {
   // The directories of whole and used packages (/var/log/nginx, conf.d) are part of them too,
   // and used packages' symlinks to files that are kept (libfoo.so.1 -> libfoo.so.1.2 came along already).
   const view = new Layers([...input.parents, kept]);
+  const keptDirs = new Set(kept.flatMap((e) => parents(e.path)));
   const extra = entries.filter((e) => {
     if (have.has(e.path) || (isPartial(e) && !used.has(e.origin!))) return false;
     if (e.type === 'dir') return true;
     if (e.type !== 'symlink' || !isPartial(e)) return false;
     const target = view.resolve(e.path);
-    return !!target && target.entry.type !== 'dir' && have.has(target.path);
+    // To a kept file, or to a directory that holds kept files (perl's share/perl/5.36 -> 5.36.0).
+    return !!target && (target.entry.type === 'dir' ? keptDirs.has(target.path) : have.has(target.path));
   });
   const unused = [...byPackage.keys()].filter((p) => !used.has(p) && partial.has(p)).sort();
   return { entries: [...kept, ...extra], unused };
@@ -153,7 +174,8 @@ function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string
   const all = [...parents.flat(), ...kept];
   const interpreters = new Set(INTERPRETERS.filter((i) => all.some((e) => e.type !== 'dir' && i.present.test(e.path))).map((i) => i.name));
   const opensslConf = all.some((e) => e.type !== 'dir' && OPENSSL_CONF.test(e.path));
-  const iconv = all.some((e) => e.elf?.iconv && e.elf.soname !== 'libc.so.6' && !/^libc\.musl/.test(e.elf.soname ?? ''));
+  const iconv = all.some((e) => e.elf?.iconv && !isLibc(e));
+  const utf8Locale = all.some((e) => e.elf?.utf8Locale && !isLibc(e));
   const out: string[] = [];
   for (const [pkg, files] of byPackage) {
     for (const e of files) {
@@ -164,6 +186,7 @@ function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string
       let keep: boolean;
       if (interp) keep = interpreters.has(interp.name);
       else if (GCONV.test(e.path)) keep = iconv;
+      else if (C_UTF8.test(e.path)) keep = utf8Locale;
       else if (OPENSSL_MODULES.test(e.path)) keep = opensslConf;
       else if (!used.has(pkg)) keep = false;
       else if (BIN_DIR.test(e.path) && (e.elf?.interp || e.shebang)) keep = false;

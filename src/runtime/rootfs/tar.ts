@@ -96,7 +96,8 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
         const chunks: Buffer[] = [];
         for await (const chunk of stream) chunks.push(chunk as Buffer);
         const body = Buffer.concat(chunks);
-        const elf = parseElf(body);
+        const parsed = parseElf(body);
+        const elf = parsed && (body.includes(C_UTF8) || body.includes(C_UTF8_NORMAL)) ? { ...parsed, utf8Locale: true } : parsed;
         facts = { sha256: await blobs.put(body), size: body.length, elf, shebang: elf ? undefined : parseShebang(body) };
       } else {
         // A large body streams to the store and is parsed there, in place.
@@ -154,6 +155,9 @@ export function parseShebang(body: Buffer): string | undefined {
   if (/(^|\/)env$/.test(words[0])) return words.slice(1).find((w) => !w.startsWith('-') && !w.includes('='));
   return words[0];
 }
+
+const C_UTF8 = Buffer.from('C.UTF-8\0');
+const C_UTF8_NORMAL = Buffer.from('C.utf8\0');
 
 /** Bodies up to this size are read into memory; larger ones stream to the blob store. */
 const BUFFERED_BODY = 64 * 1024 * 1024;

@@ -161,6 +161,14 @@ awk -F "$TAB" -v roots="$W/roots" '
 sort -u "$W/closure.raw" >"$W/closure.all"
 comm -23 "$W/closure.all" "$W/parent" >"$W/closure"
 comm -12 "$W/closure.all" "$W/parent" >"$W/closure.inherited"
+# Essential packages nothing depends on, whose files a program may still need: /bin/sh
+# (dash) for scripts and popen/system, the C.UTF-8 locale (libc-bin). Files only; the
+# pipeline keeps what a kept program uses.
+for pkg in dash libc-bin; do
+	if dpkg-query -W -f '${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^.i' && ! grep -qxF "$pkg" "$W/closure.all" "$W/parent"; then
+		printf '%s\n' "$pkg" >>"$W/closure.inherited"
+	fi
+done
 log "closure: $(wc -l <"$W/closure.all") packages, $(wc -l <"$W/closure") not in the parent"
 
 log "collecting files"
@@ -173,7 +181,8 @@ while IFS= read -r pkg; do
 	list=$(listfile "$pkg" "$arch")
 	canonical <"$list" | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw"
 done <"$W/closure"
-# The parent's packages: files only (the pipeline keeps what the parent lacks and this image loads).
+# The parent's packages and the essential candidates: files only (the pipeline keeps
+# what the parent lacks and this image uses).
 while IFS= read -r pkg; do
 	arch=$(dpkg-query -W -f '${Architecture}' "$pkg" | head -n 1)
 	list=$(listfile "$pkg" "$arch")

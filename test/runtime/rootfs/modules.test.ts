@@ -31,4 +31,15 @@ test('a declared need is not a module either', () => {
   assert.equal(dropUnloadableModules([glibc, layer], { libc: 'glibc', needs: ['libplug.so.1'] }).dropped, []);
 });
 
+test('a module needing a library the process loads by path first (libjava.so needs lib/server/libjvm.so) stays', () => {
+  const jdk = 'usr/lib/jvm/java-17/lib';
+  const layer = [
+    file('usr/lib/jvm/java-17/bin/java', 100, elf({ type: 3, interp: LD, needed: ['libjli.so', 'libc.so.6'], runpath: ['$ORIGIN/../lib'] })),
+    file(`${jdk}/libjli.so`, 50, elf({ soname: 'libjli.so', needed: ['libc.so.6'] })),
+    file(`${jdk}/server/libjvm.so`, 500, elf({ soname: 'libjvm.so', needed: ['libc.so.6'] })),
+    file(`${jdk}/libjava.so`, 50, elf({ soname: 'libjava.so', needed: ['libjvm.so', 'libc.so.6'], runpath: ['$ORIGIN'] })),
+  ];
+  assert.equal(dropUnloadableModules([glibc, layer], { libc: 'glibc' }).dropped, []);
+});
+
 test.run();

@@ -117,4 +117,21 @@ test('slim gives a child what its parent slimmed away and the child loads, and n
   assert.equal(paths(r.entries).filter((p) => p !== 'usr' && p !== 'usr/bin'), ['usr/bin/jq', `${LIB}/libm.so.6`]);
 });
 
+test('a program that calls popen gets /bin/sh from dash, unless a policy forbids shells; one naming C.UTF-8 gets the locale', () => {
+  const dash = [of('dash', symlink('usr/bin/sh', 'dash')), of('dash', program('usr/bin/dash', ['libc.so.6']))];
+  const locale = [of('libc-bin', file('usr/lib/locale/C.utf8/LC_CTYPE', 300)), of('libc-bin', program('usr/bin/locale', ['libc.so.6']))];
+  const app = of('app', file('usr/bin/app', 100, elf({ type: 3, interp: LD, needed: ['libc.so.6'], shell: true, utf8Locale: true })));
+  const packages = [pkg('app', 'utils', ['libc6']), pkg('libc6', 'libs')];
+  const entries = [...libc6, ...dash, ...locale, app];
+  let kept = paths(slim({ ...base, entries, packages, requested: ['app'] }).entries);
+  assert.ok(kept.includes('usr/bin/sh') && kept.includes('usr/bin/dash'));
+  assert.ok(kept.includes('usr/lib/locale/C.utf8/LC_CTYPE'));
+  assert.not.ok(kept.includes('usr/bin/locale'));
+  kept = paths(slim({ ...base, entries, packages, requested: ['app'], forbid: ['/bin/sh', '/usr/bin/sh', '/bin/dash', '/usr/bin/dash'] }).entries);
+  assert.not.ok(kept.includes('usr/bin/dash'));
+  const quiet = of('app', program('usr/bin/app', ['libc.so.6']));
+  kept = paths(slim({ ...base, entries: [...libc6, ...dash, ...locale, quiet], packages, requested: ['app'] }).entries);
+  assert.not.ok(kept.includes('usr/bin/dash') || kept.includes('usr/lib/locale/C.utf8/LC_CTYPE'));
+});
+
 test.run();
