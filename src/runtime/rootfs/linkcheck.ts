@@ -321,6 +321,13 @@ export interface LinkProblem {
 export interface LinkCheckOptions extends LoaderOptions {
   /** Sonames loaded with dlopen (`libnss_files.so.2`) that must be found in the system directories. */
   readonly needs?: readonly string[];
+  /**
+   * Check only what runs: executables (files with an interpreter), what they load, and
+   * `needs`. Shared objects nothing of that loads are modules, which
+   * dropUnloadableModules judges. Otherwise every ELF file of the layer is checked.
+   * @default false
+   */
+  readonly executablesOnly?: boolean;
 }
 
 /**
@@ -350,7 +357,7 @@ export function linkCheck(layers: readonly (readonly Entry[])[], opts: LinkCheck
   const seen = new Set<string>();
   for (const e of layers[layers.length - 1] ?? []) {
     if (e.type !== 'file' || !e.elf || (e.elf.type !== 2 && e.elf.type !== 3)) continue;
-    if (!e.elf.interp && e.elf.needed.length === 0) continue;
+    if (!e.elf.interp && (e.elf.needed.length === 0 || opts.executablesOnly)) continue;
     loader.walk({ path: e.path, elf: e.elf }, onEvent, seen);
   }
 

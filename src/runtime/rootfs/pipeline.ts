@@ -116,7 +116,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
 
   const layers = [...input.parents, entries];
   checkLayerShape(def, input.parents, entries);
-  const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf });
+  const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf, executablesOnly: true });
   if (problems.length) {
     throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
   }

@@ -156,4 +156,15 @@ test('linkCheck resolves /bin/ls against this machine\'s real libraries', () => 
   assert.equal(linkCheck([noSelinux, ls], { libc: 'glibc' }).map((p) => [p.file, p.soname]), [['usr/bin/ls', 'libselinux.so.1']]);
 });
 
+test('with executablesOnly, a module nothing runs is not checked, but what an executable loads is', () => {
+  const jdk = [
+    file('opt/jdk/lib/libjava.so', 10, elf({ soname: 'libjava.so', needed: ['libjvm.so', 'libc.so.6'] })),
+    file('opt/jdk/lib/server/libjvm.so', 10, elf({ soname: 'libjvm.so', needed: ['libc.so.6'] })),
+  ];
+  assert.equal(linkCheck([glibc, jdk], { libc: 'glibc', executablesOnly: true }), []);
+  assert.is(linkCheck([glibc, jdk], { libc: 'glibc' }).length, 1);
+  const linked = [...jdk, program('opt/jdk/bin/tool', ['libjava.so', 'libc.so.6'], { runpath: ['$ORIGIN/../lib'] })];
+  assert.equal(linkCheck([glibc, linked], { libc: 'glibc', executablesOnly: true }).map((p) => p.soname), ['libjvm.so']);
+});
+
 test.run();
