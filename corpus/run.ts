@@ -20,6 +20,9 @@ import { engineFromDocker } from '../src/runtime/engine/docker';
 import { builderKey } from '../src/sdk/key';
 import { CORPUS, type CorpusEntry } from './packages';
 
+const PLAIN_BUILDER = 'org.imgsdk.corpus.builder';
+const PLAIN_PACKAGES = 'org.imgsdk.corpus.packages';
+
 /** The builder the corpus shares with the engine tests (bootstrapped once). */
 export const corpusBuilder = debian.builder('imgsdk-e2e/bookworm', { suite: 'bookworm' });
 
@@ -93,8 +96,11 @@ async function plainImage(docker: Docker, packages: readonly string[], log: (l: 
   const builder = await ensureDebianBuilder(engine, corpusBuilder.def, builderKey(corpusBuilder.def), { log, force: false });
   const base = await docker.getImage(builder).inspect();
   const list = [...new Set(packages)].sort();
-  const ref = `imgsdk-corpus/plain:${createHash('sha256').update(builder + '\n' + list.join('\n')).digest('hex').slice(0, 12)}`;
-  if (!(await engine.imageExists(ref))) {
+  // Any plain image of this builder with every needed package will do (a full run's serves a subset's).
+  const made = await docker.listImages({ filters: { label: [`${PLAIN_BUILDER}=${builder}`] } });
+  const superset = made.find((i) => list.every((p) => (i.Labels?.[PLAIN_PACKAGES] ?? '').split(' ').includes(p)) && i.RepoTags?.length);
+  const ref = superset?.RepoTags?.[0] ?? `imgsdk-corpus/plain:${createHash('sha256').update(builder + '\n' + list.join('\n')).digest('hex').slice(0, 12)}`;
+  if (!superset && !(await engine.imageExists(ref))) {
     log(`plain Debian: installing ${list.length} packages into ${builder}`);
     const script = [
       'set -e',
@@ -114,7 +120,7 @@ async function plainImage(docker: Docker, packages: readonly string[], log: (l: 
       const { StatusCode } = (await c.wait()) as { StatusCode: number };
       if (StatusCode !== 0) throw new Error(`plain Debian install failed (exit ${StatusCode}):\n${out.stdout()}${out.stderr()}`);
       const [repo, tag] = ref.split(':');
-      await c.commit({ repo, tag });
+      await c.commit({ repo, tag, changes: [`LABEL ${PLAIN_BUILDER}=${builder}`, `LABEL ${PLAIN_PACKAGES}="${list.join(' ')}"`] });
     } finally {
       await c.remove({ force: true }).catch(() => undefined);
     }
