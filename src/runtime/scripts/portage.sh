@@ -13,13 +13,17 @@
 #                   files.tsv      /path TAB cat/pkg, from the packages' CONTENTS
 #
 # Order, as Kubler's build-root.sh: /etc/portage from the assembly, downloads, binpkg
-# invalidation, overlays, configureBuilder, build dependencies emerged into the builder,
-# package.provided (ancestors' packages, unprovide, provide), configureRootfs with ROOT
-# exported, emerge into ROOT, uninstall, compiler runtime libraries, locales, accounts,
-# finishRootfs, the reports, the tar. The categorised purge (headers, static libs,
-# docs, /var/db/pkg, ...) happens on the host with the image's keep list.
+# invalidation, overlays, accounts in the builder, configureBuilder, build dependencies
+# emerged into the builder, package.provided (ancestors' packages, unprovide, provide),
+# configureRootfs with ROOT exported, emerge into ROOT, uninstall, compiler runtime
+# libraries, locales, accounts in the root, finishRootfs, the reports, the tar. The
+# categorised purge (headers, static libs, docs, /var/db/pkg, ...) happens on the host
+# with the image's keep list.
 #
-# POSIX sh; needs emerge, portageq, emaint, GNU tar, awk, sed, sort, sha256sum.
+# A second run in the same container (imgsdk shell, a retried build) gives the same
+# /etc/portage: files are written whole, never appended to.
+#
+# POSIX sh; needs emerge, portageq, emaint, GNU tar, awk, sed, sort, sha256sum, head.
 set -eu
 
 # --configure-only (imgsdk shell): configure the builder as a build would, then stop
@@ -282,6 +286,23 @@ while IFS="$TAB" read -r name type uri branch; do
 	unsynced "$name" emaint sync --repo "$name" || die "syncing overlay $name ($uri) failed"
 done <"$W/overlays"
 
+# --- accounts, in the builder before any hook or emerge ----------------------------
+# The declared accounts exist in the builder before its hooks and the emerges run, so
+# both can chown by name (an ebuild's fowners resolves names in the builder, not in
+# ROOT: what Kubler patched the user eclasses for). The image's /etc/passwd and
+# /etc/group are written on the host from the declared accounts of the image and
+# its ancestors.
+add_accounts() {
+	while IFS="$TAB" read -r user uid group gid home shell; do
+		[ -n "$user" ] || continue
+		mkdir -p "${1}etc"
+		grep -q "^$group:" "${1}etc/group" 2>/dev/null || printf '%s:x:%s:\n' "$group" "$gid" >>"${1}etc/group"
+		grep -q "^$user:" "${1}etc/passwd" 2>/dev/null || printf '%s:x:%s:%s::%s:%s\n' "$user" "$uid" "$gid" "$home" "$shell" >>"${1}etc/passwd"
+	done <"$W/accounts"
+}
+records accounts 'user uid group gid home shell' >"$W/accounts"
+add_accounts /
+
 hook configure-builder
 
 # --- build dependencies, in the builder -------------------------------------------
@@ -428,17 +449,8 @@ if [ -s "$W/locales" ]; then
 	fi
 fi
 
-# Accounts: known to the builder (hooks may chown by name) and to the root's files.
-records accounts 'user uid group gid home shell' >"$W/accounts"
-while IFS="$TAB" read -r user uid group gid home shell; do
-	[ -n "$user" ] || continue
-	for root in / "$R/"; do
-		if [ "$root" = / ] || [ -f "$R/etc/passwd" ]; then
-			grep -q "^$group:" "${root}etc/group" 2>/dev/null || printf '%s:x:%s:\n' "$group" "$gid" >>"${root}etc/group"
-			grep -q "^$user:" "${root}etc/passwd" 2>/dev/null || printf '%s:x:%s:%s::%s:%s\n' "$user" "$uid" "$gid" "$home" "$shell" >>"${root}etc/passwd"
-		fi
-	done
-done <"$W/accounts"
+# The root's files know the accounts too, when the install gave it a passwd.
+if [ -f "$R/etc/passwd" ]; then add_accounts "$R/"; fi
 
 hook finish-rootfs
 
