@@ -246,15 +246,27 @@ fi
 
 # --- overlays ---------------------------------------------------------------------
 # Until an overlay's first sync, every Portage command run with its repos.conf entry
-# says that the location does not exist or has no repo_name. Those lines, about
-# that overlay only, are kept out of the log of the commands that add and sync it;
-# anything else they print is passed on.
+# says that the location does not exist or has no repo_name (a line naming the
+# overlay, or emerge's "missing repo_name entries" paragraph listing its path).
+# Those, about that overlay only, are kept out of the log of the commands that add
+# and sync it; anything else they print on stderr is passed on.
 unsynced() {
 	repo=$1
 	shift
 	"$@" </dev/null 2>"$W/stderr" && rc=0 || rc=$?
 	awk -v n="'$repo'" -v loc="/var/db/repos/$repo" '
-		!((index($0, n) || index($0, loc)) && $0 ~ /nonexistent directory|repo_name|repository name/)' "$W/stderr" >&2
+		function flush() { if (keep) printf "%s", para; else blank = 1; para = ""; inpara = 0 }
+		blank && /^[ \t]*$/ { next }
+		{ blank = 0 }
+		inpara {
+			para = para $0 "\n"
+			if ($0 ~ /^[ \t]+\//) { p = $0; sub(/^[ \t]+/, "", p); if (index(p, loc "/") != 1) keep = 1 }
+			if ($0 ~ /first line\.[ \t]*$/) flush()
+			next
+		}
+		/One or more repositories have missing repo_name entries/ { inpara = 1; keep = 0; para = $0 "\n"; next }
+		!((index($0, n) || index($0, loc)) && $0 ~ /nonexistent directory|repo_name|repository name/) { print }
+		END { if (inpara) { keep = 1; flush() } }' "$W/stderr" >&2
 	return "$rc"
 }
 
