@@ -19,6 +19,13 @@ export const BUILD_SCRIPT_VERSION = '5';
  */
 export const BUILDER_VERSION = '1';
 
+/**
+ * Version of the Gentoo builder set-up (the make.conf knobs of builders/gentoo.ts).
+ * Part of the key of Gentoo builders only, so changing it does not re-bootstrap
+ * Debian builders. 2: EMERGE_DEFAULT_OPTS without --buildpkg.
+ */
+export const GENTOO_SETUP_VERSION = '2';
+
 export type BuilderKind = 'gentoo' | 'debian';
 export type Libc = 'glibc' | 'musl';
 

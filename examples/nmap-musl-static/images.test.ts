@@ -30,6 +30,11 @@ test('package.accept_keywords accepts ~amd64 for nmap 7.60', () => {
   assert.is(nmap.portage.file('package.accept_keywords/imgsdk'), `${HEADER}=net-analyzer/nmap-7.60 ~amd64\n`);
 });
 
+test('synth warns that the keywords for nmap 7.60 do not pin it, as they did not in Kubler', () => {
+  assert.equal(asm.warnings.length, 1);
+  assert.match(asm.warnings[0], /mynamespace\/nmap-musl-static: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin net-analyzer\/nmap: .* put "=net-analyzer\/nmap-7\.60" in \.packages\(\)$/);
+});
+
 test('the berne overlay has a repos.conf entry synced with git', () => {
   assert.equal(Object.keys(nmap.portage.reposConf), ['berne']);
   assert.is(

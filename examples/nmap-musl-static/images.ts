@@ -44,6 +44,8 @@ export const nmapMuslStatic = image('mynamespace/nmap-musl-static')
   // configure_bob: add_overlay berne https://github.com/berney/gentoo-overlay.git
   .overlay('berne', { uri: 'https://github.com/berney/gentoo-overlay.git' })
   // "add update_keywords '=net-analyzer/nmap-7.60' '+~amd64' after the add_overlay line"
+  // As in Kubler, this makes 7.60 visible without choosing it, and synth warns so;
+  // .packages('=net-analyzer/nmap-7.60') instead of 'net-analyzer/nmap' would pin it.
   .keywords('=net-analyzer/nmap-7.60', '~amd64')
   // configure_bob: update_use 'net-analyzer/nmap' '+ipv6' '+libressl' ... '+static'
   .use('net-analyzer/nmap', '+ipv6', '+libressl', '+ncat', '-ndiff', '-nls', '-nmap-update', '+nping', '+nse', '+ssl', '-system-lua', '-zenmap', '+static')

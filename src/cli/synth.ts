@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { formatProblem, type Problem } from '../errors';
 import { synth } from '../sdk/synth';
 import { loadApp } from '../sdk/load';
 import { parse } from './args';
@@ -8,7 +9,9 @@ export const SYNTH_USAGE = `imgsdk synth [--app FILE|DIR] [-o DIR] [--json] [-q]
   --app FILE|DIR   the app (default ./images.ts)
   -o, --out DIR    output directory (default $IMGSDK_OUTDIR or ./imgsdk.out)
   --json           print the manifest as JSON
-  -q, --quiet      print nothing on success
+  -q, --quiet      print nothing on success but warnings
+  Warnings (legal but likely not meant, e.g. keywords that do not pin a version) go
+  to stderr as "warning: file:line id: message"; they do not change the exit code.
 `;
 
 export async function synthCommand(argv: readonly string[]): Promise<number> {
@@ -20,10 +23,16 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
   });
   const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
   const asm = await synth(loadApp(values.app), { outdir });
+  printWarnings(asm.warnings);
   if (values.json) process.stdout.write(JSON.stringify(asm.manifest, null, 2) + '\n');
   else if (!values.quiet) {
     const n = Object.keys(asm.manifest.images).length;
     process.stdout.write(`synthesized ${n} image${n === 1 ? '' : 's'} in ${asm.manifest.order.length} level${asm.manifest.order.length === 1 ? '' : 's'} to ${outdir}\n`);
   }
   return 0;
+}
+
+/** Synth's warnings on stderr, one line each; the exit code stays what it is. */
+export function printWarnings(warnings: readonly Problem[], out: NodeJS.WritableStream = process.stderr): void {
+  for (const w of warnings) out.write(`warning: ${formatProblem(w)}\n`);
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, type BuilderDef, type ImageDef } from '../assembly';
+import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type ImageDef } from '../assembly';
 import { canonicalJson } from '../json';
 
 /**
@@ -36,8 +36,12 @@ export function imageKey(def: ImageDef, keys: { builder: string; parent: string 
   return sha256(canonicalJson(keyInputs(def, keys)));
 }
 
-/** key(builder) = sha256 over its definition and the version of how builders are made. */
+/**
+ * key(builder) = sha256 over its definition and the version of how builders are
+ * made (for Gentoo builders also the version of their set-up).
+ */
 export function builderKey(def: BuilderDef): string {
+  if (def.kind === 'gentoo') return sha256(canonicalJson({ def, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
   return sha256(canonicalJson({ def, version: BUILDER_VERSION }));
 }
 

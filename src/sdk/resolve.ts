@@ -16,6 +16,8 @@ export interface Resolved {
   /** Bytes of added files and patches, by sha256. */
   readonly blobs: ReadonlyMap<string, Buffer>;
   readonly problems: readonly Problem[];
+  /** What is legal but likely not what was meant (reported, never fatal). */
+  readonly warnings: readonly Problem[];
   /** Where each image was declared, for problems found later (graph cycles). */
   readonly sites: ReadonlyMap<string, { readonly declared: Site; readonly methods: Readonly<Record<string, Site>> }>;
 }
@@ -27,6 +29,8 @@ const KNOWN_USERS: Record<string, [number, number]> = { root: [0, 0], nobody: [6
 export function resolveApp(app: App): Resolved {
   const problems: Problem[] = [];
   const add = (id: string, site: Site | undefined, message: string) => problems.push({ id, site: site?.toString() || undefined, message });
+  const warnings: Problem[] = [];
+  const warn = (id: string, site: Site | undefined, message: string) => warnings.push({ id, site: site?.toString() || undefined, message });
 
   // One value per id; two different definitions with one id are an error.
   const byId = new Map<string, Image>();
@@ -128,6 +132,14 @@ export function resolveApp(app: App): Resolved {
       const m = b?.kind === 'debian' ? checkDebianPackage(p.spec) : b?.kind === 'gentoo' ? Atom.check(p.spec) : null;
       if (m) add(s.id, p.site, m);
     }
+    if (b?.kind === 'gentoo') {
+      // Each .keywords() call adds one entry: the n-th call's site is the n-th entry's.
+      const sites = s.portageCalls.filter((c) => c.method === 'keywords').map((c) => c.site);
+      s.portage.keywords.forEach((k, i) => {
+        const m = keywordsDoNotPin(k.atom, s.packages.map((p) => p.spec));
+        if (m) warn(s.id, sites[i], m);
+      });
+    }
 
     const config = configOf(img);
     const runs = config.entrypoint !== null || config.cmd !== null;
@@ -199,7 +211,39 @@ export function resolveApp(app: App): Resolved {
     }
   }
 
-  return { images, builders, blobs, problems, sites };
+  return { images, builders, blobs, problems, warnings, sites };
+}
+
+/**
+ * Keywords make a version visible; they do not make emerge choose it. emerge
+ * installs the best visible version of what `.packages()` asks for, so keywords
+ * for `=cat/pkg-1.2` (or `~`, `<`, `<=`) do nothing while the image asks for
+ * plain `cat/pkg` and a newer version is visible (Kubler's nmap 7.60 example).
+ * The message says how to pin, or null when a package of the image selects a
+ * version itself (or the atom is invalid, which is reported elsewhere).
+ */
+function keywordsDoNotPin(atom: string, packages: readonly string[]): string | null {
+  if (Atom.check(atom) !== null) return null;
+  const k = Atom.parse(atom);
+  // `>`/`>=` ranges are open upwards: the newest visible version is in them.
+  if (k.version === null || k.op === null || k.op === '>' || k.op === '>=') return null;
+  const selecting = packages
+    .filter((p) => Atom.check(p) === null)
+    .map((p) => Atom.parse(p))
+    .filter((p) => p.blocker === null && p.cpn === k.cpn && p.version !== null);
+  if (selecting.some((p) => !pinnedOutside(k, p))) return null;
+  const asked = selecting.length ? `the image's packages ask for ${selecting.map(String).join(', ')}` : `the image's packages do not name a version of ${k.cpn}`;
+  return `.keywords("${atom}") does not pin ${k.cpn}: ${asked}, and emerge installs the newest visible version, keyworded or not. ` +
+    `To pin it, put "${atom}" in .packages()`;
+}
+
+/** Whether `p` pins exactly one version (`=`, `~`) that keywords atom `k` (`=`, `~`) leaves out; false when it cannot tell. */
+function pinnedOutside(k: Atom, p: Atom): boolean {
+  const exact = (a: Atom) => (a.op === '=' && !a.wildcard) || a.op === '~';
+  if (!exact(p) || !(k.op === '=' || k.op === '~')) return false;
+  if (k.wildcard) return !p.version!.startsWith(k.version!);
+  if (p.version !== k.version) return true;
+  return k.op === '=' && p.op === '=' && (p.revision ?? 0) !== (k.revision ?? 0);
 }
 
 /** What one value defines by itself (parents compare by id), to compare two values with one id. */

@@ -21,6 +21,11 @@ export interface Assembly {
   readonly builders: ReadonlyMap<string, BuilderDef>;
   /** Every file of the assembly except manifest.json, by path relative to its root. */
   readonly files: ReadonlyMap<string, string | Buffer>;
+  /**
+   * What synth reports without failing: definitions that are legal but likely not
+   * what was meant (keywords that do not pin a version). Not written to disk.
+   */
+  readonly warnings: readonly Problem[];
 }
 
 export interface SynthOptions {
@@ -33,8 +38,8 @@ export const imageDir = (id: string): string => id;
 
 /**
  * Validates an app and builds its assembly in memory; throws one ValidationError
- * listing every problem.
- * @example const asm = assemble(app(web)); asm.manifest.order
+ * listing every problem. Warnings do not fail: they are in `warnings`.
+ * @example const asm = assemble(app(web)); asm.manifest.order; asm.warnings.map(formatProblem)
  */
 export function assemble(input: AppInput): Assembly {
   const theApp = input instanceof App ? input : App.of([input]);
@@ -75,7 +80,7 @@ export function assemble(input: AppInput): Assembly {
   }
 
   const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order };
-  return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))) };
+  return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings };
 }
 
 /** The files of one image's directory. */

@@ -120,6 +120,11 @@ export class TestAssembly {
     return Object.keys(this.manifest.images);
   }
 
+  /** Synth's warnings as lines (`file:line id: message`); empty when there are none. */
+  get warnings(): string[] {
+    return this.assembly.warnings.map(formatProblem);
+  }
+
   /** One image; throws when the app has no such image. */
   image(id: string): ImageView {
     const def = this.assembly.images.get(id);
@@ -139,6 +144,14 @@ export const Testing = {
   /** Synthesizes in memory; throws the ValidationError synth would. */
   synth(...images: AppInput[]): TestAssembly {
     return new TestAssembly(assemble(App.of(images)));
+  },
+  /**
+   * The warnings synth would print, as lines (empty when there are none); throws
+   * the ValidationError synth would.
+   * @example assert.equal(Testing.warnings(nmap), []);
+   */
+  warnings(...images: AppInput[]): string[] {
+    return assemble(App.of(images)).warnings.map(formatProblem);
   },
   /** The problems synth would report, as lines (empty when there are none). */
   problems(...images: AppInput[]): string[] {

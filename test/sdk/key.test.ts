@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BUILD_SCRIPT_VERSION } from '../../src/assembly';
+import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, GENTOO_SETUP_VERSION } from '../../src/assembly';
+import { canonicalJson } from '../../src/json';
 import { debian, gentoo, type GentooBuilderProps } from '../../src/sdk/builder';
 import { image, type Image } from '../../src/sdk/image';
-import { builderKey, imageKey, keyInputs } from '../../src/sdk/key';
+import { builderKey, imageKey, keyInputs, sha256 } from '../../src/sdk/key';
 import { assemble } from '../../src/sdk/synth';
 
 interface Knobs {
@@ -87,6 +88,17 @@ test('a builder option change changes every image on that builder, and no other'
   assert.equal(changed(before, keys({ bob: { makeConf: { MAKEOPTS: '-j8' } } })), all);
   assert.equal(changed(before, keys({ bob: { date: '20241020T170324Z' } })), all);
   assert.equal(changed(before, keys({ bob: { stage3: 'amd64-nomultilib-openrc' } })), all);
+});
+
+test('a Gentoo builder\'s key carries the version of the Gentoo set-up; a Debian builder\'s does not', () => {
+  const { builders } = assemble([
+    image('acme/g').builder(gentoo.builder('acme/bob', { stage3: 'amd64-openrc' })),
+    image('acme/d').builder(debian.builder('acme/d', { from: 'debian:bookworm-slim' })),
+  ]);
+  const g = builders.get('acme/bob')!;
+  const d = builders.get('acme/d')!;
+  assert.is(builderKey(g), sha256(canonicalJson({ def: g, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION })));
+  assert.is(builderKey(d), sha256(canonicalJson({ def: d, version: BUILDER_VERSION })));
 });
 
 test('key inputs name the parts, so a diff can say which one changed', () => {

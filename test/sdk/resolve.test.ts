@@ -299,4 +299,46 @@ test('resolveApp collects file contents as blobs by sha256', () => {
   assert.equal(r.problems, []);
 });
 
+const pinHint = (atom: string, cpn: string, asked: string) =>
+  `.keywords("${atom}") does not pin ${cpn}: ${asked}, and emerge installs the newest visible version, keyworded or not. To pin it, put "${atom}" in .packages()`;
+
+test('keywords for a version the packages do not select are a warning at the .keywords() call that says how to pin, not a problem', () => {
+  const l = line(); const nmap = image('acme/nmap').builder(bob).packages('net-analyzer/nmap').keywords('=net-analyzer/nmap-7.60', '~amd64');
+  assert.equal(Testing.problems(nmap), []);
+  assert.equal(Testing.warnings(nmap), [`${HERE}:${l} acme/nmap: ${pinHint('=net-analyzer/nmap-7.60', 'net-analyzer/nmap', 'the image\'s packages do not name a version of net-analyzer/nmap')}`]);
+  assert.equal(resolveApp(app(nmap)).warnings.length, 1);
+});
+
+test('keywords that the packages pin, or that cannot miss, warn nothing', () => {
+  const base = image('acme/nmap').builder(bob);
+  const quiet = [
+    base.packages('=net-analyzer/nmap-7.60').keywords('=net-analyzer/nmap-7.60', '~amd64'),
+    base.packages('=net-analyzer/nmap-7.60-r1').keywords('~net-analyzer/nmap-7.60', '~amd64'),
+    base.packages('=net-analyzer/nmap-7.60.1').keywords('=net-analyzer/nmap-7.60*', '~amd64'),
+    // A range in .packages(): which version wins depends on the tree, so no guess.
+    base.packages('<net-analyzer/nmap-7.70').keywords('=net-analyzer/nmap-7.60', '~amd64'),
+    // Unversioned or open-ended keywords: the newest visible version is among them.
+    base.packages('net-analyzer/nmap').keywords('net-analyzer/nmap', '~amd64'),
+    base.packages('net-analyzer/nmap').keywords('>=net-analyzer/nmap-7.60', '~amd64'),
+  ];
+  for (const img of quiet) assert.equal(Testing.warnings(img), [], JSON.stringify(img.state.packages));
+});
+
+test('keywords for a version other than the one the packages pin, or for a package the image does not name, warn', () => {
+  const base = image('acme/nmap').builder(bob);
+  const other = base.packages('=net-analyzer/nmap-7.70').keywords('=net-analyzer/nmap-7.60', '~amd64');
+  assert.match(Testing.warnings(other)[0], pinHint('=net-analyzer/nmap-7.60', 'net-analyzer/nmap', 'the image\'s packages ask for =net-analyzer/nmap-7.70'));
+  const revision = base.packages('=net-analyzer/nmap-7.60-r1').keywords('=net-analyzer/nmap-7.60', '~amd64');
+  assert.is(Testing.warnings(revision).length, 1);
+  const dependency = base.packages('net-analyzer/nmap').keywords('<dev-libs/libpcre-9', '~amd64');
+  assert.match(Testing.warnings(dependency)[0], pinHint('<dev-libs/libpcre-9', 'dev-libs/libpcre', 'the image\'s packages do not name a version of dev-libs/libpcre'));
+});
+
+test('the warnings of several .keywords() calls each name their own call', () => {
+  const l = line(); const img = image('acme/nmap').builder(bob).packages('net-analyzer/nmap')
+    .keywords('net-analyzer/nmap', '~amd64')
+    .keywords('=dev-libs/libpcre-8.45', '~amd64');
+  assert.equal(Testing.warnings(img).map((w) => w.split(' ')[0]), [`${HERE}:${l + 2}`]);
+});
+
 test.run();

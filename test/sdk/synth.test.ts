@@ -169,6 +169,14 @@ test('synth writes to $IMGSDK_OUTDIR when no outdir is given', async () => {
   assert.ok(existsSync(join(dir, 'from-env/manifest.json')));
 });
 
+test('synth returns its warnings without failing, and writes none of them into the assembly', async () => {
+  const dir = outdir();
+  const asm = await synth(theApp, { outdir: dir });
+  assert.equal(asm.warnings.map((w) => [w.id, w.message.split(':')[0]]), [['mynamespace/nmap', '.keywords("=net-analyzer/nmap-7.60") does not pin net-analyzer/nmap']]);
+  assert.match(asm.warnings[0].site!, /synth\.test\.ts:\d+$/);
+  for (const f of Object.keys(tree(dir))) assert.not.match(readFileSync(join(dir, f), 'utf8'), /does not pin/, f);
+});
+
 test('readAssembly reads what synth wrote, with every image definition', async () => {
   const dir = outdir();
   const asm = await synth(theApp, { outdir: dir });

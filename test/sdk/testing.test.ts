@@ -144,6 +144,14 @@ test('Testing.problems returns synth\'s lines, or none', () => {
   assert.match(lines[1], /^test\/sdk\/testing\.test\.ts:\d+ acme\/web: policy nonRoot: runs as root$/);
 });
 
+test('Testing.warnings and TestAssembly.warnings return synth\'s warning lines, or none', () => {
+  assert.equal(Testing.warnings(nmap, web), []);
+  assert.equal(Testing.synth(nmap).warnings, []);
+  const unpinned = image('mynamespace/nmap2').from(glibc).packages('net-analyzer/nmap').keywords('=net-analyzer/nmap-7.60', '~amd64');
+  assert.equal(Testing.warnings(unpinned), Testing.synth(unpinned).warnings);
+  assert.match(Testing.warnings(unpinned)[0], /^test\/sdk\/testing\.test\.ts:\d+ mynamespace\/nmap2: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin/);
+});
+
 test('Testing.synth throws the ValidationError synth would', () => {
   try {
     Testing.synth(image('acme/x').from('acme/nope'));

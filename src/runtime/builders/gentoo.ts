@@ -36,10 +36,12 @@ export interface GentooBuilder {
 /**
  * FEATURES and EMERGE_DEFAULT_OPTS every builder gets (Kubler's BOB_FEATURES and
  * BOB_EMERGE_DEFAULT_OPTS): no sandboxes (they need privileges containers lack),
- * binary packages made, reused and kept per USE set, no docs.
+ * binary packages made, reused and kept per USE set, no docs. Binary packages are
+ * made through FEATURES only: `--buildpkg` among the options would override a
+ * package's own `FEATURES="-buildpkg"` from package.env.
  */
 export const BUILDER_FEATURES = '-sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox binpkg-multi-instance buildpkg nodoc noinfo noman';
-export const BUILDER_EMERGE_OPTS = '--usepkg --buildpkg --binpkg-respect-use=y';
+export const BUILDER_EMERGE_OPTS = '--usepkg --binpkg-respect-use=y';
 
 /** Label holding the stage3 date a builder image was set up from. */
 export const LABEL_STAGE3_DATE = 'org.imgsdk.stage3.date';

@@ -11,6 +11,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
+import type { BuilderDef } from '../../assembly';
 import { BuildError, CancelledError } from '../../errors';
 import type { ContainerHandle, Engine, VolumeMount } from '../engine/engine';
 import { download, fetchText, gpgVerifyDetached } from './stage3';
@@ -41,9 +42,15 @@ export function snapshotSource(portage: string, mirror: string, now = new Date()
   return { kind: 'tarball', date: portage, url: `${base}/portage-${portage}.tar.xz` };
 }
 
+/** Prefixes of the volumes Gentoo builders keep across builds (snapshots, binary packages). */
+export const SNAPSHOT_VOLUME_PREFIX = 'imgsdk-portage-';
+export const BINPKG_VOLUME_PREFIX = 'imgsdk-binpkgs-';
+/** The distfiles volume every Gentoo builder shares. */
+export const DISTFILES_VOLUME = 'imgsdk-distfiles';
+
 /** Name of the volume of a snapshot. */
 export function snapshotVolume(identity: string): string {
-  return `imgsdk-portage-${identity.replace(/[^a-zA-Z0-9_.-]+/g, '-').slice(0, 64)}`;
+  return `${SNAPSHOT_VOLUME_PREFIX}${identity.replace(/[^a-zA-Z0-9_.-]+/g, '-').slice(0, 64)}`;
 }
 
 export interface SnapshotOptions {
@@ -188,11 +195,30 @@ async function fileTar(name: string, path: string): Promise<Readable> {
   return p as unknown as Readable;
 }
 
+/**
+ * The volumes the containers of Gentoo builder `def` would mount now, without
+ * making any: its snapshot volume (today's for `latest`; for an image, that of
+ * the image the engine has, none when it has none), the distfiles volume and its
+ * binary-package volume. What `imgsdk clean --prune-volumes` keeps.
+ * @example await currentBuilderVolumes(engine, bob.def) // ['imgsdk-portage-20240501', 'imgsdk-distfiles', 'imgsdk-binpkgs-kubler-bob']
+ */
+export async function currentBuilderVolumes(engine: Engine, def: BuilderDef, now = new Date()): Promise<string[]> {
+  const g = def.gentoo;
+  if (def.kind !== 'gentoo' || !g) return [];
+  const src = snapshotSource(g.portage, g.mirror, now);
+  let snapshot: string | null = src.kind === 'tarball' ? snapshotVolume(src.date) : null;
+  if (src.kind === 'image') {
+    const info = await engine.inspectImage(src.image);
+    if (info) snapshot = snapshotVolume(info.id.replace(/^sha256:/, '').slice(0, 12));
+  }
+  return builderMounts(snapshot ?? '', def.id).map((m) => m.volume).filter(Boolean);
+}
+
 /** The named volumes phase 1 mounts into a Gentoo builder container. */
 export function builderMounts(snapshot: string, builderId: string): VolumeMount[] {
   return [
     { volume: snapshot, target: PORTAGE_TREE, readOnly: true },
-    { volume: 'imgsdk-distfiles', target: '/var/cache/distfiles' },
-    { volume: `imgsdk-binpkgs-${builderId.replace(/[^a-zA-Z0-9_.-]+/g, '-')}`, target: '/var/cache/binpkgs' },
+    { volume: DISTFILES_VOLUME, target: '/var/cache/distfiles' },
+    { volume: `${BINPKG_VOLUME_PREFIX}${builderId.replace(/[^a-zA-Z0-9_.-]+/g, '-')}`, target: '/var/cache/binpkgs' },
   ];
 }

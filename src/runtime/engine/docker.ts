@@ -25,6 +25,7 @@ import {
   type RegistryAuth,
   type RunOptions,
   type RunResult,
+  type VolumeInfo,
 } from './engine';
 
 /** How to find the engine. */
@@ -315,6 +316,33 @@ class DockerEngine implements Engine {
       }));
     } catch (err) {
       throw this.fail('list containers', err);
+    }
+  }
+
+  async listVolumes(opts: { prefix?: string; unused?: boolean } = {}): Promise<VolumeInfo[]> {
+    const filters: Record<string, string[]> = {};
+    // The engine's name filter matches anywhere in the name: the prefix is checked below.
+    if (opts.prefix) filters.name = [opts.prefix];
+    if (opts.unused) filters.dangling = ['true'];
+    try {
+      const r = await this.docker.listVolumes({ filters });
+      return (r.Volumes ?? [])
+        .filter((v) => !opts.prefix || v.Name.startsWith(opts.prefix))
+        .map((v) => ({ name: v.Name, labels: (v.Labels as Record<string, string> | null) ?? {} }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch (err) {
+      throw this.fail('list volumes', err);
+    }
+  }
+
+  async removeVolume(name: string): Promise<boolean> {
+    try {
+      await this.docker.getVolume(name).remove();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      if (statusOf(err) === 409) throw new EngineError(`remove volume ${name}: a container uses it`, { cause: err, statusCode: 409 });
+      throw this.fail(`remove volume ${name}`, err);
     }
   }
 

@@ -39,6 +39,12 @@ export interface ContainerInfo {
   readonly state: string;
 }
 
+/** A named volume known to the engine (for `imgsdk clean`). */
+export interface VolumeInfo {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
 /** One event of a pull, as the engine reports it. */
 export interface PullProgress {
   readonly status?: string;
@@ -182,6 +188,13 @@ export interface Engine {
   listContainers(opts?: { readonly label?: string; readonly all?: boolean }): Promise<ContainerInfo[]>;
   /** Removes a container (force kills it); false when there was no such container. */
   removeContainer(id: string): Promise<boolean>;
+  /**
+   * Named volumes whose name starts with `prefix`, sorted by name; with `unused`,
+   * only those no container (running or stopped) mounts.
+   */
+  listVolumes(opts?: { readonly prefix?: string; readonly unused?: boolean }): Promise<VolumeInfo[]>;
+  /** Removes a named volume; false when there was no such volume. One in use is an EngineError. */
+  removeVolume(name: string): Promise<boolean>;
 
   /**
    * Creates a container, hands it to `fn`, and removes it afterwards: after

@@ -36,7 +36,9 @@ test('the builder setup appends make.conf with the sandboxes off, binpkgs on and
   });
   const s = builderSetupScript(b.def);
   assert.match(s, /^FEATURES="\$\{FEATURES\} -sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox binpkg-multi-instance buildpkg nodoc noinfo noman"$/m);
-  assert.match(s, /^EMERGE_DEFAULT_OPTS="\$\{EMERGE_DEFAULT_OPTS\} --usepkg --buildpkg --binpkg-respect-use=y"$/m);
+  // Binary packages through FEATURES only: --buildpkg would override a package's FEATURES="-buildpkg".
+  assert.match(s, /^EMERGE_DEFAULT_OPTS="\$\{EMERGE_DEFAULT_OPTS\} --usepkg --binpkg-respect-use=y"$/m);
+  assert.not.match(s, /--buildpkg|\s-b\b/);
   assert.match(s, /^PKGDIR="\/var\/cache\/binpkgs"\nDISTDIR="\/var\/cache\/distfiles"\nCFLAGS="-O2 -pipe"\nGENTOO_MIRRORS="https:\/\/mirror.example\/gentoo"\nMAKEOPTS="-j4"\nIMGSDK_EOF$/m);
   assert.match(s, /^eselect profile set 'default\/linux\/amd64\/23.0\/no-multilib\/hardened'$/m);
   execFileSync('sh', ['-n'], { input: s });

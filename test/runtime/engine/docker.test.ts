@@ -106,6 +106,30 @@ test('images: inspect of a missing image is null, import with changes, tag, list
   assert.not.ok(await engine.imageExists(ref));
 });
 
+test('volumes: listed by name prefix, the unused ones apart, removed; a missing one is false and one in use an EngineError', async () => {
+  if (!docker) return;
+  // Names of this run only: the engine is shared, so nothing else is listed or removed.
+  const prefix = `imgsdk-test-vol-${nonce}-`;
+  const [a, b] = [`${prefix}a`, `${prefix}b`];
+  try {
+    await docker.createVolume({ Name: a });
+    await docker.createVolume({ Name: b, Labels: { [RUN_LABEL]: nonce } });
+    assert.equal(await engine.listVolumes({ prefix }), [{ name: a, labels: {} }, { name: b, labels: { [RUN_LABEL]: nonce } }]);
+    await engine.withContainer({ image, cmd: ['/bin/true'], labels, mounts: [{ volume: b, target: '/data' }] }, async () => {
+      assert.equal((await engine.listVolumes({ prefix, unused: true })).map((v) => v.name), [a]);
+      const err = await engine.removeVolume(b).catch((e: unknown) => e);
+      assert.instance(err, EngineError);
+      assert.match((err as Error).message, /remove volume imgsdk-test-vol-[0-9a-f]+-b: a container uses it/);
+    });
+    assert.is(await engine.removeVolume(a), true);
+    assert.is(await engine.removeVolume(a), false);
+    assert.is(await engine.removeVolume(b), true);
+    assert.equal(await engine.listVolumes({ prefix }), []);
+  } finally {
+    for (const v of [a, b]) await docker.getVolume(v).remove().catch(() => undefined);
+  }
+});
+
 test('an import whose tar stream fails tags nothing', async () => {
   if (!docker) return;
   const ref = `imgsdk-test/broken-${nonce}:x`;

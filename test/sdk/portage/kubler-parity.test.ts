@@ -85,7 +85,7 @@ test('_keep_headers / _keep_static_libs / BOB_SKIP_LIB_CLEANUP -> .keep("headers
 test('BOB_INSTALL_BASELAYOUT -> .packages("sys-apps/baselayout")', () => {
   view(base.packages('sys-apps/baselayout')).hasPackage('sys-apps/baselayout');
 });
-test('_emerge_opt -> .makeConf({ EMERGE_DEFAULT_OPTS }); the binpkg flags stay on the command line', () => {
+test('_emerge_opt -> .makeConf({ EMERGE_DEFAULT_OPTS }); --usepkg and --binpkg-respect-use=y stay on the command line', () => {
   assert.match(view(base.makeConf({ EMERGE_DEFAULT_OPTS: '${EMERGE_DEFAULT_OPTS} --jobs=2' })).portage.makeConf, /^EMERGE_DEFAULT_OPTS="\$\{EMERGE_DEFAULT_OPTS\} --jobs=2"$/m);
 });
 test('glibc locales (_glibc_locales, Staves [locale]) -> .locale()', () => {
