@@ -133,7 +133,8 @@ export function slim(input: SlimInput): SlimResult {
   const have = new Set(kept.map((e) => e.path));
   // The directories of whole and used packages (/var/log/nginx, conf.d) are part of them too,
   // and used packages' symlinks to files that are kept (libfoo.so.1 -> libfoo.so.1.2 came along already).
-  const view = new Layers([...input.parents, kept]);
+  // Symlinks are looked up with every candidate symlink in place, so chains resolve.
+  const view = new Layers([...input.parents, kept, entries.filter((e) => e.type === 'symlink' && !have.has(e.path))]);
   const keptDirs = new Set(kept.flatMap((e) => parents(e.path)));
   const extra = entries.filter((e) => {
     if (have.has(e.path) || (isPartial(e) && !used.has(e.origin!))) return false;

@@ -88,11 +88,16 @@ test('slim keeps the interpreter a kept script names, and that interpreter packa
     of('git', script('usr/lib/git-core/git-add--interactive', '/usr/bin/perl')),
     of('perl-base', program('usr/bin/perl', ['libc.so.6'])),
     of('perl-base', file(`${LIB}/perl-base/strict.pm`, 50)),
+    of('perl-modules-5.36', symlink('usr/share/perl/5.36', '5.36.0')),
+    of('perl-modules-5.36', dir('usr/share/perl/5.36.0')),
+    of('perl-modules-5.36', file('usr/share/perl/5.36.0/JSON/PP.pm', 50)),
   ];
-  const packages = [pkg('git', 'vcs', ['perl-base', 'libc6']), pkg('perl-base', 'perl', [], { essential: true, priority: 'required' }), pkg('libc6', 'libs')];
+  const packages = [pkg('git', 'vcs', ['perl-base', 'libc6', 'perl-modules-5.36']), pkg('perl-base', 'perl', [], { essential: true, priority: 'required' }), pkg('perl-modules-5.36', 'libs'), pkg('libc6', 'libs')];
   const kept = paths(slim({ ...base, entries, packages, requested: ['git'] }).entries);
   assert.ok(kept.includes('usr/bin/perl'));
   assert.ok(kept.includes(`${LIB}/perl-base/strict.pm`));
+  // @INC names share/perl/5.36, a symlink to the directory that holds the modules.
+  assert.ok(kept.includes('usr/share/perl/5.36') && kept.includes('usr/share/perl/5.36.0/JSON/PP.pm'));
 });
 
 test('slim keeps gconv modules for a program that calls iconv_open, and OpenSSL modules only with an openssl.cnf', () => {
