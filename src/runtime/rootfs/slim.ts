@@ -109,7 +109,9 @@ export function slim(input: SlimInput): SlimResult {
     if (e.type === 'dir') continue;
     if (!isPartial(e)) roots.add(e.path);
     else {
-      byPackage.set(e.origin!, [...(byPackage.get(e.origin!) ?? []), e]);
+      const files = byPackage.get(e.origin!);
+      if (files) files.push(e);
+      else byPackage.set(e.origin!, [e]);
       // A library's configuration (ld.so.conf.d, netconfig) goes with the library.
       if (e.path.startsWith('etc/') && libConfig.has(e.origin!)) roots.add(e.path);
       if (needs.has(e.path.slice(e.path.lastIndexOf('/') + 1))) roots.add(e.path);
