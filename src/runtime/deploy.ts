@@ -21,6 +21,7 @@ import { DEBUG_BUILDER } from './debug';
 import { hasChecks } from './imagetest';
 import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOptions } from './ship';
 import type { Entry } from './rootfs/entry';
+import { DamagedBlobError } from './rootfs/blobs';
 import { runPipeline } from './rootfs/pipeline';
 import { globToRegExp } from './rootfs/resolve';
 import { schedule } from './schedule';
@@ -239,18 +240,33 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     const srcChain = await ancestors(ctx, c.from);
     copySources.set(c.from, [...[...srcChain].reverse().map((a) => a.entries), src.entries]);
   }
-  const result = await runPipeline({
-    def, libc: builder.libc, rootfsTar: state.rootfsPath(key), origins: rootfs.origins, packages: rootfs.packages,
-    parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
-    readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
-  });
-
-  emit({ type: 'building', id, phase: 'phase2', reason });
   const inherited = chain.map((a) => ({ id: a.record.id, packages: a.record.packages }));
-  const sbom = await renderSpdx({ def, key, packages: rootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), result.entries], blobs: state.blobs, epoch: ctx.epoch });
   const parentDiffIds = chain[0]?.record.diffIds ?? [];
-  const p2 = await runPhase2({
-    state, def, key, arch: builder.arch, entries: result.entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
+  const cachedRootfs = rootfs;
+  // Pipeline, SBOM and layer; once more when a blob turns out damaged: the store
+  // dropped it, and reading the rootfs again writes it anew.
+  const layer = async () => {
+    const result = await runPipeline({
+      def, libc: builder.libc, rootfsTar: state.rootfsPath(key), origins: cachedRootfs.origins, packages: cachedRootfs.packages,
+      parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
+      readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
+    });
+    emit({ type: 'building', id, phase: 'phase2', reason });
+    const sbom = await renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), result.entries], blobs: state.blobs, epoch: ctx.epoch });
+    const p2 = await runPhase2({
+      state, def, key, arch: builder.arch, entries: result.entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
+    });
+    return { result, sbom, p2 };
+  };
+  const { result, sbom, p2 } = await layer().catch((err: unknown) => {
+    if (!(err instanceof DamagedBlobError)) throw err;
+    log(`${err.message}: building the layer again`);
+    return layer().catch((again: unknown) => {
+      if (again instanceof DamagedBlobError) {
+        throw new BuildError(id, `${again.message} and is not in this image's rootfs; it belongs to a parent layer: deploy -f rebuilds the layers that hold it`, { cause: again, phase: 'phase2' });
+      }
+      throw again;
+    });
   });
   const ship = shipInput(p2.config, p2.diffIds, chain);
   if (ctx.ship.load) await loadChecked(ship);

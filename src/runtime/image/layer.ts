@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack, type Header, type Pack } from 'tar-stream';
 import { RootfsError } from '../../errors';
-import type { BlobStore } from '../rootfs/blobs';
+import { DamagedBlobError, type BlobStore } from '../rootfs/blobs';
 import type { Entry } from '../rootfs/entry';
 
 /** Options of {@link writeLayer}. */
@@ -211,7 +211,10 @@ async function addEntry(tar: Pack, e: Entry, blobs: BlobStore, mtime: Date): Pro
   try {
     await done;
   } catch (err) {
+    if (err instanceof DamagedBlobError) throw err.at(e.path);
     const why = err instanceof Error ? err.message : String(err);
+    // A longer blob overruns the entry before its hash is checked.
+    if (why === 'Size mismatch') await blobs.read(e.sha256!);
     const hint = why === 'Size mismatch' ? ` (blob ${e.sha256} is not ${e.size} bytes)` : '';
     const wrapped = new RootfsError(`${e.path}: cannot write to the layer: ${why}${hint}`, [e.path]);
     (wrapped as { cause?: unknown }).cause = err;

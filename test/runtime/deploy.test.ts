@@ -1,0 +1,44 @@
+/**
+ * deploy() without an engine: images that need no builder container (files and
+ * accounts only), with `load: false`, so phase 2 runs from the state directory alone.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { app, debian, deploy, image } from '../../src';
+import { sha256 } from '../../src/sdk/key';
+import { StateDir } from '../../src/runtime/state';
+
+const deb = debian.builder('unit/bookworm', { suite: 'bookworm' });
+const note = image('unit/note').builder(deb).file('/note.txt', 'hello from a note\n').user('nobody');
+
+function dirs() {
+  const root = mkdtempSync(join(tmpdir(), 'imgsdk-deploy-'));
+  return { state: join(root, 'state'), out: join(root, 'out'), remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+test('a blob damaged in the state directory is dropped and the layer rebuilt to the clean digest', async () => {
+  const d = dirs();
+  try {
+    const first = await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false });
+    assert.ok(first.ok, first.images[0].reason);
+    const clean = first.images[0].digest;
+    const blobs = new StateDir(d.state).blobs;
+    const sha = sha256('hello from a note\n');
+    const b = readFileSync(blobs.path(sha));
+    b[0] ^= 1;
+    writeFileSync(blobs.path(sha), b);
+
+    const again = await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, force: true });
+    assert.ok(again.ok, again.images[0].reason);
+    assert.is(again.images[0].status, 'built');
+    assert.is(again.images[0].digest, clean, 'the image is the clean one');
+    assert.is(readFileSync(blobs.path(sha), 'utf8'), 'hello from a note\n', 'the blob was written again');
+  } finally {
+    d.remove();
+  }
+});
+
+test.run();
