@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import { join, resolve } from 'node:path';
-import { ImgsdkError, UsageError } from '../errors';
+import { ImgsdkError, UsageError, ValidationError } from '../errors';
 import { App } from './app';
 import { registerTypeScript } from './transpile';
 
@@ -39,6 +39,8 @@ export function loadApp(path = 'images.ts'): App {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(file);
   } catch (e) {
+    // Syntax errors, already at the user's file:line.
+    if (e instanceof ValidationError) throw e;
     const err = e as Error;
     throw new ImgsdkError('LOAD', `${file} failed to load: ${err.stack ?? err.message}`, { cause: e });
   }

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { ValidationError, type Problem } from '../errors';
 
 /** Bumped when the options in transpile() change, so old cache entries are not used. */
-const CACHE_VERSION = '1';
+const CACHE_VERSION = '2';
 
 let installed = false;
 
@@ -51,8 +52,12 @@ function typescriptVersion(): string {
   return tsVersion;
 }
 
-/** Compiler options for user files: never the user's tsconfig, so loading is the same everywhere. */
-function transpile(source: string, fileName: string): string {
+/**
+ * Compiler options for user files: never the user's tsconfig, so loading is the same
+ * everywhere. Syntax errors are problems at the user's `file:line` (a missing `)`
+ * still transpiles to something that runs), and a file with one is never cached.
+ */
+export function transpile(source: string, fileName: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
   const out = ts.transpileModule(source, {
@@ -63,6 +68,14 @@ function transpile(source: string, fileName: string): string {
       esModuleInterop: true,
       inlineSourceMap: true,
     },
+    reportDiagnostics: true,
   });
+  const problems: Problem[] = (out.diagnostics ?? []).map((d) => {
+    const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : null;
+    const rel = relative(process.cwd(), fileName);
+    const file = rel.startsWith('..') ? fileName : rel;
+    return { site: at === null ? file : `${file}:${at}`, id: `TS${d.code}`, message: ts.flattenDiagnosticMessageText(d.messageText, '\n') };
+  });
+  if (problems.length) throw new ValidationError(problems);
   return out.outputText;
 }
