@@ -232,4 +232,6 @@ export interface Manifest {
   readonly builders: Readonly<Record<string, ManifestBuilder>>;
   /** Build levels: the images of one level can build in parallel. */
   readonly order: readonly (readonly string[])[];
+  /** SOURCE_DATE_EPOCH the keys were made with; absent means 0. */
+  readonly epoch?: number;
 }

@@ -4,6 +4,7 @@ import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
 import { BuildError, CancelledError, ImgsdkError, UsageError } from '../errors';
 import { App, type AppInput } from '../sdk/app';
 import { builderKey } from '../sdk/key';
+import { parseEpoch } from '../sdk/epoch';
 import { synth } from '../sdk/synth';
 import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
@@ -59,7 +60,11 @@ export interface DeployOptions {
   readonly signal?: AbortSignal;
   /** @default connectEngine() */
   readonly engine?: Engine;
-  /** Timestamp of every layer entry and config. @default SOURCE_DATE_EPOCH or 0 */
+  /**
+   * Timestamp of every layer entry and config; an input of every key, so an app is
+   * synthesized with it, and an assembly must have been synthesized with it.
+   * @default the assembly's (SOURCE_DATE_EPOCH at synth, or 0)
+   */
   readonly epoch?: number;
   /**
    * Load images into the engine. With false, phase 2 needs no engine (a deploy
@@ -117,6 +122,7 @@ interface Built {
  */
 export async function deploy(input?: LoadedAssembly | AppInput | string, opts: DeployOptions = {}): Promise<DeployResult> {
   const asm = await toAssembly(input, opts);
+  const epoch = assemblyEpoch(asm, opts);
   const state = new StateDir(opts.stateDir);
   const ship = shipOptions(opts);
   // Connected when first needed: a deploy of cached images with load: false needs no engine.
@@ -132,7 +138,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
     const builders: Ctx['builders'] = new Map();
     const deps: Record<string, string[]> = {};
     for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
-    const ctx: Ctx = { asm, state, engine, opts, ship, emit, built, builders, epoch: opts.epoch ?? epochFromEnv() };
+    const ctx: Ctx = { asm, state, engine, opts, ship, emit, built, builders, epoch };
     // A failure is shown when it happens, not when the last unrelated image is done.
     const failureText = (e: unknown) => (e instanceof ImgsdkError ? e.message : String((e as Error)?.stack ?? e));
     const run = (id: string) =>
@@ -397,16 +403,19 @@ async function toAssembly(input: LoadedAssembly | AppInput | string | undefined,
   if (input === undefined || typeof input === 'string') return readAssembly(input ?? opts.assemblyDir ?? 'imgsdk.out');
   if ('manifest' in input && 'dir' in input) return input as LoadedAssembly;
   const outdir = opts.assemblyDir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out';
-  await synth(input instanceof App ? input : App.of([input]), { outdir });
+  await synth(input instanceof App ? input : App.of([input]), { outdir, epoch: opts.epoch });
   return readAssembly(outdir);
 }
 
-function epochFromEnv(): number {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return 0;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${v}"`);
-  return n;
+/** The epoch the assembly's keys were made with; asking for another one is a usage error. */
+function assemblyEpoch(asm: LoadedAssembly, opts: DeployOptions): number {
+  const epoch = asm.manifest.epoch ?? 0;
+  const env = process.env.SOURCE_DATE_EPOCH;
+  const wanted = opts.epoch !== undefined ? parseEpoch(opts.epoch, 'epoch') : env ? parseEpoch(env) : epoch;
+  if (wanted !== epoch) {
+    throw new UsageError(`${opts.epoch !== undefined ? 'epoch' : 'SOURCE_DATE_EPOCH'} is ${wanted}, but the assembly in ${asm.dir} was synthesized with ${epoch} (an input of every key): synthesize it again`);
+  }
+  return epoch;
 }
 
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, debian, deploy, image } from '../../src';
+import { UsageError } from '../../src/errors';
 import { sha256 } from '../../src/sdk/key';
 import { StateDir } from '../../src/runtime/state';
 
@@ -36,6 +37,39 @@ test('a blob damaged in the state directory is dropped and the layer rebuilt to 
     assert.is(again.images[0].status, 'built');
     assert.is(again.images[0].digest, clean, 'the image is the clean one');
     assert.is(readFileSync(blobs.path(sha), 'utf8'), 'hello from a note\n', 'the blob was written again');
+  } finally {
+    d.remove();
+  }
+});
+
+test('SOURCE_DATE_EPOCH is in the key: a cached image is built again with the new date', async () => {
+  const d = dirs();
+  try {
+    const first = await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, epoch: 0 });
+    assert.ok(first.ok, first.images[0].reason);
+    const later = await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, epoch: 1_700_000_000 });
+    assert.ok(later.ok, later.images[0].reason);
+    assert.is(later.images[0].status, 'built', 'not the cached image of epoch 0');
+    assert.is.not(later.images[0].digest, first.images[0].digest);
+    const m = JSON.parse(readFileSync(join(d.out, 'manifest.json'), 'utf8')) as { epoch: number; images: Record<string, { key: string }> };
+    assert.is(m.epoch, 1_700_000_000);
+    const rec = JSON.parse(readFileSync(join(d.state, 'images', 'unit', 'note', `${m.images['unit/note'].key}.json`), 'utf8')) as { configJson: string };
+    assert.is(JSON.parse(rec.configJson).created, '2023-11-14T22:13:20Z');
+  } finally {
+    d.remove();
+  }
+});
+
+test('an epoch past what a tar header holds is a usage error, and so is one the assembly was not made with', async () => {
+  const d = dirs();
+  try {
+    const err = await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, epoch: 8_589_934_592 }).catch((e: unknown) => e);
+    assert.instance(err, UsageError);
+    assert.match((err as Error).message, 'at most 8589934591');
+    await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, epoch: 5 });
+    const other = await deploy(d.out, { stateDir: d.state, load: false, epoch: 6 }).catch((e: unknown) => e);
+    assert.instance(other, UsageError);
+    assert.match((other as Error).message, 'synthesized with 5');
   } finally {
     d.remove();
   }

@@ -106,8 +106,9 @@ async function writeLayerStream(
   out: Writable,
   opts: LayerOptions,
 ): Promise<LayerInfo> {
-  if (!Number.isInteger(opts.mtime) || opts.mtime < 0) {
-    throw new RootfsError(`layer mtime must be a whole number of seconds >= 0, got ${opts.mtime}`);
+  // 11 octal digits: a larger mtime would overflow the ustar header.
+  if (!Number.isInteger(opts.mtime) || opts.mtime < 0 || opts.mtime > 0o77777777777) {
+    throw new RootfsError(`layer mtime must be a whole number of seconds from 0 to ${0o77777777777}, got ${opts.mtime}`);
   }
   const tar = pack();
   const raw = new Counter();
