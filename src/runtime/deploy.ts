@@ -199,12 +199,14 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   });
   const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE) };
 
-  const previous = await state.readBuild(id, key);
+  const recorded = await state.readBuild(id, key);
+  const previousEntries = recorded ? await state.readEntries(id, key) : null;
+  const previous = previousEntries ? recorded : null;
   const forced = opts.force || opts.forceAll;
   const existing = ctx.ship.load ? await (await ctx.engine()).inspectImage(`${id}:${key.slice(0, 12)}`) : null;
   if (previous && !forced && (!ctx.ship.load || (existing && existing.labels[LABEL_KEY] === key && existing.id === previous.imageId))) {
     if (existing) await retag(await ctx.engine(), existing.id, tags, log);
-    ctx.built.set(id, { record: previous, entries: (await state.readEntries(id, key)) ?? [] });
+    ctx.built.set(id, { record: previous, entries: previousEntries! });
     const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id)), ctx.ship);
     await writeDeployed(state, id, m);
     emit({ type: 'cached', id, digest: previous.imageId });

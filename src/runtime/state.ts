@@ -54,6 +54,8 @@ export interface BuildRecord {
   readonly inherited: readonly { readonly id: string; readonly packages: readonly PackageInfo[] }[];
   readonly purged: unknown;
   readonly tags: readonly string[];
+  /** sha256 of `<key>.entries.json` as written (set by writeBuild); a record without it is not trusted. */
+  readonly entriesSha256?: string;
 }
 
 /**
@@ -112,22 +114,42 @@ export class StateDir {
     await writeAtomic(join(this.root, 'rootfs', `${rec.key}.json`), JSON.stringify(rec));
   }
 
-  /** The build record of an image key, when it and its layer file are intact. */
+  /**
+   * The build record of an image key, when it, its layer file and its entries are
+   * intact (both checked against the hashes it holds); else null, so it is built again.
+   */
   async readBuild(id: string, key: string): Promise<BuildRecord | null> {
     const rec = await readJson<BuildRecord>(join(this.imageDir(id), `${key}.json`));
-    if (!rec || rec.key !== key || rec.id !== id) return null;
+    if (!rec || rec.key !== key || rec.id !== id || !rec.layer || !rec.entriesSha256) return null;
     const actual = await hashFile(this.layerPath(rec.layer.diffId)).catch(() => null);
-    return actual === rec.layer.diffId.replace(/^sha256:/, '') ? rec : null;
+    if (actual !== rec.layer.diffId.replace(/^sha256:/, '')) return null;
+    return (await hashFile(this.entriesPath(id, key)).catch(() => null)) === rec.entriesSha256 ? rec : null;
   }
 
   async writeBuild(rec: BuildRecord, entries: readonly Entry[]): Promise<void> {
-    await writeAtomic(join(this.imageDir(rec.id), `${rec.key}.entries.json`), JSON.stringify(entries));
-    await writeAtomic(join(this.imageDir(rec.id), `${rec.key}.json`), JSON.stringify(rec));
+    const json = JSON.stringify(entries);
+    await writeAtomic(this.entriesPath(rec.id, rec.key), json);
+    const entriesSha256 = createHash('sha256').update(json).digest('hex');
+    await writeAtomic(join(this.imageDir(rec.id), `${rec.key}.json`), JSON.stringify({ ...rec, entriesSha256 }));
   }
 
-  /** The final entries of an image's own layer (for children's link checks and copies). */
+  /**
+   * The final entries of an image's own layer (for children's link checks and
+   * copies), when they match the hash in the build record; else null.
+   */
   async readEntries(id: string, key: string): Promise<Entry[] | null> {
-    return readJson<Entry[]>(join(this.imageDir(id), `${key}.entries.json`));
+    const rec = await readJson<BuildRecord>(join(this.imageDir(id), `${key}.json`));
+    const text = await readFile(this.entriesPath(id, key)).catch(() => null);
+    if (!rec?.entriesSha256 || !text || createHash('sha256').update(text).digest('hex') !== rec.entriesSha256) return null;
+    try {
+      return JSON.parse(text.toString('utf8')) as Entry[];
+    } catch {
+      return null;
+    }
+  }
+
+  private entriesPath(id: string, key: string): string {
+    return join(this.imageDir(id), `${key}.entries.json`);
   }
 
   /**

@@ -75,4 +75,26 @@ test('an epoch past what a tar header holds is a usage error, and so is one the 
   }
 });
 
+test('damaged entries of a parent are caught by their hash and the parent is rebuilt, so its child builds', async () => {
+  const d = dirs();
+  try {
+    const child = image('unit/child').from(note).file('/child.txt', 'one\n');
+    const first = await deploy(app(child), { stateDir: d.state, assemblyDir: d.out, load: false });
+    assert.ok(first.ok, first.images.map((i) => i.reason).join('\n'));
+    const m = JSON.parse(readFileSync(join(d.out, 'manifest.json'), 'utf8')) as { images: Record<string, { key: string }> };
+    const entries = join(d.state, 'images', 'unit', 'note', `${m.images['unit/note'].key}.entries.json`);
+    writeFileSync(entries, JSON.stringify([{ path: 'note.txt', type: 'file', mode: 420, uid: 0, gid: 0, size: 3, linkname: null, sha256: 'ab'.repeat(32), elf: null }]));
+
+    const changed = image('unit/child').from(note).file('/child.txt', 'two\n');
+    const again = await deploy(app(changed), { stateDir: d.state, assemblyDir: d.out, load: false });
+    assert.ok(again.ok, again.images.map((i) => i.reason).join('\n'));
+    assert.equal(again.images.map((i) => [i.id, i.status]), [['unit/note', 'built'], ['unit/child', 'built']]);
+    assert.is(again.images[0].digest, first.images[0].digest, 'the parent is rebuilt to the same image');
+    const rewritten = JSON.parse(readFileSync(entries, 'utf8')) as { path: string; sha256: string }[];
+    assert.is(rewritten.find((e) => e.path === 'note.txt')!.sha256, sha256('hello from a note\n'));
+  } finally {
+    d.remove();
+  }
+});
+
 test.run();
