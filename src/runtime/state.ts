@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ImgsdkError } from '../errors';
 import { hashFile, writeAtomic } from './files';
 import { writeLayerFile, type LayerInfo } from './image/layer';
+import { withLock, type LockOptions } from './lock';
 import { BlobStore } from './rootfs/blobs';
 import type { Entry } from './rootfs/entry';
 
@@ -172,52 +171,13 @@ export class StateDir {
   }
 
   /**
-   * Holds an exclusive lock on the state directory while `fn` runs. A second
-   * deploy on the same directory waits; a lock left by a dead process is taken over.
+   * Holds an exclusive lock on the state directory while `fn` runs (see lock.ts).
+   * A second deploy on the same directory waits, told who holds it; a lock left by
+   * a dead process, or by a live one that merely reused its pid, is taken over.
    */
-  async withLock<T>(fn: () => Promise<T>, opts: { onWait?: (holder: string) => void; signal?: AbortSignal } = {}): Promise<T> {
+  async withLock<T>(fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
     await mkdir(this.root, { recursive: true });
-    const lock = join(this.root, 'lock');
-    let waited = false;
-    for (;;) {
-      try {
-        const fh = await open(lock, 'wx');
-        await fh.writeFile(String(process.pid));
-        await fh.close();
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const holder = (await readFile(lock, 'utf8').catch(() => '')).trim();
-        if (holder && !alive(Number(holder))) {
-          await rm(lock, { force: true });
-          continue;
-        }
-        if (!waited) opts.onWait?.(holder);
-        waited = true;
-        if (opts.signal?.aborted) throw new ImgsdkError('CANCELLED', 'cancelled while waiting for the state lock');
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    // process.exit() (Ctrl-C after the build containers are removed) skips finally blocks.
-    const onExit = () => rmSync(lock, { force: true });
-    process.once('exit', onExit);
-    try {
-      return await fn();
-    } finally {
-      process.off('exit', onExit);
-      await rm(lock, { force: true });
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return withLock(join(this.root, 'lock'), fn, opts);
   }
 }
 
