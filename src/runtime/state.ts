@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hashFile, writeAtomic } from './files';
 import { writeLayerFile, type LayerInfo } from './image/layer';
+import { ensureWritableDir } from './dirs';
 import { withLock, type LockOptions } from './lock';
 import { BlobStore } from './rootfs/blobs';
 import type { Entry } from './rootfs/entry';
@@ -176,7 +177,8 @@ export class StateDir {
    * a dead process, or by a live one that merely reused its pid, is taken over.
    */
   async withLock<T>(fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-    await mkdir(this.root, { recursive: true });
+    // A file, a read-only mount or /proc: one clear line, before anything is written.
+    await ensureWritableDir(this.root, 'state directory');
     return withLock(join(this.root, 'lock'), fn, opts);
   }
 }
