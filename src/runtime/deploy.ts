@@ -6,6 +6,7 @@ import { App, type AppInput } from '../sdk/app';
 import { builderKey } from '../sdk/key';
 import { parseEpoch } from '../sdk/epoch';
 import { synth } from '../sdk/synth';
+import { MAX_REPOSITORY_LENGTH, shorten } from '../sdk/validate';
 import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
 import { ensureGentooBuilder, parentPackageLine } from './builders/gentoo';
@@ -130,8 +131,9 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
   // Connected when first needed: a deploy of cached images with load: false needs no engine.
   let connecting: Promise<Engine> | undefined;
   const engine = () => (connecting ??= opts.engine ? Promise.resolve(opts.engine) : connectEngine());
-  if (ship.load || ship.push) await engine();
   const selected = select(asm, opts.select ?? [], !!opts.exclusively);
+  if (ship.push) checkPushNames(ship.push.registry, selected);
+  if (ship.load || ship.push) await engine();
   const emit = opts.onEvent ?? (() => undefined);
   for (const id of selected) emit({ type: 'queued', id });
 
@@ -310,6 +312,14 @@ function shipOptions(opts: DeployOptions): ShipOptions {
     archive: opts.archive ? resolve(opts.archive) : undefined,
     push: registry ? { registry, auth: registryAuth(registry) } : undefined,
   };
+}
+
+/** `registry/id` must stay within what a registry takes as a repository name. */
+function checkPushNames(registry: string, ids: readonly string[]): void {
+  const long = ids.filter((id) => `${registry}/${id}`.length > MAX_REPOSITORY_LENGTH);
+  if (long.length) {
+    throw new UsageError(`--push ${registry}: ${long.map((id) => `${registry}/${shorten(id)}`).join(', ')} would be longer than the ${MAX_REPOSITORY_LENGTH} characters a registry takes as a repository name`);
+  }
 }
 
 /** An image that installs nothing and runs no hook gets its layer without a container. */

@@ -97,4 +97,16 @@ test('damaged entries of a parent are caught by their hash and the parent is reb
   }
 });
 
+test('a push whose registry/id would pass 255 characters is a usage error before anything is built', async () => {
+  const d = dirs();
+  try {
+    const long = image(`unit/${'n'.repeat(240)}`).builder(deb).file('/x', 'x').user('nobody');
+    const err = await deploy(app(long), { stateDir: d.state, assemblyDir: d.out, push: 'registry.example.com:5000/team' }).catch((e: unknown) => e);
+    assert.instance(err, UsageError);
+    assert.match((err as Error).message, 'longer than the 255 characters a registry takes');
+  } finally {
+    d.remove();
+  }
+});
+
 test.run();
