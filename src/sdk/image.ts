@@ -475,7 +475,12 @@ export class Image {
       }
       const mode = v.parseMode(opts.mode, type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644, problem);
       const owner = opts.owner === undefined ? 'root' : String(opts.owner);
-      const norm = posix.normalize(path);
+      let norm = posix.normalize(path);
+      if (norm === '/') problem(`file "${path}": the root directory is the image's own; name a path below it`);
+      else if (norm.endsWith('/') || /\/\.$/.test(path)) {
+        if (type === 'dir') norm = norm.replace(/\/+$/, '');
+        else problem(`file "${path}" ends in "/": name the ${type === 'symlink' ? 'link' : 'file'} (a directory is { dir: true })`);
+      }
       d.files = [...d.files.filter((f) => f.path !== norm), { path: norm, type, mode, owner, content: data, target, site }];
     });
   }

@@ -259,6 +259,19 @@ test('.file(path, { src }) reads the file relative to the defining file and repo
   assert.ok(problemsOf(missing)[0].startsWith(`${HERE}:${l} cannot read ${join(__dirname, 'no/such/file')}: ENOENT`), problemsOf(missing)[0]);
 });
 
+test('.file() of "/" or of a path ending in "/" is a problem at its line; a directory may end in "/"', () => {
+  const l = line(); const bad = image('acme/f').builder(deb).file('/', 'x').file('/etc/x/', 'y').file('/etc/.', 'z').file('/etc/l/', { symlink: 'x' });
+  assert.equal(problemsOf(bad), [
+    `${HERE}:${l} file "/": the root directory is the image's own; name a path below it`,
+    `${HERE}:${l} file "/etc/x/" ends in "/": name the file (a directory is { dir: true })`,
+    `${HERE}:${l} file "/etc/." ends in "/": name the file (a directory is { dir: true })`,
+    `${HERE}:${l} file "/etc/l/" ends in "/": name the link (a directory is { dir: true })`,
+  ]);
+  const dir = image('acme/f').builder(deb).file('/srv/data/', { dir: true });
+  assert.equal(problemsOf(dir), []);
+  assert.equal(dir.state.files.map((f) => f.path), ['/srv/data']);
+});
+
 test('.with(fn) applies a transform, and a problem inside it names the transform\'s line', () => {
   let l = 0;
   const hardened = (i: Image): Image => {
