@@ -7,6 +7,7 @@ import { synth } from '../sdk/synth';
 import { UsageError } from '../errors';
 import { parse } from './args';
 import { Progress } from './progress';
+import { printWarnings } from './warnings';
 
 export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   Synthesizes images.ts and builds what changed through the Docker engine.
@@ -39,7 +40,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
   if (values.exclusively && positionals.length === 0) throw new UsageError('--exclusively needs image ids or globs');
 
   const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  const asm = values.app && (await isAssembly(values.app)) ? await readAssembly(values.app) : (await synth(loadApp(values.app), { outdir }), await readAssembly(outdir));
+  const asm = values.app && (await isAssembly(values.app)) ? await readAssembly(values.app) : (printWarnings('deploy', (await synth(loadApp(values.app), { outdir })).warnings), await readAssembly(outdir));
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { synth } from '../sdk/synth';
 import { loadApp } from '../sdk/load';
 import { parse } from './args';
+import { printWarnings } from './warnings';
 
 export const SYNTH_USAGE = `imgsdk synth [--app FILE|DIR] [-o DIR] [--json] [-q]
   Validates images.ts and writes the assembly (build graph, Portage/apt config, build plans).
@@ -20,6 +21,7 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
   });
   const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
   const asm = await synth(loadApp(values.app), { outdir });
+  printWarnings('synth', asm.warnings);
   if (values.json) process.stdout.write(JSON.stringify(asm.manifest, null, 2) + '\n');
   else if (!values.quiet) {
     const n = Object.keys(asm.manifest.images).length;

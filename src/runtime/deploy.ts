@@ -37,8 +37,8 @@ export type DeployEvent =
   | { readonly type: 'queued'; readonly id: string }
   | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string }
   | { readonly type: 'log'; readonly id: string; readonly line: string }
-  /** Another deploy holds the state directory's lock: who, in `holder`. */
-  | { readonly type: 'waiting'; readonly holder: string; readonly line: string }
+  /** Another deploy holds the state directory's lock: who, in `holder` (`id` is '-': no image). */
+  | { readonly type: 'waiting'; readonly id: '-'; readonly holder: string; readonly line: string }
   | { readonly type: 'cached'; readonly id: string; readonly digest: string }
   | { readonly type: 'done'; readonly id: string; readonly digest: string; readonly size: number; readonly reason: string }
   | { readonly type: 'failed'; readonly id: string; readonly error: string }
@@ -165,7 +165,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
     }
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
     return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
-  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) });
+  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) });
 }
 
 interface Ctx {

@@ -16,6 +16,8 @@ export interface Resolved {
   /** Bytes of added files and patches, by sha256. */
   readonly blobs: ReadonlyMap<string, Buffer>;
   readonly problems: readonly Problem[];
+  /** What synth says without failing. */
+  readonly warnings: readonly Problem[];
   /** Where each image was declared, for problems found later (graph cycles). */
   readonly sites: ReadonlyMap<string, { readonly declared: Site; readonly methods: Readonly<Record<string, Site>> }>;
 }
@@ -26,6 +28,7 @@ const KNOWN_USERS: Record<string, [number, number]> = { root: [0, 0], nobody: [6
 /** Checks the whole app, every image against the others, and produces the definitions. */
 export function resolveApp(app: App): Resolved {
   const problems: Problem[] = [];
+  const warnings: Problem[] = [];
   const add = (id: string, site: Site | undefined, message: string) => problems.push({ id, site: site?.toString() || undefined, message });
 
   // One value per id; two different definitions with one id are an error.
@@ -104,6 +107,7 @@ export function resolveApp(app: App): Resolved {
   for (const img of byId.values()) {
     const s = img.state;
     for (const p of s.problems) add(s.id, p.site, p.message);
+    for (const w of s.warnings) warnings.push({ id: s.id, site: w.site.toString() || undefined, message: w.message });
     sites.set(s.id, { declared: s.declared, methods: s.sites });
 
     const parent = parentOf(s);
@@ -200,7 +204,7 @@ export function resolveApp(app: App): Resolved {
     }
   }
 
-  return { images, builders, blobs, problems, sites };
+  return { images, builders, blobs, problems, warnings, sites };
 }
 
 /** What one value defines by itself (parents compare by id), to compare two values with one id. */

@@ -22,6 +22,8 @@ export interface Assembly {
   readonly builders: ReadonlyMap<string, BuilderDef>;
   /** Every file of the assembly except manifest.json, by path relative to its root. */
   readonly files: ReadonlyMap<string, string | Buffer>;
+  /** What the definitions do that is allowed but worth saying (the CLI prints them). */
+  readonly warnings: readonly Problem[];
 }
 
 export interface SynthOptions extends AssembleOptions {
@@ -85,7 +87,7 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   }
 
   const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order, ...(epoch ? { epoch } : {}) };
-  return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))) };
+  return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings };
 }
 
 /** The files of one image's directory. */
