@@ -25,6 +25,8 @@ import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOption
 import type { Entry } from './rootfs/entry';
 import { DamagedBlobError } from './rootfs/blobs';
 import { runPipeline } from './rootfs/pipeline';
+import { normalizeEntries } from './rootfs/tar';
+import { packageDbEntries } from './pkgdb';
 import { globToRegExp } from './rootfs/resolve';
 import { schedule } from './schedule';
 import { writeAtomic } from './files';
@@ -263,14 +265,17 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
       parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
       readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
     });
+    // The package database scanners read: generated, so added after the purge.
+    const db = await packageDbEntries({ kind: builder.kind, packages: cachedRootfs.packages, control: cachedRootfs.control, entries: result.entries, blobs: state.blobs, epoch: ctx.epoch });
+    const entries = db.length ? normalizeEntries([...result.entries, ...db]) : result.entries;
     emit({ type: 'building', id, phase: 'phase2', reason });
-    const sbom = await renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), result.entries], blobs: state.blobs, epoch: ctx.epoch });
+    const sbom = await renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
     const p2 = await runPhase2({
-      state, def, key, arch: builder.arch, entries: result.entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
+      state, def, key, arch: builder.arch, entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
     });
-    return { result, sbom, p2 };
+    return { result, entries, sbom, p2 };
   };
-  const { result, sbom, p2 } = await layer().catch((err: unknown) => {
+  const { result, entries, sbom, p2 } = await layer().catch((err: unknown) => {
     if (!(err instanceof DamagedBlobError)) throw err;
     log(`${err.message}: building the layer again`);
     return layer().catch((again: unknown) => {
@@ -292,9 +297,9 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   };
   await writeAtomic(reports.report, renderPackagesMd({ def, key, builder: builder.id, size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed }));
   await writeAtomic(reports.sbom, sbom.json);
-  await state.writeBuild(record, result.entries);
+  await state.writeBuild(record, entries);
   await writeDeployed(state, id, m);
-  ctx.built.set(id, { record, entries: result.entries });
+  ctx.built.set(id, { record, entries });
   const shipped = await shipImage(ship, ctx.ship);
   await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });

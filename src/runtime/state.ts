@@ -16,6 +16,8 @@ export interface RootfsRecord {
   readonly packages: readonly PackageInfo[];
   /** path → package, for files that came from a package. */
   readonly origins: Readonly<Record<string, string>>;
+  /** Debian: each installed package's stanza of the builder's /var/lib/dpkg/status (for status.d). */
+  readonly control?: Readonly<Record<string, string>>;
 }
 
 /** One installed package, as packages.json lists it. */
