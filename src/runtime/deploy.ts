@@ -11,7 +11,8 @@ import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
 import { ensureGentooBuilder, parentPackageLine } from './builders/gentoo';
 import { connectEngine } from './engine/docker';
-import { LABEL_KEY, type Engine, type VolumeMount } from './engine/engine';
+import { LABEL_KEY, LABEL_STATE, type Engine, type VolumeMount } from './engine/engine';
+import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
 import { runPhase1 } from './phase1';
 import { writeDeployed } from './diff';
 import type { Pushed } from './push';
@@ -140,11 +141,25 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
   for (const id of selected) emit({ type: 'queued', id });
 
   return state.withLock(async () => {
+    // Holding the lock, whatever temp files and containers of this state directory
+    // are already there were left by deploys that died (SIGKILL, power loss).
+    const lockedAt = Date.now();
+    const temps = await removeDeadTempFiles(state.root, lockedAt);
+    if (temps.length) emit({ type: 'log', id: '-', line: `removed ${temps.length} temp file${temps.length === 1 ? '' : 's'} of a deploy that died: ${temps.slice(0, 5).join(', ')}${temps.length > 5 ? ', …' : ''}` });
+    const identity = stateIdentity(state.root);
+    let labelled: Promise<Engine> | undefined;
+    const engineOfLock = () =>
+      (labelled ??= engine().then(async (e) => {
+        const gone = await removeDeadContainers(e, identity);
+        if (gone.length) emit({ type: 'log', id: '-', line: `removed ${gone.length} container${gone.length === 1 ? '' : 's'} of a deploy that died: ${gone.join(', ')}` });
+        return labelledEngine(e, { [LABEL_STATE]: identity });
+      }));
+    if (connecting) await engineOfLock();
     const built = new Map<string, Built>();
     const builders: Ctx['builders'] = new Map();
     const deps: Record<string, string[]> = {};
     for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
-    const ctx: Ctx = { asm, state, engine, opts, ship, emit, built, builders, epoch };
+    const ctx: Ctx = { asm, state, engine: engineOfLock, opts, ship, emit, built, builders, epoch };
     // A failure is shown when it happens, not when the last unrelated image is done.
     const failureText = (e: unknown) => (e instanceof ImgsdkError ? e.message : String((e as Error)?.stack ?? e));
     const run = (id: string) =>

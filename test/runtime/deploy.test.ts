@@ -2,7 +2,7 @@
  * deploy() without an engine: images that need no builder container (files and
  * accounts only), with `load: false`, so phase 2 runs from the state directory alone.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -104,6 +104,24 @@ test('a push whose registry/id would pass 255 characters is a usage error before
     const err = await deploy(app(long), { stateDir: d.state, assemblyDir: d.out, push: 'registry.example.com:5000/team' }).catch((e: unknown) => e);
     assert.instance(err, UsageError);
     assert.match((err as Error).message, 'longer than the 255 characters a registry takes');
+  } finally {
+    d.remove();
+  }
+});
+
+test('temp files a killed deploy left in the state directory are removed by the next deploy', async () => {
+  const d = dirs();
+  try {
+    const partial = join(d.state, 'rootfs', `${'a'.repeat(64)}.tar.4242.deadbeef.tmp`);
+    mkdirSync(join(d.state, 'rootfs'), { recursive: true });
+    writeFileSync(partial, Buffer.alloc(4096));
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(partial, hourAgo, hourAgo);
+    const lines: string[] = [];
+    const r = await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, onEvent: (e) => e.type === 'log' && lines.push(e.line) });
+    assert.ok(r.ok, r.images[0].reason);
+    assert.not.ok(existsSync(partial), 'the partial rootfs is gone');
+    assert.ok(lines.some((l) => l.startsWith('removed 1 temp file of a deploy that died: rootfs/')), lines.join('\n'));
   } finally {
     d.remove();
   }
