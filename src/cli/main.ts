@@ -1,4 +1,4 @@
-import { ImgsdkError, UsageError } from '../errors';
+import { CancelledError, ImgsdkError, UsageError } from '../errors';
 import { SDK_VERSION } from '../sdk/version';
 import { command, usage } from './commands';
 import { guardPending } from './guard';
@@ -26,6 +26,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UsageError) {
       process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof CancelledError) {
+      process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
+      return 130;
     }
     if (e instanceof ImgsdkError) {
       process.stderr.write(`imgsdk ${name}: ${e.message}\n`);

@@ -199,6 +199,10 @@ interface Ctx {
 
 async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const { asm, state, opts, emit } = ctx;
+  // Ctrl-C stops at the next step: nothing after it is loaded, tagged, recorded or pushed.
+  const step = () => {
+    if (opts.signal?.aborted) throw new CancelledError(`${id}: cancelled`);
+  };
   const m = asm.manifest.images[id];
   const def = asm.images.get(id)!;
   const key = m.key;
@@ -226,6 +230,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const forced = opts.force || opts.forceAll;
   const existing = ctx.ship.load ? await (await ctx.engine()).inspectImage(`${id}:${key.slice(0, 12)}`) : null;
   if (previous && !forced && (!ctx.ship.load || (existing && existing.labels[LABEL_KEY] === key && existing.id === previous.imageId))) {
+    step();
     if (existing) await retag(await ctx.engine(), existing.id, tags, log);
     ctx.built.set(id, { record: previous, entries: previousEntries! });
     const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id)), ctx.ship);
@@ -260,6 +265,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     if (partial) log(partial);
   }
 
+  step();
   emit({ type: 'building', id, phase: 'pipeline', reason });
   const parentsOldestFirst = [...chain].reverse();
   const accounts: AccountDef[] = parentsOldestFirst.flatMap((a) => asm.images.get(a.record.id)!.accounts);
@@ -280,11 +286,13 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
       parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
       readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
     });
+    step();
     // The package database scanners read: generated, so added after the purge.
     const db = await packageDbEntries({ kind: builder.kind, packages: cachedRootfs.packages, control: cachedRootfs.control, entries: result.entries, blobs: state.blobs, epoch: ctx.epoch });
     const entries = db.length ? normalizeEntries([...result.entries, ...db]) : result.entries;
     emit({ type: 'building', id, phase: 'phase2', reason });
     const sbom = await renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
+    step();
     const p2 = await runPhase2({
       state, def, key, arch: builder.arch, entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
     });
@@ -300,6 +308,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
       throw again;
     });
   });
+  step();
   const ship = shipInput(p2.config, p2.diffIds, chain);
   if (ctx.ship.load) await loadChecked(ship);
   else if (hasChecks(def)) log('tests and health check not run: the image is not loaded (load: false)');
@@ -315,6 +324,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   await state.writeBuild(record, entries);
   await writeDeployed(state, id, m);
   ctx.built.set(id, { record, entries });
+  step();
   const shipped = await shipImage(ship, ctx.ship);
   await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });

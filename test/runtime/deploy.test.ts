@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, debian, deploy, image } from '../../src';
-import { UsageError } from '../../src/errors';
+import { CancelledError, UsageError } from '../../src/errors';
+import type { Engine } from '../../src/runtime/engine/engine';
 import { sha256 } from '../../src/sdk/key';
 import { StateDir } from '../../src/runtime/state';
 
@@ -126,5 +127,43 @@ test('temp files a killed deploy left in the state directory are removed by the 
     d.remove();
   }
 });
+
+/** An engine for images that need no container: it records loads and tags, and has no images. */
+function recordingEngine(): Engine & { calls: string[] } {
+  const calls: string[] = [];
+  const e = {
+    host: 'fake',
+    calls,
+    inspectImage: async () => null,
+    listContainers: async () => [],
+    loadImage: async (tar: NodeJS.ReadableStream) => {
+      calls.push('load');
+      for await (const _ of tar) void _;
+      return [];
+    },
+    tagImage: async (_ref: string, repo: string, tag: string) => void calls.push(`tag ${repo}:${tag}`),
+  };
+  return e as unknown as Engine & { calls: string[] };
+}
+
+for (const phase of ['pipeline', 'phase2'] as const) {
+  test(`Ctrl-C during the ${phase === 'pipeline' ? 'rootfs pipeline' : 'phase 2'} stops at the next step: nothing is loaded, tagged or recorded`, async () => {
+    const d = dirs();
+    try {
+      const engine = recordingEngine();
+      const ctl = new AbortController();
+      const err = await deploy(app(note), {
+        stateDir: d.state, assemblyDir: d.out, engine, signal: ctl.signal,
+        onEvent: (e) => e.type === 'building' && e.phase === phase && ctl.abort(),
+      }).catch((e: unknown) => e);
+      assert.instance(err, CancelledError);
+      assert.equal(engine.calls, [], 'no load, no tag');
+      const m = JSON.parse(readFileSync(join(d.out, 'manifest.json'), 'utf8')) as { images: Record<string, { key: string }> };
+      assert.not.ok(existsSync(join(d.state, 'images', 'unit', 'note', `${m.images['unit/note'].key}.json`)), 'no build record');
+    } finally {
+      d.remove();
+    }
+  });
+}
 
 test.run();
