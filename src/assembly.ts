@@ -234,4 +234,6 @@ export interface Manifest {
   readonly order: readonly (readonly string[])[];
   /** SOURCE_DATE_EPOCH the keys were made with; absent means 0. */
   readonly epoch?: number;
+  /** The app's source files (path → sha256), when synth loaded them from disk; for the provenance. */
+  readonly sources?: Readonly<Record<string, string>>;
 }

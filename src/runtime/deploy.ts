@@ -20,6 +20,7 @@ import { checkRegistry, registryAuth } from './push';
 import { runPhase2 } from './phase2';
 import { renderPackagesMd } from './report';
 import { LABEL_SBOM, renderSpdx, SBOM_FILE } from './sbom';
+import { PROVENANCE_FILE, renderProvenance } from './provenance';
 import { DEBUG_BUILDER } from './debug';
 import { hasChecks } from './imagetest';
 import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOptions } from './ship';
@@ -103,6 +104,8 @@ export interface ImageResult {
   readonly report?: string;
   /** The SPDX 2.3 SBOM, next to PACKAGES.md. */
   readonly sbom?: string;
+  /** The in-toto/SLSA provenance statement, next to the SBOM. */
+  readonly provenance?: string;
   /** `id:debug`, when the image has `.debug()`. */
   readonly debug?: string;
   /** What `push` pushed: `registry/id:tag` and the manifest digest. */
@@ -217,12 +220,12 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   await mkdir(state.imageDir(id), { recursive: true });
   const builder = asm.manifest.builders[def.builder].def;
   const accountsOf = (chain: readonly Built[]) => [...[...chain].reverse().flatMap((a) => asm.images.get(a.record.id)!.accounts), ...def.accounts];
-  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[]): ShipInput => ({
-    engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch,
+  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null): ShipInput => ({
+    engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch, provenance,
     extraLabels: recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
     builder: builder.kind === 'debian' ? { key: asm.manifest.builders[def.builder].key, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) } : debugBuilder(ctx, log),
   });
-  const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE) };
+  const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE), provenance: state.reportPath(id, PROVENANCE_FILE) };
 
   const recorded = await state.readBuild(id, key);
   const previousEntries = recorded ? await state.readEntries(id, key) : null;
@@ -233,7 +236,8 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     step();
     if (existing) await retag(await ctx.engine(), existing.id, tags, log);
     ctx.built.set(id, { record: previous, entries: previousEntries! });
-    const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id)), ctx.ship);
+    const provenance = await readFile(reports.provenance, 'utf8').catch(() => null);
+    const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id), provenance), ctx.ship);
     await writeDeployed(state, id, m);
     emit({ type: 'cached', id, digest: previous.imageId });
     const why = existing ? 'an image with this key is in the engine' : 'a build with this key is in the state directory';
@@ -263,6 +267,9 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
       },
     });
     if (partial) log(partial);
+    // Which builder image made this rootfs, by digest, for the provenance.
+    rootfs = { ...rootfs, builderImage: { ref, id: (await (await ctx.engine()).inspectImage(ref))?.id ?? null } };
+    await state.writeRootfsRecord(rootfs);
   }
 
   step();
@@ -309,7 +316,16 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     });
   });
   step();
-  const ship = shipInput(p2.config, p2.diffIds, chain);
+  const provenance = renderProvenance({
+    def, key, keyInputs: m.inputs, sources: asm.manifest.sources, synthVersion: asm.manifest.sdkVersion, imageId: p2.config.digest, sbom: sbom.digest, epoch: ctx.epoch,
+    builder: needsNoBuilder(def) ? null : { id: builder.id, key: asm.manifest.builders[def.builder].key, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
+    images: [
+      ...chain.map((a) => ({ id: a.record.id, imageId: a.record.imageId, role: 'parent' as const })),
+      ...def.copies.map((c) => ({ id: c.from, imageId: ctx.built.get(c.from)!.record.imageId, role: 'copy' as const })),
+    ],
+    packages: rootfs.packages,
+  });
+  const ship = shipInput(p2.config, p2.diffIds, chain, provenance.json);
   if (ctx.ship.load) await loadChecked(ship);
   else if (hasChecks(def)) log('tests and health check not run: the image is not loaded (load: false)');
   // The engine's own figure (content bytes), as `docker images` shows it.
@@ -321,6 +337,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   };
   await writeAtomic(reports.report, renderPackagesMd({ def, key, builder: builder.id, size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed }));
   await writeAtomic(reports.sbom, sbom.json);
+  await writeAtomic(reports.provenance, provenance.json);
   await state.writeBuild(record, entries);
   await writeDeployed(state, id, m);
   ctx.built.set(id, { record, entries });

@@ -18,6 +18,8 @@ export interface RootfsRecord {
   readonly origins: Readonly<Record<string, string>>;
   /** Debian: each installed package's stanza of the builder's /var/lib/dpkg/status (for status.d). */
   readonly control?: Readonly<Record<string, string>>;
+  /** The builder image phase 1 ran in (for the provenance). */
+  readonly builderImage?: { readonly ref: string; readonly id: string | null };
 }
 
 /** One installed package, as packages.json lists it. */

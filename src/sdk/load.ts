@@ -3,7 +3,14 @@ import Module from 'node:module';
 import { join, resolve } from 'node:path';
 import { ImgsdkError, UsageError, ValidationError } from '../errors';
 import { App } from './app';
-import { registerTypeScript } from './transpile';
+import { loadedSources, registerTypeScript } from './transpile';
+
+const appSources = new WeakMap<App, Readonly<Record<string, string>>>();
+
+/** The source files (path → sha256) an app loaded by loadApp came from; undefined for other apps. */
+export function sourcesOf(app: App): Readonly<Record<string, string>> | undefined {
+  return appSources.get(app);
+}
 
 let registered = false;
 
@@ -45,6 +52,7 @@ export function loadApp(path = 'images.ts'): App {
     throw new ImgsdkError('LOAD', `${file} failed to load: ${err.stack ?? err.message}`, { cause: e });
   }
   const theApp = App.of([mod]);
+  appSources.set(theApp, loadedSources());
   if (theApp.roots.length === 0) throw new UsageError(`${file} exports no image: export your images (named, default, arrays or objects of them)`);
   return theApp;
 }

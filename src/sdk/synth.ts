@@ -8,6 +8,7 @@ import { renderApt } from './debian/apt';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
 import { prettyJson } from '../json';
 import { parseEpoch } from './epoch';
+import { sourcesOf } from './load';
 import { builderKey, imageKey, keyInputs } from './key';
 import { Atom } from './portage/atom';
 import { renderPortage } from './portage/config';
@@ -86,7 +87,8 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
     for (const [path, content] of imageFiles(def, key, r.builders.get(def.builder)!, r.blobs)) files.set(`${dir}/${path}`, content);
   }
 
-  const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order, ...(epoch ? { epoch } : {}) };
+  const sources = sourcesOf(theApp);
+  const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order, ...(epoch ? { epoch } : {}), ...(sources && Object.keys(sources).length ? { sources } : {}) };
   return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings };
 }
 
@@ -170,7 +172,7 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
   }
   const manifest = { ...asm.manifest, files: listed };
   const tmp = join(outdir, `manifest.json${suffix}`);
-  writeFileSync(tmp, prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'images', 'builders', 'order', 'files']));
+  writeFileSync(tmp, prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'sources', 'images', 'builders', 'order', 'files']));
   renameSync(tmp, join(outdir, 'manifest.json'));
 }
 

@@ -25,6 +25,7 @@ export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? jo
   const exts = require.extensions as Record<string, (m: NodeModule, filename: string) => void>;
   exts['.ts'] = (m, filename) => {
     const source = readFileSync(filename, 'utf8');
+    loaded.set(filename, createHash('sha256').update(source).digest('hex'));
     const key = createHash('sha256').update(`${CACHE_VERSION}\0${typescriptVersion()}\0${filename}\0`).update(source).digest('hex');
     const cached = join(cacheDir, `${key}.js`);
     let code: string;
@@ -43,6 +44,22 @@ export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? jo
     }
     (m as unknown as { _compile(code: string, filename: string): void })._compile(code, filename);
   };
+}
+
+const loaded = new Map<string, string>();
+
+/**
+ * Every `.ts` file loaded through the hook so far, by path (relative to the working
+ * directory when inside it), with the sha256 of its source: the app's sources, for
+ * the provenance of what is built from them.
+ */
+export function loadedSources(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [file, sha] of [...loaded].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const rel = relative(process.cwd(), file);
+    out[rel.startsWith('..') ? file : rel] = sha;
+  }
+  return out;
 }
 
 let tsVersion: string | undefined;

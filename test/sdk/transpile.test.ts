@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ValidationError } from '../../src/errors';
+import { sha256 } from '../../src/sdk/key';
 import { transpile } from '../../src/sdk/transpile';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -57,6 +58,22 @@ test('synth of an images.ts with a syntax error exits 1 naming images.ts:line, a
     assert.match(r.stderr, /^images\.ts:3 TS1005: '\)' expected\.$/m);
     assert.not.match(r.stderr, /^\s+at /m, 'no stack trace');
     assert.not.match(r.stdout, 'synthesized');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('synth records the sha256 of every source file the app loaded in the manifest (for the provenance)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgsdk-sources-'));
+  try {
+    const lib = "import { debian } from 'imgsdk';\nexport const deb = debian.builder('a/deb', { suite: 'bookworm' });\n";
+    const app = "import { image } from 'imgsdk';\nimport { deb } from './lib';\nexport const a = image('a/a').builder(deb).user('nobody');\n";
+    writeFileSync(join(dir, 'lib.ts'), lib);
+    writeFileSync(join(dir, 'images.ts'), app);
+    const r = spawnSync(process.execPath, [BIN, 'synth', '-o', 'out'], { cwd: dir, encoding: 'utf8', env: { ...process.env, IMGSDK_CACHE_DIR: join(dir, 'cache') } });
+    assert.is(r.status, 0, r.stderr);
+    const m = JSON.parse(readFileSync(join(dir, 'out', 'manifest.json'), 'utf8')) as { sources: Record<string, string> };
+    assert.equal(m.sources, { 'images.ts': sha256(app), 'lib.ts': sha256(lib) });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
