@@ -10,7 +10,7 @@ export const ASSEMBLY_VERSION = '1.0.0';
  * Version of the builder-side scripts and rootfs pipeline. Part of every key, so a
  * change in how images are built rebuilds them.
  */
-export const BUILD_SCRIPT_VERSION = '5';
+export const BUILD_SCRIPT_VERSION = '6';
 
 /**
  * Version of how builder images are made (bootstrap, import, set-up). Part of every
@@ -239,4 +239,8 @@ export interface Manifest {
   readonly builders: Readonly<Record<string, ManifestBuilder>>;
   /** Build levels: the images of one level can build in parallel. */
   readonly order: readonly (readonly string[])[];
+  /** SOURCE_DATE_EPOCH the keys were made with; absent means 0. */
+  readonly epoch?: number;
+  /** The app's source files (path → sha256), when synth loaded them from disk; for the provenance. */
+  readonly sources?: Readonly<Record<string, string>>;
 }

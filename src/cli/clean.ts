@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import type { BuilderDef } from '../assembly';
+import type { BuilderDef, Manifest } from '../assembly';
 import { readAssembly } from '../runtime/assembly';
-import { executeClean, planClean } from '../runtime/clean';
+import { executeClean, planClean, type CleanScope } from '../runtime/clean';
 import { connectEngine } from '../runtime/engine/docker';
 import { UsageError } from '../errors';
 import { loadApp } from '../sdk/load';
@@ -11,38 +11,43 @@ import { assemble } from '../sdk/synth';
 import { parse } from './args';
 
 export const CLEAN_USAGE = `imgsdk clean [options]
-  Removes the state directory (records, layers, blobs, rootfs caches), every
-  imgsdk-labelled container and image in the engine (builders included), and the
-  Gentoo builders' volumes (imgsdk-portage-*, imgsdk-binpkgs-*, imgsdk-distfiles)
+  Removes what this app and state directory left: the state directory (records,
+  layers, blobs, rootfs caches), its containers, the app's images and builders, and
+  the Gentoo builders' volumes (imgsdk-portage-*, imgsdk-binpkgs-*, imgsdk-distfiles)
   that no container uses.
   -y, --yes          do not ask (required when stdin is not a terminal)
   -n, --dry-run      only list what would be removed
+  --app FILE|DIR     the app (default ./images.ts, else the assembly in $IMGSDK_OUTDIR or ./imgsdk.out)
   --state DIR        state directory (default $IMGSDK_STATE_DIR or ./.imgsdk)
   --keep-builders    keep builder images and the builders' volumes
+  --prune-volumes    remove only the Portage snapshot and binary-package volumes that no
+                     container and no builder of the app uses now; nothing else
   --state-only       leave the engine alone
-  --prune-volumes    remove only the Portage snapshot and binary-package volumes that
-                     no container uses and no builder of the app uses now (snapshots
-                     of other days, builders no longer in the app); nothing else
-  --app FILE|DIR     the app whose builders' volumes --prune-volumes keeps (default
-                     ./images.ts; an assembly dir works too; without an app none is kept)
+  --stale            only remove the app's key tags that are not the current keys
+  --all              every imgsdk-labelled container and image in the engine, of any app
 `;
 
 export async function cleanCommand(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, {
-    yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean', short: 'n' }, state: { type: 'string' },
-    'keep-builders': { type: 'boolean' }, 'state-only': { type: 'boolean' }, 'prune-volumes': { type: 'boolean' }, app: { type: 'string' },
+    yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean', short: 'n' }, state: { type: 'string' }, app: { type: 'string' },
+    'keep-builders': { type: 'boolean' }, 'state-only': { type: 'boolean' }, stale: { type: 'boolean' }, all: { type: 'boolean' },
+    'prune-volumes': { type: 'boolean' },
   });
   const prune = !!values['prune-volumes'];
-  if (prune && (values['state-only'] || values['keep-builders'] || values.state)) throw new UsageError('--prune-volumes removes volumes only: it takes no --state, --state-only or --keep-builders');
-  if (values.app && !prune) throw new UsageError('--app is for --prune-volumes');
+  if (prune && (values['state-only'] || values['keep-builders'] || values.state || values.all || values.stale)) {
+    throw new UsageError('--prune-volumes removes volumes only: it takes no --state, --state-only, --keep-builders, --all or --stale');
+  }
+  if (values.all && values.stale) throw new UsageError('--all and --stale do not go together: --stale is for this app only');
   if (!values.yes && !values['dry-run'] && !process.stdin.isTTY) throw new UsageError('clean removes images, volumes and the state directory: pass --yes (stdin is not a terminal to ask)');
   const stateOnly = !!values['state-only'];
-  const builders = prune ? await appBuilders(values.app) : [];
+  const scope = values.all || stateOnly || prune ? undefined : await appScope(values.app);
   const engine = stateOnly ? null : await connectEngine();
-  const plan = await planClean(engine, { stateDir: values.state, keepBuilders: !!values['keep-builders'], stateOnly, pruneVolumes: prune, builders });
+  const builders = prune ? await appBuilders(values.app) : [];
+  const plan = await planClean(engine, { stateDir: values.state, keepBuilders: !!values['keep-builders'], stateOnly, all: !!values.all, stale: !!values.stale, scope, pruneVolumes: prune, builders });
   const lines = [
     ...plan.containers.map((c) => `container ${c.names[0] ?? c.id.slice(0, 12)} (${c.state})`),
     ...plan.images.map((i) => `image     ${i.repoTags.join(', ') || i.id.slice(7, 19)}`),
+    ...plan.tags.map((t) => `tag       ${t}`),
     ...plan.volumes.map((v) => `volume    ${v.name}`),
     ...(plan.stateDir ? [`directory ${plan.stateDir}`] : []),
   ];
@@ -62,7 +67,8 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
     }
   }
   const r = await executeClean(engine, plan);
-  process.stdout.write(`removed ${r.removed.containers} containers, ${r.removed.images} images, ${r.removed.volumes} volumes${r.removed.stateDir ? ` and ${plan.stateDir}` : ''}\n`);
+  const tags = r.removed.tags ? `, ${r.removed.tags} tags` : '';
+  process.stdout.write(`removed ${r.removed.containers} containers, ${r.removed.images} images${tags}, ${r.removed.volumes} volumes${r.removed.stateDir ? ` and ${plan.stateDir}` : ''}\n`);
   for (const f of r.failed) process.stderr.write(`could not remove ${f}\n`);
   return r.failed.length ? 1 : 0;
 }
@@ -71,8 +77,24 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
 async function appBuilders(app: string | undefined): Promise<BuilderDef[]> {
   if (app && existsSync(resolve(app, 'manifest.json'))) return Object.values((await readAssembly(app)).manifest.builders).map((b) => b.def);
   if (!app && !existsSync(resolve('images.ts'))) {
-    process.stderr.write('no ./images.ts and no --app: no builder\'s volumes are kept\n');
+    process.stderr.write("no ./images.ts and no --app: no builder's volumes are kept\n");
     return [];
   }
   return [...assemble(loadApp(app)).builders.values()];
+}
+
+/**
+ * The app clean works for: `--app` (an assembly directory or an images.ts), else
+ * ./images.ts, else the assembly on disk; undefined when there is none (then the
+ * state directory's records name the images).
+ */
+async function appScope(app: string | undefined): Promise<CleanScope | undefined> {
+  const outdir = resolve(process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
+  let manifest: Manifest | undefined;
+  if (app && existsSync(resolve(app, 'manifest.json'))) manifest = (await readAssembly(app)).manifest;
+  else if (app || existsSync('images.ts')) manifest = assemble(loadApp(app)).manifest;
+  else if (existsSync(resolve(outdir, 'manifest.json'))) manifest = (await readAssembly(outdir)).manifest;
+  if (!manifest) return undefined;
+  const ids = Object.keys(manifest.images);
+  return { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])) };
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { readAssembly, type LoadedAssembly } from '../runtime/assembly';
+import { readAssembly } from '../runtime/assembly';
 import { deploy, type DeployEvent, type ImageResult } from '../runtime/deploy';
 import { formatSize } from '../runtime/report';
 import { loadApp } from '../sdk/load';
@@ -7,7 +7,7 @@ import { synth } from '../sdk/synth';
 import { UsageError } from '../errors';
 import { parse } from './args';
 import { Progress } from './progress';
-import { printWarnings } from './synth';
+import { printWarnings } from './warnings';
 
 export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   Synthesizes images.ts and builds what changed through the Docker engine.
@@ -40,12 +40,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
   if (values.exclusively && positionals.length === 0) throw new UsageError('--exclusively needs image ids or globs');
 
   const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  let asm: LoadedAssembly;
-  if (values.app && (await isAssembly(values.app))) asm = await readAssembly(values.app);
-  else {
-    printWarnings((await synth(loadApp(values.app), { outdir })).warnings);
-    asm = await readAssembly(outdir);
-  }
+  const asm = values.app && (await isAssembly(values.app)) ? await readAssembly(values.app) : (printWarnings('deploy', (await synth(loadApp(values.app), { outdir })).warnings), await readAssembly(outdir));
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();

@@ -1,6 +1,7 @@
-import { ImgsdkError, UsageError } from '../errors';
+import { CancelledError, ImgsdkError, UsageError } from '../errors';
 import { SDK_VERSION } from '../sdk/version';
 import { command, usage } from './commands';
+import { guardPending } from './guard';
 
 /** Exit codes: 0 ok, 1 error, 2 usage. Commands may return others (diff: 3). */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -18,6 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`imgsdk: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  const settled = guardPending(name);
   try {
     return await cmd(rest);
   } catch (e) {
@@ -25,11 +27,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
       return 2;
     }
+    if (e instanceof CancelledError) {
+      process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
+      return 130;
+    }
     if (e instanceof ImgsdkError) {
       process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
       return 1;
     }
     process.stderr.write(`imgsdk ${name}: unexpected error\n${(e as Error)?.stack ?? String(e)}\n`);
     return 1;
+  } finally {
+    settled();
   }
 }

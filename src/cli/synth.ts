@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { formatProblem, type Problem } from '../errors';
 import { synth } from '../sdk/synth';
 import { loadApp } from '../sdk/load';
 import { parse } from './args';
+import { printWarnings } from './warnings';
 
 export const SYNTH_USAGE = `imgsdk synth [--app FILE|DIR] [-o DIR] [--json] [-q]
   Validates images.ts and writes the assembly (build graph, Portage/apt config, build plans).
@@ -23,7 +23,7 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
   });
   const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
   const asm = await synth(loadApp(values.app), { outdir });
-  printWarnings(asm.warnings);
+  printWarnings('synth', asm.warnings);
   if (values.json) process.stdout.write(JSON.stringify(asm.manifest, null, 2) + '\n');
   else if (!values.quiet) {
     const n = Object.keys(asm.manifest.images).length;
@@ -32,7 +32,3 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** Synth's warnings on stderr, one line each; the exit code stays what it is. */
-export function printWarnings(warnings: readonly Problem[], out: NodeJS.WritableStream = process.stderr): void {
-  for (const w of warnings) out.write(`warning: ${formatProblem(w)}\n`);
-}

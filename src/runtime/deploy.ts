@@ -4,12 +4,15 @@ import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
 import { BuildError, CancelledError, ImgsdkError, UsageError } from '../errors';
 import { App, type AppInput } from '../sdk/app';
 import { builderKey } from '../sdk/key';
+import { parseEpoch } from '../sdk/epoch';
 import { synth } from '../sdk/synth';
+import { MAX_REPOSITORY_LENGTH, shorten } from '../sdk/validate';
 import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
 import { ensureGentooBuilder, parentPackageLine } from './builders/gentoo';
 import { connectEngine } from './engine/docker';
-import { LABEL_KEY, type Engine, type VolumeMount } from './engine/engine';
+import { LABEL_KEY, LABEL_STATE, type Engine, type VolumeMount } from './engine/engine';
+import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
 import { runPhase1 } from './phase1';
 import { writeDeployed } from './diff';
 import type { Pushed } from './push';
@@ -17,11 +20,15 @@ import { checkRegistry, registryAuth } from './push';
 import { runPhase2 } from './phase2';
 import { renderPackagesMd } from './report';
 import { LABEL_SBOM, renderSpdx, SBOM_FILE } from './sbom';
+import { PROVENANCE_FILE, renderProvenance } from './provenance';
 import { DEBUG_BUILDER } from './debug';
 import { hasChecks } from './imagetest';
 import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOptions } from './ship';
 import type { Entry } from './rootfs/entry';
+import { DamagedBlobError } from './rootfs/blobs';
 import { runPipeline } from './rootfs/pipeline';
+import { normalizeEntries } from './rootfs/tar';
+import { packageDbEntries } from './pkgdb';
 import { globToRegExp } from './rootfs/resolve';
 import { schedule } from './schedule';
 import { writeAtomic } from './files';
@@ -34,6 +41,8 @@ export type DeployEvent =
   | { readonly type: 'queued'; readonly id: string }
   | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string }
   | { readonly type: 'log'; readonly id: string; readonly line: string }
+  /** Another deploy holds the state directory's lock: who, in `holder` (`id` is '-': no image). */
+  | { readonly type: 'waiting'; readonly id: '-'; readonly holder: string; readonly line: string }
   | { readonly type: 'cached'; readonly id: string; readonly digest: string }
   | { readonly type: 'done'; readonly id: string; readonly digest: string; readonly size: number; readonly reason: string }
   | { readonly type: 'failed'; readonly id: string; readonly error: string }
@@ -58,7 +67,11 @@ export interface DeployOptions {
   readonly signal?: AbortSignal;
   /** @default connectEngine() */
   readonly engine?: Engine;
-  /** Timestamp of every layer entry and config. @default SOURCE_DATE_EPOCH or 0 */
+  /**
+   * Timestamp of every layer entry and config; an input of every key, so an app is
+   * synthesized with it, and an assembly must have been synthesized with it.
+   * @default the assembly's (SOURCE_DATE_EPOCH at synth, or 0)
+   */
   readonly epoch?: number;
   /**
    * Load images into the engine. With false, phase 2 needs no engine (a deploy
@@ -91,6 +104,8 @@ export interface ImageResult {
   readonly report?: string;
   /** The SPDX 2.3 SBOM, next to PACKAGES.md. */
   readonly sbom?: string;
+  /** The in-toto/SLSA provenance statement, next to the SBOM. */
+  readonly provenance?: string;
   /** `id:debug`, when the image has `.debug()`. */
   readonly debug?: string;
   /** What `push` pushed: `registry/id:tag` and the manifest digest. */
@@ -116,22 +131,38 @@ interface Built {
  */
 export async function deploy(input?: LoadedAssembly | AppInput | string, opts: DeployOptions = {}): Promise<DeployResult> {
   const asm = await toAssembly(input, opts);
+  const epoch = assemblyEpoch(asm, opts);
   const state = new StateDir(opts.stateDir);
   const ship = shipOptions(opts);
   // Connected when first needed: a deploy of cached images with load: false needs no engine.
   let connecting: Promise<Engine> | undefined;
   const engine = () => (connecting ??= opts.engine ? Promise.resolve(opts.engine) : connectEngine());
-  if (ship.load || ship.push) await engine();
   const selected = select(asm, opts.select ?? [], !!opts.exclusively);
+  if (ship.push) checkPushNames(ship.push.registry, selected);
+  if (ship.load || ship.push) await engine();
   const emit = opts.onEvent ?? (() => undefined);
   for (const id of selected) emit({ type: 'queued', id });
 
   return state.withLock(async () => {
+    // Holding the lock, whatever temp files and containers of this state directory
+    // are already there were left by deploys that died (SIGKILL, power loss).
+    const lockedAt = Date.now();
+    const temps = await removeDeadTempFiles(state.root, lockedAt);
+    if (temps.length) emit({ type: 'log', id: '-', line: `removed ${temps.length} temp file${temps.length === 1 ? '' : 's'} of a deploy that died: ${temps.slice(0, 5).join(', ')}${temps.length > 5 ? ', …' : ''}` });
+    const identity = stateIdentity(state.root);
+    let labelled: Promise<Engine> | undefined;
+    const engineOfLock = () =>
+      (labelled ??= engine().then(async (e) => {
+        const gone = await removeDeadContainers(e, identity);
+        if (gone.length) emit({ type: 'log', id: '-', line: `removed ${gone.length} container${gone.length === 1 ? '' : 's'} of a deploy that died: ${gone.join(', ')}` });
+        return labelledEngine(e, { [LABEL_STATE]: identity });
+      }));
+    if (connecting) await engineOfLock();
     const built = new Map<string, Built>();
     const builders: Ctx['builders'] = new Map();
     const deps: Record<string, string[]> = {};
     for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
-    const ctx: Ctx = { asm, state, engine, opts, ship, emit, built, builders, epoch: opts.epoch ?? epochFromEnv() };
+    const ctx: Ctx = { asm, state, engine: engineOfLock, opts, ship, emit, built, builders, epoch };
     // A failure is shown when it happens, not when the last unrelated image is done.
     const failureText = (e: unknown) => (e instanceof ImgsdkError ? e.message : String((e as Error)?.stack ?? e));
     const run = (id: string) =>
@@ -154,7 +185,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
     }
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
     return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
-  }, { signal: opts.signal, onWait: (holder) => emit({ type: 'log', id: '-', line: `waiting for another deploy (pid ${holder}) to release ${state.root}/lock` }) });
+  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) });
 }
 
 interface Ctx {
@@ -171,6 +202,10 @@ interface Ctx {
 
 async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const { asm, state, opts, emit } = ctx;
+  // Ctrl-C stops at the next step: nothing after it is loaded, tagged, recorded or pushed.
+  const step = () => {
+    if (opts.signal?.aborted) throw new CancelledError(`${id}: cancelled`);
+  };
   const m = asm.manifest.images[id];
   const def = asm.images.get(id)!;
   const key = m.key;
@@ -185,20 +220,24 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   await mkdir(state.imageDir(id), { recursive: true });
   const builder = asm.manifest.builders[def.builder].def;
   const accountsOf = (chain: readonly Built[]) => [...[...chain].reverse().flatMap((a) => asm.images.get(a.record.id)!.accounts), ...def.accounts];
-  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[]): ShipInput => ({
-    engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch,
+  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null): ShipInput => ({
+    engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch, provenance,
     extraLabels: recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
     builder: builder.kind === 'debian' ? { key: asm.manifest.builders[def.builder].key, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) } : debugBuilder(ctx, log),
   });
-  const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE) };
+  const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE), provenance: state.reportPath(id, PROVENANCE_FILE) };
 
-  const previous = await state.readBuild(id, key);
+  const recorded = await state.readBuild(id, key);
+  const previousEntries = recorded ? await state.readEntries(id, key) : null;
+  const previous = previousEntries ? recorded : null;
   const forced = opts.force || opts.forceAll;
   const existing = ctx.ship.load ? await (await ctx.engine()).inspectImage(`${id}:${key.slice(0, 12)}`) : null;
   if (previous && !forced && (!ctx.ship.load || (existing && existing.labels[LABEL_KEY] === key && existing.id === previous.imageId))) {
+    step();
     if (existing) await retag(await ctx.engine(), existing.id, tags, log);
-    ctx.built.set(id, { record: previous, entries: (await state.readEntries(id, key)) ?? [] });
-    const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id)), ctx.ship);
+    ctx.built.set(id, { record: previous, entries: previousEntries! });
+    const provenance = await readFile(reports.provenance, 'utf8').catch(() => null);
+    const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id), provenance), ctx.ship);
     await writeDeployed(state, id, m);
     emit({ type: 'cached', id, digest: previous.imageId });
     const why = existing ? 'an image with this key is in the engine' : 'a build with this key is in the state directory';
@@ -228,8 +267,12 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
       },
     });
     if (partial) log(partial);
+    // Which builder image made this rootfs, by digest, for the provenance.
+    rootfs = { ...rootfs, builderImage: { ref, id: (await (await ctx.engine()).inspectImage(ref))?.id ?? null } };
+    await state.writeRootfsRecord(rootfs);
   }
 
+  step();
   emit({ type: 'building', id, phase: 'pipeline', reason });
   const parentsOldestFirst = [...chain].reverse();
   const accounts: AccountDef[] = parentsOldestFirst.flatMap((a) => asm.images.get(a.record.id)!.accounts);
@@ -239,25 +282,54 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     const srcChain = await ancestors(ctx, c.from);
     copySources.set(c.from, [...[...srcChain].reverse().map((a) => a.entries), src.entries]);
   }
-  const result = await runPipeline({
-    def, libc: builder.libc, rootfsTar: state.rootfsPath(key), origins: rootfs.origins, packages: rootfs.packages,
-    parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
-    createdAccounts: rootfs.createdAccounts, inheritedCreated: parentsOldestFirst.flatMap((a) => createdUsers(a.record.createdAccounts)),
-    readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
-  });
-
-  for (const f of result.stripped) log(`${f.what.join(', ')} removed: /${f.path} (${f.from.toString(8)} -> ${f.to.toString(8)})`);
-  for (const m of result.droppedModules) log(`module left out: /${m.path} ${m.why}`);
-  for (const n of result.notes) log(n);
-
-  emit({ type: 'building', id, phase: 'phase2', reason });
   const inherited = chain.map((a) => ({ id: a.record.id, packages: a.record.packages }));
-  const sbom = await renderSpdx({ def, key, packages: rootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), result.entries], blobs: state.blobs, epoch: ctx.epoch });
   const parentDiffIds = chain[0]?.record.diffIds ?? [];
-  const p2 = await runPhase2({
-    state, def, key, arch: builder.arch, entries: result.entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
+  const cachedRootfs = rootfs;
+  // Pipeline, SBOM and layer; once more when a blob turns out damaged: the store
+  // dropped it, and reading the rootfs again writes it anew.
+  const layer = async () => {
+    const result = await runPipeline({
+      def, libc: builder.libc, rootfsTar: state.rootfsPath(key), origins: cachedRootfs.origins, packages: cachedRootfs.packages,
+      parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
+      createdAccounts: cachedRootfs.createdAccounts, inheritedCreated: parentsOldestFirst.flatMap((a) => createdUsers(a.record.createdAccounts)),
+      readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
+    });
+    for (const f of result.stripped) log(`${f.what.join(', ')} removed: /${f.path} (${f.from.toString(8)} -> ${f.to.toString(8)})`);
+    for (const d of result.droppedModules) log(`module left out: /${d.path} ${d.why}`);
+    for (const n of result.notes) log(n);
+    step();
+    // The package database scanners read: generated, so added after the purge.
+    const db = await packageDbEntries({ kind: builder.kind, packages: cachedRootfs.packages, control: cachedRootfs.control, entries: result.entries, blobs: state.blobs, epoch: ctx.epoch });
+    const entries = db.length ? normalizeEntries([...result.entries, ...db]) : result.entries;
+    emit({ type: 'building', id, phase: 'phase2', reason });
+    const sbom = await renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
+    step();
+    const p2 = await runPhase2({
+      state, def, key, arch: builder.arch, entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
+    });
+    return { result, entries, sbom, p2 };
+  };
+  const { result, entries, sbom, p2 } = await layer().catch((err: unknown) => {
+    if (!(err instanceof DamagedBlobError)) throw err;
+    log(`${err.message}: building the layer again`);
+    return layer().catch((again: unknown) => {
+      if (again instanceof DamagedBlobError) {
+        throw new BuildError(id, `${again.message} and is not in this image's rootfs; it belongs to a parent layer: deploy -f rebuilds the layers that hold it`, { cause: again, phase: 'phase2' });
+      }
+      throw again;
+    });
   });
-  const ship = shipInput(p2.config, p2.diffIds, chain);
+  step();
+  const provenance = renderProvenance({
+    def, key, keyInputs: m.inputs, sources: asm.manifest.sources, synthVersion: asm.manifest.sdkVersion, imageId: p2.config.digest, sbom: sbom.digest, epoch: ctx.epoch,
+    builder: needsNoBuilder(def) ? null : { id: builder.id, key: asm.manifest.builders[def.builder].key, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
+    images: [
+      ...chain.map((a) => ({ id: a.record.id, imageId: a.record.imageId, role: 'parent' as const })),
+      ...def.copies.map((c) => ({ id: c.from, imageId: ctx.built.get(c.from)!.record.imageId, role: 'copy' as const })),
+    ],
+    packages: rootfs.packages,
+  });
+  const ship = shipInput(p2.config, p2.diffIds, chain, provenance.json);
   if (ctx.ship.load) await loadChecked(ship);
   else if (hasChecks(def)) log('tests and health check not run: the image is not loaded (load: false)');
   // The engine's own figure (content bytes), as `docker images` shows it.
@@ -270,9 +342,11 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   };
   await writeAtomic(reports.report, renderPackagesMd({ def, key, builder: builder.id, size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed, stripped: result.stripped, droppedModules: result.droppedModules, notes: result.notes }));
   await writeAtomic(reports.sbom, sbom.json);
-  await state.writeBuild(record, result.entries);
+  await writeAtomic(reports.provenance, provenance.json);
+  await state.writeBuild(record, entries);
   await writeDeployed(state, id, m);
-  ctx.built.set(id, { record, entries: result.entries });
+  ctx.built.set(id, { record, entries });
+  step();
   const shipped = await shipImage(ship, ctx.ship);
   await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });
@@ -290,6 +364,14 @@ function shipOptions(opts: DeployOptions): ShipOptions {
     archive: opts.archive ? resolve(opts.archive) : undefined,
     push: registry ? { registry, auth: registryAuth(registry) } : undefined,
   };
+}
+
+/** `registry/id` must stay within what a registry takes as a repository name. */
+function checkPushNames(registry: string, ids: readonly string[]): void {
+  const long = ids.filter((id) => `${registry}/${id}`.length > MAX_REPOSITORY_LENGTH);
+  if (long.length) {
+    throw new UsageError(`--push ${registry}: ${long.map((id) => `${registry}/${shorten(id)}`).join(', ')} would be longer than the ${MAX_REPOSITORY_LENGTH} characters a registry takes as a repository name`);
+  }
 }
 
 /** An image that installs nothing and runs no hook gets its layer without a container. */
@@ -392,16 +474,19 @@ async function toAssembly(input: LoadedAssembly | AppInput | string | undefined,
   if (input === undefined || typeof input === 'string') return readAssembly(input ?? opts.assemblyDir ?? 'imgsdk.out');
   if ('manifest' in input && 'dir' in input) return input as LoadedAssembly;
   const outdir = opts.assemblyDir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out';
-  await synth(input instanceof App ? input : App.of([input]), { outdir });
+  await synth(input instanceof App ? input : App.of([input]), { outdir, epoch: opts.epoch });
   return readAssembly(outdir);
 }
 
-function epochFromEnv(): number {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return 0;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${v}"`);
-  return n;
+/** The epoch the assembly's keys were made with; asking for another one is a usage error. */
+function assemblyEpoch(asm: LoadedAssembly, opts: DeployOptions): number {
+  const epoch = asm.manifest.epoch ?? 0;
+  const env = process.env.SOURCE_DATE_EPOCH;
+  const wanted = opts.epoch !== undefined ? parseEpoch(opts.epoch, 'epoch') : env ? parseEpoch(env) : epoch;
+  if (wanted !== epoch) {
+    throw new UsageError(`${opts.epoch !== undefined ? 'epoch' : 'SOURCE_DATE_EPOCH'} is ${wanted}, but the assembly in ${asm.dir} was synthesized with ${epoch} (an input of every key): synthesize it again`);
+  }
+  return epoch;
 }
 
 

@@ -91,6 +91,7 @@ const LABELS: Readonly<Record<string, string>> = {
   rootfs: 'rootfs options (keep, purge, closure, accounts, needs)',
   checks: 'tests or debug',
   script: 'build-script version',
+  epoch: 'SOURCE_DATE_EPOCH',
 };
 
 function explain(m: ManifestImage, base: DeployedRecord): string[] {

@@ -62,3 +62,19 @@ export function enrichPackages(packages: readonly PackageInfo[], status: Readonl
     return { ...p, section: r.section, priority: r.priority, essential: r.essential, depends, ...(r.provides.length ? { provides: r.provides } : {}) };
   });
 }
+
+/**
+ * The raw stanza of every installed package in `/var/lib/dpkg/status`, by name,
+ * as scanners read it from a distroless image's `status.d/<name>`.
+ * @example statusStanzas(text).get('curl') // 'Package: curl\nStatus: install ok installed\n…\n'
+ */
+export function statusStanzas(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const raw of text.split(/\n\s*\n/)) {
+    const stanza = raw.replace(/^\n+|\n+$/g, '');
+    const name = /^Package:\s*(\S+)/m.exec(stanza)?.[1];
+    const status = /^Status:\s*(.*)$/m.exec(stanza)?.[1] ?? '';
+    if (name && /\binstalled$/.test(status.trim())) out.set(name, stanza + '\n');
+  }
+  return out;
+}

@@ -9,7 +9,8 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeDockerArchive, writeOciLayout, type OciLayoutEntry, type OciLayoutImage } from './image/archive';
 import { LAYER_MEDIA_TYPE } from './image/layer';
-import type { Blob } from './image/oci';
+import { MANIFEST_MEDIA_TYPE, type Blob } from './image/oci';
+import { addToOciLayout, attestation } from './attest';
 
 /** A built image as the exporters need it. */
 export interface ExportImage {
@@ -18,6 +19,8 @@ export interface ExportImage {
   readonly diffIds: readonly string[];
   /** `repo:tag` names, e.g. `imgsdk/nginx:latest`. */
   readonly repoTags: readonly string[];
+  /** An in-toto statement (the provenance) attached to the image in the OCI layout. @default none */
+  readonly attestation?: string;
 }
 
 /**
@@ -36,7 +39,18 @@ export async function exportOci(dir: string, images: readonly ExportImage[], lay
   }
   // index.json is read, merged and replaced: images finishing at once take turns.
   const key = resolve(dir);
-  const turn = (layoutTurns.get(key) ?? Promise.resolve()).then(() => writeOciLayout(dir, out));
+  const turn = (layoutTurns.get(key) ?? Promise.resolve()).then(async () => {
+    const written = await writeOciLayout(dir, out);
+    // The statement hangs off the image's manifest (one per image: every tag names the same one).
+    for (const img of images) {
+      const m = img.attestation && written.find((w) => w.refName === img.repoTags[0]);
+      if (!m) continue;
+      const a = attestation(img.attestation!, { mediaType: MANIFEST_MEDIA_TYPE, digest: m.digest, size: m.size });
+      const repo = img.repoTags[0].slice(0, img.repoTags[0].lastIndexOf(':'));
+      await addToOciLayout(dir, `${repo}:${a.tag}`, a);
+    }
+    return written;
+  });
   const settled = turn.then(() => undefined, () => undefined);
   layoutTurns.set(key, settled);
   void settled.then(() => layoutTurns.get(key) === settled && layoutTurns.delete(key));

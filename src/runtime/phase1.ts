@@ -8,7 +8,7 @@ import { extract, pack } from 'tar-stream';
 import type { BuilderDef, ImageDef } from '../assembly';
 import { BuildError } from '../errors';
 import type { Engine, OutputHandler, VolumeMount } from './engine/engine';
-import { enrichPackages, parseDpkgStatus } from './dpkg';
+import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
 import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from './state';
 
 /** Where the builder-side scripts live, in a checkout and in the published package alike. */
@@ -53,7 +53,10 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
       if (input.builder.kind !== 'debian') return rec;
       // Section, Priority and dependencies decide what the pipeline slims.
       const status = await readSingleFile(await c.getArchive('/var/lib/dpkg/status'));
-      const enriched: RootfsRecord = { ...rec, packages: enrichPackages(rec.packages, parseDpkgStatus(status)) };
+      // The stanzas of this layer's packages become its /var/lib/dpkg/status.d (pkgdb.ts).
+      const stanzas = statusStanzas(status);
+      const control = Object.fromEntries(rec.packages.flatMap((p) => (stanzas.has(p.name) ? [[p.name, stanzas.get(p.name)!]] : [])));
+      const enriched: RootfsRecord = { ...rec, packages: enrichPackages(rec.packages, parseDpkgStatus(status)), control };
       await state.writeRootfsRecord(enriched);
       return enriched;
     },

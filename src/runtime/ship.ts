@@ -13,6 +13,7 @@ import { hasChecks, runImageChecks } from './imagetest';
 import { exportDockerArchive, exportOci, type ExportImage } from './oci-export';
 import { loadArchive } from './phase2';
 import { pushImage, type Pushed } from './push';
+import { pushAttestation } from './attest';
 import type { StateDir } from './state';
 
 /** Where built images go besides the state directory. */
@@ -47,6 +48,8 @@ export interface ShipInput {
   readonly imageDir: string;
   readonly log: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** The image's provenance (an in-toto statement), attached in the OCI layout and pushed with it. @default none */
+  readonly provenance?: string | null;
 }
 
 /** What shipping did. */
@@ -94,7 +97,7 @@ export async function loadChecked(input: ShipInput): Promise<void> {
  */
 export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Shipped> {
   const { def } = input;
-  const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags }];
+  const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags, ...(input.provenance ? { attestation: input.provenance } : {}) }];
   let debug: string | null = null;
   if (def.debug) {
     if (!input.builder) throw new BuildError(def.id, '.debug() needs a Debian builder for busybox-static; this image has none', { phase: 'debug' });
@@ -127,7 +130,18 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
     const engine = await input.engine();
     for (const e of exports) {
       const tags = e.repoTags.map((t) => t.slice(t.lastIndexOf(':') + 1));
-      pushed.push(...(await pushImage(engine, opts.push.registry, def.id, e.config.digest, tags, { auth: opts.push.auth, log: input.log })));
+      const refs = await pushImage(engine, opts.push.registry, def.id, e.config.digest, tags, { auth: opts.push.auth, log: input.log });
+      pushed.push(...refs);
+      if (!e.attestation) continue;
+      // The provenance goes with the image: attached to the manifest the registry now has.
+      for (const digest of new Set(refs.map((r) => r.digest).filter((d): d is string => !!d))) {
+        try {
+          const tag = await pushAttestation(opts.push.registry, def.id, digest, e.attestation, opts.push.auth);
+          input.log(`pushed the provenance as ${opts.push.registry}/${def.id}:${tag}`);
+        } catch (err) {
+          throw new BuildError(def.id, `push of the provenance failed: ${(err as Error).message}`, { cause: err, phase: 'push' });
+        }
+      }
     }
   }
   return { pushed, debug, archive };

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ImgsdkError } from '../errors';
 import { hashFile, writeAtomic } from './files';
 import { writeLayerFile, type LayerInfo } from './image/layer';
+import { ensureWritableDir } from './dirs';
+import { withLock, type LockOptions } from './lock';
 import { BlobStore } from './rootfs/blobs';
 import type { Entry } from './rootfs/entry';
 
@@ -18,6 +18,10 @@ export interface RootfsRecord {
   readonly origins: Readonly<Record<string, string>>;
   /** Accounts the install created (maintainer scripts, hooks). */
   readonly createdAccounts?: readonly CreatedAccount[];
+  /** Debian: each installed package's stanza of the builder's /var/lib/dpkg/status (for status.d). */
+  readonly control?: Readonly<Record<string, string>>;
+  /** The builder image phase 1 ran in (for the provenance). */
+  readonly builderImage?: { readonly ref: string; readonly id: string | null };
 }
 
 /**
@@ -71,6 +75,8 @@ export interface BuildRecord {
   readonly tags: readonly string[];
   /** Accounts this image added because its install created them (children keep them in /etc/passwd). */
   readonly createdAccounts?: readonly CreatedAccount[];
+  /** sha256 of `<key>.entries.json` as written (set by writeBuild); a record without it is not trusted. */
+  readonly entriesSha256?: string;
 }
 
 /**
@@ -129,22 +135,42 @@ export class StateDir {
     await writeAtomic(join(this.root, 'rootfs', `${rec.key}.json`), JSON.stringify(rec));
   }
 
-  /** The build record of an image key, when it and its layer file are intact. */
+  /**
+   * The build record of an image key, when it, its layer file and its entries are
+   * intact (both checked against the hashes it holds); else null, so it is built again.
+   */
   async readBuild(id: string, key: string): Promise<BuildRecord | null> {
     const rec = await readJson<BuildRecord>(join(this.imageDir(id), `${key}.json`));
-    if (!rec || rec.key !== key || rec.id !== id) return null;
+    if (!rec || rec.key !== key || rec.id !== id || !rec.layer || !rec.entriesSha256) return null;
     const actual = await hashFile(this.layerPath(rec.layer.diffId)).catch(() => null);
-    return actual === rec.layer.diffId.replace(/^sha256:/, '') ? rec : null;
+    if (actual !== rec.layer.diffId.replace(/^sha256:/, '')) return null;
+    return (await hashFile(this.entriesPath(id, key)).catch(() => null)) === rec.entriesSha256 ? rec : null;
   }
 
   async writeBuild(rec: BuildRecord, entries: readonly Entry[]): Promise<void> {
-    await writeAtomic(join(this.imageDir(rec.id), `${rec.key}.entries.json`), JSON.stringify(entries));
-    await writeAtomic(join(this.imageDir(rec.id), `${rec.key}.json`), JSON.stringify(rec));
+    const json = JSON.stringify(entries);
+    await writeAtomic(this.entriesPath(rec.id, rec.key), json);
+    const entriesSha256 = createHash('sha256').update(json).digest('hex');
+    await writeAtomic(join(this.imageDir(rec.id), `${rec.key}.json`), JSON.stringify({ ...rec, entriesSha256 }));
   }
 
-  /** The final entries of an image's own layer (for children's link checks and copies). */
+  /**
+   * The final entries of an image's own layer (for children's link checks and
+   * copies), when they match the hash in the build record; else null.
+   */
   async readEntries(id: string, key: string): Promise<Entry[] | null> {
-    return readJson<Entry[]>(join(this.imageDir(id), `${key}.entries.json`));
+    const rec = await readJson<BuildRecord>(join(this.imageDir(id), `${key}.json`));
+    const text = await readFile(this.entriesPath(id, key)).catch(() => null);
+    if (!rec?.entriesSha256 || !text || createHash('sha256').update(text).digest('hex') !== rec.entriesSha256) return null;
+    try {
+      return JSON.parse(text.toString('utf8')) as Entry[];
+    } catch {
+      return null;
+    }
+  }
+
+  private entriesPath(id: string, key: string): string {
+    return join(this.imageDir(id), `${key}.entries.json`);
   }
 
   /**
@@ -167,52 +193,14 @@ export class StateDir {
   }
 
   /**
-   * Holds an exclusive lock on the state directory while `fn` runs. A second
-   * deploy on the same directory waits; a lock left by a dead process is taken over.
+   * Holds an exclusive lock on the state directory while `fn` runs (see lock.ts).
+   * A second deploy on the same directory waits, told who holds it; a lock left by
+   * a dead process, or by a live one that merely reused its pid, is taken over.
    */
-  async withLock<T>(fn: () => Promise<T>, opts: { onWait?: (holder: string) => void; signal?: AbortSignal } = {}): Promise<T> {
-    await mkdir(this.root, { recursive: true });
-    const lock = join(this.root, 'lock');
-    let waited = false;
-    for (;;) {
-      try {
-        const fh = await open(lock, 'wx');
-        await fh.writeFile(String(process.pid));
-        await fh.close();
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const holder = (await readFile(lock, 'utf8').catch(() => '')).trim();
-        if (holder && !alive(Number(holder))) {
-          await rm(lock, { force: true });
-          continue;
-        }
-        if (!waited) opts.onWait?.(holder);
-        waited = true;
-        if (opts.signal?.aborted) throw new ImgsdkError('CANCELLED', 'cancelled while waiting for the state lock');
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    // process.exit() (Ctrl-C after the build containers are removed) skips finally blocks.
-    const onExit = () => rmSync(lock, { force: true });
-    process.once('exit', onExit);
-    try {
-      return await fn();
-    } finally {
-      process.off('exit', onExit);
-      await rm(lock, { force: true });
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  async withLock<T>(fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+    // A file, a read-only mount or /proc: one clear line, before anything is written.
+    await ensureWritableDir(this.root, 'state directory');
+    return withLock(join(this.root, 'lock'), fn, opts);
   }
 }
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { BuilderDef, DebianSource, Libc } from '../assembly';
 import { sha256 as sha256Of } from './key';
 import { Site } from './site';
+import { MAX_REPOSITORY_LENGTH, shorten } from './validate';
 
 /** A problem found at the call site, kept until synth reports them all. */
 export interface SiteProblem {
@@ -91,8 +92,12 @@ export interface DebianBuilderProps {
 
 const ID = /^[a-z0-9]+(?:[._-][a-z0-9]+)*\/[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
+// A builder image is tagged `imgsdk-builder/<ns>-<name>:<key12>`; its repository name must stay within a registry's 255.
+const MAX_BUILDER_ID = MAX_REPOSITORY_LENGTH - 'imgsdk-builder/'.length;
+
 function checkId(id: string, problems: SiteProblem[], site: Site): void {
-  if (!ID.test(id)) problems.push({ site, message: `"${id}" is not an id of the form namespace/name (lowercase letters, digits, . _ -)` });
+  if (id.length > MAX_BUILDER_ID) problems.push({ site, message: `"${shorten(id)}" is ${id.length} characters long; a builder id takes at most ${MAX_BUILDER_ID} (its image is imgsdk-builder/<id>)` });
+  else if (!ID.test(id)) problems.push({ site, message: `"${id}" is not an id of the form namespace/name (lowercase letters, digits, . _ -)` });
 }
 
 /** Gentoo builders: a stage3 plus Portage. */

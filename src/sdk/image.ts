@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { basename, posix, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import type { AccountDef, HealthcheckDef, PortageDef } from '../assembly';
 import { Builder, type SiteProblem } from './builder';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
@@ -129,6 +129,8 @@ export interface ImageState {
   /** Bytes of `.patch()` files by sha256. */
   readonly patchData: Readonly<Record<string, Buffer>>;
   readonly problems: readonly SiteProblem[];
+  /** Things synth says but that do not stop it (a `.file()` source outside the project). */
+  readonly warnings: readonly SiteProblem[];
   /** Last call site of each method, for problems found at synth. */
   readonly sites: Readonly<Record<string, Site>>;
 }
@@ -174,7 +176,7 @@ export class Image {
       keep: [], purge: [], closure: null, copies: [], files: [], accounts: [], needs: [],
       hooks: { configureBuilder: [], configureRootfs: [], finishRootfs: [] },
       config: { env: {}, expose: [], volumes: [], labels: {} },
-      allowRoot: false, tags: [], tests: [], debug: false, patchData: {}, problems, sites: {},
+      allowRoot: false, tags: [], tests: [], debug: false, patchData: {}, problems, warnings: [], sites: {},
     });
   }
 
@@ -471,18 +473,32 @@ export class Image {
       let type: FileState['type'] = 'file';
       let data: Buffer | null = null;
       let target: string | null = null;
+      let srcMode: number | null = null;
       if (typeof content === 'string') data = Buffer.from(content);
       else if (content instanceof Uint8Array) data = Buffer.from(content);
-      else if ('src' in content) data = readSource(resolve(site.dir(), content.src), problem) ?? Buffer.alloc(0);
-      else if ('dir' in content) type = 'dir';
+      else if ('src' in content) {
+        const abs = resolve(site.dir(), content.src);
+        data = readSource(abs, problem) ?? Buffer.alloc(0);
+        const outside = outsideProject(abs, site.dir());
+        if (outside) {
+          // A file from elsewhere on the host (../../etc/shadow) keeps its mode unless told, and is said out loud.
+          srcMode = outside.mode;
+          d.warnings = [...d.warnings, { site, message: `file ${path}: its source ${abs} is outside the project (${outside.root}); it is copied into the assembly and the image${opts.mode === undefined ? ` with its mode 0${outside.mode.toString(8)}` : ''}` }];
+        }
+      } else if ('dir' in content) type = 'dir';
       else if ('symlink' in content) {
         type = 'symlink';
         target = content.symlink;
         if (!target) problem(`file ${path}: empty symlink target`);
       }
-      const mode = v.parseMode(opts.mode, type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644, problem);
+      const mode = v.parseMode(opts.mode, type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : (srcMode ?? 0o644), problem);
       const owner = opts.owner === undefined ? 'root' : String(opts.owner);
-      const norm = posix.normalize(path);
+      let norm = posix.normalize(path);
+      if (norm === '/') problem(`file "${path}": the root directory is the image's own; name a path below it`);
+      else if (norm.endsWith('/') || /\/\.$/.test(path)) {
+        if (type === 'dir') norm = norm.replace(/\/+$/, '');
+        else problem(`file "${path}" ends in "/": name the ${type === 'symlink' ? 'link' : 'file'} (a directory is { dir: true })`);
+      }
       d.files = [...d.files.filter((f) => f.path !== norm), { path: norm, type, mode, owner, content: data, target, site }];
     });
   }
@@ -655,6 +671,30 @@ export class Image {
    */
   with(fn: (img: Image) => Image): Image {
     return fn(this);
+  }
+}
+
+/**
+ * The project a defining file belongs to: the nearest directory above it with a
+ * package.json (or .git), else the file's own directory. Returns that root and the
+ * source's mode when `src` (symlinks resolved) lies outside it, else null.
+ */
+function outsideProject(src: string, fromDir: string): { root: string; mode: number } | null {
+  let root = fromDir;
+  for (let d = fromDir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) || existsSync(join(d, '.git'))) {
+      root = d;
+      break;
+    }
+    if (dirname(d) === d) break;
+  }
+  try {
+    const real = realpathSync(src);
+    const rel = relative(realpathSync(root), real);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return null;
+    return { root, mode: statSync(real).mode & 0o7777 };
+  } catch {
+    return null; // unreadable: already a problem
   }
 }
 

@@ -6,7 +6,7 @@ import { canonicalJson } from '../json';
  * The inputs that go into an image's key, by name, so `imgsdk diff` can say which
  * one changed. File contents enter through their sha256 in the definition.
  */
-export function keyInputs(def: ImageDef, keys: { builder: string; parent: string | null; copies: Readonly<Record<string, string>> }): Record<string, string> {
+export function keyInputs(def: ImageDef, keys: KeyParts): Record<string, string> {
   const { id: _id, tags: _tags, ...rest } = def;
   const parts: Record<string, unknown> = {
     packages: rest.packages,
@@ -23,16 +23,27 @@ export function keyInputs(def: ImageDef, keys: { builder: string; parent: string
   out.parent = keys.parent ?? 'scratch';
   out.copies = sha256(canonicalJson(keys.copies));
   out.script = BUILD_SCRIPT_VERSION;
+  // The time of every layer entry and of the config; absent means 0, so keys made before it counted stay.
+  if (keys.epoch) out.epoch = String(keys.epoch);
   return out;
+}
+
+/** What an image's key takes from outside its own definition. */
+export interface KeyParts {
+  readonly builder: string;
+  readonly parent: string | null;
+  readonly copies: Readonly<Record<string, string>>;
+  /** SOURCE_DATE_EPOCH. @default 0 */
+  readonly epoch?: number;
 }
 
 /**
  * key(image) = sha256 over its definition's parts, the builder's key, the parent's
- * key, the keys of images it copies from, and the build-script version. Tags are
+ * key, the keys of images it copies from, SOURCE_DATE_EPOCH and the build-script version. Tags are
  * not part of it: retagging does not rebuild.
  * @example imageKey(def, { builder: bk, parent: pk, copies: {} })
  */
-export function imageKey(def: ImageDef, keys: { builder: string; parent: string | null; copies: Readonly<Record<string, string>> }): string {
+export function imageKey(def: ImageDef, keys: KeyParts): string {
   return sha256(canonicalJson(keyInputs(def, keys)));
 }
 

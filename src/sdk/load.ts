@@ -1,9 +1,16 @@
 import { existsSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import { join, resolve } from 'node:path';
-import { ImgsdkError, UsageError } from '../errors';
+import { ImgsdkError, UsageError, ValidationError } from '../errors';
 import { App } from './app';
-import { registerTypeScript } from './transpile';
+import { loadedSources, registerTypeScript } from './transpile';
+
+const appSources = new WeakMap<App, Readonly<Record<string, string>>>();
+
+/** The source files (path → sha256) an app loaded by loadApp came from; undefined for other apps. */
+export function sourcesOf(app: App): Readonly<Record<string, string>> | undefined {
+  return appSources.get(app);
+}
 
 let registered = false;
 
@@ -39,10 +46,13 @@ export function loadApp(path = 'images.ts'): App {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(file);
   } catch (e) {
+    // Syntax errors, already at the user's file:line.
+    if (e instanceof ValidationError) throw e;
     const err = e as Error;
     throw new ImgsdkError('LOAD', `${file} failed to load: ${err.stack ?? err.message}`, { cause: e });
   }
   const theApp = App.of([mod]);
+  appSources.set(theApp, loadedSources());
   if (theApp.roots.length === 0) throw new UsageError(`${file} exports no image: export your images (named, default, arrays or objects of them)`);
   return theApp;
 }

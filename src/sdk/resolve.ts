@@ -108,6 +108,7 @@ export function resolveApp(app: App): Resolved {
   for (const img of byId.values()) {
     const s = img.state;
     for (const p of s.problems) add(s.id, p.site, p.message);
+    for (const w of s.warnings) warnings.push({ id: s.id, site: w.site.toString() || undefined, message: w.message });
     sites.set(s.id, { declared: s.declared, methods: s.sites });
 
     const parent = parentOf(s);
@@ -127,6 +128,10 @@ export function resolveApp(app: App): Resolved {
 
     if (b?.kind === 'debian') {
       for (const c of s.portageCalls) if (PORTAGE_ONLY.has(c.method)) add(s.id, c.site, `.${c.method}() is Portage-only, but ${b.id} is a Debian builder`);
+      // Nothing on the Debian path fetches or verifies it: accepting the checksum would be a silent lie.
+      for (const dl of s.portage.downloads) {
+        add(s.id, s.sites.download, `.download("${dl.url}") is not supported on Debian images (${b.id} is a Debian builder): add the file with .file(path, { src }), or fetch and check it in a .configureRootfs() hook`);
+      }
     }
     for (const p of s.packages) {
       const m = b?.kind === 'debian' ? checkDebianPackage(p.spec) : b?.kind === 'gentoo' ? Atom.check(p.spec) : null;

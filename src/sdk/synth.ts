@@ -7,6 +7,8 @@ import { App, type AppInput } from './app';
 import { renderApt } from './debian/apt';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
 import { prettyJson } from '../json';
+import { parseEpoch } from './epoch';
+import { sourcesOf } from './load';
 import { builderKey, imageKey, keyInputs } from './key';
 import { Atom } from './portage/atom';
 import { renderPortage } from './portage/config';
@@ -28,9 +30,17 @@ export interface Assembly {
   readonly warnings: readonly Problem[];
 }
 
-export interface SynthOptions {
+export interface SynthOptions extends AssembleOptions {
   /** Where to write the assembly. @default process.env.IMGSDK_OUTDIR ?? 'imgsdk.out' */
   readonly outdir?: string;
+}
+
+export interface AssembleOptions {
+  /**
+   * Timestamp of every layer entry and config, in seconds; an input of every key.
+   * @default process.env.SOURCE_DATE_EPOCH ?? 0
+   */
+  readonly epoch?: number;
 }
 
 /** The directory of an image inside the assembly: its id (`ns/name`). */
@@ -41,7 +51,8 @@ export const imageDir = (id: string): string => id;
  * listing every problem. Warnings do not fail: they are in `warnings`.
  * @example const asm = assemble(app(web)); asm.manifest.order; asm.warnings.map(formatProblem)
  */
-export function assemble(input: AppInput): Assembly {
+export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly {
+  const epoch = parseEpoch(opts.epoch ?? process.env.SOURCE_DATE_EPOCH, opts.epoch === undefined ? 'SOURCE_DATE_EPOCH' : 'epoch');
   const theApp = input instanceof App ? input : App.of([input]);
   const r = resolveApp(theApp);
   const problems: Problem[] = [...r.problems];
@@ -67,7 +78,7 @@ export function assemble(input: AppInput): Assembly {
     const def = r.images.get(id)!;
     const copies: Record<string, string> = {};
     for (const c of def.copies) copies[c.from] = keys.get(c.from)!;
-    const k = { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies };
+    const k = { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies, epoch };
     keys.set(id, imageKey(def, k));
     inputs.set(id, keyInputs(def, k));
   }
@@ -79,7 +90,8 @@ export function assemble(input: AppInput): Assembly {
     for (const [path, content] of imageFiles(def, key, r.builders.get(def.builder)!, r.blobs)) files.set(`${dir}/${path}`, content);
   }
 
-  const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order };
+  const sources = sourcesOf(theApp);
+  const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order, ...(epoch ? { epoch } : {}), ...(sources && Object.keys(sources).length ? { sources } : {}) };
   return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings };
 }
 
@@ -126,7 +138,7 @@ function buildScript(def: ImageDef, key: string, builder: BuilderDef): string {
  * @example await synth(app(web), { outdir: 'imgsdk.out' })
  */
 export async function synth(input: AppInput, opts: SynthOptions = {}): Promise<Assembly> {
-  const asm = assemble(input);
+  const asm = assemble(input, opts);
   await writeAssembly(asm, resolve(opts.outdir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out'));
   return asm;
 }
@@ -163,7 +175,7 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
   }
   const manifest = { ...asm.manifest, files: listed };
   const tmp = join(outdir, `manifest.json${suffix}`);
-  writeFileSync(tmp, prettyJson(manifest, ['version', 'sdkVersion', 'images', 'builders', 'order', 'files']));
+  writeFileSync(tmp, prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'sources', 'images', 'builders', 'order', 'files']));
   renameSync(tmp, join(outdir, 'manifest.json'));
 }
 

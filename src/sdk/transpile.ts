@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { ValidationError, type Problem } from '../errors';
 
 /** Bumped when the options in transpile() change, so old cache entries are not used. */
-const CACHE_VERSION = '1';
+const CACHE_VERSION = '2';
 
 let installed = false;
 
@@ -24,6 +25,7 @@ export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? jo
   const exts = require.extensions as Record<string, (m: NodeModule, filename: string) => void>;
   exts['.ts'] = (m, filename) => {
     const source = readFileSync(filename, 'utf8');
+    loaded.set(filename, createHash('sha256').update(source).digest('hex'));
     const key = createHash('sha256').update(`${CACHE_VERSION}\0${typescriptVersion()}\0${filename}\0`).update(source).digest('hex');
     const cached = join(cacheDir, `${key}.js`);
     let code: string;
@@ -44,6 +46,22 @@ export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? jo
   };
 }
 
+const loaded = new Map<string, string>();
+
+/**
+ * Every `.ts` file loaded through the hook so far, by path (relative to the working
+ * directory when inside it), with the sha256 of its source: the app's sources, for
+ * the provenance of what is built from them.
+ */
+export function loadedSources(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [file, sha] of [...loaded].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const rel = relative(process.cwd(), file);
+    out[rel.startsWith('..') ? file : rel] = sha;
+  }
+  return out;
+}
+
 let tsVersion: string | undefined;
 function typescriptVersion(): string {
   // The compiler's own version, without loading the compiler.
@@ -51,8 +69,12 @@ function typescriptVersion(): string {
   return tsVersion;
 }
 
-/** Compiler options for user files: never the user's tsconfig, so loading is the same everywhere. */
-function transpile(source: string, fileName: string): string {
+/**
+ * Compiler options for user files: never the user's tsconfig, so loading is the same
+ * everywhere. Syntax errors are problems at the user's `file:line` (a missing `)`
+ * still transpiles to something that runs), and a file with one is never cached.
+ */
+export function transpile(source: string, fileName: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
   const out = ts.transpileModule(source, {
@@ -63,6 +85,14 @@ function transpile(source: string, fileName: string): string {
       esModuleInterop: true,
       inlineSourceMap: true,
     },
+    reportDiagnostics: true,
   });
+  const problems: Problem[] = (out.diagnostics ?? []).map((d) => {
+    const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : null;
+    const rel = relative(process.cwd(), fileName);
+    const file = rel.startsWith('..') ? fileName : rel;
+    return { site: at === null ? file : `${file}:${at}`, id: `TS${d.code}`, message: ts.flattenDiagnosticMessageText(d.messageText, '\n') };
+  });
+  if (problems.length) throw new ValidationError(problems);
   return out.outputText;
 }

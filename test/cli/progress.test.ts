@@ -37,4 +37,12 @@ test('on a TTY the last state is drawn once when finished, with the time the bui
   }
 });
 
+test('waiting for another deploy\'s lock is said without verbose, with who holds it', () => {
+  const out = fakeStream(false);
+  const p = new Progress(out, false);
+  p.event({ type: 'waiting', id: '-', holder: 'pid 42 ("imgsdk deploy")', line: 'waiting for pid 42 ("imgsdk deploy") to release /s/lock' });
+  p.finish();
+  assert.is(out.text(), 'imgsdk: waiting for pid 42 ("imgsdk deploy") to release /s/lock\n');
+});
+
 test.run();

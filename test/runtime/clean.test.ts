@@ -3,50 +3,39 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { gentoo } from '../../src/sdk/builder';
-import { executeClean, planClean } from '../../src/runtime/clean';
-import type { ContainerInfo, Engine, ImageInfo, VolumeInfo } from '../../src/runtime/engine/engine';
+import { executeClean, planClean, type CleanScope } from '../../src/runtime/clean';
+import { stateIdentity } from '../../src/runtime/leftovers';
+import type { ContainerInfo, Engine, ImageInfo } from '../../src/runtime/engine/engine';
 
-const PORTAGE_IMAGE_ID = 'sha256:0123456789ab' + 'c'.repeat(52);
-
-/**
- * A fake engine: labelled images, containers and volumes in memory (some volumes
- * mounted by a container, one not imgsdk's); removals recorded.
- */
+/** A fake engine: labelled images and containers in memory; removals recorded. */
 function fakeEngine(): { engine: Engine; removed: string[] } {
   const removed: string[] = [];
   const images: ImageInfo[] = [
     { id: 'sha256:b1', repoTags: ['imgsdk-builder/acme-bookworm:abc'], labels: { 'org.imgsdk': '1', 'org.imgsdk.builder': 'acme/bookworm' }, size: 1 },
     { id: 'sha256:i1', repoTags: ['acme/web:latest', 'acme/web:0123456789ab'], labels: { 'org.imgsdk.id': 'acme/web', 'org.imgsdk.key': 'k' }, size: 1 },
+    { id: 'sha256:i0', repoTags: ['acme/web:aaaaaaaaaaaa', 'acme/web:imgsdk-candidate-bbbbbbbbbbbb', 'acme/web:1.0'], labels: { 'org.imgsdk.id': 'acme/web', 'org.imgsdk.key': 'old' }, size: 1 },
+    { id: 'sha256:o1', repoTags: ['other/app:latest', 'other/app:cccccccccccc'], labels: { 'org.imgsdk.id': 'other/app', 'org.imgsdk.key': 'o' }, size: 1 },
+    { id: 'sha256:ob', repoTags: ['imgsdk-builder/other-deb:abc'], labels: { 'org.imgsdk': '1', 'org.imgsdk.builder': 'other/deb' }, size: 1 },
     { id: 'sha256:x1', repoTags: ['someone/else:1'], labels: {}, size: 1 },
-    { id: PORTAGE_IMAGE_ID, repoTags: ['gentoo/portage:latest'], labels: {}, size: 1 },
   ];
-  const containers: ContainerInfo[] = [{ id: 'c1', names: ['imgsdk-1234'], image: 'imgsdk-builder/acme-bookworm:abc', labels: { 'org.imgsdk': '1' }, state: 'exited' }];
-  const volumes: (VolumeInfo & { used: boolean })[] = [
-    { name: 'imgsdk-binpkgs-kubler-bob', labels: {}, used: false },
-    { name: 'imgsdk-binpkgs-kubler-gone', labels: {}, used: false },
-    { name: 'imgsdk-binpkgs-kubler-busy', labels: {}, used: true },
-    { name: 'imgsdk-distfiles', labels: {}, used: false },
-    { name: 'imgsdk-portage-0123456789ab', labels: {}, used: false },
-    { name: 'imgsdk-portage-20240430', labels: {}, used: false },
-    { name: 'imgsdk-portage-20240501', labels: {}, used: false },
-    { name: 'imgsdk-portage-20240502', labels: {}, used: true },
-    { name: 'imgsdk-test-vol-x', labels: {}, used: false },
-    { name: 'pgdata', labels: {}, used: false },
+  const containers: ContainerInfo[] = [
+    { id: 'c1', names: ['imgsdk-1234'], image: 'imgsdk-builder/acme-bookworm:abc', labels: { 'org.imgsdk': '1', 'org.imgsdk.state': stateIdentity(join(dir, 'state')) }, state: 'exited' },
+    { id: 'c2', names: ['imgsdk-5678'], image: 'imgsdk-builder/other-deb:abc', labels: { 'org.imgsdk': '1', 'org.imgsdk.state': 'another-session' }, state: 'running' },
   ];
-  const has = (labels: Readonly<Record<string, string>>, label?: string) => !label || label in labels;
+  const has = (labels: Readonly<Record<string, string>>, label?: string) => {
+    if (!label) return true;
+    const [k, v] = label.split('=');
+    return k in labels && (v === undefined || labels[k] === v);
+  };
   const engine = {
     host: 'fake',
-    inspectImage: async (ref: string) => images.find((i) => i.id === ref || i.repoTags.includes(ref)) ?? null,
     listImages: async (o: { label?: string } = {}) => images.filter((i) => has(i.labels, o.label)),
     listContainers: async (o: { label?: string } = {}) => containers.filter((c) => has(c.labels, o.label)),
-    listVolumes: async (o: { prefix?: string; unused?: boolean } = {}) =>
-      volumes.filter((v) => v.name.startsWith(o.prefix ?? '') && !(o.unused && v.used)).map(({ name, labels }) => ({ name, labels })),
+    listVolumes: async () => [],
     removeContainer: async (id: string) => (removed.push(`container ${id}`), true),
     removeImage: async (id: string) => (removed.push(`image ${id}`), true),
-    removeVolume: async (name: string) => (removed.push(`volume ${name}`), true),
-  } satisfies Partial<Engine>;
-  return { engine: engine as unknown as Engine, removed };
+  } as unknown as Engine;
+  return { engine, removed };
 }
 
 let dir: string;
@@ -57,63 +46,53 @@ test.before.each(() => {
 });
 test.after.each(() => rmSync(dir, { recursive: true, force: true }));
 
-test('clean plans and removes imgsdk containers, labelled images (builders included), the builders\' unused volumes and the state directory, nothing else', async () => {
+const scope: CleanScope = { ids: ['acme/web'], builders: ['acme/bookworm'], keys: { 'acme/web': '0123456789ab' + 'f'.repeat(52) } };
+
+test('clean by default removes this app\'s images and builders, this state directory\'s containers and the directory, nothing of other apps or sessions', async () => {
   const { engine, removed } = fakeEngine();
-  const plan = await planClean(engine, { stateDir: join(dir, 'state') });
-  assert.equal(plan.images.map((i) => i.id), ['sha256:i1', 'sha256:b1']);
+  const plan = await planClean(engine, { stateDir: join(dir, 'state'), scope });
+  assert.equal(plan.images.map((i) => i.id), ['sha256:i0', 'sha256:i1', 'sha256:b1']);
   assert.equal(plan.containers.map((c) => c.id), ['c1']);
   assert.is(plan.stateDir, join(dir, 'state'));
   const r = await executeClean(engine, plan);
-  assert.equal(removed, [
-    'container c1', 'image sha256:i1', 'image sha256:b1',
-    'volume imgsdk-binpkgs-kubler-bob', 'volume imgsdk-binpkgs-kubler-gone', 'volume imgsdk-distfiles',
-    'volume imgsdk-portage-0123456789ab', 'volume imgsdk-portage-20240430', 'volume imgsdk-portage-20240501',
-  ]);
-  assert.equal(r.removed, { containers: 1, images: 2, volumes: 6, stateDir: true });
+  assert.equal(removed, ['container c1', 'image sha256:i0', 'image sha256:i1', 'image sha256:b1']);
+  assert.equal(r.removed, { containers: 1, images: 3, tags: 0, volumes: 0, stateDir: true });
   assert.not.ok(existsSync(join(dir, 'state')));
 });
 
-test('clean keeps builders and their volumes when asked, and leaves the engine alone with stateOnly', async () => {
-  const { engine, removed } = fakeEngine();
-  const plan = await planClean(engine, { stateDir: join(dir, 'state'), keepBuilders: true });
-  assert.equal(plan.images.map((i) => i.id), ['sha256:i1']);
-  assert.equal(plan.volumes, []);
-  const only = await planClean(engine, { stateDir: join(dir, 'state'), stateOnly: true });
-  assert.equal([only.images.length, only.containers.length, only.volumes.length], [0, 0, 0]);
-  await executeClean(null, only);
-  assert.equal(removed, []);
-  assert.not.ok(existsSync(join(dir, 'state')));
+test('without the app, the ids the state directory has records of are this app\'s', async () => {
+  const { engine } = fakeEngine();
+  mkdirSync(join(dir, 'state', 'images', 'other', 'app'), { recursive: true });
+  const plan = await planClean(engine, { stateDir: join(dir, 'state') });
+  assert.equal(plan.images.map((i) => i.id), ['sha256:o1']);
 });
 
-test('a prune removes only the snapshot and binpkg volumes no container uses and no builder of the app uses now', async () => {
+test('clean --all is the engine-wide sweep of everything imgsdk-labelled', async () => {
+  const { engine } = fakeEngine();
+  const plan = await planClean(engine, { stateDir: join(dir, 'state'), all: true });
+  assert.equal(plan.images.map((i) => i.id), ['sha256:i0', 'sha256:i1', 'sha256:b1', 'sha256:ob', 'sha256:o1']);
+  assert.equal(plan.containers.map((c) => c.id), ['c1', 'c2']);
+});
+
+test('clean --stale untags only this app\'s key and candidate tags of other keys, and keeps the state directory', async () => {
   const { engine, removed } = fakeEngine();
-  const bob = gentoo.builder('kubler/bob', { stage3: 'amd64-openrc' }); // portage: latest
-  const fromImage = gentoo.builder('kubler/bob-img', { stage3: 'amd64-openrc', portage: 'gentoo/portage:latest' });
-  const plan = await planClean(engine, { stateDir: join(dir, 'state'), pruneVolumes: true, builders: [bob.def, fromImage.def], now: new Date('2024-05-01T12:00:00Z') });
-  assert.equal([plan.stateDir, plan.containers, plan.images], [null, [], []]);
-  // Kept: today's `latest` snapshot, the snapshot of the portage image the engine has, the app's binpkgs,
-  // the shared distfiles, volumes in use, and anything that is not a Gentoo builder's volume.
-  assert.equal(plan.volumes.map((v) => v.name), ['imgsdk-binpkgs-kubler-gone', 'imgsdk-portage-20240430']);
+  const plan = await planClean(engine, { stateDir: join(dir, 'state'), scope, stale: true });
+  assert.equal(plan.tags, ['acme/web:aaaaaaaaaaaa', 'acme/web:imgsdk-candidate-bbbbbbbbbbbb']);
+  assert.equal([plan.images.length, plan.containers.length, plan.stateDir], [0, 0, null]);
   const r = await executeClean(engine, plan);
-  assert.equal(removed, ['volume imgsdk-binpkgs-kubler-gone', 'volume imgsdk-portage-20240430']);
-  assert.equal(r.removed, { containers: 0, images: 0, volumes: 2, stateDir: false });
+  assert.equal(removed, ['image acme/web:aaaaaaaaaaaa', 'image acme/web:imgsdk-candidate-bbbbbbbbbbbb']);
+  assert.is(r.removed.tags, 2);
   assert.ok(existsSync(join(dir, 'state')));
 });
 
-test('a prune without the app\'s builders removes every unused snapshot and binpkg volume, and keeps the distfiles', async () => {
-  const { engine } = fakeEngine();
-  const plan = await planClean(engine, { pruneVolumes: true });
-  assert.equal(plan.volumes.map((v) => v.name), [
-    'imgsdk-binpkgs-kubler-bob', 'imgsdk-binpkgs-kubler-gone', 'imgsdk-portage-0123456789ab', 'imgsdk-portage-20240430', 'imgsdk-portage-20240501',
-  ]);
-});
-
-test('a volume that cannot be removed is reported, and the rest goes on', async () => {
-  const { engine } = fakeEngine();
-  const failing = { ...engine, removeVolume: async (n: string) => (n === 'imgsdk-distfiles' ? Promise.reject(new Error('a container uses it')) : true) } as Engine;
-  const r = await executeClean(failing, await planClean(failing, { stateDir: join(dir, 'state') }));
-  assert.equal(r.failed, ['volume imgsdk-distfiles: a container uses it']);
-  assert.is(r.removed.volumes, 5);
+test('clean keeps builders when asked, and leaves the engine alone with stateOnly', async () => {
+  const { engine, removed } = fakeEngine();
+  const plan = await planClean(engine, { stateDir: join(dir, 'state'), keepBuilders: true, scope });
+  assert.equal(plan.images.map((i) => i.id), ['sha256:i0', 'sha256:i1']);
+  const only = await planClean(engine, { stateDir: join(dir, 'state'), stateOnly: true });
+  assert.equal([only.images.length, only.containers.length], [0, 0]);
+  await executeClean(null, only);
+  assert.equal(removed, []);
   assert.not.ok(existsSync(join(dir, 'state')));
 });
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -49,6 +49,45 @@ test('a lock left by a dead process is taken over', async () => {
   writeFileSync(join(s.root, 'lock'), dead);
   const r = await s.withLock(async () => 'ran');
   assert.is(r, 'ran');
+  rmSync(s.root, { recursive: true });
+});
+
+async function recorded(s: StateDir): Promise<void> {
+  const entries = [{ path: 'etc', type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null }];
+  const layer = await s.writeLayer(entries, 0);
+  await s.writeBuild(
+    { id: 'a/b', key: 'k1', imageId: 'sha256:x', configJson: '{}', diffIds: [layer.diffId], layer: { diffId: layer.diffId, size: layer.size }, size: 1, packages: [], inherited: [], purged: {}, tags: [] },
+    entries,
+  );
+}
+
+test('a build record and its entries read back when both are intact', async () => {
+  const s = fresh();
+  await recorded(s);
+  assert.ok(await s.readBuild('a/b', 'k1'));
+  assert.equal((await s.readEntries('a/b', 'k1'))!.map((e) => e.path), ['etc']);
+  rmSync(s.root, { recursive: true });
+});
+
+test('entries that do not match the hash in the build record are not used: the image is built again', async () => {
+  const s = fresh();
+  await recorded(s);
+  // Valid JSON, wrong content: only the hash can tell.
+  writeFileSync(join(s.imageDir('a/b'), 'k1.entries.json'), JSON.stringify([{ path: 'usr/lib/x86_64-linux-gnu', type: 'file' }]));
+  assert.is(await s.readBuild('a/b', 'k1'), null);
+  assert.is(await s.readEntries('a/b', 'k1'), null);
+  writeFileSync(join(s.imageDir('a/b'), 'k1.entries.json'), 'garbage');
+  assert.is(await s.readEntries('a/b', 'k1'), null);
+  rmSync(s.root, { recursive: true });
+});
+
+test('a build record without the hash of its entries (an older version\'s) is not trusted', async () => {
+  const s = fresh();
+  await recorded(s);
+  const path = join(s.imageDir('a/b'), 'k1.json');
+  const { entriesSha256: _, ...old } = JSON.parse(readFileSync(path, 'utf8'));
+  writeFileSync(path, JSON.stringify(old));
+  assert.is(await s.readBuild('a/b', 'k1'), null);
   rmSync(s.root, { recursive: true });
 });
 

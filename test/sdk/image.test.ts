@@ -1,11 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { debian, gentoo } from '../../src/sdk/builder';
 import { Image, image } from '../../src/sdk/image';
 import { Site } from '../../src/sdk/site';
+import { assemble } from '../../src/sdk/synth';
 import { Testing } from '../../src/sdk/testing';
 import { line } from './_line';
 
@@ -262,6 +263,39 @@ test('.file(path, { src }) reads the file relative to the defining file and repo
   const l = line(); const missing = image('acme/s').builder(deb).file('/etc/conf', { src: 'no/such/file' });
   assert.is(missing.state.problems.length, 1);
   assert.ok(problemsOf(missing)[0].startsWith(`${HERE}:${l} cannot read ${join(__dirname, 'no/such/file')}: ENOENT`), problemsOf(missing)[0]);
+});
+
+test('.file() of "/" or of a path ending in "/" is a problem at its line; a directory may end in "/"', () => {
+  const l = line(); const bad = image('acme/f').builder(deb).file('/', 'x').file('/etc/x/', 'y').file('/etc/.', 'z').file('/etc/l/', { symlink: 'x' });
+  assert.equal(problemsOf(bad), [
+    `${HERE}:${l} file "/": the root directory is the image's own; name a path below it`,
+    `${HERE}:${l} file "/etc/x/" ends in "/": name the file (a directory is { dir: true })`,
+    `${HERE}:${l} file "/etc/." ends in "/": name the file (a directory is { dir: true })`,
+    `${HERE}:${l} file "/etc/l/" ends in "/": name the link (a directory is { dir: true })`,
+  ]);
+  const dir = image('acme/f').builder(deb).file('/srv/data/', { dir: true });
+  assert.equal(problemsOf(dir), []);
+  assert.equal(dir.state.files.map((f) => f.path), ['/srv/data']);
+});
+
+test('.file() with a source outside the project is a warning at synth and keeps the source mode unless one is given', () => {
+  const secret = join(mkdtempSync(join(tmpdir(), 'imgsdk-outside-')), 'shadow');
+  writeFileSync(secret, 'root:*:1::::::\n', { mode: 0o640 });
+  const rel = relative(__dirname, secret);
+  const l = line(); const img = image('acme/o').builder(deb).file('/etc/shadow', { src: rel }).user('nobody');
+  assert.equal(img.state.problems, []);
+  assert.is(img.state.files[0].mode, 0o640, 'the source mode, not 0644');
+  const warnings = assemble(img, { epoch: 0 }).warnings.map((w) => `${w.site} ${w.id}: ${w.message}`);
+  const root = resolve(__dirname, '..', '..');
+  assert.equal(warnings, [`${HERE}:${l} acme/o: file /etc/shadow: its source ${secret} is outside the project (${root}); it is copied into the assembly and the image with its mode 0640`]);
+
+  const told = image('acme/o').builder(deb).file('/etc/shadow', { src: rel }, { mode: 0o600 }).user('nobody');
+  assert.is(told.state.files[0].mode, 0o600);
+  assert.match(assemble(told, { epoch: 0 }).warnings[0].message, /and the image$/);
+
+  const inside = image('acme/o').builder(deb).file('/etc/app.conf', { src: '../fixtures/app.ts' }).user('nobody');
+  assert.equal(assemble(inside, { epoch: 0 }).warnings, []);
+  assert.is(inside.state.files[0].mode, 0o644);
 });
 
 test('.with(fn) applies a transform, and a problem inside it names the transform\'s line', () => {

@@ -11,6 +11,7 @@ import { builderKey, imageKey, keyInputs, sha256 } from '../../src/sdk/key';
 import { assemble } from '../../src/sdk/synth';
 
 interface Knobs {
+  readonly epoch?: number;
   readonly basePackages?: string[];
   readonly bob?: Partial<GentooBuilderProps>;
   readonly conf?: string;
@@ -30,7 +31,7 @@ function keys(k: Knobs = {}): Record<string, string> {
   const copier = image('acme/copier').builder(bob).copy({ from: mid, paths: ['/usr/lib/libssl.so.3'] });
   const sibling = image('acme/sibling').builder(bob).packages('sys-apps/busybox');
   const web = image('acme/web').builder(deb).packages('nginx-light').file('/etc/app.conf', k.conf ?? 'a=1\n');
-  const m = assemble([leaf, copier, sibling, web]).manifest;
+  const m = assemble([leaf, copier, sibling, web], { epoch: k.epoch ?? 0 }).manifest;
   return Object.fromEntries(Object.entries(m.images).map(([id, i]) => [id, i.key]));
 }
 
@@ -129,6 +130,51 @@ test('the same image written with calls in another order where order does not ma
   const one: Image = image('acme/a').builder(d).env('A', '1').env('B', '2').expose(80, 443).label('x', 'y').user('nobody');
   const two: Image = image('acme/a').user('nobody').label('x', 'y').expose(443).expose(80).env('B', '2').env('A', '1').builder(d);
   assert.is(assemble(one).manifest.images['acme/a'].key, assemble(two).manifest.images['acme/a'].key);
+});
+
+test('SOURCE_DATE_EPOCH is an input of every key; 0 leaves the keys as they were before it counted', () => {
+  const zero = keys({ epoch: 0 });
+  const later = keys({ epoch: 1_700_000_000 });
+  assert.equal(changed(zero, later), Object.keys(zero).sort());
+  assert.equal(keys({ epoch: 1_700_000_000 }), later);
+  const def = assemble(image('acme/e').builder(debian.builder('acme/deb', { suite: 'bookworm' })).user('nobody'), { epoch: 0 }).images.get('acme/e')!;
+  const parts = { builder: 'b', parent: null, copies: {} };
+  assert.is(imageKey(def, { ...parts, epoch: 0 }), imageKey(def, parts));
+  assert.is(keyInputs(def, { ...parts, epoch: 5 }).epoch, '5');
+});
+
+test('synth takes SOURCE_DATE_EPOCH from the environment and records it in the manifest', () => {
+  const saved = process.env.SOURCE_DATE_EPOCH;
+  try {
+    process.env.SOURCE_DATE_EPOCH = '1700000000';
+    const img = image('acme/e').builder(debian.builder('acme/deb', { suite: 'bookworm' })).user('nobody');
+    const m = assemble(img).manifest;
+    assert.is(m.epoch, 1_700_000_000);
+    assert.is(m.images['acme/e'].inputs!.epoch, '1700000000');
+    delete process.env.SOURCE_DATE_EPOCH;
+    assert.is(assemble(img).manifest.epoch, undefined);
+  } finally {
+    if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
+    else process.env.SOURCE_DATE_EPOCH = saved;
+  }
+});
+
+test('a SOURCE_DATE_EPOCH a tar header cannot hold, or that is not a number, is a usage error', () => {
+  const img = image('acme/e').builder(debian.builder('acme/deb', { suite: 'bookworm' })).user('nobody');
+  for (const bad of [8_589_934_592, -1, 1.5]) {
+    assert.throws(() => assemble(img, { epoch: bad }), (e: Error) => e.name === 'UsageError', String(bad));
+  }
+  assert.is(assemble(img, { epoch: 8_589_934_591 }).manifest.epoch, 8_589_934_591);
+  const saved = process.env.SOURCE_DATE_EPOCH;
+  try {
+    for (const bad of ['99999999999999', 'yesterday', '1e9']) {
+      process.env.SOURCE_DATE_EPOCH = bad;
+      assert.throws(() => assemble(img), (e: Error) => e.name === 'UsageError' && e.message.includes('SOURCE_DATE_EPOCH'), bad);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
+    else process.env.SOURCE_DATE_EPOCH = saved;
+  }
 });
 
 test.run();

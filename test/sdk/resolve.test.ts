@@ -94,6 +94,15 @@ test('Portage-only methods on a child of a Debian image are caught through the i
   assert.equal(Testing.problems(child), [`${HERE}:${l} acme/child: .mask() is Portage-only, but acme/bookworm is a Debian builder`]);
 });
 
+test('.download() on a Debian image is a problem at its call: no checksum is accepted silently', () => {
+  const sha = 'a'.repeat(64);
+  const l = line(); const img = image('acme/dl').builder(deb).download('https://example.org/app.tar.gz', sha).user('nobody');
+  assert.equal(Testing.problems(img), [
+    `${HERE}:${l} acme/dl: .download("https://example.org/app.tar.gz") is not supported on Debian images (acme/bookworm is a Debian builder): add the file with .file(path, { src }), or fetch and check it in a .configureRootfs() hook`,
+  ]);
+  assert.equal(Testing.problems(image('acme/dl').builder(bob).download('https://example.org/app.tar.gz', sha).user('nobody')), []);
+});
+
 test('packages are checked against the builder kind: Portage atoms or Debian names', () => {
   const l1 = line(); const g = image('acme/g').builder(bob).packages('nginx light');
   const l2 = line(); const d = image('acme/d').builder(deb).packages('Nginx');

@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { EngineError } from '../../errors';
 import type { ContainerHandle, ContainerState, OutputHandler } from './engine';
+import { guardStream } from './watch';
 
 /** Lines of output `tail()` keeps. */
 const TAIL_LINES = 30;
@@ -42,7 +43,8 @@ export class DockerContainer implements ContainerHandle {
 
   async getArchive(path: string): Promise<Readable> {
     try {
-      return (await this.container.getArchive({ path })) as Readable;
+      const res = (await this.container.getArchive({ path })) as Readable;
+      return guardStream(res, (err) => this.fail(`get archive ${path} from ${this.name}`, err));
     } catch (err) {
       if (statusOf(err) === 404) throw new EngineError(`${this.name}: no such file ${path}`, { statusCode: 404 });
       throw this.fail(`get archive ${path} from ${this.name}`, err);
@@ -51,7 +53,8 @@ export class DockerContainer implements ContainerHandle {
 
   async exportFilesystem(): Promise<Readable> {
     try {
-      return (await this.container.export()) as Readable;
+      const res = (await this.container.export()) as Readable;
+      return guardStream(res, (err) => this.fail(`export ${this.name}`, err));
     } catch (err) {
       throw this.fail(`export ${this.name}`, err);
     }

@@ -13,6 +13,8 @@ import Docker from 'dockerode';
 import { CancelledError, EngineError } from '../../errors';
 import { trackContainer } from './cleanup';
 import { DockerContainer } from './container';
+import { connectionLost, watchingAgent } from './watch';
+import type { Agent } from 'node:http';
 import {
   LABEL_IMAGE,
   LABEL_OWNED,
@@ -93,9 +95,12 @@ function socketOf(host: string): string | null {
   return null;
 }
 
-function dockerOptions(host: string, env: NodeJS.ProcessEnv): Docker.DockerOptions {
+/** dockerode passes `agent` on to docker-modem; its types do not list it. */
+function dockerOptions(host: string, env: NodeJS.ProcessEnv): Docker.DockerOptions & { agent?: Agent } {
   const socket = socketOf(host);
-  if (socket) return { socketPath: socket };
+  // Every connection but ssh's (docker-modem makes its own agent there) goes through
+  // an agent that turns a response cut short by a dying engine into an error.
+  if (socket) return { socketPath: socket, agent: watchingAgent(false) };
   const url = new URL(host);
   if (url.protocol === 'ssh:') {
     return {
@@ -111,7 +116,7 @@ function dockerOptions(host: string, env: NodeJS.ProcessEnv): Docker.DockerOptio
   }
   const tls = url.protocol === 'https:' || (!!env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0');
   const port = url.port || (tls ? '2376' : '2375');
-  if (!tls) return { protocol: 'http', host: url.hostname, port };
+  if (!tls) return { protocol: 'http', host: url.hostname, port, agent: watchingAgent(false) };
   const dir = env.DOCKER_CERT_PATH || join(homedir(), '.docker');
   const read = (f: string) => {
     try {
@@ -120,7 +125,7 @@ function dockerOptions(host: string, env: NodeJS.ProcessEnv): Docker.DockerOptio
       throw new EngineError(`TLS to ${host}: cannot read ${join(dir, f)} (set DOCKER_CERT_PATH)`, { cause: err });
     }
   };
-  return { protocol: 'https', host: url.hostname, port, ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+  return { protocol: 'https', host: url.hostname, port, ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem'), agent: watchingAgent(true) };
 }
 
 async function ping(docker: Docker, timeoutMs: number): Promise<void> {
@@ -166,7 +171,10 @@ class DockerEngine implements Engine {
   private fail(what: string, err: unknown): EngineError {
     if (err instanceof EngineError || err instanceof CancelledError) return err;
     const code = (err as { code?: string }).code;
-    if (code && /^(ECONNREFUSED|ENOENT|ECONNRESET|EPIPE|EACCES)$/.test(code)) {
+    if (code && /^(ECONNRESET|EPIPE|ERR_STREAM_PREMATURE_CLOSE)$/.test(code)) {
+      return new EngineError(`${what}: the engine at ${this.host} went away mid-request (${code}): was it stopped or restarted?`, { cause: err });
+    }
+    if (code && /^(ECONNREFUSED|ENOENT|EACCES)$/.test(code)) {
       return new EngineError(`${what}: the engine at ${this.host} did not answer (${code})`, { cause: err });
     }
     return new EngineError(`${what}: ${detail(err)}`, { cause: err, statusCode: statusOf(err) });
@@ -175,10 +183,14 @@ class DockerEngine implements Engine {
   /** Reads a progress stream to the end; an `error` event in it is a failure. */
   private follow(stream: NodeJS.ReadableStream, what: string, onEvent?: (e: Record<string, unknown>) => void) {
     return new Promise<Record<string, unknown>[]>((resolve, reject) => {
+      // followProgress takes a `close` without an `end` for the end of the stream.
+      let ended = false;
+      stream.once('end', () => (ended = true));
       this.docker.modem.followProgress(
         stream,
         (err: unknown, out: Record<string, unknown>[]) => {
           if (err) return reject(this.fail(what, err));
+          if (!ended) return reject(this.fail(what, connectionLost()));
           const bad = out.find((e) => e.error || e.errorDetail);
           if (bad) return reject(new EngineError(`${what}: ${String(bad.error ?? JSON.stringify(bad.errorDetail))}`));
           resolve(out);

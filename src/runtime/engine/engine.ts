@@ -16,6 +16,8 @@ export const LABEL_IMAGE = 'org.imgsdk.image';
 export const LABEL_BUILDER = 'org.imgsdk.builder';
 /** Label holding the cache key an image was built for. */
 export const LABEL_KEY = 'org.imgsdk.key';
+/** Label naming the state directory (its identity, leftovers.ts) a deploy's container works for. */
+export const LABEL_STATE = 'org.imgsdk.state';
 
 /** An image known to the engine. */
 export interface ImageInfo {

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack, type Header, type Pack } from 'tar-stream';
 import { RootfsError } from '../../errors';
-import type { BlobStore } from '../rootfs/blobs';
+import { DamagedBlobError, type BlobStore } from '../rootfs/blobs';
 import type { Entry } from '../rootfs/entry';
 
 /** Options of {@link writeLayer}. */
@@ -106,8 +106,9 @@ async function writeLayerStream(
   out: Writable,
   opts: LayerOptions,
 ): Promise<LayerInfo> {
-  if (!Number.isInteger(opts.mtime) || opts.mtime < 0) {
-    throw new RootfsError(`layer mtime must be a whole number of seconds >= 0, got ${opts.mtime}`);
+  // 11 octal digits: a larger mtime would overflow the ustar header.
+  if (!Number.isInteger(opts.mtime) || opts.mtime < 0 || opts.mtime > 0o77777777777) {
+    throw new RootfsError(`layer mtime must be a whole number of seconds from 0 to ${0o77777777777}, got ${opts.mtime}`);
   }
   const tar = pack();
   const raw = new Counter();
@@ -233,7 +234,10 @@ async function addEntry(tar: Pack, e: Entry, blobs: BlobStore, mtime: Date): Pro
   try {
     await done;
   } catch (err) {
+    if (err instanceof DamagedBlobError) throw err.at(e.path);
     const why = err instanceof Error ? err.message : String(err);
+    // A longer blob overruns the entry before its hash is checked.
+    if (why === 'Size mismatch') await blobs.read(e.sha256!);
     const hint = why === 'Size mismatch' ? ` (blob ${e.sha256} is not ${e.size} bytes)` : '';
     const wrapped = new RootfsError(`${e.path}: cannot write to the layer: ${why}${hint}`, [e.path]);
     (wrapped as { cause?: unknown }).cause = err;

@@ -2,13 +2,36 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { RootfsError } from '../../errors';
+
+/**
+ * A blob whose bytes are not the ones its name (their sha256) promises, or that
+ * is gone. The store has already dropped it, so whatever wrote it can write it
+ * again (deploy rebuilds the layer once).
+ */
+export class DamagedBlobError extends RootfsError {
+  constructor(
+    readonly sha256: string,
+    readonly why: string,
+    /** The entry whose body it is, when known. */
+    readonly path?: string,
+  ) {
+    super(`${path ? `${path}: ` : ''}blob ${sha256.slice(0, 12)} in the state directory is ${why}; it was dropped`, path ? [path] : []);
+  }
+
+  /** The same error, naming the entry. */
+  at(path: string): DamagedBlobError {
+    return new DamagedBlobError(this.sha256, this.why, path);
+  }
+}
 
 /**
  * Content-addressed store of file bodies: `<dir>/<sha256>`. Writes go to a temp
  * name first and are renamed into place, so a crash never leaves a half blob
- * under a valid name.
+ * under a valid name. Reads check the bytes against the name, so a blob damaged
+ * on disk is never used: it is dropped and a DamagedBlobError says which.
  */
 export class BlobStore {
   constructor(readonly dir: string) {}
@@ -59,16 +82,43 @@ export class BlobStore {
     }
   }
 
-  read(sha256: string): Promise<Buffer> {
-    return readFile(this.path(sha256));
+  async read(sha256: string): Promise<Buffer> {
+    const data = await readFile(this.path(sha256)).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new DamagedBlobError(sha256, 'missing');
+      throw err;
+    });
+    if (createHash('sha256').update(data).digest('hex') !== sha256) {
+      await this.drop(sha256);
+      throw new DamagedBlobError(sha256, 'damaged (its content does not match its hash)');
+    }
+    return data;
   }
 
+  /** The blob's bytes, hashed on the way: a mismatch ends the stream in a DamagedBlobError. */
   stream(sha256: string): Readable {
-    return createReadStream(this.path(sha256));
+    const hash = createHash('sha256');
+    const check = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+      flush: (cb) => {
+        if (hash.digest('hex') === sha256) return cb();
+        this.drop(sha256).then(() => cb(new DamagedBlobError(sha256, 'damaged (its content does not match its hash)')), cb);
+      },
+    });
+    const src = createReadStream(this.path(sha256));
+    src.on('error', (err: NodeJS.ErrnoException) => check.destroy(err.code === 'ENOENT' ? new DamagedBlobError(sha256, 'missing') : err));
+    return src.pipe(check);
   }
 
   has(sha256: string): Promise<boolean> {
     return exists(this.path(sha256));
+  }
+
+  /** Removes a blob (a damaged one; a later put writes it again). */
+  async drop(sha256: string): Promise<void> {
+    await rm(this.path(sha256), { force: true });
   }
 }
 

@@ -68,10 +68,17 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
     const raw = h.name;
     const reject = (why: string) => violations.push({ path: raw, why });
     const path = raw.startsWith('/') ? null : normalizePath(raw);
-    const type = h.type ?? 'file';
+    // tar-stream gives null for a type it does not know (GNU sparse S, volume label V, …).
+    const type = h.type ?? 'unknown';
     const isFile = type === 'file' || type === 'contiguous-file';
     if (!isFile) stream.resume();
 
+    // Names are decoded as UTF-8; invalid bytes become U+FFFD, so two names could become one.
+    if (raw.includes('\uFFFD') || (h.linkname ?? '').includes('\uFFFD')) {
+      reject(`${raw.includes('\uFFFD') ? 'name' : 'link target'} is not valid UTF-8`);
+      if (isFile) stream.resume();
+      continue;
+    }
     if (raw.startsWith('/') && normalizePath(raw) !== '') reject('absolute path');
     else if (path === null) reject('path climbs out of the root with ..');
     if (path === null || path === '') {
@@ -127,7 +134,7 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
     } else if (type === 'character-device' || type === 'block-device' || type === 'fifo') {
       if (!opts.allowDevices) reject(type === 'fifo' ? 'fifo' : `${type} ${h.devmajor ?? 0}:${h.devminor ?? 0}`);
     } else {
-      reject(`unsupported entry type ${type}`);
+      reject(type === 'unknown' ? 'unknown entry type (not a file, directory, link or device)' : `unsupported entry type ${type}`);
     }
   }
 

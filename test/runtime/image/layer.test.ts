@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RootfsError } from '../../../src/errors';
 import { writeLayer, writeLayerFile } from '../../../src/runtime/image/layer';
-import { BlobStore } from '../../../src/runtime/rootfs/blobs';
+import { BlobStore, DamagedBlobError } from '../../../src/runtime/rootfs/blobs';
 import type { Entry } from '../../../src/runtime/rootfs/entry';
 
 const MTIME = 1_700_000_000;
@@ -177,6 +177,20 @@ test('a blob of the wrong size and a link without a target are refused', async (
       assert.match((err as Error).message, new RegExp(`^${bad.path}: `));
     }
   }
+});
+
+test('a blob damaged on disk fails the layer naming the path, is dropped, and leaves no file', async () => {
+  const dir = join(tmp, 'damaged');
+  const body = Buffer.alloc(100_000, 'd');
+  const sha256 = await blobs.put(body);
+  const flipped = Buffer.from(body);
+  flipped[50_000] = 0x65;
+  await writeFile(blobs.path(sha256), flipped);
+  const err = await writeLayerFile([entry('big', 'file', { size: body.length, sha256 })], blobs, join(dir, 'layer.tar'), { mtime: MTIME }).catch((e: unknown) => e);
+  assert.instance(err, DamagedBlobError);
+  assert.match((err as Error).message, /^big: blob [0-9a-f]{12} in the state directory is damaged/);
+  assert.not.ok(await blobs.has(sha256), 'the damaged blob is dropped');
+  assert.equal(await readdir(dir), []);
 });
 
 // tar-stream 3.2.2 output for the fixture above; GNU tar lists it as written.
