@@ -36,11 +36,11 @@ test('clean --state-only --yes removes the state directory and needs no engine',
   }
 });
 
-test('--prune-volumes takes no state options, and --app only comes with it: usage errors before any engine call', () => {
-  for (const args of [['--prune-volumes', '--state-only'], ['--prune-volumes', '--keep-builders'], ['--app', 'images.ts']]) {
+test('--prune-volumes takes no state options: usage errors before any engine call', () => {
+  for (const args of [['--prune-volumes', '--state-only'], ['--prune-volumes', '--keep-builders'], ['--prune-volumes', '--all']]) {
     const r = spawnSync(process.execPath, [BIN, 'clean', '--dry-run', ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent.sock' } });
     assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, /--prune-volumes|--app is for/);
+    assert.match(r.stderr, /--prune-volumes removes volumes only/);
   }
 });
 

@@ -42,7 +42,7 @@ test('synth prints a warning on stderr, says how to pin, and still exits 0 havin
   const r = run(['synth', '--app', app, '-o', out]);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, `synthesized 1 image in 1 level to ${out}\n`);
-  assert.match(r.stderr, /^warning: test\/fixtures\/keywords-warning\.ts:9 mynamespace\/nmap: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin net-analyzer\/nmap: .* To pin it, put "=net-analyzer\/nmap-7\.60" in \.packages\(\)\n$/);
+  assert.match(r.stderr, /^imgsdk synth: warning: test\/fixtures\/keywords-warning\.ts:9 mynamespace\/nmap: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin net-analyzer\/nmap: .* To pin it, put "=net-analyzer\/nmap-7\.60" in \.packages\(\)\n$/);
   assert.ok(existsSync(join(out, 'manifest.json')));
   const q = run(['synth', '--app', app, '-o', out, '-q']);
   assert.equal([q.code, q.stdout, q.stderr], [0, '', r.stderr]);
