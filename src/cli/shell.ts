@@ -40,7 +40,7 @@ export async function shellCommand(argv: readonly string[]): Promise<number> {
   let ref: string;
   let mounts: VolumeMount[] = [];
   if (builder.kind === 'gentoo') ({ ref, mounts } = await ensureGentooBuilder(engine, builder.def, builder.key, { log, cacheDir: join(state.root, 'downloads') }));
-  else ref = await ensureDebianBuilder(engine, builder.def, builder.key, { log });
+  else ref = await ensureDebianBuilder(engine, builder.def, { log });
 
   const parents: string[] = [];
   for (let p = def.parent; p; p = asm.images.get(p)!.parent) {

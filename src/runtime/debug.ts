@@ -37,7 +37,10 @@ export const DEBUG_BUILDER: BuilderDef = {
   libc: 'glibc',
   arch: 'amd64',
   gentoo: null,
-  debian: { suite: 'bookworm', mirror: 'http://deb.debian.org/debian', source: { kind: 'mmdebstrap', variant: 'minbase', include: [] } },
+  debian: {
+    suite: 'bookworm', mirror: 'http://deb.debian.org/debian', updates: true, security: 'http://deb.debian.org/debian-security',
+    snapshot: null, sources: [], network: null, source: { kind: 'mmdebstrap', variant: 'minbase', include: [] },
+  },
 };
 
 /** The cached busybox layer. */

@@ -10,6 +10,7 @@ import { ensureDebianBuilder } from './builders/debian';
 import { ensureGentooBuilder, parentPackageLine } from './builders/gentoo';
 import { connectEngine } from './engine/docker';
 import { LABEL_KEY, type Engine, type VolumeMount } from './engine/engine';
+import { ensureLocked, type LockResult } from './lock';
 import { runPhase1 } from './phase1';
 import { writeDeployed } from './diff';
 import type { Pushed } from './push';
@@ -73,6 +74,14 @@ export interface DeployOptions {
   readonly archive?: string;
   /** Push every image with its tags to this registry (`host[:port][/path]`). @default none */
   readonly push?: string;
+  /**
+   * imgsdk.lock of the app (when `deploy()` gets an app, not an assembly): images
+   * without a current entry are resolved and added first, then every image
+   * installs exactly its locked versions. @default none (the archive's candidates)
+   */
+  readonly lockFile?: string;
+  /** Fail instead of adding to the lock when it lacks what the app installs (CI). @default false */
+  readonly frozenLock?: boolean;
 }
 
 export interface ImageResult {
@@ -100,6 +109,8 @@ export interface ImageResult {
 export interface DeployResult {
   readonly ok: boolean;
   readonly images: readonly ImageResult[];
+  /** What was added to the lock before building (with `lockFile`). */
+  readonly lock?: LockResult;
 }
 
 interface Built {
@@ -115,7 +126,7 @@ interface Built {
  * @example const r = await deploy(app(web), { concurrency: 2, onEvent: console.log });
  */
 export async function deploy(input?: LoadedAssembly | AppInput | string, opts: DeployOptions = {}): Promise<DeployResult> {
-  const asm = await toAssembly(input, opts);
+  const { asm, lock } = await toAssembly(input, opts);
   const state = new StateDir(opts.stateDir);
   const ship = shipOptions(opts);
   // Connected when first needed: a deploy of cached images with load: false needs no engine.
@@ -153,7 +164,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
       }
     }
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
-    return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
+    return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images, lock };
   }, { signal: opts.signal, onWait: (holder) => emit({ type: 'log', id: '-', line: `waiting for another deploy (pid ${holder}) to release ${state.root}/lock` }) });
 }
 
@@ -315,7 +326,7 @@ function ensureBuilder(ctx: Ctx, def: BuilderDef, log: (l: string) => void): Pro
   if (!p) {
     const key = ctx.asm.manifest.builders[def.id].key;
     const common = { log, signal: ctx.opts.signal, force: false };
-    if (def.kind === 'debian') p = ctx.engine().then((e) => ensureDebianBuilder(e, def, key, common)).then((ref) => ({ ref, mounts: [] }));
+    if (def.kind === 'debian') p = ctx.engine().then((e) => ensureDebianBuilder(e, def, common)).then((ref) => ({ ref, mounts: [] }));
     else p = ctx.engine().then((e) => ensureGentooBuilder(e, def, key, { ...common, cacheDir: join(ctx.state.root, 'downloads') }));
     ctx.builders.set(def.id, p);
   }
@@ -328,7 +339,7 @@ function debugBuilder(ctx: Ctx, log: (l: string) => void): ShipInput['builder'] 
   const ref = async () => {
     let p = ctx.builders.get(DEBUG_BUILDER.id);
     if (!p) {
-      p = ctx.engine().then(async (e) => ({ ref: await ensureDebianBuilder(e, DEBUG_BUILDER, key, { log, signal: ctx.opts.signal, force: false }), mounts: [] }));
+      p = ctx.engine().then(async (e) => ({ ref: await ensureDebianBuilder(e, DEBUG_BUILDER, { log, signal: ctx.opts.signal, force: false }), mounts: [] }));
       ctx.builders.set(DEBUG_BUILDER.id, p);
     }
     return (await p).ref;
@@ -377,12 +388,18 @@ export function select(asm: LoadedAssembly, patterns: readonly string[], exclusi
   return all.filter((id) => chosen.has(id));
 }
 
-async function toAssembly(input: LoadedAssembly | AppInput | string | undefined, opts: DeployOptions): Promise<LoadedAssembly> {
-  if (input === undefined || typeof input === 'string') return readAssembly(input ?? opts.assemblyDir ?? 'imgsdk.out');
-  if ('manifest' in input && 'dir' in input) return input as LoadedAssembly;
+async function toAssembly(input: LoadedAssembly | AppInput | string | undefined, opts: DeployOptions): Promise<{ asm: LoadedAssembly; lock?: LockResult }> {
+  if (input === undefined || typeof input === 'string') return { asm: await readAssembly(input ?? opts.assemblyDir ?? 'imgsdk.out') };
+  if ('manifest' in input && 'dir' in input) return { asm: input as LoadedAssembly };
   const outdir = opts.assemblyDir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out';
-  await synth(input instanceof App ? input : App.of([input]), { outdir });
-  return readAssembly(outdir);
+  const theApp = input instanceof App ? input : App.of([input]);
+  let lock: LockResult | undefined;
+  if (opts.lockFile !== undefined || opts.frozenLock) {
+    const log = (line: string) => opts.onEvent?.({ type: 'log', id: '-', line });
+    lock = await ensureLocked(theApp, { lockFile: opts.lockFile, frozen: opts.frozenLock, select: opts.select, engine: opts.engine, log, signal: opts.signal });
+  }
+  await synth(theApp, { outdir, lock: lock?.lock ?? null });
+  return { asm: await readAssembly(outdir), lock };
 }
 
 function epochFromEnv(): number {

@@ -6,7 +6,7 @@ import { canonicalJson } from '../json';
  * The inputs that go into an image's key, by name, so `imgsdk diff` can say which
  * one changed. File contents enter through their sha256 in the definition.
  */
-export function keyInputs(def: ImageDef, keys: { builder: string; parent: string | null; copies: Readonly<Record<string, string>> }): Record<string, string> {
+export function keyInputs(def: ImageDef, keys: { builder: string; parent: string | null; copies: Readonly<Record<string, string>>; lock?: readonly LockedKeyPart[] }): Record<string, string> {
   const { id: _id, tags: _tags, ...rest } = def;
   const parts: Record<string, unknown> = {
     packages: rest.packages,
@@ -23,22 +23,32 @@ export function keyInputs(def: ImageDef, keys: { builder: string; parent: string
   out.parent = keys.parent ?? 'scratch';
   out.copies = sha256(canonicalJson(keys.copies));
   out.script = BUILD_SCRIPT_VERSION;
+  // The image's own locked packages (imgsdk.lock); the ancestors' come in through the parent key.
+  out.lock = sha256(canonicalJson((keys.lock ?? []).map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256 }))));
   return out;
 }
 
 /**
  * key(image) = sha256 over its definition's parts, the builder's key, the parent's
- * key, the keys of images it copies from, and the build-script version. Tags are
- * not part of it: retagging does not rebuild.
+ * key, the keys of images it copies from, its locked packages and the build-script
+ * version. Tags are not part of it: retagging does not rebuild.
  * @example imageKey(def, { builder: bk, parent: pk, copies: {} })
  */
-export function imageKey(def: ImageDef, keys: { builder: string; parent: string | null; copies: Readonly<Record<string, string>> }): string {
+export function imageKey(def: ImageDef, keys: { builder: string; parent: string | null; copies: Readonly<Record<string, string>>; lock?: readonly LockedKeyPart[] }): string {
   return sha256(canonicalJson(keyInputs(def, keys)));
 }
 
 /** key(builder) = sha256 over its definition and the version of how builders are made. */
 export function builderKey(def: BuilderDef): string {
   return sha256(canonicalJson({ def, version: BUILDER_VERSION }));
+}
+
+/** What of a locked package enters the key (imgsdk.lock's suite does not: a copy between suites rebuilds nothing). */
+export interface LockedKeyPart {
+  readonly name: string;
+  readonly version: string;
+  readonly arch: string;
+  readonly sha256: string;
 }
 
 export function sha256(s: string | Buffer): string {
