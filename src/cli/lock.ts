@@ -35,7 +35,11 @@ export function describeLock(r: LockResult): string {
   const lines: string[] = [];
   const n = r.resolved.length;
   lines.push(`${name}: ${n} image${n === 1 ? '' : 's'} resolved, ${r.written ? 'written' : 'unchanged'}`);
-  if (r.changes.length) lines.push(...changeTable(r.changes));
+  // A new entry is one line; changed entries are listed package by package.
+  const fresh = r.resolved.filter((id) => !r.previous?.images[id] && r.lock.images[id]);
+  for (const id of fresh) lines.push(`${id}: ${r.lock.images[id].packages.length} packages locked`);
+  const changed = r.changes.filter((c) => !fresh.includes(c.image));
+  if (changed.length) lines.push(...changeTable(changed));
   lines.push(r.rebuild.length ? `will rebuild: ${r.rebuild.join(', ')}` : 'nothing will rebuild');
   return lines.join('\n') + '\n';
 }

@@ -221,7 +221,11 @@ export function lockChanges(before: Lock | null, after: Lock, ids: readonly stri
     if (!now) continue;
     const was = new Map((before?.images[image]?.packages ?? []).map((p) => [`${p.name}:${p.arch}`, p]));
     const is = new Map(now.packages.map((p) => [`${p.name}:${p.arch}`, p]));
-    for (const k of [...new Set([...was.keys(), ...is.keys()])].sort()) {
+    const byName = (a: string, b: string) => {
+      const [x, y] = [a.split(':'), b.split(':')];
+      return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+    };
+    for (const k of [...new Set([...was.keys(), ...is.keys()])].sort(byName)) {
       const a = was.get(k);
       const b = is.get(k);
       if (a && b && a.version === b.version && a.sha256 === b.sha256) continue;
