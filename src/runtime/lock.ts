@@ -148,8 +148,8 @@ function withUnlocked(asm: Assembly, ids: readonly string[]): string[] {
   const out = new Set(ids);
   for (const id of ids) {
     for (let p = asm.images.get(id)!.parent; p; p = asm.images.get(p)!.parent) {
-      const s = asm.locks.get(p)!.status;
-      if (s === 'missing' || s === 'stale') out.add(p);
+      // Missing or stale, or without packages of its own above one that is.
+      if (asm.locks.get(p)!.why) out.add(p);
     }
   }
   return asm.manifest.order.flat().filter((id) => out.has(id));

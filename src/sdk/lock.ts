@@ -76,7 +76,7 @@ export type LockStatus = 'locked' | 'missing' | 'stale' | 'none';
 /** An image's entry as synth uses it. */
 export interface ImageLockState {
   readonly status: LockStatus;
-  /** Why an entry is missing or stale, for messages. */
+  /** Why an entry is missing or stale (for `none`: why its parent chain is not locked), for messages. */
   readonly why: string;
   /** The packages of this image's layer (empty unless `locked`). */
   readonly own: readonly LockedPackage[];
@@ -171,10 +171,10 @@ export function lockStates(
     const builder = builders.get(def.builder)!;
     const parent = def.parent ? out.get(def.parent) : undefined;
     const inherited = parent?.pins ?? [];
-    const parentBad = parent && (parent.status === 'missing' || parent.status === 'stale') ? `parent ${def.parent} is not locked` : '';
+    const parentBad = parent && (parent.status !== 'locked' && parent.why) ? `parent ${def.parent} is not locked` : '';
     if (builder.kind !== 'debian' || def.packages.length === 0) {
-      // Nothing of its own to lock; its children still see what the parent lacks.
-      out.set(id, { status: parentBad ? 'stale' : 'none', why: parentBad, own: [], pins: parentBad ? [] : inherited });
+      // Nothing of its own to lock; `why` tells its children what the parent lacks.
+      out.set(id, { status: 'none', why: parentBad, own: [], pins: parentBad ? [] : inherited });
       continue;
     }
     const entry = lock?.images[id];
