@@ -10,12 +10,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { debian, image, lock } from '../../src';
+import { bootstrapKey, builderRef } from '../../src/runtime/builders/debian';
 import { removeImages, runImage, tempDir } from './_app';
+import { testBuilderImage } from './_builder';
 import { engineOrSkip } from './_engine';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -201,6 +204,55 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
   } finally {
     await new Promise((ok) => server.close(ok));
     await removeImages(docker, IDS);
+    work.remove();
+  }
+});
+
+/**
+ * snapshot.debian.org's layout on loopback: /archive/<archive>/<timestamp>/… answered
+ * from deb.debian.org/<archive>/… (the only archive these machines reach); every
+ * path asked for is recorded.
+ */
+async function snapshotProxy(): Promise<{ server: Server; url: string; paths: string[] }> {
+  const paths: string[] = [];
+  const server = createServer((req, res) => {
+    paths.push(req.url ?? '');
+    const m = /^\/archive\/(debian|debian-security)\/\d{8}T\d{6}Z(\/.*)$/.exec(req.url ?? '');
+    if (!m) return void res.writeHead(404).end();
+    get(`http://deb.debian.org/${m[1]}${m[2]}`, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    }).on('error', () => res.writeHead(502).end());
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths };
+}
+
+test('a snapshot builder reads the archive and the security archive at <snapshotBase>/archive/…/<timestamp> and records it in the lock', async () => {
+  const docker = await engineOrSkip();
+  if (!docker) return;
+  const { server, url, paths } = await snapshotProxy();
+  const work = tempDir('imgsdk-e2e-snapshot-');
+  // From the shared test builder (a flattened copy, no bootstrap); removed at the end.
+  const b = debian.builder('imgsdk-e2e/snapshot', { suite: 'bookworm', snapshot: '20261130T000000Z', snapshotBase: url, network: 'host', from: await testBuilderImage(docker) });
+  const hello = image(`${NS}/snapshot-hello`).builder(b).packages('hello').user('nobody');
+  try {
+    const r = await lock(hello, { lockFile: join(work.dir, 'imgsdk.lock') });
+    const written = JSON.parse(readFileSync(r.file, 'utf8')) as { builders: Record<string, { snapshot: string; sources: string[]; releases: Record<string, string> }>; images: Record<string, { packages: { name: string }[] }> };
+    const entry = written.builders['imgsdk-e2e/snapshot'];
+    assert.is(entry.snapshot, '20261130T000000Z');
+    assert.equal(entry.sources, [
+      `deb ${url}/archive/debian/20261130T000000Z bookworm main`,
+      `deb ${url}/archive/debian/20261130T000000Z bookworm-updates main`,
+      `deb ${url}/archive/debian-security/20261130T000000Z bookworm-security main`,
+    ]);
+    assert.equal(Object.keys(entry.releases), ['bookworm', 'bookworm-security', 'bookworm-updates']);
+    assert.ok(written.images[`${NS}/snapshot-hello`].packages.some((p) => p.name === 'hello'));
+    assert.ok(paths.some((p) => p.startsWith('/archive/debian/20261130T000000Z/dists/bookworm/')), paths.join('\n'));
+    assert.ok(paths.some((p) => p.startsWith('/archive/debian-security/20261130T000000Z/dists/bookworm-security/')), paths.join('\n'));
+  } finally {
+    await new Promise((ok) => server.close(ok));
+    await docker.getImage(builderRef(b.def, bootstrapKey(b.def))).remove({ force: true }).catch(() => undefined);
     work.remove();
   }
 });
