@@ -55,7 +55,7 @@ export async function shellCommand(argv: readonly string[]): Promise<number> {
     : 'echo "imgsdk: the image dir is /imgsdk/in; sh /imgsdk/in/build.sh runs the build"; ';
   log(`imgsdk: shell in ${ref} for ${id}; the container is removed when the shell exits`);
   return runInteractive(engine, {
-    image: ref, forImage: id, mounts,
+    image: ref, forImage: id, mounts, network: builder.def.debian?.network ?? undefined,
     cmd: ['/bin/sh', '-c', `${configure}if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`],
     env: { TERM: process.env.TERM ?? 'xterm' },
     put: [{ path: '/imgsdk/in', tar: inTar }, { path: '/imgsdk/scripts', tar: await dirTar(SCRIPTS_DIR, {}) }],

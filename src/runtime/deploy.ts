@@ -199,7 +199,9 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[]): ShipInput => ({
     engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch,
     extraLabels: recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
-    builder: builder.kind === 'debian' ? { key: asm.manifest.builders[def.builder].key, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) } : debugBuilder(ctx, log),
+    builder: builder.kind === 'debian'
+      ? { key: asm.manifest.builders[def.builder].key, network: builder.debian?.network ?? undefined, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) }
+      : debugBuilder(ctx, log),
   });
   const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE) };
 
