@@ -9,7 +9,7 @@ import type { VolumeMount } from '../runtime/engine/engine';
 import { runInteractive } from '../runtime/engine/interactive';
 import { dirTar, SCRIPTS_DIR } from '../runtime/phase1';
 import { StateDir } from '../runtime/state';
-import { loadApp } from '../sdk/load';
+import { loadApp, lockFileOf } from '../sdk/load';
 import { synth } from '../sdk/synth';
 import { parse } from './args';
 
@@ -65,6 +65,6 @@ export async function shellCommand(argv: readonly string[]): Promise<number> {
 async function loadAssembly(app: string | undefined, out: string | undefined): Promise<LoadedAssembly> {
   if (app && (await stat(resolve(app, 'manifest.json')).then(() => true, () => false))) return readAssembly(app);
   const outdir = resolve(out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  await synth(loadApp(app), { outdir });
+  await synth(loadApp(app), { outdir, lock: lockFileOf(app) });
   return readAssembly(outdir);
 }
