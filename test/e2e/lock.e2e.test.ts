@@ -40,13 +40,13 @@ export default app(greet, unrelated);
 `;
 
 /** Compiles libgreet.so.1 and greet at `version` and packages them as libgreet1 and greet. */
-function buildDebs(work: string, pool: string, version: string): void {
-  const src = join(work, `src-${version}`);
+function buildDebs(work: string, pool: string, version: string, greeting = 'hello'): void {
+  const src = join(work, `src-${version}-${greeting}`);
   const lib = join(src, 'libgreet1');
   const bin = join(src, 'greet');
   for (const d of [join(lib, 'DEBIAN'), join(lib, 'usr/lib/x86_64-linux-gnu'), join(bin, 'DEBIAN'), join(bin, 'usr/bin')]) mkdirSync(d, { recursive: true });
   writeFileSync(join(src, 'libgreet.c'), `const char *greet_version(void) { return "${version}"; }\n`);
-  writeFileSync(join(src, 'greet.c'), `#include <stdio.h>\nconst char *greet_version(void);\nint main(void) { printf("greet ${version}: hello from libgreet %s\\n", greet_version()); return 0; }\n`);
+  writeFileSync(join(src, 'greet.c'), `#include <stdio.h>\nconst char *greet_version(void);\nint main(void) { printf("greet ${version}: ${greeting} from libgreet %s\\n", greet_version()); return 0; }\n`);
   const so = join(lib, 'usr/lib/x86_64-linux-gnu/libgreet.so.1');
   sh('gcc', ['-shared', '-fPIC', '-O2', '-Wl,-soname,libgreet.so.1', '-o', so, join(src, 'libgreet.c')]);
   sh('gcc', ['-O2', '-o', join(bin, 'usr/bin/greet'), join(src, 'greet.c'), so]);
@@ -193,6 +193,14 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
     assert.equal(outcomes(d2.stdout), { [libgreet]: 'done', [greet]: 'done', [unrelated]: 'cached' });
     const ran2 = await runImage(docker, `${greet}:latest`);
     assert.is(ran2.out.trim(), 'greet 1.1: hello from libgreet 1.1');
+
+    // The same version with other bytes (a re-upload): the lock's sha256 no longer matches the index.
+    for (const f of readdirSync(repo).filter((n) => n.endsWith('.deb'))) rmSync(join(repo, f));
+    buildDebs(work.dir, repo, '1.1', 'hi');
+    publish(repo);
+    const swapped = await cli(['deploy', '-F', '-e', greet, ...state], appDir, env);
+    assert.is(swapped.code, 1, swapped.stdout + swapped.stderr);
+    assert.match(swapped.stdout + swapped.stderr, /imgsdk\.lock pins greet 1\.1 with sha256 [0-9a-f]{64}, the archive has [0-9a-f]{64}/);
 
     // CI: a lock without an image the app has fails before anything is built.
     const trimmed = JSON.parse(readFileSync(lockFile, 'utf8')) as { images: Record<string, unknown> };
