@@ -17,7 +17,6 @@ import Docker from 'dockerode';
 import { app, debian, deploy, image, type Image } from '../src';
 import { ensureDebianBuilder } from '../src/runtime/builders/debian';
 import { engineFromDocker } from '../src/runtime/engine/docker';
-import { builderKey } from '../src/sdk/key';
 import { CORPUS, type CorpusEntry } from './packages';
 
 const PLAIN_BUILDER = 'org.imgsdk.corpus.builder';
@@ -93,7 +92,7 @@ export async function runCorpus(entries: readonly CorpusEntry[], opts: CorpusOpt
  */
 async function plainImage(docker: Docker, packages: readonly string[], log: (l: string) => void): Promise<{ ref: string; sizes: Map<string, number> }> {
   const engine = engineFromDocker(docker);
-  const builder = await ensureDebianBuilder(engine, corpusBuilder.def, builderKey(corpusBuilder.def), { log, force: false });
+  const builder = await ensureDebianBuilder(engine, corpusBuilder.def, { log, force: false });
   const base = await docker.getImage(builder).inspect();
   const list = [...new Set(packages)].sort();
   // Any plain image of this builder with every needed package will do (a full run's serves a subset's).

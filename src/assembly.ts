@@ -10,7 +10,7 @@ export const ASSEMBLY_VERSION = '1.0.0';
  * Version of the builder-side scripts and rootfs pipeline. Part of every key, so a
  * change in how images are built rebuilds them.
  */
-export const BUILD_SCRIPT_VERSION = '6';
+export const BUILD_SCRIPT_VERSION = '7';
 
 /**
  * Version of how builder images are made (bootstrap, import, set-up). Part of every
@@ -55,7 +55,18 @@ export type DebianSource =
 
 export interface DebianBuilderOptions {
   readonly suite: string;
+  /** The Debian archive, or the snapshot of it when `snapshot` is set. */
   readonly mirror: string;
+  /** Whether `<suite>-updates` is a source. */
+  readonly updates: boolean;
+  /** The security archive (`<suite>-security` is read from it), or null for none. */
+  readonly security: string | null;
+  /** snapshot.debian.org-style timestamp (`20261130T000000Z`) mirror and security point into, or null. */
+  readonly snapshot: string | null;
+  /** More apt sources, one-line style (`deb [trusted=yes] http://host/ ./`), read in phase 1 and by lock. */
+  readonly sources: readonly string[];
+  /** Network mode of the builder's phase-1 and lock containers (`host` for a repository on loopback), or null for the engine's default. */
+  readonly network: string | null;
   readonly source: DebianSource;
 }
 

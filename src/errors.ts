@@ -85,6 +85,16 @@ export class RootfsError extends ImgsdkError {
   }
 }
 
+/** imgsdk.lock is malformed, or lacks what the app needs where it must not (`--frozen-lock`). */
+export class LockError extends ImgsdkError {
+  /** Images whose entries are missing or stale. */
+  readonly images: readonly string[];
+  constructor(message: string, images: readonly string[] = []) {
+    super('LOCK', message);
+    this.images = images;
+  }
+}
+
 /** The operation was interrupted (Ctrl-C, abort signal). */
 export class CancelledError extends ImgsdkError {
   constructor(message = 'cancelled') {

@@ -9,10 +9,18 @@ export * from './sdk/graph';
 export { keyInputs, imageKey, builderKey } from './sdk/key';
 export { Atom, checkUseFlag, checkKeyword } from './sdk/portage/atom';
 export { checkDebianPackage, DebianVersion } from './sdk/debian/package';
-export { loadApp } from './sdk/load';
+export { loadApp, lockFileOf } from './sdk/load';
+export {
+  LOCK_FILE, LOCK_VERSION, emptyLock, parseLock, renderLock, readLockFile, lockStates, lockChanges, dependents,
+  type Lock, type LockedPackage, type ImageLock, type BuilderLock, type DebianBuilderLock, type GentooBuilderLock,
+  type LockStatus, type ImageLockState, type PackageChange,
+} from './sdk/lock';
+export { debianSources, debianSuites } from './sdk/debian/apt';
 export { readAssembly } from './runtime/assembly';
 export { deploy, type DeployEvent, type DeployOptions, type DeployResult, type ImageResult } from './runtime/deploy';
 export { diff, type DiffEntry, type DiffOptions } from './runtime/diff';
+export { lock, outdated, ensureLocked, type LockOptions, type LockResult, type OutdatedResult } from './runtime/lockfile';
+export { update, stage3Updates, type UpdateResult, type Stage3Update } from './runtime/update';
 export { planClean, executeClean, type CleanPlan, type CleanOptions, type CleanResult } from './runtime/clean';
 export { exportOci, exportDockerArchive, type ExportImage } from './runtime/oci-export';
 export { renderSpdx, LABEL_SBOM, SBOM_FILE, type Sbom } from './runtime/sbom';

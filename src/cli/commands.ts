@@ -18,12 +18,19 @@ const LOADERS: Record<string, () => CommandModule> = {
   diff: () => ((m) => ({ run: m.diffCommand, usage: m.DIFF_USAGE }))(require('./diff') as typeof import('./diff')),
   clean: () => ((m) => ({ run: m.cleanCommand, usage: m.CLEAN_USAGE }))(require('./clean') as typeof import('./clean')),
   shell: () => ((m) => ({ run: m.shellCommand, usage: m.SHELL_USAGE }))(require('./shell') as typeof import('./shell')),
+  lock: () => ((m) => ({ run: m.lockCommand, usage: m.LOCK_USAGE }))(require('./lock') as typeof import('./lock')),
+  outdated: () => ((m) => ({ run: m.outdatedCommand, usage: m.OUTDATED_USAGE }))(require('./outdated') as typeof import('./outdated')),
   update: () => ((m) => ({ run: m.updateCommand, usage: m.UPDATE_USAGE }))(require('./update') as typeof import('./update')),
 };
 
 /** The command of that name, or undefined. */
 export function command(name: string): Command | undefined {
   return Object.hasOwn(LOADERS, name) ? LOADERS[name]().run : undefined;
+}
+
+/** The usage text of one command (`imgsdk <command> --help`), or undefined. */
+export function commandUsage(name: string): string | undefined {
+  return Object.hasOwn(LOADERS, name) ? LOADERS[name]().usage : undefined;
 }
 
 /** The whole usage text (loads every command module). */
@@ -35,6 +42,6 @@ Usage: imgsdk <command> [options]
 ${Object.values(LOADERS).map((load) => load().usage).join('\n')}
 imgsdk --help | --version
 
-Exit codes: 0 ok, 1 error, 2 usage. diff: 3 when something would rebuild.
+Exit codes: 0 ok, 1 error, 2 usage. diff: 3 when something would rebuild; outdated: 3 when the lock is outdated.
 `;
 }

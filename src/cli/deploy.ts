@@ -2,10 +2,10 @@ import { resolve } from 'node:path';
 import { readAssembly } from '../runtime/assembly';
 import { deploy, type DeployEvent, type ImageResult } from '../runtime/deploy';
 import { formatSize } from '../runtime/report';
-import { loadApp } from '../sdk/load';
-import { synth } from '../sdk/synth';
+import { loadApp, lockFileOf } from '../sdk/load';
 import { UsageError } from '../errors';
 import { parse } from './args';
+import { describeLock } from './lock';
 import { Progress } from './progress';
 import { printWarnings } from './warnings';
 
@@ -13,6 +13,8 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   Synthesizes images.ts and builds what changed through the Docker engine.
   --app FILE|DIR     the app (default ./images.ts), or an assembly dir (manifest.json)
   -o, --out DIR      assembly directory (default $IMGSDK_OUTDIR or ./imgsdk.out)
+  --lock FILE        imgsdk.lock (default beside the app); images it lacks are resolved and added
+  --frozen-lock      fail instead when the lock lacks what the app installs (CI)
   --state DIR        state directory (default $IMGSDK_STATE_DIR or ./.imgsdk)
   -c, --concurrency N  images built at once (default 2)
   -e, --exclusively  build only the named images, not their dependencies
@@ -30,6 +32,7 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
 export async function deployCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' },
+    lock: { type: 'string' }, 'frozen-lock': { type: 'boolean' },
     concurrency: { type: 'string', short: 'c' }, exclusively: { type: 'boolean', short: 'e' },
     force: { type: 'boolean', short: 'f' }, 'force-all': { type: 'boolean', short: 'F' },
     push: { type: 'string' }, oci: { type: 'string' }, archive: { type: 'string' }, 'no-load': { type: 'boolean' },
@@ -40,7 +43,10 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
   if (values.exclusively && positionals.length === 0) throw new UsageError('--exclusively needs image ids or globs');
 
   const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  const asm = values.app && (await isAssembly(values.app)) ? await readAssembly(values.app) : (printWarnings('deploy', (await synth(loadApp(values.app), { outdir })).warnings), await readAssembly(outdir));
+  const fromAssembly = !!values.app && (await isAssembly(values.app));
+  if (fromAssembly && (values.lock || values['frozen-lock'])) throw new UsageError('--lock and --frozen-lock apply to an app; an assembly already holds its locked versions');
+  // An app is synthesized by deploy() itself, after the lock has what it needs.
+  const input = fromAssembly ? await readAssembly(values.app!) : loadApp(values.app);
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -52,12 +58,15 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     else progress!.event(e);
   };
   try {
-    const r = await deploy(asm, {
+    const r = await deploy(input, {
+      assemblyDir: outdir, lockFile: fromAssembly ? undefined : (values.lock ?? lockFileOf(values.app)), frozenLock: !!values['frozen-lock'],
       stateDir: values.state, concurrency, select: positionals, exclusively: !!values.exclusively,
       force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
       push: values.push, oci: values.oci, archive: values.archive, load: !values['no-load'],
     });
     progress?.finish();
+    printWarnings('deploy', r.warnings ?? []);
+    if (!values.json && r.lock?.resolved.length) process.stdout.write(describeLock(r.lock));
     if (!values.json) process.stdout.write(summary(r.images));
     return r.ok ? 0 : 1;
   } finally {

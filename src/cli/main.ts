@@ -1,6 +1,6 @@
 import { CancelledError, ImgsdkError, UsageError } from '../errors';
 import { SDK_VERSION } from '../sdk/version';
-import { command, usage } from './commands';
+import { command, commandUsage, usage } from './commands';
 import { guardPending } from './guard';
 
 /** Exit codes: 0 ok, 1 error, 2 usage. Commands may return others (diff: 3). */
@@ -18,6 +18,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (!cmd) {
     process.stderr.write(`imgsdk: unknown command "${name}"\n\n${usage()}`);
     return 2;
+  }
+  // Every command takes --help (before its own parsing, which would call it unknown).
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandUsage(name)!);
+    return 0;
   }
   const settled = guardPending(name);
   try {

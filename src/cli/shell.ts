@@ -9,7 +9,7 @@ import type { VolumeMount } from '../runtime/engine/engine';
 import { runInteractive } from '../runtime/engine/interactive';
 import { dirTar, SCRIPTS_DIR } from '../runtime/phase1';
 import { StateDir } from '../runtime/state';
-import { loadApp } from '../sdk/load';
+import { loadApp, lockFileOf } from '../sdk/load';
 import { synth } from '../sdk/synth';
 import { parse } from './args';
 
@@ -40,7 +40,7 @@ export async function shellCommand(argv: readonly string[]): Promise<number> {
   let ref: string;
   let mounts: VolumeMount[] = [];
   if (builder.kind === 'gentoo') ({ ref, mounts } = await ensureGentooBuilder(engine, builder.def, builder.key, { log, cacheDir: join(state.root, 'downloads') }));
-  else ref = await ensureDebianBuilder(engine, builder.def, builder.key, { log });
+  else ref = await ensureDebianBuilder(engine, builder.def, { log });
 
   const parents: string[] = [];
   for (let p = def.parent; p; p = asm.images.get(p)!.parent) {
@@ -55,7 +55,7 @@ export async function shellCommand(argv: readonly string[]): Promise<number> {
     : 'echo "imgsdk: the image dir is /imgsdk/in; sh /imgsdk/in/build.sh runs the build"; ';
   log(`imgsdk: shell in ${ref} for ${id}; the container is removed when the shell exits`);
   return runInteractive(engine, {
-    image: ref, forImage: id, mounts,
+    image: ref, forImage: id, mounts, network: builder.def.debian?.network ?? undefined,
     cmd: ['/bin/sh', '-c', `${configure}if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`],
     env: { TERM: process.env.TERM ?? 'xterm' },
     put: [{ path: '/imgsdk/in', tar: inTar }, { path: '/imgsdk/scripts', tar: await dirTar(SCRIPTS_DIR, {}) }],
@@ -65,6 +65,6 @@ export async function shellCommand(argv: readonly string[]): Promise<number> {
 async function loadAssembly(app: string | undefined, out: string | undefined): Promise<LoadedAssembly> {
   if (app && (await stat(resolve(app, 'manifest.json')).then(() => true, () => false))) return readAssembly(app);
   const outdir = resolve(out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  await synth(loadApp(app), { outdir });
+  await synth(loadApp(app), { outdir, lock: lockFileOf(app) });
   return readAssembly(outdir);
 }

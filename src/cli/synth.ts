@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
 import { synth } from '../sdk/synth';
-import { loadApp } from '../sdk/load';
+import { loadApp, lockFileOf } from '../sdk/load';
 import { parse } from './args';
 import { printWarnings } from './warnings';
 
-export const SYNTH_USAGE = `imgsdk synth [--app FILE|DIR] [-o DIR] [--json] [-q]
-  Validates images.ts and writes the assembly (build graph, Portage/apt config, build plans).
+export const SYNTH_USAGE = `imgsdk synth [--app FILE|DIR] [-o DIR] [--lock FILE] [--json] [-q]
+  Validates images.ts and writes the assembly (build graph, Portage/apt config, build plans),
+  with the versions of imgsdk.lock for images it has current entries for.
   --app FILE|DIR   the app (default ./images.ts)
+  --lock FILE      the lock file (default imgsdk.lock beside the app; none when absent)
   -o, --out DIR    output directory (default $IMGSDK_OUTDIR or ./imgsdk.out)
   --json           print the manifest as JSON
   -q, --quiet      print nothing on success but warnings
@@ -18,11 +20,12 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, {
     app: { type: 'string' },
     out: { type: 'string', short: 'o' },
+    lock: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   });
   const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  const asm = await synth(loadApp(values.app), { outdir });
+  const asm = await synth(loadApp(values.app), { outdir, lock: values.lock ?? lockFileOf(values.app) });
   printWarnings('synth', asm.warnings);
   if (values.json) process.stdout.write(JSON.stringify(asm.manifest, null, 2) + '\n');
   else if (!values.quiet) {

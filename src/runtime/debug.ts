@@ -37,7 +37,10 @@ export const DEBUG_BUILDER: BuilderDef = {
   libc: 'glibc',
   arch: 'amd64',
   gentoo: null,
-  debian: { suite: 'bookworm', mirror: 'http://deb.debian.org/debian', source: { kind: 'mmdebstrap', variant: 'minbase', include: [] } },
+  debian: {
+    suite: 'bookworm', mirror: 'http://deb.debian.org/debian', updates: true, security: 'http://deb.debian.org/debian-security',
+    snapshot: null, sources: [], network: null, source: { kind: 'mmdebstrap', variant: 'minbase', include: [] },
+  },
 };
 
 /** The cached busybox layer. */
@@ -76,7 +79,7 @@ dpkg-deb -f "$deb" Version >/imgsdk/debug/version
 export async function ensureBusyboxLayer(
   engine: Engine,
   state: StateDir,
-  opts: { readonly builderRef: string; readonly builderKey: string; readonly imageDir: string; readonly epoch: number; readonly forImage: string; readonly log?: (l: string) => void; readonly signal?: AbortSignal },
+  opts: { readonly builderRef: string; readonly builderKey: string; readonly network?: string; readonly imageDir: string; readonly epoch: number; readonly forImage: string; readonly log?: (l: string) => void; readonly signal?: AbortSignal },
 ): Promise<BusyboxLayer> {
   const recPath = join(state.root, 'debug', `busybox-${opts.builderKey.slice(0, 16)}-${opts.epoch}.json`);
   // Two debug images of one deploy share one download.
@@ -102,7 +105,7 @@ async function makeBusyboxLayer(
   opts.log?.(`debug: fetching busybox-static in ${opts.builderRef}`);
   const inTar = await dirTar(opts.imageDir, {});
   const { entries, version } = await engine.withContainer(
-    { image: opts.builderRef, cmd: ['/bin/sh', '-c', SCRIPT], forImage: opts.forImage, labels: { 'org.imgsdk.check': 'debug' }, signal: opts.signal },
+    { image: opts.builderRef, cmd: ['/bin/sh', '-c', SCRIPT], forImage: opts.forImage, labels: { 'org.imgsdk.check': 'debug' }, network: opts.network, signal: opts.signal },
     async (c) => {
       await c.putArchive('/imgsdk/in', inTar);
       const code = await c.run({ onOutput: (b) => b.toString('utf8').split('\n').filter(Boolean).forEach((l) => opts.log?.(`debug: ${l}`)) });

@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
-import { BuildError, CancelledError, ImgsdkError, UsageError } from '../errors';
+import { BuildError, CancelledError, ImgsdkError, UsageError, type Problem } from '../errors';
 import { App, type AppInput } from '../sdk/app';
 import { builderKey } from '../sdk/key';
 import { parseEpoch } from '../sdk/epoch';
@@ -13,6 +13,7 @@ import { ensureGentooBuilder, parentPackageLine } from './builders/gentoo';
 import { connectEngine } from './engine/docker';
 import { LABEL_KEY, LABEL_STATE, type Engine, type VolumeMount } from './engine/engine';
 import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
+import { ensureLocked, type LockResult } from './lockfile';
 import { runPhase1 } from './phase1';
 import { writeDeployed } from './diff';
 import type { Pushed } from './push';
@@ -86,6 +87,14 @@ export interface DeployOptions {
   readonly archive?: string;
   /** Push every image with its tags to this registry (`host[:port][/path]`). @default none */
   readonly push?: string;
+  /**
+   * imgsdk.lock of the app (when `deploy()` gets an app, not an assembly): images
+   * without a current entry are resolved and added first, then every image
+   * installs exactly its locked versions. @default none (the archive's candidates)
+   */
+  readonly lockFile?: string;
+  /** Fail instead of adding to the lock when it lacks what the app installs (CI). @default false */
+  readonly frozenLock?: boolean;
 }
 
 export interface ImageResult {
@@ -115,6 +124,10 @@ export interface ImageResult {
 export interface DeployResult {
   readonly ok: boolean;
   readonly images: readonly ImageResult[];
+  /** What was added to the lock before building (with `lockFile`). */
+  readonly lock?: LockResult;
+  /** What synth said without failing (an app, not an assembly, was deployed). */
+  readonly warnings?: readonly Problem[];
 }
 
 interface Built {
@@ -130,7 +143,7 @@ interface Built {
  * @example const r = await deploy(app(web), { concurrency: 2, onEvent: console.log });
  */
 export async function deploy(input?: LoadedAssembly | AppInput | string, opts: DeployOptions = {}): Promise<DeployResult> {
-  const asm = await toAssembly(input, opts);
+  const { asm, lock, warnings } = await toAssembly(input, opts);
   const epoch = assemblyEpoch(asm, opts);
   const state = new StateDir(opts.stateDir);
   const ship = shipOptions(opts);
@@ -184,7 +197,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
       }
     }
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
-    return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
+    return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images, lock, ...(warnings?.length ? { warnings } : {}) };
   }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) });
 }
 
@@ -223,7 +236,9 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null): ShipInput => ({
     engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch, provenance,
     extraLabels: recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
-    builder: builder.kind === 'debian' ? { key: asm.manifest.builders[def.builder].key, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) } : debugBuilder(ctx, log),
+    builder: builder.kind === 'debian'
+      ? { key: asm.manifest.builders[def.builder].key, network: builder.debian?.network ?? undefined, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) }
+      : debugBuilder(ctx, log),
   });
   const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE), provenance: state.reportPath(id, PROVENANCE_FILE) };
 
@@ -408,7 +423,7 @@ function ensureBuilder(ctx: Ctx, def: BuilderDef, log: (l: string) => void): Pro
   if (!p) {
     const key = ctx.asm.manifest.builders[def.id].key;
     const common = { log, signal: ctx.opts.signal, force: false };
-    if (def.kind === 'debian') p = ctx.engine().then((e) => ensureDebianBuilder(e, def, key, common)).then((ref) => ({ ref, mounts: [] }));
+    if (def.kind === 'debian') p = ctx.engine().then((e) => ensureDebianBuilder(e, def, common)).then((ref) => ({ ref, mounts: [] }));
     else p = ctx.engine().then((e) => ensureGentooBuilder(e, def, key, { ...common, cacheDir: join(ctx.state.root, 'downloads') }));
     ctx.builders.set(def.id, p);
   }
@@ -421,7 +436,7 @@ function debugBuilder(ctx: Ctx, log: (l: string) => void): ShipInput['builder'] 
   const ref = async () => {
     let p = ctx.builders.get(DEBUG_BUILDER.id);
     if (!p) {
-      p = ctx.engine().then(async (e) => ({ ref: await ensureDebianBuilder(e, DEBUG_BUILDER, key, { log, signal: ctx.opts.signal, force: false }), mounts: [] }));
+      p = ctx.engine().then(async (e) => ({ ref: await ensureDebianBuilder(e, DEBUG_BUILDER, { log, signal: ctx.opts.signal, force: false }), mounts: [] }));
       ctx.builders.set(DEBUG_BUILDER.id, p);
     }
     return (await p).ref;
@@ -470,12 +485,18 @@ export function select(asm: LoadedAssembly, patterns: readonly string[], exclusi
   return all.filter((id) => chosen.has(id));
 }
 
-async function toAssembly(input: LoadedAssembly | AppInput | string | undefined, opts: DeployOptions): Promise<LoadedAssembly> {
-  if (input === undefined || typeof input === 'string') return readAssembly(input ?? opts.assemblyDir ?? 'imgsdk.out');
-  if ('manifest' in input && 'dir' in input) return input as LoadedAssembly;
+async function toAssembly(input: LoadedAssembly | AppInput | string | undefined, opts: DeployOptions): Promise<{ asm: LoadedAssembly; lock?: LockResult; warnings?: readonly Problem[] }> {
+  if (input === undefined || typeof input === 'string') return { asm: await readAssembly(input ?? opts.assemblyDir ?? 'imgsdk.out') };
+  if ('manifest' in input && 'dir' in input) return { asm: input as LoadedAssembly };
   const outdir = opts.assemblyDir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out';
-  await synth(input instanceof App ? input : App.of([input]), { outdir, epoch: opts.epoch });
-  return readAssembly(outdir);
+  const theApp = input instanceof App ? input : App.of([input]);
+  let lock: LockResult | undefined;
+  if (opts.lockFile !== undefined || opts.frozenLock) {
+    const log = (line: string) => opts.onEvent?.({ type: 'log', id: '-', line });
+    lock = await ensureLocked(theApp, { lockFile: opts.lockFile, frozen: opts.frozenLock, select: opts.select, engine: opts.engine, log, signal: opts.signal });
+  }
+  const { warnings } = await synth(theApp, { outdir, lock: lock?.lock ?? null, epoch: opts.epoch });
+  return { asm: await readAssembly(outdir), lock, warnings };
 }
 
 /** The epoch the assembly's keys were made with; asking for another one is a usage error. */

@@ -92,6 +92,7 @@ const LABELS: Readonly<Record<string, string>> = {
   checks: 'tests or debug',
   script: 'build-script version',
   epoch: 'SOURCE_DATE_EPOCH',
+  lock: 'locked package versions (imgsdk.lock)',
 };
 
 function explain(m: ManifestImage, base: DeployedRecord): string[] {
@@ -113,7 +114,7 @@ function explain(m: ManifestImage, base: DeployedRecord): string[] {
 }
 
 // Own inputs first, then what comes from above.
-const ORDER = ['packages', 'portage', 'files', 'hooks', 'config', 'rootfs', 'checks', 'script', 'builder', 'parent', 'copies'];
+const ORDER = ['packages', 'lock', 'portage', 'files', 'hooks', 'config', 'rootfs', 'checks', 'script', 'builder', 'parent', 'copies'];
 function order(a: string, b: string): number {
   const i = (k: string) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
   return i(a) - i(b) || (a < b ? -1 : a > b ? 1 : 0);

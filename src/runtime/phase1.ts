@@ -43,7 +43,10 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
   const scriptsTar = await dirTar(SCRIPTS_DIR, {});
 
   return engine.withContainer(
-    { image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { 'org.imgsdk.key': key }, mounts: input.mounts, signal: input.signal },
+    {
+      image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { 'org.imgsdk.key': key }, mounts: input.mounts, signal: input.signal,
+      network: input.builder.debian?.network ?? undefined,
+    },
     async (c) => {
       await c.putArchive('/imgsdk/in', inTar);
       await c.putArchive('/imgsdk/scripts', scriptsTar);
@@ -163,18 +166,18 @@ export async function readSingleFile(tar: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A deterministic tar of a directory's files plus some extra ones. */
-export async function dirTar(dir: string, extra: Readonly<Record<string, string>>): Promise<Buffer> {
+/** A deterministic tar of a directory's files (none for null) plus some extra ones. */
+export async function dirTar(dir: string | null, extra: Readonly<Record<string, string>>): Promise<Buffer> {
   const files: [string, Buffer, number][] = [];
   const walk = async (d: string): Promise<void> => {
     for (const name of (await readdir(d)).sort()) {
       const p = join(d, name);
       const st = await stat(p);
       if (st.isDirectory()) await walk(p);
-      else if (st.isFile()) files.push([relative(dir, p), await readFile(p), st.mode & 0o111 ? 0o755 : 0o644]);
+      else if (st.isFile()) files.push([relative(dir!, p), await readFile(p), st.mode & 0o111 ? 0o755 : 0o644]);
     }
   };
-  await walk(dir);
+  if (dir !== null) await walk(dir);
   for (const [name, content] of Object.entries(extra)) files.push([name, Buffer.from(content), 0o644]);
   const p = pack();
   const chunks: Buffer[] = [];

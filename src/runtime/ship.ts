@@ -43,7 +43,7 @@ export interface ShipInput {
   /** Labels phase 2 added (the SBOM's), repeated on the debug variant. */
   readonly extraLabels: Readonly<Record<string, string>>;
   /** The Debian builder the debug variant's busybox comes from (the image's, else DEBUG_BUILDER). */
-  readonly builder: { readonly ref: () => Promise<string>; readonly key: string } | null;
+  readonly builder: { readonly ref: () => Promise<string>; readonly key: string; readonly network?: string } | null;
   /** The image's directory in the assembly (its apt sources). */
   readonly imageDir: string;
   readonly log: (line: string) => void;
@@ -103,7 +103,7 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
     if (!input.builder) throw new BuildError(def.id, '.debug() needs a Debian builder for busybox-static; this image has none', { phase: 'debug' });
     const engine = await input.engine();
     const busybox = await ensureBusyboxLayer(engine, input.state, {
-      builderRef: await input.builder.ref(), builderKey: input.builder.key, imageDir: input.imageDir, epoch: input.epoch, forImage: def.id, log: input.log, signal: input.signal,
+      builderRef: await input.builder.ref(), builderKey: input.builder.key, network: input.builder.network, imageDir: input.imageDir, epoch: input.epoch, forImage: def.id, log: input.log, signal: input.signal,
     });
     const config = debugConfig(def, { key: input.key, diffIds: input.diffIds, busybox, epoch: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
     debug = `${def.id}:${DEBUG_TAG}`;

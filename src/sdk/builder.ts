@@ -80,8 +80,33 @@ export interface GentooBuilderProps {
 export interface DebianBuilderProps {
   /** Debian suite. @default 'bookworm' */
   readonly suite?: string;
-  /** Debian mirror. @default 'http://deb.debian.org/debian' */
+  /** Debian mirror. @default 'http://deb.debian.org/debian' (or the snapshot's, with `snapshot`) */
   readonly mirror?: string;
+  /** Read `<suite>-updates` too, as Debian's own default sources do. @default true (false for sid, unstable, experimental) */
+  readonly updates?: boolean;
+  /**
+   * The security archive `<suite>-security` is read from, or false for none.
+   * @default 'http://deb.debian.org/debian-security' (or the snapshot's; false for sid, unstable, experimental)
+   */
+  readonly security?: string | false;
+  /**
+   * Pin the archive to a snapshot: a timestamp in snapshot.debian.org's form
+   * (`20261130T000000Z`). Mirror and security archive become
+   * `<snapshotBase>/archive/debian/<ts>` and `<snapshotBase>/archive/debian-security/<ts>`,
+   * so an old lock stays installable after the archive moved on.
+   * @default none (the live archive)
+   */
+  readonly snapshot?: string;
+  /** Where snapshots are served, in snapshot.debian.org's layout. @default 'https://snapshot.debian.org' */
+  readonly snapshotBase?: string;
+  /**
+   * More apt sources, one-line style, read in phase 1 and by `imgsdk lock` (not by the
+   * bootstrap): `deb [signed-by=/usr/share/keyrings/x.gpg] https://example.org/debian bookworm main`.
+   * @default []
+   */
+  readonly sources?: readonly string[];
+  /** Network mode of phase-1 and lock containers (`host` reaches a repository on loopback). @default the engine's default */
+  readonly network?: string;
   /** Bootstrap with mmdebstrap on the host (the default when no other source is given). */
   readonly bootstrap?: 'mmdebstrap' | { readonly variant?: string; readonly include?: readonly string[] };
   /** Import this rootfs tarball (path relative to the defining file). */
@@ -89,6 +114,12 @@ export interface DebianBuilderProps {
   /** Pull this image, e.g. `debian:bookworm-slim`. */
   readonly from?: string;
 }
+
+/** Suites without `-updates` and `-security`. */
+const ROLLING = new Set(['sid', 'unstable', 'experimental', 'rc-buggy']);
+
+/** snapshot.debian.org's timestamp form. */
+const SNAPSHOT = /^\d{8}T\d{6}Z$/;
 
 const ID = /^[a-z0-9]+(?:[._-][a-z0-9]+)*\/[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
@@ -143,10 +174,13 @@ export const gentoo = {
 /** Debian builders: a Debian rootfs plus apt. */
 export const debian = {
   /**
-   * A Debian builder, bootstrapped with mmdebstrap by default.
+   * A Debian builder, bootstrapped with mmdebstrap by default. Packages come from
+   * the suite, `<suite>-updates` and `<suite>-security`, as on a Debian host with
+   * default sources, so images get security updates.
    * @example
    * const deb = debian.builder('acme/bookworm', { suite: 'bookworm' });
    * const deb2 = debian.builder('acme/slim', { from: 'debian:bookworm-slim' });
+   * const pinned = debian.builder('acme/bookworm-nov', { suite: 'bookworm', snapshot: '20261130T000000Z' });
    */
   builder(id: string, props: DebianBuilderProps = {}): Builder {
     const site = Site.here(debian.builder);
@@ -172,13 +206,32 @@ export const debian = {
       const b = typeof props.bootstrap === 'object' ? props.bootstrap : {};
       source = { kind: 'mmdebstrap', variant: b.variant ?? 'minbase', include: [...(b.include ?? [])].sort() };
     }
+    const snapshot = props.snapshot ?? null;
+    if (snapshot !== null && !SNAPSHOT.test(snapshot)) problems.push({ site, message: `snapshot "${snapshot}" is not a timestamp of the form YYYYMMDDTHHMMSSZ (as snapshot.debian.org uses)` });
+    if (snapshot !== null && (props.mirror !== undefined || typeof props.security === 'string')) {
+      problems.push({ site, message: 'snapshot sets the mirror and the security archive: give snapshotBase instead of mirror or security' });
+    }
+    const base = (props.snapshotBase ?? 'https://snapshot.debian.org').replace(/\/+$/, '');
+    const rolling = ROLLING.has(suite);
+    const security = props.security === false || (props.security === undefined && rolling) ? null : snapshot ? `${base}/archive/debian-security/${snapshot}` : (props.security ?? 'http://deb.debian.org/debian-security');
+    const sources = [...(props.sources ?? [])];
+    for (const line of sources) if (!/^deb(-src)?\s+\S/.test(line) || line.includes('\n')) problems.push({ site, message: `source "${line}" is not a one-line apt source (deb [options] URI suite [components])` });
     const def: BuilderDef = {
       id,
       kind: 'debian',
       libc: 'glibc',
       arch: 'amd64',
       gentoo: null,
-      debian: { suite, mirror: props.mirror ?? 'http://deb.debian.org/debian', source },
+      debian: {
+        suite,
+        mirror: snapshot ? `${base}/archive/debian/${snapshot}` : (props.mirror ?? 'http://deb.debian.org/debian'),
+        updates: props.updates ?? !rolling,
+        security,
+        snapshot,
+        sources,
+        network: props.network ?? null,
+        source,
+      },
     };
     return new Builder(def, site, problems);
   },

@@ -25,6 +25,8 @@ export function keyInputs(def: ImageDef, keys: KeyParts): Record<string, string>
   out.script = BUILD_SCRIPT_VERSION;
   // The time of every layer entry and of the config; absent means 0, so keys made before it counted stay.
   if (keys.epoch) out.epoch = String(keys.epoch);
+  // The image's own locked packages (imgsdk.lock); the ancestors' come in through the parent key.
+  out.lock = sha256(canonicalJson((keys.lock ?? []).map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256 }))));
   return out;
 }
 
@@ -35,12 +37,14 @@ export interface KeyParts {
   readonly copies: Readonly<Record<string, string>>;
   /** SOURCE_DATE_EPOCH. @default 0 */
   readonly epoch?: number;
+  /** The image's own locked packages (imgsdk.lock). @default [] */
+  readonly lock?: readonly LockedKeyPart[];
 }
 
 /**
  * key(image) = sha256 over its definition's parts, the builder's key, the parent's
- * key, the keys of images it copies from, SOURCE_DATE_EPOCH and the build-script version. Tags are
- * not part of it: retagging does not rebuild.
+ * key, the keys of images it copies from, its locked packages, SOURCE_DATE_EPOCH and the
+ * build-script version. Tags are not part of it: retagging does not rebuild.
  * @example imageKey(def, { builder: bk, parent: pk, copies: {} })
  */
 export function imageKey(def: ImageDef, keys: KeyParts): string {
@@ -54,6 +58,14 @@ export function imageKey(def: ImageDef, keys: KeyParts): string {
 export function builderKey(def: BuilderDef): string {
   if (def.kind === 'gentoo') return sha256(canonicalJson({ def, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
   return sha256(canonicalJson({ def, version: BUILDER_VERSION }));
+}
+
+/** What of a locked package enters the key (imgsdk.lock's suite does not: a copy between suites rebuilds nothing). */
+export interface LockedKeyPart {
+  readonly name: string;
+  readonly version: string;
+  readonly arch: string;
+  readonly sha256: string;
 }
 
 export function sha256(s: string | Buffer): string {

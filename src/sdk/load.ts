@@ -1,8 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import Module from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ImgsdkError, UsageError, ValidationError } from '../errors';
 import { App } from './app';
+import { LOCK_FILE } from './lock';
 import { loadedSources, registerTypeScript } from './transpile';
 
 const appSources = new WeakMap<App, Readonly<Record<string, string>>>();
@@ -55,4 +56,14 @@ export function loadApp(path = 'images.ts'): App {
   appSources.set(theApp, loadedSources());
   if (theApp.roots.length === 0) throw new UsageError(`${file} exports no image: export your images (named, default, arrays or objects of them)`);
   return theApp;
+}
+
+/**
+ * Where an app's imgsdk.lock lives: beside its images.ts.
+ * @example lockFileOf('examples/fossil') // '/…/examples/fossil/imgsdk.lock'
+ */
+export function lockFileOf(path = 'images.ts'): string {
+  const file = resolve(path);
+  const dir = existsSync(file) && statSync(file).isDirectory() ? file : dirname(file);
+  return join(dir, LOCK_FILE);
 }

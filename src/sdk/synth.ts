@@ -10,6 +10,7 @@ import { prettyJson } from '../json';
 import { parseEpoch } from './epoch';
 import { sourcesOf } from './load';
 import { builderKey, imageKey, keyInputs } from './key';
+import { lockStates, readLockFile, type ImageLockState, type Lock } from './lock';
 import { Atom } from './portage/atom';
 import { renderPortage } from './portage/config';
 import { resolveApp } from './resolve';
@@ -28,6 +29,18 @@ export interface Assembly {
    * what was meant (keywords that do not pin a version). Not written to disk.
    */
   readonly warnings: readonly Problem[];
+  /** Per image, whether imgsdk.lock has a current entry for it and what phase 1 pins. */
+  readonly locks: ReadonlyMap<string, ImageLockState>;
+}
+
+/** `assemble` options. */
+export interface AssembleOptions {
+  /**
+   * imgsdk.lock, or the path of one (absent file: no lock). Images with a current
+   * entry install exactly the locked versions and have them in their keys; the
+   * others install the archive's candidates. @default none
+   */
+  readonly lock?: Lock | string | null;
 }
 
 export interface SynthOptions extends AssembleOptions {
@@ -70,6 +83,8 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   for (const [id, def] of [...r.builders].sort(([a], [b]) => cmp(a, b))) builders[id] = { key: builderKey(def), kind: def.kind, libc: def.libc, def };
 
   const order = levels(g, [...r.images.keys()]);
+  const lock = typeof opts.lock === 'string' ? readLockFile(opts.lock) : (opts.lock ?? null);
+  const locks = lockStates(order.flat(), r.images, r.builders, lock);
   const keys = new Map<string, string>();
   const manifestImages: Record<string, ManifestImage> = {};
   const files = new Map<string, string | Buffer>();
@@ -78,7 +93,7 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
     const def = r.images.get(id)!;
     const copies: Record<string, string> = {};
     for (const c of def.copies) copies[c.from] = keys.get(c.from)!;
-    const k = { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies, epoch };
+    const k = { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies, epoch, lock: locks.get(id)!.own };
     keys.set(id, imageKey(def, k));
     inputs.set(id, keyInputs(def, k));
   }
@@ -87,16 +102,16 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
     const dir = imageDir(id);
     const key = keys.get(id)!;
     manifestImages[id] = { key, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)! };
-    for (const [path, content] of imageFiles(def, key, r.builders.get(def.builder)!, r.blobs)) files.set(`${dir}/${path}`, content);
+    for (const [path, content] of imageFiles(def, key, r.builders.get(def.builder)!, r.blobs, locks.get(id)!)) files.set(`${dir}/${path}`, content);
   }
 
   const sources = sourcesOf(theApp);
   const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order, ...(epoch ? { epoch } : {}), ...(sources && Object.keys(sources).length ? { sources } : {}) };
-  return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings };
+  return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings, locks };
 }
 
 /** The files of one image's directory. */
-function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: ReadonlyMap<string, Buffer>): [string, string | Buffer][] {
+function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: ReadonlyMap<string, Buffer>, lock: ImageLockState): [string, string | Buffer][] {
   const out: [string, string | Buffer][] = [['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])], ['build.sh', buildScript(def, key, builder)]];
   if (builder.kind === 'gentoo') {
     for (const [p, c] of Object.entries(renderPortage(def.portage))) out.push([`portage/${p}`, c]);
@@ -106,7 +121,7 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
       out.push([`portage/patches/${dir}/${patch.name}`, blobs.get(patch.sha256)!]);
     }
   } else {
-    for (const [p, c] of Object.entries(renderApt(def.packages, { suite: builder.debian!.suite, mirror: builder.debian!.mirror }))) out.push([`apt/${p}`, c]);
+    for (const [p, c] of Object.entries(renderApt(def.packages, builder.debian!, def.packages.length ? lock.pins : []))) out.push([`apt/${p}`, c]);
   }
   const hooks = { configureBuilder: 'configure-builder.sh', configureRootfs: 'configure-rootfs.sh', finishRootfs: 'finish-rootfs.sh' } as const;
   for (const [name, file] of Object.entries(hooks)) {

@@ -201,4 +201,34 @@ test('--version prints the package version; --help prints the usage and exits 0'
   assert.match(none.stdout, /Usage: imgsdk/);
 });
 
+test('every command takes --help (or -h): its own usage on stdout, exit 0, nothing else run', () => {
+  for (const cmd of ['synth', 'ls', 'graph', 'deploy', 'diff', 'clean', 'shell', 'update', 'lock', 'outdated']) {
+    for (const flag of ['--help', '-h']) {
+      const r = run([cmd, flag], { cwd: tmp() });
+      assert.is(r.code, 0, `${cmd} ${flag}: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^imgsdk ${cmd} `), `${cmd} ${flag}`);
+      assert.is(r.stderr, '');
+    }
+  }
+  assert.match(run(['outdated', '--help']).stdout, /Exit 0 when the lock is up to date, 3 when something is outdated/);
+  assert.match(run(['deploy', '--help']).stdout, /--frozen-lock/);
+});
+
+test('deploy --frozen-lock without a lock fails before any build, naming each image the lock lacks', () => {
+  const dir = tmp();
+  const r = run(['deploy', '--app', APP, '--frozen-lock', '--lock', join(dir, 'imgsdk.lock'), '-o', join(dir, 'out'), '--state', join(dir, 'state')]);
+  assert.is(r.code, 1, r.stderr);
+  noStack(r.stderr);
+  assert.match(r.stderr, /imgsdk deploy: .*imgsdk\.lock does not have what the app installs \(--frozen-lock\):\n {2}acme\/web: acme\/web is not in the lock\nrun `imgsdk lock` and commit imgsdk\.lock\n$/);
+  assert.not.ok(existsSync(join(dir, 'out', 'manifest.json')), 'nothing was synthesized');
+});
+
+test('deploy --frozen-lock with an assembly dir is a usage error: the assembly already holds its locked versions', () => {
+  const out = tmp();
+  assert.is(run(['synth', '--app', APP, '-o', out, '-q']).code, 0);
+  const r = run(['deploy', '--app', out, '--frozen-lock']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /--lock and --frozen-lock apply to an app/);
+});
+
 test.run();

@@ -9,10 +9,13 @@ import { NS } from './_ship';
 
 const ROOT = resolve(__dirname, '..', '..');
 
-test("two deploys of the repo's images.ts from a clean state give identical digests for every image", async () => {
+test("two deploys of the repo's images.ts from one lock, each from a clean state, give identical digests for every image", async () => {
   const docker = await engineOrSkip();
   if (!docker) return;
   const theApp = loadApp(join(ROOT, 'images.ts'));
+  // The first deploy writes the lock, the second must find everything in it.
+  const lockDir = tempDir('imgsdk-e2e-lock-');
+  const lockFile = join(lockDir.dir, 'imgsdk.lock');
   const before = new Set((await docker.listImages()).flatMap((i) => i.RepoTags ?? []));
   const made = new Set<string>();
   const rounds: Record<string, string>[] = [];
@@ -21,7 +24,7 @@ test("two deploys of the repo's images.ts from a clean state give identical dige
       const state = tempDir('imgsdk-e2e-state-');
       const out = tempDir('imgsdk-e2e-out-');
       try {
-        const r = await deploy(theApp, { stateDir: state.dir, assemblyDir: out.dir, epoch: 0 });
+        const r = await deploy(theApp, { stateDir: state.dir, assemblyDir: out.dir, epoch: 0, lockFile, frozenLock: round === 1 });
         assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
         assert.ok(r.images.every((i) => i.status === 'built'), 'a clean state builds everything');
         rounds.push(Object.fromEntries(r.images.map((i) => [i.id, i.digest!])));
@@ -39,7 +42,10 @@ test("two deploys of the repo's images.ts from a clean state give identical dige
     }
     assert.equal(Object.keys(rounds[0]).sort(), ['imgsdk/base', 'imgsdk/nginx']);
     assert.equal(rounds[1], rounds[0]);
+    const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { images: Record<string, { packages: { name: string }[] }> };
+    assert.ok(lock.images['imgsdk/nginx'].packages.some((p) => p.name === 'nginx-light'));
   } finally {
+    lockDir.remove();
     // The second round left the same images under the same tags; drop the tags this test added.
     for (const t of made) if (!before.has(t)) await docker.getImage(t).remove({ force: true }).catch(() => undefined);
   }

@@ -108,7 +108,7 @@ test('key inputs name the parts, so a diff can say which one changed', () => {
   const bk = builderKey(builders.get('acme/d')!);
   assert.is(bk, manifest.builders['acme/d'].key);
   const inputs = keyInputs(def, { builder: bk, parent: null, copies: {} });
-  assert.equal(Object.keys(inputs).sort(), ['builder', 'checks', 'config', 'copies', 'files', 'hooks', 'packages', 'parent', 'portage', 'rootfs', 'script'].sort());
+  assert.equal(Object.keys(inputs).sort(), ['builder', 'checks', 'config', 'copies', 'files', 'hooks', 'lock', 'packages', 'parent', 'portage', 'rootfs', 'script'].sort());
   assert.is(inputs.parent, 'scratch');
   assert.is(inputs.script, BUILD_SCRIPT_VERSION);
   assert.is(imageKey(def, { builder: bk, parent: null, copies: {} }), manifest.images['acme/a'].key);

@@ -12,6 +12,8 @@ import type { BuilderDef } from '../../assembly';
 import { BuildError, CancelledError } from '../../errors';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine } from '../engine/engine';
 import { hashFile } from '../files';
+import { builderKey } from '../../sdk/key';
+import { debianSources } from '../../sdk/debian/apt';
 
 /** `ensureDebianBuilder` options. */
 export interface EnsureBuilderOptions {
@@ -29,6 +31,10 @@ export interface MmdebstrapSpec {
   /** `minbase`, `apt`, `essential`, … */
   readonly variant: string;
   readonly include: readonly string[];
+  /** Full source lines (`deb URI suite main`) instead of `mirror`. @default [mirror] */
+  readonly sources?: readonly string[];
+  /** apt.conf lines (`Acquire::Check-Valid-Until "false";`). @default [] */
+  readonly aptopts?: readonly string[];
 }
 
 // zx 8 ships CommonJS (build/index.cjs) but declares only ESM types, which a
@@ -48,19 +54,26 @@ export function builderRef(def: Pick<BuilderDef, 'id'>, key: string): string {
 }
 
 /**
- * Makes sure the builder image of `def` at `key` exists in the engine and returns
- * its reference. An image with that tag and key label is reused without doing
- * anything. The tag only ever names a complete import: a failed bootstrap,
- * a bad checksum or an abort leaves nothing tagged.
+ * The key of a Debian builder's image: its definition without what only phase 1
+ * and lock read (extra sources, network), so adding a repository to a builder
+ * does not bootstrap it again. Images still see those in the builder's full key.
+ * @example bootstrapKey(bookworm.def) // 'ab12…'
  */
-export async function ensureDebianBuilder(
-  engine: Engine,
-  def: BuilderDef,
-  key: string,
-  opts: EnsureBuilderOptions = {},
-): Promise<string> {
+export function bootstrapKey(def: BuilderDef): string {
+  if (!def.debian) return builderKey(def);
+  return builderKey({ ...def, debian: { ...def.debian, sources: [], network: null } });
+}
+
+/**
+ * Makes sure the builder image of `def` exists in the engine and returns its
+ * reference; it is keyed by {@link bootstrapKey}. An image with that tag and key
+ * label is reused without doing anything. The tag only ever names a complete
+ * import: a failed bootstrap, a bad checksum or an abort leaves nothing tagged.
+ */
+export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts: EnsureBuilderOptions = {}): Promise<string> {
   const deb = def.debian;
   if (def.kind !== 'debian' || !deb) throw new BuildError(def.id, 'not a Debian builder', { phase: 'builder' });
+  const key = bootstrapKey(def);
   const ref = builderRef(def, key);
   const log = opts.log ?? (() => undefined);
   const existing = await engine.inspectImage(ref);
@@ -78,7 +91,12 @@ export async function ensureDebianBuilder(
   switch (src.kind) {
     case 'mmdebstrap':
       log(`builder ${def.id}: bootstrapping ${deb.suite} (${src.variant}) with mmdebstrap from ${deb.mirror}`);
-      await importMmdebstrap(engine, { suite: deb.suite, mirror: deb.mirror, variant: src.variant, include: src.include }, ref, changes, run);
+      await importMmdebstrap(engine, {
+        suite: deb.suite, mirror: deb.mirror, variant: src.variant, include: src.include,
+        // The builder is patched like its images: the suite, -updates and -security.
+        sources: debianSources({ ...deb, sources: [] }),
+        aptopts: deb.snapshot ? ['Acquire::Check-Valid-Until "false";'] : [],
+      }, ref, changes, run);
       break;
     case 'rootfs':
       log(`builder ${def.id}: importing ${src.path}`);
@@ -117,6 +135,8 @@ export async function importMmdebstrap(
   }
   if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
   const include = spec.include.length ? [`--include=${spec.include.join(',')}`] : [];
+  const aptopts = (spec.aptopts ?? []).map((o) => `--aptopt=${o}`);
+  const sources = spec.sources ?? [spec.mirror];
   // zx keeps all output in memory by default; a rootfs tar must not be.
   const discard = { length: 0, push: () => 0, join: () => '', reduce: <U>(_f: unknown, init: U) => init, [Symbol.iterator]: () => [][Symbol.iterator]() };
   const stderr: string[] = [];
@@ -126,7 +146,7 @@ export async function importMmdebstrap(
     halt: true,
     signal: opts.signal,
     store: { stdout: discard, stderr, stdall: discard },
-  })`mmdebstrap --variant=${spec.variant} ${include} ${spec.suite} - ${spec.mirror}`;
+  })`mmdebstrap --variant=${spec.variant} ${include} ${aptopts} ${spec.suite} - ${sources}`;
   proc.run();
   const body = new PassThrough();
   proc.stdout.pipe(body, { end: false });

@@ -25,6 +25,8 @@ export interface InteractiveOptions {
   readonly put?: readonly { readonly path: string; readonly tar: Buffer }[];
   /** imgsdk image id, for the `org.imgsdk.image` label. */
   readonly forImage?: string;
+  /** Network mode (the builder's, e.g. `host`). @default the engine's default */
+  readonly network?: string;
   /** @default process.stdin */
   readonly stdin?: NodeJS.ReadStream;
   /** @default process.stdout */
@@ -75,7 +77,7 @@ export async function runInteractive(engine: Engine, opts: InteractiveOptions): 
       name, Image: opts.image, Cmd: [...opts.cmd], Labels: labels,
       Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
       Tty: true, OpenStdin: true, StdinOnce: false, AttachStdin: true, AttachStdout: true, AttachStderr: true,
-      HostConfig: { Mounts: (opts.mounts ?? []).map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly ?? false })) },
+      HostConfig: { NetworkMode: opts.network, Mounts: (opts.mounts ?? []).map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly ?? false })) },
     });
     for (const p of opts.put ?? []) {
       await container.putArchive(await dirsTar(p.path), { path: '/' });

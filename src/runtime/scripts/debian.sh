@@ -3,6 +3,7 @@
 #
 # In:  /imgsdk/in   image.json, apt/packages.list, apt/sources.list,
 #                   apt/apt.conf.d/*, [apt/preferences.d/*], [apt/trusted.gpg.d/*],
+#                   [apt/lock.tsv]  (name TAB version TAB sha256 per package of the closure, from imgsdk.lock)
 #                   [hooks/configure-builder.sh, configure-rootfs.sh, finish-rootfs.sh],
 #                   [parent-packages.list]  (packages the parent image already has)
 # Out: /imgsdk/out  rootfs.tar      tar of /imgsdk/root, ./-relative, numeric owners
@@ -114,9 +115,35 @@ fi
 log "snapshot before the install"
 snapshot "$W/before"
 
-log "apt-get install $(tr '\n' ' ' <"$W/request")"
-# shellcheck disable=SC2046 # one package name per line, no spaces
-apt-get install -y -q --no-install-recommends $(cat "$W/request") || die "apt-get install failed"
+# Locked (imgsdk.lock): every package of the closure at its exact version, the
+# ancestors' too, checked against the archive's index first. apt then verifies each
+# .deb against that index, so what is installed is what the lock names.
+if [ -s "$IN/apt/lock.tsv" ]; then
+	log "checking $(wc -l <"$IN/apt/lock.tsv") locked versions against the archive"
+	awk -F "$TAB" '{ print $1 "=" $2 }' "$IN/apt/lock.tsv" >"$W/install"
+	# shellcheck disable=SC2046 # name=version, no spaces
+	apt-cache show $(cat "$W/install") 2>/dev/null | awk '
+		/^Package: / { p = $2 } /^Version: / { v = $2 } /^SHA256: / { s = $2 }
+		/^$/ { if (p != "") print p "\t" v "\t" s; p = v = s = "" }
+		END { if (p != "") print p "\t" v "\t" s }' >"$W/index"
+	awk -F "$TAB" -v idx="$W/index" '
+		BEGIN { while ((getline l < idx) > 0) { split(l, f, "\t"); k = f[1] "\t" f[2]; have[k] = 1; sha[k] = sha[k] " " f[3] } }
+		{
+			k = $1 "\t" $2
+			if (!(k in have)) { printf "imgsdk: error: imgsdk.lock pins %s %s, which the archive no longer has\n", $1, $2 > "/dev/stderr"; bad = 1 }
+			else if ($3 != "" && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
+		}
+		END { exit bad }' "$IN/apt/lock.tsv" ||
+		die "the archive does not have the locked versions: run \`imgsdk update\` to lock what it has now, or pin the builder to a snapshot (debian.builder(id, { snapshot: 'YYYYMMDDTHHMMSSZ' })) that has them"
+	opts="--allow-downgrades"
+else
+	cp "$W/request" "$W/install"
+	opts=""
+fi
+
+log "apt-get install $(tr '\n' ' ' <"$W/install")"
+# shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
+apt-get install -y -q --no-install-recommends $opts $(cat "$W/install") || die "apt-get install failed"
 
 log "snapshot after the install"
 snapshot "$W/after"

@@ -8,7 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BuilderDef, DebianSource } from '../../../src/assembly';
 import { BuildError, CancelledError } from '../../../src/errors';
-import { builderRef, ensureDebianBuilder } from '../../../src/runtime/builders/debian';
+import { bootstrapKey, builderRef, ensureDebianBuilder } from '../../../src/runtime/builders/debian';
+import { builderKey } from '../../../src/sdk/key';
 import { engineFromDocker } from '../../../src/runtime/engine/docker';
 import type { Engine } from '../../../src/runtime/engine/engine';
 import { testBuilderImage } from '../../e2e/_builder';
@@ -21,7 +22,6 @@ let docker: Docker | null = null;
 let engine: Engine;
 let tmp: string;
 
-const key = () => randomBytes(32).toString('hex');
 function def(name: string, source: DebianSource): BuilderDef {
   return {
     id: `imgsdk-test/${name}-${nonce}`,
@@ -29,7 +29,7 @@ function def(name: string, source: DebianSource): BuilderDef {
     libc: 'glibc',
     arch: 'amd64',
     gentoo: null,
-    debian: { suite: 'bookworm', mirror, source },
+    debian: { suite: 'bookworm', mirror, updates: true, security: 'http://deb.debian.org/debian-security', snapshot: null, sources: [], network: null, source },
   };
 }
 
@@ -63,12 +63,21 @@ test('the builder tag is the id with / as - and the key prefix', () => {
   assert.is(builderRef({ id: 'acme/Bookworm' }, 'abcdef0123456789'), 'imgsdk-builder/acme-bookworm:abcdef012345');
 });
 
+test('extra sources and the network mode do not change the builder image key; the suite does, and images see both in the builder key', () => {
+  const d = def('keys', { kind: 'mmdebstrap', variant: 'minbase', include: [] });
+  const more: BuilderDef = { ...d, debian: { ...d.debian!, sources: ['deb [trusted=yes] http://127.0.0.1:8000/ ./'], network: 'host' } };
+  const trixie: BuilderDef = { ...d, debian: { ...d.debian!, suite: 'trixie' } };
+  assert.is(bootstrapKey(more), bootstrapKey(d));
+  assert.is.not(bootstrapKey(trixie), bootstrapKey(d));
+  assert.is.not(builderKey(more), builderKey(d));
+});
+
 test('mmdebstrap bootstraps a tagged, labelled builder; a second call reuses it without bootstrapping', async () => {
   if (!docker) return;
   const d = def('mmdeb', { kind: 'mmdebstrap', variant: 'minbase', include: ['ca-certificates'] });
-  const k = key();
+  const k = bootstrapKey(d);
   const lines: string[] = [];
-  const ref = await ensureDebianBuilder(engine, d, k, { log: (l) => lines.push(l) });
+  const ref = await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) });
   assert.is(ref, builderRef(d, k));
   assert.ok(lines.some((l) => l.startsWith('mmdebstrap: ')), 'mmdebstrap ran and its output was logged');
   const info = await engine.inspectImage(ref);
@@ -84,7 +93,7 @@ test('mmdebstrap bootstraps a tagged, labelled builder; a second call reuses it 
 
   const again: string[] = [];
   const started = Date.now();
-  assert.is(await ensureDebianBuilder(engine, d, k, { log: (l) => again.push(l) }), ref);
+  assert.is(await ensureDebianBuilder(engine, d, { log: (l) => again.push(l) }), ref);
   assert.not.ok(again.some((l) => l.startsWith('mmdebstrap')), again.join('\n'));
   assert.ok(Date.now() - started < 3000);
   assert.is((await engine.inspectImage(ref))?.id, info?.id);
@@ -94,8 +103,8 @@ test('a failing mmdebstrap is a BuildError with its output, and nothing is tagge
   if (!docker) return;
   const d = { ...def('badsuite', { kind: 'mmdebstrap', variant: 'minbase', include: [] }) };
   const bad: BuilderDef = { ...d, debian: { ...d.debian!, suite: 'no-such-suite' } };
-  const k = key();
-  const err = await ensureDebianBuilder(engine, bad, k).catch((e: unknown) => e);
+  const k = bootstrapKey(bad);
+  const err = await ensureDebianBuilder(engine, bad).catch((e: unknown) => e);
   assert.instance(err, BuildError);
   assert.match((err as Error).message, /mmdebstrap .* failed \(exit \d+\)/);
   assert.not.ok(await engine.imageExists(builderRef(bad, k)));
@@ -104,10 +113,10 @@ test('a failing mmdebstrap is a BuildError with its output, and nothing is tagge
 test('an abort stops mmdebstrap and tags nothing', async () => {
   if (!docker) return;
   const d = def('abort', { kind: 'mmdebstrap', variant: 'minbase', include: [] });
-  const k = key();
+  const k = bootstrapKey(d);
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 2000);
-  const err = await ensureDebianBuilder(engine, d, k, { signal: ac.signal }).catch((e: unknown) => e);
+  const err = await ensureDebianBuilder(engine, d, { signal: ac.signal }).catch((e: unknown) => e);
   assert.instance(err, CancelledError);
   assert.not.ok(await engine.imageExists(builderRef(d, k)));
 });
@@ -117,7 +126,7 @@ test('a missing mmdebstrap says how to install it', async () => {
   const path = process.env.PATH;
   process.env.PATH = '/nonexistent';
   try {
-    const err = await ensureDebianBuilder(engine, def('nommdeb', { kind: 'mmdebstrap', variant: 'minbase', include: [] }), key()).catch(
+    const err = await ensureDebianBuilder(engine, def('nommdeb', { kind: 'mmdebstrap', variant: 'minbase', include: [] })).catch(
       (e: unknown) => e,
     );
     assert.instance(err, BuildError);
@@ -132,24 +141,22 @@ test('a rootfs tarball is imported when its sha256 matches, refused when not', a
   const file = await tinyRootfs();
   const sha = createHash('sha256').update(await import('node:fs').then((fs) => fs.readFileSync(file))).digest('hex');
   const wrong = def('rootfs-bad', { kind: 'rootfs', path: file, sha256: '0'.repeat(64) });
-  const k = key();
-  const err = await ensureDebianBuilder(engine, wrong, k).catch((e: unknown) => e);
+  const err = await ensureDebianBuilder(engine, wrong).catch((e: unknown) => e);
   assert.instance(err, BuildError);
   assert.match((err as Error).message, `has sha256 ${sha}, expected ${'0'.repeat(64)}`);
-  assert.not.ok(await engine.imageExists(builderRef(wrong, k)));
+  assert.not.ok(await engine.imageExists(builderRef(wrong, bootstrapKey(wrong))));
 
   const right = def('rootfs-ok', { kind: 'rootfs', path: file, sha256: sha });
-  const ref = await ensureDebianBuilder(engine, right, k);
-  assert.is((await engine.inspectImage(ref))?.labels['org.imgsdk.key'], k);
+  const ref = await ensureDebianBuilder(engine, right);
+  assert.is((await engine.inspectImage(ref))?.labels['org.imgsdk.key'], bootstrapKey(right));
 });
 
 test('a pull source present locally is flattened into a labelled builder without pulling', async () => {
   if (!docker) return;
   const base = await testBuilderImage(docker);
   const d = def('pull', { kind: 'pull', image: base });
-  const k = key();
   const lines: string[] = [];
-  const ref = await ensureDebianBuilder(engine, d, k, { log: (l) => lines.push(l) });
+  const ref = await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) });
   assert.not.ok(lines.some((l) => l.includes('pulling')));
   assert.is((await engine.inspectImage(ref))?.labels['org.imgsdk.builder'], d.id);
   const r = await engine.runContainer({ image: ref, cmd: ['dpkg-query', '-W', 'libc6'] });

@@ -1,0 +1,58 @@
+import { relative } from 'node:path';
+import type { PackageChange } from '../sdk/lock';
+import { lockFileOf, loadApp } from '../sdk/load';
+import { lock, type LockResult } from '../runtime/lockfile';
+import { parse } from './args';
+
+export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
+  Resolves the packages of the images (and of every image below them) to exact
+  versions against the archives as they are now, in a builder container, without
+  building, and writes imgsdk.lock beside the app: deterministic JSON to commit.
+  Deploys then install exactly those versions; a changed version rebuilds only the
+  images holding the package and their descendants. Other entries stay as they are.
+  --app FILE|DIR   the app (default ./images.ts)
+  --lock FILE      the lock file (default imgsdk.lock beside the app)
+  --json           print what changed as JSON
+  -v, --verbose    show the builder's output
+`;
+
+export async function lockCommand(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
+  const r = await lock(loadApp(values.app), { lockFile: values.lock ?? lockFileOf(values.app), select: positionals, log: verboseLog(!!values.verbose) });
+  if (values.json) process.stdout.write(JSON.stringify(lockSummary(r), null, 2) + '\n');
+  else process.stdout.write(describeLock(r));
+  return 0;
+}
+
+/** The JSON form of a lock result (the lock itself is in the file). */
+export function lockSummary(r: LockResult): object {
+  return { file: r.file, written: r.written, resolved: r.resolved, changes: r.changes, rebuild: r.rebuild };
+}
+
+/** What a lock or update run did, as lines. */
+export function describeLock(r: LockResult): string {
+  const name = relative(process.cwd(), r.file) || r.file;
+  const lines: string[] = [];
+  const n = r.resolved.length;
+  lines.push(`${name}: ${n} image${n === 1 ? '' : 's'} resolved, ${r.written ? 'written' : 'unchanged'}`);
+  // A new entry is one line; changed entries are listed package by package.
+  const fresh = r.resolved.filter((id) => !r.previous?.images[id] && r.lock.images[id]);
+  for (const id of fresh) lines.push(`${id}: ${r.lock.images[id].packages.length} packages locked`);
+  const changed = r.changes.filter((c) => !fresh.includes(c.image));
+  if (changed.length) lines.push(...changeTable(changed));
+  lines.push(r.rebuild.length ? `will rebuild: ${r.rebuild.join(', ')}` : 'nothing will rebuild');
+  return lines.join('\n') + '\n';
+}
+
+/** One line per package change: image, package, locked, available, and `security` when it comes from the security suite. */
+export function changeTable(changes: readonly PackageChange[]): string[] {
+  const rows = changes.map((c) => [c.image, c.package, c.locked ?? '(new)', c.available ?? '(gone)', c.security ? 'security' : '']);
+  const head = ['IMAGE', 'PACKAGE', 'LOCKED', 'AVAILABLE', ''];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
+}
+
+/** Builder output on stderr with -v. */
+export function verboseLog(on: boolean): ((line: string) => void) | undefined {
+  return on ? (line) => process.stderr.write(`${line}\n`) : undefined;
+}

@@ -1,0 +1,268 @@
+/**
+ * imgsdk.lock: what every builder was made from and the exact package versions
+ * every image installs, resolved by `imgsdk lock` and committed beside the app.
+ * The lock is an input of the keys: a new version of a package changes the key of
+ * the image that holds it and of its descendants, nothing else.
+ *
+ * This module is the pure half (format, which entries are current, what changed);
+ * resolving against an archive runs in a builder container (runtime/lock.ts).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { BuilderDef, ImageDef, Manifest } from '../assembly';
+import { LockError } from '../errors';
+import { canonicalJson, prettyJson } from '../json';
+import { debianSources, debianSuites, type PinnedPackage } from './debian/apt';
+
+/** The lock's file name, beside the app's images.ts. */
+export const LOCK_FILE = 'imgsdk.lock';
+/** Version of the lock format; a reader refuses others. */
+export const LOCK_VERSION = 1;
+
+/** A package of an image at the exact version the archive's index had. */
+export interface LockedPackage extends PinnedPackage {
+  /** `amd64`, `all`, … */
+  readonly arch: string;
+  /** The suite it comes from (the security suite when it has that version), '' when unknown. */
+  readonly suite: string;
+}
+
+/** What a Debian builder's images were resolved from. */
+export interface DebianBuilderLock {
+  readonly kind: 'debian';
+  readonly arch: string;
+  readonly suites: readonly string[];
+  /** Every apt source line, mirror, security archive and snapshot included. */
+  readonly sources: readonly string[];
+  readonly snapshot: string | null;
+  /** The `Date:` of each Release file read, by its codename (or suite); the only times in the lock. */
+  readonly releases: Readonly<Record<string, string>>;
+}
+
+/** What a Gentoo builder is made from, as far as it is known without the network. */
+export interface GentooBuilderLock {
+  readonly kind: 'gentoo';
+  readonly arch: string;
+  readonly stage3: string;
+  /** The pinned date, the date the builder image was set up from, or `latest`. */
+  readonly date: string;
+  /** sha512 of the stage3 tarball, when the stage3 image in the engine records it. */
+  readonly sha512: string | null;
+  /** Portage snapshot: `latest`, a date or an image. */
+  readonly portage: string;
+}
+
+export type BuilderLock = DebianBuilderLock | GentooBuilderLock;
+
+/** One image: what it asked for and the packages its layer holds (the closure minus its ancestors'). */
+export interface ImageLock {
+  readonly builder: string;
+  readonly parent: string | null;
+  /** `.packages()` as resolved, sorted. */
+  readonly request: readonly string[];
+  /** Sorted by name, then arch. */
+  readonly packages: readonly LockedPackage[];
+}
+
+/** The content of imgsdk.lock. */
+export interface Lock {
+  readonly lockfileVersion: number;
+  readonly builders: Readonly<Record<string, BuilderLock>>;
+  readonly images: Readonly<Record<string, ImageLock>>;
+}
+
+/** Whether an image's entry can be used: `none` for images that install no Debian packages. */
+export type LockStatus = 'locked' | 'missing' | 'stale' | 'none';
+
+/** An image's entry as synth uses it. */
+export interface ImageLockState {
+  readonly status: LockStatus;
+  /** Why an entry is missing or stale (for `none`: why its parent chain is not locked), for messages. */
+  readonly why: string;
+  /** The packages of this image's layer (empty unless `locked`). */
+  readonly own: readonly LockedPackage[];
+  /** Every locked package phase 1 installs: the ancestors' and its own. */
+  readonly pins: readonly LockedPackage[];
+}
+
+/** A lock with nothing in it. */
+export function emptyLock(): Lock {
+  return { lockfileVersion: LOCK_VERSION, builders: {}, images: {} };
+}
+
+/**
+ * The lock as its file holds it: pretty, keys sorted, packages sorted, no time but
+ * the archive's own Release dates, so the same resolution writes the same bytes.
+ * @example writeFileSync('imgsdk.lock', renderLock(lock));
+ */
+export function renderLock(lock: Lock): string {
+  const images: Record<string, ImageLock> = {};
+  for (const [id, e] of Object.entries(lock.images)) images[id] = { ...e, request: [...e.request].sort(), packages: sortPackages(e.packages) };
+  return prettyJson({ ...lock, lockfileVersion: LOCK_VERSION, images }, ['lockfileVersion', 'builders', 'images']);
+}
+
+/**
+ * Parses the text of a lock; a malformed one is an error naming the file.
+ * @example const lock = parseLock(readFileSync('imgsdk.lock', 'utf8'), 'imgsdk.lock');
+ */
+export function parseLock(text: string, file = LOCK_FILE): Lock {
+  const bad = (why: string) => new LockError(`${file}: ${why}; fix it or delete it and run \`imgsdk lock\``);
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw bad(`not JSON (${(e as Error).message})`);
+  }
+  const o = v as Partial<Lock> | null;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw bad('not a JSON object');
+  if (o.lockfileVersion !== LOCK_VERSION) throw bad(`lockfileVersion ${JSON.stringify(o.lockfileVersion)} is not ${LOCK_VERSION}`);
+  if (!isRecord(o.builders) || !isRecord(o.images)) throw bad('builders and images must be objects');
+  for (const [id, e] of Object.entries(o.images)) {
+    const ok = isRecord(e) && typeof e.builder === 'string' && Array.isArray(e.request) && Array.isArray(e.packages) &&
+      (e.packages as unknown[]).every((p) => isRecord(p) && ['name', 'version', 'arch', 'sha256', 'suite'].every((k) => typeof p[k] === 'string'));
+    if (!ok) throw bad(`images["${id}"] is not an entry of builder, parent, request and packages (name, version, arch, sha256, suite)`);
+  }
+  return o as Lock;
+}
+
+/**
+ * The lock at `path`, or null when there is none.
+ * @example const lock = readLockFile('imgsdk.lock') ?? emptyLock();
+ */
+export function readLockFile(path: string): Lock | null {
+  if (!existsSync(path)) return null;
+  return parseLock(readFileSync(path, 'utf8'), path);
+}
+
+/**
+ * What a Debian builder's lock entry must say to be current (everything but the
+ * Release dates, which only resolving learns).
+ */
+export function debianBuilderBasis(def: BuilderDef): Omit<DebianBuilderLock, 'releases'> {
+  const d = def.debian!;
+  return { kind: 'debian', arch: def.arch, suites: debianSuites(d), sources: debianSources(d), snapshot: d.snapshot };
+}
+
+/**
+ * Per image (in `order`, parents first): whether the lock has a current entry and
+ * what phase 1 pins. An entry is stale when the image's packages, builder or
+ * parent changed, when its builder's sources changed, or when an ancestor's entry
+ * is missing or stale (the closure minus the ancestors' depends on theirs).
+ * Stale entries are not used: the image installs the archive's candidates.
+ */
+export function lockStates(
+  order: readonly string[],
+  images: ReadonlyMap<string, ImageDef>,
+  builders: ReadonlyMap<string, BuilderDef>,
+  lock: Lock | null,
+): Map<string, ImageLockState> {
+  const out = new Map<string, ImageLockState>();
+  const builderOk = new Map<string, string>();
+  const checkBuilder = (def: BuilderDef): string => {
+    let why = builderOk.get(def.id);
+    if (why === undefined) {
+      const have = lock?.builders[def.id];
+      why = !have ? `builder ${def.id} is not in the lock` : canonicalJson(withoutReleases(have)) !== canonicalJson(debianBuilderBasis(def)) ? `builder ${def.id} changed (suites, mirror, snapshot or sources)` : '';
+      builderOk.set(def.id, why);
+    }
+    return why;
+  };
+  for (const id of order) {
+    const def = images.get(id)!;
+    const builder = builders.get(def.builder)!;
+    const parent = def.parent ? out.get(def.parent) : undefined;
+    const inherited = parent?.pins ?? [];
+    const parentBad = parent && (parent.status !== 'locked' && parent.why) ? `parent ${def.parent} is not locked` : '';
+    if (builder.kind !== 'debian' || def.packages.length === 0) {
+      // Nothing of its own to lock; `why` tells its children what the parent lacks.
+      out.set(id, { status: 'none', why: parentBad, own: [], pins: parentBad ? [] : inherited });
+      continue;
+    }
+    const entry = lock?.images[id];
+    let status: LockStatus = 'locked';
+    let why = '';
+    if (!entry) [status, why] = ['missing', `${id} is not in the lock`];
+    else {
+      why = checkBuilder(builder) ||
+        (entry.builder !== def.builder ? `builder changed from ${entry.builder} to ${def.builder}` : '') ||
+        ((entry.parent ?? null) !== def.parent ? `parent changed from ${entry.parent ?? 'scratch'} to ${def.parent ?? 'scratch'}` : '') ||
+        (canonicalJson([...entry.request].sort()) !== canonicalJson([...def.packages].sort()) ? `packages changed (locked for ${entry.request.join(' ') || 'none'})` : '') ||
+        parentBad;
+      if (why) status = 'stale';
+    }
+    const own = status === 'locked' ? entry!.packages : [];
+    out.set(id, { status, why, own, pins: status === 'locked' ? [...inherited, ...own] : [] });
+  }
+  return out;
+}
+
+/** One package whose locked version differs from what the archive offers now. */
+export interface PackageChange {
+  readonly image: string;
+  readonly package: string;
+  readonly arch: string;
+  /** null: the image's closure gains the package. */
+  readonly locked: string | null;
+  /** null: the closure no longer has it. */
+  readonly available: string | null;
+  /** Whether the available version comes from the security suite. */
+  readonly security: boolean;
+}
+
+/**
+ * Package by package, what differs between the entries of `before` and `after`
+ * for the images `after` resolved; images in `after` but not in `before` list
+ * every package as new.
+ * @example lockChanges(old, fresh, ['imgsdk/nginx'])
+ */
+export function lockChanges(before: Lock | null, after: Lock, ids: readonly string[]): PackageChange[] {
+  const out: PackageChange[] = [];
+  for (const image of [...ids].sort()) {
+    const now = after.images[image];
+    if (!now) continue;
+    const was = new Map((before?.images[image]?.packages ?? []).map((p) => [`${p.name}:${p.arch}`, p]));
+    const is = new Map(now.packages.map((p) => [`${p.name}:${p.arch}`, p]));
+    const byName = (a: string, b: string) => {
+      const [x, y] = [a.split(':'), b.split(':')];
+      return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+    };
+    for (const k of [...new Set([...was.keys(), ...is.keys()])].sort(byName)) {
+      const a = was.get(k);
+      const b = is.get(k);
+      if (a && b && a.version === b.version && a.sha256 === b.sha256) continue;
+      const p = (b ?? a)!;
+      out.push({ image, package: p.name, arch: p.arch, locked: a?.version ?? null, available: b?.version ?? null, security: !!b && b.suite.endsWith('-security') });
+    }
+  }
+  return out;
+}
+
+/**
+ * `ids` plus every image below them (children, and images copying from them),
+ * sorted: the images whose keys change with theirs.
+ * @example dependents(manifest, ['imgsdk/base']) // ['imgsdk/base', 'imgsdk/nginx']
+ */
+export function dependents(manifest: Manifest, ids: Iterable<string>): string[] {
+  const hit = new Set(ids);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [id, m] of Object.entries(manifest.images)) {
+      if (!hit.has(id) && m.dependsOn.some((d) => hit.has(d))) hit.add(id), (grew = true);
+    }
+  }
+  return [...hit].sort();
+}
+
+function withoutReleases(b: BuilderLock): unknown {
+  if (b.kind !== 'debian') return b;
+  const { releases: _r, ...rest } = b;
+  return rest;
+}
+
+function sortPackages(ps: readonly LockedPackage[]): LockedPackage[] {
+  const k = (p: LockedPackage) => `${p.name}\0${p.arch}`;
+  return [...ps].sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}

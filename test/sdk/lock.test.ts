@@ -1,0 +1,140 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { LockError } from '../../src/errors';
+import { debian, gentoo } from '../../src/sdk/builder';
+import { debianSources, debianSuites } from '../../src/sdk/debian/apt';
+import { image } from '../../src/sdk/image';
+import { dependents, emptyLock, lockChanges, parseLock, renderLock, type ImageLock, type Lock, type LockedPackage } from '../../src/sdk/lock';
+import { assemble } from '../../src/sdk/synth';
+
+const deb = debian.builder('acme/bookworm', { suite: 'bookworm' });
+const bob = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib' });
+const base = image('acme/base').builder(deb).packages('libgreet1').user('nobody');
+const child = image('acme/greet').from(base).packages('greet');
+const grandchild = image('acme/greet-conf').from(child).file('/etc/greet.conf', 'loud=1\n');
+const copier = image('acme/copier').builder(deb).copy({ from: child, paths: ['/usr/bin/greet'] }).user('nobody');
+const other = image('acme/other').builder(deb).packages('hello').user('nobody');
+const portage = image('kubler/glibc').builder(bob).packages('sys-libs/glibc').user('nobody');
+const APP = [grandchild, copier, other, portage];
+
+const pkg = (name: string, version: string, suite = 'bookworm'): LockedPackage => ({ name, version, arch: 'amd64', sha256: `${name}-${version}`.padEnd(64, '0').slice(0, 64), suite });
+
+function lockWith(versions: { greet?: string; libgreet1?: string; hello?: string } = {}): Lock {
+  const d = deb.def.debian!;
+  const entry = (builder: string, parent: string | null, request: string[], packages: LockedPackage[]): ImageLock => ({ builder, parent, request, packages });
+  return {
+    lockfileVersion: 1,
+    builders: { 'acme/bookworm': { kind: 'debian', arch: 'amd64', suites: debianSuites(d), sources: debianSources(d), snapshot: null, releases: { bookworm: 'Sat, 11 Jul 2026 10:16:37 UTC' } } },
+    images: {
+      'acme/base': entry('acme/bookworm', null, ['libgreet1'], [pkg('libc6', '2.36-9+deb12u14'), pkg('libgreet1', versions.libgreet1 ?? '1.0', 'local')]),
+      'acme/greet': entry('acme/bookworm', 'acme/base', ['greet'], [pkg('greet', versions.greet ?? '1.0', 'local')]),
+      'acme/other': entry('acme/bookworm', null, ['hello'], [pkg('hello', versions.hello ?? '2.10-3'), pkg('libc6', '2.36-9+deb12u14')]),
+    },
+  };
+}
+
+const keysOf = (lock: Lock | null) => Object.fromEntries(Object.entries(assemble(APP, { lock }).manifest.images).map(([id, m]) => [id, m.key]));
+const changed = (a: Record<string, string>, b: Record<string, string>) => Object.keys(a).filter((id) => a[id] !== b[id]).sort();
+
+test('a locked image has its own packages in its key and pins its ancestors\' and its own in apt/lock.tsv', () => {
+  const asm = assemble(APP, { lock: lockWith() });
+  assert.equal([...asm.locks].map(([id, s]) => [id, s.status]).sort(), [
+    ['acme/base', 'locked'], ['acme/copier', 'none'], ['acme/greet', 'locked'], ['acme/greet-conf', 'none'], ['acme/other', 'locked'], ['kubler/glibc', 'none'],
+  ]);
+  const tsv = asm.files.get('acme/greet/apt/lock.tsv') as string;
+  assert.equal(tsv.trimEnd().split('\n').map((l) => l.split('\t').slice(0, 2).join('=')), ['greet=1.0', 'libc6=2.36-9+deb12u14', 'libgreet1=1.0']);
+  assert.is(asm.files.get('acme/base/apt/lock.tsv'), `libc6\t2.36-9+deb12u14\t${pkg('libc6', '2.36-9+deb12u14').sha256}\nlibgreet1\t1.0\t${pkg('libgreet1', '1.0').sha256}\n`);
+  assert.ok(asm.manifest.images['acme/greet'].inputs!.lock);
+  assert.not.ok(asm.files.has('acme/greet-conf/apt/lock.tsv'), 'an image without packages installs nothing');
+});
+
+test('a new version of a package changes exactly the keys of the image holding it and its descendants', () => {
+  const before = keysOf(lockWith());
+  assert.equal(changed(before, keysOf(lockWith({ greet: '1.1' }))), ['acme/copier', 'acme/greet', 'acme/greet-conf']);
+  assert.equal(changed(before, keysOf(lockWith({ libgreet1: '1.1' }))), ['acme/base', 'acme/copier', 'acme/greet', 'acme/greet-conf']);
+  assert.equal(changed(before, keysOf(lockWith({ hello: '2.10-4' }))), ['acme/other']);
+  assert.equal(changed(before, keysOf(lockWith())), [], 'the same lock gives the same keys');
+});
+
+test('the suite a version comes from and the Release dates are not in any key', () => {
+  const a = lockWith();
+  const b: Lock = {
+    ...a,
+    builders: { 'acme/bookworm': { ...a.builders['acme/bookworm'], releases: { bookworm: 'Sun, 12 Jul 2026 00:00:00 UTC' } } as Lock['builders'][string] },
+    images: { ...a.images, 'acme/other': { ...a.images['acme/other'], packages: a.images['acme/other'].packages.map((p) => ({ ...p, suite: 'bookworm-security' })) } },
+  };
+  assert.equal(changed(keysOf(a), keysOf(b)), []);
+});
+
+test('entries are stale when the packages, the parent or the builder\'s sources change, and a stale parent makes its children stale', () => {
+  const lock = lockWith();
+  const more = image('acme/base').builder(deb).packages('libgreet1', 'zlib1g').user('nobody');
+  const asm = assemble([image('acme/greet').from(more).packages('greet'), other], { lock });
+  assert.is(asm.locks.get('acme/base')!.status, 'stale');
+  assert.match(asm.locks.get('acme/base')!.why, /packages changed \(locked for libgreet1\)/);
+  assert.is(asm.locks.get('acme/greet')!.status, 'stale');
+  assert.match(asm.locks.get('acme/greet')!.why, /parent acme\/base is not locked/);
+  assert.is(asm.locks.get('acme/other')!.status, 'locked');
+  assert.not.ok(asm.files.has('acme/greet/apt/lock.tsv'), 'a stale entry is not used');
+
+  const moved = debian.builder('acme/bookworm', { suite: 'bookworm', sources: ['deb [trusted=yes] http://127.0.0.1:9/ ./'] });
+  const asm2 = assemble([image('acme/other').builder(moved).packages('hello').user('nobody')], { lock });
+  assert.match(asm2.locks.get('acme/other')!.why, /builder acme\/bookworm changed/);
+
+  const asm3 = assemble([image('acme/new').builder(deb).packages('curl').user('nobody')], { lock });
+  assert.equal([asm3.locks.get('acme/new')!.status, asm3.locks.get('acme/new')!.why], ['missing', 'acme/new is not in the lock']);
+});
+
+test('the order of requested packages does not make an entry stale', () => {
+  const two = image('acme/two').builder(deb).packages('bb', 'aa').user('nobody');
+  const lock: Lock = { ...lockWith(), images: { 'acme/two': { builder: 'acme/bookworm', parent: null, request: ['aa', 'bb'], packages: [pkg('aa', '1'), pkg('bb', '1')] } } };
+  assert.is(assemble([two], { lock }).locks.get('acme/two')!.status, 'locked');
+});
+
+test('renderLock is deterministic: sorted keys, sorted packages and requests, and parseLock reads it back', () => {
+  const lock = lockWith();
+  const shuffled: Lock = { ...lock, images: Object.fromEntries(Object.entries(lock.images).reverse().map(([id, e]) => [id, { ...e, packages: [...e.packages].reverse() }])) };
+  const text = renderLock(lock);
+  assert.is(renderLock(shuffled), text);
+  assert.match(text, /^\{\n {2}"lockfileVersion": 1,\n {2}"builders": /);
+  assert.equal(parseLock(text), JSON.parse(text));
+  assert.not.match(text, /\d{4}-\d\d-\d\dT/, 'no timestamps of ours');
+});
+
+test('parseLock refuses what is not a lock, naming the file', () => {
+  for (const [text, why] of [
+    ['{', /not JSON/],
+    ['[]', /not a JSON object/],
+    ['{"lockfileVersion":2,"builders":{},"images":{}}', /lockfileVersion 2 is not 1/],
+    ['{"lockfileVersion":1,"builders":{},"images":{"a/b":{"builder":"x","request":[],"packages":[{"name":"x"}]}}}', /images\["a\/b"\]/],
+  ] as const) {
+    try {
+      parseLock(text, 'app/imgsdk.lock');
+      assert.unreachable(text);
+    } catch (e) {
+      assert.instance(e, LockError);
+      assert.match((e as Error).message, /^app\/imgsdk\.lock: /);
+      assert.match((e as Error).message, why);
+    }
+  }
+});
+
+test('lockChanges names image, package and both versions; security when the new version is from the security suite', () => {
+  const before = lockWith();
+  const after = lockWith({ greet: '1.1', hello: '2.10-4' });
+  const afterSec: Lock = { ...after, images: { ...after.images, 'acme/other': { ...after.images['acme/other'], packages: [pkg('hello', '2.10-4', 'bookworm-security'), pkg('libc6', '2.36-9+deb12u14')] } } };
+  assert.equal(lockChanges(before, afterSec, ['acme/greet', 'acme/other', 'acme/base']), [
+    { image: 'acme/greet', package: 'greet', arch: 'amd64', locked: '1.0', available: '1.1', security: false },
+    { image: 'acme/other', package: 'hello', arch: 'amd64', locked: '2.10-3', available: '2.10-4', security: true },
+  ]);
+  const gained = lockChanges(emptyLock(), before, ['acme/greet']);
+  assert.equal(gained, [{ image: 'acme/greet', package: 'greet', arch: 'amd64', locked: null, available: '1.0', security: false }]);
+});
+
+test('dependents: an image, its children and the images copying from it', () => {
+  const { manifest } = assemble(APP);
+  assert.equal(dependents(manifest, ['acme/greet']), ['acme/copier', 'acme/greet', 'acme/greet-conf']);
+  assert.equal(dependents(manifest, ['acme/other']), ['acme/other']);
+});
+
+test.run();
