@@ -14,9 +14,27 @@ import { deploy, loadApp, type App, type DeployResult } from '../../src';
 import type { ImageDef, Manifest } from '../../src/assembly';
 import { ensureDebianBuilder } from '../../src/runtime/builders/debian';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
-import { tempDir } from './_app';
+import { removeImages, tempDir } from './_app';
 
 export const EXAMPLES = resolve(__dirname, '..', '..', 'examples');
+
+/**
+ * The state directory of a suite: a temp dir removed at the end together with the
+ * suite's images, or, with IMGSDK_E2E_KEEP=<dir> (for working on the suite), that
+ * directory, kept with the images so a rerun is all cache hits.
+ */
+export function suiteState(name: string): { readonly dir: string; cleanUp(docker: Docker | null, ids: readonly string[]): Promise<void> } {
+  const keep = process.env.IMGSDK_E2E_KEEP;
+  if (keep) return { dir: join(resolve(keep), name), cleanUp: async () => undefined };
+  const t = tempDir(`imgsdk-e2e-${name}-`);
+  return {
+    dir: t.dir,
+    cleanUp: async (docker, ids) => {
+      if (docker) await removeImages(docker, ids);
+      t.remove();
+    },
+  };
+}
 
 /** An example's app, loaded as `imgsdk deploy --app examples/<file>` loads it (`imgsdk` is this copy). */
 export function loadExample(file: string): App {
@@ -130,7 +148,8 @@ function demux(docker: Docker, stream: NodeJS.ReadableStream): { stdout: () => s
 
 /** The uid of every process in a running container. */
 export async function processUids(c: Docker.Container): Promise<string[]> {
-  const top = (await c.top({ ps_args: '-o uid,comm' })) as { Titles: string[]; Processes: string[][] };
+  // The engine needs the PID column to map processes to the container.
+  const top = (await c.top({ ps_args: '-o pid,uid,comm' })) as { Titles: string[]; Processes: string[][] };
   const col = top.Titles.indexOf('UID');
   return top.Processes.map((p) => p[col]);
 }
@@ -197,26 +216,27 @@ export interface SizeLine {
  * its ancestors' (as the corpus measures it). One container per builder.
  */
 export async function measureSizes(docker: Docker, deployed: readonly Deployed[], ids: readonly string[]): Promise<SizeLine[]> {
-  const byBuilder = new Map<string, { deployed: Deployed; ids: string[] }>();
+  // Images by builder, each with the deploy that built it.
+  const byBuilder = new Map<string, { builders: Manifest['builders']; images: { id: string; packages: readonly string[] }[] }>();
   for (const id of ids) {
     const d = deployed.find((x) => x.result.images.some((i) => i.id === id && (i.status === 'built' || i.status === 'cached')));
     if (!d) continue;
-    const b = d.chains.get(id)!.builder;
-    const group = byBuilder.get(b) ?? { deployed: d, ids: [] };
-    group.ids.push(id);
-    byBuilder.set(b, group);
+    const chain = d.chains.get(id)!;
+    const group = byBuilder.get(chain.builder) ?? { builders: d.builders, images: [] };
+    group.images.push({ id, packages: chain.packages });
+    byBuilder.set(chain.builder, group);
   }
   const lines: SizeLine[] = [];
   for (const [builder, group] of byBuilder) {
-    const { def, key } = group.deployed.builders[builder];
+    const { def, key } = group.builders[builder];
     const ref = await ensureDebianBuilder(engineFromDocker(docker), def, key);
     const base = (await docker.getImage(ref).inspect()).Size;
-    const input = group.ids.map((id) => `${id} ${group.deployed.chains.get(id)!.packages.join(' ')}`).join('\n');
+    const input = group.images.map((i) => `${i.id} ${i.packages.join(' ')}`).join('\n');
     const script = [
       'set -e',
       'apt-get update -q >/dev/null',
       'while read -r id pkgs; do',
-      // shellcheck: $pkgs is a word list on purpose
+      // $pkgs unquoted: a list of names
       '  kib=$(apt-get install -s --no-install-recommends $pkgs | awk \'/^Inst /{print $2}\' | sort -u | xargs -r apt-cache show --no-all-versions | awk \'/^Installed-Size:/{s+=$2} END{print s+0}\')',
       '  echo "$id $kib"',
       'done',
@@ -224,7 +244,7 @@ export async function measureSizes(docker: Docker, deployed: readonly Deployed[]
     const r = await runOnce(docker, ref, { entrypoint: ['/bin/sh', '-c', script], stdin: `${input}\n`, timeoutMs: 600_000 });
     if (r.code !== 0) throw new Error(`plain Debian sizes in ${ref} failed (exit ${r.code}): ${r.stderr}`);
     const kib = new Map(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
-    for (const id of group.ids) {
+    for (const { id } of group.images) {
       const size = (await docker.getImage(`${id}:latest`).inspect()).Size;
       lines.push({ id, size, plain: base + Number(kib.get(id) ?? NaN) * 1024 });
     }

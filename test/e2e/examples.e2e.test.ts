@@ -11,13 +11,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { extract } from 'tar-stream';
 import type Docker from 'dockerode';
-import { removeImages, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
 import {
-  deployAll, eventually, failures, formatSize, httpGet, loadExample, measureSizes, processUids, redisCommand, runOnce, startService, type Deployed,
+  deployAll, eventually, suiteState, failures, formatSize, httpGet, loadExample, measureSizes, processUids, redisCommand, runOnce, startService, type Deployed,
 } from './_examples';
 
-const state = tempDir('imgsdk-e2e-examples-');
+const state = suiteState('examples');
 const deployed: Deployed[] = [];
 const made = new Set<string>();
 
@@ -183,9 +182,7 @@ test('every image built here is measured beside plain Debian with the same packa
 });
 
 test.after(async () => {
-  const docker = await engineOrSkip().catch(() => null);
-  if (docker) await removeImages(docker, [...made]);
-  state.remove();
+  await state.cleanUp(await engineOrSkip().catch(() => null), [...made]);
 });
 
 test.run();

@@ -8,9 +8,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, image, type Image } from '../../src';
-import { removeImages, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
-import { deployAll, failures, formatSize, loadExample, measureSizes, runOnce, type Deployed } from './_examples';
+import { deployAll, failures, suiteState, formatSize, loadExample, measureSizes, runOnce, type Deployed } from './_examples';
 
 const base = loadExample('shared-bases/images.ts').roots.find((i) => i.id === 'bases/debian-base')!;
 const child = (name: string, pkg: string, bin: string): Image => image(`imgsdk-e2e/base-${name}`).from(base).packages(pkg).user('nobody').entrypoint(bin);
@@ -20,7 +19,7 @@ const curl = child('curl', 'curl', '/usr/bin/curl');
 const CHILDREN = [jq, ninja, curl];
 const IDS = CHILDREN.map((c) => c.id);
 
-const state = tempDir('imgsdk-e2e-shared-base-');
+const state = suiteState('shared-base');
 let deployed: Deployed | undefined;
 
 /** Deploys the base and its children once for the whole file. */
@@ -76,9 +75,7 @@ test('the base and its children are measured beside plain Debian with the same p
 });
 
 test.after(async () => {
-  const docker = await engineOrSkip().catch(() => null);
-  if (docker) await removeImages(docker, ['bases/debian-base', ...IDS]);
-  state.remove();
+  await state.cleanUp(await engineOrSkip().catch(() => null), ['bases/debian-base', ...IDS]);
 });
 
 test.run();
