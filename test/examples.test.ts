@@ -29,6 +29,14 @@ const EXPECTED: Record<string, string[]> = {
   'uses-shared-bases': ['acme/redis', 'bases/debian-base'],
 };
 
+/** The Debian twins of the seed examples (`debian.ts` beside the Gentoo original). A new twin needs a row. */
+const TWINS: Record<string, string[]> = {
+  fossil: ['fossil/server-debian', 'fossil/server-python-debian', 'fossil/server-tcl-debian'],
+  'gentoo-java': ['matrix/debian-base', 'matrix/debian-gcc', 'matrix/debian-glibc', 'matrix/debian-java', 'matrix/debian-zlib', 'matrix/webapp-debian'],
+  'kubler-nmap': ['kubler/glibc-debian', 'mynamespace/nmap-debian'],
+  'staves-bash': ['staves/bash-debian'],
+};
+
 const folders = readdirSync(join(ROOT, 'examples'), { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(join(ROOT, 'examples', d.name, 'images.ts')))
   .map((d) => d.name)
@@ -58,6 +66,22 @@ for (const name of Object.keys(EXPECTED).sort()) {
     const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     assert.equal(Object.keys(manifest.images).sort(), EXPECTED[name]);
     outdirs.set(name, out);
+  });
+}
+
+test('every Debian twin has a row of expected image ids', () => {
+  const twins = folders.filter((name) => existsSync(join(ROOT, 'examples', name, 'debian.ts')));
+  assert.equal(twins, Object.keys(TWINS).sort());
+});
+
+for (const name of Object.keys(TWINS).sort()) {
+  test(`imgsdk synth writes the Debian twin of the ${name} example, on one builder`, async () => {
+    const out = join(tmp, `${name}-debian`);
+    const { stdout } = await run(process.execPath, [CLI, 'synth', '--app', `examples/${name}/debian.ts`, '-o', out], { cwd: ROOT });
+    assert.match(stdout, /^synthesized \d+ images? /);
+    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    assert.equal(Object.keys(manifest.images).sort(), TWINS[name]);
+    assert.equal(Object.keys(manifest.builders), ['examples/bookworm']);
   });
 }
 
