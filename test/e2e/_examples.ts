@@ -228,8 +228,8 @@ export async function measureSizes(docker: Docker, deployed: readonly Deployed[]
   }
   const lines: SizeLine[] = [];
   for (const [builder, group] of byBuilder) {
-    const { def, key } = group.builders[builder];
-    const ref = await ensureDebianBuilder(engineFromDocker(docker), def, key);
+    const { def } = group.builders[builder];
+    const ref = await ensureDebianBuilder(engineFromDocker(docker), def);
     const base = (await docker.getImage(ref).inspect()).Size;
     const input = group.images.map((i) => `${i.id} ${i.packages.join(' ')}`).join('\n');
     const script = [
