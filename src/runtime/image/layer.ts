@@ -13,6 +13,7 @@ import { pack, type Header, type Pack } from 'tar-stream';
 import { RootfsError } from '../../errors';
 import { DamagedBlobError, type BlobStore } from '../rootfs/blobs';
 import type { Entry } from '../rootfs/entry';
+import { CAPABILITY } from '../rootfs/tar';
 
 /** Options of {@link writeLayer}. */
 export interface LayerOptions {
@@ -201,6 +202,8 @@ function layerHeader(e: Entry, mtime: Date): LayerHeader {
   if (e.uid > MAX_USTAR_ID || e.gid > MAX_USTAR_ID) {
     h.pax = { uid: String(e.uid), gid: String(e.gid) };
   }
+  // A kept file capability travels as the pax record the engine turns into the xattr.
+  if (e.type === 'file' && e.caps !== undefined) h.pax = { ...(h.pax as Record<string, string> | undefined), [CAPABILITY]: e.caps };
   return h;
 }
 

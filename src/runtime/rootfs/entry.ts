@@ -56,6 +56,10 @@ export interface Entry {
   readonly inode?: string;
   /** A script's `#!` interpreter (`/usr/bin/perl`; for `#!/usr/bin/env python3`, `python3`). */
   readonly shebang?: string;
-  /** The file had a `security.capability` attribute in the builder (dropped unless kept). */
-  readonly caps?: boolean;
+  /**
+   * The file's `security.capability` attribute in the builder, as the tar's pax record
+   * carried it (`setcap cap_net_raw+ep`); removed and reported unless the image keeps
+   * privileges (`.keep('setuid')`), then written to the layer as the same record.
+   */
+  readonly caps?: string;
 }

@@ -6,7 +6,7 @@ import type { Entry } from './entry';
  * and a few helpers (postdrop, ssh-keysign), which a container running as one user
  * never needs; they are the first thing an attacker in a container looks for. So
  * they are removed from every file by default and each removal is reported; an image
- * that needs them keeps them with `.keep('setuid')`. World-writable files (a hook's
+ * that needs them keeps them with `.keep('setuid')`, capabilities included. World-writable files (a hook's
  * `chmod 666`) lose their `o+w` the same way, unless the image keeps 'world-writable'.
  */
 
@@ -49,8 +49,10 @@ export function stripPrivileges(entries: readonly Entry[], opts: PrivilegeOption
       if (mode & 0o2000) what.push('setgid');
       mode &= ~0o6000;
     }
-    // Capabilities are never carried into a layer (see Entry.caps): reported so the loss is seen.
-    if (e.caps) what.push('capabilities');
+    // Capabilities go with setuid; one the tar reader could not read byte for byte
+    // (a value with bytes over 0x7f) cannot be written back, so it is removed too.
+    const keepCaps = !!opts.keepSetuid && e.caps !== undefined && /^[\x00-\x7f]*$/.test(e.caps);
+    if (e.caps !== undefined && !keepCaps) what.push(opts.keepSetuid ? 'capabilities (not carried: unreadable value)' : 'capabilities');
     const worldWritable = mode & 0o002 && (e.type !== 'dir' || !(mode & 0o1000));
     if (worldWritable && !opts.keepWorldWritable) {
       what.push('world-writable');
@@ -58,6 +60,7 @@ export function stripPrivileges(entries: readonly Entry[], opts: PrivilegeOption
     }
     if (!what.length) return e;
     stripped.push({ path: e.path, from: e.mode, to: mode, what });
+    if (keepCaps) return { ...e, mode };
     const { caps: _caps, ...rest } = e;
     return { ...rest, mode };
   });

@@ -87,7 +87,8 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
     }
 
     const mode = (h.mode ?? 0) & 0o7777;
-    const caps = (h.pax as Record<string, string> | undefined)?.['SCHILY.xattr.security.capability'] !== undefined ? { caps: true } : {};
+    const capability = (h.pax as Record<string, string> | undefined)?.[CAPABILITY];
+    const caps = capability !== undefined ? { caps: capability } : {};
     const base = { path, mode, uid: h.uid ?? 0, gid: h.gid ?? 0, ...origin(opts, path), ...caps };
     if (isFile) {
       // Only regular files: a setgid directory (/var/mail) just passes its group on.
@@ -163,6 +164,8 @@ export function parseShebang(body: Buffer): string | undefined {
   return words[0];
 }
 
+/** The pax record of a file capability (GNU tar's and Docker's name for the xattr). */
+export const CAPABILITY = 'SCHILY.xattr.security.capability';
 const C_UTF8 = Buffer.from('C.UTF-8\0');
 const C_UTF8_NORMAL = Buffer.from('C.utf8\0');
 

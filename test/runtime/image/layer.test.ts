@@ -220,4 +220,12 @@ test('a file whose group lost its other members (purged, slimmed, in another lay
   assert.is(h.size, body.length);
 });
 
+test('a kept file capability is written as its pax record, which a reader gets back unchanged', async () => {
+  const body = Buffer.from('ping');
+  const caps = '\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00';
+  const { bytes } = await toBuffer([entry('usr', 'dir'), entry('usr/bin', 'dir'), entry('usr/bin/ping', 'file', { mode: 0o755, size: body.length, sha256: await blobs.put(body), caps })], { mtime: MTIME });
+  const h = (await headers(bytes)).find((x) => x.name === 'usr/bin/ping')!;
+  assert.is((h.pax as Record<string, string>)['SCHILY.xattr.security.capability'], caps);
+});
+
 test.run();
