@@ -157,14 +157,18 @@ export function slim(input: SlimInput): SlimResult {
  */
 function usedPackages(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, parents: readonly (readonly Entry[])[] = []): Set<string> {
   const used = new Set(kept.filter((e) => e.type === 'file' && e.elf && e.origin).map((e) => e.origin!));
-  const view = new Layers([...parents, kept]);
-  const runs = (interp: string) => (interp.includes('/') ? !!view.lookup(interp) : PATH_DIRS.some((d) => view.lookup(`${d}/${interp}`)));
+  const runs = interpreterIn(new Layers([...parents, kept]));
   for (const [pkg, files] of byPackage) {
     if (files.some((e) => e.elf)) continue;
     const programs = files.filter((e) => e.shebang && BIN_DIR.test(e.path));
     if (!programs.length || programs.some((e) => runs(e.shebang!))) used.add(pkg);
   }
   return used;
+}
+
+/** Whether a `#!` interpreter (a path, or a name `env` finds in PATH) is in `view`. */
+function interpreterIn(view: Layers): (interp: string) => boolean {
+  return (interp) => (interp.includes('/') ? !!view.lookup(interp) : PATH_DIRS.some((d) => view.lookup(`${d}/${interp}`)));
 }
 
 /**
@@ -179,6 +183,7 @@ function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string
   const opensslConf = all.some((e) => e.type !== 'dir' && OPENSSL_CONF.test(e.path));
   const iconv = all.some((e) => e.elf?.iconv && !isLibc(e));
   const utf8Locale = all.some((e) => e.elf?.utf8Locale && !isLibc(e));
+  const runs = interpreterIn(new Layers([...parents, kept]));
   const out: string[] = [];
   for (const [pkg, files] of byPackage) {
     for (const e of files) {
@@ -193,6 +198,9 @@ function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string
       else if (OPENSSL_MODULES.test(e.path)) keep = opensslConf;
       else if (!used.has(pkg)) keep = false;
       else if (BIN_DIR.test(e.path) && (e.elf?.interp || e.shebang)) keep = false;
+      // A helper script of a library or base package never brings its interpreter in
+      // (usrmerge's Perl scripts would keep all of Perl): kept only where it can run.
+      else if (e.shebang && !runs(e.shebang)) keep = false;
       else if (e.elf && !e.elf.interp && LOADER_DIR.test(e.path)) keep = false;
       else keep = true;
       if (keep) out.push(e.path);

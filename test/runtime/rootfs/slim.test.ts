@@ -139,4 +139,18 @@ test('a program that calls popen gets /bin/sh from dash, unless a policy forbids
   assert.not.ok(kept.includes('usr/bin/dash') || kept.includes('usr/lib/locale/C.utf8/LC_CTYPE'));
 });
 
+test('a base package\'s helper script does not bring its interpreter in (usrmerge\'s Perl scripts)', () => {
+  const entries = [
+    ...libc6,
+    of('app', program('usr/bin/app', ['libc.so.6'])),
+    of('usrmerge', script('usr/lib/usrmerge/convert-usrmerge', '/usr/bin/perl')),
+    of('perl-base', program('usr/bin/perl', ['libc.so.6'])),
+    of('perl-base', file('usr/lib/x86_64-linux-gnu/perl-base/strict.pm', 50)),
+  ];
+  const packages = [pkg('app', 'utils', ['libc6', 'usrmerge']), pkg('usrmerge', 'admin', ['perl-base'], { priority: 'important' }), pkg('perl-base', 'perl', [], { essential: true, priority: 'required' }), pkg('libc6', 'libs')];
+  const kept = paths(slim({ ...base, entries, packages, requested: ['app'] }).entries);
+  assert.not.ok(kept.includes('usr/bin/perl'));
+  assert.not.ok(kept.includes('usr/lib/usrmerge/convert-usrmerge'));
+});
+
 test.run();
