@@ -118,7 +118,9 @@ export function slim(input: SlimInput): SlimResult {
     }
   }
   const forbid = (input.forbid ?? []).map(globToRegExp);
-  const noShell = SHELLS.some((p) => forbid.some((r) => r.test(p)));
+  // dash is offered, not depended on: without glibc in the image (busybox-static) it could not run.
+  const glibc = [...input.parents, entries].some((layer) => layer.some((e) => e.elf?.soname === 'libc.so.6'));
+  const noShell = !glibc || SHELLS.some((p) => forbid.some((r) => r.test(p)));
   const shell = SHELLS.find((p) => entries.some((e) => e.path === p));
   // Kept files can need more (a module's libraries): repeat until nothing is added.
   let kept: Entry[] = [];

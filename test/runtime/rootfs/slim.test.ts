@@ -153,4 +153,12 @@ test('a base package\'s helper script does not bring its interpreter in (usrmerg
   assert.not.ok(kept.includes('usr/lib/usrmerge/convert-usrmerge'));
 });
 
+test('a static program\'s image gets no /bin/sh for its scripts: dash would need a glibc the image does not have', () => {
+  const dash = [of('dash', symlink('usr/bin/sh', 'dash')), of('dash', program('usr/bin/dash', ['libc.so.6']))];
+  const entries = [...dash, of('busybox-static', file('usr/bin/busybox', 100, elf({ type: 2 }))), of('busybox-static', script('usr/share/busybox/hook', '/bin/sh'))];
+  const kept = paths(slim({ ...base, entries, packages: [pkg('busybox-static', 'shells')], requested: ['busybox-static'] }).entries);
+  assert.ok(kept.includes('usr/bin/busybox'));
+  assert.not.ok(kept.includes('usr/bin/dash'));
+});
+
 test.run();
