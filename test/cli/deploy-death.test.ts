@@ -44,6 +44,7 @@ test('deploy whose engine dies in phase 1 reports the image failed with the caus
         return json(res, 200, { Id: `sha256:${'b'.repeat(64)}`, RepoTags: [image], Config: { Labels: { 'org.imgsdk.key': builderKey } }, Size: 1 });
       }
       if (image) return json(res, 404, { message: `No such image: ${image}` });
+      if (url.startsWith('/containers/json')) return json(res, 200, []);
       if (url.includes('/containers/create')) return json(res, 201, { Id: 'c'.repeat(64) });
       if (req.method === 'HEAD' || req.method === 'PUT') return req.resume().on('end', () => (res.writeHead(200), res.end()));
       if (url.includes('/attach')) return res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' }), res.flushHeaders();
