@@ -47,9 +47,12 @@ test('with --no-load, phase 2 writes an OCI layout skopeo accepts and a docker-a
     assert.match(inspected.Labels[LABEL_SBOM], /^sha256:[0-9a-f]{64}$/);
     const cfg = JSON.parse((await sh('skopeo', ['inspect', '--config', ref])).stdout) as { config: { Entrypoint: string[] } };
     assert.equal(cfg.config.Entrypoint, ['/bin/busybox']);
-    const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] };
+    const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8')) as { manifests: { artifactType?: string; annotations: Record<string, string> }[] };
     const readmeTags = first.images.find((i) => i.id === `${NS}/readme`)!.tags;
-    assert.equal(index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']).sort(), [...built.tags, ...readmeTags].sort());
+    const refs = (artifacts: boolean) => index.manifests.filter((m) => !!m.artifactType === artifacts).map((m) => m.annotations['org.opencontainers.image.ref.name']).sort();
+    assert.equal(refs(false), [...built.tags, ...readmeTags].sort());
+    // Besides the images, each one's provenance (provenance.e2e.test.ts reads it back).
+    assert.equal(refs(true).map((r) => r.replace(/[0-9a-f]{64}/, 'H')), [`${NS}/busybox:sha256-H.att`, `${NS}/readme:sha256-H.att`]);
     await sh('skopeo', ['inspect', `oci:${oci}:${NS}/readme:latest`]);
 
     // Into the engine with skopeo, and it runs.

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { app, deploy, image, loadApp } from '../../src';
 import { bookworm, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
-import { NS } from './_ship';
+import { NS, removeNamespace, startRegistry } from './_ship';
+import { checkProvenance, checkScannable } from './_trust';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -24,16 +25,33 @@ test("two deploys of the repo's images.ts from one lock, each from a clean state
       const state = tempDir('imgsdk-e2e-state-');
       const out = tempDir('imgsdk-e2e-out-');
       try {
-        const r = await deploy(theApp, { stateDir: state.dir, assemblyDir: out.dir, epoch: 0, lockFile, frozenLock: round === 1 });
-        assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
-        assert.ok(r.images.every((i) => i.status === 'built'), 'a clean state builds everything');
-        rounds.push(Object.fromEntries(r.images.map((i) => [i.id, i.digest!])));
-        // Remove what the first round loaded, so the second cannot reuse it.
-        for (const i of r.images) {
-          for (const t of i.tags) {
-            made.add(t);
-            if (round === 0) await docker.getImage(t).remove({ force: true }).catch(() => undefined);
+        // The first round also ships: OCI layout and a loopback registry, for the trust checks below.
+        const registry = round === 0 ? await startRegistry() : null;
+        const oci = tempDir('imgsdk-e2e-oci-');
+        try {
+          const r = await deploy(theApp, { stateDir: state.dir, assemblyDir: out.dir, epoch: 0, lockFile, frozenLock: round === 1, ...(registry ? { oci: oci.dir, push: registry.address } : {}) });
+          assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
+          assert.ok(r.images.every((i) => i.status === 'built'), 'a clean state builds everything');
+          if (registry) {
+            // What scanners and auditors read of the nginx image: its package database
+            // lists every package of PACKAGES.md, its SBOM validates, its provenance is in
+            // the OCI layout and in the registry.
+            const nginx = r.images.find((i) => i.id === 'imgsdk/nginx')!;
+            assert.ok((await checkScannable(state.dir, nginx)).includes('nginx-light'));
+            checkProvenance(nginx, oci.dir, registry.address);
           }
+          rounds.push(Object.fromEntries(r.images.map((i) => [i.id, i.digest!])));
+          // Remove what the first round loaded, so the second cannot reuse it.
+          for (const i of r.images) {
+            for (const t of i.tags) {
+              made.add(t);
+              if (round === 0) await docker.getImage(t).remove({ force: true }).catch(() => undefined);
+            }
+          }
+        } finally {
+          await registry?.stop();
+          if (registry) await removeNamespace(docker, registry.address);
+          oci.remove();
         }
       } finally {
         state.remove();
