@@ -70,6 +70,8 @@ const C_UTF8 = /^usr\/lib\/locale\/C\.utf8(?:\/|$)/;
 const SHELLS = ['usr/bin/sh', 'bin/sh', 'usr/bin/dash', 'bin/dash'];
 const isLibc = (e: Entry) => e.elf?.soname === 'libc.so.6' || /^libc\.musl/.test(e.elf?.soname ?? '');
 
+const USRMERGE = /^(?:bin|sbin|lib|lib32|lib64|libx32)$/;
+
 /** Debian's default PATH, where `#!/usr/bin/env NAME` finds NAME. */
 const PATH_DIRS = ['usr/local/sbin', 'usr/local/bin', 'usr/sbin', 'usr/bin', 'sbin', 'bin'];
 /** Directories ld.so searches by default (multiarch and lib64 included), where a library nobody links is unused. */
@@ -107,6 +109,9 @@ export function slim(input: SlimInput): SlimResult {
   const roots = new Set<string>();
   for (const e of entries) {
     if (e.type === 'dir') continue;
+    // The usrmerge links (/bin -> usr/bin, /lib64 -> usr/lib64) are the layout, not a
+    // package's content: an entrypoint /bin/bash needs them whoever owns them.
+    if (e.type === 'symlink' && USRMERGE.test(e.path) && /^(?:\/?usr\/)/.test(e.linkname ?? '')) roots.add(e.path);
     if (!isPartial(e)) roots.add(e.path);
     else {
       const files = byPackage.get(e.origin!);

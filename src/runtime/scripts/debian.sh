@@ -246,9 +246,12 @@ comm -13 "$W/before" "$W/after" | comm -23 - "$W/listed" |
 		>"$W/created" || true
 log "$(wc -l <"$W/created") files created by maintainer scripts"
 
-# Every entry plus its ancestors, so directories keep their modes and owners.
+# Every entry plus its ancestors, so directories keep their modes and owners. The
+# kernel's mount points (base-files owns /proc, /sys, /dev, /run) are the runtime's:
+# reading them races with the kernel ("file changed as we read it").
 cat "$W/owned" "$W/alternatives" "$W/created" | canonical | awk '
 	{ p = $0; while (p != "" && !(p in seen)) { seen[p] = 1; print substr(p, 2); sub(/\/[^\/]*$/, "", p) } }' |
+	grep -Ev '^(proc|sys|dev|run)(/|$)' |
 	sort -u >"$W/copy"
 
 log "copying $(wc -l <"$W/copy") entries into $ROOT"
