@@ -94,7 +94,12 @@ export async function startService(docker: Docker, ref: string, cmd?: string[]):
     await c.start();
     const info = await c.inspect();
     const ip = Object.values(info.NetworkSettings.Networks ?? {})[0]?.IPAddress;
-    if (!ip) throw new Error(`${ref}: the container has no IP address`);
+    if (!ip) {
+      // A server that exits at once loses its address before we ask: say why it exited.
+      await new Promise((r) => setTimeout(r, 200));
+      const why = info.State.Running ? 'is running' : `exited with ${info.State.ExitCode}`;
+      throw new Error(`${ref}: the container has no IP address (it ${why}); its output:\n${out.stdout()}${out.stderr()}`);
+    }
     return { container: c, ip, logs: () => out.stdout() + out.stderr(), remove };
   } catch (err) {
     await remove();
