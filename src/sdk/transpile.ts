@@ -21,8 +21,18 @@ let installed = false;
 export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? join(tmpdir(), `imgsdk-ts-cache-${process.getuid?.() ?? 'u'}`)): void {
   if (installed) return;
   installed = true;
-  process.setSourceMapsEnabled(true);
   const exts = require.extensions as Record<string, (m: NodeModule, filename: string) => void>;
+  // Under ts-node (the tests, a user's ts-node script) its loader stays: two loaders and
+  // two source-map mappers in one process shift every file:line of a stack trace.
+  if ((process as unknown as Record<symbol, unknown>)[Symbol.for('ts-node.register.instance')] && exts['.ts']) {
+    const tsNode = exts['.ts'];
+    exts['.ts'] = (m, filename) => {
+      loaded.set(filename, createHash('sha256').update(readFileSync(filename)).digest('hex'));
+      tsNode(m, filename);
+    };
+    return;
+  }
+  process.setSourceMapsEnabled(true);
   exts['.ts'] = (m, filename) => {
     const source = readFileSync(filename, 'utf8');
     loaded.set(filename, createHash('sha256').update(source).digest('hex'));
