@@ -109,9 +109,6 @@ export function slim(input: SlimInput): SlimResult {
   const roots = new Set<string>();
   for (const e of entries) {
     if (e.type === 'dir') continue;
-    // The usrmerge links (/bin -> usr/bin, /lib64 -> usr/lib64) are the layout, not a
-    // package's content: an entrypoint /bin/bash needs them whoever owns them.
-    if (e.type === 'symlink' && USRMERGE.test(e.path) && /^(?:\/?usr\/)/.test(e.linkname ?? '')) roots.add(e.path);
     if (!isPartial(e)) roots.add(e.path);
     else {
       const files = byPackage.get(e.origin!);
@@ -146,7 +143,12 @@ export function slim(input: SlimInput): SlimResult {
   const view = new Layers([...input.parents, kept, entries.filter((e) => e.type === 'symlink' && !have.has(e.path))]);
   const keptDirs = new Set(kept.flatMap((e) => parents(e.path)));
   const extra = entries.filter((e) => {
-    if (have.has(e.path) || (isPartial(e) && !used.has(e.origin!))) return false;
+    if (have.has(e.path)) return false;
+    // The usrmerge links (/bin -> usr/bin, /lib64 -> usr/lib64) are the layout, not a
+    // package's content: an entrypoint /bin/bash needs them whoever owns them. (Kept as
+    // links only: as closure roots they would keep all of usr/bin.)
+    if (e.type === 'symlink' && USRMERGE.test(e.path) && /^\/?usr\//.test(e.linkname ?? '')) return true;
+    if (isPartial(e) && !used.has(e.origin!)) return false;
     if (e.type === 'dir') return true;
     if (e.type !== 'symlink' || !isPartial(e)) return false;
     const target = view.resolve(e.path);

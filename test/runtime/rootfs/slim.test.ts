@@ -162,10 +162,11 @@ test('a static program\'s image gets no /bin/sh for its scripts: dash would need
 });
 
 test('the usrmerge links stay whoever owns them (an entrypoint /bin/bash needs /bin -> usr/bin)', () => {
-  const entries = [...libc6, of('debianutils', symlink('bin', 'usr/bin')), of('debianutils', program('usr/bin/run-parts', ['libc.so.6'])), of('bash', program('usr/bin/bash', ['libc.so.6']))];
+  const entries = [...libc6, of('debianutils', symlink('bin', 'usr/bin')), dir('usr/bin'), of('debianutils', program('usr/bin/run-parts', ['libc.so.6'])), of('bash', program('usr/bin/bash', ['libc.so.6']))];
   const packages = [pkg('bash', 'shells', ['libc6', 'debianutils']), pkg('debianutils', 'utils', [], { essential: true, priority: 'required' }), pkg('libc6', 'libs')];
   const kept = paths(slim({ ...base, entries, packages, requested: ['bash'] }).entries);
   assert.ok(kept.includes('bin'));
+  // Kept as a link, not as a root: usr/bin's unused programs stay out.
   assert.not.ok(kept.includes('usr/bin/run-parts'));
 });
 
