@@ -134,7 +134,11 @@ async function plainImage(docker: Docker, packages: readonly string[], log: (l: 
 }
 
 async function attach(docker: Docker, c: Docker.Container): Promise<{ stdout: () => string; stderr: () => string }> {
-  const stream = await c.attach({ stream: true, stdout: true, stderr: true });
+  return demux(docker, (await c.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream);
+}
+
+/** Splits an attach or exec stream into stdout and stderr, each read back as text. */
+export function demux(docker: Docker, stream: NodeJS.ReadableStream): { stdout: () => string; stderr: () => string } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const o = new PassThrough();

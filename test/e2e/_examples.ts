@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
+import { demux } from '../../corpus/run';
 import { deploy, loadApp, type App, type DeployResult } from '../../src';
 import type { ImageDef, Manifest } from '../../src/assembly';
 import { ensureDebianBuilder } from '../../src/runtime/builders/debian';
@@ -140,16 +140,6 @@ async function capture(docker: Docker, c: Docker.Container): Promise<{ stdout: (
   return demux(docker, (await c.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream);
 }
 
-function demux(docker: Docker, stream: NodeJS.ReadableStream): { stdout: () => string; stderr: () => string } {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const o = new PassThrough();
-  const e = new PassThrough();
-  o.on('data', (d: Buffer) => out.push(d));
-  e.on('data', (d: Buffer) => err.push(d));
-  docker.modem.demuxStream(stream, o, e);
-  return { stdout: () => Buffer.concat(out).toString('utf8'), stderr: () => Buffer.concat(err).toString('utf8') };
-}
 
 /** The uid of every process in a running container. */
 export async function processUids(c: Docker.Container): Promise<string[]> {

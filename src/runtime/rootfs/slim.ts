@@ -126,16 +126,18 @@ export function slim(input: SlimInput): SlimResult {
   const shell = SHELLS.find((p) => entries.some((e) => e.path === p));
   // Kept files can need more (a module's libraries): repeat until nothing is added.
   let kept: Entry[] = [];
+  let used: Set<string>;
   for (;;) {
     kept = roots.size ? closure([...input.parents, entries], { libc: input.libc, roots: [...roots], keep: [], ldSoConf: input.ldSoConf, literal: true, skipInterpreter: (p) => noShell && SHELLS.includes(p) }) : [];
-    const more = usedBeyondLoading(kept, byPackage, input.parents).filter((p) => !roots.has(p));
+    const beyond = usedBeyondLoading(kept, byPackage, input.parents);
+    used = beyond.used;
+    const more = beyond.paths.filter((p) => !roots.has(p));
     // popen() and system() run /bin/sh: a program that calls them gets it, unless a policy forbids shells.
     if (!noShell && shell && !roots.has(shell) && kept.some((e) => e.elf?.shell && !isLibc(e))) more.push(shell);
     if (!more.length) break;
     for (const p of more) roots.add(p);
   }
 
-  const used = usedPackages(kept, byPackage, input.parents);
   const have = new Set(kept.map((e) => e.path));
   // The directories of whole and used packages (/var/log/nginx, conf.d) are part of them too,
   // and used packages' symlinks to files that are kept (libfoo.so.1 -> libfoo.so.1.2 came along already).
@@ -164,9 +166,8 @@ export function slim(input: SlimInput): SlimResult {
  * files (data, scripts) unless they are tools that cannot run here: programs in
  * bin/sbin whose interpreter the image lacks (debconf, adduser without perl).
  */
-function usedPackages(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, parents: readonly (readonly Entry[])[] = []): Set<string> {
+function usedPackages(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, runs: (interp: string) => boolean): Set<string> {
   const used = new Set(kept.filter((e) => e.type === 'file' && e.elf && e.origin).map((e) => e.origin!));
-  const runs = interpreterIn(new Layers([...parents, kept]));
   for (const [pkg, files] of byPackage) {
     if (files.some((e) => e.elf)) continue;
     const programs = files.filter((e) => e.shebang && BIN_DIR.test(e.path));
@@ -185,14 +186,14 @@ function interpreterIn(view: Layers): (interp: string) => boolean {
  * modules, helpers and data of used packages, interpreter trees of interpreters the
  * image has, gconv modules when something calls iconv_open.
  */
-function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, parents: readonly (readonly Entry[])[]): string[] {
-  const used = usedPackages(kept, byPackage, parents);
+function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, parents: readonly (readonly Entry[])[]): { paths: string[]; used: Set<string> } {
+  const runs = interpreterIn(new Layers([...parents, kept]));
+  const used = usedPackages(kept, byPackage, runs);
   const all = [...parents.flat(), ...kept];
   const interpreters = new Set(INTERPRETERS.filter((i) => all.some((e) => e.type !== 'dir' && i.present.test(e.path))).map((i) => i.name));
   const opensslConf = all.some((e) => e.type !== 'dir' && OPENSSL_CONF.test(e.path));
   const iconv = all.some((e) => e.elf?.iconv && !isLibc(e));
   const utf8Locale = all.some((e) => e.elf?.utf8Locale && !isLibc(e));
-  const runs = interpreterIn(new Layers([...parents, kept]));
   const out: string[] = [];
   for (const [pkg, files] of byPackage) {
     for (const e of files) {
@@ -215,7 +216,7 @@ function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string
       if (keep) out.push(e.path);
     }
   }
-  return out;
+  return { paths: out, used };
 }
 
 /** Packages kept only for what is used of them: see slim(). */
