@@ -1,5 +1,4 @@
-import { assemble } from '../sdk/synth';
-import { loadApp, lockFileOf } from '../sdk/load';
+import { assembleApp } from '../app/open';
 import { diff } from '../runtime/diff';
 import { select } from '../runtime/deploy';
 import { parse } from './args';
@@ -19,9 +18,9 @@ export async function diffCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' }, json: { type: 'boolean' },
   }, true);
-  const asm = assemble(loadApp(values.app), { lock: lockFileOf(values.app) });
+  const { assembly: asm, stateDir, outDir } = assembleApp(values);
   const ids = new Set(select({ dir: '', manifest: asm.manifest, images: asm.images }, positionals, true));
-  const entries = (await diff(asm.manifest, { stateDir: values.state, assemblyDir: values.out })).filter((e) => ids.has(e.id));
+  const entries = (await diff(asm.manifest, { stateDir, assemblyDir: outDir })).filter((e) => ids.has(e.id));
   if (values.json) for (const e of entries) process.stdout.write(JSON.stringify(e) + '\n');
   else {
     const w = Math.max(0, ...entries.map((e) => e.id.length));

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { PackageChange } from '../sdk/lock';
-import { lockFileOf, loadApp } from '../sdk/load';
+import { openApp } from '../app/open';
 import { lock, type LockResult } from '../runtime/lockfile';
 import { parse } from './args';
 
@@ -18,7 +18,8 @@ export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
 
 export async function lockCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
-  const r = await lock(loadApp(values.app), { lockFile: values.lock ?? lockFileOf(values.app), select: positionals, log: verboseLog(!!values.verbose) });
+  const { app, lockFile } = openApp(values);
+  const r = await lock(app, { lockFile, select: positionals, log: verboseLog(!!values.verbose) });
   if (values.json) process.stdout.write(JSON.stringify(lockSummary(r), null, 2) + '\n');
   else process.stdout.write(describeLock(r));
   return 0;

@@ -1,6 +1,5 @@
-import { resolve } from 'node:path';
+import { openApp } from '../app/open';
 import { synth } from '../sdk/synth';
-import { loadApp, lockFileOf } from '../sdk/load';
 import { parse } from './args';
 import { printWarnings } from './warnings';
 
@@ -24,8 +23,8 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
     json: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   });
-  const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  const asm = await synth(loadApp(values.app), { outdir, lock: values.lock ?? lockFileOf(values.app) });
+  const { app, outDir: outdir, lockFile, epoch } = openApp(values);
+  const asm = await synth(app, { outdir, lock: lockFile, epoch });
   printWarnings('synth', asm.warnings);
   if (values.json) process.stdout.write(JSON.stringify(asm.manifest, null, 2) + '\n');
   else if (!values.quiet) {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
@@ -77,10 +77,18 @@ test('synth writes to $IMGSDK_OUTDIR when no -o is given, and -o wins over it', 
   assert.not.ok(existsSync(join(dir, 'env-out2')));
 });
 
-test('synth defaults to ./imgsdk.out', () => {
+test('synth defaults to imgsdk.out beside the app, whatever the working directory', () => {
   const dir = tmp();
-  assert.is(run(['synth', '--app', APP, '-q'], { cwd: dir }).code, 0);
+  copyFileSync(APP, join(dir, 'images.ts'));
+  mkdirSync(join(dir, 'elsewhere'));
+  assert.is(run(['synth', '-q'], { cwd: dir }).code, 0);
   assert.ok(existsSync(join(dir, 'imgsdk.out', 'manifest.json')));
+  const before = readFileSync(join(dir, 'imgsdk.out', 'manifest.json'), 'utf8');
+  const r = run(['synth', '--app', '..'], { cwd: join(dir, 'elsewhere') });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, `to ${join(dir, 'imgsdk.out')}\n`);
+  assert.not.ok(existsSync(join(dir, 'elsewhere', 'imgsdk.out')), 'nothing in the working directory');
+  assert.is(readFileSync(join(dir, 'imgsdk.out', 'manifest.json'), 'utf8'), before);
 });
 
 test('a file with ten different mistakes: one run, exit 1, ten lines naming file, line and image, no stack', () => {
