@@ -222,6 +222,25 @@ test('every command takes --help (or -h): its own usage on stdout, exit 0, nothi
   assert.match(run(['deploy', '--help']).stdout, /--frozen-lock/);
 });
 
+test('deploy takes -q like synth; with --json or --verbose it is a usage error, before any work', () => {
+  assert.match(run(['deploy', '--help']).stdout, /^ {2}-q, --quiet {8}print nothing on success but warnings/m);
+  for (const extra of ['--json', '-v']) {
+    const r = run(['deploy', '-q', extra, '--app', APP, '-o', join(tmp(), 'out')]);
+    assert.is(r.code, 2, r.stderr);
+    assert.is(r.stderr, 'imgsdk deploy: -q prints nothing on success: it takes no --json or --verbose\n');
+  }
+});
+
+test('clean from another working directory cleans the state directory beside the app', () => {
+  const dir = tmp();
+  copyFileSync(APP, join(dir, 'images.ts'));
+  mkdirSync(join(dir, '.imgsdk'));
+  mkdirSync(join(dir, 'scripts'));
+  const r = run(['clean', '--app', '..', '--state-only', '--dry-run'], { cwd: join(dir, 'scripts') });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, `directory ${join(dir, '.imgsdk')}\n`);
+});
+
 test('deploy --frozen-lock without a lock fails before any build, naming each image the lock lacks', () => {
   const dir = tmp();
   const r = run(['deploy', '--app', APP, '--frozen-lock', '--lock', join(dir, 'imgsdk.lock'), '-o', join(dir, 'out'), '--state', join(dir, 'state')]);
