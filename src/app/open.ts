@@ -103,6 +103,15 @@ export function assembleApp(where: Where = {}, env: Env = process.env): OpenedAp
 }
 
 /**
+ * The app synthesized into its assembly directory (with its lock and epoch).
+ * @example const { assembly, outDir } = await synthApp({ app: '.' });
+ */
+export async function synthApp(where: Where = {}, env: Env = process.env): Promise<OpenedApp & { readonly assembly: Assembly }> {
+  const opened = openApp(where, env);
+  return { ...opened, assembly: await synth(opened.app, { outdir: opened.outDir, lock: opened.lockFile, epoch: opened.epoch }) };
+}
+
+/**
  * The app synthesized into its assembly directory (with its lock), or the
  * assembly `--app` names, read back from disk.
  * @example const { assembly, stateDir } = await openAssembly({ app: 'imgsdk.out' });

@@ -1,9 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { cleanScope } from '../app/clean';
-import { findApp } from '../app/open';
-import { executeClean, planClean } from '../runtime/clean';
-import { connectEngine } from '../runtime/engine/docker';
-import { stateDirOf } from '../defaults';
+import { executeClean, planAppClean } from '../app/clean';
 import { UsageError } from '../errors';
 import { parse } from './args';
 
@@ -36,16 +32,11 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
   }
   if (values.all && values.stale) throw new UsageError('--all and --stale do not go together: --stale is for this app only');
   if (!values.yes && !values['dry-run'] && !process.stdin.isTTY) throw new UsageError('clean removes images, volumes and the state directory: pass --yes (stdin is not a terminal to ask)');
-  const stateOnly = !!values['state-only'];
-  const at = findApp(values);
-  // The app is loaded only when its ids, keys or builders are needed.
-  const app = at && (prune || !(values.all || stateOnly)) ? await cleanScope(at) : null;
-  if (!at && prune) process.stderr.write("no ./images.ts and no --app: no builder's volumes are kept\n");
-  const scope = values.all || stateOnly || prune ? undefined : app?.scope;
-  const engine = stateOnly ? null : await connectEngine();
-  const builders = prune ? app?.builders ?? [] : [];
-  const stateDir = values.state ?? at?.stateDir ?? stateDirOf();
-  const plan = await planClean(engine, { stateDir, keepBuilders: !!values['keep-builders'], stateOnly, all: !!values.all, stale: !!values.stale, scope, pruneVolumes: prune, builders });
+  const { plan, engine } = await planAppClean(
+    { app: values.app, state: values.state },
+    { keepBuilders: !!values['keep-builders'], stateOnly: !!values['state-only'], all: !!values.all, stale: !!values.stale, pruneVolumes: prune },
+    (line) => process.stderr.write(`${line}\n`),
+  );
   const lines = [
     ...plan.containers.map((c) => `container ${c.names[0] ?? c.id.slice(0, 12)} (${c.state})`),
     ...plan.images.map((i) => `image     ${i.repoTags.join(', ') || i.id.slice(7, 19)}`),

@@ -1,8 +1,4 @@
-import { isAssemblyDir, locate } from '../app/open';
-import { readAssembly } from '../runtime/assembly';
-import { deploy, type DeployEvent, type ImageResult } from '../runtime/deploy';
-import { formatSize } from '../runtime/report';
-import { loadApp } from '../sdk/load';
+import { deployApp, formatSize, type DeployEvent, type ImageResult } from '../app/deploy';
 import { UsageError } from '../errors';
 import { parse } from './args';
 import { describeLock } from './lock';
@@ -45,11 +41,6 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
   if (values.exclusively && positionals.length === 0) throw new UsageError('--exclusively needs image ids or globs');
   if (values.quiet && (values.json || values.verbose)) throw new UsageError('-q prints nothing on success: it takes no --json or --verbose');
 
-  if (values['frozen-lock'] && values.app && isAssemblyDir(values.app)) throw new UsageError('--lock and --frozen-lock apply to an app; an assembly already holds its locked versions');
-  const at = locate(values);
-  // An app is synthesized by deploy() itself, after the lock has what it needs.
-  const input = at.appFile ? loadApp(at.appFile) : await readAssembly(at.outDir);
-
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
@@ -60,9 +51,8 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     else progress?.event(e);
   };
   try {
-    const r = await deploy(input, {
-      assemblyDir: at.outDir, lockFile: at.lockFile ?? undefined, frozenLock: !!values['frozen-lock'], epoch: at.appFile ? at.epoch : undefined,
-      stateDir: at.stateDir, concurrency, select: positionals, exclusively: !!values.exclusively,
+    const r = await deployApp({ app: values.app, out: values.out, state: values.state, lock: values.lock }, {
+      frozenLock: !!values['frozen-lock'], concurrency, select: positionals, exclusively: !!values.exclusively,
       force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
       push: values.push, oci: values.oci, archive: values.archive, load: !values['no-load'],
     });

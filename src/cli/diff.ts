@@ -1,6 +1,4 @@
-import { assembleApp } from '../app/open';
-import { diff } from '../runtime/diff';
-import { select } from '../runtime/deploy';
+import { diffApp } from '../app/diff';
 import { parse } from './args';
 
 export const DIFF_USAGE = `imgsdk diff [ids or globs…] [options]
@@ -18,9 +16,7 @@ export async function diffCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' }, json: { type: 'boolean' },
   }, true);
-  const { assembly: asm, stateDir, outDir } = assembleApp(values);
-  const ids = new Set(select({ dir: '', manifest: asm.manifest, images: asm.images }, positionals, true));
-  const entries = (await diff(asm.manifest, { stateDir, assemblyDir: outDir })).filter((e) => ids.has(e.id));
+  const entries = await diffApp(values, positionals);
   if (values.json) for (const e of entries) process.stdout.write(JSON.stringify(e) + '\n');
   else {
     const w = Math.max(0, ...entries.map((e) => e.id.length));

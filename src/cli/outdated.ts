@@ -1,5 +1,4 @@
-import { openApp } from '../app/open';
-import { outdated } from '../runtime/lockfile';
+import { outdatedApp } from '../app/lock';
 import { parse } from './args';
 import { changeTable, verboseLog } from './lock';
 
@@ -18,8 +17,7 @@ export const OUTDATED_USAGE = `imgsdk outdated [ids or globs…] [options]
 
 export async function outdatedCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
-  const { app, lockFile } = openApp(values);
-  const r = await outdated(app, { lockFile, select: positionals, log: verboseLog(!!values.verbose) });
+  const r = await outdatedApp(values, { select: positionals, log: verboseLog(!!values.verbose) });
   if (values.json) process.stdout.write(JSON.stringify({ outdated: r.outdated, changes: r.changes, unlocked: r.unlocked, rebuild: r.rebuild }, null, 2) + '\n');
   else {
     const lines: string[] = [];

@@ -1,5 +1,4 @@
-import { openApp } from '../app/open';
-import { synth } from '../sdk/synth';
+import { synthApp } from '../app/open';
 import { parse } from './args';
 import { printWarnings } from './warnings';
 
@@ -23,8 +22,7 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
     json: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   });
-  const { app, outDir: outdir, lockFile, epoch } = openApp(values);
-  const asm = await synth(app, { outdir, lock: lockFile, epoch });
+  const { assembly: asm, outDir: outdir } = await synthApp(values);
   printWarnings('synth', asm.warnings);
   if (values.json) process.stdout.write(JSON.stringify(asm.manifest, null, 2) + '\n');
   else if (!values.quiet) {

@@ -1,5 +1,4 @@
-import { openApp } from '../app/open';
-import { update } from '../runtime/update';
+import { updateApp } from '../app/update';
 import { parse } from './args';
 import { describeLock, lockSummary, verboseLog } from './lock';
 
@@ -17,8 +16,7 @@ export const UPDATE_USAGE = `imgsdk update [ids or globs…] [options]
 
 export async function updateCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
-  const { app, lockFile } = openApp(values);
-  const r = await update(app, { lockFile, select: positionals, log: verboseLog(!!values.verbose) });
+  const r = await updateApp(values, { select: positionals, log: verboseLog(!!values.verbose) });
   const updates = r.stage3;
   if (values.json) {
     process.stdout.write(JSON.stringify({ ...lockSummary(r), stage3: updates }, null, 2) + '\n');
