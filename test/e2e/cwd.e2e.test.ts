@@ -20,7 +20,8 @@ const BUILDER = `${NS}/bookworm`;
 
 const APP = `
 import { debian, image } from 'imgsdk';
-const deb = debian.builder('${BUILDER}', { suite: 'bookworm', from: '${TEST_BUILDER}' });
+// network: 'host': the builder needs no bridge (apt reaches the archive either way).
+const deb = debian.builder('${BUILDER}', { suite: 'bookworm', from: '${TEST_BUILDER}', network: 'host' });
 export const base = image('${NS}/base').builder(deb).packages('libc6').user('nobody');
 export const hello = image('${NS}/hello').from(base).packages('hello').entrypoint('/usr/bin/hello');
 `;
