@@ -6,8 +6,8 @@ export const DIFF_USAGE = `imgsdk diff [ids or globs…] [options]
   (packages, flags, files, hooks, config, parent, builder). Compares with the last
   deploy in the state directory, else with the assembly on disk. No engine needed.
   --app FILE|DIR   the app (default ./images.ts)
-  -o, --out DIR    assembly compared with when there is no deploy record (default $IMGSDK_OUTDIR or ./imgsdk.out)
-  --state DIR      state directory (default $IMGSDK_STATE_DIR or ./.imgsdk)
+  -o, --out DIR    assembly compared with when there is no deploy record (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
+  --state DIR      state directory (default $IMGSDK_STATE_DIR or .imgsdk beside the app)
   --json           one JSON object per image on stdout
   Exit 0 when nothing would rebuild, 3 when something would, 1 on error.
 `;

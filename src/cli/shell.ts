@@ -8,8 +8,8 @@ export const SHELL_USAGE = `imgsdk shell <id> [options]
   Kubler's build -i: /etc/portage, downloads, overlays, configureBuilder and
   package.provided (Gentoo), the image dir at /imgsdk/in. Needs a terminal.
   --app FILE|DIR     the app (default ./images.ts), or an assembly dir (manifest.json)
-  -o, --out DIR      assembly directory (default $IMGSDK_OUTDIR or ./imgsdk.out)
-  --state DIR        state directory (default $IMGSDK_STATE_DIR or ./.imgsdk)
+  -o, --out DIR      assembly directory (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
+  --state DIR        state directory (default $IMGSDK_STATE_DIR or .imgsdk beside the app)
 `;
 
 export async function shellCommand(argv: readonly string[]): Promise<number> {

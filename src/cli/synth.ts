@@ -7,7 +7,7 @@ export const SYNTH_USAGE = `imgsdk synth [--app FILE|DIR] [-o DIR] [--lock FILE]
   with the versions of imgsdk.lock for images it has current entries for.
   --app FILE|DIR   the app (default ./images.ts)
   --lock FILE      the lock file (default imgsdk.lock beside the app; none when absent)
-  -o, --out DIR    output directory (default $IMGSDK_OUTDIR or ./imgsdk.out)
+  -o, --out DIR    output directory (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
   --json           print the manifest as JSON
   -q, --quiet      print nothing on success but warnings
   Warnings (legal but likely not meant, e.g. keywords that do not pin a version) go
