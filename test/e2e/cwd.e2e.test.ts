@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { deployApp } from '../../src/app/deploy';
 import { removeImages, tempDir } from './_app';
 import { TEST_BUILDER, testBuilderImage } from './_builder';
 import { engineOrSkip } from './_engine';
@@ -62,6 +63,10 @@ test('an app deployed from another working directory reuses the cache beside the
     const fromAssembly = deploy(other.dir, ['--app', join(p.dir, 'imgsdk.out')]);
     assert.is(fromAssembly.code, 0, fromAssembly.stderr);
     assert.match(fromAssembly.stdout, /2 images: 0 built, 2 cached, 0 failed, 0 skipped/);
+    // A build script calling the API from the repository root: deployApp opens the app as the CLI does.
+    const api = await deployApp({ app: join(p.dir, 'images.ts') });
+    assert.ok(api.ok);
+    assert.equal(api.images.map((i) => `${i.id} ${i.status}`), [`${NS}/base cached`, `${NS}/hello cached`]);
     console.log(`  # first deploy ${(first.ms / 1000).toFixed(1)} s; from scripts/ ${(again.ms / 1000).toFixed(1)} s (all cached)`);
   } finally {
     await removeImages(docker, [`${NS}/base`, `${NS}/hello`]);
