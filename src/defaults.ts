@@ -44,5 +44,6 @@ export function stateDirOf(appDir: string = process.cwd(), env: Env = process.en
  * @example stateDirOfAssembly('/src/web/imgsdk.out') // '/src/web/.imgsdk'
  */
 export function stateDirOfAssembly(assemblyDir: string, env: Env = process.env): string {
-  return stateDirOf(dirname(resolve(assemblyDir)), env);
+  // An assembly held in memory has no directory (''): the working directory's.
+  return stateDirOf(assemblyDir ? dirname(resolve(assemblyDir)) : process.cwd(), env);
 }

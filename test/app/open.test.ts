@@ -117,6 +117,7 @@ test('the defaults module: beside the app unless the environment says otherwise'
   assert.is(outDirOf('/src/web', {}), '/src/web/imgsdk.out');
   assert.is(stateDirOf('/src/web', {}), '/src/web/.imgsdk');
   assert.is(stateDirOfAssembly('/src/web/imgsdk.out', {}), '/src/web/.imgsdk');
+  assert.is(stateDirOfAssembly('', {}), join(process.cwd(), '.imgsdk'), 'an assembly in memory: the working directory');
   assert.is(stateDirOf('/src/web', { IMGSDK_STATE_DIR: '/var/cache/imgsdk' }), '/var/cache/imgsdk');
   assert.is(outDirOf('/src/web', { IMGSDK_OUTDIR: 'out' }), resolve('out'));
 });
