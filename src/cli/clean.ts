@@ -1,13 +1,6 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import type { BuilderDef, Manifest } from '../assembly';
-import { readAssembly } from '../runtime/assembly';
-import { executeClean, planClean, type CleanScope } from '../runtime/clean';
-import { connectEngine } from '../runtime/engine/docker';
+import { executeClean, planAppClean } from '../app/clean';
 import { UsageError } from '../errors';
-import { loadApp } from '../sdk/load';
-import { assemble } from '../sdk/synth';
 import { parse } from './args';
 
 export const CLEAN_USAGE = `imgsdk clean [options]
@@ -18,7 +11,7 @@ export const CLEAN_USAGE = `imgsdk clean [options]
   -y, --yes          do not ask (required when stdin is not a terminal)
   -n, --dry-run      only list what would be removed
   --app FILE|DIR     the app (default ./images.ts, else the assembly in $IMGSDK_OUTDIR or ./imgsdk.out)
-  --state DIR        state directory (default $IMGSDK_STATE_DIR or ./.imgsdk)
+  --state DIR        state directory (default $IMGSDK_STATE_DIR or .imgsdk beside the app)
   --keep-builders    keep builder images and the builders' volumes
   --prune-volumes    remove only the Portage snapshot and binary-package volumes that no
                      container and no builder of the app uses now; nothing else
@@ -39,11 +32,11 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
   }
   if (values.all && values.stale) throw new UsageError('--all and --stale do not go together: --stale is for this app only');
   if (!values.yes && !values['dry-run'] && !process.stdin.isTTY) throw new UsageError('clean removes images, volumes and the state directory: pass --yes (stdin is not a terminal to ask)');
-  const stateOnly = !!values['state-only'];
-  const scope = values.all || stateOnly || prune ? undefined : await appScope(values.app);
-  const engine = stateOnly ? null : await connectEngine();
-  const builders = prune ? await appBuilders(values.app) : [];
-  const plan = await planClean(engine, { stateDir: values.state, keepBuilders: !!values['keep-builders'], stateOnly, all: !!values.all, stale: !!values.stale, scope, pruneVolumes: prune, builders });
+  const { plan, engine } = await planAppClean(
+    { app: values.app, state: values.state },
+    { keepBuilders: !!values['keep-builders'], stateOnly: !!values['state-only'], all: !!values.all, stale: !!values.stale, pruneVolumes: prune },
+    (line) => process.stderr.write(`${line}\n`),
+  );
   const lines = [
     ...plan.containers.map((c) => `container ${c.names[0] ?? c.id.slice(0, 12)} (${c.state})`),
     ...plan.images.map((i) => `image     ${i.repoTags.join(', ') || i.id.slice(7, 19)}`),
@@ -71,30 +64,4 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
   process.stdout.write(`removed ${r.removed.containers} containers, ${r.removed.images} images${tags}, ${r.removed.volumes} volumes${r.removed.stateDir ? ` and ${plan.stateDir}` : ''}\n`);
   for (const f of r.failed) process.stderr.write(`could not remove ${f}\n`);
   return r.failed.length ? 1 : 0;
-}
-
-/** The builders of the app (or assembly) `--app` names, or of ./images.ts; none without an app. */
-async function appBuilders(app: string | undefined): Promise<BuilderDef[]> {
-  if (app && existsSync(resolve(app, 'manifest.json'))) return Object.values((await readAssembly(app)).manifest.builders).map((b) => b.def);
-  if (!app && !existsSync(resolve('images.ts'))) {
-    process.stderr.write("no ./images.ts and no --app: no builder's volumes are kept\n");
-    return [];
-  }
-  return [...assemble(loadApp(app)).builders.values()];
-}
-
-/**
- * The app clean works for: `--app` (an assembly directory or an images.ts), else
- * ./images.ts, else the assembly on disk; undefined when there is none (then the
- * state directory's records name the images).
- */
-async function appScope(app: string | undefined): Promise<CleanScope | undefined> {
-  const outdir = resolve(process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  let manifest: Manifest | undefined;
-  if (app && existsSync(resolve(app, 'manifest.json'))) manifest = (await readAssembly(app)).manifest;
-  else if (app || existsSync('images.ts')) manifest = assemble(loadApp(app)).manifest;
-  else if (existsSync(resolve(outdir, 'manifest.json'))) manifest = (await readAssembly(outdir)).manifest;
-  if (!manifest) return undefined;
-  const ids = Object.keys(manifest.images);
-  return { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])) };
 }

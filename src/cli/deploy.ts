@@ -1,8 +1,4 @@
-import { resolve } from 'node:path';
-import { readAssembly } from '../runtime/assembly';
-import { deploy, type DeployEvent, type ImageResult } from '../runtime/deploy';
-import { formatSize } from '../runtime/report';
-import { loadApp, lockFileOf } from '../sdk/load';
+import { deployApp, formatSize, type DeployEvent, type ImageResult } from '../app/deploy';
 import { UsageError } from '../errors';
 import { parse } from './args';
 import { describeLock } from './lock';
@@ -12,10 +8,11 @@ import { printWarnings } from './warnings';
 export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   Synthesizes images.ts and builds what changed through the Docker engine.
   --app FILE|DIR     the app (default ./images.ts), or an assembly dir (manifest.json)
-  -o, --out DIR      assembly directory (default $IMGSDK_OUTDIR or ./imgsdk.out)
+  -o, --out DIR      assembly directory (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
   --lock FILE        imgsdk.lock (default beside the app); images it lacks are resolved and added
   --frozen-lock      fail instead when the lock lacks what the app installs (CI)
-  --state DIR        state directory (default $IMGSDK_STATE_DIR or ./.imgsdk)
+  --state DIR        state directory (default $IMGSDK_STATE_DIR or .imgsdk beside the app, or
+                     beside the assembly dir): the cache, whatever the working directory
   -c, --concurrency N  images built at once (default 2)
   -e, --exclusively  build only the named images, not their dependencies
   -f, --force        redo phase 2 (layer, config, load) even when cached
@@ -26,6 +23,7 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   --archive DIR      also write one docker-archive per image to DIR/<ns>_<name>.tar (docker load -i)
   --no-load          do not load into the engine (phase 2 needs no engine; use with --oci/--archive)
   --json             NDJSON events on stdout
+  -q, --quiet        print nothing on success but warnings; on failure, what failed
   -v, --verbose      stream builder logs
 `;
 
@@ -36,38 +34,36 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     concurrency: { type: 'string', short: 'c' }, exclusively: { type: 'boolean', short: 'e' },
     force: { type: 'boolean', short: 'f' }, 'force-all': { type: 'boolean', short: 'F' },
     push: { type: 'string' }, oci: { type: 'string' }, archive: { type: 'string' }, 'no-load': { type: 'boolean' },
-    json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' },
+    json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, verbose: { type: 'boolean', short: 'v' },
   }, true);
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number >= 1, not "${values.concurrency}"`);
   if (values.exclusively && positionals.length === 0) throw new UsageError('--exclusively needs image ids or globs');
-
-  const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  const fromAssembly = !!values.app && (await isAssembly(values.app));
-  if (fromAssembly && (values.lock || values['frozen-lock'])) throw new UsageError('--lock and --frozen-lock apply to an app; an assembly already holds its locked versions');
-  // An app is synthesized by deploy() itself, after the lock has what it needs.
-  const input = fromAssembly ? await readAssembly(values.app!) : loadApp(values.app);
+  if (values.quiet && (values.json || values.verbose)) throw new UsageError('-q prints nothing on success: it takes no --json or --verbose');
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const progress = values.json ? null : new Progress(process.stderr, !!values.verbose);
+  const progress = values.json || values.quiet ? null : new Progress(process.stderr, !!values.verbose);
   const onEvent = (e: DeployEvent) => {
     if (values.json) process.stdout.write(JSON.stringify({ ...e, time: Date.now() }) + '\n');
-    else progress!.event(e);
+    else progress?.event(e);
   };
   try {
-    const r = await deploy(input, {
-      assemblyDir: outdir, lockFile: fromAssembly ? undefined : (values.lock ?? lockFileOf(values.app)), frozenLock: !!values['frozen-lock'],
-      stateDir: values.state, concurrency, select: positionals, exclusively: !!values.exclusively,
+    const r = await deployApp({ app: values.app, out: values.out, state: values.state, lock: values.lock }, {
+      frozenLock: !!values['frozen-lock'], concurrency, select: positionals, exclusively: !!values.exclusively,
       force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
       push: values.push, oci: values.oci, archive: values.archive, load: !values['no-load'],
     });
     progress?.finish();
     printWarnings('deploy', r.warnings ?? []);
-    if (!values.json && r.lock?.resolved.length) process.stdout.write(describeLock(r.lock));
-    if (!values.json) process.stdout.write(summary(r.images));
+    if (values.quiet) {
+      if (!r.ok) process.stderr.write(failures(r.images));
+    } else if (!values.json) {
+      if (r.lock?.resolved.length) process.stdout.write(describeLock(r.lock));
+      process.stdout.write(summary(r.images));
+    }
     return r.ok ? 0 : 1;
   } finally {
     progress?.finish();
@@ -76,9 +72,12 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function isAssembly(path: string): Promise<boolean> {
-  const { stat } = await import('node:fs/promises');
-  return stat(resolve(path, 'manifest.json')).then(() => true, () => false);
+/** -q on failure: each failed image and why, and the images skipped because of it. */
+function failures(images: readonly ImageResult[]): string {
+  const lines: string[] = [];
+  for (const i of images) if (i.status === 'failed') lines.push(`${i.id} failed:`, i.reason);
+  for (const i of images) if (i.status === 'skipped') lines.push(`${i.id} skipped: ${i.reason.split('\n')[0]}`);
+  return lines.join('\n') + '\n';
 }
 
 function summary(images: readonly ImageResult[]): string {

@@ -1,7 +1,4 @@
-import { assemble } from '../sdk/synth';
-import { loadApp, lockFileOf } from '../sdk/load';
-import { diff } from '../runtime/diff';
-import { select } from '../runtime/deploy';
+import { diffApp } from '../app/diff';
 import { parse } from './args';
 
 export const DIFF_USAGE = `imgsdk diff [ids or globs…] [options]
@@ -9,8 +6,8 @@ export const DIFF_USAGE = `imgsdk diff [ids or globs…] [options]
   (packages, flags, files, hooks, config, parent, builder). Compares with the last
   deploy in the state directory, else with the assembly on disk. No engine needed.
   --app FILE|DIR   the app (default ./images.ts)
-  -o, --out DIR    assembly compared with when there is no deploy record (default $IMGSDK_OUTDIR or ./imgsdk.out)
-  --state DIR      state directory (default $IMGSDK_STATE_DIR or ./.imgsdk)
+  -o, --out DIR    assembly compared with when there is no deploy record (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
+  --state DIR      state directory (default $IMGSDK_STATE_DIR or .imgsdk beside the app)
   --json           one JSON object per image on stdout
   Exit 0 when nothing would rebuild, 3 when something would, 1 on error.
 `;
@@ -19,9 +16,7 @@ export async function diffCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' }, json: { type: 'boolean' },
   }, true);
-  const asm = assemble(loadApp(values.app), { lock: lockFileOf(values.app) });
-  const ids = new Set(select({ dir: '', manifest: asm.manifest, images: asm.images }, positionals, true));
-  const entries = (await diff(asm.manifest, { stateDir: values.state, assemblyDir: values.out })).filter((e) => ids.has(e.id));
+  const entries = await diffApp(values, positionals);
   if (values.json) for (const e of entries) process.stdout.write(JSON.stringify(e) + '\n');
   else {
     const w = Math.max(0, ...entries.map((e) => e.id.length));

@@ -1,5 +1,4 @@
-import { assemble } from '../sdk/synth';
-import { loadApp } from '../sdk/load';
+import { assembleApp } from '../app/open';
 import { UsageError } from '../errors';
 import { parse } from './args';
 
@@ -10,7 +9,7 @@ export const GRAPH_USAGE = `imgsdk graph [--app FILE|DIR] [--format dot|mermaid]
 export async function graphCommand(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, { app: { type: 'string' }, format: { type: 'string', default: 'dot' } });
   if (values.format !== 'dot' && values.format !== 'mermaid') throw new UsageError(`--format takes dot or mermaid, not "${values.format}"`);
-  const { manifest, images } = assemble(loadApp(values.app));
+  const { manifest, images } = assembleApp(values).assembly;
   const edges: [string, string, string][] = [];
   for (const [id, m] of Object.entries(manifest.images)) {
     if (m.parent) edges.push([m.parent, id, 'parent']);

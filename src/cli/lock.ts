@@ -1,7 +1,5 @@
 import { relative } from 'node:path';
-import type { PackageChange } from '../sdk/lock';
-import { lockFileOf, loadApp } from '../sdk/load';
-import { lock, type LockResult } from '../runtime/lockfile';
+import { lockApp, type LockResult, type PackageChange } from '../app/lock';
 import { parse } from './args';
 
 export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
@@ -18,7 +16,7 @@ export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
 
 export async function lockCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
-  const r = await lock(loadApp(values.app), { lockFile: values.lock ?? lockFileOf(values.app), select: positionals, log: verboseLog(!!values.verbose) });
+  const r = await lockApp(values, { select: positionals, log: verboseLog(!!values.verbose) });
   if (values.json) process.stdout.write(JSON.stringify(lockSummary(r), null, 2) + '\n');
   else process.stdout.write(describeLock(r));
   return 0;

@@ -1,5 +1,4 @@
-import { assemble } from '../sdk/synth';
-import { loadApp, lockFileOf } from '../sdk/load';
+import { assembleApp } from '../app/open';
 import { parse } from './args';
 
 export const LS_USAGE = `imgsdk ls [--app FILE|DIR] [--json]
@@ -8,7 +7,7 @@ export const LS_USAGE = `imgsdk ls [--app FILE|DIR] [--json]
 
 export async function lsCommand(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, { app: { type: 'string' }, json: { type: 'boolean' } });
-  const { manifest } = assemble(loadApp(values.app), { lock: lockFileOf(values.app) });
+  const { manifest } = assembleApp(values).assembly;
   const rows = Object.entries(manifest.images).map(([id, m]) => ({ id, parent: m.parent ?? 'scratch', builder: m.builder, key: m.key.slice(0, 12) }));
   if (values.json) {
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');

@@ -1,5 +1,5 @@
 import { CancelledError, ImgsdkError, UsageError } from '../errors';
-import { SDK_VERSION } from '../sdk/version';
+import { SDK_VERSION } from '../app/version';
 import { command, commandUsage, usage } from './commands';
 import { guardPending } from './guard';
 

@@ -1,5 +1,4 @@
-import { lockFileOf, loadApp } from '../sdk/load';
-import { outdated } from '../runtime/lockfile';
+import { outdatedApp } from '../app/lock';
 import { parse } from './args';
 import { changeTable, verboseLog } from './lock';
 
@@ -18,7 +17,7 @@ export const OUTDATED_USAGE = `imgsdk outdated [ids or globs…] [options]
 
 export async function outdatedCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
-  const r = await outdated(loadApp(values.app), { lockFile: values.lock ?? lockFileOf(values.app), select: positionals, log: verboseLog(!!values.verbose) });
+  const r = await outdatedApp(values, { select: positionals, log: verboseLog(!!values.verbose) });
   if (values.json) process.stdout.write(JSON.stringify({ outdated: r.outdated, changes: r.changes, unlocked: r.unlocked, rebuild: r.rebuild }, null, 2) + '\n');
   else {
     const lines: string[] = [];

@@ -1,4 +1,4 @@
-import type { DeployEvent } from '../runtime/deploy';
+import type { DeployEvent } from '../app/deploy';
 
 interface Line {
   readonly state: string;

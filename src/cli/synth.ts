@@ -1,6 +1,4 @@
-import { resolve } from 'node:path';
-import { synth } from '../sdk/synth';
-import { loadApp, lockFileOf } from '../sdk/load';
+import { synthApp } from '../app/open';
 import { parse } from './args';
 import { printWarnings } from './warnings';
 
@@ -9,7 +7,7 @@ export const SYNTH_USAGE = `imgsdk synth [--app FILE|DIR] [-o DIR] [--lock FILE]
   with the versions of imgsdk.lock for images it has current entries for.
   --app FILE|DIR   the app (default ./images.ts)
   --lock FILE      the lock file (default imgsdk.lock beside the app; none when absent)
-  -o, --out DIR    output directory (default $IMGSDK_OUTDIR or ./imgsdk.out)
+  -o, --out DIR    output directory (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
   --json           print the manifest as JSON
   -q, --quiet      print nothing on success but warnings
   Warnings (legal but likely not meant, e.g. keywords that do not pin a version) go
@@ -24,8 +22,7 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
     json: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   });
-  const outdir = resolve(values.out ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out');
-  const asm = await synth(loadApp(values.app), { outdir, lock: values.lock ?? lockFileOf(values.app) });
+  const { assembly: asm, outDir: outdir } = await synthApp(values);
   printWarnings('synth', asm.warnings);
   if (values.json) process.stdout.write(JSON.stringify(asm.manifest, null, 2) + '\n');
   else if (!values.quiet) {

@@ -1,5 +1,4 @@
-import { lockFileOf, loadApp } from '../sdk/load';
-import { update } from '../runtime/update';
+import { updateApp } from '../app/update';
 import { parse } from './args';
 import { describeLock, lockSummary, verboseLog } from './lock';
 
@@ -15,11 +14,9 @@ export const UPDATE_USAGE = `imgsdk update [ids or globs…] [options]
   -v, --verbose    show the builder's output
 `;
 
-export { imagesOf, newerDate, stage3Updates, type Stage3Update } from '../runtime/update';
-
 export async function updateCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
-  const r = await update(loadApp(values.app), { lockFile: values.lock ?? lockFileOf(values.app), select: positionals, log: verboseLog(!!values.verbose) });
+  const r = await updateApp(values, { select: positionals, log: verboseLog(!!values.verbose) });
   const updates = r.stage3;
   if (values.json) {
     process.stdout.write(JSON.stringify({ ...lockSummary(r), stage3: updates }, null, 2) + '\n');

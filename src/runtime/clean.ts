@@ -45,7 +45,7 @@ export interface CleanScope {
 
 /** `clean` options. */
 export interface CleanOptions {
-  /** @default process.env.IMGSDK_STATE_DIR ?? '.imgsdk' */
+  /** @default $IMGSDK_STATE_DIR, else ./.imgsdk */
   readonly stateDir?: string;
   /**
    * Keep builder images and the volumes of Gentoo builders (a Debian builder takes

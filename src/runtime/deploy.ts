@@ -1,6 +1,7 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
+import { outDirOf, stateDirOfAssembly } from '../defaults';
 import { BuildError, CancelledError, ImgsdkError, UsageError, type Problem } from '../errors';
 import { App, type AppInput } from '../sdk/app';
 import { builderKey } from '../sdk/key';
@@ -9,9 +10,10 @@ import { synth } from '../sdk/synth';
 import { MAX_REPOSITORY_LENGTH, shorten } from '../sdk/validate';
 import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
-import { ensureGentooBuilder, parentPackageLine } from './builders/gentoo';
+import { ensureBuilder as ensureBuilderImage, type BuilderImage } from './builders/ensure';
+import { parentPackageLine } from './builders/gentoo';
 import { connectEngine } from './engine/docker';
-import { LABEL_KEY, LABEL_STATE, type Engine, type VolumeMount } from './engine/engine';
+import { LABEL_KEY, LABEL_STATE, type Engine } from './engine/engine';
 import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
 import { ensureLocked, type LockResult } from './lockfile';
 import { runPhase1 } from './phase1';
@@ -50,9 +52,9 @@ export type DeployEvent =
   | { readonly type: 'skipped'; readonly id: string; readonly reason: string };
 
 export interface DeployOptions {
-  /** Assembly directory read when `deploy()` gets no app. @default 'imgsdk.out' */
+  /** Assembly directory: written when `deploy()` gets an app, read when it gets nothing. @default $IMGSDK_OUTDIR, else ./imgsdk.out */
   readonly assemblyDir?: string;
-  /** @default process.env.IMGSDK_STATE_DIR ?? '.imgsdk' */
+  /** @default $IMGSDK_STATE_DIR, else .imgsdk beside the assembly directory (so beside the app) */
   readonly stateDir?: string;
   /** Images built at once. @default 2 */
   readonly concurrency?: number;
@@ -145,7 +147,7 @@ interface Built {
 export async function deploy(input?: LoadedAssembly | AppInput | string, opts: DeployOptions = {}): Promise<DeployResult> {
   const { asm, lock, warnings } = await toAssembly(input, opts);
   const epoch = assemblyEpoch(asm, opts);
-  const state = new StateDir(opts.stateDir);
+  const state = new StateDir(opts.stateDir ?? stateDirOfAssembly(asm.dir));
   const ship = shipOptions(opts);
   // Connected when first needed: a deploy of cached images with load: false needs no engine.
   let connecting: Promise<Engine> | undefined;
@@ -422,9 +424,7 @@ function ensureBuilder(ctx: Ctx, def: BuilderDef, log: (l: string) => void): Pro
   let p = ctx.builders.get(def.id);
   if (!p) {
     const key = ctx.asm.manifest.builders[def.id].key;
-    const common = { log, signal: ctx.opts.signal, force: false };
-    if (def.kind === 'debian') p = ctx.engine().then((e) => ensureDebianBuilder(e, def, common)).then((ref) => ({ ref, mounts: [] }));
-    else p = ctx.engine().then((e) => ensureGentooBuilder(e, def, key, { ...common, cacheDir: join(ctx.state.root, 'downloads') }));
+    p = ctx.engine().then((e) => ensureBuilderImage(e, def, key, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root }));
     ctx.builders.set(def.id, p);
   }
   return p;
@@ -442,12 +442,6 @@ function debugBuilder(ctx: Ctx, log: (l: string) => void): ShipInput['builder'] 
     return (await p).ref;
   };
   return { key, ref };
-}
-
-/** A builder image and the named volumes its containers mount (Portage snapshot, distfiles, binpkgs). */
-interface BuilderImage {
-  readonly ref: string;
-  readonly mounts: readonly VolumeMount[];
 }
 
 /** Points every tag at `imageId` (a cache hit may still need a new tag, or `latest` moved back). */
@@ -486,9 +480,9 @@ export function select(asm: LoadedAssembly, patterns: readonly string[], exclusi
 }
 
 async function toAssembly(input: LoadedAssembly | AppInput | string | undefined, opts: DeployOptions): Promise<{ asm: LoadedAssembly; lock?: LockResult; warnings?: readonly Problem[] }> {
-  if (input === undefined || typeof input === 'string') return { asm: await readAssembly(input ?? opts.assemblyDir ?? 'imgsdk.out') };
+  if (input === undefined || typeof input === 'string') return { asm: await readAssembly(input ?? opts.assemblyDir ?? outDirOf()) };
   if ('manifest' in input && 'dir' in input) return { asm: input as LoadedAssembly };
-  const outdir = opts.assemblyDir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out';
+  const outdir = opts.assemblyDir ?? outDirOf();
   const theApp = input instanceof App ? input : App.of([input]);
   let lock: LockResult | undefined;
   if (opts.lockFile !== undefined || opts.frozenLock) {

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Manifest, ManifestImage } from '../assembly';
+import { outDirOf, stateDirOfAssembly } from '../defaults';
 import { writeAtomic } from './files';
 import { StateDir } from './state';
 
@@ -34,9 +35,9 @@ export interface DiffEntry {
 
 /** `diff` options. */
 export interface DiffOptions {
-  /** @default process.env.IMGSDK_STATE_DIR ?? '.imgsdk' */
+  /** @default $IMGSDK_STATE_DIR, else .imgsdk beside the assembly directory */
   readonly stateDir?: string;
-  /** Assembly on disk compared with when an image has no deployed record. @default 'imgsdk.out' */
+  /** Assembly on disk compared with when an image has no deployed record. @default $IMGSDK_OUTDIR, else ./imgsdk.out */
   readonly assemblyDir?: string;
 }
 
@@ -62,8 +63,9 @@ export async function readDeployed(state: StateDir, id: string): Promise<Deploye
  * @example const entries = await diff(assemble(loadApp()).manifest); entries.filter((e) => e.rebuild)
  */
 export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffEntry[]> {
-  const state = new StateDir(opts.stateDir);
-  const onDisk = await readJson<Manifest>(join(resolve(opts.assemblyDir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out'), 'manifest.json'));
+  const assemblyDir = resolve(opts.assemblyDir ?? outDirOf());
+  const state = new StateDir(opts.stateDir ?? stateDirOfAssembly(assemblyDir));
+  const onDisk = await readJson<Manifest>(join(assemblyDir, 'manifest.json'));
   const out: DiffEntry[] = [];
   for (const id of now.order.flat()) {
     const m = now.images[id];

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { stateDirOf } from '../defaults';
 import { hashFile, writeAtomic } from './files';
 import { writeLayerFile, type LayerInfo } from './image/layer';
 import { ensureWritableDir } from './dirs';
@@ -88,7 +89,7 @@ export interface BuildRecord {
 export class StateDir {
   readonly root: string;
   readonly blobs: BlobStore;
-  constructor(root = process.env.IMGSDK_STATE_DIR ?? '.imgsdk') {
+  constructor(root = stateDirOf()) {
     this.root = resolve(root);
     this.blobs = new BlobStore(join(this.root, 'blobs'));
   }

@@ -113,10 +113,20 @@ export function levels(g: Graph, ids: Iterable<string>): string[][] {
 
 /** All images that depend on `id`, directly or not. */
 export function descendantsOf(g: Graph, id: string): string[] {
+  return reachable([id], (n) => g.successors(n) ?? []);
+}
+
+/**
+ * Every node reachable from `starts` through `next` (the starts themselves only
+ * when reached again), sorted: the one walk below a node, over a graphlib Graph or
+ * a manifest's `dependsOn` turned around.
+ * @example reachable(['a'], (n) => children.get(n) ?? []) // ['b', 'c']
+ */
+export function reachable(starts: Iterable<string>, next: (id: string) => Iterable<string>): string[] {
   const out = new Set<string>();
-  const stack = [id];
+  const stack = [...starts];
   while (stack.length) {
-    for (const n of g.successors(stack.pop()!) ?? []) if (!out.has(n)) out.add(n), stack.push(n);
+    for (const n of next(stack.pop()!)) if (!out.has(n)) out.add(n), stack.push(n);
   }
   return [...out].sort();
 }

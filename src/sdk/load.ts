@@ -53,7 +53,7 @@ export function loadApp(path = 'images.ts'): App {
     throw new ImgsdkError('LOAD', `${file} failed to load: ${err.stack ?? err.message}`, { cause: e });
   }
   const theApp = App.of([mod]);
-  appSources.set(theApp, loadedSources());
+  appSources.set(theApp, loadedSources(dirname(file)));
   if (theApp.roots.length === 0) throw new UsageError(`${file} exports no image: export your images (named, default, arrays or objects of them)`);
   return theApp;
 }

@@ -12,6 +12,7 @@ import type { BuilderDef, ImageDef, Manifest } from '../assembly';
 import { LockError } from '../errors';
 import { canonicalJson, prettyJson } from '../json';
 import { debianSources, debianSuites, type PinnedPackage } from './debian/apt';
+import { reachable } from './graph';
 
 /** The lock's file name, beside the app's images.ts. */
 export const LOCK_FILE = 'imgsdk.lock';
@@ -242,14 +243,10 @@ export function lockChanges(before: Lock | null, after: Lock, ids: readonly stri
  * @example dependents(manifest, ['imgsdk/base']) // ['imgsdk/base', 'imgsdk/nginx']
  */
 export function dependents(manifest: Manifest, ids: Iterable<string>): string[] {
-  const hit = new Set(ids);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [id, m] of Object.entries(manifest.images)) {
-      if (!hit.has(id) && m.dependsOn.some((d) => hit.has(d))) hit.add(id), (grew = true);
-    }
-  }
-  return [...hit].sort();
+  const below = new Map<string, string[]>();
+  for (const [id, m] of Object.entries(manifest.images)) for (const d of m.dependsOn) below.set(d, [...(below.get(d) ?? []), id]);
+  const starts = [...ids];
+  return [...new Set([...starts, ...reachable(starts, (id) => below.get(id) ?? [])])].sort();
 }
 
 function withoutReleases(b: BuilderLock): unknown {

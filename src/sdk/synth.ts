@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, write
 import { dirname, join, resolve } from 'node:path';
 import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage } from '../assembly';
 import { ValidationError, type Problem } from '../errors';
+import { outDirOf } from '../defaults';
 import { App, type AppInput } from './app';
 import { renderApt } from './debian/apt';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
@@ -44,7 +45,7 @@ export interface AssembleOptions {
 }
 
 export interface SynthOptions extends AssembleOptions {
-  /** Where to write the assembly. @default process.env.IMGSDK_OUTDIR ?? 'imgsdk.out' */
+  /** Where to write the assembly. @default $IMGSDK_OUTDIR, else ./imgsdk.out (see defaults.ts) */
   readonly outdir?: string;
 }
 
@@ -154,7 +155,7 @@ function buildScript(def: ImageDef, key: string, builder: BuilderDef): string {
  */
 export async function synth(input: AppInput, opts: SynthOptions = {}): Promise<Assembly> {
   const asm = assemble(input, opts);
-  await writeAssembly(asm, resolve(opts.outdir ?? process.env.IMGSDK_OUTDIR ?? 'imgsdk.out'));
+  await writeAssembly(asm, resolve(opts.outdir ?? outDirOf()));
   return asm;
 }
 

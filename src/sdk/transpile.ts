@@ -59,14 +59,15 @@ export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? jo
 const loaded = new Map<string, string>();
 
 /**
- * Every `.ts` file loaded through the hook so far, by path (relative to the working
- * directory when inside it), with the sha256 of its source: the app's sources, for
- * the provenance of what is built from them.
+ * Every `.ts` file loaded through the hook so far, by path (relative to `base`, the
+ * app's directory, when inside it: the same whatever the working directory), with
+ * the sha256 of its source: the app's sources, for the provenance of what is built
+ * from them.
  */
-export function loadedSources(): Record<string, string> {
+export function loadedSources(base: string = process.cwd()): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [file, sha] of [...loaded].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const rel = relative(process.cwd(), file);
+    const rel = relative(base, file);
     out[rel.startsWith('..') ? file : rel] = sha;
   }
   return out;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
@@ -77,10 +77,18 @@ test('synth writes to $IMGSDK_OUTDIR when no -o is given, and -o wins over it', 
   assert.not.ok(existsSync(join(dir, 'env-out2')));
 });
 
-test('synth defaults to ./imgsdk.out', () => {
+test('synth defaults to imgsdk.out beside the app, whatever the working directory', () => {
   const dir = tmp();
-  assert.is(run(['synth', '--app', APP, '-q'], { cwd: dir }).code, 0);
+  copyFileSync(APP, join(dir, 'images.ts'));
+  mkdirSync(join(dir, 'elsewhere'));
+  assert.is(run(['synth', '-q'], { cwd: dir }).code, 0);
   assert.ok(existsSync(join(dir, 'imgsdk.out', 'manifest.json')));
+  const before = readFileSync(join(dir, 'imgsdk.out', 'manifest.json'), 'utf8');
+  const r = run(['synth', '--app', '..'], { cwd: join(dir, 'elsewhere') });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, `to ${join(dir, 'imgsdk.out')}\n`);
+  assert.not.ok(existsSync(join(dir, 'elsewhere', 'imgsdk.out')), 'nothing in the working directory');
+  assert.is(readFileSync(join(dir, 'imgsdk.out', 'manifest.json'), 'utf8'), before);
 });
 
 test('a file with ten different mistakes: one run, exit 1, ten lines naming file, line and image, no stack', () => {
@@ -212,6 +220,25 @@ test('every command takes --help (or -h): its own usage on stdout, exit 0, nothi
   }
   assert.match(run(['outdated', '--help']).stdout, /Exit 0 when the lock is up to date, 3 when something is outdated/);
   assert.match(run(['deploy', '--help']).stdout, /--frozen-lock/);
+});
+
+test('deploy takes -q like synth; with --json or --verbose it is a usage error, before any work', () => {
+  assert.match(run(['deploy', '--help']).stdout, /^ {2}-q, --quiet {8}print nothing on success but warnings/m);
+  for (const extra of ['--json', '-v']) {
+    const r = run(['deploy', '-q', extra, '--app', APP, '-o', join(tmp(), 'out')]);
+    assert.is(r.code, 2, r.stderr);
+    assert.is(r.stderr, 'imgsdk deploy: -q prints nothing on success: it takes no --json or --verbose\n');
+  }
+});
+
+test('clean from another working directory cleans the state directory beside the app', () => {
+  const dir = tmp();
+  copyFileSync(APP, join(dir, 'images.ts'));
+  mkdirSync(join(dir, '.imgsdk'));
+  mkdirSync(join(dir, 'scripts'));
+  const r = run(['clean', '--app', '..', '--state-only', '--dry-run'], { cwd: join(dir, 'scripts') });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, `directory ${join(dir, '.imgsdk')}\n`);
 });
 
 test('deploy --frozen-lock without a lock fails before any build, naming each image the lock lacks', () => {

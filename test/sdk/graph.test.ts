@@ -4,6 +4,7 @@ import { app, type AppInput } from '../../src/sdk/app';
 import { debian } from '../../src/sdk/builder';
 import { buildGraph, builderNode, dependenciesOf, descendantsOf, findCycles, levels } from '../../src/sdk/graph';
 import { image } from '../../src/sdk/image';
+import { dependents } from '../../src/sdk/lock';
 import { resolveApp } from '../../src/sdk/resolve';
 import { assemble } from '../../src/sdk/synth';
 
@@ -79,6 +80,13 @@ test('descendantsOf follows parent and copy edges', () => {
   const { g } = graphOf(c, user);
   assert.equal(descendantsOf(g, 'acme/a'), ['acme/b', 'acme/c', 'acme/user']);
   assert.equal(descendantsOf(g, 'acme/c'), []);
+});
+
+test('dependents (over a manifest) is descendantsOf (over the graph) plus the image itself: one walk', () => {
+  const user = image('acme/user').builder(deb).copy({ from: b, paths: ['/x'] });
+  const { g } = graphOf(c, user);
+  const { manifest } = assemble(app(c, user));
+  for (const id of ['acme/a', 'acme/b', 'acme/c', 'acme/user']) assert.equal(dependents(manifest, [id]), [id, ...descendantsOf(g, id)].sort(), id);
 });
 
 test('findCycles is empty for a DAG and names each cycle through from and copy', () => {

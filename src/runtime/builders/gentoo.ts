@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import type { BuilderDef } from '../../assembly';
 import { BuildError } from '../../errors';
+import { stateDirOf } from '../../defaults';
 import { quoteMakeConfValue } from '../../sdk/portage/config';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine, type VolumeMount } from '../engine/engine';
 import { builderRef } from './debian';
@@ -23,7 +24,7 @@ export interface EnsureGentooOptions {
   /** Set the builder up again even when an image with its key exists. @default false */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
-  /** Downloads (stage3, DIGESTS, snapshots). @default `<IMGSDK_STATE_DIR or .imgsdk>/downloads` */
+  /** Downloads (stage3, DIGESTS, snapshots). @default `<IMGSDK_STATE_DIR or ./.imgsdk>/downloads` */
   readonly cacheDir?: string;
 }
 
@@ -91,7 +92,7 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
   const g = def.gentoo;
   if (def.kind !== 'gentoo' || !g) throw new BuildError(def.id, 'not a Gentoo builder', { phase: 'builder' });
   const log = opts.log ?? (() => undefined);
-  const cacheDir = opts.cacheDir ?? join(process.env.IMGSDK_STATE_DIR ?? '.imgsdk', 'downloads');
+  const cacheDir = opts.cacheDir ?? join(stateDirOf(), 'downloads');
   const ref = builderRef(def, key);
   const existing = await engine.inspectImage(ref);
   const upToDate = !!existing && existing.labels[LABEL_KEY] === key && !opts.force;

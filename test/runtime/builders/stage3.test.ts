@@ -18,7 +18,7 @@ import {
 } from '../../../src/runtime/builders/stage3';
 import { engineFromDocker } from '../../../src/runtime/engine/docker';
 import { gentoo, image } from '../../../src';
-import { newerDate, stage3Updates } from '../../../src/cli/update';
+import { newerDate, stage3Updates } from '../../../src/runtime/update';
 import { App } from '../../../src/sdk/app';
 import { assemble } from '../../../src/sdk/synth';
 import { engineOrSkip } from '../../e2e/_engine';

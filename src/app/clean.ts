@@ -1,0 +1,64 @@
+/**
+ * What `imgsdk clean` needs of the app it cleans for: its image ids, builders
+ * and current keys, from the app (synthesized in memory) or its assembly on disk.
+ */
+import type { BuilderDef, Manifest } from '../assembly';
+import { stateDirOf } from '../defaults';
+import { readAssembly } from '../runtime/assembly';
+import { planClean, type CleanOptions, type CleanPlan, type CleanScope } from '../runtime/clean';
+import { connectEngine } from '../runtime/engine/docker';
+import type { Engine } from '../runtime/engine/engine';
+import { loadApp } from '../sdk/load';
+import { assemble } from '../sdk/synth';
+import { findApp, type Located, type Where } from './open';
+
+export { executeClean, type CleanPlan, type CleanResult } from '../runtime/clean';
+
+/** The app's scope for clean, and its builders (a volume prune keeps what they use). */
+export interface AppCleanScope {
+  readonly scope: CleanScope;
+  readonly builders: readonly BuilderDef[];
+}
+
+/**
+ * The ids, builders and current keys of the app at `at` (or of the assembly it names).
+ * @example const { scope } = await cleanScope(locate({ app: 'images.ts' }));
+ */
+export async function cleanScope(at: Located): Promise<AppCleanScope> {
+  let manifest: Manifest;
+  let builders: BuilderDef[];
+  if (at.appFile) {
+    const asm = assemble(loadApp(at.appFile), { lock: at.lockFile, epoch: at.epoch });
+    manifest = asm.manifest;
+    builders = [...asm.builders.values()];
+  } else {
+    manifest = (await readAssembly(at.outDir)).manifest;
+    builders = Object.values(manifest.builders).map((b) => b.def);
+  }
+  const ids = Object.keys(manifest.images);
+  return { scope: { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])) }, builders };
+}
+
+/** What the command line says besides where the app is. */
+export type AppCleanOptions = Pick<CleanOptions, 'keepBuilders' | 'stateOnly' | 'all' | 'stale' | 'pruneVolumes'>;
+
+/**
+ * Plans `clean` for the app `where` names (else ./images.ts, else the assembly in
+ * ./imgsdk.out) and its state directory; the app is loaded only when its ids, keys
+ * or builders are needed. `engine` is null with `stateOnly`.
+ * @example const { plan, engine } = await planAppClean({}, { stale: true });
+ */
+export async function planAppClean(where: Where, opts: AppCleanOptions, log: (line: string) => void = () => undefined): Promise<{ readonly plan: CleanPlan; readonly engine: Engine | null }> {
+  const at = findApp(where);
+  const prune = !!opts.pruneVolumes;
+  const app = at && (prune || !(opts.all || opts.stateOnly)) ? await cleanScope(at) : null;
+  if (!at && prune) log("no ./images.ts and no --app: no builder's volumes are kept");
+  const engine = opts.stateOnly ? null : await connectEngine();
+  const plan = await planClean(engine, {
+    ...opts,
+    stateDir: at?.stateDir ?? (where.state ?? stateDirOf()),
+    scope: opts.all || opts.stateOnly || prune ? undefined : app?.scope,
+    builders: prune ? app?.builders ?? [] : [],
+  });
+  return { plan, engine };
+}
