@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import type { PackageChange } from '../sdk/lock';
 import { lockFileOf, loadApp } from '../sdk/load';
 import { lock, type LockResult } from '../runtime/lockfile';
+import type { Stage3Update } from '../runtime/stage3-updates';
 import { parse } from './args';
 
 export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
@@ -50,6 +51,20 @@ export function changeTable(changes: readonly PackageChange[]): string[] {
   const head = ['IMAGE', 'PACKAGE', 'LOCKED', 'AVAILABLE', ''];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
+}
+
+/** Newer stage3 dates (and lookups that failed), a line each with the images that rebuild. */
+export function stage3Lines(updates: readonly Stage3Update[]): string[] {
+  const out: string[] = [];
+  for (const u of updates) {
+    const head = `${u.builder}: stage3 ${u.flavour} ${u.current ?? (u.pinned ? '?' : 'latest (not set up yet)')}`;
+    if (u.note) out.push(`${head}: ${u.note}`);
+    else if (u.newer) {
+      out.push(`${head} -> ${u.latest} (would rebuild: ${u.rebuild.join(', ') || 'no images'})`);
+      out.push(u.pinned ? `  set date: '${u.latest}' in gentoo.builder('${u.builder}', …) and deploy` : `  date 'latest' does not change keys: pin date: '${u.latest}' to rebuild these images`);
+    }
+  }
+  return out;
 }
 
 /** Builder output on stderr with -v. */
