@@ -24,6 +24,7 @@ import { gentoo, image } from '../../src';
 import { oneFileTar } from '../../src/runtime/builders/gentoo';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 import type { ContainerHandle, Engine } from '../../src/runtime/engine/engine';
+import { outdatedCommand } from '../../src/cli/outdated';
 import { lock, outdated } from '../../src/runtime/lockfile';
 import { dirTar } from '../../src/runtime/phase1';
 import { update } from '../../src/runtime/update';
@@ -215,6 +216,35 @@ test('contract: outdated reports a newer stage3 on the mirror with the images th
   // Selecting an image reports the stage3 of its builder and only the selected images below it.
   const one = await outdated(app('20260101T170000Z'), { lockFile, select: ['gentoo-lock/child'] });
   assert.equal(one.rebuild, ['gentoo-lock/child']);
+});
+
+test('contract: imgsdk outdated prints the newer stage3 with what would rebuild and exits 3; --json carries it under stage3', async () => {
+  const appDir = mkdtempSync(join(dir, 'app-'));
+  writeFileSync(join(appDir, 'images.ts'), [
+    `import { gentoo, image } from ${JSON.stringify(join(__dirname, '..', '..', 'src'))};`,
+    `const bob = gentoo.builder('gentoo-lock/cli', { stage3: 'amd64-openrc', date: '20260101T170000Z', mirror: ${JSON.stringify(mirrorUrl)} });`,
+    `export const base = image('gentoo-lock/cli-base').builder(bob).file('/etc/motd', 'hi\\n').user('nobody');`,
+    '',
+  ].join('\n'));
+  const lockFile = join(appDir, 'imgsdk.lock');
+  writeFileSync(lockFile, '{"lockfileVersion": 1, "builders": {}, "images": {}}\n');
+  const capture = async (argv: string[]): Promise<[number, string]> => {
+    let out = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      return [await outdatedCommand(argv), out];
+    } finally {
+      process.stdout.write = write;
+    }
+  };
+  const [code, text] = await capture(['--app', appDir]);
+  assert.is(code, 3);
+  assert.match(text, /^gentoo-lock\/cli: stage3 amd64-openrc 20260101T170000Z -> 20260601T170000Z \(would rebuild: gentoo-lock\/cli-base\)\n {2}set date: '20260601T170000Z' in gentoo\.builder\('gentoo-lock\/cli', …\) and deploy\nwould rebuild: gentoo-lock\/cli-base\n$/);
+  const [jcode, json] = await capture(['--app', appDir, '--json']);
+  assert.is(jcode, 3);
+  const r = JSON.parse(json) as { outdated: boolean; stage3: { latest: string; newer: boolean }[]; rebuild: string[] };
+  assert.equal([r.outdated, r.stage3.map((u) => [u.latest, u.newer]), r.rebuild], [true, [['20260601T170000Z', true]], ['gentoo-lock/cli-base']]);
 });
 
 test.run();
