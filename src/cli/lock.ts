@@ -47,7 +47,8 @@ export function describeLock(r: LockResult): string {
 
 /** One line per package change: image, package, locked, available, and `security` when it comes from the security suite. */
 export function changeTable(changes: readonly PackageChange[]): string[] {
-  const rows = changes.map((c) => [c.image, c.package, c.locked ?? '(new)', c.available ?? '(gone)', c.security ? 'security' : '']);
+  // Same version on both sides: a Gentoo package whose USE flags changed.
+  const rows = changes.map((c) => [c.image, c.package, c.locked ?? '(new)', c.available === null ? '(gone)' : c.available === c.locked ? `${c.available} (other USE)` : c.available, c.security ? 'security' : '']);
   const head = ['IMAGE', 'PACKAGE', 'LOCKED', 'AVAILABLE', ''];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());

@@ -7,10 +7,13 @@
 #                   package.env, env/*, repos.conf/*.conf, patches/…, imgsdk/provide.unresolved,
 #                   imgsdk/unprovide), [hooks/configure-builder.sh, configure-rootfs.sh,
 #                   finish-rootfs.sh], [parent-packages.list] (one cat/pkg-version a line:
-#                   what the ancestors installed; a bare cat/pkg is pinned to the visible version)
+#                   what the ancestors installed; a bare cat/pkg is pinned to the visible version),
+#                   [portage/imgsdk/lock.list] (=cat/pkg-version::repo atoms of imgsdk.lock:
+#                   installed instead of the requested packages)
 # Out: /imgsdk/out  rootfs.tar     tar of /imgsdk/root, ./-relative, numeric owners
 #                   packages.json  [{name, version, use, slot, repository, origin}] from ROOT's /var/db/pkg
 #                   files.tsv      /path TAB cat/pkg, from the packages' CONTENTS
+#                   pretend.txt    (--lock only, instead of the above) emerge --pretend's report
 #
 # Order, as Kubler's build-root.sh: /etc/portage from the assembly, downloads, binpkg
 # invalidation, overlays, accounts in the builder, configureBuilder, build dependencies

@@ -50,7 +50,9 @@ export function parsePretend(text: string): PretendPackage[] {
       rest = rest.slice(v[0].length);
     }
     const parts = stripSlotRepo(word);
-    const cpv = CPV_RE.exec(parts.cpv);
+    // A binary package of binpkg-multi-instance (the builders' FEATURES) shows its build id: zlib-1.3.1-r1-2.
+    const build = m[1] === 'binary' ? /^(.*)-\d+$/.exec(parts.cpv) : null;
+    const cpv = (build && CPV_RE.exec(build[1])) || CPV_RE.exec(parts.cpv);
     if (!cpv || !VER_RE.test(cpv[2])) throw new Error(`emerge output: cannot read the package of: ${line}`);
     out.push({ name: cpv[1], version: cpv[2], slot: parts.slot, repository: parts.repo, use: useFlags(rest), type: m[1] as 'ebuild' | 'binary' });
   }

@@ -14,9 +14,11 @@ test('the one-line example: cat/pkg, version, repository and USE with - for disa
   assert.equal(parsePretend(fixture('emerge-pretend-plain.txt')), [
     { name: 'app-misc/jq', version: '1.7.1', slot: '', repository: 'gentoo', use: ['oniguruma', '-test'], type: 'ebuild' },
   ]);
+  // Binary packages without a build id (no binpkg-multi-instance) keep their whole version.
+  assert.equal(parsePretend('[binary  N     ] dev-libs/libyaml-0.2.5::gentoo  USE="-doc" 0 KiB\n[binary  N     ] x11-misc/foo-3::gentoo  0 KiB\n').map((p) => `${p.name}-${p.version}`), ['dev-libs/libyaml-0.2.5', 'x11-misc/foo-3']);
 });
 
-test('--verbose output: every [ebuild] and [binary] line in order, slots, revisions, _p versions and overlays; headers, blockers and news are not packages', () => {
+test('--verbose output: every [ebuild] and [binary] line in order, slots, revisions, _p versions, overlays, a binary package\'s build id left out; headers, blockers and news are not packages', () => {
   const got = parsePretend(fixture('emerge-pretend-verbose.txt'));
   assert.equal(got.map((p) => [p.type, p.name, p.version, p.slot, p.repository]), [
     ['ebuild', 'dev-libs/oniguruma', '6.9.9', '0/5', 'gentoo'],
