@@ -83,9 +83,8 @@ export interface Lock {
   readonly images: Readonly<Record<string, ImageLock>>;
 }
 
-/** Whether an image's entry can be used: `none` for images that install no Debian packages. */
+/** Whether an image's entry can be used: `none` for images that install no packages of their own (Debian or Gentoo). */
 export type LockStatus = 'locked' | 'missing' | 'stale' | 'none';
-// `none`: images that install no packages of their own (Debian or Gentoo).
 
 /** An image's entry as synth uses it. */
 export interface ImageLockState {
