@@ -32,6 +32,8 @@ export interface LockedPackage extends PinnedPackage {
   readonly suite: string;
   /** Gentoo only: the USE (and USE_EXPAND) flags it builds with, `-` for disabled ones, sorted. */
   readonly use?: readonly string[];
+  /** Gentoo only: the slot (`3.12`, `0/5`), when emerge showed one; two slots of a package are two entries. */
+  readonly slot?: string;
 }
 
 /** What a Debian builder's images were resolved from. */
@@ -132,7 +134,7 @@ export function parseLock(text: string, file = LOCK_FILE): Lock {
   for (const [id, e] of Object.entries(o.images)) {
     const ok = isRecord(e) && typeof e.builder === 'string' && Array.isArray(e.request) && Array.isArray(e.packages) &&
       (e.packages as unknown[]).every((p) => isRecord(p) && ['name', 'version', 'arch', 'sha256', 'suite'].every((k) => typeof p[k] === 'string') &&
-        (p.use === undefined || (Array.isArray(p.use) && p.use.every((f) => typeof f === 'string'))));
+        (p.use === undefined || (Array.isArray(p.use) && p.use.every((f) => typeof f === 'string'))) && (p.slot === undefined || typeof p.slot === 'string'));
     if (!ok) throw bad(`images["${id}"] is not an entry of builder, parent, request and packages (name, version, arch, sha256, suite)`);
   }
   return o as Lock;
@@ -255,11 +257,13 @@ export function lockChanges(before: Lock | null, after: Lock, ids: readonly stri
   for (const image of [...ids].sort()) {
     const now = after.images[image];
     if (!now) continue;
-    const was = new Map((before?.images[image]?.packages ?? []).map((p) => [`${p.name}:${p.arch}`, p]));
-    const is = new Map(now.packages.map((p) => [`${p.name}:${p.arch}`, p]));
+    // A Gentoo package by its slot too (not the sub-slot, which moves with versions): python 3.11 and 3.12 are two.
+    const id = (p: LockedPackage) => `${p.name}:${p.arch}${p.slot ? `:${p.slot.split('/')[0]}` : ''}`;
+    const was = new Map((before?.images[image]?.packages ?? []).map((p) => [id(p), p]));
+    const is = new Map(now.packages.map((p) => [id(p), p]));
     const byName = (a: string, b: string) => {
       const [x, y] = [a.split(':'), b.split(':')];
-      return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+      return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : a < b ? -1 : a > b ? 1 : 0;
     };
     for (const k of [...new Set([...was.keys(), ...is.keys()])].sort(byName)) {
       const a = was.get(k);

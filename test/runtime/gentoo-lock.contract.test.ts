@@ -139,8 +139,8 @@ test('contract: lock resolves each Gentoo image with emerge --pretend in its bui
     assert.equal(l.images['gentoo-lock/jq'], {
       builder: 'gentoo-lock/bob', parent: 'gentoo-lock/glibc', request: ['app-misc/jq'],
       packages: [
-        { name: 'app-misc/jq', version: '1.7.1', arch: 'amd64', sha256: '', suite: 'gentoo', use: ['oniguruma', '-test'] },
-        { name: 'dev-libs/oniguruma', version: '6.9.9', arch: 'amd64', sha256: '', suite: 'gentoo', use: ['-abi_x86_32', 'abi_x86_64', '-abi_x86_x32', '-crnl-as-line-terminator', '-static-libs'] },
+        { name: 'app-misc/jq', version: '1.7.1', arch: 'amd64', sha256: '', suite: 'gentoo', use: ['oniguruma', '-test'], slot: '0' },
+        { name: 'dev-libs/oniguruma', version: '6.9.9', arch: 'amd64', sha256: '', suite: 'gentoo', use: ['-abi_x86_32', 'abi_x86_64', '-abi_x86_x32', '-crnl-as-line-terminator', '-static-libs'], slot: '0/5' },
       ],
     });
     assert.equal(l.images['gentoo-lock/glibc'].packages.map((p) => `${p.name}-${p.version}`), ['sys-libs/glibc-2.40-r8', 'sys-libs/timezone-data-2025b']);

@@ -187,10 +187,16 @@ test('Gentoo: the snapshot date in the builder entry is not in any key; a change
   assert.is(assemble([image('kubler/curl').builder(latest).packages('net-misc/curl').user('nobody')], { lock: a }).locks.get('kubler/curl')!.status, 'locked');
 });
 
-test('Gentoo: lockChanges reports a version change and a USE change; renderLock and parseLock keep USE', () => {
+test('Gentoo: lockChanges reports a version change and a USE change, slot by slot; renderLock and parseLock keep USE', () => {
   const ch = lockChanges(gentooLock(), gentooLock({ jq: '1.8.0', jqUse: ['oniguruma'] }), ['kubler/jq']);
   assert.equal(ch, [{ image: 'kubler/jq', package: 'app-misc/jq', arch: 'amd64', locked: '1.7.1', available: '1.8.0', security: false }]);
   assert.equal(lockChanges(gentooLock(), gentooLock({ jqUse: ['oniguruma', 'test'] }), ['kubler/jq']).map((c) => [c.package, c.locked, c.available]), [['app-misc/jq', '1.7.1', '1.7.1']]);
+  // Slots: python 3.11 and 3.12 side by side; a version bump with a new sub-slot is one change.
+  const py = (v311: string, v312: string, sub = '3.12'): Lock => ({ ...gentooLock(), images: { 'kubler/jq': { ...gentooLock().images['kubler/jq'], packages: [
+    { ...ebuild('dev-lang/python', v311), slot: '3.11' }, { ...ebuild('dev-lang/python', v312), slot: sub },
+  ] } } });
+  assert.equal(lockChanges(py('3.11.9', '3.12.5'), py('3.11.9', '3.12.6', '3.12/1'), ['kubler/jq']).map((c) => [c.package, c.locked, c.available]), [['dev-lang/python', '3.12.5', '3.12.6']]);
+  assert.equal(lockChanges(py('3.11.9', '3.12.5'), py('3.11.9', '3.12.5'), ['kubler/jq']), []);
   const text = renderLock(gentooLock());
   assert.equal(parseLock(text).images['kubler/jq'].packages[0].use, ['oniguruma', '-test']);
   assert.throws(() => parseLock(text.replace('"oniguruma"', '7')), /packages \(name, version, arch, sha256, suite\)/);

@@ -94,12 +94,12 @@ function useFlags(rest: string): string[] {
 
 /**
  * Lock entries of an image from emerge's packages: sorted by name, USE as emerge
- * resolved it, the repository in `suite`, `arch` the builder's keyword arch;
+ * resolved it, the slot, the repository in `suite`, `arch` the builder's keyword arch;
  * `sha256` is empty (Portage verifies distfiles against the tree's Manifests).
  */
 export function pretendToLocked(pkgs: readonly PretendPackage[], arch: string): LockedPackage[] {
   const byName = new Map<string, LockedPackage>();
-  for (const p of pkgs) byName.set(`${p.name}:${p.slot}`, { name: p.name, version: p.version, arch, sha256: '', suite: p.repository || 'gentoo', use: p.use });
+  for (const p of pkgs) byName.set(`${p.name}:${p.slot}`, { name: p.name, version: p.version, arch, sha256: '', suite: p.repository || 'gentoo', use: p.use, ...(p.slot ? { slot: p.slot } : {}) });
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }
 

@@ -56,14 +56,18 @@ test('a package line emerge\'s format does not explain is an error quoting it, n
   assert.throws(() => parsePretend('[ebuild  N     ] not-an-atom  USE="x"\n'), /cannot read the package of: \[ebuild {2}N {5}\] not-an-atom/);
 });
 
-test('lock entries are sorted by name, keep the repository and USE, and are installed as =cat/pkg-version::repo', () => {
+test('lock entries are sorted by name, keep the repository, USE and slot, and are installed as =cat/pkg-version::repo', () => {
   const locked = pretendToLocked(parsePretend(fixture('emerge-pretend-verbose.txt')), 'amd64');
   assert.equal(locked.map((p) => p.name), ['acct-user/nginx', 'app-misc/jq', 'dev-lang/python', 'dev-libs/oniguruma', 'net-misc/curl', 'sys-libs/zlib']);
-  assert.equal(locked[1], { name: 'app-misc/jq', version: '1.7.1', arch: 'amd64', sha256: '', suite: 'gentoo', use: ['oniguruma', '-static-libs', '-test'] });
+  assert.equal(locked[1], { name: 'app-misc/jq', version: '1.7.1', arch: 'amd64', sha256: '', suite: 'gentoo', use: ['oniguruma', '-static-libs', '-test'], slot: '0' });
+  assert.not.ok('slot' in locked[0], 'no slot when emerge showed none');
   assert.equal(locked.map(lockedAtom), [
     '=acct-user/nginx-0-r2::berne', '=app-misc/jq-1.7.1::gentoo', '=dev-lang/python-3.12.5_p1::gentoo',
     '=dev-libs/oniguruma-6.9.9::gentoo', '=net-misc/curl-8.9.1-r2::gentoo', '=sys-libs/zlib-1.3.1-r1::gentoo',
   ]);
+  // Two slots of one package are two entries.
+  const two = pretendToLocked(parsePretend('[ebuild  N     ] dev-lang/python-3.12.5_p1:3.12::gentoo  0 KiB\n[ebuild  N     ] dev-lang/python-3.11.9:3.11::gentoo  0 KiB\n'), 'amd64');
+  assert.equal(two.map((p) => [p.version, p.slot]), [['3.11.9', '3.11'], ['3.12.5_p1', '3.12']]);
   // The same report in another order gives the same entries.
   const lines = fixture('emerge-pretend-verbose.txt').split('\n');
   assert.equal(pretendToLocked(parsePretend(lines.reverse().join('\n')), 'amd64'), locked);
