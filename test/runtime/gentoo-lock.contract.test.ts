@@ -160,6 +160,13 @@ test('contract: lock resolves each Gentoo image with emerge --pretend in its bui
     const again = await lock(APP, { lockFile, engine });
     assert.is(again.written, false);
     assert.is(readFileSync(lockFile, 'utf8'), text);
+    // One image again: its locked parent is kept and goes into package.provided from the lock.
+    seen.length = 0;
+    const one = await lock(APP, { lockFile, engine, select: ['gentoo-lock/jq'] });
+    assert.equal([...one.resolved].sort(), ['gentoo-lock/jq', 'gentoo-lock/jq-conf']);
+    assert.equal(seen.length, 1);
+    assert.match(seen[0].provided, /# BEGIN imgsdk\nsys-libs\/glibc-2\.40-r8\nsys-libs\/timezone-data-2025b\n# END imgsdk/);
+    assert.is(readFileSync(lockFile, 'utf8'), text);
     const before = assemble(APP, { lock: lockFile });
     assert.is(before.files.get('gentoo-lock/jq/portage/imgsdk/lock.list'), '# imgsdk.lock: gentoo-lock/jq\n=app-misc/jq-1.7.1::gentoo\n=dev-libs/oniguruma-6.9.9::gentoo\n');
 
