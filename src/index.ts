@@ -15,6 +15,7 @@ export {
   type Lock, type LockedPackage, type ImageLock, type BuilderLock, type DebianBuilderLock, type GentooBuilderLock,
   type LockStatus, type ImageLockState, type PackageChange,
 } from './sdk/lock';
+export { parsePretend, pretendToLocked, lockedAtom, type PretendPackage } from './sdk/portage/lock';
 export { debianSources, debianSuites } from './sdk/debian/apt';
 export { readAssembly } from './runtime/assembly';
 export { deployApp, type DeployAppOptions } from './app/deploy';

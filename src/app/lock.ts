@@ -7,6 +7,7 @@ import { openApp, type Where } from './open';
 
 export type { LockResult, OutdatedResult } from '../runtime/lockfile';
 export type { PackageChange } from '../sdk/lock';
+export type { Stage3Update } from '../runtime/stage3-updates';
 
 /** What the command line adds: the images (ids or globs) and builder output. */
 export type AppLockOptions = Pick<LockOptions, 'select' | 'log'>;
@@ -16,12 +17,12 @@ export type AppLockOptions = Pick<LockOptions, 'select' | 'log'>;
  * @example const r = await lockApp({ app: '.' }, { select: ['acme/web'] });
  */
 export async function lockApp(where: Where, opts: AppLockOptions = {}): Promise<LockResult> {
-  const { app, lockFile } = openApp(where);
-  return lock(app, { ...opts, lockFile });
+  const { app, lockFile, stateDir } = openApp(where);
+  return lock(app, { ...opts, lockFile, stateDir });
 }
 
 /** Compares the app's lock with the archives now; writes nothing. */
 export async function outdatedApp(where: Where, opts: AppLockOptions = {}): Promise<OutdatedResult> {
-  const { app, lockFile } = openApp(where);
-  return outdated(app, { ...opts, lockFile });
+  const { app, lockFile, stateDir } = openApp(where);
+  return outdated(app, { ...opts, lockFile, stateDir });
 }

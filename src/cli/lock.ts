@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { lockApp, type LockResult, type PackageChange } from '../app/lock';
+import { lockApp, type LockResult, type PackageChange, type Stage3Update } from '../app/lock';
 import { parse } from './args';
 
 export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
@@ -44,10 +44,25 @@ export function describeLock(r: LockResult): string {
 
 /** One line per package change: image, package, locked, available, and `security` when it comes from the security suite. */
 export function changeTable(changes: readonly PackageChange[]): string[] {
-  const rows = changes.map((c) => [c.image, c.package, c.locked ?? '(new)', c.available ?? '(gone)', c.security ? 'security' : '']);
+  // Same version on both sides: a Gentoo package whose USE flags changed.
+  const rows = changes.map((c) => [c.image, c.package, c.locked ?? '(new)', c.available === null ? '(gone)' : c.available === c.locked ? `${c.available} (other USE)` : c.available, c.security ? 'security' : '']);
   const head = ['IMAGE', 'PACKAGE', 'LOCKED', 'AVAILABLE', ''];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
+}
+
+/** Newer stage3 dates (and lookups that failed), a line each with the images that rebuild. */
+export function stage3Lines(updates: readonly Stage3Update[]): string[] {
+  const out: string[] = [];
+  for (const u of updates) {
+    const head = `${u.builder}: stage3 ${u.flavour} ${u.current ?? (u.pinned ? '?' : 'latest (not set up yet)')}`;
+    if (u.note) out.push(`${head}: ${u.note}`);
+    else if (u.newer) {
+      out.push(`${head} -> ${u.latest} (would rebuild: ${u.rebuild.join(', ') || 'no images'})`);
+      out.push(u.pinned ? `  set date: '${u.latest}' in gentoo.builder('${u.builder}', …) and deploy` : `  date 'latest' does not change keys: pin date: '${u.latest}' to rebuild these images`);
+    }
+  }
+  return out;
 }
 
 /** Builder output on stderr with -v. */

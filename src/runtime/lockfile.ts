@@ -5,7 +5,8 @@
  * .deb's sha256), without building anything.
  */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { stateDirOf } from '../defaults';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
@@ -19,12 +20,12 @@ import {
 } from '../sdk/lock';
 import { assemble, type Assembly } from '../sdk/synth';
 import { ensureDebianBuilder } from './builders/debian';
-import { builderRef as gentooBuilderRef, LABEL_STAGE3_DATE } from './builders/gentoo';
-import { LABEL_STAGE3_SHA512, stage3Ref } from './builders/stage3';
 import { select } from './deploy';
 import { connectEngine } from './engine/docker';
 import type { Engine } from './engine/engine';
 import { writeAtomic } from './files';
+import { gentooBuilderEntry, resolveGentoo } from './gentoo-lock';
+import { stage3Updates, type Stage3Update } from './stage3-updates';
 import { dirTar, SCRIPTS_DIR } from './phase1';
 
 /** Options of {@link lock}, {@link outdated} and {@link ensureLocked}. */
@@ -38,6 +39,8 @@ export interface LockOptions {
   /** Progress lines (builder set-up, apt). @default ignored */
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** Where Gentoo builders keep their downloads (`<stateDir>/downloads`). @default stateDirOf() */
+  readonly stateDir?: string;
 }
 
 /** What a lock run did. */
@@ -63,7 +66,12 @@ export interface OutdatedResult {
   readonly changes: readonly PackageChange[];
   /** Images the lock has no current entry for, and why. */
   readonly unlocked: readonly { readonly image: string; readonly why: string }[];
-  /** Images that would rebuild after `imgsdk update`. */
+  /**
+   * Gentoo builders: the stage3 date in use and the mirror's latest (`newer` when
+   * it is newer; a note when it could not be looked up or the builder is pulled).
+   */
+  readonly stage3: readonly Stage3Update[];
+  /** Images that would rebuild after `imgsdk update` (and, for newer stage3s, a new date). */
   readonly rebuild: readonly string[];
   readonly outdated: boolean;
 }
@@ -124,8 +132,12 @@ export async function outdated(input: AppInput, opts: LockOptions = {}): Promise
   });
   // An image without a current entry is reported as such, not package by package.
   const changes = r.changes.filter((c) => !unlocked.some((u) => u.image === c.image));
-  const rebuild = dependents(asm.manifest, [...changes.map((c) => c.image), ...unlocked.map((u) => u.image)]);
-  return { file, changes, unlocked, rebuild, outdated: changes.length > 0 || unlocked.length > 0 };
+  const chosenSet = new Set(chosen);
+  const usedBuilders = new Set(chosen.map((id) => asm.images.get(id)!.builder));
+  const stage3 = (await stage3Updates(asm.manifest, opts.engine ?? null, opts.signal)).filter((u) => usedBuilders.has(u.builder));
+  const newer = stage3.filter((u) => u.newer);
+  const rebuild = dependents(asm.manifest, [...changes.map((c) => c.image), ...unlocked.map((u) => u.image), ...newer.flatMap((u) => u.rebuild.filter((id) => chosenSet.has(id)))]);
+  return { file, changes, unlocked, stage3, rebuild, outdated: changes.length > 0 || unlocked.length > 0 || newer.length > 0 };
 }
 
 /** Selected ids (exact ids or globs, not their dependencies); all when none given. */
@@ -193,11 +205,16 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
   const builders = new Map<string, BuilderLock>();
   const targetSet = new Set(targets);
   const jobs = new Map<string, { id: string; request: string[] }[]>();
+  const gentooTargets: string[] = [];
   for (const id of targets) {
     const def = asm.images.get(id)!;
     const b = asm.builders.get(def.builder)!;
-    if (b.kind !== 'debian' || def.packages.length === 0) {
+    if (def.packages.length === 0) {
       images.set(id, null);
+      continue;
+    }
+    if (b.kind === 'gentoo') {
+      gentooTargets.push(id);
       continue;
     }
     const request = [...def.packages];
@@ -227,8 +244,19 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
     const below = new Set(inheritedNames(asm, closures, targetSet, def));
     images.set(id, { builder: def.builder, parent: def.parent, request: [...def.packages].sort(), packages: c.filter((p) => !below.has(p.name)) });
   }
+  if (gentooTargets.length) {
+    engine ??= opts.engine ?? (await connectEngine());
+    const g = await resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, { log: opts.log, signal: opts.signal, cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads') });
+    for (const id of gentooTargets) {
+      const def = asm.images.get(id)!;
+      images.set(id, { builder: def.builder, parent: def.parent, request: [...def.packages].sort(), packages: g.images.get(id)! });
+    }
+    for (const [id, b] of g.builders) builders.set(id, b);
+  }
   for (const [id, def] of asm.builders) {
-    if (def.kind === 'gentoo' && (!previous?.builders[id] || targets.some((t) => asm.images.get(t)!.builder === id))) builders.set(id, await gentooBuilderLock(def, asm, engine ?? opts.engine));
+    if (def.kind === 'gentoo' && !builders.has(id) && (!previous?.builders[id] || targets.some((t) => asm.images.get(t)!.builder === id))) {
+      builders.set(id, await gentooBuilderEntry(engine ?? opts.engine, def, asm.manifest.builders[id].key));
+    }
   }
   return { images, builders };
 }
@@ -284,19 +312,6 @@ export function parseClosure(text: string): LockedPackage[] {
     const [name, version, arch, sha256, suite] = l.split('\t');
     return { name, version, arch: arch ?? '', sha256: sha256 ?? '', suite: suite ?? '' };
   });
-}
-
-/** A Gentoo builder's entry: what is known without the network (pinned date, or what the engine's images record). */
-async function gentooBuilderLock(def: BuilderDef, asm: Assembly, engine: Engine | undefined): Promise<BuilderLock> {
-  const g = def.gentoo!;
-  let date = g.date;
-  let sha512: string | null = null;
-  if (engine) {
-    const built = await engine.inspectImage(gentooBuilderRef(def, asm.manifest.builders[def.id].key)).catch(() => null);
-    if (date === 'latest') date = built?.labels[LABEL_STAGE3_DATE] ?? date;
-    if (date !== 'latest') sha512 = (await engine.inspectImage(stage3Ref(g.stage3, date)).catch(() => null))?.labels[LABEL_STAGE3_SHA512] ?? null;
-  }
-  return { kind: 'gentoo', arch: def.arch, stage3: g.stage3, date, sha512, portage: g.portage };
 }
 
 async function readLock(file: string): Promise<Lock | null> {

@@ -167,7 +167,7 @@ export async function readSingleFile(tar: Readable): Promise<string> {
 }
 
 /** A deterministic tar of a directory's files (none for null) plus some extra ones. */
-export async function dirTar(dir: string | null, extra: Readonly<Record<string, string>>): Promise<Buffer> {
+export async function dirTar(dir: string | null, extra: Readonly<Record<string, string | Buffer>>): Promise<Buffer> {
   const files: [string, Buffer, number][] = [];
   const walk = async (d: string): Promise<void> => {
     for (const name of (await readdir(d)).sort()) {
@@ -178,7 +178,7 @@ export async function dirTar(dir: string | null, extra: Readonly<Record<string, 
     }
   };
   if (dir !== null) await walk(dir);
-  for (const [name, content] of Object.entries(extra)) files.push([name, Buffer.from(content), 0o644]);
+  for (const [name, content] of Object.entries(extra)) files.push([name, typeof content === 'string' ? Buffer.from(content) : content, 0o644]);
   const p = pack();
   const chunks: Buffer[] = [];
   p.on('data', (d: unknown) => void chunks.push(d as Buffer));

@@ -26,7 +26,8 @@ export function keyInputs(def: ImageDef, keys: KeyParts): Record<string, string>
   // The time of every layer entry and of the config; absent means 0, so keys made before it counted stay.
   if (keys.epoch) out.epoch = String(keys.epoch);
   // The image's own locked packages (imgsdk.lock); the ancestors' come in through the parent key.
-  out.lock = sha256(canonicalJson((keys.lock ?? []).map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256 }))));
+  // Gentoo entries add their USE flags and repository: the same version built with other flags is another package.
+  out.lock = sha256(canonicalJson((keys.lock ?? []).map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256, ...(p.use ? { use: p.use, repository: p.suite } : {}) }))));
   return out;
 }
 
@@ -66,6 +67,9 @@ export interface LockedKeyPart {
   readonly version: string;
   readonly arch: string;
   readonly sha256: string;
+  /** Gentoo: the USE flags; with them the repository (`suite`) enters the key too. */
+  readonly use?: readonly string[];
+  readonly suite?: string;
 }
 
 export function sha256(s: string | Buffer): string {

@@ -19,12 +19,22 @@ export const LOCK_FILE = 'imgsdk.lock';
 /** Version of the lock format; a reader refuses others. */
 export const LOCK_VERSION = 1;
 
-/** A package of an image at the exact version the archive's index had. */
+/**
+ * A package of an image at the exact version the archive's index had (Debian), or
+ * the `cat/pkg` and version `emerge --pretend` resolved (Gentoo).
+ */
 export interface LockedPackage extends PinnedPackage {
-  /** `amd64`, `all`, … */
+  /** Debian: `amd64`, `all`, …; Gentoo: the builder's keyword arch. */
   readonly arch: string;
-  /** The suite it comes from (the security suite when it has that version), '' when unknown. */
+  /**
+   * Debian: the suite it comes from (the security suite when it has that version),
+   * '' when unknown. Gentoo: the repository (`gentoo`, an overlay's name).
+   */
   readonly suite: string;
+  /** Gentoo only: the USE (and USE_EXPAND) flags it builds with, `-` for disabled ones, sorted. */
+  readonly use?: readonly string[];
+  /** Gentoo only: the slot (`3.12`, `0/5`), when emerge showed one; two slots of a package are two entries. */
+  readonly slot?: string;
 }
 
 /** What a Debian builder's images were resolved from. */
@@ -50,6 +60,11 @@ export interface GentooBuilderLock {
   readonly sha512: string | null;
   /** Portage snapshot: `latest`, a date or an image. */
   readonly portage: string;
+  /**
+   * The snapshot the images were resolved against: its date (`20260115`) or, for
+   * an image, the image's id; absent in locks written before Gentoo images were locked.
+   */
+  readonly snapshot?: string;
 }
 
 export type BuilderLock = DebianBuilderLock | GentooBuilderLock;
@@ -71,7 +86,7 @@ export interface Lock {
   readonly images: Readonly<Record<string, ImageLock>>;
 }
 
-/** Whether an image's entry can be used: `none` for images that install no Debian packages. */
+/** Whether an image's entry can be used: `none` for images that install no packages of their own (Debian or Gentoo). */
 export type LockStatus = 'locked' | 'missing' | 'stale' | 'none';
 
 /** An image's entry as synth uses it. */
@@ -119,7 +134,8 @@ export function parseLock(text: string, file = LOCK_FILE): Lock {
   if (!isRecord(o.builders) || !isRecord(o.images)) throw bad('builders and images must be objects');
   for (const [id, e] of Object.entries(o.images)) {
     const ok = isRecord(e) && typeof e.builder === 'string' && Array.isArray(e.request) && Array.isArray(e.packages) &&
-      (e.packages as unknown[]).every((p) => isRecord(p) && ['name', 'version', 'arch', 'sha256', 'suite'].every((k) => typeof p[k] === 'string'));
+      (e.packages as unknown[]).every((p) => isRecord(p) && ['name', 'version', 'arch', 'sha256', 'suite'].every((k) => typeof p[k] === 'string') &&
+        (p.use === undefined || (Array.isArray(p.use) && p.use.every((f) => typeof f === 'string'))) && (p.slot === undefined || typeof p.slot === 'string'));
     if (!ok) throw bad(`images["${id}"] is not an entry of builder, parent, request and packages (name, version, arch, sha256, suite)`);
   }
   return o as Lock;
@@ -144,6 +160,27 @@ export function debianBuilderBasis(def: BuilderDef): Omit<DebianBuilderLock, 're
 }
 
 /**
+ * What a Gentoo builder's lock entry must say to be current: flavour, arch and
+ * Portage setting, and the stage3 date when it is pinned (`latest` takes whatever
+ * date the lock recorded).
+ */
+export function gentooBuilderBasis(def: BuilderDef): Pick<GentooBuilderLock, 'kind' | 'arch' | 'stage3' | 'portage'> & { date?: string } {
+  const g = def.gentoo!;
+  return { kind: 'gentoo', arch: def.arch, stage3: g.stage3, portage: g.portage, ...(g.date !== 'latest' ? { date: g.date } : {}) };
+}
+
+/** Whether a builder's lock entry still describes `def`. */
+function builderCurrent(have: BuilderLock, def: BuilderDef): boolean {
+  if (def.kind === 'gentoo') {
+    if (have.kind !== 'gentoo') return false;
+    const want = gentooBuilderBasis(def);
+    const got = { kind: have.kind, arch: have.arch, stage3: have.stage3, portage: have.portage, ...(want.date ? { date: have.date } : {}) };
+    return canonicalJson(got) === canonicalJson(want);
+  }
+  return canonicalJson(withoutReleases(have)) === canonicalJson(debianBuilderBasis(def));
+}
+
+/**
  * Per image (in `order`, parents first): whether the lock has a current entry and
  * what phase 1 pins. An entry is stale when the image's packages, builder or
  * parent changed, when its builder's sources changed, or when an ancestor's entry
@@ -162,7 +199,8 @@ export function lockStates(
     let why = builderOk.get(def.id);
     if (why === undefined) {
       const have = lock?.builders[def.id];
-      why = !have ? `builder ${def.id} is not in the lock` : canonicalJson(withoutReleases(have)) !== canonicalJson(debianBuilderBasis(def)) ? `builder ${def.id} changed (suites, mirror, snapshot or sources)` : '';
+      const what = def.kind === 'gentoo' ? 'stage3, date or portage' : 'suites, mirror, snapshot or sources';
+      why = !have ? `builder ${def.id} is not in the lock` : !builderCurrent(have, def) ? `builder ${def.id} changed (${what})` : '';
       builderOk.set(def.id, why);
     }
     return why;
@@ -173,7 +211,7 @@ export function lockStates(
     const parent = def.parent ? out.get(def.parent) : undefined;
     const inherited = parent?.pins ?? [];
     const parentBad = parent && (parent.status !== 'locked' && parent.why) ? `parent ${def.parent} is not locked` : '';
-    if (builder.kind !== 'debian' || def.packages.length === 0) {
+    if (def.packages.length === 0) {
       // Nothing of its own to lock; `why` tells its children what the parent lacks.
       out.set(id, { status: 'none', why: parentBad, own: [], pins: parentBad ? [] : inherited });
       continue;
@@ -220,16 +258,18 @@ export function lockChanges(before: Lock | null, after: Lock, ids: readonly stri
   for (const image of [...ids].sort()) {
     const now = after.images[image];
     if (!now) continue;
-    const was = new Map((before?.images[image]?.packages ?? []).map((p) => [`${p.name}:${p.arch}`, p]));
-    const is = new Map(now.packages.map((p) => [`${p.name}:${p.arch}`, p]));
+    // A Gentoo package by its slot too (not the sub-slot, which moves with versions): python 3.11 and 3.12 are two.
+    const id = (p: LockedPackage) => `${p.name}:${p.arch}${p.slot ? `:${p.slot.split('/')[0]}` : ''}`;
+    const was = new Map((before?.images[image]?.packages ?? []).map((p) => [id(p), p]));
+    const is = new Map(now.packages.map((p) => [id(p), p]));
     const byName = (a: string, b: string) => {
       const [x, y] = [a.split(':'), b.split(':')];
-      return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+      return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : a < b ? -1 : a > b ? 1 : 0;
     };
     for (const k of [...new Set([...was.keys(), ...is.keys()])].sort(byName)) {
       const a = was.get(k);
       const b = is.get(k);
-      if (a && b && a.version === b.version && a.sha256 === b.sha256) continue;
+      if (a && b && a.version === b.version && a.sha256 === b.sha256 && canonicalJson(a.use ?? null) === canonicalJson(b.use ?? null)) continue;
       const p = (b ?? a)!;
       out.push({ image, package: p.name, arch: p.arch, locked: a?.version ?? null, available: b?.version ?? null, security: !!b && b.suite.endsWith('-security') });
     }

@@ -11,6 +11,7 @@ import { prettyJson } from '../json';
 import { parseEpoch } from './epoch';
 import { sourcesOf } from './load';
 import { builderKey, imageKey, keyInputs } from './key';
+import { lockedAtom } from './portage/lock';
 import { lockStates, readLockFile, type ImageLockState, type Lock } from './lock';
 import { Atom } from './portage/atom';
 import { renderPortage } from './portage/config';
@@ -116,6 +117,8 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
   const out: [string, string | Buffer][] = [['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])], ['build.sh', buildScript(def, key, builder)]];
   if (builder.kind === 'gentoo') {
     for (const [p, c] of Object.entries(renderPortage(def.portage))) out.push([`portage/${p}`, c]);
+    // Locked: phase 1 installs exactly these versions (portage.sh checks they are still in the tree).
+    if (def.packages.length && lock.own.length) out.push(['portage/imgsdk/lock.list', `# imgsdk.lock: ${def.id}\n${lock.own.map((p) => `${lockedAtom(p)}\n`).join('')}`]);
     for (const patch of def.portage.patches) {
       const a = Atom.parse(patch.atom);
       const dir = a.version ? `${a.category}/${a.name}-${a.version}${a.revision ? '-r' + a.revision : ''}` : a.cpn;

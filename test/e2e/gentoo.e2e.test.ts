@@ -9,7 +9,8 @@
  *
  * Every builder of the examples is pointed at the given image (`from:`); emerge
  * still needs the network for distfiles and overlays. Otherwise the test says it
- * was not run.
+ * was not run. One test locks a small app (`imgsdk lock`: emerge --pretend) and
+ * deploys it with --frozen-lock: the image holds exactly the locked versions.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -20,7 +21,9 @@ import * as assert from 'uvu/assert';
 import type { ManifestBuilder } from '../../src/assembly';
 import { readAssembly, type LoadedAssembly } from '../../src/runtime/assembly';
 import { deploy } from '../../src/runtime/deploy';
+import { StateDir } from '../../src/runtime/state';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
+import { gentoo, image, lock } from '../../src';
 import { App, type AppInput } from '../../src/sdk/app';
 import { assemble, writeAssembly } from '../../src/sdk/synth';
 import { engineOrSkip } from './_engine';
@@ -100,6 +103,46 @@ if (!STAGE3) {
     await build('staves', [ex.glibcBash], async (_asm, run) => {
       assert.match(await run('staves/bash:latest', ['echo $BASH_VERSION']), /^\d+\.\d+/);
     });
+  });
+
+  test('gentoo e2e: imgsdk lock resolves with emerge --pretend, deploy --frozen-lock installs exactly the locked versions', async () => {
+    const docker = await engineOrSkip();
+    if (!docker) return;
+    const engine = engineFromDocker(docker);
+    const dir = await mkdtemp(join(tmpdir(), 'imgsdk-gentoo-e2e-lock-'));
+    const before = new Set((await docker.listVolumes()).Volumes?.map((v) => v.Name) ?? []);
+    const bob = gentoo.builder('gentoo-e2e/bob', { stage3: 'amd64-openrc', from: STAGE3, portage: PORTAGE ?? 'latest' });
+    const jq = image('gentoo-e2e/jq').builder(bob).packages('app-misc/jq').entrypoint('/usr/bin/jq').user('nobody');
+    const theApp = App.of([jq]);
+    const lockFile = join(dir, 'imgsdk.lock');
+    const made: string[] = [];
+    try {
+      const first = await lock(theApp, { lockFile, engine, log: (l) => console.log(`  ${l}`) });
+      const text = await readFile(lockFile, 'utf8');
+      const entry = first.lock.images['gentoo-e2e/jq'];
+      const locked = entry.packages.find((p) => p.name === 'app-misc/jq')!;
+      assert.ok(locked && locked.use && locked.suite === 'gentoo', text);
+      assert.is((first.lock.builders['gentoo-e2e/bob'] as { snapshot?: string }).snapshot !== undefined, true);
+      assert.is((await lock(theApp, { lockFile, engine })).written, false, 'two lock runs on the same snapshot write the same bytes');
+      assert.is(await readFile(lockFile, 'utf8'), text);
+      const r = await deploy(theApp, { lockFile, frozenLock: true, assemblyDir: join(dir, 'out'), stateDir: join(dir, 'state'), engine, concurrency: 1 });
+      for (const i of r.images) made.push(...i.tags);
+      made.push(`imgsdk-builder/gentoo-e2e-bob:${assemble(theApp).manifest.builders['gentoo-e2e/bob'].key.slice(0, 12)}`);
+      assert.ok(r.ok, r.images.map((i) => `${i.id}: ${i.status} ${i.reason}`).join('\n'));
+      // What phase 1 installed is what the lock says, package by package.
+      const key = (await readAssembly(join(dir, 'out'))).manifest.images['gentoo-e2e/jq'].key;
+      const installed = (await new StateDir(join(dir, 'state')).readBuild('gentoo-e2e/jq', key))!.packages;
+      for (const p of entry.packages) assert.ok(installed.some((q) => q.name === p.name && q.version === p.version), `${p.name}-${p.version} not installed: ${JSON.stringify(installed)}`);
+      let out = '';
+      await engine.runContainer({ image: 'gentoo-e2e/jq:latest', cmd: ['--version'], onOutput: (c) => void (out += c.toString()) });
+      assert.match(out, new RegExp(`jq-${locked.version.replace(/-r\d+$/, '').replace(/\./g, '\\.')}`));
+    } finally {
+      for (const ref of made) await engine.removeImage(ref, { force: true }).catch(() => false);
+      if (process.env.IMGSDK_KEEP_VOLUMES !== '1') {
+        for (const v of (await docker.listVolumes()).Volumes ?? []) if (!before.has(v.Name) && v.Name.startsWith('imgsdk-')) await docker.getVolume(v.Name).remove().catch(() => undefined);
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('gentoo e2e: the musl chain and the static nmap build', async () => {

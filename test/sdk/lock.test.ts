@@ -4,7 +4,7 @@ import { LockError } from '../../src/errors';
 import { debian, gentoo } from '../../src/sdk/builder';
 import { debianSources, debianSuites } from '../../src/sdk/debian/apt';
 import { image } from '../../src/sdk/image';
-import { dependents, emptyLock, lockChanges, parseLock, renderLock, type ImageLock, type Lock, type LockedPackage } from '../../src/sdk/lock';
+import { dependents, emptyLock, lockChanges, parseLock, renderLock, type GentooBuilderLock, type ImageLock, type Lock, type LockedPackage } from '../../src/sdk/lock';
 import { assemble } from '../../src/sdk/synth';
 
 const deb = debian.builder('acme/bookworm', { suite: 'bookworm' });
@@ -39,7 +39,7 @@ const changed = (a: Record<string, string>, b: Record<string, string>) => Object
 test('a locked image has its own packages in its key and pins its ancestors\' and its own in apt/lock.tsv', () => {
   const asm = assemble(APP, { lock: lockWith() });
   assert.equal([...asm.locks].map(([id, s]) => [id, s.status]).sort(), [
-    ['acme/base', 'locked'], ['acme/copier', 'none'], ['acme/greet', 'locked'], ['acme/greet-conf', 'none'], ['acme/other', 'locked'], ['kubler/glibc', 'none'],
+    ['acme/base', 'locked'], ['acme/copier', 'none'], ['acme/greet', 'locked'], ['acme/greet-conf', 'none'], ['acme/other', 'locked'], ['kubler/glibc', 'missing'],
   ]);
   const tsv = asm.files.get('acme/greet/apt/lock.tsv') as string;
   assert.equal(tsv.trimEnd().split('\n').map((l) => l.split('\t').slice(0, 2).join('=')), ['greet=1.0', 'libc6=2.36-9+deb12u14', 'libgreet1=1.0']);
@@ -129,6 +129,77 @@ test('lockChanges names image, package and both versions; security when the new 
   ]);
   const gained = lockChanges(emptyLock(), before, ['acme/greet']);
   assert.equal(gained, [{ image: 'acme/greet', package: 'greet', arch: 'amd64', locked: null, available: '1.0', security: false }]);
+});
+
+// Gentoo: a base with glibc, an app on it, an unrelated tool; entries as `imgsdk lock` writes them from emerge --pretend.
+const bob2 = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib', date: '20260101T170000Z' });
+const gBase = image('kubler/glibc').builder(bob2).packages('sys-libs/glibc').user('nobody');
+const gApp = image('kubler/jq').from(gBase).packages('app-misc/jq');
+const gConf = image('kubler/jq-conf').from(gApp).file('/etc/jq.conf', 'x\n');
+const gOther = image('kubler/curl').builder(bob2).packages('net-misc/curl').user('nobody');
+const G_APP = [gConf, gOther];
+const ebuild = (name: string, version: string, use: string[] = [], repo = 'gentoo'): LockedPackage => ({ name, version, arch: 'amd64', sha256: '', suite: repo, use });
+
+function gentooLock(v: { jq?: string; onig?: string; jqUse?: string[]; curl?: string } = {}): Lock {
+  const entry = (parent: string | null, request: string[], packages: LockedPackage[]): ImageLock => ({ builder: 'kubler/bob', parent, request, packages });
+  return {
+    lockfileVersion: 1,
+    builders: { 'kubler/bob': { kind: 'gentoo', arch: 'amd64', stage3: 'amd64-hardened-nomultilib', date: '20260101T170000Z', sha512: null, portage: 'latest', snapshot: '20260115' } },
+    images: {
+      'kubler/glibc': entry(null, ['sys-libs/glibc'], [ebuild('sys-libs/glibc', '2.40-r8', ['-audit', 'multiarch']), ebuild('sys-libs/timezone-data', '2025b')]),
+      'kubler/jq': entry('kubler/glibc', ['app-misc/jq'], [ebuild('app-misc/jq', v.jq ?? '1.7.1', v.jqUse ?? ['oniguruma', '-test']), ebuild('dev-libs/oniguruma', v.onig ?? '6.9.9', ['-static-libs'])]),
+      'kubler/curl': entry(null, ['net-misc/curl'], [ebuild('net-misc/curl', v.curl ?? '8.9.1-r2', ['ssl']), ebuild('sys-libs/zlib', '1.3.1-r1', [])]),
+    },
+  };
+}
+const gKeys = (lock: Lock | null) => Object.fromEntries(Object.entries(assemble(G_APP, { lock }).manifest.images).map(([id, m]) => [id, m.key]));
+
+test('Gentoo: a locked image installs its own entries as =cat/pkg-version::repo atoms (portage/imgsdk/lock.list)', () => {
+  const asm = assemble(G_APP, { lock: gentooLock() });
+  assert.equal([...asm.locks].map(([id, s]) => [id, s.status]).sort(), [['kubler/curl', 'locked'], ['kubler/glibc', 'locked'], ['kubler/jq', 'locked'], ['kubler/jq-conf', 'none']]);
+  assert.is(asm.files.get('kubler/jq/portage/imgsdk/lock.list'), '# imgsdk.lock: kubler/jq\n=app-misc/jq-1.7.1::gentoo\n=dev-libs/oniguruma-6.9.9::gentoo\n');
+  assert.is(asm.files.get('kubler/glibc/portage/imgsdk/lock.list'), '# imgsdk.lock: kubler/glibc\n=sys-libs/glibc-2.40-r8::gentoo\n=sys-libs/timezone-data-2025b::gentoo\n');
+  assert.not.ok(asm.files.has('kubler/jq-conf/portage/imgsdk/lock.list'));
+  assert.not.ok(assemble(G_APP).files.has('kubler/jq/portage/imgsdk/lock.list'), 'without a lock, the requested packages are emerged');
+});
+
+test('Gentoo: a new version, other USE flags or another repository change exactly the keys of the image holding the package and its descendants', () => {
+  const before = gKeys(gentooLock());
+  assert.equal(changed(before, gKeys(gentooLock({ onig: '6.9.10' }))), ['kubler/jq', 'kubler/jq-conf']);
+  assert.equal(changed(before, gKeys(gentooLock({ jqUse: ['-oniguruma', '-test'] }))), ['kubler/jq', 'kubler/jq-conf']);
+  assert.equal(changed(before, gKeys(gentooLock({ curl: '8.10.1' }))), ['kubler/curl']);
+  const overlay = gentooLock();
+  const moved: Lock = { ...overlay, images: { ...overlay.images, 'kubler/curl': { ...overlay.images['kubler/curl'], packages: overlay.images['kubler/curl'].packages.map((p) => ({ ...p, suite: p.name === 'sys-libs/zlib' ? 'berne' : p.suite })) } } };
+  assert.equal(changed(before, gKeys(moved)), ['kubler/curl']);
+  assert.equal(changed(before, gKeys(gentooLock())), [], 'the same lock gives the same keys');
+  assert.equal(changed(before, gKeys(null)).sort(), ['kubler/curl', 'kubler/glibc', 'kubler/jq', 'kubler/jq-conf'], 'locking changes the keys of the images with packages');
+});
+
+test('Gentoo: the snapshot date in the builder entry is not in any key; a changed pinned stage3 date or flavour makes the entries stale', () => {
+  const a = gentooLock();
+  const b: Lock = { ...a, builders: { 'kubler/bob': { ...(a.builders['kubler/bob'] as GentooBuilderLock), snapshot: '20260201' } } };
+  assert.equal(changed(gKeys(a), gKeys(b)), []);
+  const newer = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib', date: '20260201T170000Z' });
+  const asm = assemble([image('kubler/curl').builder(newer).packages('net-misc/curl').user('nobody')], { lock: a });
+  assert.equal([asm.locks.get('kubler/curl')!.status, asm.locks.get('kubler/curl')!.why], ['stale', 'builder kubler/bob changed (stage3, date or portage)']);
+  // `latest` takes the date the lock recorded.
+  const latest = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib' });
+  assert.is(assemble([image('kubler/curl').builder(latest).packages('net-misc/curl').user('nobody')], { lock: a }).locks.get('kubler/curl')!.status, 'locked');
+});
+
+test('Gentoo: lockChanges reports a version change and a USE change, slot by slot; renderLock and parseLock keep USE', () => {
+  const ch = lockChanges(gentooLock(), gentooLock({ jq: '1.8.0', jqUse: ['oniguruma'] }), ['kubler/jq']);
+  assert.equal(ch, [{ image: 'kubler/jq', package: 'app-misc/jq', arch: 'amd64', locked: '1.7.1', available: '1.8.0', security: false }]);
+  assert.equal(lockChanges(gentooLock(), gentooLock({ jqUse: ['oniguruma', 'test'] }), ['kubler/jq']).map((c) => [c.package, c.locked, c.available]), [['app-misc/jq', '1.7.1', '1.7.1']]);
+  // Slots: python 3.11 and 3.12 side by side; a version bump with a new sub-slot is one change.
+  const py = (v311: string, v312: string, sub = '3.12'): Lock => ({ ...gentooLock(), images: { 'kubler/jq': { ...gentooLock().images['kubler/jq'], packages: [
+    { ...ebuild('dev-lang/python', v311), slot: '3.11' }, { ...ebuild('dev-lang/python', v312), slot: sub },
+  ] } } });
+  assert.equal(lockChanges(py('3.11.9', '3.12.5'), py('3.11.9', '3.12.6', '3.12/1'), ['kubler/jq']).map((c) => [c.package, c.locked, c.available]), [['dev-lang/python', '3.12.5', '3.12.6']]);
+  assert.equal(lockChanges(py('3.11.9', '3.12.5'), py('3.11.9', '3.12.5'), ['kubler/jq']), []);
+  const text = renderLock(gentooLock());
+  assert.equal(parseLock(text).images['kubler/jq'].packages[0].use, ['oniguruma', '-test']);
+  assert.throws(() => parseLock(text.replace('"oniguruma"', '7')), /packages \(name, version, arch, sha256, suite\)/);
 });
 
 test('dependents: an image, its children and the images copying from it', () => {

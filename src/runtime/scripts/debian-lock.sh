@@ -44,39 +44,9 @@ done | sort -u >"$OUT/releases.tsv"
 # The closure of $W/roots over $W/meta (name, version, arch, sha256, depends, provides),
 # with debian.sh's rules: alternatives take the first one present, else the first provided.
 closure() {
-	awk -F "$TAB" -v roots="$W/roots" '
-		function bare(s) {
-			sub(/\(.*/, "", s); gsub(/[ \t]/, "", s); sub(/:.*/, "", s)
-			return s
-		}
-		function pick(name) {
-			if (name in inst) return name
-			if (name in prov) return prov[name]
-			return ""
-		}
-		{
-			inst[$1] = 1; deps[$1] = $5
-			n = split($6, pv, ",")
-			for (i = 1; i <= n; i++) { v = bare(pv[i]); if (v != "" && !(v in prov)) prov[v] = $1 }
-		}
-		END {
-			while ((getline r < roots) > 0) {
-				p = pick(r)
-				if (p == "") { print "imgsdk: error: " r " is neither a package nor provided by one apt would install" > "/dev/stderr"; bad = 1; continue }
-				if (!(p in seen)) { seen[p] = 1; queue[qn++] = p }
-			}
-			if (bad) exit 1
-			for (qi = 0; qi < qn; qi++) {
-				ng = split(deps[queue[qi]], groups, ",")
-				for (g = 1; g <= ng; g++) {
-					na = split(groups[g], alts, "|"); chosen = ""
-					for (a = 1; a <= na && chosen == ""; a++) { n = bare(alts[a]); if (n in inst) chosen = n }
-					for (a = 1; a <= na && chosen == ""; a++) chosen = pick(bare(alts[a]))
-					if (chosen != "" && !(chosen in seen)) { seen[chosen] = 1; queue[qn++] = chosen }
-				}
-			}
-			for (p in seen) print p
-		}' "$W/meta" | sort -u
+	awk -F "$TAB" '{ print $1 "\t" $5 "\t" $6 }' "$W/meta" |
+		pkg_closure "$W/roots" "$W/closure.sorted" '' ' is neither a package nor provided by one apt would install' || return 1
+	cat "$W/closure.sorted"
 }
 
 for job in "$IN"/jobs/*.list; do

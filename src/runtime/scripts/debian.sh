@@ -150,42 +150,8 @@ snapshot "$W/after"
 
 log "computing the package closure"
 dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Pre-Depends}, ${Depends}\t${Provides}\n' >"$W/db"
-awk -F "$TAB" -v roots="$W/roots" '
-	function bare(s) {
-		sub(/\(.*/, "", s); gsub(/[ \t]/, "", s); sub(/:.*/, "", s)
-		return s
-	}
-	# An installed package satisfying name, directly or through Provides.
-	function pick(name) {
-		if (name in inst) return name
-		if (name in prov) return prov[name]
-		return ""
-	}
-	substr($1, 2, 1) == "i" {
-		inst[$2] = 1; deps[$2] = $4
-		n = split($5, pv, ",")
-		for (i = 1; i <= n; i++) { v = bare(pv[i]); if (v != "" && !(v in prov)) prov[v] = $2 }
-	}
-	END {
-		while ((getline r < roots) > 0) {
-			p = pick(r)
-			if (p == "") { print "imgsdk: error: requested package " r " is not installed" > "/dev/stderr"; bad = 1; continue }
-			if (!(p in seen)) { seen[p] = 1; queue[qn++] = p }
-		}
-		if (bad) exit 1
-		for (qi = 0; qi < qn; qi++) {
-			ng = split(deps[queue[qi]], groups, ",")
-			for (g = 1; g <= ng; g++) {
-				na = split(groups[g], alts, "|"); chosen = ""
-				# Alternatives: the first one that is installed, else the first one provided.
-				for (a = 1; a <= na && chosen == ""; a++) { n = bare(alts[a]); if (n in inst) chosen = n }
-				for (a = 1; a <= na && chosen == ""; a++) chosen = pick(bare(alts[a]))
-				if (chosen != "" && !(chosen in seen)) { seen[chosen] = 1; queue[qn++] = chosen }
-			}
-		}
-		for (p in seen) print p
-	}' "$W/db" >"$W/closure.raw" || die "cannot compute the package closure"
-sort -u "$W/closure.raw" >"$W/closure.all"
+awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
+	pkg_closure "$W/roots" "$W/closure.all" 'requested package ' ' is not installed' || die "cannot compute the package closure"
 comm -23 "$W/closure.all" "$W/parent" >"$W/closure"
 comm -12 "$W/closure.all" "$W/parent" >"$W/closure.inherited"
 # Essential packages nothing depends on, whose files a program may still need: /bin/sh

@@ -1,4 +1,5 @@
-# Shared by debian.sh and portage.sh (sourced, POSIX sh): logging, failing, hooks.
+# Shared by debian.sh, debian-lock.sh and portage.sh (sourced, POSIX sh): logging,
+# failing, hooks, and the Debian package closure.
 # $IN is the image's assembly directory inside the builder container.
 
 log() { printf 'imgsdk: %s\n' "$*"; }
@@ -13,4 +14,50 @@ hook() {
 	[ -f "$IN/hooks/$1.sh" ] || return 0
 	log "hook $1${ROOT:+ (ROOT=$ROOT)}"
 	sh -eu "$IN/hooks/$1.sh" || die "hook $1 failed (exit $?)"
+}
+
+# The package closure of the names in file $1 (one a line) over the packages on
+# stdin ("name TAB depends TAB provides" lines; depends as in Depends:, with
+# Pre-Depends), sorted, into file $2. Alternatives take the first one present,
+# else the first one provided. A root that no package is or provides is an error
+# line "imgsdk: error: $3<root>$4" and exit 1. debian.sh runs it over the installed
+# packages, debian-lock.sh over the archive's metadata.
+pkg_closure() {
+	awk -F "$(printf '\t')" -v roots="$1" -v pre="$3" -v post="$4" '
+		function bare(s) {
+			sub(/\(.*/, "", s); gsub(/[ \t]/, "", s); sub(/:.*/, "", s)
+			return s
+		}
+		# A package satisfying name, directly or through Provides.
+		function pick(name) {
+			if (name in inst) return name
+			if (name in prov) return prov[name]
+			return ""
+		}
+		{
+			inst[$1] = 1; deps[$1] = $2
+			n = split($3, pv, ",")
+			for (i = 1; i <= n; i++) { v = bare(pv[i]); if (v != "" && !(v in prov)) prov[v] = $1 }
+		}
+		END {
+			while ((getline r < roots) > 0) {
+				p = pick(r)
+				if (p == "") { print "imgsdk: error: " pre r post > "/dev/stderr"; bad = 1; continue }
+				if (!(p in seen)) { seen[p] = 1; queue[qn++] = p }
+			}
+			if (bad) exit 1
+			for (qi = 0; qi < qn; qi++) {
+				ng = split(deps[queue[qi]], groups, ",")
+				for (g = 1; g <= ng; g++) {
+					na = split(groups[g], alts, "|"); chosen = ""
+					# Alternatives: the first one that is present, else the first one provided.
+					for (a = 1; a <= na && chosen == ""; a++) { n = bare(alts[a]); if (n in inst) chosen = n }
+					for (a = 1; a <= na && chosen == ""; a++) chosen = pick(bare(alts[a]))
+					if (chosen != "" && !(chosen in seen)) { seen[chosen] = 1; queue[qn++] = chosen }
+				}
+			}
+			for (p in seen) print p
+		}' >"$2.raw" || return 1
+	sort -u "$2.raw" >"$2"
+	rm -f "$2.raw"
 }

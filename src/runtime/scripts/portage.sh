@@ -7,10 +7,13 @@
 #                   package.env, env/*, repos.conf/*.conf, patches/…, imgsdk/provide.unresolved,
 #                   imgsdk/unprovide), [hooks/configure-builder.sh, configure-rootfs.sh,
 #                   finish-rootfs.sh], [parent-packages.list] (one cat/pkg-version a line:
-#                   what the ancestors installed; a bare cat/pkg is pinned to the visible version)
+#                   what the ancestors installed; a bare cat/pkg is pinned to the visible version),
+#                   [portage/imgsdk/lock.list] (=cat/pkg-version::repo atoms of imgsdk.lock:
+#                   installed instead of the requested packages)
 # Out: /imgsdk/out  rootfs.tar     tar of /imgsdk/root, ./-relative, numeric owners
 #                   packages.json  [{name, version, use, slot, repository, origin}] from ROOT's /var/db/pkg
 #                   files.tsv      /path TAB cat/pkg, from the packages' CONTENTS
+#                   pretend.txt    (--lock only, instead of the above) emerge --pretend's report
 #
 # Order, as Kubler's build-root.sh: /etc/portage from the assembly, downloads, binpkg
 # invalidation, overlays, accounts in the builder, configureBuilder, build dependencies
@@ -28,11 +31,20 @@ set -eu
 
 # --configure-only (imgsdk shell): configure the builder as a build would, then stop
 # before the first emerge.
+# --lock (imgsdk lock, outdated): configure the builder as a build would, then ask
+# emerge what it would merge into the root (--pretend, nothing is built) and write
+# its output to $OUT/pretend.txt; portage/imgsdk/lock.list is not read.
 MODE=build
-if [ "${1:-}" = --configure-only ]; then
+case ${1:-} in
+--configure-only)
 	MODE=configure
 	shift
-fi
+	;;
+--lock)
+	MODE=lock
+	shift
+	;;
+esac
 IN=${1:-/imgsdk/in}
 OUT=/imgsdk/out
 R=/imgsdk/root
@@ -317,13 +329,37 @@ add_accounts /
 
 hook configure-builder
 
+# --- imgsdk.lock: exactly the locked versions, checked before anything is emerged --
+# lock.list holds =cat/pkg-version::repo atoms, the image's own packages as
+# `imgsdk lock` resolved them. The root gets all of them; the builder gets the build
+# dependencies of the requested packages at their locked versions (--onlydeps of
+# the whole list would leave out dependencies that are in the list). A version the
+# tree no longer has fails here, naming it.
+cp "$W/packages" "$W/deps"
+if [ "$MODE" = build ] && [ -f "$IN/portage/imgsdk/lock.list" ]; then
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$IN/portage/imgsdk/lock.list" >"$W/locked"
+	: >"$W/gone"
+	while IFS= read -r a; do
+		v=$(portageq best_visible / "$a" 2>/dev/null || true)
+		[ -n "$v" ] || printf '%s\n' "${a#=}" >>"$W/gone"
+	done <"$W/locked"
+	if [ -s "$W/gone" ]; then
+		die "image ${IMAGE:-?}: imgsdk.lock locks versions the Portage tree does not have (any more): $(tr '\n' ' ' <"$W/gone")- run \`imgsdk update ${IMAGE:-}\` to lock what the tree has now, or pin the builder's portage to the snapshot the lock was made from (its date is under builders in imgsdk.lock)"
+	fi
+	log "installing the $(wc -l <"$W/locked") versions of imgsdk.lock"
+	cpn <"$W/packages" | sort -u >"$W/requested"
+	while IFS= read -r a; do printf '%s\t%s\n' "$(printf '%s\n' "$a" | sed 's/::.*$//' | cpn)" "$a"; done <"$W/locked" |
+		awk -F "$TAB" -v req="$W/requested" 'BEGIN { while ((getline l < req) > 0) r[l] = 1 } $1 in r { print $2 }' >"$W/deps"
+	cp "$W/locked" "$W/packages"
+fi
+
 # --- build dependencies, in the builder -------------------------------------------
 # No --buildpkg on these command lines: the builder's make.conf has FEATURES=buildpkg,
 # and the option would override a package's own FEATURES="-buildpkg" (package.env).
 if [ -s "$W/packages" ] && [ "$MODE" = build ]; then
 	log "emerging the build dependencies into the builder"
 	# shellcheck disable=SC2046 # atoms have no spaces
-	emerge --oneshot --onlydeps --with-bdeps=y --usepkg --binpkg-respect-use=y $(cat "$W/packages") ||
+	emerge --oneshot --onlydeps --with-bdeps=y --usepkg --binpkg-respect-use=y $(cat "$W/deps") ||
 		die "emerging the build dependencies failed"
 fi
 
@@ -359,6 +395,16 @@ sort -u "$W/provided" >"$W/provided.sorted"
 put_block "$P/profile/package.provided" "$W/provided.sorted"
 if [ -s "$W/provided.sorted" ]; then log "package.provided: $(wc -l <"$W/provided.sorted") packages"; fi
 
+if [ "$MODE" = lock ]; then
+	ROOT=$R
+	export ROOT
+	log "resolving $(tr '\n' ' ' <"$W/packages")for $R (emerge --pretend)"
+	# shellcheck disable=SC2046
+	emerge --pretend --verbose --color=n --nospinner --root="$R" --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y $(cat "$W/packages") >"$OUT/pretend.txt" ||
+		{ cat "$OUT/pretend.txt"; die "emerge --pretend failed: Portage cannot resolve the packages of ${IMAGE:-the image}"; }
+	cat "$OUT/pretend.txt"
+	exit 0
+fi
 if [ "$MODE" = configure ]; then
 	pk=$(tr '\n' ' ' <"$W/packages")
 	log "builder configured for ${IMAGE:-the image}; a build would now run:"
