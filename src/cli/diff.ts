@@ -21,7 +21,7 @@ export async function diffCommand(argv: readonly string[]): Promise<number> {
   }, true);
   const asm = assemble(loadApp(values.app), { lock: lockFileOf(values.app) });
   const ids = new Set(select({ dir: '', manifest: asm.manifest, images: asm.images }, positionals, true));
-  const entries = (await diff(asm.manifest, { stateDir: values.state, assemblyDir: values.out })).filter((e) => ids.has(e.id));
+  const entries = (await diff(asm.manifest, { stateDir: values.state, assemblyDir: values.out, images: asm.images })).filter((e) => ids.has(e.id));
   if (values.json) for (const e of entries) process.stdout.write(JSON.stringify(e) + '\n');
   else {
     const w = Math.max(0, ...entries.map((e) => e.id.length));

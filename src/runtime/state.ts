@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hashFile, writeAtomic } from './files';
 import { writeLayerFile, type LayerInfo } from './image/layer';
@@ -8,7 +8,7 @@ import { withLock, type LockOptions } from './lock';
 import { BlobStore } from './rootfs/blobs';
 import type { Entry } from './rootfs/entry';
 
-/** What phase 1 left for an image key: the rootfs tar and what was installed. */
+/** What phase 1 left for a phase-1 key (`ManifestImage.phase1Key`): the rootfs tar and what was installed. */
 export interface RootfsRecord {
   readonly key: string;
   readonly sha256: string;
@@ -138,12 +138,19 @@ export class StateDir {
   /**
    * The build record of an image key, when it, its layer file and its entries are
    * intact (both checked against the hashes it holds); else null, so it is built again.
+   * With `verifyLayer: false` the layer file is only checked for its size (a cache hit
+   * that loads nothing does not read it; `docker load` checks every layer's diff id).
    */
-  async readBuild(id: string, key: string): Promise<BuildRecord | null> {
+  async readBuild(id: string, key: string, opts: { verifyLayer?: boolean } = {}): Promise<BuildRecord | null> {
     const rec = await readJson<BuildRecord>(join(this.imageDir(id), `${key}.json`));
     if (!rec || rec.key !== key || rec.id !== id || !rec.layer || !rec.entriesSha256) return null;
-    const actual = await hashFile(this.layerPath(rec.layer.diffId)).catch(() => null);
-    if (actual !== rec.layer.diffId.replace(/^sha256:/, '')) return null;
+    if (opts.verifyLayer === false) {
+      const st = await stat(this.layerPath(rec.layer.diffId)).catch(() => null);
+      if (!st?.isFile() || st.size !== rec.layer.size) return null;
+    } else {
+      const actual = await hashFile(this.layerPath(rec.layer.diffId)).catch(() => null);
+      if (actual !== rec.layer.diffId.replace(/^sha256:/, '')) return null;
+    }
     return (await hashFile(this.entriesPath(id, key)).catch(() => null)) === rec.entriesSha256 ? rec : null;
   }
 
