@@ -266,7 +266,8 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     emit({ type: 'cached', id, digest: previous.imageId });
     return { id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: plan.reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
   }
-  let rootfs: RootfsRecord | null = plan.action === 'phase1' ? null : await state.readRootfs(p1key);
+  // Not cached: whether phase 1 reruns depends on the rootfs at the phase-1 key (read, and hashed, only now).
+  let rootfs: RootfsRecord | null = facts.force === 'phase1' ? null : await state.readRootfs(p1key);
   if (!rootfs && !needsBuilder(def)) rootfs = await state.writeEmptyRootfs(p1key);
   plan = planImage({ ...facts, rootfs: !!rootfs });
   const reason = plan.reason;
