@@ -10,7 +10,7 @@ import { MAX_REPOSITORY_LENGTH, shorten } from '../sdk/validate';
 import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
 import { ensureGentooBuilder, parentPackageLine } from './builders/gentoo';
-import { connectEngine } from './engine/docker';
+import { connectEngine } from './engine/light';
 import { LABEL_KEY, LABEL_STATE, type Engine, type VolumeMount } from './engine/engine';
 import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
 import { ensureLocked, type LockResult } from './lockfile';

@@ -22,7 +22,7 @@ import { ensureDebianBuilder } from './builders/debian';
 import { builderRef as gentooBuilderRef, LABEL_STAGE3_DATE } from './builders/gentoo';
 import { LABEL_STAGE3_SHA512, stage3Ref } from './builders/stage3';
 import { select } from './deploy';
-import { connectEngine } from './engine/docker';
+import { connectEngine } from './engine/light';
 import type { Engine } from './engine/engine';
 import { writeAtomic } from './files';
 import { dirTar, SCRIPTS_DIR } from './phase1';

@@ -8,7 +8,7 @@ import { dependents } from '../sdk/lock';
 import { assemble } from '../sdk/synth';
 import { builderRef } from './builders/gentoo';
 import { latestStage3 } from './builders/stage3';
-import { connectEngine } from './engine/docker';
+import { connectEngine } from './engine/light';
 import type { Engine } from './engine/engine';
 import { lock, type LockOptions, type LockResult } from './lockfile';
 
