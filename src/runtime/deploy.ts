@@ -29,6 +29,7 @@ import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOption
 import type { Entry } from './rootfs/entry';
 import { DamagedBlobError } from './rootfs/blobs';
 import { runPipeline } from './rootfs/pipeline';
+import { rootfsInput } from './rootfs-input';
 import { normalizeEntries } from './rootfs/tar';
 import { packageDbEntries } from './pkgdb';
 import { globToRegExp } from './rootfs/resolve';
@@ -311,9 +312,10 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const cachedRootfs = rootfs;
   // Pipeline, SBOM and layer; once more when a blob turns out damaged: the store
   // dropped it, and reading the rootfs again writes it anew.
-  const layer = async () => {
+  const layer = async (fresh = false) => {
+    const input = await rootfsInput(state, cachedRootfs, id, { fresh });
     const result = await runPipeline({
-      def, libc: builder.libc, rootfsTar: state.rootfsPath(p1key), origins: cachedRootfs.origins, packages: cachedRootfs.packages,
+      def, libc: builder.libc, rootfsTar: state.rootfsPath(p1key), rootfsEntries: input.entries, origins: cachedRootfs.origins, packages: cachedRootfs.packages,
       parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
       createdAccounts: cachedRootfs.createdAccounts, inheritedCreated: parentsOldestFirst.flatMap((a) => createdUsers(a.record.createdAccounts)),
       readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
@@ -336,7 +338,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const { result, entries, sbom, p2 } = await layer().catch((err: unknown) => {
     if (!(err instanceof DamagedBlobError)) throw err;
     log(`${err.message}: building the layer again`);
-    return layer().catch((again: unknown) => {
+    return layer(true).catch((again: unknown) => {
       if (again instanceof DamagedBlobError) {
         throw new BuildError(id, `${again.message} and is not in this image's rootfs; it belongs to a parent layer: deploy -f rebuilds the layers that hold it`, { cause: again, phase: 'phase2' });
       }

@@ -22,6 +22,12 @@ export interface RootfsRecord {
   readonly control?: Readonly<Record<string, string>>;
   /** The builder image phase 1 ran in (for the provenance). */
   readonly builderImage?: { readonly ref: string; readonly id: string | null };
+  /**
+   * sha256 of `<key>.entries.json`: the tar as the pipeline reads it (entries, their
+   * bodies in the blob store), written by the first pipeline run, so later runs
+   * (a `.file()` or config edit) neither read nor hash the tar again.
+   */
+  readonly entriesSha256?: string;
 }
 
 /**
@@ -109,10 +115,15 @@ export class StateDir {
     return join(this.imageDir(id), name);
   }
 
-  /** The rootfs record of a key whose tar is present and matches its hash; else null. */
+  /**
+   * The rootfs record of a key whose tar is present and matches its hash; else null.
+   * A record whose tar was read into entries already ({@link readRootfsEntries}: the
+   * pipeline reads those, verified by their own hash) has its tar checked by size only.
+   */
   async readRootfs(key: string): Promise<RootfsRecord | null> {
     const rec = await readJson<RootfsRecord>(join(this.root, 'rootfs', `${key}.json`));
     if (!rec || rec.key !== key) return null;
+    if (rec.entriesSha256 && (await stat(this.rootfsPath(key)).catch(() => null))?.size === rec.size) return rec;
     const actual = await hashFile(this.rootfsPath(key)).catch(() => null);
     if (actual !== rec.sha256) {
       await rm(this.rootfsPath(key), { force: true });
@@ -133,6 +144,27 @@ export class StateDir {
 
   async writeRootfsRecord(rec: RootfsRecord): Promise<void> {
     await writeAtomic(join(this.root, 'rootfs', `${rec.key}.json`), JSON.stringify(rec));
+  }
+
+  /** The rootfs tar of `rec` as entries, when written before and matching the hash in `rec`; else null. */
+  async readRootfsEntries(rec: RootfsRecord): Promise<Entry[] | null> {
+    if (!rec.entriesSha256) return null;
+    const text = await readFile(join(this.root, 'rootfs', `${rec.key}.entries.json`)).catch(() => null);
+    if (!text || createHash('sha256').update(text).digest('hex') !== rec.entriesSha256) return null;
+    try {
+      return JSON.parse(text.toString('utf8')) as Entry[];
+    } catch {
+      return null;
+    }
+  }
+
+  /** Keeps the rootfs tar of `rec` as entries (bodies in the blob store); the record, updated. */
+  async writeRootfsEntries(rec: RootfsRecord, entries: readonly Entry[]): Promise<RootfsRecord> {
+    const json = JSON.stringify(entries);
+    await writeAtomic(join(this.root, 'rootfs', `${rec.key}.entries.json`), json);
+    const updated = { ...rec, entriesSha256: createHash('sha256').update(json).digest('hex') };
+    await this.writeRootfsRecord(updated);
+    return updated;
   }
 
   /**
