@@ -3,6 +3,7 @@
  * a redeploy reruns the rootfs pipeline and phase 2 from the cached phase-1 rootfs,
  * without any container, and the image is the one a full build makes.
  */
+import type { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image, type DeployEvent } from '../../src';
@@ -67,7 +68,7 @@ test('a .file() and env edit reruns only the pipeline and phase 2, with no conta
     assert.ok(info.Config.Env.includes('GREETING_VERSION=2'), info.Config.Env.join(' '));
     const c = await docker.createContainer({ Image: `${ID}:latest`, Labels: { 'org.imgsdk.test': '1' } });
     try {
-      assert.is(await readSingleFile(await c.getArchive({ path: '/etc/greeting' })), 'two\n');
+      assert.is(await readSingleFile((await c.getArchive({ path: '/etc/greeting' })) as unknown as Readable), 'two\n');
     } finally {
       await c.remove({ force: true });
     }

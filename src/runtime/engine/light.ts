@@ -157,8 +157,8 @@ class SocketEngine implements Engine {
       req.on('error', fail);
       // A tar that fails midway aborts the request: the engine loads nothing.
       tar.on('error', (err) => {
+        fail(new EngineError(`${what}: reading the archive failed: ${err.message}`, { cause: err }));
         req.destroy(err);
-        fail(err);
       });
       tar.pipe(req);
     });
