@@ -14,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EngineError } from '../../../src/errors';
 import { connectEngine } from '../../../src/runtime/engine/light';
+import { startFakeEngine } from './_fake-engine';
 
 interface Seen {
   readonly method: string;
@@ -138,6 +139,37 @@ test('a tar stream that fails midway fails the load with its error', async () =>
     assert.match(String((err as Error).message), 'disk read failed');
   } finally {
     await fake.close();
+  }
+});
+
+test('an answer cut off in the middle of its body, and a load answer cut short, are errors, not hangs', async () => {
+  const fake = await startFakeEngine((req, res, f) => {
+    req.resume();
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '500' });
+    res.write('{"Id":"sha256:');
+    setTimeout(() => f.die(), 50);
+  });
+  try {
+    const e = await connectEngine({ host: fake.host });
+    const err = await e.inspectImage('a/b:c').catch((x: unknown) => x);
+    assert.instance(err, EngineError);
+    assert.match((err as Error).message, 'inspect image a/b:c: the engine at');
+  } finally {
+    await fake.close();
+  }
+  const again = await startFakeEngine((req, res, f) => {
+    req.resume();
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '500' });
+    res.write('{"stream":"Loading layer');
+    setTimeout(() => f.die(), 50);
+  });
+  try {
+    const e = await connectEngine({ host: again.host });
+    const err = await e.loadImage(Readable.from([Buffer.from('tar')])).catch((x: unknown) => x);
+    assert.instance(err, EngineError);
+    assert.match((err as Error).message, 'load image: the engine at');
+  } finally {
+    await again.close();
   }
 });
 
