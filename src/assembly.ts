@@ -218,8 +218,37 @@ export interface ImageDef {
   readonly forbid: readonly string[];
 }
 
+/** What phase 1 reads of an image's definition: the image.json its builder container gets. */
+export interface Phase1View {
+  readonly id: string;
+  readonly packages: readonly string[];
+  readonly portage: PortageDef;
+  readonly hooks: HooksDef;
+  /** Gentoo only: portage.sh creates them in the builder before emerging. */
+  readonly accounts?: readonly AccountDef[];
+}
+
+/**
+ * The part of a definition phase 1 reads (handed to the builder container as its
+ * image.json): packages, Portage configuration (downloads, patches, overlays…), hooks,
+ * and on Gentoo the accounts, which portage.sh creates in the builder before emerging.
+ * The id comes along for log lines only; it is in no key.
+ */
+export function phase1View(def: ImageDef, kind: BuilderKind): Phase1View {
+  return { id: def.id, packages: def.packages, portage: def.portage, hooks: def.hooks, ...(kind === 'gentoo' ? { accounts: def.accounts } : {}) };
+}
+
 export interface ManifestImage {
   readonly key: string;
+  /**
+   * Key of phase 1's output (rootfs tar and package list): only what phase 1 reads
+   * (`phase1Inputs`). Images whose phase-1 key did not change rerun only the rootfs
+   * pipeline and phase 2. Absent in assemblies written by older versions (the image
+   * key stands in).
+   */
+  readonly phase1Key?: string;
+  /** The named inputs of the phase-1 key, so `imgsdk diff` can say which one changed. */
+  readonly phase1Inputs?: Readonly<Record<string, string>>;
   readonly parent: string | null;
   readonly builder: string;
   /** Images this one needs built first (parent and copy sources), sorted. */

@@ -16,5 +16,5 @@ export type { DiffEntry } from '../runtime/diff';
 export async function diffApp(where: Where, patterns: readonly string[] = []): Promise<DiffEntry[]> {
   const { assembly, stateDir, outDir } = assembleApp(where);
   const ids = new Set(select({ dir: '', manifest: assembly.manifest, images: assembly.images }, patterns, true));
-  return (await diff(assembly.manifest, { stateDir, assemblyDir: outDir })).filter((e) => ids.has(e.id));
+  return (await diff(assembly.manifest, { stateDir, assemblyDir: outDir, images: assembly.images })).filter((e) => ids.has(e.id));
 }

@@ -35,7 +35,9 @@ export class Progress {
       return;
     }
     const state = e.type === 'building' ? (e.phase === 'pipeline' ? 'checking' : `building (${e.phase})`) : e.type;
-    const detail = e.type === 'failed' ? e.error.split('\n')[0] : e.type === 'skipped' ? e.reason : e.type === 'building' && e.phase === 'phase1' ? e.reason : '';
+    // Why it builds, once: at phase 1, or at the pipeline when phase 1's output was cached.
+    const why = e.type === 'building' && (e.phase === 'phase1' || (e.phase === 'pipeline' && this.lines.get(e.id)?.state !== 'building (phase1)'));
+    const detail = e.type === 'failed' ? e.error.split('\n')[0] : e.type === 'skipped' ? e.reason : why ? e.reason : '';
     const now = Date.now();
     const start = this.lines.get(e.id)?.start ?? (e.type === 'queued' ? null : now);
     this.lines.set(e.id, { state, start, end: FINAL.has(e.type) ? now : null, detail });

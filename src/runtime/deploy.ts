@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
+import type { AccountDef, BuilderDef } from '../assembly';
 import { outDirOf, stateDirOfAssembly } from '../defaults';
 import { BuildError, CancelledError, ImgsdkError, UsageError, type Problem } from '../errors';
 import { App, type AppInput } from '../sdk/app';
@@ -12,12 +12,13 @@ import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
 import { ensureBuilder as ensureBuilderImage, type BuilderImage } from './builders/ensure';
 import { parentPackageLine } from './builders/gentoo';
-import { connectEngine } from './engine/docker';
+import { connectEngine } from './engine/light';
 import { LABEL_KEY, LABEL_STATE, type Engine } from './engine/engine';
 import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
 import { ensureLocked, type LockResult } from './lockfile';
 import { runPhase1 } from './phase1';
-import { writeDeployed } from './diff';
+import { readDeployed, writeDeployed } from './diff';
+import { needsBuilder, planImage, type PlanFacts } from './plan';
 import type { Pushed } from './push';
 import { checkRegistry, registryAuth } from './push';
 import { runPhase2 } from './phase2';
@@ -30,6 +31,7 @@ import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOption
 import type { Entry } from './rootfs/entry';
 import { DamagedBlobError } from './rootfs/blobs';
 import { runPipeline } from './rootfs/pipeline';
+import { rootfsInput } from './rootfs-input';
 import { normalizeEntries } from './rootfs/tar';
 import { packageDbEntries } from './pkgdb';
 import { globToRegExp } from './rootfs/resolve';
@@ -244,30 +246,38 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   });
   const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE), provenance: state.reportPath(id, PROVENANCE_FILE) };
 
-  const recorded = await state.readBuild(id, key);
+  // Phase 1's output is cached under its own key: only what phase 1 reads (older assemblies: the image key).
+  const p1key = m.phase1Key ?? key;
+  // A cache hit reads the layer file only to export it; else it is not hashed (its size is checked).
+  const recorded = await state.readBuild(id, key, { verifyLayer: !!(ctx.ship.oci || ctx.ship.archive) });
   const previousEntries = recorded ? await state.readEntries(id, key) : null;
   const previous = previousEntries ? recorded : null;
-  const forced = opts.force || opts.forceAll;
   const existing = ctx.ship.load ? await (await ctx.engine()).inspectImage(`${id}:${key.slice(0, 12)}`) : null;
-  if (previous && !forced && (!ctx.ship.load || (existing && existing.labels[LABEL_KEY] === key && existing.id === previous.imageId))) {
+  const facts: PlanFacts = {
+    id, image: m, files: def.files, needsBuilder: needsBuilder(def), built: previous?.imageId ?? null, rootfs: false, deployed: await readDeployed(state, id),
+    engine: ctx.ship.load ? (existing ? { id: existing.id, key: existing.labels[LABEL_KEY] ?? null } : null) : undefined,
+    force: opts.forceAll ? 'phase1' : opts.force ? 'phase2' : null,
+  };
+  let plan = planImage(facts);
+  if (plan.action === 'cached' && previous) {
     step();
     if (existing) await retag(await ctx.engine(), existing.id, tags, log);
     ctx.built.set(id, { record: previous, entries: previousEntries! });
     const provenance = await readFile(reports.provenance, 'utf8').catch(() => null);
     const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id), provenance), ctx.ship);
-    await writeDeployed(state, id, m);
+    await writeDeployed(state, id, m, def);
     emit({ type: 'cached', id, digest: previous.imageId });
-    const why = existing ? 'an image with this key is in the engine' : 'a build with this key is in the state directory';
-    return { id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: why, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
+    return { id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: plan.reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
   }
-  const reason = opts.forceAll ? 'forced (phase 1 and 2)' : opts.force ? 'forced (phase 2)' : !previous ? 'no build record in the state directory' : !existing ? `no image ${id}:${key.slice(0, 12)} in the engine` : 'the image in the engine does not match the build record';
+  // Not cached: whether phase 1 reruns depends on the rootfs at the phase-1 key (read, and hashed, only now).
+  let rootfs: RootfsRecord | null = facts.force === 'phase1' ? null : await state.readRootfs(p1key);
+  if (!rootfs && !needsBuilder(def)) rootfs = await state.writeEmptyRootfs(p1key);
+  plan = planImage({ ...facts, rootfs: !!rootfs });
+  const reason = plan.reason;
   // build.log holds the latest build only.
-  write(() => writeFile(state.logPath(id), `# ${id} at key ${key.slice(0, 12)}: ${reason}\n`));
+  write(() => writeFile(state.logPath(id), `# ${id} at key ${key.slice(0, 12)} (phase 1 ${p1key.slice(0, 12)}${rootfs ? ', cached' : ''}): ${reason}\n`));
 
   const chain = await ancestors(ctx, id);
-
-  let rootfs: RootfsRecord | null = opts.forceAll ? null : await state.readRootfs(key);
-  if (!rootfs && needsNoBuilder(def)) rootfs = await state.writeEmptyRootfs(key);
   if (!rootfs) {
     emit({ type: 'building', id, phase: 'builder', reason });
     const { ref, mounts } = await ensureBuilder(ctx, builder, log);
@@ -275,7 +285,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map(parentPackageLine)))].sort();
     let partial = '';
     rootfs = await runPhase1({
-      engine: await ctx.engine(), state, def, key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, mounts, signal: opts.signal,
+      engine: await ctx.engine(), state, def, key: p1key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, mounts, signal: opts.signal,
       onOutput: (chunk) => {
         const text = partial + chunk.toString('utf8');
         const lines = text.split('\n');
@@ -304,9 +314,10 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const cachedRootfs = rootfs;
   // Pipeline, SBOM and layer; once more when a blob turns out damaged: the store
   // dropped it, and reading the rootfs again writes it anew.
-  const layer = async () => {
+  const layer = async (fresh = false) => {
+    const input = await rootfsInput(state, cachedRootfs, id, { fresh });
     const result = await runPipeline({
-      def, libc: builder.libc, rootfsTar: state.rootfsPath(key), origins: cachedRootfs.origins, packages: cachedRootfs.packages,
+      def, libc: builder.libc, rootfsTar: state.rootfsPath(p1key), rootfsEntries: input.entries, origins: cachedRootfs.origins, packages: cachedRootfs.packages,
       parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
       createdAccounts: cachedRootfs.createdAccounts, inheritedCreated: parentsOldestFirst.flatMap((a) => createdUsers(a.record.createdAccounts)),
       readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
@@ -329,7 +340,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const { result, entries, sbom, p2 } = await layer().catch((err: unknown) => {
     if (!(err instanceof DamagedBlobError)) throw err;
     log(`${err.message}: building the layer again`);
-    return layer().catch((again: unknown) => {
+    return layer(true).catch((again: unknown) => {
       if (again instanceof DamagedBlobError) {
         throw new BuildError(id, `${again.message} and is not in this image's rootfs; it belongs to a parent layer: deploy -f rebuilds the layers that hold it`, { cause: again, phase: 'phase2' });
       }
@@ -339,7 +350,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   step();
   const provenance = renderProvenance({
     def, key, keyInputs: m.inputs, sources: asm.manifest.sources, synthVersion: asm.manifest.sdkVersion, imageId: p2.config.digest, sbom: sbom.digest, epoch: ctx.epoch,
-    builder: needsNoBuilder(def) ? null : { id: builder.id, key: asm.manifest.builders[def.builder].key, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
+    builder: !needsBuilder(def) ? null : { id: builder.id, key: asm.manifest.builders[def.builder].key, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
     images: [
       ...chain.map((a) => ({ id: a.record.id, imageId: a.record.imageId, role: 'parent' as const })),
       ...def.copies.map((c) => ({ id: c.from, imageId: ctx.built.get(c.from)!.record.imageId, role: 'copy' as const })),
@@ -361,7 +372,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   await writeAtomic(reports.sbom, sbom.json);
   await writeAtomic(reports.provenance, provenance.json);
   await state.writeBuild(record, entries);
-  await writeDeployed(state, id, m);
+  await writeDeployed(state, id, m, def);
   ctx.built.set(id, { record, entries });
   step();
   const shipped = await shipImage(ship, ctx.ship);
@@ -389,12 +400,6 @@ function checkPushNames(registry: string, ids: readonly string[]): void {
   if (long.length) {
     throw new UsageError(`--push ${registry}: ${long.map((id) => `${registry}/${shorten(id)}`).join(', ')} would be longer than the ${MAX_REPOSITORY_LENGTH} characters a registry takes as a repository name`);
   }
-}
-
-/** An image that installs nothing and runs no hook gets its layer without a container. */
-function needsNoBuilder(def: ImageDef): boolean {
-  const h = def.hooks;
-  return def.packages.length === 0 && !h.configureBuilder.length && !h.configureRootfs.length && !h.finishRootfs.length && !def.portage.downloads.length;
 }
 
 /** The users among the accounts an ancestor's install created, as account definitions. */

@@ -5,19 +5,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Manifest, ManifestImage } from '../assembly';
+import type { ImageDef, Manifest, ManifestImage } from '../assembly';
 import { outDirOf, stateDirOfAssembly } from '../defaults';
 import { writeAtomic } from './files';
+import { changedInputs, fileDigests, needsBuilder, planImage, type DeployedRecord } from './plan';
 import { StateDir } from './state';
 
-/** What a deploy recorded of an image it built or found cached: its key and the inputs of that key. */
-export interface DeployedRecord {
-  readonly id: string;
-  readonly key: string;
-  readonly parent: string | null;
-  readonly builder: string;
-  readonly inputs: Readonly<Record<string, string>> | null;
-}
+export type { DeployedRecord } from './plan';
 
 /** One image of a diff. */
 export interface DiffEntry {
@@ -31,6 +25,11 @@ export interface DiffEntry {
   readonly baseline: 'deployed' | 'assembly' | 'none';
   /** One line per changed input, e.g. `flags`, `parent kubler/glibc changed`. */
   readonly reasons: readonly string[];
+  /**
+   * What a rebuild reruns: `phase2` (pipeline and layer from the cached phase-1
+   * rootfs, no container) when the phase-1 key is the baseline's, else `phase1`.
+   */
+  readonly phase?: 'phase1' | 'phase2';
 }
 
 /** `diff` options. */
@@ -39,14 +38,19 @@ export interface DiffOptions {
   readonly stateDir?: string;
   /** Assembly on disk compared with when an image has no deployed record. @default $IMGSDK_OUTDIR, else ./imgsdk.out */
   readonly assemblyDir?: string;
+  /** The definitions `now` was made from, to name the `.file()`s that changed. @default unnamed */
+  readonly images?: ReadonlyMap<string, ImageDef>;
 }
 
 /** File name of the deployed record in an image's state directory. */
 const DEPLOYED = 'deployed.json';
 
-/** Records that `m` (built or cached) is what a deploy of `id` left in the engine. */
-export async function writeDeployed(state: StateDir, id: string, m: ManifestImage): Promise<void> {
-  const rec: DeployedRecord = { id, key: m.key, parent: m.parent, builder: m.builder, inputs: m.inputs ?? null };
+/** Records that `m` (built or cached) is what a deploy of `id` left in the engine; with `def`, which files it had. */
+export async function writeDeployed(state: StateDir, id: string, m: ManifestImage, def?: ImageDef): Promise<void> {
+  const rec: DeployedRecord = {
+    id, key: m.key, parent: m.parent, builder: m.builder, inputs: m.inputs ?? null,
+    ...(m.phase1Key ? { phase1Key: m.phase1Key } : {}), ...(def ? { files: fileDigests(def.files) } : {}),
+  };
   await writeAtomic(join(state.imageDir(id), DEPLOYED), JSON.stringify(rec, null, 2) + '\n');
 }
 
@@ -71,55 +75,19 @@ export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffE
     const m = now.images[id];
     const deployed = await readDeployed(state, id);
     const synthesized = onDisk?.images?.[id];
-    const base: DeployedRecord | null = deployed ?? (synthesized ? { id, key: synthesized.key, parent: synthesized.parent, builder: synthesized.builder, inputs: synthesized.inputs ?? null } : null);
+    const base: DeployedRecord | null = deployed ?? (synthesized ? { id, key: synthesized.key, phase1Key: synthesized.phase1Key, parent: synthesized.parent, builder: synthesized.builder, inputs: synthesized.inputs ?? null } : null);
     const baseline = deployed ? 'deployed' : synthesized ? 'assembly' : 'none';
     if (!base) {
       out.push({ id, rebuild: true, key: m.key, previousKey: null, baseline, reasons: ['new: never deployed nor synthesized'] });
       continue;
     }
-    const reasons = base.key === m.key ? [] : explain(m, base);
-    out.push({ id, rebuild: reasons.length > 0, key: m.key, previousKey: base.key, baseline, reasons });
+    // The baseline's build stands in for the state: the same key is cached, the same phase-1 key reuses its rootfs.
+    const def = opts.images?.get(id);
+    const p = planImage({ id, image: m, needsBuilder: def ? needsBuilder(def) : true, built: base.key === m.key ? base.key : null, rootfs: !!m.phase1Key && base.phase1Key === m.phase1Key, deployed: base });
+    if (p.action === 'cached') out.push({ id, rebuild: false, key: m.key, previousKey: base.key, baseline, reasons: [] });
+    else out.push({ id, rebuild: true, key: m.key, previousKey: base.key, baseline, reasons: changedInputs(m, base, def?.files), phase: p.action });
   }
   return out;
-}
-
-/** Input names of keyInputs, as `diff` says them. */
-const LABELS: Readonly<Record<string, string>> = {
-  packages: 'packages',
-  portage: 'flags (USE, keywords, masks, make.conf, overlays)',
-  files: 'files',
-  hooks: 'hooks',
-  config: 'config (entrypoint, env, user, labels, …)',
-  rootfs: 'rootfs options (keep, purge, closure, accounts, needs)',
-  checks: 'tests or debug',
-  script: 'build-script version',
-  epoch: 'SOURCE_DATE_EPOCH',
-  lock: 'locked package versions (imgsdk.lock)',
-};
-
-function explain(m: ManifestImage, base: DeployedRecord): string[] {
-  const now = m.inputs;
-  const was = base.inputs;
-  if (!now || !was) return ['key changed (inputs not recorded by the older version that wrote the baseline)'];
-  const reasons: string[] = [];
-  for (const k of [...new Set([...Object.keys(now), ...Object.keys(was)])].sort(order)) {
-    if (now[k] === was[k]) continue;
-    if (k === 'parent') {
-      reasons.push(m.parent !== base.parent ? `parent changed from ${base.parent ?? 'scratch'} to ${m.parent ?? 'scratch'}` : `parent ${m.parent} changed`);
-    } else if (k === 'builder') {
-      reasons.push(m.builder !== base.builder ? `builder changed from ${base.builder} to ${m.builder}` : `builder ${m.builder} changed (builder key)`);
-    } else if (k === 'copies') {
-      reasons.push(`copied image changed (${m.dependsOn.filter((d) => d !== m.parent).join(', ') || 'copies removed'})`);
-    } else reasons.push(LABELS[k] ?? k);
-  }
-  return reasons.length ? reasons : ['key changed'];
-}
-
-// Own inputs first, then what comes from above.
-const ORDER = ['packages', 'lock', 'portage', 'files', 'hooks', 'config', 'rootfs', 'checks', 'script', 'builder', 'parent', 'copies'];
-function order(a: string, b: string): number {
-  const i = (k: string) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
-  return i(a) - i(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 async function readJson<T>(path: string): Promise<T | null> {

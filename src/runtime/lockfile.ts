@@ -21,7 +21,7 @@ import {
 import { assemble, type Assembly } from '../sdk/synth';
 import { ensureDebianBuilder } from './builders/debian';
 import { select } from './deploy';
-import { connectEngine } from './engine/docker';
+import { connectEngine } from './engine/light';
 import type { Engine } from './engine/engine';
 import { writeAtomic } from './files';
 import { gentooBuilderEntry, resolveGentoo } from './gentoo-lock';

@@ -5,7 +5,8 @@ import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack } from 'tar-stream';
-import type { BuilderDef, ImageDef } from '../assembly';
+import { phase1View, type BuilderDef, type ImageDef } from '../assembly';
+import { prettyJson } from '../json';
 import { BuildError } from '../errors';
 import type { Engine, OutputHandler, VolumeMount } from './engine/engine';
 import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
@@ -18,6 +19,7 @@ export interface Phase1Input {
   readonly engine: Engine;
   readonly state: StateDir;
   readonly def: ImageDef;
+  /** The phase-1 key: the rootfs is cached under it. */
   readonly key: string;
   readonly builder: BuilderDef;
   readonly builderRef: string;
@@ -36,10 +38,16 @@ export interface Phase1Input {
  * back rootfs.tar and packages.json. Files go in and out through the API only.
  * The rootfs tar is written to a temp name, hashed, and renamed into the state
  * directory only when complete; the container is removed in every outcome.
+ * The container gets only what the phase-1 key covers: the image's definition cut
+ * to {@link phase1View}, no `files/` (a cache hit on the phase-1 key must not miss
+ * anything the container could have read).
  */
 export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
   const { engine, state, def, key } = input;
-  const inTar = await dirTar(input.imageDir, { 'parent-packages.list': input.parentPackages.join('\n') + (input.parentPackages.length ? '\n' : '') });
+  const inTar = await dirTar(input.imageDir, {
+    'image.json': prettyJson(phase1View(def, input.builder.kind), ['id', 'packages']),
+    'parent-packages.list': input.parentPackages.join('\n') + (input.parentPackages.length ? '\n' : ''),
+  }, (rel) => rel === 'image.json' || rel.startsWith('files/'));
   const scriptsTar = await dirTar(SCRIPTS_DIR, {});
 
   return engine.withContainer(
@@ -166,15 +174,15 @@ export async function readSingleFile(tar: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A deterministic tar of a directory's files (none for null) plus some extra ones. */
-export async function dirTar(dir: string | null, extra: Readonly<Record<string, string | Buffer>>): Promise<Buffer> {
+/** A deterministic tar of a directory's files (none for null; those `skip` names left out) plus some extra ones. */
+export async function dirTar(dir: string | null, extra: Readonly<Record<string, string | Buffer>>, skip: (rel: string) => boolean = () => false): Promise<Buffer> {
   const files: [string, Buffer, number][] = [];
   const walk = async (d: string): Promise<void> => {
     for (const name of (await readdir(d)).sort()) {
       const p = join(d, name);
       const st = await stat(p);
       if (st.isDirectory()) await walk(p);
-      else if (st.isFile()) files.push([relative(dir!, p), await readFile(p), st.mode & 0o111 ? 0o755 : 0o644]);
+      else if (st.isFile() && !skip(relative(dir!, p))) files.push([relative(dir!, p), await readFile(p), st.mode & 0o111 ? 0o755 : 0o644]);
     }
   };
   if (dir !== null) await walk(dir);

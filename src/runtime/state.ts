@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stateDirOf } from '../defaults';
 import { hashFile, writeAtomic } from './files';
@@ -9,7 +9,7 @@ import { withLock, type LockOptions } from './lock';
 import { BlobStore } from './rootfs/blobs';
 import type { Entry } from './rootfs/entry';
 
-/** What phase 1 left for an image key: the rootfs tar and what was installed. */
+/** What phase 1 left for a phase-1 key (`ManifestImage.phase1Key`): the rootfs tar and what was installed. */
 export interface RootfsRecord {
   readonly key: string;
   readonly sha256: string;
@@ -23,6 +23,12 @@ export interface RootfsRecord {
   readonly control?: Readonly<Record<string, string>>;
   /** The builder image phase 1 ran in (for the provenance). */
   readonly builderImage?: { readonly ref: string; readonly id: string | null };
+  /**
+   * sha256 of `<key>.entries.json`: the tar as the pipeline reads it (entries, their
+   * bodies in the blob store), written by the first pipeline run, so later runs
+   * (a `.file()` or config edit) neither read nor hash the tar again.
+   */
+  readonly entriesSha256?: string;
 }
 
 /**
@@ -110,10 +116,15 @@ export class StateDir {
     return join(this.imageDir(id), name);
   }
 
-  /** The rootfs record of a key whose tar is present and matches its hash; else null. */
+  /**
+   * The rootfs record of a key whose tar is present and matches its hash; else null.
+   * A record whose tar was read into entries already ({@link readRootfsEntries}: the
+   * pipeline reads those, verified by their own hash) has its tar checked by size only.
+   */
   async readRootfs(key: string): Promise<RootfsRecord | null> {
     const rec = await readJson<RootfsRecord>(join(this.root, 'rootfs', `${key}.json`));
     if (!rec || rec.key !== key) return null;
+    if (rec.entriesSha256 && (await stat(this.rootfsPath(key)).catch(() => null))?.size === rec.size) return rec;
     const actual = await hashFile(this.rootfsPath(key)).catch(() => null);
     if (actual !== rec.sha256) {
       await rm(this.rootfsPath(key), { force: true });
@@ -136,15 +147,43 @@ export class StateDir {
     await writeAtomic(join(this.root, 'rootfs', `${rec.key}.json`), JSON.stringify(rec));
   }
 
+  /** The rootfs tar of `rec` as entries, when written before and matching the hash in `rec`; else null. */
+  async readRootfsEntries(rec: RootfsRecord): Promise<Entry[] | null> {
+    if (!rec.entriesSha256) return null;
+    const text = await readFile(join(this.root, 'rootfs', `${rec.key}.entries.json`)).catch(() => null);
+    if (!text || createHash('sha256').update(text).digest('hex') !== rec.entriesSha256) return null;
+    try {
+      return JSON.parse(text.toString('utf8')) as Entry[];
+    } catch {
+      return null;
+    }
+  }
+
+  /** Keeps the rootfs tar of `rec` as entries (bodies in the blob store); the record, updated. */
+  async writeRootfsEntries(rec: RootfsRecord, entries: readonly Entry[]): Promise<RootfsRecord> {
+    const json = JSON.stringify(entries);
+    await writeAtomic(join(this.root, 'rootfs', `${rec.key}.entries.json`), json);
+    const updated = { ...rec, entriesSha256: createHash('sha256').update(json).digest('hex') };
+    await this.writeRootfsRecord(updated);
+    return updated;
+  }
+
   /**
    * The build record of an image key, when it, its layer file and its entries are
    * intact (both checked against the hashes it holds); else null, so it is built again.
+   * With `verifyLayer: false` the layer file is only checked for its size (a cache hit
+   * that loads nothing does not read it; `docker load` checks every layer's diff id).
    */
-  async readBuild(id: string, key: string): Promise<BuildRecord | null> {
+  async readBuild(id: string, key: string, opts: { verifyLayer?: boolean } = {}): Promise<BuildRecord | null> {
     const rec = await readJson<BuildRecord>(join(this.imageDir(id), `${key}.json`));
     if (!rec || rec.key !== key || rec.id !== id || !rec.layer || !rec.entriesSha256) return null;
-    const actual = await hashFile(this.layerPath(rec.layer.diffId)).catch(() => null);
-    if (actual !== rec.layer.diffId.replace(/^sha256:/, '')) return null;
+    if (opts.verifyLayer === false) {
+      const st = await stat(this.layerPath(rec.layer.diffId)).catch(() => null);
+      if (!st?.isFile() || st.size !== rec.layer.size) return null;
+    } else {
+      const actual = await hashFile(this.layerPath(rec.layer.diffId)).catch(() => null);
+      if (actual !== rec.layer.diffId.replace(/^sha256:/, '')) return null;
+    }
     return (await hashFile(this.entriesPath(id, key)).catch(() => null)) === rec.entriesSha256 ? rec : null;
   }
 

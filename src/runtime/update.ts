@@ -4,7 +4,7 @@
  */
 import type { AppInput } from '../sdk/app';
 import { assemble } from '../sdk/synth';
-import { connectEngine } from './engine/docker';
+import { connectEngine } from './engine/light';
 import { lock, type LockOptions, type LockResult } from './lockfile';
 import { stage3Updates, type Stage3Update } from './stage3-updates';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type ImageDef } from '../assembly';
+import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type BuilderKind, type ImageDef, phase1View } from '../assembly';
 import { canonicalJson } from '../json';
 
 /**
@@ -59,6 +59,45 @@ export function imageKey(def: ImageDef, keys: KeyParts): string {
 export function builderKey(def: BuilderDef): string {
   if (def.kind === 'gentoo') return sha256(canonicalJson({ def, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
   return sha256(canonicalJson({ def, version: BUILDER_VERSION }));
+}
+
+/** What phase 1 reads from outside an image's own definition. */
+export interface Phase1KeyParts {
+  /** The builder's key (its definition: suite, mirrors, sources, stage3, …). */
+  readonly builder: string;
+  readonly kind: BuilderKind;
+  /** The parent's phase-1 key: its packages are the ones phase 1 treats as there already. */
+  readonly parent: string | null;
+  /** Every locked version phase 1 installs (apt/lock.tsv: the ancestors' and the image's own). @default [] */
+  readonly pins?: readonly LockedKeyPart[];
+}
+
+/**
+ * The named inputs of an image's phase-1 key: exactly what the builder container
+ * gets (the phase-1 view, the apt configuration rendered from packages, builder and
+ * pins, the parent's packages through the parent's phase-1 key, the scripts' version).
+ * Files, config, purge/keep, accounts (Debian), tests, tags and SOURCE_DATE_EPOCH are
+ * not read by phase 1 and are not in it.
+ */
+export function phase1Inputs(def: ImageDef, parts: Phase1KeyParts): Record<string, string> {
+  const { id: _id, ...view } = phase1View(def, parts.kind);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(view)) out[k] = sha256(canonicalJson(v));
+  out.builder = parts.builder;
+  out.parent = parts.parent ?? 'scratch';
+  out.lock = sha256(canonicalJson((parts.pins ?? []).map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256 }))));
+  out.script = BUILD_SCRIPT_VERSION;
+  return out;
+}
+
+/**
+ * key(phase 1) = sha256 over {@link phase1Inputs}: the key of the rootfs tar and
+ * package list phase 1 leaves, so images whose phase-1 inputs did not change reuse
+ * it and rerun only the rootfs pipeline and phase 2.
+ * @example phase1Key(def, { builder: bk, kind: 'debian', parent: null })
+ */
+export function phase1Key(def: ImageDef, parts: Phase1KeyParts): string {
+  return sha256(canonicalJson(phase1Inputs(def, parts)));
 }
 
 /** What of a locked package enters the key (imgsdk.lock's suite does not: a copy between suites rebuilds nothing). */

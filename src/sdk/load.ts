@@ -29,6 +29,9 @@ function register(): void {
   m._resolveFilename = function (request: string, ...rest: unknown[]) {
     return original.call(this, targets[request] ?? request, ...rest);
   };
+  // What the app will import, loaded before source maps are turned on for its .ts files:
+  // with them on, Node reads the .map file of every module compiled afterwards.
+  require(targets.imgsdk);
   registerTypeScript();
 }
 

@@ -10,7 +10,7 @@ import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
 import { prettyJson } from '../json';
 import { parseEpoch } from './epoch';
 import { sourcesOf } from './load';
-import { builderKey, imageKey, keyInputs } from './key';
+import { builderKey, imageKey, keyInputs, phase1Inputs, phase1Key } from './key';
 import { lockedAtom } from './portage/lock';
 import { lockStates, readLockFile, type ImageLockState, type Lock } from './lock';
 import { Atom } from './portage/atom';
@@ -91,8 +91,14 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   const manifestImages: Record<string, ManifestImage> = {};
   const files = new Map<string, string | Buffer>();
   const inputs = new Map<string, Record<string, string>>();
+  const p1keys = new Map<string, string>();
+  const p1inputs = new Map<string, Record<string, string>>();
   for (const id of order.flat()) {
     const def = r.images.get(id)!;
+    // What phase 1 reads: the apt files render the pins only for an image that installs something.
+    const p1 = { builder: builders[def.builder].key, kind: builders[def.builder].kind, parent: def.parent ? p1keys.get(def.parent)! : null, pins: def.packages.length ? locks.get(id)!.pins : [] };
+    p1keys.set(id, phase1Key(def, p1));
+    p1inputs.set(id, phase1Inputs(def, p1));
     const copies: Record<string, string> = {};
     for (const c of def.copies) copies[c.from] = keys.get(c.from)!;
     const k = { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies, epoch, lock: locks.get(id)!.own };
@@ -103,8 +109,9 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
     const def = r.images.get(id)!;
     const dir = imageDir(id);
     const key = keys.get(id)!;
-    manifestImages[id] = { key, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)! };
-    for (const [path, content] of imageFiles(def, key, r.builders.get(def.builder)!, r.blobs, locks.get(id)!)) files.set(`${dir}/${path}`, content);
+    const p1 = p1keys.get(id)!;
+    manifestImages[id] = { key, phase1Key: p1, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)!, phase1Inputs: p1inputs.get(id)! };
+    for (const [path, content] of imageFiles(def, p1, r.builders.get(def.builder)!, r.blobs, locks.get(id)!)) files.set(`${dir}/${path}`, content);
   }
 
   const sources = sourcesOf(theApp);
@@ -112,7 +119,7 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings, locks };
 }
 
-/** The files of one image's directory. */
+/** The files of one image's directory; `build.sh` names the phase-1 key (the container sees nothing else). */
 function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: ReadonlyMap<string, Buffer>, lock: ImageLockState): [string, string | Buffer][] {
   const out: [string, string | Buffer][] = [['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])], ['build.sh', buildScript(def, key, builder)]];
   if (builder.kind === 'gentoo') {

@@ -12,7 +12,7 @@ import { StateDir } from '../../src/runtime/state';
 const BIN = resolve(__dirname, '..', '..', 'bin', 'imgsdk.js');
 
 /** The fixture app (Gentoo images that cannot be built here, a Debian one) with knobs. */
-function app(o: { nls?: '+nls' | '-nls'; webPkgs?: string; glibcHook?: boolean } = {}): string {
+function app(o: { nls?: '+nls' | '-nls'; webPkgs?: string; glibcHook?: boolean; webConf?: string } = {}): string {
   return `import { debian, gentoo, image } from 'imgsdk';
 const bob = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib' });
 const deb = debian.builder('acme/bookworm', { from: 'debian:bookworm-slim' });
@@ -20,7 +20,7 @@ export const glibc = image('kubler/glibc').builder(bob).packages('sys-libs/glibc
 export const nmap = image('mynamespace/nmap').from(glibc).packages('net-analyzer/nmap')
   .use('net-analyzer/nmap', '+ipv6', '${o.nls ?? '-nls'}').entrypoint('/usr/bin/nmap').account({ user: 'nmap', uid: 1000 }).user('nmap');
 export const lua = image('mynamespace/nmap-lua').from(nmap).packages('dev-lang/lua');
-export const web = image('acme/web').builder(deb).packages(${o.webPkgs ?? "'nginx-light'"}).entrypoint('/usr/sbin/nginx').user('nobody');
+export const web = image('acme/web').builder(deb).packages(${o.webPkgs ?? "'nginx-light'"}).entrypoint('/usr/sbin/nginx').user('nobody')${o.webConf ? `.file('/etc/nginx/nginx.conf', ${JSON.stringify(o.webConf)})` : ''};
 export const tools = image('acme/tools').from(web).copy({ from: nmap, paths: ['/usr/bin/nmap'] });
 `;
 }
@@ -106,6 +106,27 @@ test('the last deploy recorded in the state directory wins over the assembly on 
   const nmap = lines(r.stdout).map((l) => JSON.parse(l)).find((e) => e.id === 'mynamespace/nmap');
   assert.is(nmap.baseline, 'deployed');
   assert.equal(nmap.reasons, ['flags (USE, keywords, masks, make.conf, overlays)']);
+});
+
+test('after a deploy, a .file() edit names the file and reruns phase 2 only; a new package reruns phase 1', async () => {
+  write({ webConf: 'events {}\n' });
+  assert.is(run('synth', '-q').code, 0);
+  const deployed = await readAssembly(join(dir, 'imgsdk.out'));
+  const state = new StateDir(join(dir, '.imgsdk'));
+  for (const [id, m] of Object.entries(deployed.manifest.images)) await writeDeployed(state, id, m, deployed.images.get(id));
+  write({ webConf: 'events {}\n# edited\n' });
+  const edited = lines(run('diff', '--json', 'acme/*').stdout).map((l) => JSON.parse(l));
+  assert.equal(edited.map((e) => [e.id, e.reasons, e.phase]), [
+    ['acme/web', ['files changed (/etc/nginx/nginx.conf)'], 'phase2'],
+    ['acme/tools', ['parent acme/web changed'], 'phase2'],
+  ]);
+  write({ webConf: 'events {}\n', webPkgs: "'nginx-light', 'curl'" });
+  const repackaged = lines(run('diff', '--json', 'acme/*').stdout).map((l) => JSON.parse(l));
+  assert.equal(repackaged.map((e) => [e.id, e.reasons, e.phase]), [
+    ['acme/web', ['packages'], 'phase1'],
+    // It installs nothing and runs no hook: its rootfs is empty, made without a container.
+    ['acme/tools', ['parent acme/web changed'], 'phase2'],
+  ]);
 });
 
 test('diff exits 1 with one line when the app fails to validate', () => {

@@ -18,6 +18,17 @@ test('without a TTY each change is one plain line, logs only with verbose', () =
   assert.is(out.text(), 'a/b: queued\na/b: building (phase1) — no image a/b:123 in the engine\na/b: failed — a/b: link check failed:\n');
 });
 
+test('the reason is said once: at phase 1, or at the pipeline when phase 1 came from the cache', () => {
+  const out = fakeStream(false);
+  const p = new Progress(out, false);
+  p.event({ type: 'building', id: 'a/b', phase: 'phase1', reason: 'packages' });
+  p.event({ type: 'building', id: 'a/b', phase: 'pipeline', reason: 'packages' });
+  p.event({ type: 'building', id: 'c/d', phase: 'pipeline', reason: 'files changed (/etc/app.conf)' });
+  p.event({ type: 'building', id: 'c/d', phase: 'phase2', reason: 'files changed (/etc/app.conf)' });
+  p.finish();
+  assert.is(out.text(), 'a/b: building (phase1) — packages\na/b: checking\nc/d: checking — files changed (/etc/app.conf)\nc/d: building (phase2)\n');
+});
+
 test('on a TTY the last state is drawn once when finished, with the time the build took', () => {
   const out = fakeStream(true);
   const ci = process.env.CI;

@@ -69,7 +69,10 @@ test('the manifest lists every image with key, parent, builder, dependsOn, tags 
   assert.is(m.version, ASSEMBLY_VERSION);
   assert.is(m.sdkVersion, SDK_VERSION);
   assert.equal(Object.keys(m.images), ['acme/tools', 'acme/web', 'kubler/glibc', 'mynamespace/nmap']);
-  assert.equal(m.images['acme/tools'], { builder: 'acme/bookworm', dependsOn: ['acme/web', 'mynamespace/nmap'], dir: 'acme/tools', key: asm.manifest.images['acme/tools'].key, parent: 'acme/web', tags: [], inputs: asm.manifest.images['acme/tools'].inputs });
+  assert.equal(m.images['acme/tools'], { builder: 'acme/bookworm', dependsOn: ['acme/web', 'mynamespace/nmap'], dir: 'acme/tools', key: asm.manifest.images['acme/tools'].key, parent: 'acme/web', tags: [], inputs: asm.manifest.images['acme/tools'].inputs,
+    phase1Key: asm.manifest.images['acme/tools'].phase1Key, phase1Inputs: asm.manifest.images['acme/tools'].phase1Inputs });
+  assert.match(m.images['acme/tools'].phase1Key, /^[0-9a-f]{64}$/);
+  assert.is.not(m.images['acme/tools'].phase1Key, m.images['acme/tools'].key, 'phase 1 has its own key');
   assert.equal(m.order, [['acme/web', 'kubler/glibc'], ['mynamespace/nmap'], ['acme/tools']]);
   assert.equal(Object.keys(m.builders), ['acme/bookworm', 'kubler/bob']);
   const listed = [...m.files, 'manifest.json'].sort();
@@ -104,7 +107,7 @@ test('Debian images get apt/ files and no portage/; Gentoo images get portage/ f
   assert.equal(def.files[0], { gid: 1000, mode: 0o644, path: '/etc/nmap.conf', sha256: sha, size: 4, target: null, type: 'file', uid: 1000 });
 });
 
-test('build.sh names the right builder-side script, the image, its key and builder, and is executable', async () => {
+test('build.sh names the right builder-side script, the image, its phase-1 key and builder, and is executable', async () => {
   const dir = outdir();
   const asm = await synth(theApp, { outdir: dir });
   const nmapSh = readFileSync(join(dir, 'mynamespace/nmap/build.sh'), 'utf8');
@@ -112,7 +115,8 @@ test('build.sh names the right builder-side script, the image, its key and build
   assert.match(nmapSh, /^#!\/bin\/sh\n/);
   assert.match(nmapSh, /\nexec \/bin\/sh \/imgsdk\/scripts\/portage\.sh \/imgsdk\/in\n$/);
   assert.match(webSh, /\nexec \/bin\/sh \/imgsdk\/scripts\/debian\.sh \/imgsdk\/in\n$/);
-  assert.match(nmapSh, new RegExp(`IMGSDK_KEY='${asm.manifest.images['mynamespace/nmap'].key}'`));
+  // The container sees only phase 1's inputs, so it gets the phase-1 key, not the image key.
+  assert.match(nmapSh, new RegExp(`IMGSDK_KEY='${asm.manifest.images['mynamespace/nmap'].phase1Key}'`));
   assert.match(nmapSh, /IMGSDK_IMAGE='mynamespace\/nmap'/);
   assert.match(nmapSh, /IMGSDK_BUILDER='kubler\/bob'/);
   assert.is(statSync(join(dir, 'acme/web/build.sh')).mode & 0o111, 0o111);

@@ -22,6 +22,8 @@ export interface PipelineInput {
   readonly libc: Libc;
   /** phase 1's rootfs.tar on disk. */
   readonly rootfsTar: string;
+  /** That tar as read before (`readRootfsTar` with `origins`, setuid allowed): used instead of reading it. @default read */
+  readonly rootfsEntries?: readonly Entry[];
   /** path → owning package, from phase 1. */
   readonly origins: Readonly<Record<string, string>>;
   /** Packages phase 1 installed (without the parent's). */
@@ -70,7 +72,7 @@ const PIPELINE_KEEPS = new Set(['setuid', 'world-writable']);
 export async function runPipeline(input: PipelineInput): Promise<PipelineResult> {
   const { def, blobs } = input;
   const origin = (p: string) => input.origins[p];
-  let entries = await readRootfsTar(createReadStream(input.rootfsTar), blobs, { origin, allowSetuid: true });
+  let entries = input.rootfsEntries ? [...input.rootfsEntries] : await readRootfsTar(createReadStream(input.rootfsTar), blobs, { origin, allowSetuid: true });
 
   const purged = purge(entries, { keep: def.keep.filter((k) => !PIPELINE_KEEPS.has(k)), purge: def.purge, locales: def.portage.locales });
   const privileges = stripPrivileges(purged.kept, { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
