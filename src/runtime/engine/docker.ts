@@ -19,6 +19,7 @@ import {
   LABEL_IMAGE,
   LABEL_OWNED,
   type ContainerHandle,
+  type EngineKind,
   type ContainerInfo,
   type ContainerOptions,
   type Engine,
@@ -162,11 +163,67 @@ function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number }).statusCode;
 }
 
+/**
+ * Which engine answers, from its version answer: Podman's Docker-compatible
+ * service lists a component named `Podman Engine`; anything else is Docker.
+ * @example engineKindOf(await docker.version()) // 'podman'
+ */
+export function engineKindOf(version: { readonly Components?: readonly { readonly Name?: string }[] | null }): EngineKind {
+  return (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker';
+}
+
+/**
+ * A reference as Docker spells it: Podman answers with fully qualified names
+ * (`docker.io/imgsdk/nginx:latest`, `localhost/x:1`) where Docker says
+ * `imgsdk/nginx:latest`, `x:1`.
+ * @example familiarName('docker.io/library/debian:12') // 'debian:12'
+ */
+export function familiarName(ref: string): string {
+  for (const prefix of ['docker.io/library/', 'docker.io/', 'localhost/']) {
+    if (ref.startsWith(prefix)) return ref.slice(prefix.length);
+  }
+  return ref;
+}
+
+/**
+ * The names a `load` reported: Docker sends one `Loaded image: x` (or
+ * `Loaded image ID: sha256:…`) line per image, Podman one
+ * `Loaded image(s): a,b` line (sometimes `Loaded image: a,b`).
+ */
+export function loadedNames(events: readonly Record<string, unknown>[]): string[] {
+  const out: string[] = [];
+  for (const e of events) {
+    for (const line of String(e.stream ?? '').split('\n')) {
+      const m = /^Loaded image(?:\(s\)| ID)?: (.+)$/.exec(line.trim());
+      if (m) out.push(...m[1].split(',').map((n) => familiarName(n.trim())).filter(Boolean));
+    }
+  }
+  return out;
+}
+
 class DockerEngine implements Engine {
+  private kindP: Promise<EngineKind> | undefined;
+
   constructor(
     readonly docker: Docker,
     readonly host: string,
   ) {}
+
+  kind(): Promise<EngineKind> {
+    return (this.kindP ??= this.docker.version().then(
+      (v) => engineKindOf(v as { Components?: { Name?: string }[] }),
+      (err: unknown) => {
+        this.kindP = undefined;
+        throw this.fail('version', err);
+      },
+    ));
+  }
+
+  /** repoTags as Docker spells them, whichever engine answered. */
+  private async names(tags: readonly string[] | null | undefined): Promise<string[]> {
+    const list = (tags ?? []).filter((t) => t !== '<none>:<none>');
+    return (await this.kind()) === 'podman' ? list.map(familiarName) : list;
+  }
 
   private fail(what: string, err: unknown): EngineError {
     if (err instanceof EngineError || err instanceof CancelledError) return err;
@@ -211,7 +268,7 @@ class DockerEngine implements Engine {
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
       const i = await this.docker.getImage(ref).inspect();
-      return { id: i.Id, repoTags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {}, size: i.Size };
+      return { id: i.Id, repoTags: await this.names(i.RepoTags), labels: i.Config?.Labels ?? {}, size: i.Size };
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw this.fail(`inspect image ${ref}`, err);
@@ -248,25 +305,27 @@ class DockerEngine implements Engine {
     } catch (err) {
       throw this.fail('load image', err);
     }
-    const loaded: string[] = [];
-    for (const e of events) {
-      const m = /^Loaded image(?: ID)?: (\S+)/.exec(String(e.stream ?? ''));
-      if (m) loaded.push(m[1]);
-    }
-    return loaded;
+    return loadedNames(events);
   }
 
   async importImage(tar: Readable, repoTag: string | null, opts: { changes?: readonly string[] } = {}): Promise<string> {
     const what = `import image${repoTag ? ' ' + repoTag : ''}`;
     const query: Record<string, unknown> = { changes: [...(opts.changes ?? [])] };
-    if (repoTag) Object.assign(query, splitRepoTag(repoTag));
+    // Podman 4 drops an import's tag (it names the image `repo:latest`, moving
+    // that tag): it imports untagged, and the tag follows once the import is whole.
+    const podman = (await this.kind()) === 'podman';
+    if (repoTag && !podman) Object.assign(query, splitRepoTag(repoTag));
     try {
       const events = await this.follow(await this.docker.importImage(tar, query), what);
-      const id = events.map((e) => String(e.status ?? '')).find((s) => /^sha256:[0-9a-f]{64}$/.test(s.trim()));
-      if (id) return id.trim();
-      const info = repoTag ? await this.inspectImage(repoTag) : null;
-      if (!info) throw new EngineError(`${what}: the engine did not report an image id`);
-      return info.id;
+      const reported = events.map((e) => String(e.status ?? '').trim()).find((s) => /^sha256:[0-9a-f]{64}$/.test(s));
+      const info = !reported && repoTag && !podman ? await this.inspectImage(repoTag) : null;
+      const id = reported ?? info?.id;
+      if (!id) throw new EngineError(`${what}: the engine did not report an image id`);
+      if (repoTag && podman) {
+        const { repo, tag } = splitRepoTag(repoTag);
+        await this.tagImage(id, repo, tag);
+      }
+      return id;
     } catch (err) {
       throw this.fail(what, err);
     }
@@ -302,12 +361,9 @@ class DockerEngine implements Engine {
   async listImages(opts: { label?: string } = {}): Promise<ImageInfo[]> {
     try {
       const list = await this.docker.listImages(opts.label ? { filters: { label: [opts.label] } } : {});
-      return list.map((i) => ({
-        id: i.Id,
-        repoTags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
-        labels: i.Labels ?? {},
-        size: i.Size,
-      }));
+      const out: ImageInfo[] = [];
+      for (const i of list) out.push({ id: i.Id, repoTags: await this.names(i.RepoTags), labels: i.Labels ?? {}, size: i.Size });
+      return out;
     } catch (err) {
       throw this.fail('list images', err);
     }
