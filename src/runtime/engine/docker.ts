@@ -201,6 +201,28 @@ export function loadedNames(events: readonly Record<string, unknown>[]): string[
   return out;
 }
 
+/**
+ * A Dockerfile change as Podman takes it. Podman reads `LABEL k=rest of line` as one
+ * label (dropping only quotes around the whole value), so Docker's `LABEL a="1" b=c`
+ * becomes one LABEL per pair, each value quoted once.
+ * @example podmanChange('LABEL a="1" b="two words"') // ['LABEL a="1"', 'LABEL b="two words"']
+ */
+export function podmanChange(change: string): string[] {
+  const m = /^LABEL\s+(.*)$/is.exec(change.trim());
+  if (!m) return [change];
+  const out: string[] = [];
+  const re = /([^\s=]+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))\s*/gy;
+  let pair: RegExpExecArray | null;
+  let end = 0;
+  while ((pair = re.exec(m[1]))) {
+    const value = pair[2] !== undefined ? pair[2].replace(/\\(.)/g, '$1') : pair[3];
+    out.push(`LABEL ${pair[1]}="${value}"`);
+    end = re.lastIndex;
+  }
+  // Not key=value pairs throughout (`LABEL key value`): as written.
+  return end === m[1].length && out.length ? out : [change];
+}
+
 class DockerEngine implements Engine {
   private kindP: Promise<EngineKind> | undefined;
 
@@ -310,10 +332,11 @@ class DockerEngine implements Engine {
 
   async importImage(tar: Readable, repoTag: string | null, opts: { changes?: readonly string[] } = {}): Promise<string> {
     const what = `import image${repoTag ? ' ' + repoTag : ''}`;
-    const query: Record<string, unknown> = { changes: [...(opts.changes ?? [])] };
+    const podman = (await this.kind()) === 'podman';
+    const changes = podman ? (opts.changes ?? []).flatMap(podmanChange) : [...(opts.changes ?? [])];
+    const query: Record<string, unknown> = { changes };
     // Podman 4 drops an import's tag (it names the image `repo:latest`, moving
     // that tag): it imports untagged, and the tag follows once the import is whole.
-    const podman = (await this.kind()) === 'podman';
     if (repoTag && !podman) Object.assign(query, splitRepoTag(repoTag));
     try {
       const events = await this.follow(await this.docker.importImage(tar, query), what);
@@ -391,11 +414,18 @@ class DockerEngine implements Engine {
     const filters: Record<string, string[]> = {};
     // The engine's name filter matches anywhere in the name: the prefix is checked below.
     if (opts.prefix) filters.name = [opts.prefix];
-    if (opts.unused) filters.dangling = ['true'];
+    // Podman's dangling filter overlooks containers that were created but never
+    // started: there, the volumes every container mounts are left out here instead.
+    const podman = opts.unused && (await this.kind()) === 'podman';
+    if (opts.unused && !podman) filters.dangling = ['true'];
     try {
       const r = await this.docker.listVolumes({ filters });
+      const used = new Set<string>();
+      if (podman) {
+        for (const c of await this.docker.listContainers({ all: true })) for (const m of c.Mounts ?? []) if (m.Name) used.add(m.Name);
+      }
       return (r.Volumes ?? [])
-        .filter((v) => !opts.prefix || v.Name.startsWith(opts.prefix))
+        .filter((v) => (!opts.prefix || v.Name.startsWith(opts.prefix)) && !used.has(v.Name))
         .map((v) => ({ name: v.Name, labels: (v.Labels as Record<string, string> | null) ?? {} }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch (err) {
