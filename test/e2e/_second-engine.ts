@@ -7,13 +7,18 @@
  * (under its exec root). Containers that need the network use `host`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 
 export interface SecondEngine {
   /** `unix:///tmp/…/docker.sock` */
   readonly host: string;
+  /** `tcp://127.0.0.1:<port>`, TLS with client certificates (DOCKER_TLS_VERIFY=1). */
+  readonly tlsHost: string;
+  /** DOCKER_CERT_PATH for `tlsHost`: ca.pem, cert.pem, key.pem. */
+  readonly certPath: string;
   readonly docker: Docker;
   stop(): Promise<void>;
 }
@@ -22,6 +27,7 @@ export interface SecondEngine {
 export function secondEngineUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'a second dockerd needs root';
   if (!['/usr/sbin/dockerd', '/usr/bin/dockerd'].some((p) => existsSync(p))) return 'no dockerd on this host';
+  if (!['/usr/bin/openssl', '/bin/openssl'].some((p) => existsSync(p))) return 'no openssl for the TLS certificates';
   return null;
 }
 
@@ -31,7 +37,11 @@ export async function startSecondEngine(): Promise<SecondEngine> {
   const dir = mkdtempSync('/tmp/imgsdk-e2e-engine-');
   const socket = join(dir, 'docker.sock');
   const log = openSync(join(dir, 'dockerd.log'), 'a');
+  const certs = makeCertificates(join(dir, 'tls'));
+  const port = await freePort();
   const child: ChildProcess = spawn('dockerd', [
+    '--tlsverify', '--tlscacert', join(certs, 'ca.pem'), '--tlscert', join(certs, 'server-cert.pem'), '--tlskey', join(certs, 'server-key.pem'),
+    '--host', `tcp://127.0.0.1:${port}`,
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
     '--host', `unix://${socket}`, '--bridge=none', '--iptables=false', '--ip-forward=false', '--ip-masq=false',
     '--cgroup-parent=imgsdk-e2e-engine',
@@ -51,10 +61,39 @@ export async function startSecondEngine(): Promise<SecondEngine> {
   const docker = new Docker({ socketPath: socket });
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) break;
-    if (existsSync(socket) && (await docker.ping().then(() => true, () => false))) return { host: `unix://${socket}`, docker, stop };
+    if (existsSync(socket) && (await docker.ping().then(() => true, () => false))) return { host: `unix://${socket}`, tlsHost: `tcp://127.0.0.1:${port}`, certPath: join(certs, 'client'), docker, stop };
     await new Promise((r) => setTimeout(r, 200));
   }
   const tail = readFileSync(join(dir, 'dockerd.log'), 'utf8').split('\n').slice(-15).join('\n');
   await stop();
   throw new Error(`the second dockerd did not come up on ${socket}:\n${tail}`);
+}
+
+/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate; the directory. */
+function makeCertificates(dir: string): string {
+  mkdirSync(join(dir, 'client'), { recursive: true });
+  const ssl = (...args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=imgsdk-e2e-ca');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server-key.pem', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'server-cert.pem', '-days', '2', '-extfile', 'server.ext');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client/key.pem', '-out', 'client.csr', '-subj', '/CN=imgsdk-e2e-client');
+  ssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'client/cert.pem', '-days', '2', '-extfile', 'client.ext');
+  writeFileSync(join(dir, 'client', 'ca.pem'), readFileSync(join(dir, 'ca.pem')));
+  return dir;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -11,7 +11,7 @@ const hostNet = debian.builder('imgsdk-e2e-remote/bookworm', { suite: 'bookworm'
 const base = image('imgsdk-e2e-remote/base').builder(hostNet).account({ user: 'app', uid: 10002, home: '/nonexistent' });
 const tool = image('imgsdk-e2e-remote/busybox').from(base).packages('busybox-static').file('/etc/motd', 'from another engine\n').user('app').entrypoint('/bin/busybox');
 
-test('an engine with its own data root, exec root and socket builds and runs the app: nothing goes through the host filesystem', async () => {
+test('an engine with its own data root, exec root and socket, reached over tcp:// with TLS client certificates, builds and runs the app: nothing goes through the host filesystem', async () => {
   // The main engine must answer too (CI requires engines), but the build goes elsewhere.
   if (!(await engineOrSkip())) return;
   const why = secondEngineUnavailable();
@@ -24,7 +24,12 @@ test('an engine with its own data root, exec root and socket builds and runs the
   const state = tempDir('imgsdk-e2e-remote-state-');
   const out = tempDir('imgsdk-e2e-remote-out-');
   try {
-    const engine = await connectEngine({ host: second.host });
+    // Without the client certificate the engine refuses the connection.
+    const refused = await connectEngine({ host: second.tlsHost, env: {}, pingTimeoutMs: 3000 }).catch((e: unknown) => e);
+    assert.instance(refused, Error);
+    assert.match((refused as Error).message, second.tlsHost);
+    const engine = await connectEngine({ host: second.tlsHost, env: { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: second.certPath } });
+    assert.is(engine.host, second.tlsHost);
     const r = await deploy(app(base, tool), { stateDir: state.dir, assemblyDir: out.dir, engine });
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
     const built = r.images.find((i) => i.id === 'imgsdk-e2e-remote/busybox')!;
