@@ -241,10 +241,19 @@ class DockerEngine implements Engine {
     ));
   }
 
+  /**
+   * Whether Podman answers. An engine that does not answer the version request is
+   * taken for Docker here (and asked again next time): the request that follows
+   * fails with its own, more telling error.
+   */
+  private isPodman(): Promise<boolean> {
+    return this.kind().then((k) => k === 'podman', () => false);
+  }
+
   /** repoTags as Docker spells them, whichever engine answered. */
   private async names(tags: readonly string[] | null | undefined): Promise<string[]> {
     const list = (tags ?? []).filter((t) => t !== '<none>:<none>');
-    return (await this.kind()) === 'podman' ? list.map(familiarName) : list;
+    return (await this.isPodman()) ? list.map(familiarName) : list;
   }
 
   private fail(what: string, err: unknown): EngineError {
@@ -332,7 +341,7 @@ class DockerEngine implements Engine {
 
   async importImage(tar: Readable, repoTag: string | null, opts: { changes?: readonly string[] } = {}): Promise<string> {
     const what = `import image${repoTag ? ' ' + repoTag : ''}`;
-    const podman = (await this.kind()) === 'podman';
+    const podman = await this.isPodman();
     const changes = podman ? (opts.changes ?? []).flatMap(podmanChange) : [...(opts.changes ?? [])];
     const query: Record<string, unknown> = { changes };
     // Podman 4 drops an import's tag (it names the image `repo:latest`, moving
@@ -416,7 +425,7 @@ class DockerEngine implements Engine {
     if (opts.prefix) filters.name = [opts.prefix];
     // Podman's dangling filter overlooks containers that were created but never
     // started: there, the volumes every container mounts are left out here instead.
-    const podman = opts.unused && (await this.kind()) === 'podman';
+    const podman = opts.unused && (await this.isPodman());
     if (opts.unused && !podman) filters.dangling = ['true'];
     try {
       const r = await this.docker.listVolumes({ filters });
