@@ -2,15 +2,22 @@
  * A second Docker engine for the remote-engine test: its own dockerd with its own
  * --data-root, --exec-root, --pidfile and socket, so its files are not the main
  * engine's and nothing a build does can lean on a shared filesystem. It must not
- * disturb the main dockerd (shared by other test runs): no bridge, no iptables,
- * no IP forwarding or masquerading, its own cgroup parent, its own containerd
- * (under its exec root). Containers that need the network use `host`.
+ * disturb the main dockerd (shared by other test runs): no iptables, no IP
+ * forwarding or masquerading, its own cgroup parent, its own containerd (under its
+ * exec root), and its own bridge. Not `--bridge=none`: a dockerd started with that
+ * deletes the host's docker0, the main engine's default network. Its bridge has no
+ * NAT, so containers that need the network use `host`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+
+/** Whether the host has the main engine's default bridge (docker0). */
+export function hasDocker0(): boolean {
+  return spawnSync('ip', ['link', 'show', 'docker0']).status === 0;
+}
 
 export interface SecondEngine {
   /** `unix:///tmp/…/docker.sock` */
@@ -39,12 +46,15 @@ export async function startSecondEngine(): Promise<SecondEngine> {
   const log = openSync(join(dir, 'dockerd.log'), 'a');
   const certs = makeCertificates(join(dir, 'tls'));
   const port = await freePort();
+  const bridge = makeBridge();
+  // Not the host's /etc/docker/daemon.json: its settings are the main engine's.
+  writeFileSync(join(dir, 'daemon.json'), '{}\n');
   const child: ChildProcess = spawn('dockerd', [
     '--tlsverify', '--tlscacert', join(certs, 'ca.pem'), '--tlscert', join(certs, 'server-cert.pem'), '--tlskey', join(certs, 'server-key.pem'),
     '--host', `tcp://127.0.0.1:${port}`,
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
-    '--host', `unix://${socket}`, '--bridge=none', '--iptables=false', '--ip-forward=false', '--ip-masq=false',
-    '--cgroup-parent=imgsdk-e2e-engine',
+    '--host', `unix://${socket}`, `--bridge=${bridge}`, '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
+    '--cgroup-parent=imgsdk-e2e-engine', '--config-file', join(dir, 'daemon.json'),
   ], { stdio: ['ignore', log, log] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async () => {
@@ -57,6 +67,7 @@ export async function startSecondEngine(): Promise<SecondEngine> {
     const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '');
     for (const target of mounts.filter((t) => t.startsWith(dir + '/')).reverse()) spawnSync('umount', [target]);
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    spawnSync('ip', ['link', 'delete', bridge]);
   };
   const docker = new Docker({ socketPath: socket });
   for (let i = 0; i < 300; i++) {
@@ -96,4 +107,21 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A bridge of its own for the second engine, on a /24 of 10.213.0.0/16 (not among
+ * Docker's default address pools); its name, unique per process.
+ */
+function makeBridge(): string {
+  const name = `imgsdk${process.pid % 100000}`;
+  const ip = (...args: string[]) => {
+    const r = spawnSync('ip', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+  };
+  spawnSync('ip', ['link', 'delete', name]);
+  ip('link', 'add', 'name', name, 'type', 'bridge');
+  ip('addr', 'add', `10.213.${process.pid % 250}.1/24`, 'dev', name);
+  ip('link', 'set', name, 'up');
+  return name;
 }

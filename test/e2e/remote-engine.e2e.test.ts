@@ -4,7 +4,7 @@ import { app, debian, deploy, image } from '../../src';
 import { connectEngine } from '../../src/runtime/engine/docker';
 import { runImage, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
-import { secondEngineUnavailable, startSecondEngine } from './_second-engine';
+import { hasDocker0, secondEngineUnavailable, startSecondEngine } from './_second-engine';
 
 // The second engine has no bridge: the builder reaches the archive through the host's network.
 const hostNet = debian.builder('imgsdk-e2e-remote/bookworm', { suite: 'bookworm', network: 'host' });
@@ -20,6 +20,7 @@ test('an engine with its own data root, exec root and socket, reached over tcp:/
     console.log(`  skipped: ${why}`);
     return;
   }
+  const docker0 = hasDocker0();
   const second = await startSecondEngine();
   const state = tempDir('imgsdk-e2e-remote-state-');
   const out = tempDir('imgsdk-e2e-remote-out-');
@@ -47,6 +48,8 @@ test('an engine with its own data root, exec root and socket, reached over tcp:/
     out.remove();
     await second.stop();
   }
+  // The main engine's default network is untouched (a dockerd with --bridge=none deletes docker0).
+  assert.is(hasDocker0(), docker0, 'docker0 is as it was');
 });
 
 test.run();

@@ -250,6 +250,20 @@ class DockerEngine implements Engine {
     return this.kind().then((k) => k === 'podman', () => false);
   }
 
+  /**
+   * All containers, on Podman: its list fails with `container not known` when a
+   * container goes away while it is being listed; asked again then (three times).
+   */
+  private async podmanContainers(): Promise<Docker.ContainerInfo[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.docker.listContainers({ all: true });
+      } catch (err) {
+        if (attempt >= 3 || !/container not known|no such container/i.test(detail(err))) throw err;
+      }
+    }
+  }
+
   /** repoTags as Docker spells them, whichever engine answered. */
   private async names(tags: readonly string[] | null | undefined): Promise<string[]> {
     const list = (tags ?? []).filter((t) => t !== '<none>:<none>');
@@ -431,7 +445,7 @@ class DockerEngine implements Engine {
       const r = await this.docker.listVolumes({ filters });
       const used = new Set<string>();
       if (podman) {
-        for (const c of await this.docker.listContainers({ all: true })) for (const m of c.Mounts ?? []) if (m.Name) used.add(m.Name);
+        for (const c of await this.podmanContainers()) for (const m of c.Mounts ?? []) if (m.Name) used.add(m.Name);
       }
       return (r.Volumes ?? [])
         .filter((v) => (!opts.prefix || v.Name.startsWith(opts.prefix)) && !used.has(v.Name))
