@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { app, deploy, image, type DeployEvent } from '../../src';
 import { bookworm, removeImages, runImage, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
-import { startRegistry } from './_ship';
+import { startRegistry, type Registry } from './_ship';
 
 // Unique per run: the shared engine and registry never see another run's names.
 const NS = `imgsdk-cache-${randomBytes(4).toString('hex')}`;
@@ -28,15 +28,24 @@ async function machine(cache: string, opts: { load?: boolean } = {}) {
   }
 }
 
+// One registry for the file: the second test tampers with what the first published.
+let registry: Registry | undefined;
+let firstDigests: (string | undefined)[] = [];
+
+test.after(async () => {
+  await registry?.stop();
+});
+
 const building = (events: readonly DeployEvent[]) => events.filter((e) => e.type === 'building').map((e) => `${e.id} ${(e as { phase: string }).phase}`);
 
 test('two state directories sharing a registry cache: the second deploys the whole app with no builder container and the same digests', async () => {
   const docker = await engineOrSkip();
   if (!docker) return;
-  const registry = await startRegistry();
+  registry = await startRegistry();
   const cache = `${registry.address}/ci-cache`;
   try {
     const first = await machine(cache);
+    firstDigests = first.r.images.map((i) => i.digest);
     assert.ok(first.r.ok, JSON.stringify(first.r.images.map((i) => [i.id, i.status, i.reason])));
     assert.equal(first.r.images.map((i) => i.status), ['built', 'built']);
     assert.ok(building(first.events).includes(`${NS}/hello phase1`), 'the first machine builds');
@@ -72,7 +81,6 @@ test('two state directories sharing a registry cache: the second deploys the who
     assert.equal(building(third.events), []);
     assert.equal(third.r.images.map((i) => i.digest), first.r.images.map((i) => i.digest));
   } finally {
-    await registry.stop();
     await removeImages(docker, ids);
   }
 });
@@ -80,30 +88,24 @@ test('two state directories sharing a registry cache: the second deploys the who
 test('a cache entry that names another key is refused, naming the image and the registry entry', async () => {
   const docker = await engineOrSkip();
   if (!docker) return;
-  const registry = await startRegistry();
-  const cache = `${registry.address}/ci-cache`;
-  try {
-    const first = await machine(cache, { load: false });
-    assert.ok(first.r.ok, JSON.stringify(first.r.images.map((i) => [i.id, i.status, i.reason])));
-    const key = first.r.images[0].tags[1].split(':')[1];
-    const repo = `ci-cache/${NS}/glibc`;
-    const tags = ((await (await fetch(`http://${registry.address}/v2/${repo}/tags/list`)).json()) as { tags: string[] }).tags;
-    const tag = tags.find((t) => t.startsWith(key) && t.endsWith('.build'))!;
-    const type = 'application/vnd.oci.image.manifest.v1+json';
-    const manifest = (await (await fetch(`http://${registry.address}/v2/${repo}/manifests/${tag}`, { headers: { Accept: type } })).json()) as { annotations: Record<string, string> };
-    manifest.annotations['org.imgsdk.key'] = 'f'.repeat(64);
-    const put = await fetch(`http://${registry.address}/v2/${repo}/manifests/${tag}`, { method: 'PUT', headers: { 'Content-Type': type }, body: JSON.stringify(manifest) });
-    assert.is(put.status, 201);
+  assert.ok(registry && firstDigests.length, 'the first test published the app');
+  const base = `http://${registry!.address}/v2/ci-cache/${NS}/glibc`;
+  const cache = `${registry!.address}/ci-cache`;
+  const tags = ((await (await fetch(`${base}/tags/list`)).json()) as { tags: string[] }).tags;
+  // One key per image in this registry: glibc's build entry.
+  const tag = tags.find((t) => t.endsWith('.build'))!;
+  const type = 'application/vnd.oci.image.manifest.v1+json';
+  const manifest = (await (await fetch(`${base}/manifests/${tag}`, { headers: { Accept: type } })).json()) as { annotations: Record<string, string> };
+  manifest.annotations['org.imgsdk.key'] = 'f'.repeat(64);
+  const put = await fetch(`${base}/manifests/${tag}`, { method: 'PUT', headers: { 'Content-Type': type }, body: JSON.stringify(manifest) });
+  assert.is(put.status, 201);
 
-    const second = await machine(cache, { load: false });
-    assert.not.ok(second.r.ok);
-    const failed = second.r.images[0];
-    assert.is(failed.status, 'failed');
-    assert.match(failed.reason, `${NS}/glibc: registry cache entry ${cache}/${NS}/glibc:${tag}: carries key ${'f'.repeat(64)}`);
-    assert.equal(building(second.events), [], 'nothing was built from a refused entry');
-  } finally {
-    await registry.stop();
-  }
+  const second = await machine(cache, { load: false });
+  assert.not.ok(second.r.ok);
+  const failed = second.r.images[0];
+  assert.is(failed.status, 'failed');
+  assert.match(failed.reason, `${NS}/glibc: registry cache entry ${cache}/${NS}/glibc:${tag}: carries key ${'f'.repeat(64)}`);
+  assert.equal(building(second.events), [], 'nothing was built from a refused entry');
 });
 
 test.run();
