@@ -264,6 +264,26 @@ class DockerEngine implements Engine {
     }
   }
 
+  /**
+   * Docker speaks plain http to a registry on a loopback address (127.0.0.0/8 is an
+   * insecure registry by default); Podman only when told, with `tlsVerify=false`.
+   */
+  private async registryQuery(ref: string): Promise<Record<string, unknown>> {
+    const host = ref.split('/')[0];
+    const loopback = ref.includes('/') && /^(localhost|127\.[\d.]+|\[::1\])(:\d+)?$/.test(host);
+    return loopback && (await this.isPodman()) ? { tlsVerify: false } : {};
+  }
+
+  /** Podman's own pull (`/libpod/images/pull`) from a plain-http registry; its progress stream. */
+  private libpodPull(ref: string): Promise<NodeJS.ReadableStream> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        { path: '/v4.0.0/libpod/images/pull?', method: 'POST', options: { reference: ref, tlsVerify: false }, isStream: true, statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such image', 500: 'server error' } },
+        (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as NodeJS.ReadableStream)),
+      );
+    });
+  }
+
   /** repoTags as Docker spells them, whichever engine answered. */
   private async names(tags: readonly string[] | null | undefined): Promise<string[]> {
     const list = (tags ?? []).filter((t) => t !== '<none>:<none>');
@@ -379,7 +399,10 @@ class DockerEngine implements Engine {
 
   async pullImage(ref: string, onProgress?: (event: PullProgress) => void): Promise<void> {
     try {
-      await this.follow(await this.docker.pull(ref), `pull ${ref}`, onProgress);
+      const insecure = await this.registryQuery(ref);
+      // Podman's Docker-compatible pull has no tlsVerify: its own pull endpoint has.
+      const stream = insecure.tlsVerify === false ? await this.libpodPull(ref) : await this.docker.pull(ref);
+      await this.follow(stream, `pull ${ref}`, onProgress);
     } catch (err) {
       if (statusOf(err) === 404) throw new EngineError(`pull ${ref}: no such image in the registry`, { statusCode: 404 });
       throw this.fail(`pull ${ref}`, err);
@@ -391,10 +414,13 @@ class DockerEngine implements Engine {
     let digest: string | null = null;
     try {
       // Docker wants X-Registry-Auth even for an anonymous push; `{}` is "no credentials".
-      const stream = await this.docker.getImage(repo).push({ tag, authconfig: opts.auth ?? {} } as Docker.ImagePushOptions);
+      const stream = await this.docker.getImage(repo).push({ tag, authconfig: opts.auth ?? {}, ...(await this.registryQuery(ref)) } as Docker.ImagePushOptions);
       await this.follow(stream, `push ${ref}`, (e) => {
         const aux = e.aux as { Digest?: string } | undefined;
         if (aux?.Digest) digest = aux.Digest;
+        // Podman sends no aux, only Docker's closing status line.
+        const status = /^\S+: digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(String(e.status ?? ''));
+        if (status && !digest) digest = status[1];
         opts.onProgress?.(e as PullProgress);
       });
       return { digest };
