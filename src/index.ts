@@ -29,3 +29,4 @@ export { planClean, executeClean, type CleanPlan, type CleanOptions, type CleanR
 export { exportOci, exportDockerArchive, type ExportImage } from './runtime/oci-export';
 export { renderSpdx, LABEL_SBOM, SBOM_FILE, type Sbom } from './runtime/sbom';
 export type { Pushed } from './runtime/push';
+export { BUILD_ARTIFACT_TYPE, buildTag, cacheRepository } from './runtime/cache/registry';

@@ -19,6 +19,8 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   -F, --force-all    redo phase 1 too
   --push REGISTRY    push every image with its tags (and :debug) to REGISTRY (host[:port][/path]);
                      credentials from IMGSDK_REGISTRY_USER/_PASSWORD or the Docker config's auths
+  --cache REGISTRY/PREFIX  a registry as the shared build cache: each key is looked up there
+                     first (a hit is pulled and counts as cached), every build is pushed there
   --oci DIR          also write every image into the OCI image layout DIR (skopeo inspect oci:DIR:<id>:<tag>)
   --archive DIR      also write one docker-archive per image to DIR/<ns>_<name>.tar (docker load -i)
   --no-load          do not load into the engine (phase 2 needs no engine; use with --oci/--archive)
@@ -33,7 +35,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     lock: { type: 'string' }, 'frozen-lock': { type: 'boolean' },
     concurrency: { type: 'string', short: 'c' }, exclusively: { type: 'boolean', short: 'e' },
     force: { type: 'boolean', short: 'f' }, 'force-all': { type: 'boolean', short: 'F' },
-    push: { type: 'string' }, oci: { type: 'string' }, archive: { type: 'string' }, 'no-load': { type: 'boolean' },
+    push: { type: 'string' }, cache: { type: 'string' }, oci: { type: 'string' }, archive: { type: 'string' }, 'no-load': { type: 'boolean' },
     json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, verbose: { type: 'boolean', short: 'v' },
   }, true);
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
@@ -54,7 +56,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     const r = await deployApp({ app: values.app, out: values.out, state: values.state, lock: values.lock }, {
       frozenLock: !!values['frozen-lock'], concurrency, select: positionals, exclusively: !!values.exclusively,
       force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
-      push: values.push, oci: values.oci, archive: values.archive, load: !values['no-load'],
+      push: values.push, cache: values.cache, oci: values.oci, archive: values.archive, load: !values['no-load'],
     });
     progress?.finish();
     printWarnings('deploy', r.warnings ?? []);

@@ -1,15 +1,27 @@
+import { existsSync } from 'node:fs';
+import type { Manifest } from '../assembly';
+import { canonicalJson } from '../json';
 import { assembleApp } from '../app/open';
 import { UsageError } from '../errors';
 import { parse } from './args';
 
-export const GRAPH_USAGE = `imgsdk graph [--app FILE|DIR] [--format dot|mermaid]
+export const GRAPH_USAGE = `imgsdk graph [--app FILE|DIR] [--format dot|mermaid|json] [--lock FILE]
   Prints the build graph: builders and images, edges labelled parent, builder, copy.
+  --format json prints the build plan instead: the levels (images of a level build in
+  parallel once the levels before it are built) and each image's key, as a CI matrix or
+  a Kubernetes controller reads it (docs/scale.md). Keys use imgsdk.lock beside the app
+  (or --lock FILE), as deploy does.
 `;
 
 export async function graphCommand(argv: readonly string[]): Promise<number> {
-  const { values } = parse(argv, { app: { type: 'string' }, format: { type: 'string', default: 'dot' } });
-  if (values.format !== 'dot' && values.format !== 'mermaid') throw new UsageError(`--format takes dot or mermaid, not "${values.format}"`);
+  const { values } = parse(argv, { app: { type: 'string' }, format: { type: 'string', default: 'dot' }, lock: { type: 'string' } });
+  if (values.format !== 'dot' && values.format !== 'mermaid' && values.format !== 'json') throw new UsageError(`--format takes dot, mermaid or json, not "${values.format}"`);
+  if (values.lock && !existsSync(values.lock)) throw new UsageError(`--lock ${values.lock}: no such file`);
   const { manifest, images } = assembleApp(values).assembly;
+  if (values.format === 'json') {
+    process.stdout.write(renderPlan(manifest));
+    return 0;
+  }
   const edges: [string, string, string][] = [];
   for (const [id, m] of Object.entries(manifest.images)) {
     if (m.parent) edges.push([m.parent, id, 'parent']);
@@ -31,4 +43,32 @@ export async function graphCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(lines.join('\n') + '\n');
   }
   return 0;
+}
+
+/** The build plan as `graph --format json` prints it. */
+export interface GraphPlan {
+  readonly version: 1;
+  readonly epoch: number;
+  /** Image ids by level, in build order; the ids of a level depend only on earlier levels. */
+  readonly levels: readonly (readonly string[])[];
+  readonly images: Readonly<Record<string, { readonly level: number; readonly key: string; readonly parent: string | null; readonly builder: string; readonly dependsOn: readonly string[]; readonly tags: readonly string[] }>>;
+  readonly builders: Readonly<Record<string, { readonly key: string; readonly kind: string }>>;
+}
+
+/**
+ * The levels and keys of a manifest, as canonical JSON (same app, same bytes).
+ * @example renderPlan(assemble(app(base, web)).manifest) // '{"builders":{…},"epoch":0,"images":{…},"levels":[["x/base"],["x/web"]],"version":1}\n'
+ */
+export function renderPlan(manifest: Manifest): string {
+  const images: Record<string, GraphPlan['images'][string]> = {};
+  manifest.order.forEach((level, i) => {
+    for (const id of level) {
+      const m = manifest.images[id];
+      images[id] = { level: i, key: m.key, parent: m.parent, builder: m.builder, dependsOn: m.dependsOn, tags: m.tags };
+    }
+  });
+  const builders: Record<string, GraphPlan['builders'][string]> = {};
+  for (const [id, b] of Object.entries(manifest.builders)) builders[id] = { key: b.key, kind: b.kind };
+  const plan: GraphPlan = { version: 1, epoch: manifest.epoch ?? 0, levels: manifest.order, images, builders };
+  return canonicalJson(plan) + '\n';
 }

@@ -83,7 +83,7 @@ const MANIFEST_TYPES = [
 ].join(', ');
 
 /** Just enough of the registry API v2 for blobs and manifests, with Basic and token auth. */
-class RegistryClient {
+export class RegistryClient {
   private readonly base: string;
   private authorization: string | null = null;
 
@@ -94,6 +94,11 @@ class RegistryClient {
     const host = registry.split('/')[0];
     const loopback = /^(localhost|127\.[\d.]+|\[::1\])(:\d+)?$/.test(host);
     this.base = `${loopback ? 'http' : 'https'}://${host}`;
+  }
+
+  /** `http://host[:port]` or `https://…`. */
+  get url(): string {
+    return this.base;
   }
 
   async putBlob(repo: string, digest: string, data: string): Promise<void> {
@@ -108,13 +113,21 @@ class RegistryClient {
     if (put.status !== 201) throw new ImgsdkError('PUSH', `blob ${digest} to ${this.base}/${repo}: HTTP ${put.status} ${await put.text()}`);
   }
 
-  async request(method: string, path: string, o: { body?: string; contentType?: string; accept?: string } = {}): Promise<Response> {
+  /**
+   * One request, answering an auth challenge once. A `body` function is called
+   * for each attempt (a stream can be sent only once); `length` is its byte count.
+   */
+  async request(method: string, path: string, o: { body?: string | (() => NonNullable<RequestInit['body']>); length?: number; contentType?: string; accept?: string } = {}): Promise<Response> {
     const send = () => {
       const headers: Record<string, string> = {};
       if (o.contentType) headers['Content-Type'] = o.contentType;
       if (o.accept) headers.Accept = o.accept;
+      if (o.length !== undefined) headers['Content-Length'] = String(o.length);
       if (this.authorization) headers.Authorization = this.authorization;
-      return fetch(this.base + path, { method, headers, body: o.body, redirect: 'follow' });
+      const body = typeof o.body === 'function' ? o.body() : o.body;
+      // A stream body needs half duplex (Node's fetch); the option is not in the DOM types.
+      const init = { method, headers, body, redirect: 'follow', ...(typeof o.body === 'function' ? { duplex: 'half' } : {}) } as RequestInit;
+      return fetch(this.base + path, init);
     };
     let res = await send();
     if (res.status === 401 && !this.authorization) {

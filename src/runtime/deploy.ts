@@ -37,6 +37,8 @@ import { packageDbEntries } from './pkgdb';
 import { globToRegExp } from './rootfs/resolve';
 import { schedule } from './schedule';
 import { writeAtomic } from './files';
+import { openCache, type RegistryCache } from './cache/registry';
+import { withRegistryCache } from './cache/hook';
 import { StateDir, type BuildRecord, type CreatedAccount, type RootfsRecord } from './state';
 
 export type Phase = 'builder' | 'phase1' | 'pipeline' | 'phase2';
@@ -99,6 +101,12 @@ export interface DeployOptions {
   readonly lockFile?: string;
   /** Fail instead of adding to the lock when it lacks what the app installs (CI). @default false */
   readonly frozenLock?: boolean;
+  /**
+   * A registry (`host[:port]/prefix`) as the shared build cache: each image's key is
+   * looked up there before building (a hit counts as cached), and every build is
+   * published there (cache/registry.ts). @default none
+   */
+  readonly cache?: string;
 }
 
 export interface ImageResult {
@@ -156,6 +164,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
   const engine = () => (connecting ??= opts.engine ? Promise.resolve(opts.engine) : connectEngine());
   const selected = select(asm, opts.select ?? [], !!opts.exclusively);
   if (ship.push) checkPushNames(ship.push.registry, selected);
+  const cache = opts.cache ? await openCache(opts.cache) : null;
   if (ship.load || ship.push) await engine();
   const emit = opts.onEvent ?? (() => undefined);
   for (const id of selected) emit({ type: 'queued', id });
@@ -179,11 +188,11 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
     const builders: Ctx['builders'] = new Map();
     const deps: Record<string, string[]> = {};
     for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
-    const ctx: Ctx = { asm, state, engine: engineOfLock, opts, ship, emit, built, builders, epoch };
+    const ctx: Ctx = { asm, state, engine: engineOfLock, opts, ship, emit, built, builders, epoch, cache };
     // A failure is shown when it happens, not when the last unrelated image is done.
     const failureText = (e: unknown) => (e instanceof ImgsdkError ? e.message : String((e as Error)?.stack ?? e));
     const run = (id: string) =>
-      buildOne(ctx, id).catch((e: unknown) => {
+      cachedBuild(ctx, id).catch((e: unknown) => {
         emit({ type: 'failed', id, error: failureText(e) });
         throw e;
       });
@@ -215,6 +224,18 @@ interface Ctx {
   readonly built: Map<string, Built>;
   readonly builders: Map<string, Promise<BuilderImage>>;
   readonly epoch: number;
+  readonly cache: RegistryCache | null;
+}
+
+/** buildOne between a registry cache lookup and a publish (cache/hook.ts); buildOne alone without a cache. */
+function cachedBuild(ctx: Ctx, id: string): Promise<ImageResult> {
+  const key = ctx.asm.manifest.images[id].key;
+  const ancestors: string[] = [];
+  for (let p = ctx.asm.images.get(id)!.parent; p; p = ctx.asm.images.get(p)!.parent) ancestors.push(p);
+  const reports = ['PACKAGES.md', SBOM_FILE, PROVENANCE_FILE].map((name) => ({ name, path: ctx.state.reportPath(id, name) }));
+  const log = (line: string) => ctx.emit({ type: 'log', id, line });
+  const job = { id, key, tags: repoTags(ctx.asm, id), state: ctx.state, ancestors, reports, load: ctx.ship.load, engine: ctx.engine, log, forced: !!(ctx.opts.force || ctx.opts.forceAll) };
+  return withRegistryCache(ctx.cache, job, () => buildOne(ctx, id));
 }
 
 async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {

@@ -160,6 +160,27 @@ test('graph --format mermaid prints a mermaid flowchart', () => {
   assert.is(r.stdout.match(/-->\|parent\|/g)?.length, 2);
 });
 
+test('graph --format json lists the levels in build order and the key synth gives each image', () => {
+  const r = run(['graph', '--app', APP, '--format', 'json']);
+  assert.is(r.code, 0, r.stderr);
+  const plan = JSON.parse(r.stdout) as { version: number; levels: string[][]; images: Record<string, { level: number; key: string; parent: string | null; dependsOn: string[] }>; builders: Record<string, { key: string }> };
+  assert.is(plan.version, 1);
+  assert.equal(plan.levels, [['acme/web', 'kubler/glibc'], ['mynamespace/nmap'], ['acme/tools']]);
+  // Each image's dependencies sit on earlier levels.
+  for (const [id, img] of Object.entries(plan.images)) {
+    assert.is(plan.levels[img.level].includes(id), true, id);
+    for (const d of img.dependsOn) assert.ok(plan.images[d].level < img.level, `${d} before ${id}`);
+  }
+  assert.equal(plan.images['acme/tools'].dependsOn, ['acme/web', 'mynamespace/nmap']);
+  // The keys are the ones synth writes to the manifest (and deploy builds and caches by).
+  const out = tmp();
+  assert.is(run(['synth', '--app', APP, '-o', out]).code, 0);
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { images: Record<string, { key: string }>; builders: Record<string, { key: string }> };
+  for (const id of Object.keys(manifest.images)) assert.is(plan.images[id].key, manifest.images[id].key, id);
+  for (const id of Object.keys(manifest.builders)) assert.is(plan.builders[id].key, manifest.builders[id].key, id);
+  assert.is(run(['graph', '--app', APP, '--format', 'json']).stdout, r.stdout, 'the same bytes every time');
+});
+
 test('an unknown command exits 2 with the usage on stderr', () => {
   const r = run(['frobnicate']);
   assert.is(r.code, 2);

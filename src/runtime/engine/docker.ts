@@ -19,6 +19,7 @@ import {
   LABEL_IMAGE,
   LABEL_OWNED,
   type ContainerHandle,
+  type EngineKind,
   type ContainerInfo,
   type ContainerOptions,
   type Engine,
@@ -162,11 +163,132 @@ function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number }).statusCode;
 }
 
+/**
+ * Which engine answers, from its version answer: Podman's Docker-compatible
+ * service lists a component named `Podman Engine`; anything else is Docker.
+ * @example engineKindOf(await docker.version()) // 'podman'
+ */
+export function engineKindOf(version: { readonly Components?: readonly { readonly Name?: string }[] | null }): EngineKind {
+  return (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker';
+}
+
+/**
+ * A reference as Docker spells it: Podman answers with fully qualified names
+ * (`docker.io/imgsdk/nginx:latest`, `localhost/x:1`) where Docker says
+ * `imgsdk/nginx:latest`, `x:1`.
+ * @example familiarName('docker.io/library/debian:12') // 'debian:12'
+ */
+export function familiarName(ref: string): string {
+  for (const prefix of ['docker.io/library/', 'docker.io/', 'localhost/']) {
+    if (ref.startsWith(prefix)) return ref.slice(prefix.length);
+  }
+  return ref;
+}
+
+/**
+ * The names a `load` reported: Docker sends one `Loaded image: x` (or
+ * `Loaded image ID: sha256:…`) line per image, Podman one
+ * `Loaded image(s): a,b` line (sometimes `Loaded image: a,b`).
+ */
+export function loadedNames(events: readonly Record<string, unknown>[]): string[] {
+  const out: string[] = [];
+  for (const e of events) {
+    for (const line of String(e.stream ?? '').split('\n')) {
+      const m = /^Loaded image(?:\(s\)| ID)?: (.+)$/.exec(line.trim());
+      if (m) out.push(...m[1].split(',').map((n) => familiarName(n.trim())).filter(Boolean));
+    }
+  }
+  return out;
+}
+
+/**
+ * A Dockerfile change as Podman takes it. Podman reads `LABEL k=rest of line` as one
+ * label (dropping only quotes around the whole value), so Docker's `LABEL a="1" b=c`
+ * becomes one LABEL per pair, each value quoted once.
+ * @example podmanChange('LABEL a="1" b="two words"') // ['LABEL a="1"', 'LABEL b="two words"']
+ */
+export function podmanChange(change: string): string[] {
+  const m = /^LABEL\s+(.*)$/is.exec(change.trim());
+  if (!m) return [change];
+  const out: string[] = [];
+  const re = /([^\s=]+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))\s*/gy;
+  let pair: RegExpExecArray | null;
+  let end = 0;
+  while ((pair = re.exec(m[1]))) {
+    const value = pair[2] !== undefined ? pair[2].replace(/\\(.)/g, '$1') : pair[3];
+    out.push(`LABEL ${pair[1]}="${value}"`);
+    end = re.lastIndex;
+  }
+  // Not key=value pairs throughout (`LABEL key value`): as written.
+  return end === m[1].length && out.length ? out : [change];
+}
+
 class DockerEngine implements Engine {
+  private kindP: Promise<EngineKind> | undefined;
+
   constructor(
     readonly docker: Docker,
     readonly host: string,
   ) {}
+
+  kind(): Promise<EngineKind> {
+    return (this.kindP ??= this.docker.version().then(
+      (v) => engineKindOf(v as { Components?: { Name?: string }[] }),
+      (err: unknown) => {
+        this.kindP = undefined;
+        throw this.fail('version', err);
+      },
+    ));
+  }
+
+  /**
+   * Whether Podman answers. An engine that does not answer the version request is
+   * taken for Docker here (and asked again next time): the request that follows
+   * fails with its own, more telling error.
+   */
+  private isPodman(): Promise<boolean> {
+    return this.kind().then((k) => k === 'podman', () => false);
+  }
+
+  /**
+   * All containers, on Podman: its list fails with `container not known` when a
+   * container goes away while it is being listed; asked again then (three times).
+   */
+  private async podmanContainers(): Promise<Docker.ContainerInfo[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.docker.listContainers({ all: true });
+      } catch (err) {
+        if (attempt >= 3 || !/container not known|no such container/i.test(detail(err))) throw err;
+      }
+    }
+  }
+
+  /**
+   * Docker speaks plain http to a registry on a loopback address (127.0.0.0/8 is an
+   * insecure registry by default); Podman only when told, with `tlsVerify=false`.
+   */
+  private async registryQuery(ref: string): Promise<Record<string, unknown>> {
+    const host = ref.split('/')[0];
+    const loopback = ref.includes('/') && /^(localhost|127\.[\d.]+|\[::1\])(:\d+)?$/.test(host);
+    return loopback && (await this.isPodman()) ? { tlsVerify: false } : {};
+  }
+
+  /** Podman's own pull (`/libpod/images/pull`) from a plain-http registry; its progress stream. */
+  private libpodPull(ref: string): Promise<NodeJS.ReadableStream> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        { path: '/v4.0.0/libpod/images/pull?', method: 'POST', options: { reference: ref, tlsVerify: false }, isStream: true, statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such image', 500: 'server error' } },
+        (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as NodeJS.ReadableStream)),
+      );
+    });
+  }
+
+  /** repoTags as Docker spells them, whichever engine answered. */
+  private async names(tags: readonly string[] | null | undefined): Promise<string[]> {
+    const list = (tags ?? []).filter((t) => t !== '<none>:<none>');
+    return (await this.isPodman()) ? list.map(familiarName) : list;
+  }
 
   private fail(what: string, err: unknown): EngineError {
     if (err instanceof EngineError || err instanceof CancelledError) return err;
@@ -211,7 +333,7 @@ class DockerEngine implements Engine {
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
       const i = await this.docker.getImage(ref).inspect();
-      return { id: i.Id, repoTags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {}, size: i.Size };
+      return { id: i.Id, repoTags: await this.names(i.RepoTags), labels: i.Config?.Labels ?? {}, size: i.Size };
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw this.fail(`inspect image ${ref}`, err);
@@ -248,25 +370,28 @@ class DockerEngine implements Engine {
     } catch (err) {
       throw this.fail('load image', err);
     }
-    const loaded: string[] = [];
-    for (const e of events) {
-      const m = /^Loaded image(?: ID)?: (\S+)/.exec(String(e.stream ?? ''));
-      if (m) loaded.push(m[1]);
-    }
-    return loaded;
+    return loadedNames(events);
   }
 
   async importImage(tar: Readable, repoTag: string | null, opts: { changes?: readonly string[] } = {}): Promise<string> {
     const what = `import image${repoTag ? ' ' + repoTag : ''}`;
-    const query: Record<string, unknown> = { changes: [...(opts.changes ?? [])] };
-    if (repoTag) Object.assign(query, splitRepoTag(repoTag));
+    const podman = await this.isPodman();
+    const changes = podman ? (opts.changes ?? []).flatMap(podmanChange) : [...(opts.changes ?? [])];
+    const query: Record<string, unknown> = { changes };
+    // Podman 4 drops an import's tag (it names the image `repo:latest`, moving
+    // that tag): it imports untagged, and the tag follows once the import is whole.
+    if (repoTag && !podman) Object.assign(query, splitRepoTag(repoTag));
     try {
       const events = await this.follow(await this.docker.importImage(tar, query), what);
-      const id = events.map((e) => String(e.status ?? '')).find((s) => /^sha256:[0-9a-f]{64}$/.test(s.trim()));
-      if (id) return id.trim();
-      const info = repoTag ? await this.inspectImage(repoTag) : null;
-      if (!info) throw new EngineError(`${what}: the engine did not report an image id`);
-      return info.id;
+      const reported = events.map((e) => String(e.status ?? '').trim()).find((s) => /^sha256:[0-9a-f]{64}$/.test(s));
+      const info = !reported && repoTag && !podman ? await this.inspectImage(repoTag) : null;
+      const id = reported ?? info?.id;
+      if (!id) throw new EngineError(`${what}: the engine did not report an image id`);
+      if (repoTag && podman) {
+        const { repo, tag } = splitRepoTag(repoTag);
+        await this.tagImage(id, repo, tag);
+      }
+      return id;
     } catch (err) {
       throw this.fail(what, err);
     }
@@ -274,7 +399,10 @@ class DockerEngine implements Engine {
 
   async pullImage(ref: string, onProgress?: (event: PullProgress) => void): Promise<void> {
     try {
-      await this.follow(await this.docker.pull(ref), `pull ${ref}`, onProgress);
+      const insecure = await this.registryQuery(ref);
+      // Podman's Docker-compatible pull has no tlsVerify: its own pull endpoint has.
+      const stream = insecure.tlsVerify === false ? await this.libpodPull(ref) : await this.docker.pull(ref);
+      await this.follow(stream, `pull ${ref}`, onProgress);
     } catch (err) {
       if (statusOf(err) === 404) throw new EngineError(`pull ${ref}: no such image in the registry`, { statusCode: 404 });
       throw this.fail(`pull ${ref}`, err);
@@ -286,10 +414,13 @@ class DockerEngine implements Engine {
     let digest: string | null = null;
     try {
       // Docker wants X-Registry-Auth even for an anonymous push; `{}` is "no credentials".
-      const stream = await this.docker.getImage(repo).push({ tag, authconfig: opts.auth ?? {} } as Docker.ImagePushOptions);
+      const stream = await this.docker.getImage(repo).push({ tag, authconfig: opts.auth ?? {}, ...(await this.registryQuery(ref)) } as Docker.ImagePushOptions);
       await this.follow(stream, `push ${ref}`, (e) => {
         const aux = e.aux as { Digest?: string } | undefined;
         if (aux?.Digest) digest = aux.Digest;
+        // Podman sends no aux, only Docker's closing status line.
+        const status = /^\S+: digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(String(e.status ?? ''));
+        if (status && !digest) digest = status[1];
         opts.onProgress?.(e as PullProgress);
       });
       return { digest };
@@ -302,12 +433,9 @@ class DockerEngine implements Engine {
   async listImages(opts: { label?: string } = {}): Promise<ImageInfo[]> {
     try {
       const list = await this.docker.listImages(opts.label ? { filters: { label: [opts.label] } } : {});
-      return list.map((i) => ({
-        id: i.Id,
-        repoTags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
-        labels: i.Labels ?? {},
-        size: i.Size,
-      }));
+      const out: ImageInfo[] = [];
+      for (const i of list) out.push({ id: i.Id, repoTags: await this.names(i.RepoTags), labels: i.Labels ?? {}, size: i.Size });
+      return out;
     } catch (err) {
       throw this.fail('list images', err);
     }
@@ -335,11 +463,18 @@ class DockerEngine implements Engine {
     const filters: Record<string, string[]> = {};
     // The engine's name filter matches anywhere in the name: the prefix is checked below.
     if (opts.prefix) filters.name = [opts.prefix];
-    if (opts.unused) filters.dangling = ['true'];
+    // Podman's dangling filter overlooks containers that were created but never
+    // started: there, the volumes every container mounts are left out here instead.
+    const podman = opts.unused && (await this.isPodman());
+    if (opts.unused && !podman) filters.dangling = ['true'];
     try {
       const r = await this.docker.listVolumes({ filters });
+      const used = new Set<string>();
+      if (podman) {
+        for (const c of await this.podmanContainers()) for (const m of c.Mounts ?? []) if (m.Name) used.add(m.Name);
+      }
       return (r.Volumes ?? [])
-        .filter((v) => !opts.prefix || v.Name.startsWith(opts.prefix))
+        .filter((v) => (!opts.prefix || v.Name.startsWith(opts.prefix)) && !used.has(v.Name))
         .map((v) => ({ name: v.Name, labels: (v.Labels as Record<string, string> | null) ?? {} }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch (err) {

@@ -157,11 +157,20 @@ export interface RunResult {
   readonly tail: string;
 }
 
+/** Which engine serves the API: Docker, or Podman's Docker-compatible service. */
+export type EngineKind = 'docker' | 'podman';
+
 /** The operations the runtime needs from a container engine. */
 export interface Engine {
   /** Where the engine was found, e.g. `unix:///var/run/docker.sock`. */
   readonly host: string;
   ping(): Promise<void>;
+  /**
+   * Docker or Podman, from the engine's version answer (asked once). Names come
+   * back as Docker spells them (`imgsdk/nginx:latest`) from either.
+   * @default 'docker' when an engine (a test's fake) does not say
+   */
+  kind?(): Promise<EngineKind>;
 
   /** The image, or null when the engine has no such image. */
   inspectImage(ref: string): Promise<ImageInfo | null>;

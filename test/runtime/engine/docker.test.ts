@@ -11,6 +11,7 @@ import { connectEngine, engineFromDocker } from '../../../src/runtime/engine/doc
 import type { Engine } from '../../../src/runtime/engine/engine';
 import { testBuilderImage } from '../../e2e/_builder';
 import { engineOrSkip } from '../../e2e/_engine';
+import { startRegistry } from '../../e2e/_ship';
 
 // Every container of this run carries this label, so "it is gone" is one query.
 const nonce = randomBytes(6).toString('hex');
@@ -152,6 +153,23 @@ test('a pull that cannot reach its registry is an EngineError', async () => {
   if (!docker) return;
   const err = await engine.pullImage('127.0.0.1:1/imgsdk/nothing:latest').catch((e: unknown) => e);
   assert.instance(err, EngineError);
+});
+
+test('push to a loopback registry reports the manifest digest; a pull by that digest gives the same image (plain http, Docker and Podman)', async () => {
+  if (!docker) return;
+  const registry = await startRegistry();
+  const repo = `${registry.address}/imgsdk-test/push-${nonce}`;
+  try {
+    const id = await engine.importImage(Readable.from(await tarOf({ 'pushed.txt': { body: 'pushed\n' } })), `${repo}:v1`, { changes: [`LABEL ${RUN_LABEL}=${nonce}`] });
+    const { digest } = await engine.pushImage(`${repo}:v1`);
+    assert.match(digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.ok(await engine.removeImage(id, { force: true }));
+    await engine.pullImage(`${repo}@${digest}`);
+    assert.is((await engine.inspectImage(`${repo}@${digest}`))?.id, id);
+  } finally {
+    for (const i of await engine.listImages({ label: `${RUN_LABEL}=${nonce}` })) await engine.removeImage(i.id, { force: true }).catch(() => false);
+    await registry.stop();
+  }
 });
 
 test('a container is labelled, its output demultiplexed, and it is removed after success', async () => {
