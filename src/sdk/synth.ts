@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage } from '../assembly';
+import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform } from '../assembly';
+import { forPlatform } from './builder';
 import { ValidationError, type Problem } from '../errors';
 import { App, type AppInput } from './app';
 import { renderApt } from './debian/apt';
@@ -80,7 +81,7 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   if (problems.length) throw new ValidationError(problems);
 
   const builders: Record<string, ManifestBuilder> = {};
-  for (const [id, def] of [...r.builders].sort(([a], [b]) => cmp(a, b))) builders[id] = { key: builderKey(def), kind: def.kind, libc: def.libc, def };
+  for (const [id, def] of [...r.builders].sort(([a], [b]) => cmp(a, b))) builders[id] = manifestBuilder(def);
 
   const order = levels(g, [...r.images.keys()]);
   const lock = typeof opts.lock === 'string' ? readLockFile(opts.lock) : (opts.lock ?? null);
@@ -89,8 +90,25 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   const manifestImages: Record<string, ManifestImage> = {};
   const files = new Map<string, string | Buffer>();
   const inputs = new Map<string, Record<string, string>>();
+  // Per platform, for images that name platforms: the key of each from that platform's builder, parent and copies.
+  const platformKeys = new Map<string, Record<string, ManifestPlatform>>();
   for (const id of order.flat()) {
     const def = r.images.get(id)!;
+    if (def.platforms) {
+      const per: Record<string, ManifestPlatform> = {};
+      for (const p of def.platforms) {
+        const copies: Record<string, string> = {};
+        for (const c of def.copies) copies[c.from] = platformKeys.get(c.from)![p].key;
+        const bk = builders[def.builder].platforms![p].key;
+        const k = { builder: bk, parent: def.parent ? platformKeys.get(def.parent)![p].key : null, copies, epoch, lock: locks.get(id)!.own, platform: p };
+        per[p] = { key: imageKey(def, k), builderKey: bk, inputs: keyInputs(def, k) };
+      }
+      platformKeys.set(id, per);
+      const first = per[def.platforms[0]];
+      keys.set(id, first.key);
+      inputs.set(id, first.inputs);
+      continue;
+    }
     const copies: Record<string, string> = {};
     for (const c of def.copies) copies[c.from] = keys.get(c.from)!;
     const k = { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies, epoch, lock: locks.get(id)!.own };
@@ -101,13 +119,30 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
     const def = r.images.get(id)!;
     const dir = imageDir(id);
     const key = keys.get(id)!;
-    manifestImages[id] = { key, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)! };
+    const per = platformKeys.get(id);
+    manifestImages[id] = { key, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)!, ...(per ? { platforms: per } : {}) };
     for (const [path, content] of imageFiles(def, key, r.builders.get(def.builder)!, r.blobs, locks.get(id)!)) files.set(`${dir}/${path}`, content);
   }
 
   const sources = sourcesOf(theApp);
   const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order, ...(epoch ? { epoch } : {}), ...(sources && Object.keys(sources).length ? { sources } : {}) };
   return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings, locks };
+}
+
+/**
+ * A builder as the manifest lists it; one naming platforms also lists each
+ * platform's definition and key, and its own key is its first platform's.
+ */
+function manifestBuilder(def: BuilderDef): ManifestBuilder {
+  if (!def.platforms) return { key: builderKey(def), kind: def.kind, libc: def.libc, def };
+  const platforms: Record<string, { key: string; def: BuilderDef }> = {};
+  for (const p of def.platforms) {
+    const v = forPlatform(def, p);
+    // An impossible platform was reported by resolve; keep its variant the plain definition.
+    const variant = typeof v === 'string' ? def : v;
+    platforms[p] = { key: builderKey(variant), def: variant };
+  }
+  return { key: platforms[def.platforms[0]].key, kind: def.kind, libc: def.libc, def, platforms };
 }
 
 /** The files of one image's directory. */
