@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { normalizePlatform, PLATFORMS } from '../sdk/platform';
 import { readAssembly } from '../runtime/assembly';
 import { deploy, type DeployEvent, type ImageResult } from '../runtime/deploy';
 import { formatSize } from '../runtime/report';
@@ -25,9 +26,18 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   --oci DIR          also write every image into the OCI image layout DIR (skopeo inspect oci:DIR:<id>:<tag>)
   --archive DIR      also write one docker-archive per image to DIR/<ns>_<name>.tar (docker load -i)
   --no-load          do not load into the engine (phase 2 needs no engine; use with --oci/--archive)
+  --platform P       which platform of a multi-platform image the engine gets (default the host's,
+                     e.g. linux/amd64); --oci and --push always carry every platform in an image index
   --json             NDJSON events on stdout
   -v, --verbose      stream builder logs
 `;
+
+/** `--platform`, checked and normalized (`linux/arm64/v8` -> `linux/arm64`). */
+function enginePlatform(name: string): string {
+  const p = normalizePlatform(name);
+  if (!p) throw new UsageError(`--platform "${name}" is not a platform imgsdk knows (${[...PLATFORMS.keys()].join(', ')})`);
+  return p;
+}
 
 export async function deployCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -36,7 +46,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     concurrency: { type: 'string', short: 'c' }, exclusively: { type: 'boolean', short: 'e' },
     force: { type: 'boolean', short: 'f' }, 'force-all': { type: 'boolean', short: 'F' },
     push: { type: 'string' }, oci: { type: 'string' }, archive: { type: 'string' }, 'no-load': { type: 'boolean' },
-    json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' },
+    platform: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' },
   }, true);
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number >= 1, not "${values.concurrency}"`);
@@ -63,6 +73,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
       stateDir: values.state, concurrency, select: positionals, exclusively: !!values.exclusively,
       force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
       push: values.push, oci: values.oci, archive: values.archive, load: !values['no-load'],
+      ...(values.platform !== undefined ? { platform: enginePlatform(values.platform) } : {}),
     });
     progress?.finish();
     printWarnings('deploy', r.warnings ?? []);
@@ -90,6 +101,7 @@ function summary(images: readonly ImageResult[]): string {
   lines.push(`${images.length} image${images.length === 1 ? '' : 's'}: ${n('built')} built, ${n('cached')} cached, ${n('failed')} failed, ${n('skipped')} skipped`);
   for (const i of images) {
     if (i.debug) lines.push(`${i.id}: debug variant ${i.debug}`);
+    for (const p of i.platforms ?? []) lines.push(`${i.id} ${p.platform}: ${p.status} ${p.digest?.slice(0, 19) ?? ''} (${p.tags.join(', ')})`);
     for (const p of i.pushed ?? []) lines.push(`pushed ${p.ref}${p.digest ? `@${p.digest}` : ''}`);
   }
   for (const i of images) if (i.status === 'failed') lines.push('', `${i.id} failed:`, i.reason);

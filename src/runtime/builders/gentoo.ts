@@ -5,6 +5,7 @@
  * one-layer import tagged `imgsdk-builder/<id>:<key12>`. Phase 1 runs it with the
  * Portage snapshot volume (read-only) and the distfiles and binpkg volumes.
  */
+import { hostPlatform, normalizePlatform } from '../../sdk/platform';
 import { join } from 'node:path';
 import type { BuilderDef } from '../../assembly';
 import { BuildError } from '../../errors';
@@ -134,7 +135,8 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
       const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(l)) });
       if (code !== 0) throw new BuildError(def.id, `setting up the builder from ${base} failed (exit ${code}):\n${c.tail()}`, { phase: 'builder' });
       // Flattened into one layer: the setup is small, and an import is the only way to label it.
-      await engine.importImage(await c.exportFilesystem(), ref, { changes });
+      const platform = normalizePlatform(def.arch);
+      await engine.importImage(await c.exportFilesystem(), ref, { changes, ...(platform && platform !== hostPlatform() ? { platform } : {}) });
     },
   );
   if (existing) await engine.removeImage(existing.id).catch(() => false);

@@ -5,6 +5,7 @@
  * A check that fails or cannot run is an error, never a silent pass (Kubler #224,
  * #242): nothing is imported or tagged before every check has passed.
  */
+import { hostPlatform, normalizePlatform } from '../../sdk/platform';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -337,7 +338,10 @@ export async function ensureStage3Image(engine: Engine, spec: Stage3Spec, opts: 
   const existing = await engine.inspectImage(ref);
   if (existing?.labels[LABEL_STAGE3_SHA512] === v.sha512) return ref;
   opts.log?.(`stage3 ${spec.flavour}: importing ${basename(v.path)} as ${ref}`);
+  // A stage3 of another architecture (arm64-openrc on an amd64 host) is imported as that platform's.
+  const platform = normalizePlatform(spec.flavour.split('-')[0]);
   await engine.importImage(createReadStream(v.path), ref, {
+    ...(platform && platform !== hostPlatform() ? { platform } : {}),
     changes: [
       'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       'CMD ["/bin/bash"]',

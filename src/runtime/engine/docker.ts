@@ -256,9 +256,10 @@ class DockerEngine implements Engine {
     return loaded;
   }
 
-  async importImage(tar: Readable, repoTag: string | null, opts: { changes?: readonly string[] } = {}): Promise<string> {
+  async importImage(tar: Readable, repoTag: string | null, opts: { changes?: readonly string[]; platform?: string } = {}): Promise<string> {
     const what = `import image${repoTag ? ' ' + repoTag : ''}`;
     const query: Record<string, unknown> = { changes: [...(opts.changes ?? [])] };
+    if (opts.platform) query.platform = opts.platform;
     if (repoTag) Object.assign(query, splitRepoTag(repoTag));
     try {
       const events = await this.follow(await this.docker.importImage(tar, query), what);
