@@ -16,6 +16,8 @@ export interface DeployedRecord {
   readonly parent: string | null;
   readonly builder: string;
   readonly inputs: Readonly<Record<string, string>> | null;
+  /** Per platform, for an image that names platforms. */
+  readonly platforms?: Readonly<Record<string, { readonly key: string; readonly inputs: Readonly<Record<string, string>> }>>;
 }
 
 /** One image of a diff. */
@@ -28,8 +30,10 @@ export interface DiffEntry {
   readonly previousKey: string | null;
   /** What the app was compared with. */
   readonly baseline: 'deployed' | 'assembly' | 'none';
-  /** One line per changed input, e.g. `flags`, `parent kubler/glibc changed`. */
+  /** One line per changed input, e.g. `flags`, `parent kubler/glibc changed`; `linux/arm64: …` per platform. */
   readonly reasons: readonly string[];
+  /** Per platform, for an image that names platforms: its key and whether it would rebuild. */
+  readonly platforms?: readonly { readonly platform: string; readonly rebuild: boolean; readonly key: string; readonly previousKey: string | null }[];
 }
 
 /** `diff` options. */
@@ -45,7 +49,8 @@ const DEPLOYED = 'deployed.json';
 
 /** Records that `m` (built or cached) is what a deploy of `id` left in the engine. */
 export async function writeDeployed(state: StateDir, id: string, m: ManifestImage): Promise<void> {
-  const rec: DeployedRecord = { id, key: m.key, parent: m.parent, builder: m.builder, inputs: m.inputs ?? null };
+  const platforms = m.platforms ? Object.fromEntries(Object.entries(m.platforms).map(([p, v]) => [p, { key: v.key, inputs: v.inputs }])) : undefined;
+  const rec: DeployedRecord = { id, key: m.key, parent: m.parent, builder: m.builder, inputs: m.inputs ?? null, ...(platforms ? { platforms } : {}) };
   await writeAtomic(join(state.imageDir(id), DEPLOYED), JSON.stringify(rec, null, 2) + '\n');
 }
 
@@ -69,10 +74,14 @@ export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffE
     const m = now.images[id];
     const deployed = await readDeployed(state, id);
     const synthesized = onDisk?.images?.[id];
-    const base: DeployedRecord | null = deployed ?? (synthesized ? { id, key: synthesized.key, parent: synthesized.parent, builder: synthesized.builder, inputs: synthesized.inputs ?? null } : null);
+    const base: DeployedRecord | null = deployed ?? (synthesized ? { id, key: synthesized.key, parent: synthesized.parent, builder: synthesized.builder, inputs: synthesized.inputs ?? null, ...(synthesized.platforms ? { platforms: synthesized.platforms } : {}) } : null);
     const baseline = deployed ? 'deployed' : synthesized ? 'assembly' : 'none';
     if (!base) {
       out.push({ id, rebuild: true, key: m.key, previousKey: null, baseline, reasons: ['new: never deployed nor synthesized'] });
+      continue;
+    }
+    if (m.platforms || base.platforms) {
+      out.push(diffPlatforms(id, m, base, baseline));
       continue;
     }
     const reasons = base.key === m.key ? [] : explain(m, base);
@@ -82,7 +91,31 @@ export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffE
 }
 
 /** Input names of keyInputs, as `diff` says them. */
+/**
+ * A multi-platform image against its baseline, platform by platform: a platform is
+ * compared with the baseline's build of it (a baseline without platforms was a
+ * build of the first platform's key, `linux/amd64`'s unless narrowed); one the
+ * baseline lacks is new.
+ */
+function diffPlatforms(id: string, m: ManifestImage, base: DeployedRecord, baseline: DiffEntry['baseline']): DiffEntry {
+  const now = m.platforms ?? {};
+  const was = base.platforms ?? (m.platforms ? { [Object.keys(m.platforms)[0]]: { key: base.key, inputs: base.inputs ?? {} } } : {});
+  const reasons: string[] = [];
+  const platforms: NonNullable<DiffEntry['platforms']>[number][] = [];
+  for (const p of Object.keys(now)) {
+    const b = was[p];
+    const r = !b ? ['new platform'] : b.key === now[p].key ? [] : explain({ ...m, key: now[p].key, inputs: now[p].inputs }, { ...base, key: b.key, inputs: b.inputs });
+    reasons.push(...r.map((x) => `${p}: ${x}`));
+    platforms.push({ platform: p, rebuild: r.length > 0, key: now[p].key, previousKey: b?.key ?? null });
+  }
+  const gone = Object.keys(was).filter((p) => !now[p]);
+  if (gone.length) reasons.push(`no longer built for ${gone.join(', ')}`);
+  if (!m.platforms && base.key !== m.key) reasons.push(...explain(m, { ...base, inputs: base.inputs }));
+  return { id, rebuild: reasons.length > 0, key: m.key, previousKey: base.key, baseline, reasons, ...(m.platforms ? { platforms } : {}) };
+}
+
 const LABELS: Readonly<Record<string, string>> = {
+  platform: 'platform',
   packages: 'packages',
   portage: 'flags (USE, keywords, masks, make.conf, overlays)',
   files: 'files',

@@ -15,6 +15,7 @@ import { hashFile } from '../files';
 import { builderKey } from '../../sdk/key';
 import { debianSources } from '../../sdk/debian/apt';
 import { hostPlatform, platformInfo } from '../../sdk/platform';
+import { loadForeignRootfs } from './foreign';
 
 /** `ensureDebianBuilder` options. */
 export interface EnsureBuilderOptions {
@@ -171,7 +172,8 @@ export async function importMmdebstrap(
     else body.destroy(new Error(`mmdebstrap exited ${out.exitCode ?? out.signal}`));
     return out;
   });
-  const imported = engine.importImage(body, repoTag, { changes, ...(foreign ? { platform: foreign.name } : {}) });
+  // Another platform's rootfs is loaded with a config naming it (engines before Docker 23 ignore import's platform).
+  const imported = foreign ? loadForeignRootfs(engine, body, repoTag, changes, foreign.name) : engine.importImage(body, repoTag, { changes });
   // An engine that gave up stops reading: mmdebstrap would block on a full pipe.
   imported.catch(() => {
     body.destroy();

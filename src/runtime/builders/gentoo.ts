@@ -6,6 +6,7 @@
  * Portage snapshot volume (read-only) and the distfiles and binpkg volumes.
  */
 import { hostPlatform, normalizePlatform } from '../../sdk/platform';
+import { loadForeignRootfs } from './foreign';
 import { join } from 'node:path';
 import type { BuilderDef } from '../../assembly';
 import { BuildError } from '../../errors';
@@ -136,7 +137,9 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
       if (code !== 0) throw new BuildError(def.id, `setting up the builder from ${base} failed (exit ${code}):\n${c.tail()}`, { phase: 'builder' });
       // Flattened into one layer: the setup is small, and an import is the only way to label it.
       const platform = normalizePlatform(def.arch);
-      await engine.importImage(await c.exportFilesystem(), ref, { changes, ...(platform && platform !== hostPlatform() ? { platform } : {}) });
+      // An arm64 builder is loaded with a config naming arm64 (engines before Docker 23 ignore import's platform).
+      if (platform && platform !== hostPlatform()) await loadForeignRootfs(engine, await c.exportFilesystem(), ref, changes, platform);
+      else await engine.importImage(await c.exportFilesystem(), ref, { changes });
     },
   );
   if (existing) await engine.removeImage(existing.id).catch(() => false);
