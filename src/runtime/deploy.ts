@@ -359,7 +359,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   });
   step();
   const provenance = renderProvenance({
-    def, key, keyInputs: m.inputs, sources: asm.manifest.sources, synthVersion: asm.manifest.sdkVersion, imageId: p2.config.digest, sbom: sbom.digest, epoch: ctx.epoch,
+    def, key, keyInputs: (platform && m.platforms?.[platform]?.inputs) || m.inputs, sources: asm.manifest.sources, synthVersion: asm.manifest.sdkVersion, imageId: p2.config.digest, sbom: sbom.digest, epoch: ctx.epoch,
     builder: needsNoBuilder(def) ? null : { id: builder.id, key: target.builderKey, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
     images: [
       ...chain.map((a) => ({ id: a.record.id, imageId: a.record.imageId, role: 'parent' as const })),

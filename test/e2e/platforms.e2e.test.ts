@@ -65,6 +65,10 @@ test('an image for linux/amd64 and linux/arm64 is pushed as one index; pulled fo
     const layout = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci:${oci.dir}:${NS}/jq:latest`], { encoding: 'utf8' })) as typeof raw;
     assert.equal(layout.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
 
+    // The arm64 builder image says arm64 in its config (Docker 20.10 ignores docker import's platform).
+    const builders = docker('images', '--filter', 'label=org.imgsdk.builder=imgsdk-e2e/bookworm', '--format', '{{.ID}}').split('\n');
+    assert.ok(builders.some((b) => docker('image', 'inspect', '--format', '{{.Architecture}}/{{.Variant}}', b) === 'arm64/v8'), 'an arm64 builder image');
+
     // The local engine got the host's platform under the image's tags.
     assert.is(docker('image', 'inspect', '--format', '{{.Architecture}}', `${NS}/jq:latest`), 'amd64');
 
