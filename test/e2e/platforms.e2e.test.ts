@@ -17,7 +17,7 @@ import { NS, removeNamespace, startRegistry } from './_ship';
 // bootstrap key). Host networking: phase 1 needs no bridge (the shared engine's may be gone).
 const bookworm = debian.builder('imgsdk-e2e/bookworm', { suite: 'bookworm', platforms: ['linux/amd64', 'linux/arm64'], network: 'host' });
 // coreutils for `uname` and `od`: the image can say which machine it runs on and what its jq is.
-const jq = image(`${NS}/jq`).builder(bookworm).packages('jq', 'coreutils').entrypoint('/usr/bin/jq').user('nobody');
+const jq = image(`${NS}/jq`).builder(bookworm).packages('jq', 'coreutils').entrypoint('/usr/bin/jq').user('nobody').debug();
 
 /** Whether arm64 programs run here; without, a clear skip (a failure under IMGSDK_REQUIRE_ENGINE=1). */
 function emulationOrSkip(): boolean {
@@ -61,6 +61,9 @@ test('an image for linux/amd64 and linux/arm64 is pushed as one index; pulled fo
     const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as { mediaType: string; manifests: { platform: { architecture: string; os: string } }[] };
     assert.is(raw.mediaType, 'application/vnd.oci.image.index.v1+json');
     assert.equal(raw.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`), ['linux/amd64', 'linux/arm64']);
+    // The debug variants, one per platform (busybox-static from that platform's builder), are an index too.
+    const debug = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.address}/${NS}/jq:debug`], { encoding: 'utf8' })) as typeof raw;
+    assert.equal(debug.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
     // So has the OCI layout.
     const layout = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci:${oci.dir}:${NS}/jq:latest`], { encoding: 'utf8' })) as typeof raw;
     assert.equal(layout.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
@@ -78,6 +81,7 @@ test('an image for linux/amd64 and linux/arm64 is pushed as one index; pulled fo
     assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', '--entrypoint', '/usr/bin/uname', ref, '-m'), 'aarch64');
     assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', ref, '-n', '[1,2,3] | add'), '6');
     assert.match(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', ref, '--version'), /^jq-1\.6/);
+    assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', '--entrypoint', '/busybox/uname', `${registry.address}/${NS}/jq:debug`, '-m'), 'aarch64');
     assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', '--entrypoint', '/usr/bin/od', ref, '-An', '-tu2', '-j18', '-N2', '/usr/bin/jq').trim(), '183');
 
     // Pulled for amd64, the same tag runs natively.
