@@ -96,5 +96,6 @@ async function appScope(app: string | undefined): Promise<CleanScope | undefined
   else if (existsSync(resolve(outdir, 'manifest.json'))) manifest = (await readAssembly(outdir)).manifest;
   if (!manifest) return undefined;
   const ids = Object.keys(manifest.images);
-  return { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])) };
+  const platformKeys = Object.fromEntries(ids.flatMap((id) => { const p = manifest!.images[id].platforms; return p ? [[id, Object.values(p).map((x) => x.key)]] : []; }));
+  return { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])), platformKeys };
 }
