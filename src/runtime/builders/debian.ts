@@ -16,6 +16,7 @@ import { builderKey } from '../../sdk/key';
 import { debianSources } from '../../sdk/debian/apt';
 import { hostPlatform, platformInfo } from '../../sdk/platform';
 import { loadForeignRootfs } from './foreign';
+import { forPlatform } from '../../sdk/builder';
 
 /** `ensureDebianBuilder` options. */
 export interface EnsureBuilderOptions {
@@ -84,6 +85,13 @@ export function bootstrapKey(def: BuilderDef): string {
  * import: a failed bootstrap, a bad checksum or an abort leaves nothing tagged.
  */
 export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts: EnsureBuilderOptions = {}): Promise<string> {
+  if (def.platforms) {
+    // A builder naming platforms (as lock and shell see it) means one of them: the host's when it has it.
+    const platform = opts.platform ?? (def.platforms.includes(hostPlatform()) ? hostPlatform() : def.platforms[0]);
+    const variant = forPlatform(def, platform);
+    if (typeof variant === 'string') throw new BuildError(def.id, variant, { phase: 'builder' });
+    return ensureDebianBuilder(engine, variant, { ...opts, platform });
+  }
   const deb = def.debian;
   if (def.kind !== 'debian' || !deb) throw new BuildError(def.id, 'not a Debian builder', { phase: 'builder' });
   const key = bootstrapKey(def);
