@@ -91,6 +91,14 @@ test('an image for linux/amd64 and linux/arm64 is pushed as one index; pulled fo
     // A second deploy builds nothing on either platform.
     const again = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir });
     assert.equal(again.images[0].platforms!.map((p) => p.status), ['cached', 'cached']);
+
+    // --platform linux/arm64: the engine gets the arm64 build under the image's tags, with nothing built again in phase 1.
+    const lines: string[] = [];
+    const armLocal = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir, platform: 'linux/arm64', onEvent: (e) => e.type === 'building' && lines.push(e.phase) });
+    assert.ok(armLocal.ok, armLocal.images[0].reason);
+    assert.not.ok(lines.includes('phase1'), lines.join(' '));
+    assert.is(docker('image', 'inspect', '--format', '{{.Architecture}}', `${NS}/jq:latest`), 'arm64');
+    assert.is(docker('run', '--rm', '--network', 'none', '--entrypoint', '/usr/bin/uname', `${NS}/jq:latest`, '-m'), 'aarch64');
   } finally {
     await registry.stop();
     const e = await engineOrSkip();
