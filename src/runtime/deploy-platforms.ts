@@ -24,10 +24,13 @@ export interface PlatformsContext {
 
 const EXPORTS = Symbol('exports');
 
-/** The platform fields of one platform's result (and, hidden, what it exported, for the index). */
-export function platformResult(platform: string | null, shipped: Shipped): { platform?: string } {
-  if (!platform) return {};
-  return Object.assign({ platform }, { [EXPORTS]: shipped.exports });
+/**
+ * One build's result with its platform, and (hidden, not enumerable: results are
+ * public) what it exported, which the index of a multi-platform image lists.
+ */
+export function withPlatform(result: ImageResult, platform: string | null, shipped: Shipped): ImageResult {
+  if (!platform) return result;
+  return Object.defineProperty({ ...result, platform }, EXPORTS, { value: shipped.exports, enumerable: false });
 }
 
 /**

@@ -34,7 +34,7 @@ import { globToRegExp } from './rootfs/resolve';
 import { schedule } from './schedule';
 import { writeAtomic } from './files';
 import { builtId, keyOn, requireEmulation, targetShip, type PlatformTarget } from './platforms';
-import { buildPlatforms, platformResult } from './deploy-platforms';
+import { buildPlatforms, withPlatform } from './deploy-platforms';
 import { forPlatform } from '../sdk/builder';
 import { platformInfo } from '../sdk/platform';
 import { StateDir, type BuildRecord, type CreatedAccount, type RootfsRecord } from './state';
@@ -278,7 +278,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     await writeDeployed(state, id, m);
     emit({ type: 'cached', id, digest: previous.imageId });
     const why = existing ? 'an image with this key is in the engine' : 'a build with this key is in the state directory';
-    return { id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: why, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed, ...platformResult(platform, shipped) };
+    return withPlatform({ id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: why, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
   }
   const reason = opts.forceAll ? 'forced (phase 1 and 2)' : opts.force ? 'forced (phase 2)' : !previous ? 'no build record in the state directory' : !existing ? `no image ${id}:${key.slice(0, 12)} in the engine` : 'the image in the engine does not match the build record';
   // build.log holds the latest build only.
@@ -388,7 +388,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   const shipped = await shipImage(shipping, ship);
   await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });
-  return { id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed, ...platformResult(platform, shipped) };
+  return withPlatform({ id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
 }
 
 /** Ship options from deploy options, checked before anything is built. */
