@@ -78,6 +78,12 @@ export interface BuilderDef {
   readonly arch: string;
   readonly gentoo: GentooBuilderOptions | null;
   readonly debian: DebianBuilderOptions | null;
+  /**
+   * Platforms the builder builds for (`linux/amd64`, sorted), when it names them.
+   * Absent: the host's. Each platform's builder is this definition without the list
+   * and with that platform's `arch` (see ManifestBuilder.platforms).
+   */
+  readonly platforms?: readonly string[];
 }
 
 /** A file, directory or symlink added to an image with `.file()`. */
@@ -216,6 +222,22 @@ export interface ImageDef {
   readonly debug: boolean;
   /** Globs that must not exist in the final image (set by policies such as noShell). */
   readonly forbid: readonly string[];
+  /**
+   * Platforms the image is built for (sorted), when it or what it inherits names
+   * them; absent: the host's platform, as before platforms existed.
+   */
+  readonly platforms?: readonly string[];
+}
+
+/** One platform of a multi-platform image: its key and the key's inputs. */
+export interface ManifestPlatform {
+  readonly key: string;
+  /** The builder of that platform (`ManifestBuilder.platforms[platform]`). */
+  readonly builderKey: string;
+  readonly inputs: Readonly<Record<string, string>>;
+  /** What phase 1 of this platform's build reads (ManifestImage.phase1Key, per platform). */
+  readonly phase1Key?: string;
+  readonly phase1Inputs?: Readonly<Record<string, string>>;
 }
 
 /** What phase 1 reads of an image's definition: the image.json its builder container gets. */
@@ -262,6 +284,12 @@ export interface ManifestImage {
    * Absent in assemblies written by older versions.
    */
   readonly inputs?: Readonly<Record<string, string>>;
+  /**
+   * Per platform (`linux/amd64`, `linux/arm64`), when the image names platforms; the
+   * image's `key` and `inputs` are then those of the first one. Absent: one build
+   * for the host's platform with `key`.
+   */
+  readonly platforms?: Readonly<Record<string, ManifestPlatform>>;
 }
 
 export interface ManifestBuilder {
@@ -269,6 +297,8 @@ export interface ManifestBuilder {
   readonly kind: BuilderKind;
   readonly libc: Libc;
   readonly def: BuilderDef;
+  /** Per platform, when the builder names platforms: that platform's definition and key. */
+  readonly platforms?: Readonly<Record<string, { readonly key: string; readonly def: BuilderDef }>>;
 }
 
 /** `manifest.json`. */

@@ -7,6 +7,8 @@ export * from './sdk/policy';
 export * from './sdk/synth';
 export * from './sdk/graph';
 export { keyInputs, imageKey, builderKey } from './sdk/key';
+export { PLATFORMS, DEFAULT_PLATFORM, normalizePlatform, platformInfo, hostPlatform, checkPlatforms, ociPlatform, type PlatformInfo } from './sdk/platform';
+export { emulation } from './runtime/platforms';
 export { Atom, checkUseFlag, checkKeyword } from './sdk/portage/atom';
 export { checkDebianPackage, DebianVersion } from './sdk/debian/package';
 export { loadApp, lockFileOf } from './sdk/load';

@@ -36,7 +36,12 @@ export async function cleanScope(at: Located): Promise<AppCleanScope> {
     builders = Object.values(manifest.builders).map((b) => b.def);
   }
   const ids = Object.keys(manifest.images);
-  return { scope: { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])) }, builders };
+  // A multi-platform image has a key per platform; clean --stale keeps them all.
+  const platformKeys = Object.fromEntries(ids.flatMap((id) => {
+    const p = manifest.images[id].platforms;
+    return p ? [[id, Object.values(p).map((x) => x.key)]] : [];
+  }));
+  return { scope: { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])), platformKeys }, builders };
 }
 
 /** What the command line says besides where the app is. */

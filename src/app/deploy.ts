@@ -7,6 +7,7 @@ import { UsageError } from '../errors';
 import { readAssembly } from '../runtime/assembly';
 import { deploy, type DeployOptions, type DeployResult } from '../runtime/deploy';
 import { loadApp } from '../sdk/load';
+import { normalizePlatform, PLATFORMS } from '../sdk/platform';
 import { isAssemblyDir, locate, type Where } from './open';
 
 export type { DeployEvent, DeployResult, ImageResult } from '../runtime/deploy';
@@ -32,4 +33,11 @@ export async function deployApp(where: Where, opts: DeployAppOptions = {}): Prom
     // An assembly has its epoch; SOURCE_DATE_EPOCH is checked against it by deploy.
     epoch: at.appFile ? at.epoch : undefined,
   });
+}
+
+/** `--platform NAME` as deploy takes it: a platform imgsdk knows, normalized (`arm64` → `linux/arm64`). */
+export function enginePlatform(name: string): string {
+  const p = normalizePlatform(name);
+  if (!p) throw new UsageError(`--platform "${name}" is not a platform imgsdk knows (${[...PLATFORMS.keys()].join(', ')})`);
+  return p;
 }

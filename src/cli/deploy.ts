@@ -1,4 +1,4 @@
-import { deployApp, formatSize, type DeployEvent, type ImageResult } from '../app/deploy';
+import { deployApp, enginePlatform, formatSize, type DeployEvent, type ImageResult } from '../app/deploy';
 import { UsageError } from '../errors';
 import { parse } from './args';
 import { describeLock } from './lock';
@@ -24,6 +24,8 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   --oci DIR          also write every image into the OCI image layout DIR (skopeo inspect oci:DIR:<id>:<tag>)
   --archive DIR      also write one docker-archive per image to DIR/<ns>_<name>.tar (docker load -i)
   --no-load          do not load into the engine (phase 2 needs no engine; use with --oci/--archive)
+  --platform P       which platform of a multi-platform image the engine gets (default the host's,
+                     e.g. linux/amd64); --oci and --push always carry every platform in an image index
   --json             NDJSON events on stdout
   -q, --quiet        print nothing on success but warnings; on failure, what failed
   -v, --verbose      stream builder logs
@@ -36,7 +38,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     concurrency: { type: 'string', short: 'c' }, exclusively: { type: 'boolean', short: 'e' },
     force: { type: 'boolean', short: 'f' }, 'force-all': { type: 'boolean', short: 'F' },
     push: { type: 'string' }, cache: { type: 'string' }, oci: { type: 'string' }, archive: { type: 'string' }, 'no-load': { type: 'boolean' },
-    json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, verbose: { type: 'boolean', short: 'v' },
+    platform: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, verbose: { type: 'boolean', short: 'v' },
   }, true);
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number >= 1, not "${values.concurrency}"`);
@@ -57,6 +59,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
       frozenLock: !!values['frozen-lock'], concurrency, select: positionals, exclusively: !!values.exclusively,
       force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
       push: values.push, cache: values.cache, oci: values.oci, archive: values.archive, load: !values['no-load'],
+      ...(values.platform !== undefined ? { platform: enginePlatform(values.platform) } : {}),
     });
     progress?.finish();
     printWarnings('deploy', r.warnings ?? []);
@@ -91,6 +94,7 @@ function summary(images: readonly ImageResult[]): string {
   lines.push(`${images.length} image${images.length === 1 ? '' : 's'}: ${n('built')} built, ${n('cached')} cached, ${n('failed')} failed, ${n('skipped')} skipped`);
   for (const i of images) {
     if (i.debug) lines.push(`${i.id}: debug variant ${i.debug}`);
+    for (const p of i.platforms ?? []) lines.push(`${i.id} ${p.platform}: ${p.status} ${p.digest?.slice(0, 19) ?? ''} (${p.tags.join(', ')})`);
     for (const p of i.pushed ?? []) lines.push(`pushed ${p.ref}${p.digest ? `@${p.digest}` : ''}`);
   }
   for (const i of images) if (i.status === 'failed') lines.push('', `${i.id} failed:`, i.reason);

@@ -4,7 +4,9 @@
  * `subject` is the image's manifest. Registries and layouts without the referrers
  * API find it by cosign's tag scheme, `sha256-<manifest hex>.att`.
  */
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { ImgsdkError } from '../errors';
 import { canonicalJson, sha256Digest } from '../json';
@@ -111,6 +113,26 @@ export class RegistryClient {
     url.searchParams.set('digest', digest);
     const put = await this.request('PUT', url.pathname + url.search, { body: data, contentType: 'application/octet-stream' });
     if (put.status !== 201) throw new ImgsdkError('PUSH', `blob ${digest} to ${this.base}/${repo}: HTTP ${put.status} ${await put.text()}`);
+  }
+
+  /** Uploads the file at `path` as blob `digest` (monolithic, streamed) unless the registry has it. */
+  async putBlobFile(repo: string, digest: string, size: number, path: string): Promise<void> {
+    const exists = await this.request('HEAD', `/v2/${repo}/blobs/${digest}`);
+    if (exists.ok) return;
+    const start = await this.request('POST', `/v2/${repo}/blobs/uploads/`);
+    const location = start.headers.get('location');
+    if (start.status !== 202 || !location) throw new ImgsdkError('PUSH', `blob upload to ${this.base}/${repo}: HTTP ${start.status} ${await start.text()}`);
+    const url = new URL(location, this.base);
+    url.searchParams.set('digest', digest);
+    const put = await this.request('PUT', url.pathname + url.search, { body: () => Readable.toWeb(createReadStream(path)) as unknown as ReadableStream, length: size, contentType: 'application/octet-stream' });
+    if (put.status !== 201) throw new ImgsdkError('PUSH', `blob ${digest} to ${this.base}/${repo}: HTTP ${put.status} ${await put.text()}`);
+  }
+
+  /** Puts a manifest or index under `ref` (a tag or its digest); returns the digest the registry reports. */
+  async putManifest(repo: string, ref: string, json: string, mediaType: string): Promise<string | null> {
+    const put = await this.request('PUT', `/v2/${repo}/manifests/${ref}`, { body: json, contentType: mediaType });
+    if (put.status !== 201) throw new ImgsdkError('PUSH', `manifest ${this.base}/${repo}:${ref}: HTTP ${put.status} ${await put.text()}`);
+    return put.headers.get('docker-content-digest');
   }
 
   /**

@@ -41,6 +41,8 @@ export interface CleanScope {
   readonly builders: readonly string[];
   /** Current key of each image id. */
   readonly keys: Readonly<Record<string, string>>;
+  /** The current keys of every platform of a multi-platform image (its `key` is the first's). @default none */
+  readonly platformKeys?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** `clean` options. */
@@ -135,13 +137,13 @@ async function recordedIds(root: string): Promise<string[]> {
 async function staleTags(engine: Engine, scope: CleanScope): Promise<string[]> {
   const out: string[] = [];
   for (const id of scope.ids) {
-    const current = (scope.keys[id] ?? '').slice(0, 12);
+    const current = new Set([scope.keys[id] ?? '', ...(scope.platformKeys?.[id] ?? [])].map((k) => k.slice(0, 12)));
     for (const i of await engine.listImages({ label: `${LABEL_ID}=${id}` })) {
       for (const t of i.repoTags) {
         if (!t.startsWith(`${id}:`)) continue;
         const tag = t.slice(id.length + 1);
         const key = /^([0-9a-f]{12})$/.exec(tag)?.[1] ?? /^imgsdk-candidate-([0-9a-f]{12})$/.exec(tag)?.[1];
-        if (key && key !== current) out.push(t);
+        if (key && !current.has(key)) out.push(t);
       }
     }
   }

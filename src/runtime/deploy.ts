@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { AccountDef, BuilderDef } from '../assembly';
+import type { AccountDef } from '../assembly';
 import { outDirOf, stateDirOfAssembly } from '../defaults';
 import { BuildError, CancelledError, ImgsdkError, UsageError, type Problem } from '../errors';
 import { App, type AppInput } from '../sdk/app';
@@ -18,7 +18,7 @@ import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentit
 import { ensureLocked, type LockResult } from './lockfile';
 import { runPhase1 } from './phase1';
 import { readDeployed, writeDeployed } from './diff';
-import { needsBuilder, planImage, type PlanFacts } from './plan';
+import { deployedOn, needsBuilder, planImage, platformView, type PlanFacts } from './plan';
 import type { Pushed } from './push';
 import { checkRegistry, registryAuth } from './push';
 import { runPhase2 } from './phase2';
@@ -39,6 +39,10 @@ import { schedule } from './schedule';
 import { writeAtomic } from './files';
 import { openCache, type RegistryCache } from './cache/registry';
 import { withRegistryCache } from './cache/hook';
+import { builtId, keyOn, requireEmulation, targetShip, type PlatformTarget } from './platforms';
+import { buildPlatforms, withPlatform } from './deploy-platforms';
+import { forPlatform } from '../sdk/builder';
+import { platformInfo } from '../sdk/platform';
 import { StateDir, type BuildRecord, type CreatedAccount, type RootfsRecord } from './state';
 
 export type Phase = 'builder' | 'phase1' | 'pipeline' | 'phase2';
@@ -107,6 +111,12 @@ export interface DeployOptions {
    * published there (cache/registry.ts). @default none
    */
   readonly cache?: string;
+  /**
+   * The platform a multi-platform image is loaded into the engine as (the others
+   * are built, exported and pushed, and loaded only under their key tag when this
+   * is theirs). @default the host's
+   */
+  readonly platform?: string;
 }
 
 export interface ImageResult {
@@ -129,8 +139,12 @@ export interface ImageResult {
   readonly provenance?: string;
   /** `id:debug`, when the image has `.debug()`. */
   readonly debug?: string;
-  /** What `push` pushed: `registry/id:tag` and the manifest digest. */
+  /** What `push` pushed: `registry/id:tag` and the manifest digest (of the image index, for several platforms). */
   readonly pushed?: readonly Pushed[];
+  /** The platform of this build, when the image names platforms. */
+  readonly platform?: string;
+  /** Each platform's build, when the image names platforms. */
+  readonly platforms?: readonly ImageResult[];
 }
 
 export interface DeployResult {
@@ -229,6 +243,11 @@ interface Ctx {
 
 /** buildOne between a registry cache lookup and a publish (cache/hook.ts); buildOne alone without a cache. */
 function cachedBuild(ctx: Ctx, id: string): Promise<ImageResult> {
+  // The registry cache holds one build per key: a multi-platform image builds each platform itself.
+  if (ctx.cache && ctx.asm.manifest.images[id].platforms) {
+    ctx.emit({ type: 'log', id, line: `registry cache: not used for an image that names platforms (${Object.keys(ctx.asm.manifest.images[id].platforms!).join(', ')})` });
+    return buildOne(ctx, id);
+  }
   const key = ctx.asm.manifest.images[id].key;
   const ancestors: string[] = [];
   for (let p = ctx.asm.images.get(id)!.parent; p; p = ctx.asm.images.get(p)!.parent) ancestors.push(p);
@@ -238,7 +257,12 @@ function cachedBuild(ctx: Ctx, id: string): Promise<ImageResult> {
   return withRegistryCache(ctx.cache, job, () => buildOne(ctx, id));
 }
 
-async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
+function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
+  return buildPlatforms(ctx, id, (c, t) => buildTarget(c, id, t));
+}
+
+/** One build of an image: for one of its platforms, or for the host when it names none. */
+async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promise<ImageResult> {
   const { asm, state, opts, emit } = ctx;
   // Ctrl-C stops at the next step: nothing after it is loaded, tagged, recorded or pushed.
   const step = () => {
@@ -246,49 +270,54 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   };
   const m = asm.manifest.images[id];
   const def = asm.images.get(id)!;
-  const key = m.key;
-  const tags = repoTags(asm, id);
+  const { key, tags, platform } = target;
+  const ship = targetShip(ctx.ship, target);
+  const bid = builtId(asm, id, platform);
   // Log lines reach build.log in order: each write waits for the one before.
   let logged: Promise<unknown> = Promise.resolve();
   const write = (f: () => Promise<unknown>) => (logged = logged.then(f).catch(() => undefined));
+  const logPath = target.prefix ? state.reportPath(id, target.prefix + 'build.log') : state.logPath(id);
   const log = (line: string) => {
     emit({ type: 'log', id, line });
-    write(() => appendFile(state.logPath(id), line + '\n'));
+    write(() => appendFile(logPath, line + '\n'));
   };
-  await mkdir(state.imageDir(id), { recursive: true });
-  const builder = asm.manifest.builders[def.builder].def;
+  await mkdir(join(state.imageDir(id), target.prefix), { recursive: true });
+  const builder = target.builder;
+  const arch = platform ? platformInfo(platform).arch : builder.arch;
   const accountsOf = (chain: readonly Built[]) => [...[...chain].reverse().flatMap((a) => asm.images.get(a.record.id)!.accounts), ...def.accounts];
   const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null): ShipInput => ({
-    engine: ctx.engine, state, def, key, tags, config, diffIds, arch: builder.arch, accounts: accountsOf(chain), epoch: ctx.epoch, provenance,
+    engine: ctx.engine, state, def, key, tags, config, diffIds, arch, accounts: accountsOf(chain), epoch: ctx.epoch, provenance,
     extraLabels: recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
     builder: builder.kind === 'debian'
-      ? { key: asm.manifest.builders[def.builder].key, network: builder.debian?.network ?? undefined, ref: () => ensureBuilder(ctx, builder, log).then((b) => b.ref) }
-      : debugBuilder(ctx, log),
+      ? { key: target.builderKey, network: builder.debian?.network ?? undefined, ref: () => ensureBuilder(ctx, target, log).then((b) => b.ref) }
+      : debugBuilder(ctx, log, platform),
   });
-  const reports = { report: state.reportPath(id, 'PACKAGES.md'), sbom: state.reportPath(id, SBOM_FILE), provenance: state.reportPath(id, PROVENANCE_FILE) };
+  const reports = { report: state.reportPath(id, target.prefix + 'PACKAGES.md'), sbom: state.reportPath(id, target.prefix + SBOM_FILE), provenance: state.reportPath(id, target.prefix + PROVENANCE_FILE) };
 
   // Phase 1's output is cached under its own key: only what phase 1 reads (older assemblies: the image key).
-  const p1key = m.phase1Key ?? key;
+  const p1key = target.phase1Key;
+  // The image as this platform's build sees it: its key, phase-1 key and their inputs.
+  const view = platformView(m, platform);
   // A cache hit reads the layer file only to export it; else it is not hashed (its size is checked).
   const recorded = await state.readBuild(id, key, { verifyLayer: !!(ctx.ship.oci || ctx.ship.archive) });
   const previousEntries = recorded ? await state.readEntries(id, key) : null;
   const previous = previousEntries ? recorded : null;
-  const existing = ctx.ship.load ? await (await ctx.engine()).inspectImage(`${id}:${key.slice(0, 12)}`) : null;
+  const existing = ship.load ? await (await ctx.engine()).inspectImage(`${id}:${key.slice(0, 12)}`) : null;
   const facts: PlanFacts = {
-    id, image: m, files: def.files, needsBuilder: needsBuilder(def), built: previous?.imageId ?? null, rootfs: false, deployed: await readDeployed(state, id),
-    engine: ctx.ship.load ? (existing ? { id: existing.id, key: existing.labels[LABEL_KEY] ?? null } : null) : undefined,
+    id, image: view, files: def.files, needsBuilder: needsBuilder(def), built: previous?.imageId ?? null, rootfs: false, deployed: deployedOn(await readDeployed(state, id), platform),
+    engine: ship.load ? (existing ? { id: existing.id, key: existing.labels[LABEL_KEY] ?? null } : null) : undefined,
     force: opts.forceAll ? 'phase1' : opts.force ? 'phase2' : null,
   };
   let plan = planImage(facts);
   if (plan.action === 'cached' && previous) {
     step();
     if (existing) await retag(await ctx.engine(), existing.id, tags, log);
-    ctx.built.set(id, { record: previous, entries: previousEntries! });
+    ctx.built.set(bid, { record: previous, entries: previousEntries! });
     const provenance = await readFile(reports.provenance, 'utf8').catch(() => null);
-    const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id), provenance), ctx.ship);
+    const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance), ship);
     await writeDeployed(state, id, m, def);
     emit({ type: 'cached', id, digest: previous.imageId });
-    return { id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: plan.reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
+    return withPlatform({ id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: plan.reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
   }
   // Not cached: whether phase 1 reruns depends on the rootfs at the phase-1 key (read, and hashed, only now).
   let rootfs: RootfsRecord | null = facts.force === 'phase1' ? null : await state.readRootfs(p1key);
@@ -296,12 +325,13 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   plan = planImage({ ...facts, rootfs: !!rootfs });
   const reason = plan.reason;
   // build.log holds the latest build only.
-  write(() => writeFile(state.logPath(id), `# ${id} at key ${key.slice(0, 12)} (phase 1 ${p1key.slice(0, 12)}${rootfs ? ', cached' : ''}): ${reason}\n`));
+  write(() => writeFile(logPath, `# ${id}${platform ? ` (${platform})` : ''} at key ${key.slice(0, 12)} (phase 1 ${p1key.slice(0, 12)}${rootfs ? ', cached' : ''}): ${reason}\n`));
 
-  const chain = await ancestors(ctx, id);
+  const chain = await ancestors(ctx, id, platform);
   if (!rootfs) {
     emit({ type: 'building', id, phase: 'builder', reason });
-    const { ref, mounts } = await ensureBuilder(ctx, builder, log);
+    requireEmulation(id, platform);
+    const { ref, mounts } = await ensureBuilder(ctx, target, log);
     emit({ type: 'building', id, phase: 'phase1', reason });
     const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map(parentPackageLine)))].sort();
     let partial = '';
@@ -326,8 +356,8 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const accounts: AccountDef[] = parentsOldestFirst.flatMap((a) => asm.images.get(a.record.id)!.accounts);
   const copySources = new Map<string, (readonly Entry[])[]>();
   for (const c of def.copies) {
-    const src = ctx.built.get(c.from) ?? (await loadBuilt(ctx, c.from));
-    const srcChain = await ancestors(ctx, c.from);
+    const src = ctx.built.get(builtId(asm, c.from, platform)) ?? (await loadBuilt(ctx, c.from, platform));
+    const srcChain = await ancestors(ctx, c.from, platform);
     copySources.set(c.from, [...[...srcChain].reverse().map((a) => a.entries), src.entries]);
   }
   const inherited = chain.map((a) => ({ id: a.record.id, packages: a.record.packages }));
@@ -338,7 +368,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   const layer = async (fresh = false) => {
     const input = await rootfsInput(state, cachedRootfs, id, { fresh });
     const result = await runPipeline({
-      def, libc: builder.libc, rootfsTar: state.rootfsPath(p1key), rootfsEntries: input.entries, origins: cachedRootfs.origins, packages: cachedRootfs.packages,
+      def, libc: builder.libc, ...(platform ? { platform } : {}), rootfsTar: state.rootfsPath(p1key), rootfsEntries: input.entries, origins: cachedRootfs.origins, packages: cachedRootfs.packages,
       parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
       createdAccounts: cachedRootfs.createdAccounts, inheritedCreated: parentsOldestFirst.flatMap((a) => createdUsers(a.record.createdAccounts)),
       readFile: (sha) => readFile(join(asm.dir, m.dir, 'files', sha)),
@@ -354,7 +384,7 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
     const sbom = await renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
     step();
     const p2 = await runPhase2({
-      state, def, key, arch: builder.arch, entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
+      state, def, key, arch, entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
     });
     return { result, entries, sbom, p2 };
   };
@@ -370,36 +400,36 @@ async function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
   });
   step();
   const provenance = renderProvenance({
-    def, key, keyInputs: m.inputs, sources: asm.manifest.sources, synthVersion: asm.manifest.sdkVersion, imageId: p2.config.digest, sbom: sbom.digest, epoch: ctx.epoch,
-    builder: !needsBuilder(def) ? null : { id: builder.id, key: asm.manifest.builders[def.builder].key, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
+    def, key, keyInputs: view.inputs, sources: asm.manifest.sources, synthVersion: asm.manifest.sdkVersion, imageId: p2.config.digest, sbom: sbom.digest, epoch: ctx.epoch,
+    builder: !needsBuilder(def) ? null : { id: builder.id, key: target.builderKey, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
     images: [
       ...chain.map((a) => ({ id: a.record.id, imageId: a.record.imageId, role: 'parent' as const })),
-      ...def.copies.map((c) => ({ id: c.from, imageId: ctx.built.get(c.from)!.record.imageId, role: 'copy' as const })),
+      ...def.copies.map((c) => ({ id: c.from, imageId: ctx.built.get(builtId(asm, c.from, platform))!.record.imageId, role: 'copy' as const })),
     ],
     packages: rootfs.packages,
   });
-  const ship = shipInput(p2.config, p2.diffIds, chain, provenance.json);
-  if (ctx.ship.load) await loadChecked(ship);
-  else if (hasChecks(def)) log('tests and health check not run: the image is not loaded (load: false)');
+  const shipping = shipInput(p2.config, p2.diffIds, chain, provenance.json);
+  if (ship.load) await loadChecked(shipping);
+  else if (hasChecks(def)) log(`tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`);
   // The engine's own figure (content bytes), as `docker images` shows it.
-  const loaded = ctx.ship.load ? await (await ctx.engine()).inspectImage(p2.config.digest) : null;
+  const loaded = ship.load ? await (await ctx.engine()).inspectImage(p2.config.digest) : null;
   const size = loaded?.size ?? (chain[0]?.record.size ?? 0) + p2.layer.size;
   const record: BuildRecord = {
     id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layer, size,
     packages: rootfs.packages, inherited, purged: result.purged, tags,
     ...(result.createdAccounts.length ? { createdAccounts: result.createdAccounts } : {}),
   };
-  await writeAtomic(reports.report, renderPackagesMd({ def, key, builder: builder.id, size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed, stripped: result.stripped, droppedModules: result.droppedModules, notes: result.notes }));
+  await writeAtomic(reports.report, renderPackagesMd({ def, key, builder: builder.id + (platform ? ` (${platform})` : ''), size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed, stripped: result.stripped, droppedModules: result.droppedModules, notes: result.notes }));
   await writeAtomic(reports.sbom, sbom.json);
   await writeAtomic(reports.provenance, provenance.json);
   await state.writeBuild(record, entries);
   await writeDeployed(state, id, m, def);
-  ctx.built.set(id, { record, entries });
+  ctx.built.set(bid, { record, entries });
   step();
-  const shipped = await shipImage(ship, ctx.ship);
+  const shipped = await shipImage(shipping, ship);
   await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });
-  return { id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
+  return withPlatform({ id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
 }
 
 /** Ship options from deploy options, checked before anything is built. */
@@ -428,42 +458,47 @@ function createdUsers(created: readonly CreatedAccount[] = []): AccountDef[] {
   return created.flatMap((c) => (c.user && c.uid !== undefined ? [{ user: c.user, uid: c.uid, group: c.group ?? c.user, gid: c.gid, home: c.home ?? '/nonexistent', shell: c.shell ?? '/usr/sbin/nologin' }] : []));
 }
 
-/** Built ancestors of an image, nearest first. */
-async function ancestors(ctx: Ctx, id: string): Promise<Built[]> {
+/** Built ancestors of an image (on a platform), nearest first. */
+async function ancestors(ctx: Ctx, id: string, platform: string | null = null): Promise<Built[]> {
   const out: Built[] = [];
-  for (let p = ctx.asm.images.get(id)!.parent; p; p = ctx.asm.images.get(p)!.parent) out.push(ctx.built.get(p) ?? (await loadBuilt(ctx, p)));
+  for (let p = ctx.asm.images.get(id)!.parent; p; p = ctx.asm.images.get(p)!.parent) out.push(ctx.built.get(builtId(ctx.asm, p, platform)) ?? (await loadBuilt(ctx, p, platform)));
   return out;
 }
 
 /** A dependency outside this deploy's selection (`--exclusively`): it must be built already. */
-async function loadBuilt(ctx: Ctx, id: string): Promise<Built> {
-  const key = ctx.asm.manifest.images[id].key;
+async function loadBuilt(ctx: Ctx, id: string, platform: string | null = null): Promise<Built> {
+  const key = keyOn(ctx.asm, id, platform);
   const record = await ctx.state.readBuild(id, key);
   const entries = record ? await ctx.state.readEntries(id, key) : null;
   if (!record || !entries) throw new BuildError(id, `is needed but not built at key ${key.slice(0, 12)}; deploy it first or drop --exclusively`);
   const b = { record, entries };
-  ctx.built.set(id, b);
+  ctx.built.set(builtId(ctx.asm, id, platform), b);
   return b;
 }
 
-function ensureBuilder(ctx: Ctx, def: BuilderDef, log: (l: string) => void): Promise<BuilderImage> {
-  let p = ctx.builders.get(def.id);
+/** The builder image of a build (one per builder and platform), made once per deploy. */
+function ensureBuilder(ctx: Ctx, target: PlatformTarget, log: (l: string) => void): Promise<BuilderImage> {
+  const def = target.builder;
+  const slot = target.platform ? `${def.id}@${target.platform}` : def.id;
+  let p = ctx.builders.get(slot);
   if (!p) {
-    const key = ctx.asm.manifest.builders[def.id].key;
-    p = ctx.engine().then((e) => ensureBuilderImage(e, def, key, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root }));
-    ctx.builders.set(def.id, p);
+    p = ctx.engine().then((e) => ensureBuilderImage(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }));
+    ctx.builders.set(slot, p);
   }
   return p;
 }
 
-/** Where a Gentoo image's `.debug()` takes busybox-static from: the fallback Debian builder. */
-function debugBuilder(ctx: Ctx, log: (l: string) => void): ShipInput['builder'] {
-  const key = builderKey(DEBUG_BUILDER);
+/** Where a Gentoo image's `.debug()` takes busybox-static from: the fallback Debian builder (of the image's platform). */
+function debugBuilder(ctx: Ctx, log: (l: string) => void, platform: string | null = null): ShipInput['builder'] {
+  const variant = platform ? forPlatform(DEBUG_BUILDER, platform) : DEBUG_BUILDER;
+  const def = typeof variant === 'string' ? DEBUG_BUILDER : variant;
+  const key = builderKey(def);
+  const slot = platform ? `${def.id}@${platform}` : def.id;
   const ref = async () => {
-    let p = ctx.builders.get(DEBUG_BUILDER.id);
+    let p = ctx.builders.get(slot);
     if (!p) {
-      p = ctx.engine().then(async (e) => ({ ref: await ensureDebianBuilder(e, DEBUG_BUILDER, { log, signal: ctx.opts.signal, force: false }), mounts: [] }));
-      ctx.builders.set(DEBUG_BUILDER.id, p);
+      p = ctx.engine().then(async (e) => ({ ref: await ensureDebianBuilder(e, def, { log, signal: ctx.opts.signal, force: false, ...(platform ? { platform } : {}) }), mounts: [] }));
+      ctx.builders.set(slot, p);
     }
     return (await p).ref;
   };

@@ -29,6 +29,8 @@ export interface DeployedRecord {
   readonly phase1Key?: string;
   /** `.file()` paths → digest of their definition (content, mode, owner, target), to name the ones that changed. */
   readonly files?: Readonly<Record<string, string>>;
+  /** Per platform, for an image that names platforms: that build's keys and inputs. */
+  readonly platforms?: Readonly<Record<string, { readonly key: string; readonly inputs: Readonly<Record<string, string>>; readonly phase1Key?: string }>>;
 }
 
 /** What the engine has under `<id>:<key12>`. */
@@ -83,6 +85,23 @@ export function planImage(f: PlanFacts): Plan {
   return { action, reason };
 }
 
+/**
+ * The image as its build for `platform` sees it: that platform's key, phase-1 key
+ * and inputs (the image itself for null, or an image that names no platforms).
+ */
+export function platformView(m: ManifestImage, platform: string | null): ManifestImage {
+  const p = platform ? m.platforms?.[platform] : undefined;
+  if (!p) return m;
+  return { ...m, key: p.key, inputs: p.inputs, ...(p.phase1Key ? { phase1Key: p.phase1Key, phase1Inputs: p.phase1Inputs } : {}) };
+}
+
+/** A deployed record as the build for `platform` recorded it (its first platform's build when the record has no platforms). */
+export function deployedOn(rec: DeployedRecord | null, platform: string | null): DeployedRecord | null {
+  const p = platform && rec?.platforms?.[platform];
+  if (!rec || !p) return rec;
+  return { ...rec, key: p.key, inputs: p.inputs, ...(p.phase1Key ? { phase1Key: p.phase1Key } : {}) };
+}
+
 /** An image that installs nothing and runs no hook gets its (empty) rootfs without a container. */
 export function needsBuilder(def: ImageDef): boolean {
   const h = def.hooks;
@@ -91,6 +110,7 @@ export function needsBuilder(def: ImageDef): boolean {
 
 /** Names of the key's inputs, as a person reads them. */
 const LABELS: Readonly<Record<string, string>> = {
+  platform: 'platform',
   packages: 'packages',
   portage: 'flags (USE, keywords, masks, make.conf, overlays)',
   files: 'files',

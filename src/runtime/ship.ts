@@ -59,6 +59,8 @@ export interface Shipped {
   readonly debug: string | null;
   /** Path of the docker-archive, when written. */
   readonly archive: string | null;
+  /** The image and its debug variant as exported (what a multi-platform index lists). */
+  readonly exports: readonly ExportImage[];
 }
 
 /** The tag an image is loaded under while its tests run. */
@@ -144,7 +146,7 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
       }
     }
   }
-  return { pushed, debug, archive };
+  return { pushed, debug, archive, exports };
 }
 
 /** The labels phase 2 added to a recorded config (to rebuild the debug variant of a cache hit). */

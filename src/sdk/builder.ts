@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BuilderDef, DebianSource, Libc } from '../assembly';
 import { sha256 as sha256Of } from './key';
+import { checkPlatforms, DEFAULT_PLATFORM, platformInfo } from './platform';
 import { Site } from './site';
 import { MAX_REPOSITORY_LENGTH, shorten } from './validate';
 
@@ -33,6 +34,38 @@ export class Builder {
   get libc(): Libc {
     return this.def.libc;
   }
+  /** The platforms it builds for, or null when it names none (the host's). */
+  get platforms(): readonly string[] | null {
+    return this.def.platforms ?? null;
+  }
+}
+
+/**
+ * The builder of one platform: the definition without its list of platforms and
+ * with that platform's architecture (a Gentoo builder's stage3 flavour becomes that
+ * platform's: `amd64-openrc` -> `arm64-openrc`). The default platform's variant is
+ * the definition a builder naming no platform has, so it keeps its key. A string is
+ * a problem (a flavour without a counterpart for that platform).
+ * @example forPlatform(deb.def, 'linux/arm64') // { ...def, arch: 'arm64' }
+ */
+export function forPlatform(def: BuilderDef, platform: string): BuilderDef | string {
+  const { platforms: _p, ...rest } = def;
+  const info = platformInfo(platform);
+  if (def.kind === 'gentoo' && def.gentoo) {
+    const flavour = def.gentoo.stage3.replace(/^[^-]+/, info.stage3Arch);
+    if (!STAGE3_FLAVOURS.includes(flavour)) {
+      return `stage3 flavour "${def.gentoo.stage3}" has no ${platform} counterpart ("${flavour}" is not a known flavour; known: ${STAGE3_FLAVOURS.filter((f) => f.startsWith(info.stage3Arch + '-')).join(', ')})`;
+    }
+    return { ...rest, arch: info.stage3Arch, gentoo: { ...def.gentoo, stage3: flavour } };
+  }
+  return { ...rest, arch: info.debianArch };
+}
+
+function platformsOf(names: readonly string[] | undefined, problems: SiteProblem[], site: Site): readonly string[] | undefined {
+  if (names === undefined) return undefined;
+  const r = checkPlatforms(names);
+  for (const m of r.problems) problems.push({ site, message: m });
+  return r.platforms;
 }
 
 /** Stage3 flavours Kubler and kubler-images use, by architecture. */
@@ -75,6 +108,12 @@ export interface GentooBuilderProps {
   readonly gpgKey?: string;
   /** Portage snapshot: 'latest', a date, or an image holding /var/db/repos/gentoo. @default 'latest' */
   readonly portage?: string;
+  /**
+   * Platforms to build for (`linux/amd64`, `linux/arm64`); the stage3 flavour is taken
+   * for each (`amd64-openrc` -> `arm64-openrc`). Images inherit them.
+   * @default none: the host's platform
+   */
+  readonly platforms?: readonly string[];
 }
 
 export interface DebianBuilderProps {
@@ -113,6 +152,13 @@ export interface DebianBuilderProps {
   readonly rootfs?: string;
   /** Pull this image, e.g. `debian:bookworm-slim`. */
   readonly from?: string;
+  /**
+   * Platforms to build for (`linux/amd64`, `linux/arm64`): one builder per platform,
+   * bootstrapped with `mmdebstrap --arch`; phase 1 of another platform than the
+   * host's runs emulated (qemu-user-static). Images inherit them.
+   * @default none: the host's platform
+   */
+  readonly platforms?: readonly string[];
 }
 
 /** Suites without `-updates` and `-security`. */
@@ -150,6 +196,7 @@ export const gentoo = {
       problems.push({ site, message: `stage3 date "${date}" is neither "latest" nor YYYYMMDD[THHMMSSZ]` });
     }
     const arch = props.stage3.split('-')[0];
+    const platforms = platformsOf(props.platforms, problems, site);
     const def: BuilderDef = {
       id,
       kind: 'gentoo',
@@ -166,7 +213,14 @@ export const gentoo = {
         portage: props.portage ?? 'latest',
       },
       debian: null,
+      ...(platforms ? { platforms } : {}),
     };
+    if (platforms && STAGE3_FLAVOURS.includes(props.stage3)) {
+      for (const p of platforms) {
+        const v = forPlatform(def, p);
+        if (typeof v === 'string') problems.push({ site, message: v });
+      }
+    }
     return new Builder(def, site, problems);
   },
 };
@@ -216,6 +270,10 @@ export const debian = {
     const security = props.security === false || (props.security === undefined && rolling) ? null : snapshot ? `${base}/archive/debian-security/${snapshot}` : (props.security ?? 'http://deb.debian.org/debian-security');
     const sources = [...(props.sources ?? [])];
     for (const line of sources) if (!/^deb(-src)?\s+\S/.test(line) || line.includes('\n')) problems.push({ site, message: `source "${line}" is not a one-line apt source (deb [options] URI suite [components])` });
+    const platforms = platformsOf(props.platforms, problems, site);
+    if (platforms && source.kind !== 'mmdebstrap' && platforms.some((p) => p !== DEFAULT_PLATFORM)) {
+      problems.push({ site, message: `platforms ${platforms.join(', ')} need a bootstrapped builder (mmdebstrap --arch): a ${source.kind === 'pull' ? '`from` image' : '`rootfs` tarball'} has one architecture` });
+    }
     const def: BuilderDef = {
       id,
       kind: 'debian',
@@ -232,6 +290,7 @@ export const debian = {
         network: props.network ?? null,
         source,
       },
+      ...(platforms ? { platforms } : {}),
     };
     return new Builder(def, site, problems);
   },

@@ -4,6 +4,7 @@ import type { AccountDef, HealthcheckDef, PortageDef } from '../assembly';
 import { Builder, type SiteProblem } from './builder';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
 import { sha256 as sha256Of } from './key';
+import { checkPlatforms } from './platform';
 import { Site } from './site';
 import * as v from './validate';
 
@@ -109,6 +110,8 @@ export interface ImageState {
   readonly declared: Site;
   readonly parent: Image | string | null;
   readonly builder: Builder | null;
+  /** Platforms named with `.platforms()` (normalized, sorted), or null: inherited. */
+  readonly platforms: readonly string[] | null;
   readonly packages: readonly { readonly spec: string; readonly site: Site }[];
   readonly portage: PortageDef;
   /** Portage-only calls, to report them on a Debian image. */
@@ -172,7 +175,7 @@ export class Image {
     const m = v.checkImageId(id);
     if (m) problems.push({ site, message: m });
     return new Image({
-      id, declared: site, parent: null, builder: null, packages: [], portage: EMPTY_PORTAGE, portageCalls: [],
+      id, declared: site, parent: null, builder: null, platforms: null, packages: [], portage: EMPTY_PORTAGE, portageCalls: [],
       keep: [], purge: [], closure: null, copies: [], files: [], accounts: [], needs: [],
       hooks: { configureBuilder: [], configureRootfs: [], finishRootfs: [] },
       config: { env: {}, expose: [], volumes: [], labels: {} },
@@ -229,6 +232,19 @@ export class Image {
   builder(b: Builder): Image {
     return this.next('builder', this.builder, (d) => {
       d.builder = b;
+    });
+  }
+
+  /**
+   * The platforms this image is built for, narrowing what it inherits (its parent's,
+   * else its builder's). Each must be a platform of the builder and of the parent.
+   * @example image('acme/jq').from(base).platforms('linux/arm64')
+   */
+  platforms(...names: string[]): Image {
+    return this.next('platforms', this.platforms, (d, _s, problem) => {
+      const r = checkPlatforms(names);
+      for (const m of r.problems) problem(m);
+      d.platforms = r.platforms;
     });
   }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type BuilderKind, type ImageDef, phase1View } from '../assembly';
 import { canonicalJson } from '../json';
+import { DEFAULT_PLATFORM } from './platform';
 
 /**
  * The inputs that go into an image's key, by name, so `imgsdk diff` can say which
@@ -26,6 +27,8 @@ export function keyInputs(def: ImageDef, keys: KeyParts): Record<string, string>
   // The time of every layer entry and of the config; absent means 0, so keys made before it counted stay.
   if (keys.epoch) out.epoch = String(keys.epoch);
   // The image's own locked packages (imgsdk.lock); the ancestors' come in through the parent key.
+  // The platform, when it is not the one every key meant before platforms existed (its builder's key differs too).
+  if (keys.platform && keys.platform !== DEFAULT_PLATFORM) out.platform = keys.platform;
   // Gentoo entries add their USE flags and repository: the same version built with other flags is another package.
   out.lock = sha256(canonicalJson((keys.lock ?? []).map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256, ...(p.use ? { use: p.use, repository: p.suite } : {}) }))));
   return out;
@@ -40,6 +43,8 @@ export interface KeyParts {
   readonly epoch?: number;
   /** The image's own locked packages (imgsdk.lock). @default [] */
   readonly lock?: readonly LockedKeyPart[];
+  /** The platform this key is for, when the image names platforms. @default the host's (no input) */
+  readonly platform?: string;
 }
 
 /**

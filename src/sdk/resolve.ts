@@ -86,6 +86,12 @@ export function resolveApp(app: App): Resolved {
       };
     });
 
+  // The platforms an image is built for: its own, else its parent's, else its builder's; null: the host's.
+  const platformsMemo = new Map<string, readonly string[] | null>();
+  const platformsOf = (img: Image): readonly string[] | null =>
+    inherited(img, parentOf, platformsMemo, (i, fromParent) => i.state.platforms ?? fromParent ?? builderOf(i)?.platforms ?? null);
+  const describe = (ps: readonly string[] | null) => (ps ? ps.join(', ') : "the host's platform only (it names none)");
+
   const accountsMemo = new Map<string, readonly AccountDef[]>();
   const accountsOf = (img: Image): readonly AccountDef[] =>
     inherited(img, parentOf, accountsMemo, (i, fromParent) => {
@@ -124,6 +130,32 @@ export function resolveApp(app: App): Resolved {
     const pb = parent ? builderOf(parent) : null;
     if (b && pb && (b.kind !== pb.kind || b.libc !== pb.libc)) {
       add(s.id, s.sites.builder ?? s.sites.from, `builder ${b.id} (${b.kind}, ${b.libc}) does not match the parent ${parent!.id}'s builder ${pb.id} (${pb.kind}, ${pb.libc})`);
+    }
+
+    const platforms = platformsOf(img);
+    if (platforms && b) {
+      const missing = platforms.filter((p) => !b.platforms?.includes(p));
+      if (missing.length) {
+        add(s.id, s.sites.platforms ?? s.sites.builder ?? s.sites.from ?? s.declared, b.platforms
+          ? `builder ${b.id} does not build for ${missing.join(', ')} (its platforms: ${b.platforms.join(', ')}); add ${missing.length === 1 ? 'it' : 'them'} to the builder's platforms`
+          : `builder ${b.id} names no platforms, so it cannot build for ${missing.join(', ')}; give it platforms: [${platforms.map((p) => `'${p}'`).join(', ')}]`);
+      }
+    }
+    if (parent) {
+      const pp = platformsOf(parent);
+      const missing = platforms === null ? (pp === null ? [] : null) : pp === null ? platforms : platforms.filter((p) => !pp.includes(p));
+      if (missing === null || missing.length) {
+        add(s.id, s.sites.platforms ?? s.sites.from, `is built for ${describe(platforms)}, but its parent ${parent.id} is built for ${describe(pp)}${missing?.length ? `: the parent has no ${missing.join(', ')}` : ''}`);
+      }
+    }
+    for (const c of s.copies) {
+      const from = byId.get(typeof c.from === 'string' ? c.from : c.from.id);
+      if (!from) continue;
+      const fp = platformsOf(from);
+      const missing = platforms === null ? (fp === null ? [] : null) : fp === null ? platforms : platforms.filter((p) => !fp.includes(p));
+      if (missing === null || missing.length) {
+        add(s.id, c.site, `.copy() across platforms: this image is built for ${describe(platforms)}, but ${from.id} for ${describe(fp)}${missing?.length ? ` (no ${missing.join(', ')})` : ''}`);
+      }
     }
 
     if (b?.kind === 'debian') {
@@ -194,6 +226,7 @@ export function resolveApp(app: App): Resolved {
       tests: s.tests,
       debug: s.debug,
       forbid: [],
+      ...(platforms ? { platforms } : {}),
     };
     images.set(s.id, def);
   }
@@ -256,7 +289,7 @@ function ownParts(img: Image, parentOf: (s: ImageState) => Image | null | undefi
   const s = img.state;
   const p = parentOf(s);
   return {
-    parent: p ? p.id : s.parent, builder: s.builder?.id ?? null, packages: s.packages.map((x) => x.spec), portage: s.portage,
+    parent: p ? p.id : s.parent, builder: s.builder?.id ?? null, platforms: s.platforms, packages: s.packages.map((x) => x.spec), portage: s.portage,
     keep: s.keep, purge: s.purge, closure: s.closure, copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
     files: s.files.map((f) => ({ path: f.path, type: f.type, mode: f.mode, owner: f.owner, target: f.target, content: f.content?.toString('base64') ?? null })),
     accounts: s.accounts, needs: s.needs, hooks: s.hooks, config: s.config, allowRoot: s.allowRoot, tags: s.tags, tests: s.tests, debug: s.debug,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage } from '../assembly';
+import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform } from '../assembly';
+import { forPlatform } from './builder';
 import { ValidationError, type Problem } from '../errors';
 import { outDirOf } from '../defaults';
 import { App, type AppInput } from './app';
@@ -82,7 +83,7 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   if (problems.length) throw new ValidationError(problems);
 
   const builders: Record<string, ManifestBuilder> = {};
-  for (const [id, def] of [...r.builders].sort(([a], [b]) => cmp(a, b))) builders[id] = { key: builderKey(def), kind: def.kind, libc: def.libc, def };
+  for (const [id, def] of [...r.builders].sort(([a], [b]) => cmp(a, b))) builders[id] = manifestBuilder(def);
 
   const order = levels(g, [...r.images.keys()]);
   const lock = typeof opts.lock === 'string' ? readLockFile(opts.lock) : (opts.lock ?? null);
@@ -93,10 +94,32 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   const inputs = new Map<string, Record<string, string>>();
   const p1keys = new Map<string, string>();
   const p1inputs = new Map<string, Record<string, string>>();
+  // Per platform, for images that name platforms: the keys of each from that platform's builder, parent and copies.
+  const platformKeys = new Map<string, Record<string, ManifestPlatform>>();
   for (const id of order.flat()) {
     const def = r.images.get(id)!;
     // What phase 1 reads: the apt files render the pins only for an image that installs something.
-    const p1 = { builder: builders[def.builder].key, kind: builders[def.builder].kind, parent: def.parent ? p1keys.get(def.parent)! : null, pins: def.packages.length ? locks.get(id)!.pins : [] };
+    const pins = def.packages.length ? locks.get(id)!.pins : [];
+    if (def.platforms) {
+      const per: Record<string, ManifestPlatform> = {};
+      for (const p of def.platforms) {
+        const copies: Record<string, string> = {};
+        for (const c of def.copies) copies[c.from] = platformKeys.get(c.from)![p].key;
+        const bk = builders[def.builder].platforms![p].key;
+        const parent = def.parent ? platformKeys.get(def.parent)![p] : null;
+        const k = { builder: bk, parent: parent?.key ?? null, copies, epoch, lock: locks.get(id)!.own, platform: p };
+        const p1 = { builder: bk, kind: builders[def.builder].kind, parent: parent ? parent.phase1Key! : null, pins };
+        per[p] = { key: imageKey(def, k), builderKey: bk, inputs: keyInputs(def, k), phase1Key: phase1Key(def, p1), phase1Inputs: phase1Inputs(def, p1) };
+      }
+      platformKeys.set(id, per);
+      const first = per[def.platforms[0]];
+      keys.set(id, first.key);
+      inputs.set(id, first.inputs);
+      p1keys.set(id, first.phase1Key!);
+      p1inputs.set(id, first.phase1Inputs!);
+      continue;
+    }
+    const p1 = { builder: builders[def.builder].key, kind: builders[def.builder].kind, parent: def.parent ? p1keys.get(def.parent)! : null, pins };
     p1keys.set(id, phase1Key(def, p1));
     p1inputs.set(id, phase1Inputs(def, p1));
     const copies: Record<string, string> = {};
@@ -110,7 +133,8 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
     const dir = imageDir(id);
     const key = keys.get(id)!;
     const p1 = p1keys.get(id)!;
-    manifestImages[id] = { key, phase1Key: p1, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)!, phase1Inputs: p1inputs.get(id)! };
+    const per = platformKeys.get(id);
+    manifestImages[id] = { key, phase1Key: p1, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)!, phase1Inputs: p1inputs.get(id)!, ...(per ? { platforms: per } : {}) };
     for (const [path, content] of imageFiles(def, p1, r.builders.get(def.builder)!, r.blobs, locks.get(id)!)) files.set(`${dir}/${path}`, content);
   }
 
@@ -119,7 +143,23 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings, locks };
 }
 
-/** The files of one image's directory; `build.sh` names the phase-1 key (the container sees nothing else). */
+/**
+ * A builder as the manifest lists it; one naming platforms also lists each
+ * platform's definition and key, and its own key is its first platform's.
+ */
+function manifestBuilder(def: BuilderDef): ManifestBuilder {
+  if (!def.platforms) return { key: builderKey(def), kind: def.kind, libc: def.libc, def };
+  const platforms: Record<string, { key: string; def: BuilderDef }> = {};
+  for (const p of def.platforms) {
+    const v = forPlatform(def, p);
+    // An impossible platform was reported by resolve; keep its variant the plain definition.
+    const variant = typeof v === 'string' ? def : v;
+    platforms[p] = { key: builderKey(variant), def: variant };
+  }
+  return { key: platforms[def.platforms[0]].key, kind: def.kind, libc: def.libc, def, platforms };
+}
+
+/** The files of one image's directory; `build.sh` names the phase-1 key (of its first platform, for an image that names platforms). */
 function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: ReadonlyMap<string, Buffer>, lock: ImageLockState): [string, string | Buffer][] {
   const out: [string, string | Buffer][] = [['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])], ['build.sh', buildScript(def, key, builder)]];
   if (builder.kind === 'gentoo') {

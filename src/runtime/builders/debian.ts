@@ -14,6 +14,9 @@ import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine } from '../engine/en
 import { hashFile } from '../files';
 import { builderKey } from '../../sdk/key';
 import { debianSources } from '../../sdk/debian/apt';
+import { hostPlatform, platformInfo } from '../../sdk/platform';
+import { loadForeignRootfs } from './foreign';
+import { forPlatform } from '../../sdk/builder';
 
 /** `ensureDebianBuilder` options. */
 export interface EnsureBuilderOptions {
@@ -21,6 +24,11 @@ export interface EnsureBuilderOptions {
   readonly log?: (line: string) => void;
   /** Rebuild even when a builder with this key exists. @default false */
   readonly force?: boolean;
+  /**
+   * The platform `def` is the builder of (`linux/arm64`), for a builder that names
+   * platforms: bootstrapped with `mmdebstrap --arch`. @default the host's
+   */
+  readonly platform?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -35,6 +43,12 @@ export interface MmdebstrapSpec {
   readonly sources?: readonly string[];
   /** apt.conf lines (`Acquire::Check-Valid-Until "false";`). @default [] */
   readonly aptopts?: readonly string[];
+  /**
+   * The platform to bootstrap for (`linux/arm64`): `mmdebstrap --arch` of it (its
+   * maintainer scripts run emulated), and the imported image says that platform.
+   * @default the host's (no --arch)
+   */
+  readonly platform?: string;
 }
 
 // zx 8 ships CommonJS (build/index.cjs) but declares only ESM types, which a
@@ -71,6 +85,13 @@ export function bootstrapKey(def: BuilderDef): string {
  * import: a failed bootstrap, a bad checksum or an abort leaves nothing tagged.
  */
 export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts: EnsureBuilderOptions = {}): Promise<string> {
+  if (def.platforms) {
+    // A builder naming platforms (as lock and shell see it) means one of them: the host's when it has it.
+    const platform = opts.platform ?? (def.platforms.includes(hostPlatform()) ? hostPlatform() : def.platforms[0]);
+    const variant = forPlatform(def, platform);
+    if (typeof variant === 'string') throw new BuildError(def.id, variant, { phase: 'builder' });
+    return ensureDebianBuilder(engine, variant, { ...opts, platform });
+  }
   const deb = def.debian;
   if (def.kind !== 'debian' || !deb) throw new BuildError(def.id, 'not a Debian builder', { phase: 'builder' });
   const key = bootstrapKey(def);
@@ -96,6 +117,7 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
         // The builder is patched like its images: the suite, -updates and -security.
         sources: debianSources({ ...deb, sources: [] }),
         aptopts: deb.snapshot ? ['Acquire::Check-Valid-Until "false";'] : [],
+        platform: opts.platform,
       }, ref, changes, run);
       break;
     case 'rootfs':
@@ -137,6 +159,8 @@ export async function importMmdebstrap(
   const include = spec.include.length ? [`--include=${spec.include.join(',')}`] : [];
   const aptopts = (spec.aptopts ?? []).map((o) => `--aptopt=${o}`);
   const sources = spec.sources ?? [spec.mirror];
+  const foreign = spec.platform && spec.platform !== hostPlatform() ? platformInfo(spec.platform) : null;
+  const arch = foreign ? [`--arch=${foreign.debianArch}`] : [];
   // zx keeps all output in memory by default; a rootfs tar must not be.
   const discard = { length: 0, push: () => 0, join: () => '', reduce: <U>(_f: unknown, init: U) => init, [Symbol.iterator]: () => [][Symbol.iterator]() };
   const stderr: string[] = [];
@@ -146,7 +170,7 @@ export async function importMmdebstrap(
     halt: true,
     signal: opts.signal,
     store: { stdout: discard, stderr, stdall: discard },
-  })`mmdebstrap --variant=${spec.variant} ${include} ${aptopts} ${spec.suite} - ${sources}`;
+  })`mmdebstrap --variant=${spec.variant} ${arch} ${include} ${aptopts} ${spec.suite} - ${sources}`;
   proc.run();
   const body = new PassThrough();
   proc.stdout.pipe(body, { end: false });
@@ -156,7 +180,8 @@ export async function importMmdebstrap(
     else body.destroy(new Error(`mmdebstrap exited ${out.exitCode ?? out.signal}`));
     return out;
   });
-  const imported = engine.importImage(body, repoTag, { changes });
+  // Another platform's rootfs is loaded with a config naming it (engines before Docker 23 ignore import's platform).
+  const imported = foreign ? loadForeignRootfs(engine, body, repoTag, changes, foreign.name) : engine.importImage(body, repoTag, { changes });
   // An engine that gave up stops reading: mmdebstrap would block on a full pipe.
   imported.catch(() => {
     body.destroy();
@@ -170,7 +195,7 @@ export async function importMmdebstrap(
   if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
   if (p.status === 'fulfilled' && p.value.exitCode !== 0) {
     const tail = stderr.join('').trim().split('\n').slice(-15).join('\n');
-    throw new BuildError(repoTag, `mmdebstrap --variant=${spec.variant} ${spec.suite} ${spec.mirror} failed (exit ${p.value.exitCode}):\n${tail}`, {
+    throw new BuildError(repoTag, `mmdebstrap --variant=${spec.variant} ${arch.join('')}${arch.length ? ' ' : ''}${spec.suite} ${spec.mirror} failed (exit ${p.value.exitCode}):\n${tail}`, {
       phase: 'builder',
     });
   }

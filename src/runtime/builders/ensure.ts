@@ -24,6 +24,8 @@ export interface EnsureOptions {
   readonly signal?: AbortSignal;
   /** Set the builder up again even when an image with its key exists. @default false */
   readonly force?: boolean;
+  /** The platform of a builder that names platforms (`linux/arm64`). @default the host's */
+  readonly platform?: string;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface EnsureOptions {
  * @example const { ref, mounts } = await ensureBuilder(engine, b.def, b.key, { stateRoot: state.root });
  */
 export async function ensureBuilder(engine: Engine, def: BuilderDef, key: string, opts: EnsureOptions): Promise<BuilderImage> {
-  const common = { log: opts.log, signal: opts.signal, force: opts.force ?? false };
+  const common = { log: opts.log, signal: opts.signal, force: opts.force ?? false, ...(opts.platform ? { platform: opts.platform } : {}) };
   if (def.kind === 'debian') return { ref: await ensureDebianBuilder(engine, def, common), mounts: [] };
   return ensureGentooBuilder(engine, def, key, { ...common, cacheDir: join(opts.stateRoot, 'downloads') });
 }

@@ -5,6 +5,8 @@
  * one-layer import tagged `imgsdk-builder/<id>:<key12>`. Phase 1 runs it with the
  * Portage snapshot volume (read-only) and the distfiles and binpkg volumes.
  */
+import { hostPlatform, normalizePlatform } from '../../sdk/platform';
+import { loadForeignRootfs } from './foreign';
 import { join } from 'node:path';
 import type { BuilderDef } from '../../assembly';
 import { BuildError } from '../../errors';
@@ -135,7 +137,10 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
       const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(l)) });
       if (code !== 0) throw new BuildError(def.id, `setting up the builder from ${base} failed (exit ${code}):\n${c.tail()}`, { phase: 'builder' });
       // Flattened into one layer: the setup is small, and an import is the only way to label it.
-      await engine.importImage(await c.exportFilesystem(), ref, { changes });
+      const platform = normalizePlatform(def.arch);
+      // An arm64 builder is loaded with a config naming arm64 (engines before Docker 23 ignore import's platform).
+      if (platform && platform !== hostPlatform()) await loadForeignRootfs(engine, await c.exportFilesystem(), ref, changes, platform);
+      else await engine.importImage(await c.exportFilesystem(), ref, { changes });
     },
   );
   if (existing) await engine.removeImage(existing.id).catch(() => false);

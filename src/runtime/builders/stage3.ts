@@ -5,15 +5,18 @@
  * A check that fails or cannot run is an error, never a silent pass (Kubler #224,
  * #242): nothing is imported or tagged before every check has passed.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
 import { BuildError, CancelledError } from '../../errors';
+import { hostPlatform, normalizePlatform } from '../../sdk/platform';
+import { loadForeignRootfs } from './foreign';
 import { LABEL_OWNED, type Engine } from '../engine/engine';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -337,12 +340,28 @@ export async function ensureStage3Image(engine: Engine, spec: Stage3Spec, opts: 
   const existing = await engine.inspectImage(ref);
   if (existing?.labels[LABEL_STAGE3_SHA512] === v.sha512) return ref;
   opts.log?.(`stage3 ${spec.flavour}: importing ${basename(v.path)} as ${ref}`);
-  await engine.importImage(createReadStream(v.path), ref, {
-    changes: [
-      'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      'CMD ["/bin/bash"]',
-      `LABEL ${LABEL_OWNED}="1" org.imgsdk.stage3="${spec.flavour}" org.imgsdk.stage3.date="${v.date}" ${LABEL_STAGE3_SHA512}="${v.sha512}"`,
-    ],
-  });
+  const changes = [
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'CMD ["/bin/bash"]',
+    `LABEL ${LABEL_OWNED}="1" org.imgsdk.stage3="${spec.flavour}" org.imgsdk.stage3.date="${v.date}" ${LABEL_STAGE3_SHA512}="${v.sha512}"`,
+  ];
+  // A stage3 of another architecture (arm64-openrc on an amd64 host) becomes an image of that platform.
+  const platform = normalizePlatform(spec.flavour.split('-')[0]);
+  if (platform && platform !== hostPlatform()) await loadForeignRootfs(engine, decompressed(v.path), ref, changes, platform);
+  else await engine.importImage(createReadStream(v.path), ref, { changes });
   return ref;
+}
+
+/** The tar inside a stage3 tarball (`.tar.xz`, `.tar.bz2`, `.tar.gz`), decompressed by the host's tool. */
+function decompressed(path: string): Readable {
+  const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.bz2') ? 'bzip2' : path.endsWith('.gz') ? 'gzip' : null;
+  if (!tool) return createReadStream(path);
+  const child = spawn(tool, ['-dc', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-500)));
+  const out = new PassThrough();
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (e) => out.destroy(e));
+  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new Error(`${tool} -dc ${path} exited ${code}: ${err.trim()}`))));
+  return out;
 }

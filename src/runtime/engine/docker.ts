@@ -373,11 +373,12 @@ class DockerEngine implements Engine {
     return loadedNames(events);
   }
 
-  async importImage(tar: Readable, repoTag: string | null, opts: { changes?: readonly string[] } = {}): Promise<string> {
+  async importImage(tar: Readable, repoTag: string | null, opts: { changes?: readonly string[]; platform?: string } = {}): Promise<string> {
     const what = `import image${repoTag ? ' ' + repoTag : ''}`;
     const podman = await this.isPodman();
     const changes = podman ? (opts.changes ?? []).flatMap(podmanChange) : [...(opts.changes ?? [])];
     const query: Record<string, unknown> = { changes };
+    if (opts.platform) query.platform = opts.platform;
     // Podman 4 drops an import's tag (it names the image `repo:latest`, moving
     // that tag): it imports untagged, and the tag follows once the import is whole.
     if (repoTag && !podman) Object.assign(query, splitRepoTag(repoTag));

@@ -186,7 +186,7 @@ export interface Engine {
    * (`ENV PATH=…`, `CMD ["sh"]`, `LABEL k=v`). If the tar stream errors, the
    * request is aborted and nothing is imported or tagged. Returns the image id.
    */
-  importImage(tar: Readable, repoTag: string | null, opts?: { readonly changes?: readonly string[] }): Promise<string>;
+  importImage(tar: Readable, repoTag: string | null, opts?: { readonly changes?: readonly string[]; /** `linux/arm64`: the image config's platform. @default the engine's */ readonly platform?: string }): Promise<string>;
   pullImage(ref: string, onProgress?: (event: PullProgress) => void): Promise<void>;
   /**
    * `docker push` of `ref` (`registry/repo:tag`), the progress stream read to the

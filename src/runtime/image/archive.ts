@@ -47,7 +47,8 @@ export interface OciLayoutEntry {
 }
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
-const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
+/** OCI media type of an image index. */
+export const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
 // Archive members carry no real time or owner: the archive of an image is a pure function of it.
 const EPOCH = new Date(0);
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
@@ -149,6 +150,66 @@ export async function writeOciLayout(dir: string, images: readonly OciLayoutImag
     join(dir, 'index.json'),
     canonicalJson({ schemaVersion: 2, mediaType: INDEX_MEDIA_TYPE, manifests }),
   );
+  return written;
+}
+
+/** A multi-platform image for an OCI layout: one image per platform under one ref name. */
+export interface OciLayoutIndex {
+  readonly refName: string;
+  readonly images: readonly (Omit<OciLayoutImage, 'refName'> & { readonly platform: { readonly architecture: string; readonly os: string; readonly variant?: string } })[];
+}
+
+/** An image index written into an OCI layout, and the manifests it lists (one per platform, in order). */
+export interface OciLayoutIndexEntry extends OciLayoutEntry {
+  readonly manifests: readonly { readonly digest: string; readonly size: number }[];
+}
+
+/**
+ * The OCI image index of platform manifests, canonical JSON.
+ * @example imageIndex([{ digest, size, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } }])
+ */
+export function imageIndex(manifests: readonly { readonly digest: string; readonly size: number; readonly platform: object }[]): Blob & { readonly size: number } {
+  const json = canonicalJson({
+    schemaVersion: 2,
+    mediaType: INDEX_MEDIA_TYPE,
+    manifests: manifests.map((m) => ({ mediaType: MANIFEST_MEDIA_TYPE, digest: m.digest, size: m.size, platform: m.platform })),
+  });
+  return { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}`, size: Buffer.byteLength(json) };
+}
+
+/**
+ * Writes multi-platform images into the OCI layout at `dir`: each platform's
+ * manifest as a blob, and one image index per ref name listing them with their
+ * platform (what `docker pull` and `skopeo copy --all` read). Blobs first,
+ * index.json last; entries of other ref names are kept.
+ * @example await writeOciIndexLayout('out/oci', [{ refName: 'a/b:latest', images: [amd64, arm64] }])
+ */
+export async function writeOciIndexLayout(dir: string, indexes: readonly OciLayoutIndex[]): Promise<OciLayoutIndexEntry[]> {
+  const refs = indexes.map((i) => i.refName);
+  for (const r of refs) if (!/^[A-Za-z0-9]+(?:[-._:@/+]+[A-Za-z0-9]+)*$/.test(r)) throw new UsageError(`OCI ref name "${r}" is not valid`);
+  const blobDir = join(dir, 'blobs', 'sha256');
+  await mkdir(blobDir, { recursive: true });
+  await writeAtomic(join(dir, 'oci-layout'), canonicalJson({ imageLayoutVersion: '1.0.0' }));
+  const written: OciLayoutIndexEntry[] = [];
+  for (const idx of indexes) {
+    const manifests = [];
+    for (const img of idx.images) {
+      for (const l of img.layers) await copyBlob(blobDir, l.digest, l.size, l.path);
+      await putBlob(blobDir, img.config.digest, img.config.json);
+      const m = imageManifest(img.config.digest, Buffer.byteLength(img.config.json), img.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType ?? LAYER_GZIP_MEDIA_TYPE })));
+      await putBlob(blobDir, m.digest, m.json);
+      manifests.push({ digest: m.digest, size: m.size, platform: img.platform });
+    }
+    const index = imageIndex(manifests);
+    await putBlob(blobDir, index.digest, index.json);
+    written.push({ refName: idx.refName, digest: index.digest, size: index.size, manifests: manifests.map(({ digest, size }) => ({ digest, size })) });
+  }
+  const kept = (await readIndex(join(dir, 'index.json'))).filter((d) => !refs.includes(String(d.annotations?.[REF_NAME] ?? '')));
+  const entries = [
+    ...kept,
+    ...written.map((w) => ({ mediaType: INDEX_MEDIA_TYPE, digest: w.digest, size: w.size, annotations: { [REF_NAME]: w.refName } })),
+  ].sort((a, b) => cmp(refOf(a), refOf(b)) || cmp(a.digest, b.digest));
+  await writeAtomic(join(dir, 'index.json'), canonicalJson({ schemaVersion: 2, mediaType: INDEX_MEDIA_TYPE, manifests: entries }));
   return written;
 }
 

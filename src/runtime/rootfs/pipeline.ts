@@ -12,6 +12,7 @@ import { closure } from './closure';
 import { parseElf } from './elf';
 import type { Entry } from './entry';
 import { linkCheck, readLoaderConfig } from './linkcheck';
+import { checkMachine } from './machine';
 import { purge, type PurgeReport } from './purge';
 import { dirname, globToRegExp, Layers } from './resolve';
 import { normalizeEntries, readRootfsTar } from './tar';
@@ -20,6 +21,8 @@ import { normalizeEntries, readRootfsTar } from './tar';
 export interface PipelineInput {
   readonly def: ImageDef;
   readonly libc: Libc;
+  /** The platform the image is built for: its programs must be ELF files of its machine. @default no check */
+  readonly platform?: string;
   /** phase 1's rootfs.tar on disk. */
   readonly rootfsTar: string;
   /** That tar as read before (`readRootfsTar` with `origins`, setuid allowed): used instead of reading it. @default read */
@@ -118,6 +121,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
 
   const layers = [...input.parents, entries];
   checkLayerShape(def, input.parents, entries);
+  if (input.platform) checkMachine(def.id, entries, input.platform);
   const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf, executablesOnly: true });
   if (problems.length) {
     throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
