@@ -20,10 +20,10 @@ export {
 export { parsePretend, pretendToLocked, lockedAtom, type PretendPackage } from './sdk/portage/lock';
 export { debianSources, debianSuites } from './sdk/debian/apt';
 export { readAssembly } from './runtime/assembly';
-export { deployApp, type DeployAppOptions } from './app/deploy';
+export { deploy, deployApp, type AppDeployOptions, type DeployAppOptions, type DeployResult } from './app/deploy';
 export { locate, type Where, type Located } from './app/open';
 export { OUT_DIR_NAME, STATE_DIR_NAME, ENV_OUT_DIR, ENV_STATE_DIR } from './defaults';
-export { deploy, type DeployEvent, type DeployOptions, type DeployResult, type ImageResult } from './runtime/deploy';
+export { deployAssembly, type DeployEvent, type DeployOptions, type ImageResult } from './runtime/deploy';
 export { diff, type DiffEntry, type DiffOptions } from './runtime/diff';
 export { lock, outdated, ensureLocked, type LockOptions, type LockResult, type OutdatedResult } from './runtime/lockfile';
 export { update, stage3Updates, type UpdateResult, type Stage3Update } from './runtime/update';

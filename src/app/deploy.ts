@@ -3,18 +3,64 @@
  * (see open.ts), then runs the runtime's deploy with the directories spelled out,
  * so the state directory is the app's whatever the working directory.
  */
-import { UsageError } from '../errors';
-import { readAssembly } from '../runtime/assembly';
-import { deploy, type DeployOptions, type DeployResult } from '../runtime/deploy';
+import { UsageError, type Problem } from '../errors';
+import { outDirOf } from '../defaults';
+import { readAssembly, type LoadedAssembly } from '../runtime/assembly';
+import { deployAssembly, type DeployOptions, type DeployResult as AssemblyDeployResult } from '../runtime/deploy';
+import { App, type AppInput } from '../sdk/app';
 import { loadApp } from '../sdk/load';
+import { synth } from '../sdk/synth';
+import { ensureLocked, type LockResult } from '../runtime/lockfile';
 import { normalizePlatform, PLATFORMS } from '../sdk/platform';
 import { isAssemblyDir, locate, type Where } from './open';
 
-export type { DeployEvent, DeployResult, ImageResult } from '../runtime/deploy';
+export type { DeployEvent, DeployOptions, ImageResult } from '../runtime/deploy';
 export { formatSize } from '../runtime/report';
 
+/** A deploy of an app: the runtime's options, and the app's lock. */
+export interface AppDeployOptions extends DeployOptions {
+  /**
+   * imgsdk.lock of the app (when `deploy()` gets an app, not an assembly): images
+   * without a current entry are resolved and added first, then every image
+   * installs exactly its locked versions. @default none (the archive's candidates)
+   */
+  readonly lockFile?: string;
+  /** Fail instead of adding to the lock when it lacks what the app installs (CI). @default false */
+  readonly frozenLock?: boolean;
+}
+
+/** What a deploy did; for an app also what it added to the lock and what synth warned of. */
+export interface DeployResult extends AssemblyDeployResult {
+  /** What was added to the lock before building (with `lockFile`). */
+  readonly lock?: LockResult;
+  /** What synth said without failing (an app, not an assembly, was deployed). */
+  readonly warnings?: readonly Problem[];
+}
+
 /** What the command line says besides the directories: deploy's own options. */
-export type DeployAppOptions = Omit<DeployOptions, 'assemblyDir' | 'stateDir' | 'lockFile' | 'epoch'>;
+export type DeployAppOptions = Omit<AppDeployOptions, 'assemblyDir' | 'stateDir' | 'lockFile' | 'epoch'>;
+
+/**
+ * Deploys an app (synthesized first, after its lock has what it needs, when
+ * `lockFile` is given) or an assembly (loaded, or read from a directory): the
+ * runtime builds what changed (runtime/deploy.ts).
+ * @example const r = await deploy(app(web), { concurrency: 2, onEvent: console.log });
+ */
+export async function deploy(input?: LoadedAssembly | AppInput | string, opts: AppDeployOptions = {}): Promise<DeployResult> {
+  if (input === undefined || typeof input === 'string' || ('manifest' in input && 'dir' in input)) {
+    return deployAssembly(input as LoadedAssembly | string | undefined, opts);
+  }
+  const outdir = opts.assemblyDir ?? outDirOf();
+  const theApp = input instanceof App ? input : App.of([input]);
+  let lock: LockResult | undefined;
+  if (opts.lockFile !== undefined || opts.frozenLock) {
+    const log = (line: string) => opts.onEvent?.({ type: 'log', id: '-', line });
+    lock = await ensureLocked(theApp, { lockFile: opts.lockFile, frozen: opts.frozenLock, select: opts.select, engine: opts.engine, log, signal: opts.signal });
+  }
+  const { warnings } = await synth(theApp, { outdir, lock: lock?.lock ?? null, epoch: opts.epoch });
+  const r = await deployAssembly(await readAssembly(outdir), opts);
+  return { ...r, ...(lock ? { lock } : {}), ...(warnings.length ? { warnings } : {}) };
+}
 
 /**
  * Deploys the app (`where.app`, else ./images.ts; synthesized after its lock has

@@ -12,7 +12,8 @@ import { parentPackageLine } from '../runtime/builders/gentoo';
 import { connectEngine } from '../runtime/engine/docker';
 import type { Engine } from '../runtime/engine/engine';
 import { runInteractive, type InteractiveOptions } from '../runtime/engine/interactive';
-import { dirTar, SCRIPTS_DIR } from '../runtime/phase1';
+import { dirTar } from '../util/tar';
+import { SCRIPTS_DIR } from '../runtime/phase1';
 import { StateDir } from '../runtime/state';
 
 /** What a shell needs: the assembly, the state directory, progress lines. */

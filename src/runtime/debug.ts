@@ -14,8 +14,9 @@ import type { Readable } from 'node:stream';
 import type { AccountDef, BuilderDef, ImageDef } from '../assembly';
 import { BuildError } from '../errors';
 import type { Engine } from './engine/engine';
+import { storeLayer } from './image/layer';
 import { DEFAULT_PATH, imageConfig, type Blob } from './image/oci';
-import { dirTar, readSingleFile } from './phase1';
+import { dirTar, readSingleFile } from '../util/tar';
 import { readRootfsTar } from './rootfs/tar';
 import type { Entry } from './rootfs/entry';
 import { hashFile, writeAtomic } from './files';
@@ -115,7 +116,7 @@ async function makeBusyboxLayer(
       return { entries, version };
     },
   );
-  const info = await state.writeLayer(entries, opts.epoch);
+  const info = await storeLayer(state, entries, opts.epoch);
   const rec: BusyboxLayer = { diffId: info.diffId, size: info.uncompressedSize, version };
   await writeAtomic(recPath, JSON.stringify(rec));
   opts.log?.(`debug: busybox ${version} layer ${info.diffId.slice(7, 19)}`);

@@ -2,12 +2,10 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AccountDef } from '../assembly';
 import { outDirOf, stateDirOfAssembly } from '../defaults';
-import { BuildError, CancelledError, ImgsdkError, UsageError, type Problem } from '../errors';
-import { App, type AppInput } from '../sdk/app';
+import { BuildError, CancelledError, ImgsdkError, UsageError } from '../errors';
 import { builderKey } from '../sdk/key';
 import { parseEpoch } from '../sdk/epoch';
-import { synth } from '../sdk/synth';
-import { MAX_REPOSITORY_LENGTH, shorten } from '../sdk/validate';
+import { MAX_REPOSITORY_LENGTH, shorten } from '../names';
 import { readAssembly, type LoadedAssembly } from './assembly';
 import { ensureDebianBuilder } from './builders/debian';
 import { ensureBuilder as ensureBuilderImage, type BuilderImage } from './builders/ensure';
@@ -15,7 +13,6 @@ import { parentPackageLine } from './builders/gentoo';
 import { connectEngine } from './engine/light';
 import { LABEL_KEY, LABEL_STATE, type Engine } from './engine/engine';
 import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
-import { ensureLocked, type LockResult } from './lockfile';
 import { runPhase1 } from './phase1';
 import { readDeployed, writeDeployed } from './diff';
 import { deployedOn, needsBuilder, planImage, platformView, type PlanFacts } from './plan';
@@ -41,7 +38,7 @@ import { openCache, type RegistryCache } from './cache/registry';
 import { withRegistryCache } from './cache/hook';
 import { builtId, keyOn, requireEmulation, targetShip, type PlatformTarget } from './platforms';
 import { buildPlatforms, withPlatform } from './deploy-platforms';
-import { forPlatform } from '../sdk/builder';
+import { forPlatform } from '../sdk/platform';
 import { platformInfo } from '../sdk/platform';
 import { StateDir, type BuildRecord, type CreatedAccount, type RootfsRecord } from './state';
 
@@ -98,14 +95,6 @@ export interface DeployOptions {
   /** Push every image with its tags to this registry (`host[:port][/path]`). @default none */
   readonly push?: string;
   /**
-   * imgsdk.lock of the app (when `deploy()` gets an app, not an assembly): images
-   * without a current entry are resolved and added first, then every image
-   * installs exactly its locked versions. @default none (the archive's candidates)
-   */
-  readonly lockFile?: string;
-  /** Fail instead of adding to the lock when it lacks what the app installs (CI). @default false */
-  readonly frozenLock?: boolean;
-  /**
    * A registry (`host[:port]/prefix`) as the shared build cache: each image's key is
    * looked up there before building (a hit counts as cached), and every build is
    * published there (cache/registry.ts). @default none
@@ -150,10 +139,6 @@ export interface ImageResult {
 export interface DeployResult {
   readonly ok: boolean;
   readonly images: readonly ImageResult[];
-  /** What was added to the lock before building (with `lockFile`). */
-  readonly lock?: LockResult;
-  /** What synth said without failing (an app, not an assembly, was deployed). */
-  readonly warnings?: readonly Problem[];
 }
 
 interface Built {
@@ -162,14 +147,14 @@ interface Built {
 }
 
 /**
- * Builds what changed: every selected image whose key has no image in the engine
+ * Builds what changed in an assembly: every selected image whose key has no image in the engine
  * goes through phase 1 (builder container), the rootfs pipeline and phase 2
  * (layer, config, load). Independent images build in parallel; a failure stops
  * its dependents and the others finish.
- * @example const r = await deploy(app(web), { concurrency: 2, onEvent: console.log });
+ * @example const r = await deployAssembly(await readAssembly("imgsdk.out"), { concurrency: 2 });
  */
-export async function deploy(input?: LoadedAssembly | AppInput | string, opts: DeployOptions = {}): Promise<DeployResult> {
-  const { asm, lock, warnings } = await toAssembly(input, opts);
+export async function deployAssembly(input?: LoadedAssembly | string, opts: DeployOptions = {}): Promise<DeployResult> {
+  const asm = typeof input === 'object' ? input : await readAssembly(input ?? opts.assemblyDir ?? outDirOf());
   const epoch = assemblyEpoch(asm, opts);
   const state = new StateDir(opts.stateDir ?? stateDirOfAssembly(asm.dir));
   const ship = shipOptions(opts);
@@ -224,7 +209,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: D
       }
     }
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
-    return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images, lock, ...(warnings?.length ? { warnings } : {}) };
+    return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
   }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) });
 }
 
@@ -538,20 +523,6 @@ export function select(asm: LoadedAssembly, patterns: readonly string[], exclusi
     while (stack.length) for (const d of asm.manifest.images[stack.pop()!].dependsOn) if (!chosen.has(d)) chosen.add(d), stack.push(d);
   }
   return all.filter((id) => chosen.has(id));
-}
-
-async function toAssembly(input: LoadedAssembly | AppInput | string | undefined, opts: DeployOptions): Promise<{ asm: LoadedAssembly; lock?: LockResult; warnings?: readonly Problem[] }> {
-  if (input === undefined || typeof input === 'string') return { asm: await readAssembly(input ?? opts.assemblyDir ?? outDirOf()) };
-  if ('manifest' in input && 'dir' in input) return { asm: input as LoadedAssembly };
-  const outdir = opts.assemblyDir ?? outDirOf();
-  const theApp = input instanceof App ? input : App.of([input]);
-  let lock: LockResult | undefined;
-  if (opts.lockFile !== undefined || opts.frozenLock) {
-    const log = (line: string) => opts.onEvent?.({ type: 'log', id: '-', line });
-    lock = await ensureLocked(theApp, { lockFile: opts.lockFile, frozen: opts.frozenLock, select: opts.select, engine: opts.engine, log, signal: opts.signal });
-  }
-  const { warnings } = await synth(theApp, { outdir, lock: lock?.lock ?? null, epoch: opts.epoch });
-  return { asm: await readAssembly(outdir), lock, warnings };
 }
 
 /** The epoch the assembly's keys were made with; asking for another one is a usage error. */

@@ -19,7 +19,8 @@ import { builderRef, ensureGentooBuilder, LABEL_STAGE3_DATE, type GentooBuilder 
 import { SNAPSHOT_VOLUME_PREFIX } from './builders/portage-snapshot';
 import { LABEL_STAGE3_SHA512, stage3Ref } from './builders/stage3';
 import type { Engine } from './engine/engine';
-import { dirTar, SCRIPTS_DIR } from './phase1';
+import { dirTar } from '../util/tar';
+import { SCRIPTS_DIR } from './phase1';
 
 /** Options of {@link resolveGentoo}. */
 export interface GentooLockOptions {

@@ -26,7 +26,8 @@ import type { Engine } from './engine/engine';
 import { writeAtomic } from './files';
 import { gentooBuilderEntry, resolveGentoo } from './gentoo-lock';
 import { stage3Updates, type Stage3Update } from './stage3-updates';
-import { dirTar, SCRIPTS_DIR } from './phase1';
+import { dirTar } from '../util/tar';
+import { SCRIPTS_DIR } from './phase1';
 
 /** Options of {@link lock}, {@link outdated} and {@link ensureLocked}. */
 export interface LockOptions {

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract, pack } from 'tar-stream';
+import { extract } from 'tar-stream';
 import { phase1View, type BuilderDef, type ImageDef } from '../assembly';
 import { prettyJson } from '../json';
 import { BuildError } from '../errors';
+import { dirTar, readSingleFile } from '../util/tar';
 import type { Engine, OutputHandler, VolumeMount } from './engine/engine';
 import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
 import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from './state';
@@ -160,46 +161,6 @@ export function parseCreatedAccounts(passwd: string, group: string): CreatedAcco
   }
   for (const [gid, name] of groups) if (!usedGroups.has(name)) out.push({ group: name, gid });
   return out.sort((a, b) => (a.user ?? a.group!).localeCompare(b.user ?? b.group!));
-}
-
-/** The text of the one file in a tar stream (what getArchive gives for a file). */
-export async function readSingleFile(tar: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  const ex = extract();
-  ex.on('entry', (_h, stream, next) => {
-    stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
-    stream.on('end', () => next());
-  });
-  await pipeline(tar, ex);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** A deterministic tar of a directory's files (none for null; those `skip` names left out) plus some extra ones. */
-export async function dirTar(dir: string | null, extra: Readonly<Record<string, string | Buffer>>, skip: (rel: string) => boolean = () => false): Promise<Buffer> {
-  const files: [string, Buffer, number][] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const name of (await readdir(d)).sort()) {
-      const p = join(d, name);
-      const st = await stat(p);
-      if (st.isDirectory()) await walk(p);
-      else if (st.isFile() && !skip(relative(dir!, p))) files.push([relative(dir!, p), await readFile(p), st.mode & 0o111 ? 0o755 : 0o644]);
-    }
-  };
-  if (dir !== null) await walk(dir);
-  for (const [name, content] of Object.entries(extra)) files.push([name, typeof content === 'string' ? Buffer.from(content) : content, 0o644]);
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (d: unknown) => void chunks.push(d as Buffer));
-  const done = new Promise<void>((res, rej) => {
-    p.on('end', res);
-    p.on('error', rej);
-  });
-  for (const [name, data, mode] of files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    p.entry({ name, size: data.length, mode, uid: 0, gid: 0, mtime: new Date(0), type: 'file' }, data);
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
 }
 
 function indent(s: string): string {

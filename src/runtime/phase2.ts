@@ -3,6 +3,7 @@ import type { AccountDef, ImageDef } from '../assembly';
 import { BuildError } from '../errors';
 import type { Engine } from './engine/engine';
 import { writeDockerArchive } from './image/archive';
+import { storeLayer } from './image/layer';
 import { imageConfig, type Blob } from './image/oci';
 import type { Entry } from './rootfs/entry';
 import type { StateDir } from './state';
@@ -35,7 +36,7 @@ export interface Phase2Result {
  */
 export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
   const { state, def } = input;
-  const info = await state.writeLayer(input.entries, input.epoch);
+  const info = await storeLayer(state, input.entries, input.epoch);
   const diffIds = [...input.parentDiffIds, info.diffId];
   const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
   return { config, layer: { diffId: info.diffId, size: info.uncompressedSize }, diffIds };

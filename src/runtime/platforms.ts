@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { BuilderDef } from '../assembly';
 import { BuildError } from '../errors';
-import { forPlatform } from '../sdk/builder';
+import { forPlatform } from '../sdk/platform';
 import { hostPlatform, ociPlatform, platformInfo } from '../sdk/platform';
 import { RegistryClient, pushAttestation } from './attest';
 import type { LoadedAssembly } from './assembly';

@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stateDirOf } from '../defaults';
 import { hashFile, writeAtomic } from './files';
-import { writeLayerFile, type LayerInfo } from './image/layer';
 import { ensureWritableDir } from './dirs';
 import { withLock, type LockOptions } from './lock';
 import { BlobStore } from './rootfs/blobs';
@@ -211,20 +210,6 @@ export class StateDir {
 
   private entriesPath(id: string, key: string): string {
     return join(this.imageDir(id), `${key}.entries.json`);
-  }
-
-  /**
-   * Writes a layer (deterministic tar of `entries`) into `layers/` under its diff id.
-   * The name is known only once the tar is written, so it is staged first.
-   */
-  async writeLayer(entries: readonly Entry[], mtime: number): Promise<LayerInfo> {
-    const staging = this.tempFor(this.layerPath('staging'));
-    const info = await writeLayerFile(entries, this.blobs, staging, { mtime });
-    await rename(staging, this.layerPath(info.diffId)).catch(async (e) => {
-      await rm(staging, { force: true });
-      throw e;
-    });
-    return info;
   }
 
   /** A temp path next to `dest`, for writes that are renamed into place. */

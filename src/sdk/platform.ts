@@ -3,6 +3,7 @@
  * architecture Debian and the image config call it, the stage3 prefix of Gentoo,
  * the ELF machine its programs must have, its dynamic loader and library triplet.
  */
+import type { BuilderDef } from '../assembly';
 
 /** What one platform means to the builders, the rootfs pipeline and the image config. */
 export interface PlatformInfo {
@@ -108,4 +109,48 @@ export function platformOfMachine(machine: number): PlatformInfo | null {
 export function ociPlatform(name: string): { architecture: string; os: string; variant?: string } {
   const p = platformInfo(name);
   return { architecture: p.arch, os: p.os, ...(p.variant ? { variant: p.variant } : {}) };
+}
+
+/** Stage3 flavours Kubler and kubler-images use, by architecture. */
+export const STAGE3_FLAVOURS: readonly string[] = [
+  'amd64-hardened-nomultilib-openrc',
+  'amd64-hardened-nomultilib',
+  'amd64-hardened-openrc',
+  'amd64-hardened-selinux-openrc',
+  'amd64-musl-hardened',
+  'amd64-musl',
+  'amd64-nomultilib-openrc',
+  'amd64-nomultilib-systemd',
+  'amd64-openrc',
+  'amd64-systemd',
+  'amd64-llvm-openrc',
+  'arm64-openrc',
+  'arm64-systemd',
+  'arm64-musl',
+  'arm64-musl-hardened',
+  'arm64-hardened-openrc',
+  'arm64-llvm-openrc',
+  'x86-openrc',
+  'x86-musl',
+];
+
+/**
+ * The builder of one platform: the definition without its list of platforms and
+ * with that platform's architecture (a Gentoo builder's stage3 flavour becomes that
+ * platform's: `amd64-openrc` -> `arm64-openrc`). The default platform's variant is
+ * the definition a builder naming no platform has, so it keeps its key. A string is
+ * a problem (a flavour without a counterpart for that platform).
+ * @example forPlatform(deb.def, 'linux/arm64') // { ...def, arch: 'arm64' }
+ */
+export function forPlatform(def: BuilderDef, platform: string): BuilderDef | string {
+  const { platforms: _p, ...rest } = def;
+  const info = platformInfo(platform);
+  if (def.kind === 'gentoo' && def.gentoo) {
+    const flavour = def.gentoo.stage3.replace(/^[^-]+/, info.stage3Arch);
+    if (!STAGE3_FLAVOURS.includes(flavour)) {
+      return `stage3 flavour "${def.gentoo.stage3}" has no ${platform} counterpart ("${flavour}" is not a known flavour; known: ${STAGE3_FLAVOURS.filter((f) => f.startsWith(info.stage3Arch + '-')).join(', ')})`;
+    }
+    return { ...rest, arch: info.stage3Arch, gentoo: { ...def.gentoo, stage3: flavour } };
+  }
+  return { ...rest, arch: info.debianArch };
 }

@@ -20,7 +20,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ManifestBuilder } from '../../src/assembly';
 import { readAssembly, type LoadedAssembly } from '../../src/runtime/assembly';
-import { deploy } from '../../src/runtime/deploy';
+import { deploy } from '../../src/app/deploy';
 import { StateDir } from '../../src/runtime/state';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 import { gentoo, image, lock } from '../../src';

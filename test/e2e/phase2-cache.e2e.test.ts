@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { app, deploy, image, type DeployEvent } from '../../src';
 import { connectEngine } from '../../src/runtime/engine/docker';
 import type { Engine } from '../../src/runtime/engine/engine';
-import { readSingleFile } from '../../src/runtime/phase1';
+import { readSingleFile } from '../../src/util/tar';
 import { bookworm, removeImages, runImage, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
 

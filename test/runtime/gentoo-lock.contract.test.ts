@@ -26,7 +26,7 @@ import { engineFromDocker } from '../../src/runtime/engine/docker';
 import type { ContainerHandle, Engine } from '../../src/runtime/engine/engine';
 import { outdatedCommand } from '../../src/cli/outdated';
 import { lock, outdated } from '../../src/runtime/lockfile';
-import { dirTar } from '../../src/runtime/phase1';
+import { dirTar } from '../../src/util/tar';
 import { update } from '../../src/runtime/update';
 import { App } from '../../src/sdk/app';
 import { parseLock, type GentooBuilderLock } from '../../src/sdk/lock';

@@ -14,6 +14,7 @@ import * as assert from 'uvu/assert';
 import { BuildError } from '../../src/errors';
 import { rootfsInput } from '../../src/runtime/rootfs-input';
 import { StateDir, type RootfsRecord } from '../../src/runtime/state';
+import { storeLayer } from '../../src/runtime/image/layer';
 import { makeTar } from './rootfs/_tar-fixture';
 
 const KEY = 'p1'.repeat(32);
@@ -83,7 +84,7 @@ test('damaged kept entries are not used: the tar is read again after its hash is
 test('a build record on a cache hit: its layer file checked by size without verifyLayer, by hash with it', async () => {
   const state = new StateDir(mkdtempSync(join(tmpdir(), 'imgsdk-rootfs-input-')));
   try {
-    const layer = await state.writeLayer([{ path: 'etc', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null }], 0);
+    const layer = await storeLayer(state, [{ path: 'etc', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null }], 0);
     await state.writeBuild({ id: 'acme/web', key: KEY, imageId: 'sha256:' + 'e'.repeat(64), configJson: '{}', diffIds: [layer.diffId], layer: { diffId: layer.diffId, size: layer.uncompressedSize }, size: 1, packages: [], inherited: [], purged: null, tags: [] }, []);
     assert.ok(await state.readBuild('acme/web', KEY));
     const bytes = readFileSync(state.layerPath(layer.diffId));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StateDir } from '../../src/runtime/state';
+import { storeLayer } from '../../src/runtime/image/layer';
 
 function fresh(): StateDir {
   return new StateDir(mkdtempSync(join(tmpdir(), 'imgsdk-state-')));
@@ -54,7 +55,7 @@ test('a lock left by a dead process is taken over', async () => {
 
 async function recorded(s: StateDir): Promise<void> {
   const entries = [{ path: 'etc', type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null }];
-  const layer = await s.writeLayer(entries, 0);
+  const layer = await storeLayer(s, entries, 0);
   await s.writeBuild(
     { id: 'a/b', key: 'k1', imageId: 'sha256:x', configJson: '{}', diffIds: [layer.diffId], layer: { diffId: layer.diffId, size: layer.size }, size: 1, packages: [], inherited: [], purged: {}, tags: [] },
     entries,

@@ -16,7 +16,7 @@ import { builderKey } from '../../sdk/key';
 import { debianSources } from '../../sdk/debian/apt';
 import { hostPlatform, platformInfo } from '../../sdk/platform';
 import { loadForeignRootfs } from './foreign';
-import { forPlatform } from '../../sdk/builder';
+import { forPlatform } from '../../sdk/platform';
 
 /** `ensureDebianBuilder` options. */
 export interface EnsureBuilderOptions {

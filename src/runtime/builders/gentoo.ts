@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { BuilderDef } from '../../assembly';
 import { BuildError } from '../../errors';
 import { stateDirOf } from '../../defaults';
-import { quoteMakeConfValue } from '../../sdk/portage/config';
+import { quoteMakeConfValue } from '../../makeconf';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine, type VolumeMount } from '../engine/engine';
 import { builderRef } from './debian';
 import { builderMounts, ensurePortageSnapshot, PORTAGE_TREE } from './portage-snapshot';

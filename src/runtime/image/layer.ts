@@ -14,6 +14,7 @@ import { RootfsError } from '../../errors';
 import { DamagedBlobError, type BlobStore } from '../rootfs/blobs';
 import type { Entry } from '../rootfs/entry';
 import { CAPABILITY } from '../rootfs/tar';
+import type { StateDir } from '../state';
 
 /** Options of {@link writeLayer}. */
 export interface LayerOptions {
@@ -291,4 +292,20 @@ class GzipHeaderFix extends Transform {
     this.offset += chunk.length;
     cb(null, chunk);
   }
+}
+
+/**
+ * Writes a layer (deterministic tar of `entries`) into the state directory's
+ * `layers/` under its diff id. The name is known only once the tar is written, so
+ * it is staged first.
+ * @example const info = await storeLayer(state, entries, 0); state.layerPath(info.diffId)
+ */
+export async function storeLayer(state: StateDir, entries: readonly Entry[], mtime: number): Promise<LayerInfo> {
+  const staging = state.tempFor(state.layerPath('staging'));
+  const info = await writeLayerFile(entries, state.blobs, staging, { mtime });
+  await rename(staging, state.layerPath(info.diffId)).catch(async (e) => {
+    await rm(staging, { force: true });
+    throw e;
+  });
+  return info;
 }

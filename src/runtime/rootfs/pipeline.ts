@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { AccountDef, ImageDef, Libc } from '../../assembly';
 import { BuildError } from '../../errors';
-import { renderGroup, renderNsswitch, renderPasswd } from '../image/oci';
+import { renderGroup, renderNsswitch, renderPasswd } from './etc-files';
 import type { CreatedAccount, PackageInfo } from '../state';
 import { adoptAccounts, type GroupDef, unownedFiles } from './accounts';
 import { type DroppedModule, dropUnloadableModules } from './modules';
