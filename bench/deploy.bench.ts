@@ -20,11 +20,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createWriteStream } from 'node:fs';
-import { readAssembly } from '../src/runtime/assembly';
-import { builderRef } from '../src/runtime/builders/debian';
+import { readAssembly } from '../src/contract/read';
+import { builderRef } from '../src/runtime/build/builders/debian';
 import { writeLayer } from '../src/runtime/image/layer';
-import type { Entry } from '../src/runtime/rootfs/entry';
-import { StateDir } from '../src/runtime/state';
+import type { Entry } from '../src/runtime/store/entry';
+import { StateDir } from '../src/runtime/store/state';
 
 const ROOT = resolve(__dirname, '..');
 const BIN = join(ROOT, 'bin', 'imgsdk.js');

@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { app, debian, deploy, image } from '../src';
-import { builderRef, bootstrapKey } from '../src/runtime/builders/debian';
-import { emulation } from '../src/runtime/platforms';
+import { builderRef, bootstrapKey } from '../src/runtime/build/builders/debian';
+import { emulation } from '../src/runtime/image/platforms';
 import { forPlatform } from '../src/sdk/builder';
-import type { BuilderDef } from '../src/assembly';
+import type { BuilderDef } from '../src/contract/assembly';
 
 /** Seconds of a cold deploy of jq for `platform`, with its own builder id (so nothing is shared). */
 async function coldBuild(platform: string, tag: string): Promise<number> {

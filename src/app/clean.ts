@@ -2,17 +2,17 @@
  * What `imgsdk clean` needs of the app it cleans for: its image ids, builders
  * and current keys, from the app (synthesized in memory) or its assembly on disk.
  */
-import type { BuilderDef, Manifest } from '../assembly';
-import { stateDirOf } from '../defaults';
-import { readAssembly } from '../runtime/assembly';
-import { planClean, type CleanOptions, type CleanPlan, type CleanScope } from '../runtime/clean';
+import type { BuilderDef, Manifest } from '../contract/assembly';
+import { stateDirOf } from '../contract/defaults';
+import { readAssembly } from '../contract/read';
+import { planClean, type CleanOptions, type CleanPlan, type CleanScope } from '../runtime/deploy/clean';
 import { connectEngine } from '../runtime/engine/docker';
 import type { Engine } from '../runtime/engine/engine';
 import { loadApp } from '../sdk/load';
 import { assemble } from '../sdk/synth';
 import { findApp, type Located, type Where } from './open';
 
-export { executeClean, type CleanPlan, type CleanResult } from '../runtime/clean';
+export { executeClean, type CleanPlan, type CleanResult } from '../runtime/deploy/clean';
 
 /** The app's scope for clean, and its builders (a volume prune keeps what they use). */
 export interface AppCleanScope {

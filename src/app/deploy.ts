@@ -3,19 +3,19 @@
  * (see open.ts), then runs the runtime's deploy with the directories spelled out,
  * so the state directory is the app's whatever the working directory.
  */
-import { UsageError, type Problem } from '../errors';
-import { outDirOf } from '../defaults';
-import { readAssembly, type LoadedAssembly } from '../runtime/assembly';
-import { deployAssembly, type DeployOptions, type DeployResult as AssemblyDeployResult } from '../runtime/deploy';
+import { UsageError, type Problem } from '../contract/errors';
+import { outDirOf } from '../contract/defaults';
+import { readAssembly, type LoadedAssembly } from '../contract/read';
+import { deployAssembly, type DeployOptions, type DeployResult as AssemblyDeployResult } from '../runtime/deploy/deploy';
 import { App, type AppInput } from '../sdk/app';
 import { loadApp } from '../sdk/load';
 import { synth } from '../sdk/synth';
-import { ensureLocked, type LockResult } from '../runtime/lockfile';
-import { normalizePlatform, PLATFORMS } from '../sdk/platform';
+import { ensureLocked, type LockResult } from './lockfile';
+import { normalizePlatform, PLATFORMS } from '../contract/platform';
 import { isAssemblyDir, locate, type Where } from './open';
 
-export type { DeployEvent, DeployOptions, ImageResult } from '../runtime/deploy';
-export { formatSize } from '../runtime/report';
+export type { DeployEvent, DeployOptions, ImageResult } from '../runtime/deploy/deploy';
+export { formatSize } from '../runtime/reports/packages';
 
 /** A deploy of an app: the runtime's options, and the app's lock. */
 export interface AppDeployOptions extends DeployOptions {

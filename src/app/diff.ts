@@ -2,11 +2,11 @@
  * `imgsdk diff`: the app as it is now against its last deploy (the state
  * directory beside it) or its assembly on disk. No engine.
  */
-import { select } from '../runtime/deploy';
-import { diff, type DiffEntry } from '../runtime/diff';
+import { select } from '../runtime/deploy/deploy';
+import { diff, type DiffEntry } from '../runtime/deploy/diff';
 import { assembleApp, type Where } from './open';
 
-export type { DiffEntry } from '../runtime/diff';
+export type { DiffEntry } from '../runtime/deploy/diff';
 
 /**
  * Per selected image (ids or globs, all by default; no dependencies added): would

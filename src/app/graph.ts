@@ -2,8 +2,8 @@
  * `imgsdk graph --format json`: the build plan a CI matrix or a Kubernetes
  * controller reads (docs/scale.md): the levels and each image's key.
  */
-import type { Manifest } from '../assembly';
-import { canonicalJson } from '../json';
+import type { Manifest } from '../contract/assembly';
+import { canonicalJson } from '../contract/json';
 
 /** The build plan as `graph --format json` prints it. */
 export interface GraphPlan {

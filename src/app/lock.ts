@@ -2,12 +2,12 @@
  * `imgsdk lock` and `outdated` on the app: its imgsdk.lock is beside it unless
  * `--lock` names another. (`update`, which also looks up stage3 dates, is update.ts.)
  */
-import { lock, outdated, type LockOptions, type LockResult, type OutdatedResult } from '../runtime/lockfile';
+import { lock, outdated, type LockOptions, type LockResult, type OutdatedResult } from './lockfile';
 import { openApp, type Where } from './open';
 
-export type { LockResult, OutdatedResult } from '../runtime/lockfile';
+export type { LockResult, OutdatedResult } from './lockfile';
 export type { PackageChange } from '../sdk/lock';
-export type { Stage3Update } from '../runtime/stage3-updates';
+export type { Stage3Update } from './stage3-updates';
 
 /** What the command line adds: the images (ids or globs) and builder output. */
 export type AppLockOptions = Pick<LockOptions, 'select' | 'log'>;

@@ -7,11 +7,11 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ENV_OUT_DIR, OUT_DIR_NAME, outDirOf, stateDirOf, stateDirOfAssembly } from '../defaults';
-import { UsageError } from '../errors';
-import { readAssembly, type LoadedAssembly } from '../runtime/assembly';
+import { ENV_OUT_DIR, OUT_DIR_NAME, outDirOf, stateDirOf, stateDirOfAssembly } from '../contract/defaults';
+import { UsageError } from '../contract/errors';
+import { readAssembly, type LoadedAssembly } from '../contract/read';
 import type { App } from '../sdk/app';
-import { parseEpoch } from '../sdk/epoch';
+import { parseEpoch } from '../contract/epoch';
 import { LOCK_FILE } from '../sdk/lock';
 import { loadApp } from '../sdk/load';
 import { assemble, synth, type Assembly } from '../sdk/synth';

@@ -5,16 +5,16 @@
  * as package.provided); the CLI checks the terminal and attaches it.
  */
 import { join } from 'node:path';
-import { UsageError } from '../errors';
-import type { LoadedAssembly } from '../runtime/assembly';
-import { ensureBuilder } from '../runtime/builders/ensure';
-import { parentPackageLine } from '../runtime/builders/gentoo';
+import { UsageError } from '../contract/errors';
+import type { LoadedAssembly } from '../contract/read';
+import { ensureBuilder } from '../runtime/build/builders/ensure';
+import { parentPackageLine } from '../runtime/build/builders/gentoo';
 import { connectEngine } from '../runtime/engine/docker';
 import type { Engine } from '../runtime/engine/engine';
 import { runInteractive, type InteractiveOptions } from '../runtime/engine/interactive';
 import { dirTar } from '../util/tar';
-import { SCRIPTS_DIR } from '../runtime/phase1';
-import { StateDir } from '../runtime/state';
+import { SCRIPTS_DIR } from '../runtime/build/phase1';
+import { StateDir } from '../runtime/store/state';
 
 /** What a shell needs: the assembly, the state directory, progress lines. */
 export interface ShellInput {

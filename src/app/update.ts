@@ -2,11 +2,11 @@
  * `imgsdk update` on the app: newer package versions into its imgsdk.lock (beside
  * it unless `--lock` names another) and newer stage3 dates of its Gentoo builders.
  */
-import { update, type UpdateResult } from '../runtime/update';
+import { update, type UpdateResult } from './update-lock';
 import type { AppLockOptions } from './lock';
 import { openApp, type Where } from './open';
 
-export type { Stage3Update, UpdateResult } from '../runtime/update';
+export type { Stage3Update, UpdateResult } from './update-lock';
 
 /**
  * Updates the app's lock to the archives now and looks up newer stage3 dates.

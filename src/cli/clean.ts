@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { executeClean, planAppClean } from '../app/clean';
-import { UsageError } from '../errors';
+import { UsageError } from '../contract/errors';
 import { parse } from './args';
 
 export const CLEAN_USAGE = `imgsdk clean [options]

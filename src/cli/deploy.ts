@@ -1,5 +1,5 @@
 import { deployApp, enginePlatform, formatSize, type DeployEvent, type ImageResult } from '../app/deploy';
-import { UsageError } from '../errors';
+import { UsageError } from '../contract/errors';
 import { parse } from './args';
 import { describeLock } from './lock';
 import { Progress } from './progress';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { renderPlan } from '../app/graph';
 import { assembleApp } from '../app/open';
-import { UsageError } from '../errors';
+import { UsageError } from '../contract/errors';
 import { parse } from './args';
 
 export const GRAPH_USAGE = `imgsdk graph [--app FILE|DIR] [--format dot|mermaid|json] [--lock FILE]

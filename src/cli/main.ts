@@ -1,4 +1,4 @@
-import { CancelledError, ImgsdkError, UsageError } from '../errors';
+import { CancelledError, ImgsdkError, UsageError } from '../contract/errors';
 import { SDK_VERSION } from '../app/version';
 import { command, commandUsage, usage } from './commands';
 import { guardPending } from './guard';

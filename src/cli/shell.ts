@@ -1,6 +1,6 @@
 import { openAssembly } from '../app/open';
 import { shell } from '../app/shell';
-import { UsageError } from '../errors';
+import { UsageError } from '../contract/errors';
 import { parse } from './args';
 
 export const SHELL_USAGE = `imgsdk shell <id> [options]

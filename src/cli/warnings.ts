@@ -1,4 +1,4 @@
-import { formatProblem, type Problem } from '../errors';
+import { formatProblem, type Problem } from '../contract/errors';
 
 /** Synth's warnings, one line each on stderr: `imgsdk synth: warning: images.ts:3 acme/web: …`. */
 export function printWarnings(command: string, warnings: readonly Problem[], out: NodeJS.WritableStream = process.stderr): void {

@@ -1,4 +1,4 @@
-import type { ImageDef } from '../assembly';
+import type { ImageDef } from '../contract/assembly';
 import { Image } from './image';
 
 /** What a policy sees of an image: its definition as data, with the effective config. */

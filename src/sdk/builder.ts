@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { BuilderDef, DebianSource, Libc } from '../assembly';
-import { sha256 as sha256Of } from './key';
-import { checkPlatforms, DEFAULT_PLATFORM, forPlatform, STAGE3_FLAVOURS } from './platform';
+import type { BuilderDef, DebianSource, Libc } from '../contract/assembly';
+import { sha256 as sha256Of } from '../contract/key';
+import { checkPlatforms, DEFAULT_PLATFORM, forPlatform, STAGE3_FLAVOURS } from '../contract/platform';
 
 export { forPlatform, STAGE3_FLAVOURS };
 import { Site } from './site';

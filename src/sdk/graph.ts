@@ -1,5 +1,5 @@
 import { Graph } from '@dagrejs/graphlib';
-import type { BuilderDef, ImageDef } from '../assembly';
+import type { BuilderDef, ImageDef } from '../contract/assembly';
 
 export type EdgeKind = 'parent' | 'builder' | 'copy';
 

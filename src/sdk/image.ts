@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import type { AccountDef, HealthcheckDef, PortageDef } from '../assembly';
+import type { AccountDef, HealthcheckDef, PortageDef } from '../contract/assembly';
 import { Builder, type SiteProblem } from './builder';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
-import { sha256 as sha256Of } from './key';
-import { checkPlatforms } from './platform';
+import { sha256 as sha256Of } from '../contract/key';
+import { checkPlatforms } from '../contract/platform';
 import { Site } from './site';
 import * as v from './validate';
 

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { ImgsdkError, UsageError, ValidationError } from '../errors';
+import { ImgsdkError, UsageError, ValidationError } from '../contract/errors';
 import { App } from './app';
 import { LOCK_FILE } from './lock';
 import { loadedSources, registerTypeScript } from './transpile';

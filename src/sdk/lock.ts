@@ -8,10 +8,10 @@
  * resolving against an archive runs in a builder container (runtime/lock.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { BuilderDef, ImageDef, Manifest } from '../assembly';
-import { LockError } from '../errors';
-import { canonicalJson, prettyJson } from '../json';
-import { debianSources, debianSuites, type PinnedPackage } from './debian/apt';
+import type { BuilderDef, ImageDef, Manifest } from '../contract/assembly';
+import { LockError } from '../contract/errors';
+import { canonicalJson, prettyJson } from '../contract/json';
+import { debianSources, debianSuites, type PinnedPackage } from '../contract/apt';
 import { reachable } from './graph';
 
 /** The lock's file name, beside the app's images.ts. */

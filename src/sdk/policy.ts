@@ -1,4 +1,4 @@
-import type { ImageDef } from '../assembly';
+import type { ImageDef } from '../contract/assembly';
 import type { Policy } from './app';
 
 // A name, then the end or what may follow a name in an atom or apt spec: a version

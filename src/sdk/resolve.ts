@@ -1,10 +1,10 @@
-import type { AccountDef, BuilderDef, FileDef, ImageConfigDef, ImageDef } from '../assembly';
-import type { Problem } from '../errors';
+import type { AccountDef, BuilderDef, FileDef, ImageConfigDef, ImageDef } from '../contract/assembly';
+import type { Problem } from '../contract/errors';
 import type { App } from './app';
 import type { Builder } from './builder';
 import { checkDebianPackage } from './debian/package';
-import { canonicalJson } from '../json';
-import { sha256 as sha256Of } from './key';
+import { canonicalJson } from '../contract/json';
+import { sha256 as sha256Of } from '../contract/key';
 import { Image, type ImageState } from './image';
 import { Atom } from './portage/atom';
 import type { Site } from './site';

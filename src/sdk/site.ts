@@ -1,6 +1,7 @@
-import { dirname, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 
-const SDK_DIR = __dirname + sep;
+// Frames in the SDK and in the contract modules it uses are imgsdk's own, not the caller's.
+const OWN_DIRS = [__dirname + sep, join(__dirname, '..', 'contract') + sep];
 
 /**
  * Where a definition was written (`images.ts:12`). The stack is captured when the
@@ -46,7 +47,7 @@ function parse(stack: string): { file: string; line: number } | null {
     const m = FRAME.exec(raw.trim());
     if (!m) continue;
     const file = m[1].replace(/^file:\/\//, '');
-    if (file.startsWith('node:') || file.startsWith(SDK_DIR) || !file.includes('/')) continue;
+    if (file.startsWith('node:') || OWN_DIRS.some((d) => file.startsWith(d)) || !file.includes('/')) continue;
     return { file, line: Number(m[2]) };
   }
   return null;

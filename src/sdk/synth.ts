@@ -1,23 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform } from '../assembly';
+import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform } from '../contract/assembly';
 import { forPlatform } from './builder';
-import { ValidationError, type Problem } from '../errors';
-import { outDirOf } from '../defaults';
+import { ValidationError, type Problem } from '../contract/errors';
+import { outDirOf } from '../contract/defaults';
 import { App, type AppInput } from './app';
-import { renderApt } from './debian/apt';
+import { renderApt } from '../contract/apt';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
-import { prettyJson } from '../json';
-import { parseEpoch } from './epoch';
+import { prettyJson } from '../contract/json';
+import { parseEpoch } from '../contract/epoch';
 import { sourcesOf } from './load';
-import { builderKey, imageKey, keyInputs, phase1Inputs, phase1Key } from './key';
+import { builderKey, imageKey, keyInputs, phase1Inputs, phase1Key } from '../contract/key';
 import { lockedAtom } from './portage/lock';
 import { lockStates, readLockFile, type ImageLockState, type Lock } from './lock';
 import { Atom } from './portage/atom';
 import { renderPortage } from './portage/config';
 import { resolveApp } from './resolve';
-import { SDK_VERSION } from './version';
+import { SDK_VERSION } from '../contract/version';
 
 /** A synthesized assembly, in memory: the manifest and every file of `imgsdk.out/`. */
 export interface Assembly {

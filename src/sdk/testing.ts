@@ -1,5 +1,5 @@
-import type { ImageConfigDef, ImageDef, Manifest } from '../assembly';
-import { formatProblem, ValidationError } from '../errors';
+import type { ImageConfigDef, ImageDef, Manifest } from '../contract/assembly';
+import { formatProblem, ValidationError } from '../contract/errors';
 import { App, type AppInput } from './app';
 import { Atom } from './portage/atom';
 import { assemble, type Assembly } from './synth';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ValidationError, type Problem } from '../errors';
+import { ValidationError, type Problem } from '../contract/errors';
 
 /** Bumped when the options in transpile() change, so old cache entries are not used. */
 const CACHE_VERSION = '2';

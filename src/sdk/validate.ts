@@ -2,7 +2,7 @@
  * Call-site checks shared by the Image methods. Each returns the problem as a
  * message, or null, so a method can record it and go on.
  */
-export { checkImageId, MAX_REPOSITORY_LENGTH, shorten } from '../names';
+export { checkImageId, MAX_REPOSITORY_LENGTH, shorten } from '../contract/names';
 
 export function checkUri(uri: string): string | null {
   return /^[a-z][a-z0-9+.-]*:\/\/\S+$|^git@\S+:\S+$/.test(uri) ? null : `"${uri}" is not a URI`;

@@ -10,8 +10,8 @@ import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assembleApp, findApp, locate, openAssembly } from '../../src/app/open';
-import { outDirOf, stateDirOf, stateDirOfAssembly } from '../../src/defaults';
-import { UsageError } from '../../src/errors';
+import { outDirOf, stateDirOf, stateDirOfAssembly } from '../../src/contract/defaults';
+import { UsageError } from '../../src/contract/errors';
 
 const APP = `
 import { debian, image } from 'imgsdk';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readAssembly } from '../../src/runtime/assembly';
-import { writeDeployed } from '../../src/runtime/diff';
-import { StateDir } from '../../src/runtime/state';
+import { readAssembly } from '../../src/contract/read';
+import { writeDeployed } from '../../src/runtime/deploy/diff';
+import { StateDir } from '../../src/runtime/store/state';
 
 // The built CLI, as users run it (`npm test` compiles dist/ first).
 const BIN = resolve(__dirname, '..', '..', 'bin', 'imgsdk.js');

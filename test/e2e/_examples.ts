@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { demux } from '../../corpus/run';
 import { deploy, loadApp, type App, type DeployResult } from '../../src';
-import type { ImageDef, Manifest } from '../../src/assembly';
-import { ensureDebianBuilder } from '../../src/runtime/builders/debian';
+import type { ImageDef, Manifest } from '../../src/contract/assembly';
+import { ensureDebianBuilder } from '../../src/runtime/build/builders/debian';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 import { removeImages, tempDir } from './_app';
 

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract } from 'tar-stream';
 import * as assert from 'uvu/assert';
-import type { ImageResult } from '../../src/runtime/deploy';
-import { validateSpdx } from '../runtime/_spdx-schema';
+import type { ImageResult } from '../../src/runtime/deploy/deploy';
+import { validateSpdx } from '../runtime/reports/_spdx-schema';
 
 /** Bodies of `var/lib/dpkg/status.d/*` in a layer tar. */
 async function statusD(path: string): Promise<string[]> {

@@ -9,12 +9,12 @@ import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ImageDef } from '../../src/assembly';
+import type { ImageDef } from '../../src/contract/assembly';
 import { writeDockerArchive, writeOciLayout } from '../../src/runtime/image/archive';
 import { writeLayerFile } from '../../src/runtime/image/layer';
 import { imageConfig, imageManifest, renderGroup, renderNsswitch, renderPasswd } from '../../src/runtime/image/oci';
-import { BlobStore } from '../../src/runtime/rootfs/blobs';
-import type { Entry } from '../../src/runtime/rootfs/entry';
+import { BlobStore } from '../../src/runtime/store/blobs';
+import type { Entry } from '../../src/runtime/store/entry';
 import { engineOrSkip } from './_engine';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { executeClean, planClean } from '../../src/runtime/clean';
+import { executeClean, planClean } from '../../src/runtime/deploy/clean';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 import { tempDir } from './_app';
 import { engineOrSkip } from './_engine';

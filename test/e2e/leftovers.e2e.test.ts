@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image } from '../../src';
-import { stateIdentity } from '../../src/runtime/leftovers';
+import { stateIdentity } from '../../src/runtime/deploy/leftovers';
 import { bookworm, tempDir } from './_app';
 import { testBuilderImage } from './_builder';
 import { engineOrSkip } from './_engine';

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LockError } from '../../src/errors';
+import { LockError } from '../../src/contract/errors';
 import { debian, gentoo } from '../../src/sdk/builder';
-import { debianSources, debianSuites } from '../../src/sdk/debian/apt';
+import { debianSources, debianSuites } from '../../src/contract/apt';
 import { image } from '../../src/sdk/image';
 import { dependents, emptyLock, lockChanges, parseLock, renderLock, type GentooBuilderLock, type ImageLock, type Lock, type LockedPackage } from '../../src/sdk/lock';
 import { assemble } from '../../src/sdk/synth';

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ASSEMBLY_VERSION } from '../../src/assembly';
-import { AssemblyError, ValidationError } from '../../src/errors';
-import { checkVersion, readAssembly } from '../../src/runtime/assembly';
+import { ASSEMBLY_VERSION } from '../../src/contract/assembly';
+import { AssemblyError, ValidationError } from '../../src/contract/errors';
+import { checkVersion, readAssembly } from '../../src/contract/read';
 import { app } from '../../src/sdk/app';
 import { debian, gentoo } from '../../src/sdk/builder';
 import { image } from '../../src/sdk/image';
 import { synth } from '../../src/sdk/synth';
-import { SDK_VERSION } from '../../src/sdk/version';
+import { SDK_VERSION } from '../../src/contract/version';
 
 const bob = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib' });
 const deb = debian.builder('acme/bookworm', { from: 'debian:bookworm-slim' });

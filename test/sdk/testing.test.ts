@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ValidationError } from '../../src/errors';
+import { ValidationError } from '../../src/contract/errors';
 import { app } from '../../src/sdk/app';
 import { debian, gentoo } from '../../src/sdk/builder';
 import { image } from '../../src/sdk/image';

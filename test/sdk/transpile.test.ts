@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ValidationError } from '../../src/errors';
-import { sha256 } from '../../src/sdk/key';
+import { ValidationError } from '../../src/contract/errors';
+import { sha256 } from '../../src/contract/key';
 import { transpile } from '../../src/sdk/transpile';
 
 const ROOT = resolve(__dirname, '..', '..');

@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
-import { EngineError } from '../../errors';
+import { EngineError } from '../../contract/errors';
 import type { ContainerHandle, ContainerState, OutputHandler } from './engine';
 import { guardStream } from './watch';
 

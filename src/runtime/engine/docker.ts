@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { CancelledError, EngineError } from '../../errors';
+import { CancelledError, EngineError } from '../../contract/errors';
 import { trackContainer } from './cleanup';
 import { DockerContainer } from './container';
 import { connectionLost, watchingAgent } from './watch';

@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import type Docker from 'dockerode';
-import { EngineError, UsageError } from '../../errors';
+import { EngineError, UsageError } from '../../contract/errors';
 import { trackContainer } from './cleanup';
 import { LABEL_IMAGE, LABEL_OWNED, type Engine, type VolumeMount } from './engine';
 

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import type { Readable } from 'node:stream';
-import { EngineError } from '../../errors';
+import { EngineError } from '../../contract/errors';
 import type { ConnectOptions } from './docker';
 import type { ContainerHandle, ContainerInfo, ContainerOptions, Engine, ImageInfo, PullProgress, RegistryAuth, RunOptions, RunResult, VolumeInfo } from './engine';
 

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Pack } from 'tar-stream';
-import { ImgsdkError, UsageError } from '../../errors';
-import { canonicalJson } from '../../json';
-import { writeAtomic } from '../files';
+import { ImgsdkError, UsageError } from '../../contract/errors';
+import { canonicalJson } from '../../contract/json';
+import { writeAtomic } from '../store/files';
 import { LAYER_GZIP_MEDIA_TYPE } from './layer';
 import { imageManifest, MANIFEST_MEDIA_TYPE, type Blob } from './oci';
 

@@ -10,11 +10,11 @@ import { Readable, Transform, type TransformCallback, type Writable } from 'node
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack, type Header, type Pack } from 'tar-stream';
-import { RootfsError } from '../../errors';
-import { DamagedBlobError, type BlobStore } from '../rootfs/blobs';
-import type { Entry } from '../rootfs/entry';
+import { RootfsError } from '../../contract/errors';
+import { DamagedBlobError, type BlobStore } from '../store/blobs';
+import type { Entry } from '../store/entry';
 import { CAPABILITY } from '../rootfs/tar';
-import type { StateDir } from '../state';
+import type { StateDir } from '../store/state';
 
 /** Options of {@link writeLayer}. */
 export interface LayerOptions {

@@ -3,9 +3,9 @@
  * account files (/etc/passwd, /etc/group, /etc/nsswitch.conf) its layer carries.
  * Everything is canonical JSON or fixed-order text: same input, same bytes.
  */
-import type { AccountDef, HealthcheckDef, ImageDef } from '../../assembly';
-import { BuildError } from '../../errors';
-import { canonicalJson, sha256Digest } from '../../json';
+import type { AccountDef, HealthcheckDef, ImageDef } from '../../contract/assembly';
+import { BuildError } from '../../contract/errors';
+import { canonicalJson, sha256Digest } from '../../contract/json';
 
 /** OCI media type of an image config. */
 export const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';

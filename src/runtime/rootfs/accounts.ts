@@ -1,6 +1,6 @@
-import type { AccountDef } from '../../assembly';
-import type { CreatedAccount } from '../state';
-import type { Entry } from './entry';
+import type { AccountDef } from '../../contract/assembly';
+import type { CreatedAccount } from '../store/state';
+import type { Entry } from '../store/entry';
 
 /**
  * Accounts that maintainer scripts create (`adduser --system redis` in

@@ -1,5 +1,5 @@
-import { RootfsError } from '../../errors';
-import type { Entry } from './entry';
+import { RootfsError } from '../../contract/errors';
+import type { Entry } from '../store/entry';
 import { Loader, type LoadEvent, type LoaderOptions } from './linkcheck';
 import { comparePaths, globToRegExp, Layers, normalizePath, parents } from './resolve';
 

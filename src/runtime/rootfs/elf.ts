@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { ElfInfo } from './entry';
+import type { ElfInfo } from '../store/entry';
 
 /**
  * A reader of the few ELF facts the link check needs: class, byte order, machine,

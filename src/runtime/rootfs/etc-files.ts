@@ -2,8 +2,8 @@
  * The account files an image's rootfs gets: /etc/passwd, /etc/group and
  * /etc/nsswitch.conf, rendered from the image's and its parents' accounts.
  */
-import type { AccountDef } from '../../assembly';
-import { ImgsdkError } from '../../errors';
+import type { AccountDef } from '../../contract/assembly';
+import { ImgsdkError } from '../../contract/errors';
 
 const BUILTIN: readonly AccountDef[] = [
   { user: 'root', uid: 0, group: 'root', gid: 0, home: '/root', shell: '/sbin/nologin' },

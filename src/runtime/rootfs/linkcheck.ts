@@ -1,5 +1,5 @@
-import type { BlobStore } from './blobs';
-import type { ElfInfo, Entry } from './entry';
+import type { BlobStore } from '../store/blobs';
+import type { ElfInfo, Entry } from '../store/entry';
 import { comparePaths, dirname, globToRegExp, Layers, normalizePath, type Resolved } from './resolve';
 
 /**

@@ -5,9 +5,9 @@
  * builder. The link check then searches the platform's loader and library
  * directories, which it derives from each file's machine.
  */
-import { BuildError } from '../../errors';
-import { platformInfo, platformOfMachine, type PlatformInfo } from '../../sdk/platform';
-import type { Entry } from './entry';
+import { BuildError } from '../../contract/errors';
+import { platformInfo, platformOfMachine, type PlatformInfo } from '../../contract/platform';
+import type { Entry } from '../store/entry';
 
 const ET_EXEC = 2;
 const ET_DYN = 3;

@@ -1,4 +1,4 @@
-import type { Entry } from './entry';
+import type { Entry } from '../store/entry';
 import { type LinkCheckOptions, Loader, type LoadEvent } from './linkcheck';
 import { Layers } from './resolve';
 

@@ -1,4 +1,4 @@
-import type { Entry } from './entry';
+import type { Entry } from '../store/entry';
 
 /**
  * Privileges a file can carry into an image: setuid and setgid bits and file

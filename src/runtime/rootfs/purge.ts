@@ -1,5 +1,5 @@
-import { UsageError } from '../../errors';
-import type { Entry } from './entry';
+import { UsageError } from '../../contract/errors';
+import type { Entry } from '../store/entry';
 import { comparePaths, globToRegExp, Layers, parents } from './resolve';
 
 /**

@@ -1,4 +1,4 @@
-import type { Entry } from './entry';
+import type { Entry } from '../store/entry';
 
 /**
  * Paths inside a root filesystem and a view over stacked layers that follows

@@ -1,6 +1,6 @@
-import type { PackageInfo } from '../state';
+import type { PackageInfo } from '../store/state';
 import { closure } from './closure';
-import type { Entry } from './entry';
+import type { Entry } from '../store/entry';
 import type { Libc } from './linkcheck';
 import { globToRegExp, Layers, parents } from './resolve';
 

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
-import { RootfsError } from '../../errors';
-import type { BlobStore } from './blobs';
+import { RootfsError } from '../../contract/errors';
+import type { BlobStore } from '../store/blobs';
 import { parseElf, parseElfFile } from './elf';
 import { open } from 'node:fs/promises';
-import type { ElfInfo, Entry } from './entry';
+import type { ElfInfo, Entry } from '../store/entry';
 import { comparePaths, dirname, normalizePath, parents, walk } from './resolve';
 
 /**

@@ -2,7 +2,7 @@
  * Debian package names and versions (Debian Policy §5.6.1, §5.6.12) and dpkg's
  * version ordering, for checking `.packages()` of Debian images at the call site.
  */
-import { ImgsdkError } from '../../errors';
+import { ImgsdkError } from '../../contract/errors';
 
 const NAME_RE = /^[a-z0-9][a-z0-9+.-]+$/;
 // dpkg architecture names (amd64, arm64, armhf, i386, any, all, native, …).

@@ -4,7 +4,7 @@
  * plus the user-configuration extensions Portage documents in portage(5)
  * (repository constraints `::repo`).
  */
-import { ImgsdkError } from '../../errors';
+import { ImgsdkError } from '../../contract/errors';
 
 /** Options of {@link Atom.parse} and {@link Atom.check}. */
 export interface AtomOptions {

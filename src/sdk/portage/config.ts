@@ -2,9 +2,9 @@
  * Renders the Portage part of an image definition into the files Portage reads
  * from /etc/portage (portage(5), make.conf(5)). Pure: same definition, same bytes.
  */
-import type { AtomFlags, OverlayDef, PortageDef } from '../../assembly';
+import type { AtomFlags, OverlayDef, PortageDef } from '../../contract/assembly';
 import { Atom } from './atom';
-import { quoteMakeConfValue } from '../../makeconf';
+import { quoteMakeConfValue } from '../../contract/makeconf';
 
 export { quoteMakeConfValue };
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EngineError } from '../../../src/errors';
+import { EngineError } from '../../../src/contract/errors';
 import { connectEngine } from '../../../src/runtime/engine/docker';
 import { json, startFakeEngine, type FakeEngine } from './_fake-engine';
 

@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { extract, pack } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CancelledError, EngineError } from '../../../src/errors';
+import { CancelledError, EngineError } from '../../../src/contract/errors';
 import { connectEngine, engineFromDocker } from '../../../src/runtime/engine/docker';
 import type { Engine } from '../../../src/runtime/engine/engine';
 import { testBuilderImage } from '../../e2e/_builder';

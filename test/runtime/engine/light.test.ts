@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EngineError } from '../../../src/errors';
+import { EngineError } from '../../../src/contract/errors';
 import { connectEngine } from '../../../src/runtime/engine/light';
 import { startFakeEngine } from './_fake-engine';
 

@@ -8,11 +8,11 @@ import { extract } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeDockerArchive, writeOciLayout } from '../../../src/runtime/image/archive';
-import { sha256Digest } from '../../../src/json';
+import { sha256Digest } from '../../../src/contract/json';
 import { writeLayerFile } from '../../../src/runtime/image/layer';
 import type { Blob } from '../../../src/runtime/image/oci';
-import { BlobStore } from '../../../src/runtime/rootfs/blobs';
-import type { Entry } from '../../../src/runtime/rootfs/entry';
+import { BlobStore } from '../../../src/runtime/store/blobs';
+import type { Entry } from '../../../src/runtime/store/entry';
 
 let tmp: string;
 let layerTar: string;

@@ -7,10 +7,10 @@ import { gunzipSync } from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RootfsError } from '../../../src/errors';
+import { RootfsError } from '../../../src/contract/errors';
 import { writeLayer, writeLayerFile } from '../../../src/runtime/image/layer';
-import { BlobStore, DamagedBlobError } from '../../../src/runtime/rootfs/blobs';
-import type { Entry } from '../../../src/runtime/rootfs/entry';
+import { BlobStore, DamagedBlobError } from '../../../src/runtime/store/blobs';
+import type { Entry } from '../../../src/runtime/store/entry';
 
 const MTIME = 1_700_000_000;
 let tmp: string;

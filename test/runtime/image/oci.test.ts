@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AccountDef, ImageConfigDef, ImageDef } from '../../../src/assembly';
-import { BuildError } from '../../../src/errors';
-import { canonicalJson, sha256Digest } from '../../../src/json';
+import type { AccountDef, ImageConfigDef, ImageDef } from '../../../src/contract/assembly';
+import { BuildError } from '../../../src/contract/errors';
+import { canonicalJson, sha256Digest } from '../../../src/contract/json';
 import {
   DEFAULT_PATH,
   imageConfig,

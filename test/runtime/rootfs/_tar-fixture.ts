@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pack, type Header } from 'tar-stream';
-import type { ElfInfo, Entry } from '../../../src/runtime/rootfs/entry';
+import type { ElfInfo, Entry } from '../../../src/runtime/store/entry';
 
 /** Fixed so the tars are byte-identical run to run. */
 export const MTIME = new Date(Date.UTC(2024, 0, 1));

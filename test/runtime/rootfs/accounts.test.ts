@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseCreatedAccounts } from '../../../src/runtime/phase1';
+import { parseCreatedAccounts } from '../../../src/runtime/build/phase1';
 import { adoptAccounts, unownedFiles } from '../../../src/runtime/rootfs/accounts';
 import { dir, file } from './_tar-fixture';
 

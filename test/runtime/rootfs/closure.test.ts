@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RootfsError } from '../../../src/errors';
+import { RootfsError } from '../../../src/contract/errors';
 import { closure } from '../../../src/runtime/rootfs/closure';
-import type { Entry } from '../../../src/runtime/rootfs/entry';
+import type { Entry } from '../../../src/runtime/store/entry';
 import { dir, elf, file, hardlink, symlink } from './_tar-fixture';
 
 const LD = '/lib64/ld-linux-x86-64.so.2';

@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BuildError } from '../../../src/errors';
+import { BuildError } from '../../../src/contract/errors';
 import { parseElf } from '../../../src/runtime/rootfs/elf';
-import type { Entry } from '../../../src/runtime/rootfs/entry';
+import type { Entry } from '../../../src/runtime/store/entry';
 import { linkCheck } from '../../../src/runtime/rootfs/linkcheck';
 import { checkMachine, wrongMachine } from '../../../src/runtime/rootfs/machine';
-import { platformInfo } from '../../../src/sdk/platform';
+import { platformInfo } from '../../../src/contract/platform';
 import { buildElf } from './_elf-fixture';
 import { elf, file, symlink } from './_tar-fixture';
 

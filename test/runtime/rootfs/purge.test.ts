@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UsageError } from '../../../src/errors';
+import { UsageError } from '../../../src/contract/errors';
 import { purge } from '../../../src/runtime/rootfs/purge';
 import { globToRegExp } from '../../../src/runtime/rootfs/resolve';
 import { dir, file, symlink } from './_tar-fixture';

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Entry } from '../../../src/runtime/rootfs/entry';
+import type { Entry } from '../../../src/runtime/store/entry';
 import { slim } from '../../../src/runtime/rootfs/slim';
-import type { PackageInfo } from '../../../src/runtime/state';
+import type { PackageInfo } from '../../../src/runtime/store/state';
 import { dir, elf, file, symlink } from './_tar-fixture';
 
 const LD = '/lib64/ld-linux-x86-64.so.2';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RootfsError } from '../../../src/errors';
-import { BlobStore } from '../../../src/runtime/rootfs/blobs';
+import { RootfsError } from '../../../src/contract/errors';
+import { BlobStore } from '../../../src/runtime/store/blobs';
 import { readRootfsTar } from '../../../src/runtime/rootfs/tar';
 
 /** One ustar header block plus body, the name given as bytes. */

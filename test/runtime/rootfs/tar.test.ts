@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RootfsError } from '../../../src/errors';
-import { BlobStore } from '../../../src/runtime/rootfs/blobs';
+import { RootfsError } from '../../../src/contract/errors';
+import { BlobStore } from '../../../src/runtime/store/blobs';
 import { normalizeEntries, readRootfsTar } from '../../../src/runtime/rootfs/tar';
 import { dir, file, makeTar, symlink, type TarItem } from './_tar-fixture';
 

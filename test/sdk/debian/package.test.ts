@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ImgsdkError } from '../../../src/errors';
+import { ImgsdkError } from '../../../src/contract/errors';
 import { checkDebianPackage, checkDebianVersion, DebianVersion } from '../../../src/sdk/debian/package';
 
 test('package names from Policy 5.6.1 are accepted', () => {

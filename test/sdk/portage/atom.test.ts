@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ImgsdkError } from '../../../src/errors';
+import { ImgsdkError } from '../../../src/contract/errors';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from '../../../src/sdk/portage/atom';
 
 // Valid per PMS (EAPI 8) plus Portage's "::repo"; each must survive a round trip through toString().

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { PortageDef } from '../../../src/assembly';
+import type { PortageDef } from '../../../src/contract/assembly';
 import {
   providedEntry,
   quoteMakeConfValue,

@@ -8,8 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gentoo, image } from '../../../src/index';
 import { deployCommand } from '../../../src/cli/deploy';
-import { UsageError } from '../../../src/errors';
-import { builderMounts } from '../../../src/runtime/builders/portage-snapshot';
+import { UsageError } from '../../../src/contract/errors';
+import { builderMounts } from '../../../src/runtime/build/builders/portage-snapshot';
 import { imageConfig } from '../../../src/runtime/image/oci';
 import { Testing } from '../../../src/sdk/testing';
 

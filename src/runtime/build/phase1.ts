@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract } from 'tar-stream';
+import { phase1View, type BuilderDef, type ImageDef } from '../../contract/assembly';
+import { prettyJson } from '../../contract/json';
+import { BuildError } from '../../contract/errors';
+import { dirTar, readSingleFile } from '../../util/tar';
+import type { Engine, OutputHandler, VolumeMount } from '../engine/engine';
+import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
+import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from '../store/state';
+
+/** Where the builder-side scripts live, in a checkout and in the published package alike. */
+export const SCRIPTS_DIR = join(__dirname, '..', '..', '..', 'src', 'runtime', 'build', 'scripts');
+
+export interface Phase1Input {
+  readonly engine: Engine;
+  readonly state: StateDir;
+  readonly def: ImageDef;
+  /** The phase-1 key: the rootfs is cached under it. */
+  readonly key: string;
+  readonly builder: BuilderDef;
+  readonly builderRef: string;
+  /** The image's directory in the assembly. */
+  readonly imageDir: string;
+  /** Names of the packages every ancestor has installed. */
+  readonly parentPackages: readonly string[];
+  /** Named volumes of the builder (Gentoo: Portage snapshot, distfiles, binpkgs). */
+  readonly mounts?: readonly VolumeMount[];
+  readonly onOutput?: OutputHandler;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Phase 1: a container of the builder installs the image's packages and streams
+ * back rootfs.tar and packages.json. Files go in and out through the API only.
+ * The rootfs tar is written to a temp name, hashed, and renamed into the state
+ * directory only when complete; the container is removed in every outcome.
+ * The container gets only what the phase-1 key covers: the image's definition cut
+ * to {@link phase1View}, no `files/` (a cache hit on the phase-1 key must not miss
+ * anything the container could have read).
+ */
+export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
+  const { engine, state, def, key } = input;
+  const inTar = await dirTar(input.imageDir, {
+    'image.json': prettyJson(phase1View(def, input.builder.kind), ['id', 'packages']),
+    'parent-packages.list': input.parentPackages.join('\n') + (input.parentPackages.length ? '\n' : ''),
+  }, (rel) => rel === 'image.json' || rel.startsWith('files/'));
+  const scriptsTar = await dirTar(SCRIPTS_DIR, {});
+
+  return engine.withContainer(
+    {
+      image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { 'org.imgsdk.key': key }, mounts: input.mounts, signal: input.signal,
+      network: input.builder.debian?.network ?? undefined,
+    },
+    async (c) => {
+      await c.putArchive('/imgsdk/in', inTar);
+      await c.putArchive('/imgsdk/scripts', scriptsTar);
+      const code = await c.run({ onOutput: input.onOutput });
+      if (code !== 0) throw new BuildError(def.id, `phase 1 failed in builder ${input.builder.id} (exit ${code}):\n${indent(c.tail())}`, { phase: 'phase1' });
+      const rec = await collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
+      if (input.builder.kind !== 'debian') return rec;
+      // Section, Priority and dependencies decide what the pipeline slims.
+      const status = await readSingleFile(await c.getArchive('/var/lib/dpkg/status'));
+      // The stanzas of this layer's packages become its /var/lib/dpkg/status.d (pkgdb.ts).
+      const stanzas = statusStanzas(status);
+      const control = Object.fromEntries(rec.packages.flatMap((p) => (stanzas.has(p.name) ? [[p.name, stanzas.get(p.name)!]] : [])));
+      const enriched: RootfsRecord = { ...rec, packages: enrichPackages(rec.packages, parseDpkgStatus(status)), control };
+      await state.writeRootfsRecord(enriched);
+      return enriched;
+    },
+  );
+}
+
+async function collect(out: Readable, state: StateDir, id: string, key: string): Promise<RootfsRecord> {
+  const dest = state.rootfsPath(key);
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = state.tempFor(dest);
+  let packages: PackageInfo[] | null = null;
+  let filesTsv = '';
+  const added: Record<string, string> = {};
+  let sha256: string | null = null;
+  let size = 0;
+  const ex = extract();
+  ex.on('entry', (header, stream, next) => {
+    const name = header.name.replace(/^(\.\/)?out\//, '');
+    if (name === 'rootfs.tar') {
+      const h = createHash('sha256');
+      stream.on('data', (d: unknown) => {
+        const b = d as Buffer;
+        h.update(b);
+        size += b.length;
+      });
+      pipeline(stream, createWriteStream(tmp)).then(() => {
+        sha256 = h.digest('hex');
+        next();
+      }, next);
+    } else if (name === 'packages.json' || name === 'files.tsv' || name === 'passwd.added' || name === 'group.added') {
+      const chunks: Buffer[] = [];
+      stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
+      stream.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (name === 'files.tsv') filesTsv = text;
+        else if (name.endsWith('.added')) added[name.slice(0, -'.added'.length)] = text;
+        else {
+          try {
+            packages = JSON.parse(text) as PackageInfo[];
+          } catch (e) {
+            return next(new BuildError(id, `packages.json from the builder is not JSON: ${(e as Error).message}`, { phase: 'phase1' }));
+          }
+        }
+        next();
+      });
+      stream.resume();
+    } else {
+      stream.on('end', () => next());
+      stream.resume();
+    }
+  });
+  try {
+    await pipeline(out, ex);
+    if (!sha256 || !packages) throw new BuildError(id, 'the builder produced no rootfs.tar or packages.json in /imgsdk/out', { phase: 'phase1' });
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  const origins: Record<string, string> = {};
+  for (const line of filesTsv.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) origins[line.slice(0, tab).replace(/^\.?\/+/, '')] = line.slice(tab + 1);
+  }
+  const createdAccounts = parseCreatedAccounts(added.passwd ?? '', added.group ?? '');
+  const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins, ...(createdAccounts.length ? { createdAccounts } : {}) };
+  await state.writeRootfsRecord(rec);
+  return rec;
+}
+
+/**
+ * The accounts an install created (`adduser --system` in a maintainer script), from
+ * the lines it added to /etc/passwd and /etc/group: users with their primary group's
+ * name, and groups of their own (`redis` user, `redis` group; `postdrop` group alone).
+ */
+export function parseCreatedAccounts(passwd: string, group: string): CreatedAccount[] {
+  const groups = new Map<number, string>();
+  const out: CreatedAccount[] = [];
+  for (const line of group.split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name && /^\d+$/.test(gid ?? '')) groups.set(Number(gid), name);
+  }
+  const usedGroups = new Set<string>();
+  for (const line of passwd.split('\n')) {
+    const [name, , uid, gid, , home, shell] = line.split(':');
+    if (!name || !/^\d+$/.test(uid ?? '') || !/^\d+$/.test(gid ?? '')) continue;
+    const groupName = groups.get(Number(gid));
+    if (groupName) usedGroups.add(groupName);
+    out.push({ user: name, uid: Number(uid), gid: Number(gid), ...(groupName ? { group: groupName } : {}), home: home || '/nonexistent', shell: shell || '/usr/sbin/nologin' });
+  }
+  for (const [gid, name] of groups) if (!usedGroups.has(name)) out.push({ group: name, gid });
+  return out.sort((a, b) => (a.user ?? a.group!).localeCompare(b.user ?? b.group!));
+}
+
+function indent(s: string): string {
+  return s.split('\n').map((l) => '  ' + l).join('\n');
+}

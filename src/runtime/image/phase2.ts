@@ -1,0 +1,57 @@
+import { PassThrough } from 'node:stream';
+import type { AccountDef, ImageDef } from '../../contract/assembly';
+import { BuildError } from '../../contract/errors';
+import type { Engine } from '../engine/engine';
+import { writeDockerArchive } from './archive';
+import { storeLayer } from './layer';
+import { imageConfig, type Blob } from './oci';
+import type { Entry } from '../store/entry';
+import type { StateDir } from '../store/state';
+
+export interface Phase2Input {
+  readonly state: StateDir;
+  readonly def: ImageDef;
+  readonly key: string;
+  readonly arch: string;
+  readonly entries: readonly Entry[];
+  /** diff ids of every ancestor layer, oldest first. */
+  readonly parentDiffIds: readonly string[];
+  readonly accounts: readonly AccountDef[];
+  /** SOURCE_DATE_EPOCH. */
+  readonly epoch: number;
+  /** Labels added to the config (the SBOM's digest). @default {} */
+  readonly extraLabels?: Readonly<Record<string, string>>;
+}
+
+export interface Phase2Result {
+  readonly config: Blob;
+  readonly layer: { readonly diffId: string; readonly size: number };
+  readonly diffIds: readonly string[];
+}
+
+/**
+ * Phase 2: the layer (deterministic: same entries, same bytes) and the OCI
+ * config. No engine: loading ({@link loadArchive}), the OCI layout and the
+ * docker-archive export all start from what this leaves in the state directory.
+ */
+export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
+  const { state, def } = input;
+  const info = await storeLayer(state, input.entries, input.epoch);
+  const diffIds = [...input.parentDiffIds, info.diffId];
+  const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
+  return { config, layer: { diffId: info.diffId, size: info.uncompressedSize }, diffIds };
+}
+
+/**
+ * Streams a docker-archive straight into `docker load`, with every tag at once
+ * (so an image is tagged all at once or not at all); verifies the id it got.
+ */
+export async function loadArchive(engine: Engine, id: string, config: Blob, layers: { diffId: string; path: string }[], repoTags: readonly string[]): Promise<void> {
+  const stream = new PassThrough();
+  const writing = writeDockerArchive(stream, { config, layers, repoTags });
+  const [loaded] = await Promise.all([engine.loadImage(stream), writing]);
+  const info = await engine.inspectImage(repoTags[0]);
+  if (!info || info.id !== config.digest) {
+    throw new BuildError(id, `docker load gave ${info?.id ?? 'nothing'} for ${repoTags[0]}, expected ${config.digest} (loaded: ${loaded.join(', ')})`, { phase: 'phase2' });
+  }
+}

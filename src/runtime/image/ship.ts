@@ -1,0 +1,157 @@
+/**
+ * What happens to an image after phase 2: load it into the engine (under a
+ * candidate tag first when it has tests or a health check, so a failing image
+ * never gets the tags users see), the `:debug` variant, the OCI layout and
+ * docker-archive exports, and the push. Shared by fresh builds and cache hits.
+ */
+import type { AccountDef, ImageDef } from '../../contract/assembly';
+import { BuildError } from '../../contract/errors';
+import { debugConfig, DEBUG_TAG, ensureBusyboxLayer } from './debug';
+import type { Engine, RegistryAuth } from '../engine/engine';
+import type { Blob } from './oci';
+import { hasChecks, runImageChecks } from './imagetest';
+import { exportDockerArchive, exportOci, type ExportImage } from './oci-export';
+import { loadArchive } from './phase2';
+import { pushImage, type Pushed } from './push';
+import { pushAttestation } from './attest';
+import type { StateDir } from '../store/state';
+
+/** Where built images go besides the state directory. */
+export interface ShipOptions {
+  /** Load into the engine. */
+  readonly load: boolean;
+  /** OCI image layout directory. */
+  readonly oci?: string;
+  /** Directory for one docker-archive per image. */
+  readonly archive?: string;
+  readonly push?: { readonly registry: string; readonly auth: RegistryAuth | null };
+}
+
+/** One image ready to ship. */
+export interface ShipInput {
+  readonly engine: () => Promise<Engine>;
+  readonly state: StateDir;
+  readonly def: ImageDef;
+  readonly key: string;
+  /** `id:tag` names: latest, the key's first 12 hex, the image's own tags. */
+  readonly tags: readonly string[];
+  readonly config: Blob;
+  readonly diffIds: readonly string[];
+  readonly arch: string;
+  readonly accounts: readonly AccountDef[];
+  readonly epoch: number;
+  /** Labels phase 2 added (the SBOM's), repeated on the debug variant. */
+  readonly extraLabels: Readonly<Record<string, string>>;
+  /** The Debian builder the debug variant's busybox comes from (the image's, else DEBUG_BUILDER). */
+  readonly builder: { readonly ref: () => Promise<string>; readonly key: string; readonly network?: string } | null;
+  /** The image's directory in the assembly (its apt sources). */
+  readonly imageDir: string;
+  readonly log: (line: string) => void;
+  readonly signal?: AbortSignal;
+  /** The image's provenance (an in-toto statement), attached in the OCI layout and pushed with it. @default none */
+  readonly provenance?: string | null;
+}
+
+/** What shipping did. */
+export interface Shipped {
+  readonly pushed: readonly Pushed[];
+  /** `id:debug` when made. */
+  readonly debug: string | null;
+  /** Path of the docker-archive, when written. */
+  readonly archive: string | null;
+  /** The image and its debug variant as exported (what a multi-platform index lists). */
+  readonly exports: readonly ExportImage[];
+}
+
+/** The tag an image is loaded under while its tests run. */
+export function candidateTag(id: string, key: string): string {
+  return `${id}:imgsdk-candidate-${key.slice(0, 12)}`;
+}
+
+/**
+ * Loads a freshly built image. Without checks: one `docker load` with every tag.
+ * With `.test()`s or a health check: loaded as the candidate tag only, checked,
+ * then tagged; on a failure the candidate tag is removed and whatever the tags
+ * pointed at before stays as it was.
+ */
+export async function loadChecked(input: ShipInput): Promise<void> {
+  const engine = await input.engine();
+  const { def, config } = input;
+  const layers = input.diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d) }));
+  if (!hasChecks(def)) return loadArchive(engine, def.id, config, layers, input.tags);
+  const candidate = candidateTag(def.id, input.key);
+  await loadArchive(engine, def.id, config, layers, [candidate]);
+  try {
+    await runImageChecks(engine, def, candidate, { log: input.log, signal: input.signal });
+    for (const t of input.tags) {
+      const i = t.lastIndexOf(':');
+      await engine.tagImage(config.digest, t.slice(0, i), t.slice(i + 1));
+    }
+  } finally {
+    // Only a tag goes: the image stays when it has other tags (the success case).
+    await engine.removeImage(candidate, { noprune: true }).catch(() => false);
+  }
+}
+
+/**
+ * The rest, for a built or a cached image: the debug variant (made when missing
+ * or stale), the exports and the push, in that order.
+ */
+export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Shipped> {
+  const { def } = input;
+  const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags, ...(input.provenance ? { attestation: input.provenance } : {}) }];
+  let debug: string | null = null;
+  if (def.debug) {
+    if (!input.builder) throw new BuildError(def.id, '.debug() needs a Debian builder for busybox-static; this image has none', { phase: 'debug' });
+    const engine = await input.engine();
+    const busybox = await ensureBusyboxLayer(engine, input.state, {
+      builderRef: await input.builder.ref(), builderKey: input.builder.key, network: input.builder.network, imageDir: input.imageDir, epoch: input.epoch, forImage: def.id, log: input.log, signal: input.signal,
+    });
+    const config = debugConfig(def, { key: input.key, diffIds: input.diffIds, busybox, epoch: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
+    debug = `${def.id}:${DEBUG_TAG}`;
+    const diffIds = [...input.diffIds, busybox.diffId];
+    if (opts.load && (await engine.inspectImage(debug))?.id !== config.digest) {
+      await loadArchive(engine, def.id, config, diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d) })), [debug]);
+      input.log(`loaded ${debug}`);
+    }
+    exports.push({ config, diffIds, repoTags: [debug] });
+  }
+  const layerPath = (d: string) => input.state.layerPath(d);
+  if (opts.oci) {
+    await exportOci(opts.oci, exports, layerPath);
+    input.log(`wrote ${exports.flatMap((e) => e.repoTags).join(', ')} to the OCI layout ${opts.oci}`);
+  }
+  let archive: string | null = null;
+  if (opts.archive) {
+    archive = await exportDockerArchive(opts.archive, def.id, exports[0], layerPath);
+    if (exports[1]) await exportDockerArchive(opts.archive, `${def.id}-${DEBUG_TAG}`, exports[1], layerPath);
+    input.log(`wrote ${archive}`);
+  }
+  const pushed: Pushed[] = [];
+  if (opts.push) {
+    const engine = await input.engine();
+    for (const e of exports) {
+      const tags = e.repoTags.map((t) => t.slice(t.lastIndexOf(':') + 1));
+      const refs = await pushImage(engine, opts.push.registry, def.id, e.config.digest, tags, { auth: opts.push.auth, log: input.log });
+      pushed.push(...refs);
+      if (!e.attestation) continue;
+      // The provenance goes with the image: attached to the manifest the registry now has.
+      for (const digest of new Set(refs.map((r) => r.digest).filter((d): d is string => !!d))) {
+        try {
+          const tag = await pushAttestation(opts.push.registry, def.id, digest, e.attestation, opts.push.auth);
+          input.log(`pushed the provenance as ${opts.push.registry}/${def.id}:${tag}`);
+        } catch (err) {
+          throw new BuildError(def.id, `push of the provenance failed: ${(err as Error).message}`, { cause: err, phase: 'push' });
+        }
+      }
+    }
+  }
+  return { pushed, debug, archive, exports };
+}
+
+/** The labels phase 2 added to a recorded config (to rebuild the debug variant of a cache hit). */
+export function recordedLabels(configJson: string, keys: readonly string[]): Record<string, string> {
+  const labels = ((JSON.parse(configJson) as { config?: { Labels?: Record<string, string> } }).config?.Labels ?? {}) as Record<string, string>;
+  return Object.fromEntries(keys.filter((k) => k in labels).map((k) => [k, labels[k]]));
+}
+

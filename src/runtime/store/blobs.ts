@@ -1,0 +1,132 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { RootfsError } from '../../contract/errors';
+
+/**
+ * A blob whose bytes are not the ones its name (their sha256) promises, or that
+ * is gone. The store has already dropped it, so whatever wrote it can write it
+ * again (deploy rebuilds the layer once).
+ */
+export class DamagedBlobError extends RootfsError {
+  constructor(
+    readonly sha256: string,
+    readonly why: string,
+    /** The entry whose body it is, when known. */
+    readonly path?: string,
+  ) {
+    super(`${path ? `${path}: ` : ''}blob ${sha256.slice(0, 12)} in the state directory is ${why}; it was dropped`, path ? [path] : []);
+  }
+
+  /** The same error, naming the entry. */
+  at(path: string): DamagedBlobError {
+    return new DamagedBlobError(this.sha256, this.why, path);
+  }
+}
+
+/**
+ * Content-addressed store of file bodies: `<dir>/<sha256>`. Writes go to a temp
+ * name first and are renamed into place, so a crash never leaves a half blob
+ * under a valid name. Reads check the bytes against the name, so a blob damaged
+ * on disk is never used: it is dropped and a DamagedBlobError says which.
+ */
+export class BlobStore {
+  constructor(readonly dir: string) {}
+
+  path(sha256: string): string {
+    return join(this.dir, sha256);
+  }
+
+  async put(data: Buffer): Promise<string> {
+    const sha = createHash('sha256').update(data).digest('hex');
+    const dest = this.path(sha);
+    if (await exists(dest)) return sha;
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(tmp, data);
+    await rename(tmp, dest);
+    return sha;
+  }
+
+  /**
+   * Stores a body read from a stream, never holding it whole (bodies of any size):
+   * hashed on the way to a temp file, renamed into place, the temp file removed on failure.
+   */
+  async putStream(body: Readable): Promise<{ sha256: string; size: number }> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = join(this.dir, `stream.${randomBytes(6).toString('hex')}.tmp`);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const c of chunks) {
+            hash.update(c);
+            size += c.length;
+            yield c;
+          }
+        },
+        createWriteStream(tmp),
+      );
+      const sha256 = hash.digest('hex');
+      if (await exists(this.path(sha256))) await rm(tmp, { force: true });
+      else await rename(tmp, this.path(sha256));
+      return { sha256, size };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async read(sha256: string): Promise<Buffer> {
+    const data = await readFile(this.path(sha256)).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new DamagedBlobError(sha256, 'missing');
+      throw err;
+    });
+    if (createHash('sha256').update(data).digest('hex') !== sha256) {
+      await this.drop(sha256);
+      throw new DamagedBlobError(sha256, 'damaged (its content does not match its hash)');
+    }
+    return data;
+  }
+
+  /** The blob's bytes, hashed on the way: a mismatch ends the stream in a DamagedBlobError. */
+  stream(sha256: string): Readable {
+    const hash = createHash('sha256');
+    const check = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+      flush: (cb) => {
+        if (hash.digest('hex') === sha256) return cb();
+        this.drop(sha256).then(() => cb(new DamagedBlobError(sha256, 'damaged (its content does not match its hash)')), cb);
+      },
+    });
+    const src = createReadStream(this.path(sha256));
+    src.on('error', (err: NodeJS.ErrnoException) => check.destroy(err.code === 'ENOENT' ? new DamagedBlobError(sha256, 'missing') : err));
+    return src.pipe(check);
+  }
+
+  has(sha256: string): Promise<boolean> {
+    return exists(this.path(sha256));
+  }
+
+  /** Removes a blob (a damaged one; a later put writes it again). */
+  async drop(sha256: string): Promise<void> {
+    await rm(this.path(sha256), { force: true });
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The state directory's lock: one deploy at a time. The lock file says who holds
+ * it — pid, the process's start time (from /proc/<pid>/stat), the boot id and the
+ * host — so a pid reused by another process after a crash is not taken for the
+ * holder. A holder that cannot be checked that way (another host on a shared
+ * directory, a lock written by hand or by an older imgsdk) keeps the lock only while
+ * its file is refreshed: the holder touches it every few seconds.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { link, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { CancelledError } from '../../contract/errors';
+
+/** What the lock file holds. */
+export interface LockHolder {
+  readonly pid: number;
+  /** Start time of the process in clock ticks since boot (field 22 of /proc/<pid>/stat). */
+  readonly start: string | null;
+  readonly boot: string | null;
+  readonly host: string;
+  /** ISO time the lock was taken. */
+  readonly since: string;
+  readonly command: string;
+}
+
+export interface LockOptions {
+  /** Told who holds the lock when this call starts to wait, and again when the holder changes. */
+  readonly onWait?: (holder: string) => void;
+  readonly signal?: AbortSignal;
+  /** A holder that cannot be checked is gone when the lock was not refreshed for this long. @default 30000 */
+  readonly staleMs?: number;
+  /** How often the holder refreshes the lock file. @default 5000 */
+  readonly refreshMs?: number;
+  /** What the holder is doing, for the message of whoever waits. @default the command line */
+  readonly command?: string;
+}
+
+const POLL_MS = 200;
+
+/**
+ * Runs `fn` holding the lock at `path`; waits while a live process holds it and
+ * takes over a lock whose holder is gone.
+ * @example await withLock('.imgsdk/lock', () => build(), { onWait: (who) => console.log(`waiting for ${who}`) });
+ */
+export async function withLock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const staleMs = opts.staleMs ?? 30_000;
+  const me = JSON.stringify(self(opts.command));
+  let told = '';
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(me);
+      await fh.close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const text = await readFile(path, 'utf8').catch(() => null);
+    if (text === null) continue; // released meanwhile
+    const mtime = (await stat(path).catch(() => null))?.mtimeMs ?? Date.now();
+    const holder = parseHolder(text);
+    const state = holderState(holder);
+    if (state === 'dead' || (state === 'unknown' && Date.now() - mtime > staleMs)) {
+      await takeOver(path, text);
+      continue;
+    }
+    const who = describe(holder, text, state, staleMs);
+    if (who !== told) opts.onWait?.(who);
+    told = who;
+    if (opts.signal?.aborted) throw new CancelledError('cancelled while waiting for the state lock');
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  // process.exit() (Ctrl-C after the build containers are removed) skips finally blocks.
+  const onExit = () => {
+    if (ownsLock(path, me)) rmSync(path, { force: true });
+  };
+  process.once('exit', onExit);
+  const refresh = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => undefined);
+  }, opts.refreshMs ?? 5000);
+  refresh.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(refresh);
+    process.off('exit', onExit);
+    if (ownsLock(path, me)) await rm(path, { force: true });
+  }
+}
+
+/** The holder record of this process. */
+export function self(command = process.argv.slice(1).join(' ')): LockHolder {
+  return { pid: process.pid, start: processStart(process.pid), boot: bootId(), host: hostname(), since: new Date().toISOString(), command };
+}
+
+/** A lock file's content as a holder; a bare pid (older imgsdk, or written by hand) has only the pid. */
+export function parseHolder(text: string): LockHolder | null {
+  try {
+    const h = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof h === 'object' && h && Number.isInteger(h.pid)) {
+      return { pid: h.pid!, start: h.start ?? null, boot: h.boot ?? null, host: h.host ?? '', since: h.since ?? '', command: h.command ?? '' };
+    }
+  } catch {
+    // not JSON: maybe a bare pid
+  }
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? { pid, start: null, boot: null, host: '', since: '', command: '' } : null;
+}
+
+/**
+ * `alive`: that very process runs (same host, same boot, same pid and start time);
+ * `dead`: it does not; `unknown`: it cannot be told (another host, no start time).
+ */
+export function holderState(h: LockHolder | null): 'alive' | 'dead' | 'unknown' {
+  if (!h) return 'unknown';
+  if (h.host && h.host !== hostname()) return 'unknown';
+  const boot = bootId();
+  if (h.boot && boot && h.boot !== boot) return 'dead';
+  if (!pidExists(h.pid)) return 'dead';
+  if (!h.start) return 'unknown';
+  const start = processStart(h.pid);
+  if (start === null) return 'unknown';
+  return start === h.start ? 'alive' : 'dead';
+}
+
+function describe(h: LockHolder | null, text: string, state: 'alive' | 'unknown', staleMs: number): string {
+  if (!h) return `an unreadable lock (${JSON.stringify(text.slice(0, 40))}); it is taken over once it has not been refreshed for ${staleMs / 1000} s`;
+  const what = [h.command && `"${h.command}"`, h.host && h.host !== hostname() && `on ${h.host}`, h.since && `since ${h.since}`].filter(Boolean).join(', ');
+  const who = `pid ${h.pid}${what ? ` (${what})` : ''}`;
+  if (state === 'alive') return who;
+  return `${who}, which cannot be checked from here; it is taken over once it has not been refreshed for ${staleMs / 1000} s`;
+}
+
+/**
+ * Removes a lock judged stale, and only that one: it is renamed away first (atomic),
+ * and put back if what was renamed is a new holder's lock after all.
+ */
+async function takeOver(path: string, staleText: string): Promise<void> {
+  const aside = `${path}.${randomBytes(4).toString('hex')}.stale`;
+  try {
+    await rename(path, aside);
+  } catch {
+    return; // someone else took it over first
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => null);
+  if (moved !== staleText) await link(aside, path).catch(() => undefined);
+  await rm(aside, { force: true });
+}
+
+function ownsLock(path: string, me: string): boolean {
+  try {
+    return readFileSync(path, 'utf8') === me;
+  } catch {
+    return false;
+  }
+}
+
+function pidExists(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat (after the parenthesized command, which may hold spaces); null off Linux. */
+export function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+let boot: string | null | undefined;
+function bootId(): string | null {
+  if (boot === undefined) {
+    try {
+      boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      boot = null;
+    }
+  }
+  return boot;
+}

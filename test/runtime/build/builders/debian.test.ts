@@ -1,0 +1,166 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { pack } from 'tar-stream';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { BuilderDef, DebianSource } from '../../../../src/contract/assembly';
+import { BuildError, CancelledError } from '../../../../src/contract/errors';
+import { bootstrapKey, builderRef, ensureDebianBuilder } from '../../../../src/runtime/build/builders/debian';
+import { builderKey } from '../../../../src/contract/key';
+import { engineFromDocker } from '../../../../src/runtime/engine/docker';
+import type { Engine } from '../../../../src/runtime/engine/engine';
+import { testBuilderImage } from '../../../e2e/_builder';
+import { engineOrSkip } from '../../../e2e/_engine';
+
+const nonce = randomBytes(6).toString('hex');
+const mirror = process.env.IMGSDK_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
+
+let docker: Docker | null = null;
+let engine: Engine;
+let tmp: string;
+
+function def(name: string, source: DebianSource): BuilderDef {
+  return {
+    id: `imgsdk-test/${name}-${nonce}`,
+    kind: 'debian',
+    libc: 'glibc',
+    arch: 'amd64',
+    gentoo: null,
+    debian: { suite: 'bookworm', mirror, updates: true, security: 'http://deb.debian.org/debian-security', snapshot: null, sources: [], network: null, source },
+  };
+}
+
+test.before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'imgsdk-builder-test-'));
+  docker = await engineOrSkip();
+  if (docker) engine = engineFromDocker(docker);
+});
+
+test.after(async () => {
+  await rm(tmp, { recursive: true, force: true });
+  if (!docker) return;
+  for (const i of await engine.listImages({ label: 'org.imgsdk.builder' })) {
+    if (i.labels['org.imgsdk.builder'].endsWith(`-${nonce}`)) await engine.removeImage(i.id, { force: true });
+  }
+});
+
+async function tinyRootfs(): Promise<string> {
+  const p = pack();
+  p.entry({ name: 'etc/', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) });
+  p.entry({ name: 'etc/os-release', mode: 0o644, uid: 0, gid: 0, mtime: new Date(0) }, 'ID=test\n');
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  const file = join(tmp, 'rootfs.tar');
+  await writeFile(file, Buffer.concat(chunks));
+  return file;
+}
+
+test('the builder tag is the id with / as - and the key prefix', () => {
+  assert.is(builderRef({ id: 'acme/Bookworm' }, 'abcdef0123456789'), 'imgsdk-builder/acme-bookworm:abcdef012345');
+});
+
+test('extra sources and the network mode do not change the builder image key; the suite does, and images see both in the builder key', () => {
+  const d = def('keys', { kind: 'mmdebstrap', variant: 'minbase', include: [] });
+  const more: BuilderDef = { ...d, debian: { ...d.debian!, sources: ['deb [trusted=yes] http://127.0.0.1:8000/ ./'], network: 'host' } };
+  const trixie: BuilderDef = { ...d, debian: { ...d.debian!, suite: 'trixie' } };
+  assert.is(bootstrapKey(more), bootstrapKey(d));
+  assert.is.not(bootstrapKey(trixie), bootstrapKey(d));
+  assert.is.not(builderKey(more), builderKey(d));
+});
+
+test('mmdebstrap bootstraps a tagged, labelled builder; a second call reuses it without bootstrapping', async () => {
+  if (!docker) return;
+  const d = def('mmdeb', { kind: 'mmdebstrap', variant: 'minbase', include: ['ca-certificates'] });
+  const k = bootstrapKey(d);
+  const lines: string[] = [];
+  const ref = await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) });
+  assert.is(ref, builderRef(d, k));
+  assert.ok(lines.some((l) => l.startsWith('mmdebstrap: ')), 'mmdebstrap ran and its output was logged');
+  const info = await engine.inspectImage(ref);
+  assert.equal(
+    { owned: info?.labels['org.imgsdk'], builder: info?.labels['org.imgsdk.builder'], key: info?.labels['org.imgsdk.key'] },
+    { owned: '1', builder: d.id, key: k },
+  );
+  const config = (await docker.getImage(ref).inspect()).Config;
+  assert.ok(config.Env.some((e) => e.startsWith('PATH=/usr/local/sbin:')));
+  assert.equal(config.Cmd, ['/bin/sh']);
+  const r = await engine.runContainer({ image: ref, cmd: ['test', '-f', '/etc/ssl/certs/ca-certificates.crt'] });
+  assert.is(r.exitCode, 0, '--include packages are installed');
+
+  const again: string[] = [];
+  const started = Date.now();
+  assert.is(await ensureDebianBuilder(engine, d, { log: (l) => again.push(l) }), ref);
+  assert.not.ok(again.some((l) => l.startsWith('mmdebstrap')), again.join('\n'));
+  assert.ok(Date.now() - started < 3000);
+  assert.is((await engine.inspectImage(ref))?.id, info?.id);
+});
+
+test('a failing mmdebstrap is a BuildError with its output, and nothing is tagged', async () => {
+  if (!docker) return;
+  const d = { ...def('badsuite', { kind: 'mmdebstrap', variant: 'minbase', include: [] }) };
+  const bad: BuilderDef = { ...d, debian: { ...d.debian!, suite: 'no-such-suite' } };
+  const k = bootstrapKey(bad);
+  const err = await ensureDebianBuilder(engine, bad).catch((e: unknown) => e);
+  assert.instance(err, BuildError);
+  assert.match((err as Error).message, /mmdebstrap .* failed \(exit \d+\)/);
+  assert.not.ok(await engine.imageExists(builderRef(bad, k)));
+});
+
+test('an abort stops mmdebstrap and tags nothing', async () => {
+  if (!docker) return;
+  const d = def('abort', { kind: 'mmdebstrap', variant: 'minbase', include: [] });
+  const k = bootstrapKey(d);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 2000);
+  const err = await ensureDebianBuilder(engine, d, { signal: ac.signal }).catch((e: unknown) => e);
+  assert.instance(err, CancelledError);
+  assert.not.ok(await engine.imageExists(builderRef(d, k)));
+});
+
+test('a missing mmdebstrap says how to install it', async () => {
+  if (!docker) return;
+  const path = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    const err = await ensureDebianBuilder(engine, def('nommdeb', { kind: 'mmdebstrap', variant: 'minbase', include: [] })).catch(
+      (e: unknown) => e,
+    );
+    assert.instance(err, BuildError);
+    assert.match((err as Error).message, 'apt-get install mmdebstrap');
+  } finally {
+    process.env.PATH = path;
+  }
+});
+
+test('a rootfs tarball is imported when its sha256 matches, refused when not', async () => {
+  if (!docker) return;
+  const file = await tinyRootfs();
+  const sha = createHash('sha256').update(await import('node:fs').then((fs) => fs.readFileSync(file))).digest('hex');
+  const wrong = def('rootfs-bad', { kind: 'rootfs', path: file, sha256: '0'.repeat(64) });
+  const err = await ensureDebianBuilder(engine, wrong).catch((e: unknown) => e);
+  assert.instance(err, BuildError);
+  assert.match((err as Error).message, `has sha256 ${sha}, expected ${'0'.repeat(64)}`);
+  assert.not.ok(await engine.imageExists(builderRef(wrong, bootstrapKey(wrong))));
+
+  const right = def('rootfs-ok', { kind: 'rootfs', path: file, sha256: sha });
+  const ref = await ensureDebianBuilder(engine, right);
+  assert.is((await engine.inspectImage(ref))?.labels['org.imgsdk.key'], bootstrapKey(right));
+});
+
+test('a pull source present locally is flattened into a labelled builder without pulling', async () => {
+  if (!docker) return;
+  const base = await testBuilderImage(docker);
+  const d = def('pull', { kind: 'pull', image: base });
+  const lines: string[] = [];
+  const ref = await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) });
+  assert.not.ok(lines.some((l) => l.includes('pulling')));
+  assert.is((await engine.inspectImage(ref))?.labels['org.imgsdk.builder'], d.id);
+  const r = await engine.runContainer({ image: ref, cmd: ['dpkg-query', '-W', 'libc6'] });
+  assert.is(r.exitCode, 0);
+});
+
+test.run();

@@ -1,0 +1,97 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { enrichPackages, parseDpkgStatus } from '../../../src/runtime/build/dpkg';
+import { partialPackages } from '../../../src/runtime/rootfs/slim';
+
+const STATUS = `Package: nginx-light
+Status: install ok installed
+Section: httpd
+Priority: optional
+Depends: libnginx-mod-http-echo (>= 1:0.63-4~), nginx (>= 1.22.1-9)
+
+Package: nginx
+Status: install ok installed
+Section: httpd
+Priority: optional
+Depends: nginx-common (= 1.22.1-9), iproute2, libc6 (>= 2.34), libssl3 (>= 3.0.0)
+
+Package: nginx-common
+Status: install ok installed
+Section: httpd
+Priority: optional
+Depends: debconf (>= 0.5) | debconf-2.0
+
+Package: libnginx-mod-http-echo
+Status: install ok installed
+Section: httpd
+Depends: libc6 (>= 2.14)
+
+Package: debconf
+Status: install ok installed
+Section: admin
+Priority: required
+Provides: debconf-2.0
+Pre-Depends: perl-base (>= 5.20.1-3~)
+
+Package: perl-base
+Status: install ok installed
+Essential: yes
+Section: perl
+Priority: required
+
+Package: iproute2
+Status: install ok installed
+Section: net
+Priority: important
+Depends: libcap2-bin, libc6
+
+Package: libcap2-bin
+Status: install ok installed
+Section: utils
+Priority: optional
+
+Package: libc6
+Status: install ok installed
+Section: libs
+Priority: optional
+
+Package: libssl3
+Status: install ok installed
+Section: libs
+Priority: optional
+Depends: libc6 (>= 2.34)
+
+Package: removed-thing
+Status: deinstall ok config-files
+Section: libs
+`;
+
+const names = ['nginx-light', 'nginx', 'nginx-common', 'libnginx-mod-http-echo', 'debconf', 'perl-base', 'iproute2', 'libcap2-bin', 'libc6', 'libssl3'];
+const pkgs = enrichPackages(names.map((name) => ({ name, version: '1', origin: 'debian' })), parseDpkgStatus(STATUS));
+
+test('dpkg status gives section, priority, essential and installed packages only', () => {
+  const s = parseDpkgStatus(STATUS);
+  assert.not.ok(s.has('removed-thing'));
+  assert.equal(s.get('perl-base'), { name: 'perl-base', section: 'perl', priority: 'required', essential: true, depends: [], provides: [] });
+});
+
+test('dependencies resolve alternatives and virtual packages to the installed package', () => {
+  assert.equal(pkgs.find((p) => p.name === 'nginx-common')!.depends, ['debconf']);
+  assert.equal(pkgs.find((p) => p.name === 'nginx')!.depends, ['iproute2', 'libc6', 'libssl3', 'nginx-common']);
+});
+
+test('the requested package and its ordinary dependencies stay whole; libraries, base packages and what only they pull in are slimmed', () => {
+  const partial = partialPackages(['nginx-light'], pkgs);
+  assert.equal([...partial].sort(), ['debconf', 'iproute2', 'libc6', 'libcap2-bin', 'libssl3', 'perl-base']);
+});
+
+test('a library that is asked for by name stays whole', () => {
+  assert.not.ok(partialPackages(['libssl3'], pkgs).has('libssl3'));
+  assert.ok(partialPackages(['libssl3'], pkgs).has('libc6'));
+});
+
+test('a virtual package asked for by name keeps the package that provides it whole', () => {
+  assert.not.ok(partialPackages(['debconf-2.0'], pkgs).has('debconf'));
+});
+
+test.run();

@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { extract, pack } from 'tar-stream';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { engineFromDocker } from '../../../../src/runtime/engine/docker';
+import type { Engine } from '../../../../src/runtime/engine/engine';
+import { testBuilderImage } from '../../../e2e/_builder';
+import { engineOrSkip } from '../../../e2e/_engine';
+
+const SCRIPT = join(__dirname, '..', '..', '..', '..', 'src', 'runtime', 'build', 'scripts', 'debian.sh');
+const mirror = process.env.IMGSDK_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
+
+let docker: Docker | null = null;
+let engine: Engine;
+let image: string;
+
+test.before(async () => {
+  docker = await engineOrSkip();
+  if (!docker) return;
+  engine = engineFromDocker(docker);
+  image = await testBuilderImage(docker);
+});
+
+interface Entry {
+  readonly type: string;
+  readonly mode: number;
+  readonly uid: number;
+  readonly linkname: string | null;
+  readonly body: Buffer;
+}
+
+async function tarOf(files: Record<string, string>, mode = 0o644): Promise<Buffer> {
+  const p = pack();
+  for (const [name, body] of Object.entries(files)) p.entry({ name, mode, uid: 0, gid: 0, mtime: new Date(0) }, body);
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function entries(tar: Readable | Buffer): Promise<Map<string, Entry>> {
+  const out = new Map<string, Entry>();
+  const ex = extract();
+  if (Buffer.isBuffer(tar)) ex.end(tar);
+  else tar.pipe(ex);
+  for await (const e of ex) {
+    const chunks: Buffer[] = [];
+    for await (const c of e) chunks.push(c as Buffer);
+    const h = e.header;
+    assert.not.ok(out.has(h.name), `${h.name} is in the tar twice`);
+    out.set(h.name, { type: h.type ?? 'file', mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? -1, linkname: h.linkname ?? null, body: Buffer.concat(chunks) });
+  }
+  return out;
+}
+
+/** Runs debian.sh in the test builder with the given image dir; exit code, output, and /imgsdk/out. */
+async function phase1(input: Record<string, string>) {
+  const script = await readFile(SCRIPT, 'utf8');
+  const lib = await readFile(join(SCRIPT, '..', 'lib.sh'), 'utf8');
+  const lines: string[] = [];
+  return engine.withContainer({ image, cmd: ['sh', '/imgsdk/debian.sh'] }, async (c) => {
+    await c.putArchive('/imgsdk', await tarOf({ 'debian.sh': script, 'lib.sh': lib }, 0o755));
+    await c.putArchive('/imgsdk/in', await tarOf(input));
+    const code = await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) });
+    const out = code === 0 ? await entries(await c.getArchive('/imgsdk/out')) : new Map<string, Entry>();
+    return { code, output: lines.join(''), out };
+  });
+}
+
+const base = {
+  'image.json': '{}\n',
+  'apt/sources.list': `deb ${mirror} bookworm main\n`,
+  'apt/apt.conf.d/99imgsdk': 'APT::Install-Recommends "false";\nAcquire::Retries "3";\n',
+};
+
+test('nginx-light: the closure of the package, its files canonical under usr, the parent\'s packages as files only', async () => {
+  if (!docker) return;
+  const { code, output, out } = await phase1({
+    ...base,
+    'apt/packages.list': 'nginx-light\n',
+    'parent-packages.list': 'zlib1g\nlibpcre2-8-0\n',
+    'hooks/configure-rootfs.sh': 'mkdir -p "$ROOT/etc" && echo configured > "$ROOT/etc/imgsdk-configured"\n',
+    'hooks/finish-rootfs.sh': 'test -x "$ROOT/usr/sbin/nginx" && echo finished > "$ROOT/etc/imgsdk-finished"\n',
+  });
+  assert.is(code, 0, output);
+  assert.ok(output.split('\n').some((l) => l.startsWith('imgsdk: computing the package closure')));
+
+  const packages = JSON.parse(out.get('out/packages.json')!.body.toString()) as { name: string; version: string; arch: string; source: string; origin: string }[];
+  const names = packages.map((p) => p.name);
+  assert.equal(names, [...names].sort(), 'sorted by name');
+  for (const n of ['nginx-light', 'nginx', 'nginx-common', 'libc6', 'libssl3']) assert.ok(names.includes(n), `${n} in the closure`);
+  for (const n of ['zlib1g', 'libpcre2-8-0']) assert.not.ok(names.includes(n), `${n} is the parent's`);
+  assert.not.ok(names.includes('apt'), 'the builder itself is not in the closure');
+  const libc = packages.find((p) => p.name === 'libc6')!;
+  assert.equal({ source: libc.source, origin: libc.origin }, { source: 'glibc', origin: 'debian' });
+  assert.match(libc.version, /^2\.\d+/);
+
+  const rootfs = await entries(out.get('out/rootfs.tar')!.body);
+  const names2 = [...rootfs.keys()];
+  assert.ok(names2.every((n) => n === './' || n.startsWith('./')), 'relative ./ paths');
+  assert.ok(names2.every((n) => rootfs.get(n)!.uid === 0), 'numeric root owners');
+  assert.is(rootfs.get('./usr/sbin/nginx')?.type, 'file');
+  assert.is(rootfs.get('./usr/sbin/nginx')?.mode, 0o755);
+  assert.is(rootfs.get('./etc/nginx/nginx.conf')?.type, 'file');
+  const enabled = rootfs.get('./etc/nginx/modules-enabled/50-mod-http-echo.conf');
+  assert.equal([enabled?.type, enabled?.linkname], ['symlink', '/usr/share/nginx/modules-available/mod-http-echo.conf']);
+  assert.is(rootfs.get('./var/www/html/index.nginx-debian.html')?.type, 'file', 'created by a maintainer script');
+  // The merged layout: /lib is the symlink, libc lives under usr/lib once.
+  assert.equal([rootfs.get('./lib')?.type, rootfs.get('./lib')?.linkname], ['symlink', 'usr/lib']);
+  const libcFiles = names2.filter((n) => n.endsWith('/libc.so.6'));
+  assert.equal(libcFiles.length, 1, libcFiles.join(', '));
+  assert.match(libcFiles[0], /^\.\/usr\/lib\/[^/]+-linux-gnu\/libc\.so\.6$/);
+  assert.not.ok(names2.some((n) => /^\.\/(lib|bin|sbin|lib64)\//.test(n)), 'nothing through a usrmerge symlink');
+  // The parent's packages come as files only (the pipeline keeps what the parent slimmed
+  // away and this image loads): in files.tsv under their package, not in packages.json.
+  const owners = out.get('out/files.tsv')!.body.toString();
+  assert.match(owners, /\/libz\.so\.1[^\n]*\tzlib1g\n/);
+  assert.match(owners, /\/libpcre2-8\.so\.0[^\n]*\tlibpcre2-8-0\n/);
+  // Directories a package ships (/var/log/nginx) stay; state written into them does not.
+  const bookkeeping = names2.filter(
+    (n) => /^\.\/(var\/lib\/dpkg|var\/lib\/apt|etc\/rc\d\.d)\//.test(n) || (/^\.\/var\/(cache|log)\//.test(n) && rootfs.get(n)!.type !== 'directory'),
+  );
+  assert.equal(bookkeeping, [], 'no bookkeeping');
+  assert.is(rootfs.get('./etc/imgsdk-configured')?.body.toString(), 'configured\n');
+  assert.is(rootfs.get('./etc/imgsdk-finished')?.body.toString(), 'finished\n');
+
+  const tsv = out.get('out/files.tsv')!.body.toString().split('\n');
+  assert.ok(tsv.includes('/usr/sbin/nginx\tnginx'));
+  assert.ok(tsv.some((l) => /^\/usr\/lib\/[^/]+-linux-gnu\/libc\.so\.6\tlibc6$/.test(l)));
+  const size = [...rootfs.values()].reduce((s, e) => s + e.body.length, 0);
+  console.log(`  nginx-light closure: ${names.length} packages, ${rootfs.size} entries, ${(size / 1e6).toFixed(1)} MB`);
+});
+
+test('a package apt cannot find fails with a clear message', async () => {
+  if (!docker) return;
+  const { code, output } = await phase1({ ...base, 'apt/packages.list': 'no-such-package-imgsdk\n' });
+  assert.is.not(code, 0);
+  assert.match(output, 'imgsdk: error: apt-get install failed');
+});
+
+test('a missing packages.list is named', async () => {
+  if (!docker) return;
+  const { code, output } = await phase1({ 'image.json': '{}\n' });
+  assert.is.not(code, 0);
+  assert.match(output, 'imgsdk: error: /imgsdk/in/apt/packages.list is missing');
+});
+
+test.run();

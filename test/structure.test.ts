@@ -1,0 +1,91 @@
+/**
+ * The import rule of docs/structure.md, read from the code: every relative import
+ * in src/ runs from a layer to one it may use. An arrow against the rule fails
+ * here with the file, the line and both layers.
+ *
+ *   cli → app → sdk | runtime → contract → util
+ *   runtime: deploy → build → image → reports → rootfs → store; engine a leaf
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const SRC = resolve(__dirname, '..', 'src');
+
+const RUNTIME = ['runtime/deploy', 'runtime/build', 'runtime/image', 'runtime/reports', 'runtime/rootfs', 'runtime/store'] as const;
+
+/** Each layer and the layers it may import (itself always). */
+const USES: Readonly<Record<string, readonly string[]>> = {
+  cli: ['app', 'contract', 'util'],
+  app: ['sdk', ...RUNTIME, 'runtime/engine', 'contract', 'util'],
+  sdk: ['contract', 'util'],
+  // Down the runtime: each layer the ones below it, and the engine (store and rootfs work without one).
+  ...Object.fromEntries(RUNTIME.map((l, i) => [l, [...RUNTIME.slice(i + 1), ...(i < 4 ? ['runtime/engine'] : []), 'contract', 'util']])),
+  'runtime/engine': ['contract', 'util'],
+  contract: ['util'],
+  util: [],
+};
+
+/** The layer of a path under src/ (`runtime/rootfs/elf.ts` → `runtime/rootfs`); `index.ts` is the public surface. */
+function layerOf(path: string): string | null {
+  if (path === 'index.ts') return 'index';
+  return Object.keys(USES).filter((l) => path.startsWith(l + '/')).sort((a, b) => b.length - a.length)[0] ?? null;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const posix = (p: string) => p.split(sep).join('/');
+const SPEC = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)'(\.{1,2}\/[^']*)'/gm;
+
+/** Every relative import in src/: the importing file, its line, and the imported path (under src/, no extension). */
+function imports(): { file: string; line: number; target: string }[] {
+  return sources(SRC).flatMap((file) => {
+    const text = readFileSync(file, 'utf8');
+    return [...text.matchAll(SPEC)].map((m) => ({
+      file: posix(relative(SRC, file)),
+      line: text.slice(0, m.index).split('\n').length,
+      target: posix(relative(SRC, join(dirname(file), m[1]))),
+    }));
+  });
+}
+
+test('every file of src/ is in a layer of the rule', () => {
+  assert.equal(sources(SRC).map((f) => posix(relative(SRC, f))).filter((f) => layerOf(f) === null), []);
+});
+
+test('imports run one way: cli → app → sdk | runtime → contract → util, and down the runtime layers', () => {
+  const all = imports();
+  assert.ok(all.some((i) => i.file === 'cli/deploy.ts' && i.target === 'app/deploy'), 'the reader sees real imports');
+  const against = all
+    .map((i) => ({ ...i, from: layerOf(i.file)!, to: layerOf(i.target + '.ts') ?? layerOf(i.target + '/index.ts') }))
+    .filter((i) => i.to !== null && i.from !== 'index' && i.from !== i.to && !USES[i.from].includes(i.to))
+    .map((i) => `src/${i.file}:${i.line} (${i.from}) imports src/${i.target} (${i.to})`);
+  assert.equal(against, []);
+});
+
+test('the rule itself: no layer uses one above it', () => {
+  assert.not.ok(USES.sdk.includes('runtime/deploy'));
+  assert.not.ok(USES['runtime/rootfs'].includes('runtime/image'));
+  assert.not.ok(USES['runtime/store'].includes('runtime/engine'));
+  assert.not.ok(USES['runtime/engine'].includes('runtime/store'));
+  assert.not.ok(USES.contract.includes('sdk'));
+  assert.ok(USES['runtime/deploy'].includes('runtime/store'));
+});
+
+test('the defaults are read in one place: no other module names IMGSDK_OUTDIR, IMGSDK_STATE_DIR, imgsdk.out or .imgsdk as a default', () => {
+  const bad = sources(SRC)
+    .filter((f) => posix(relative(SRC, f)) !== 'contract/defaults.ts')
+    .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((l, n) => [f, n + 1, l] as const))
+    .filter(([, , l]) => !/^\s*(\*|\/\/|--|-[a-z],)/.test(l) && !/^\s+-/.test(l) && /process\.env\.IMGSDK_(OUTDIR|STATE_DIR)|\?\?\s*'(imgsdk\.out|\.imgsdk)'/.test(l))
+    .map(([f, n, l]) => `${posix(relative(SRC, f))}:${n}: ${l.trim()}`);
+  assert.equal(bad, []);
+});
+
+test.run();
