@@ -33,6 +33,7 @@ import { normalizeEntries } from '../rootfs/tar';
 import { packageDbEntries } from '../rootfs/pkgdb';
 import { globToRegExp } from '../rootfs/resolve';
 import { schedule } from './schedule';
+import { pruneKeyTags, retag } from './tags';
 import { writeAtomic } from '../store/files';
 import { openCache, type RegistryCache } from './cache/registry';
 import { withRegistryCache } from './cache/hook';
@@ -296,7 +297,10 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   let plan = planImage(facts);
   if (plan.action === 'cached' && previous) {
     step();
-    if (existing) await retag(await ctx.engine(), existing.id, tags, log);
+    if (existing) {
+      await retag(await ctx.engine(), existing.id, tags, log);
+      await pruneKeyTags(await ctx.engine(), asm.manifest, id, existing.id, log);
+    }
     ctx.built.set(bid, { record: previous, entries: previousEntries! });
     const provenance = await readFile(reports.provenance, 'utf8').catch(() => null);
     const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance), ship);
@@ -412,6 +416,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   ctx.built.set(bid, { record, entries });
   step();
   const shipped = await shipImage(shipping, ship);
+  if (ship.load) await pruneKeyTags(await ctx.engine(), asm.manifest, id, p2.config.digest, log);
   await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });
   return withPlatform({ id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
@@ -490,16 +495,6 @@ function debugBuilder(ctx: Ctx, log: (l: string) => void, platform: string | nul
   return { key, ref };
 }
 
-/** Points every tag at `imageId` (a cache hit may still need a new tag, or `latest` moved back). */
-async function retag(engine: Engine, imageId: string, tags: readonly string[], log: (l: string) => void): Promise<void> {
-  for (const t of tags) {
-    const info = await engine.inspectImage(t);
-    if (info?.id === imageId) continue;
-    const i = t.lastIndexOf(':');
-    await engine.tagImage(imageId, t.slice(0, i), t.slice(i + 1));
-    log(`tagged ${t}`);
-  }
-}
 
 /** `id:latest`, `id:<key12>` and the image's own tags. */
 export function repoTags(asm: LoadedAssembly, id: string): string[] {
