@@ -43,12 +43,12 @@ test('the suite, mirror and security archive end up in sources.list; extra sourc
   );
 });
 
-test('locked packages become lock.tsv: name, version, sha256, sorted by name', () => {
+test('locked packages become lock.tsv: name, version, sha256 and the architecture it is for, sorted by name', () => {
   const files = renderApt(['greet'], OPTS, [
-    { name: 'libgreet1', version: '1.0', sha256: 'b'.repeat(64) },
-    { name: 'greet', version: '1.0', sha256: 'a'.repeat(64) },
+    { name: 'libgreet1', version: '1.0', sha256: 'b'.repeat(64), arch: 'amd64' },
+    { name: 'greet', version: '1.0', sha256: 'a'.repeat(64), arch: 'all' },
   ]);
-  assert.is(files['lock.tsv'], `greet\t1.0\t${'a'.repeat(64)}\nlibgreet1\t1.0\t${'b'.repeat(64)}\n`);
+  assert.is(files['lock.tsv'], `greet\t1.0\t${'a'.repeat(64)}\tall\nlibgreet1\t1.0\t${'b'.repeat(64)}\tamd64\n`);
 });
 
 test('a Debian builder reads the suite, -updates and -security by default; sid has neither', () => {

@@ -43,7 +43,7 @@ test('a locked image has its own packages in its key and pins its ancestors\' an
   ]);
   const tsv = asm.files.get('acme/greet/apt/lock.tsv') as string;
   assert.equal(tsv.trimEnd().split('\n').map((l) => l.split('\t').slice(0, 2).join('=')), ['greet=1.0', 'libc6=2.36-9+deb12u14', 'libgreet1=1.0']);
-  assert.is(asm.files.get('acme/base/apt/lock.tsv'), `libc6\t2.36-9+deb12u14\t${pkg('libc6', '2.36-9+deb12u14').sha256}\nlibgreet1\t1.0\t${pkg('libgreet1', '1.0').sha256}\n`);
+  assert.is(asm.files.get('acme/base/apt/lock.tsv'), `libc6\t2.36-9+deb12u14\t${pkg('libc6', '2.36-9+deb12u14').sha256}\tamd64\nlibgreet1\t1.0\t${pkg('libgreet1', '1.0').sha256}\tamd64\n`);
   assert.ok(asm.manifest.images['acme/greet'].inputs!.lock);
   assert.not.ok(asm.files.has('acme/greet-conf/apt/lock.tsv'), 'an image without packages installs nothing');
 });

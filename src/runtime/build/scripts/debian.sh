@@ -3,7 +3,7 @@
 #
 # In:  /imgsdk/in   image.json, apt/packages.list, apt/sources.list,
 #                   apt/apt.conf.d/*, [apt/preferences.d/*], [apt/trusted.gpg.d/*],
-#                   [apt/lock.tsv]  (name TAB version TAB sha256 per package of the closure, from imgsdk.lock)
+#                   [apt/lock.tsv]  (name TAB version TAB sha256 TAB arch per package of the closure, from imgsdk.lock)
 #                   [hooks/configure-builder.sh, configure-rootfs.sh, finish-rootfs.sh],
 #                   [parent-packages.list]  (packages the parent image already has)
 # Out: /imgsdk/out  rootfs.tar      tar of /imgsdk/root, ./-relative, numeric owners
@@ -126,12 +126,15 @@ if [ -s "$IN/apt/lock.tsv" ]; then
 		/^Package: / { p = $2 } /^Version: / { v = $2 } /^SHA256: / { s = $2 }
 		/^$/ { if (p != "") print p "\t" v "\t" s; p = v = s = "" }
 		END { if (p != "") print p "\t" v "\t" s }' >"$W/index"
-	awk -F "$TAB" -v idx="$W/index" '
+	# A .deb's sha256 is its architecture's: a build for another platform (arm64 from an
+	# amd64 lock) checks the version, and the sha256 of what is for all architectures.
+	myarch=$(dpkg --print-architecture)
+	awk -F "$TAB" -v idx="$W/index" -v myarch="$myarch" '
 		BEGIN { while ((getline l < idx) > 0) { split(l, f, "\t"); k = f[1] "\t" f[2]; have[k] = 1; sha[k] = sha[k] " " f[3] } }
 		{
 			k = $1 "\t" $2
 			if (!(k in have)) { printf "imgsdk: error: imgsdk.lock pins %s %s, which the archive no longer has\n", $1, $2 > "/dev/stderr"; bad = 1 }
-			else if ($3 != "" && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
+			else if ($3 != "" && ($4 == "" || $4 == "all" || $4 == myarch) && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
 		}
 		END { exit bad }' "$IN/apt/lock.tsv" ||
 		die "the archive does not have the locked versions: run \`imgsdk update\` to lock what it has now, or pin the builder to a snapshot (debian.builder(id, { snapshot: 'YYYYMMDDTHHMMSSZ' })) that has them"

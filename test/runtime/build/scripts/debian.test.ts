@@ -148,4 +148,26 @@ test('a missing packages.list is named', async () => {
   assert.match(output, 'imgsdk: error: /imgsdk/in/apt/packages.list is missing');
 });
 
+/** The archive's candidate version of `pkg` (bookworm main), asked in the test builder. */
+async function candidate(pkg: string): Promise<string> {
+  const lines: string[] = [];
+  await engine.withContainer({ image, cmd: ['sh', '-c', `printf 'deb ${mirror} bookworm main\n' >/etc/apt/sources.list && apt-get update -qq >/dev/null && apt-cache show --no-all-versions ${pkg} | sed -n 's/^Version: //p'`] }, async (c) => {
+    assert.is(await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) }), 0, lines.join(''));
+  });
+  return lines.join('').trim().split('\n').pop()!;
+}
+
+test('a locked .deb of another architecture is checked by version only; of its own, by sha256 too', async () => {
+  if (!docker) return;
+  const version = await candidate('libonig5');
+  const wrong = '0'.repeat(64);
+  const locked = (arch: string) => ({ ...base, 'apt/packages.list': 'libonig5\n', 'apt/lock.tsv': `libonig5\t${version}\t${wrong}\t${arch}\n` });
+  const other = await phase1(locked('arm64'));
+  assert.is(other.code, 0, other.output);
+  assert.ok([...other.out.keys()].some((p) => p.includes('libonig.so.5')), 'libonig5 is installed at its locked version');
+  const own = await phase1(locked('amd64'));
+  assert.is.not(own.code, 0);
+  assert.match(own.output, `imgsdk.lock pins libonig5 ${version} with sha256 ${wrong}`);
+});
+
 test.run();
