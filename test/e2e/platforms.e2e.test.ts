@@ -47,7 +47,9 @@ test('an image for linux/amd64 and linux/arm64 is pushed as one index; pulled fo
   const ref = `${registry.address}/${NS}/jq:latest`;
   try {
     const started = Date.now();
-    const r = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir, push: registry.address, oci: oci.dir, onEvent });
+    // With a lock, as `imgsdk deploy` always has: resolved on the host (amd64), pinning arm64 by version.
+    const lockFile = `${state.dir}/imgsdk.lock`;
+    const r = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir, lockFile, push: registry.address, oci: oci.dir, onEvent });
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
     const result = r.images[0];
     assert.equal(result.platforms!.map((p) => p.platform), ['linux/amd64', 'linux/arm64']);
@@ -89,12 +91,12 @@ test('an image for linux/amd64 and linux/arm64 is pushed as one index; pulled fo
     assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/amd64', '--entrypoint', '/usr/bin/uname', ref, '-m'), 'x86_64');
 
     // A second deploy builds nothing on either platform.
-    const again = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir });
+    const again = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir, lockFile });
     assert.equal(again.images[0].platforms!.map((p) => p.status), ['cached', 'cached']);
 
     // --platform linux/arm64: the engine gets the arm64 build under the image's tags, with nothing built again in phase 1.
     const lines: string[] = [];
-    const armLocal = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir, platform: 'linux/arm64', onEvent: (e) => e.type === 'building' && lines.push(e.phase) });
+    const armLocal = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir, lockFile, platform: 'linux/arm64', onEvent: (e) => e.type === 'building' && lines.push(e.phase) });
     assert.ok(armLocal.ok, armLocal.images[0].reason);
     assert.not.ok(lines.includes('phase1'), lines.join(' '));
     assert.is(docker('image', 'inspect', '--format', '{{.Architecture}}', `${NS}/jq:latest`), 'arm64');
