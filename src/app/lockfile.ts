@@ -23,7 +23,7 @@ import { ensureDebianBuilder } from '../runtime/build/builders/debian';
 import { select } from '../runtime/deploy/deploy';
 import { connectEngine } from '../runtime/engine/light';
 import type { Engine } from '../runtime/engine/engine';
-import { writeAtomic } from '../runtime/store/files';
+import { writeAtomic } from '../util/files';
 import { gentooBuilderEntry, resolveGentoo } from './gentoo-lock';
 import { stage3Updates, type Stage3Update } from './stage3-updates';
 import { dirTar } from '../util/tar';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BuilderDef, DebianSource, Libc } from '../contract/assembly';
-import { sha256 as sha256Of } from '../contract/key';
+import { sha256 as sha256Of } from '../util/hash';
 import { checkPlatforms, DEFAULT_PLATFORM, forPlatform, STAGE3_FLAVOURS } from '../contract/platform';
 
 export { forPlatform, STAGE3_FLAVOURS };

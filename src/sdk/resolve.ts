@@ -4,7 +4,7 @@ import type { App } from './app';
 import type { Builder } from './builder';
 import { checkDebianPackage } from './debian/package';
 import { canonicalJson } from '../contract/json';
-import { sha256 as sha256Of } from '../contract/key';
+import { sha256 as sha256Of } from '../util/hash';
 import { Image, type ImageState } from './image';
 import { Atom } from './portage/atom';
 import type { Site } from './site';

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform } from '../contract/assembly';
 import { forPlatform } from './builder';
@@ -9,6 +8,7 @@ import { App, type AppInput } from './app';
 import { renderApt } from '../contract/apt';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
 import { prettyJson } from '../contract/json';
+import { writeAtomicSync } from '../util/files';
 import { parseEpoch } from '../contract/epoch';
 import { sourcesOf } from './load';
 import { builderKey, imageKey, keyInputs, phase1Inputs, phase1Key } from '../contract/key';
@@ -218,7 +218,6 @@ export async function synth(input: AppInput, opts: SynthOptions = {}): Promise<A
 export async function writeAssembly(asm: Assembly, outdir: string): Promise<void> {
   const previous = previousFiles(outdir);
   const listed = [...asm.files.keys()];
-  const suffix = `.${randomBytes(4).toString('hex')}.tmp`;
   const made = new Set<string>();
   const ensureDir = (d: string): void => {
     if (!made.has(d)) mkdirSync(d, { recursive: true }), made.add(d);
@@ -230,8 +229,7 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
     const st = statSync(dest, { throwIfNoEntry: false });
     if (st?.isFile() && st.size === bytes.length && readFileSync(dest).equals(bytes)) continue;
     ensureDir(dirname(dest));
-    writeFileSync(dest + suffix, bytes, { mode: rel.endsWith('.sh') ? 0o755 : 0o644 });
-    renameSync(dest + suffix, dest);
+    writeAtomicSync(dest, bytes, rel.endsWith('.sh') ? 0o755 : 0o644);
   }
   const now = new Set(listed);
   for (const rel of previous) {
@@ -240,9 +238,7 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
     removeEmptyParents(outdir, dirname(rel));
   }
   const manifest = { ...asm.manifest, files: listed };
-  const tmp = join(outdir, `manifest.json${suffix}`);
-  writeFileSync(tmp, prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'sources', 'images', 'builders', 'order', 'files']));
-  renameSync(tmp, join(outdir, 'manifest.json'));
+  writeAtomicSync(join(outdir, 'manifest.json'), prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'sources', 'images', 'builders', 'order', 'files']));
 }
 
 function previousFiles(outdir: string): string[] {

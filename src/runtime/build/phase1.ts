@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -9,6 +8,8 @@ import { phase1View, type BuilderDef, type ImageDef } from '../../contract/assem
 import { prettyJson } from '../../contract/json';
 import { BuildError } from '../../contract/errors';
 import { dirTar, readSingleFile } from '../../util/tar';
+import { tempPath } from '../../util/files';
+import { HashingStream } from '../../util/hash';
 import type { Engine, OutputHandler, VolumeMount } from '../engine/engine';
 import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
 import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from '../store/state';
@@ -78,7 +79,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
 async function collect(out: Readable, state: StateDir, id: string, key: string): Promise<RootfsRecord> {
   const dest = state.rootfsPath(key);
   await mkdir(dirname(dest), { recursive: true });
-  const tmp = state.tempFor(dest);
+  const tmp = tempPath(dest);
   let packages: PackageInfo[] | null = null;
   let filesTsv = '';
   const added: Record<string, string> = {};
@@ -88,14 +89,10 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   ex.on('entry', (header, stream, next) => {
     const name = header.name.replace(/^(\.\/)?out\//, '');
     if (name === 'rootfs.tar') {
-      const h = createHash('sha256');
-      stream.on('data', (d: unknown) => {
-        const b = d as Buffer;
-        h.update(b);
-        size += b.length;
-      });
-      pipeline(stream, createWriteStream(tmp)).then(() => {
-        sha256 = h.digest('hex');
+      const tap = new HashingStream();
+      pipeline(stream, tap, createWriteStream(tmp)).then(() => {
+        sha256 = tap.hex();
+        size = tap.bytes;
         next();
       }, next);
     } else if (name === 'packages.json' || name === 'files.tsv' || name === 'passwd.added' || name === 'group.added') {

@@ -2,16 +2,16 @@
  * Phase 2 outputs: a `docker save` style archive (what `docker load` reads) and
  * an OCI image layout directory (what skopeo, crane and registries read).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform, type Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Pack } from 'tar-stream';
 import { ImgsdkError, UsageError } from '../../contract/errors';
 import { canonicalJson } from '../../contract/json';
-import { writeAtomic } from '../store/files';
+import { streamAtomic, writeAtomic } from '../../util/files';
+import { HashingStream, sha256Digest } from '../../util/hash';
 import { LAYER_GZIP_MEDIA_TYPE } from './layer';
 import { imageManifest, MANIFEST_MEDIA_TYPE, type Blob } from './oci';
 
@@ -174,7 +174,7 @@ export function imageIndex(manifests: readonly { readonly digest: string; readon
     mediaType: INDEX_MEDIA_TYPE,
     manifests: manifests.map((m) => ({ mediaType: MANIFEST_MEDIA_TYPE, digest: m.digest, size: m.size, platform: m.platform })),
   });
-  return { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}`, size: Buffer.byteLength(json) };
+  return { json, digest: sha256Digest(json), size: Buffer.byteLength(json) };
 }
 
 /**
@@ -262,16 +262,15 @@ async function addEntry(
     });
     return null;
   }
-  const hash = createHash('sha256');
+  const tap = new HashingStream();
   await new Promise<void>((resolve, reject) => {
     const sink = tar.entry(header, (err) => (err ? reject(err) : resolve()));
     sink.on('error', () => undefined); // reported through the callback
     const src = createReadStream(body);
     src.on('error', (err) => sink.destroy(err));
-    src.on('data', (c) => hash.update(c));
-    src.pipe(sink as unknown as Writable);
+    src.pipe(tap).pipe(sink as unknown as Writable);
   });
-  return `sha256:${hash.digest('hex')}`;
+  return `sha256:${tap.hex()}`;
 }
 
 async function putBlob(blobDir: string, digest: string, json: string): Promise<void> {
@@ -285,27 +284,14 @@ async function copyBlob(blobDir: string, digest: string, size: number, src: stri
   const dest = join(blobDir, hexOf(digest));
   // Blobs are content-addressed and were verified when written; the size guards a torn copy.
   if (await sizeIs(dest, size)) return;
-  const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp`;
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb(null, chunk);
+  await streamAtomic(dest, createReadStream(src), {
+    check: (hex, bytes) => {
+      const got = `sha256:${hex}`;
+      if (got !== digest || bytes !== size) {
+        throw new ImgsdkError('ARCHIVE', `layer ${src} is ${got} (${bytes} bytes), expected ${digest} (${size} bytes)`);
+      }
     },
   });
-  try {
-    await pipeline(createReadStream(src), tap, createWriteStream(tmp));
-    const got = `sha256:${hash.digest('hex')}`;
-    if (got !== digest || bytes !== size) {
-      throw new ImgsdkError('ARCHIVE', `layer ${src} is ${got} (${bytes} bytes), expected ${digest} (${size} bytes)`);
-    }
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 async function sizeIs(path: string, size: number): Promise<boolean> {

@@ -9,9 +9,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { ImgsdkError } from '../../contract/errors';
-import { canonicalJson, sha256Digest } from '../../contract/json';
+import { canonicalJson } from '../../contract/json';
+import { sha256Digest } from '../../util/hash';
 import type { RegistryAuth } from '../engine/engine';
-import { writeAtomic } from '../store/files';
+import { writeAtomic } from '../../util/files';
 import { IN_TOTO_MEDIA_TYPE } from '../reports/provenance';
 
 export const ARTIFACT_MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';

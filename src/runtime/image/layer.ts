@@ -2,7 +2,6 @@
  * Phase 2, first half: one rootfs (a list of Entries plus their bodies in a
  * BlobStore) becomes one layer tar, byte for byte the same for the same input.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -11,6 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack, type Header, type Pack } from 'tar-stream';
 import { RootfsError } from '../../contract/errors';
+import { renamedIntoPlace, tempPath } from '../../util/files';
+import { HashingStream } from '../../util/hash';
 import { DamagedBlobError, type BlobStore } from '../store/blobs';
 import type { Entry } from '../store/entry';
 import { CAPABILITY } from '../rootfs/tar';
@@ -91,15 +92,7 @@ export async function writeLayerFile(
   opts: LayerOptions,
 ): Promise<LayerInfo> {
   await mkdir(dirname(destPath), { recursive: true });
-  const tmp = `${destPath}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const info = await writeLayerStream(entries, blobs, createWriteStream(tmp), opts);
-    await rename(tmp, destPath);
-    return info;
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  return renamedIntoPlace(destPath, (tmp) => writeLayerStream(entries, blobs, createWriteStream(tmp), opts));
 }
 
 async function writeLayerStream(
@@ -113,8 +106,8 @@ async function writeLayerStream(
     throw new RootfsError(`layer mtime must be a whole number of seconds from 0 to ${0o77777777777}, got ${opts.mtime}`);
   }
   const tar = pack();
-  const raw = new Counter();
-  const blob = new Counter();
+  const raw = new HashingStream();
+  const blob = new HashingStream();
   const stages: NodeJS.ReadWriteStream[] = [raw];
   if (opts.gzip) stages.push(createGzip({ level: 6 }), new GzipHeaderFix());
   stages.push(blob);
@@ -134,10 +127,10 @@ async function writeLayerStream(
   const [p, d] = await Promise.allSettled([producing, draining]);
   if (p.status === 'rejected' || d.status === 'rejected') throw cause(p, d);
 
-  const diffId = `sha256:${raw.hash.digest('hex')}`;
+  const diffId = `sha256:${raw.hex()}`;
   return {
     diffId,
-    digest: opts.gzip ? `sha256:${blob.hash.digest('hex')}` : diffId,
+    digest: opts.gzip ? `sha256:${blob.hex()}` : diffId,
     size: blob.bytes,
     uncompressedSize: raw.bytes,
   };
@@ -262,17 +255,6 @@ function cause(p: PromiseSettledResult<void>, d: PromiseSettledResult<void>): un
   return d.reason;
 }
 
-/** Pass-through that hashes and counts what flows by. */
-class Counter extends Transform {
-  readonly hash: Hash = createHash('sha256');
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-}
-
 /**
  * Pins the variable bytes of the 10-byte gzip header: MTIME (4..7) to 0 and OS (9)
  * to Unix. Node's zlib already writes MTIME 0; the OS byte depends on the host.
@@ -301,7 +283,7 @@ class GzipHeaderFix extends Transform {
  * @example const info = await storeLayer(state, entries, 0); state.layerPath(info.diffId)
  */
 export async function storeLayer(state: StateDir, entries: readonly Entry[], mtime: number): Promise<LayerInfo> {
-  const staging = state.tempFor(state.layerPath('staging'));
+  const staging = tempPath(state.layerPath('staging'));
   const info = await writeLayerFile(entries, state.blobs, staging, { mtime });
   await rename(staging, state.layerPath(info.diffId)).catch(async (e) => {
     await rm(staging, { force: true });

@@ -5,8 +5,9 @@
  * the recorded config, so a cached image exports exactly as it was built.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { renamedIntoPlace } from '../../util/files';
 import { writeDockerArchive, writeOciLayout, type OciLayoutEntry, type OciLayoutImage } from './archive';
 import { LAYER_MEDIA_TYPE } from './layer';
 import { MANIFEST_MEDIA_TYPE, type Blob } from './oci';
@@ -72,13 +73,8 @@ export function archiveName(id: string): string {
 export async function exportDockerArchive(dir: string, id: string, img: ExportImage, layerPath: (diffId: string) => string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const dest = join(dir, archiveName(id));
-  const tmp = `${dest}.${process.pid}.tmp`;
-  try {
-    await writeDockerArchive(createWriteStream(tmp), { config: img.config, layers: img.diffIds.map((d) => ({ diffId: d, path: layerPath(d) })), repoTags: img.repoTags });
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await renamedIntoPlace(dest, (tmp) =>
+    writeDockerArchive(createWriteStream(tmp), { config: img.config, layers: img.diffIds.map((d) => ({ diffId: d, path: layerPath(d) })), repoTags: img.repoTags }),
+  );
   return dest;
 }

@@ -19,18 +19,17 @@
  * spoken to directly (no engine), so a cache works the same with --no-load, a
  * remote engine or Podman.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { BuildError, UsageError } from '../../../contract/errors';
-import { canonicalJson, sha256Digest } from '../../../contract/json';
+import { canonicalJson } from '../../../contract/json';
+import { writeAtomic, streamAtomic } from '../../../util/files';
+import { hashFile, sha256, sha256Digest } from '../../../util/hash';
 import { ARTIFACT_MANIFEST_TYPE, EMPTY_CONFIG, RegistryClient } from '../../image/attest';
 import type { Engine } from '../../engine/engine';
-import { hashFile, writeAtomic } from '../../store/files';
 import { CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE } from '../../image/oci';
 import { loadArchive } from '../../image/phase2';
 import { registryAuth } from '../../image/push';
@@ -145,7 +144,7 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
   const entriesBytes = await getBlob(client, repo, layerOf(ENTRIES_TYPE).digest, fail);
   const record = JSON.parse(recordBytes.toString('utf8')) as BuildRecord;
   if (record.id !== job.id || record.key !== job.key) fail(`its record is of ${record.id} at key ${record.key}`);
-  if (createHash('sha256').update(entriesBytes).digest('hex') !== record.entriesSha256) fail('its entries do not match the record');
+  if (sha256(entriesBytes) !== record.entriesSha256) fail('its entries do not match the record');
 
   const image = await getManifest(client, repo, a.subject!.digest);
   if (!image) fail(`its image ${a.subject!.digest} is not in the registry`);
@@ -238,7 +237,7 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
   await putBlob(client, repo, emptyDigest, Buffer.from(EMPTY_CONFIG.json), fail);
   const described: Descriptor[] = [];
   for (const b of blobs) {
-    const digest = `sha256:${createHash('sha256').update(b.data).digest('hex')}`;
+    const digest = sha256Digest(b.data);
     await putBlob(client, repo, digest, b.data, fail);
     described.push({ mediaType: b.mediaType, digest, size: b.data.length, ...(b.annotations ? { annotations: b.annotations } : {}) });
   }
@@ -283,7 +282,7 @@ async function getBlob(client: RegistryClient, repo: string, digest: string, fai
   const res = await client.request('GET', `/v2/${repo}/blobs/${digest}`);
   if (!res.ok) return fail(`blob ${digest}: HTTP ${res.status}`);
   const data = Buffer.from(await res.arrayBuffer());
-  if (`sha256:${createHash('sha256').update(data).digest('hex')}` !== digest) fail(`blob ${digest} does not match its digest`);
+  if (sha256Digest(data) !== digest) fail(`blob ${digest} does not match its digest`);
   return data;
 }
 
@@ -291,22 +290,11 @@ async function getBlob(client: RegistryClient, repo: string, digest: string, fai
 async function downloadBlob(client: RegistryClient, repo: string, digest: string, dest: string, fail: (why: string) => never): Promise<void> {
   const res = await client.request('GET', `/v2/${repo}/blobs/${digest}`);
   if (!res.ok || !res.body) return fail(`layer ${digest}: HTTP ${res.status}`);
-  await mkdir(dirname(dest), { recursive: true });
-  const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const hash = createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
+  await streamAtomic(dest, Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), {
+    check: (hex) => {
+      if (`sha256:${hex}` !== digest) fail(`layer ${digest} does not match its digest`);
     },
   });
-  try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), hashing, createWriteStream(tmp));
-    if (`sha256:${hash.digest('hex')}` !== digest) fail(`layer ${digest} does not match its digest`);
-    await rename(tmp, dest);
-  } finally {
-    await rm(tmp, { force: true });
-  }
 }
 
 async function putBlob(client: RegistryClient, repo: string, digest: string, data: Buffer, fail: (why: string) => never): Promise<void> {
