@@ -5,13 +5,13 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { pack, type Pack } from 'tar-stream';
+import type { Writable } from 'node:stream';
+import type { Pack } from 'tar-stream';
 import { ImgsdkError, UsageError } from '../../contract/errors';
 import { canonicalJson } from '../../contract/json';
 import { streamAtomic, writeAtomic } from '../../util/files';
 import { HashingStream, sha256Digest } from '../../util/hash';
+import { packTo, writeEntry } from '../../util/tar';
 import { LAYER_GZIP_MEDIA_TYPE } from './layer';
 import { imageManifest, MANIFEST_MEDIA_TYPE, type Blob } from './oci';
 
@@ -70,8 +70,7 @@ export async function writeDockerArchive(out: Writable, image: DockerArchiveImag
     { Config: `${configHex}.json`, RepoTags: [...image.repoTags], Layers: layerNames },
   ]);
 
-  const tar = pack();
-  const producing = (async () => {
+  await packTo([], out, async (tar) => {
     const seen = new Set<string>();
     for (const l of image.layers) {
       const hex = hexOf(l.diffId);
@@ -87,15 +86,7 @@ export async function writeDockerArchive(out: Writable, image: DockerArchiveImag
     }
     await addEntry(tar, { name: `${configHex}.json`, type: 'file', mode: 0o100644 }, Buffer.from(image.config.json));
     await addEntry(tar, { name: 'manifest.json', type: 'file', mode: 0o100644 }, Buffer.from(manifest));
-    tar.finalize();
-  })().catch((err: unknown) => {
-    tar.destroy(err as Error);
-    throw err;
   });
-  const draining = pipeline(Readable.from(tar), out);
-  const [p, d] = await Promise.allSettled([producing, draining]);
-  if (p.status === 'rejected') throw p.reason;
-  if (d.status === 'rejected') throw d.reason;
 }
 
 /**
@@ -257,19 +248,13 @@ async function addEntry(
   // The type bits in `mode` keep tar-stream from replacing it; the header stores `mode & 07777`.
   const header = { ...h, uid: 0, gid: 0, uname: '', gname: '', mtime: EPOCH };
   if (typeof body !== 'string') {
-    await new Promise<void>((resolve, reject) => {
-      tar.entry(header, body ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
-    });
+    await writeEntry(tar, header, body);
     return null;
   }
   const tap = new HashingStream();
-  await new Promise<void>((resolve, reject) => {
-    const sink = tar.entry(header, (err) => (err ? reject(err) : resolve()));
-    sink.on('error', () => undefined); // reported through the callback
-    const src = createReadStream(body);
-    src.on('error', (err) => sink.destroy(err));
-    src.pipe(tap).pipe(sink as unknown as Writable);
-  });
+  const src = createReadStream(body);
+  src.on('error', (err) => tap.destroy(err));
+  await writeEntry(tar, header, src.pipe(tap));
   return `sha256:${tap.hex()}`;
 }
 

@@ -5,13 +5,13 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { pack, type Header, type Pack } from 'tar-stream';
+import type { Pack } from 'tar-stream';
 import { RootfsError } from '../../contract/errors';
 import { renamedIntoPlace, tempPath } from '../../util/files';
 import { HashingStream } from '../../util/hash';
+import { packTo, writeEntry, type TarHeader } from '../../util/tar';
 import { DamagedBlobError, type BlobStore } from '../store/blobs';
 import type { Entry } from '../store/entry';
 import { CAPABILITY } from '../rootfs/tar';
@@ -56,7 +56,6 @@ const MAX_USTAR_ID = 0o777777;
 // zlib writes the OS of the host into the gzip header (3 on Unix, 10 elsewhere);
 // pin it to Unix so a layer built on any host has the same digest.
 const GZIP_OS_UNIX = 3;
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Writes `entries` (already sorted) as one layer tar to `out`, ending it.
@@ -105,7 +104,6 @@ async function writeLayerStream(
   if (!Number.isInteger(opts.mtime) || opts.mtime < 0 || opts.mtime > 0o77777777777) {
     throw new RootfsError(`layer mtime must be a whole number of seconds from 0 to ${0o77777777777}, got ${opts.mtime}`);
   }
-  const tar = pack();
   const raw = new HashingStream();
   const blob = new HashingStream();
   const stages: NodeJS.ReadWriteStream[] = [raw];
@@ -113,19 +111,10 @@ async function writeLayerStream(
   stages.push(blob);
 
   const mtime = new Date(opts.mtime * 1000);
-  // Pack and drain at the same time: tar-stream applies backpressure per entry.
-  const producing = (async () => {
+  await packTo(stages, out, async (tar) => {
     const links = new HardlinkGroups();
     for (const e of entries) await addEntry(tar, links.place(e), blobs, mtime);
-    tar.finalize();
-  })().catch((err: unknown) => {
-    tar.destroy(err as Error);
-    throw err;
   });
-  // tar-stream's Pack is a streamx stream; Readable.from gives pipeline a Node one.
-  const draining = pipeline([Readable.from(tar), ...stages, out]);
-  const [p, d] = await Promise.allSettled([producing, draining]);
-  if (p.status === 'rejected' || d.status === 'rejected') throw cause(p, d);
 
   const diffId = `sha256:${raw.hex()}`;
   return {
@@ -157,10 +146,8 @@ class HardlinkGroups {
   }
 }
 
-type LayerHeader = Partial<Header> & Pick<Header, 'name'>;
-
-function layerHeader(e: Entry, mtime: Date): LayerHeader {
-  const h: LayerHeader = {
+function layerHeader(e: Entry, mtime: Date): TarHeader {
+  const h: TarHeader = {
     name: e.path,
     mode: e.mode & 0o7777,
     uid: e.uid,
@@ -214,22 +201,8 @@ async function addEntry(tar: Pack, e: Entry, blobs: BlobStore, mtime: Date): Pro
     throw new RootfsError(`${e.path}: file of ${e.size} bytes without a blob`, [e.path]);
   }
   const header = layerHeader(e, mtime);
-  const done = new Promise<void>((resolve, reject) => {
-    const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-    if (e.type !== 'file' || e.size === 0) {
-      tar.entry(header, EMPTY, cb);
-      return;
-    }
-    const sink = tar.entry(header, cb);
-    const src = blobs.stream(e.sha256!);
-    // Failures reach us through the entry callback; without a listener streamx would throw.
-    sink.on('error', () => undefined);
-    src.on('error', (err) => sink.destroy(err));
-    // Node's pipe honours the sink's backpressure (write() false, then 'drain').
-    src.pipe(sink as unknown as Writable);
-  });
   try {
-    await done;
+    await writeEntry(tar, header, e.type !== 'file' || e.size === 0 ? null : blobs.stream(e.sha256!));
   } catch (err) {
     if (err instanceof DamagedBlobError) throw err.at(e.path);
     const why = err instanceof Error ? err.message : String(err);
@@ -240,19 +213,6 @@ async function addEntry(tar: Pack, e: Entry, blobs: BlobStore, mtime: Date): Pro
     (wrapped as { cause?: unknown }).cause = err;
     throw wrapped;
   }
-}
-
-/**
- * A failure on one side fails the other too; report the side it started on. An
- * entry error names the path, so it wins unless the output failed on its own
- * (then the entry only saw its pack destroyed).
- */
-function cause(p: PromiseSettledResult<void>, d: PromiseSettledResult<void>): unknown {
-  if (p.status === 'fulfilled') return (d as PromiseRejectedResult).reason;
-  if (d.status === 'fulfilled') return p.reason;
-  const entryCause = (p.reason as { cause?: unknown }).cause;
-  if (entryCause === undefined || d.reason === p.reason || d.reason === entryCause) return p.reason;
-  return d.reason;
 }
 
 /**

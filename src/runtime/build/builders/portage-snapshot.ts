@@ -5,14 +5,12 @@
  * counts as filled only when it holds the marker written after a complete fill,
  * so an interrupted fill is redone, never used.
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
 import type { BuilderDef } from '../../../contract/assembly';
 import { BuildError, CancelledError } from '../../../contract/errors';
 import { hashFile } from '../../../util/hash';
+import { fileTar } from '../../../util/tar';
 import type { ContainerHandle, Engine, VolumeMount } from '../../engine/engine';
 import { download, fetchText, gpgVerifyDetached } from './stage3';
 
@@ -175,18 +173,6 @@ async function fill(
     },
   );
   if (r.code !== 0) throw new Error(`filling volume ${volume} failed:\n${r.tail}`);
-}
-
-/** A one-file tar stream of a host file (streamed, not read into memory). */
-async function fileTar(name: string, path: string): Promise<Readable> {
-  const size = (await stat(path)).size;
-  const p = pack();
-  const entry = p.entry({ name, size, mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), type: 'file' }, (err) => {
-    if (err) p.destroy(err);
-    else p.finalize();
-  });
-  createReadStream(path).pipe(entry);
-  return p as unknown as Readable;
 }
 
 /**

@@ -20,10 +20,10 @@ import { extract, pack } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gentoo, image, type Image } from '../../../../src';
-import { builderSetupScript, oneFileTar } from '../../../../src/runtime/build/builders/gentoo';
+import { builderSetupScript } from '../../../../src/runtime/build/builders/gentoo';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import { runPhase1, SCRIPTS_DIR } from '../../../../src/runtime/build/phase1';
-import { dirTar } from '../../../../src/util/tar';
+import { dirTar, tarOf } from '../../../../src/util/tar';
 import { StateDir } from '../../../../src/runtime/store/state';
 import { App } from '../../../../src/sdk/app';
 import type { Lock } from '../../../../src/sdk/lock';
@@ -190,7 +190,7 @@ async function runScript(img: Image, opts: RunOptions = {}): Promise<Run | null>
     const inTar = await dirTar(join(dir, img.id), { 'parent-packages.list': opts.parents ?? PARENT_PACKAGES });
     const stubs = await dirTar(STUBS, {});
     const keep = new Set(opts.stubs ?? ['emerge', 'portageq', 'emaint', 'eselect', 'qlist', 'wget', 'localedef', 'gcc-config']);
-    const setup = oneFileTar('setup.sh', Buffer.from(builderSetupScript(asm.builders.get(asm.images.get(img.id)!.builder)!)));
+    const setup = await tarOf([{ name: 'setup.sh', data: Buffer.from(builderSetupScript(asm.builders.get(asm.images.get(img.id)!.builder)!)), mode: 0o755 }]);
     mkdirSync(join(dir, 'empty'), { recursive: true });
     const script = [
       `cd /imgsdk/stub/all && for s in *; do case " ${[...keep].join(' ')} " in *" $s "*) cp "$s" /imgsdk/stub/bin/;; esac; done`,
