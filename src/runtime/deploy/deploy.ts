@@ -5,7 +5,7 @@ import { outDirOf, stateDirOfAssembly } from '../../contract/defaults';
 import { BuildError, CancelledError, ImgsdkError, UsageError } from '../../contract/errors';
 import { builderKey } from '../../contract/key';
 import { parseEpoch } from '../../contract/epoch';
-import { MAX_REPOSITORY_LENGTH, shorten } from '../../contract/names';
+import { MAX_REPOSITORY_LENGTH, shorten, splitRepoTag } from '../../contract/names';
 import { readAssembly, type LoadedAssembly } from '../../contract/read';
 import { ensureDebianBuilder } from '../build/builders/debian';
 import { ensureBuilder as ensureBuilderImage, type BuilderImage } from '../build/builders/ensure';
@@ -495,8 +495,8 @@ async function retag(engine: Engine, imageId: string, tags: readonly string[], l
   for (const t of tags) {
     const info = await engine.inspectImage(t);
     if (info?.id === imageId) continue;
-    const i = t.lastIndexOf(':');
-    await engine.tagImage(imageId, t.slice(0, i), t.slice(i + 1));
+    const { repo, tag } = splitRepoTag(t);
+    await engine.tagImage(imageId, repo, tag);
     log(`tagged ${t}`);
   }
 }

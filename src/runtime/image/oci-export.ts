@@ -7,6 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { splitRepoTag } from '../../contract/names';
 import { renamedIntoPlace } from '../../util/files';
 import { writeDockerArchive, writeOciLayout, type OciLayoutEntry, type OciLayoutImage } from './archive';
 import { LAYER_MEDIA_TYPE } from './layer';
@@ -47,7 +48,7 @@ export async function exportOci(dir: string, images: readonly ExportImage[], lay
       const m = img.attestation && written.find((w) => w.refName === img.repoTags[0]);
       if (!m) continue;
       const a = attestation(img.attestation!, { mediaType: MANIFEST_MEDIA_TYPE, digest: m.digest, size: m.size });
-      const repo = img.repoTags[0].slice(0, img.repoTags[0].lastIndexOf(':'));
+      const { repo } = splitRepoTag(img.repoTags[0]);
       await addToOciLayout(dir, `${repo}:${a.tag}`, a);
     }
     return written;

@@ -13,6 +13,7 @@ import type { BuilderDef } from '../../../contract/assembly';
 import { BuildError } from '../../../contract/errors';
 import { stateDirOf } from '../../../contract/defaults';
 import { quoteMakeConfValue } from '../../../contract/makeconf';
+import { splitRepoTag } from '../../../contract/names';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine, type VolumeMount } from '../../engine/engine';
 import { builderRef } from './debian';
 import { builderMounts, ensurePortageSnapshot, PORTAGE_TREE } from './portage-snapshot';
@@ -111,7 +112,7 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
       base = g.from;
     } else {
       base = await ensureStage3Image(engine, { mirror: g.mirror, flavour: g.stage3, date: g.date, gpgKey: g.gpgKey }, { cacheDir, log, signal: opts.signal, id: def.id });
-      date = base.slice(base.lastIndexOf(':') + 1);
+      date = splitRepoTag(base).tag;
     }
   }
   const snapshot = await ensurePortageSnapshot(engine, def.id, g.portage, { runner: base, mirror: g.mirror, gpgKey: g.gpgKey, cacheDir, log, signal: opts.signal });

@@ -25,6 +25,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { BuildError, UsageError } from '../../../contract/errors';
+import { registryRef } from '../../../contract/names';
 import { canonicalJson } from '../../../contract/json';
 import { writeAtomic, streamAtomic } from '../../../util/files';
 import { hashFile, sha256, sha256Digest } from '../../../util/hash';
@@ -59,10 +60,8 @@ export interface RegistryCache {
  * @example const cache = await openCache('127.0.0.1:5000/ci-cache');
  */
 export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistryCache> {
-  const registry = ref.replace(/^(https?|docker):\/\//, '').replace(/\/+$/, '');
-  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(registry)) {
-    throw new UsageError(`--cache "${ref}" is not a registry (host[:port][/prefix])`);
-  }
+  const registry = registryRef(ref);
+  if (registry === null) throw new UsageError(`--cache "${ref}" is not a registry (host[:port][/prefix])`);
   const client = new RegistryClient(registry, registryAuth(registry, env));
   const res = await client.request('GET', '/v2/').catch((err: unknown) => {
     throw new UsageError(`--cache ${registry}: the registry at ${client.url} does not answer (${(err as Error).cause ?? (err as Error).message})`);
