@@ -1,4 +1,4 @@
-import type { AccountDef, BuilderDef, FileDef, ImageConfigDef, ImageDef } from '../contract/assembly';
+import { isRootUser, runsSomething, type AccountDef, type BuilderDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
 import type { Problem } from '../contract/errors';
 import type { App } from './app';
 import type { Builder } from './builder';
@@ -179,10 +179,10 @@ export function resolveApp(app: App): Resolved {
     }
 
     const config = configOf(img);
-    const runs = config.entrypoint !== null || config.cmd !== null;
+    const runs = runsSomething(config);
     const accounts = accountsOf(img);
     const user = config.user;
-    const isRoot = user === null || user === 'root' || /^0(:|$)/.test(user);
+    const isRoot = isRootUser(user);
     if (runs && isRoot && !s.allowRoot) {
       add(s.id, s.sites.user ?? s.sites.entrypoint ?? s.sites.cmd ?? s.declared, `runs as root: set .user(...) or call .allowRoot()`);
     } else if (s.sites.user && user !== null && isRoot && !s.allowRoot) {
