@@ -209,10 +209,10 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
   for (const diffId of record.diffIds) {
     const path = job.state.layerPath(diffId);
     const size = (await stat(path)).size;
-    await putFileBlob(client, repo, diffId, path, size, job.ancestors.map((p) => cacheRepository(cache, p)), fail);
+    await client.sendBlob(repo, diffId, { path, size }, { from: job.ancestors.map((p) => cacheRepository(cache, p)), what: 'layer', fail });
     layers.push({ mediaType: LAYER_TAR_TYPE, digest: diffId, size });
   }
-  await putBlob(client, repo, record.imageId, Buffer.from(record.configJson), fail);
+  await client.sendBlob(repo, record.imageId, Buffer.from(record.configJson), { fail });
   const annotations = { [ANN_KEY]: job.key, [ANN_ID]: job.id };
   const imageJson = canonicalJson({
     schemaVersion: 2,
@@ -233,11 +233,11 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
     if (data) blobs.push({ mediaType: REPORT_TYPE, data, annotations: { [ANN_TITLE]: r.name } });
   }
   const emptyDigest = sha256Digest(EMPTY_CONFIG.json);
-  await putBlob(client, repo, emptyDigest, Buffer.from(EMPTY_CONFIG.json), fail);
+  await client.sendBlob(repo, emptyDigest, Buffer.from(EMPTY_CONFIG.json), { fail });
   const described: Descriptor[] = [];
   for (const b of blobs) {
     const digest = sha256Digest(b.data);
-    await putBlob(client, repo, digest, b.data, fail);
+    await client.sendBlob(repo, digest, b.data, { fail });
     described.push({ mediaType: b.mediaType, digest, size: b.data.length, ...(b.annotations ? { annotations: b.annotations } : {}) });
   }
   const artifactJson = canonicalJson({
@@ -294,46 +294,6 @@ async function downloadBlob(client: RegistryClient, repo: string, digest: string
       if (`sha256:${hex}` !== digest) fail(`layer ${digest} does not match its digest`);
     },
   });
-}
-
-async function putBlob(client: RegistryClient, repo: string, digest: string, data: Buffer, fail: (why: string) => never): Promise<void> {
-  const head = await client.request('HEAD', `/v2/${repo}/blobs/${digest}`);
-  if (head.ok) return;
-  const url = await startUpload(client, repo, fail);
-  url.searchParams.set('digest', digest);
-  const put = await client.request('PUT', url.pathname + url.search, { body: () => data, length: data.length, contentType: 'application/octet-stream' });
-  if (put.status !== 201) fail(`blob ${digest}: HTTP ${put.status} ${await put.text()}`);
-}
-
-/** A layer: there already, mounted from another repository of the cache, or sent from its file. */
-async function putFileBlob(client: RegistryClient, repo: string, digest: string, path: string, size: number, from: readonly string[], fail: (why: string) => never): Promise<void> {
-  const head = await client.request('HEAD', `/v2/${repo}/blobs/${digest}`);
-  if (head.ok) return;
-  for (const other of from) {
-    const mount = await client.request('POST', `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(other)}`);
-    await mount.arrayBuffer().catch(() => undefined);
-    if (mount.status === 201) return;
-    if (mount.status === 202) {
-      // Not mountable: the registry opened an upload instead; it is left to expire.
-      continue;
-    }
-  }
-  const url = await startUpload(client, repo, fail);
-  url.searchParams.set('digest', digest);
-  const put = await client.request('PUT', url.pathname + url.search, {
-    body: () => Readable.toWeb(createReadStream(path)) as unknown as NonNullable<RequestInit['body']>,
-    length: size,
-    contentType: 'application/octet-stream',
-  });
-  if (put.status !== 201) fail(`layer ${digest}: HTTP ${put.status} ${await put.text()}`);
-}
-
-async function startUpload(client: RegistryClient, repo: string, fail: (why: string) => never): Promise<URL> {
-  const start = await client.request('POST', `/v2/${repo}/blobs/uploads/`);
-  const location = start.headers.get('location');
-  await start.arrayBuffer().catch(() => undefined);
-  if (start.status !== 202 || !location) return fail(`blob upload: HTTP ${start.status}`);
-  return new URL(location, client.url);
 }
 
 async function putManifest(client: RegistryClient, repo: string, ref: string, json: string, fail: (why: string) => never): Promise<void> {
