@@ -164,6 +164,7 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
   const out: [string, string | Buffer][] = [['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])], ['build.sh', buildScript(def, key, builder)]];
   if (builder.kind === 'gentoo') {
     for (const [p, c] of Object.entries(renderPortage(def.portage))) out.push([`portage/${p}`, c]);
+    for (const [p, c] of Object.entries(portageLists(def))) out.push([`portage/imgsdk/${p}`, c]);
     // Locked: phase 1 installs exactly these versions (portage.sh checks they are still in the tree).
     if (def.packages.length && lock.own.length) out.push(['portage/imgsdk/lock.list', `# imgsdk.lock: ${def.id}\n${lock.own.map((p) => `${lockedAtom(p)}\n`).join('')}`]);
     for (const patch of def.portage.patches) {
@@ -181,6 +182,30 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
   }
   for (const f of def.files) if (f.sha256) out.push([`files/${f.sha256}`, blobs.get(f.sha256)!]);
   return out;
+}
+
+/**
+ * The plain inputs portage.sh reads (as debian.sh reads apt/packages.list): one
+ * value a line, or TAB-separated fields; only those with content are written,
+ * except `image` (the id). The values are atoms, URLs, names and paths: no TAB or newline.
+ * @example portageLists(def)['packages.list'] // 'app-shells/bash\nnet-misc/curl\n'
+ */
+function portageLists(def: ImageDef): Record<string, string> {
+  const p = def.portage;
+  const lines = (rows: readonly (readonly (string | number | null)[])[]): string => rows.map((r) => `${r.map((v) => v ?? '').join('\t')}\n`).join('');
+  const lists: Record<string, string> = {
+    image: `${def.id}\n`,
+    'packages.list': lines(def.packages.map((a) => [a])),
+    'downloads.tsv': lines(p.downloads.map((d) => [d.url, d.sha256, d.name])),
+    'no-binpkg-cache.list': lines(p.noBinpkgCache.map((a) => [a])),
+    'overlays.tsv': lines(p.overlays.map((o) => [o.name, o.type, o.uri, o.branch])),
+    'accounts.tsv': lines(def.accounts.map((a) => [a.user, a.uid, a.group, a.gid, a.home, a.shell])),
+    'uninstall.list': lines(p.uninstall.map((a) => [a])),
+    'runtime-libs.list': lines(p.runtimeLibs.map((k) => [k])),
+    'locales.list': lines(p.locales.map((l) => [l])),
+    'record.tsv': lines(p.record.map((r) => [r.group, r.name])),
+  };
+  return Object.fromEntries(Object.entries(lists).filter(([, text]) => text !== ''));
 }
 
 function buildScript(def: ImageDef, key: string, builder: BuilderDef): string {

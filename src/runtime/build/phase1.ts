@@ -8,6 +8,7 @@ import { phase1View, type BuilderDef, type ImageDef } from '../../contract/assem
 import { prettyJson } from '../../contract/json';
 import { BuildError } from '../../contract/errors';
 import { dirTar, readSingleFile } from '../../util/tar';
+import { BUILDER_EMERGE_OPTS } from './builders/gentoo';
 import { tempPath } from '../../util/files';
 import { HashingStream } from '../../util/hash';
 import type { Engine, OutputHandler, VolumeMount } from '../engine/engine';
@@ -36,6 +37,16 @@ export interface Phase1Input {
 }
 
 /**
+ * The builder-side scripts as they are put at `/imgsdk/scripts`, with `emerge-opts`:
+ * the options every emerge of portage.sh gets (the builder's EMERGE_DEFAULT_OPTS,
+ * stated once in gentoo.ts and repeated on the command line, so that a makeConf
+ * setting EMERGE_DEFAULT_OPTS outright does not drop them).
+ */
+export function scriptsTar(): Promise<Buffer> {
+  return dirTar(SCRIPTS_DIR, { 'emerge-opts': `${BUILDER_EMERGE_OPTS}\n` });
+}
+
+/**
  * Phase 1: a container of the builder installs the image's packages and streams
  * back rootfs.tar and packages.json. Files go in and out through the API only.
  * The rootfs tar is written to a temp name, hashed, and renamed into the state
@@ -50,7 +61,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
     'image.json': prettyJson(phase1View(def, input.builder.kind), ['id', 'packages']),
     'parent-packages.list': input.parentPackages.join('\n') + (input.parentPackages.length ? '\n' : ''),
   }, (rel) => rel === 'image.json' || rel.startsWith('files/'));
-  const scriptsTar = await dirTar(SCRIPTS_DIR, {});
+  const scripts = await scriptsTar();
 
   return engine.withContainer(
     {
@@ -59,7 +70,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
     },
     async (c) => {
       await c.putArchive('/imgsdk/in', inTar);
-      await c.putArchive('/imgsdk/scripts', scriptsTar);
+      await c.putArchive('/imgsdk/scripts', scripts);
       const code = await c.run({ onOutput: input.onOutput });
       if (code !== 0) throw new BuildError(def.id, `phase 1 failed in builder ${input.builder.id} (exit ${code}):\n${indent(c.tail())}`, { phase: 'phase1' });
       const rec = await collect(await c.getArchive('/imgsdk/out'), state, def.id, key);

@@ -22,7 +22,7 @@ import * as assert from 'uvu/assert';
 import { gentoo, image, type Image } from '../../../../src';
 import { builderSetupScript } from '../../../../src/runtime/build/builders/gentoo';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
-import { runPhase1, SCRIPTS_DIR } from '../../../../src/runtime/build/phase1';
+import { runPhase1, scriptsTar } from '../../../../src/runtime/build/phase1';
 import { dirTar, tarOf } from '../../../../src/util/tar';
 import { StateDir } from '../../../../src/runtime/store/state';
 import { App } from '../../../../src/sdk/app';
@@ -206,7 +206,7 @@ async function runScript(img: Image, opts: RunOptions = {}): Promise<Run | null>
       },
       async (c) => {
         await c.putArchive('/imgsdk/in', inTar);
-        await c.putArchive('/imgsdk/scripts', await dirTar(SCRIPTS_DIR, {}));
+        await c.putArchive('/imgsdk/scripts', await scriptsTar());
         await c.putArchive('/imgsdk/setup', setup);
         await c.putArchive('/imgsdk/stub/all', stubs);
         await c.putArchive('/imgsdk/stub/bin', await dirTar(join(dir, 'empty'), {}));
