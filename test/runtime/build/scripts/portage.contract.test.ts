@@ -376,6 +376,14 @@ test('contract: a failing emerge fails the script and nothing is emitted', async
   assert.is(r.out.size, 0);
 });
 
+test('contract: an image dir without the plain lists synth writes (an assembly of an older imgsdk) fails before any emerge, saying to synthesize again', async () => {
+  const r = await runScript(image('test/old').builder(bob).packages('app-misc/hello'), { entry: 'rm /imgsdk/in/portage/imgsdk/image\nexec /bin/sh /imgsdk/in/build.sh' });
+  if (!r) return;
+  assert.is.not(r.code, 0);
+  assert.match(r.tail, /portage\/imgsdk\/image is missing: the assembly was written by an older imgsdk; synthesize it again/);
+  assert.not.ok(r.calls.some((c) => c.startsWith('emerge ')), r.calls.join('\n'));
+});
+
 test('contract: --configure-only (imgsdk shell) configures the builder and stops before the first emerge', async () => {
   const r = await runScript(app, { entry: '/bin/sh /imgsdk/scripts/portage.sh --configure-only /imgsdk/in' });
   if (!r) return;
