@@ -20,7 +20,7 @@ import { SNAPSHOT_VOLUME_PREFIX } from '../runtime/build/builders/portage-snapsh
 import { LABEL_STAGE3_SHA512, stage3Ref } from '../runtime/build/builders/stage3';
 import type { Engine } from '../runtime/engine/engine';
 import { dirTar } from '../util/tar';
-import { SCRIPTS_DIR } from '../runtime/build/phase1';
+import { scriptsTar } from '../runtime/build/phase1';
 
 /** Options of {@link resolveGentoo}. */
 export interface GentooLockOptions {
@@ -105,7 +105,7 @@ async function pretend(
     { image: b.ref, cmd: ['/bin/sh', '/imgsdk/scripts/portage.sh', '--lock', '/imgsdk/in'], mounts: b.mounts, labels: { 'org.imgsdk.lock': bdef.id }, signal: opts.signal },
     async (c) => {
       await c.putArchive('/imgsdk/in', await dirTar(null, files));
-      await c.putArchive('/imgsdk/scripts', await dirTar(SCRIPTS_DIR, {}));
+      await c.putArchive('/imgsdk/scripts', await scriptsTar());
       const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(`lock: ${l}`)) });
       if (code !== 0) throw new BuildError(def.id, `resolving packages with emerge --pretend failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const tar = await c.getArchive('/imgsdk/out/pretend.txt');

@@ -23,11 +23,11 @@ import { ensureDebianBuilder } from '../runtime/build/builders/debian';
 import { select } from '../runtime/deploy/deploy';
 import { connectEngine } from '../runtime/engine/light';
 import type { Engine } from '../runtime/engine/engine';
-import { writeAtomic } from '../runtime/store/files';
+import { writeAtomic } from '../util/files';
 import { gentooBuilderEntry, resolveGentoo } from './gentoo-lock';
 import { stage3Updates, type Stage3Update } from './stage3-updates';
 import { dirTar } from '../util/tar';
-import { SCRIPTS_DIR } from '../runtime/build/phase1';
+import { scriptsTar } from '../runtime/build/phase1';
 
 /** Options of {@link lock}, {@link outdated} and {@link ensureLocked}. */
 export interface LockOptions {
@@ -292,7 +292,7 @@ async function runLockContainer(
     },
     async (c) => {
       await c.putArchive('/imgsdk/in', await dirTar(null, files));
-      await c.putArchive('/imgsdk/scripts', await dirTar(SCRIPTS_DIR, {}));
+      await c.putArchive('/imgsdk/scripts', await scriptsTar());
       const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(`lock: ${l}`)) });
       if (code !== 0) throw new BuildError(def.id, `resolving packages failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const out = await readTexts(await c.getArchive('/imgsdk/out'));

@@ -13,7 +13,7 @@ import { connectEngine } from '../runtime/engine/docker';
 import type { Engine } from '../runtime/engine/engine';
 import { runInteractive, type InteractiveOptions } from '../runtime/engine/interactive';
 import { dirTar } from '../util/tar';
-import { SCRIPTS_DIR } from '../runtime/build/phase1';
+import { scriptsTar } from '../runtime/build/phase1';
 import { StateDir } from '../runtime/store/state';
 
 /** What a shell needs: the assembly, the state directory, progress lines. */
@@ -56,7 +56,7 @@ export async function shellContainer(engine: Engine, input: ShellInput, id: stri
     image: ref, forImage: id, mounts: [...mounts], network: builder.def.debian?.network ?? undefined,
     cmd: ['/bin/sh', '-c', `${configure}if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`],
     env: { TERM: process.env.TERM ?? 'xterm' },
-    put: [{ path: '/imgsdk/in', tar: inTar }, { path: '/imgsdk/scripts', tar: await dirTar(SCRIPTS_DIR, {}) }],
+    put: [{ path: '/imgsdk/in', tar: inTar }, { path: '/imgsdk/scripts', tar: await scriptsTar() }],
   };
 }
 

@@ -133,6 +133,20 @@ export interface ImageConfigDef {
   readonly healthcheck: HealthcheckDef | null;
 }
 
+/**
+ * The root rule: a config's user is root when it is unset (the engine's default),
+ * `root`, uid 0 or `0:<gid>`.
+ * @example isRootUser('0:1000') // true; isRootUser('nginx') // false
+ */
+export function isRootUser(user: string | null): boolean {
+  return user === null || user === 'root' || /^0(:|$)/.test(user);
+}
+
+/** Whether a config starts a process (an entrypoint or a command): only then does its user matter. */
+export function runsSomething(config: Pick<ImageConfigDef, 'entrypoint' | 'cmd'>): boolean {
+  return config.entrypoint !== null || config.cmd !== null;
+}
+
 export interface AtomFlags {
   readonly atom: string;
   readonly values: readonly string[];

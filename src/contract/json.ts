@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 
 /**
  * JSON with object keys sorted recursively (by UTF-16 code units, as `Array.sort`
@@ -60,12 +59,3 @@ export function prettyJson(value: unknown, leading: readonly string[] = []): str
   return JSON.stringify(out, null, 2) + '\n';
 }
 
-/**
- * `sha256:<hex>` of a string (as UTF-8) or bytes: the digest form OCI uses.
- *
- * @example
- * sha256Digest(''); // 'sha256:e3b0c442…'
- */
-export function sha256Digest(data: string | Uint8Array): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type BuilderKind, type ImageDef, phase1View } from './assembly';
+import { sha256 } from '../util/hash';
 import { canonicalJson } from './json';
 import { DEFAULT_PLATFORM } from './platform';
 
@@ -116,6 +116,3 @@ export interface LockedKeyPart {
   readonly suite?: string;
 }
 
-export function sha256(s: string | Buffer): string {
-  return createHash('sha256').update(s).digest('hex');
-}

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BuilderDef, DebianSource, Libc } from '../contract/assembly';
-import { sha256 as sha256Of } from '../contract/key';
+import { sha256 as sha256Of } from '../util/hash';
 import { checkPlatforms, DEFAULT_PLATFORM, forPlatform, STAGE3_FLAVOURS } from '../contract/platform';
 
 export { forPlatform, STAGE3_FLAVOURS };
 import { Site } from './site';
-import { MAX_REPOSITORY_LENGTH, shorten } from './validate';
+import { IMAGE_ID, MAX_REPOSITORY_LENGTH, shorten } from '../contract/names';
 
 /** A problem found at the call site, kept until synth reports them all. */
 export interface SiteProblem {
@@ -127,14 +127,12 @@ const ROLLING = new Set(['sid', 'unstable', 'experimental', 'rc-buggy']);
 /** snapshot.debian.org's timestamp form. */
 const SNAPSHOT = /^\d{8}T\d{6}Z$/;
 
-const ID = /^[a-z0-9]+(?:[._-][a-z0-9]+)*\/[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-
 // A builder image is tagged `imgsdk-builder/<ns>-<name>:<key12>`; its repository name must stay within a registry's 255.
 const MAX_BUILDER_ID = MAX_REPOSITORY_LENGTH - 'imgsdk-builder/'.length;
 
 function checkId(id: string, problems: SiteProblem[], site: Site): void {
   if (id.length > MAX_BUILDER_ID) problems.push({ site, message: `"${shorten(id)}" is ${id.length} characters long; a builder id takes at most ${MAX_BUILDER_ID} (its image is imgsdk-builder/<id>)` });
-  else if (!ID.test(id)) problems.push({ site, message: `"${id}" is not an id of the form namespace/name (lowercase letters, digits, . _ -)` });
+  else if (!IMAGE_ID.test(id)) problems.push({ site, message: `"${id}" is not an id of the form namespace/name (lowercase letters, digits, . _ -)` });
 }
 
 /** Gentoo builders: a stage3 plus Portage. */

@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'n
 import type { AccountDef, HealthcheckDef, PortageDef } from '../contract/assembly';
 import { Builder, type SiteProblem } from './builder';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
-import { sha256 as sha256Of } from '../contract/key';
+import { sha256 as sha256Of } from '../util/hash';
 import { checkPlatforms } from '../contract/platform';
 import { Site } from './site';
 import * as v from './validate';

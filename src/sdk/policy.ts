@@ -1,4 +1,4 @@
-import type { ImageDef } from '../contract/assembly';
+import { isRootUser, runsSomething, type ImageDef } from '../contract/assembly';
 import type { Policy } from './app';
 
 // A name, then the end or what may follow a name in an atom or apt spec: a version
@@ -16,9 +16,7 @@ export function nonRoot(): Policy {
   return {
     name: 'nonRoot',
     check(img: ImageDef) {
-      const runs = img.config.entrypoint !== null || img.config.cmd !== null;
-      const u = img.config.user;
-      return runs && (u === null || u === 'root' || /^0(:|$)/.test(u)) ? ['runs as root'] : [];
+      return runsSomething(img.config) && isRootUser(img.config.user) ? ['runs as root'] : [];
     },
   };
 }

@@ -1,10 +1,10 @@
-import type { AccountDef, BuilderDef, FileDef, ImageConfigDef, ImageDef } from '../contract/assembly';
+import { isRootUser, runsSomething, type AccountDef, type BuilderDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
 import type { Problem } from '../contract/errors';
 import type { App } from './app';
 import type { Builder } from './builder';
 import { checkDebianPackage } from './debian/package';
 import { canonicalJson } from '../contract/json';
-import { sha256 as sha256Of } from '../contract/key';
+import { sha256 as sha256Of } from '../util/hash';
 import { Image, type ImageState } from './image';
 import { Atom } from './portage/atom';
 import type { Site } from './site';
@@ -179,10 +179,10 @@ export function resolveApp(app: App): Resolved {
     }
 
     const config = configOf(img);
-    const runs = config.entrypoint !== null || config.cmd !== null;
+    const runs = runsSomething(config);
     const accounts = accountsOf(img);
     const user = config.user;
-    const isRoot = user === null || user === 'root' || /^0(:|$)/.test(user);
+    const isRoot = isRootUser(user);
     if (runs && isRoot && !s.allowRoot) {
       add(s.id, s.sites.user ?? s.sites.entrypoint ?? s.sites.cmd ?? s.declared, `runs as root: set .user(...) or call .allowRoot()`);
     } else if (s.sites.user && user !== null && isRoot && !s.allowRoot) {

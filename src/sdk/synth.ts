@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform } from '../contract/assembly';
 import { forPlatform } from './builder';
@@ -9,6 +8,7 @@ import { App, type AppInput } from './app';
 import { renderApt } from '../contract/apt';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
 import { prettyJson } from '../contract/json';
+import { writeAtomicSync } from '../util/files';
 import { parseEpoch } from '../contract/epoch';
 import { sourcesOf } from './load';
 import { builderKey, imageKey, keyInputs, phase1Inputs, phase1Key } from '../contract/key';
@@ -164,6 +164,7 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
   const out: [string, string | Buffer][] = [['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])], ['build.sh', buildScript(def, key, builder)]];
   if (builder.kind === 'gentoo') {
     for (const [p, c] of Object.entries(renderPortage(def.portage))) out.push([`portage/${p}`, c]);
+    for (const [p, c] of Object.entries(portageLists(def))) out.push([`portage/imgsdk/${p}`, c]);
     // Locked: phase 1 installs exactly these versions (portage.sh checks they are still in the tree).
     if (def.packages.length && lock.own.length) out.push(['portage/imgsdk/lock.list', `# imgsdk.lock: ${def.id}\n${lock.own.map((p) => `${lockedAtom(p)}\n`).join('')}`]);
     for (const patch of def.portage.patches) {
@@ -181,6 +182,30 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
   }
   for (const f of def.files) if (f.sha256) out.push([`files/${f.sha256}`, blobs.get(f.sha256)!]);
   return out;
+}
+
+/**
+ * The plain inputs portage.sh reads (as debian.sh reads apt/packages.list): one
+ * value a line, or TAB-separated fields; only those with content are written,
+ * except `image` (the id). The values are atoms, URLs, names and paths: no TAB or newline.
+ * @example portageLists(def)['packages.list'] // 'app-shells/bash\nnet-misc/curl\n'
+ */
+function portageLists(def: ImageDef): Record<string, string> {
+  const p = def.portage;
+  const lines = (rows: readonly (readonly (string | number | null)[])[]): string => rows.map((r) => `${r.map((v) => v ?? '').join('\t')}\n`).join('');
+  const lists: Record<string, string> = {
+    image: `${def.id}\n`,
+    'packages.list': lines(def.packages.map((a) => [a])),
+    'downloads.tsv': lines(p.downloads.map((d) => [d.url, d.sha256, d.name])),
+    'no-binpkg-cache.list': lines(p.noBinpkgCache.map((a) => [a])),
+    'overlays.tsv': lines(p.overlays.map((o) => [o.name, o.type, o.uri, o.branch])),
+    'accounts.tsv': lines(def.accounts.map((a) => [a.user, a.uid, a.group, a.gid, a.home, a.shell])),
+    'uninstall.list': lines(p.uninstall.map((a) => [a])),
+    'runtime-libs.list': lines(p.runtimeLibs.map((k) => [k])),
+    'locales.list': lines(p.locales.map((l) => [l])),
+    'record.tsv': lines(p.record.map((r) => [r.group, r.name])),
+  };
+  return Object.fromEntries(Object.entries(lists).filter(([, text]) => text !== ''));
 }
 
 function buildScript(def: ImageDef, key: string, builder: BuilderDef): string {
@@ -218,7 +243,6 @@ export async function synth(input: AppInput, opts: SynthOptions = {}): Promise<A
 export async function writeAssembly(asm: Assembly, outdir: string): Promise<void> {
   const previous = previousFiles(outdir);
   const listed = [...asm.files.keys()];
-  const suffix = `.${randomBytes(4).toString('hex')}.tmp`;
   const made = new Set<string>();
   const ensureDir = (d: string): void => {
     if (!made.has(d)) mkdirSync(d, { recursive: true }), made.add(d);
@@ -230,8 +254,7 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
     const st = statSync(dest, { throwIfNoEntry: false });
     if (st?.isFile() && st.size === bytes.length && readFileSync(dest).equals(bytes)) continue;
     ensureDir(dirname(dest));
-    writeFileSync(dest + suffix, bytes, { mode: rel.endsWith('.sh') ? 0o755 : 0o644 });
-    renameSync(dest + suffix, dest);
+    writeAtomicSync(dest, bytes, rel.endsWith('.sh') ? 0o755 : 0o644);
   }
   const now = new Set(listed);
   for (const rel of previous) {
@@ -240,9 +263,7 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
     removeEmptyParents(outdir, dirname(rel));
   }
   const manifest = { ...asm.manifest, files: listed };
-  const tmp = join(outdir, `manifest.json${suffix}`);
-  writeFileSync(tmp, prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'sources', 'images', 'builders', 'order', 'files']));
-  renameSync(tmp, join(outdir, 'manifest.json'));
+  writeAtomicSync(join(outdir, 'manifest.json'), prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'sources', 'images', 'builders', 'order', 'files']));
 }
 
 function previousFiles(outdir: string): string[] {

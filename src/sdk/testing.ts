@@ -1,4 +1,4 @@
-import type { ImageConfigDef, ImageDef, Manifest } from '../contract/assembly';
+import { isRootUser, type ImageConfigDef, type ImageDef, type Manifest } from '../contract/assembly';
 import { formatProblem, ValidationError } from '../contract/errors';
 import { App, type AppInput } from './app';
 import { Atom } from './portage/atom';
@@ -83,7 +83,7 @@ export class ImageView {
   /** Throws if the image would run as root. */
   runsAsNonRoot(): this {
     const u = this.config.user;
-    if (u === null || u === 'root' || /^0(:|$)/.test(u)) fail(`${this.id} runs as root (user ${u ?? 'unset'})`);
+    if (isRootUser(u)) fail(`${this.id} runs as root (user ${u ?? 'unset'})`);
     return this;
   }
 

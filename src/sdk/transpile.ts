@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ValidationError, type Problem } from '../contract/errors';
+import { writeAtomicSync } from '../util/files';
+import { sha256 } from '../util/hash';
 
 /** Bumped when the options in transpile() change, so old cache entries are not used. */
 const CACHE_VERSION = '2';
@@ -27,7 +28,7 @@ export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? jo
   if ((process as unknown as Record<symbol, unknown>)[Symbol.for('ts-node.register.instance')] && exts['.ts']) {
     const tsNode = exts['.ts'];
     exts['.ts'] = (m, filename) => {
-      loaded.set(filename, createHash('sha256').update(readFileSync(filename)).digest('hex'));
+      loaded.set(filename, sha256(readFileSync(filename)));
       tsNode(m, filename);
     };
     return;
@@ -35,8 +36,8 @@ export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? jo
   process.setSourceMapsEnabled(true);
   exts['.ts'] = (m, filename) => {
     const source = readFileSync(filename, 'utf8');
-    loaded.set(filename, createHash('sha256').update(source).digest('hex'));
-    const key = createHash('sha256').update(`${CACHE_VERSION}\0${typescriptVersion()}\0${filename}\0`).update(source).digest('hex');
+    loaded.set(filename, sha256(source));
+    const key = sha256(`${CACHE_VERSION}\0${typescriptVersion()}\0${filename}\0${source}`);
     const cached = join(cacheDir, `${key}.js`);
     let code: string;
     try {
@@ -45,9 +46,7 @@ export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? jo
       code = transpile(source, filename);
       try {
         mkdirSync(cacheDir, { recursive: true });
-        const tmp = `${cached}.${process.pid}.tmp`;
-        writeFileSync(tmp, code);
-        renameSync(tmp, cached);
+        writeAtomicSync(cached, code);
       } catch {
         // A read-only or full disk only costs the next load its speed.
       }

@@ -21,12 +21,11 @@ import { extract } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gentoo, image } from '../../src';
-import { oneFileTar } from '../../src/runtime/build/builders/gentoo';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 import type { ContainerHandle, Engine } from '../../src/runtime/engine/engine';
 import { outdatedCommand } from '../../src/cli/outdated';
 import { lock, outdated } from '../../src/app/lockfile';
-import { dirTar } from '../../src/util/tar';
+import { dirTar, tarOf } from '../../src/util/tar';
 import { update } from '../../src/app/update-lock';
 import { App } from '../../src/sdk/app';
 import { parseLock, type GentooBuilderLock } from '../../src/sdk/lock';
@@ -126,7 +125,7 @@ test('contract: lock resolves each Gentoo image with emerge --pretend in its bui
     const base = await testBuilderImage(docker);
     await real.withContainer({ image: base, cmd: ['/bin/true'] }, async (c) => {
       await c.putArchive('/usr/local/bin', await dirTar(STUBS, {}));
-      await c.putArchive('/imgsdk/stub', oneFileTar('calls', Buffer.alloc(0), 0o644));
+      await c.putArchive('/imgsdk/stub', await tarOf([{ name: 'calls', data: Buffer.alloc(0) }]));
       await real.importImage(await c.exportFilesystem(), STUB_IMAGE, { changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] });
     });
     const snap1 = await portageImage(real, '1.7.1');

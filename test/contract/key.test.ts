@@ -7,7 +7,8 @@ import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, GENTOO_SETUP_VERSION } from '../
 import { canonicalJson } from '../../src/contract/json';
 import { debian, gentoo, type GentooBuilderProps } from '../../src/sdk/builder';
 import { image, type Image } from '../../src/sdk/image';
-import { builderKey, imageKey, keyInputs, sha256 } from '../../src/contract/key';
+import { builderKey, imageKey, keyInputs } from '../../src/contract/key';
+import { sha256 } from '../../src/util/hash';
 import { assemble } from '../../src/sdk/synth';
 
 interface Knobs {

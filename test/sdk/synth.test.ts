@@ -107,6 +107,23 @@ test('Debian images get apt/ files and no portage/; Gentoo images get portage/ f
   assert.equal(def.files[0], { gid: 1000, mode: 0o644, path: '/etc/nmap.conf', sha256: sha, size: 4, target: null, type: 'file', uid: 1000 });
 });
 
+test('Gentoo images get the plain lists portage.sh reads, written from image.json (as apt/packages.list for debian.sh)', async () => {
+  const dir = outdir();
+  await synth(theApp, { outdir: dir });
+  const read = (rel: string) => readFileSync(join(dir, 'mynamespace/nmap/portage/imgsdk', rel), 'utf8');
+  const def = JSON.parse(readFileSync(join(dir, 'mynamespace/nmap/image.json'), 'utf8'));
+  assert.is(read('image'), 'mynamespace/nmap\n');
+  assert.is(read('packages.list'), def.packages.map((p: string) => `${p}\n`).join(''));
+  assert.is(read('packages.list'), 'net-analyzer/nmap\n');
+  assert.is(read('overlays.tsv'), 'berne\tgit\thttps://github.com/berney/gentoo-overlay.git\t\n');
+  assert.is(read('accounts.tsv'), 'nmap\t1000\tnmap\t1000\t/home/nmap\t/sbin/nologin\n');
+  assert.is(readFileSync(join(dir, 'kubler/glibc/portage/imgsdk/locales.list'), 'utf8'), 'en_US.UTF-8\n');
+  // Only lists with content are written.
+  const names = readdirSync(join(dir, 'mynamespace/nmap/portage/imgsdk')).sort();
+  assert.equal(names, ['accounts.tsv', 'image', 'overlays.tsv', 'packages.list']);
+  assert.ok(!existsSync(join(dir, 'acme/web/portage')), 'a Debian image gets none');
+});
+
 test('build.sh names the right builder-side script, the image, its phase-1 key and builder, and is executable', async () => {
   const dir = outdir();
   const asm = await synth(theApp, { outdir: dir });

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ValidationError } from '../../src/contract/errors';
-import { sha256 } from '../../src/contract/key';
+import { sha256 } from '../../src/util/hash';
 import { transpile } from '../../src/sdk/transpile';
 
 const ROOT = resolve(__dirname, '..', '..');

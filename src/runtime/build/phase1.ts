@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -9,6 +8,9 @@ import { phase1View, type BuilderDef, type ImageDef } from '../../contract/assem
 import { prettyJson } from '../../contract/json';
 import { BuildError } from '../../contract/errors';
 import { dirTar, readSingleFile } from '../../util/tar';
+import { BUILDER_EMERGE_OPTS } from './builders/gentoo';
+import { tempPath } from '../../util/files';
+import { HashingStream } from '../../util/hash';
 import type { Engine, OutputHandler, VolumeMount } from '../engine/engine';
 import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
 import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from '../store/state';
@@ -35,6 +37,16 @@ export interface Phase1Input {
 }
 
 /**
+ * The builder-side scripts as they are put at `/imgsdk/scripts`, with `emerge-opts`:
+ * the options every emerge of portage.sh gets (the builder's EMERGE_DEFAULT_OPTS,
+ * stated once in gentoo.ts and repeated on the command line, so that a makeConf
+ * setting EMERGE_DEFAULT_OPTS outright does not drop them).
+ */
+export function scriptsTar(): Promise<Buffer> {
+  return dirTar(SCRIPTS_DIR, { 'emerge-opts': `${BUILDER_EMERGE_OPTS}\n` });
+}
+
+/**
  * Phase 1: a container of the builder installs the image's packages and streams
  * back rootfs.tar and packages.json. Files go in and out through the API only.
  * The rootfs tar is written to a temp name, hashed, and renamed into the state
@@ -49,7 +61,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
     'image.json': prettyJson(phase1View(def, input.builder.kind), ['id', 'packages']),
     'parent-packages.list': input.parentPackages.join('\n') + (input.parentPackages.length ? '\n' : ''),
   }, (rel) => rel === 'image.json' || rel.startsWith('files/'));
-  const scriptsTar = await dirTar(SCRIPTS_DIR, {});
+  const scripts = await scriptsTar();
 
   return engine.withContainer(
     {
@@ -58,7 +70,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
     },
     async (c) => {
       await c.putArchive('/imgsdk/in', inTar);
-      await c.putArchive('/imgsdk/scripts', scriptsTar);
+      await c.putArchive('/imgsdk/scripts', scripts);
       const code = await c.run({ onOutput: input.onOutput });
       if (code !== 0) throw new BuildError(def.id, `phase 1 failed in builder ${input.builder.id} (exit ${code}):\n${indent(c.tail())}`, { phase: 'phase1' });
       const rec = await collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
@@ -78,7 +90,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
 async function collect(out: Readable, state: StateDir, id: string, key: string): Promise<RootfsRecord> {
   const dest = state.rootfsPath(key);
   await mkdir(dirname(dest), { recursive: true });
-  const tmp = state.tempFor(dest);
+  const tmp = tempPath(dest);
   let packages: PackageInfo[] | null = null;
   let filesTsv = '';
   const added: Record<string, string> = {};
@@ -88,14 +100,10 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   ex.on('entry', (header, stream, next) => {
     const name = header.name.replace(/^(\.\/)?out\//, '');
     if (name === 'rootfs.tar') {
-      const h = createHash('sha256');
-      stream.on('data', (d: unknown) => {
-        const b = d as Buffer;
-        h.update(b);
-        size += b.length;
-      });
-      pipeline(stream, createWriteStream(tmp)).then(() => {
-        sha256 = h.digest('hex');
+      const tap = new HashingStream();
+      pipeline(stream, tap, createWriteStream(tmp)).then(() => {
+        sha256 = tap.hex();
+        size = tap.bytes;
         next();
       }, next);
     } else if (name === 'packages.json' || name === 'files.tsv' || name === 'passwd.added' || name === 'group.added') {

@@ -34,7 +34,7 @@ import { packageDbEntries } from '../rootfs/pkgdb';
 import { globToRegExp } from '../rootfs/resolve';
 import { schedule } from './schedule';
 import { pruneKeyTags, retag } from './tags';
-import { writeAtomic } from '../store/files';
+import { writeAtomic } from '../../util/files';
 import { openCache, type RegistryCache } from './cache/registry';
 import { withRegistryCache } from './cache/hook';
 import { builtId, keyOn, requireEmulation, targetShip, type PlatformTarget } from '../image/platforms';

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ImageDef, Manifest, ManifestImage } from '../../contract/assembly';
 import { outDirOf, stateDirOfAssembly } from '../../contract/defaults';
-import { writeAtomic } from '../store/files';
+import { writeAtomic } from '../../util/files';
 import { changedInputs, fileDigests, needsBuilder, planImage, platformView, type DeployedRecord } from './plan';
 import { StateDir } from '../store/state';
 

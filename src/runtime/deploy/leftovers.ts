@@ -6,11 +6,11 @@
  * held, so everything of that kind that is already there belongs to a deploy
  * that is gone.
  */
-import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { sha256 } from '../../util/hash';
 import { LABEL_STATE, type Engine } from '../engine/engine';
 
 /**
@@ -25,7 +25,7 @@ export function stateIdentity(root: string): string {
   } catch {
     // not made yet: the path as given
   }
-  return createHash('sha256').update(`${hostname()}\0${real}`).digest('hex').slice(0, 16);
+  return sha256(`${hostname()}\0${real}`).slice(0, 16);
 }
 
 /**

@@ -5,9 +5,9 @@
  * the engine hold comes in as data, so every branch is tested without an engine,
  * and `deploy` and `diff` say the same thing.
  */
-import { createHash } from 'node:crypto';
 import type { FileDef, ImageDef, ManifestImage } from '../../contract/assembly';
 import { canonicalJson } from '../../contract/json';
+import { sha256 } from '../../util/hash';
 
 /** What a deploy does for one image. */
 export type Action = 'cached' | 'phase2' | 'phase1';
@@ -154,7 +154,7 @@ export function changedInputs(m: ManifestImage, base: DeployedRecord, files?: re
 /** `.file()` path → digest of its whole definition, as a deployed record keeps them. */
 export function fileDigests(files: readonly FileDef[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const f of files) out[f.path] = createHash('sha256').update(canonicalJson(f)).digest('hex').slice(0, 16);
+  for (const f of files) out[f.path] = sha256(canonicalJson(f)).slice(0, 16);
   return out;
 }
 

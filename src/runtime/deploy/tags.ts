@@ -3,17 +3,18 @@
  * put on it, and the key tags of keys the image no longer has are taken off.
  */
 import type { Manifest } from '../../contract/assembly';
+import { splitRepoTag } from '../../contract/names';
 import type { Engine } from '../engine/engine';
 
 const KEY_TAG = /^[0-9a-f]{12}$/;
 
-/** Tags `imageId` with each of `tags` that names another image or none. */
+/** Points every tag at `imageId` (a cache hit may still need a new tag, or `latest` moved back). */
 export async function retag(engine: Engine, imageId: string, tags: readonly string[], log: (l: string) => void): Promise<void> {
   for (const t of tags) {
     const info = await engine.inspectImage(t);
     if (info?.id === imageId) continue;
-    const i = t.lastIndexOf(':');
-    await engine.tagImage(imageId, t.slice(0, i), t.slice(i + 1));
+    const { repo, tag } = splitRepoTag(t);
+    await engine.tagImage(imageId, repo, tag);
     log(`tagged ${t}`);
   }
 }

@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import { pack } from 'tar-stream';
+import { directoriesTar } from '../../util/tar';
 import { EngineError } from '../../contract/errors';
 import type { ContainerHandle, ContainerState, OutputHandler } from './engine';
 import { guardStream } from './watch';
@@ -133,14 +133,7 @@ export class DockerContainer implements ContainerHandle {
     let have = parts.length;
     while (have > 0 && !(await this.exists('/' + parts.slice(0, have).join('/')))) have--;
     if (have === parts.length) return;
-    const p = pack();
-    for (let i = have + 1; i <= parts.length; i++) {
-      p.entry({ name: parts.slice(have, i).join('/') + '/', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) });
-    }
-    p.finalize();
-    const chunks: Buffer[] = [];
-    for await (const c of p) chunks.push(c as Buffer);
-    await this.container.putArchive(Buffer.concat(chunks), { path: '/' + parts.slice(0, have).join('/') });
+    await this.container.putArchive(await directoriesTar(parts, have), { path: '/' + parts.slice(0, have).join('/') });
   }
 
   private async exists(path: string): Promise<boolean> {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { CancelledError, EngineError } from '../../contract/errors';
+import { splitRepoTag } from '../../contract/names';
 import { trackContainer } from './cleanup';
 import { DockerContainer } from './container';
 import { connectionLost, watchingAgent } from './watch';
@@ -592,8 +593,3 @@ class DockerEngine implements Engine {
   }
 }
 
-function splitRepoTag(ref: string): { repo: string; tag: string } {
-  const colon = ref.lastIndexOf(':');
-  if (colon > ref.lastIndexOf('/')) return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  return { repo: ref, tag: 'latest' };
-}

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
+import { directoriesTar } from '../../util/tar';
 import type Docker from 'dockerode';
 import { EngineError, UsageError } from '../../contract/errors';
 import { trackContainer } from './cleanup';
@@ -31,19 +31,6 @@ export interface InteractiveOptions {
   readonly stdin?: NodeJS.ReadStream;
   /** @default process.stdout */
   readonly stdout?: NodeJS.WriteStream;
-}
-
-/** A tar of the directories of an absolute path (the archive API needs the target to exist). */
-async function dirsTar(path: string): Promise<Buffer> {
-  const parts = posix.normalize(path).split('/').filter(Boolean);
-  const p = pack();
-  for (let i = 1; i <= parts.length; i++) {
-    p.entry({ name: parts.slice(0, i).join('/') + '/', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) });
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** The dockerode client behind an Engine made by connectEngine or engineFromDocker. */
@@ -80,7 +67,7 @@ export async function runInteractive(engine: Engine, opts: InteractiveOptions): 
       HostConfig: { NetworkMode: opts.network, Mounts: (opts.mounts ?? []).map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly ?? false })) },
     });
     for (const p of opts.put ?? []) {
-      await container.putArchive(await dirsTar(p.path), { path: '/' });
+      await container.putArchive(await directoriesTar(posix.normalize(p.path).split('/').filter(Boolean)), { path: '/' });
       await container.putArchive(p.tar, { path: p.path });
     }
     const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & Readable;

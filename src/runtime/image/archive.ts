@@ -2,16 +2,16 @@
  * Phase 2 outputs: a `docker save` style archive (what `docker load` reads) and
  * an OCI image layout directory (what skopeo, crane and registries read).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { pack, type Pack } from 'tar-stream';
+import type { Writable } from 'node:stream';
+import type { Pack } from 'tar-stream';
 import { ImgsdkError, UsageError } from '../../contract/errors';
 import { canonicalJson } from '../../contract/json';
-import { writeAtomic } from '../store/files';
+import { streamAtomic, writeAtomic } from '../../util/files';
+import { HashingStream, sha256Digest } from '../../util/hash';
+import { packTo, writeEntry } from '../../util/tar';
 import { LAYER_GZIP_MEDIA_TYPE } from './layer';
 import { imageManifest, MANIFEST_MEDIA_TYPE, type Blob } from './oci';
 
@@ -70,8 +70,7 @@ export async function writeDockerArchive(out: Writable, image: DockerArchiveImag
     { Config: `${configHex}.json`, RepoTags: [...image.repoTags], Layers: layerNames },
   ]);
 
-  const tar = pack();
-  const producing = (async () => {
+  await packTo([], out, async (tar) => {
     const seen = new Set<string>();
     for (const l of image.layers) {
       const hex = hexOf(l.diffId);
@@ -87,15 +86,7 @@ export async function writeDockerArchive(out: Writable, image: DockerArchiveImag
     }
     await addEntry(tar, { name: `${configHex}.json`, type: 'file', mode: 0o100644 }, Buffer.from(image.config.json));
     await addEntry(tar, { name: 'manifest.json', type: 'file', mode: 0o100644 }, Buffer.from(manifest));
-    tar.finalize();
-  })().catch((err: unknown) => {
-    tar.destroy(err as Error);
-    throw err;
   });
-  const draining = pipeline(Readable.from(tar), out);
-  const [p, d] = await Promise.allSettled([producing, draining]);
-  if (p.status === 'rejected') throw p.reason;
-  if (d.status === 'rejected') throw d.reason;
 }
 
 /**
@@ -174,7 +165,7 @@ export function imageIndex(manifests: readonly { readonly digest: string; readon
     mediaType: INDEX_MEDIA_TYPE,
     manifests: manifests.map((m) => ({ mediaType: MANIFEST_MEDIA_TYPE, digest: m.digest, size: m.size, platform: m.platform })),
   });
-  return { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}`, size: Buffer.byteLength(json) };
+  return { json, digest: sha256Digest(json), size: Buffer.byteLength(json) };
 }
 
 /**
@@ -257,21 +248,14 @@ async function addEntry(
   // The type bits in `mode` keep tar-stream from replacing it; the header stores `mode & 07777`.
   const header = { ...h, uid: 0, gid: 0, uname: '', gname: '', mtime: EPOCH };
   if (typeof body !== 'string') {
-    await new Promise<void>((resolve, reject) => {
-      tar.entry(header, body ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
-    });
+    await writeEntry(tar, header, body);
     return null;
   }
-  const hash = createHash('sha256');
-  await new Promise<void>((resolve, reject) => {
-    const sink = tar.entry(header, (err) => (err ? reject(err) : resolve()));
-    sink.on('error', () => undefined); // reported through the callback
-    const src = createReadStream(body);
-    src.on('error', (err) => sink.destroy(err));
-    src.on('data', (c) => hash.update(c));
-    src.pipe(sink as unknown as Writable);
-  });
-  return `sha256:${hash.digest('hex')}`;
+  const tap = new HashingStream();
+  const src = createReadStream(body);
+  src.on('error', (err) => tap.destroy(err));
+  await writeEntry(tar, header, src.pipe(tap));
+  return `sha256:${tap.hex()}`;
 }
 
 async function putBlob(blobDir: string, digest: string, json: string): Promise<void> {
@@ -285,27 +269,14 @@ async function copyBlob(blobDir: string, digest: string, size: number, src: stri
   const dest = join(blobDir, hexOf(digest));
   // Blobs are content-addressed and were verified when written; the size guards a torn copy.
   if (await sizeIs(dest, size)) return;
-  const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp`;
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb(null, chunk);
+  await streamAtomic(dest, createReadStream(src), {
+    check: (hex, bytes) => {
+      const got = `sha256:${hex}`;
+      if (got !== digest || bytes !== size) {
+        throw new ImgsdkError('ARCHIVE', `layer ${src} is ${got} (${bytes} bytes), expected ${digest} (${size} bytes)`);
+      }
     },
   });
-  try {
-    await pipeline(createReadStream(src), tap, createWriteStream(tmp));
-    const got = `sha256:${hash.digest('hex')}`;
-    if (got !== digest || bytes !== size) {
-      throw new ImgsdkError('ARCHIVE', `layer ${src} is ${got} (${bytes} bytes), expected ${digest} (${size} bytes)`);
-    }
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 async function sizeIs(path: string, size: number): Promise<boolean> {

@@ -9,9 +9,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { ImgsdkError } from '../../contract/errors';
-import { canonicalJson, sha256Digest } from '../../contract/json';
+import { canonicalJson } from '../../contract/json';
+import { sha256Digest } from '../../util/hash';
 import type { RegistryAuth } from '../engine/engine';
-import { writeAtomic } from '../store/files';
+import { writeAtomic } from '../../util/files';
 import { IN_TOTO_MEDIA_TYPE } from '../reports/provenance';
 
 export const ARTIFACT_MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -103,29 +104,51 @@ export class RegistryClient {
     return this.base;
   }
 
-  async putBlob(repo: string, digest: string, data: string): Promise<void> {
-    const exists = await this.request('HEAD', `/v2/${repo}/blobs/${digest}`);
-    if (exists.ok) return;
-    const start = await this.request('POST', `/v2/${repo}/blobs/uploads/`);
-    const location = start.headers.get('location');
-    if (start.status !== 202 || !location) throw new ImgsdkError('PUSH', `blob upload to ${this.base}/${repo}: HTTP ${start.status} ${await start.text()}`);
-    const url = new URL(location, this.base);
-    url.searchParams.set('digest', digest);
-    const put = await this.request('PUT', url.pathname + url.search, { body: data, contentType: 'application/octet-stream' });
-    if (put.status !== 201) throw new ImgsdkError('PUSH', `blob ${digest} to ${this.base}/${repo}: HTTP ${put.status} ${await put.text()}`);
+  /** Uploads `data` as blob `digest` unless the registry has it. */
+  async putBlob(repo: string, digest: string, data: string | Buffer): Promise<void> {
+    await this.sendBlob(repo, digest, typeof data === 'string' ? Buffer.from(data) : data);
   }
 
   /** Uploads the file at `path` as blob `digest` (monolithic, streamed) unless the registry has it. */
   async putBlobFile(repo: string, digest: string, size: number, path: string): Promise<void> {
+    await this.sendBlob(repo, digest, { path, size });
+  }
+
+  /**
+   * Sends blob `digest` in one monolithic upload: bytes, or a file streamed. Nothing
+   * is sent when the registry has it, or can mount it from one of `from` (other
+   * repositories of the same registry). A refusal goes to `fail` (a push error
+   * unless told).
+   */
+  async sendBlob(
+    repo: string,
+    digest: string,
+    body: Buffer | { readonly path: string; readonly size: number },
+    o: { readonly from?: readonly string[]; readonly what?: string; readonly fail?: (why: string) => never } = {},
+  ): Promise<void> {
+    const fail = o.fail ?? ((why: string): never => {
+      throw new ImgsdkError('PUSH', why);
+    });
     const exists = await this.request('HEAD', `/v2/${repo}/blobs/${digest}`);
     if (exists.ok) return;
+    for (const other of o.from ?? []) {
+      const mount = await this.request('POST', `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(other)}`);
+      await mount.arrayBuffer().catch(() => undefined);
+      if (mount.status === 201) return;
+      // 202: not mountable; the registry opened an upload instead, left to expire.
+    }
     const start = await this.request('POST', `/v2/${repo}/blobs/uploads/`);
     const location = start.headers.get('location');
-    if (start.status !== 202 || !location) throw new ImgsdkError('PUSH', `blob upload to ${this.base}/${repo}: HTTP ${start.status} ${await start.text()}`);
-    const url = new URL(location, this.base);
+    const startText = await start.text().catch(() => '');
+    if (start.status !== 202 || !location) fail(`blob upload to ${this.base}/${repo}: HTTP ${start.status} ${startText}`);
+    const url = new URL(location!, this.base);
     url.searchParams.set('digest', digest);
-    const put = await this.request('PUT', url.pathname + url.search, { body: () => Readable.toWeb(createReadStream(path)) as unknown as ReadableStream, length: size, contentType: 'application/octet-stream' });
-    if (put.status !== 201) throw new ImgsdkError('PUSH', `blob ${digest} to ${this.base}/${repo}: HTTP ${put.status} ${await put.text()}`);
+    const put = await this.request('PUT', url.pathname + url.search, {
+      body: Buffer.isBuffer(body) ? () => body : () => Readable.toWeb(createReadStream(body.path)) as unknown as NonNullable<RequestInit['body']>,
+      length: Buffer.isBuffer(body) ? body.length : body.size,
+      contentType: 'application/octet-stream',
+    });
+    if (put.status !== 201) fail(`${o.what ?? 'blob'} ${digest} to ${this.base}/${repo}: HTTP ${put.status} ${await put.text()}`);
   }
 
   /** Puts a manifest or index under `ref` (a tag or its digest); returns the digest the registry reports. */

@@ -19,7 +19,8 @@ import { DEFAULT_PATH, imageConfig, type Blob } from './oci';
 import { dirTar, readSingleFile } from '../../util/tar';
 import { readRootfsTar } from '../rootfs/tar';
 import type { Entry } from '../store/entry';
-import { hashFile, writeAtomic } from '../store/files';
+import { writeAtomic } from '../../util/files';
+import { hashFile } from '../../util/hash';
 import type { StateDir } from '../store/state';
 
 /** The tag suffix of the debug variant. */

@@ -2,15 +2,16 @@
  * Phase 2, first half: one rootfs (a list of Entries plus their bodies in a
  * BlobStore) becomes one layer tar, byte for byte the same for the same input.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { pack, type Header, type Pack } from 'tar-stream';
+import type { Pack } from 'tar-stream';
 import { RootfsError } from '../../contract/errors';
+import { renamedIntoPlace, tempPath } from '../../util/files';
+import { HashingStream } from '../../util/hash';
+import { packTo, writeEntry, type TarHeader } from '../../util/tar';
 import { DamagedBlobError, type BlobStore } from '../store/blobs';
 import type { Entry } from '../store/entry';
 import { CAPABILITY } from '../rootfs/tar';
@@ -55,7 +56,6 @@ const MAX_USTAR_ID = 0o777777;
 // zlib writes the OS of the host into the gzip header (3 on Unix, 10 elsewhere);
 // pin it to Unix so a layer built on any host has the same digest.
 const GZIP_OS_UNIX = 3;
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Writes `entries` (already sorted) as one layer tar to `out`, ending it.
@@ -91,15 +91,7 @@ export async function writeLayerFile(
   opts: LayerOptions,
 ): Promise<LayerInfo> {
   await mkdir(dirname(destPath), { recursive: true });
-  const tmp = `${destPath}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const info = await writeLayerStream(entries, blobs, createWriteStream(tmp), opts);
-    await rename(tmp, destPath);
-    return info;
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  return renamedIntoPlace(destPath, (tmp) => writeLayerStream(entries, blobs, createWriteStream(tmp), opts));
 }
 
 async function writeLayerStream(
@@ -112,32 +104,22 @@ async function writeLayerStream(
   if (!Number.isInteger(opts.mtime) || opts.mtime < 0 || opts.mtime > 0o77777777777) {
     throw new RootfsError(`layer mtime must be a whole number of seconds from 0 to ${0o77777777777}, got ${opts.mtime}`);
   }
-  const tar = pack();
-  const raw = new Counter();
-  const blob = new Counter();
+  const raw = new HashingStream();
+  const blob = new HashingStream();
   const stages: NodeJS.ReadWriteStream[] = [raw];
   if (opts.gzip) stages.push(createGzip({ level: 6 }), new GzipHeaderFix());
   stages.push(blob);
 
   const mtime = new Date(opts.mtime * 1000);
-  // Pack and drain at the same time: tar-stream applies backpressure per entry.
-  const producing = (async () => {
+  await packTo(stages, out, async (tar) => {
     const links = new HardlinkGroups();
     for (const e of entries) await addEntry(tar, links.place(e), blobs, mtime);
-    tar.finalize();
-  })().catch((err: unknown) => {
-    tar.destroy(err as Error);
-    throw err;
   });
-  // tar-stream's Pack is a streamx stream; Readable.from gives pipeline a Node one.
-  const draining = pipeline([Readable.from(tar), ...stages, out]);
-  const [p, d] = await Promise.allSettled([producing, draining]);
-  if (p.status === 'rejected' || d.status === 'rejected') throw cause(p, d);
 
-  const diffId = `sha256:${raw.hash.digest('hex')}`;
+  const diffId = `sha256:${raw.hex()}`;
   return {
     diffId,
-    digest: opts.gzip ? `sha256:${blob.hash.digest('hex')}` : diffId,
+    digest: opts.gzip ? `sha256:${blob.hex()}` : diffId,
     size: blob.bytes,
     uncompressedSize: raw.bytes,
   };
@@ -164,10 +146,8 @@ class HardlinkGroups {
   }
 }
 
-type LayerHeader = Partial<Header> & Pick<Header, 'name'>;
-
-function layerHeader(e: Entry, mtime: Date): LayerHeader {
-  const h: LayerHeader = {
+function layerHeader(e: Entry, mtime: Date): TarHeader {
+  const h: TarHeader = {
     name: e.path,
     mode: e.mode & 0o7777,
     uid: e.uid,
@@ -221,22 +201,8 @@ async function addEntry(tar: Pack, e: Entry, blobs: BlobStore, mtime: Date): Pro
     throw new RootfsError(`${e.path}: file of ${e.size} bytes without a blob`, [e.path]);
   }
   const header = layerHeader(e, mtime);
-  const done = new Promise<void>((resolve, reject) => {
-    const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-    if (e.type !== 'file' || e.size === 0) {
-      tar.entry(header, EMPTY, cb);
-      return;
-    }
-    const sink = tar.entry(header, cb);
-    const src = blobs.stream(e.sha256!);
-    // Failures reach us through the entry callback; without a listener streamx would throw.
-    sink.on('error', () => undefined);
-    src.on('error', (err) => sink.destroy(err));
-    // Node's pipe honours the sink's backpressure (write() false, then 'drain').
-    src.pipe(sink as unknown as Writable);
-  });
   try {
-    await done;
+    await writeEntry(tar, header, e.type !== 'file' || e.size === 0 ? null : blobs.stream(e.sha256!));
   } catch (err) {
     if (err instanceof DamagedBlobError) throw err.at(e.path);
     const why = err instanceof Error ? err.message : String(err);
@@ -246,30 +212,6 @@ async function addEntry(tar: Pack, e: Entry, blobs: BlobStore, mtime: Date): Pro
     const wrapped = new RootfsError(`${e.path}: cannot write to the layer: ${why}${hint}`, [e.path]);
     (wrapped as { cause?: unknown }).cause = err;
     throw wrapped;
-  }
-}
-
-/**
- * A failure on one side fails the other too; report the side it started on. An
- * entry error names the path, so it wins unless the output failed on its own
- * (then the entry only saw its pack destroyed).
- */
-function cause(p: PromiseSettledResult<void>, d: PromiseSettledResult<void>): unknown {
-  if (p.status === 'fulfilled') return (d as PromiseRejectedResult).reason;
-  if (d.status === 'fulfilled') return p.reason;
-  const entryCause = (p.reason as { cause?: unknown }).cause;
-  if (entryCause === undefined || d.reason === p.reason || d.reason === entryCause) return p.reason;
-  return d.reason;
-}
-
-/** Pass-through that hashes and counts what flows by. */
-class Counter extends Transform {
-  readonly hash: Hash = createHash('sha256');
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
   }
 }
 
@@ -301,7 +243,7 @@ class GzipHeaderFix extends Transform {
  * @example const info = await storeLayer(state, entries, 0); state.layerPath(info.diffId)
  */
 export async function storeLayer(state: StateDir, entries: readonly Entry[], mtime: number): Promise<LayerInfo> {
-  const staging = state.tempFor(state.layerPath('staging'));
+  const staging = tempPath(state.layerPath('staging'));
   const info = await writeLayerFile(entries, state.blobs, staging, { mtime });
   await rename(staging, state.layerPath(info.diffId)).catch(async (e) => {
     await rm(staging, { force: true });

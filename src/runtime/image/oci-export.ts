@@ -5,8 +5,10 @@
  * the recorded config, so a cached image exports exactly as it was built.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { splitRepoTag } from '../../contract/names';
+import { renamedIntoPlace } from '../../util/files';
 import { writeDockerArchive, writeOciLayout, type OciLayoutEntry, type OciLayoutImage } from './archive';
 import { LAYER_MEDIA_TYPE } from './layer';
 import { MANIFEST_MEDIA_TYPE, type Blob } from './oci';
@@ -46,7 +48,7 @@ export async function exportOci(dir: string, images: readonly ExportImage[], lay
       const m = img.attestation && written.find((w) => w.refName === img.repoTags[0]);
       if (!m) continue;
       const a = attestation(img.attestation!, { mediaType: MANIFEST_MEDIA_TYPE, digest: m.digest, size: m.size });
-      const repo = img.repoTags[0].slice(0, img.repoTags[0].lastIndexOf(':'));
+      const { repo } = splitRepoTag(img.repoTags[0]);
       await addToOciLayout(dir, `${repo}:${a.tag}`, a);
     }
     return written;
@@ -72,13 +74,8 @@ export function archiveName(id: string): string {
 export async function exportDockerArchive(dir: string, id: string, img: ExportImage, layerPath: (diffId: string) => string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const dest = join(dir, archiveName(id));
-  const tmp = `${dest}.${process.pid}.tmp`;
-  try {
-    await writeDockerArchive(createWriteStream(tmp), { config: img.config, layers: img.diffIds.map((d) => ({ diffId: d, path: layerPath(d) })), repoTags: img.repoTags });
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await renamedIntoPlace(dest, (tmp) =>
+    writeDockerArchive(createWriteStream(tmp), { config: img.config, layers: img.diffIds.map((d) => ({ diffId: d, path: layerPath(d) })), repoTags: img.repoTags }),
+  );
   return dest;
 }

@@ -5,7 +5,8 @@
  */
 import type { AccountDef, HealthcheckDef, ImageDef } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
-import { canonicalJson, sha256Digest } from '../../contract/json';
+import { canonicalJson } from '../../contract/json';
+import { sha256Digest } from '../../util/hash';
 
 /** OCI media type of an image config. */
 export const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { BuilderDef } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
+import { splitRepoTag } from '../../contract/names';
 import { forPlatform } from '../../contract/platform';
 import { hostPlatform, ociPlatform, platformInfo } from '../../contract/platform';
 import { RegistryClient, pushAttestation } from './attest';
@@ -186,7 +187,7 @@ export async function shipIndex(
       }
       const index = imageIndex(manifests);
       for (const t of v.tags) {
-        const tag = t.slice(t.lastIndexOf(':') + 1);
+        const { tag } = splitRepoTag(t);
         await client.putManifest(repo, tag, index.json, INDEX_MEDIA_TYPE);
         log(`pushed ${registry}/${id}:${tag} (${index.digest}, an index of ${builds.map((b) => b.platform).join(', ')})`);
         pushed.push({ ref: `${registry}/${id}:${tag}`, digest: index.digest });

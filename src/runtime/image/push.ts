@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BuildError, UsageError } from '../../contract/errors';
+import { registryRef } from '../../contract/names';
 import type { Engine, RegistryAuth } from '../engine/engine';
 
 /** One pushed tag. */
@@ -21,10 +22,8 @@ export interface Pushed {
 
 /** `host[:port]` with an optional path prefix; throws a UsageError otherwise. */
 export function checkRegistry(registry: string): string {
-  const r = registry.replace(/^(https?|docker):\/\//, '').replace(/\/+$/, '');
-  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(r)) {
-    throw new UsageError(`--push "${registry}" is not a registry (host[:port][/path])`);
-  }
+  const r = registryRef(registry);
+  if (r === null) throw new UsageError(`--push "${registry}" is not a registry (host[:port][/path])`);
   return r;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { AccountDef, ImageDef } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
+import { splitRepoTag } from '../../contract/names';
 import { debugConfig, DEBUG_TAG, ensureBusyboxLayer } from './debug';
 import type { Engine, RegistryAuth } from '../engine/engine';
 import type { Blob } from './oci';
@@ -84,8 +85,8 @@ export async function loadChecked(input: ShipInput): Promise<void> {
   try {
     await runImageChecks(engine, def, candidate, { log: input.log, signal: input.signal });
     for (const t of input.tags) {
-      const i = t.lastIndexOf(':');
-      await engine.tagImage(config.digest, t.slice(0, i), t.slice(i + 1));
+      const { repo, tag } = splitRepoTag(t);
+      await engine.tagImage(config.digest, repo, tag);
     }
   } finally {
     // Only a tag goes: the image stays when it has other tags (the success case).
@@ -131,7 +132,7 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
   if (opts.push) {
     const engine = await input.engine();
     for (const e of exports) {
-      const tags = e.repoTags.map((t) => t.slice(t.lastIndexOf(':') + 1));
+      const tags = e.repoTags.map((t) => splitRepoTag(t).tag);
       const refs = await pushImage(engine, opts.push.registry, def.id, e.config.digest, tags, { auth: opts.push.auth, log: input.log });
       pushed.push(...refs);
       if (!e.attestation) continue;

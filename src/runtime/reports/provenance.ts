@@ -11,7 +11,8 @@
  * No time stamps: the same build gives the same bytes.
  */
 import type { ImageDef } from '../../contract/assembly';
-import { canonicalJson, sha256Digest } from '../../contract/json';
+import { canonicalJson } from '../../contract/json';
+import { sha256Digest } from '../../util/hash';
 import { SDK_VERSION } from '../../contract/version';
 import { purlOf } from './sbom';
 import type { PackageInfo } from '../store/state';

@@ -5,9 +5,9 @@
  * build's SOURCE_DATE_EPOCH and every list is sorted, so the document's digest
  * can go into an image label without making builds irreproducible.
  */
-import { createHash } from 'node:crypto';
 import type { ImageDef } from '../../contract/assembly';
-import { canonicalJson, sha256Digest } from '../../contract/json';
+import { canonicalJson } from '../../contract/json';
+import { hashHex, sha256Digest } from '../../util/hash';
 import type { BlobStore } from '../store/blobs';
 import type { Entry } from '../store/entry';
 import type { PackageInfo } from '../store/state';
@@ -101,7 +101,7 @@ export async function renderSpdx(input: SbomInput): Promise<Sbom> {
   const files: Record<string, unknown>[] = [];
   for (const [i, e] of regular.entries()) {
     const id = `SPDXRef-File-${i + 1}`;
-    const sha1 = createHash('sha1').update(await input.blobs.read(e.sha256!)).digest('hex');
+    const sha1 = hashHex('sha1', await input.blobs.read(e.sha256!));
     files.push({
       fileName: `./${e.path}`,
       SPDXID: id,

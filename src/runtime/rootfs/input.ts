@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { BuildError } from '../../contract/errors';
-import { hashFile } from '../store/files';
+import { hashFile } from '../../util/hash';
 import type { Entry } from '../store/entry';
 import { readRootfsTar } from './tar';
 import type { RootfsRecord, StateDir } from '../store/state';

@@ -6,11 +6,11 @@
  * stanza; for Gentoo, the `/var/db/pkg/<category>/<name>-<version>/` entries
  * Portage itself keeps (CATEGORY, PF, SLOT, USE, repository, CONTENTS).
  */
-import { createHash } from 'node:crypto';
 import type { BuilderKind } from '../../contract/assembly';
 import type { BlobStore } from '../store/blobs';
 import type { Entry } from '../store/entry';
 import type { PackageInfo } from '../store/state';
+import { hashHex } from '../../util/hash';
 
 /** Where Debian's per-package status files go (distroless's layout). */
 export const DPKG_STATUS_D = 'var/lib/dpkg/status.d';
@@ -87,7 +87,7 @@ async function contents(input: PackageDbInput, pkg: string): Promise<string> {
     else if (e.type === 'symlink') lines.push(`sym /${e.path} -> ${e.linkname} ${input.epoch}`);
     else if (e.type === 'file' || e.type === 'hardlink') {
       const sha = e.type === 'file' ? e.sha256 : input.entries.find((t) => t.path === e.linkname)?.sha256;
-      const md5 = createHash('md5').update(sha ? await input.blobs.read(sha) : Buffer.alloc(0)).digest('hex');
+      const md5 = hashHex('md5', sha ? await input.blobs.read(sha) : Buffer.alloc(0));
       lines.push(`obj /${e.path} ${md5} ${input.epoch}`);
     }
   }

@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RootfsError } from '../../contract/errors';
+import { tempPath, writeAtomic } from '../../util/files';
+import { HashingStream, sha256 as sha256Of } from '../../util/hash';
 
 /**
  * A blob whose bytes are not the ones its name (their sha256) promises, or that
@@ -41,13 +42,10 @@ export class BlobStore {
   }
 
   async put(data: Buffer): Promise<string> {
-    const sha = createHash('sha256').update(data).digest('hex');
+    const sha = sha256Of(data);
     const dest = this.path(sha);
     if (await exists(dest)) return sha;
-    await mkdir(this.dir, { recursive: true });
-    const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, data);
-    await rename(tmp, dest);
+    await writeAtomic(dest, data);
     return sha;
   }
 
@@ -57,22 +55,13 @@ export class BlobStore {
    */
   async putStream(body: Readable): Promise<{ sha256: string; size: number }> {
     await mkdir(this.dir, { recursive: true });
-    const tmp = join(this.dir, `stream.${randomBytes(6).toString('hex')}.tmp`);
-    const hash = createHash('sha256');
-    let size = 0;
+    // The name is known only once the body is hashed: staged under a temp name first.
+    const tmp = tempPath(join(this.dir, 'stream'));
+    const tap = new HashingStream();
     try {
-      await pipeline(
-        body,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const c of chunks) {
-            hash.update(c);
-            size += c.length;
-            yield c;
-          }
-        },
-        createWriteStream(tmp),
-      );
-      const sha256 = hash.digest('hex');
+      await pipeline(body, tap, createWriteStream(tmp));
+      const sha256 = tap.hex();
+      const size = tap.bytes;
       if (await exists(this.path(sha256))) await rm(tmp, { force: true });
       else await rename(tmp, this.path(sha256));
       return { sha256, size };
@@ -87,7 +76,7 @@ export class BlobStore {
       if (err.code === 'ENOENT') throw new DamagedBlobError(sha256, 'missing');
       throw err;
     });
-    if (createHash('sha256').update(data).digest('hex') !== sha256) {
+    if (sha256Of(data) !== sha256) {
       await this.drop(sha256);
       throw new DamagedBlobError(sha256, 'damaged (its content does not match its hash)');
     }
@@ -96,16 +85,10 @@ export class BlobStore {
 
   /** The blob's bytes, hashed on the way: a mismatch ends the stream in a DamagedBlobError. */
   stream(sha256: string): Readable {
-    const hash = createHash('sha256');
-    const check = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-      flush: (cb) => {
-        if (hash.digest('hex') === sha256) return cb();
-        this.drop(sha256).then(() => cb(new DamagedBlobError(sha256, 'damaged (its content does not match its hash)')), cb);
-      },
+    const check = new HashingStream('sha256', async (hex) => {
+      if (hex === sha256) return;
+      await this.drop(sha256);
+      throw new DamagedBlobError(sha256, 'damaged (its content does not match its hash)');
     });
     const src = createReadStream(this.path(sha256));
     src.on('error', (err: NodeJS.ErrnoException) => check.destroy(err.code === 'ENOENT' ? new DamagedBlobError(sha256, 'missing') : err));

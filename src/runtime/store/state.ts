@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stateDirOf } from '../../contract/defaults';
-import { hashFile, writeAtomic } from './files';
+import { writeAtomic } from '../../util/files';
+import { hashFile, sha256 } from '../../util/hash';
 import { ensureWritableDir } from './dirs';
 import { withLock, type LockOptions } from './lock';
 import { BlobStore } from './blobs';
@@ -137,7 +137,7 @@ export class StateDir {
   async writeEmptyRootfs(key: string): Promise<RootfsRecord> {
     const empty = Buffer.alloc(1024);
     await writeAtomic(this.rootfsPath(key), empty);
-    const rec: RootfsRecord = { key, sha256: createHash('sha256').update(empty).digest('hex'), size: empty.length, packages: [], origins: {} };
+    const rec: RootfsRecord = { key, sha256: sha256(empty), size: empty.length, packages: [], origins: {} };
     await this.writeRootfsRecord(rec);
     return rec;
   }
@@ -150,7 +150,7 @@ export class StateDir {
   async readRootfsEntries(rec: RootfsRecord): Promise<Entry[] | null> {
     if (!rec.entriesSha256) return null;
     const text = await readFile(join(this.root, 'rootfs', `${rec.key}.entries.json`)).catch(() => null);
-    if (!text || createHash('sha256').update(text).digest('hex') !== rec.entriesSha256) return null;
+    if (!text || sha256(text) !== rec.entriesSha256) return null;
     try {
       return JSON.parse(text.toString('utf8')) as Entry[];
     } catch {
@@ -162,7 +162,7 @@ export class StateDir {
   async writeRootfsEntries(rec: RootfsRecord, entries: readonly Entry[]): Promise<RootfsRecord> {
     const json = JSON.stringify(entries);
     await writeAtomic(join(this.root, 'rootfs', `${rec.key}.entries.json`), json);
-    const updated = { ...rec, entriesSha256: createHash('sha256').update(json).digest('hex') };
+    const updated = { ...rec, entriesSha256: sha256(json) };
     await this.writeRootfsRecord(updated);
     return updated;
   }
@@ -189,7 +189,7 @@ export class StateDir {
   async writeBuild(rec: BuildRecord, entries: readonly Entry[]): Promise<void> {
     const json = JSON.stringify(entries);
     await writeAtomic(this.entriesPath(rec.id, rec.key), json);
-    const entriesSha256 = createHash('sha256').update(json).digest('hex');
+    const entriesSha256 = sha256(json);
     await writeAtomic(join(this.imageDir(rec.id), `${rec.key}.json`), JSON.stringify({ ...rec, entriesSha256 }));
   }
 
@@ -200,7 +200,7 @@ export class StateDir {
   async readEntries(id: string, key: string): Promise<Entry[] | null> {
     const rec = await readJson<BuildRecord>(join(this.imageDir(id), `${key}.json`));
     const text = await readFile(this.entriesPath(id, key)).catch(() => null);
-    if (!rec?.entriesSha256 || !text || createHash('sha256').update(text).digest('hex') !== rec.entriesSha256) return null;
+    if (!rec?.entriesSha256 || !text || sha256(text) !== rec.entriesSha256) return null;
     try {
       return JSON.parse(text.toString('utf8')) as Entry[];
     } catch {
@@ -210,11 +210,6 @@ export class StateDir {
 
   private entriesPath(id: string, key: string): string {
     return join(this.imageDir(id), `${key}.entries.json`);
-  }
-
-  /** A temp path next to `dest`, for writes that are renamed into place. */
-  tempFor(dest: string): string {
-    return `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   }
 
   /**

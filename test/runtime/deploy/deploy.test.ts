@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { app, debian, deploy, image } from '../../../src';
 import { CancelledError, UsageError } from '../../../src/contract/errors';
 import type { Engine } from '../../../src/runtime/engine/engine';
-import { sha256 } from '../../../src/contract/key';
+import { sha256 } from '../../../src/util/hash';
 import { StateDir } from '../../../src/runtime/store/state';
 
 const deb = debian.builder('unit/bookworm', { suite: 'bookworm' });

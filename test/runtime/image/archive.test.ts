@@ -8,7 +8,7 @@ import { extract } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeDockerArchive, writeOciLayout } from '../../../src/runtime/image/archive';
-import { sha256Digest } from '../../../src/contract/json';
+import { sha256Digest } from '../../../src/util/hash';
 import { writeLayerFile } from '../../../src/runtime/image/layer';
 import type { Blob } from '../../../src/runtime/image/oci';
 import { BlobStore } from '../../../src/runtime/store/blobs';

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AccountDef, ImageConfigDef, ImageDef } from '../../../src/contract/assembly';
 import { BuildError } from '../../../src/contract/errors';
-import { canonicalJson, sha256Digest } from '../../../src/contract/json';
+import { canonicalJson } from '../../../src/contract/json';
+import { sha256Digest } from '../../../src/util/hash';
 import {
   DEFAULT_PATH,
   imageConfig,

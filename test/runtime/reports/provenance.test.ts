@@ -9,7 +9,7 @@ import { exportOci } from '../../../src/runtime/image/oci-export';
 import { imageConfig } from '../../../src/runtime/image/oci';
 import { renderProvenance } from '../../../src/runtime/reports/provenance';
 import { assemble } from '../../../src/sdk/synth';
-import { sha256Digest } from '../../../src/contract/json';
+import { sha256Digest } from '../../../src/util/hash';
 
 const def = assemble(image('acme/web').builder(debian.builder('acme/deb', { suite: 'bookworm' })).user('nobody'), { epoch: 0 }).images.get('acme/web')!;
 const IMAGE_ID = `sha256:${'1'.repeat(64)}`;

@@ -11,7 +11,7 @@ import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
 import type { BuilderDef } from '../../../contract/assembly';
 import { BuildError, CancelledError } from '../../../contract/errors';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine } from '../../engine/engine';
-import { hashFile } from '../../store/files';
+import { hashFile } from '../../../util/hash';
 import { builderKey } from '../../../contract/key';
 import { debianSources } from '../../../contract/apt';
 import { hostPlatform, platformInfo } from '../../../contract/platform';

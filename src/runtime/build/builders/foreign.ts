@@ -5,14 +5,14 @@
  * is spooled to a temp file (hashed on the way), and loaded as a one-layer
  * docker-archive whose config says `arm64`. The temp file goes in every case.
  */
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { canonicalJson, sha256Digest } from '../../../contract/json';
+import { canonicalJson } from '../../../contract/json';
+import { HashingStream, sha256Digest } from '../../../util/hash';
 import { platformInfo } from '../../../contract/platform';
 import type { Engine } from '../../engine/engine';
 import { writeDockerArchive } from '../../image/archive';
@@ -49,10 +49,9 @@ export async function loadForeignRootfs(engine: Engine, body: Readable, repoTag:
   const dir = await mkdtemp(join(tmpdir(), 'imgsdk-rootfs-'));
   try {
     const path = join(dir, 'layer.tar');
-    const hash = createHash('sha256');
-    const tap = new Transform({ transform: (chunk: Buffer, _e, cb) => (hash.update(chunk), cb(null, chunk)) });
+    const tap = new HashingStream();
     await pipeline(body, tap, createWriteStream(path));
-    const diffId = `sha256:${hash.digest('hex')}`;
+    const diffId = `sha256:${tap.hex()}`;
     const config = builderConfig(changes, platform, diffId);
     const stream = new PassThrough();
     const writing = writeDockerArchive(stream, { config, layers: [{ diffId, path }], repoTags: [repoTag] });

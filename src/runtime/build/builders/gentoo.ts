@@ -7,11 +7,13 @@
  */
 import { hostPlatform, normalizePlatform } from '../../../contract/platform';
 import { loadForeignRootfs } from './foreign';
+import { tarOf } from '../../../util/tar';
 import { join } from 'node:path';
 import type { BuilderDef } from '../../../contract/assembly';
 import { BuildError } from '../../../contract/errors';
 import { stateDirOf } from '../../../contract/defaults';
 import { quoteMakeConfValue } from '../../../contract/makeconf';
+import { splitRepoTag } from '../../../contract/names';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine, type VolumeMount } from '../../engine/engine';
 import { builderRef } from './debian';
 import { builderMounts, ensurePortageSnapshot, PORTAGE_TREE } from './portage-snapshot';
@@ -110,7 +112,7 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
       base = g.from;
     } else {
       base = await ensureStage3Image(engine, { mirror: g.mirror, flavour: g.stage3, date: g.date, gpgKey: g.gpgKey }, { cacheDir, log, signal: opts.signal, id: def.id });
-      date = base.slice(base.lastIndexOf(':') + 1);
+      date = splitRepoTag(base).tag;
     }
   }
   const snapshot = await ensurePortageSnapshot(engine, def.id, g.portage, { runner: base, mirror: g.mirror, gpgKey: g.gpgKey, cacheDir, log, signal: opts.signal });
@@ -133,7 +135,7 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
       labels: { [LABEL_BUILDER]: def.id }, mounts: [{ volume: snapshot, target: PORTAGE_TREE, readOnly: true }],
     },
     async (c) => {
-      await c.putArchive('/imgsdk', oneFileTar('setup.sh', script));
+      await c.putArchive('/imgsdk', await tarOf([{ name: 'setup.sh', data: script, mode: 0o755 }]));
       const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(l)) });
       if (code !== 0) throw new BuildError(def.id, `setting up the builder from ${base} failed (exit ${code}):\n${c.tail()}`, { phase: 'builder' });
       // Flattened into one layer: the setup is small, and an import is the only way to label it.
@@ -146,25 +148,6 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
   if (existing) await engine.removeImage(existing.id).catch(() => false);
   log(`builder ${def.id}: ${ref} ready`);
   return { ref, mounts };
-}
-
-/** A ustar archive of one small file, built by hand to stay synchronous. */
-export function oneFileTar(name: string, data: Buffer, mode = 0o755): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write(mode.toString(8).padStart(7, '0') + '\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0' + '00', 257, 'binary');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
-  return Buffer.concat([h, data, pad, Buffer.alloc(1024)]);
 }
 
 /**

@@ -5,14 +5,12 @@
  * counts as filled only when it holds the marker written after a complete fill,
  * so an interrupted fill is redone, never used.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
 import type { BuilderDef } from '../../../contract/assembly';
 import { BuildError, CancelledError } from '../../../contract/errors';
+import { hashFile } from '../../../util/hash';
+import { fileTar } from '../../../util/tar';
 import type { ContainerHandle, Engine, VolumeMount } from '../../engine/engine';
 import { download, fetchText, gpgVerifyDetached } from './stage3';
 
@@ -116,11 +114,11 @@ async function fetchSnapshot(src: Extract<SnapshotSource, { kind: 'tarball' }>, 
   if (md5Text === null) throw new Error(`${src.url}.md5sum: not found; refusing a snapshot that cannot be checked`);
   const want = /^([0-9a-f]{32})\b/m.exec(md5Text)?.[1];
   if (!want) throw new Error(`${src.url}.md5sum holds no MD5 sum`);
-  const have = (await stat(path).catch(() => null)) ? await md5File(path) : null;
+  const have = (await stat(path).catch(() => null)) ? await hashFile(path, 'md5') : null;
   if (have !== want) {
     opts.log?.(`portage: downloading ${src.url}`);
     await download(src.url, path, opts.signal);
-    const got = await md5File(path);
+    const got = await hashFile(path, 'md5');
     if (got !== want) {
       await rm(path, { force: true });
       throw new Error(`${src.url}: MD5 ${got} does not match its .md5sum (${want}); the download was removed`);
@@ -133,12 +131,6 @@ async function fetchSnapshot(src: Extract<SnapshotSource, { kind: 'tarball' }>, 
     await gpgVerifyDetached(opts.gpgKey, `${path}.gpgsig`, path);
   }
   return path;
-}
-
-async function md5File(path: string): Promise<string> {
-  const h = createHash('md5');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
 }
 
 /** True when `volume` holds the marker of `identity`. */
@@ -181,18 +173,6 @@ async function fill(
     },
   );
   if (r.code !== 0) throw new Error(`filling volume ${volume} failed:\n${r.tail}`);
-}
-
-/** A one-file tar stream of a host file (streamed, not read into memory). */
-async function fileTar(name: string, path: string): Promise<Readable> {
-  const size = (await stat(path)).size;
-  const p = pack();
-  const entry = p.entry({ name, size, mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), type: 'file' }, (err) => {
-    if (err) p.destroy(err);
-    else p.finalize();
-  });
-  createReadStream(path).pipe(entry);
-  return p as unknown as Readable;
 }
 
 /**

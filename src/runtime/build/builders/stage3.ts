@@ -6,15 +6,15 @@
  * #242): nothing is imported or tagged before every check has passed.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
 import { BuildError, CancelledError } from '../../../contract/errors';
+import { streamAtomic } from '../../../util/files';
+import { hashFile } from '../../../util/hash';
 import { hostPlatform, normalizePlatform } from '../../../contract/platform';
 import { loadForeignRootfs } from './foreign';
 import { LABEL_OWNED, type Engine } from '../../engine/engine';
@@ -156,27 +156,18 @@ async function get(url: string, signal?: AbortSignal): Promise<Response> {
 export async function download(url: string, dest: string, signal?: AbortSignal): Promise<string> {
   const res = await get(url, signal);
   if (!res.ok || !res.body) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  await mkdir(join(dest, '..'), { recursive: true });
-  const tmp = `${dest}.${process.pid}.${Date.now()}.tmp`;
-  const hash = createHash('sha512');
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
-  body.on('data', (c: Buffer) => hash.update(c));
   try {
-    await pipeline(body, createWriteStream(tmp), { signal });
-    await rename(tmp, dest);
+    return (await streamAtomic(dest, body, { algorithm: 'sha512', signal })).hex;
   } catch (err) {
-    await rm(tmp, { force: true });
     if (signal?.aborted) throw new CancelledError(`cancelled: GET ${url}`);
     throw err;
   }
-  return hash.digest('hex');
 }
 
 /** SHA512 of a file. */
 export async function sha512File(path: string): Promise<string> {
-  const h = createHash('sha512');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
+  return hashFile(path, 'sha512');
 }
 
 /**

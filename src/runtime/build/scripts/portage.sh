@@ -5,7 +5,12 @@
 #
 # In:  /imgsdk/in   image.json, portage/ (make.conf, package.*/imgsdk, profile/*,
 #                   package.env, env/*, repos.conf/*.conf, patches/…, imgsdk/provide.unresolved,
-#                   imgsdk/unprovide), [hooks/configure-builder.sh, configure-rootfs.sh,
+#                   imgsdk/unprovide, and the plain lists synth writes from image.json in
+#                   imgsdk/: image (the id), packages.list, no-binpkg-cache.list,
+#                   uninstall.list, runtime-libs.list, locales.list (a value a line),
+#                   downloads.tsv (url sha256 name), overlays.tsv (name type uri branch),
+#                   accounts.tsv (user uid group gid home shell), record.tsv (group name),
+#                   each present only when not empty), [hooks/configure-builder.sh, configure-rootfs.sh,
 #                   finish-rootfs.sh], [parent-packages.list] (one cat/pkg-version a line:
 #                   what the ancestors installed; a bare cat/pkg is pinned to the visible version),
 #                   [portage/imgsdk/lock.list] (=cat/pkg-version::repo atoms of imgsdk.lock:
@@ -25,6 +30,11 @@
 #
 # A second run in the same container (imgsdk shell, a retried build) gives the same
 # /etc/portage: files are written whole, never appended to.
+#
+# The options every emerge gets (--usepkg --binpkg-respect-use=y) come from
+# emerge-opts beside this script, written from gentoo.ts (BUILDER_EMERGE_OPTS, the
+# builder's EMERGE_DEFAULT_OPTS too); on the command line as well, so a makeConf that
+# sets EMERGE_DEFAULT_OPTS outright does not drop them.
 #
 # POSIX sh; needs emerge, portageq, emaint, GNU tar, awk, sed, sort, sha256sum, head.
 set -eu
@@ -58,77 +68,9 @@ unset ROOT || true
 
 . "$(dirname "$0")/lib.sh"
 
-# image.json as "path TAB value" lines (portage.downloads.0.url TAB https://…).
-# A small JSON reader in POSIX awk: stage3s and minimal builders have no jq.
-flatten_json() {
-	awk 'BEGIN { RS = "\001" }
-	function ws() { while (i <= n && index(" \t\r\n", substr(s, i, 1))) i++ }
-	function str(   out, c, e) {
-		i++; out = ""
-		for (;;) {
-			c = substr(s, i, 1)
-			if (c == "") exit 2
-			if (c == "\\") {
-				e = substr(s, i + 1, 1)
-				if (e == "\"" || e == "\\" || e == "/") out = out e
-				else out = out "\\" e
-				i += 2
-			} else if (c == "\"") { i++; return out }
-			else { out = out c; i++ }
-		}
-	}
-	function val(path,   c, k, idx, st) {
-		ws(); c = substr(s, i, 1)
-		if (c == "{") {
-			i++; ws()
-			if (substr(s, i, 1) == "}") { i++; return }
-			for (;;) {
-				ws(); k = str(); ws(); i++
-				val(path == "" ? k : path "." k)
-				ws(); c = substr(s, i, 1); i++
-				if (c == "}") return
-			}
-		} else if (c == "[") {
-			i++; ws()
-			if (substr(s, i, 1) == "]") { i++; return }
-			for (idx = 0; ; idx++) {
-				val(path "." idx)
-				ws(); c = substr(s, i, 1); i++
-				if (c == "]") return
-			}
-		} else if (c == "\"") print path "\t" str()
-		else {
-			st = i
-			while (i <= n && !index(",}] \t\r\n", substr(s, i, 1))) i++
-			print path "\t" substr(s, st, i - st)
-		}
-	}
-	{ s = $0; n = length(s); i = 1; val("") }' "$1"
-}
-
-# Values of a string array: list packages
-list() {
-	awk -F "$TAB" -v p="$1" 'index($1, p ".") == 1 && substr($1, length(p) + 2) ~ /^[0-9]+$/ { print $2 }' "$W/image.tsv"
-}
-
-# Rows of an array of objects, the named fields TAB-separated: records portage.downloads url sha256 name
-records() {
-	awk -F "$TAB" -v p="$1" -v fields="$2" '
-		BEGIN { nf = split(fields, f, " ") }
-		index($1, p ".") == 1 {
-			rest = substr($1, length(p) + 2); dot = index(rest, ".")
-			if (dot == 0) next
-			k = substr(rest, 1, dot - 1); name = substr(rest, dot + 1)
-			if (k !~ /^[0-9]+$/) next
-			v[k, name] = $2; if (k + 1 > count) count = k + 1
-		}
-		END {
-			for (r = 0; r < count; r++) {
-				line = ""
-				for (j = 1; j <= nf; j++) line = line (j > 1 ? "\t" : "") v[r, f[j]]
-				print line
-			}
-		}' "$W/image.tsv"
+# A plain list synth wrote under portage/imgsdk/ (nothing when it is not there).
+plain() {
+	if [ -f "$IN/portage/imgsdk/$1" ]; then cat "$IN/portage/imgsdk/$1"; fi
 }
 
 # cat/pkg of an atom or of a cat/pkg-version: =sys-libs/zlib-1.3:0/1[static] -> sys-libs/zlib
@@ -179,9 +121,11 @@ libdir() {
 [ -f "$IN/image.json" ] || die "$IN/image.json is missing (was the image dir put at $IN?)"
 command -v emerge >/dev/null || die "emerge is not on PATH: this is not a Gentoo builder"
 mkdir -p "$OUT" "$R" "$W" "$P"
-flatten_json "$IN/image.json" >"$W/image.tsv" || die "cannot read $IN/image.json"
-IMAGE=$(awk -F "$TAB" '$1 == "id" { print $2 }' "$W/image.tsv")
-list packages >"$W/packages"
+[ -f "$(dirname "$0")/emerge-opts" ] || die "$(dirname "$0")/emerge-opts is missing (the scripts are put with scriptsTar())"
+EMERGE_OPTS=$(cat "$(dirname "$0")/emerge-opts")
+[ -f "$IN/portage/imgsdk/image" ] || die "$IN/portage/imgsdk/image is missing: the assembly was written by an older imgsdk; synthesize it again"
+IMAGE=$(plain image)
+plain packages.list >"$W/packages"
 log "image ${IMAGE:-?}: $(wc -l <"$W/packages") packages"
 
 # --- /etc/portage from the assembly, written whole on every run ----------------------
@@ -219,7 +163,7 @@ if [ -d "$IN/portage/patches" ]; then
 fi
 
 # --- downloads (Kubler's download_file), cached in the distfiles volume -------------
-records portage.downloads 'url sha256 name' >"$W/downloads"
+plain downloads.tsv >"$W/downloads"
 while IFS="$TAB" read -r url sum name; do
 	[ -n "$url" ] || continue
 	mkdir -p "$DISTFILES"
@@ -245,7 +189,7 @@ while IFS="$TAB" read -r url sum name; do
 done <"$W/downloads"
 
 # --- binary packages never reused (Kubler's _no_cache) --------------------------------
-list portage.noBinpkgCache | cpn | sort -u >"$W/nocache"
+plain no-binpkg-cache.list | cpn | sort -u >"$W/nocache"
 if [ -s "$W/nocache" ]; then
 	PKGDIR=$(portageq envvar PKGDIR)
 	while IFS= read -r c; do
@@ -288,14 +232,14 @@ configured() {
 	find "$P/repos.conf" -type f -exec cat {} + 2>/dev/null | grep -q "^[[:space:]]*\[$1\][[:space:]]*$"
 }
 
-records portage.overlays 'name type uri branch' >"$W/overlays"
+plain overlays.tsv >"$W/overlays"
 use_eselect=no
 # "list" would fetch the overlay index; "help" only loads the module.
 if command -v eselect >/dev/null && eselect repository help >/dev/null 2>&1; then use_eselect=yes; fi
 while IFS="$TAB" read -r name type uri branch; do
 	[ -n "$name" ] || continue
 	# eselect-repository has no branch option: a branch needs the repos.conf entry.
-	if [ "$use_eselect" = yes ] && { [ -z "$branch" ] || [ "$branch" = null ]; }; then
+	if [ "$use_eselect" = yes ] && [ -z "$branch" ]; then
 		if configured "$name"; then
 			log "overlay $name: in repos.conf already"
 		else
@@ -324,7 +268,7 @@ add_accounts() {
 		grep -q "^$user:" "${1}etc/passwd" 2>/dev/null || printf '%s:x:%s:%s::%s:%s\n' "$user" "$uid" "$gid" "$home" "$shell" >>"${1}etc/passwd"
 	done <"$W/accounts"
 }
-records accounts 'user uid group gid home shell' >"$W/accounts"
+plain accounts.tsv >"$W/accounts"
 add_accounts /
 
 hook configure-builder
@@ -358,8 +302,8 @@ fi
 # and the option would override a package's own FEATURES="-buildpkg" (package.env).
 if [ -s "$W/packages" ] && [ "$MODE" = build ]; then
 	log "emerging the build dependencies into the builder"
-	# shellcheck disable=SC2046 # atoms have no spaces
-	emerge --oneshot --onlydeps --with-bdeps=y --usepkg --binpkg-respect-use=y $(cat "$W/deps") ||
+	# shellcheck disable=SC2046,SC2086 # atoms and options are words
+	emerge --oneshot --onlydeps --with-bdeps=y $EMERGE_OPTS $(cat "$W/deps") ||
 		die "emerging the build dependencies failed"
 fi
 
@@ -399,8 +343,8 @@ if [ "$MODE" = lock ]; then
 	ROOT=$R
 	export ROOT
 	log "resolving $(tr '\n' ' ' <"$W/packages")for $R (emerge --pretend)"
-	# shellcheck disable=SC2046
-	emerge --pretend --verbose --color=n --nospinner --root="$R" --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y $(cat "$W/packages") >"$OUT/pretend.txt" ||
+	# shellcheck disable=SC2046,SC2086
+	emerge --pretend --verbose --color=n --nospinner --root="$R" --root-deps=rdeps --oneshot $EMERGE_OPTS $(cat "$W/packages") >"$OUT/pretend.txt" ||
 		{ cat "$OUT/pretend.txt"; die "emerge --pretend failed: Portage cannot resolve the packages of ${IMAGE:-the image}"; }
 	cat "$OUT/pretend.txt"
 	exit 0
@@ -408,8 +352,8 @@ fi
 if [ "$MODE" = configure ]; then
 	pk=$(tr '\n' ' ' <"$W/packages")
 	log "builder configured for ${IMAGE:-the image}; a build would now run:"
-	log "  emerge --oneshot --onlydeps --with-bdeps=y --usepkg --binpkg-respect-use=y $pk"
-	log "  ROOT=$R emerge --root=$R --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y $pk"
+	log "  emerge --oneshot --onlydeps --with-bdeps=y $EMERGE_OPTS $pk"
+	log "  ROOT=$R emerge --root=$R --root-deps=rdeps --oneshot $EMERGE_OPTS $pk"
 	exit 0
 fi
 
@@ -419,11 +363,11 @@ export ROOT
 hook configure-rootfs
 if [ -s "$W/packages" ]; then
 	log "emerging $(tr '\n' ' ' <"$W/packages")into $R"
-	# shellcheck disable=SC2046
-	emerge --root="$R" --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y $(cat "$W/packages") ||
+	# shellcheck disable=SC2046,SC2086
+	emerge --root="$R" --root-deps=rdeps --oneshot $EMERGE_OPTS $(cat "$W/packages") ||
 		die "emerge into $R failed"
 fi
-list portage.uninstall >"$W/uninstall"
+plain uninstall.list >"$W/uninstall"
 if [ -s "$W/uninstall" ]; then
 	log "uninstalling $(tr '\n' ' ' <"$W/uninstall")"
 	# shellcheck disable=SC2046
@@ -435,7 +379,7 @@ fi
 # symlinks among them only when they lead to one. lib<name>.so itself is for the
 # link editor (a linker script, or a link into a -dev location) and never copied.
 is_elf() { [ "$(head -c 4 "$1" 2>/dev/null)" = "$(printf '\177ELF')" ]; }
-for kind in $(list portage.runtimeLibs); do
+for kind in $(plain runtime-libs.list); do
 	case $kind in
 	gcc) libs='libgcc_s libgomp libstdc++' ;;
 	gfortran) libs='libgfortran libquadmath' ;;
@@ -482,7 +426,7 @@ for kind in $(list portage.runtimeLibs); do
 done
 
 # Locales: compiled into the root's /usr/lib/locale/<name> (glibc only).
-list portage.locales >"$W/locales"
+plain locales.list >"$W/locales"
 if [ -s "$W/locales" ]; then
 	if ls /lib/ld-musl-* >/dev/null 2>&1 || ls /usr/lib/ld-musl-* >/dev/null 2>&1; then
 		log "locales: musl has no compiled locales; nothing to generate"
@@ -536,7 +480,7 @@ for d in "$R"/var/db/pkg/*/*; do
 			$1 == "sym" { l = substr($0, 5); i = index(l, " -> "); if (i) print substr(l, 1, i - 1) "\t" pkg }' "$d/CONTENTS" >>"$W/files.raw"
 	fi
 done
-records portage.record 'group name' >"$W/recorded"
+plain record.tsv >"$W/recorded"
 sort -u "$W/files.raw" >"$OUT/files.tsv"
 {
 	sort -t "$TAB" -k 1,1 "$W/pkgs.tsv" | sed 's/^/p\t/'

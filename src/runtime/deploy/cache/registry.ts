@@ -19,18 +19,18 @@
  * spoken to directly (no engine), so a cache works the same with --no-load, a
  * remote engine or Podman.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { BuildError, UsageError } from '../../../contract/errors';
-import { canonicalJson, sha256Digest } from '../../../contract/json';
+import { registryRef } from '../../../contract/names';
+import { canonicalJson } from '../../../contract/json';
+import { writeAtomic, streamAtomic } from '../../../util/files';
+import { hashFile, sha256, sha256Digest } from '../../../util/hash';
 import { ARTIFACT_MANIFEST_TYPE, EMPTY_CONFIG, RegistryClient } from '../../image/attest';
 import type { Engine } from '../../engine/engine';
-import { hashFile, writeAtomic } from '../../store/files';
 import { CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE } from '../../image/oci';
 import { loadArchive } from '../../image/phase2';
 import { registryAuth } from '../../image/push';
@@ -60,10 +60,8 @@ export interface RegistryCache {
  * @example const cache = await openCache('127.0.0.1:5000/ci-cache');
  */
 export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistryCache> {
-  const registry = ref.replace(/^(https?|docker):\/\//, '').replace(/\/+$/, '');
-  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(registry)) {
-    throw new UsageError(`--cache "${ref}" is not a registry (host[:port][/prefix])`);
-  }
+  const registry = registryRef(ref);
+  if (registry === null) throw new UsageError(`--cache "${ref}" is not a registry (host[:port][/prefix])`);
   const client = new RegistryClient(registry, registryAuth(registry, env));
   const res = await client.request('GET', '/v2/').catch((err: unknown) => {
     throw new UsageError(`--cache ${registry}: the registry at ${client.url} does not answer (${(err as Error).cause ?? (err as Error).message})`);
@@ -145,7 +143,7 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
   const entriesBytes = await getBlob(client, repo, layerOf(ENTRIES_TYPE).digest, fail);
   const record = JSON.parse(recordBytes.toString('utf8')) as BuildRecord;
   if (record.id !== job.id || record.key !== job.key) fail(`its record is of ${record.id} at key ${record.key}`);
-  if (createHash('sha256').update(entriesBytes).digest('hex') !== record.entriesSha256) fail('its entries do not match the record');
+  if (sha256(entriesBytes) !== record.entriesSha256) fail('its entries do not match the record');
 
   const image = await getManifest(client, repo, a.subject!.digest);
   if (!image) fail(`its image ${a.subject!.digest} is not in the registry`);
@@ -211,10 +209,10 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
   for (const diffId of record.diffIds) {
     const path = job.state.layerPath(diffId);
     const size = (await stat(path)).size;
-    await putFileBlob(client, repo, diffId, path, size, job.ancestors.map((p) => cacheRepository(cache, p)), fail);
+    await client.sendBlob(repo, diffId, { path, size }, { from: job.ancestors.map((p) => cacheRepository(cache, p)), what: 'layer', fail });
     layers.push({ mediaType: LAYER_TAR_TYPE, digest: diffId, size });
   }
-  await putBlob(client, repo, record.imageId, Buffer.from(record.configJson), fail);
+  await client.sendBlob(repo, record.imageId, Buffer.from(record.configJson), { fail });
   const annotations = { [ANN_KEY]: job.key, [ANN_ID]: job.id };
   const imageJson = canonicalJson({
     schemaVersion: 2,
@@ -235,11 +233,11 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
     if (data) blobs.push({ mediaType: REPORT_TYPE, data, annotations: { [ANN_TITLE]: r.name } });
   }
   const emptyDigest = sha256Digest(EMPTY_CONFIG.json);
-  await putBlob(client, repo, emptyDigest, Buffer.from(EMPTY_CONFIG.json), fail);
+  await client.sendBlob(repo, emptyDigest, Buffer.from(EMPTY_CONFIG.json), { fail });
   const described: Descriptor[] = [];
   for (const b of blobs) {
-    const digest = `sha256:${createHash('sha256').update(b.data).digest('hex')}`;
-    await putBlob(client, repo, digest, b.data, fail);
+    const digest = sha256Digest(b.data);
+    await client.sendBlob(repo, digest, b.data, { fail });
     described.push({ mediaType: b.mediaType, digest, size: b.data.length, ...(b.annotations ? { annotations: b.annotations } : {}) });
   }
   const artifactJson = canonicalJson({
@@ -283,7 +281,7 @@ async function getBlob(client: RegistryClient, repo: string, digest: string, fai
   const res = await client.request('GET', `/v2/${repo}/blobs/${digest}`);
   if (!res.ok) return fail(`blob ${digest}: HTTP ${res.status}`);
   const data = Buffer.from(await res.arrayBuffer());
-  if (`sha256:${createHash('sha256').update(data).digest('hex')}` !== digest) fail(`blob ${digest} does not match its digest`);
+  if (sha256Digest(data) !== digest) fail(`blob ${digest} does not match its digest`);
   return data;
 }
 
@@ -291,62 +289,11 @@ async function getBlob(client: RegistryClient, repo: string, digest: string, fai
 async function downloadBlob(client: RegistryClient, repo: string, digest: string, dest: string, fail: (why: string) => never): Promise<void> {
   const res = await client.request('GET', `/v2/${repo}/blobs/${digest}`);
   if (!res.ok || !res.body) return fail(`layer ${digest}: HTTP ${res.status}`);
-  await mkdir(dirname(dest), { recursive: true });
-  const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const hash = createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
+  await streamAtomic(dest, Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), {
+    check: (hex) => {
+      if (`sha256:${hex}` !== digest) fail(`layer ${digest} does not match its digest`);
     },
   });
-  try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), hashing, createWriteStream(tmp));
-    if (`sha256:${hash.digest('hex')}` !== digest) fail(`layer ${digest} does not match its digest`);
-    await rename(tmp, dest);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}
-
-async function putBlob(client: RegistryClient, repo: string, digest: string, data: Buffer, fail: (why: string) => never): Promise<void> {
-  const head = await client.request('HEAD', `/v2/${repo}/blobs/${digest}`);
-  if (head.ok) return;
-  const url = await startUpload(client, repo, fail);
-  url.searchParams.set('digest', digest);
-  const put = await client.request('PUT', url.pathname + url.search, { body: () => data, length: data.length, contentType: 'application/octet-stream' });
-  if (put.status !== 201) fail(`blob ${digest}: HTTP ${put.status} ${await put.text()}`);
-}
-
-/** A layer: there already, mounted from another repository of the cache, or sent from its file. */
-async function putFileBlob(client: RegistryClient, repo: string, digest: string, path: string, size: number, from: readonly string[], fail: (why: string) => never): Promise<void> {
-  const head = await client.request('HEAD', `/v2/${repo}/blobs/${digest}`);
-  if (head.ok) return;
-  for (const other of from) {
-    const mount = await client.request('POST', `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(other)}`);
-    await mount.arrayBuffer().catch(() => undefined);
-    if (mount.status === 201) return;
-    if (mount.status === 202) {
-      // Not mountable: the registry opened an upload instead; it is left to expire.
-      continue;
-    }
-  }
-  const url = await startUpload(client, repo, fail);
-  url.searchParams.set('digest', digest);
-  const put = await client.request('PUT', url.pathname + url.search, {
-    body: () => Readable.toWeb(createReadStream(path)) as unknown as NonNullable<RequestInit['body']>,
-    length: size,
-    contentType: 'application/octet-stream',
-  });
-  if (put.status !== 201) fail(`layer ${digest}: HTTP ${put.status} ${await put.text()}`);
-}
-
-async function startUpload(client: RegistryClient, repo: string, fail: (why: string) => never): Promise<URL> {
-  const start = await client.request('POST', `/v2/${repo}/blobs/uploads/`);
-  const location = start.headers.get('location');
-  await start.arrayBuffer().catch(() => undefined);
-  if (start.status !== 202 || !location) return fail(`blob upload: HTTP ${start.status}`);
-  return new URL(location, client.url);
 }
 
 async function putManifest(client: RegistryClient, repo: string, ref: string, json: string, fail: (why: string) => never): Promise<void> {

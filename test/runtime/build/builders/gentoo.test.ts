@@ -16,7 +16,8 @@ import type Docker from 'dockerode';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gentoo } from '../../../../src';
-import { builderSetupScript, ensureGentooBuilder, oneFileTar, parentPackageLine } from '../../../../src/runtime/build/builders/gentoo';
+import { builderSetupScript, ensureGentooBuilder, parentPackageLine } from '../../../../src/runtime/build/builders/gentoo';
+import { tarOf } from '../../../../src/util/tar';
 import { builderMounts, ensurePortageSnapshot, snapshotSource } from '../../../../src/runtime/build/builders/portage-snapshot';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import type { Engine } from '../../../../src/runtime/engine/engine';
@@ -95,9 +96,9 @@ test('engine: a builder is set up once from its base and a portage image, and re
   const engine = engineFromDocker(docker);
   await testBuilderImage(docker);
   const portageImage = 'imgsdk-test/portage:tiny';
-  const tree = Buffer.concat([
-    oneFileTar('var/db/repos/gentoo/profiles/repo_name', Buffer.from('gentoo\n'), 0o644).subarray(0, -1024),
-    oneFileTar('var/db/repos/gentoo/metadata/layout.conf', Buffer.from('masters =\n'), 0o644),
+  const tree = await tarOf([
+    { name: 'var/db/repos/gentoo/profiles/repo_name', data: Buffer.from('gentoo\n') },
+    { name: 'var/db/repos/gentoo/metadata/layout.conf', data: Buffer.from('masters =\n') },
   ]);
   await engine.importImage(Readable.from([tree]), portageImage, { changes: ['CMD ["/bin/true"]'] });
   const b = gentoo.builder('test/bob', { stage3: 'amd64-openrc', from: TEST_BUILDER, portage: portageImage, makeConf: { MAKEOPTS: '-j2' } });

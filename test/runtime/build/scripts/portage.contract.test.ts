@@ -20,10 +20,10 @@ import { extract, pack } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gentoo, image, type Image } from '../../../../src';
-import { builderSetupScript, oneFileTar } from '../../../../src/runtime/build/builders/gentoo';
+import { builderSetupScript } from '../../../../src/runtime/build/builders/gentoo';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
-import { runPhase1, SCRIPTS_DIR } from '../../../../src/runtime/build/phase1';
-import { dirTar } from '../../../../src/util/tar';
+import { runPhase1, scriptsTar } from '../../../../src/runtime/build/phase1';
+import { dirTar, tarOf } from '../../../../src/util/tar';
 import { StateDir } from '../../../../src/runtime/store/state';
 import { App } from '../../../../src/sdk/app';
 import type { Lock } from '../../../../src/sdk/lock';
@@ -190,7 +190,7 @@ async function runScript(img: Image, opts: RunOptions = {}): Promise<Run | null>
     const inTar = await dirTar(join(dir, img.id), { 'parent-packages.list': opts.parents ?? PARENT_PACKAGES });
     const stubs = await dirTar(STUBS, {});
     const keep = new Set(opts.stubs ?? ['emerge', 'portageq', 'emaint', 'eselect', 'qlist', 'wget', 'localedef', 'gcc-config']);
-    const setup = oneFileTar('setup.sh', Buffer.from(builderSetupScript(asm.builders.get(asm.images.get(img.id)!.builder)!)));
+    const setup = await tarOf([{ name: 'setup.sh', data: Buffer.from(builderSetupScript(asm.builders.get(asm.images.get(img.id)!.builder)!)), mode: 0o755 }]);
     mkdirSync(join(dir, 'empty'), { recursive: true });
     const script = [
       `cd /imgsdk/stub/all && for s in *; do case " ${[...keep].join(' ')} " in *" $s "*) cp "$s" /imgsdk/stub/bin/;; esac; done`,
@@ -206,7 +206,7 @@ async function runScript(img: Image, opts: RunOptions = {}): Promise<Run | null>
       },
       async (c) => {
         await c.putArchive('/imgsdk/in', inTar);
-        await c.putArchive('/imgsdk/scripts', await dirTar(SCRIPTS_DIR, {}));
+        await c.putArchive('/imgsdk/scripts', await scriptsTar());
         await c.putArchive('/imgsdk/setup', setup);
         await c.putArchive('/imgsdk/stub/all', stubs);
         await c.putArchive('/imgsdk/stub/bin', await dirTar(join(dir, 'empty'), {}));
@@ -374,6 +374,14 @@ test('contract: a failing emerge fails the script and nothing is emitted', async
   assert.is.not(r.code, 0);
   assert.match(r.tail, /imgsdk: error: emerging the build dependencies failed/);
   assert.is(r.out.size, 0);
+});
+
+test('contract: an image dir without the plain lists synth writes (an assembly of an older imgsdk) fails before any emerge, saying to synthesize again', async () => {
+  const r = await runScript(image('test/old').builder(bob).packages('app-misc/hello'), { entry: 'rm /imgsdk/in/portage/imgsdk/image\nexec /bin/sh /imgsdk/in/build.sh' });
+  if (!r) return;
+  assert.is.not(r.code, 0);
+  assert.match(r.tail, /portage\/imgsdk\/image is missing: the assembly was written by an older imgsdk; synthesize it again/);
+  assert.not.ok(r.calls.some((c) => c.startsWith('emerge ')), r.calls.join('\n'));
 });
 
 test('contract: --configure-only (imgsdk shell) configures the builder and stops before the first emerge', async () => {
