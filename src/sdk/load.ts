@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import Module, { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { ImgsdkError, UsageError, ValidationError } from '../contract/errors';
 import { App } from './app';
@@ -16,20 +16,29 @@ export function sourcesOf(app: App): Readonly<Record<string, string>> | undefine
 let registered = false;
 
 /**
- * Turns on the TypeScript loader, once. The app's `import 'imgsdk'` resolves as Node
- * resolves it (its project's node_modules, or the package itself); an Image of another
- * copy of imgsdk is one too (Image.isImage), so no resolver is patched.
+ * Turns on the TypeScript loader, once, and lets the app import 'imgsdk' when its
+ * project has none installed (the CLI run through npx or a global install, an app in
+ * a bare folder): only a request Node cannot resolve falls back to this copy. An
+ * installed copy always wins, also a construct library's own one; its images are
+ * images here all the same (Image.isImage: a brand, not a class).
  */
 function register(appFile: string): void {
   if (registered) return;
   registered = true;
+  const fallback: Record<string, string> = { imgsdk: join(__dirname, '..', 'index'), 'imgsdk/testing': join(__dirname, 'testing') };
+  const m = Module as unknown as { _resolveFilename: (req: string, ...rest: unknown[]) => string };
+  const original = m._resolveFilename;
+  m._resolveFilename = function (request: string, ...rest: unknown[]) {
+    try {
+      return original.call(this, request, ...rest);
+    } catch (e) {
+      if (!(request in fallback) || (e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+      return original.call(this, fallback[request], ...rest);
+    }
+  };
   // What the app will import, loaded before source maps are turned on for its .ts files:
   // with them on, Node reads the .map file of every module compiled afterwards.
-  try {
-    createRequire(appFile)('imgsdk');
-  } catch {
-    // Not resolvable from the app: its own import says so, with Node's message.
-  }
+  createRequire(appFile)('imgsdk');
   registerTypeScript();
 }
 

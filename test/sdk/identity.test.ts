@@ -1,8 +1,8 @@
 /**
  * Identity across copies of imgsdk: a construct library may depend on its own copy,
  * so an Image, App or Builder is recognized by a Symbol.for brand (Image.isImage, as
- * constructs' Construct.isConstruct), never by which class made it. No module
- * resolver is patched for it. Needs dist/ (`npx tsc -p tsconfig.json`).
+ * constructs' Construct.isConstruct), never by which class made it; an installed
+ * copy is never redirected to another. Needs dist/ (`npx tsc -p tsconfig.json`).
  */
 import Module from 'node:module';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -68,7 +68,7 @@ test("synth of this copy takes another copy's images as roots, parents and apps"
   assert.equal(assemble(app(web)).manifest, asm.manifest);
 });
 
-test('loadApp: an app whose construct library has its own copy of imgsdk, with no resolver patched', () => {
+test("loadApp: an app whose construct library has its own copy of imgsdk keeps both copies (an installed imgsdk wins over imgsdk's fallback)", () => {
   const proj = join(work, 'project');
   installCopy(proj);
   const lib = join(proj, 'node_modules', 'team-bases');
@@ -77,10 +77,7 @@ test('loadApp: an app whose construct library has its own copy of imgsdk, with n
   writeFileSync(join(lib, 'index.js'), "const { debian, image } = require('imgsdk');\nexports.base = image('team/base').builder(debian.builder('team/bookworm', { suite: 'bookworm' })).packages('tzdata');\n");
   installCopy(lib); // the library's own copy, at node_modules/team-bases/node_modules/imgsdk
   writeFileSync(join(proj, 'images.ts'), "import { image } from 'imgsdk';\nimport { base } from 'team-bases';\nexport const api = image('team/api').from(base).packages('curl');\n");
-  const m = Module as unknown as { _resolveFilename: unknown };
-  const before = m._resolveFilename;
   const theApp = loadApp(proj);
-  assert.is(m._resolveFilename, before, 'Module._resolveFilename is not patched');
   const [api] = theApp.roots;
   assert.is(api.id, 'team/api');
   assert.ok(Image.isImage(api) && api instanceof Image);
@@ -92,6 +89,13 @@ test('loadApp: an app whose construct library has its own copy of imgsdk, with n
   const asm = assemble(theApp);
   assert.equal([...asm.images.keys()].sort(), ['team/api', 'team/base']);
   assert.is(asm.images.get('team/api')!.builder, 'team/bookworm');
+});
+
+test("loadApp: an app in a folder with no imgsdk installed imports this copy (the fallback when Node finds none)", () => {
+  const bare = join(work, 'bare');
+  mkdirSync(bare);
+  writeFileSync(join(bare, 'images.ts'), "import { image } from 'imgsdk';\nexport const one = image('bare/one').packages('hello');\n");
+  assert.equal(loadApp(bare).roots.map((i) => i.id), ['bare/one']);
 });
 
 test.run();
