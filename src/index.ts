@@ -1,11 +1,28 @@
-export * from './contract/errors';
-export * from './contract/assembly';
-export * from './sdk/image';
-export * from './sdk/builder';
-export * from './sdk/app';
-export * from './sdk/policy';
-export * from './sdk/synth';
-export * from './sdk/graph';
+/**
+ * The public API of imgsdk: every name a user may import from 'imgsdk', listed by
+ * name (no `export *`, so a helper exported between modules does not leak here).
+ * Declarations marked `@internal` are stripped from dist/*.d.ts (stripInternal).
+ */
+export {
+  ERROR_CODES, exitCodeOf, formatProblem,
+  ImgsdkError, ValidationError, UsageError, AssemblyError, EngineError, BuildError, RootfsError, LockError, CancelledError, FetchError,
+  type ErrorCode, type Problem,
+} from './contract/errors';
+export {
+  ASSEMBLY_VERSION, BUILDER_VERSION, BUILD_SCRIPT_VERSION, GENTOO_SETUP_VERSION, phase1View,
+  type AccountDef, type AtomFlags, type BuilderDef, type BuilderKind, type DebianBuilderOptions, type DebianSource, type DownloadDef,
+  type FileDef, type GentooBuilderOptions, type HealthcheckDef, type HooksDef, type ImageConfigDef, type ImageDef, type Libc,
+  type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform, type OverlayDef, type PackageEnvDef, type PatchDef,
+  type Phase1View, type PortageDef, type RecordDef,
+} from './contract/assembly';
+export {
+  Image, image, KEEP_CATEGORIES,
+  type AccountProps, type ClosureProps, type CopyProps, type FileContent, type FileOptions, type HealthcheckProps, type KeepCategory, type OverlayProps,
+} from './sdk/image';
+export { Builder, debian, gentoo, forPlatform, STAGE3_FLAVOURS, type DebianBuilderProps, type GentooBuilderProps } from './sdk/builder';
+export { App, app, type AppInput, type Policy, type PolicyContext } from './sdk/app';
+export { nonRoot, noShell } from './sdk/policy';
+export { synth, assemble, type Assembly, type AssembleOptions, type SynthOptions } from './sdk/synth';
 export { keyInputs, imageKey, builderKey } from './contract/key';
 export { PLATFORMS, DEFAULT_PLATFORM, normalizePlatform, platformInfo, hostPlatform, checkPlatforms, ociPlatform, type PlatformInfo } from './contract/platform';
 export { emulation } from './runtime/image/platforms';

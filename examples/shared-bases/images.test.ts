@@ -1,4 +1,3 @@
-import '../_peer';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { image } from 'imgsdk';

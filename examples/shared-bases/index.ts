@@ -1,7 +1,8 @@
 /**
  * @imgsdk-examples/bases: images and transforms a team shares as an npm package,
- * with imgsdk as a peer dependency so that the app's copy of imgsdk (and its Image
- * class) is the one used.
+ * with imgsdk as a peer dependency so that the app's copy of imgsdk is the one used.
+ * Were it another copy (a library pinning its own), its images would still be
+ * images to the app: imgsdk brands them (`Image.isImage`), instanceof is not needed.
  */
 import { debian, image, type Image } from 'imgsdk';
 

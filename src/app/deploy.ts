@@ -51,7 +51,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: A
     return deployAssembly(input as LoadedAssembly | string | undefined, opts);
   }
   const outdir = opts.assemblyDir ?? outDirOf();
-  const theApp = input instanceof App ? input : App.of([input]);
+  const theApp = App.isApp(input) ? input : App.of([input]);
   let lock: LockResult | undefined;
   if (opts.lockFile !== undefined || opts.frozenLock) {
     const log = (line: string) => opts.onEvent?.({ type: 'log', id: '-', line });

@@ -1,9 +1,9 @@
-import { CancelledError, ImgsdkError, UsageError } from '../contract/errors';
+import { ImgsdkError } from '../contract/errors';
 import { SDK_VERSION } from '../app/version';
 import { command, commandUsage, usage } from './commands';
 import { guardPending } from './guard';
 
-/** Exit codes: 0 ok, 1 error, 2 usage. Commands may return others (diff: 3). */
+/** Exit codes: 0 ok, then the code of the error (ERROR_CODES: 1 error, 2 usage, 130 cancelled). Commands may return others (diff: 3). */
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -28,17 +28,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await cmd(rest);
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof CancelledError) {
-      process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
-      return 130;
-    }
     if (e instanceof ImgsdkError) {
       process.stderr.write(`imgsdk ${name}: ${e.message}\n`);
-      return 1;
+      return e.exitCode;
     }
     process.stderr.write(`imgsdk ${name}: unexpected error\n${(e as Error)?.stack ?? String(e)}\n`);
     return 1;

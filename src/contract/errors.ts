@@ -1,16 +1,56 @@
 /**
- * The errors imgsdk throws. One base class with a `code` and an optional `cause`,
- * and a few subclasses that carry the data a caller may want to act on.
- * The CLI prints an ImgsdkError as its message alone; anything else whole.
+ * The errors imgsdk throws. One base class with a `code` from ERROR_CODES and an
+ * optional `cause`, and a few subclasses that carry the data a caller may want to
+ * act on. The CLI prints an ImgsdkError as its message alone and exits with the
+ * exit code of its code; anything else whole, with exit code 1.
  */
+
+/**
+ * Every error code imgsdk throws, with the exit code of the CLI and what it means.
+ * A code not listed here does not type-check (a typo such as BUIDL fails).
+ */
+export const ERROR_CODES = {
+  USAGE: { exit: 2, meaning: 'the command line or an option asks for something impossible' },
+  VALIDATION: { exit: 1, meaning: 'the image definitions have problems (each with its file:line)' },
+  LOAD: { exit: 1, meaning: 'images.ts (or a module it imports) failed to load' },
+  ATOM: { exit: 1, meaning: 'a Portage package atom is not valid' },
+  DEBIAN: { exit: 1, meaning: 'a Debian package name or version is not valid' },
+  ASSEMBLY: { exit: 1, meaning: 'the assembly on disk is missing, corrupt or of a newer major version' },
+  LOCK: { exit: 1, meaning: 'imgsdk.lock is malformed, or lacks entries the app needs (--frozen-lock)' },
+  ENGINE: { exit: 1, meaning: 'the container engine could not be reached or refused a request' },
+  BUILD: { exit: 1, meaning: 'building one image or builder failed' },
+  FETCH: { exit: 1, meaning: 'a download (stage3, Portage snapshot) is missing or the mirror failed' },
+  INTEGRITY: { exit: 1, meaning: 'a download does not match its checksum or signature, or cannot be checked' },
+  ROOTFS: { exit: 1, meaning: 'a rootfs entry or ELF file broke a rule, or the rootfs settings of an image are wrong' },
+  ACCOUNT: { exit: 1, meaning: 'an account cannot be written into passwd/group' },
+  ARCHIVE: { exit: 1, meaning: 'an image archive or OCI layout is inconsistent' },
+  PUSH: { exit: 1, meaning: 'a registry refused a push' },
+  STATE: { exit: 1, meaning: 'the state directory cannot be used' },
+  PLATFORM: { exit: 1, meaning: 'a platform imgsdk does not know' },
+  INTERNAL: { exit: 1, meaning: 'an inconsistency inside imgsdk (a bug: please report it)' },
+  CANCELLED: { exit: 130, meaning: 'the operation was interrupted (Ctrl-C, abort signal)' },
+} as const satisfies Readonly<Record<string, { readonly exit: number; readonly meaning: string }>>;
+
+/** A code of ERROR_CODES. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The CLI's exit code for an error: its code's, or 1 for anything that is not an ImgsdkError. */
+export function exitCodeOf(e: unknown): number {
+  return e instanceof ImgsdkError ? ERROR_CODES[e.code].exit : 1;
+}
 
 /** Base class of every error imgsdk throws on purpose. */
 export class ImgsdkError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+  }
+
+  /** The CLI's exit code for this error (ERROR_CODES). */
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
   }
 }
 
@@ -79,8 +119,8 @@ export class BuildError extends ImgsdkError {
 export class RootfsError extends ImgsdkError {
   /** Entries or files named by the error. */
   readonly entries: readonly string[];
-  constructor(message: string, entries: readonly string[] = []) {
-    super('ROOTFS', message);
+  constructor(message: string, entries: readonly string[] = [], options?: { cause?: unknown }) {
+    super('ROOTFS', message, options);
     this.entries = entries;
   }
 }
@@ -99,5 +139,14 @@ export class LockError extends ImgsdkError {
 export class CancelledError extends ImgsdkError {
   constructor(message = 'cancelled') {
     super('CANCELLED', message);
+  }
+}
+
+/** A download is missing, the mirror failed, or what came does not match its checksum or signature. */
+export class FetchError extends ImgsdkError {
+  readonly url?: string;
+  constructor(code: 'FETCH' | 'INTEGRITY', message: string, options?: { cause?: unknown; url?: string }) {
+    super(code, message, options);
+    this.url = options?.url;
   }
 }

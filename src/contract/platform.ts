@@ -4,6 +4,7 @@
  * the ELF machine its programs must have, its dynamic loader and library triplet.
  */
 import type { BuilderDef } from './assembly';
+import { ImgsdkError } from './errors';
 
 /** What one platform means to the builders, the rootfs pipeline and the image config. */
 export interface PlatformInfo {
@@ -73,7 +74,7 @@ export function normalizePlatform(name: string): string | null {
  */
 export function platformInfo(name: string): PlatformInfo {
   const p = PLATFORMS.get(normalizePlatform(name) ?? '');
-  if (!p) throw new Error(`unknown platform "${name}" (known: ${[...PLATFORMS.keys()].join(', ')})`);
+  if (!p) throw new ImgsdkError('PLATFORM', `unknown platform "${name}" (known: ${[...PLATFORMS.keys()].join(', ')})`);
   return p;
 }
 

@@ -26,6 +26,9 @@ export interface Policy {
 
 export type AppInput = Image | App | readonly AppInput[] | { readonly [k: string]: AppInput };
 
+/** The brand of an App, the same in every copy of imgsdk (see Image.isImage). */
+const APP_BRAND = Symbol.for('imgsdk.App');
+
 /**
  * A set of images synthesized together, with the policies that apply to them.
  * Images reachable through `from` and `copy` belong to the app too.
@@ -33,6 +36,18 @@ export type AppInput = Image | App | readonly AppInput[] | { readonly [k: string
  * export default app(web, api).policy(nonRoot(), noShell());
  */
 export class App {
+  /**
+   * True for an App of any copy of imgsdk; `x instanceof App` asks the same.
+   * @example if (App.isApp(x)) console.log(x.roots.length);
+   */
+  static isApp(x: unknown): x is App {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[APP_BRAND] === true;
+  }
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return App.isApp(x);
+  }
+
   private constructor(
     /** Images named by the user, in the order given. */
     readonly roots: readonly Image[],
@@ -47,8 +62,8 @@ export class App {
     const walk = (x: unknown): void => {
       if (x === null || typeof x !== 'object' || seen.has(x)) return;
       seen.add(x);
-      if (x instanceof Image) roots.push(x);
-      else if (x instanceof App) {
+      if (Image.isImage(x)) roots.push(x);
+      else if (App.isApp(x)) {
         roots.push(...x.roots);
         policies.push(...x.policies.filter((p) => !policies.includes(p)));
       } else if (Array.isArray(x)) x.forEach(walk);
@@ -98,8 +113,8 @@ export class App {
 /** Image values an image refers to, parent first, then copy sources in order. */
 function dependencies(img: Image): Image[] {
   const s = img.state;
-  const out: Image[] = s.parent instanceof Image ? [s.parent] : [];
-  for (const c of s.copies) if (c.from instanceof Image) out.push(c.from);
+  const out: Image[] = Image.isImage(s.parent) ? [s.parent] : [];
+  for (const c of s.copies) if (Image.isImage(c.from)) out.push(c.from);
   return out;
 }
 
@@ -114,3 +129,5 @@ function isModuleNamespace(x: object): boolean {
 export function app(...images: AppInput[]): App {
   return App.of(images);
 }
+
+Object.defineProperty(App.prototype, APP_BRAND, { value: true });

@@ -14,12 +14,27 @@ export interface SiteProblem {
   readonly message: string;
 }
 
+/** The brand of a Builder, the same in every copy of imgsdk (see Image.isImage). */
+const BUILDER_BRAND = Symbol.for('imgsdk.Builder');
+
 /**
  * Where builds run: a Gentoo stage3 or a Debian rootfs. Create one with
  * `gentoo.builder(...)` or `debian.builder(...)`; images pick it with `.builder(b)`
  * and their children inherit it.
  */
 export class Builder {
+  /**
+   * True for a Builder of any copy of imgsdk; `x instanceof Builder` asks the same.
+   * @example if (Builder.isBuilder(x)) console.log(x.id);
+   */
+  static isBuilder(x: unknown): x is Builder {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[BUILDER_BRAND] === true;
+  }
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return Builder.isBuilder(x);
+  }
+
   /** @internal */
   constructor(
     readonly def: BuilderDef,
@@ -41,6 +56,8 @@ export class Builder {
     return this.def.platforms ?? null;
   }
 }
+
+Object.defineProperty(Builder.prototype, BUILDER_BRAND, { value: true });
 
 
 function platformsOf(names: readonly string[] | undefined, problems: SiteProblem[], site: Site): readonly string[] | undefined {

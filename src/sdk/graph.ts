@@ -1,5 +1,6 @@
 import { Graph } from '@dagrejs/graphlib';
 import type { BuilderDef, ImageDef } from '../contract/assembly';
+import { ImgsdkError } from '../contract/errors';
 
 export type EdgeKind = 'parent' | 'builder' | 'copy';
 
@@ -105,7 +106,7 @@ export function levels(g: Graph, ids: Iterable<string>): string[][] {
   }
   const out: string[][] = [];
   for (const id of ids) {
-    if (waiting.get(id) !== 0) throw new Error(`levels: ${id} is on a dependency cycle`);
+    if (waiting.get(id) !== 0) throw new ImgsdkError('INTERNAL', `levels: ${id} is on a dependency cycle (synth reports cycles first)`);
     (out[depth.get(id)!] ??= []).push(id);
   }
   return out.map((l) => l.sort());

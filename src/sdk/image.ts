@@ -147,6 +147,13 @@ const EMPTY_PORTAGE: PortageDef = {
 type Draft = { -readonly [K in keyof ImageState]: ImageState[K] };
 
 /**
+ * The brand of an Image, the same in every copy of imgsdk (a construct library may
+ * depend on its own copy): `Image.isImage` checks it where `instanceof` would see two
+ * classes.
+ */
+const IMAGE_BRAND = Symbol.for('imgsdk.Image');
+
+/**
  * A container image definition: an immutable value. Every method returns a new
  * Image, so a base shared by many children never sees a child's changes.
  *
@@ -162,6 +169,19 @@ type Draft = { -readonly [K in keyof ImageState]: ImageState[K] };
  *   .user('nobody');
  */
 export class Image {
+  /**
+   * True for an Image of any copy of imgsdk (as constructs' `Construct.isConstruct`).
+   * `x instanceof Image` asks the same, so it holds across copies too.
+   * @example if (Image.isImage(x)) console.log(x.id);
+   */
+  static isImage(x: unknown): x is Image {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[IMAGE_BRAND] === true;
+  }
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return Image.isImage(x);
+  }
+
   /** @internal */
   readonly state: ImageState;
 
@@ -730,3 +750,5 @@ function readSource(path: string, problem: (m: string) => void): Buffer | null {
 export function image(id: string): Image {
   return Image.create(id, Site.here(image));
 }
+
+Object.defineProperty(Image.prototype, IMAGE_BRAND, { value: true });

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import Module from 'node:module';
+import Module, { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { ImgsdkError, UsageError, ValidationError } from '../contract/errors';
 import { App } from './app';
@@ -16,22 +16,29 @@ export function sourcesOf(app: App): Readonly<Record<string, string>> | undefine
 let registered = false;
 
 /**
- * Makes `require('imgsdk')` in the user's files resolve to this very copy of
- * imgsdk, so their Image values are instances of our Image class even when the
- * CLI runs from elsewhere (npx, a global install, this repository's examples).
+ * Turns on the TypeScript loader, once, and lets the app import 'imgsdk' when its
+ * project has none installed (the CLI run through npx or a global install, an app in
+ * a bare folder): only a request Node cannot resolve falls back to this copy. An
+ * installed copy always wins, also a construct library's own one; its images are
+ * images here all the same (Image.isImage: a brand, not a class).
  */
-function register(): void {
+function register(appFile: string): void {
   if (registered) return;
   registered = true;
-  const targets: Record<string, string> = { imgsdk: join(__dirname, '..', 'index'), 'imgsdk/testing': join(__dirname, 'testing') };
+  const fallback: Record<string, string> = { imgsdk: join(__dirname, '..', 'index'), 'imgsdk/testing': join(__dirname, 'testing') };
   const m = Module as unknown as { _resolveFilename: (req: string, ...rest: unknown[]) => string };
   const original = m._resolveFilename;
   m._resolveFilename = function (request: string, ...rest: unknown[]) {
-    return original.call(this, targets[request] ?? request, ...rest);
+    try {
+      return original.call(this, request, ...rest);
+    } catch (e) {
+      if (!(request in fallback) || (e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+      return original.call(this, fallback[request], ...rest);
+    }
   };
   // What the app will import, loaded before source maps are turned on for its .ts files:
   // with them on, Node reads the .map file of every module compiled afterwards.
-  require(targets.imgsdk);
+  createRequire(appFile)('imgsdk');
   registerTypeScript();
 }
 
@@ -44,7 +51,7 @@ export function loadApp(path = 'images.ts'): App {
   let file = resolve(path);
   if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'images.ts');
   if (!existsSync(file)) throw new UsageError(`no app at ${file}: pass --app FILE|DIR or create images.ts`);
-  register();
+  register(file);
   let mod: unknown;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

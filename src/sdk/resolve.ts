@@ -55,7 +55,7 @@ export function resolveApp(app: App): Resolved {
 
   const parentOf = (s: ImageState): Image | null | undefined => {
     if (s.parent === null) return null;
-    if (s.parent instanceof Image) return byId.get(s.parent.id) ?? s.parent;
+    if (Image.isImage(s.parent)) return byId.get(s.parent.id) ?? s.parent;
     return byId.get(s.parent); // undefined: unknown
   };
 

@@ -69,7 +69,7 @@ export const imageDir = (id: string): string => id;
  */
 export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly {
   const epoch = parseEpoch(opts.epoch ?? process.env.SOURCE_DATE_EPOCH, opts.epoch === undefined ? 'SOURCE_DATE_EPOCH' : 'epoch');
-  const theApp = input instanceof App ? input : App.of([input]);
+  const theApp = App.isApp(input) ? input : App.of([input]);
   const r = resolveApp(theApp);
   const problems: Problem[] = [...r.problems];
   const g = buildGraph(r.images, r.builders);

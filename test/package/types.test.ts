@@ -2,7 +2,9 @@
  * A user's own project type-checks against imgsdk as npm installs it (package.json
  * and dist/): `imgsdk` and `imgsdk/testing` resolve under TypeScript's default
  * `moduleResolution` for CommonJS (node10, which ignores `exports`: package.json's
- * `typesVersions` maps the subpath), and under node16 and bundler. Needs dist/
+ * `typesVersions` maps the subpath), and under node16 and bundler, without
+ * skipLibCheck: every declaration the public API reaches type-checks in the user's
+ * project. Needs dist/
  * (`npx tsc -p tsconfig.json`; npm test builds it first).
  */
 import { spawnSync } from 'node:child_process';
@@ -59,13 +61,33 @@ test("'imgsdk/testing' resolves under the default moduleResolution of a CommonJS
   }
 });
 
-test("'imgsdk/testing' resolves under bundler and node16 (through exports)", () => {
+test("'imgsdk/testing' resolves under bundler and node16 (through exports), and the declarations check without skipLibCheck", () => {
   const c = consumer();
   try {
-    for (const options of [{ module: 'esnext', moduleResolution: 'bundler' }, { module: 'node16', moduleResolution: 'node16', skipLibCheck: true }]) {
+    for (const options of [{ module: 'esnext', moduleResolution: 'bundler' }, { module: 'node16', moduleResolution: 'node16' }, { module: 'nodenext', moduleResolution: 'nodenext' }]) {
       const r = tsc(c.dir, options);
       assert.is(r.code, 0, `${options.moduleResolution}: ${r.out}`);
     }
+  } finally {
+    c.remove();
+  }
+});
+
+test('the public declarations name no graphlib type, no internal state and no assembly writer', () => {
+  const index = readFileSync(join(ROOT, 'dist', 'index.d.ts'), 'utf8');
+  assert.not.match(index, /export \*/, 'index.d.ts names what it exports');
+  assert.not.match(index, /graph|writeAssembly|ImageState/);
+  const image = readFileSync(join(ROOT, 'dist', 'sdk', 'image.d.ts'), 'utf8');
+  assert.match(image, /declare class Image/);
+  assert.not.match(image, /\bstate\b|ImageState|static create/, 'Image.state and Image.create are @internal, stripped');
+});
+
+test('a consumer cannot reach Image.state: the public type of Image does not have it', () => {
+  const c = consumer();
+  try {
+    writeFileSync(join(c.dir, 'images.test.ts'), `import { image } from 'imgsdk';\n// @ts-expect-error state is internal\nexport const s = image('c/web').state;\nexport const id: string = image('c/web').id;\n`);
+    const r = tsc(c.dir, { module: 'node16', moduleResolution: 'node16' });
+    assert.is(r.code, 0, r.out);
   } finally {
     c.remove();
   }

@@ -77,7 +77,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const origin = (p: string) => input.origins[p];
   let entries = input.rootfsEntries ? [...input.rootfsEntries] : await readRootfsTar(createReadStream(input.rootfsTar), blobs, { origin, allowSetuid: true });
 
-  const purged = purge(entries, { keep: def.keep.filter((k) => !PIPELINE_KEEPS.has(k)), purge: def.purge, locales: def.portage.locales });
+  const purged = purge(entries, { image: def.id, keep: def.keep.filter((k) => !PIPELINE_KEEPS.has(k)), purge: def.purge, locales: def.portage.locales });
   const privileges = stripPrivileges(purged.kept, { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
   entries = privileges.entries;
 

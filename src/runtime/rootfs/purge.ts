@@ -1,4 +1,4 @@
-import { UsageError } from '../../contract/errors';
+import { RootfsError } from '../../contract/errors';
 import type { Entry } from '../store/entry';
 import { comparePaths, globToRegExp, Layers, parents } from './resolve';
 
@@ -30,7 +30,9 @@ export type PurgeCategory = (typeof PURGE_CATEGORIES)[number];
 
 /** Options of purge. */
 export interface PurgeOptions {
-  /** Categories not purged (`headers`, `docs`, ...). An unknown name is a UsageError. */
+  /** Image the entries belong to, named by errors. @default 'the image' */
+  readonly image?: string;
+  /** Categories not purged (`headers`, `docs`, ...). An unknown name is a RootfsError naming the image. */
   readonly keep: readonly string[];
   /** Extra globs removed (see globToRegExp); a matched directory goes with its content. */
   readonly purge: readonly string[];
@@ -155,7 +157,7 @@ function categoryOf(e: Entry, active: readonly PurgeCategory[], l: LocaleSet): P
 export function purge(entries: readonly Entry[], opts: PurgeOptions): { kept: Entry[]; purged: PurgeReport } {
   const unknown = opts.keep.filter((k) => !(PURGE_CATEGORIES as readonly string[]).includes(k));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown purge categor${unknown.length === 1 ? 'y' : 'ies'} in keep: ${unknown.join(', ')} (known: ${PURGE_CATEGORIES.join(', ')})`);
+    throw new RootfsError(`${opts.image ?? 'the image'}: unknown purge categor${unknown.length === 1 ? 'y' : 'ies'} in keep: ${unknown.join(', ')} (known: ${PURGE_CATEGORIES.join(', ')})`);
   }
   const active = PURGE_CATEGORIES.filter((c) => !opts.keep.includes(c));
   const locales = localeSet(opts.locales ?? []);

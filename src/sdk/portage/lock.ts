@@ -4,6 +4,7 @@
  * flags, and the `=cat/pkg-version::repo` atoms phase 1 installs them by.
  */
 import type { LockedPackage } from '../lock';
+import { LockError } from '../../contract/errors';
 
 /** One package emerge would merge, as its output line says. */
 export interface PretendPackage {
@@ -45,7 +46,7 @@ export function parsePretend(text: string): PretendPackage[] {
     if (CPN_RE.test(word) && !CPV_RE.test(word)) {
       // --columns: `cat/pkg   version:slot::repo`
       const v = /^\s+(\S+)/.exec(rest);
-      if (!v) throw new Error(`emerge output: no version after ${word} in: ${line}`);
+      if (!v) throw new LockError(`emerge output: no version after ${word} in: ${line}`);
       word = `${word}-${v[1]}`;
       rest = rest.slice(v[0].length);
     }
@@ -53,7 +54,7 @@ export function parsePretend(text: string): PretendPackage[] {
     // A binary package of binpkg-multi-instance (the builders' FEATURES) shows its build id: zlib-1.3.1-r1-2.
     const build = m[1] === 'binary' ? /^(.*)-\d+$/.exec(parts.cpv) : null;
     const cpv = (build && CPV_RE.exec(build[1])) || CPV_RE.exec(parts.cpv);
-    if (!cpv || !VER_RE.test(cpv[2])) throw new Error(`emerge output: cannot read the package of: ${line}`);
+    if (!cpv || !VER_RE.test(cpv[2])) throw new LockError(`emerge output: cannot read the package of: ${line}`);
     out.push({ name: cpv[1], version: cpv[2], slot: parts.slot, repository: parts.repo, use: useFlags(rest), type: m[1] as 'ebuild' | 'binary' });
   }
   return out;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UsageError } from '../../../src/contract/errors';
+import { RootfsError } from '../../../src/contract/errors';
 import { purge } from '../../../src/runtime/rootfs/purge';
 import { globToRegExp } from '../../../src/runtime/rootfs/resolve';
 import { dir, file, symlink } from './_tar-fixture';
@@ -65,7 +65,7 @@ test('purge keeps a category named in keep', () => {
 });
 
 test('purge refuses a keep that names no category', () => {
-  assert.throws(() => purge([], { keep: ['header'], purge: [] }), (err: unknown) => err instanceof UsageError && /header/.test((err as Error).message));
+  assert.throws(() => purge([], { image: 'acme/web', keep: ['header'], purge: [] }), (err: unknown) => err instanceof RootfsError && /^acme\/web: .*header/.test((err as Error).message));
 });
 
 test('purge keeps C, POSIX and the declared locales only', () => {

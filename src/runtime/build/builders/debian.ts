@@ -177,7 +177,7 @@ export async function importMmdebstrap(
   lines(proc.stderr, (l) => opts.log?.(`mmdebstrap: ${l}`));
   const exited = proc.then((out) => {
     if (out.exitCode === 0) body.end();
-    else body.destroy(new Error(`mmdebstrap exited ${out.exitCode ?? out.signal}`));
+    else body.destroy(new BuildError(repoTag, `mmdebstrap exited ${out.exitCode ?? out.signal}`, { phase: 'builder' }));
     return out;
   });
   // Another platform's rootfs is loaded with a config naming it (engines before Docker 23 ignore import's platform).

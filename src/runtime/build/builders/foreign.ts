@@ -17,6 +17,7 @@ import { platformInfo } from '../../../contract/platform';
 import type { Engine } from '../../engine/engine';
 import { writeDockerArchive } from '../../image/archive';
 import type { Blob } from '../../image/oci';
+import { ImgsdkError } from '../../../contract/errors';
 
 /**
  * The image config of a builder rootfs: the import `changes` it understands
@@ -31,7 +32,7 @@ export function builderConfig(changes: readonly string[], platform: string, diff
     if (verb === 'ENV') config.Env.push(rest.includes('=') ? rest : rest.replace(/\s+/, '='));
     else if (verb === 'CMD') config.Cmd = rest.startsWith('[') ? (JSON.parse(rest) as string[]) : ['/bin/sh', '-c', rest];
     else if (verb === 'LABEL') for (const m of rest.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S+)/g)) config.Labels[m[1]] = m[2].startsWith('"') ? (JSON.parse(m[2]) as string) : m[2];
-    else throw new Error(`builder config: change "${c}" is not ENV, CMD or LABEL`);
+    else throw new ImgsdkError('INTERNAL', `builder config: change "${c}" is not ENV, CMD or LABEL`);
   }
   const json = canonicalJson({
     architecture: p.arch, os: p.os, ...(p.variant ? { variant: p.variant } : {}),

@@ -8,7 +8,7 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuilderDef } from '../../../contract/assembly';
-import { BuildError, CancelledError } from '../../../contract/errors';
+import { AssemblyError, BuildError, CancelledError, EngineError, FetchError } from '../../../contract/errors';
 import { hashFile } from '../../../util/hash';
 import { fileTar } from '../../../util/tar';
 import type { ContainerHandle, Engine, VolumeMount } from '../../engine/engine';
@@ -36,7 +36,7 @@ export function snapshotSource(portage: string, mirror: string, now = new Date()
   if (portage === 'latest') {
     return { kind: 'tarball', date: now.toISOString().slice(0, 10).replace(/-/g, ''), url: `${base}/portage-latest.tar.xz` };
   }
-  if (!/^\d{8}$/.test(portage)) throw new Error(`portage snapshot "${portage}" is neither latest, a date YYYYMMDD nor an image`);
+  if (!/^\d{8}$/.test(portage)) throw new AssemblyError(`portage snapshot "${portage}" is neither latest, a date YYYYMMDD nor an image`);
   return { kind: 'tarball', date: portage, url: `${base}/portage-${portage}.tar.xz` };
 }
 
@@ -70,8 +70,8 @@ export interface SnapshotOptions {
  */
 export async function ensurePortageSnapshot(engine: Engine, id: string, portage: string, opts: SnapshotOptions): Promise<string> {
   const log = opts.log ?? (() => undefined);
-  const src = snapshotSource(portage, opts.mirror, opts.now);
   try {
+    const src = snapshotSource(portage, opts.mirror, opts.now);
     if (src.kind === 'image') {
       if (!(await engine.imageExists(src.image))) {
         log(`portage: pulling ${src.image}`);
@@ -111,9 +111,9 @@ async function fetchSnapshot(src: Extract<SnapshotSource, { kind: 'tarball' }>, 
   await mkdir(dir, { recursive: true });
   const path = join(dir, `portage-${src.date}.tar.xz`);
   const md5Text = await fetchText(`${src.url}.md5sum`, opts.signal);
-  if (md5Text === null) throw new Error(`${src.url}.md5sum: not found; refusing a snapshot that cannot be checked`);
+  if (md5Text === null) throw new FetchError('INTEGRITY', `${src.url}.md5sum: not found; refusing a snapshot that cannot be checked`);
   const want = /^([0-9a-f]{32})\b/m.exec(md5Text)?.[1];
-  if (!want) throw new Error(`${src.url}.md5sum holds no MD5 sum`);
+  if (!want) throw new FetchError('INTEGRITY', `${src.url}.md5sum holds no MD5 sum`, { url: `${src.url}.md5sum` });
   const have = (await stat(path).catch(() => null)) ? await hashFile(path, 'md5') : null;
   if (have !== want) {
     opts.log?.(`portage: downloading ${src.url}`);
@@ -121,12 +121,12 @@ async function fetchSnapshot(src: Extract<SnapshotSource, { kind: 'tarball' }>, 
     const got = await hashFile(path, 'md5');
     if (got !== want) {
       await rm(path, { force: true });
-      throw new Error(`${src.url}: MD5 ${got} does not match its .md5sum (${want}); the download was removed`);
+      throw new FetchError('INTEGRITY', `${src.url}: MD5 ${got} does not match its .md5sum (${want}); the download was removed`);
     }
   }
   if (opts.gpgKey !== null) {
     const sig = await fetchText(`${src.url}.gpgsig`, opts.signal);
-    if (sig === null) throw new Error(`a gpgKey is configured but ${src.url}.gpgsig does not exist`);
+    if (sig === null) throw new FetchError('INTEGRITY', `a gpgKey is configured but ${src.url}.gpgsig does not exist`, { url: `${src.url}.gpgsig` });
     await writeFile(`${path}.gpgsig`, sig);
     await gpgVerifyDetached(opts.gpgKey, `${path}.gpgsig`, path);
   }
@@ -163,7 +163,7 @@ async function fill(
     image: runner, cmd: ['/bin/sh', '-c', `find ${PORTAGE_TREE} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`],
     mounts: [{ volume, target: PORTAGE_TREE }], network: 'none', signal,
   });
-  if (clear.exitCode !== 0) throw new Error(`cannot empty volume ${volume}:\n${clear.tail}`);
+  if (clear.exitCode !== 0) throw new EngineError(`cannot empty volume ${volume}:\n${clear.tail}`);
   const script = `set -e; ${extract}; rm -rf /imgsdk/snapshot; printf '%s' "$1" > ${PORTAGE_TREE}/${SNAPSHOT_MARKER}`;
   const r = await engine.withContainer(
     { image: runner, cmd: ['/bin/sh', '-c', script, 'sh', identity], mounts: [{ volume, target: PORTAGE_TREE }], network: 'none', signal },
@@ -172,7 +172,7 @@ async function fill(
       return { code: await c.run(), tail: c.tail() };
     },
   );
-  if (r.code !== 0) throw new Error(`filling volume ${volume} failed:\n${r.tail}`);
+  if (r.code !== 0) throw new EngineError(`filling volume ${volume} failed:\n${r.tail}`);
 }
 
 /**

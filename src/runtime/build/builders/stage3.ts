@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
-import { BuildError, CancelledError } from '../../../contract/errors';
+import { BuildError, CancelledError, FetchError } from '../../../contract/errors';
 import { streamAtomic } from '../../../util/files';
 import { hashFile } from '../../../util/hash';
 import { hostPlatform, normalizePlatform } from '../../../contract/platform';
@@ -103,7 +103,7 @@ export function parseLatest(text: string): { readonly date: string; readonly pat
     const m = /^((\d{8}(?:T\d{6}Z)?)\/\S+\.tar\.(?:xz|bz2|gz|zst))(?:\s+(\d+))?$/.exec(line);
     if (m) return { date: m[2], path: m[1], size: m[3] ? Number(m[3]) : 0 };
   }
-  throw new Error('no "<date>/stage3-….tar.xz <size>" line in it');
+  throw new FetchError('FETCH', 'no "<date>/stage3-….tar.xz <size>" line in it');
 }
 
 /**
@@ -136,7 +136,7 @@ export function parseDigests(text: string, file: string): { readonly sha512: str
 export async function fetchText(url: string, signal?: AbortSignal): Promise<string | null> {
   const res = await get(url, signal);
   if (res.status === 404) return null;
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  if (!res.ok) throw new FetchError('FETCH', `GET ${url}: HTTP ${res.status}`, { url });
   return res.text();
 }
 
@@ -145,7 +145,7 @@ async function get(url: string, signal?: AbortSignal): Promise<Response> {
     return await fetch(url, { signal, redirect: 'follow' });
   } catch (err) {
     if (signal?.aborted) throw new CancelledError(`cancelled: GET ${url}`);
-    throw new Error(`GET ${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`, { cause: err });
+    throw new FetchError('FETCH', `GET ${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`, { cause: err, url });
   }
 }
 
@@ -155,7 +155,7 @@ async function get(url: string, signal?: AbortSignal): Promise<Response> {
  */
 export async function download(url: string, dest: string, signal?: AbortSignal): Promise<string> {
   const res = await get(url, signal);
-  if (!res.ok || !res.body) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  if (!res.ok || !res.body) throw new FetchError('FETCH', `GET ${url}: HTTP ${res.status}`, { url });
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
   try {
     return (await streamAtomic(dest, body, { algorithm: 'sha512', signal })).hex;
@@ -186,11 +186,11 @@ export async function latestStage3(mirror: string, flavour: string, signal?: Abo
     try {
       latest = parseLatest(text);
     } catch (err) {
-      throw new Error(`${url}: ${(err as Error).message}`);
+      throw new FetchError('FETCH', `stage3 ${flavour}: ${url}: ${(err as Error).message}`, { cause: err, url });
     }
     return { date: latest.date, flavour: name, url: `${base}/${latest.path}` };
   }
-  throw new Error(`no stage3 "${flavour}" on ${mirror} (not found: ${tried.join(', ')})`);
+  throw new FetchError('FETCH', `no stage3 "${flavour}" on ${mirror} (not found: ${tried.join(', ')})`);
 }
 
 /** Where a stage3 of a given date lives (the name of the first candidate that has a DIGESTS file). */
@@ -205,7 +205,7 @@ async function datedStage3(mirror: string, flavour: string, date: string, signal
       if (digests !== null) return { release: { date, flavour: name, url }, digests };
     }
   }
-  throw new Error(`no stage3 "${flavour}" of ${date} on ${mirror} (not found: ${tried.join(', ')})`);
+  throw new FetchError('FETCH', `no stage3 "${flavour}" of ${date} on ${mirror} (not found: ${tried.join(', ')})`);
 }
 
 /**
@@ -222,7 +222,7 @@ export async function fetchStage3(spec: Stage3Spec, opts: FetchOptions): Promise
     release = await latestStage3(spec.mirror, spec.flavour, opts.signal);
     log(`stage3 ${spec.flavour}: latest is ${release.date}`);
     const t = await fetchText(`${release.url}.DIGESTS`, opts.signal);
-    if (t === null) throw new Error(`${release.url}.DIGESTS: not found; refusing a stage3 that cannot be checked`);
+    if (t === null) throw new FetchError('INTEGRITY', `stage3 ${spec.flavour}: ${release.url}.DIGESTS: not found; refusing a stage3 that cannot be checked`, { url: `${release.url}.DIGESTS` });
     digestsText = t;
   } else {
     ({ release, digests: digestsText } = await datedStage3(spec.mirror, spec.flavour, spec.date, opts.signal));
@@ -243,7 +243,7 @@ export async function fetchStage3(spec: Stage3Spec, opts: FetchOptions): Promise
     log(`stage3 ${spec.flavour}: no gpgKey configured, checking SHA512 only`);
   }
   const want = parseDigests(trusted, file).sha512;
-  if (!want) throw new Error(`${release.url}.DIGESTS has no SHA512 hash for ${file}; refusing a stage3 that cannot be checked`);
+  if (!want) throw new FetchError('INTEGRITY', `stage3 ${spec.flavour}: ${release.url}.DIGESTS has no SHA512 hash for ${file}; refusing a stage3 that cannot be checked`, { url: `${release.url}.DIGESTS` });
 
   const path = join(dir, file);
   let got = (await stat(path).catch(() => null)) ? await sha512File(path) : null;
@@ -254,11 +254,11 @@ export async function fetchStage3(spec: Stage3Spec, opts: FetchOptions): Promise
   } else log(`stage3 ${spec.flavour}: ${file} is cached`);
   if (got !== want) {
     await rm(path, { force: true });
-    throw new Error(`${file}: SHA512 ${got} does not match its DIGESTS (${want}); the download was removed`);
+    throw new FetchError('INTEGRITY', `stage3 ${spec.flavour}: ${file}: SHA512 ${got} does not match its DIGESTS (${want}); the download was removed`, { url: release.url });
   }
   if (spec.gpgKey !== null && !signed) {
     const asc = await fetchText(`${release.url}.asc`, opts.signal);
-    if (asc === null) throw new Error(`a gpgKey is configured but ${release.url}.DIGESTS is not signed and there is no ${file}.asc`);
+    if (asc === null) throw new FetchError('INTEGRITY', `stage3 ${spec.flavour}: a gpgKey is configured but ${release.url}.DIGESTS is not signed and there is no ${file}.asc`, { url: release.url });
     await writeFile(`${path}.asc`, asc);
     await gpgVerifyDetached(spec.gpgKey, `${path}.asc`, path);
     signed = true;
@@ -270,16 +270,16 @@ export async function fetchStage3(spec: Stage3Spec, opts: FetchOptions): Promise
 /** Runs gpg in a throwaway home with only `key` imported. */
 async function withKeyring<T>(key: string, fn: (home: string) => Promise<T>): Promise<T> {
   if (!(await zx().which('gpg', { nothrow: true }))) {
-    throw new Error('a gpgKey is configured but gpg is not installed on this host (`apt-get install gpg`); refusing to skip the signature check');
+    throw new FetchError('INTEGRITY', 'a gpgKey is configured but gpg is not installed on this host (`apt-get install gpg`); refusing to skip the signature check');
   }
   const home = await mkdtemp(join(tmpdir(), 'imgsdk-gpg-'));
   try {
     const armored = key.includes('-----BEGIN PGP') ? key : await readFile(key, 'utf8').catch((e: Error) => {
-      throw new Error(`gpgKey: cannot read ${key}: ${e.message}`);
+      throw new FetchError('INTEGRITY', `gpgKey: cannot read ${key}: ${e.message}`, { cause: e });
     });
     await writeFile(join(home, 'key.asc'), armored);
     const imp = await zx().$({ quiet: true, nothrow: true })`gpg --batch --homedir ${home} --import ${join(home, 'key.asc')}`;
-    if (imp.exitCode !== 0) throw new Error(`gpgKey could not be imported: ${imp.stderr.trim()}`);
+    if (imp.exitCode !== 0) throw new FetchError('INTEGRITY', `gpgKey could not be imported: ${imp.stderr.trim()}`);
     return await fn(home);
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -292,7 +292,7 @@ export async function gpgVerifyClearsigned(key: string, file: string): Promise<s
     const out = join(home, 'verified.txt');
     const r = await zx().$({ quiet: true, nothrow: true })`gpg --batch --homedir ${home} --status-fd 1 --output ${out} --decrypt ${file}`;
     if (r.exitCode !== 0 || !/^\[GNUPG:\] VALIDSIG /m.test(r.stdout)) {
-      throw new Error(`GPG signature of ${basename(file)} does not verify with the configured key: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+      throw new FetchError('INTEGRITY', `GPG signature of ${basename(file)} does not verify with the configured key: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
     }
     return readFile(out, 'utf8');
   });
@@ -303,7 +303,7 @@ export async function gpgVerifyDetached(key: string, sig: string, file: string):
   await withKeyring(key, async (home) => {
     const r = await zx().$({ quiet: true, nothrow: true })`gpg --batch --homedir ${home} --status-fd 1 --verify ${sig} ${file}`;
     if (r.exitCode !== 0 || !/^\[GNUPG:\] VALIDSIG /m.test(r.stdout)) {
-      throw new Error(`GPG signature ${basename(sig)} does not verify ${basename(file)} with the configured key: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+      throw new FetchError('INTEGRITY', `GPG signature ${basename(sig)} does not verify ${basename(file)} with the configured key: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
     }
   });
 }
@@ -325,7 +325,8 @@ export async function ensureStage3Image(engine: Engine, spec: Stage3Spec, opts: 
     v = await fetchStage3(spec, opts);
   } catch (err) {
     if (err instanceof CancelledError) throw err;
-    throw new BuildError(who, `stage3: ${(err as Error).message}`, { cause: err, phase: 'builder' });
+    const message = (err as Error).message;
+    throw new BuildError(who, message.startsWith('stage3 ') ? message : `stage3 ${spec.flavour}: ${message}`, { cause: err, phase: 'builder' });
   }
   const ref = stage3Ref(spec.flavour, v.date);
   const existing = await engine.inspectImage(ref);
@@ -353,6 +354,6 @@ function decompressed(path: string): Readable {
   const out = new PassThrough();
   child.stdout.pipe(out, { end: false });
   child.on('error', (e) => out.destroy(e));
-  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new Error(`${tool} -dc ${path} exited ${code}: ${err.trim()}`))));
+  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new FetchError('INTEGRITY', `${tool} -dc ${path} exited ${code} (a damaged stage3 tarball?): ${err.trim()}`))));
   return out;
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BuildError } from '../../../../src/contract/errors';
+import { BuildError, type FetchError } from '../../../../src/contract/errors';
 import {
   ensureStage3Image, fetchStage3, flavourCandidates, parseDigests, parseLatest, stage3Ref, stripClearsign,
 } from '../../../../src/runtime/build/builders/stage3';
@@ -121,7 +121,8 @@ test('a DIGESTS with another SHA512 is an error and the download is removed', as
     await fetchStage3({ mirror: m, flavour: 'amd64-openrc', date: 'latest', gpgKey: null }, { cacheDir });
     assert.unreachable('should have failed');
   } catch (e) {
-    assert.match((e as Error).message, /SHA512 [0-9a-f]{128} does not match its DIGESTS/);
+    assert.match((e as Error).message, /^stage3 amd64-openrc: .*SHA512 [0-9a-f]{128} does not match its DIGESTS/);
+    assert.is((e as FetchError).code, 'INTEGRITY');
   }
   assert.throws(() => execFileSync('test', ['-e', join(cacheDir, 'stage3', DATE, FILE)]));
 });
@@ -214,7 +215,7 @@ test('engine: the verified stage3 is imported tagged by date; a wrong DIGESTS ta
       () => assert.unreachable('a wrong DIGESTS must fail'),
       (e: unknown) => {
         assert.instance(e, BuildError);
-        assert.match((e as Error).message, /stage3: .*does not match its DIGESTS/);
+        assert.match((e as Error).message, /stage3 amd64-openrc: .*does not match its DIGESTS/);
       },
     );
     assert.is(await engine.imageExists(ref), false, 'nothing is tagged after a failed check');
