@@ -43,9 +43,43 @@ export { OUT_DIR_NAME, STATE_DIR_NAME, ENV_OUT_DIR, ENV_STATE_DIR } from './cont
 export { deployAssembly, type DeployEvent, type DeployOptions, type ImageResult } from './runtime/deploy/deploy';
 export { diff, type DiffEntry, type DiffOptions } from './runtime/deploy/diff';
 export { lock, outdated, ensureLocked, type LockOptions, type LockResult, type OutdatedResult } from './app/lockfile';
-export { update, stage3Updates, type UpdateResult, type Stage3Update } from './app/update-lock';
-export { planClean, executeClean, type CleanPlan, type CleanOptions, type CleanResult } from './runtime/deploy/clean';
-export { exportOci, exportDockerArchive, type ExportImage } from './runtime/image/oci-export';
-export { renderSpdx, LABEL_SBOM, SBOM_FILE, type Sbom } from './runtime/reports/sbom';
 export type { Pushed } from './runtime/image/push';
-export { BUILD_ARTIFACT_TYPE, buildTag, cacheRepository } from './runtime/deploy/cache/registry';
+export { LABEL_SBOM, SBOM_FILE, PROVENANCE_FILE, BUILD_ARTIFACT_TYPE } from './contract/labels';
+export type { UpdateResult, Stage3Update } from './app/update-lock';
+export type { CleanPlan, CleanOptions, CleanResult } from './runtime/deploy/clean';
+export type { ExportImage } from './runtime/image/oci-export';
+export type { Sbom } from './runtime/reports/sbom';
+
+// Loaded when first called: an images.ts imports 'imgsdk' for the SDK, and a deploy
+// of cached images should not pay for the lock updater, clean, the OCI writers, the
+// SBOM renderer or the registry cache.
+import type * as UpdateLock from './app/update-lock';
+import type * as Clean from './runtime/deploy/clean';
+import type * as OciExport from './runtime/image/oci-export';
+import type * as SbomModule from './runtime/reports/sbom';
+import type * as RegistryCache from './runtime/deploy/cache/registry';
+
+const updateLock = () => require('./app/update-lock') as typeof UpdateLock;
+const clean = () => require('./runtime/deploy/clean') as typeof Clean;
+const ociExport = () => require('./runtime/image/oci-export') as typeof OciExport;
+const sbom = () => require('./runtime/reports/sbom') as typeof SbomModule;
+const registryCache = () => require('./runtime/deploy/cache/registry') as typeof RegistryCache;
+
+/** Updates the lock to the archives now and looks up newer stage3 dates (app/update-lock.ts). */
+export const update: typeof UpdateLock.update = (...a) => updateLock().update(...a);
+/** Newer stage3 dates of Gentoo builders, with the images that rebuild (app/stage3-updates.ts). */
+export const stage3Updates: typeof UpdateLock.stage3Updates = (...a) => updateLock().stage3Updates(...a);
+/** What `imgsdk clean` would remove (runtime/deploy/clean.ts). */
+export const planClean: typeof Clean.planClean = (...a) => clean().planClean(...a);
+/** Removes what a clean plan lists. */
+export const executeClean: typeof Clean.executeClean = (...a) => clean().executeClean(...a);
+/** Writes images into an OCI image layout (runtime/image/oci-export.ts). */
+export const exportOci: typeof OciExport.exportOci = (...a) => ociExport().exportOci(...a);
+/** Writes an image as a docker-archive. */
+export const exportDockerArchive: typeof OciExport.exportDockerArchive = (...a) => ociExport().exportDockerArchive(...a);
+/** An image's SPDX 2.3 SBOM (runtime/reports/sbom.ts). */
+export const renderSpdx: typeof SbomModule.renderSpdx = (...a) => sbom().renderSpdx(...a);
+/** The tag of a key's build artifact in the registry cache. */
+export const buildTag: typeof RegistryCache.buildTag = (...a) => registryCache().buildTag(...a);
+/** The repository of an image in the registry cache. */
+export const cacheRepository: typeof RegistryCache.cacheRepository = (...a) => registryCache().cacheRepository(...a);

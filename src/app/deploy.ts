@@ -15,7 +15,7 @@ import { normalizePlatform, PLATFORMS } from '../contract/platform';
 import { isAssemblyDir, locate, type Where } from './open';
 
 export type { DeployEvent, DeployOptions, ImageResult } from '../runtime/deploy/deploy';
-export { formatSize } from '../runtime/reports/packages';
+export { formatSize } from '../util/format';
 
 /** A deploy of an app: the runtime's options, and the app's lock. */
 export interface AppDeployOptions extends DeployOptions {

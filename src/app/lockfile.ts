@@ -9,7 +9,6 @@ import { join, resolve } from 'node:path';
 import { stateDirOf } from '../contract/defaults';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar-stream';
 import type { BuilderDef, ImageDef } from '../contract/assembly';
 import { BuildError, LockError } from '../contract/errors';
 import type { AppInput } from '../sdk/app';
@@ -19,15 +18,13 @@ import {
   type BuilderLock, type ImageLock, type Lock, type LockedPackage, type PackageChange,
 } from '../sdk/lock';
 import { assemble, type Assembly } from '../sdk/synth';
-import { ensureDebianBuilder } from '../runtime/build/builders/debian';
 import { select } from '../runtime/deploy/deploy';
 import { connectEngine } from '../runtime/engine/light';
 import type { Engine } from '../runtime/engine/engine';
+import type { Stage3Update } from './stage3-updates';
+// Resolving runs builder containers; what it needs is loaded when it does (a current lock needs none).
+const resolving = () => import('./resolving');
 import { writeAtomic } from '../util/files';
-import { gentooBuilderEntry, resolveGentoo } from './gentoo-lock';
-import { stage3Updates, type Stage3Update } from './stage3-updates';
-import { dirTar } from '../util/tar';
-import { scriptsTar } from '../runtime/build/phase1';
 
 /** Options of {@link lock}, {@link outdated} and {@link ensureLocked}. */
 export interface LockOptions {
@@ -135,7 +132,7 @@ export async function outdated(input: AppInput, opts: LockOptions = {}): Promise
   const changes = r.changes.filter((c) => !unlocked.some((u) => u.image === c.image));
   const chosenSet = new Set(chosen);
   const usedBuilders = new Set(chosen.map((id) => asm.images.get(id)!.builder));
-  const stage3 = (await stage3Updates(asm.manifest, opts.engine ?? null, opts.signal)).filter((u) => usedBuilders.has(u.builder));
+  const stage3 = (await (await resolving()).stage3Updates(asm.manifest, opts.engine ?? null, opts.signal)).filter((u) => usedBuilders.has(u.builder));
   const newer = stage3.filter((u) => u.newer);
   const rebuild = dependents(asm.manifest, [...changes.map((c) => c.image), ...unlocked.map((u) => u.image), ...newer.flatMap((u) => u.rebuild.filter((id) => chosenSet.has(id)))]);
   return { file, changes, unlocked, stage3, rebuild, outdated: changes.length > 0 || unlocked.length > 0 || newer.length > 0 };
@@ -247,7 +244,7 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
   }
   if (gentooTargets.length) {
     engine ??= opts.engine ?? (await connectEngine());
-    const g = await resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, { log: opts.log, signal: opts.signal, cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads') });
+    const g = await (await resolving()).resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, { log: opts.log, signal: opts.signal, cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads') });
     for (const id of gentooTargets) {
       const def = asm.images.get(id)!;
       images.set(id, { builder: def.builder, parent: def.parent, request: [...def.packages].sort(), packages: g.images.get(id)! });
@@ -256,7 +253,7 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
   }
   for (const [id, def] of asm.builders) {
     if (def.kind === 'gentoo' && !builders.has(id) && (!previous?.builders[id] || targets.some((t) => asm.images.get(t)!.builder === id))) {
-      builders.set(id, await gentooBuilderEntry(engine ?? opts.engine, def, asm.manifest.builders[id].key));
+      builders.set(id, await (await resolving()).gentooBuilderEntry(engine ?? opts.engine, def, asm.manifest.builders[id].key));
     }
   }
   return { images, builders };
@@ -280,7 +277,7 @@ async function runLockContainer(
   opts: LockOptions,
 ): Promise<{ closures: LockedPackage[][]; releases: Record<string, string> }> {
   const log = opts.log ?? (() => undefined);
-  const ref = await ensureDebianBuilder(engine, def, { log, signal: opts.signal });
+  const ref = await (await resolving()).ensureDebianBuilder(engine, def, { log, signal: opts.signal });
   const apt = renderApt([], def.debian!);
   const files: Record<string, string> = { 'apt/sources.list': apt['sources.list'], 'apt/apt.conf.d/99imgsdk': apt['apt.conf.d/99imgsdk'] };
   requests.forEach((r, i) => (files[`jobs/${String(i).padStart(4, '0')}.list`] = r.map((x) => `${x}\n`).join('')));
@@ -291,8 +288,8 @@ async function runLockContainer(
       network: def.debian!.network ?? undefined,
     },
     async (c) => {
-      await c.putArchive('/imgsdk/in', await dirTar(null, files));
-      await c.putArchive('/imgsdk/scripts', await scriptsTar());
+      await c.putArchive('/imgsdk/in', await (await resolving()).dirTar(null, files));
+      await c.putArchive('/imgsdk/scripts', await (await resolving()).scriptsTar());
       const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(`lock: ${l}`)) });
       if (code !== 0) throw new BuildError(def.id, `resolving packages failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const out = await readTexts(await c.getArchive('/imgsdk/out'));
@@ -326,7 +323,7 @@ async function readLock(file: string): Promise<Lock | null> {
 /** The files of a tar stream as text, by name without its first directory. */
 async function readTexts(tar: Readable): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const ex = extract();
+  const ex = (await resolving()).extract();
   ex.on('entry', (h, stream, next) => {
     const chunks: Buffer[] = [];
     stream.on('data', (d: unknown) => void chunks.push(d as Buffer));

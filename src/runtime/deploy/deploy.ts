@@ -7,36 +7,28 @@ import { builderKey } from '../../contract/key';
 import { parseEpoch } from '../../contract/epoch';
 import { MAX_REPOSITORY_LENGTH, shorten } from '../../contract/names';
 import { readAssembly, type LoadedAssembly } from '../../contract/read';
-import { ensureDebianBuilder } from '../build/builders/debian';
-import { ensureBuilder as ensureBuilderImage, type BuilderImage } from '../build/builders/ensure';
-import { parentPackageLine } from '../build/builders/gentoo';
 import { connectEngine } from '../engine/light';
 import { LABEL_KEY, LABEL_STATE, type Engine } from '../engine/engine';
 import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
-import { runPhase1 } from '../build/phase1';
 import { readDeployed, writeDeployed } from './diff';
 import { deployedOn, needsBuilder, planImage, platformView, type PlanFacts } from './plan';
 import type { Pushed } from '../image/push';
 import { checkRegistry, registryAuth } from '../image/push';
-import { runPhase2 } from '../image/phase2';
-import { renderPackagesMd } from '../reports/packages';
-import { LABEL_SBOM, renderSpdx, SBOM_FILE } from '../reports/sbom';
-import { PROVENANCE_FILE, renderProvenance } from '../reports/provenance';
-import { DEBUG_BUILDER } from '../image/debug';
 import { hasChecks } from '../image/imagetest';
-import { loadChecked, recordedLabels, shipImage, type ShipInput, type ShipOptions } from '../image/ship';
 import type { Entry } from '../store/entry';
 import { DamagedBlobError } from '../store/blobs';
-import { runPipeline } from '../rootfs/pipeline';
-import { rootfsInput } from '../rootfs/input';
-import { normalizeEntries } from '../rootfs/tar';
-import { packageDbEntries } from '../rootfs/pkgdb';
 import { globToRegExp } from '../rootfs/resolve';
 import { schedule } from './schedule';
+import type { BuilderImage } from '../build/builders/ensure';
+import { LABEL_SBOM, PROVENANCE_FILE, SBOM_FILE } from '../../contract/labels';
+import { DEBUG_BUILDER } from '../image/debug-builder';
+import type { ShipInput, ShipOptions } from '../image/ship';
+import type { RegistryCache } from './cache/registry';
+// What only a build needs is loaded when a build starts: a deploy of cached images
+// loads neither the builders, the rootfs pipeline, the image writers nor the reports.
+const building = () => import('./building');
 import { pruneKeyTags, retag } from './tags';
 import { writeAtomic } from '../../util/files';
-import { openCache, type RegistryCache } from './cache/registry';
-import { withRegistryCache } from './cache/hook';
 import { builtId, keyOn, requireEmulation, targetShip, type PlatformTarget } from '../image/platforms';
 import { buildPlatforms, withPlatform } from './platforms';
 import { forPlatform } from '../../contract/platform';
@@ -164,7 +156,7 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
   const engine = () => (connecting ??= opts.engine ? Promise.resolve(opts.engine) : connectEngine());
   const selected = select(asm, opts.select ?? [], !!opts.exclusively);
   if (ship.push) checkPushNames(ship.push.registry, selected);
-  const cache = opts.cache ? await openCache(opts.cache) : null;
+  const cache = opts.cache ? await (await import('./cache/registry')).openCache(opts.cache) : null;
   if (ship.load || ship.push) await engine();
   const emit = opts.onEvent ?? (() => undefined);
   for (const id of selected) emit({ type: 'queued', id });
@@ -229,8 +221,9 @@ interface Ctx {
 
 /** buildOne between a registry cache lookup and a publish (cache/hook.ts); buildOne alone without a cache. */
 function cachedBuild(ctx: Ctx, id: string): Promise<ImageResult> {
+  if (!ctx.cache) return buildOne(ctx, id);
   // The registry cache holds one build per key: a multi-platform image builds each platform itself.
-  if (ctx.cache && ctx.asm.manifest.images[id].platforms) {
+  if (ctx.asm.manifest.images[id].platforms) {
     ctx.emit({ type: 'log', id, line: `registry cache: not used for an image that names platforms (${Object.keys(ctx.asm.manifest.images[id].platforms!).join(', ')})` });
     return buildOne(ctx, id);
   }
@@ -240,7 +233,7 @@ function cachedBuild(ctx: Ctx, id: string): Promise<ImageResult> {
   const reports = ['PACKAGES.md', SBOM_FILE, PROVENANCE_FILE].map((name) => ({ name, path: ctx.state.reportPath(id, name) }));
   const log = (line: string) => ctx.emit({ type: 'log', id, line });
   const job = { id, key, tags: repoTags(ctx.asm, id), state: ctx.state, ancestors, reports, load: ctx.ship.load, engine: ctx.engine, log, forced: !!(ctx.opts.force || ctx.opts.forceAll) };
-  return withRegistryCache(ctx.cache, job, () => buildOne(ctx, id));
+  return import('./cache/hook').then(({ withRegistryCache }) => withRegistryCache(ctx.cache, job, () => buildOne(ctx, id)));
 }
 
 function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
@@ -259,6 +252,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   const { key, tags, platform } = target;
   const ship = targetShip(ctx.ship, target);
   const bid = builtId(asm, id, platform);
+  const shipper = await import('../image/ship');
   // Log lines reach build.log in order: each write waits for the one before.
   let logged: Promise<unknown> = Promise.resolve();
   const write = (f: () => Promise<unknown>) => (logged = logged.then(f).catch(() => undefined));
@@ -273,7 +267,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   const accountsOf = (chain: readonly Built[]) => [...[...chain].reverse().flatMap((a) => asm.images.get(a.record.id)!.accounts), ...def.accounts];
   const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null): ShipInput => ({
     engine: ctx.engine, state, def, key, tags, config, diffIds, arch, accounts: accountsOf(chain), epoch: ctx.epoch, provenance,
-    extraLabels: recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
+    extraLabels: shipper.recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
     builder: builder.kind === 'debian'
       ? { key: target.builderKey, network: builder.debian?.network ?? undefined, ref: () => ensureBuilder(ctx, target, log).then((b) => b.ref) }
       : debugBuilder(ctx, log, platform),
@@ -303,11 +297,12 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     }
     ctx.built.set(bid, { record: previous, entries: previousEntries! });
     const provenance = await readFile(reports.provenance, 'utf8').catch(() => null);
-    const shipped = await shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance), ship);
+    const shipped = await shipper.shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance), ship);
     await writeDeployed(state, id, m, def);
     emit({ type: 'cached', id, digest: previous.imageId });
     return withPlatform({ id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: plan.reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
   }
+  const b = await building();
   // Not cached: whether phase 1 reruns depends on the rootfs at the phase-1 key (read, and hashed, only now).
   let rootfs: RootfsRecord | null = facts.force === 'phase1' ? null : await state.readRootfs(p1key);
   if (!rootfs && !needsBuilder(def)) rootfs = await state.writeEmptyRootfs(p1key);
@@ -322,9 +317,9 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     requireEmulation(id, platform);
     const { ref, mounts } = await ensureBuilder(ctx, target, log);
     emit({ type: 'building', id, phase: 'phase1', reason });
-    const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map(parentPackageLine)))].sort();
+    const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map(b.parentPackageLine)))].sort();
     let partial = '';
-    rootfs = await runPhase1({
+    rootfs = await b.runPhase1({
       engine: await ctx.engine(), state, def, key: p1key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, mounts, signal: opts.signal,
       onOutput: (chunk) => {
         const text = partial + chunk.toString('utf8');
@@ -355,8 +350,8 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   // Pipeline, SBOM and layer; once more when a blob turns out damaged: the store
   // dropped it, and reading the rootfs again writes it anew.
   const layer = async (fresh = false) => {
-    const input = await rootfsInput(state, cachedRootfs, id, { fresh });
-    const result = await runPipeline({
+    const input = await b.rootfsInput(state, cachedRootfs, id, { fresh });
+    const result = await b.runPipeline({
       def, libc: builder.libc, ...(platform ? { platform } : {}), rootfsTar: state.rootfsPath(p1key), rootfsEntries: input.entries, origins: cachedRootfs.origins, packages: cachedRootfs.packages,
       parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: accounts, copySources, blobs: state.blobs,
       createdAccounts: cachedRootfs.createdAccounts, inheritedCreated: parentsOldestFirst.flatMap((a) => createdUsers(a.record.createdAccounts)),
@@ -367,12 +362,12 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     for (const n of result.notes) log(n);
     step();
     // The package database scanners read: generated, so added after the purge.
-    const db = await packageDbEntries({ kind: builder.kind, packages: cachedRootfs.packages, control: cachedRootfs.control, entries: result.entries, blobs: state.blobs, epoch: ctx.epoch });
-    const entries = db.length ? normalizeEntries([...result.entries, ...db]) : result.entries;
+    const db = await b.packageDbEntries({ kind: builder.kind, packages: cachedRootfs.packages, control: cachedRootfs.control, entries: result.entries, blobs: state.blobs, epoch: ctx.epoch });
+    const entries = db.length ? b.normalizeEntries([...result.entries, ...db]) : result.entries;
     emit({ type: 'building', id, phase: 'phase2', reason });
-    const sbom = await renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
+    const sbom = await b.renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
     step();
-    const p2 = await runPhase2({
+    const p2 = await b.runPhase2({
       state, def, key, arch, entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
     });
     return { result, entries, sbom, p2 };
@@ -388,7 +383,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     });
   });
   step();
-  const provenance = renderProvenance({
+  const provenance = b.renderProvenance({
     def, key, keyInputs: view.inputs, sources: asm.manifest.sources, synthVersion: asm.manifest.sdkVersion, imageId: p2.config.digest, sbom: sbom.digest, epoch: ctx.epoch,
     builder: !needsBuilder(def) ? null : { id: builder.id, key: target.builderKey, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
     images: [
@@ -397,8 +392,8 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     ],
     packages: rootfs.packages,
   });
-  const shipping = shipInput(p2.config, p2.diffIds, chain, provenance.json);
-  if (ship.load) await loadChecked(shipping);
+  const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json), freshLayer: p2.layer.diffId };
+  if (ship.load) await shipper.loadChecked(shipping);
   else if (hasChecks(def)) log(`tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`);
   // The engine's own figure (content bytes), as `docker images` shows it.
   const loaded = ship.load ? await (await ctx.engine()).inspectImage(p2.config.digest) : null;
@@ -408,14 +403,14 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     packages: rootfs.packages, inherited, purged: result.purged, tags,
     ...(result.createdAccounts.length ? { createdAccounts: result.createdAccounts } : {}),
   };
-  await writeAtomic(reports.report, renderPackagesMd({ def, key, builder: builder.id + (platform ? ` (${platform})` : ''), size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed, stripped: result.stripped, droppedModules: result.droppedModules, notes: result.notes }));
+  await writeAtomic(reports.report, b.renderPackagesMd({ def, key, builder: builder.id + (platform ? ` (${platform})` : ''), size, packages: rootfs.packages, inherited: record.inherited, purged: result.purged, slimmed: result.slimmed, stripped: result.stripped, droppedModules: result.droppedModules, notes: result.notes }));
   await writeAtomic(reports.sbom, sbom.json);
   await writeAtomic(reports.provenance, provenance.json);
   await state.writeBuild(record, entries);
   await writeDeployed(state, id, m, def);
   ctx.built.set(bid, { record, entries });
   step();
-  const shipped = await shipImage(shipping, ship);
+  const shipped = await shipper.shipImage(shipping, ship);
   if (ship.load) await pruneKeyTags(await ctx.engine(), asm.manifest, id, p2.config.digest, log);
   await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });
@@ -472,7 +467,7 @@ function ensureBuilder(ctx: Ctx, target: PlatformTarget, log: (l: string) => voi
   const slot = target.platform ? `${def.id}@${target.platform}` : def.id;
   let p = ctx.builders.get(slot);
   if (!p) {
-    p = ctx.engine().then((e) => ensureBuilderImage(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }));
+    p = Promise.all([ctx.engine(), building()]).then(([e, b]) => b.ensureBuilderImage(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }));
     ctx.builders.set(slot, p);
   }
   return p;
@@ -487,7 +482,7 @@ function debugBuilder(ctx: Ctx, log: (l: string) => void, platform: string | nul
   const ref = async () => {
     let p = ctx.builders.get(slot);
     if (!p) {
-      p = ctx.engine().then(async (e) => ({ ref: await ensureDebianBuilder(e, def, { log, signal: ctx.opts.signal, force: false, ...(platform ? { platform } : {}) }), mounts: [] }));
+      p = Promise.all([ctx.engine(), building()]).then(async ([e, b]) => ({ ref: await b.ensureDebianBuilder(e, def, { log, signal: ctx.opts.signal, force: false, ...(platform ? { platform } : {}) }), mounts: [] }));
       ctx.builders.set(slot, p);
     }
     return (await p).ref;

@@ -9,7 +9,7 @@ import { hostPlatform } from '../../contract/platform';
 import type { LoadedAssembly } from '../../contract/read';
 import type { DeployEvent, ImageResult } from './deploy';
 import type { ExportImage } from '../image/oci-export';
-import { indexTags, platformTargets, shipIndex, type PlatformTarget } from '../image/platforms';
+import { indexTags, platformTargets, type PlatformTarget } from '../image/platforms';
 import type { Shipped, ShipOptions } from '../image/ship';
 import type { StateDir } from '../store/state';
 
@@ -57,6 +57,7 @@ export async function buildPlatforms<C extends PlatformsContext>(ctx: C, id: str
     void appendFile(ctx.state.logPath(id), line + '\n').catch(() => undefined);
   };
   const builds = results.map((r) => ({ platform: r.platform!, exports: (r as unknown as Record<symbol, readonly ExportImage[]>)[EXPORTS] }));
+  const { shipIndex } = await import('../image/platform-index');
   const pushed = await shipIndex(id, indexTags(ctx.asm, id), builds, ctx.ship, (d) => ctx.state.layerPath(d), log);
   const main = results[targets.findIndex((t) => t.engine)];
   const cached = results.every((r) => r.cached);

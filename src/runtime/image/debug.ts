@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { AccountDef, BuilderDef, ImageDef } from '../../contract/assembly';
+import type { AccountDef, ImageDef } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
 import type { Engine } from '../engine/engine';
 import { storeLayer } from './layer';
@@ -22,28 +22,15 @@ import type { Entry } from '../store/entry';
 import { writeAtomic } from '../../util/files';
 import { hashFile } from '../../util/hash';
 import type { StateDir } from '../store/state';
+import { DEBUG_BUILDER } from './debug-builder';
+
+export { DEBUG_BUILDER };
 
 /** The tag suffix of the debug variant. */
 export const DEBUG_TAG = 'debug';
 /** Where busybox and its applet links live in the debug layer. */
 export const BUSYBOX_DIR = 'busybox';
 
-/**
- * The builder busybox-static comes from for images without a Debian builder
- * (Gentoo): a bookworm minbase bootstrapped with mmdebstrap, made once and
- * reused like any builder. Its architecture is the host's.
- */
-export const DEBUG_BUILDER: BuilderDef = {
-  id: 'imgsdk/debug-bookworm',
-  kind: 'debian',
-  libc: 'glibc',
-  arch: 'amd64',
-  gentoo: null,
-  debian: {
-    suite: 'bookworm', mirror: 'http://deb.debian.org/debian', updates: true, security: 'http://deb.debian.org/debian-security',
-    snapshot: null, sources: [], network: null, source: { kind: 'mmdebstrap', variant: 'minbase', include: [] },
-  },
-};
 
 /** The cached busybox layer. */
 export interface BusyboxLayer {

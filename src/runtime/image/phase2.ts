@@ -46,7 +46,7 @@ export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
  * Streams a docker-archive straight into `docker load`, with every tag at once
  * (so an image is tagged all at once or not at all); verifies the id it got.
  */
-export async function loadArchive(engine: Engine, id: string, config: Blob, layers: { diffId: string; path: string }[], repoTags: readonly string[]): Promise<void> {
+export async function loadArchive(engine: Engine, id: string, config: Blob, layers: { diffId: string; path: string; verified?: boolean }[], repoTags: readonly string[]): Promise<void> {
   const stream = new PassThrough();
   const writing = writeDockerArchive(stream, { config, layers, repoTags });
   const [loaded] = await Promise.all([engine.loadImage(stream), writing]);

@@ -5,20 +5,11 @@
  * the OCI layout and the registry.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { BuilderDef } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
-import { splitRepoTag } from '../../contract/names';
 import { forPlatform } from '../../contract/platform';
-import { hostPlatform, ociPlatform, platformInfo } from '../../contract/platform';
-import { RegistryClient, pushAttestation } from './attest';
+import { hostPlatform, platformInfo } from '../../contract/platform';
 import type { LoadedAssembly } from '../../contract/read';
-import type { RegistryAuth } from '../engine/engine';
-import { imageIndex, INDEX_MEDIA_TYPE, writeOciIndexLayout, type OciLayoutIndex } from './archive';
-import { LAYER_MEDIA_TYPE } from './layer';
-import { imageManifest, MANIFEST_MEDIA_TYPE } from './oci';
-import type { ExportImage } from './oci-export';
-import type { Pushed } from './push';
 import type { ShipOptions } from './ship';
 
 /** One build of an image: for a platform it names, or (platform null) for the host's as before platforms. */
@@ -124,84 +115,4 @@ export function requireEmulation(id: string, platform: string | null): void {
   if (!platform) return;
   const e = emulation(platform);
   if (!e.ok) throw new BuildError(id, e.how, { phase: 'builder' });
-}
-
-/** One platform's build, as the index needs it. */
-export interface PlatformBuild {
-  readonly platform: string;
-  /** The image and, with `.debug()`, its debug variant. */
-  readonly exports: readonly ExportImage[];
-}
-
-/**
- * The OCI layout and push of a multi-platform image: one image index per tag
- * (`latest`, the first platform's key12, the image's own tags) listing every
- * platform's manifest, and a `debug` index of the debug variants. The provenance of
- * each platform hangs off that platform's manifest.
- */
-export async function shipIndex(
-  id: string,
-  tags: readonly string[],
-  builds: readonly PlatformBuild[],
-  ship: ShipOptions,
-  layerPath: (diffId: string) => string,
-  log: (line: string) => void,
-): Promise<Pushed[]> {
-  const variants = [{ tags, pick: 0 }, ...(builds.every((b) => b.exports[1]) ? [{ tags: [`${id}:debug`], pick: 1 }] : [])];
-  const images = async (pick: number) => {
-    const out: OciLayoutIndex['images'][number][] = [];
-    for (const b of builds) {
-      const e = b.exports[pick];
-      const layers = [];
-      for (const d of e.diffIds) layers.push({ digest: d, size: (await stat(layerPath(d))).size, path: layerPath(d), mediaType: LAYER_MEDIA_TYPE });
-      out.push({ config: e.config, layers, platform: ociPlatform(b.platform) });
-    }
-    return out;
-  };
-  if (ship.oci) {
-    const indexes: OciLayoutIndex[] = [];
-    for (const v of variants) {
-      const imgs = await images(v.pick);
-      for (const t of v.tags) indexes.push({ refName: t, images: imgs });
-    }
-    await writeOciIndexLayout(ship.oci, indexes);
-    log(`wrote ${indexes.map((i) => i.refName).join(', ')} (${builds.map((b) => b.platform).join(', ')}) to the OCI layout ${ship.oci}`);
-  }
-  const pushed: Pushed[] = [];
-  if (ship.push) {
-    const { registry, auth } = ship.push;
-    const client = new RegistryClient(registry, auth);
-    const repo = [...registry.split('/').slice(1), id].join('/');
-    for (const v of variants) {
-      const manifests = [];
-      const imgs = await images(v.pick);
-      for (const [i, img] of imgs.entries()) {
-        for (const l of img.layers) await client.putBlobFile(repo, l.digest, l.size, l.path);
-        await client.putBlob(repo, img.config.digest, img.config.json);
-        const m = imageManifest(img.config.digest, Buffer.byteLength(img.config.json), img.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType ?? LAYER_MEDIA_TYPE })));
-        await client.putManifest(repo, m.digest, m.json, MANIFEST_MEDIA_TYPE);
-        manifests.push({ digest: m.digest, size: m.size, platform: img.platform });
-        log(`pushed ${registry}/${id}@${m.digest} (${builds[i].platform})`);
-        const statement = builds[i].exports[v.pick].attestation;
-        if (statement) await pushProvenance(registry, id, m.digest, statement, auth, log);
-      }
-      const index = imageIndex(manifests);
-      for (const t of v.tags) {
-        const { tag } = splitRepoTag(t);
-        await client.putManifest(repo, tag, index.json, INDEX_MEDIA_TYPE);
-        log(`pushed ${registry}/${id}:${tag} (${index.digest}, an index of ${builds.map((b) => b.platform).join(', ')})`);
-        pushed.push({ ref: `${registry}/${id}:${tag}`, digest: index.digest });
-      }
-    }
-  }
-  return pushed;
-}
-
-async function pushProvenance(registry: string, id: string, digest: string, statement: string, auth: RegistryAuth | null, log: (l: string) => void): Promise<void> {
-  try {
-    const tag = await pushAttestation(registry, id, digest, statement, auth);
-    log(`pushed the provenance as ${registry}/${id}:${tag}`);
-  } catch (err) {
-    throw new BuildError(id, `push of the provenance failed: ${(err as Error).message}`, { cause: err, phase: 'push' });
-  }
 }

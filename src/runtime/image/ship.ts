@@ -7,14 +7,14 @@
 import type { AccountDef, ImageDef } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
 import { splitRepoTag } from '../../contract/names';
-import { debugConfig, DEBUG_TAG, ensureBusyboxLayer } from './debug';
 import type { Engine, RegistryAuth } from '../engine/engine';
 import type { Blob } from './oci';
 import { hasChecks, runImageChecks } from './imagetest';
-import { exportDockerArchive, exportOci, type ExportImage } from './oci-export';
-import { loadArchive } from './phase2';
+import type { ExportImage } from './oci-export';
+// The writers are loaded when there is something to write: a cached image that is
+// only loaded needs none of them.
+const writers = () => import('./ship-writers');
 import { pushImage, type Pushed } from './push';
-import { pushAttestation } from './attest';
 import type { StateDir } from '../store/state';
 
 /** Where built images go besides the state directory. */
@@ -31,6 +31,8 @@ export interface ShipOptions {
 /** One image ready to ship. */
 export interface ShipInput {
   readonly engine: () => Promise<Engine>;
+  /** The diff id of the layer this deploy has just written and hashed: it is not hashed again on load. */
+  readonly freshLayer?: string;
   readonly state: StateDir;
   readonly def: ImageDef;
   readonly key: string;
@@ -78,7 +80,8 @@ export function candidateTag(id: string, key: string): string {
 export async function loadChecked(input: ShipInput): Promise<void> {
   const engine = await input.engine();
   const { def, config } = input;
-  const layers = input.diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d) }));
+  const layers = input.diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d), verified: d === input.freshLayer }));
+  const { loadArchive } = await writers();
   if (!hasChecks(def)) return loadArchive(engine, def.id, config, layers, input.tags);
   const candidate = candidateTag(def.id, input.key);
   await loadArchive(engine, def.id, config, layers, [candidate]);
@@ -102,30 +105,31 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
   const { def } = input;
   const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags, ...(input.provenance ? { attestation: input.provenance } : {}) }];
   let debug: string | null = null;
-  if (def.debug) {
+  const w = def.debug || opts.oci || opts.archive || opts.push ? await writers() : null;
+  if (def.debug && w) {
     if (!input.builder) throw new BuildError(def.id, '.debug() needs a Debian builder for busybox-static; this image has none', { phase: 'debug' });
     const engine = await input.engine();
-    const busybox = await ensureBusyboxLayer(engine, input.state, {
+    const busybox = await w!.ensureBusyboxLayer(engine, input.state, {
       builderRef: await input.builder.ref(), builderKey: input.builder.key, network: input.builder.network, imageDir: input.imageDir, epoch: input.epoch, forImage: def.id, log: input.log, signal: input.signal,
     });
-    const config = debugConfig(def, { key: input.key, diffIds: input.diffIds, busybox, epoch: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
-    debug = `${def.id}:${DEBUG_TAG}`;
+    const config = w!.debugConfig(def, { key: input.key, diffIds: input.diffIds, busybox, epoch: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
+    debug = `${def.id}:${w.DEBUG_TAG}`;
     const diffIds = [...input.diffIds, busybox.diffId];
     if (opts.load && (await engine.inspectImage(debug))?.id !== config.digest) {
-      await loadArchive(engine, def.id, config, diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d) })), [debug]);
+      await w.loadArchive(engine, def.id, config, diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d) })), [debug]);
       input.log(`loaded ${debug}`);
     }
     exports.push({ config, diffIds, repoTags: [debug] });
   }
   const layerPath = (d: string) => input.state.layerPath(d);
   if (opts.oci) {
-    await exportOci(opts.oci, exports, layerPath);
+    await w!.exportOci(opts.oci, exports, layerPath);
     input.log(`wrote ${exports.flatMap((e) => e.repoTags).join(', ')} to the OCI layout ${opts.oci}`);
   }
   let archive: string | null = null;
   if (opts.archive) {
-    archive = await exportDockerArchive(opts.archive, def.id, exports[0], layerPath);
-    if (exports[1]) await exportDockerArchive(opts.archive, `${def.id}-${DEBUG_TAG}`, exports[1], layerPath);
+    archive = await w!.exportDockerArchive(opts.archive, def.id, exports[0], layerPath);
+    if (exports[1]) await w!.exportDockerArchive(opts.archive, `${def.id}-${w!.DEBUG_TAG}`, exports[1], layerPath);
     input.log(`wrote ${archive}`);
   }
   const pushed: Pushed[] = [];
@@ -139,7 +143,7 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
       // The provenance goes with the image: attached to the manifest the registry now has.
       for (const digest of new Set(refs.map((r) => r.digest).filter((d): d is string => !!d))) {
         try {
-          const tag = await pushAttestation(opts.push.registry, def.id, digest, e.attestation, opts.push.auth);
+          const tag = await w!.pushAttestation(opts.push.registry, def.id, digest, e.attestation, opts.push.auth);
           input.log(`pushed the provenance as ${opts.push.registry}/${def.id}:${tag}`);
         } catch (err) {
           throw new BuildError(def.id, `push of the provenance failed: ${(err as Error).message}`, { cause: err, phase: 'push' });

@@ -4,6 +4,9 @@ import { PURGE_CATEGORIES } from '../rootfs/purge';
 import type { DroppedModule } from '../rootfs/modules';
 import type { StrippedFile } from '../rootfs/privileges';
 import type { PackageInfo } from '../store/state';
+import { formatSize } from '../../util/format';
+
+export { formatSize };
 
 export interface PackagesReport {
   readonly def: ImageDef;
@@ -77,8 +80,3 @@ function table(all: readonly PackageInfo[]): string[] {
   return rows;
 }
 
-export function formatSize(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
-  return `${(bytes / 1e6).toFixed(2)} MB`;
-}

@@ -16,9 +16,10 @@ import { sha256Digest } from '../../util/hash';
 import { SDK_VERSION } from '../../contract/version';
 import { purlOf } from './sbom';
 import type { PackageInfo } from '../store/state';
+import { PROVENANCE_FILE } from '../../contract/labels';
 
-/** File name of the statement, next to PACKAGES.md and the SBOM. */
-export const PROVENANCE_FILE = 'provenance.intoto.json';
+export { PROVENANCE_FILE };
+
 /** Media type of an in-toto statement (the attestation's layer). */
 export const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json';
 /** What imgsdk builds are, as SLSA's buildType. */

@@ -12,11 +12,10 @@ import type { BlobStore } from '../store/blobs';
 import type { Entry } from '../store/entry';
 import type { PackageInfo } from '../store/state';
 import { SDK_VERSION } from '../../contract/version';
+import { LABEL_SBOM, SBOM_FILE } from '../../contract/labels';
 
-/** Label of the image config holding the SBOM's digest. */
-export const LABEL_SBOM = 'org.imgsdk.sbom';
-/** File name of the SBOM, next to PACKAGES.md in the state directory. */
-export const SBOM_FILE = 'sbom.spdx.json';
+export { LABEL_SBOM, SBOM_FILE };
+
 
 /** What the SBOM is made from. */
 export interface SbomInput {

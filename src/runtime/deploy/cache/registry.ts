@@ -37,8 +37,9 @@ import { registryAuth } from '../../image/push';
 import type { Entry } from '../../store/entry';
 import type { BuildRecord, StateDir } from '../../store/state';
 
-/** artifactType of a build entry. */
-export const BUILD_ARTIFACT_TYPE = 'application/vnd.imgsdk.build.v1+json';
+import { BUILD_ARTIFACT_TYPE } from '../../../contract/labels';
+
+export { BUILD_ARTIFACT_TYPE };
 const RECORD_TYPE = 'application/vnd.imgsdk.build-record.v1+json';
 const ENTRIES_TYPE = 'application/vnd.imgsdk.entries.v1+json';
 const REPORT_TYPE = 'application/vnd.imgsdk.report.v1';
