@@ -34,8 +34,9 @@ import { testBuilderImage } from '../e2e/_builder';
 import { engineOrSkip } from '../e2e/_engine';
 
 const STUBS = join(__dirname, '..', 'runtime', 'build', 'scripts', 'fixtures', 'stubs');
-const STUB_IMAGE = 'imgsdk-test/gentoo-lock-stubs:gentoo';
-const PORTAGE_IMAGE = 'imgsdk-test/gentoo-lock-portage:gentoo';
+// Per run: two runs sharing an engine must not remove each other's fixtures.
+const STUB_IMAGE = `imgsdk-test/gentoo-lock-stubs:gentoo-${process.pid}`;
+const PORTAGE_IMAGE = `imgsdk-test/gentoo-lock-portage:gentoo-${process.pid}`;
 
 const bob = gentoo.builder('gentoo-lock/bob', { stage3: 'amd64-openrc', from: STUB_IMAGE, portage: PORTAGE_IMAGE });
 const glibc = image('gentoo-lock/glibc').builder(bob).packages('sys-libs/glibc').user('nobody');
@@ -171,7 +172,7 @@ test('contract: lock resolves each Gentoo image with emerge --pretend in its bui
 
     const current = await outdated(APP, { lockFile, engine });
     assert.equal([current.outdated, current.changes, current.rebuild], [false, [], []]);
-    assert.match(current.stage3[0].note!, /pulled from imgsdk-test\/gentoo-lock-stubs:gentoo/);
+    assert.ok(current.stage3[0].note!.includes(`pulled from ${STUB_IMAGE}`), current.stage3[0].note);
 
     // A new Portage snapshot with jq 1.8.0.
     const snap2 = await portageImage(real, '1.8.0');
