@@ -66,6 +66,12 @@ test('a .file() and env edit reruns only the pipeline and phase 2, with no conta
     assert.match(run.out, /Hello, world!/);
     const info = await docker.getImage(`${ID}:latest`).inspect();
     assert.ok(info.Config.Env.includes('GREETING_VERSION=2'), info.Config.Env.join(' '));
+    // The .file() is a layer of its own: the rootfs layer below it is the first build's, the top one is new.
+    const before = (await docker.getImage(r1.images[0].digest!).inspect()).RootFS.Layers!;
+    const after = info.RootFS.Layers!;
+    assert.is(after.length, before.length);
+    assert.equal(after.slice(0, -1), before.slice(0, -1));
+    assert.is.not(after[after.length - 1], before[before.length - 1]);
     const c = await docker.createContainer({ Image: `${ID}:latest`, Labels: { 'org.imgsdk.test': '1' } });
     try {
       assert.is(await readSingleFile((await c.getArchive({ path: '/etc/greeting' })) as unknown as Readable), 'two\n');

@@ -392,14 +392,14 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     ],
     packages: rootfs.packages,
   });
-  const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json), freshLayer: p2.layer.diffId };
+  const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json), freshLayers: p2.layers.map((l) => l.diffId) };
   if (ship.load) await shipper.loadChecked(shipping);
   else if (hasChecks(def)) log(`tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`);
   // The engine's own figure (content bytes), as `docker images` shows it.
   const loaded = ship.load ? await (await ctx.engine()).inspectImage(p2.config.digest) : null;
-  const size = loaded?.size ?? (chain[0]?.record.size ?? 0) + p2.layer.size;
+  const size = loaded?.size ?? (chain[0]?.record.size ?? 0) + p2.layers.reduce((n, l) => n + l.size, 0);
   const record: BuildRecord = {
-    id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layer, size,
+    id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layer, layers: p2.layers, size,
     packages: rootfs.packages, inherited, purged: result.purged, tags,
     ...(result.createdAccounts.length ? { createdAccounts: result.createdAccounts } : {}),
   };

@@ -19,6 +19,7 @@ import type { Agent } from 'node:http';
 import {
   LABEL_IMAGE,
   LABEL_OWNED,
+  engineKindOf,
   type ContainerHandle,
   type EngineKind,
   type ContainerInfo,
@@ -31,6 +32,9 @@ import {
   type RunResult,
   type VolumeInfo,
 } from './engine';
+
+// Where it always was, for its importers.
+export { engineKindOf };
 
 /** How to find the engine. */
 export interface ConnectOptions {
@@ -164,14 +168,6 @@ function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number }).statusCode;
 }
 
-/**
- * Which engine answers, from its version answer: Podman's Docker-compatible
- * service lists a component named `Podman Engine`; anything else is Docker.
- * @example engineKindOf(await docker.version()) // 'podman'
- */
-export function engineKindOf(version: { readonly Components?: readonly { readonly Name?: string }[] | null }): EngineKind {
-  return (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker';
-}
 
 /**
  * A reference as Docker spells it: Podman answers with fully qualified names
@@ -334,7 +330,7 @@ class DockerEngine implements Engine {
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
       const i = await this.docker.getImage(ref).inspect();
-      return { id: i.Id, repoTags: await this.names(i.RepoTags), labels: i.Config?.Labels ?? {}, size: i.Size };
+      return { id: i.Id, repoTags: await this.names(i.RepoTags), labels: i.Config?.Labels ?? {}, size: i.Size, ...(i.RootFS?.Layers ? { layers: i.RootFS.Layers } : {}) };
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw this.fail(`inspect image ${ref}`, err);

@@ -28,6 +28,8 @@ export interface ImageInfo {
   readonly labels: Readonly<Record<string, string>>;
   /** Bytes. */
   readonly size: number;
+  /** Its layers' diff ids, the lowest first (RootFS.Layers), when the engine says. */
+  readonly layers?: readonly string[];
 }
 
 /** A container known to the engine (for `imgsdk clean`). */
@@ -159,6 +161,16 @@ export interface RunResult {
 
 /** Which engine serves the API: Docker, or Podman's Docker-compatible service. */
 export type EngineKind = 'docker' | 'podman';
+
+/**
+ * Which engine answers, from its version answer: Podman's Docker-compatible
+ * service lists a component named `Podman Engine`; anything else is Docker.
+ * @example engineKindOf(await docker.version()) // 'podman'
+ */
+export function engineKindOf(version: { readonly Components?: readonly { readonly Name?: string }[] | null }): EngineKind {
+  return (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker';
+}
+
 
 /** The operations the runtime needs from a container engine. */
 export interface Engine {

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import type { Readable } from 'node:stream';
 import { EngineError } from '../../contract/errors';
 import type { ConnectOptions } from './docker';
-import type { ContainerHandle, ContainerInfo, ContainerOptions, Engine, ImageInfo, PullProgress, RegistryAuth, RunOptions, RunResult, VolumeInfo } from './engine';
+import { engineKindOf, type ContainerHandle, type ContainerInfo, type ContainerOptions, type Engine, type EngineKind, type ImageInfo, type PullProgress, type RegistryAuth, type RunOptions, type RunResult, type VolumeInfo } from './engine';
 
 type Docker = typeof import('./docker');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -90,10 +90,15 @@ class SocketEngine implements Engine {
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | null> {
-    const r = await this.call<{ Id: string; RepoTags?: string[] | null; Config?: { Labels?: Record<string, string> | null } | null; Size: number }>('GET', `/images/${encodeURIComponent(ref)}/json`, `inspect image ${ref}`);
+    const r = await this.call<{ Id: string; RepoTags?: string[] | null; Config?: { Labels?: Record<string, string> | null } | null; Size: number; RootFS?: { Layers?: string[] | null } | null }>('GET', `/images/${encodeURIComponent(ref)}/json`, `inspect image ${ref}`);
     if (r.status === 404 || !r.body) return null;
     const i = r.body;
-    return { id: i.Id, repoTags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {}, size: i.Size };
+    return { id: i.Id, repoTags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {}, size: i.Size, ...(i.RootFS?.Layers ? { layers: i.RootFS.Layers } : {}) };
+  }
+
+  async kind(): Promise<EngineKind> {
+    const r = await this.call<{ Components?: { Name?: string }[] | null }>('GET', '/version', 'version');
+    return engineKindOf(r.body ?? {});
   }
 
   async imageExists(ref: string): Promise<boolean> {

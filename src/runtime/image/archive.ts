@@ -25,6 +25,11 @@ export interface DockerArchiveImage {
     readonly path: string;
     /** Hashed by whoever just wrote it: streamed without hashing again. @default false */
     readonly verified?: boolean;
+    /**
+     * The engine already has this layer under the same parents (Docker's load then
+     * never opens its file): listed in the manifest, its bytes left out. @default false
+     */
+    readonly present?: boolean;
   }[];
   /** Tags `docker load` applies, e.g. `example/app:1.0`. */
   readonly repoTags: readonly string[];
@@ -81,7 +86,7 @@ export async function writeDockerArchive(out: Writable, image: DockerArchiveImag
     for (const l of image.layers) {
       const hex = hexOf(l.diffId);
       // An image may list one layer twice (two empty layers); the file is stored once.
-      if (seen.has(hex)) continue;
+      if (seen.has(hex) || l.present) continue;
       seen.add(hex);
       await addEntry(tar, { name: `${hex}/`, type: 'directory', mode: 0o40755 }, null);
       const size = (await stat(l.path)).size;

@@ -3,14 +3,15 @@
  * BlobStore) becomes one layer tar, byte for byte the same for the same input.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Pack } from 'tar-stream';
+import { BUILD_SCRIPT_VERSION } from '../../contract/assembly';
 import { RootfsError } from '../../contract/errors';
-import { renamedIntoPlace, tempPath } from '../../util/files';
-import { HashingStream } from '../../util/hash';
+import { renamedIntoPlace, tempPath, writeAtomic } from '../../util/files';
+import { HashingStream, sha256 } from '../../util/hash';
 import { packTo, writeEntry, type TarHeader } from '../../util/tar';
 import { DamagedBlobError, type BlobStore } from '../store/blobs';
 import type { Entry } from '../store/entry';
@@ -236,18 +237,28 @@ class GzipHeaderFix extends Transform {
   }
 }
 
+/** Version of the layer index below: a change in how a layer's bytes follow from its entries bumps it. */
+const LAYER_INDEX_VERSION = '1';
+
 /**
  * Writes a layer (deterministic tar of `entries`) into the state directory's
  * `layers/` under its diff id. The name is known only once the tar is written, so
- * it is staged first.
+ * it is staged first. The same entries (and mtime) give the same bytes: a layer
+ * already written for them, whose file is still whole by size, is reused without
+ * writing it again (`layers/by-entries/`), as after a change to only an image's
+ * `.file()`s, whose packages layer stays as it was.
  * @example const info = await storeLayer(state, entries, 0); state.layerPath(info.diffId)
  */
 export async function storeLayer(state: StateDir, entries: readonly Entry[], mtime: number): Promise<LayerInfo> {
+  const index = join(dirname(state.layerPath('index')), 'by-entries', `${sha256([LAYER_INDEX_VERSION, BUILD_SCRIPT_VERSION, mtime, JSON.stringify(entries)].join('\0'))}.json`);
+  const known = await readFile(index, 'utf8').then((t) => JSON.parse(t) as LayerInfo, () => null);
+  if (known && (await stat(state.layerPath(known.diffId)).catch(() => null))?.size === known.uncompressedSize) return known;
   const staging = tempPath(state.layerPath('staging'));
   const info = await writeLayerFile(entries, state.blobs, staging, { mtime });
   await rename(staging, state.layerPath(info.diffId)).catch(async (e) => {
     await rm(staging, { force: true });
     throw e;
   });
+  await writeAtomic(index, JSON.stringify(info));
   return info;
 }

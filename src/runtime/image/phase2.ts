@@ -25,8 +25,24 @@ export interface Phase2Input {
 
 export interface Phase2Result {
   readonly config: Blob;
+  /** This image's last layer (its `.file()`s when it has any, else its only one). */
   readonly layer: { readonly diffId: string; readonly size: number };
+  /** This image's layers: the rootfs, then its `.file()`s when it has any. */
+  readonly layers: readonly { readonly diffId: string; readonly size: number }[];
   readonly diffIds: readonly string[];
+}
+
+/**
+ * An image's entries as its layers: everything else, then the files and links its
+ * `.file()`s put (directories stay below), so a change to a `.file()` gives a new
+ * small top layer over the same rootfs layer, as a Dockerfile's `COPY` does.
+ * @example layerSplit(entries, def.files) // [[…rootfs], [etc/nginx/nginx.conf]]
+ */
+export function layerSplit(entries: readonly Entry[], files: ImageDef['files']): (readonly Entry[])[] {
+  const own = new Set(files.filter((f) => f.type !== 'dir').map((f) => f.path.replace(/^\/+/, '')));
+  if (own.size === 0) return [entries];
+  const top = entries.filter((e) => own.has(e.path));
+  return top.length ? [entries.filter((e) => !own.has(e.path)), top] : [entries];
 }
 
 /**
@@ -36,17 +52,21 @@ export interface Phase2Result {
  */
 export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
   const { state, def } = input;
-  const info = await storeLayer(state, input.entries, input.epoch);
-  const diffIds = [...input.parentDiffIds, info.diffId];
+  const layers: { diffId: string; size: number }[] = [];
+  for (const part of layerSplit(input.entries, def.files)) {
+    const info = await storeLayer(state, part, input.epoch);
+    layers.push({ diffId: info.diffId, size: info.uncompressedSize });
+  }
+  const diffIds = [...input.parentDiffIds, ...layers.map((l) => l.diffId)];
   const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
-  return { config, layer: { diffId: info.diffId, size: info.uncompressedSize }, diffIds };
+  return { config, layer: layers[layers.length - 1], layers, diffIds };
 }
 
 /**
  * Streams a docker-archive straight into `docker load`, with every tag at once
  * (so an image is tagged all at once or not at all); verifies the id it got.
  */
-export async function loadArchive(engine: Engine, id: string, config: Blob, layers: { diffId: string; path: string; verified?: boolean }[], repoTags: readonly string[]): Promise<void> {
+export async function loadArchive(engine: Engine, id: string, config: Blob, layers: { diffId: string; path: string; verified?: boolean; present?: boolean }[], repoTags: readonly string[]): Promise<void> {
   const stream = new PassThrough();
   const writing = writeDockerArchive(stream, { config, layers, repoTags });
   const [loaded] = await Promise.all([engine.loadImage(stream), writing]);

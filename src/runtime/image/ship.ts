@@ -31,8 +31,8 @@ export interface ShipOptions {
 /** One image ready to ship. */
 export interface ShipInput {
   readonly engine: () => Promise<Engine>;
-  /** The diff id of the layer this deploy has just written and hashed: it is not hashed again on load. */
-  readonly freshLayer?: string;
+  /** The diff ids of the layers this deploy has just written and hashed: they are not hashed again on load. */
+  readonly freshLayers?: readonly string[];
   readonly state: StateDir;
   readonly def: ImageDef;
   readonly key: string;
@@ -80,7 +80,8 @@ export function candidateTag(id: string, key: string): string {
 export async function loadChecked(input: ShipInput): Promise<void> {
   const engine = await input.engine();
   const { def, config } = input;
-  const layers = input.diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d), verified: d === input.freshLayer }));
+  const present = await layersInEngine(engine, input.tags[0], input.diffIds);
+  const layers = input.diffIds.map((d, i) => ({ diffId: d, path: input.state.layerPath(d), verified: !!input.freshLayers?.includes(d), present: i < present }));
   const { loadArchive } = await writers();
   if (!hasChecks(def)) return loadArchive(engine, def.id, config, layers, input.tags);
   const candidate = candidateTag(def.id, input.key);
@@ -160,3 +161,17 @@ export function recordedLabels(configJson: string, keys: readonly string[]): Rec
   return Object.fromEntries(keys.filter((k) => k in labels).map((k) => [k, labels[k]]));
 }
 
+/**
+ * How many of `diffIds`, from the bottom, Docker already has as one chain: those of
+ * the image `ref` now names (the last build of this image), as far as they agree.
+ * Docker's load skips a layer whose chain it has without opening its file, so their
+ * bytes need not be sent: a `.file()` edit sends only the small top layer. 0 for
+ * other engines (Podman reads every layer of an archive).
+ */
+export async function layersInEngine(engine: Engine, ref: string, diffIds: readonly string[]): Promise<number> {
+  if (!engine.kind || (await engine.kind()) !== 'docker') return 0;
+  const have = (await engine.inspectImage(ref))?.layers ?? [];
+  let n = 0;
+  while (n < have.length && n < diffIds.length && have[n] === diffIds[n]) n++;
+  return n;
+}

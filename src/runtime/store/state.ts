@@ -71,8 +71,10 @@ export interface BuildRecord {
   readonly configJson: string;
   /** diff ids of all layers, parents first, this image's last. */
   readonly diffIds: readonly string[];
-  /** This image's layer: uncompressed tar in `layers/`. */
+  /** This image's last layer: uncompressed tar in `layers/`. */
   readonly layer: { readonly diffId: string; readonly size: number };
+  /** This image's layers, the rootfs then its `.file()`s (older records: `layer` alone). */
+  readonly layers?: readonly { readonly diffId: string; readonly size: number }[];
   readonly size: number;
   readonly packages: readonly PackageInfo[];
   /** Packages of all ancestors, by ancestor id (nearest first). */
@@ -168,7 +170,7 @@ export class StateDir {
   }
 
   /**
-   * The build record of an image key, when it, its layer file and its entries are
+   * The build record of an image key, when it, its layer files and its entries are
    * intact (both checked against the hashes it holds); else null, so it is built again.
    * With `verifyLayer: false` the layer file is only checked for its size (a cache hit
    * that loads nothing does not read it; `docker load` checks every layer's diff id).
@@ -176,12 +178,14 @@ export class StateDir {
   async readBuild(id: string, key: string, opts: { verifyLayer?: boolean } = {}): Promise<BuildRecord | null> {
     const rec = await readJson<BuildRecord>(join(this.imageDir(id), `${key}.json`));
     if (!rec || rec.key !== key || rec.id !== id || !rec.layer || !rec.entriesSha256) return null;
-    if (opts.verifyLayer === false) {
-      const st = await stat(this.layerPath(rec.layer.diffId)).catch(() => null);
-      if (!st?.isFile() || st.size !== rec.layer.size) return null;
-    } else {
-      const actual = await hashFile(this.layerPath(rec.layer.diffId)).catch(() => null);
-      if (actual !== rec.layer.diffId.replace(/^sha256:/, '')) return null;
+    for (const l of rec.layers ?? [rec.layer]) {
+      if (opts.verifyLayer === false) {
+        const st = await stat(this.layerPath(l.diffId)).catch(() => null);
+        if (!st?.isFile() || st.size !== l.size) return null;
+      } else {
+        const actual = await hashFile(this.layerPath(l.diffId)).catch(() => null);
+        if (actual !== l.diffId.replace(/^sha256:/, '')) return null;
+      }
     }
     return (await hashFile(this.entriesPath(id, key)).catch(() => null)) === rec.entriesSha256 ? rec : null;
   }

@@ -96,6 +96,18 @@ test('a layer listed twice is stored once and referenced twice', async () => {
   assert.equal(JSON.parse(m[m.length - 1].body.toString())[0].Layers.length, 2);
 });
 
+test('a layer the engine has is listed in the manifest but its bytes are left out; a verified one is sent unhashed', async () => {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const wrong = 'sha256:' + '0'.repeat(64);
+  // A present layer's file is never opened (here it does not exist); a verified one is not checked against its diffId.
+  await writeDockerArchive(out, { config, layers: [{ diffId: wrong, path: join(tmp, 'no-such.tar'), present: true }, { diffId, path: layerTar, verified: true }], repoTags: ['example/app:1.0'] });
+  const m = await members(Buffer.concat(chunks));
+  assert.equal(m.map((x) => x.name).filter((n) => n.endsWith('layer.tar')), [`${hex(diffId)}/layer.tar`]);
+  assert.equal(JSON.parse(m[m.length - 1].body.toString())[0].Layers, [`${hex(wrong)}/layer.tar`, `${hex(diffId)}/layer.tar`]);
+});
+
 test('a layer file that does not match its diffId is refused', async () => {
   const wrong = 'sha256:' + '0'.repeat(64);
   await rejects(() => writeDockerArchive(new PassThrough().resume(), { config, layers: [{ diffId: wrong, path: layerTar }], repoTags: [] }), /expected diffId/);

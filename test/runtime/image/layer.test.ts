@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -8,7 +8,9 @@ import { extract, type Header } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RootfsError } from '../../../src/contract/errors';
-import { writeLayer, writeLayerFile } from '../../../src/runtime/image/layer';
+import { storeLayer, writeLayer, writeLayerFile } from '../../../src/runtime/image/layer';
+import { layerSplit } from '../../../src/runtime/image/phase2';
+import { StateDir } from '../../../src/runtime/store/state';
 import { BlobStore, DamagedBlobError } from '../../../src/runtime/store/blobs';
 import type { Entry } from '../../../src/runtime/store/entry';
 
@@ -226,6 +228,31 @@ test('a kept file capability is written as its pax record, which a reader gets b
   const { bytes } = await toBuffer([entry('usr', 'dir'), entry('usr/bin', 'dir'), entry('usr/bin/ping', 'file', { mode: 0o755, size: body.length, sha256: await blobs.put(body), caps })], { mtime: MTIME });
   const h = (await headers(bytes)).find((x) => x.name === 'usr/bin/ping')!;
   assert.is((h.pax as Record<string, string>)['SCHILY.xattr.security.capability'], caps);
+});
+
+test('a layer stored for the same entries again is reused without being written; a torn file is written again', async () => {
+  const state = new StateDir(join(tmp, 'state'));
+  const entries = [entry('etc', 'dir'), entry('etc/motd', 'file', { size: 3, sha256: await state.blobs.put(Buffer.from('hi\n')) })];
+  const first = await storeLayer(state, entries, 0);
+  const path = state.layerPath(first.diffId);
+  const written = (await stat(path)).mtimeMs;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await storeLayer(state, entries, 0), first);
+  assert.is((await stat(path)).mtimeMs, written, 'not written again');
+  assert.is.not((await storeLayer(state, entries, 1)).diffId, first.diffId, 'another mtime is another layer');
+  await truncate(path, 10);
+  assert.equal(await storeLayer(state, entries, 0), first);
+  assert.is((await stat(path)).size, first.uncompressedSize, 'the torn file is whole again');
+});
+
+test("an image's .file()s and links are a layer over the rest; directories and everything else stay below", () => {
+  const file = (path: string, type: 'file' | 'dir' | 'symlink') => ({ path, type, mode: 0o644, uid: 0, gid: 0, sha256: null, size: 0, target: null });
+  const entries = [entry('etc', 'dir'), entry('etc/nginx', 'dir'), entry('etc/nginx/nginx.conf', 'file'), entry('etc/passwd', 'file'), entry('srv', 'dir'), entry('srv/www', 'symlink', { linkname: '/var/www' })];
+  const [rootfs, files] = layerSplit(entries, [file('/etc/nginx/nginx.conf', 'file'), file('/srv', 'dir'), file('/srv/www', 'symlink')]);
+  assert.equal(rootfs.map((e) => e.path), ['etc', 'etc/nginx', 'etc/passwd', 'srv']);
+  assert.equal(files.map((e) => e.path), ['etc/nginx/nginx.conf', 'srv/www']);
+  assert.equal(layerSplit(entries, []), [entries], 'no .file(): one layer, as always');
+  assert.equal(layerSplit(entries, [file('/srv', 'dir')]), [entries], 'only directories: one layer');
 });
 
 test.run();

@@ -5,6 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ImageDef } from '../../../src/contract/assembly';
 import { testArgv } from '../../../src/runtime/image/imagetest';
+import { layersInEngine } from '../../../src/runtime/image/ship';
+import type { Engine } from '../../../src/runtime/engine/engine';
 import { checkRegistry, registryAuth } from '../../../src/runtime/image/push';
 import { BlobStore } from '../../../src/runtime/store/blobs';
 import type { Entry } from '../../../src/runtime/store/entry';
@@ -64,6 +66,16 @@ test('the SBOM is SPDX 2.3, lists own and inherited packages once, and is byte-i
 test('package URLs: deb with arch, ebuild with category', () => {
   assert.is(purlOf({ name: 'nginx-light', version: '1.22.1-9+deb12u1', arch: 'amd64', origin: 'debian' }), 'pkg:deb/debian/nginx-light@1.22.1-9%2Bdeb12u1?arch=amd64');
   assert.is(purlOf({ name: 'net-analyzer/nmap', version: '7.94', origin: 'gentoo' }), 'pkg:ebuild/net-analyzer/nmap@7.94');
+});
+
+test('the layers Docker has under the same parents are counted from the bottom; Podman gets every layer', async () => {
+  const engine = (kind: 'docker' | 'podman', layers: string[] | null) =>
+    ({ kind: async () => kind, inspectImage: async () => (layers ? { id: 'sha256:x', repoTags: [], labels: {}, size: 0, layers } : null) }) as unknown as Engine;
+  assert.is(await layersInEngine(engine('docker', ['a', 'b', 'c']), 'x:latest', ['a', 'b', 'd']), 2);
+  assert.is(await layersInEngine(engine('docker', ['a', 'b']), 'x:latest', ['a', 'b', 'c']), 2);
+  assert.is(await layersInEngine(engine('docker', ['z', 'b']), 'x:latest', ['a', 'b']), 0, 'a chain, not a set');
+  assert.is(await layersInEngine(engine('docker', null), 'x:latest', ['a']), 0);
+  assert.is(await layersInEngine(engine('podman', ['a', 'b']), 'x:latest', ['a', 'b']), 0);
 });
 
 test.run();

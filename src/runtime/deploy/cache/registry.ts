@@ -153,7 +153,8 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
   if (m.annotations?.[ANN_KEY] !== job.key) fail(`the image manifest carries key ${m.annotations?.[ANN_KEY] ?? 'none'}`);
   if (m.config.digest !== record.imageId) fail(`image config ${m.config.digest} is not the recorded image ${record.imageId}`);
   const diffIds = m.layers.map((l) => l.digest);
-  if (diffIds.join(',') !== record.diffIds.join(',') || diffIds[diffIds.length - 1] !== record.layer.diffId) fail('its layers are not the recorded diff ids');
+  const own = record.layers ?? [record.layer];
+  if (diffIds.join(',') !== record.diffIds.join(',') || diffIds.slice(-own.length).join(',') !== own.map((l) => l.diffId).join(',')) fail('its layers are not the recorded diff ids');
   const config = (await getBlob(client, repo, record.imageId, fail)).toString('utf8');
   if (config !== record.configJson) fail('its config is not the recorded one');
 
@@ -162,7 +163,7 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
     if ((await hashFile(dest).catch(() => null)) === l.digest.slice(7)) continue;
     await downloadBlob(client, repo, l.digest, dest, fail);
   }
-  await storeBodies(job.state, job.state.layerPath(record.layer.diffId));
+  for (const l of own) await storeBodies(job.state, job.state.layerPath(l.diffId));
   const entries = JSON.parse(entriesBytes.toString('utf8')) as Entry[];
   for (const e of entries) {
     if (e.sha256 && !(await stat(job.state.blobs.path(e.sha256)).catch(() => null))) fail(`the body of /${e.path} is not in its layer`);
