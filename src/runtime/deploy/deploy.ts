@@ -12,12 +12,12 @@ import { LABEL_KEY, LABEL_STATE, type Engine } from '../engine/engine';
 import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
 import { readDeployed, writeDeployed } from './diff';
 import { deployedOn, needsBuilder, planImage, platformView, type PlanFacts } from './plan';
-import type { Pushed } from '../image/push';
 import { checkRegistry, registryAuth } from '../image/push';
 import { hasChecks } from '../image/imagetest';
 import type { Entry } from '../store/entry';
 import { DamagedBlobError } from '../store/blobs';
 import { globToRegExp } from '../rootfs/resolve';
+import type { DeployEvent, ImageResult } from './events';
 import { schedule } from './schedule';
 import type { BuilderImage } from '../build/builders/ensure';
 import { LABEL_SBOM, PROVENANCE_FILE, SBOM_FILE } from '../../contract/labels';
@@ -35,19 +35,7 @@ import { forPlatform } from '../../contract/platform';
 import { platformInfo } from '../../contract/platform';
 import { StateDir, type BuildRecord, type CreatedAccount, type RootfsRecord } from '../store/state';
 
-export type Phase = 'builder' | 'phase1' | 'pipeline' | 'phase2';
-
-/** Progress of a deploy, as the CLI renders it. */
-export type DeployEvent =
-  | { readonly type: 'queued'; readonly id: string }
-  | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string }
-  | { readonly type: 'log'; readonly id: string; readonly line: string }
-  /** Another deploy holds the state directory's lock: who, in `holder` (`id` is '-': no image). */
-  | { readonly type: 'waiting'; readonly id: '-'; readonly holder: string; readonly line: string }
-  | { readonly type: 'cached'; readonly id: string; readonly digest: string }
-  | { readonly type: 'done'; readonly id: string; readonly digest: string; readonly size: number; readonly reason: string }
-  | { readonly type: 'failed'; readonly id: string; readonly error: string }
-  | { readonly type: 'skipped'; readonly id: string; readonly reason: string };
+export type { DeployEvent, ImageResult, Phase } from './events';
 
 export interface DeployOptions {
   /** Assembly directory: written when `deploy()` gets an app, read when it gets nothing. @default $IMGSDK_OUTDIR, else ./imgsdk.out */
@@ -99,34 +87,6 @@ export interface DeployOptions {
    * is theirs). @default the host's
    */
   readonly platform?: string;
-}
-
-export interface ImageResult {
-  readonly id: string;
-  readonly status: 'built' | 'cached' | 'failed' | 'skipped';
-  /** Image id (config digest). */
-  readonly digest?: string;
-  /** Bytes of all layers. */
-  readonly size?: number;
-  readonly tags: readonly string[];
-  readonly cached: boolean;
-  /** Why it was (re)built, skipped or failed. */
-  readonly reason: string;
-  readonly error?: unknown;
-  /** PACKAGES.md of the image. */
-  readonly report?: string;
-  /** The SPDX 2.3 SBOM, next to PACKAGES.md. */
-  readonly sbom?: string;
-  /** The in-toto/SLSA provenance statement, next to the SBOM. */
-  readonly provenance?: string;
-  /** `id:debug`, when the image has `.debug()`. */
-  readonly debug?: string;
-  /** What `push` pushed: `registry/id:tag` and the manifest digest (of the image index, for several platforms). */
-  readonly pushed?: readonly Pushed[];
-  /** The platform of this build, when the image names platforms. */
-  readonly platform?: string;
-  /** Each platform's build, when the image names platforms. */
-  readonly platforms?: readonly ImageResult[];
 }
 
 export interface DeployResult {

@@ -7,7 +7,7 @@
 import { appendFile } from 'node:fs/promises';
 import { hostPlatform } from '../../contract/platform';
 import type { LoadedAssembly } from '../../contract/read';
-import type { DeployEvent, ImageResult } from './deploy';
+import type { DeployEvent, ImageResult } from './events';
 import type { ExportImage } from '../image/oci-export';
 import { indexTags, platformTargets, type PlatformTarget } from '../image/platforms';
 import type { Shipped, ShipOptions } from '../image/ship';

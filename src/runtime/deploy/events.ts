@@ -1,0 +1,44 @@
+/** What a deploy reports: its progress events and, per image, what it did. */
+import type { Pushed } from '../image/push';
+
+export type Phase = 'builder' | 'phase1' | 'pipeline' | 'phase2';
+
+/** Progress of a deploy, as the CLI renders it. */
+export type DeployEvent =
+  | { readonly type: 'queued'; readonly id: string }
+  | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string }
+  | { readonly type: 'log'; readonly id: string; readonly line: string }
+  /** Another deploy holds the state directory's lock: who, in `holder` (`id` is '-': no image). */
+  | { readonly type: 'waiting'; readonly id: '-'; readonly holder: string; readonly line: string }
+  | { readonly type: 'cached'; readonly id: string; readonly digest: string }
+  | { readonly type: 'done'; readonly id: string; readonly digest: string; readonly size: number; readonly reason: string }
+  | { readonly type: 'failed'; readonly id: string; readonly error: string }
+  | { readonly type: 'skipped'; readonly id: string; readonly reason: string };
+
+export interface ImageResult {
+  readonly id: string;
+  readonly status: 'built' | 'cached' | 'failed' | 'skipped';
+  /** Image id (config digest). */
+  readonly digest?: string;
+  /** Bytes of all layers. */
+  readonly size?: number;
+  readonly tags: readonly string[];
+  readonly cached: boolean;
+  /** Why it was (re)built, skipped or failed. */
+  readonly reason: string;
+  readonly error?: unknown;
+  /** PACKAGES.md of the image. */
+  readonly report?: string;
+  /** The SPDX 2.3 SBOM, next to PACKAGES.md. */
+  readonly sbom?: string;
+  /** The in-toto/SLSA provenance statement, next to the SBOM. */
+  readonly provenance?: string;
+  /** `id:debug`, when the image has `.debug()`. */
+  readonly debug?: string;
+  /** What `push` pushed: `registry/id:tag` and the manifest digest (of the image index, for several platforms). */
+  readonly pushed?: readonly Pushed[];
+  /** The platform of this build, when the image names platforms. */
+  readonly platform?: string;
+  /** Each platform's build, when the image names platforms. */
+  readonly platforms?: readonly ImageResult[];
+}
