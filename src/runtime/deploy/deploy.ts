@@ -359,7 +359,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   const loaded = ship.load ? await (await ctx.engine()).inspectImage(p2.config.digest) : null;
   const size = loaded?.size ?? (chain[0]?.record.size ?? 0) + p2.layers.reduce((n, l) => n + l.size, 0);
   const record: BuildRecord = {
-    id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layer, layers: p2.layers, size,
+    id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layers[p2.layers.length - 1], layers: p2.layers, size,
     packages: rootfs.packages, inherited, purged: result.purged, tags,
     ...(result.createdAccounts.length ? { createdAccounts: result.createdAccounts } : {}),
   };

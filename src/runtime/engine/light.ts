@@ -39,6 +39,7 @@ export async function connectEngine(opts: ConnectOptions = {}): Promise<Engine> 
 /** An engine on a unix socket: a few calls over node:http, the rest through dockerode, loaded when first needed. */
 class SocketEngine implements Engine {
   private full: Promise<Engine> | undefined;
+  private kindP: Promise<EngineKind> | undefined;
   constructor(
     private readonly socket: string,
     readonly host: string,
@@ -96,9 +97,15 @@ class SocketEngine implements Engine {
     return { id: i.Id, repoTags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {}, size: i.Size, ...(i.RootFS?.Layers ? { layers: i.RootFS.Layers } : {}) };
   }
 
-  async kind(): Promise<EngineKind> {
-    const r = await this.call<{ Components?: { Name?: string }[] | null }>('GET', '/version', 'version');
-    return engineKindOf(r.body ?? {});
+  /** Docker or Podman, asked once (as the dockerode engine does). */
+  kind(): Promise<EngineKind> {
+    return (this.kindP ??= this.call<{ Components?: { Name?: string }[] | null }>('GET', '/version', 'version').then(
+      (r) => engineKindOf(r.body ?? {}),
+      (err: unknown) => {
+        this.kindP = undefined;
+        throw err;
+      },
+    ));
   }
 
   async imageExists(ref: string): Promise<boolean> {

@@ -25,8 +25,6 @@ export interface Phase2Input {
 
 export interface Phase2Result {
   readonly config: Blob;
-  /** This image's last layer (its `.file()`s when it has any, else its only one). */
-  readonly layer: { readonly diffId: string; readonly size: number };
   /** This image's layers: the rootfs, then its `.file()`s when it has any. */
   readonly layers: readonly { readonly diffId: string; readonly size: number }[];
   readonly diffIds: readonly string[];
@@ -59,7 +57,7 @@ export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
   }
   const diffIds = [...input.parentDiffIds, ...layers.map((l) => l.diffId)];
   const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
-  return { config, layer: layers[layers.length - 1], layers, diffIds };
+  return { config, layers, diffIds };
 }
 
 /**

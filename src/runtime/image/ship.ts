@@ -11,11 +11,12 @@ import type { Engine, RegistryAuth } from '../engine/engine';
 import type { Blob } from './oci';
 import { hasChecks, runImageChecks } from './imagetest';
 import type { ExportImage } from './oci-export';
+import { pushImage, type Pushed } from './push';
+import type { StateDir } from '../store/state';
+
 // The writers are loaded when there is something to write: a cached image that is
 // only loaded needs none of them.
 const writers = () => import('./ship-writers');
-import { pushImage, type Pushed } from './push';
-import type { StateDir } from '../store/state';
 
 /** Where built images go besides the state directory. */
 export interface ShipOptions {
