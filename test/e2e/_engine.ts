@@ -4,6 +4,7 @@
  * failure instead, so a broken CI engine can never pass as a skipped run.
  */
 import Docker from 'dockerode';
+import type { Engine } from '../../src/runtime/engine/engine';
 
 const PING_TIMEOUT_MS = 5000;
 
@@ -42,4 +43,22 @@ export async function engineOrSkip(): Promise<Docker | null> {
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+/** An engine that counts the containers the runtime asks for. */
+export function counting(engine: Engine): { engine: Engine; containers: () => number } {
+  let n = 0;
+  const proxy = new Proxy(engine, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (prop === 'withContainer' || prop === 'runContainer') {
+        return (...args: unknown[]) => {
+          n++;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { engine: proxy, containers: () => n };
 }

@@ -2,30 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image, type DeployEvent } from '../../src';
 import { connectEngine } from '../../src/runtime/engine/docker';
-import type { Engine } from '../../src/runtime/engine/engine';
 import { buildElf } from '../runtime/rootfs/_elf-fixture';
 import { bookworm, glibc, hello, removeImages, runImage, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { counting, engineOrSkip } from './_engine';
 
 const IDS = ['imgsdk-e2e/glibc', 'imgsdk-e2e/hello', 'imgsdk-e2e/broken', 'imgsdk-e2e/copied'];
-
-/** An engine that counts the containers the runtime asks for. */
-function counting(engine: Engine): { engine: Engine; containers: () => number } {
-  let n = 0;
-  const proxy = new Proxy(engine, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
-      if (prop === 'withContainer' || prop === 'runContainer') {
-        return (...args: unknown[]) => {
-          n++;
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  return { engine: proxy, containers: () => n };
-}
 
 test('a parent and a child build from Debian packages, run, and a second deploy is all cache hits', async () => {
   const docker = await engineOrSkip();

@@ -8,33 +8,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image, type DeployEvent } from '../../src';
 import { connectEngine } from '../../src/runtime/engine/docker';
-import type { Engine } from '../../src/runtime/engine/engine';
 import { readSingleFile } from '../../src/util/tar';
 import { bookworm, removeImages, runImage, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { counting, engineOrSkip } from './_engine';
 
 const ID = 'imgsdk-e2e-plan/hello';
 
 const hello = (greeting: string, env: string) =>
   image(ID).builder(bookworm).packages('hello').file('/etc/greeting', greeting).env('GREETING_VERSION', env).user('nobody').entrypoint('/usr/bin/hello');
-
-/** An engine that counts the containers the runtime asks for. */
-function counting(engine: Engine): { engine: Engine; containers: () => number } {
-  let n = 0;
-  const proxy = new Proxy(engine, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
-      if (prop === 'withContainer' || prop === 'runContainer') {
-        return (...args: unknown[]) => {
-          n++;
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  return { engine: proxy, containers: () => n };
-}
 
 test('a .file() and env edit reruns only the pipeline and phase 2, with no container, and gives the image a full build gives', async () => {
   const docker = await engineOrSkip();
