@@ -50,13 +50,14 @@ export async function keySigner(pem: string, o: { readonly passphrase?: string; 
   const text = isPem(pem) ? pem : await readFile(pem, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`signing key ${pem}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   });
+  const encrypted = /ENCRYPTED/.test(text);
+  if (encrypted && o.passphrase === undefined) throw new UsageError(`signing key ${what} is encrypted: set IMGSDK_SIGN_KEY_PASSPHRASE to its passphrase`);
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: text, format: 'pem', ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}) });
   } catch (err) {
-    const m = (err as Error).message;
-    const hint = /passphrase|decrypt|bad decrypt/i.test(m) || /ENCRYPTED/.test(text) ? ' (encrypted: set IMGSDK_SIGN_KEY_PASSPHRASE to its passphrase)' : ' (a PEM private key is expected: imgsdk keygen makes one)';
-    throw new UsageError(`signing key ${what}: cannot read it: ${m}${hint}`);
+    const why = encrypted ? 'wrong passphrase?' : 'a PEM private key is expected: imgsdk keygen makes one';
+    throw new UsageError(`signing key ${what}: cannot read it: ${(err as Error).message} (${why})`);
   }
   const hint = keyHint(createPublicKey(key));
   // Ed25519 signs the message itself; the others sign its sha256.
