@@ -5,7 +5,7 @@
  */
 export {
   ERROR_CODES, exitCodeOf, formatProblem,
-  ImgsdkError, ValidationError, UsageError, AssemblyError, EngineError, BuildError, RootfsError, LockError, CancelledError, FetchError,
+  ImgsdkError, ValidationError, UsageError, AssemblyError, EngineError, BuildError, RootfsError, LockError, CancelledError, FetchError, VerifyError,
   type ErrorCode, type Problem,
 } from './contract/errors';
 export {

@@ -136,6 +136,13 @@ export class LockError extends ImgsdkError {
   }
 }
 
+/** A signature, an attestation or an SBOM did not verify, or is missing. */
+export class VerifyError extends ImgsdkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('VERIFY', message, options);
+  }
+}
+
 /** The operation was interrupted (Ctrl-C, abort signal). */
 export class CancelledError extends ImgsdkError {
   constructor(message = 'cancelled') {

@@ -24,7 +24,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
-import { BuildError, UsageError } from '../../../contract/errors';
+import { BuildError, UsageError, VerifyError } from '../../../contract/errors';
 import { registryRef } from '../../../contract/names';
 import { canonicalJson } from '../../../contract/json';
 import { writeAtomic, streamAtomic } from '../../../util/files';
@@ -36,7 +36,7 @@ import { loadArchive } from '../../image/phase2';
 import { registryAuth } from '../../image/push';
 import type { Entry } from '../../store/entry';
 import { pushSignature } from '../../image/sign/artifacts';
-import { checkSignature, NotVerified } from '../../image/sign/check';
+import { checkSignature } from '../../image/sign/check';
 import type { Signer, TrustedKey } from '../../image/sign/keys';
 import type { BuildRecord, StateDir } from '../../store/state';
 
@@ -285,7 +285,7 @@ async function whyUntrusted(cache: RegistryCache, repo: string, digest: string):
     await checkSignature(cache.client, repo, digest, cache.trusted);
     return null;
   } catch (err) {
-    if (err instanceof NotVerified) return err.message;
+    if (err instanceof VerifyError) return err.message;
     throw err;
   }
 }

@@ -14,7 +14,7 @@
  * predicate type.
  */
 import { canonicalJson } from '../../../contract/json';
-import { ImgsdkError } from '../../../contract/errors';
+import { ImgsdkError, VerifyError } from '../../../contract/errors';
 import { sha256Digest } from '../../../util/hash';
 import { ARTIFACT_MANIFEST_TYPE, EMPTY_CONFIG, type RegistryClient, type Subject } from '../attest';
 import { BUNDLE_MEDIA_TYPE, SIMPLE_SIGNING_TYPE, signMessage, signStatement, simpleSigningPayload } from './bundles';
@@ -44,10 +44,10 @@ export async function getManifest(client: RegistryClient, repo: string, ref: str
     await res.arrayBuffer().catch(() => undefined);
     return null;
   }
-  if (!res.ok) throw new ImgsdkError('VERIFY', `${client.url}/${repo}: GET manifest ${ref}: HTTP ${res.status} ${await res.text().catch(() => '')}`);
+  if (!res.ok) throw new VerifyError(`${client.url}/${repo}: GET manifest ${ref}: HTTP ${res.status} ${await res.text().catch(() => '')}`);
   const body = Buffer.from(await res.arrayBuffer());
   const digest = sha256Digest(body);
-  if (ref.startsWith('sha256:') && digest !== ref) throw new ImgsdkError('VERIFY', `${client.url}/${repo}@${ref}: the registry sent a manifest whose digest is ${digest}`);
+  if (ref.startsWith('sha256:') && digest !== ref) throw new VerifyError(`${client.url}/${repo}@${ref}: the registry sent a manifest whose digest is ${digest}`);
   const mediaType = (JSON.parse(body.toString('utf8')) as { mediaType?: string }).mediaType ?? res.headers.get('content-type') ?? '';
   return { body, digest, mediaType };
 }
@@ -55,9 +55,9 @@ export async function getManifest(client: RegistryClient, repo: string, ref: str
 /** A blob of `repo`, checked against its digest. */
 export async function getBlob(client: RegistryClient, repo: string, digest: string): Promise<Buffer> {
   const res = await client.request('GET', `/v2/${repo}/blobs/${digest}`);
-  if (!res.ok) throw new ImgsdkError('VERIFY', `${client.url}/${repo}: blob ${digest}: HTTP ${res.status}`);
+  if (!res.ok) throw new VerifyError(`${client.url}/${repo}: blob ${digest}: HTTP ${res.status}`);
   const data = Buffer.from(await res.arrayBuffer());
-  if (sha256Digest(data) !== digest) throw new ImgsdkError('VERIFY', `${client.url}/${repo}: blob ${digest} does not match its digest`);
+  if (sha256Digest(data) !== digest) throw new VerifyError(`${client.url}/${repo}: blob ${digest} does not match its digest`);
   return data;
 }
 

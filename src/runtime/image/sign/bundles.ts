@@ -13,6 +13,7 @@
  * Keyed bundles carry the key's hint instead of a certificate, no transparency log
  * entry and no timestamp: they verify offline, with the public key.
  */
+import { VerifyError } from '../../../contract/errors';
 import { createHash } from 'node:crypto';
 import { assertBundle, bundleFromJSON, bundleToJSON, isBundleWithDsseEnvelope, isBundleWithPublicKey, toDSSEBundle, toMessageSignatureBundle, type Bundle } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
@@ -100,15 +101,15 @@ export function verifyBundle(text: string, keys: readonly TrustedKey[], artifact
     bundle = bundleFromJSON(JSON.parse(text));
     assertBundle(bundle);
   } catch (err) {
-    throw new Error(`not a Sigstore bundle: ${(err as Error).message}`);
+    throw new VerifyError(`not a Sigstore bundle: ${(err as Error).message}`);
   }
-  if (!isBundleWithPublicKey(bundle)) throw new Error('the bundle names no public key (a certificate: keyless signatures are not verified here)');
+  if (!isBundleWithPublicKey(bundle)) throw new VerifyError('the bundle names no public key (a certificate: keyless signatures are not verified here)');
   const hint = bundle.verificationMaterial.content.publicKey.hint;
   const key = keys.find((k) => k.hint === hint);
-  if (!key) throw new Error(`signed by key ${hint.slice(0, 12) || '(no hint)'}, which is not trusted (trusted: ${keys.map((k) => `${k.source} ${k.hint.slice(0, 12)}`).join(', ') || 'none'})`);
+  if (!key) throw new VerifyError(`signed by key ${hint.slice(0, 12) || '(no hint)'}, which is not trusted (trusted: ${keys.map((k) => `${k.source} ${k.hint.slice(0, 12)}`).join(', ') || 'none'})`);
   const root = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
   const material = toTrustMaterial(root, (h: string) => {
-    if (h !== key.hint) throw new Error(`key ${h} is not trusted`);
+    if (h !== key.hint) throw new VerifyError(`key ${h} is not trusted`);
     return { publicKey: key.key, validFor: () => true };
   });
   // Keyed and offline: no log entries, no SCTs, no timestamps are required.
@@ -116,7 +117,7 @@ export function verifyBundle(text: string, keys: readonly TrustedKey[], artifact
   try {
     verifier.verify(toSignedEntity(bundle, artifact));
   } catch (err) {
-    throw new Error(`the signature by ${key.source} does not verify: ${(err as Error).message}`);
+    throw new VerifyError(`the signature by ${key.source} does not verify: ${(err as Error).message}`);
   }
   return { key, bundle, ...(isBundleWithDsseEnvelope(bundle) ? { payload: bundle.content.dsseEnvelope.payload } : {}) };
 }

@@ -4,6 +4,7 @@
  * for Gentoo), read from its layer blobs in a registry, and compared with the
  * packages its SBOM names.
  */
+import { VerifyError } from '../../../contract/errors';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -19,7 +20,7 @@ export async function packagesInLayers(client: RegistryClient, repo: string, dig
   const out = new Set<string>();
   for (const digest of digests) {
     const res = await client.request('GET', `/v2/${repo}/blobs/${digest}`);
-    if (!res.ok || !res.body) throw new Error(`layer ${digest}: HTTP ${res.status}`);
+    if (!res.ok || !res.body) throw new VerifyError(`layer ${digest}: HTTP ${res.status}`);
     const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
     const [head, rest] = await peek(body);
     const ex = extract();

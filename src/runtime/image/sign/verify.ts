@@ -6,12 +6,12 @@
  * this digest), the provenance and SBOM being there, and the SBOM's packages
  * being the package database the image's layers hold.
  */
-import { ImgsdkError } from '../../../contract/errors';
+import { ImgsdkError, VerifyError } from '../../../contract/errors';
 import type { RegistryAuth } from '../../engine/engine';
 import { RegistryClient } from '../attest';
 import { getManifest } from './artifacts';
 import { PREDICATE } from './bundles';
-import { checkAttestations, checkSignature, NotVerified } from './check';
+import { checkAttestations, checkSignature } from './check';
 import type { TrustedKey } from './keys';
 import { packagesInLayers, packagesInSbom } from './pkgdb';
 
@@ -53,7 +53,7 @@ export async function verifyImage(ref: string, keys: readonly TrustedKey[], o: V
   const { registry, repo, reference } = parseRef(ref);
   const client = new RegistryClient(registry, o.auth ?? null);
   const fail = (why: string): never => {
-    throw new ImgsdkError('VERIFY', `${ref}: ${why}`);
+    throw new VerifyError(`${ref}: ${why}`);
   };
   const top = await getManifest(client, repo, reference).catch((err: Error) => fail(err.message));
   if (!top) return fail(`the registry has no manifest ${reference} in ${repo}`);
@@ -71,7 +71,7 @@ export async function verifyImage(ref: string, keys: readonly TrustedKey[], o: V
       const types = atts.map((a) => a.predicateType);
       let packages: number | undefined;
       if (o.attestations !== false) {
-        for (const need of [PREDICATE.provenance, PREDICATE.sbom]) if (!types.includes(need)) throw new NotVerified(`no signed ${need} attestation`);
+        for (const need of [PREDICATE.provenance, PREDICATE.sbom]) if (!types.includes(need)) throw new VerifyError(`no signed ${need} attestation`);
         const image = await getManifest(client, repo, digest);
         const layers = (JSON.parse(image!.body.toString('utf8')) as { layers?: { digest: string }[] }).layers ?? [];
         const inImage = await packagesInLayers(client, repo, layers.map((l) => l.digest));
@@ -79,14 +79,14 @@ export async function verifyImage(ref: string, keys: readonly TrustedKey[], o: V
         const missing = [...inSbom].filter((p) => !inImage.has(p));
         const extra = [...inImage].filter((p) => !inSbom.has(p));
         if (missing.length || extra.length) {
-          throw new NotVerified(`the SBOM does not match the package database in the image:${missing.length ? ` in the SBOM only: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''};` : ''}${extra.length ? ` in the image only: ${extra.slice(0, 10).join(', ')}${extra.length > 10 ? ', …' : ''}` : ''}`);
+          throw new VerifyError(`the SBOM does not match the package database in the image:${missing.length ? ` in the SBOM only: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''};` : ''}${extra.length ? ` in the image only: ${extra.slice(0, 10).join(', ')}${extra.length > 10 ? ', …' : ''}` : ''}`);
         }
         packages = inSbom.size;
       }
       manifests.push({ digest, platform, kind, signedBy: signed.key.source, attestations: types, ...(packages !== undefined ? { packages } : {}) });
       o.log?.(`${where}: signature verified (${signed.key.source}, ${signed.via}); attestations ${types.join(', ') || 'none'}${packages !== undefined ? `; SBOM = package database (${packages} packages)` : ''}`);
     } catch (err) {
-      if (err instanceof NotVerified) fail(`${where}: ${err.message}`);
+      if (err instanceof VerifyError) fail(`${where}: ${err.message}`);
       throw err;
     }
   };
