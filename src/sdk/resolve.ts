@@ -224,6 +224,7 @@ export function resolveApp(app: App): Resolved {
       allowRoot: s.allowRoot,
       tags: s.tags,
       tests: s.tests,
+      ...(s.ready ? { ready: s.ready } : {}),
       debug: s.debug,
       forbid: [],
       ...(platforms ? { platforms } : {}),
@@ -293,6 +294,7 @@ function ownParts(img: Image, parentOf: (s: ImageState) => Image | null | undefi
     keep: s.keep, purge: s.purge, closure: s.closure, copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
     files: s.files.map((f) => ({ path: f.path, type: f.type, mode: f.mode, owner: f.owner, target: f.target, content: f.content?.toString('base64') ?? null })),
     accounts: s.accounts, needs: s.needs, hooks: s.hooks, config: s.config, allowRoot: s.allowRoot, tags: s.tags, tests: s.tests, debug: s.debug,
+    ...(s.ready ? { ready: s.ready } : {}),
   };
 }
 

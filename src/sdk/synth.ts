@@ -174,6 +174,8 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
     }
   } else {
     for (const [p, c] of Object.entries(renderApt(def.packages, builder.debian!, def.packages.length ? lock.pins : []))) out.push([`apt/${p}`, c]);
+    // `.locale()`: debian.sh compiles each into the root, as portage.sh does (C.UTF-8 comes with libc-bin).
+    if (def.portage.locales.length) out.push(['apt/locales.list', def.portage.locales.map((l) => `${l}\n`).join('')]);
   }
   const hooks = { configureBuilder: 'configure-builder.sh', configureRootfs: 'configure-rootfs.sh', finishRootfs: 'finish-rootfs.sh' } as const;
   for (const [name, file] of Object.entries(hooks)) {

@@ -320,6 +320,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     for (const f of result.stripped) log(`${f.what.join(', ')} removed: /${f.path} (${f.from.toString(8)} -> ${f.to.toString(8)})`);
     for (const d of result.droppedModules) log(`module left out: /${d.path} ${d.why}`);
     for (const n of result.notes) log(n);
+    for (const w of result.warnings) emit({ type: 'warning', id, line: w });
     step();
     // The package database scanners read: generated, so added after the purge.
     const db = await b.packageDbEntries({ kind: builder.kind, packages: cachedRootfs.packages, control: cachedRootfs.control, entries: result.entries, blobs: state.blobs, epoch: ctx.epoch });

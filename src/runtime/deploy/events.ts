@@ -8,6 +8,8 @@ export type DeployEvent =
   | { readonly type: 'queued'; readonly id: string }
   | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string }
   | { readonly type: 'log'; readonly id: string; readonly line: string }
+  /** Said on the console whatever the verbosity (privileges removed from a file of a package the image names). */
+  | { readonly type: 'warning'; readonly id: string; readonly line: string }
   /** Another deploy holds the state directory's lock: who, in `holder` (`id` is '-': no image). */
   | { readonly type: 'waiting'; readonly id: '-'; readonly holder: string; readonly line: string }
   | { readonly type: 'cached'; readonly id: string; readonly digest: string }
