@@ -18,7 +18,7 @@ import { app, debian, deploy, image, type Image } from '../src';
 import { ensureDebianBuilder } from '../src/runtime/build/builders/debian';
 import { engineFromDocker } from '../src/runtime/engine/docker';
 import { CORPUS, type CorpusEntry } from './packages';
-import { SERVERS } from './servers';
+import { serverName, SERVERS } from './servers';
 
 const PLAIN_BUILDER = 'org.imgsdk.corpus.builder';
 const PLAIN_PACKAGES = 'org.imgsdk.corpus.packages';
@@ -196,8 +196,8 @@ export function formatResults(results: readonly CorpusResult[]): string {
 if (require.main === module) {
   const only = process.argv.slice(2);
   const entries = only.length ? CORPUS.filter((e) => only.includes(e.package)) : CORPUS;
-  const servers = only.length ? SERVERS.filter((e) => only.includes(e.package)) : SERVERS;
-  const unknown = only.filter((p) => !CORPUS.some((e) => e.package === p) && !SERVERS.some((e) => e.package === p));
+  const servers = only.length ? SERVERS.filter((e) => only.includes(serverName(e))) : SERVERS;
+  const unknown = only.filter((p) => !CORPUS.some((e) => e.package === p) && !SERVERS.some((e) => serverName(e) === p));
   if (unknown.length) {
     console.error(`not in the corpus: ${unknown.join(', ')}`);
     process.exit(2);

@@ -11,7 +11,7 @@ import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { app, deploy, image, type Image } from '../src';
 import { corpusBuilder, demux, plainImage } from './run';
-import type { ServerEntry } from './servers';
+import { serverName, type ServerEntry } from './servers';
 
 /** One server's outcome. */
 export interface ServerResult {
@@ -39,7 +39,8 @@ const START_SECONDS = 90;
 
 /** The image of one server: its package, entrypoint and account, and its started check. Nothing else but the files the entry adds. */
 export function serverImage(e: ServerEntry, namespace = 'corpus-server'): Image {
-  let img = image(`${namespace}/${e.package.replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package).entrypoint(...e.entrypoint);
+  let img = image(`${namespace}/${serverName(e).replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package).entrypoint(...e.entrypoint);
+  if (e.finishRootfs) img = img.finishRootfs(e.finishRootfs);
   // An account the install creates, declared so the image may run as it (its files follow).
   img = e.user ? img.account({ user: e.user, uid: 10001 }).user(e.user) : img.allowRoot();
   for (const [path, content] of Object.entries(e.files ?? {})) img = img.file(path, content);
@@ -69,21 +70,24 @@ export async function runServers(entries: readonly ServerEntry[], opts: ServerOp
   for (const [i, e] of entries.entries()) {
     const r = built.images.find((x) => x.id === images[i].id)!;
     if (r.status !== 'built' && r.status !== 'cached') {
-      results.push({ package: e.package, ok: false, why: `deploy ${r.status}: ${r.reason.split('\n').slice(0, 6).join(' | ')}` });
+      results.push({ package: serverName(e), ok: false, why: `deploy ${r.status}: ${r.reason.split('\n').slice(0, 6).join(' | ')}` });
       continue;
     }
     try {
       const plain = e.alone || !shared ? await plainImage(docker, [e.package, ...e.clients], log) : shared;
-      const want = await startAndProbe(docker, plain.ref, e, { entrypoint: e.entrypoint, user: e.user ?? 'root', files: e.files }, plain.ref);
+      // Plain Debian runs the entry's hook as root (ROOT empty), then the server as its account.
+      const user = e.user ?? 'root';
+      const entrypoint = e.finishRootfs ? ['/bin/sh', '-c', `ROOT=; ${e.finishRootfs}; exec setpriv --reuid=${user} --regid=${user} --init-groups -- "$@"`, 'sh', ...e.entrypoint] : e.entrypoint;
+      const want = await startAndProbe(docker, plain.ref, e, { entrypoint, user: e.finishRootfs ? 'root' : user, files: e.files }, plain.ref);
       const got = await startAndProbe(docker, `${images[i].id}:latest`, e, {}, plain.ref);
       const why =
         want.answer === null ? `plain Debian gives no answer (${want.detail}): fix the corpus entry`
         : got.answer === null ? `no answer: ${got.detail}`
         : got.answer !== want.answer ? `answers ${JSON.stringify(got.answer)} where plain Debian answers ${JSON.stringify(want.answer)}`
         : undefined;
-      results.push({ package: e.package, ok: !why, ...(why ? { why } : {}), answer: got.answer ?? undefined, imageSize: r.size });
+      results.push({ package: serverName(e), ok: !why, ...(why ? { why } : {}), answer: got.answer ?? undefined, imageSize: r.size });
     } catch (err) {
-      results.push({ package: e.package, ok: false, why: (err as Error).message.split('\n')[0] });
+      results.push({ package: serverName(e), ok: false, why: (err as Error).message.split('\n')[0] });
     }
   }
   return results;

@@ -12,6 +12,10 @@
 export interface ServerEntry {
   /** The Debian package, as `.packages()` takes it. */
   readonly package: string;
+  /** The image's name, where two entries share a package. @default the package */
+  readonly name?: string;
+  /** A `.finishRootfs()` hook (`$ROOT` is the image's root); plain Debian runs it as root with ROOT empty before the server. */
+  readonly finishRootfs?: string;
   /** The daemon in the foreground: the image's entrypoint, and what the plain container runs. */
   readonly entrypoint: readonly string[];
   /**
@@ -56,6 +60,12 @@ export const SERVERS: readonly ServerEntry[] = [
     files: { '/etc/postgresql/15/main/pg_hba.conf': 'host all all 127.0.0.1/32 trust\n' },
     probe: 'psql -h 127.0.0.1 -U postgres -Atc "select 1"', answer: /^1$/m, clients: ['postgresql-client'], covers: 'locale named in postgresql.conf, /run/postgresql from tmpfiles.d',
   },
+  {
+    // The newcomer's PostgreSQL: a cluster made at build time with initdb --locale=C.UTF-8, postgres as entrypoint.
+    name: 'postgresql-initdb', package: 'postgresql', entrypoint: ['/usr/lib/postgresql/15/bin/postgres', '-D', '/var/lib/postgresql/data'], user: 'postgres', port: 5432,
+    finishRootfs: 'mkdir -p "$ROOT/var/lib/postgresql/data" && chown postgres:postgres "$ROOT/var/lib/postgresql/data" && su postgres -s /bin/sh -c "/usr/lib/postgresql/15/bin/initdb -D $ROOT/var/lib/postgresql/data --locale=C.UTF-8 -A trust >/dev/null"',
+    probe: 'psql -h 127.0.0.1 -U postgres -Atc "select 1"', answer: /^1$/m, clients: ['postgresql-client'], covers: 'a locale named by a configuration file written at build time',
+  },
   { package: 'mariadb-server', entrypoint: ['mariadbd'], user: 'mysql', port: 3306, probe: `${banner(3306)} | tr -c '[:print:]' ' '`, answer: /\d+\.\d+\.\d+-MariaDB/, clients: ['netcat-openbsd'], covers: 'plugins, /run/mysqld' },
   { package: 'redis-server', entrypoint: ['redis-server', '/etc/redis/redis.conf', '--daemonize', 'no', '--supervised', 'no', '--logfile', ''], user: 'redis', port: 6379, probe: 'redis-cli -h 127.0.0.1 ping', answer: /^PONG$/m, clients: ['redis-tools'] },
   { package: 'memcached', entrypoint: ['memcached', '-l', '127.0.0.1'], user: 'memcache', port: 11211, probe: `printf 'set k 0 0 2\\r\\nok\\r\\nget k\\r\\nquit\\r\\n' | timeout 5 nc -q 2 127.0.0.1 11211 | tr -d '\\r'`, answer: /VALUE k 0 2\nok/, clients: ['netcat-openbsd'] },
@@ -78,4 +88,7 @@ export const SERVERS: readonly ServerEntry[] = [
 ];
 
 /** The part CI runs (test/e2e/servers.e2e.test.ts): servers that exercise each rule of issue 19's slimming. */
-export const CI_SERVERS: readonly string[] = ['postgresql', 'nginx-light', 'lighttpd', 'tinyproxy'];
+export const CI_SERVERS: readonly string[] = ['postgresql-initdb', 'nginx-light', 'lighttpd', 'tinyproxy'];
+
+/** An entry's name: its image's, and what `npm run corpus -- NAME` selects. */
+export const serverName = (e: ServerEntry): string => e.name ?? e.package;

@@ -54,7 +54,7 @@ export interface PipelineResult {
   readonly entries: Entry[];
   readonly purged: PurgeReport;
   /** Paths of package files left out because only part of their package is used. */
-  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused: readonly string[] };
+  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused: readonly string[]; readonly named?: ReadonlyMap<string, string> };
   /** Files whose setuid/setgid bits, capabilities or world-writable bit were removed. */
   readonly stripped: readonly StrippedFile[];
   /** Loadable modules that could never load, left out. */
@@ -99,6 +99,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   };
   const references = referenceReader(read);
   let unused: readonly string[] = [];
+  let named: ReadonlyMap<string, string> | undefined;
   if (def.closure) {
     entries = closure([...input.parents, entries], { libc: input.libc, roots: def.closure.roots, keep: def.closure.keep, ldSoConf: await readLoaderConfig([...input.parents, entries], blobs) });
   } else {
@@ -106,6 +107,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     const r = slim({ entries, parents: input.parents, packages: input.packages, requested: def.packages, needs: def.needs, libc: input.libc, ldSoConf, forbid: def.forbid, references, locales: def.portage.locales });
     entries = r.entries;
     unused = r.unused;
+    named = r.named;
   }
   const kept = new Set(entries.map((e) => e.path));
   const parentFs = new Layers(input.parents);
@@ -115,6 +117,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     count: dropped.length,
     bytes: dropped.reduce((n, e) => n + e.size, 0),
     unused,
+    ...(named ? { named } : {}),
   };
 
   const declared = [...input.inheritedAccounts, ...(input.inheritedCreated ?? []), ...def.accounts];

@@ -70,6 +70,8 @@ export interface SlimResult {
   readonly entries: Entry[];
   /** Partial packages none of whose files is used (dropped whole but for library configuration). */
   readonly unused: readonly string[];
+  /** Files kept because a kept file names them (path → the naming file), for PACKAGES.md. @default none */
+  readonly named?: ReadonlyMap<string, string>;
 }
 
 const BIN_DIR = /^(?:usr\/(?:local\/)?)?s?bin\//;
@@ -179,7 +181,10 @@ export function slim(input: SlimInput): SlimResult {
     return !!target && (target.entry.type === 'dir' ? keptDirs.has(target.path) : have.has(target.path));
   });
   const unused = [...byPackage.keys()].filter((p) => !used.has(p) && partial.has(p)).sort();
-  return { entries: [...kept, ...extra], unused };
+  // Reported: what a partial package kept only because a kept file names it.
+  const partialPaths = new Set(kept.filter(isPartial).map((e) => e.path));
+  const byName = new Map([...named.why].filter(([p]) => partialPaths.has(p)).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { entries: [...kept, ...extra], unused, ...(byName.size ? { named: byName } : {}) };
 }
 
 /**
@@ -275,13 +280,14 @@ function isLibraryOrBase(p: PackageInfo): boolean {
  * image's files, commands on PATH (never one a policy forbids), and locales (those
  * `.locale()` declares, too). Each file is read once; returns what is new.
  */
-function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly RegExp[]): (kept: readonly Entry[]) => { paths: string[]; locales: Set<string> } {
+function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly RegExp[]): ((kept: readonly Entry[]) => { paths: string[]; locales: Set<string> }) & { why: Map<string, string> } {
   const refs = input.references;
   const here = new Map(entries.map((e) => [e.path, e]));
   const view = new Layers([...input.parents, entries]);
   const locales = new Set((input.locales ?? []).map((l) => l.replace(/\.(UTF-8|utf-8|UTF8)/, '.utf8')));
   const seen = new Set<string>();
-  return (kept) => {
+  const why = new Map<string, string>();
+  const fn = (kept: readonly Entry[]) => {
     const paths: string[] = [];
     if (!refs) return { paths, locales };
     for (const e of kept) {
@@ -290,14 +296,22 @@ function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly R
       const r = refs(e);
       for (const p of r.paths) {
         const t = here.get(p);
-        if (t && t.type !== 'dir' && !forbid.some((f) => f.test(p))) paths.push(p);
+        if (t && t.type !== 'dir' && !forbid.some((f) => f.test(p))) {
+          paths.push(p);
+          if (!why.has(p)) why.set(p, e.path);
+        }
       }
       for (const c of r.commands) {
         const p = PATH_DIRS.map((d) => `${d}/${c}`).find((q) => view.lookup(q));
-        if (p && here.has(view.resolve(p)?.path ?? p) && !forbid.some((f) => f.test(p) || f.test(view.resolve(p)?.path ?? p))) paths.push(p);
+        const real = p ? view.resolve(p)?.path ?? p : '';
+        if (p && here.has(real) && !forbid.some((f) => f.test(p) || f.test(real))) {
+          paths.push(p);
+          if (!why.has(real)) why.set(real, e.path);
+        }
       }
       for (const l of r.locales) locales.add(l);
     }
     return { paths, locales };
   };
+  return Object.assign(fn, { why });
 }
