@@ -162,7 +162,13 @@ comm -12 "$W/closure.all" "$W/parent" >"$W/closure.inherited"
 # tools a wrapper script or system() runs (coreutils' mktemp, chmod, rm), the C.UTF-8
 # locale (libc-bin), base-passwd's standard accounts. Files only; the pipeline keeps
 # what a kept program uses.
-for pkg in $(dpkg-query -W -f '${Essential}\t${Package}\n' | awk -F "$TAB" '$1 == "yes" { print $2 }'); do
+# With the libraries they link (coreutils' libattr1, bash's libtinfo6): only those, not
+# what the Essential tools need to administer a system (login's PAM configuration).
+dpkg-query -W -f '${Essential}\t${Package}\n' | awk -F "$TAB" '$1 == "yes" { print $2 }' | sort -u >"$W/essential"
+awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
+	pkg_closure "$W/essential" "$W/essential.all" 'Essential package ' ' is not installed' || die "cannot compute the closure of the Essential packages"
+dpkg-query -W -f '${Package}\t${Section}\n' $(cat "$W/essential.all") 2>/dev/null | awk -F "$TAB" '$2 ~ /(^|\/)libs$/ { print $1 }' >"$W/essential.libs"
+for pkg in $(sort -u "$W/essential" "$W/essential.libs"); do
 	if dpkg-query -W -f '${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^.i' && ! grep -qxF "$pkg" "$W/closure.all" "$W/parent"; then
 		printf '%s\n' "$pkg" >>"$W/closure.inherited"
 	fi
