@@ -56,13 +56,13 @@ export const SERVERS: readonly ServerEntry[] = [
   { package: 'varnish', entrypoint: ['varnishd', '-F', '-a', ':6081', '-b', '127.0.0.1:8080'], port: 6081, probe: 'curl -sS -o /dev/null -w "%{http_code}\\n" http://127.0.0.1:6081/', answer: /^\d{3}$/m, clients: ['curl'], covers: 'system("rm -rf …"), VCL compiled with the C compiler' },
   // Databases and caches
   {
-    package: 'postgresql', entrypoint: ['/usr/lib/postgresql/15/bin/postgres', '-D', '/var/lib/postgresql/15/main', '-c', 'config_file=/etc/postgresql/15/main/postgresql.conf'], user: 'postgres', port: 5432,
+    package: 'postgresql', entrypoint: ['/usr/lib/postgresql/15/bin/postgres', '-D', '/var/lib/postgresql/15/main', '-c', 'config_file=/etc/postgresql/15/main/postgresql.conf', '-c', 'listen_addresses=*'], user: 'postgres', port: 5432,
     files: { '/etc/postgresql/15/main/pg_hba.conf': 'host all all 127.0.0.1/32 trust\n' },
     probe: 'psql -h 127.0.0.1 -U postgres -Atc "select 1"', answer: /^1$/m, clients: ['postgresql-client'], covers: 'locale named in postgresql.conf, /run/postgresql from tmpfiles.d',
   },
   {
     // The newcomer's PostgreSQL: a cluster made at build time with initdb --locale=C.UTF-8, postgres as entrypoint.
-    name: 'postgresql-initdb', package: 'postgresql', entrypoint: ['/usr/lib/postgresql/15/bin/postgres', '-D', '/var/lib/postgresql/data'], user: 'postgres', port: 5432,
+    name: 'postgresql-initdb', package: 'postgresql', entrypoint: ['/usr/lib/postgresql/15/bin/postgres', '-D', '/var/lib/postgresql/data', '-c', 'listen_addresses=*'], user: 'postgres', port: 5432,
     finishRootfs: 'mkdir -p "$ROOT/var/lib/postgresql/data" && chown postgres:postgres "$ROOT/var/lib/postgresql/data" && su postgres -s /bin/sh -c "/usr/lib/postgresql/15/bin/initdb -D $ROOT/var/lib/postgresql/data --locale=C.UTF-8 -A trust >/dev/null"',
     probe: 'psql -h 127.0.0.1 -U postgres -Atc "select 1"', answer: /^1$/m, clients: ['postgresql-client'], covers: 'a locale named by a configuration file written at build time',
   },

@@ -132,7 +132,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
 
   const standard = standardAccountsNamed(before, entries, references, read, declared, adopted.users, adopted.groups);
   const accounts = { users: [...adopted.users, ...standard.users], groups: [...adopted.groups, ...standard.groups] };
-  entries = [...entries, ...(await addedFiles(input, accounts))];
+  entries = [...entries, ...(await addedFiles(input, accounts)), ...(def.parent === null ? runtimeDirs(entries) : [])];
   // /run directories of tmpfiles.d (tinyproxy), owned by the accounts they name.
   const everyone = [...declared, ...accounts.users];
   const groupIds = new Map<string, number>([...everyone.map((a) => [a.group || a.user, a.gid] as [string, number]), ...accounts.groups.map((g) => [g.name, g.gid] as [string, number])]);
@@ -197,6 +197,25 @@ function standardAccountsNamed(before: readonly Entry[], kept: readonly Entry[],
     groups: new Set([...all.map((a) => a.group || a.user), ...groups.map((g) => g.name)]),
     gids: new Set([...all.map((a) => a.gid), ...groups.map((g) => g.gid)]),
   });
+}
+
+/**
+ * What a booted system has for running programs and a container does not make:
+ * /run, /run/lock (sticky, as /tmp), and base-files' /var/run and /var/lock links to
+ * them (apache2ctl's `mktemp -d /var/lock/apache2.XXXX`, nginx's /run/nginx.pid).
+ * Only what the layer lacks.
+ */
+function runtimeDirs(entries: readonly Entry[]): Entry[] {
+  const have = new Set(entries.map((e) => e.path));
+  const out: Entry[] = [];
+  const base = { uid: 0, gid: 0, size: 0, sha256: null, elf: null } as const;
+  if (!have.has('run')) out.push({ ...base, path: 'run', type: 'dir', mode: 0o755, linkname: null });
+  if (!have.has('run/lock')) out.push({ ...base, path: 'run/lock', type: 'dir', mode: 0o1777, linkname: null });
+  if (have.has('var')) {
+    if (!have.has('var/run')) out.push({ ...base, path: 'var/run', type: 'symlink', mode: 0o777, linkname: '/run' });
+    if (!have.has('var/lock')) out.push({ ...base, path: 'var/lock', type: 'symlink', mode: 0o777, linkname: '/run/lock' });
+  }
+  return out;
 }
 
 async function addedFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }): Promise<Entry[]> {

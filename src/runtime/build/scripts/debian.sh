@@ -187,10 +187,12 @@ while IFS= read -r pkg; do
 done <"$W/closure"
 # The parent's packages and the essential candidates: files only (the pipeline keeps
 # what the parent lacks and this image uses).
+# Of the Essential candidates, never the package manager's or init's bookkeeping
+# (dpkg's /var/lib/dpkg, the rc?.d directories), as of the install below.
 while IFS= read -r pkg; do
 	arch=$(dpkg-query -W -f '${Architecture}' "$pkg" | head -n 1)
 	list=$(listfile "$pkg" "$arch")
-	canonical <"$list" | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw"
+	canonical <"$list" | grep -Ev '^/(var/lib/dpkg|var/lib/apt|var/cache|var/log)(/|$)|^/etc/rc[0-6S]\.d(/|$)' | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw" || true
 done <"$W/closure.inherited"
 sort -u "$W/owned.raw" >"$OUT/files.tsv"
 
