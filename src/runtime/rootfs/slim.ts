@@ -84,7 +84,7 @@ const LOCALE_DIR = /^usr\/lib\/locale\/([^/]+)\//;
  */
 export const ESSENTIAL = new Set([
   'base-files', 'base-passwd', 'bash', 'bsdutils', 'coreutils', 'dash', 'debianutils', 'diffutils', 'dpkg', 'findutils',
-  'grep', 'gzip', 'hostname', 'init-system-helpers', 'libc-bin', 'login', 'ncurses-bin', 'perl-base', 'sed', 'sysvinit-utils', 'tar', 'util-linux',
+  'grep', 'gzip', 'hostname', 'init-system-helpers', 'libc-bin', 'login', 'ncurses-base', 'ncurses-bin', 'perl-base', 'sed', 'sysvinit-utils', 'tar', 'util-linux',
 ]);
 /** Where a shell is looked for (dash's /bin/sh, canonical). */
 const SHELLS = ['usr/bin/sh', 'bin/sh', 'usr/bin/dash', 'bin/dash'];
@@ -119,10 +119,10 @@ export function slim(input: SlimInput): SlimResult {
   const partial = partialPackages(input.requested, input.packages);
   const parentFs = new Layers(input.parents);
   // The parent's packages: only what the parent's layers lack.
-  const entries = input.entries.filter((e) => !e.origin || own.has(e.origin) || !parentFs.get(e.path));
+  const offered = new Set([...ESSENTIAL].filter((p) => !own.has(p)));
+  const entries = ofAlternatives(input.entries.filter((e) => !e.origin || own.has(e.origin) || !parentFs.get(e.path)), input.parents, offered);
   const isPartial = (e: Entry) => !!e.origin && (partial.has(e.origin) || !own.has(e.origin));
   if (!entries.some(isPartial)) return { entries: [...entries], unused: [] };
-  const offered = new Set([...ESSENTIAL].filter((p) => !own.has(p)));
 
   const libConfig = new Set(input.packages.filter((p) => p.section === 'libs' || p.section === 'oldlibs').map((p) => p.name));
   const needs = new Set(input.needs);
@@ -314,4 +314,18 @@ function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly R
     return { paths, locales };
   };
   return Object.assign(fn, { why });
+}
+
+/**
+ * update-alternatives' links (`/usr/bin/which -> /etc/alternatives/which ->
+ * /usr/bin/which.debianutils`) belong to no package; those that lead to a file of an
+ * offered package count as that package's, so they stay only when its file does.
+ */
+function ofAlternatives(entries: readonly Entry[], parentLayers: readonly (readonly Entry[])[], offered: ReadonlySet<string>): Entry[] {
+  const view = new Layers([...parentLayers, entries]);
+  return entries.map((e) => {
+    if (e.origin || e.type !== 'symlink' || !(e.path.startsWith('etc/alternatives/') || (e.linkname ?? '').includes('/etc/alternatives/'))) return e;
+    const target = view.resolve(e.path)?.entry.origin;
+    return target && offered.has(target) ? { ...e, origin: target } : e;
+  });
 }

@@ -212,4 +212,12 @@ test('a path a kept configuration file names is kept with its package (a module)
   assert.not.ok(forbidden.includes(`${LIB}/web/mod_x.so`));
 });
 
+test('an alternative that leads to an offered package\'s file stays only with that file (which -> which.debianutils)', () => {
+  const entries = [...libc6, of('app', program('usr/bin/app', ['libc.so.6'])), of('debianutils', script('usr/bin/which.debianutils', '/bin/sh')),
+    symlink('etc/alternatives/which', '/usr/bin/which.debianutils'), symlink('usr/bin/which', '/etc/alternatives/which')];
+  const packages = [pkg('app', 'utils', ['libc6']), pkg('libc6', 'libs')];
+  const kept = paths(slim({ ...base, entries, packages, requested: ['app'] }).entries);
+  assert.not.ok(kept.includes('usr/bin/which.debianutils') || kept.includes('etc/alternatives/which') || kept.includes('usr/bin/which'), kept.join(' '));
+});
+
 test.run();
