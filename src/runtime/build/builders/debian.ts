@@ -16,6 +16,7 @@ import { builderKey } from '../../../contract/key';
 import { debianSources } from '../../../contract/apt';
 import { hostPlatform, platformInfo } from '../../../contract/platform';
 import { loadForeignRootfs } from './foreign';
+import { fromImageId, LABEL_BUILDER_FROM, staleFrom } from './from-image';
 import { forPlatform } from '../../../contract/platform';
 
 /** `ensureDebianBuilder` options. */
@@ -98,17 +99,23 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
   const ref = builderRef(def, key);
   const log = opts.log ?? (() => undefined);
   const existing = await engine.inspectImage(ref);
-  if (existing && existing.labels[LABEL_KEY] === key && !opts.force) {
+  const src = deb.source;
+  const run = { log, signal: opts.signal };
+  // A `from` image behind a tag: the builder follows it (from-image.ts).
+  const fromId = src.kind === 'pull'
+    ? await fromImageId(engine, def.id, src.image, { log, pull: (image) => guarded(def.id, opts.signal, engine.pullImage(image, (e) => e.status && log(`pull: ${[e.id, e.status, e.progress].filter(Boolean).join(' ')}`))) })
+    : null;
+  const stale = existing && existing.labels[LABEL_KEY] === key ? staleFrom(existing, src.kind === 'pull' ? src.image : null, fromId) : null;
+  if (stale) log(`builder ${def.id}: ${stale}: setting it up again`);
+  if (existing && existing.labels[LABEL_KEY] === key && !stale && !opts.force) {
     log(`builder ${def.id}: ${ref} is up to date`);
     return ref;
   }
   const changes = [
     `ENV PATH=${PATH}`,
     'CMD ["/bin/sh"]',
-    `LABEL ${LABEL_OWNED}="1" ${LABEL_BUILDER}=${JSON.stringify(def.id)} ${LABEL_KEY}=${JSON.stringify(key)}`,
+    `LABEL ${LABEL_OWNED}="1" ${LABEL_BUILDER}=${JSON.stringify(def.id)} ${LABEL_KEY}=${JSON.stringify(key)}${fromId ? ` ${LABEL_BUILDER_FROM}=${JSON.stringify(fromId)}` : ''}`,
   ];
-  const src = deb.source;
-  const run = { log, signal: opts.signal };
   switch (src.kind) {
     case 'mmdebstrap':
       log(`builder ${def.id}: bootstrapping ${deb.suite} (${src.variant}) with mmdebstrap from ${deb.mirror}`);
@@ -126,7 +133,8 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
       await guarded(def.id, opts.signal, engine.importImage(abortable(createReadStream(src.path), opts.signal), ref, { changes }));
       break;
     case 'pull':
-      await importPulled(engine, def.id, src.image, ref, changes, run);
+      // By id: the tag may move while the builder is set up.
+      await importPulled(engine, def.id, fromId!, ref, changes, run);
       break;
   }
   // A rebuild moved the tag; drop the image it left dangling (best effort).
