@@ -12,13 +12,18 @@
 #                   accounts.tsv (user uid group gid home shell), record.tsv (group name),
 #                   each present only when not empty), [hooks/configure-builder.sh, configure-rootfs.sh,
 #                   finish-rootfs.sh], [parent-packages.list] (one cat/pkg-version a line:
-#                   what the ancestors installed; a bare cat/pkg is pinned to the visible version),
+#                   what the ancestors installed; a bare cat/pkg is pinned to the visible version;
+#                   the versioned ones are the only versions the build dependencies may take),
 #                   [portage/imgsdk/lock.list] (=cat/pkg-version::repo atoms of imgsdk.lock:
 #                   installed instead of the requested packages)
 # Out: /imgsdk/out  rootfs.tar     tar of /imgsdk/root, ./-relative, numeric owners
 #                   packages.json  [{name, version, use, slot, repository, origin}] from ROOT's /var/db/pkg
 #                   files.tsv      /path TAB cat/pkg, from the packages' CONTENTS
 #                   pretend.txt    (--lock only, instead of the above) emerge --pretend's report
+#
+# The portage/ files hold the ancestors' settings before the image's own (synth does
+# that): the ancestors' packages emerged into this builder as build dependencies are
+# configured as the ancestors built them, as in Kubler's committed parent builder.
 #
 # Order, as Kubler's build-root.sh: /etc/portage from the assembly, downloads, binpkg
 # invalidation, overlays, accounts in the builder, configureBuilder, build dependencies
