@@ -178,7 +178,18 @@ export function renderInheritedPortage(chain: readonly PortageOf[]): Record<stri
   const inherited = new Set(rendered.slice(0, -1).flatMap((r) => Object.keys(r.files)));
   for (const path of inherited) {
     if (INHERITED.test(path)) {
-      const parts = rendered.filter((r) => r.files[path] !== undefined).map((r) => `# from ${r.id}${r.id === own.id ? ' (this image)' : ''}\n${withoutHeader(r.files[path])}`);
+      // A mask or unmask line is a set member: one an ancestor has already says nothing new.
+      const seen = SET_FILES.test(path) ? new Set<string>() : null;
+      const assigned = new Map<string, string>();
+      const parts: string[] = [];
+      for (const r of rendered) {
+        if (r.files[path] === undefined) continue;
+        let lines = withoutHeader(r.files[path]).split('\n').slice(0, -1);
+        if (seen) lines = lines.filter((l) => !seen.has(l) && !!seen.add(l));
+        // make.conf: an assignment repeating the one in effect (and not reading itself) changes nothing.
+        if (path === 'make.conf') lines = lines.filter((l) => !repeatsAssignment(l, assigned));
+        if (lines.length) parts.push(`# from ${r.id}${r.id === own.id ? ' (this image)' : ''}\n${lines.map((l) => `${l}\n`).join('')}`);
+      }
       files[path] = GENERATED_HEADER + '\n' + parts.join('');
     } else if (path.startsWith('repos.conf/') && files[path] === undefined) {
       files[path] = [...rendered].reverse().find((r) => r.files[path] !== undefined)!.files[path];
@@ -199,6 +210,17 @@ export function inheritedOverlays(chain: readonly PortageOf[]): OverlayDef[] {
   const byName = new Map<string, OverlayDef>();
   for (const c of chain) for (const o of c.portage.overlays) byName.set(o.name, o);
   return [...byName.values()];
+}
+
+const SET_FILES = /^package\.(mask|unmask)\/imgsdk$/;
+
+/** Whether make.conf line `line` assigns what `assigned` says is in effect already; records it otherwise. */
+function repeatsAssignment(line: string, assigned: Map<string, string>): boolean {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(line);
+  if (!m) return false;
+  if (assigned.get(m[1]) === line && !line.includes('$')) return true;
+  assigned.set(m[1], line);
+  return false;
 }
 
 function withoutHeader(text: string): string {
