@@ -40,7 +40,7 @@ export { readAssembly } from './contract/read';
 export { deploy, deployApp, type AppDeployOptions, type DeployAppOptions, type DeployResult } from './app/deploy';
 export { locate, type Where, type Located } from './app/open';
 export { OUT_DIR_NAME, STATE_DIR_NAME, ENV_OUT_DIR, ENV_STATE_DIR } from './contract/defaults';
-export { deployAssembly, type DeployEvent, type DeployOptions, type ImageResult } from './runtime/deploy/deploy';
+export { deployAssembly, type DeployEvent, type DeployOptions, type ImageResult, type Step } from './runtime/deploy/deploy';
 export { diff, type DiffEntry, type DiffOptions } from './runtime/deploy/diff';
 export { lock, outdated, ensureLocked, type LockOptions, type LockResult, type OutdatedResult } from './app/lockfile';
 export type { Pushed } from './runtime/image/push';

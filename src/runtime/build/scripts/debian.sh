@@ -74,6 +74,7 @@ listfile() {
 
 [ -f "$IN/apt/packages.list" ] || die "$IN/apt/packages.list is missing (was the image dir put at $IN?)"
 mkdir -p "$OUT" "$ROOT" "$W"
+mark setup
 
 log "installing the apt configuration"
 if [ -f "$IN/apt/sources.list" ]; then
@@ -97,9 +98,11 @@ fi
 cp /etc/passwd "$W/passwd.before"
 cp /etc/group "$W/group.before"
 
+mark apt-update
 log "apt-get update"
 apt-get update -q || die "apt-get update failed (check apt/sources.list and that the builder reaches the mirror)"
 
+mark setup
 hook configure-builder
 hook configure-rootfs
 
@@ -112,9 +115,12 @@ if [ -f "$IN/parent-packages.list" ]; then
 	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e 's/:.*//' -e '/^$/d' "$IN/parent-packages.list" | sort -u >"$W/parent"
 fi
 
+mark files
 log "snapshot before the install"
 snapshot "$W/before"
 
+# The check of the lock against the index counts as part of the download.
+mark apt-download
 # Locked (imgsdk.lock): every package of the closure at its exact version, the
 # ancestors' too, checked against the archive's index first. apt then verifies each
 # .deb against that index, so what is installed is what the lock names.
@@ -144,10 +150,17 @@ else
 	opts=""
 fi
 
+# Downloaded first, apart, so the download and the install are timed each (the
+# second run finds every .deb in /var/cache/apt/archives).
+log "apt-get install --download-only $(tr '\n' ' ' <"$W/install")"
+# shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
+apt-get install -y -q --download-only --no-install-recommends $opts $(cat "$W/install") || die "apt-get install (download) failed"
+mark apt-install
 log "apt-get install $(tr '\n' ' ' <"$W/install")"
 # shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
 apt-get install -y -q --no-install-recommends $opts $(cat "$W/install") || die "apt-get install failed"
 
+mark files
 log "snapshot after the install"
 snapshot "$W/after"
 
@@ -245,7 +258,9 @@ sort -t "$TAB" -k 1,1 "$W/pkgs.tsv" | awk -F "$TAB" '
 	{ printf "%s\n  {\"name\":%s,\"version\":%s,\"arch\":%s,\"source\":%s,\"origin\":\"debian\"}", (NR > 1 ? "," : ""), q($1), q($2), q($3), q($4) }
 	END { print (NR ? "\n]" : "]") }' >"$OUT/packages.json"
 
+mark rootfs-tar
 log "writing $OUT/rootfs.tar"
 tar -C "$ROOT" --numeric-owner --xattrs --xattrs-include='security.capability' -cf "$OUT/rootfs.tar" . ||
 	die "writing rootfs.tar failed"
+mark end
 log "done: $(wc -l <"$W/closure") packages, $(du -sk "$ROOT" | cut -f 1) KiB"
