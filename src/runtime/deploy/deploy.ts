@@ -444,13 +444,22 @@ async function loadBuilt(ctx: Ctx, id: string, platform: string | null = null): 
   return b;
 }
 
-/** The builder image of a build (one per builder and platform), made once per deploy. */
+/**
+ * The builder image of a build (one per builder and platform), made once per
+ * deploy. Builders of one key under several ids are made once: the others wait
+ * for it, then find it and tag it as theirs.
+ */
 function ensureBuilder(ctx: Ctx, target: PlatformTarget, log: (l: string) => void): Promise<BuilderImage> {
   const def = target.builder;
-  const slot = target.platform ? `${def.id}@${target.platform}` : def.id;
+  const at = target.platform ? `@${target.platform}` : '';
+  const slot = def.id + at;
   let p = ctx.builders.get(slot);
   if (!p) {
-    p = Promise.all([ctx.engine(), building()]).then(([e, b]) => b.ensureBuilderImage(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }));
+    const same = `key:${target.builderKey}${at}`;
+    const first = ctx.builders.get(same);
+    const ensure = () => Promise.all([ctx.engine(), building()]).then(([e, b]) => b.ensureBuilderImage(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }));
+    p = first ? first.then(ensure, ensure) : ensure();
+    if (!first) ctx.builders.set(same, p);
     ctx.builders.set(slot, p);
   }
   return p;

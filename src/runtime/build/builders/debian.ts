@@ -17,6 +17,7 @@ import { debianSources } from '../../../contract/apt';
 import { hostPlatform, platformInfo } from '../../../contract/platform';
 import { loadForeignRootfs } from './foreign';
 import { forPlatform } from '../../../contract/platform';
+import { splitRepoTag } from '../../../contract/names';
 
 /** `ensureDebianBuilder` options. */
 export interface EnsureBuilderOptions {
@@ -58,6 +59,13 @@ export interface MmdebstrapSpec {
 const zx = (): typeof Zx => require('zx') as typeof Zx;
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The builder keeps the package lists of its bootstrap: phase 1 and lock still run
+ * `apt-get update`, which then fetches only what changed since (InRelease files,
+ * pdiffs) instead of every Packages file, for each image.
+ */
+const KEEP_LISTS = '--skip=cleanup/apt/lists';
 
 /**
  * The `repo:tag` of a builder image: `imgsdk-builder/<id, / replaced by ->:<key first 12 hex>`.
@@ -102,6 +110,15 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
     log(`builder ${def.id}: ${ref} is up to date`);
     return ref;
   }
+  // The id is a name: an identical definition under another id (a library's
+  // builder) was bootstrapped already, and its image is this one under a second tag.
+  const twin = opts.force ? null : await sameBuilder(engine, key);
+  if (twin) {
+    const { repo, tag } = splitRepoTag(ref);
+    await engine.tagImage(twin.id, repo, tag);
+    log(`builder ${def.id}: ${ref} is ${twin.repoTags[0] ?? twin.id} (the same definition), tagged`);
+    return ref;
+  }
   const changes = [
     `ENV PATH=${PATH}`,
     'CMD ["/bin/sh"]',
@@ -134,6 +151,12 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
   if (existing && existing.id !== now?.id) await engine.removeImage(existing.id).catch(() => false);
   log(`builder ${def.id}: ${ref} ready`);
   return ref;
+}
+
+/** A builder image in the engine whose key is `key`, under whatever id it was made. */
+async function sameBuilder(engine: Engine, key: string): Promise<{ id: string; repoTags: readonly string[] } | null> {
+  const found = await engine.listImages({ label: `${LABEL_KEY}=${key}` });
+  return found.find((i) => i.labels[LABEL_KEY] === key && i.labels[LABEL_OWNED] === '1') ?? null;
 }
 
 /**
@@ -170,7 +193,7 @@ export async function importMmdebstrap(
     halt: true,
     signal: opts.signal,
     store: { stdout: discard, stderr, stdall: discard },
-  })`mmdebstrap --variant=${spec.variant} ${arch} ${include} ${aptopts} ${spec.suite} - ${sources}`;
+  })`mmdebstrap --variant=${spec.variant} ${arch} ${include} ${aptopts} ${KEEP_LISTS} ${spec.suite} - ${sources}`;
   proc.run();
   const body = new PassThrough();
   proc.stdout.pipe(body, { end: false });

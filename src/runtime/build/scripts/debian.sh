@@ -28,6 +28,8 @@ IN=/imgsdk/in
 OUT=/imgsdk/out
 ROOT=/imgsdk/root
 W=/imgsdk/work
+# The builder's .deb cache, when deploy mounts it (apt-cache.ts).
+DEBS=/imgsdk/debs
 TAB=$(printf '\t')
 export ROOT DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none LC_ALL=C
 
@@ -59,6 +61,43 @@ canonical() {
 		while IFS= read -r p; do
 			if [ -e "$p" ] || [ -L "$p" ]; then printf '%s\n' "$p"; fi
 		done
+}
+
+# The .debs apt is about to download that the cache volume has, copied to apt's
+# archives, each only when its sha256 is one the index just read gives for that
+# package and version (a file apt finds there at the right size is not checked
+# again): a damaged or foreign file in the volume is downloaded anew, never installed.
+# Copies, not the volume itself as apt's archives: two containers' apts would lock
+# each other out of it, and one's partial download would be the other's input.
+debs_in() {
+	apt-get install --print-uris -qq -y --no-install-recommends "$@" 2>/dev/null |
+		awk '{ print $2 }' | while IFS= read -r f; do
+		if [ -f "$DEBS/$f" ]; then printf '%s\n' "$f"; fi
+	done >"$W/debs.cached"
+	[ -s "$W/debs.cached" ] || return 0
+	# name_version_arch.deb; the version's epoch colon is %3a in the name.
+	# shellcheck disable=SC2046 # name=version, no spaces
+	apt-cache show $(sed -e 's/_[^_]*$//' -e 's/_/=/' -e 's/%3a/:/g' "$W/debs.cached") 2>/dev/null | awk '
+		/^Package: / { p = $2 } /^Version: / { v = $2 } /^SHA256: / { print p "\t" v "\t" $2 }' >"$W/debs.index"
+	(cd "$DEBS" && xargs -r sha256sum <"$W/debs.cached") | awk -v idx="$W/debs.index" -v dest=/var/cache/apt/archives '
+		BEGIN { while ((getline l < idx) > 0) { split(l, f, "\t"); ok[f[1] "\t" f[2] "\t" f[3]] = 1 } }
+		{
+			file = $2; sub(/^\*/, "", file); n = split(file, part, "_"); v = part[2]; gsub(/%3a/, ":", v)
+			if ((part[1] "\t" v "\t" $1) in ok) print file
+		}' >"$W/debs.good"
+	while IFS= read -r f; do cp "$DEBS/$f" /var/cache/apt/archives/; done <"$W/debs.good"
+	log "$(wc -l <"$W/debs.good") of the .debs to install from the builder's cache"
+}
+
+# What apt downloaded, into the cache volume: under a temp name first, so another
+# container never copies a partial file.
+debs_out() {
+	for f in /var/cache/apt/archives/*.deb; do
+		[ -f "$f" ] || continue
+		b=${f##*/}
+		[ -f "$DEBS/$b" ] && continue
+		cp "$f" "$DEBS/.$b.$$.tmp" && mv -f "$DEBS/.$b.$$.tmp" "$DEBS/$b" || rm -f "$DEBS/.$b.$$.tmp"
+	done
 }
 
 # The dpkg list file of an installed package (Multi-Arch: same ones carry :arch).
@@ -151,10 +190,14 @@ else
 fi
 
 # Downloaded first, apart, so the download and the install are timed each (the
-# second run finds every .deb in /var/cache/apt/archives).
+# second run finds every .deb in /var/cache/apt/archives), with the builder's .deb
+# cache (a volume at $DEBS, when mounted) taken from before and filled after.
+# shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
+[ ! -d "$DEBS" ] || debs_in $opts $(cat "$W/install")
 log "apt-get install --download-only $(tr '\n' ' ' <"$W/install")"
 # shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
-apt-get install -y -q --download-only --no-install-recommends $opts $(cat "$W/install") || die "apt-get install (download) failed"
+apt-get install -y -q --download-only --no-install-recommends $opts $(cat "$W/install") || die "apt-get install failed"
+[ ! -d "$DEBS" ] || debs_out
 mark apt-install
 log "apt-get install $(tr '\n' ' ' <"$W/install")"
 # shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
