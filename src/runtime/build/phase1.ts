@@ -126,15 +126,18 @@ export function parseMarks(tsv: string, started: number, ran: number): Mark[] {
 }
 
 /**
- * Durations from the marks: `container` until the first, each marked step until
- * the next (a step marked twice is summed), `stream` and `finish` after the run.
- * @example phase1Steps([['setup', 5], ['end', 9]], 0, 12, 13) // [['container', 5], ['setup', 4], ['stream', 3], ['finish', 1]]
+ * Durations from the marks: `container` until the first and from the script's end
+ * to the exit, each marked step until the next (a step marked twice is summed),
+ * `stream` and `finish` after the run.
+ * @example phase1Steps([['setup', 5], ['end', 9], ['end', 10]], 0, 12, 13) // [['container', 6], ['setup', 4], ['stream', 2], ['finish', 1]]
  */
 export function phase1Steps(marks: readonly Mark[], started: number, streamed: number, done: number): [Phase1Step, number][] {
   const sums = new Map<Phase1Step, number>([['container', marks[0][1] - started]]);
   for (let i = 0; i + 1 < marks.length; i++) {
     const [name, at] = marks[i];
-    if (name !== 'end') sums.set(name, (sums.get(name) ?? 0) + marks[i + 1][1] - at);
+    // From the script's end to the container's exit is the container's too.
+    const step = name === 'end' ? 'container' : name;
+    sums.set(step, (sums.get(step) ?? 0) + marks[i + 1][1] - at);
   }
   const end = marks[marks.length - 1][1];
   sums.set('stream', streamed - end);
