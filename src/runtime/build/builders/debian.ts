@@ -93,12 +93,17 @@ export function bootstrapKey(def: BuilderDef): string {
  * import: a failed bootstrap, a bad checksum or an abort leaves nothing tagged.
  */
 export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts: EnsureBuilderOptions = {}): Promise<string> {
+  return (await ensureDebianBuilderImage(engine, def, opts)).ref;
+}
+
+/** {@link ensureDebianBuilder}, with the builder image's key (its .deb cache is named after it). */
+export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, opts: EnsureBuilderOptions = {}): Promise<{ ref: string; key: string }> {
   if (def.platforms) {
     // A builder naming platforms (as lock and shell see it) means one of them: the host's when it has it.
     const platform = opts.platform ?? (def.platforms.includes(hostPlatform()) ? hostPlatform() : def.platforms[0]);
     const variant = forPlatform(def, platform);
     if (typeof variant === 'string') throw new BuildError(def.id, variant, { phase: 'builder' });
-    return ensureDebianBuilder(engine, variant, { ...opts, platform });
+    return ensureDebianBuilderImage(engine, variant, { ...opts, platform });
   }
   const deb = def.debian;
   if (def.kind !== 'debian' || !deb) throw new BuildError(def.id, 'not a Debian builder', { phase: 'builder' });
@@ -108,7 +113,7 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
   const existing = await engine.inspectImage(ref);
   if (existing && existing.labels[LABEL_KEY] === key && !opts.force) {
     log(`builder ${def.id}: ${ref} is up to date`);
-    return ref;
+    return { ref, key };
   }
   // The id is a name: an identical definition under another id (a library's
   // builder) was bootstrapped already, and its image is this one under a second tag.
@@ -117,7 +122,7 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
     const { repo, tag } = splitRepoTag(ref);
     await engine.tagImage(twin.id, repo, tag);
     log(`builder ${def.id}: ${ref} is ${twin.repoTags[0] ?? twin.id} (the same definition), tagged`);
-    return ref;
+    return { ref, key };
   }
   const changes = [
     `ENV PATH=${PATH}`,
@@ -150,7 +155,7 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
   const now = await engine.inspectImage(ref);
   if (existing && existing.id !== now?.id) await engine.removeImage(existing.id).catch(() => false);
   log(`builder ${def.id}: ${ref} ready`);
-  return ref;
+  return { ref, key };
 }
 
 /** A builder image in the engine whose key is `key`, under whatever id it was made. */

@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import type { BuilderDef } from '../../../contract/assembly';
-import { LABEL_KEY, type Engine, type VolumeMount } from '../../engine/engine';
+import type { Engine, VolumeMount } from '../../engine/engine';
 import { aptCacheMount } from './apt-cache';
-import { ensureDebianBuilder } from './debian';
+import { ensureDebianBuilderImage } from './debian';
 import { ensureGentooBuilder } from './gentoo';
 
 /** A builder image and the named volumes its containers mount (Debian: the .deb cache; Gentoo: Portage snapshot, distfiles, binpkgs). */
@@ -37,10 +37,9 @@ export interface EnsureOptions {
 export async function ensureBuilder(engine: Engine, def: BuilderDef, key: string, opts: EnsureOptions): Promise<BuilderImage> {
   const common = { log: opts.log, signal: opts.signal, force: opts.force ?? false, ...(opts.platform ? { platform: opts.platform } : {}) };
   if (def.kind === 'debian') {
-    const ref = await ensureDebianBuilder(engine, def, common);
     // The .deb cache belongs to the builder image (its bootstrap key), shared by every id naming it.
-    const imageKey = (await engine.inspectImage(ref))?.labels[LABEL_KEY];
-    return { ref, mounts: imageKey ? [aptCacheMount(imageKey)] : [] };
+    const { ref, key: imageKey } = await ensureDebianBuilderImage(engine, def, common);
+    return { ref, mounts: [aptCacheMount(imageKey)] };
   }
   return ensureGentooBuilder(engine, def, key, { ...common, cacheDir: join(opts.stateRoot, 'downloads') });
 }
