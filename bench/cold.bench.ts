@@ -22,6 +22,7 @@
  *
  *   npm run bench -- cold            # one round
  *   npm run bench -- cold 3          # median of three rounds
+ *   npm run bench -- cold nginx node # some groups (by the start of their name)
  *
  * Needs a Docker engine, mmdebstrap and the network to Debian's archive.
  */
@@ -184,9 +185,10 @@ async function dockerCold(work: string, g: Group): Promise<number> {
 const STEPS: readonly Step[] = ['builder', 'container', 'setup', 'apt-update', 'apt-download', 'apt-install', 'files', 'rootfs-tar', 'stream', 'finish', 'pipeline', 'sbom', 'layer', 'load', 'record', 'ship'];
 const s1 = (ms: number) => (ms / 1000).toFixed(1);
 
-/** `npm run bench -- cold [rounds]`. */
+/** `npm run bench -- cold [rounds] [group names]`. */
 export async function run(args: readonly string[] = []): Promise<void> {
   const rounds = Math.max(1, Number(args.find((a) => /^\d+$/.test(a)) ?? 1));
+  const only = args.filter((a) => !/^\d+$/.test(a));
   const work = mkdtempSync(join(tmpdir(), 'imgsdk-bench-cold-'));
   const engine = await connectEngine();
   let def: BuilderDef | null = null;
@@ -203,7 +205,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
     process.stdout.write(`new builder: ${s1(bootstrap)} s (mmdebstrap + import)\n`);
 
     const lockFile = join(work, 'imgsdk.lock');
-    const gs = groups(ref);
+    const gs = groups(ref).filter((g) => !only.length || only.some((o) => g.name.startsWith(o)));
     const res = gs.map(() => ({ nolock: [] as Measure[], locked: [] as Measure[], docker: [] as number[] }));
     for (let round = 0; round < rounds; round++) {
       for (const [i, g] of gs.entries()) {
