@@ -42,24 +42,26 @@ snapshot() {
 		sort -u >"$1"
 }
 
-# Reads absolute paths, prints them canonical: the parent directory resolved through
-# symlinks (/lib/x -> /usr/lib/x), the last component kept as is (a listed symlink
-# stays a symlink). Paths that do not exist here are dropped.
+# Reads absolute paths, each optionally followed by a TAB and more (kept as is),
+# prints them canonical: the parent directory resolved through symlinks (/lib/x ->
+# /usr/lib/x), the last component kept as is (a listed symlink stays a symlink).
+# Paths that do not exist here are dropped.
 canonical() {
-	sed -e '/^\/\.$/d' -e '/^$/d' >"$W/canon.in"
-	sed -n 's|^\(.*\)/[^/]*$|\1|p' "$W/canon.in" | sed '/^$/d' | sort -u >"$W/canon.dirs"
+	awk -F "$TAB" '$1 != "" && $1 != "/."' >"$W/canon.in"
+	awk -F "$TAB" '{ d = $1; sub(/\/[^\/]*$/, "", d); if (d != "") print d }' "$W/canon.in" | sort -u >"$W/canon.dirs"
 	# One realpath per directory, not per file.
 	tr '\n' '\0' <"$W/canon.dirs" | xargs -0 -r realpath -m -- >"$W/canon.real"
 	paste "$W/canon.dirs" "$W/canon.real" >"$W/canon.map"
-	awk -F "$TAB" -v map="$W/canon.map" '
+	awk -F "$TAB" -v OFS="$TAB" -v map="$W/canon.map" '
 		BEGIN { while ((getline l < map) > 0) { split(l, kv, "\t"); real[kv[1]] = kv[2] } }
 		{
-			i = match($0, /\/[^\/]*$/); d = substr($0, 1, i - 1); b = substr($0, i + 1)
+			i = match($1, /\/[^\/]*$/); d = substr($1, 1, i - 1); b = substr($1, i + 1)
 			r = (d == "") ? "" : real[d]; if (r == "/") r = ""
-			print r "/" b
+			$1 = r "/" b; print
 		}' "$W/canon.in" |
-		while IFS= read -r p; do
-			if [ -e "$p" ] || [ -L "$p" ]; then printf '%s\n' "$p"; fi
+		while IFS= read -r line; do
+			p=${line%%"$TAB"*}
+			if [ -e "$p" ] || [ -L "$p" ]; then printf '%s\n' "$line"; fi
 		done
 }
 
@@ -100,15 +102,15 @@ debs_out() {
 	done
 }
 
-# The dpkg list file of an installed package (Multi-Arch: same ones carry :arch).
-listfile() {
-	for f in "/var/lib/dpkg/info/$1:$2.list" "/var/lib/dpkg/info/$1.list"; do
-		if [ -f "$f" ]; then
-			printf '%s\n' "$f"
-			return 0
-		fi
+# Reads "package TAB arch" lines, prints "list file TAB package": the dpkg list file
+# of each installed package (Multi-Arch: same ones carry :arch). Builtins only.
+listfiles() {
+	while IFS="$TAB" read -r pkg arch; do
+		f="/var/lib/dpkg/info/$pkg:$arch.list"
+		[ -f "$f" ] || f="/var/lib/dpkg/info/$pkg.list"
+		[ -f "$f" ] || die "no dpkg file list for $pkg:$arch"
+		printf '%s\t%s\n' "$f" "$pkg"
 	done
-	die "no dpkg file list for $1:$2"
 }
 
 [ -f "$IN/apt/packages.list" ] || die "$IN/apt/packages.list is missing (was the image dir put at $IN?)"
@@ -224,23 +226,20 @@ done
 log "closure: $(wc -l <"$W/closure.all") packages, $(wc -l <"$W/closure") not in the parent"
 
 log "collecting files"
-: >"$W/owned.raw"
-: >"$W/pkgs.tsv"
-while IFS= read -r pkg; do
-	info=$(dpkg-query -W -f '${Package}\t${Version}\t${Architecture}\t${source:Package}' "$pkg" | head -n 1)
-	printf '%s\n' "$info" >>"$W/pkgs.tsv"
-	arch=$(printf '%s\n' "$info" | cut -f 3)
-	list=$(listfile "$pkg" "$arch")
-	canonical <"$list" | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw"
-done <"$W/closure"
-# The parent's packages and the essential candidates: files only (the pipeline keeps
-# what the parent lacks and this image uses).
-while IFS= read -r pkg; do
-	arch=$(dpkg-query -W -f '${Architecture}' "$pkg" | head -n 1)
-	list=$(listfile "$pkg" "$arch")
-	canonical <"$list" | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw"
-done <"$W/closure.inherited"
-sort -u "$W/owned.raw" >"$OUT/files.tsv"
+# One dpkg-query and one pass over the list files for the whole closure (per
+# package, that would be hundreds of processes). The parent's packages and the
+# essential candidates come as files only (the pipeline keeps what the parent lacks
+# and this image uses); packages.json lists the closure's own.
+sort -u "$W/closure" "$W/closure.inherited" >"$W/closure.files"
+: >"$W/info"
+if [ -s "$W/closure.files" ]; then
+	# The first line of each (a Multi-Arch: same package installed twice), as before.
+	# shellcheck disable=SC2046 # package names, no spaces
+	dpkg-query -W -f '${Package}\t${Version}\t${Architecture}\t${source:Package}\n' $(cat "$W/closure.files") | awk -F "$TAB" '!seen[$1]++' >"$W/info"
+fi
+awk -F "$TAB" 'NR == FNR { own[$1] = 1; next } ($1 in own)' "$W/closure" "$W/info" >"$W/pkgs.tsv"
+cut -f 1,3 "$W/info" | listfiles >"$W/lists"
+awk -F "$TAB" '{ while ((getline l < $1) > 0) print l "\t" $2; close($1) }' "$W/lists" | canonical | sort -u >"$OUT/files.tsv"
 
 # Alternatives whose chosen target belongs to the closure: /etc/alternatives/<name>
 # and the link itself, which only update-alternatives knows about.
