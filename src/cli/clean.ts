@@ -5,19 +5,23 @@ import { parse } from './args';
 
 export const CLEAN_USAGE = `imgsdk clean [options]
   Removes what this app and state directory left: the state directory (records,
-  layers, blobs, rootfs caches), its containers, the app's images and builders, and
-  the Gentoo builders' volumes (imgsdk-portage-*, imgsdk-binpkgs-*, imgsdk-distfiles)
-  that no container uses.
+  layers, blobs, rootfs caches), its containers and the app's images. Shared caches
+  (builder images, the Gentoo builders' imgsdk-portage-*, imgsdk-binpkgs-* and
+  imgsdk-distfiles volumes) go only when this state directory used them and no other
+  app known on this host does; what others use is kept and listed as such. A dry
+  run lists exactly what the real run removes.
   -y, --yes          do not ask (required when stdin is not a terminal)
   -n, --dry-run      only list what would be removed
   --app FILE|DIR     the app (default ./images.ts, else the assembly in $IMGSDK_OUTDIR or ./imgsdk.out)
   --state DIR        state directory (default $IMGSDK_STATE_DIR or .imgsdk beside the app)
   --keep-builders    keep builder images and the builders' volumes
-  --prune-volumes    remove only the Portage snapshot and binary-package volumes that no
-                     container and no builder of the app uses now; nothing else
+  --prune-volumes    remove only the Portage snapshot and binary-package volumes this
+                     state directory used that no container, no builder of the app and
+                     no other app uses now; nothing else
   --state-only       leave the engine alone
   --stale            only remove the app's key tags that are not the current keys
-  --all              every imgsdk-labelled container and image in the engine, of any app
+  --all              every imgsdk-labelled container, image and builder volume in the
+                     engine, of any app (other apps' caches too)
 `;
 
 export async function cleanCommand(argv: readonly string[]): Promise<number> {
@@ -44,6 +48,7 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
     ...plan.volumes.map((v) => `volume    ${v.name}`),
     ...(plan.stateDir ? [`directory ${plan.stateDir}`] : []),
   ];
+  for (const k of plan.kept ?? []) process.stderr.write(`keeping ${k}\n`);
   if (!lines.length) {
     process.stdout.write('nothing to clean\n');
     return 0;
