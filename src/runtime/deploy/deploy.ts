@@ -120,6 +120,7 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
   if (ship.load || ship.push) await engine();
   const emit = opts.onEvent ?? (() => undefined);
   for (const id of selected) emit({ type: 'queued', id });
+  state.warn = (line) => emit({ type: 'log', id: '-', line: `warning: ${line}` });
 
   return state.withLock(async () => {
     // Holding the lock, whatever temp files and containers of this state directory
