@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
-import { executeClean, planAppClean } from '../app/clean';
+import { appGc, executeClean, planAppClean } from '../app/clean';
+import { formatSize } from '../util/format';
 import { UsageError } from '../contract/errors';
 import { parse } from './args';
 
@@ -20,6 +21,11 @@ export const CLEAN_USAGE = `imgsdk clean [options]
                      no other app uses now; nothing else
   --state-only       leave the engine alone
   --stale            only remove the app's key tags that are not the current keys
+  --gc               only garbage-collect the state directory: remove the rootfs tars,
+                     layers, blobs and records that no current key of the app's images
+                     and none of the last --keep builds of each image use (a deploy does
+                     this by itself; see docs/ship.md). The engine is not touched.
+  --keep N           with --gc: builds kept per image besides the current ones (default 3)
   --all              every imgsdk-labelled container, image and builder volume in the
                      engine, of any app (other apps' caches too)
 `;
@@ -28,8 +34,27 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, {
     yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean', short: 'n' }, state: { type: 'string' }, app: { type: 'string' },
     'keep-builders': { type: 'boolean' }, 'state-only': { type: 'boolean' }, stale: { type: 'boolean' }, all: { type: 'boolean' },
-    'prune-volumes': { type: 'boolean' },
+    'prune-volumes': { type: 'boolean' }, gc: { type: 'boolean' }, keep: { type: 'string' },
   });
+  if (values.keep !== undefined && !values.gc) throw new UsageError('--keep goes with --gc');
+  if (values.gc) {
+    if (values['prune-volumes'] || values['state-only'] || values['keep-builders'] || values.all || values.stale) {
+      throw new UsageError('--gc only collects the state directory\'s garbage: it takes no --prune-volumes, --state-only, --keep-builders, --all or --stale');
+    }
+    if (values.keep !== undefined && !/^\d+$/.test(values.keep)) throw new UsageError(`--keep takes a number of builds, not "${values.keep}"`);
+    const { plan, freed } = await appGc({ app: values.app, state: values.state }, { keep: values.keep === undefined ? undefined : Number(values.keep), dryRun: !!values['dry-run'] }, (line) => process.stderr.write(`${line}\n`));
+    if (!plan.remove.length) {
+      process.stdout.write(`nothing to collect in ${plan.root} (${formatSize(plan.before)})\n`);
+      return 0;
+    }
+    if (values['dry-run']) {
+      process.stdout.write(plan.remove.map((f) => `file      ${plan.root}/${f.path} (${formatSize(f.bytes)})`).join('\n') + '\n');
+      process.stdout.write(`would free ${formatSize(plan.before - plan.after)}: ${formatSize(plan.before)} → ${formatSize(plan.after)}\n`);
+      return 0;
+    }
+    process.stdout.write(`removed ${plan.remove.length} files (${formatSize(freed)}) from ${plan.root}: ${formatSize(plan.before)} → ${formatSize(plan.after)}\n`);
+    return 0;
+  }
   const prune = !!values['prune-volumes'];
   if (prune && (values['state-only'] || values['keep-builders'] || values.state || values.all || values.stale)) {
     throw new UsageError('--prune-volumes removes volumes only: it takes no --state, --state-only, --keep-builders, --all or --stale');
