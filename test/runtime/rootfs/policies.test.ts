@@ -90,9 +90,9 @@ test('a C shell, rc, sash, yash and fish under any name are shells; a program th
 });
 
 test('a shell added with .file() at a path no name list knows fails the policy', async () => {
-  const img = plain('acme/filed').file('/usr/libexec/dash', 'placeholder', { mode: 0o755 });
   const body = program('esac', 'elif');
-  const m = await buildError(img, [noShell()], { files: { '/usr/libexec/dash': body }, def: (d) => ({ ...d, files: d.files.map((f) => (f.path === '/usr/libexec/dash' ? { ...f, size: body.length } : f)) }) });
+  const img = plain('acme/filed').file('/usr/libexec/dash', body, { mode: 0o755 });
+  const m = await buildError(img, [noShell()], { files: { '/usr/libexec/dash': body } });
   assert.match(m, /policy noShell: \/usr\/libexec\/dash is a shell/);
 });
 
@@ -132,8 +132,30 @@ test('nonRoot at build judges a user a package created: uid 0, or gid 0, fails n
   assert.match(uid0, /acme\/pg.*policy nonRoot: runs as root \(user pgsql is uid 0\), as the built image resolves it/);
   const gid0 = await buildError(plain('acme/pg'), [nonRoot()], { createdAccounts: [{ user: 'pgsql', uid: 105, group: 'root', gid: 0 }], def: asPkgUser });
   assert.match(gid0, /policy nonRoot: runs with the root group \(user pgsql is uid 105, gid 0\)/);
-  const fine = await build(plain('acme/pg'), [nonRoot()], { createdAccounts: [{ user: 'pgsql', uid: 105, group: 'pgsql', gid: 107 }], def: asPkgUser });
+  const app_ = { name: 'usr/bin/app', mode: 0o755, body: program('an app') };
+  const fine = await build(plain('acme/pg'), [nonRoot()], { items: [app_], createdAccounts: [{ user: 'pgsql', uid: 105, group: 'pgsql', gid: 107 }], def: asPkgUser });
   assert.ok(fine.entries.length > 0);
+});
+
+test('a shell in a directory source fails the policy like any other file of the layer', async () => {
+  const src = await mkdtemp(join(tmpdir(), 'imgsdk-policies-dir-'));
+  try {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(src, 'run'), '#!/usr/bin/app\n');
+    writeFileSync(join(src, 'helper'), program('esac', 'elif'), { mode: 0o755 });
+    const img = plain('acme/dir').dir('/opt/app', { src });
+    const def = Testing.synth(app(img).policy(noShell())).image('acme/dir').def;
+    const bodies = new Map<string, Buffer>();
+    for (const d of def.dirs ?? []) for (const e of d.entries) if (e.sha256) bodies.set(e.sha256, require('node:fs').readFileSync(join(src, e.path.replace(/^\/?opt\/app\//, ''))));
+    const rootfsTar = join(tmp, 'dir.tar');
+    await pipeline(makeTar([]), createWriteStream(rootfsTar));
+    const err = await runPipeline({ def, libc: 'glibc', rootfsTar, origins: {}, packages: [], parents: [], inheritedAccounts: [], copySources: new Map(), blobs, readFile: async (sha) => bodies.get(sha)! }).catch((e: unknown) => e);
+    assert.instance(err, BuildError);
+    assert.match((err as Error).message, /policy noShell: \/opt\/app\/helper is a shell/);
+    assert.not.match((err as Error).message, /opt\/app\/run/);
+  } finally {
+    await rm(src, { recursive: true, force: true });
+  }
 });
 
 test.run();
