@@ -203,9 +203,15 @@ if (require.main === module) {
     process.exit(2);
   }
   const log = (l: string) => console.log(`# ${l}`);
+  const started = Date.now();
   (async () => {
     const results = entries.length ? await runCorpus(entries, { log }) : [];
-    if (results.length) console.log(formatResults(results));
+    if (results.length) {
+      console.log(formatResults(results));
+      // The wall time of the package corpus (builder, every image, the plain container), and how busy the machine was.
+      const s = Math.round((Date.now() - started) / 1000);
+      console.log(`${results.length} packages in ${Math.floor(s / 60)} min ${s % 60} s (load average ${require('node:os').loadavg()[0].toFixed(2)})`);
+    }
     // Imported here: servers-run.ts imports this module.
     const { formatServerResults, runServers } = await import('./servers-run');
     const served = servers.length ? await runServers(servers, { log }) : [];
