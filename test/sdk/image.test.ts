@@ -102,6 +102,7 @@ test('every method returns a new Image and leaves the one it was called on uncha
     ['test', (i) => i.test('/bin/app --version')],
     ['healthcheck', (i) => i.healthcheck({ cmd: ['/bin/app', 'ping'] })],
     ['debug', (i) => i.debug()],
+    ['vex', (i) => i.vex({ vulnerability: 'CVE-2023-4911', status: 'fixed' })],
   ];
   const before = snapshot(base);
   for (const [name, call] of calls) {
