@@ -87,9 +87,10 @@ export class ImageView {
     return this;
   }
 
-  /** Throws unless the image adds a file at `path`. */
+  /** Throws unless the image adds a file at `path`, with `.file()` or in a `.dir()`. */
   hasFile(path: string): this {
-    if (!this.def.files.some((f) => f.path === path)) fail(`${this.id} adds no file ${path}`);
+    const inDir = (this.def.dirs ?? []).some((d) => d.entries.some((e) => e.path === path));
+    if (!inDir && !this.def.files.some((f) => f.path === path)) fail(`${this.id} adds no file ${path}`);
     return this;
   }
 
