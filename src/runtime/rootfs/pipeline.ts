@@ -13,6 +13,7 @@ import { parseElf } from './elf';
 import type { Entry } from '../store/entry';
 import { linkCheck, readLoaderConfig } from './linkcheck';
 import { checkMachine } from './machine';
+import { checkRules } from './policies';
 import { purge, type PurgeReport } from './purge';
 import { dirname, globToRegExp, Layers } from './resolve';
 import { normalizeEntries, parseShebang, readHead, readRootfsTar } from './tar';
@@ -125,6 +126,8 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const layers = [...input.parents, entries];
   checkLayerShape(def, input.parents, entries);
   if (input.platform) checkMachine(def.id, entries, input.platform);
+  // Before the link check: a shell that misses a library is named as a shell.
+  await checkRules({ def, parents: input.parents, entries, accounts: [...(input.createdAccounts ?? []), ...declared, ...accounts.users], packages: input.packages, blobs });
   const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf, executablesOnly: true });
   if (problems.length) {
     throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
