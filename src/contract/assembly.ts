@@ -10,7 +10,7 @@ export const ASSEMBLY_VERSION = '1.0.0';
  * Version of the builder-side scripts and rootfs pipeline. Part of every key, so a
  * change in how images are built rebuilds them.
  */
-export const BUILD_SCRIPT_VERSION = '9';
+export const BUILD_SCRIPT_VERSION = '11';
 
 /**
  * Version of how builder images are made (bootstrap, import, set-up). Part of every
@@ -140,6 +140,20 @@ export interface HealthcheckDef {
   readonly timeout: number;
   readonly retries: number;
   readonly startPeriod: number;
+}
+
+/**
+ * How deploy tells that a server image is up (`.ready()`): a TCP port of the running
+ * container accepts a connection, or a command run beside it (in its network
+ * namespace) exits 0, within `timeout` seconds.
+ */
+export interface ReadyDef {
+  /** A TCP port the container listens on. */
+  readonly port?: number;
+  /** argv of a probe, run in a container of the image sharing the server's network. */
+  readonly cmd?: readonly string[];
+  /** Seconds. */
+  readonly timeout: number;
 }
 
 /** What ends up in the OCI image config. */
@@ -325,6 +339,8 @@ export interface ImageDef {
   readonly allowRoot: boolean;
   readonly tags: readonly string[];
   readonly tests: readonly string[];
+  /** The started check (`.ready()`), when the image declares one. */
+  readonly ready?: ReadyDef;
   readonly debug: boolean;
   /** Globs that must not exist in the final image (set by policies such as noShell). */
   readonly forbid: readonly string[];

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import { VEX_STATUSES, type AccountDef, type HealthcheckDef, type PortageDef, type VexStatementDef } from '../contract/assembly';
+import { VEX_STATUSES, type AccountDef, type HealthcheckDef, type PortageDef, type ReadyDef, type VexStatementDef } from '../contract/assembly';
 import { Builder, type SiteProblem } from './builder';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
 import { sha256 as sha256Of } from '../util/hash';
@@ -79,6 +79,16 @@ export interface CopyProps {
   readonly from: Image | string;
   /** Paths or globs in that image; their ELF closure comes along. */
   readonly paths: readonly string[];
+}
+
+/** How deploy tells that the image's server is up: give `port` or `cmd`. */
+export interface ReadyProps {
+  /** A TCP port the server listens on: up when it accepts a connection (from the deploying machine, to the container's address). */
+  readonly port?: number;
+  /** A probe run in a container of this image sharing the server's network (`['redis-cli', 'ping']`): up when it exits 0. */
+  readonly cmd?: readonly string[] | string;
+  /** Seconds to wait for it. @default 30 */
+  readonly timeout?: number;
 }
 
 export interface HealthcheckProps {
@@ -202,6 +212,7 @@ export interface ImageState {
   readonly allowRoot: boolean;
   readonly tags: readonly string[];
   readonly tests: readonly string[];
+  readonly ready?: ReadyDef;
   readonly debug: boolean;
   readonly vex: readonly VexStatementDef[];
   /** Bytes of `.patch()` files by sha256. */
@@ -832,6 +843,25 @@ export class Image {
       const c = typeof cmd === 'string' ? cmd : JSON.stringify(cmd);
       if (!c.trim() || c === '[]') problem('test: empty command');
       d.tests = [...d.tests, c];
+    });
+  }
+
+  /**
+   * The started check: deploy starts the built image once (its entrypoint, as it
+   * will run) before tagging it, and fails naming the image with the log's tail
+   * when the server does not come up within `timeout` seconds (or exits).
+   * @example image('acme/db').packages('postgresql').entrypoint(...).ready({ port: 5432 })
+   * @example image('acme/cache').packages('redis-server').entrypoint('redis-server').ready({ cmd: ['redis-cli', 'ping'], timeout: 10 })
+   */
+  ready(props: ReadyProps): Image {
+    return this.next('ready', this.ready, (d, _s, problem) => {
+      const cmd = props.cmd === undefined ? undefined : typeof props.cmd === 'string' ? props.cmd.trim().split(/\s+/).filter(Boolean) : [...props.cmd];
+      if ((props.port === undefined) === (cmd === undefined)) problem('ready: give either a port or a cmd');
+      if (props.port !== undefined && !(Number.isInteger(props.port) && props.port > 0 && props.port < 65536)) problem(`ready: port ${props.port} is not a TCP port (1-65535)`);
+      if (cmd !== undefined && cmd.length === 0) problem('ready: empty command');
+      const timeout = props.timeout ?? 30;
+      if (!(Number.isFinite(timeout) && timeout > 0)) problem(`ready: timeout ${timeout} must be a number of seconds > 0`);
+      d.ready = { ...(props.port !== undefined ? { port: props.port } : {}), ...(cmd ? { cmd } : {}), timeout };
     });
   }
 
