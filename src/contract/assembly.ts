@@ -86,6 +86,20 @@ export interface BuilderDef {
   readonly platforms?: readonly string[];
 }
 
+/** The OpenVEX statuses (https://openvex.dev/ns/v0.2.0). */
+export const VEX_STATUSES = ['not_affected', 'affected', 'fixed', 'under_investigation'] as const;
+
+/** One OpenVEX statement as `.vex()` records it; `products` default to the image when attested. */
+export interface VexStatementDef {
+  readonly vulnerability: { readonly name: string; readonly aliases?: readonly string[] };
+  readonly status: (typeof VEX_STATUSES)[number];
+  readonly justification?: string;
+  readonly impact_statement?: string;
+  readonly action_statement?: string;
+  readonly status_notes?: string;
+  readonly products?: readonly { readonly '@id': string }[];
+}
+
 /** A file, directory or symlink added to an image with `.file()`. */
 export interface FileDef {
   readonly path: string;
@@ -340,6 +354,11 @@ export interface ImageDef {
    * them; absent: the host's platform, as before platforms existed.
    */
   readonly platforms?: readonly string[];
+  /**
+   * OpenVEX statements about the image (`.vex()`), attested with it when pushed
+   * signed. Not part of the key: they describe the image, they do not change it.
+   */
+  readonly vex?: readonly VexStatementDef[];
 }
 
 /** One platform of a multi-platform image: its key and the key's inputs. */

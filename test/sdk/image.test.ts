@@ -103,6 +103,7 @@ test('every method returns a new Image and leaves the one it was called on uncha
     ['healthcheck', (i) => i.healthcheck({ cmd: ['/bin/app', 'ping'] })],
     ['ready', (i) => i.ready({ port: 8080 })],
     ['debug', (i) => i.debug()],
+    ['vex', (i) => i.vex({ vulnerability: 'CVE-2023-4911', status: 'fixed' })],
   ];
   const before = snapshot(base);
   for (const [name, call] of calls) {
