@@ -10,7 +10,7 @@ export const ASSEMBLY_VERSION = '1.0.0';
  * Version of the builder-side scripts and rootfs pipeline. Part of every key, so a
  * change in how images are built rebuilds them.
  */
-export const BUILD_SCRIPT_VERSION = '9';
+export const BUILD_SCRIPT_VERSION = '11';
 
 /**
  * Version of how builder images are made (bootstrap, import, set-up). Part of every
@@ -86,6 +86,20 @@ export interface BuilderDef {
   readonly platforms?: readonly string[];
 }
 
+/** The OpenVEX statuses (https://openvex.dev/ns/v0.2.0). */
+export const VEX_STATUSES = ['not_affected', 'affected', 'fixed', 'under_investigation'] as const;
+
+/** One OpenVEX statement as `.vex()` records it; `products` default to the image when attested. */
+export interface VexStatementDef {
+  readonly vulnerability: { readonly name: string; readonly aliases?: readonly string[] };
+  readonly status: (typeof VEX_STATUSES)[number];
+  readonly justification?: string;
+  readonly impact_statement?: string;
+  readonly action_statement?: string;
+  readonly status_notes?: string;
+  readonly products?: readonly { readonly '@id': string }[];
+}
+
 /** A file, directory or symlink added to an image with `.file()`. */
 export interface FileDef {
   readonly path: string;
@@ -128,6 +142,20 @@ export interface HealthcheckDef {
   readonly startPeriod: number;
 }
 
+/**
+ * How deploy tells that a server image is up (`.ready()`): a TCP port of the running
+ * container accepts a connection, or a command run beside it (in its network
+ * namespace) exits 0, within `timeout` seconds.
+ */
+export interface ReadyDef {
+  /** A TCP port the container listens on. */
+  readonly port?: number;
+  /** argv of a probe, run in a container of the image sharing the server's network. */
+  readonly cmd?: readonly string[];
+  /** Seconds. */
+  readonly timeout: number;
+}
+
 /** What ends up in the OCI image config. */
 export interface ImageConfigDef {
   readonly entrypoint: readonly string[] | null;
@@ -150,6 +178,72 @@ export interface ImageConfigDef {
  */
 export function isRootUser(user: string | null): boolean {
   return user === null || user === 'root' || /^0(:|$)/.test(user);
+}
+
+/** A built-in policy the runtime checks after the build as well (see sdk/policy.ts). */
+export type PolicyRule = 'nonRoot' | 'noShell';
+
+/** A uid and gid a config's user runs as. */
+export interface ResolvedUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** What a user name resolves against: accounts (declared, or created by a package's maintainer scripts). */
+export interface UserAccount {
+  readonly user?: string;
+  readonly uid?: number;
+  readonly group?: string;
+  readonly gid: number;
+}
+
+/**
+ * The uid and gid a config's `user` runs as, the way the engine resolves it against
+ * the image's /etc/passwd and /etc/group: unset is root (0:0); a name or uid takes
+ * its account's primary group, and a uid without an account gets gid 0 (runc's
+ * default); `user:group` names both. Null when a name has no account here (a
+ * package may create it: resolved at build).
+ * @example resolveUser('web', [{ user: 'web', uid: 0, gid: 0 }]) // { uid: 0, gid: 0 }
+ */
+export function resolveUser(user: string | null, accounts: readonly UserAccount[]): ResolvedUser | null {
+  if (user === null || user === '') return { uid: 0, gid: 0 };
+  const known: Readonly<Record<string, ResolvedUser>> = { root: { uid: 0, gid: 0 }, nobody: { uid: 65534, gid: 65534 } };
+  const colon = user.indexOf(':');
+  const [u, g] = colon < 0 ? [user, undefined] : [user.slice(0, colon), user.slice(colon + 1)];
+  let uid: number;
+  let gid: number;
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    // The last account with a uid wins in a later layer's /etc/passwd; the first in one file: take the first.
+    gid = accounts.find((a) => a.uid === uid && a.user !== undefined)?.gid ?? 0;
+  } else {
+    const a = [...accounts].reverse().find((x) => x.user === u && x.uid !== undefined);
+    const k = a ? { uid: a.uid!, gid: a.gid } : known[u];
+    if (!k) return null;
+    uid = k.uid;
+    gid = k.gid;
+  }
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const grp = [...accounts].reverse().find((x) => x.group === g)?.gid ?? known[g]?.gid;
+      if (grp === undefined) return null;
+      gid = grp;
+    }
+  }
+  return { uid, gid };
+}
+
+/**
+ * What the nonRoot policy says of `user` resolved to `r`, or null when it passes:
+ * uid 0 is root; gid 0 (the root group) is refused too, because what the root group
+ * may write (root-group-writable files and directories) is root's to a process of it.
+ * @example nonRootProblem('web', { uid: 1000, gid: 0 }) // 'runs with the root group (user web is uid 1000, gid 0)'
+ */
+export function nonRootProblem(user: string | null, r: ResolvedUser): string | null {
+  if (r.uid === 0) return user === null || isRootUser(user) ? 'runs as root' : `runs as root (user ${user} is uid 0)`;
+  if (r.gid === 0) return `runs with the root group (user ${user} is uid ${r.uid}, gid 0)`;
+  return null;
 }
 
 /** Whether a config starts a process (an entrypoint or a command): only then does its user matter. */
@@ -245,14 +339,26 @@ export interface ImageDef {
   readonly allowRoot: boolean;
   readonly tags: readonly string[];
   readonly tests: readonly string[];
+  /** The started check (`.ready()`), when the image declares one. */
+  readonly ready?: ReadyDef;
   readonly debug: boolean;
   /** Globs that must not exist in the final image (set by policies such as noShell). */
   readonly forbid: readonly string[];
+  /**
+   * Built-in policies the runtime enforces again on what the build resolved (a user
+   * a package created, the shells of every layer): sorted. @default []
+   */
+  readonly rules?: readonly PolicyRule[];
   /**
    * Platforms the image is built for (sorted), when it or what it inherits names
    * them; absent: the host's platform, as before platforms existed.
    */
   readonly platforms?: readonly string[];
+  /**
+   * OpenVEX statements about the image (`.vex()`), attested with it when pushed
+   * signed. Not part of the key: they describe the image, they do not change it.
+   */
+  readonly vex?: readonly VexStatementDef[];
 }
 
 /** One platform of a multi-platform image: its key and the key's inputs. */

@@ -1,4 +1,4 @@
-import { isRootUser, runsSomething, type AccountDef, type BuilderDef, type DirDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
+import { isRootUser, resolveUser, runsSomething, type AccountDef, type BuilderDef, type DirDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
 import type { Problem } from '../contract/errors';
 import type { App } from './app';
 import type { Builder } from './builder';
@@ -182,7 +182,8 @@ export function resolveApp(app: App): Resolved {
     const runs = runsSomething(config);
     const accounts = accountsOf(img);
     const user = config.user;
-    const isRoot = isRootUser(user);
+    // Root by name or by what the name resolves to (an account declared with uid 0).
+    const isRoot = isRootUser(user) || resolveUser(user, accounts)?.uid === 0;
     if (runs && isRoot && !s.allowRoot) {
       add(s.id, s.sites.user ?? s.sites.entrypoint ?? s.sites.cmd ?? s.declared, `runs as root: set .user(...) or call .allowRoot()`);
     } else if (s.sites.user && user !== null && isRoot && !s.allowRoot) {
@@ -243,9 +244,11 @@ export function resolveApp(app: App): Resolved {
       allowRoot: s.allowRoot,
       tags: s.tags,
       tests: s.tests,
+      ...(s.ready ? { ready: s.ready } : {}),
       debug: s.debug,
       forbid: [],
       ...(platforms ? { platforms } : {}),
+      ...(s.vex.length ? { vex: s.vex } : {}),
     };
     images.set(s.id, def);
   }
@@ -264,7 +267,8 @@ export function resolveApp(app: App): Resolved {
   for (const policy of app.policies) {
     for (const [id, def] of images) {
       for (const m of policy.check(def, ctx)) add(id, sites.get(id)!.declared, `policy ${policy.name}: ${m}`);
-      if (policy.forbid?.length) images.set(id, { ...def, forbid: [...new Set([...def.forbid, ...policy.forbid])].sort() });
+      if (policy.forbid?.length) images.set(id, { ...images.get(id)!, forbid: [...new Set([...def.forbid, ...policy.forbid])].sort() });
+      if (policy.rules?.length) images.set(id, { ...images.get(id)!, rules: [...new Set([...(def.rules ?? []), ...policy.rules])].sort() });
     }
   }
 
@@ -312,7 +316,8 @@ function ownParts(img: Image, parentOf: (s: ImageState) => Image | null | undefi
     keep: s.keep, purge: s.purge, closure: s.closure, copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
     dirs: s.dirs.map((d) => ({ dest: d.dest, owner: d.owner, entries: d.entries.map((e) => ({ ...e, data: e.data?.toString('base64') ?? null })) })),
     files: filesOf(s).map((f) => ({ path: f.path, type: f.type, mode: f.mode, owner: f.owner, target: f.target, content: f.content?.toString('base64') ?? null })),
-    accounts: s.accounts, needs: s.needs, hooks: s.hooks, config: s.config, allowRoot: s.allowRoot, tags: s.tags, tests: s.tests, debug: s.debug,
+    accounts: s.accounts, needs: s.needs, hooks: s.hooks, config: s.config, allowRoot: s.allowRoot, tags: s.tags, tests: s.tests, debug: s.debug, vex: s.vex,
+    ...(s.ready ? { ready: s.ready } : {}),
   };
 }
 
