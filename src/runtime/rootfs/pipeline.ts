@@ -21,7 +21,6 @@ import { purge, type PurgeReport } from './purge';
 import { dirname, globToRegExp, Layers } from './resolve';
 import { normalizeEntries, parseShebang, readHead, readRootfsTar } from './tar';
 import { checkEntrypoint } from './entrypoint';
-import { hashHex } from '../../util/hash';
 
 /** Everything the pipeline needs to turn phase 1's tar into this image's layer. */
 export interface PipelineInput {
@@ -266,7 +265,7 @@ async function ownFiles(input: PipelineInput): Promise<Entry[]> {
     if (sha256 !== f.sha256) throw new BuildError(def.id, `${f.path}: the assembly's copy of its content is not the one synth wrote (sha256 ${sha256}, expected ${f.sha256})`, { phase: 'check' });
     const elf = parseElf(data);
     const shebang = elf ? undefined : parseShebang(data);
-    return { ...base, type: 'file', size: data.length, sha256, elf, ...(shebang ? { shebang } : {}), sha1: hashHex('sha1', data) };
+    return { ...base, type: 'file', size: data.length, sha256, elf, ...(shebang ? { shebang } : {}) };
   };
   // A tree is thousands of small files: read a few at a time rather than one round trip after another.
   for (let i = 0; i < all.length; i += READ_BATCH) {
