@@ -294,6 +294,9 @@ async function runLockContainer(
       if (code !== 0) throw new BuildError(def.id, `resolving packages failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const out = await readTexts(await c.getArchive('/imgsdk/out'));
       const closures = requests.map((_, i) => parseClosure(out.get(`${String(i).padStart(4, '0')}.tsv`) ?? ''));
+      // A lock entry without a checksum would switch the .deb check off: an index without one is an error here.
+      const unsummed = closures.flat().filter((p) => !/^[0-9a-f]{64}$/.test(p.sha256));
+      if (unsummed.length) throw new BuildError(def.id, `the archive's index gives no SHA256 for ${[...new Set(unsummed.map((p) => `${p.name} ${p.version}`))].join(', ')}: imgsdk.lock needs one per .deb`, { phase: 'lock' });
       const releases: Record<string, string> = {};
       for (const line of (out.get('releases.tsv') ?? '').split('\n')) {
         const [k, date] = line.split('\t');

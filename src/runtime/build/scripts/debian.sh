@@ -134,7 +134,8 @@ if [ -s "$IN/apt/lock.tsv" ]; then
 		{
 			k = $1 "\t" $2
 			if (!(k in have)) { printf "imgsdk: error: imgsdk.lock pins %s %s, which the archive no longer has\n", $1, $2 > "/dev/stderr"; bad = 1 }
-			else if ($3 != "" && ($4 == "" || $4 == "all" || $4 == myarch) && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
+			else if (length($3) != 64 || $3 ~ /[^0-9a-f]/) { printf "imgsdk: error: imgsdk.lock pins %s %s without a valid sha256 (\"%s\"): the .deb cannot be checked\n", $1, $2, $3 > "/dev/stderr"; bad = 1 }
+			else if (($4 == "" || $4 == "all" || $4 == myarch) && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
 		}
 		END { exit bad }' "$IN/apt/lock.tsv" ||
 		die "the archive does not have the locked versions: run \`imgsdk update\` to lock what it has now, or pin the builder to a snapshot (debian.builder(id, { snapshot: 'YYYYMMDDTHHMMSSZ' })) that has them"
