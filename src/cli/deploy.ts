@@ -1,5 +1,6 @@
 import { deployApp, enginePlatform, formatSize, type DeployEvent, type ImageResult } from '../app/deploy';
 import { UsageError } from '../contract/errors';
+import { CLEANUP_SIGNALS, signalExitCode } from '../contract/signals';
 import { parse } from './args';
 import { describeLock } from './lock';
 import { Progress } from './progress';
@@ -31,6 +32,9 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   -v, --verbose      stream builder logs
 `;
 
+/** How long a cancelled deploy may take to clean up before the process ends anyway. */
+const STOP_BOUND_MS = 30_000;
+
 export async function deployCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' },
@@ -46,9 +50,16 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
   if (values.quiet && (values.json || values.verbose)) throw new UsageError('-q prints nothing on success: it takes no --json or --verbose');
 
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // A signal cancels the deploy (containers, temp files and tags are cleaned up on
+  // the way out); if that has not ended it within STOP_BOUND_MS, the process ends anyway.
+  const onSignal = (sig: NodeJS.Signals) => {
+    controller.abort();
+    setTimeout(() => {
+      process.stderr.write(`imgsdk deploy: ${sig}: still not stopped after ${STOP_BOUND_MS / 1000} s, exiting\n`);
+      process.exit(signalExitCode(sig));
+    }, STOP_BOUND_MS).unref();
+  };
+  for (const sig of CLEANUP_SIGNALS) process.once(sig, onSignal);
   const progress = values.json || values.quiet ? null : new Progress(process.stderr, !!values.verbose);
   const onEvent = (e: DeployEvent) => {
     if (values.json) process.stdout.write(JSON.stringify({ ...e, time: Date.now() }) + '\n');
@@ -72,8 +83,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     return r.ok ? 0 : 1;
   } finally {
     progress?.finish();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of CLEANUP_SIGNALS) process.off(sig, onSignal);
   }
 }
 
