@@ -48,9 +48,9 @@ canonical() {
 	sed -n 's|^\(.*\)/[^/]*$|\1|p' "$W/canon.in" | sed '/^$/d' | sort -u >"$W/canon.dirs"
 	# One realpath per directory, not per file.
 	tr '\n' '\0' <"$W/canon.dirs" | xargs -0 -r realpath -m -- >"$W/canon.real"
-	paste "$W/canon.dirs" "$W/canon.real" >"$W/canon.map"
-	awk -F "$TAB" -v map="$W/canon.map" '
-		BEGIN { while ((getline l < map) > 0) { split(l, kv, "\t"); real[kv[1]] = kv[2] } }
+	# Two files read line by line, not a TAB-joined map: a directory name may hold a TAB.
+	awk -v dirs="$W/canon.dirs" -v reals="$W/canon.real" '
+		BEGIN { while ((getline d < dirs) > 0) { getline r < reals; real[d] = r } }
 		{
 			i = match($0, /\/[^\/]*$/); d = substr($0, 1, i - 1); b = substr($0, i + 1)
 			r = (d == "") ? "" : real[d]; if (r == "/") r = ""
@@ -151,6 +151,16 @@ apt-get install -y -q --no-install-recommends $opts $(cat "$W/install") || die "
 
 log "snapshot after the install"
 snapshot "$W/after"
+# Every list here is one path a line: a name holding a newline cannot be carried, so
+# it is refused by name (escaped) rather than left out of the image.
+NL='
+'
+find / \( -path /proc -o -path /sys -o -path /dev -o -path /imgsdk -o -path /tmp -o -path /run \
+	-o -path /var/lib/apt/lists -o -path /var/cache \) -prune -o \
+	-name "*$NL*" -print0 >"$W/newline-names"
+if [ -s "$W/newline-names" ]; then
+	die "file names holding a newline cannot be put into an image: $(tr '\0\n' '\n\001' <"$W/newline-names" | sed 's/\x01/\\n/g' | head -n 5 | tr '\n' ' ')"
+fi
 
 log "computing the package closure"
 dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Pre-Depends}, ${Depends}\t${Provides}\n' >"$W/db"
@@ -189,7 +199,8 @@ sort -u "$W/owned.raw" >"$OUT/files.tsv"
 
 # Alternatives whose chosen target belongs to the closure: /etc/alternatives/<name>
 # and the link itself, which only update-alternatives knows about.
-cut -f 1 "$OUT/files.tsv" | sort -u >"$W/owned"
+# The path is everything before the last TAB (package names hold none; paths may).
+sed "s/$TAB[^$TAB]*\$//" "$OUT/files.tsv" | sort -u >"$W/owned"
 : >"$W/alternatives"
 if command -v update-alternatives >/dev/null; then
 	update-alternatives --get-selections 2>/dev/null | while read -r name _ value; do
