@@ -1,4 +1,5 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { checkStateLayout, stateFsError } from '../store/fs-errors';
 import { join, resolve } from 'node:path';
 import type { AccountDef } from '../../contract/assembly';
 import { outDirOf, stateDirOfAssembly } from '../../contract/defaults';
@@ -124,6 +125,7 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
   return state.withLock(async () => {
     // Holding the lock, whatever temp files and containers of this state directory
     // are already there were left by deploys that died (SIGKILL, power loss).
+    checkStateLayout(state.root);
     const lockedAt = Date.now();
     const temps = await removeDeadTempFiles(state.root, lockedAt);
     if (temps.length) emit({ type: 'log', id: '-', line: `removed ${temps.length} temp file${temps.length === 1 ? '' : 's'} of a deploy that died: ${temps.slice(0, 5).join(', ')}${temps.length > 5 ? ', …' : ''}` });
@@ -144,7 +146,9 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
     // A failure is shown when it happens, not when the last unrelated image is done.
     const failureText = (e: unknown) => (e instanceof ImgsdkError ? e.message : String((e as Error)?.stack ?? e));
     const run = (id: string) =>
-      cachedBuild(ctx, id).catch((e: unknown) => {
+      cachedBuild(ctx, id).catch((raw: unknown) => {
+        // A full disk or a rearranged state directory: one line naming it, not Node's trace.
+        const e = stateFsError(raw, state.root) ?? raw;
         emit({ type: 'failed', id, error: failureText(e) });
         throw e;
       });
@@ -163,7 +167,9 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
     }
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
     return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
-  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) });
+  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) }).catch((e: unknown) => {
+    throw stateFsError(e, state.root) ?? e;
+  });
 }
 
 interface Ctx {
