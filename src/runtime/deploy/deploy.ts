@@ -9,8 +9,8 @@ import { parseEpoch } from '../../contract/epoch';
 import { MAX_REPOSITORY_LENGTH, shorten } from '../../contract/names';
 import { readAssembly, type LoadedAssembly } from '../../contract/read';
 import { connectEngine } from '../engine/light';
-import { LABEL_KEY, LABEL_STATE, type Engine } from '../engine/engine';
-import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
+import { LABEL_KEY, type Engine } from '../engine/engine';
+import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity, stateLabels } from './leftovers';
 import { readDeployed, writeDeployed } from './diff';
 import { deployedOn, needsBuilder, planImage, platformView, type PlanFacts } from './plan';
 import { checkRegistry, registryAuth } from '../image/push';
@@ -135,7 +135,7 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
       (labelled ??= engine().then(async (e) => {
         const gone = await removeDeadContainers(e, identity);
         if (gone.length) emit({ type: 'log', id: '-', line: `removed ${gone.length} container${gone.length === 1 ? '' : 's'} of a deploy that died: ${gone.join(', ')}` });
-        return labelledEngine(e, { [LABEL_STATE]: identity });
+        return labelledEngine(e, stateLabels(state.root));
       }));
     if (connecting) await engineOfLock();
     const built = new Map<string, Built>();

@@ -11,6 +11,7 @@ import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
 import type { BuilderDef } from '../../../contract/assembly';
 import { BuildError, CancelledError } from '../../../contract/errors';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine } from '../../engine/engine';
+import { privateTmpdir } from './tmpdirs';
 import { hashFile } from '../../../util/hash';
 import { builderKey } from '../../../contract/key';
 import { debianSources } from '../../../contract/apt';
@@ -164,44 +165,56 @@ export async function importMmdebstrap(
   // zx keeps all output in memory by default; a rootfs tar must not be.
   const discard = { length: 0, push: () => 0, join: () => '', reduce: <U>(_f: unknown, init: U) => init, [Symbol.iterator]: () => [][Symbol.iterator]() };
   const stderr: string[] = [];
-  const proc = zx().$({
-    quiet: true,
-    nothrow: true,
-    halt: true,
-    signal: opts.signal,
-    store: { stdout: discard, stderr, stdall: discard },
-  })`mmdebstrap --variant=${spec.variant} ${arch} ${include} ${aptopts} ${spec.suite} - ${sources}`;
-  proc.run();
-  const body = new PassThrough();
-  proc.stdout.pipe(body, { end: false });
-  lines(proc.stderr, (l) => opts.log?.(`mmdebstrap: ${l}`));
-  const exited = proc.then((out) => {
-    if (out.exitCode === 0) body.end();
-    else body.destroy(new BuildError(repoTag, `mmdebstrap exited ${out.exitCode ?? out.signal}`, { phase: 'builder' }));
-    return out;
-  });
-  // Another platform's rootfs is loaded with a config naming it (engines before Docker 23 ignore import's platform).
-  const imported = foreign ? loadForeignRootfs(engine, body, repoTag, changes, foreign.name) : engine.importImage(body, repoTag, { changes });
-  // An engine that gave up stops reading: mmdebstrap would block on a full pipe.
-  imported.catch(() => {
-    body.destroy();
-    try {
-      proc.kill().catch(() => undefined);
-    } catch {
-      // Already exited: zx refuses to kill a settled process, synchronously.
-    }
-  });
-  const [p, i] = await Promise.allSettled([exited, imported]);
-  if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
-  if (p.status === 'fulfilled' && p.value.exitCode !== 0) {
-    const tail = stderr.join('').trim().split('\n').slice(-15).join('\n');
-    throw new BuildError(repoTag, `mmdebstrap --variant=${spec.variant} ${arch.join('')}${arch.length ? ' ' : ''}${spec.suite} ${spec.mirror} failed (exit ${p.value.exitCode}):\n${tail}`, {
-      phase: 'builder',
-    });
+  // mmdebstrap's temp files (gpghome, chroot) in a directory of this run: removed after
+  // it, and swept by the next run when this process dies with SIGKILL.
+  const tmp = await privateTmpdir('mmdebstrap');
+  try {
+    return await runMmdebstrap();
+  } finally {
+    await tmp.remove();
   }
-  if (i.status === 'rejected') throw i.reason;
-  if (p.status === 'rejected') throw p.reason;
-  return i.value;
+
+  async function runMmdebstrap(): Promise<string> {
+    const proc = zx().$({
+      quiet: true,
+      nothrow: true,
+      halt: true,
+      signal: opts.signal,
+      env: { ...process.env, TMPDIR: tmp.dir },
+      store: { stdout: discard, stderr, stdall: discard },
+    })`mmdebstrap --variant=${spec.variant} ${arch} ${include} ${aptopts} ${spec.suite} - ${sources}`;
+    proc.run();
+    const body = new PassThrough();
+    proc.stdout.pipe(body, { end: false });
+    lines(proc.stderr, (l) => opts.log?.(`mmdebstrap: ${l}`));
+    const exited = proc.then((out) => {
+      if (out.exitCode === 0) body.end();
+      else body.destroy(new BuildError(repoTag, `mmdebstrap exited ${out.exitCode ?? out.signal}`, { phase: 'builder' }));
+      return out;
+    });
+    // Another platform's rootfs is loaded with a config naming it (engines before Docker 23 ignore import's platform).
+    const imported = foreign ? loadForeignRootfs(engine, body, repoTag, changes, foreign.name) : engine.importImage(body, repoTag, { changes });
+    // An engine that gave up stops reading: mmdebstrap would block on a full pipe.
+    imported.catch(() => {
+      body.destroy();
+      try {
+        proc.kill().catch(() => undefined);
+      } catch {
+        // Already exited: zx refuses to kill a settled process, synchronously.
+      }
+    });
+    const [p, i] = await Promise.allSettled([exited, imported]);
+    if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
+    if (p.status === 'fulfilled' && p.value.exitCode !== 0) {
+      const tail = stderr.join('').trim().split('\n').slice(-15).join('\n');
+      throw new BuildError(repoTag, `mmdebstrap --variant=${spec.variant} ${arch.join('')}${arch.length ? ' ' : ''}${spec.suite} ${spec.mirror} failed (exit ${p.value.exitCode}):\n${tail}`, {
+        phase: 'builder',
+      });
+    }
+    if (i.status === 'rejected') throw i.reason;
+    if (p.status === 'rejected') throw p.reason;
+    return i.value;
+  }
 }
 
 async function verifySha256(id: string, path: string, want: string): Promise<void> {
