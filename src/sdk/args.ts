@@ -123,6 +123,11 @@ export function checkArgs(method: string, params: readonly ParamSpec[], args: re
     }
   }
   if (i < args.length) problems.push(`it takes ${params.length} argument${params.length === 1 ? '' : 's'}, not ${args.length}`);
+  // Text becomes UTF-8 bytes (paths, names, scripts): a lone surrogate would silently become U+FFFD.
+  args.forEach((a, n) => {
+    const bad = illFormed(a);
+    if (bad) problems.push(`argument ${n + 1}${bad.where} holds a lone surrogate (\\u${bad.unit.toString(16)} at index ${bad.index}): not valid Unicode, it cannot be written as UTF-8`);
+  });
   return problems.length ? `${method}: ${problems.join('; ')}` : null;
 }
 
@@ -139,4 +144,33 @@ export function fitting<T extends object>(value: unknown, shape: string): Partia
     if (v !== undefined && !spec.replace(/^\?/, '').split('/').some((k) => isKind(k, v))) delete out[field];
   }
   return out as Partial<T>;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The first lone surrogate in `x` (a string, or the strings of an array or of an
+ * object's fields, one level down), or null when all of it is well-formed.
+ * @example illFormed('a\uD800') // { where: '', index: 1, unit: 0xd800 }
+ */
+export function illFormed(x: unknown): { where: string; index: number; unit: number } | null {
+  const at = (s: string, where: string) => {
+    const m = LONE_SURROGATE.exec(s);
+    return m ? { where, index: m.index, unit: s.charCodeAt(m.index) } : null;
+  };
+  if (typeof x === 'string') return at(x, '');
+  if (Array.isArray(x)) {
+    for (const [i, v] of x.entries()) if (typeof v === 'string') {
+      const r = at(v, `[${i}]`);
+      if (r) return r;
+    }
+    return null;
+  }
+  if (isKind('object', x)) {
+    for (const [k, v] of Object.entries(x as object)) {
+      const r = typeof v === 'string' ? at(v, `'s ${k}`) : Array.isArray(v) ? illFormed(v) : null;
+      if (r) return { ...r, where: r.where.startsWith("'s") ? r.where : `'s ${k}${r.where}` };
+    }
+  }
+  return null;
 }

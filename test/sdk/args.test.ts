@@ -83,4 +83,18 @@ test('image() and the builders take the wrong types as problems too', () => {
   assert.match(problemsOf(image('acme/y').builder(g).packages('app-misc/jq').user('nobody')).join('\n'), /gentoo\.builder\(\): argument 2's stage3 must be a string, not a number \(5\)/);
 });
 
+test('a lone surrogate in any text given to the SDK is refused naming the image, not silently turned into U+FFFD', () => {
+  const img = base()
+    .file('/etc/a\uD800b', 'x')
+    .env('A', 'ok\uDC00')
+    .closure({ roots: ['/usr/bin/\uD83D'] })
+    .file('/etc/ok-\u{1F600}', 'a well-formed pair is fine');
+  const problems = problemsOf(img);
+  assert.is(problems.length, 3, problems.join('\n'));
+  assert.match(problems[0], /acme\/args: \.file\(\): argument 1 holds a lone surrogate \(\\ud800 at index 6\)/);
+  assert.match(problems[1], /\.env\(\): argument 2 holds a lone surrogate \(\\udc00/);
+  assert.match(problems[2], /\.closure\(\): argument 1's roots\[0\] holds a lone surrogate \(\\ud83d/);
+  assert.match(problemsOf(image('acme/\uDFFF')).join('\n'), /image\(\): argument 1 holds a lone surrogate/);
+});
+
 test.run();
