@@ -76,7 +76,7 @@ export function checkLockValue(o: Rec): LockProblem[] {
         if ('releases' in b) {
           if (!isRec(b.releases)) at([...p, 'releases'], 'releases must be an object of Release dates');
           else for (const [k, d] of Object.entries(b.releases)) {
-            if (!WORD.test(k) || typeof d !== 'string' || !/^[^\n\t]+$/.test(d)) at([...p, 'releases', k], `releases[${JSON.stringify(k)}] is not a suite and its Release date`);
+            if (!/^[^\s]+$/.test(k) || typeof d !== 'string' || !/^[^\n\t]*$/.test(d)) at([...p, 'releases', k], `releases[${JSON.stringify(k)}] is not a suite and its Release date`);
           }
         }
       } else if (b.kind === 'gentoo') {
@@ -135,7 +135,8 @@ export function checkLockValue(o: Rec): LockProblem[] {
         str(x, q, 'version', (s) => checkDebianVersion(s) === null, 'a Debian version');
         str(x, q, 'arch', ARCH, 'a Debian architecture');
         str(x, q, 'sha256', SHA256, 'a sha256 (64 lowercase hex digits): the .deb checksum check needs it');
-        str(x, q, 'suite', WORD, 'a suite', true);
+        // The suite, or for a flat repository (`deb URI ./`) its URI: informational, one token.
+        str(x, q, 'suite', /^[^\s]+$/, 'a suite (or a flat repository\'s URI)', true);
       }
       const k = `${String(x.name)}\0${String(x.arch)}\0${String(x.slot ?? '').split('/')[0]}`;
       if (seen.has(k)) at([...q, 'name'], `${String(x.name)} (${String(x.arch)}) is listed twice`);

@@ -37,8 +37,11 @@ function refusal(edit: (l: any) => void): string | null {
 /** The line (1-based) of the first line of `text` that matches. */
 const lineOf = (text: string, re: RegExp) => text.split('\n').findIndex((l) => re.test(l)) + 1;
 
-test('a lock imgsdk writes is valid, Debian and Gentoo entries alike', () => {
+test('a lock imgsdk writes is valid, Debian and Gentoo entries alike, a flat repository\'s URI as a suite too', () => {
   assert.equal(parseLock(renderLock(lock())), JSON.parse(renderLock(lock())));
+  const flat = lock();
+  (flat.images['acme/web'].packages[0] as { suite: string }).suite = 'http://127.0.0.1:33365';
+  assert.equal(parseLock(renderLock(flat)).images['acme/web'].packages[0].suite, 'http://127.0.0.1:33365');
 });
 
 test('an empty, short, uppercase or missing sha256 of a .deb is an error naming the line, never a weaker check', () => {
@@ -77,6 +80,7 @@ test('every field of a package, an image entry and a builder entry is checked', 
     [(l) => (l.images['acme/web'].packages[0].arch = ''), /arch "" is not a Debian architecture/],
     [(l) => (l.images['acme/web'].packages[0].name = 'Hello World'), /is not a Debian package name/],
     [(l) => (l.images['acme/web'].packages[0].suite = 'bookworm\tx'), /is not a suite/],
+    [(l) => (l.images['acme/web'].packages[0].suite = 'http://127.0.0.1:8080 x'), /is not a suite/],
     [(l) => l.images['acme/web'].packages.push(l.images['acme/web'].packages[0]), /hello \(amd64\) is listed twice/],
     [(l) => (l.images['acme/web'].request = ['hel lo']), /request\[0\] "hel lo" is not a package request/],
     [(l) => (l.images['acme/web'].parent = 7), /parent must be a string/],
