@@ -6,6 +6,8 @@
  * fit is a problem recorded at the call site (reported with the others at synth),
  * and the method's body never sees the bad value.
  */
+import { ImgsdkError } from '../contract/errors';
+
 
 /**
  * One parameter: a `|`-separated list of kinds, `?` in front when it may be
@@ -83,7 +85,7 @@ function isKind(kind: string, x: unknown): boolean {
     case 'record':
       return isKind('object', x) && Object.values(x as object).every((v) => typeof v === 'string');
   }
-  throw new Error(`args.ts: unknown kind "${kind}"`);
+  throw new ImgsdkError('INTERNAL', `args.ts: unknown kind "${kind}" in a signature`);
 }
 
 /**
