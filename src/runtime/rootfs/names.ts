@@ -40,7 +40,10 @@ export function keepRawPaxNames(): void {
       const rec = rest.subarray(sp + 1, len - 1);
       const eq = rec.indexOf(0x3d);
       const key = rec.subarray(0, eq).toString('latin1');
-      if (eq > 0 && (key === 'path' || key === 'linkpath')) out[key === 'path' ? RAW_PATH : RAW_LINKPATH] = rec.subarray(eq + 1).toString('latin1');
+      // Not enumerable: readers that copy or compare a header's PAX records never see it.
+      if (eq > 0 && (key === 'path' || key === 'linkpath')) {
+        Object.defineProperty(out, key === 'path' ? RAW_PATH : RAW_LINKPATH, { value: rec.subarray(eq + 1).toString('latin1'), enumerable: false });
+      }
       rest = rest.subarray(len);
     }
     return out;
