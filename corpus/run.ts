@@ -200,9 +200,13 @@ if (require.main === module) {
     console.error(`not in the corpus: ${unknown.join(', ')}`);
     process.exit(2);
   }
+  const started = Date.now();
   runCorpus(entries, { log: (l) => console.log(`# ${l}`) }).then(
     (results) => {
       console.log(formatResults(results));
+      // The wall time of the whole run (builder, every image, the plain container), and how busy the machine was.
+      const s = Math.round((Date.now() - started) / 1000);
+      console.log(`${results.length} packages in ${Math.floor(s / 60)} min ${s % 60} s (load average ${require('node:os').loadavg()[0].toFixed(2)})`);
       process.exitCode = results.every((r) => r.ok) ? 0 : 1;
     },
     (err: unknown) => {

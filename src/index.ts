@@ -11,13 +11,13 @@ export {
 export {
   ASSEMBLY_VERSION, BUILDER_VERSION, BUILD_SCRIPT_VERSION, GENTOO_SETUP_VERSION, phase1View,
   type AccountDef, type AtomFlags, type BuilderDef, type BuilderKind, type DebianBuilderOptions, type DebianSource, type DownloadDef,
-  type FileDef, type GentooBuilderOptions, type HealthcheckDef, type HooksDef, type ImageConfigDef, type ImageDef, type Libc,
+  type DirDef, type FileDef, type GentooBuilderOptions, type HealthcheckDef, type HooksDef, type ImageConfigDef, type ImageDef, type Libc,
   type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform, type OverlayDef, type PackageEnvDef, type PatchDef,
   type Phase1View, type PortageDef, type RecordDef,
 } from './contract/assembly';
 export {
   Image, image, KEEP_CATEGORIES,
-  type AccountProps, type ClosureProps, type CopyProps, type FileContent, type FileOptions, type HealthcheckProps, type KeepCategory, type OverlayProps,
+  type AccountProps, type ClosureProps, type CopyProps, type DirProps, type FileContent, type FileOptions, type HealthcheckProps, type KeepCategory, type OverlayProps,
 } from './sdk/image';
 export { Builder, debian, gentoo, forPlatform, STAGE3_FLAVOURS, type DebianBuilderProps, type GentooBuilderProps } from './sdk/builder';
 export { App, app, type AppInput, type Policy, type PolicyContext } from './sdk/app';
@@ -42,13 +42,15 @@ export { locate, type Where, type Located } from './app/open';
 export { OUT_DIR_NAME, STATE_DIR_NAME, ENV_OUT_DIR, ENV_STATE_DIR, ENV_SIGN_KEY, ENV_SIGN_KEY_PASSPHRASE } from './contract/defaults';
 export type { VerifyAppOptions, VerifyResult, VerifiedManifest } from './app/verify';
 export type { Signer, SignatureMaterial, TrustedKey } from './runtime/image/sign/keys';
-export { deployAssembly, type DeployEvent, type DeployOptions, type ImageResult } from './runtime/deploy/deploy';
+export { deployAssembly, type DeployEvent, type DeployOptions, type ImageResult, type Step } from './runtime/deploy/deploy';
 export { diff, type DiffEntry, type DiffOptions } from './runtime/deploy/diff';
 export { lock, outdated, ensureLocked, type LockOptions, type LockResult, type OutdatedResult } from './app/lockfile';
 export type { Pushed } from './runtime/image/push';
 export { LABEL_SBOM, SBOM_FILE, PROVENANCE_FILE, BUILD_ARTIFACT_TYPE } from './contract/labels';
 export type { UpdateResult, Stage3Update } from './app/update-lock';
 export type { CleanPlan, CleanOptions, CleanResult } from './runtime/deploy/clean';
+export type { GcOptions, GcPlan, LiveKeys } from './runtime/store/gc';
+export { resolveUser, type ResolvedUser, type UserAccount, type PolicyRule } from './contract/assembly';
 export type { ExportImage } from './runtime/image/oci-export';
 export type { Sbom } from './runtime/reports/sbom';
 
@@ -57,6 +59,7 @@ export type { Sbom } from './runtime/reports/sbom';
 // SBOM renderer or the registry cache.
 import type * as UpdateLock from './app/update-lock';
 import type * as Clean from './runtime/deploy/clean';
+import type * as Gc from './runtime/store/gc';
 import type * as OciExport from './runtime/image/oci-export';
 import type * as SbomModule from './runtime/reports/sbom';
 import type * as RegistryCache from './runtime/deploy/cache/registry';
@@ -66,6 +69,7 @@ import type * as Bundles from './runtime/image/sign/bundles';
 
 const updateLock = () => require('./app/update-lock') as typeof UpdateLock;
 const clean = () => require('./runtime/deploy/clean') as typeof Clean;
+const gc = () => require('./runtime/store/gc') as typeof Gc;
 const ociExport = () => require('./runtime/image/oci-export') as typeof OciExport;
 const sbom = () => require('./runtime/reports/sbom') as typeof SbomModule;
 const registryCache = () => require('./runtime/deploy/cache/registry') as typeof RegistryCache;
@@ -107,6 +111,21 @@ export const stage3Updates: typeof UpdateLock.stage3Updates = (...a) => updateLo
 export const planClean: typeof Clean.planClean = (...a) => clean().planClean(...a);
 /** Removes what a clean plan lists. */
 export const executeClean: typeof Clean.executeClean = (...a) => clean().executeClean(...a);
+/**
+ * What a garbage collection of a state directory would remove (runtime/store/gc.ts); hold its lock while planning and running.
+ * @example const plan = await planGc('.imgsdk', liveKeysOf(manifest.images), { keep: 3 });
+ */
+export const planGc: typeof Gc.planGc = (...a) => gc().planGc(...a);
+/**
+ * Removes what a GC plan lists, records first; the bytes freed.
+ * @example const freed = await runGc(plan);
+ */
+export const runGc: typeof Gc.runGc = (...a) => gc().runGc(...a);
+/**
+ * The current keys of a manifest's images, as GC keeps them.
+ * @example liveKeysOf((await readAssembly('imgsdk.out')).manifest.images)
+ */
+export const liveKeysOf: typeof Gc.liveKeysOf = (...a) => gc().liveKeysOf(...a);
 /** Writes images into an OCI image layout (runtime/image/oci-export.ts). */
 export const exportOci: typeof OciExport.exportOci = (...a) => ociExport().exportOci(...a);
 /** Writes an image as a docker-archive. */

@@ -49,7 +49,8 @@ test('openssl is masked and libressl unmasked in nmap-musl-static and its parent
     const img = asm.image(id);
     assert.equal(img.portage.mask, ['dev-libs/openssl'], id);
     assert.equal(img.portage.unmask, ['dev-libs/libressl'], id);
-    assert.is(img.portage.makeConf, `${HEADER}USE="libressl"\n`, id);
+    // The child repeats its parent's USE, which it inherits: the repetition is left out.
+    assert.is(img.portage.makeConf, `${HEADER}${id === 'kubler/libressl-musl' ? '' : '# from kubler/libressl-musl\n'}USE="libressl"\n`, id);
   }
   asm.image('kubler/libressl-musl').hasPackage('dev-libs/libressl');
 });
@@ -64,10 +65,10 @@ test('the provided packages are left for the builder to pin, as provide_package 
   assert.is(nmap.portage.file('imgsdk/unprovide'), 'dev-libs/libressl\n');
 });
 
-test('the root keeps no /etc, /tmp or /var and runs nmap as uid 65534', () => {
+test('the root keeps no /etc, /tmp or /var and runs nmap as uid and gid 65534', () => {
   assert.equal(nmap.def.purge, ['/etc', '/tmp', '/var']);
   nmap.hasEntrypoint('/usr/bin/nmap').runsAsNonRoot();
-  assert.is(nmap.config.user, '65534');
+  assert.is(nmap.config.user, '65534:65534');
   assert.equal(nmap.config.volumes, ['/data']);
 });
 

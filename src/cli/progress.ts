@@ -34,6 +34,10 @@ export class Progress {
       if (this.verbose) this.print(`${e.id}: ${e.line}`);
       return;
     }
+    if (e.type === 'timing') {
+      if (this.verbose) this.print(`${e.id}: ${e.step} took ${(e.ms / 1000).toFixed(1)} s`);
+      return;
+    }
     const state = e.type === 'building' ? (e.phase === 'pipeline' ? 'checking' : `building (${e.phase})`) : e.type;
     // Why it builds, once: at phase 1, or at the pipeline when phase 1's output was cached.
     const why = e.type === 'building' && (e.phase === 'phase1' || (e.phase === 'pipeline' && this.lines.get(e.id)?.state !== 'building (phase1)'));

@@ -15,11 +15,13 @@ export function keyInputs(def: ImageDef, keys: KeyParts): Record<string, string>
     files: rest.files,
     hooks: rest.hooks,
     config: rest.config,
-    rootfs: { keep: rest.keep, purge: rest.purge, closure: rest.closure, copies: rest.copies, accounts: rest.accounts, needs: rest.needs, forbid: rest.forbid, allowRoot: rest.allowRoot },
+    rootfs: { keep: rest.keep, purge: rest.purge, closure: rest.closure, copies: rest.copies, accounts: rest.accounts, needs: rest.needs, forbid: rest.forbid, allowRoot: rest.allowRoot, ...(rest.rules?.length ? { rules: rest.rules } : {}) },
     checks: { tests: rest.tests, debug: rest.debug },
   };
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(parts)) out[k] = sha256(canonicalJson(v));
+  // One input per directory source, so `imgsdk diff` names the one that changed; none without them.
+  for (const d of rest.dirs ?? []) out[`dir:${d.dest}`] = sha256(canonicalJson(d.entries));
   out.builder = keys.builder;
   out.parent = keys.parent ?? 'scratch';
   out.copies = sha256(canonicalJson(keys.copies));
@@ -59,11 +61,15 @@ export function imageKey(def: ImageDef, keys: KeyParts): string {
 
 /**
  * key(builder) = sha256 over its definition and the version of how builders are
- * made (for Gentoo builders also the version of their set-up).
+ * made (for Gentoo builders also the version of their set-up). The id is a name,
+ * not an input: identical definitions under two ids (an app's and a library's
+ * `bookworm`) are one builder, bootstrapped once, and build images with equal keys.
+ * @example builderKey(bookworm.def) === builderKey({ ...bookworm.def, id: 'lib/bookworm' }) // true
  */
 export function builderKey(def: BuilderDef): string {
-  if (def.kind === 'gentoo') return sha256(canonicalJson({ def, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
-  return sha256(canonicalJson({ def, version: BUILDER_VERSION }));
+  const { id: _id, ...what } = def;
+  if (def.kind === 'gentoo') return sha256(canonicalJson({ def: what, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
+  return sha256(canonicalJson({ def: what, version: BUILDER_VERSION }));
 }
 
 /** What phase 1 reads from outside an image's own definition. */

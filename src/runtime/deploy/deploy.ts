@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { checkStateLayout, stateFsError } from '../store/fs-errors';
 import { join, resolve } from 'node:path';
-import type { AccountDef } from '../../contract/assembly';
+import type { AccountDef, Manifest } from '../../contract/assembly';
 import { outDirOf, stateDirOfAssembly } from '../../contract/defaults';
 import { BuildError, CancelledError, ImgsdkError, UsageError } from '../../contract/errors';
 import { builderKey } from '../../contract/key';
@@ -18,7 +18,7 @@ import { hasChecks } from '../image/imagetest';
 import type { Entry } from '../store/entry';
 import { DamagedBlobError } from '../store/blobs';
 import { globToRegExp } from '../rootfs/resolve';
-import type { DeployEvent, ImageResult } from './events';
+import type { DeployEvent, ImageResult, Step } from './events';
 import { schedule } from './schedule';
 import type { BuilderImage } from '../build/builders/ensure';
 import { LABEL_SBOM, PROVENANCE_FILE, SBOM_FILE } from '../../contract/labels';
@@ -31,13 +31,15 @@ import { signingOf, withSigning } from './signing';
 const building = () => import('./building');
 import { pruneKeyTags, retag } from './tags';
 import { writeAtomic } from '../../util/files';
+import { formatSize } from '../../util/format';
+import { liveKeysOf, planGc, runGc, type GcOptions } from '../store/gc';
 import { builtId, keyOn, requireEmulation, targetShip, type PlatformTarget } from '../image/platforms';
 import { buildPlatforms, withPlatform } from './platforms';
 import { forPlatform } from '../../contract/platform';
 import { platformInfo } from '../../contract/platform';
 import { StateDir, type BuildRecord, type CreatedAccount, type RootfsRecord } from '../store/state';
 
-export type { DeployEvent, ImageResult, Phase } from './events';
+export type { DeployEvent, ImageResult, Phase, Step } from './events';
 
 export interface DeployOptions {
   /** Assembly directory: written when `deploy()` gets an app, read when it gets nothing. @default $IMGSDK_OUTDIR, else ./imgsdk.out */
@@ -90,6 +92,13 @@ export interface DeployOptions {
    */
   readonly platform?: string;
   /**
+   * Garbage-collect the state directory after the deploy (store/gc.ts): what neither
+   * a current key nor the last `keep` builds of an image use goes, and older builds
+   * too while it holds more than `budget` bytes. `false` keeps everything.
+   * @default { keep: 3, budget: 4 GiB } ($IMGSDK_STATE_BUDGET: bytes, or 0 for no GC)
+   */
+  readonly gc?: GcOptions | false;
+  /**
    * A private key (a PEM file, or the PEM text; `imgsdk keygen` makes one) that signs
    * every pushed manifest and index and their attestations (Sigstore bundles), and
    * every registry cache entry this deploy publishes. @default $IMGSDK_SIGN_KEY, else none
@@ -139,6 +148,7 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
   if (ship.load || ship.push) await engine();
   const emit = opts.onEvent ?? (() => undefined);
   for (const id of selected) emit({ type: 'queued', id });
+  state.warn = (line) => emit({ type: 'log', id: '-', line: `warning: ${line}` });
 
   return state.withLock(async () => {
     // Holding the lock, whatever temp files and containers of this state directory
@@ -184,10 +194,29 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
       }
     }
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
+    await collectGarbage(state, asm.manifest.images, opts.gc, emit);
     return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
   }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) }).catch((e: unknown) => {
     throw stateFsError(e, state.root) ?? e;
   });
+}
+
+/**
+ * GC after a deploy, still under the state lock. Never fails the deploy: a GC that
+ * cannot finish only leaves more behind, said as a warning.
+ */
+async function collectGarbage(state: StateDir, images: Manifest['images'], gc: GcOptions | false | undefined, emit: (e: DeployEvent) => void): Promise<void> {
+  const env = process.env.IMGSDK_STATE_BUDGET;
+  if (gc === false || env === '0') return;
+  const budget = gc?.budget ?? (env && /^\d+$/.test(env) ? Number(env) : undefined);
+  try {
+    const plan = await planGc(state.root, liveKeysOf(images), { ...gc, ...(budget !== undefined ? { budget } : {}) });
+    if (!plan.remove.length) return;
+    const freed = await runGc(plan);
+    emit({ type: 'log', id: '-', line: `state directory: removed ${plan.remove.length} unused file${plan.remove.length === 1 ? '' : 's'} (${formatSize(freed)}); it holds ${formatSize(plan.after)}` });
+  } catch (err) {
+    emit({ type: 'log', id: '-', line: `warning: state directory garbage collection failed: ${(err as Error).message}` });
+  }
 }
 
 interface Ctx {
@@ -246,6 +275,20 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     write(() => appendFile(logPath, line + '\n'));
   };
   await mkdir(join(state.imageDir(id), target.prefix), { recursive: true });
+  // Where the time goes: each step's wall time, as an event and in the result.
+  const timings: Partial<Record<Step, number>> = {};
+  const timed = (s: Step, ms: number) => {
+    timings[s] = (timings[s] ?? 0) + ms;
+    emit({ type: 'timing', id, step: s, ms });
+  };
+  const time = async <T>(s: Step, work: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await work();
+    } finally {
+      timed(s, Date.now() - t);
+    }
+  };
   const builder = target.builder;
   const arch = platform ? platformInfo(platform).arch : builder.arch;
   const accountsOf = (chain: readonly Built[]) => [...[...chain].reverse().flatMap((a) => asm.images.get(a.record.id)!.accounts), ...def.accounts];
@@ -301,12 +344,12 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   if (!rootfs) {
     emit({ type: 'building', id, phase: 'builder', reason });
     requireEmulation(id, platform);
-    const { ref, mounts } = await ensureBuilder(ctx, target, log);
+    const { ref, mounts } = await time('builder', () => ensureBuilder(ctx, target, log));
     emit({ type: 'building', id, phase: 'phase1', reason });
     const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map(b.parentPackageLine)))].sort();
     let partial = '';
     rootfs = await b.runPhase1({
-      engine: await ctx.engine(), state, def, key: p1key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, mounts, signal: opts.signal,
+      engine: await ctx.engine(), state, def, key: p1key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, mounts, signal: opts.signal, onStep: timed,
       onOutput: (chunk) => {
         const text = partial + chunk.toString('utf8');
         const lines = text.split('\n');
@@ -336,6 +379,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   // Pipeline, SBOM and layer; once more when a blob turns out damaged: the store
   // dropped it, and reading the rootfs again writes it anew.
   const layer = async (fresh = false) => {
+    const pipelineStart = Date.now();
     const input = await b.rootfsInput(state, cachedRootfs, id, { fresh });
     const result = await b.runPipeline({
       def, libc: builder.libc, ...(platform ? { platform } : {}), rootfsTar: state.rootfsPath(p1key), rootfsEntries: input.entries, origins: cachedRootfs.origins, packages: cachedRootfs.packages,
@@ -346,16 +390,19 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     for (const f of result.stripped) log(`${f.what.join(', ')} removed: /${f.path} (${f.from.toString(8)} -> ${f.to.toString(8)})`);
     for (const d of result.droppedModules) log(`module left out: /${d.path} ${d.why}`);
     for (const n of result.notes) log(n);
+    timed('pipeline', Date.now() - pipelineStart);
     step();
+    const sbomStart = Date.now();
     // The package database scanners read: generated, so added after the purge.
     const db = await b.packageDbEntries({ kind: builder.kind, packages: cachedRootfs.packages, control: cachedRootfs.control, entries: result.entries, blobs: state.blobs, epoch: ctx.epoch });
     const entries = db.length ? b.normalizeEntries([...result.entries, ...db]) : result.entries;
     emit({ type: 'building', id, phase: 'phase2', reason });
     const sbom = await b.renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
+    timed('sbom', Date.now() - sbomStart);
     step();
-    const p2 = await b.runPhase2({
+    const p2 = await time('layer', () => b.runPhase2({
       state, def, key, arch, entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
-    });
+    }));
     return { result, entries, sbom, p2 };
   };
   const { result, entries, sbom, p2 } = await layer().catch((err: unknown) => {
@@ -379,11 +426,12 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     packages: rootfs.packages,
   });
   const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json, sbom.json), freshLayers: p2.layers.map((l) => l.diffId) };
-  if (ship.load) await shipper.loadChecked(shipping);
+  if (ship.load) await time('load', () => shipper.loadChecked(shipping));
   else if (hasChecks(def)) log(`tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`);
   // The engine's own figure (content bytes), as `docker images` shows it.
   const loaded = ship.load ? await (await ctx.engine()).inspectImage(p2.config.digest) : null;
   const size = loaded?.size ?? (chain[0]?.record.size ?? 0) + p2.layers.reduce((n, l) => n + l.size, 0);
+  const recording = Date.now();
   const record: BuildRecord = {
     id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layers[p2.layers.length - 1], layers: p2.layers, size,
     packages: rootfs.packages, inherited, purged: result.purged, tags,
@@ -395,12 +443,16 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   await state.writeBuild(record, entries);
   await writeDeployed(state, id, m, def);
   ctx.built.set(bid, { record, entries });
+  timed('record', Date.now() - recording);
   step();
-  const shipped = await shipper.shipImage(shipping, ship);
-  if (ship.load) await pruneKeyTags(await ctx.engine(), asm.manifest, id, p2.config.digest, log);
+  const shipped = await time('ship', async () => {
+    const s = await shipper.shipImage(shipping, ship);
+    if (ship.load) await pruneKeyTags(await ctx.engine(), asm.manifest, id, p2.config.digest, log);
+    return s;
+  });
   await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });
-  return withPlatform({ id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
+  return withPlatform({ id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed, timings }, platform, shipped);
 }
 
 /** Ship options from deploy options, checked before anything is built. */
@@ -447,13 +499,22 @@ async function loadBuilt(ctx: Ctx, id: string, platform: string | null = null): 
   return b;
 }
 
-/** The builder image of a build (one per builder and platform), made once per deploy. */
+/**
+ * The builder image of a build (one per builder and platform), made once per
+ * deploy. Builders of one key under several ids are made once: the others wait
+ * for it, then find it and tag it as theirs.
+ */
 function ensureBuilder(ctx: Ctx, target: PlatformTarget, log: (l: string) => void): Promise<BuilderImage> {
   const def = target.builder;
-  const slot = target.platform ? `${def.id}@${target.platform}` : def.id;
+  const at = target.platform ? `@${target.platform}` : '';
+  const slot = def.id + at;
   let p = ctx.builders.get(slot);
   if (!p) {
-    p = Promise.all([ctx.engine(), building()]).then(([e, b]) => b.ensureBuilderImage(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }));
+    const same = `key:${target.builderKey}${at}`;
+    const first = ctx.builders.get(same);
+    const ensure = () => Promise.all([ctx.engine(), building()]).then(([e, b]) => b.ensureBuilderImage(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }));
+    p = first ? first.then(ensure, ensure) : ensure();
+    if (!first) ctx.builders.set(same, p);
     ctx.builders.set(slot, p);
   }
   return p;

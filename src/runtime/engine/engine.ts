@@ -70,6 +70,8 @@ export interface VolumeMount {
   readonly target: string;
   /** @default false */
   readonly readOnly?: boolean;
+  /** Labels of the volume when the mount creates it. @default none */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** What a build container runs. */

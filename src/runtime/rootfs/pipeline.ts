@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import type { AccountDef, ImageDef, Libc } from '../../contract/assembly';
+import type { AccountDef, FileDef, ImageDef, Libc } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
 import { renderGroup, renderNsswitch, renderPasswd } from './etc-files';
 import type { CreatedAccount, PackageInfo } from '../store/state';
@@ -13,9 +13,11 @@ import { parseElf } from './elf';
 import type { Entry } from '../store/entry';
 import { linkCheck, readLoaderConfig } from './linkcheck';
 import { checkMachine } from './machine';
+import { checkRules } from './policies';
 import { purge, type PurgeReport } from './purge';
 import { dirname, globToRegExp, Layers } from './resolve';
-import { normalizeEntries, readRootfsTar } from './tar';
+import { normalizeEntries, parseShebang, readHead, readRootfsTar } from './tar';
+import { checkEntrypoint } from './entrypoint';
 
 /** Everything the pipeline needs to turn phase 1's tar into this image's layer. */
 export interface PipelineInput {
@@ -112,8 +114,10 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   }
 
   const accounts = { users: adopted.users, groups: adopted.groups };
-  entries = [...entries, ...(await addedFiles(input, accounts))];
-  entries = normalizeEntries(entries);
+  entries = [...entries, ...(await accountFiles(input, accounts))];
+  // The user's own files pass the same privilege rule as the packages' (and are reported the same way).
+  const own = stripPrivileges(await ownFiles(input), { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
+  entries = normalizeEntries([...entries, ...own.entries]);
 
   const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
   const modules = dropUnloadableModules([...input.parents, entries], { libc: input.libc, needs: def.needs, ldSoConf });
@@ -122,11 +126,14 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const layers = [...input.parents, entries];
   checkLayerShape(def, input.parents, entries);
   if (input.platform) checkMachine(def.id, entries, input.platform);
+  // Before the link check: a shell that misses a library is named as a shell.
+  await checkRules({ def, parents: input.parents, entries, accounts: [...(input.createdAccounts ?? []), ...declared, ...accounts.users], packages: input.packages, blobs });
   const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf, executablesOnly: true });
   if (problems.length) {
     throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
   }
   checkForbidden(def, layers);
+  await checkEntrypoint(def, layers, async (e) => (e.sha256 ? readHead(blobs.path(e.sha256)) : Buffer.alloc(0)));
 
   const all = [...declared, ...accounts.users];
   const uids = new Set([0, 65534, ...all.map((a) => a.uid)]);
@@ -138,11 +145,13 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   ];
   // Reported are the files the image has: what slimming dropped had nothing to strip.
   const final = new Set(entries.map((e) => e.path));
-  const stripped = privileges.stripped.filter((f) => final.has(f.path));
+  const ownPaths = new Set(own.stripped.map((f) => f.path));
+  const stripped = [...privileges.stripped.filter((f) => !ownPaths.has(f.path)), ...own.stripped].filter((f) => final.has(f.path));
   return { entries, purged: purged.purged, slimmed, stripped, droppedModules: modules.dropped, createdAccounts, notes };
 }
 
-async function addedFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }): Promise<Entry[]> {
+/** /tmp, the account files and home directories an image gets. */
+async function accountFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }): Promise<Entry[]> {
   const { def } = input;
   const out: Entry[] = [];
   const file = async (path: string, data: Buffer, mode = 0o644, uid = 0, gid = 0): Promise<Entry> => ({
@@ -158,19 +167,39 @@ async function addedFiles(input: PipelineInput, created: { users: readonly Accou
     if (def.parent === null && input.libc === 'glibc') out.push(await file('etc/nsswitch.conf', Buffer.from(renderNsswitch())));
   }
   for (const a of def.accounts) if (a.home !== '/' && a.home !== '/nonexistent') out.push(dir(a.home.replace(/^\/+/, ''), 0o755, a.uid, a.gid));
-
-  for (const f of def.files) {
-    const path = f.path.replace(/^\/+/, '');
-    if (f.type === 'dir') out.push(dir(path, f.mode, f.uid, f.gid));
-    else if (f.type === 'symlink') out.push({ path, type: 'symlink', mode: 0o777, uid: f.uid, gid: f.gid, size: 0, linkname: f.target, sha256: null, elf: null });
-    else {
-      const data = await input.readFile(f.sha256!);
-      const e = await file(path, data, f.mode, f.uid, f.gid);
-      out.push(e);
-    }
-  }
   return out;
 }
+
+/**
+ * The entries of the image's `.dir()` sources, in their order, then its `.file()`s
+ * (a later one wins at the same path). Each body is checked against the sha256 the
+ * definition names: the assembly may have been copied from elsewhere.
+ */
+async function ownFiles(input: PipelineInput): Promise<Entry[]> {
+  const { def } = input;
+  const all = [...(def.dirs ?? []).flatMap((d) => d.entries), ...def.files];
+  const out: Entry[] = new Array(all.length);
+  const one = async (f: FileDef): Promise<Entry> => {
+    const path = f.path.replace(/^\/+/, '');
+    const base = { path, mode: f.mode, uid: f.uid, gid: f.gid, size: 0, linkname: null, sha256: null, elf: null };
+    if (f.type === 'dir') return { ...base, type: 'dir' };
+    if (f.type === 'symlink') return { ...base, type: 'symlink', mode: 0o777, linkname: f.target };
+    const data = await input.readFile(f.sha256!);
+    const sha256 = await input.blobs.put(data);
+    if (sha256 !== f.sha256) throw new BuildError(def.id, `${f.path}: the assembly's copy of its content is not the one synth wrote (sha256 ${sha256}, expected ${f.sha256})`, { phase: 'check' });
+    const elf = parseElf(data);
+    const shebang = elf ? undefined : parseShebang(data);
+    return { ...base, type: 'file', size: data.length, sha256, elf, ...(shebang ? { shebang } : {}) };
+  };
+  // A tree is thousands of small files: read a few at a time rather than one round trip after another.
+  for (let i = 0; i < all.length; i += READ_BATCH) {
+    const batch = all.slice(i, i + READ_BATCH);
+    (await Promise.all(batch.map(one))).forEach((e, j) => (out[i + j] = e));
+  }
+  return out.filter((e) => e.path !== '');
+}
+
+const READ_BATCH = 32;
 
 /**
  * A layer must unpack over its parents into the tree the checks saw: no whiteout
