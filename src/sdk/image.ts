@@ -913,6 +913,7 @@ export const IMAGE_SIGNATURES: Readonly<Record<string, readonly ParamSpec[]>> = 
   workdir: ['string'], expose: ['...integer|string'], volume: ['...string'], label: ['string', 'string'], tag: ['...string'],
   needs: ['...string'], configureBuilder: ['string'], configureRootfs: ['string'], finishRootfs: ['string'],
   test: ['string|strings'], healthcheck: ['{cmd:strings/string,interval:?number,timeout:?number,retries:?integer,startPeriod:?number}'],
+  dir: ['string', '{src:string,ignore:?strings,dockerignore:?boolean,owner:?string/integer,mode:?integer/string/object}'],
   debug: [], with: ['function'],
 };
 
