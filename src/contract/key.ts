@@ -1,4 +1,4 @@
-import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type BuilderKind, type ImageDef, phase1View } from './assembly';
+import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, DEBIAN_BOOTSTRAP_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type BuilderKind, type ImageDef, phase1View } from './assembly';
 import { sha256 } from '../util/hash';
 import { canonicalJson } from './json';
 import { DEFAULT_PLATFORM } from './platform';
@@ -59,10 +59,12 @@ export function imageKey(def: ImageDef, keys: KeyParts): string {
 
 /**
  * key(builder) = sha256 over its definition and the version of how builders are
- * made (for Gentoo builders also the version of their set-up).
+ * made (for Gentoo builders also the version of their set-up, for bootstrapped
+ * Debian builders the version of their layout).
  */
 export function builderKey(def: BuilderDef): string {
   if (def.kind === 'gentoo') return sha256(canonicalJson({ def, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
+  if (def.debian?.source.kind === 'mmdebstrap') return sha256(canonicalJson({ def, version: BUILDER_VERSION, bootstrap: DEBIAN_BOOTSTRAP_VERSION }));
   return sha256(canonicalJson({ def, version: BUILDER_VERSION }));
 }
 

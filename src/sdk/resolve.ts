@@ -24,6 +24,8 @@ export interface Resolved {
 
 const PORTAGE_ONLY = new Set(['use', 'keywords', 'mask', 'unmask', 'unmaskUse', 'makeConf', 'packageEnv', 'overlay', 'provide', 'unprovide', 'patch', 'uninstall', 'noBinpkgCache', 'runtimeLibs']);
 const KNOWN_USERS: Record<string, [number, number]> = { root: [0, 0], nobody: [65534, 65534] };
+/** A user or group name as adduser takes it (Debian's NAME_REGEX, lower case; also a uid). */
+const ACCOUNT_NAME = /^([a-z_][-a-z0-9_]*\$?|\d+)$/;
 
 /** Checks the whole app, every image against the others, and produces the definitions. */
 export function resolveApp(app: App): Resolved {
@@ -98,6 +100,13 @@ export function resolveApp(app: App): Resolved {
       const own = i.state.accounts;
       return [...(fromParent ?? []).filter((a) => !own.some((o) => o.user === a.user)), ...own];
     });
+
+  // An account no .account() declares may still be one a package's install creates
+  // (postgresql's postinst makes `postgres`): accepted when the image or a parent
+  // installs packages; the build then fails, naming it, if no install did.
+  const installsMemo = new Map<string, boolean>();
+  const installsPackages = (img: Image): boolean =>
+    inherited(img, parentOf, installsMemo, (i, fromParent) => i.state.packages.length > 0 || (fromParent ?? false));
 
   // False when the parent chain meets an unknown id or a cycle: that is reported already.
   const chainMemo = new Map<string, boolean>();
@@ -189,20 +198,24 @@ export function resolveApp(app: App): Resolved {
       // Naming root is a choice to run as root, whether or not this image runs anything yet.
       add(s.id, s.sites.user, `.user('${user}') runs as root: call .allowRoot() to mean it`);
     }
+    const fromPackages = installsPackages(img);
+    const noAccount = `has no .account() in this image or its parents, and ${s.id} installs no packages whose install could create it`;
     if (user && !/^\d+(:\d+)?$/.test(user) && !KNOWN_USERS[user] && !accounts.some((a) => a.user === user)) {
-      add(s.id, s.sites.user, `user "${user}" has no .account() in this image or its parents`);
+      if (!fromPackages) add(s.id, s.sites.user, `user "${user}" ${noAccount}`);
     }
 
     const files: FileDef[] = [];
     for (const f of s.files) {
       const owner = resolveOwner(f.owner, accounts);
-      if (!owner) add(s.id, f.site, `file ${f.path}: owner "${f.owner}" has no .account() in this image or its parents`);
+      // Left to the build: an owner a package's install may create (its ids are known only then).
+      const later = !owner && fromPackages && f.owner.split(':').every((n) => ACCOUNT_NAME.test(n));
+      if (!owner && !later) add(s.id, f.site, `file ${f.path}: owner "${f.owner}" ${noAccount}`);
       let sha256: string | null = null;
       if (f.content) {
         sha256 = sha256Of(f.content);
         blobs.set(sha256, f.content);
       }
-      files.push({ path: f.path, type: f.type, mode: f.mode, uid: owner?.[0] ?? 0, gid: owner?.[1] ?? 0, sha256, size: f.content?.length ?? 0, target: f.target });
+      files.push({ path: f.path, type: f.type, mode: f.mode, uid: owner?.[0] ?? 0, gid: owner?.[1] ?? 0, sha256, size: f.content?.length ?? 0, target: f.target, ...(later ? { owner: f.owner } : {}) });
     }
     for (const [sha, data] of Object.entries(s.patchData)) blobs.set(sha, data);
 

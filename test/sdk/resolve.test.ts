@@ -175,7 +175,7 @@ test('an empty entrypoint or cmd is a problem at its call', () => {
 
 test('a .user() name needs an .account() in the image or a parent; nobody, root and uids are known', () => {
   const l = line(); const ghost = image('acme/g').builder(deb).user('ghost');
-  assert.equal(Testing.problems(ghost), [`${HERE}:${l} acme/g: user "ghost" has no .account() in this image or its parents`]);
+  assert.equal(Testing.problems(ghost), [`${HERE}:${l} acme/g: user "ghost" has no .account() in this image or its parents, and acme/g installs no packages whose install could create it`]);
   const base = image('acme/base').builder(deb).account({ user: 'app', uid: 1000 });
   assert.equal(Testing.problems(
     image('acme/own').builder(deb).account({ user: 'app', uid: 1000 }).user('app'),
@@ -203,9 +203,24 @@ test('an unknown file owner or group is a problem at the .file() call', () => {
   const l1 = line(); const a = image('acme/a').builder(deb).file('/x', 'x', { owner: 'ghost' });
   const l2 = line(); const b = image('acme/b').builder(deb).account({ user: 'app', uid: 1 }).file('/y', 'y', { owner: 'app:ghosts' });
   assert.equal(Testing.problems(a, b), [
-    `${HERE}:${l1} acme/a: file /x: owner "ghost" has no .account() in this image or its parents`,
-    `${HERE}:${l2} acme/b: file /y: owner "app:ghosts" has no .account() in this image or its parents`,
+    `${HERE}:${l1} acme/a: file /x: owner "ghost" has no .account() in this image or its parents, and acme/a installs no packages whose install could create it`,
+    `${HERE}:${l2} acme/b: file /y: owner "app:ghosts" has no .account() in this image or its parents, and acme/b installs no packages whose install could create it`,
   ]);
+});
+
+test('a name no .account() declares is left to the build when the image or a parent installs packages', () => {
+  const pg = image('acme/pg').builder(deb).packages('postgresql').user('postgres').file('/etc/pg.conf', 'x', { owner: 'postgres:postgres' });
+  const child = image('acme/pg-child').from(pg).user('postgres').file('/etc/more', 'y', { owner: 'postgres' });
+  assert.equal(Testing.problems(pg, child), []);
+  const t = Testing.synth(pg, child);
+  assert.is(t.image('acme/pg').config.user, 'postgres');
+  assert.equal(t.image('acme/pg').def.files.map((f) => [f.path, f.owner, f.uid]), [['/etc/pg.conf', 'postgres:postgres', 0]]);
+  assert.equal(t.image('acme/pg-child').def.files.map((f) => f.owner), ['postgres']);
+});
+
+test('a declared owner stays resolved at synth and carries no name for the build', () => {
+  const img = image('acme/own').builder(deb).packages('jq').account({ user: 'app', uid: 1000 }).file('/a', 'a', { owner: 'app' });
+  assert.equal(Testing.synth(img).image('acme/own').def.files.map((f) => [f.uid, 'owner' in f]), [[1000, false]]);
 });
 
 test('config is inherited from the parent: env merged, user, workdir and ports kept', () => {
@@ -270,8 +285,8 @@ test('a chain thousands of images deep inherits builder, config and accounts fro
   assert.equal(leaf.config.env, { ROOT: 'yes' });
   assert.is(leaf.config.user, 'app');
   assert.is(t.manifest.order.length, 3000);
-  const l = line(); const bad = image('acme/bad').from(img).user('ghost');
-  assert.equal(Testing.problems(bad), [`${HERE}:${l} acme/bad: user "ghost" has no .account() in this image or its parents`]);
+  // The chain installs packages: a name no .account() declares is left to the build, found 3,000 parents up.
+  assert.equal(Testing.problems(image('acme/pkg-user').from(img).user('ghost')), []);
 });
 
 test('a cycle below a long chain is found without overflowing the stack', () => {

@@ -224,9 +224,14 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   await mkdir(join(state.imageDir(id), target.prefix), { recursive: true });
   const builder = target.builder;
   const arch = platform ? platformInfo(platform).arch : builder.arch;
-  const accountsOf = (chain: readonly Built[]) => [...[...chain].reverse().flatMap((a) => asm.images.get(a.record.id)!.accounts), ...def.accounts];
-  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null): ShipInput => ({
-    engine: ctx.engine, state, def, key, tags, config, diffIds, arch, accounts: accountsOf(chain), epoch: ctx.epoch, provenance,
+  // Declared accounts and those installs created (a `.user('postgres')` a package made), ancestors first.
+  const accountsOf = (chain: readonly Built[], own: readonly CreatedAccount[] = []) => [
+    ...[...chain].reverse().flatMap((a) => [...createdUsers(a.record.createdAccounts), ...asm.images.get(a.record.id)!.accounts]),
+    ...createdUsers(own),
+    ...def.accounts,
+  ];
+  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null, created?: readonly CreatedAccount[]): ShipInput => ({
+    engine: ctx.engine, state, def, key, tags, config, diffIds, arch, accounts: accountsOf(chain, created), epoch: ctx.epoch, provenance,
     extraLabels: shipper.recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
     builder: builder.kind === 'debian'
       ? { key: target.builderKey, network: builder.debian?.network ?? undefined, ref: () => ensureBuilder(ctx, target, log).then((b) => b.ref) }
@@ -257,7 +262,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     }
     ctx.built.set(bid, { record: previous, entries: previousEntries! });
     const provenance = await readFile(reports.provenance, 'utf8').catch(() => null);
-    const shipped = await shipper.shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance), ship);
+    const shipped = await shipper.shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance, previous.createdAccounts), ship);
     await writeDeployed(state, id, m, def);
     emit({ type: 'cached', id, digest: previous.imageId });
     return withPlatform({ id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: plan.reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
@@ -328,7 +333,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     const sbom = await b.renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
     step();
     const p2 = await b.runPhase2({
-      state, def, key, arch, entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
+      state, def, key, arch, entries, parentDiffIds, accounts: accountsOf(chain, result.createdAccounts), epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
     });
     return { result, entries, sbom, p2 };
   };
@@ -352,7 +357,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     ],
     packages: rootfs.packages,
   });
-  const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json), freshLayers: p2.layers.map((l) => l.diffId) };
+  const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json, result.createdAccounts), freshLayers: p2.layers.map((l) => l.diffId) };
   if (ship.load) await shipper.loadChecked(shipping);
   else if (hasChecks(def)) log(`tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`);
   // The engine's own figure (content bytes), as `docker images` shows it.

@@ -3,7 +3,7 @@ import type { AccountDef, ImageDef, Libc } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
 import { renderGroup, renderNsswitch, renderPasswd } from './etc-files';
 import type { CreatedAccount, PackageInfo } from '../store/state';
-import { adoptAccounts, type GroupDef, unownedFiles } from './accounts';
+import { adoptAccounts, type GroupDef, resolveNamedOwners, unownedFiles } from './accounts';
 import { type DroppedModule, dropUnloadableModules } from './modules';
 import { type StrippedFile, stripPrivileges } from './privileges';
 import { slim } from './slim';
@@ -112,7 +112,8 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   }
 
   const accounts = { users: adopted.users, groups: adopted.groups };
-  entries = [...entries, ...(await addedFiles(input, accounts))];
+  const files = resolveNamedOwners(def, [...declared, ...adopted.users], adopted.groups);
+  entries = [...entries, ...(await addedFiles(input, accounts, files))];
   entries = normalizeEntries(entries);
 
   const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
@@ -142,7 +143,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   return { entries, purged: purged.purged, slimmed, stripped, droppedModules: modules.dropped, createdAccounts, notes };
 }
 
-async function addedFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }): Promise<Entry[]> {
+async function addedFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }, files: ImageDef['files']): Promise<Entry[]> {
   const { def } = input;
   const out: Entry[] = [];
   const file = async (path: string, data: Buffer, mode = 0o644, uid = 0, gid = 0): Promise<Entry> => ({
@@ -159,7 +160,7 @@ async function addedFiles(input: PipelineInput, created: { users: readonly Accou
   }
   for (const a of def.accounts) if (a.home !== '/' && a.home !== '/nonexistent') out.push(dir(a.home.replace(/^\/+/, ''), 0o755, a.uid, a.gid));
 
-  for (const f of def.files) {
+  for (const f of files) {
     const path = f.path.replace(/^\/+/, '');
     if (f.type === 'dir') out.push(dir(path, f.mode, f.uid, f.gid));
     else if (f.type === 'symlink') out.push({ path, type: 'symlink', mode: 0o777, uid: f.uid, gid: f.gid, size: 0, linkname: f.target, sha256: null, elf: null });

@@ -5,7 +5,8 @@
  * `imgsdk-builder/<id>:<key12>` and labelled with its full key, so an existing
  * builder is reused exactly when its key matches.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
 import type { BuilderDef } from '../../../contract/assembly';
@@ -161,6 +162,7 @@ export async function importMmdebstrap(
   const sources = spec.sources ?? [spec.mirror];
   const foreign = spec.platform && spec.platform !== hostPlatform() ? platformInfo(spec.platform) : null;
   const arch = foreign ? [`--arch=${foreign.debianArch}`] : [];
+  const merged = mergedUsrHook(opts.log);
   // zx keeps all output in memory by default; a rootfs tar must not be.
   const discard = { length: 0, push: () => 0, join: () => '', reduce: <U>(_f: unknown, init: U) => init, [Symbol.iterator]: () => [][Symbol.iterator]() };
   const stderr: string[] = [];
@@ -170,7 +172,7 @@ export async function importMmdebstrap(
     halt: true,
     signal: opts.signal,
     store: { stdout: discard, stderr, stdall: discard },
-  })`mmdebstrap --variant=${spec.variant} ${arch} ${include} ${aptopts} ${spec.suite} - ${sources}`;
+  })`mmdebstrap --variant=${spec.variant} ${arch} ${merged} ${include} ${aptopts} ${spec.suite} - ${sources}`;
   proc.run();
   const body = new PassThrough();
   proc.stdout.pipe(body, { end: false });
@@ -202,6 +204,23 @@ export async function importMmdebstrap(
   if (i.status === 'rejected') throw i.reason;
   if (p.status === 'rejected') throw p.reason;
   return i.value;
+}
+
+/**
+ * The official Debian images (debootstrap) are merged-/usr with `usr-is-merged`
+ * installed; mmdebstrap alone converts with `usrmerge`, which then satisfies
+ * init-system-helpers' `usrmerge | usr-is-merged` in every closure that reaches it
+ * and drags `libfile-find-rule-perl` and all of Perl into images that never run
+ * Perl (lighttpd: 66 MB, 50 MB of it Perl). mmdebstrap's own `maybe-merged-usr` hook
+ * lays the root out as debootstrap does where the suite has `usr-is-merged`
+ * (bookworm and later) and does nothing on older suites.
+ */
+export const MERGED_USR_HOOK = '/usr/share/mmdebstrap/hooks/maybe-merged-usr';
+
+function mergedUsrHook(log?: (line: string) => void): string[] {
+  if (existsSync(join(MERGED_USR_HOOK, 'setup00.sh'))) return [`--hook-dir=${MERGED_USR_HOOK}`];
+  log?.(`mmdebstrap has no ${MERGED_USR_HOOK}: the builder gets usrmerge, and images whose packages reach init-system-helpers get Perl`);
+  return [];
 }
 
 async function verifySha256(id: string, path: string, want: string): Promise<void> {

@@ -139,6 +139,14 @@ if [ -s "$IN/apt/lock.tsv" ]; then
 		END { exit bad }' "$IN/apt/lock.tsv" ||
 		die "the archive does not have the locked versions: run \`imgsdk update\` to lock what it has now, or pin the builder to a snapshot (debian.builder(id, { snapshot: 'YYYYMMDDTHHMMSSZ' })) that has them"
 	opts="--allow-downgrades"
+	# A lock resolved on a builder that had usrmerge pins it; on a merged-/usr builder
+	# with usr-is-merged (as the official images are) installing it would put usrmerge,
+	# and with it Perl, back into every closure that reaches init-system-helpers.
+	if grep -q '^usrmerge=' "$W/install" && dpkg-query -W -f '${db:Status-Abbrev}' usr-is-merged 2>/dev/null | grep -q '^.i'; then
+		log "not installing the locked usrmerge: this builder has usr-is-merged (\`imgsdk update\` drops it from the lock)"
+		grep -v '^usrmerge=' "$W/install" >"$W/install.merged" || true
+		mv "$W/install.merged" "$W/install"
+	fi
 else
 	cp "$W/request" "$W/install"
 	opts=""
