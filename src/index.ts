@@ -9,7 +9,7 @@ export {
   type ErrorCode, type Problem,
 } from './contract/errors';
 export {
-  ASSEMBLY_VERSION, BUILDER_VERSION, BUILD_SCRIPT_VERSION, GENTOO_SETUP_VERSION, phase1View,
+  ASSEMBLY_VERSION, BUILDER_VERSION, BUILD_SCRIPT_VERSION, DEBIAN_BOOTSTRAP_VERSION, GENTOO_SETUP_VERSION, INIT_ENTRYPOINT, INIT_PACKAGE, phase1View,
   type AccountDef, type AtomFlags, type BuilderDef, type BuilderKind, type DebianBuilderOptions, type DebianSource, type DownloadDef,
   type FileDef, type GentooBuilderOptions, type HealthcheckDef, type HooksDef, type ImageConfigDef, type ImageDef, type Libc,
   type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform, type OverlayDef, type PackageEnvDef, type PatchDef,

@@ -144,7 +144,15 @@ export interface ImageConfigDef {
   /** User name or numeric uid, resolved against accounts at build time. */
   readonly user: string | null;
   readonly healthcheck: HealthcheckDef | null;
+  /** `.init()`: the entrypoint starts with {@link INIT_ENTRYPOINT} (tini). @default absent (no init) */
+  readonly init?: true;
 }
+
+/** What `.init()` puts before an image's entrypoint: tini, which forwards signals and reaps children. */
+export const INIT_ENTRYPOINT: readonly string[] = ['/usr/bin/tini', '--'];
+
+/** The package that brings {@link INIT_ENTRYPOINT}, per builder kind. */
+export const INIT_PACKAGE: Readonly<Record<BuilderKind, string>> = { debian: 'tini', gentoo: 'sys-process/tini' };
 
 /**
  * The root rule: a config's user is root when it is unset (the engine's default),

@@ -1,4 +1,4 @@
-import { isRootUser, runsSomething, type AccountDef, type BuilderDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
+import { INIT_ENTRYPOINT, INIT_PACKAGE, isRootUser, runsSomething, type AccountDef, type BuilderDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
 import type { Problem } from '../contract/errors';
 import type { App } from './app';
 import type { Builder } from './builder';
@@ -85,8 +85,13 @@ export function resolveApp(app: App): Resolved {
         labels: sortKeys({ ...base.labels, ...own.labels }),
         user: own.user ?? base.user,
         healthcheck: own.healthcheck ?? base.healthcheck,
+        ...((own.init ?? base.init) ? { init: true as const } : {}),
       };
     });
+  // The config as shipped: with .init(), tini comes first (kept apart from the inherited
+  // config above, so a child's own entrypoint gets it in front too).
+  const shippedConfig = (c: ImageConfigDef): ImageConfigDef =>
+    c.init && (c.entrypoint || c.cmd) ? { ...c, entrypoint: [...INIT_ENTRYPOINT, ...(c.entrypoint ?? [])] } : c;
 
   // The platforms an image is built for: its own, else its parent's, else its builder's; null: the host's.
   const platformsMemo = new Map<string, readonly string[] | null>();
@@ -187,7 +192,7 @@ export function resolveApp(app: App): Resolved {
       });
     }
 
-    const config = configOf(img);
+    const config = shippedConfig(configOf(img));
     const runs = runsSomething(config);
     const accounts = accountsOf(img);
     const user = config.user;
@@ -223,7 +228,7 @@ export function resolveApp(app: App): Resolved {
       id: s.id,
       parent: parent ? parent.id : typeof s.parent === 'string' ? s.parent : null,
       builder: b?.id ?? '',
-      packages: s.packages.map((p) => p.spec),
+      packages: withInitPackage(s.packages.map((p) => p.spec), b, configOf(img).init && !(parent && configOf(parent).init)),
       portage: s.portage,
       keep: s.keep,
       purge: s.purge,
@@ -346,6 +351,13 @@ function resolveOwner(owner: string, accounts: readonly AccountDef[]): [number, 
   if (g === undefined) return uid as [number, number];
   const gid = /^\d+$/.test(g) ? Number(g) : KNOWN_USERS[g]?.[1] ?? accounts.find((a) => a.group === g)?.gid;
   return gid === undefined ? null : [uid[0], gid];
+}
+
+/** The image's packages plus tini when `.init()` is its own (a parent with it has it installed). */
+function withInitPackage(packages: string[], b: Builder | null, own: boolean | undefined): string[] {
+  if (!own || !b) return packages;
+  const pkg = INIT_PACKAGE[b.kind];
+  return packages.includes(pkg) ? packages : [...packages, pkg];
 }
 
 function sortKeys<V>(r: Record<string, V>): Record<string, V> {

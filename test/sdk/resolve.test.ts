@@ -223,6 +223,29 @@ test('a declared owner stays resolved at synth and carries no name for the build
   assert.equal(Testing.synth(img).image('acme/own').def.files.map((f) => [f.uid, 'owner' in f]), [[1000, false]]);
 });
 
+test('.init() puts tini before the entrypoint and installs it with the builder kind\'s package', () => {
+  const t = Testing.synth(image('acme/api').builder(deb).packages('nodejs').user('nobody').entrypoint('/usr/bin/node', '/app/main.js').init());
+  assert.equal(t.image('acme/api').config.entrypoint, ['/usr/bin/tini', '--', '/usr/bin/node', '/app/main.js']);
+  assert.is(t.image('acme/api').config.init, true);
+  assert.equal(t.image('acme/api').def.packages, ['nodejs', 'tini']);
+  const g = Testing.synth(image('acme/g').builder(bob).packages('app-misc/jq').user('nobody').cmd('/usr/bin/jq').init());
+  assert.equal(g.image('acme/g').def.packages, ['app-misc/jq', 'sys-process/tini']);
+  assert.equal(g.image('acme/g').config.entrypoint, ['/usr/bin/tini', '--']);
+});
+
+test('a child inherits .init(): its own entrypoint gets tini in front, and the parent\'s tini is not installed again', () => {
+  const base = image('acme/node').builder(deb).packages('nodejs').user('nobody').init();
+  const app1 = image('acme/app').from(base).entrypoint('/usr/bin/node', '/app/a.js');
+  const off = image('acme/off').from(base).entrypoint('/usr/bin/node').init(false);
+  const t = Testing.synth(app1, off);
+  assert.equal(t.image('acme/app').config.entrypoint, ['/usr/bin/tini', '--', '/usr/bin/node', '/app/a.js']);
+  assert.equal(t.image('acme/app').def.packages, []);
+  assert.equal(t.image('acme/off').config.entrypoint, ['/usr/bin/node']);
+  assert.is(t.image('acme/off').config.init, undefined);
+  // Nothing to run yet: the base's config has no entrypoint for tini to start.
+  assert.is(t.image('acme/node').config.entrypoint, null);
+});
+
 test('config is inherited from the parent: env merged, user, workdir and ports kept', () => {
   const base = image('acme/base').builder(deb)
     .env('A', '1').env('B', '1').workdir('/srv').expose(80).label('l', 'base')
