@@ -249,7 +249,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   const previous = previousEntries ? recorded : null;
   const existing = ship.load ? await (await ctx.engine()).inspectImage(`${id}:${key.slice(0, 12)}`) : null;
   const facts: PlanFacts = {
-    id, image: view, files: def.files, needsBuilder: needsBuilder(def), built: previous?.imageId ?? null, rootfs: false, deployed: deployedOn(await readDeployed(state, id), platform),
+    id, image: view, files: def.files, kind: builder.kind, needsBuilder: needsBuilder(def), built: previous?.imageId ?? null, rootfs: false, deployed: deployedOn(await readDeployed(state, id), platform),
     engine: ship.load ? (existing ? { id: existing.id, key: existing.labels[LABEL_KEY] ?? null } : null) : undefined,
     force: opts.forceAll ? 'phase1' : opts.force ? 'phase2' : null,
   };
