@@ -6,7 +6,8 @@ export type Phase = 'builder' | 'phase1' | 'pipeline' | 'phase2';
 /** Progress of a deploy, as the CLI renders it. */
 export type DeployEvent =
   | { readonly type: 'queued'; readonly id: string }
-  | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string }
+  /** `platform`: which build of an image that names platforms. */
+  | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string; readonly platform?: string }
   | { readonly type: 'log'; readonly id: string; readonly line: string }
   /** Another deploy holds the state directory's lock: who, in `holder` (`id` is '-': no image). */
   | { readonly type: 'waiting'; readonly id: '-'; readonly holder: string; readonly line: string }
