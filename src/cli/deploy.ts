@@ -7,7 +7,7 @@ import { printWarnings } from './warnings';
 
 export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   Synthesizes images.ts and builds what changed through the Docker engine.
-  --app FILE|DIR     the app (default ./images.ts), or an assembly dir (manifest.json)
+  --app FILE|DIR     the app (default the nearest images.ts here or above), or an assembly dir (manifest.json)
   -o, --out DIR      assembly directory (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
   --lock FILE        imgsdk.lock (default beside the app); images it lacks are resolved and added
   --frozen-lock      fail instead when the lock lacks what the app installs (CI)

@@ -8,7 +8,7 @@ export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
   building, and writes imgsdk.lock beside the app: deterministic JSON to commit.
   Deploys then install exactly those versions; a changed version rebuilds only the
   images holding the package and their descendants. Other entries stay as they are.
-  --app FILE|DIR   the app (default ./images.ts)
+  --app FILE|DIR   the app (default the nearest images.ts here or above)
   --lock FILE      the lock file (default imgsdk.lock beside the app)
   --json           print what changed as JSON
   -v, --verbose    show the builder's output
