@@ -5,7 +5,7 @@
  */
 export {
   ERROR_CODES, exitCodeOf, formatProblem,
-  ImgsdkError, ValidationError, UsageError, AssemblyError, EngineError, BuildError, RootfsError, LockError, CancelledError, FetchError,
+  ImgsdkError, ValidationError, UsageError, AssemblyError, EngineError, BuildError, RootfsError, LockError, CancelledError, FetchError, VerifyError,
   type ErrorCode, type Problem,
 } from './contract/errors';
 export {
@@ -39,7 +39,9 @@ export { debianSources, debianSuites } from './contract/apt';
 export { readAssembly } from './contract/read';
 export { deploy, deployApp, type AppDeployOptions, type DeployAppOptions, type DeployResult } from './app/deploy';
 export { locate, type Where, type Located } from './app/open';
-export { OUT_DIR_NAME, STATE_DIR_NAME, ENV_OUT_DIR, ENV_STATE_DIR } from './contract/defaults';
+export { OUT_DIR_NAME, STATE_DIR_NAME, ENV_OUT_DIR, ENV_STATE_DIR, ENV_SIGN_KEY, ENV_SIGN_KEY_PASSPHRASE } from './contract/defaults';
+export type { VerifyAppOptions, VerifyResult, VerifiedManifest } from './app/verify';
+export type { Signer, SignatureMaterial, TrustedKey } from './runtime/image/sign/keys';
 export { deployAssembly, type DeployEvent, type DeployOptions, type ImageResult } from './runtime/deploy/deploy';
 export { diff, type DiffEntry, type DiffOptions } from './runtime/deploy/diff';
 export { lock, outdated, ensureLocked, type LockOptions, type LockResult, type OutdatedResult } from './app/lockfile';
@@ -58,12 +60,44 @@ import type * as Clean from './runtime/deploy/clean';
 import type * as OciExport from './runtime/image/oci-export';
 import type * as SbomModule from './runtime/reports/sbom';
 import type * as RegistryCache from './runtime/deploy/cache/registry';
+import type * as Verify from './app/verify';
+import type * as Keys from './runtime/image/sign/keys';
+import type * as Bundles from './runtime/image/sign/bundles';
 
 const updateLock = () => require('./app/update-lock') as typeof UpdateLock;
 const clean = () => require('./runtime/deploy/clean') as typeof Clean;
 const ociExport = () => require('./runtime/image/oci-export') as typeof OciExport;
 const sbom = () => require('./runtime/reports/sbom') as typeof SbomModule;
 const registryCache = () => require('./runtime/deploy/cache/registry') as typeof RegistryCache;
+const verifying = () => require('./app/verify') as typeof Verify;
+const keys = () => require('./runtime/image/sign/keys') as typeof Keys;
+const bundles = () => require('./runtime/image/sign/bundles') as typeof Bundles;
+
+/**
+ * Verifies a pushed image or index offline with public keys: signatures, attestations, SBOM = package database (app/verify.ts).
+ * @example await verify('registry.example.com/team/acme/web:latest', { keys: ['imgsdk.pub'] });
+ */
+export const verify: typeof Verify.verify = (...a) => verifying().verify(...a);
+/**
+ * Writes an ECDSA P-256 key pair, `<prefix>.key` and `<prefix>.pub`.
+ * @example await keygen('ci'); // ci.key, ci.pub
+ */
+export const keygen: typeof Verify.keygen = (...a) => verifying().keygen(...a);
+/**
+ * A Signer from a PEM private key (file or text), for deploy's signing or your own.
+ * @example const s = await keySigner('imgsdk.key'); (await s.sign(Buffer.from('x'))).keyHint
+ */
+export const keySigner: typeof Keys.keySigner = (...a) => keys().keySigner(...a);
+/**
+ * Checks a serialized Sigstore bundle with trusted public keys (offline), as verify does.
+ * @example verifyBundle(bundleJson, await trustedKeys(['imgsdk.pub']), payload)
+ */
+export const verifyBundle: typeof Bundles.verifyBundle = (...a) => bundles().verifyBundle(...a);
+/**
+ * Trusted keys from PEM public keys (files or text).
+ * @example const keys = await trustedKeys(['imgsdk.pub', 'old.pub']);
+ */
+export const trustedKeys: typeof Keys.trustedKeys = (...a) => keys().trustedKeys(...a);
 
 /** Updates the lock to the archives now and looks up newer stage3 dates (app/update-lock.ts). */
 export const update: typeof UpdateLock.update = (...a) => updateLock().update(...a);

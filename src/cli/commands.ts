@@ -20,6 +20,8 @@ const LOADERS: Record<string, () => CommandModule> = {
   shell: () => ((m) => ({ run: m.shellCommand, usage: m.SHELL_USAGE }))(require('./shell') as typeof import('./shell')),
   lock: () => ((m) => ({ run: m.lockCommand, usage: m.LOCK_USAGE }))(require('./lock') as typeof import('./lock')),
   outdated: () => ((m) => ({ run: m.outdatedCommand, usage: m.OUTDATED_USAGE }))(require('./outdated') as typeof import('./outdated')),
+  verify: () => ((m) => ({ run: m.verifyCommand, usage: m.VERIFY_USAGE }))(require('./verify') as typeof import('./verify')),
+  keygen: () => ((m) => ({ run: m.keygenCommand, usage: m.KEYGEN_USAGE }))(require('./verify') as typeof import('./verify')),
   update: () => ((m) => ({ run: m.updateCommand, usage: m.UPDATE_USAGE }))(require('./update') as typeof import('./update')),
 };
 

@@ -21,6 +21,13 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
                      credentials from IMGSDK_REGISTRY_USER/_PASSWORD or the Docker config's auths
   --cache REGISTRY/PREFIX  a registry as the shared build cache: each key is looked up there
                      first (a hit is pulled and counts as cached), every build is pushed there
+  --sign-key FILE    sign every pushed manifest, index and attestation (SLSA provenance, SPDX SBOM)
+                     and every registry cache entry published, with this PEM private key
+                     (default $IMGSDK_SIGN_KEY; passphrase in $IMGSDK_SIGN_KEY_PASSPHRASE; imgsdk keygen)
+  --trust-key FILE   a public key whose signatures the registry cache trusts (repeatable); with
+                     any key given, an unsigned or wrongly signed entry is refused and built
+                     (default with --sign-key: its own public key)
+  --vex FILE         an OpenVEX document attested, signed, for every pushed image
   --oci DIR          also write every image into the OCI image layout DIR (skopeo inspect oci:DIR:<id>:<tag>)
   --archive DIR      also write one docker-archive per image to DIR/<ns>_<name>.tar (docker load -i)
   --no-load          do not load into the engine (phase 2 needs no engine; use with --oci/--archive)
@@ -38,6 +45,7 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     concurrency: { type: 'string', short: 'c' }, exclusively: { type: 'boolean', short: 'e' },
     force: { type: 'boolean', short: 'f' }, 'force-all': { type: 'boolean', short: 'F' },
     push: { type: 'string' }, cache: { type: 'string' }, oci: { type: 'string' }, archive: { type: 'string' }, 'no-load': { type: 'boolean' },
+    'sign-key': { type: 'string' }, 'trust-key': { type: 'string', multiple: true }, vex: { type: 'string' },
     platform: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, verbose: { type: 'boolean', short: 'v' },
   }, true);
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
@@ -59,6 +67,9 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
       frozenLock: !!values['frozen-lock'], concurrency, select: positionals, exclusively: !!values.exclusively,
       force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
       push: values.push, cache: values.cache, oci: values.oci, archive: values.archive, load: !values['no-load'],
+      ...(values['sign-key'] !== undefined ? { signKey: values['sign-key'] } : {}),
+      ...(values['trust-key'] ? { trustKeys: values['trust-key'] } : {}),
+      ...(values.vex !== undefined ? { vex: values.vex } : {}),
       ...(values.platform !== undefined ? { platform: enginePlatform(values.platform) } : {}),
     });
     progress?.finish();

@@ -47,3 +47,16 @@ export function stateDirOfAssembly(assemblyDir: string, env: Env = process.env):
   // An assembly held in memory has no directory (''): the working directory's.
   return stateDirOf(assemblyDir ? dirname(resolve(assemblyDir)) : process.cwd(), env);
 }
+
+/** A private key (PEM file, or the PEM itself) that signs what deploy pushes and publishes. */
+export const ENV_SIGN_KEY = 'IMGSDK_SIGN_KEY';
+/** The passphrase of an encrypted signing key. */
+export const ENV_SIGN_KEY_PASSPHRASE = 'IMGSDK_SIGN_KEY_PASSPHRASE';
+
+/**
+ * The signing key and its passphrase: the options given, else the environment's.
+ * @example signingKeyOf({}, { IMGSDK_SIGN_KEY: 'ci.key' }) // { key: 'ci.key', passphrase: undefined }
+ */
+export function signingKeyOf(o: { readonly signKey?: string; readonly signKeyPassphrase?: string }, env: Env = process.env): { key: string | undefined; passphrase: string | undefined } {
+  return { key: o.signKey ?? (env[ENV_SIGN_KEY] || undefined), passphrase: o.signKeyPassphrase ?? env[ENV_SIGN_KEY_PASSPHRASE] };
+}

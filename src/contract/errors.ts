@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   ACCOUNT: { exit: 1, meaning: 'an account cannot be written into passwd/group' },
   ARCHIVE: { exit: 1, meaning: 'an image archive or OCI layout is inconsistent' },
   PUSH: { exit: 1, meaning: 'a registry refused a push' },
+  VERIFY: { exit: 1, meaning: 'a signature, an attestation or an SBOM did not verify (or is missing)' },
   STATE: { exit: 1, meaning: 'the state directory cannot be used' },
   PLATFORM: { exit: 1, meaning: 'a platform imgsdk does not know' },
   INTERNAL: { exit: 1, meaning: 'an inconsistency inside imgsdk (a bug: please report it)' },
@@ -132,6 +133,13 @@ export class LockError extends ImgsdkError {
   constructor(message: string, images: readonly string[] = []) {
     super('LOCK', message);
     this.images = images;
+  }
+}
+
+/** A signature, an attestation or an SBOM did not verify, or is missing. */
+export class VerifyError extends ImgsdkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('VERIFY', message, options);
   }
 }
 

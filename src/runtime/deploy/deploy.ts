@@ -24,6 +24,7 @@ import { LABEL_SBOM, PROVENANCE_FILE, SBOM_FILE } from '../../contract/labels';
 import { DEBUG_BUILDER } from '../image/debug-builder';
 import type { ShipInput, ShipOptions } from '../image/ship';
 import type { RegistryCache } from './cache/registry';
+import { signingOf, withSigning } from './signing';
 // What only a build needs is loaded when a build starts: a deploy of cached images
 // loads neither the builders, the rootfs pipeline, the image writers nor the reports.
 const building = () => import('./building');
@@ -87,6 +88,22 @@ export interface DeployOptions {
    * is theirs). @default the host's
    */
   readonly platform?: string;
+  /**
+   * A private key (a PEM file, or the PEM text; `imgsdk keygen` makes one) that signs
+   * every pushed manifest and index and their attestations (Sigstore bundles), and
+   * every registry cache entry this deploy publishes. @default $IMGSDK_SIGN_KEY, else none
+   */
+  readonly signKey?: string;
+  /** The passphrase of an encrypted `signKey`. @default $IMGSDK_SIGN_KEY_PASSPHRASE */
+  readonly signKeyPassphrase?: string;
+  /**
+   * Public keys (PEM files or text) whose signatures the registry cache trusts: with
+   * any key configured, an entry is used only when its signature verifies with one
+   * of them. @default the public half of `signKey`
+   */
+  readonly trustKeys?: readonly string[];
+  /** An OpenVEX document (a file) attested, signed, for every pushed image; needs `signKey`. @default none */
+  readonly vex?: string;
 }
 
 export interface DeployResult {
@@ -110,13 +127,14 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
   const asm = typeof input === 'object' ? input : await readAssembly(input ?? opts.assemblyDir ?? outDirOf());
   const epoch = assemblyEpoch(asm, opts);
   const state = new StateDir(opts.stateDir ?? stateDirOfAssembly(asm.dir));
-  const ship = shipOptions(opts);
+  const signing = await signingOf(opts);
+  const ship = withSigning(shipOptions(opts), signing);
   // Connected when first needed: a deploy of cached images with load: false needs no engine.
   let connecting: Promise<Engine> | undefined;
   const engine = () => (connecting ??= opts.engine ? Promise.resolve(opts.engine) : connectEngine());
   const selected = select(asm, opts.select ?? [], !!opts.exclusively);
   if (ship.push) checkPushNames(ship.push.registry, selected);
-  const cache = opts.cache ? await (await import('./cache/registry')).openCache(opts.cache) : null;
+  const cache = opts.cache ? await (await import('./cache/registry')).openCache(opts.cache, process.env, signing) : null;
   if (ship.load || ship.push) await engine();
   const emit = opts.onEvent ?? (() => undefined);
   for (const id of selected) emit({ type: 'queued', id });
@@ -179,21 +197,21 @@ interface Ctx {
   readonly cache: RegistryCache | null;
 }
 
-/** buildOne between a registry cache lookup and a publish (cache/hook.ts); buildOne alone without a cache. */
+/**
+ * buildOne, each platform's build between a registry cache lookup and a publish
+ * (cache/hook.ts) under that platform's key; buildOne alone without a cache.
+ */
 function cachedBuild(ctx: Ctx, id: string): Promise<ImageResult> {
   if (!ctx.cache) return buildOne(ctx, id);
-  // The registry cache holds one build per key: a multi-platform image builds each platform itself.
-  if (ctx.asm.manifest.images[id].platforms) {
-    ctx.emit({ type: 'log', id, line: `registry cache: not used for an image that names platforms (${Object.keys(ctx.asm.manifest.images[id].platforms!).join(', ')})` });
-    return buildOne(ctx, id);
-  }
-  const key = ctx.asm.manifest.images[id].key;
   const ancestors: string[] = [];
   for (let p = ctx.asm.images.get(id)!.parent; p; p = ctx.asm.images.get(p)!.parent) ancestors.push(p);
-  const reports = ['PACKAGES.md', SBOM_FILE, PROVENANCE_FILE].map((name) => ({ name, path: ctx.state.reportPath(id, name) }));
-  const log = (line: string) => ctx.emit({ type: 'log', id, line });
-  const job = { id, key, tags: repoTags(ctx.asm, id), state: ctx.state, ancestors, reports, load: ctx.ship.load, engine: ctx.engine, log, forced: !!(ctx.opts.force || ctx.opts.forceAll) };
-  return import('./cache/hook').then(({ withRegistryCache }) => withRegistryCache(ctx.cache, job, () => buildOne(ctx, id)));
+  return buildPlatforms(ctx, id, (c, t) => {
+    const reports = ['PACKAGES.md', SBOM_FILE, PROVENANCE_FILE].map((name) => ({ name, path: c.state.reportPath(id, t.prefix + name) }));
+    const log = (line: string) => c.emit({ type: 'log', id, line });
+    // A platform the engine does not get is restored into the state directory only.
+    const job = { id, key: t.key, tags: t.tags, state: c.state, ancestors, reports, load: c.ship.load && t.engine, engine: c.engine, log, forced: !!(c.opts.force || c.opts.forceAll) };
+    return import('./cache/hook').then(({ withRegistryCache }) => withRegistryCache(c.cache, job, () => buildTarget(c, id, t)));
+  });
 }
 
 function buildOne(ctx: Ctx, id: string): Promise<ImageResult> {
@@ -230,8 +248,8 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     ...createdUsers(own),
     ...def.accounts,
   ];
-  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null, created?: readonly CreatedAccount[]): ShipInput => ({
-    engine: ctx.engine, state, def, key, tags, config, diffIds, arch, accounts: accountsOf(chain, created), epoch: ctx.epoch, provenance,
+  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null, sbom: string | null, created?: readonly CreatedAccount[]): ShipInput => ({
+    engine: ctx.engine, state, def, key, tags, config, diffIds, arch, accounts: accountsOf(chain, created), epoch: ctx.epoch, provenance, sbom,
     extraLabels: shipper.recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
     builder: builder.kind === 'debian'
       ? { key: target.builderKey, network: builder.debian?.network ?? undefined, ref: () => ensureBuilder(ctx, target, log).then((b) => b.ref) }
@@ -262,7 +280,9 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     }
     ctx.built.set(bid, { record: previous, entries: previousEntries! });
     const provenance = await readFile(reports.provenance, 'utf8').catch(() => null);
-    const shipped = await shipper.shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance, previous.createdAccounts), ship);
+    // The SBOM is read only when it is attested (a signed push).
+    const sbom = ship.push?.signer ? await readFile(reports.sbom, 'utf8').catch(() => null) : null;
+    const shipped = await shipper.shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance, sbom, previous.createdAccounts), ship);
     await writeDeployed(state, id, m, def);
     emit({ type: 'cached', id, digest: previous.imageId });
     return withPlatform({ id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: plan.reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
@@ -357,7 +377,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     ],
     packages: rootfs.packages,
   });
-  const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json, result.createdAccounts), freshLayers: p2.layers.map((l) => l.diffId) };
+  const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json, sbom.json, result.createdAccounts), freshLayers: p2.layers.map((l) => l.diffId) };
   if (ship.load) await shipper.loadChecked(shipping);
   else if (hasChecks(def)) log(`tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`);
   // The engine's own figure (content bytes), as `docker images` shows it.

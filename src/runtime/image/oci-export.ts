@@ -23,6 +23,8 @@ export interface ExportImage {
   readonly repoTags: readonly string[];
   /** An in-toto statement (the provenance) attached to the image in the OCI layout. @default none */
   readonly attestation?: string;
+  /** The SPDX SBOM, attested when pushed signed. @default none */
+  readonly sbom?: string;
 }
 
 /**

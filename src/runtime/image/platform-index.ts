@@ -13,7 +13,7 @@ import { LAYER_MEDIA_TYPE } from './layer';
 import { imageManifest, MANIFEST_MEDIA_TYPE } from './oci';
 import type { ExportImage } from './oci-export';
 import type { Pushed } from './push';
-import type { ShipOptions } from './ship';
+import { signEach, signPushed, type ShipOptions } from './ship';
 
 /** One platform's build, as the index needs it. */
 export interface PlatformBuild {
@@ -71,8 +71,9 @@ export async function shipIndex(
         await client.putManifest(repo, m.digest, m.json, MANIFEST_MEDIA_TYPE);
         manifests.push({ digest: m.digest, size: m.size, platform: img.platform });
         log(`pushed ${registry}/${id}@${m.digest} (${builds[i].platform})`);
-        const statement = builds[i].exports[v.pick].attestation;
-        if (statement) await pushProvenance(registry, id, m.digest, statement, auth, log);
+        const e = builds[i].exports[v.pick];
+        if (ship.push.signer) await signEach(id, [m.digest], (d) => signPushed(ship.push!, id, d, v.pick === 0 ? { provenance: e.attestation, sbom: e.sbom, vex: ship.push!.vex } : null), log);
+        else if (e.attestation) await pushProvenance(registry, id, m.digest, e.attestation, auth, log);
       }
       const index = imageIndex(manifests);
       for (const t of v.tags) {
@@ -81,6 +82,8 @@ export async function shipIndex(
         log(`pushed ${registry}/${id}:${tag} (${index.digest}, an index of ${builds.map((b) => b.platform).join(', ')})`);
         pushed.push({ ref: `${registry}/${id}:${tag}`, digest: index.digest });
       }
+      // The index is signed too: `verify REF` of a tag starts there.
+      if (ship.push.signer) await signEach(id, [index.digest], (d) => signPushed(ship.push!, id, d, null), log);
     }
   }
   return pushed;

@@ -13,6 +13,7 @@ import { hasChecks, runImageChecks } from './imagetest';
 import type { ExportImage } from './oci-export';
 import { pushImage, type Pushed } from './push';
 import type { StateDir } from '../store/state';
+import type { Signer } from './sign/keys';
 
 // The writers are loaded when there is something to write: a cached image that is
 // only loaded needs none of them.
@@ -26,7 +27,14 @@ export interface ShipOptions {
   readonly oci?: string;
   /** Directory for one docker-archive per image. */
   readonly archive?: string;
-  readonly push?: { readonly registry: string; readonly auth: RegistryAuth | null };
+  readonly push?: {
+    readonly registry: string;
+    readonly auth: RegistryAuth | null;
+    /** Signs every pushed manifest and index, and attaches signed attestations (sign/ship.ts). @default none: the provenance goes unsigned */
+    readonly signer?: Signer | null;
+    /** An OpenVEX document attested for every pushed image (with a signer). @default none */
+    readonly vex?: string | null;
+  };
 }
 
 /** One image ready to ship. */
@@ -54,6 +62,8 @@ export interface ShipInput {
   readonly signal?: AbortSignal;
   /** The image's provenance (an in-toto statement), attached in the OCI layout and pushed with it. @default none */
   readonly provenance?: string | null;
+  /** The image's SPDX SBOM, attested when pushed signed. @default none */
+  readonly sbom?: string | null;
 }
 
 /** What shipping did. */
@@ -105,7 +115,7 @@ export async function loadChecked(input: ShipInput): Promise<void> {
  */
 export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Shipped> {
   const { def } = input;
-  const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags, ...(input.provenance ? { attestation: input.provenance } : {}) }];
+  const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags, ...(input.provenance ? { attestation: input.provenance } : {}), ...(input.sbom ? { sbom: input.sbom } : {}) }];
   let debug: string | null = null;
   const w = def.debug || opts.oci || opts.archive || opts.push ? await writers() : null;
   if (def.debug && w) {
@@ -141,9 +151,14 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
       const tags = e.repoTags.map((t) => splitRepoTag(t).tag);
       const refs = await pushImage(engine, opts.push.registry, def.id, e.config.digest, tags, { auth: opts.push.auth, log: input.log });
       pushed.push(...refs);
+      const digests = [...new Set(refs.map((r) => r.digest).filter((d): d is string => !!d))];
+      if (opts.push.signer) {
+        await signEach(def.id, digests, (digest) => signPushed(opts.push!, def.id, digest, e === exports[0] ? { provenance: e.attestation, sbom: e.sbom, vex: opts.push!.vex } : null), input.log);
+        continue;
+      }
       if (!e.attestation) continue;
       // The provenance goes with the image: attached to the manifest the registry now has.
-      for (const digest of new Set(refs.map((r) => r.digest).filter((d): d is string => !!d))) {
+      for (const digest of digests) {
         try {
           const tag = await w!.pushAttestation(opts.push.registry, def.id, digest, e.attestation, opts.push.auth);
           input.log(`pushed the provenance as ${opts.push.registry}/${def.id}:${tag}`);
@@ -154,6 +169,24 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
     }
   }
   return { pushed, debug, archive, exports };
+}
+
+/** Signs each pushed digest of image `id` with `sign` (sign/ship.ts); a failure names the image. */
+export async function signEach(id: string, digests: readonly string[], sign: (digest: string) => Promise<string[]>, log: (line: string) => void): Promise<void> {
+  for (const digest of digests) {
+    try {
+      const tags = await sign(digest);
+      log(`signed ${digest.slice(0, 19)}: ${tags.join(', ')}`);
+    } catch (err) {
+      throw new BuildError(id, `signing ${digest} failed: ${(err as Error).message}`, { cause: err, phase: 'push' });
+    }
+  }
+}
+
+/** Signs `registry/id@digest` and attests it (loaded with the signing modules only when signing). */
+export async function signPushed(push: NonNullable<ShipOptions['push']>, id: string, digest: string, attestations: import('./sign/ship').ImageAttestations | null): Promise<string[]> {
+  const { signPushed: sign } = await import('./sign/ship');
+  return sign(push.registry, push.auth, id, digest, push.signer!, attestations);
 }
 
 /** The labels phase 2 added to a recorded config (to rebuild the debug variant of a cache hit). */

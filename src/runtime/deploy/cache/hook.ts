@@ -24,5 +24,11 @@ export async function withRegistryCache<R extends Outcome>(cache: RegistryCache 
   const r = await build();
   if (r.status !== 'built' && r.status !== 'cached') return r;
   await publishToCache(cache, job);
-  return restored && r.status === 'cached' ? { ...r, reason: `key ${job.key.slice(0, 12)} is in the registry cache ${cache.registry}` } : r;
+  return restored && r.status === 'cached' ? withHidden(r, { ...r, reason: `key ${job.key.slice(0, 12)} is in the registry cache ${cache.registry}` }) : r;
+}
+
+/** `to` with the hidden (non-enumerable symbol) properties of `from`: a platform's result carries its exports so. */
+function withHidden<R extends object>(from: R, to: R): R {
+  for (const s of Object.getOwnPropertySymbols(from)) Object.defineProperty(to, s, Object.getOwnPropertyDescriptor(from, s)!);
+  return to;
 }

@@ -24,7 +24,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
-import { BuildError, UsageError } from '../../../contract/errors';
+import { BuildError, UsageError, VerifyError } from '../../../contract/errors';
 import { registryRef } from '../../../contract/names';
 import { canonicalJson } from '../../../contract/json';
 import { writeAtomic, streamAtomic } from '../../../util/files';
@@ -35,6 +35,9 @@ import { CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE } from '../../image/oci';
 import { loadArchive } from '../../image/phase2';
 import { registryAuth } from '../../image/push';
 import type { Entry } from '../../store/entry';
+import { pushSignature } from '../../image/sign/artifacts';
+import { checkSignature } from '../../image/sign/check';
+import type { Signer, TrustedKey } from '../../image/sign/keys';
 import type { BuildRecord, StateDir } from '../../store/state';
 
 import { BUILD_ARTIFACT_TYPE } from '../../../contract/labels';
@@ -53,6 +56,10 @@ export interface RegistryCache {
   /** `host[:port][/prefix]` as given, without a scheme. */
   readonly registry: string;
   readonly client: RegistryClient;
+  /** Signs every entry published. @default none */
+  readonly signer?: Signer | null;
+  /** With any, an entry is used only when its signature verifies with one of them. @default none: every entry is trusted */
+  readonly trusted?: readonly TrustedKey[];
 }
 
 /**
@@ -60,7 +67,7 @@ export interface RegistryCache {
  * a UsageError naming it otherwise, before anything is built.
  * @example const cache = await openCache('127.0.0.1:5000/ci-cache');
  */
-export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistryCache> {
+export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.env, keys: { readonly signer?: Signer | null; readonly trusted?: readonly TrustedKey[] } = {}): Promise<RegistryCache> {
   const registry = registryRef(ref);
   if (registry === null) throw new UsageError(`--cache "${ref}" is not a registry (host[:port][/prefix])`);
   const client = new RegistryClient(registry, registryAuth(registry, env));
@@ -69,7 +76,7 @@ export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.en
   });
   await res.arrayBuffer().catch(() => undefined);
   if (!res.ok) throw new UsageError(`--cache ${registry}: ${client.url}/v2/ answers HTTP ${res.status}${res.status === 401 ? ' (set IMGSDK_REGISTRY_USER/_PASSWORD or docker login)' : ''}`);
-  return { registry, client };
+  return { registry, client, signer: keys.signer ?? null, trusted: keys.trusted ?? [] };
 }
 
 /** The repository of image `id` in the cache: the prefix, then the id. */
@@ -135,6 +142,12 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
   };
   const artifact = await getManifest(client, repo, buildTag(job.key));
   if (!artifact) return false;
+  // With trusted keys, an entry is only as good as its signature: anyone who can push can forge the rest.
+  const untrusted = await whyUntrusted(cache, repo, sha256Digest(artifact.body));
+  if (untrusted) {
+    job.log(`registry cache entry ${where} refused: ${untrusted}; building it instead`);
+    return false;
+  }
   const a = parseManifest(artifact.body, fail);
   if (a.artifactType !== BUILD_ARTIFACT_TYPE) fail(`artifactType is ${a.artifactType ?? 'missing'}, not ${BUILD_ARTIFACT_TYPE}`);
   if (a.annotations?.[ANN_KEY] !== job.key) fail(`carries key ${a.annotations?.[ANN_KEY] ?? 'none'}, not ${job.key}`);
@@ -201,8 +214,9 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
   const fail = (why: string): never => {
     throw new BuildError(job.id, `publishing to the registry cache ${cache.registry}/${job.id}: ${why}`, { phase: 'cache' });
   };
-  const head = await client.request('HEAD', `/v2/${repo}/manifests/${buildTag(job.key)}`, { accept: MANIFEST_ACCEPT });
-  if (head.ok) return null;
+  const there = await getManifest(client, repo, buildTag(job.key));
+  // An entry there is kept unless this deploy signs and it does not verify (a forgery, or unsigned): then it is replaced.
+  if (there && !(cache.signer && (await whyUntrusted(cache, repo, sha256Digest(there.body))))) return null;
   const record = await job.state.readBuild(job.id, job.key);
   const entries = await job.state.readEntries(job.id, job.key);
   if (!record || !entries) return fail(`no intact build of key ${job.key.slice(0, 12)} in the state directory`);
@@ -252,8 +266,28 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
     annotations,
   });
   await putManifest(client, repo, buildTag(job.key), artifactJson, fail);
+  if (cache.signer) {
+    // The artifact names the image manifest and every blob by digest: its signature covers the whole entry.
+    const subject = { mediaType: ARTIFACT_MANIFEST_TYPE, digest: sha256Digest(artifactJson), size: Buffer.byteLength(artifactJson) };
+    await pushSignature(client, repo, `${cache.registry}/${job.id}`, subject, cache.signer).catch((err: Error) => fail(`signing the entry: ${err.message}`));
+  }
   job.log(`published to the registry cache ${cache.registry}/${job.id}:${job.key.slice(0, 12)}… (${imageDigest})`);
   return imageDigest;
+}
+
+/**
+ * Null when the cache trusts the entry whose build artifact is `digest` (no keys
+ * configured, or its signature verifies with one), else why not.
+ */
+async function whyUntrusted(cache: RegistryCache, repo: string, digest: string): Promise<string | null> {
+  if (!cache.trusted?.length) return null;
+  try {
+    await checkSignature(cache.client, repo, digest, cache.trusted);
+    return null;
+  } catch (err) {
+    if (err instanceof VerifyError) return err.message;
+    throw err;
+  }
 }
 
 const MANIFEST_ACCEPT = [MANIFEST_MEDIA_TYPE, 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
