@@ -113,6 +113,16 @@ export interface FileDef {
   readonly owner?: string;
 }
 
+/**
+ * A host directory added with `.dir()`: its entries with absolute image paths
+ * (the destination itself first), sorted; file bodies are in `files/<sha256>` of the
+ * image dir, as `.file()`s' are. Each is a layer of its own.
+ */
+export interface DirDef {
+  readonly dest: string;
+  readonly entries: readonly FileDef[];
+}
+
 export interface AccountDef {
   readonly user: string;
   readonly uid: number;
@@ -247,6 +257,8 @@ export interface ImageDef {
   readonly closure: { readonly roots: readonly string[]; readonly keep: readonly string[] } | null;
   readonly copies: readonly { readonly from: string; readonly paths: readonly string[] }[];
   readonly files: readonly FileDef[];
+  /** `.dir()` sources in the order they were added (each a layer, later ones above). Absent: none. */
+  readonly dirs?: readonly DirDef[];
   readonly accounts: readonly AccountDef[];
   readonly needs: readonly string[];
   readonly hooks: HooksDef;

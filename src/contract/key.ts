@@ -20,6 +20,8 @@ export function keyInputs(def: ImageDef, keys: KeyParts): Record<string, string>
   };
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(parts)) out[k] = sha256(canonicalJson(v));
+  // One input per directory source, so `imgsdk diff` names the one that changed; none without them.
+  for (const d of rest.dirs ?? []) out[`dir:${d.dest}`] = sha256(canonicalJson(d.entries));
   out.builder = keys.builder;
   out.parent = keys.parent ?? 'scratch';
   out.copies = sha256(canonicalJson(keys.copies));

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import type { AccountDef, HealthcheckDef, PortageDef } from '../contract/assembly';
 import { Builder, type SiteProblem } from './builder';
@@ -6,6 +6,7 @@ import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/a
 import { sha256 as sha256Of } from '../util/hash';
 import { checkPlatforms } from '../contract/platform';
 import { Site } from './site';
+import { readRegularFile, readTree, type TreeEntry } from './source';
 import * as v from './validate';
 
 /** Content given to `.file()`. */
@@ -21,6 +22,28 @@ export interface FileOptions {
   readonly mode?: number | string;
   /** `user`, `user:group`, a uid or `uid:gid`; names resolve through `.account()`. @default 'root' */
   readonly owner?: string | number;
+}
+
+/** Options of `.dir()`. */
+export interface DirProps {
+  /** The host directory, relative to the defining file (as `.file()`'s `src`). */
+  readonly src: string;
+  /**
+   * Paths left out, with `.dockerignore` semantics (`**`, `!` re-includes, the last
+   * match decides), after the patterns of `<src>/.dockerignore`.
+   * @default []
+   */
+  readonly ignore?: readonly string[];
+  /** Read `<src>/.dockerignore` when there is one (as `docker build` reads its context's). @default true */
+  readonly dockerignore?: boolean;
+  /** Owner of every entry: `user`, `user:group`, a uid or `uid:gid`; names resolve through `.account()`. @default 'root' */
+  readonly owner?: string | number;
+  /**
+   * Mode of every file and directory (as `COPY --chmod`), or one for files and one for
+   * directories. Links are always 0777.
+   * @default each entry's mode on the host
+   */
+  readonly mode?: number | string | { readonly file?: number | string; readonly dir?: number | string };
 }
 
 export interface AccountProps {
@@ -91,6 +114,55 @@ export interface FileState {
   readonly site: Site;
 }
 
+/** @internal A `.dir()` source: the tree as read at the call. */
+export interface DirState {
+  /** Normalized absolute path in the image. */
+  readonly dest: string;
+  /** Absolute host path, for messages. */
+  readonly src: string;
+  readonly owner: string;
+  readonly entries: readonly TreeEntry[];
+  readonly site: Site;
+}
+
+/**
+ * @internal An immutable list that grows at its end in constant time: each image
+ * adds a node and shares the rest with the image it came from, so n `.file()` calls
+ * cost O(n), not the O(n²) of copying an array per call.
+ */
+export interface Chain<T> {
+  readonly last: T;
+  readonly before: Chain<T> | null;
+}
+
+const chainArrays = new WeakMap<Chain<unknown>, unknown[]>();
+
+/** @internal The items of a chain, oldest first (computed once per chain). */
+export function chainItems<T>(c: Chain<T> | null): readonly T[] {
+  if (c === null) return [];
+  let out = chainArrays.get(c) as T[] | undefined;
+  if (!out) {
+    out = [];
+    for (let n: Chain<T> | null = c; n; n = n.before) out.push(n.last);
+    out.reverse();
+    chainArrays.set(c, out);
+  }
+  return out;
+}
+
+/** @internal The `.file()`s of an image: the last one per path, in the order of those calls. */
+export function filesOf(s: ImageState): readonly FileState[] {
+  const all = chainItems(s.files);
+  const seen = new Set<string>();
+  const out: FileState[] = [];
+  for (let i = all.length - 1; i >= 0; i--) {
+    if (seen.has(all[i].path)) continue;
+    seen.add(all[i].path);
+    out.push(all[i]);
+  }
+  return out.reverse();
+}
+
 /** @internal */
 export interface OwnConfig {
   readonly entrypoint?: readonly string[];
@@ -121,7 +193,9 @@ export interface ImageState {
   readonly purge: readonly string[];
   readonly closure: { readonly roots: readonly string[]; readonly keep: readonly string[] } | null;
   readonly copies: readonly { readonly from: Image | string; readonly paths: readonly string[]; readonly site: Site }[];
-  readonly files: readonly FileState[];
+  /** Every `.file()` call, in order; {@link filesOf} keeps the last per path. */
+  readonly files: Chain<FileState> | null;
+  readonly dirs: readonly DirState[];
   readonly accounts: readonly AccountDef[];
   readonly needs: readonly string[];
   readonly hooks: { readonly configureBuilder: readonly string[]; readonly configureRootfs: readonly string[]; readonly finishRootfs: readonly string[] };
@@ -197,7 +271,7 @@ export class Image {
     if (m) problems.push({ site, message: m });
     return new Image({
       id, declared: site, parent: null, builder: null, platforms: null, packages: [], portage: EMPTY_PORTAGE, portageCalls: [],
-      keep: [], purge: [], closure: null, copies: [], files: [], accounts: [], needs: [],
+      keep: [], purge: [], closure: null, copies: [], files: null, dirs: [], accounts: [], needs: [],
       hooks: { configureBuilder: [], configureRootfs: [], finishRootfs: [] },
       config: { env: {}, expose: [], volumes: [], labels: {} },
       allowRoot: false, tags: [], tests: [], debug: false, patchData: {}, problems, warnings: [], sites: {},
@@ -389,7 +463,7 @@ export class Image {
     let patchData: { sha256: string; data: Buffer } | null = null;
     return this.portageNext('patch', this.patch, (p, problem, site) => {
       problem(Atom.check(atom));
-      const data = readSource(resolve(site.dir(), file), problem);
+      const data = readSource(resolve(site.dir(), file), problem, `patch ${file}`);
       const sha256 = data ? sha256Of(data) : '';
       p.patches = [...p.patches, { atom, name: basename(file), sha256 }];
       if (data) patchData = { sha256, data };
@@ -515,7 +589,7 @@ export class Image {
       else if (content instanceof Uint8Array) data = Buffer.from(content);
       else if ('src' in content) {
         const abs = resolve(site.dir(), content.src);
-        data = readSource(abs, problem) ?? Buffer.alloc(0);
+        data = readSource(abs, problem, `file ${path}`) ?? Buffer.alloc(0);
         const outside = outsideProject(abs, site.dir());
         if (outside) {
           // A file from elsewhere on the host (../../etc/shadow) keeps its mode unless told, and is said out loud.
@@ -536,7 +610,52 @@ export class Image {
         if (type === 'dir') norm = norm.replace(/\/+$/, '');
         else problem(`file "${path}" ends in "/": name the ${type === 'symlink' ? 'link' : 'file'} (a directory is { dir: true })`);
       }
-      d.files = [...d.files.filter((f) => f.path !== norm), { path: norm, type, mode, owner, content: data, target, site }];
+      d.files = { last: { path: norm, type, mode, owner, content: data, target, site }, before: d.files };
+    });
+  }
+
+  /**
+   * Adds a host directory tree at `dest`, as a Dockerfile's `COPY app/ /app/`. `src` is
+   * relative to the defining file. Entries are read at the call and become one layer
+   * of their own above the packages (as `.file()`s are), so editing one file of the
+   * tree rebuilds and loads only that layer; split rarely-changing parts (`node_modules`)
+   * into a `.dir()` of their own to keep them in a layer that stays.
+   *
+   * Ignore patterns follow `.dockerignore` (`<src>/.dockerignore` is read unless
+   * `dockerignore: false`). Modes are the host's (or `mode`), owners numeric, times
+   * SOURCE_DATE_EPOCH; setuid/setgid bits and world-writable modes are removed and
+   * reported unless the image `.keep()`s them. Symlinks stay links; a link leaving
+   * the tree, a FIFO, socket or device is refused, naming the path.
+   * @example
+   * image('acme/app').from(node)
+   *   .dir('/app/node_modules', { src: 'app/node_modules', owner: 'app' })
+   *   .dir('/app', { src: 'app', ignore: ['node_modules', '**\/*.log'], owner: 'app' })
+   */
+  dir(dest: string, props: DirProps): Image {
+    return this.next('dir', this.dir, (d, site, problem) => {
+      problem(v.checkAbsolutePath(dest, 'dir'));
+      if (/(^|\/)\.wh\./.test(dest)) problem(`dir ${dest}: ".wh." names are layer whiteouts, which would delete a parent's files`);
+      const norm = posix.normalize(dest).replace(/(.)\/+$/, '$1');
+      if (typeof props?.src !== 'string' || props.src === '') {
+        problem(`dir ${dest}: src must name a host directory`);
+        return;
+      }
+      const ignore = props.ignore ?? [];
+      if (!Array.isArray(ignore) || ignore.some((p) => typeof p !== 'string')) problem(`dir ${dest}: ignore must be a list of patterns`);
+      const m = props.mode;
+      const both = typeof m === 'object' && m !== null ? m : { file: m, dir: m };
+      const fileMode = both.file === undefined ? null : v.parseMode(both.file, 0o644, problem);
+      const dirMode = both.dir === undefined ? null : v.parseMode(both.dir, 0o755, problem);
+      const abs = resolve(site.dir(), props.src);
+      const tree = readTree(abs, { ignore: Array.isArray(ignore) ? ignore : [], dockerignore: props.dockerignore });
+      for (const p of tree.problems) problem(`dir ${dest}: ${p}`);
+      const outside = outsideProject(abs, site.dir());
+      if (outside) d.warnings = [...d.warnings, { site, message: `dir ${dest}: its source ${abs} is outside the project (${outside.root}); it is copied into the assembly and the image` }];
+      const entries = tree.entries
+        .filter((e) => !(norm === '/' && e.rel === ''))
+        .map((e) => (e.type === 'file' && fileMode !== null ? { ...e, mode: fileMode } : e.type === 'dir' && dirMode !== null ? { ...e, mode: dirMode } : e));
+      const owner = props.owner === undefined ? 'root' : String(props.owner);
+      d.dirs = [...d.dirs.filter((x) => x.dest !== norm), { dest: norm, src: abs, owner, entries, site }];
     });
   }
 
@@ -736,7 +855,24 @@ export class Image {
  * source's mode when `src` (symlinks resolved) lies outside it, else null.
  */
 function outsideProject(src: string, fromDir: string): { root: string; mode: number } | null {
-  let root = fromDir;
+  const root = projectRoot(fromDir);
+  try {
+    const real = realpathSync(src);
+    const rel = relative(realpathSync(root), real);
+    if (!rel.startsWith('..') && !isAbsolute(rel)) return null;
+    return { root, mode: statSync(real).mode & 0o7777 };
+  } catch {
+    return null; // unreadable: already a problem
+  }
+}
+
+// Thousands of `.file()` calls from one file ask for the same root: look it up once per directory.
+const roots = new Map<string, string>();
+
+function projectRoot(fromDir: string): string {
+  let root = roots.get(fromDir);
+  if (root !== undefined) return root;
+  root = fromDir;
   for (let d = fromDir; ; d = dirname(d)) {
     if (existsSync(join(d, 'package.json')) || existsSync(join(d, '.git'))) {
       root = d;
@@ -744,23 +880,16 @@ function outsideProject(src: string, fromDir: string): { root: string; mode: num
     }
     if (dirname(d) === d) break;
   }
-  try {
-    const real = realpathSync(src);
-    const rel = relative(realpathSync(root), real);
-    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return null;
-    return { root, mode: statSync(real).mode & 0o7777 };
-  } catch {
-    return null; // unreadable: already a problem
-  }
+  roots.set(fromDir, root);
+  return root;
 }
 
-function readSource(path: string, problem: (m: string) => void): Buffer | null {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    problem(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    return null;
-  }
+/** A source's bytes, or null with the problem recorded; never reads what is not a regular file. */
+function readSource(path: string, problem: (m: string) => void, what: string): Buffer | null {
+  const r = readRegularFile(path);
+  if ('data' in r) return r.data;
+  problem(`${what}: ${r.problem}`);
+  return null;
 }
 
 /**

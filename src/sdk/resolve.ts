@@ -1,11 +1,11 @@
-import { INIT_ENTRYPOINT, INIT_PACKAGE, isRootUser, runsSomething, type AccountDef, type BuilderDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
+import { INIT_ENTRYPOINT, INIT_PACKAGE, isRootUser, runsSomething, type AccountDef, type BuilderDef, type DirDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
 import type { Problem } from '../contract/errors';
 import type { App } from './app';
 import type { Builder } from './builder';
 import { checkDebianPackage } from './debian/package';
 import { canonicalJson } from '../contract/json';
 import { sha256 as sha256Of } from '../util/hash';
-import { Image, type ImageState } from './image';
+import { filesOf, Image, type ImageState } from './image';
 import { Atom } from './portage/atom';
 import type { Site } from './site';
 
@@ -210,7 +210,7 @@ export function resolveApp(app: App): Resolved {
     }
 
     const files: FileDef[] = [];
-    for (const f of s.files) {
+    for (const f of filesOf(s)) {
       const owner = resolveOwner(f.owner, accounts);
       // Left to the build: an owner a package's install may create (its ids are known only then).
       const later = !owner && fromPackages && f.owner.split(':').every((n) => ACCOUNT_NAME.test(n));
@@ -223,6 +223,24 @@ export function resolveApp(app: App): Resolved {
       files.push({ path: f.path, type: f.type, mode: f.mode, uid: owner?.[0] ?? 0, gid: owner?.[1] ?? 0, sha256, size: f.content?.length ?? 0, target: f.target, ...(later ? { owner: f.owner } : {}) });
     }
     for (const [sha, data] of Object.entries(s.patchData)) blobs.set(sha, data);
+    const dirs: DirDef[] = [];
+    for (const dir of s.dirs) {
+      const owner = resolveOwner(dir.owner, accounts);
+      const later = !owner && fromPackages && dir.owner.split(':').every((n) => ACCOUNT_NAME.test(n));
+      if (!owner && !later) add(s.id, dir.site, `dir ${dir.dest}: owner "${dir.owner}" ${noAccount}`);
+      const [uid, gid] = owner ?? [0, 0];
+      const entries: FileDef[] = [];
+      for (const e of dir.entries) {
+        let sha256: string | null = null;
+        if (e.data) {
+          sha256 = sha256Of(e.data);
+          blobs.set(sha256, e.data);
+        }
+        const path = e.rel === '' ? dir.dest : dir.dest === '/' ? `/${e.rel}` : `${dir.dest}/${e.rel}`;
+        entries.push({ path, type: e.type, mode: e.mode, uid, gid, sha256, size: e.data?.length ?? 0, target: e.target, ...(later ? { owner: dir.owner } : {}) });
+      }
+      dirs.push({ dest: dir.dest, entries });
+    }
 
     const def: ImageDef = {
       id: s.id,
@@ -235,6 +253,8 @@ export function resolveApp(app: App): Resolved {
       closure: s.closure,
       copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
       files: files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      // Absent when empty, so images without directories keep the definitions (and keys) they had.
+      ...(dirs.length ? { dirs } : {}),
       accounts: s.accounts,
       needs: s.needs,
       hooks: s.hooks,
@@ -309,7 +329,8 @@ function ownParts(img: Image, parentOf: (s: ImageState) => Image | null | undefi
   return {
     parent: p ? p.id : s.parent, builder: s.builder?.id ?? null, platforms: s.platforms, packages: s.packages.map((x) => x.spec), portage: s.portage,
     keep: s.keep, purge: s.purge, closure: s.closure, copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
-    files: s.files.map((f) => ({ path: f.path, type: f.type, mode: f.mode, owner: f.owner, target: f.target, content: f.content?.toString('base64') ?? null })),
+    dirs: s.dirs.map((d) => ({ dest: d.dest, owner: d.owner, entries: d.entries.map((e) => ({ ...e, data: e.data?.toString('base64') ?? null })) })),
+    files: filesOf(s).map((f) => ({ path: f.path, type: f.type, mode: f.mode, owner: f.owner, target: f.target, content: f.content?.toString('base64') ?? null })),
     accounts: s.accounts, needs: s.needs, hooks: s.hooks, config: s.config, allowRoot: s.allowRoot, tags: s.tags, tests: s.tests, debug: s.debug,
   };
 }

@@ -180,7 +180,11 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
     const parts = def.hooks[name as keyof typeof hooks];
     if (parts.length) out.push([`hooks/${file}`, `#!/bin/sh\n# ${def.id}: .${name}()\nset -eu\n${parts.join('\n')}\n`]);
   }
-  for (const f of def.files) if (f.sha256) out.push([`files/${f.sha256}`, blobs.get(f.sha256)!]);
+  // Content-addressed: a body added twice (or by a file and a directory) is written once.
+  const bodies = new Set<string>();
+  for (const f of [...def.files, ...(def.dirs ?? []).flatMap((d) => d.entries)]) {
+    if (f.sha256 && !bodies.has(f.sha256)) bodies.add(f.sha256), out.push([`files/${f.sha256}`, blobs.get(f.sha256)!]);
+  }
   return out;
 }
 

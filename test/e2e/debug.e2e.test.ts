@@ -7,7 +7,7 @@ import { NS, removeNamespace, run } from './_ship';
 
 const ID = `${NS}/quiet`;
 // No packages and no shell: only a file. Its debug variant brings Debian's busybox-static.
-const quiet = image(ID).builder(bookworm).file('/etc/motd', 'nothing to run here\n').user('nobody').entrypoint('/nonexistent').debug();
+const quiet = image(ID).builder(bookworm).file('/etc/motd', 'nothing to run here\n').user('nobody').debug();
 
 test('.debug() adds <id>:debug = the image plus a busybox layer; the default tags stay without a shell', async () => {
   const docker = await engineOrSkip();

@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { debian, gentoo } from '../../src/sdk/builder';
-import { Image, image } from '../../src/sdk/image';
+import { filesOf, Image, image } from '../../src/sdk/image';
 import { Site } from '../../src/sdk/site';
 import { assemble } from '../../src/sdk/synth';
 import { Testing } from '../../src/sdk/testing';
@@ -34,8 +34,8 @@ test('a base shared by two children never sees either child\'s packages, files o
   assert.equal(base.state.packages.map((p) => p.spec), ['sys-libs/glibc']);
   assert.equal(one.state.packages.map((p) => p.spec), ['sys-libs/glibc', 'net-misc/curl']);
   assert.equal(two.state.packages.map((p) => p.spec), ['sys-libs/glibc', 'app-misc/jq']);
-  assert.equal(one.state.files.map((f) => f.path), ['/etc/one']);
-  assert.equal(two.state.files.map((f) => f.path), ['/etc/two']);
+  assert.equal(filesOf(one.state).map((f) => f.path), ['/etc/one']);
+  assert.equal(filesOf(two.state).map((f) => f.path), ['/etc/two']);
   assert.equal(base.state.config.env, { A: '1' });
   assert.equal(one.state.config.env, { A: '1', B: '2' });
   assert.equal(two.state.config.env, { A: 'changed' });
@@ -219,7 +219,7 @@ test('rootfs, account and config methods record their data in the definition', (
 
 test('a later .file() at the same path replaces the earlier one, and .account() of the same user too', () => {
   const img = image('acme/f').builder(deb).file('/etc/a', 'one').file('/etc/./a', 'two').account({ user: 'app', uid: 1 }).account({ user: 'app', uid: 2 });
-  assert.equal(img.state.files.map((f) => [f.path, f.content?.toString()]), [['/etc/a', 'two']]);
+  assert.equal(filesOf(img.state).map((f) => [f.path, f.content?.toString()]), [['/etc/a', 'two']]);
   assert.equal(img.state.accounts.map((a) => a.uid), [2]);
 });
 
@@ -259,10 +259,10 @@ test('.file(path, { src }) reads the file relative to the defining file and repo
   const rel = relative(__dirname, join(mkdtempSync(join(tmpdir(), 'imgsdk-src-')), 'conf'));
   writeFileSync(join(__dirname, rel), 'from disk');
   const ok = image('acme/s').builder(deb).file('/etc/conf', { src: rel });
-  assert.is(ok.state.files[0].content?.toString(), 'from disk');
+  assert.is(filesOf(ok.state)[0].content?.toString(), 'from disk');
   const l = line(); const missing = image('acme/s').builder(deb).file('/etc/conf', { src: 'no/such/file' });
   assert.is(missing.state.problems.length, 1);
-  assert.ok(problemsOf(missing)[0].startsWith(`${HERE}:${l} cannot read ${join(__dirname, 'no/such/file')}: ENOENT`), problemsOf(missing)[0]);
+  assert.ok(problemsOf(missing)[0].startsWith(`${HERE}:${l} file /etc/conf: cannot read ${join(__dirname, 'no/such/file')}: ENOENT`), problemsOf(missing)[0]);
 });
 
 test('.file() of "/" or of a path ending in "/" is a problem at its line; a directory may end in "/"', () => {
@@ -275,7 +275,7 @@ test('.file() of "/" or of a path ending in "/" is a problem at its line; a dire
   ]);
   const dir = image('acme/f').builder(deb).file('/srv/data/', { dir: true });
   assert.equal(problemsOf(dir), []);
-  assert.equal(dir.state.files.map((f) => f.path), ['/srv/data']);
+  assert.equal(filesOf(dir.state).map((f) => f.path), ['/srv/data']);
 });
 
 test('.file() with a source outside the project is a warning at synth and keeps the source mode unless one is given', () => {
@@ -284,18 +284,18 @@ test('.file() with a source outside the project is a warning at synth and keeps 
   const rel = relative(__dirname, secret);
   const l = line(); const img = image('acme/o').builder(deb).file('/etc/shadow', { src: rel }).user('nobody');
   assert.equal(img.state.problems, []);
-  assert.is(img.state.files[0].mode, 0o640, 'the source mode, not 0644');
+  assert.is(filesOf(img.state)[0].mode, 0o640, 'the source mode, not 0644');
   const warnings = assemble(img, { epoch: 0 }).warnings.map((w) => `${w.site} ${w.id}: ${w.message}`);
   const root = resolve(__dirname, '..', '..');
   assert.equal(warnings, [`${HERE}:${l} acme/o: file /etc/shadow: its source ${secret} is outside the project (${root}); it is copied into the assembly and the image with its mode 0640`]);
 
   const told = image('acme/o').builder(deb).file('/etc/shadow', { src: rel }, { mode: 0o600 }).user('nobody');
-  assert.is(told.state.files[0].mode, 0o600);
+  assert.is(filesOf(told.state)[0].mode, 0o600);
   assert.match(assemble(told, { epoch: 0 }).warnings[0].message, /and the image$/);
 
   const inside = image('acme/o').builder(deb).file('/etc/app.conf', { src: '../fixtures/app.ts' }).user('nobody');
   assert.equal(assemble(inside, { epoch: 0 }).warnings, []);
-  assert.is(inside.state.files[0].mode, 0o644);
+  assert.is(filesOf(inside.state)[0].mode, 0o644);
 });
 
 test('.with(fn) applies a transform, and a problem inside it names the transform\'s line', () => {

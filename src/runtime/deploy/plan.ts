@@ -155,6 +155,8 @@ export function changedInputs(m: ManifestImage, base: DeployedRecord, files?: re
     } else if (k === 'files' && files && base.files) {
       const paths = changedFiles(fileDigests(files), base.files);
       reasons.push(paths.length ? `files changed (${paths.join(', ')})` : 'files');
+    } else if (k.startsWith('dir:')) {
+      reasons.push(`directory ${k.slice(4)} ${!(k in was) ? 'added' : !(k in now) ? 'removed' : 'changed'}`);
     } else if (k === 'portage' && kind) reasons.push(PORTAGE_LABELS[kind]);
     else reasons.push(LABELS[k] ?? k);
   }
@@ -174,6 +176,6 @@ function changedFiles(now: Readonly<Record<string, string>>, was: Readonly<Recor
 }
 
 function order(a: string, b: string): number {
-  const i = (k: string) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
+  const i = (k: string) => (k.startsWith('dir:') ? ORDER.indexOf('files') : ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
   return i(a) - i(b) || (a < b ? -1 : a > b ? 1 : 0);
 }

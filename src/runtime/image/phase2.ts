@@ -25,22 +25,30 @@ export interface Phase2Input {
 
 export interface Phase2Result {
   readonly config: Blob;
-  /** This image's layers: the rootfs, then its `.file()`s when it has any. */
+  /** This image's layers: the rootfs, then one per `.dir()`, then its `.file()`s when it has any. */
   readonly layers: readonly { readonly diffId: string; readonly size: number }[];
   readonly diffIds: readonly string[];
 }
 
 /**
- * An image's entries as its layers: everything else, then the files and links its
- * `.file()`s put (directories stay below), so a change to a `.file()` gives a new
- * small top layer over the same rootfs layer, as a Dockerfile's `COPY` does.
- * @example layerSplit(entries, def.files) // [[…rootfs], [etc/nginx/nginx.conf]]
+ * An image's entries as its layers: everything else (the packages' rootfs), then one
+ * layer per `.dir()` source in the order they were added, then the files and links
+ * its `.file()`s put (their directories stay below), so a change to a `.file()` or
+ * one directory gives a new small layer over the same others, as a Dockerfile's
+ * `COPY`s do. A path belongs to the last source that puts it; empty parts are left out.
+ * @example layerSplit(entries, def) // [[…rootfs], […/app], [etc/nginx/nginx.conf]]
  */
-export function layerSplit(entries: readonly Entry[], files: ImageDef['files']): (readonly Entry[])[] {
-  const own = new Set(files.filter((f) => f.type !== 'dir').map((f) => f.path.replace(/^\/+/, '')));
-  if (own.size === 0) return [entries];
-  const top = entries.filter((e) => own.has(e.path));
-  return top.length ? [entries.filter((e) => !own.has(e.path)), top] : [entries];
+export function layerSplit(entries: readonly Entry[], def: Pick<ImageDef, 'files' | 'dirs'>): (readonly Entry[])[] {
+  const dirs = def.dirs ?? [];
+  const owner = new Map<string, number>();
+  dirs.forEach((d, i) => {
+    for (const e of d.entries) owner.set(e.path.replace(/^\/+/, ''), i + 1);
+  });
+  for (const f of def.files) if (f.type !== 'dir') owner.set(f.path.replace(/^\/+/, ''), dirs.length + 1);
+  if (owner.size === 0) return [entries];
+  const parts: Entry[][] = Array.from({ length: dirs.length + 2 }, () => []);
+  for (const e of entries) parts[owner.get(e.path) ?? 0].push(e);
+  return parts.filter((p, i) => i === 0 || p.length > 0);
 }
 
 /**
@@ -51,7 +59,7 @@ export function layerSplit(entries: readonly Entry[], files: ImageDef['files']):
 export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
   const { state, def } = input;
   const layers: { diffId: string; size: number }[] = [];
-  for (const part of layerSplit(input.entries, def.files)) {
+  for (const part of layerSplit(input.entries, def)) {
     const info = await storeLayer(state, part, input.epoch);
     layers.push({ diffId: info.diffId, size: info.uncompressedSize });
   }

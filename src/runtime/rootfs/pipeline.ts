@@ -3,7 +3,7 @@ import type { AccountDef, ImageDef, Libc } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
 import { renderGroup, renderNsswitch, renderPasswd } from './etc-files';
 import type { CreatedAccount, PackageInfo } from '../store/state';
-import { adoptAccounts, type GroupDef, resolveNamedOwners, unownedFiles } from './accounts';
+import { adoptAccounts, type GroupDef, type NamedOwners, resolveNamedOwners, unownedFiles } from './accounts';
 import { type DroppedModule, dropUnloadableModules } from './modules';
 import { type StrippedFile, stripPrivileges } from './privileges';
 import { slim } from './slim';
@@ -15,7 +15,8 @@ import { linkCheck, readLoaderConfig } from './linkcheck';
 import { checkMachine } from './machine';
 import { purge, type PurgeReport } from './purge';
 import { dirname, globToRegExp, Layers } from './resolve';
-import { normalizeEntries, readRootfsTar } from './tar';
+import { normalizeEntries, parseShebang, readHead, readRootfsTar } from './tar';
+import { checkEntrypoint } from './entrypoint';
 
 /** Everything the pipeline needs to turn phase 1's tar into this image's layer. */
 export interface PipelineInput {
@@ -112,9 +113,12 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   }
 
   const accounts = { users: adopted.users, groups: adopted.groups };
-  const files = resolveNamedOwners(def, [...declared, ...adopted.users], adopted.groups);
-  entries = [...entries, ...(await addedFiles(input, accounts, files))];
-  entries = normalizeEntries(entries);
+  entries = [...entries, ...(await accountFiles(input, accounts))];
+  // Names synth left to the build (accounts an install created) get their ids here.
+  const named = resolveNamedOwners(def, [...declared, ...adopted.users], adopted.groups);
+  // The user's own files pass the same privilege rule as the packages' (and are reported the same way).
+  const own = stripPrivileges(await ownFiles(input, named), { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
+  entries = normalizeEntries([...entries, ...own.entries]);
 
   const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
   const modules = dropUnloadableModules([...input.parents, entries], { libc: input.libc, needs: def.needs, ldSoConf });
@@ -128,6 +132,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
   }
   checkForbidden(def, layers);
+  await checkEntrypoint(def, layers, async (e) => (e.sha256 ? readHead(blobs.path(e.sha256)) : Buffer.alloc(0)));
 
   const all = [...declared, ...accounts.users];
   const uids = new Set([0, 65534, ...all.map((a) => a.uid)]);
@@ -139,11 +144,13 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   ];
   // Reported are the files the image has: what slimming dropped had nothing to strip.
   const final = new Set(entries.map((e) => e.path));
-  const stripped = privileges.stripped.filter((f) => final.has(f.path));
+  const ownPaths = new Set(own.stripped.map((f) => f.path));
+  const stripped = [...privileges.stripped.filter((f) => !ownPaths.has(f.path)), ...own.stripped].filter((f) => final.has(f.path));
   return { entries, purged: purged.purged, slimmed, stripped, droppedModules: modules.dropped, createdAccounts, notes };
 }
 
-async function addedFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }, files: ImageDef['files']): Promise<Entry[]> {
+/** /tmp, the account files and home directories an image gets. */
+async function accountFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }): Promise<Entry[]> {
   const { def } = input;
   const out: Entry[] = [];
   const file = async (path: string, data: Buffer, mode = 0o644, uid = 0, gid = 0): Promise<Entry> => ({
@@ -159,15 +166,31 @@ async function addedFiles(input: PipelineInput, created: { users: readonly Accou
     if (def.parent === null && input.libc === 'glibc') out.push(await file('etc/nsswitch.conf', Buffer.from(renderNsswitch())));
   }
   for (const a of def.accounts) if (a.home !== '/' && a.home !== '/nonexistent') out.push(dir(a.home.replace(/^\/+/, ''), 0o755, a.uid, a.gid));
+  return out;
+}
 
-  for (const f of files) {
+/**
+ * The entries of the image's `.dir()` sources, in their order, then its `.file()`s
+ * (a later one wins at the same path), with the owners named at the build resolved.
+ * Each body is checked against the sha256 the definition names: the assembly may have
+ * been copied from elsewhere.
+ */
+async function ownFiles(input: PipelineInput, named: NamedOwners): Promise<Entry[]> {
+  const { def } = input;
+  const out: Entry[] = [];
+  for (const f of [...named.dirs.flatMap((d) => d.entries), ...named.files]) {
     const path = f.path.replace(/^\/+/, '');
-    if (f.type === 'dir') out.push(dir(path, f.mode, f.uid, f.gid));
-    else if (f.type === 'symlink') out.push({ path, type: 'symlink', mode: 0o777, uid: f.uid, gid: f.gid, size: 0, linkname: f.target, sha256: null, elf: null });
+    if (path === '') continue;
+    const base = { path, mode: f.mode, uid: f.uid, gid: f.gid, size: 0, linkname: null, sha256: null, elf: null };
+    if (f.type === 'dir') out.push({ ...base, type: 'dir' });
+    else if (f.type === 'symlink') out.push({ ...base, type: 'symlink', mode: 0o777, linkname: f.target });
     else {
       const data = await input.readFile(f.sha256!);
-      const e = await file(path, data, f.mode, f.uid, f.gid);
-      out.push(e);
+      const sha256 = await input.blobs.put(data);
+      if (sha256 !== f.sha256) throw new BuildError(def.id, `${f.path}: the assembly's copy of its content is not the one synth wrote (sha256 ${sha256}, expected ${f.sha256})`, { phase: 'check' });
+      const elf = parseElf(data);
+      const shebang = elf ? undefined : parseShebang(data);
+      out.push({ ...base, type: 'file', size: data.length, sha256, elf, ...(shebang ? { shebang } : {}) });
     }
   }
   return out;

@@ -172,7 +172,8 @@ const C_UTF8_NORMAL = Buffer.from('C.utf8\0');
 /** Bodies up to this size are read into memory; larger ones stream to the blob store. */
 const BUFFERED_BODY = 64 * 1024 * 1024;
 
-async function readHead(path: string): Promise<Buffer> {
+/** The first 256 bytes of a file: enough for a `#!` line. */
+export async function readHead(path: string): Promise<Buffer> {
   const f = await open(path, 'r');
   try {
     const b = Buffer.alloc(256);

@@ -248,11 +248,11 @@ test('a layer stored for the same entries again is reused without being written;
 test("an image's .file()s and links are a layer over the rest; directories and everything else stay below", () => {
   const file = (path: string, type: 'file' | 'dir' | 'symlink') => ({ path, type, mode: 0o644, uid: 0, gid: 0, sha256: null, size: 0, target: null });
   const entries = [entry('etc', 'dir'), entry('etc/nginx', 'dir'), entry('etc/nginx/nginx.conf', 'file'), entry('etc/passwd', 'file'), entry('srv', 'dir'), entry('srv/www', 'symlink', { linkname: '/var/www' })];
-  const [rootfs, files] = layerSplit(entries, [file('/etc/nginx/nginx.conf', 'file'), file('/srv', 'dir'), file('/srv/www', 'symlink')]);
+  const [rootfs, files] = layerSplit(entries, { files: [file('/etc/nginx/nginx.conf', 'file'), file('/srv', 'dir'), file('/srv/www', 'symlink')] });
   assert.equal(rootfs.map((e) => e.path), ['etc', 'etc/nginx', 'etc/passwd', 'srv']);
   assert.equal(files.map((e) => e.path), ['etc/nginx/nginx.conf', 'srv/www']);
-  assert.equal(layerSplit(entries, []), [entries], 'no .file(): one layer, as always');
-  assert.equal(layerSplit(entries, [file('/srv', 'dir')]), [entries], 'only directories: one layer');
+  assert.equal(layerSplit(entries, { files: [] }), [entries], 'no .file(): one layer, as always');
+  assert.equal(layerSplit(entries, { files: [file('/srv', 'dir')] }), [entries], 'only directories: one layer');
 });
 
 test.run();

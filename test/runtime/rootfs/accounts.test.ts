@@ -37,8 +37,10 @@ const pgDef = (user: string | null, files: readonly FileDef[]) => ({ id: 'acme/p
 const postgres = { user: 'postgres', uid: 104, group: 'postgres', gid: 109, home: '/var/lib/postgresql', shell: '/bin/bash' };
 
 test('names left to the build take the ids of the accounts the install created', () => {
-  const files = resolveNamedOwners(pgDef('postgres', [pgFile]), [postgres], [{ name: 'ssl-cert', gid: 108 }]);
-  assert.equal(files.map((f) => [f.path, f.uid, f.gid]), [['/etc/pg.conf', 104, 108]]);
+  const dirs = [{ dest: '/srv/pg', entries: [{ ...pgFile, path: '/srv/pg', type: 'dir' as const, owner: 'postgres' }] }];
+  const named = resolveNamedOwners({ ...pgDef('postgres', [pgFile]), dirs }, [postgres], [{ name: 'ssl-cert', gid: 108 }]);
+  assert.equal(named.files.map((f) => [f.path, f.uid, f.gid]), [['/etc/pg.conf', 104, 108]]);
+  assert.equal(named.dirs[0].entries.map((f) => [f.path, f.uid, f.gid]), [['/srv/pg', 104, 109]]);
 });
 
 test('a name no account has fails the build naming the image, the account and the accounts there are', () => {
