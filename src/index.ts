@@ -22,6 +22,7 @@ export {
 export { Builder, debian, gentoo, forPlatform, STAGE3_FLAVOURS, type DebianBuilderProps, type GentooBuilderProps } from './sdk/builder';
 export { App, app, type AppInput, type Policy, type PolicyContext } from './sdk/app';
 export { nonRoot, noShell } from './sdk/policy';
+export { markLibrary } from './sdk/site';
 export { synth, assemble, type Assembly, type AssembleOptions, type SynthOptions } from './sdk/synth';
 export { keyInputs, imageKey, builderKey } from './contract/key';
 export { PLATFORMS, DEFAULT_PLATFORM, normalizePlatform, platformInfo, hostPlatform, checkPlatforms, ociPlatform, type PlatformInfo } from './contract/platform';
