@@ -55,7 +55,5 @@ export function appBase(id: string, props: AppProps, packages: readonly string[]
  * @example addTree(img, '/app', 'api', ['node_modules'])
  */
 export function addTree(img: Image, dest: string, src: string, ignore: readonly string[] = []): Image {
-  return (img as ImageWithDir).dir(dest, { src, ignore });
+  return img.dir(dest, { src, ignore });
 }
-
-type ImageWithDir = Image & { dir(dest: string, props: { readonly src: string; readonly ignore?: readonly string[] }): Image };
