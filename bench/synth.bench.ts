@@ -15,6 +15,8 @@
  *    growth is linear.
  *
  * Target (issue 2): 1000 images in under 1.5 s, and linear growth.
+ * Then one image with 1,000, 10,000 and 30,000 `.file()` calls (`--files 1000,10000`):
+ * the CPU time per file stays flat when the cost per file is linear.
  * Arguments: `--sizes 100,1000`, `--repeat N` (default 3; the median is shown).
  * IMGSDK_BENCH_NO_TIME=1 uses the preload hook even where /usr/bin/time exists.
  */
@@ -35,6 +37,18 @@ interface Measure {
   /** User + system CPU time of the child: less disturbed than wall time by other load on the machine. */
   readonly cpuMs: number;
   readonly peakMb: number;
+}
+
+/** An app of one image with `n` `.file()` calls (issue 20 #14: they were quadratic, 30,000 took 39 s). */
+export function generateFilesApp(n: number): string {
+  return [
+    `import { debian, image } from 'imgsdk';`,
+    `const deb = debian.builder('bench/bookworm', { suite: 'bookworm' });`,
+    `let img = image('bench/files').builder(deb).packages('libc6');`,
+    `for (let i = 0; i < ${n}; i++) img = img.file(\`/etc/files/\${i}.conf\`, \`n=\${i}\\n\`, { mode: 0o640 });`,
+    `export const files = img;`,
+    '',
+  ].join('\n');
 }
 
 /** The TypeScript source of an app of `n` images of the given shape. */
@@ -124,6 +138,18 @@ export async function run(args: readonly string[] = []): Promise<void> {
       }
     }
     print(node, rows, times, load);
+    const fileSizes = (option(args, '--files') ?? '1000,10000,30000').split(',').map(Number);
+    const files: Row[] = [];
+    for (const n of fileSizes) {
+      const app = join(dir, `files-${n}.ts`);
+      writeFileSync(app, generateFilesApp(n));
+      let k = 0;
+      const env = { IMGSDK_CACHE_DIR: join(dir, 'tscache-files') };
+      const synth = () => measure([BIN, 'synth', '--app', app, '-o', join(dir, `out-files-${n}-${k++}`), '-q'], dir, env);
+      synth();
+      files.push({ shape: 'files', n, m: repeat(Math.min(times, 2), synth) });
+    }
+    printFiles(files);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -161,6 +187,19 @@ function print(node: Measure, rows: readonly Row[], times: number, load: string 
       const b = (w5000 - w1000) / 4000;
       out.push(`${shape}: marginal ms/img 100→1000 ${a.toFixed(3)}, 1000→5000 ${b.toFixed(3)} (ratio ${(b / a).toFixed(2)}; ~1 is linear)`);
     }
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+/** One image with n `.file()`s: wall and CPU per file, and the marginal cost per file between sizes (about 1 is linear). */
+function printFiles(rows: readonly Row[]): void {
+  const out = ['', 'one image, n .file() calls (synth into an empty outdir, warm transpile cache):', 'n       wall ms  cpu ms  peak MB  cpu ms/file'];
+  for (const r of rows) out.push(`${String(r.n).padEnd(7)} ${r.m.wallMs.toFixed(0).padStart(7)} ${r.m.cpuMs.toFixed(0).padStart(7)} ${r.m.peakMb.toFixed(0).padStart(8)}  ${(r.m.cpuMs / r.n).toFixed(3)}`);
+  for (let i = 2; i < rows.length; i++) {
+    const [a, b, c] = [rows[i - 2], rows[i - 1], rows[i]];
+    const first = (b.m.cpuMs - a.m.cpuMs) / (b.n - a.n);
+    const second = (c.m.cpuMs - b.m.cpuMs) / (c.n - b.n);
+    out.push(`marginal cpu ms/file ${a.n}→${b.n} ${first.toFixed(3)}, ${b.n}→${c.n} ${second.toFixed(3)} (ratio ${(second / first).toFixed(2)}; ~1 is linear, quadratic grows with n)`);
   }
   process.stdout.write(out.join('\n') + '\n');
 }

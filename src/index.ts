@@ -50,6 +50,8 @@ export type { Pushed } from './runtime/image/push';
 export { LABEL_SBOM, SBOM_FILE, PROVENANCE_FILE, BUILD_ARTIFACT_TYPE } from './contract/labels';
 export type { UpdateResult, Stage3Update } from './app/update-lock';
 export type { CleanPlan, CleanOptions, CleanResult } from './runtime/deploy/clean';
+export type { GcOptions, GcPlan, LiveKeys } from './runtime/store/gc';
+export { resolveUser, type ResolvedUser, type UserAccount, type PolicyRule } from './contract/assembly';
 export type { ExportImage } from './runtime/image/oci-export';
 export type { Sbom } from './runtime/reports/sbom';
 
@@ -58,6 +60,7 @@ export type { Sbom } from './runtime/reports/sbom';
 // SBOM renderer or the registry cache.
 import type * as UpdateLock from './app/update-lock';
 import type * as Clean from './runtime/deploy/clean';
+import type * as Gc from './runtime/store/gc';
 import type * as OciExport from './runtime/image/oci-export';
 import type * as SbomModule from './runtime/reports/sbom';
 import type * as RegistryCache from './runtime/deploy/cache/registry';
@@ -67,6 +70,7 @@ import type * as Bundles from './runtime/image/sign/bundles';
 
 const updateLock = () => require('./app/update-lock') as typeof UpdateLock;
 const clean = () => require('./runtime/deploy/clean') as typeof Clean;
+const gc = () => require('./runtime/store/gc') as typeof Gc;
 const ociExport = () => require('./runtime/image/oci-export') as typeof OciExport;
 const sbom = () => require('./runtime/reports/sbom') as typeof SbomModule;
 const registryCache = () => require('./runtime/deploy/cache/registry') as typeof RegistryCache;
@@ -108,6 +112,21 @@ export const stage3Updates: typeof UpdateLock.stage3Updates = (...a) => updateLo
 export const planClean: typeof Clean.planClean = (...a) => clean().planClean(...a);
 /** Removes what a clean plan lists. */
 export const executeClean: typeof Clean.executeClean = (...a) => clean().executeClean(...a);
+/**
+ * What a garbage collection of a state directory would remove (runtime/store/gc.ts); hold its lock while planning and running.
+ * @example const plan = await planGc('.imgsdk', liveKeysOf(manifest.images), { keep: 3 });
+ */
+export const planGc: typeof Gc.planGc = (...a) => gc().planGc(...a);
+/**
+ * Removes what a GC plan lists, records first; the bytes freed.
+ * @example const freed = await runGc(plan);
+ */
+export const runGc: typeof Gc.runGc = (...a) => gc().runGc(...a);
+/**
+ * The current keys of a manifest's images, as GC keeps them.
+ * @example liveKeysOf((await readAssembly('imgsdk.out')).manifest.images)
+ */
+export const liveKeysOf: typeof Gc.liveKeysOf = (...a) => gc().liveKeysOf(...a);
 /** Writes images into an OCI image layout (runtime/image/oci-export.ts). */
 export const exportOci: typeof OciExport.exportOci = (...a) => ociExport().exportOci(...a);
 /** Writes an image as a docker-archive. */

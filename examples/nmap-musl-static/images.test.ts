@@ -64,10 +64,10 @@ test('the provided packages are left for the builder to pin, as provide_package 
   assert.is(nmap.portage.file('imgsdk/unprovide'), 'dev-libs/libressl\n');
 });
 
-test('the root keeps no /etc, /tmp or /var and runs nmap as uid 65534', () => {
+test('the root keeps no /etc, /tmp or /var and runs nmap as uid and gid 65534', () => {
   assert.equal(nmap.def.purge, ['/etc', '/tmp', '/var']);
   nmap.hasEntrypoint('/usr/bin/nmap').runsAsNonRoot();
-  assert.is(nmap.config.user, '65534');
+  assert.is(nmap.config.user, '65534:65534');
   assert.equal(nmap.config.volumes, ['/data']);
 });
 

@@ -74,4 +74,4 @@ export const nmapMuslStatic = image('mynamespace/nmap-musl-static')
   .volume('/data')
   // The article runs it as root. A numeric uid, since /etc (and any passwd) is removed above;
   // unprivileged scans only (raw-socket scans need root or NET_RAW).
-  .user(65534);
+  .user('65534:65534'); // a bare uid with no /etc/passwd runs with gid 0, the root group

@@ -2,11 +2,14 @@
  * What `imgsdk clean` needs of the app it cleans for: its image ids, builders
  * and current keys, from the app (synthesized in memory) or its assembly on disk.
  */
+import { existsSync } from 'node:fs';
 import type { BuilderDef, Manifest } from '../contract/assembly';
 import { stateDirOf } from '../contract/defaults';
 import { readAssembly } from '../contract/read';
 import { planClean, type CleanOptions, type CleanPlan, type CleanScope } from '../runtime/deploy/clean';
 import { connectEngine } from '../runtime/engine/docker';
+import { liveKeysOf, planGc, runGc, type GcOptions, type GcPlan, type LiveKeys } from '../runtime/store/gc';
+import { StateDir } from '../runtime/store/state';
 import type { Engine } from '../runtime/engine/engine';
 import { loadApp } from '../sdk/load';
 import { assemble } from '../sdk/synth';
@@ -18,6 +21,8 @@ export { executeClean, type CleanPlan, type CleanResult } from '../runtime/deplo
 export interface AppCleanScope {
   readonly scope: CleanScope;
   readonly builders: readonly BuilderDef[];
+  /** The current keys and phase-1 keys of every image (what GC keeps). */
+  readonly live: LiveKeys;
 }
 
 /**
@@ -41,7 +46,33 @@ export async function cleanScope(at: Located): Promise<AppCleanScope> {
     const p = manifest.images[id].platforms;
     return p ? [[id, Object.values(p).map((x) => x.key)]] : [];
   }));
-  return { scope: { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])), platformKeys }, builders };
+  return { scope: { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])), platformKeys }, builders, live: liveKeysOf(manifest.images) };
+}
+
+/** What `imgsdk clean --gc` planned and, unless a dry run, removed. */
+export interface AppGcResult {
+  readonly plan: GcPlan;
+  /** Bytes removed; 0 for a dry run. */
+  readonly freed: number;
+}
+
+/**
+ * Garbage-collects the state directory of the app `where` names, holding its lock
+ * (a running deploy is waited for, never raced): what no current key of its images
+ * nor the last `keep` builds of each image use goes. Without an app (no images.ts,
+ * no assembly) nothing is current, and only the last builds are kept.
+ * @example const { plan } = await appGc({}, { dryRun: true });
+ */
+export async function appGc(where: Where, opts: GcOptions & { readonly dryRun?: boolean }, log: (line: string) => void = () => undefined): Promise<AppGcResult> {
+  const at = findApp(where);
+  const live = at ? (await cleanScope(at)).live : { images: {}, phase1: [] };
+  if (!at) log('no ./images.ts and no --app: no key is current, only the last builds of each image are kept');
+  const state = new StateDir(at?.stateDir ?? where.state ?? stateDirOf());
+  if (!existsSync(state.root)) return { plan: { root: state.root, remove: [], before: 0, after: 0, kept: opts.keep ?? 0 }, freed: 0 };
+  return state.withLock(async () => {
+    const plan = await planGc(state.root, live, opts);
+    return { plan, freed: opts.dryRun ? 0 : await runGc(plan) };
+  }, { command: 'imgsdk clean --gc', onWait: (holder) => log(`waiting for ${holder} to release ${state.root}/lock`) });
 }
 
 /** What the command line says besides where the app is. */

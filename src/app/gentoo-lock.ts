@@ -5,7 +5,8 @@
  * `emerge --pretend --verbose` into the empty root. What emerge would merge, with
  * its USE flags and repository, is the image's entry; nothing is built.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { recordUses, usersDirOf } from '../runtime/store/users';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
@@ -66,7 +67,10 @@ export async function resolveGentoo(
     let b = ready.get(bdef.id);
     if (!b) {
       const key = asm.manifest.builders[bdef.id].key;
-      b = await ensureGentooBuilder(engine, bdef, key, { log, signal: opts.signal, cacheDir: opts.cacheDir ?? join(stateDirOf(), 'downloads') });
+      const cacheDir = opts.cacheDir ?? join(stateDirOf(), 'downloads');
+      b = await ensureGentooBuilder(engine, bdef, key, { log, signal: opts.signal, cacheDir });
+      // The lock uses the builder and its volumes as a deploy does: clean of another app must keep them.
+      await recordUses(usersDirOf(), dirname(cacheDir), { builders: [bdef.id], volumes: b.mounts.map((m) => m.volume) });
       ready.set(bdef.id, b);
       builders.set(bdef.id, await gentooBuilderEntry(engine, bdef, key, b));
     }

@@ -173,6 +173,72 @@ export function isRootUser(user: string | null): boolean {
   return user === null || user === 'root' || /^0(:|$)/.test(user);
 }
 
+/** A built-in policy the runtime checks after the build as well (see sdk/policy.ts). */
+export type PolicyRule = 'nonRoot' | 'noShell';
+
+/** A uid and gid a config's user runs as. */
+export interface ResolvedUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** What a user name resolves against: accounts (declared, or created by a package's maintainer scripts). */
+export interface UserAccount {
+  readonly user?: string;
+  readonly uid?: number;
+  readonly group?: string;
+  readonly gid: number;
+}
+
+/**
+ * The uid and gid a config's `user` runs as, the way the engine resolves it against
+ * the image's /etc/passwd and /etc/group: unset is root (0:0); a name or uid takes
+ * its account's primary group, and a uid without an account gets gid 0 (runc's
+ * default); `user:group` names both. Null when a name has no account here (a
+ * package may create it: resolved at build).
+ * @example resolveUser('web', [{ user: 'web', uid: 0, gid: 0 }]) // { uid: 0, gid: 0 }
+ */
+export function resolveUser(user: string | null, accounts: readonly UserAccount[]): ResolvedUser | null {
+  if (user === null || user === '') return { uid: 0, gid: 0 };
+  const known: Readonly<Record<string, ResolvedUser>> = { root: { uid: 0, gid: 0 }, nobody: { uid: 65534, gid: 65534 } };
+  const colon = user.indexOf(':');
+  const [u, g] = colon < 0 ? [user, undefined] : [user.slice(0, colon), user.slice(colon + 1)];
+  let uid: number;
+  let gid: number;
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    // The last account with a uid wins in a later layer's /etc/passwd; the first in one file: take the first.
+    gid = accounts.find((a) => a.uid === uid && a.user !== undefined)?.gid ?? 0;
+  } else {
+    const a = [...accounts].reverse().find((x) => x.user === u && x.uid !== undefined);
+    const k = a ? { uid: a.uid!, gid: a.gid } : known[u];
+    if (!k) return null;
+    uid = k.uid;
+    gid = k.gid;
+  }
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const grp = [...accounts].reverse().find((x) => x.group === g)?.gid ?? known[g]?.gid;
+      if (grp === undefined) return null;
+      gid = grp;
+    }
+  }
+  return { uid, gid };
+}
+
+/**
+ * What the nonRoot policy says of `user` resolved to `r`, or null when it passes:
+ * uid 0 is root; gid 0 (the root group) is refused too, because what the root group
+ * may write (root-group-writable files and directories) is root's to a process of it.
+ * @example nonRootProblem('web', { uid: 1000, gid: 0 }) // 'runs with the root group (user web is uid 1000, gid 0)'
+ */
+export function nonRootProblem(user: string | null, r: ResolvedUser): string | null {
+  if (r.uid === 0) return user === null || isRootUser(user) ? 'runs as root' : `runs as root (user ${user} is uid 0)`;
+  if (r.gid === 0) return `runs with the root group (user ${user} is uid ${r.uid}, gid 0)`;
+  return null;
+}
+
 /** Whether a config starts a process (an entrypoint or a command): only then does its user matter. */
 export function runsSomething(config: Pick<ImageConfigDef, 'entrypoint' | 'cmd'>): boolean {
   return config.entrypoint !== null || config.cmd !== null;
@@ -269,6 +335,11 @@ export interface ImageDef {
   readonly debug: boolean;
   /** Globs that must not exist in the final image (set by policies such as noShell). */
   readonly forbid: readonly string[];
+  /**
+   * Built-in policies the runtime enforces again on what the build resolved (a user
+   * a package created, the shells of every layer): sorted. @default []
+   */
+  readonly rules?: readonly PolicyRule[];
   /**
    * Platforms the image is built for (sorted), when it or what it inherits names
    * them; absent: the host's platform, as before platforms existed.

@@ -15,7 +15,7 @@ export function keyInputs(def: ImageDef, keys: KeyParts): Record<string, string>
     files: rest.files,
     hooks: rest.hooks,
     config: rest.config,
-    rootfs: { keep: rest.keep, purge: rest.purge, closure: rest.closure, copies: rest.copies, accounts: rest.accounts, needs: rest.needs, forbid: rest.forbid, allowRoot: rest.allowRoot },
+    rootfs: { keep: rest.keep, purge: rest.purge, closure: rest.closure, copies: rest.copies, accounts: rest.accounts, needs: rest.needs, forbid: rest.forbid, allowRoot: rest.allowRoot, ...(rest.rules?.length ? { rules: rest.rules } : {}) },
     checks: { tests: rest.tests, debug: rest.debug },
   };
   const out: Record<string, string> = {};

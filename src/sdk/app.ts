@@ -1,4 +1,4 @@
-import type { ImageDef } from '../contract/assembly';
+import type { ImageDef, PolicyRule } from '../contract/assembly';
 import { Image } from './image';
 
 /** What a policy sees of an image: its definition as data, with the effective config. */
@@ -22,6 +22,8 @@ export interface Policy {
   check(image: ImageDef, ctx: PolicyContext): readonly string[];
   /** Globs the runtime must not find in the built image (checked after the build). */
   readonly forbid?: readonly string[];
+  /** Built-in checks the runtime makes again on what the build resolved (`nonRoot()`, `noShell()`). */
+  readonly rules?: readonly PolicyRule[];
 }
 
 export type AppInput = Image | App | readonly AppInput[] | { readonly [k: string]: AppInput };

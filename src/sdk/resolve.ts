@@ -1,4 +1,4 @@
-import { INIT_ENTRYPOINT, INIT_PACKAGE, isRootUser, runsSomething, type AccountDef, type BuilderDef, type DirDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
+import { INIT_ENTRYPOINT, INIT_PACKAGE, isRootUser, resolveUser, runsSomething, type AccountDef, type BuilderDef, type DirDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
 import type { Problem } from '../contract/errors';
 import type { App } from './app';
 import type { Builder } from './builder';
@@ -196,7 +196,8 @@ export function resolveApp(app: App): Resolved {
     const runs = runsSomething(config);
     const accounts = accountsOf(img);
     const user = config.user;
-    const isRoot = isRootUser(user);
+    // Root by name or by what the name resolves to (an account declared with uid 0).
+    const isRoot = isRootUser(user) || resolveUser(user, accounts)?.uid === 0;
     if (runs && isRoot && !s.allowRoot) {
       add(s.id, s.sites.user ?? s.sites.entrypoint ?? s.sites.cmd ?? s.declared, `runs as root: set .user(...) or call .allowRoot()`);
     } else if (s.sites.user && user !== null && isRoot && !s.allowRoot) {
@@ -283,7 +284,8 @@ export function resolveApp(app: App): Resolved {
   for (const policy of app.policies) {
     for (const [id, def] of images) {
       for (const m of policy.check(def, ctx)) add(id, sites.get(id)!.declared, `policy ${policy.name}: ${m}`);
-      if (policy.forbid?.length) images.set(id, { ...def, forbid: [...new Set([...def.forbid, ...policy.forbid])].sort() });
+      if (policy.forbid?.length) images.set(id, { ...images.get(id)!, forbid: [...new Set([...def.forbid, ...policy.forbid])].sort() });
+      if (policy.rules?.length) images.set(id, { ...images.get(id)!, rules: [...new Set([...(def.rules ?? []), ...policy.rules])].sort() });
     }
   }
 

@@ -1,4 +1,4 @@
-import { isRootUser, type ImageConfigDef, type ImageDef, type Manifest } from '../contract/assembly';
+import { nonRootProblem, resolveUser, type AccountDef, type ImageConfigDef, type ImageDef, type Manifest } from '../contract/assembly';
 import { formatProblem, ValidationError } from '../contract/errors';
 import { App, type AppInput } from './app';
 import { Atom } from './portage/atom';
@@ -28,6 +28,8 @@ export class ImageView {
     private readonly files: ReadonlyMap<string, string | Buffer>,
     /** @internal Kind of the image's builder: how to read its package specs. */
     private readonly kind: 'gentoo' | 'debian' = 'debian',
+    /** @internal Accounts of the image and its parents, oldest first. */
+    private readonly accounts: readonly AccountDef[] = def.accounts,
   ) {}
 
   get id(): string {
@@ -81,16 +83,26 @@ export class ImageView {
     return this;
   }
 
-  /** Throws if the image would run as root. */
+  /**
+   * Throws if the image would run as root: its user resolved against the accounts
+   * of the image and its parents is uid 0 or gid 0 (as the nonRoot policy judges).
+   * A name no declared account has (one a package creates) throws too: only the
+   * build knows its uid.
+   */
   runsAsNonRoot(): this {
     const u = this.config.user;
-    if (isRootUser(u)) fail(`${this.id} runs as root (user ${u ?? 'unset'})`);
+    const r = resolveUser(u, this.accounts);
+    if (!r) fail(`${this.id}: user ${u} has no .account() here; a package may create it, so only the build knows whether it is root`);
+    if (r.uid === 0) fail(`${this.id} runs as root (user ${u ?? 'unset'}${u !== null && u !== 'root' && !u.startsWith('0') ? ' is uid 0' : ''})`);
+    const problem = nonRootProblem(u, r);
+    if (problem) fail(`${this.id} ${problem}`);
     return this;
   }
 
-  /** Throws unless the image adds a file at `path`. */
+  /** Throws unless the image adds a file at `path`, with `.file()` or in a `.dir()`. */
   hasFile(path: string): this {
-    if (!this.def.files.some((f) => f.path === path)) fail(`${this.id} adds no file ${path}`);
+    const inDir = (this.def.dirs ?? []).some((d) => d.entries.some((e) => e.path === path));
+    if (!inDir && !this.def.files.some((f) => f.path === path)) fail(`${this.id} adds no file ${path}`);
     return this;
   }
 
@@ -149,7 +161,9 @@ export class TestAssembly {
   image(id: string): ImageView {
     const def = this.assembly.images.get(id);
     if (!def) fail(`no image ${id} (images: ${this.ids.join(', ')})`);
-    return new ImageView(def, this.manifest.images[id].key, this.assembly.files, this.manifest.builders[def.builder]?.kind);
+    const chain: ImageDef[] = [];
+    for (let d: ImageDef | undefined = def; d && !chain.includes(d); d = d.parent ? this.assembly.images.get(d.parent) : undefined) chain.unshift(d);
+    return new ImageView(def, this.manifest.images[id].key, this.assembly.files, this.manifest.builders[def.builder]?.kind, chain.flatMap((d) => d.accounts));
   }
 }
 

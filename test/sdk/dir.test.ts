@@ -48,6 +48,13 @@ test('a directory becomes sorted entries under its destination, with bodies in t
   assert.is(asm.files.get(`acme/app/files/${server.sha256}`)!.toString(), 'console.log(1)');
 });
 
+test('Testing\'s hasFile sees the files of a .dir()', () => {
+  const src = tree({ 'server.js': 'x' });
+  const view = Testing.synth(image('acme/app').builder(deb).dir('/app', { src })).image('acme/app');
+  view.hasFile('/app/server.js');
+  assert.throws(() => view.hasFile('/app/other.js'), /acme\/app adds no file \/app\/other\.js/);
+});
+
 test('modes are the host\'s unless told, and owners resolve through .account()', () => {
   const src = tree({ 'run.sh': '#!/bin/sh\n', 'data.txt': 'x' });
   chmodSync(join(src, 'run.sh'), 0o750);

@@ -2,13 +2,16 @@
  * `imgsdk clean`: removes what imgsdk left behind, for one app and state directory
  * unless told otherwise. By default: the state directory (build records, layers,
  * blobs, rootfs caches), the containers labelled with this state directory
- * (`org.imgsdk.state`), the images of this app's ids (`org.imgsdk.id`, every tag)
- * and its builders' images (`org.imgsdk.builder`). `all` is the engine-wide sweep of
- * everything imgsdk-labelled; `stale` only untags this app's images whose key tag
- * is not their current key. The volumes of Gentoo builders (Portage snapshots,
- * binary packages, distfiles) that no container uses go too, unless builders are
- * kept; `pruneVolumes` removes only the snapshot and binary-package volumes no
- * builder of the app uses any more. Planned first, so the CLI can show it and ask.
+ * (`org.imgsdk.state`), the images of this app's ids (`org.imgsdk.id`, every tag).
+ * Shared caches — builder images (`org.imgsdk.builder`) and the builders' volumes
+ * (Portage snapshots, binary packages, distfiles) — go only when this state
+ * directory is recorded as using them and no other known user is (store/users.ts),
+ * and a volume only when no container uses it; what another app uses is kept and
+ * said. `all` is the engine-wide sweep of everything imgsdk-labelled; `stale` only
+ * untags this app's images whose key tag is not their current key; `pruneVolumes`
+ * removes only the volumes this state directory used that no builder of the app
+ * uses any more (and no other user). Planned first, and one plan is both what a
+ * dry run lists and what the real run removes.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,8 +20,8 @@ import type { BuilderDef } from '../../contract/assembly';
 import { BINPKG_VOLUME_PREFIX, currentBuilderVolumes, DISTFILES_VOLUME, SNAPSHOT_VOLUME_PREFIX } from '../build/builders/portage-snapshot';
 import type { ContainerInfo, Engine, ImageInfo, VolumeInfo } from '../engine/engine';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, LABEL_STATE } from '../engine/engine';
-import { stateIdentity } from './leftovers';
 import { StateDir } from '../store/state';
+import { type CacheUser, forgetUses, readUsers, stateIdentity, usersDirOf } from '../store/users';
 
 /** Label with the imgsdk id (`namespace/name`) of a built image. */
 const LABEL_ID = 'org.imgsdk.id';
@@ -31,8 +34,15 @@ export interface CleanPlan {
   readonly images: readonly ImageInfo[];
   /** `repo:tag` names to remove (stale key tags); the image goes with its last tag. */
   readonly tags: readonly string[];
-  /** Volumes of Gentoo builders that no container uses, sorted by name. */
+  /** Volumes of builders that no container uses, sorted by name. */
   readonly volumes: readonly VolumeInfo[];
+  /**
+   * Shared caches this app used that stay because another app uses them too
+   * (`image <ref> (also used by <state dir>)`), for the CLI to say. @default []
+   */
+  readonly kept?: readonly string[];
+  /** The registry of cache users this plan's removals are forgotten in (set by planClean). */
+  readonly forget?: { readonly usersDir: string; readonly root: string; readonly volumes: readonly string[]; readonly all: boolean };
 }
 
 /** The app `clean` works for: its image ids, builder ids and current keys. */
@@ -74,6 +84,8 @@ export interface CleanOptions {
   readonly builders?: readonly BuilderDef[];
   /** What "now" is for a `latest` snapshot (today's volume is the current one). @default new Date() */
   readonly now?: Date;
+  /** The registry of who uses the shared caches (store/users.ts). @default usersDirOf() */
+  readonly usersDir?: string;
 }
 
 /**
@@ -84,35 +96,64 @@ export async function planClean(engine: Engine | null, opts: CleanOptions = {}):
   const state = new StateDir(opts.stateDir);
   const exists = await stat(state.root).then((s) => s.isDirectory(), () => false);
   const none = { containers: [], images: [], tags: [], volumes: [] };
+  const usersDir = opts.usersDir ?? usersDirOf();
+  const me = stateIdentity(state.root);
+  const users = await readUsers(usersDir);
+  const mine = users.find((u) => u.identity === me);
+  const others = users.filter((u) => u.identity !== me);
+  const usedByOthers = (kind: 'builders' | 'volumes', name: string): CacheUser | undefined => others.find((u) => u[kind].includes(name));
+  const kept: string[] = [];
+  // The volumes this state directory's builders used, that no container and no other known user uses.
+  const ownVolumes = async (skip: ReadonlySet<string>): Promise<VolumeInfo[]> => {
+    const unused = new Set((await builderVolumes(engine!)).map((v) => v.name));
+    const out: VolumeInfo[] = [];
+    for (const name of mine?.volumes ?? []) {
+      if (skip.has(name) || !unused.has(name)) continue;
+      const other = usedByOthers('volumes', name);
+      if (other) kept.push(`volume ${name} (also used by ${other.root})`);
+      else out.push({ name, labels: {} });
+    }
+    return out;
+  };
   if (opts.pruneVolumes) {
     if (!engine) return { stateDir: null, ...none };
     const keep = new Set<string>();
     for (const b of opts.builders ?? []) for (const v of await currentBuilderVolumes(engine, b, opts.now)) keep.add(v);
-    const volumes = (await builderVolumes(engine)).filter((v) => v.name !== DISTFILES_VOLUME && !keep.has(v.name));
-    return { stateDir: null, ...none, volumes };
+    const volumes = (await ownVolumes(keep)).filter((v) => v.name !== DISTFILES_VOLUME);
+    return { stateDir: null, ...none, volumes, kept, forget: { usersDir, root: state.root, volumes: volumes.map((v) => v.name), all: false } };
   }
   if (opts.stale) {
     if (!opts.scope) throw new UsageError('clean --stale needs the app (its current keys): run it where images.ts is, or pass --app');
     return { stateDir: null, ...none, tags: engine ? await staleTags(engine, opts.scope) : [] };
   }
   const stateDir = exists ? state.root : null;
-  if (opts.stateOnly || !engine) return { stateDir, ...none };
+  const forget = { usersDir, root: state.root, volumes: [], all: !!stateDir };
+  if (opts.stateOnly || !engine) return { stateDir, ...none, forget };
 
   const byId = new Map<string, ImageInfo>();
   for (const label of [LABEL_OWNED, LABEL_KEY]) for (const i of await engine.listImages({ label })) byId.set(i.id, i);
   let images = [...byId.values()];
   let containers: ContainerInfo[];
+  let volumes: VolumeInfo[];
   if (opts.all) {
     containers = await engine.listContainers({ label: LABEL_OWNED, all: true });
+    volumes = opts.keepBuilders ? [] : await builderVolumes(engine);
   } else {
     const ids = new Set([...(opts.scope?.ids ?? []), ...(exists ? await recordedIds(state.root) : [])]);
-    const builders = new Set(opts.scope?.builders ?? []);
-    images = images.filter((i) => ids.has(i.labels[LABEL_ID]) || builders.has(i.labels[LABEL_BUILDER]));
-    containers = await engine.listContainers({ label: `${LABEL_STATE}=${stateIdentity(state.root)}`, all: true });
+    const builders = new Set([...(opts.scope?.builders ?? []), ...(mine?.builders ?? [])]);
+    images = images.filter((i) => {
+      if (ids.has(i.labels[LABEL_ID])) return true;
+      const b = i.labels[LABEL_BUILDER];
+      if (!b || !builders.has(b)) return false;
+      const other = usedByOthers('builders', b);
+      if (other) kept.push(`image ${i.repoTags[0] ?? i.id.slice(7, 19)} (also used by ${other.root})`);
+      return !other;
+    });
+    containers = await engine.listContainers({ label: `${LABEL_STATE}=${me}`, all: true });
+    volumes = opts.keepBuilders ? [] : await ownVolumes(new Set());
   }
   images = images.filter((i) => !(opts.keepBuilders && i.labels[LABEL_BUILDER])).sort((a, b) => (a.repoTags[0] ?? a.id).localeCompare(b.repoTags[0] ?? b.id));
-  const volumes = opts.keepBuilders ? [] : await builderVolumes(engine);
-  return { stateDir, containers, images, tags: [], volumes };
+  return { stateDir, containers, images, tags: [], volumes, kept: kept.sort(), forget };
 }
 
 /** The snapshot, binary-package and distfiles volumes no container uses. */
@@ -203,5 +244,8 @@ export async function executeClean(engine: Engine | null, plan: CleanPlan): Prom
       failed.push(`${plan.stateDir}: ${(err as Error).message}`);
     }
   }
+  // What is gone is no longer used by this state directory: another app's clean may remove it then.
+  const f = plan.forget;
+  if (f && (f.all ? stateDir : f.volumes.length)) await forgetUses(f.usersDir, f.root, f.all ? undefined : { volumes: f.volumes }).catch(() => undefined);
   return { removed: { containers, images, tags, volumes, stateDir }, failed };
 }

@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { AccountDef } from '../../contract/assembly';
+import type { AccountDef, Manifest } from '../../contract/assembly';
 import { outDirOf, stateDirOfAssembly } from '../../contract/defaults';
 import { BuildError, CancelledError, ImgsdkError, UsageError } from '../../contract/errors';
 import { builderKey } from '../../contract/key';
@@ -30,6 +30,8 @@ import { signingOf, withSigning } from './signing';
 const building = () => import('./building');
 import { pruneKeyTags, retag } from './tags';
 import { writeAtomic } from '../../util/files';
+import { formatSize } from '../../util/format';
+import { liveKeysOf, planGc, runGc, type GcOptions } from '../store/gc';
 import { builtId, keyOn, requireEmulation, targetShip, type PlatformTarget } from '../image/platforms';
 import { buildPlatforms, withPlatform } from './platforms';
 import { forPlatform } from '../../contract/platform';
@@ -89,6 +91,13 @@ export interface DeployOptions {
    */
   readonly platform?: string;
   /**
+   * Garbage-collect the state directory after the deploy (store/gc.ts): what neither
+   * a current key nor the last `keep` builds of an image use goes, and older builds
+   * too while it holds more than `budget` bytes. `false` keeps everything.
+   * @default { keep: 3, budget: 4 GiB } ($IMGSDK_STATE_BUDGET: bytes, or 0 for no GC)
+   */
+  readonly gc?: GcOptions | false;
+  /**
    * A private key (a PEM file, or the PEM text; `imgsdk keygen` makes one) that signs
    * every pushed manifest and index and their attestations (Sigstore bundles), and
    * every registry cache entry this deploy publishes. @default $IMGSDK_SIGN_KEY, else none
@@ -138,6 +147,7 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
   if (ship.load || ship.push) await engine();
   const emit = opts.onEvent ?? (() => undefined);
   for (const id of selected) emit({ type: 'queued', id });
+  state.warn = (line) => emit({ type: 'log', id: '-', line: `warning: ${line}` });
 
   return state.withLock(async () => {
     // Holding the lock, whatever temp files and containers of this state directory
@@ -180,8 +190,27 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
       }
     }
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
+    await collectGarbage(state, asm.manifest.images, opts.gc, emit);
     return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
   }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) });
+}
+
+/**
+ * GC after a deploy, still under the state lock. Never fails the deploy: a GC that
+ * cannot finish only leaves more behind, said as a warning.
+ */
+async function collectGarbage(state: StateDir, images: Manifest['images'], gc: GcOptions | false | undefined, emit: (e: DeployEvent) => void): Promise<void> {
+  const env = process.env.IMGSDK_STATE_BUDGET;
+  if (gc === false || env === '0') return;
+  const budget = gc?.budget ?? (env && /^\d+$/.test(env) ? Number(env) : undefined);
+  try {
+    const plan = await planGc(state.root, liveKeysOf(images), { ...gc, ...(budget !== undefined ? { budget } : {}) });
+    if (!plan.remove.length) return;
+    const freed = await runGc(plan);
+    emit({ type: 'log', id: '-', line: `state directory: removed ${plan.remove.length} unused file${plan.remove.length === 1 ? '' : 's'} (${formatSize(freed)}); it holds ${formatSize(plan.after)}` });
+  } catch (err) {
+    emit({ type: 'log', id: '-', line: `warning: state directory garbage collection failed: ${(err as Error).message}` });
+  }
 }
 
 interface Ctx {

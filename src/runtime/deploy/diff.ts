@@ -62,7 +62,12 @@ export async function writeDeployed(state: StateDir, id: string, m: ManifestImag
 /** The deployed record of `id`, or null. */
 export async function readDeployed(state: StateDir, id: string): Promise<DeployedRecord | null> {
   const rec = await readJson<DeployedRecord>(join(state.imageDir(id), DEPLOYED));
-  return rec && rec.id === id && typeof rec.key === 'string' ? rec : null;
+  // Only a record of this image with every field of its kind: anything else is no baseline (the image counts as new).
+  const isMap = (x: unknown) => !!x && typeof x === 'object' && !Array.isArray(x);
+  const ok = !!rec && isMap(rec) && rec.id === id && typeof rec.key === 'string' && (rec.inputs === null || isMap(rec.inputs)) &&
+    (rec.phase1Key === undefined || typeof rec.phase1Key === 'string') && (rec.files === undefined || isMap(rec.files)) &&
+    (rec.platforms === undefined || (isMap(rec.platforms) && Object.values(rec.platforms).every((p) => isMap(p) && typeof p.key === 'string')));
+  return ok ? rec : null;
 }
 
 /**

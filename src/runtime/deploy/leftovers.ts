@@ -6,27 +6,10 @@
  * held, so everything of that kind that is already there belongs to a deploy
  * that is gone.
  */
-import { realpathSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { sha256 } from '../../util/hash';
+export { stateIdentity } from '../store/users';
 import { LABEL_STATE, type Engine } from '../engine/engine';
-
-/**
- * The identity of a state directory, as its containers are labelled: the same
- * directory on another host of a shared engine is another one.
- * @example stateIdentity('/srv/app/.imgsdk') // '3f2a…' (16 hex)
- */
-export function stateIdentity(root: string): string {
-  let real = root;
-  try {
-    real = realpathSync(root);
-  } catch {
-    // not made yet: the path as given
-  }
-  return sha256(`${hostname()}\0${real}`).slice(0, 16);
-}
 
 /**
  * An engine whose containers all carry `labels` (the deploy's state identity),

@@ -89,7 +89,10 @@ async function makeBusyboxLayer(
   opts: Parameters<typeof ensureBusyboxLayer>[2],
 ): Promise<BusyboxLayer> {
   const cached = await readFile(recPath, 'utf8').then((t) => JSON.parse(t) as BusyboxLayer, () => null);
-  if (cached && (await hashFile(state.layerPath(cached.diffId)).catch(() => null)) === cached.diffId.slice(7)) return cached;
+  // Reused only when it names a layer by digest and that layer hashes to it; anything else is fetched again.
+  const named = typeof cached?.diffId === 'string' && /^sha256:[0-9a-f]{64}$/.test(cached.diffId);
+  if (named && (await hashFile(state.layerPath(cached!.diffId)).catch(() => null)) === cached!.diffId.slice(7)) return cached!;
+  if (cached !== null || named) state.warn(`state directory: ${recPath} ${named ? 'names a layer that is missing or damaged' : 'is not a busybox layer record'}; dropped, fetching it again`);
 
   opts.log?.(`debug: fetching busybox-static in ${opts.builderRef}`);
   const inTar = await dirTar(opts.imageDir, {});

@@ -2,12 +2,13 @@
  * Phase 2, first half: one rootfs (a list of Entries plus their bodies in a
  * BlobStore) becomes one layer tar, byte for byte the same for the same input.
  */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { Transform, type TransformCallback, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { Pack } from 'tar-stream';
+import { extract, type Pack } from 'tar-stream';
 import { BUILD_SCRIPT_VERSION } from '../../contract/assembly';
 import { RootfsError } from '../../contract/errors';
 import { renamedIntoPlace, tempPath, writeAtomic } from '../../util/files';
@@ -244,15 +245,24 @@ const LAYER_INDEX_VERSION = '1';
  * Writes a layer (deterministic tar of `entries`) into the state directory's
  * `layers/` under its diff id. The name is known only once the tar is written, so
  * it is staged first. The same entries (and mtime) give the same bytes: a layer
- * already written for them, whose file is still whole by size, is reused without
- * writing it again (`layers/by-entries/`), as after a change to only an image's
- * `.file()`s, whose packages layer stays as it was.
+ * already written for them is reused without writing it again
+ * (`layers/by-entries/`), as after a change to only an image's `.file()`s, whose
+ * packages layer stays as it was. The index only says where to look: the layer it
+ * names is read and must be, header by header and body by body, the tar of these
+ * entries with its diff id; an index that does not parse, names another layer or a
+ * damaged one is dropped (said through `state.warn`) and the layer written again.
  * @example const info = await storeLayer(state, entries, 0); state.layerPath(info.diffId)
  */
 export async function storeLayer(state: StateDir, entries: readonly Entry[], mtime: number): Promise<LayerInfo> {
   const index = join(dirname(state.layerPath('index')), 'by-entries', `${sha256([LAYER_INDEX_VERSION, BUILD_SCRIPT_VERSION, mtime, JSON.stringify(entries)].join('\0'))}.json`);
-  const known = await readFile(index, 'utf8').then((t) => JSON.parse(t) as LayerInfo, () => null);
-  if (known && (await stat(state.layerPath(known.diffId)).catch(() => null))?.size === known.uncompressedSize) return known;
+  const text = await readFile(index, 'utf8').catch(() => null);
+  if (text !== null) {
+    const known = parseLayerInfo(text);
+    const why = !known ? 'does not parse as a layer record' : await layerMismatch(state.layerPath(known.diffId), entries, mtime, known);
+    if (!why) return known!;
+    state.warn(`state directory: ${index} ${why}; dropped, writing the layer again`);
+    await rm(index, { force: true });
+  }
   const staging = tempPath(state.layerPath('staging'));
   const info = await writeLayerFile(entries, state.blobs, staging, { mtime });
   await rename(staging, state.layerPath(info.diffId)).catch(async (e) => {
@@ -261,4 +271,70 @@ export async function storeLayer(state: StateDir, entries: readonly Entry[], mti
   });
   await writeAtomic(index, JSON.stringify(info));
   return info;
+}
+
+/** A LayerInfo read back, or null when it is not one (garbage, a field missing or of the wrong kind). */
+function parseLayerInfo(text: string): LayerInfo | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const o = v as Record<string, unknown>;
+  const digest = (x: unknown) => typeof x === 'string' && /^sha256:[0-9a-f]{64}$/.test(x);
+  const count = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  if (!o || typeof o !== 'object' || !digest(o.diffId) || !digest(o.digest) || !count(o.size) || !count(o.uncompressedSize)) return null;
+  // A stored layer is the uncompressed tar: its digest is its diff id.
+  if (o.digest !== o.diffId || o.size !== o.uncompressedSize) return null;
+  return { diffId: o.diffId as string, digest: o.digest as string, size: o.size as number, uncompressedSize: o.uncompressedSize as number };
+}
+
+/**
+ * Why the layer file at `path` is not the tar `entries` make (with `mtime`), as
+ * `known` says, or null when it is: its bytes hash to the diff id, and its headers
+ * and bodies are, in order, the ones the writer makes of the entries. One read.
+ */
+async function layerMismatch(path: string, entries: readonly Entry[], mtime: number, known: LayerInfo): Promise<string | null> {
+  const st = await stat(path).catch(() => null);
+  if (!st?.isFile()) return `names layer ${known.diffId.slice(7, 19)}, which is missing`;
+  if (st.size !== known.uncompressedSize) return `names layer ${known.diffId.slice(7, 19)}, whose size is not the one recorded`;
+  const date = new Date(mtime * 1000);
+  const links = new HardlinkGroups();
+  const expected = entries.filter((e) => e.path !== '' && e.path !== '.').map((e) => links.place(e));
+  const whole = new HashingStream();
+  const ex = extract();
+  const src = createReadStream(path);
+  src.on('error', (err) => ex.destroy(err));
+  src.pipe(whole).pipe(ex);
+  let i = 0;
+  let wrong: string | null = null;
+  try {
+    for await (const stream of ex) {
+      const h = stream.header;
+      const e = expected[i++];
+      const want = e ? layerHeader(e, date) : null;
+      const pax = (h.pax ?? {}) as Record<string, string>;
+      const wantPax = (want?.pax ?? {}) as Record<string, string>;
+      const same = want && h.name === want.name && h.type === want.type && ((h.mode ?? 0) & 0o7777) === ((want.mode ?? 0) & 0o7777) &&
+        Number(pax.uid ?? h.uid) === e!.uid && Number(pax.gid ?? h.gid) === e!.gid && (h.size ?? 0) === (want.size ?? 0) &&
+        (h.linkname ?? null) === (want.linkname ?? null) && pax[CAPABILITY] === wantPax[CAPABILITY] && h.mtime?.getTime() === date.getTime();
+      if (!same) {
+        wrong ??= `names layer ${known.diffId.slice(7, 19)}, which holds ${h.name} where these entries have ${want?.name ?? 'nothing'}`;
+        stream.resume();
+        continue;
+      }
+      if (e!.type === 'file' && e!.size > 0) {
+        const body = new HashingStream();
+        await pipeline(stream, body, new Writable({ write: (_c, _e, cb) => cb() }));
+        if (body.hex() !== e!.sha256) wrong ??= `names layer ${known.diffId.slice(7, 19)}, whose ${h.name} is not the body these entries have`;
+      } else stream.resume();
+    }
+  } catch (err) {
+    return `names layer ${known.diffId.slice(7, 19)}, which is not a readable tar (${(err as Error).message})`;
+  }
+  if (wrong) return wrong;
+  if (i !== expected.length) return `names layer ${known.diffId.slice(7, 19)}, which has ${i} entries where these have ${expected.length}`;
+  if (`sha256:${whole.hex()}` !== known.diffId) return `names layer ${known.diffId.slice(7, 19)}, whose bytes do not hash to its name`;
+  return null;
 }

@@ -7,6 +7,9 @@ import { executeClean, planClean, type CleanScope } from '../../../src/runtime/d
 import { stateIdentity } from '../../../src/runtime/deploy/leftovers';
 import type { ContainerInfo, Engine, ImageInfo } from '../../../src/runtime/engine/engine';
 
+// A registry of cache users of this test's own, not the user's.
+process.env.IMGSDK_USERS_DIR = mkdtempSync(join(tmpdir(), 'imgsdk-clean-users-'));
+
 /** A fake engine: labelled images and containers in memory; removals recorded. */
 function fakeEngine(): { engine: Engine; removed: string[] } {
   const removed: string[] = [];

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'uvu';
+import { sha256Digest } from '../../../src/util/hash';
 import * as assert from 'uvu/assert';
 import { BuildError } from '../../../src/contract/errors';
 import { rootfsInput } from '../../../src/runtime/rootfs/input';
@@ -85,7 +86,8 @@ test('a build record on a cache hit: its layer file checked by size without veri
   const state = new StateDir(mkdtempSync(join(tmpdir(), 'imgsdk-rootfs-input-')));
   try {
     const layer = await storeLayer(state, [{ path: 'etc', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null }], 0);
-    await state.writeBuild({ id: 'acme/web', key: KEY, imageId: 'sha256:' + 'e'.repeat(64), configJson: '{}', diffIds: [layer.diffId], layer: { diffId: layer.diffId, size: layer.uncompressedSize }, size: 1, packages: [], inherited: [], purged: null, tags: [] }, []);
+    const configJson = JSON.stringify({ config: { Labels: { 'org.imgsdk.id': 'acme/web', 'org.imgsdk.key': KEY } }, rootfs: { type: 'layers', diff_ids: [layer.diffId] } });
+    await state.writeBuild({ id: 'acme/web', key: KEY, imageId: sha256Digest(configJson), configJson, diffIds: [layer.diffId], layer: { diffId: layer.diffId, size: layer.uncompressedSize }, size: 1, packages: [], inherited: [], purged: null, tags: [] }, []);
     assert.ok(await state.readBuild('acme/web', KEY));
     const bytes = readFileSync(state.layerPath(layer.diffId));
     bytes[10] ^= 1;

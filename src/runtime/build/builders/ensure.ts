@@ -8,6 +8,7 @@ import type { BuilderDef } from '../../../contract/assembly';
 import type { Engine, VolumeMount } from '../../engine/engine';
 import { ensureDebianBuilder } from './debian';
 import { ensureGentooBuilder } from './gentoo';
+import { recordUses, usersDirOf } from '../../store/users';
 
 /** A builder image and the named volumes its containers mount (Portage snapshot, distfiles, binpkgs). */
 export interface BuilderImage {
@@ -24,6 +25,8 @@ export interface EnsureOptions {
   readonly signal?: AbortSignal;
   /** Set the builder up again even when an image with its key exists. @default false */
   readonly force?: boolean;
+  /** The registry of cache users (store/users.ts). @default usersDirOf() */
+  readonly usersDir?: string;
   /** The platform of a builder that names platforms (`linux/arm64`). @default the host's */
   readonly platform?: string;
 }
@@ -35,6 +38,8 @@ export interface EnsureOptions {
  */
 export async function ensureBuilder(engine: Engine, def: BuilderDef, key: string, opts: EnsureOptions): Promise<BuilderImage> {
   const common = { log: opts.log, signal: opts.signal, force: opts.force ?? false, ...(opts.platform ? { platform: opts.platform } : {}) };
-  if (def.kind === 'debian') return { ref: await ensureDebianBuilder(engine, def, common), mounts: [] };
-  return ensureGentooBuilder(engine, def, key, { ...common, cacheDir: join(opts.stateRoot, 'downloads') });
+  const image = def.kind === 'debian' ? { ref: await ensureDebianBuilder(engine, def, common), mounts: [] } : await ensureGentooBuilder(engine, def, key, { ...common, cacheDir: join(opts.stateRoot, 'downloads') });
+  // Shared with other apps on the engine: `clean` removes it only when no other known user remains.
+  await recordUses(opts.usersDir ?? usersDirOf(), opts.stateRoot, { builders: [def.id], volumes: image.mounts.map((m) => m.volume) });
+  return image;
 }
