@@ -126,7 +126,8 @@ export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, 
   }
   // The id is a name: an identical definition under another id (a library's
   // builder) was bootstrapped already, and its image is this one under a second tag.
-  const twin = opts.force ? null : await sameBuilder(engine, key);
+  // A twin set up from another image than the `from` tag names now does not follow it (from-image.ts).
+  const twin = opts.force ? null : await sameBuilder(engine, key, fromId);
   if (twin) {
     const { repo, tag } = splitRepoTag(ref);
     await engine.tagImage(twin.id, repo, tag);
@@ -167,9 +168,9 @@ export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, 
 }
 
 /** A builder image in the engine whose key is `key`, under whatever id it was made. */
-async function sameBuilder(engine: Engine, key: string): Promise<{ id: string; repoTags: readonly string[] } | null> {
+async function sameBuilder(engine: Engine, key: string, fromId: string | null): Promise<{ id: string; repoTags: readonly string[] } | null> {
   const found = await engine.listImages({ label: `${LABEL_KEY}=${key}` });
-  return found.find((i) => i.labels[LABEL_KEY] === key && i.labels[LABEL_OWNED] === '1') ?? null;
+  return found.find((i) => i.labels[LABEL_KEY] === key && i.labels[LABEL_OWNED] === '1' && (!fromId || i.labels[LABEL_BUILDER_FROM] === fromId)) ?? null;
 }
 
 /**
