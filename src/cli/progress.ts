@@ -30,6 +30,7 @@ export class Progress {
   event(e: DeployEvent): void {
     // Waiting for another deploy's lock is said whatever the verbosity: a silent wait looks like a hang.
     if (e.type === 'waiting') return this.print(`imgsdk: ${e.line}`);
+    if (e.type === 'warning') return this.print(`imgsdk deploy: warning: ${e.id}: ${e.line}`);
     if (e.type === 'log') {
       if (this.verbose) this.print(`${e.id}: ${e.line}`);
       return;

@@ -56,4 +56,14 @@ test('waiting for another deploy\'s lock is said without verbose, with who holds
   assert.is(out.text(), 'imgsdk: waiting for pid 42 ("imgsdk deploy") to release /s/lock\n');
 });
 
+test('a warning of the build (setuid removed from a named package\'s file) is said without verbose, naming the image', () => {
+  const out = fakeStream(false);
+  const p = new Progress(out, false);
+  const line = "setuid removed from /usr/bin/sudo (package sudo, which the image names): it may refuse to run without; .keep('setuid') keeps it";
+  p.event({ type: 'warning', id: 'acme/admin', line });
+  p.event({ type: 'log', id: 'acme/admin', line: 'a log line, said only when verbose' });
+  p.finish();
+  assert.is(out.text(), `imgsdk deploy: warning: acme/admin: ${line}\n`);
+});
+
 test.run();

@@ -384,6 +384,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     for (const f of result.stripped) log(`${f.what.join(', ')} removed: /${f.path} (${f.from.toString(8)} -> ${f.to.toString(8)})`);
     for (const d of result.droppedModules) log(`module left out: /${d.path} ${d.why}`);
     for (const n of result.notes) log(n);
+    for (const w of result.warnings) emit({ type: 'warning', id, line: w });
     timed('pipeline', Date.now() - pipelineStart);
     step();
     const sbomStart = Date.now();

@@ -24,6 +24,8 @@ export type DeployEvent =
   | { readonly type: 'queued'; readonly id: string }
   | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string }
   | { readonly type: 'log'; readonly id: string; readonly line: string }
+  /** Said on the console whatever the verbosity (privileges removed from a file of a package the image names). */
+  | { readonly type: 'warning'; readonly id: string; readonly line: string }
   /** A step of the build of `id` took `ms` milliseconds (wall time; concurrent images overlap). */
   | { readonly type: 'timing'; readonly id: string; readonly step: Step; readonly ms: number }
   /** Another deploy holds the state directory's lock: who, in `holder` (`id` is '-': no image). */
