@@ -11,13 +11,13 @@ export {
 export {
   ASSEMBLY_VERSION, BUILDER_VERSION, BUILD_SCRIPT_VERSION, DEBIAN_BOOTSTRAP_VERSION, GENTOO_SETUP_VERSION, INIT_ENTRYPOINT, INIT_PACKAGE, phase1View,
   type AccountDef, type AtomFlags, type BuilderDef, type BuilderKind, type DebianBuilderOptions, type DebianSource, type DownloadDef,
-  type DirDef, type FileDef, type GentooBuilderOptions, type HealthcheckDef, type HooksDef, type ImageConfigDef, type ImageDef, type Libc,
+  type DirDef, type FileDef, type GentooBuilderOptions, type HealthcheckDef, type HooksDef, type ReadyDef, type ImageConfigDef, type ImageDef, type Libc,
   type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform, type OverlayDef, type PackageEnvDef, type PatchDef,
   type Phase1View, type PortageDef, type RecordDef,
 } from './contract/assembly';
 export {
   Image, image, KEEP_CATEGORIES,
-  type AccountProps, type ClosureProps, type CopyProps, type DirProps, type FileContent, type FileOptions, type HealthcheckProps, type KeepCategory, type OverlayProps,
+  type AccountProps, type ClosureProps, type CopyProps, type DirProps, type FileContent, type FileOptions, type HealthcheckProps, type ReadyProps, type KeepCategory, type OverlayProps,
 } from './sdk/image';
 export { Builder, debian, gentoo, forPlatform, STAGE3_FLAVOURS, type DebianBuilderProps, type GentooBuilderProps } from './sdk/builder';
 export { App, app, type AppInput, type Policy, type PolicyContext } from './sdk/app';
@@ -43,7 +43,7 @@ export { locate, type Where, type Located } from './app/open';
 export { OUT_DIR_NAME, STATE_DIR_NAME, ENV_OUT_DIR, ENV_STATE_DIR, ENV_SIGN_KEY, ENV_SIGN_KEY_PASSPHRASE } from './contract/defaults';
 export type { VerifyAppOptions, VerifyResult, VerifiedManifest } from './app/verify';
 export type { Signer, SignatureMaterial, TrustedKey } from './runtime/image/sign/keys';
-export { deployAssembly, type DeployEvent, type DeployOptions, type ImageResult } from './runtime/deploy/deploy';
+export { deployAssembly, type DeployEvent, type DeployOptions, type ImageResult, type Step } from './runtime/deploy/deploy';
 export { diff, type DiffEntry, type DiffOptions } from './runtime/deploy/diff';
 export { lock, outdated, ensureLocked, type LockOptions, type LockResult, type OutdatedResult } from './app/lockfile';
 export type { Pushed } from './runtime/image/push';

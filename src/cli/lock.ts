@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { lockApp, type LockResult, type PackageChange, type Stage3Update } from '../app/lock';
+import { lockApp, stage3Head, type LockResult, type PackageChange, type Stage3Update } from '../app/lock';
 import { parse } from './args';
 
 export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
@@ -55,7 +55,7 @@ export function changeTable(changes: readonly PackageChange[]): string[] {
 export function stage3Lines(updates: readonly Stage3Update[]): string[] {
   const out: string[] = [];
   for (const u of updates) {
-    const head = `${u.builder}: stage3 ${u.flavour} ${u.current ?? (u.pinned ? '?' : 'latest (not set up yet)')}`;
+    const head = stage3Head(u);
     if (u.note) out.push(`${head}: ${u.note}`);
     else if (u.newer) {
       out.push(`${head} -> ${u.latest} (would rebuild: ${u.rebuild.join(', ') || 'no images'})`);

@@ -36,10 +36,15 @@ export class Progress {
   event(e: DeployEvent): void {
     // Waiting for another deploy's lock is said whatever the verbosity: a silent wait looks like a hang.
     if (e.type === 'waiting') return this.print(`imgsdk: ${e.line}`);
+    if (e.type === 'warning') return this.print(`imgsdk deploy: warning: ${e.id}: ${e.line}`);
     if (e.type === 'log') {
       if (this.verbose) this.print(`${e.id}: ${e.line}`);
       // A first deploy spends minutes making its builder: what happens is said without -v too.
       else if (BUILDER_LINE.test(e.line)) this.builderLine(e.id, e.line);
+      return;
+    }
+    if (e.type === 'timing') {
+      if (this.verbose) this.print(`${e.id}: ${e.step} took ${(e.ms / 1000).toFixed(1)} s`);
       return;
     }
     const on = e.type === 'building' && e.platform ? `, ${e.platform}` : '';

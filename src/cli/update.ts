@@ -1,4 +1,5 @@
 import { updateApp } from '../app/update';
+import { stage3Head } from '../app/lock';
 import { parse } from './args';
 import { describeLock, lockSummary, verboseLog } from './lock';
 
@@ -24,7 +25,7 @@ export async function updateCommand(argv: readonly string[]): Promise<number> {
   }
   process.stdout.write(describeLock(r));
   for (const u of updates) {
-    const head = `${u.builder}  ${u.flavour}  ${u.current ?? (u.pinned ? '?' : 'latest (not set up yet)')}`;
+    const head = stage3Head(u, '  ');
     if (u.note) {
       process.stdout.write(`${head}: ${u.note}\n`);
       continue;

@@ -10,7 +10,7 @@ export const ASSEMBLY_VERSION = '1.0.0';
  * Version of the builder-side scripts and rootfs pipeline. Part of every key, so a
  * change in how images are built rebuilds them.
  */
-export const BUILD_SCRIPT_VERSION = '9';
+export const BUILD_SCRIPT_VERSION = '11';
 
 /**
  * Version of how builder images are made (bootstrap, import, set-up). Part of every
@@ -93,6 +93,20 @@ export interface BuilderDef {
   readonly platforms?: readonly string[];
 }
 
+/** The OpenVEX statuses (https://openvex.dev/ns/v0.2.0). */
+export const VEX_STATUSES = ['not_affected', 'affected', 'fixed', 'under_investigation'] as const;
+
+/** One OpenVEX statement as `.vex()` records it; `products` default to the image when attested. */
+export interface VexStatementDef {
+  readonly vulnerability: { readonly name: string; readonly aliases?: readonly string[] };
+  readonly status: (typeof VEX_STATUSES)[number];
+  readonly justification?: string;
+  readonly impact_statement?: string;
+  readonly action_statement?: string;
+  readonly status_notes?: string;
+  readonly products?: readonly { readonly '@id': string }[];
+}
+
 /** A file, directory or symlink added to an image with `.file()`. */
 export interface FileDef {
   readonly path: string;
@@ -139,6 +153,20 @@ export interface HealthcheckDef {
   readonly timeout: number;
   readonly retries: number;
   readonly startPeriod: number;
+}
+
+/**
+ * How deploy tells that a server image is up (`.ready()`): a TCP port of the running
+ * container accepts a connection, or a command run beside it (in its network
+ * namespace) exits 0, within `timeout` seconds.
+ */
+export interface ReadyDef {
+  /** A TCP port the container listens on. */
+  readonly port?: number;
+  /** argv of a probe, run in a container of the image sharing the server's network. */
+  readonly cmd?: readonly string[];
+  /** Seconds. */
+  readonly timeout: number;
 }
 
 /** What ends up in the OCI image config. */
@@ -332,6 +360,8 @@ export interface ImageDef {
   readonly allowRoot: boolean;
   readonly tags: readonly string[];
   readonly tests: readonly string[];
+  /** The started check (`.ready()`), when the image declares one. */
+  readonly ready?: ReadyDef;
   readonly debug: boolean;
   /** Globs that must not exist in the final image (set by policies such as noShell). */
   readonly forbid: readonly string[];
@@ -345,6 +375,11 @@ export interface ImageDef {
    * them; absent: the host's platform, as before platforms existed.
    */
   readonly platforms?: readonly string[];
+  /**
+   * OpenVEX statements about the image (`.vex()`), attested with it when pushed
+   * signed. Not part of the key: they describe the image, they do not change it.
+   */
+  readonly vex?: readonly VexStatementDef[];
 }
 
 /** One platform of a multi-platform image: its key and the key's inputs. */

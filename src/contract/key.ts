@@ -62,12 +62,16 @@ export function imageKey(def: ImageDef, keys: KeyParts): string {
 /**
  * key(builder) = sha256 over its definition and the version of how builders are
  * made (for Gentoo builders also the version of their set-up, for bootstrapped
- * Debian builders the version of their layout).
+ * Debian builders the version of their layout). The id is a name, not an input:
+ * identical definitions under two ids (an app's and a library's `bookworm`) are one
+ * builder, bootstrapped once, and build images with equal keys.
+ * @example builderKey(bookworm.def) === builderKey({ ...bookworm.def, id: 'lib/bookworm' }) // true
  */
 export function builderKey(def: BuilderDef): string {
-  if (def.kind === 'gentoo') return sha256(canonicalJson({ def, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
-  if (def.debian?.source.kind === 'mmdebstrap') return sha256(canonicalJson({ def, version: BUILDER_VERSION, bootstrap: DEBIAN_BOOTSTRAP_VERSION }));
-  return sha256(canonicalJson({ def, version: BUILDER_VERSION }));
+  const { id: _id, ...what } = def;
+  if (def.kind === 'gentoo') return sha256(canonicalJson({ def: what, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
+  if (def.debian?.source.kind === 'mmdebstrap') return sha256(canonicalJson({ def: what, version: BUILDER_VERSION, bootstrap: DEBIAN_BOOTSTRAP_VERSION }));
+  return sha256(canonicalJson({ def: what, version: BUILDER_VERSION }));
 }
 
 /** What phase 1 reads from outside an image's own definition. */

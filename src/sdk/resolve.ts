@@ -263,9 +263,11 @@ export function resolveApp(app: App): Resolved {
       allowRoot: s.allowRoot,
       tags: s.tags,
       tests: s.tests,
+      ...(s.ready ? { ready: s.ready } : {}),
       debug: s.debug,
       forbid: [],
       ...(platforms ? { platforms } : {}),
+      ...(s.vex.length ? { vex: s.vex } : {}),
     };
     images.set(s.id, def);
   }
@@ -333,7 +335,8 @@ function ownParts(img: Image, parentOf: (s: ImageState) => Image | null | undefi
     keep: s.keep, purge: s.purge, closure: s.closure, copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
     dirs: s.dirs.map((d) => ({ dest: d.dest, owner: d.owner, entries: d.entries.map((e) => ({ ...e, data: e.data?.toString('base64') ?? null })) })),
     files: filesOf(s).map((f) => ({ path: f.path, type: f.type, mode: f.mode, owner: f.owner, target: f.target, content: f.content?.toString('base64') ?? null })),
-    accounts: s.accounts, needs: s.needs, hooks: s.hooks, config: s.config, allowRoot: s.allowRoot, tags: s.tags, tests: s.tests, debug: s.debug,
+    accounts: s.accounts, needs: s.needs, hooks: s.hooks, config: s.config, allowRoot: s.allowRoot, tags: s.tags, tests: s.tests, debug: s.debug, vex: s.vex,
+    ...(s.ready ? { ready: s.ready } : {}),
   };
 }
 

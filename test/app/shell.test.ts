@@ -14,6 +14,7 @@ import { shellContainer } from '../../src/app/shell';
 import { UsageError } from '../../src/contract/errors';
 import { readAssembly } from '../../src/contract/read';
 import { bootstrapKey, builderRef } from '../../src/runtime/build/builders/debian';
+import { aptCacheMount } from '../../src/runtime/build/builders/apt-cache';
 import { LABEL_KEY, type Engine, type ImageInfo } from '../../src/runtime/engine/engine';
 import { app } from '../../src/sdk/app';
 import { debian } from '../../src/sdk/builder';
@@ -66,7 +67,7 @@ test('a Debian image: its builder image, the builder network, the image dir with
     assert.equal(asked, [c.image], 'one lookup: the builder is up to date');
     assert.is(c.network, 'host');
     assert.is(c.forImage, 'shell/web');
-    assert.equal(c.mounts, []);
+    assert.equal(c.mounts, [aptCacheMount(bootstrapKey(deb.def))], 'the builder\'s .deb cache');
     assert.match(c.cmd.join(' '), /sh \/imgsdk\/in\/build\.sh runs the build/);
     assert.equal(c.put?.map((p) => p.path), ['/imgsdk/in', '/imgsdk/scripts']);
     const files = await names(c.put![0].tar);

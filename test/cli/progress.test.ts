@@ -80,4 +80,14 @@ test('the build of one platform of a multi-platform image names the platform', (
   assert.is(out.text(), 'a/jq: building (phase1, linux/amd64) — new\na/jq: building (phase1, linux/arm64) — new\na/jq: checking (linux/arm64)\n');
 });
 
+test('a warning of the build (setuid removed from a named package\'s file) is said without verbose, naming the image', () => {
+  const out = fakeStream(false);
+  const p = new Progress(out, false);
+  const line = "setuid removed from /usr/bin/sudo (package sudo, which the image names): it may refuse to run without; .keep('setuid') keeps it";
+  p.event({ type: 'warning', id: 'acme/admin', line });
+  p.event({ type: 'log', id: 'acme/admin', line: 'a log line, said only when verbose' });
+  p.finish();
+  assert.is(out.text(), `imgsdk deploy: warning: acme/admin: ${line}\n`);
+});
+
 test.run();

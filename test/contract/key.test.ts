@@ -99,8 +99,22 @@ test('a Gentoo builder\'s key carries the version of the Gentoo set-up; a Debian
   ]);
   const g = builders.get('acme/bob')!;
   const d = builders.get('acme/d')!;
-  assert.is(builderKey(g), sha256(canonicalJson({ def: g, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION })));
-  assert.is(builderKey(d), sha256(canonicalJson({ def: d, version: BUILDER_VERSION })));
+  const { id: _g, ...gWhat } = g;
+  const { id: _d, ...dWhat } = d;
+  assert.is(builderKey(g), sha256(canonicalJson({ def: gWhat, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION })));
+  assert.is(builderKey(d), sha256(canonicalJson({ def: dWhat, version: BUILDER_VERSION })));
+});
+
+test('a builder\'s id is a name, not an input of its key: identical definitions under two ids build images with equal keys', () => {
+  const props = { suite: 'bookworm' } as const;
+  const { builders, manifest } = assemble([
+    image('acme/a').builder(debian.builder('acme/bookworm', props)).packages('jq'),
+    image('lib/a').builder(debian.builder('lib/bookworm', props)).packages('jq'),
+    image('acme/other').builder(debian.builder('acme/trixie', { suite: 'trixie' })).packages('jq'),
+  ]);
+  assert.is(builderKey(builders.get('acme/bookworm')!), builderKey(builders.get('lib/bookworm')!));
+  assert.is(manifest.images['acme/a'].key, manifest.images['lib/a'].key);
+  assert.is.not(builderKey(builders.get('acme/trixie')!), builderKey(builders.get('acme/bookworm')!));
 });
 
 test('key inputs name the parts, so a diff can say which one changed', () => {

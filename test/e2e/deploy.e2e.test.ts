@@ -21,6 +21,15 @@ test('a parent and a child build from Debian packages, run, and a second deploy 
     assert.ok(r1.ok, JSON.stringify(r1.images.map((i) => [i.id, i.status, i.reason])));
     assert.equal(r1.images.map((i) => [i.id, i.status]), [['imgsdk-e2e/glibc', 'built'], ['imgsdk-e2e/hello', 'built']]);
     assert.ok(first.containers() >= 2, 'phase 1 ran in builder containers');
+    // Where the time went: each step of each build, as events and in the result.
+    for (const img of r1.images) {
+      const timed = events.flatMap((e) => (e.type === 'timing' && e.id === img.id ? [e] : []));
+      const steps = new Set(timed.map((e) => e.step));
+      for (const s of ['builder', 'container', 'apt-update', 'apt-download', 'apt-install', 'files', 'rootfs-tar', 'stream', 'pipeline', 'layer', 'load'] as const) {
+        assert.ok(steps.has(s), `${img.id}: ${s} is timed (${[...steps].join(', ')})`);
+      }
+      assert.equal(Object.values(img.timings ?? {}).reduce((n, ms) => n + ms, 0), timed.reduce((n, e) => n + e.ms, 0), 'the result sums the events');
+    }
 
     const parent = await runImage(docker, 'imgsdk-e2e/glibc:latest');
     assert.equal(parent.code, 0, parent.out);

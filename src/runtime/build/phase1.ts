@@ -33,8 +33,19 @@ export interface Phase1Input {
   /** Named volumes of the builder (Gentoo: Portage snapshot, distfiles, binpkgs). */
   readonly mounts?: readonly VolumeMount[];
   readonly onOutput?: OutputHandler;
+  /** Each step's wall time, as it ends (see {@link Phase1Step}). @default ignored */
+  readonly onStep?: (step: Phase1Step, ms: number) => void;
   readonly signal?: AbortSignal;
 }
+
+/**
+ * The timed steps of phase 1: `container` (created, inputs put, started, until
+ * the script's first mark), the steps the script marks in `/imgsdk/out/steps.tsv`
+ * (`mark` in lib.sh), `stream` (the rootfs tar streamed out, hashed and stored)
+ * and `finish` (package database read, container removed).
+ */
+export type Phase1Step = 'container' | 'setup' | 'apt-update' | 'apt-download' | 'apt-install' | 'files' | 'rootfs-tar' | 'stream' | 'finish';
+const SCRIPT_STEPS: ReadonlySet<string> = new Set<Phase1Step>(['setup', 'apt-update', 'apt-download', 'apt-install', 'files', 'rootfs-tar']);
 
 /**
  * The builder-side scripts as they are put at `/imgsdk/scripts`, with `emerge-opts`:
@@ -62,8 +73,11 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
     'parent-packages.list': input.parentPackages.join('\n') + (input.parentPackages.length ? '\n' : ''),
   }, (rel) => rel === 'image.json' || rel.startsWith('files/'));
   const scripts = await scriptsTar();
+  const started = Date.now();
+  let streamed = 0;
+  let marks: readonly Mark[] = [];
 
-  return engine.withContainer(
+  const rec = await engine.withContainer(
     {
       image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { 'org.imgsdk.key': key }, mounts: input.mounts, signal: input.signal,
       network: input.builder.debian?.network ?? undefined,
@@ -73,7 +87,10 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
       await c.putArchive('/imgsdk/scripts', scripts);
       const code = await c.run({ onOutput: input.onOutput });
       if (code !== 0) throw new BuildError(def.id, `phase 1 failed in builder ${input.builder.id} (exit ${code}):\n${indent(c.tail())}`, { phase: 'phase1' });
-      const rec = await collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
+      const ran = Date.now();
+      const { record: rec, steps } = await collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
+      streamed = Date.now();
+      marks = parseMarks(steps, started, ran);
       if (input.builder.kind !== 'debian') return rec;
       // Section, Priority and dependencies decide what the pipeline slims.
       const status = await readSingleFile(await c.getArchive('/var/lib/dpkg/status'));
@@ -85,15 +102,57 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
       return enriched;
     },
   );
+  if (input.onStep) for (const [step, ms] of phase1Steps(marks, started, streamed, Date.now())) input.onStep(step, ms);
+  return rec;
 }
 
-async function collect(out: Readable, state: StateDir, id: string, key: string): Promise<RootfsRecord> {
+/** A step the script marked: its name and when it started (ms since the epoch). */
+type Mark = readonly [Phase1Step | 'end', number];
+
+/**
+ * The script's marks (`name TAB ms` lines), kept only when they fall between the
+ * container's creation and its exit: a remote engine's clock may differ from
+ * ours, and its durations would then be fiction (the whole run is `container`).
+ */
+export function parseMarks(tsv: string, started: number, ran: number): Mark[] {
+  const marks: Mark[] = [];
+  for (const line of tsv.split('\n')) {
+    const [name, at] = line.split('\t');
+    const ms = Number(at);
+    if ((SCRIPT_STEPS.has(name) || name === 'end') && Number.isFinite(ms)) marks.push([name as Phase1Step | 'end', ms]);
+  }
+  const inside = marks.length > 0 && marks[0][1] >= started && marks[marks.length - 1][1] <= ran;
+  return inside ? [...marks, ['end', ran]] : [['end', ran]];
+}
+
+/**
+ * Durations from the marks: `container` until the first and from the script's end
+ * to the exit, each marked step until the next (a step marked twice is summed),
+ * `stream` and `finish` after the run.
+ * @example phase1Steps([['setup', 5], ['end', 9], ['end', 10]], 0, 12, 13) // [['container', 6], ['setup', 4], ['stream', 2], ['finish', 1]]
+ */
+export function phase1Steps(marks: readonly Mark[], started: number, streamed: number, done: number): [Phase1Step, number][] {
+  const sums = new Map<Phase1Step, number>([['container', marks[0][1] - started]]);
+  for (let i = 0; i + 1 < marks.length; i++) {
+    const [name, at] = marks[i];
+    // From the script's end to the container's exit is the container's too.
+    const step = name === 'end' ? 'container' : name;
+    sums.set(step, (sums.get(step) ?? 0) + marks[i + 1][1] - at);
+  }
+  const end = marks[marks.length - 1][1];
+  sums.set('stream', streamed - end);
+  sums.set('finish', done - streamed);
+  return [...sums];
+}
+
+async function collect(out: Readable, state: StateDir, id: string, key: string): Promise<{ record: RootfsRecord; steps: string }> {
   const dest = state.rootfsPath(key);
   await mkdir(dirname(dest), { recursive: true });
   const tmp = tempPath(dest);
   let packages: PackageInfo[] | null = null;
   let filesTsv = '';
   const added: Record<string, string> = {};
+  let steps = '';
   let sha256: string | null = null;
   let size = 0;
   const ex = extract();
@@ -106,12 +165,13 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
         size = tap.bytes;
         next();
       }, next);
-    } else if (name === 'packages.json' || name === 'files.tsv' || name === 'passwd.added' || name === 'group.added') {
+    } else if (name === 'packages.json' || name === 'files.tsv' || name === 'passwd.added' || name === 'group.added' || name === 'steps.tsv') {
       const chunks: Buffer[] = [];
       stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
       stream.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         if (name === 'files.tsv') filesTsv = text;
+        else if (name === 'steps.tsv') steps = text;
         else if (name.endsWith('.added')) added[name.slice(0, -'.added'.length)] = text;
         else {
           try {
@@ -144,7 +204,7 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   const createdAccounts = parseCreatedAccounts(added.passwd ?? '', added.group ?? '');
   const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins, ...(createdAccounts.length ? { createdAccounts } : {}) };
   await state.writeRootfsRecord(rec);
-  return rec;
+  return { record: rec, steps };
 }
 
 /**

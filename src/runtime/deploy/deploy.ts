@@ -17,7 +17,7 @@ import { hasChecks } from '../image/imagetest';
 import type { Entry } from '../store/entry';
 import { DamagedBlobError } from '../store/blobs';
 import { globToRegExp } from '../rootfs/resolve';
-import type { DeployEvent, ImageResult } from './events';
+import type { DeployEvent, ImageResult, Step } from './events';
 import { schedule } from './schedule';
 import type { BuilderImage } from '../build/builders/ensure';
 import { LABEL_SBOM, PROVENANCE_FILE, SBOM_FILE } from '../../contract/labels';
@@ -38,7 +38,7 @@ import { forPlatform } from '../../contract/platform';
 import { platformInfo } from '../../contract/platform';
 import { StateDir, type BuildRecord, type CreatedAccount, type RootfsRecord } from '../store/state';
 
-export type { DeployEvent, ImageResult, Phase } from './events';
+export type { DeployEvent, ImageResult, Phase, Step } from './events';
 
 export interface DeployOptions {
   /** Assembly directory: written when `deploy()` gets an app, read when it gets nothing. @default $IMGSDK_OUTDIR, else ./imgsdk.out */
@@ -269,6 +269,20 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     write(() => appendFile(logPath, line + '\n'));
   };
   await mkdir(join(state.imageDir(id), target.prefix), { recursive: true });
+  // Where the time goes: each step's wall time, as an event and in the result.
+  const timings: Partial<Record<Step, number>> = {};
+  const timed = (s: Step, ms: number) => {
+    timings[s] = (timings[s] ?? 0) + ms;
+    emit({ type: 'timing', id, step: s, ms });
+  };
+  const time = async <T>(s: Step, work: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await work();
+    } finally {
+      timed(s, Date.now() - t);
+    }
+  };
   const builder = target.builder;
   const arch = platform ? platformInfo(platform).arch : builder.arch;
   // Declared accounts and those installs created (a `.user('postgres')` a package made), ancestors first.
@@ -329,12 +343,12 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   if (!rootfs) {
     emit({ type: 'building', id, phase: 'builder', reason });
     requireEmulation(id, platform);
-    const { ref, mounts } = await ensureBuilder(ctx, target, log);
+    const { ref, mounts } = await time('builder', () => ensureBuilder(ctx, target, log));
     emit({ type: 'building', id, phase: 'phase1', reason });
     const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map(b.parentPackageLine)))].sort();
     let partial = '';
     rootfs = await b.runPhase1({
-      engine: await ctx.engine(), state, def, key: p1key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, mounts, signal: opts.signal,
+      engine: await ctx.engine(), state, def, key: p1key, builder, builderRef: ref, imageDir: join(asm.dir, m.dir), parentPackages, mounts, signal: opts.signal, onStep: timed,
       onOutput: (chunk) => {
         const text = partial + chunk.toString('utf8');
         const lines = text.split('\n');
@@ -364,6 +378,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   // Pipeline, SBOM and layer; once more when a blob turns out damaged: the store
   // dropped it, and reading the rootfs again writes it anew.
   const layer = async (fresh = false) => {
+    const pipelineStart = Date.now();
     const input = await b.rootfsInput(state, cachedRootfs, id, { fresh });
     const result = await b.runPipeline({
       def, libc: builder.libc, ...(platform ? { platform } : {}), rootfsTar: state.rootfsPath(p1key), rootfsEntries: input.entries, origins: cachedRootfs.origins, packages: cachedRootfs.packages,
@@ -374,16 +389,20 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     for (const f of result.stripped) log(`${f.what.join(', ')} removed: /${f.path} (${f.from.toString(8)} -> ${f.to.toString(8)})`);
     for (const d of result.droppedModules) log(`module left out: /${d.path} ${d.why}`);
     for (const n of result.notes) log(n);
+    for (const w of result.warnings) emit({ type: 'warning', id, line: w });
+    timed('pipeline', Date.now() - pipelineStart);
     step();
+    const sbomStart = Date.now();
     // The package database scanners read: generated, so added after the purge.
     const db = await b.packageDbEntries({ kind: builder.kind, packages: cachedRootfs.packages, control: cachedRootfs.control, entries: result.entries, blobs: state.blobs, epoch: ctx.epoch });
     const entries = db.length ? b.normalizeEntries([...result.entries, ...db]) : result.entries;
     emit({ type: 'building', id, phase: 'phase2', reason });
     const sbom = await b.renderSpdx({ def, key, packages: cachedRootfs.packages, inherited, layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
+    timed('sbom', Date.now() - sbomStart);
     step();
-    const p2 = await b.runPhase2({
+    const p2 = await time('layer', () => b.runPhase2({
       state, def, key, arch, entries, parentDiffIds, accounts: accountsOf(chain, result.createdAccounts), epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
-    });
+    }));
     return { result, entries, sbom, p2 };
   };
   const { result, entries, sbom, p2 } = await layer().catch((err: unknown) => {
@@ -407,11 +426,12 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     packages: rootfs.packages,
   });
   const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json, sbom.json, result.createdAccounts), freshLayers: p2.layers.map((l) => l.diffId) };
-  if (ship.load) await shipper.loadChecked(shipping);
+  if (ship.load) await time('load', () => shipper.loadChecked(shipping));
   else if (hasChecks(def)) log(`tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`);
   // The engine's own figure (content bytes), as `docker images` shows it.
   const loaded = ship.load ? await (await ctx.engine()).inspectImage(p2.config.digest) : null;
   const size = loaded?.size ?? (chain[0]?.record.size ?? 0) + p2.layers.reduce((n, l) => n + l.size, 0);
+  const recording = Date.now();
   const record: BuildRecord = {
     id, key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layers[p2.layers.length - 1], layers: p2.layers, size,
     packages: rootfs.packages, inherited, purged: result.purged, tags,
@@ -423,12 +443,16 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   await state.writeBuild(record, entries);
   await writeDeployed(state, id, m, def);
   ctx.built.set(bid, { record, entries });
+  timed('record', Date.now() - recording);
   step();
-  const shipped = await shipper.shipImage(shipping, ship);
-  if (ship.load) await pruneKeyTags(await ctx.engine(), asm.manifest, id, p2.config.digest, log);
+  const shipped = await time('ship', async () => {
+    const s = await shipper.shipImage(shipping, ship);
+    if (ship.load) await pruneKeyTags(await ctx.engine(), asm.manifest, id, p2.config.digest, log);
+    return s;
+  });
   await logged;
   emit({ type: 'done', id, digest: p2.config.digest, size, reason });
-  return withPlatform({ id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
+  return withPlatform({ id, status: 'built', digest: p2.config.digest, size, tags, cached: false, reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed, timings }, platform, shipped);
 }
 
 /** Ship options from deploy options, checked before anything is built. */
@@ -475,13 +499,22 @@ async function loadBuilt(ctx: Ctx, id: string, platform: string | null = null): 
   return b;
 }
 
-/** The builder image of a build (one per builder and platform), made once per deploy. */
+/**
+ * The builder image of a build (one per builder and platform), made once per
+ * deploy. Builders of one key under several ids are made once: the others wait
+ * for it, then find it and tag it as theirs.
+ */
 function ensureBuilder(ctx: Ctx, target: PlatformTarget, log: (l: string) => void): Promise<BuilderImage> {
   const def = target.builder;
-  const slot = target.platform ? `${def.id}@${target.platform}` : def.id;
+  const at = target.platform ? `@${target.platform}` : '';
+  const slot = def.id + at;
   let p = ctx.builders.get(slot);
   if (!p) {
-    p = Promise.all([ctx.engine(), building()]).then(([e, b]) => b.ensureBuilderImage(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }));
+    const same = `key:${target.builderKey}${at}`;
+    const first = ctx.builders.get(same);
+    const ensure = () => Promise.all([ctx.engine(), building()]).then(([e, b]) => b.ensureBuilderImage(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }));
+    p = first ? first.then(ensure, ensure) : ensure();
+    if (!first) ctx.builders.set(same, p);
     ctx.builders.set(slot, p);
   }
   return p;

@@ -579,6 +579,8 @@ class DockerEngine implements Engine {
             Source: m.volume,
             Target: m.target,
             ReadOnly: m.readOnly ?? false,
+            // The API takes VolumeOptions fields one by one; the types ask for all (NoCopy, DriverConfig).
+            ...(m.labels ? { VolumeOptions: { Labels: { ...m.labels } } as Docker.MountSettings['VolumeOptions'] } : {}),
           })),
         },
       });

@@ -64,6 +64,8 @@ export interface VolumeMount {
   readonly target: string;
   /** @default false */
   readonly readOnly?: boolean;
+  /** Labels of the volume when the mount creates it. @default none */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** What a build container runs. */
@@ -103,6 +105,8 @@ export interface ContainerState {
   readonly health: string | null;
   /** Output of the last health probes, for error messages. */
   readonly healthLog: string;
+  /** The container's IP address on its network, when it has one (a started check connects to it). */
+  readonly address?: string;
 }
 
 /** Credentials for a registry, sent as X-Registry-Auth. */

@@ -100,7 +100,7 @@ export async function renderSpdx(input: SbomInput): Promise<Sbom> {
   const files: Record<string, unknown>[] = [];
   for (const [i, e] of regular.entries()) {
     const id = `SPDXRef-File-${i + 1}`;
-    const sha1 = hashHex('sha1', await input.blobs.read(e.sha256!));
+    const sha1 = e.sha1 ?? hashHex('sha1', await input.blobs.read(e.sha256!));
     files.push({
       fileName: `./${e.path}`,
       SPDXID: id,

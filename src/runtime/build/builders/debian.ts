@@ -17,7 +17,9 @@ import { builderKey } from '../../../contract/key';
 import { debianSources } from '../../../contract/apt';
 import { hostPlatform, platformInfo } from '../../../contract/platform';
 import { loadForeignRootfs } from './foreign';
+import { fromImageId, LABEL_BUILDER_FROM, staleFrom } from './from-image';
 import { forPlatform } from '../../../contract/platform';
+import { splitRepoTag } from '../../../contract/names';
 
 /** `ensureDebianBuilder` options. */
 export interface EnsureBuilderOptions {
@@ -61,6 +63,13 @@ const zx = (): typeof Zx => require('zx') as typeof Zx;
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
+ * The builder keeps the package lists of its bootstrap: phase 1 and lock still run
+ * `apt-get update`, which then fetches only what changed since (InRelease files,
+ * pdiffs) instead of every Packages file, for each image.
+ */
+const KEEP_LISTS = '--skip=cleanup/apt/lists';
+
+/**
  * The `repo:tag` of a builder image: `imgsdk-builder/<id, / replaced by ->:<key first 12 hex>`.
  * @example builderRef({ id: 'acme/bookworm', … }, 'ab12…') // 'imgsdk-builder/acme-bookworm:ab12…'
  */
@@ -86,12 +95,17 @@ export function bootstrapKey(def: BuilderDef): string {
  * import: a failed bootstrap, a bad checksum or an abort leaves nothing tagged.
  */
 export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts: EnsureBuilderOptions = {}): Promise<string> {
+  return (await ensureDebianBuilderImage(engine, def, opts)).ref;
+}
+
+/** {@link ensureDebianBuilder}, with the builder image's key (its .deb cache is named after it). */
+export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, opts: EnsureBuilderOptions = {}): Promise<{ ref: string; key: string }> {
   if (def.platforms) {
     // A builder naming platforms (as lock and shell see it) means one of them: the host's when it has it.
     const platform = opts.platform ?? (def.platforms.includes(hostPlatform()) ? hostPlatform() : def.platforms[0]);
     const variant = forPlatform(def, platform);
     if (typeof variant === 'string') throw new BuildError(def.id, variant, { phase: 'builder' });
-    return ensureDebianBuilder(engine, variant, { ...opts, platform });
+    return ensureDebianBuilderImage(engine, variant, { ...opts, platform });
   }
   const deb = def.debian;
   if (def.kind !== 'debian' || !deb) throw new BuildError(def.id, 'not a Debian builder', { phase: 'builder' });
@@ -99,17 +113,33 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
   const ref = builderRef(def, key);
   const log = opts.log ?? (() => undefined);
   const existing = await engine.inspectImage(ref);
-  if (existing && existing.labels[LABEL_KEY] === key && !opts.force) {
+  const src = deb.source;
+  const run = { log, signal: opts.signal };
+  // A `from` image behind a tag: the builder follows it (from-image.ts).
+  const fromId = src.kind === 'pull'
+    ? await fromImageId(engine, def.id, src.image, { log, pull: (image) => guarded(def.id, opts.signal, engine.pullImage(image, (e) => e.status && log(`pull: ${[e.id, e.status, e.progress].filter(Boolean).join(' ')}`))) })
+    : null;
+  const stale = existing && existing.labels[LABEL_KEY] === key ? staleFrom(existing, src.kind === 'pull' ? src.image : null, fromId) : null;
+  if (stale) log(`builder ${def.id}: ${stale}: setting it up again`);
+  if (existing && existing.labels[LABEL_KEY] === key && !stale && !opts.force) {
     log(`builder ${def.id}: ${ref} is up to date`);
-    return ref;
+    return { ref, key };
+  }
+  // The id is a name: an identical definition under another id (a library's
+  // builder) was bootstrapped already, and its image is this one under a second tag.
+  // A twin set up from another image than the `from` tag names now does not follow it (from-image.ts).
+  const twin = opts.force ? null : await sameBuilder(engine, key, fromId);
+  if (twin) {
+    const { repo, tag } = splitRepoTag(ref);
+    await engine.tagImage(twin.id, repo, tag);
+    log(`builder ${def.id}: ${ref} is ${twin.repoTags[0] ?? twin.id} (the same definition), tagged`);
+    return { ref, key };
   }
   const changes = [
     `ENV PATH=${PATH}`,
     'CMD ["/bin/sh"]',
-    `LABEL ${LABEL_OWNED}="1" ${LABEL_BUILDER}=${JSON.stringify(def.id)} ${LABEL_KEY}=${JSON.stringify(key)}`,
+    `LABEL ${LABEL_OWNED}="1" ${LABEL_BUILDER}=${JSON.stringify(def.id)} ${LABEL_KEY}=${JSON.stringify(key)}${fromId ? ` ${LABEL_BUILDER_FROM}=${JSON.stringify(fromId)}` : ''}`,
   ];
-  const src = deb.source;
-  const run = { log, signal: opts.signal };
   switch (src.kind) {
     case 'mmdebstrap':
       log(`builder ${def.id}: bootstrapping ${deb.suite} (${src.variant}) with mmdebstrap from ${deb.mirror}`);
@@ -127,14 +157,21 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
       await guarded(def.id, opts.signal, engine.importImage(abortable(createReadStream(src.path), opts.signal), ref, { changes }));
       break;
     case 'pull':
-      await importPulled(engine, def.id, src.image, ref, changes, run);
+      // By id: the tag may move while the builder is set up.
+      await importPulled(engine, def.id, fromId!, ref, changes, run);
       break;
   }
   // A rebuild moved the tag; drop the image it left dangling (best effort).
   const now = await engine.inspectImage(ref);
   if (existing && existing.id !== now?.id) await engine.removeImage(existing.id).catch(() => false);
   log(`builder ${def.id}: ${ref} ready`);
-  return ref;
+  return { ref, key };
+}
+
+/** A builder image in the engine whose key is `key`, under whatever id it was made. */
+async function sameBuilder(engine: Engine, key: string, fromId: string | null): Promise<{ id: string; repoTags: readonly string[] } | null> {
+  const found = await engine.listImages({ label: `${LABEL_KEY}=${key}` });
+  return found.find((i) => i.labels[LABEL_KEY] === key && i.labels[LABEL_OWNED] === '1' && (!fromId || i.labels[LABEL_BUILDER_FROM] === fromId)) ?? null;
 }
 
 /**
@@ -172,7 +209,7 @@ export async function importMmdebstrap(
     halt: true,
     signal: opts.signal,
     store: { stdout: discard, stderr, stdall: discard },
-  })`mmdebstrap --variant=${spec.variant} ${arch} ${merged} ${include} ${aptopts} ${spec.suite} - ${sources}`;
+  })`mmdebstrap --variant=${spec.variant} ${arch} ${merged} ${include} ${aptopts} ${KEEP_LISTS} ${spec.suite} - ${sources}`;
   proc.run();
   const body = new PassThrough();
   proc.stdout.pipe(body, { end: false });

@@ -6,11 +6,12 @@
 import { join } from 'node:path';
 import type { BuilderDef } from '../../../contract/assembly';
 import type { Engine, VolumeMount } from '../../engine/engine';
-import { ensureDebianBuilder } from './debian';
+import { aptCacheMount } from './apt-cache';
+import { ensureDebianBuilderImage } from './debian';
 import { ensureGentooBuilder } from './gentoo';
 import { recordUses, usersDirOf } from '../../store/users';
 
-/** A builder image and the named volumes its containers mount (Portage snapshot, distfiles, binpkgs). */
+/** A builder image and the named volumes its containers mount (Debian: the .deb cache; Gentoo: Portage snapshot, distfiles, binpkgs). */
 export interface BuilderImage {
   readonly ref: string;
   readonly mounts: readonly VolumeMount[];
@@ -38,7 +39,12 @@ export interface EnsureOptions {
  */
 export async function ensureBuilder(engine: Engine, def: BuilderDef, key: string, opts: EnsureOptions): Promise<BuilderImage> {
   const common = { log: opts.log, signal: opts.signal, force: opts.force ?? false, ...(opts.platform ? { platform: opts.platform } : {}) };
-  const image = def.kind === 'debian' ? { ref: await ensureDebianBuilder(engine, def, common), mounts: [] } : await ensureGentooBuilder(engine, def, key, { ...common, cacheDir: join(opts.stateRoot, 'downloads') });
+  const debianImage = async (): Promise<BuilderImage> => {
+    // The .deb cache belongs to the builder image (its bootstrap key), shared by every id naming it.
+    const { ref, key: imageKey } = await ensureDebianBuilderImage(engine, def, common);
+    return { ref, mounts: [aptCacheMount(imageKey)] };
+  };
+  const image = def.kind === 'debian' ? await debianImage() : await ensureGentooBuilder(engine, def, key, { ...common, cacheDir: join(opts.stateRoot, 'downloads') });
   // Shared with other apps on the engine: `clean` removes it only when no other known user remains.
   await recordUses(opts.usersDir ?? usersDirOf(), opts.stateRoot, { builders: [def.id], volumes: image.mounts.map((m) => m.volume) });
   return image;

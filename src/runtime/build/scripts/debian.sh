@@ -28,6 +28,8 @@ IN=/imgsdk/in
 OUT=/imgsdk/out
 ROOT=/imgsdk/root
 W=/imgsdk/work
+# The builder's .deb cache, when deploy mounts it (apt-cache.ts).
+DEBS=/imgsdk/debs
 TAB=$(printf '\t')
 export ROOT DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none LC_ALL=C
 
@@ -40,40 +42,80 @@ snapshot() {
 		sort -u >"$1"
 }
 
-# Reads absolute paths, prints them canonical: the parent directory resolved through
-# symlinks (/lib/x -> /usr/lib/x), the last component kept as is (a listed symlink
-# stays a symlink). Paths that do not exist here are dropped.
+# Reads absolute paths, each optionally followed by a TAB and more (kept as is),
+# prints them canonical: the parent directory resolved through symlinks (/lib/x ->
+# /usr/lib/x), the last component kept as is (a listed symlink stays a symlink).
+# Paths that do not exist here are dropped.
 canonical() {
-	sed -e '/^\/\.$/d' -e '/^$/d' >"$W/canon.in"
-	sed -n 's|^\(.*\)/[^/]*$|\1|p' "$W/canon.in" | sed '/^$/d' | sort -u >"$W/canon.dirs"
+	awk -F "$TAB" '$1 != "" && $1 != "/."' >"$W/canon.in"
+	awk -F "$TAB" '{ d = $1; sub(/\/[^\/]*$/, "", d); if (d != "") print d }' "$W/canon.in" | sort -u >"$W/canon.dirs"
 	# One realpath per directory, not per file.
 	tr '\n' '\0' <"$W/canon.dirs" | xargs -0 -r realpath -m -- >"$W/canon.real"
 	paste "$W/canon.dirs" "$W/canon.real" >"$W/canon.map"
-	awk -F "$TAB" -v map="$W/canon.map" '
+	awk -F "$TAB" -v OFS="$TAB" -v map="$W/canon.map" '
 		BEGIN { while ((getline l < map) > 0) { split(l, kv, "\t"); real[kv[1]] = kv[2] } }
 		{
-			i = match($0, /\/[^\/]*$/); d = substr($0, 1, i - 1); b = substr($0, i + 1)
+			i = match($1, /\/[^\/]*$/); d = substr($1, 1, i - 1); b = substr($1, i + 1)
 			r = (d == "") ? "" : real[d]; if (r == "/") r = ""
-			print r "/" b
+			$1 = r "/" b; print
 		}' "$W/canon.in" |
-		while IFS= read -r p; do
-			if [ -e "$p" ] || [ -L "$p" ]; then printf '%s\n' "$p"; fi
+		while IFS= read -r line; do
+			p=${line%%"$TAB"*}
+			if [ -e "$p" ] || [ -L "$p" ]; then printf '%s\n' "$line"; fi
 		done
 }
 
-# The dpkg list file of an installed package (Multi-Arch: same ones carry :arch).
-listfile() {
-	for f in "/var/lib/dpkg/info/$1:$2.list" "/var/lib/dpkg/info/$1.list"; do
-		if [ -f "$f" ]; then
-			printf '%s\n' "$f"
-			return 0
-		fi
+# The .debs apt is about to download that the cache volume has, copied to apt's
+# archives, each only when its sha256 is one the index just read gives for that
+# package and version (a file apt finds there at the right size is not checked
+# again): a damaged or foreign file in the volume is downloaded anew, never installed.
+# Copies, not the volume itself as apt's archives: two containers' apts would lock
+# each other out of it, and one's partial download would be the other's input.
+debs_in() {
+	apt-get install --print-uris -qq -y --no-install-recommends "$@" 2>/dev/null |
+		awk '{ print $2 }' | while IFS= read -r f; do
+		if [ -f "$DEBS/$f" ]; then printf '%s\n' "$f"; fi
+	done >"$W/debs.cached"
+	[ -s "$W/debs.cached" ] || return 0
+	# name_version_arch.deb; the version's epoch colon is %3a in the name.
+	# shellcheck disable=SC2046 # name=version, no spaces
+	apt-cache show $(sed -e 's/_[^_]*$//' -e 's/_/=/' -e 's/%3a/:/g' "$W/debs.cached") 2>/dev/null | awk '
+		/^Package: / { p = $2 } /^Version: / { v = $2 } /^SHA256: / { print p "\t" v "\t" $2 }' >"$W/debs.index"
+	(cd "$DEBS" && xargs -r sha256sum <"$W/debs.cached") | awk -v idx="$W/debs.index" -v dest=/var/cache/apt/archives '
+		BEGIN { while ((getline l < idx) > 0) { split(l, f, "\t"); ok[f[1] "\t" f[2] "\t" f[3]] = 1 } }
+		{
+			file = $2; sub(/^\*/, "", file); n = split(file, part, "_"); v = part[2]; gsub(/%3a/, ":", v)
+			if ((part[1] "\t" v "\t" $1) in ok) print file
+		}' >"$W/debs.good"
+	while IFS= read -r f; do cp "$DEBS/$f" /var/cache/apt/archives/; done <"$W/debs.good"
+	log "$(wc -l <"$W/debs.good") of the .debs to install from the builder's cache"
+}
+
+# What apt downloaded, into the cache volume: under a temp name first, so another
+# container never copies a partial file.
+debs_out() {
+	for f in /var/cache/apt/archives/*.deb; do
+		[ -f "$f" ] || continue
+		b=${f##*/}
+		[ -f "$DEBS/$b" ] && continue
+		cp "$f" "$DEBS/.$b.$$.tmp" && mv -f "$DEBS/.$b.$$.tmp" "$DEBS/$b" || rm -f "$DEBS/.$b.$$.tmp"
 	done
-	die "no dpkg file list for $1:$2"
+}
+
+# Reads "package TAB arch" lines, prints "list file TAB package": the dpkg list file
+# of each installed package (Multi-Arch: same ones carry :arch). Builtins only.
+listfiles() {
+	while IFS="$TAB" read -r pkg arch; do
+		f="/var/lib/dpkg/info/$pkg:$arch.list"
+		[ -f "$f" ] || f="/var/lib/dpkg/info/$pkg.list"
+		[ -f "$f" ] || die "no dpkg file list for $pkg:$arch"
+		printf '%s\t%s\n' "$f" "$pkg"
+	done
 }
 
 [ -f "$IN/apt/packages.list" ] || die "$IN/apt/packages.list is missing (was the image dir put at $IN?)"
 mkdir -p "$OUT" "$ROOT" "$W"
+mark setup
 
 log "installing the apt configuration"
 if [ -f "$IN/apt/sources.list" ]; then
@@ -87,6 +129,10 @@ for d in apt.conf.d preferences.d trusted.gpg.d sources.list.d; do
 		cp -R "$IN/apt/$d/." "/etc/apt/$d/"
 	fi
 done
+# The container is thrown away after the install and its output hashed: dpkg's
+# fsync after every file buys nothing here (Debian's own container images do this).
+mkdir -p /etc/dpkg/dpkg.cfg.d
+printf 'force-unsafe-io\n' >/etc/dpkg/dpkg.cfg.d/imgsdk-unsafe-io
 # Maintainer scripts must not start services in the builder.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -97,9 +143,11 @@ fi
 cp /etc/passwd "$W/passwd.before"
 cp /etc/group "$W/group.before"
 
+mark apt-update
 log "apt-get update"
 apt-get update -q || die "apt-get update failed (check apt/sources.list and that the builder reaches the mirror)"
 
+mark setup
 hook configure-builder
 hook configure-rootfs
 
@@ -112,9 +160,12 @@ if [ -f "$IN/parent-packages.list" ]; then
 	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e 's/:.*//' -e '/^$/d' "$IN/parent-packages.list" | sort -u >"$W/parent"
 fi
 
+mark files
 log "snapshot before the install"
 snapshot "$W/before"
 
+# The check of the lock against the index counts as part of the download.
+mark apt-download
 # Locked (imgsdk.lock): every package of the closure at its exact version, the
 # ancestors' too, checked against the archive's index first. apt then verifies each
 # .deb against that index, so what is installed is what the lock names.
@@ -152,10 +203,21 @@ else
 	opts=""
 fi
 
+# Downloaded first, apart, so the download and the install are timed each (the
+# second run finds every .deb in /var/cache/apt/archives), with the builder's .deb
+# cache (a volume at $DEBS, when mounted) taken from before and filled after.
+# shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
+[ ! -d "$DEBS" ] || debs_in $opts $(cat "$W/install")
+log "apt-get install --download-only $(tr '\n' ' ' <"$W/install")"
+# shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
+apt-get install -y -q --download-only --no-install-recommends $opts $(cat "$W/install") || die "apt-get install failed"
+[ ! -d "$DEBS" ] || debs_out
+mark apt-install
 log "apt-get install $(tr '\n' ' ' <"$W/install")"
 # shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
 apt-get install -y -q --no-install-recommends $opts $(cat "$W/install") || die "apt-get install failed"
 
+mark files
 log "snapshot after the install"
 snapshot "$W/after"
 
@@ -165,10 +227,18 @@ awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
 	pkg_closure "$W/roots" "$W/closure.all" 'requested package ' ' is not installed' || die "cannot compute the package closure"
 comm -23 "$W/closure.all" "$W/parent" >"$W/closure"
 comm -12 "$W/closure.all" "$W/parent" >"$W/closure.inherited"
-# Essential packages nothing depends on, whose files a program may still need: /bin/sh
-# (dash) for scripts and popen/system, the C.UTF-8 locale (libc-bin). Files only; the
-# pipeline keeps what a kept program uses.
-for pkg in dash libc-bin; do
+# Essential packages nothing declares a dependency on, whose files a program may still
+# need: /bin/sh (dash) for scripts and popen/system, bash and env for `#!` lines, the
+# tools a wrapper script or system() runs (coreutils' mktemp, chmod, rm), the C.UTF-8
+# locale (libc-bin), base-passwd's standard accounts. Files only; the pipeline keeps
+# what a kept program uses.
+# With the libraries they link (coreutils' libattr1, bash's libtinfo6): only those, not
+# what the Essential tools need to administer a system (login's PAM configuration).
+dpkg-query -W -f '${Essential}\t${Package}\n' | awk -F "$TAB" '$1 == "yes" { print $2 }' | sort -u >"$W/essential"
+awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
+	pkg_closure "$W/essential" "$W/essential.all" 'Essential package ' ' is not installed' || die "cannot compute the closure of the Essential packages"
+dpkg-query -W -f '${Package}\t${Section}\n' $(cat "$W/essential.all") 2>/dev/null | awk -F "$TAB" '$2 ~ /(^|\/)libs$/ { print $1 }' >"$W/essential.libs"
+for pkg in $(sort -u "$W/essential" "$W/essential.libs"); do
 	if dpkg-query -W -f '${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^.i' && ! grep -qxF "$pkg" "$W/closure.all" "$W/parent"; then
 		printf '%s\n' "$pkg" >>"$W/closure.inherited"
 	fi
@@ -176,23 +246,24 @@ done
 log "closure: $(wc -l <"$W/closure.all") packages, $(wc -l <"$W/closure") not in the parent"
 
 log "collecting files"
-: >"$W/owned.raw"
-: >"$W/pkgs.tsv"
-while IFS= read -r pkg; do
-	info=$(dpkg-query -W -f '${Package}\t${Version}\t${Architecture}\t${source:Package}' "$pkg" | head -n 1)
-	printf '%s\n' "$info" >>"$W/pkgs.tsv"
-	arch=$(printf '%s\n' "$info" | cut -f 3)
-	list=$(listfile "$pkg" "$arch")
-	canonical <"$list" | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw"
-done <"$W/closure"
-# The parent's packages and the essential candidates: files only (the pipeline keeps
-# what the parent lacks and this image uses).
-while IFS= read -r pkg; do
-	arch=$(dpkg-query -W -f '${Architecture}' "$pkg" | head -n 1)
-	list=$(listfile "$pkg" "$arch")
-	canonical <"$list" | sed "s|\$|$TAB$pkg|" >>"$W/owned.raw"
-done <"$W/closure.inherited"
-sort -u "$W/owned.raw" >"$OUT/files.tsv"
+# One dpkg-query and one pass over the list files for the whole closure (per
+# package, that would be hundreds of processes). The parent's packages and the
+# essential candidates come as files only (the pipeline keeps what the parent lacks
+# and this image uses); packages.json lists the closure's own.
+sort -u "$W/closure" "$W/closure.inherited" >"$W/closure.files"
+: >"$W/info"
+if [ -s "$W/closure.files" ]; then
+	# The first line of each (a Multi-Arch: same package installed twice), as before.
+	# shellcheck disable=SC2046 # package names, no spaces
+	dpkg-query -W -f '${Package}\t${Version}\t${Architecture}\t${source:Package}\n' $(cat "$W/closure.files") | awk -F "$TAB" '!seen[$1]++' >"$W/info"
+fi
+awk -F "$TAB" 'NR == FNR { own[$1] = 1; next } ($1 in own)' "$W/closure" "$W/info" >"$W/pkgs.tsv"
+cut -f 1,3 "$W/info" | listfiles >"$W/lists"
+awk -F "$TAB" '{ while ((getline l < $1) > 0) print l "\t" $2; close($1) }' "$W/lists" | canonical | sort -u >"$W/files.all"
+# Of the Essential candidates and the parent's packages, never the package manager's or
+# init's bookkeeping (dpkg's /var/lib/dpkg, the rc?.d directories), as of the install below.
+awk -F "$TAB" 'NR == FNR { inh[$1] = 1; next }
+	!(($2 in inh) && $1 ~ /^\/(var\/lib\/dpkg|var\/lib\/apt|var\/cache|var\/log)(\/|$)|^\/etc\/rc[0-6S]\.d(\/|$)/)' "$W/closure.inherited" "$W/files.all" >"$OUT/files.tsv"
 
 # Alternatives whose chosen target belongs to the closure: /etc/alternatives/<name>
 # and the link itself, which only update-alternatives knows about.
@@ -228,7 +299,12 @@ log "$(wc -l <"$W/created") files created by maintainer scripts"
 # reading them races with the kernel ("file changed as we read it").
 cat "$W/owned" "$W/alternatives" "$W/created" | canonical | awk '
 	{ p = $0; while (p != "" && !(p in seen)) { seen[p] = 1; print substr(p, 2); sub(/\/[^\/]*$/, "", p) } }' |
-	grep -Ev '^(proc|sys|dev|run)(/|$)' |
+	grep -Ev '^(proc|sys|dev)(/|$)' | while IFS= read -r p; do
+		# Of /run, the directories a maintainer script made (tinyproxy's /run/tinyproxy),
+		# never a file there: those are the running system's.
+		case "$p" in run | run/*) [ -d "/$p" ] && [ ! -L "/$p" ] || continue ;; esac
+		printf '%s\n' "$p"
+	done |
 	sort -u >"$W/copy"
 
 log "copying $(wc -l <"$W/copy") entries into $ROOT"
@@ -239,6 +315,32 @@ log "copying $(wc -l <"$W/copy") entries into $ROOT"
 } | tar -C "$ROOT" --numeric-owner --xattrs --xattrs-include='security.capability' -xpf - ||
 	die "extracting the package files into $ROOT failed"
 [ ! -e "$W/tar.failed" ] || die "reading the package files failed (tar exit $(cat "$W/tar.failed"))"
+
+# Locales the image declares (.locale()): compiled into the root's /usr/lib/locale/<name>,
+# as portage.sh does. C.UTF-8 is libc-bin's, kept by the pipeline; others need the
+# locale sources of the `locales` package, installed in the builder only.
+if [ -s "$IN/apt/locales.list" ]; then
+	while IFS= read -r l; do
+		case $l in '' | C | POSIX | C.UTF-8 | C.utf8) continue ;; esac
+		lang=${l%%.*}
+		lang=${lang%%@*}
+		cs=UTF-8
+		case $l in *.*)
+			cs=${l#*.}
+			cs=${cs%%@*}
+			;;
+		esac
+		mod=''
+		case $l in *@*) mod="@${l#*@}" ;; esac
+		norm="$lang.$(printf '%s' "$cs" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')$mod"
+		if [ ! -f "/usr/share/i18n/locales/$lang$mod" ]; then
+			apt-get install -y -q --no-install-recommends locales >/dev/null || die "installing the locale sources (locales) for $l failed"
+		fi
+		log "locale $l -> /usr/lib/locale/$norm"
+		mkdir -p "$ROOT/usr/lib/locale"
+		localedef -i "$lang$mod" -f "$cs" "$ROOT/usr/lib/locale/$norm" || die "localedef $l failed (is $lang$mod a locale of glibc?)"
+	done <"$IN/apt/locales.list"
+fi
 
 hook finish-rootfs
 
@@ -253,7 +355,9 @@ sort -t "$TAB" -k 1,1 "$W/pkgs.tsv" | awk -F "$TAB" '
 	{ printf "%s\n  {\"name\":%s,\"version\":%s,\"arch\":%s,\"source\":%s,\"origin\":\"debian\"}", (NR > 1 ? "," : ""), q($1), q($2), q($3), q($4) }
 	END { print (NR ? "\n]" : "]") }' >"$OUT/packages.json"
 
+mark rootfs-tar
 log "writing $OUT/rootfs.tar"
 tar -C "$ROOT" --numeric-owner --xattrs --xattrs-include='security.capability' -cf "$OUT/rootfs.tar" . ||
 	die "writing rootfs.tar failed"
+mark end
 log "done: $(wc -l <"$W/closure") packages, $(du -sk "$ROOT" | cut -f 1) KiB"

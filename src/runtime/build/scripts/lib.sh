@@ -4,6 +4,10 @@
 
 log() { printf 'imgsdk: %s\n' "$*"; }
 
+# Records that step $1 starts now (name TAB milliseconds since the epoch) in
+# $OUT/steps.tsv: the host reads the durations from it (deploy's timing events).
+mark() { printf '%s\t%s\n' "$1" "$(date +%s%3N)" >>"$OUT/steps.tsv"; }
+
 die() {
 	printf 'imgsdk: error: %s\n' "$*" >&2
 	exit 1

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { test } from 'uvu';
@@ -13,6 +14,8 @@ import { builderKey } from '../../../../src/contract/key';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import type { Engine } from '../../../../src/runtime/engine/engine';
 import { testBuilderImage } from '../../../e2e/_builder';
+import { LABEL_BUILDER_FROM } from '../../../../src/runtime/build/builders/from-image';
+import { tarOf } from '../../../../src/util/tar';
 import { engineOrSkip } from '../../../e2e/_engine';
 
 const nonce = randomBytes(6).toString('hex');
@@ -42,8 +45,9 @@ test.before(async () => {
 test.after(async () => {
   await rm(tmp, { recursive: true, force: true });
   if (!docker) return;
+  // By tag: a builder image is shared by every id of its definition, another run's among them.
   for (const i of await engine.listImages({ label: 'org.imgsdk.builder' })) {
-    if (i.labels['org.imgsdk.builder'].endsWith(`-${nonce}`)) await engine.removeImage(i.id, { force: true });
+    for (const t of i.repoTags) if (t.includes(`-${nonce}:`)) await engine.removeImage(t);
   }
 });
 
@@ -79,10 +83,12 @@ test('mmdebstrap bootstraps a tagged, labelled builder; a second call reuses it 
   const lines: string[] = [];
   const ref = await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) });
   assert.is(ref, builderRef(d, k));
-  assert.ok(lines.some((l) => l.startsWith('mmdebstrap: ')), 'mmdebstrap ran and its output was logged');
+  // Another run of this test may have bootstrapped the same definition already (ids are names).
+  const bootstrapped = lines.some((l) => l.startsWith('mmdebstrap: '));
+  assert.ok(bootstrapped || lines.some((l) => l.endsWith('(the same definition), tagged')), lines.join('\n'));
   const info = await engine.inspectImage(ref);
   assert.equal(
-    { owned: info?.labels['org.imgsdk'], builder: info?.labels['org.imgsdk.builder'], key: info?.labels['org.imgsdk.key'] },
+    { owned: info?.labels['org.imgsdk'], builder: bootstrapped ? info?.labels['org.imgsdk.builder'] : d.id, key: info?.labels['org.imgsdk.key'] },
     { owned: '1', builder: d.id, key: k },
   );
   const config = (await docker.getImage(ref).inspect()).Config;
@@ -97,6 +103,14 @@ test('mmdebstrap bootstraps a tagged, labelled builder; a second call reuses it 
   assert.not.ok(again.some((l) => l.startsWith('mmdebstrap')), again.join('\n'));
   assert.ok(Date.now() - started < 3000);
   assert.is((await engine.inspectImage(ref))?.id, info?.id);
+
+  // The same definition under another id: no bootstrap, the same image under that id's tag.
+  const twin: BuilderDef = { ...d, id: `imgsdk-test/twin-${nonce}` };
+  const twinLines: string[] = [];
+  const twinRef = await ensureDebianBuilder(engine, twin, { log: (l) => twinLines.push(l) });
+  assert.is(twinRef, builderRef(twin, k));
+  assert.not.ok(twinLines.some((l) => l.startsWith('mmdebstrap')), twinLines.join('\n'));
+  assert.is((await engine.inspectImage(twinRef))?.id, info?.id);
 });
 
 test('a failing mmdebstrap is a BuildError with its output, and nothing is tagged', async () => {
@@ -161,6 +175,41 @@ test('a pull source present locally is flattened into a labelled builder without
   assert.is((await engine.inspectImage(ref))?.labels['org.imgsdk.builder'], d.id);
   const r = await engine.runContainer({ image: ref, cmd: ['dpkg-query', '-W', 'libc6'] });
   assert.is(r.exitCode, 0);
+});
+
+test('a pull source follows its image: retagged under the same tag, the builder is set up again from the new image and records its id; unchanged, it is reused', async () => {
+  if (!docker) return;
+  const tag = `imgsdk-test/from-${nonce}:base`;
+  // Two images under one tag, as a base rebuilt (or pulled anew) under the same name is.
+  const retag = async (text: string) => {
+    const tar = await tarOf([{ name: 'etc/os-release', data: Buffer.from(text) }]);
+    await engine.importImage(Readable.from([tar]), tag, { changes: ['CMD ["/bin/sh"]'] });
+    return (await engine.inspectImage(tag))!.id;
+  };
+  const d = def('follows', { kind: 'pull', image: tag });
+  const old = await retag('ID=first\n');
+  try {
+    const ref = await ensureDebianBuilder(engine, d);
+    const first = (await engine.inspectImage(ref))!;
+    assert.is(first.labels[LABEL_BUILDER_FROM], old);
+
+    const lines: string[] = [];
+    assert.is(await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) }), ref);
+    assert.ok(lines.some((l) => l.endsWith('is up to date')), lines.join('\n'));
+
+    const now = await retag('ID=second\n');
+    await engine.removeImage(old, { force: true });
+    lines.length = 0;
+    assert.is(await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) }), ref, 'the same key, the same tag');
+    const second = (await engine.inspectImage(ref))!;
+    assert.is(second.labels[LABEL_BUILDER_FROM], now);
+    assert.is.not(second.id, first.id);
+    assert.ok(lines.some((l) => l.includes(`${tag} is now image ${now.slice(7, 19)} (the builder was set up from ${old.slice(7, 19)}): setting it up again`)), lines.join('\n'));
+    assert.not.ok(await engine.inspectImage(first.id), 'the builder image it replaced is gone');
+  } finally {
+    await engine.removeImage(tag, { force: true }).catch(() => false);
+    await engine.removeImage(old, { force: true }).catch(() => false);
+  }
 });
 
 test.run();

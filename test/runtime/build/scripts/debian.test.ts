@@ -6,7 +6,8 @@ import { extract, pack } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
-import type { Engine } from '../../../../src/runtime/engine/engine';
+import type { Engine, VolumeMount } from '../../../../src/runtime/engine/engine';
+import { randomBytes } from 'node:crypto';
 import { testBuilderImage } from '../../../e2e/_builder';
 import { engineOrSkip } from '../../../e2e/_engine';
 
@@ -57,11 +58,11 @@ async function entries(tar: Readable | Buffer): Promise<Map<string, Entry>> {
 }
 
 /** Runs debian.sh in the test builder with the given image dir; exit code, output, and /imgsdk/out. */
-async function phase1(input: Record<string, string>) {
+async function phase1(input: Record<string, string>, mounts: readonly VolumeMount[] = []) {
   const script = await readFile(SCRIPT, 'utf8');
   const lib = await readFile(join(SCRIPT, '..', 'lib.sh'), 'utf8');
   const lines: string[] = [];
-  return engine.withContainer({ image, cmd: ['sh', '/imgsdk/debian.sh'] }, async (c) => {
+  return engine.withContainer({ image, cmd: ['sh', '/imgsdk/debian.sh'], mounts }, async (c) => {
     await c.putArchive('/imgsdk', await tarOf({ 'debian.sh': script, 'lib.sh': lib }, 0o755));
     await c.putArchive('/imgsdk/in', await tarOf(input));
     const code = await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) });
@@ -132,6 +133,43 @@ test('nginx-light: the closure of the package, its files canonical under usr, th
   assert.ok(tsv.some((l) => /^\/usr\/lib\/[^/]+-linux-gnu\/libc\.so\.6\tlibc6$/.test(l)));
   const size = [...rootfs.values()].reduce((s, e) => s + e.body.length, 0);
   console.log(`  nginx-light closure: ${names.length} packages, ${rootfs.size} entries, ${(size / 1e6).toFixed(1)} MB`);
+});
+
+test('the builder\'s .deb cache: what one run downloads the next takes, each .deb only when its sha256 is the index\'s', async () => {
+  if (!docker) return;
+  const volume = `imgsdk-test-debs-${randomBytes(4).toString('hex')}`;
+  const mounts = [{ volume, target: '/imgsdk/debs' }];
+  const input = { ...base, 'apt/packages.list': 'jq\n' };
+  try {
+    const first = await phase1(input, mounts);
+    assert.is(first.code, 0, first.output);
+    const inVolume = (cmd: string) => engine.withContainer({ image, cmd: ['sh', '-c', cmd], mounts }, async (c) => {
+      const lines: string[] = [];
+      assert.is(await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) }), 0, lines.join(''));
+      return lines.join('').trim();
+    });
+    const cached = (await inVolume('cd /imgsdk/debs && ls *.deb')).split('\n');
+    for (const p of ['jq', 'libjq1', 'libonig5']) assert.ok(cached.some((f) => f.startsWith(`${p}_`)), `${p} cached: ${cached.join(' ')}`);
+    // jq's .deb damaged, at its size: apt alone would take it (it checks the size of what it finds).
+    await inVolume('f=$(ls /imgsdk/debs/jq_*.deb) && printf damaged | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null');
+    const second = await phase1(input, mounts);
+    assert.is(second.code, 0, second.output);
+    assert.match(second.output, new RegExp(`imgsdk: ${cached.length - 1} of the \\.debs to install from the builder's cache`));
+    assert.match(second.output, /Get:\d+ \S+ \S+ \S+ jq /, 'the damaged .deb was downloaded again');
+  } finally {
+    await engine.removeVolume(volume).catch(() => false);
+  }
+});
+
+test('the script marks its steps with times the host reads', async () => {
+  if (!docker) return;
+  const { code, output, out } = await phase1({ ...base, 'apt/packages.list': 'hello\n' });
+  assert.is(code, 0, output);
+  const marks = out.get('out/steps.tsv')!.body.toString().trim().split('\n').map((l) => l.split('\t'));
+  assert.equal([...new Set(marks.map(([name]) => name))], ['setup', 'apt-update', 'files', 'apt-download', 'apt-install', 'rootfs-tar', 'end']);
+  const times = marks.map(([, ms]) => Number(ms));
+  assert.equal(times, [...times].sort((a, b) => a - b), 'in order');
+  assert.ok(Math.abs(times[0] - Date.now()) < 10 * 60_000, 'milliseconds since the epoch');
 });
 
 test('a package apt cannot find fails with a clear message', async () => {
