@@ -1,7 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { checkArgs, describeValue, type ParamSpec } from './args';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import type { AccountDef, HealthcheckDef, PortageDef } from '../contract/assembly';
+import { VEX_STATUSES, type AccountDef, type HealthcheckDef, type PortageDef, type ReadyDef, type VexStatementDef } from '../contract/assembly';
 import { Builder, type SiteProblem } from './builder';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
 import { sha256 as sha256Of } from '../util/hash';
@@ -80,6 +80,16 @@ export interface CopyProps {
   readonly from: Image | string;
   /** Paths or globs in that image; their ELF closure comes along. */
   readonly paths: readonly string[];
+}
+
+/** How deploy tells that the image's server is up: give `port` or `cmd`. */
+export interface ReadyProps {
+  /** A TCP port the server listens on: up when it accepts a connection (from the deploying machine, to the container's address). */
+  readonly port?: number;
+  /** A probe run in a container of this image sharing the server's network (`['redis-cli', 'ping']`): up when it exits 0. */
+  readonly cmd?: readonly string[] | string;
+  /** Seconds to wait for it. @default 30 */
+  readonly timeout?: number;
 }
 
 export interface HealthcheckProps {
@@ -175,6 +185,7 @@ export interface OwnConfig {
   readonly labels: Readonly<Record<string, string>>;
   readonly user?: string;
   readonly healthcheck?: HealthcheckDef;
+  readonly init?: boolean;
 }
 
 /** @internal The whole state of an image; never mutated once an Image holds it. */
@@ -203,7 +214,9 @@ export interface ImageState {
   readonly allowRoot: boolean;
   readonly tags: readonly string[];
   readonly tests: readonly string[];
+  readonly ready?: ReadyDef;
   readonly debug: boolean;
+  readonly vex: readonly VexStatementDef[];
   /** Bytes of `.patch()` files by sha256. */
   readonly patchData: Readonly<Record<string, Buffer>>;
   readonly problems: readonly SiteProblem[];
@@ -227,6 +240,42 @@ type Draft = { -readonly [K in keyof ImageState]: ImageState[K] };
  * classes.
  */
 const IMAGE_BRAND = Symbol.for('imgsdk.Image');
+
+/** A statement given to `.vex()`: OpenVEX's fields; the vulnerability by name or as OpenVEX's object. */
+export interface VexStatement {
+  readonly vulnerability: string | { readonly name: string; readonly aliases?: readonly string[] };
+  readonly status: VexStatementDef['status'];
+  /** Required with `not_affected` unless `impact_statement` says why (OpenVEX's justification labels, e.g. `vulnerable_code_not_present`). */
+  readonly justification?: string;
+  readonly impact_statement?: string;
+  /** Required with `affected`: what a user should do. */
+  readonly action_statement?: string;
+  readonly status_notes?: string;
+  /** @default the pushed image */
+  readonly products?: readonly (string | { readonly '@id': string })[];
+}
+
+const VEX_JUSTIFICATIONS = ['component_not_present', 'vulnerable_code_not_present', 'vulnerable_code_not_in_execute_path', 'vulnerable_code_cannot_be_controlled_by_adversary', 'inline_mitigations_already_exist'];
+
+/** What is wrong with a VEX statement by OpenVEX v0.2.0's rules, or null. */
+function checkVexStatement(st: VexStatement): string | null {
+  const name = typeof st?.vulnerability === 'string' ? st.vulnerability : st?.vulnerability?.name;
+  if (!name) return '.vex(): a statement names no vulnerability';
+  if (!(VEX_STATUSES as readonly string[]).includes(st.status)) return `.vex(): ${name}: status "${st.status}" is not one of ${VEX_STATUSES.join(', ')}`;
+  if (st.status === 'not_affected' && !st.justification && !st.impact_statement) return `.vex(): ${name}: not_affected needs a justification (${VEX_JUSTIFICATIONS.join(', ')}) or an impact_statement`;
+  if (st.justification && !VEX_JUSTIFICATIONS.includes(st.justification)) return `.vex(): ${name}: justification "${st.justification}" is not one of ${VEX_JUSTIFICATIONS.join(', ')}`;
+  if (st.status === 'affected' && !st.action_statement) return `.vex(): ${name}: affected needs an action_statement (what users should do)`;
+  return null;
+}
+
+function normalizeVex(st: VexStatement): VexStatementDef {
+  const { vulnerability, products, ...rest } = st;
+  return {
+    ...rest,
+    vulnerability: typeof vulnerability === 'string' ? { name: vulnerability } : vulnerability,
+    ...(products ? { products: products.map((p) => (typeof p === 'string' ? { '@id': p } : p)) } : {}),
+  };
+}
 
 /**
  * A container image definition: an immutable value. Every method returns a new
@@ -274,7 +323,7 @@ export class Image {
       keep: [], purge: [], closure: null, copies: [], files: null, dirs: [], accounts: [], needs: [],
       hooks: { configureBuilder: [], configureRootfs: [], finishRootfs: [] },
       config: { env: {}, expose: [], volumes: [], labels: {} },
-      allowRoot: false, tags: [], tests: [], debug: false, patchData: {}, problems, warnings: [], sites: {},
+      allowRoot: false, tags: [], tests: [], debug: false, vex: [], patchData: {}, problems, warnings: [], sites: {},
     });
   }
 
@@ -702,6 +751,25 @@ export class Image {
     });
   }
 
+  /**
+   * Runs the program under an init as PID 1, which forwards signals to it and reaps
+   * its children. Without one, a program that installs no SIGTERM handler (node,
+   * python) ignores `docker stop` as PID 1 and is killed only after the 10 s timeout.
+   *
+   * The init is the distribution's `tini` (Debian `tini`, Gentoo `sys-process/tini`),
+   * installed into the image and put before the entrypoint: the image's config says
+   * `/usr/bin/tini -- <entrypoint…>`. An OCI config has no init flag, so this works on
+   * every engine and with `docker run` without `--init`. Children inherit it and keep it
+   * in front of an entrypoint of their own; `.init(false)` turns it off.
+   *
+   * @example image('acme/api').from(node).entrypoint('/usr/bin/node', '/app/main.js').init()
+   */
+  init(enabled = true): Image {
+    return this.next('init', this.init, (d) => {
+      d.config = { ...d.config, init: enabled };
+    });
+  }
+
   /** The entrypoint. @example img.entrypoint('/usr/sbin/nginx', '-g', 'daemon off;') */
   entrypoint(...args: string[]): Image {
     return this.next('entrypoint', this.entrypoint, (d, _s, problem) => {
@@ -805,6 +873,25 @@ export class Image {
     });
   }
 
+  /**
+   * The started check: deploy starts the built image once (its entrypoint, as it
+   * will run) before tagging it, and fails naming the image with the log's tail
+   * when the server does not come up within `timeout` seconds (or exits).
+   * @example image('acme/db').packages('postgresql').entrypoint(...).ready({ port: 5432 })
+   * @example image('acme/cache').packages('redis-server').entrypoint('redis-server').ready({ cmd: ['redis-cli', 'ping'], timeout: 10 })
+   */
+  ready(props: ReadyProps): Image {
+    return this.next('ready', this.ready, (d, _s, problem) => {
+      const cmd = props.cmd === undefined ? undefined : typeof props.cmd === 'string' ? props.cmd.trim().split(/\s+/).filter(Boolean) : [...props.cmd];
+      if ((props.port === undefined) === (cmd === undefined)) problem('ready: give either a port or a cmd');
+      if (props.port !== undefined && !(Number.isInteger(props.port) && props.port > 0 && props.port < 65536)) problem(`ready: port ${props.port} is not a TCP port (1-65535)`);
+      if (cmd !== undefined && cmd.length === 0) problem('ready: empty command');
+      const timeout = props.timeout ?? 30;
+      if (!(Number.isFinite(timeout) && timeout > 0)) problem(`ready: timeout ${timeout} must be a number of seconds > 0`);
+      d.ready = { ...(props.port !== undefined ? { port: props.port } : {}), ...(cmd ? { cmd } : {}), timeout };
+    });
+  }
+
   /** A health check, also run after a build. @example img.healthcheck({ cmd: ['/usr/bin/wget', '-q', 'localhost:8080'] }) */
   healthcheck(props: HealthcheckProps): Image {
     return this.next('healthcheck', this.healthcheck, (d, _s, problem) => {
@@ -824,6 +911,27 @@ export class Image {
   debug(): Image {
     return this.next('debug', this.debug, (d) => {
       d.debug = true;
+    });
+  }
+
+  /**
+   * OpenVEX statements about this image: which vulnerabilities affect it, and which do
+   * not and why. Pushed with a signing key, they are attested as an OpenVEX document
+   * (predicate `https://openvex.dev/ns/v0.2.0`) whose products default to the pushed
+   * image. Calls add up; not part of the key. Takes statements or a whole OpenVEX
+   * document (its statements are taken).
+   * @example img.vex({ vulnerability: 'CVE-2023-4911', status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' })
+   */
+  vex(...statements: readonly (VexStatement | { readonly statements: readonly VexStatement[] })[]): Image {
+    return this.next('vex', this.vex, (d, _site, problem) => {
+      const flat = statements.flatMap((x) => ('statements' in x && Array.isArray(x.statements) ? x.statements : [x as VexStatement]));
+      const ok: VexStatementDef[] = [];
+      for (const st of flat) {
+        const m = checkVexStatement(st);
+        problem(m);
+        if (!m) ok.push(normalizeVex(st));
+      }
+      d.vex = [...d.vex, ...ok];
     });
   }
 

@@ -111,6 +111,8 @@ export interface ContainerState {
   readonly health: string | null;
   /** Output of the last health probes, for error messages. */
   readonly healthLog: string;
+  /** The container's IP address on its network, when it has one (a started check connects to it). */
+  readonly address?: string;
 }
 
 /** Credentials for a registry, sent as X-Registry-Auth. */

@@ -100,7 +100,7 @@ export async function renderSpdx(input: SbomInput): Promise<Sbom> {
   const files: Record<string, unknown>[] = [];
   for (const [i, e] of regular.entries()) {
     const id = `SPDXRef-File-${i + 1}`;
-    const sha1 = await input.blobs.digest(e.sha256!, 'sha1');
+    const sha1 = e.sha1 ?? (await input.blobs.digest(e.sha256!, 'sha1'));
     files.push({
       fileName: `./${e.path}`,
       SPDXID: id,

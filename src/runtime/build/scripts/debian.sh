@@ -199,6 +199,14 @@ if [ -s "$IN/apt/lock.tsv" ]; then
 		END { exit bad }' "$IN/apt/lock.tsv" ||
 		die "the archive does not have the locked versions: run \`imgsdk update\` to lock what it has now, or pin the builder to a snapshot (debian.builder(id, { snapshot: 'YYYYMMDDTHHMMSSZ' })) that has them"
 	opts="--allow-downgrades"
+	# A lock resolved on a builder that had usrmerge pins it; on a merged-/usr builder
+	# with usr-is-merged (as the official images are) installing it would put usrmerge,
+	# and with it Perl, back into every closure that reaches init-system-helpers.
+	if grep -q '^usrmerge=' "$W/install" && dpkg-query -W -f '${db:Status-Abbrev}' usr-is-merged 2>/dev/null | grep -q '^.i'; then
+		log "not installing the locked usrmerge: this builder has usr-is-merged (\`imgsdk update\` drops it from the lock)"
+		grep -v '^usrmerge=' "$W/install" >"$W/install.merged" || true
+		mv "$W/install.merged" "$W/install"
+	fi
 else
 	cp "$W/request" "$W/install"
 	opts=""
@@ -238,10 +246,18 @@ awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
 	pkg_closure "$W/roots" "$W/closure.all" 'requested package ' ' is not installed' || die "cannot compute the package closure"
 comm -23 "$W/closure.all" "$W/parent" >"$W/closure"
 comm -12 "$W/closure.all" "$W/parent" >"$W/closure.inherited"
-# Essential packages nothing depends on, whose files a program may still need: /bin/sh
-# (dash) for scripts and popen/system, the C.UTF-8 locale (libc-bin). Files only; the
-# pipeline keeps what a kept program uses.
-for pkg in dash libc-bin; do
+# Essential packages nothing declares a dependency on, whose files a program may still
+# need: /bin/sh (dash) for scripts and popen/system, bash and env for `#!` lines, the
+# tools a wrapper script or system() runs (coreutils' mktemp, chmod, rm), the C.UTF-8
+# locale (libc-bin), base-passwd's standard accounts. Files only; the pipeline keeps
+# what a kept program uses.
+# With the libraries they link (coreutils' libattr1, bash's libtinfo6): only those, not
+# what the Essential tools need to administer a system (login's PAM configuration).
+dpkg-query -W -f '${Essential}\t${Package}\n' | awk -F "$TAB" '$1 == "yes" { print $2 }' | sort -u >"$W/essential"
+awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
+	pkg_closure "$W/essential" "$W/essential.all" 'Essential package ' ' is not installed' || die "cannot compute the closure of the Essential packages"
+dpkg-query -W -f '${Package}\t${Section}\n' $(cat "$W/essential.all") 2>/dev/null | awk -F "$TAB" '$2 ~ /(^|\/)libs$/ { print $1 }' >"$W/essential.libs"
+for pkg in $(sort -u "$W/essential" "$W/essential.libs"); do
 	if dpkg-query -W -f '${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^.i' && ! grep -qxF "$pkg" "$W/closure.all" "$W/parent"; then
 		printf '%s\n' "$pkg" >>"$W/closure.inherited"
 	fi
@@ -262,7 +278,12 @@ if [ -s "$W/closure.files" ]; then
 fi
 awk -F "$TAB" 'NR == FNR { own[$1] = 1; next } ($1 in own)' "$W/closure" "$W/info" >"$W/pkgs.tsv"
 cut -f 1,3 "$W/info" | listfiles >"$W/lists"
-awk -F "$TAB" '{ while ((getline l < $1) > 0) print l "\t" $2; close($1) }' "$W/lists" | canonical tagged | sort -u >"$OUT/files.tsv"
+awk -F "$TAB" '{ while ((getline l < $1) > 0) print l "\t" $2; close($1) }' "$W/lists" | canonical tagged | sort -u >"$W/files.all"
+# Of the Essential candidates and the parent's packages, never the package manager's or
+# init's bookkeeping (dpkg's /var/lib/dpkg, the rc?.d directories), as of the install below.
+# The package is the last field; the path before it may hold TABs.
+awk -F "$TAB" 'NR == FNR { inh[$1] = 1; next }
+	!(($NF in inh) && $0 ~ /^\/(var\/lib\/dpkg|var\/lib\/apt|var\/cache|var\/log)(\/|\t)|^\/etc\/rc[0-6S]\.d(\/|\t)/)' "$W/closure.inherited" "$W/files.all" >"$OUT/files.tsv"
 
 # Alternatives whose chosen target belongs to the closure: /etc/alternatives/<name>
 # and the link itself, which only update-alternatives knows about.
@@ -299,7 +320,12 @@ log "$(wc -l <"$W/created") files created by maintainer scripts"
 # reading them races with the kernel ("file changed as we read it").
 cat "$W/owned" "$W/alternatives" "$W/created" | canonical | awk '
 	{ p = $0; while (p != "" && !(p in seen)) { seen[p] = 1; print substr(p, 2); sub(/\/[^\/]*$/, "", p) } }' |
-	grep -Ev '^(proc|sys|dev|run)(/|$)' |
+	grep -Ev '^(proc|sys|dev)(/|$)' | while IFS= read -r p; do
+		# Of /run, the directories a maintainer script made (tinyproxy's /run/tinyproxy),
+		# never a file there: those are the running system's.
+		case "$p" in run | run/*) [ -d "/$p" ] && [ ! -L "/$p" ] || continue ;; esac
+		printf '%s\n' "$p"
+	done |
 	sort -u >"$W/copy"
 
 log "copying $(wc -l <"$W/copy") entries into $ROOT"
@@ -310,6 +336,32 @@ log "copying $(wc -l <"$W/copy") entries into $ROOT"
 } | tar -C "$ROOT" --numeric-owner --xattrs --xattrs-include='security.capability' -xpf - ||
 	die "extracting the package files into $ROOT failed"
 [ ! -e "$W/tar.failed" ] || die "reading the package files failed (tar exit $(cat "$W/tar.failed"))"
+
+# Locales the image declares (.locale()): compiled into the root's /usr/lib/locale/<name>,
+# as portage.sh does. C.UTF-8 is libc-bin's, kept by the pipeline; others need the
+# locale sources of the `locales` package, installed in the builder only.
+if [ -s "$IN/apt/locales.list" ]; then
+	while IFS= read -r l; do
+		case $l in '' | C | POSIX | C.UTF-8 | C.utf8) continue ;; esac
+		lang=${l%%.*}
+		lang=${lang%%@*}
+		cs=UTF-8
+		case $l in *.*)
+			cs=${l#*.}
+			cs=${cs%%@*}
+			;;
+		esac
+		mod=''
+		case $l in *@*) mod="@${l#*@}" ;; esac
+		norm="$lang.$(printf '%s' "$cs" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')$mod"
+		if [ ! -f "/usr/share/i18n/locales/$lang$mod" ]; then
+			apt-get install -y -q --no-install-recommends locales >/dev/null || die "installing the locale sources (locales) for $l failed"
+		fi
+		log "locale $l -> /usr/lib/locale/$norm"
+		mkdir -p "$ROOT/usr/lib/locale"
+		localedef -i "$lang$mod" -f "$cs" "$ROOT/usr/lib/locale/$norm" || die "localedef $l failed (is $lang$mod a locale of glibc?)"
+	done <"$IN/apt/locales.list"
+fi
 
 hook finish-rootfs
 
