@@ -1022,6 +1022,7 @@ export const IMAGE_SIGNATURES: Readonly<Record<string, readonly ParamSpec[]>> = 
   needs: ['...string'], configureBuilder: ['string'], configureRootfs: ['string'], finishRootfs: ['string'],
   test: ['string|strings'], healthcheck: ['{cmd:strings/string,interval:?number,timeout:?number,retries:?integer,startPeriod:?number}'],
   dir: ['string', '{src:string,ignore:?strings,dockerignore:?boolean,owner:?string/integer,mode:?integer/string/object}'],
+  init: ['?boolean'], ready: ['object'], vex: ['...object'],
   debug: [], with: ['function'],
 };
 
