@@ -3,7 +3,7 @@ import type { AccountDef, FileDef, ImageDef, Libc } from '../../contract/assembl
 import { BuildError } from '../../contract/errors';
 import { renderGroup, renderNsswitch, renderPasswd } from './etc-files';
 import type { CreatedAccount, PackageInfo } from '../store/state';
-import { adoptAccounts, type GroupDef, unownedFiles } from './accounts';
+import { adoptAccounts, type GroupDef, type NamedOwners, resolveNamedOwners, unownedFiles } from './accounts';
 import { type DroppedModule, dropUnloadableModules } from './modules';
 import { type StrippedFile, stripPrivileges } from './privileges';
 import { partialPackages, slim } from './slim';
@@ -21,6 +21,7 @@ import { purge, type PurgeReport } from './purge';
 import { dirname, globToRegExp, Layers } from './resolve';
 import { normalizeEntries, parseShebang, readHead, readRootfsTar } from './tar';
 import { checkEntrypoint } from './entrypoint';
+import { hashHex } from '../../util/hash';
 
 /** Everything the pipeline needs to turn phase 1's tar into this image's layer. */
 export interface PipelineInput {
@@ -139,8 +140,10 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const everyone = [...declared, ...accounts.users];
   const groupIds = new Map<string, number>([...everyone.map((a) => [a.group || a.user, a.gid] as [string, number]), ...accounts.groups.map((g) => [g.name, g.gid] as [string, number])]);
   entries = [...entries, ...runDirs([...input.parents.flat(), ...entries], read, (u) => (u === 'root' ? 0 : everyone.find((a) => a.user === u)?.uid), (g) => (g === 'root' ? 0 : groupIds.get(g)))];
+  // Names synth left to the build (accounts an install created) get their ids here.
+  const owners = resolveNamedOwners(def, [...declared, ...adopted.users], adopted.groups);
   // The user's own files pass the same privilege rule as the packages' (and are reported the same way).
-  const own = stripPrivileges(await ownFiles(input), { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
+  const own = stripPrivileges(await ownFiles(input, owners), { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
   entries = normalizeEntries([...entries, ...own.entries]);
 
   const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
@@ -248,12 +251,13 @@ async function accountFiles(input: PipelineInput, created: { users: readonly Acc
 
 /**
  * The entries of the image's `.dir()` sources, in their order, then its `.file()`s
- * (a later one wins at the same path). Each body is checked against the sha256 the
- * definition names: the assembly may have been copied from elsewhere.
+ * (a later one wins at the same path), with the owners named at the build resolved.
+ * Each body is checked against the sha256 the definition names: the assembly may have
+ * been copied from elsewhere.
  */
-async function ownFiles(input: PipelineInput): Promise<Entry[]> {
+async function ownFiles(input: PipelineInput, named: NamedOwners): Promise<Entry[]> {
   const { def } = input;
-  const all = [...(def.dirs ?? []).flatMap((d) => d.entries), ...def.files];
+  const all = [...named.dirs.flatMap((d) => d.entries), ...named.files];
   const out: Entry[] = new Array(all.length);
   const one = async (f: FileDef): Promise<Entry> => {
     const path = f.path.replace(/^\/+/, '');
@@ -265,7 +269,7 @@ async function ownFiles(input: PipelineInput): Promise<Entry[]> {
     if (sha256 !== f.sha256) throw new BuildError(def.id, `${f.path}: the assembly's copy of its content is not the one synth wrote (sha256 ${sha256}, expected ${f.sha256})`, { phase: 'check' });
     const elf = parseElf(data);
     const shebang = elf ? undefined : parseShebang(data);
-    return { ...base, type: 'file', size: data.length, sha256, elf, ...(shebang ? { shebang } : {}) };
+    return { ...base, type: 'file', size: data.length, sha256, elf, ...(shebang ? { shebang } : {}), sha1: hashHex('sha1', data) };
   };
   // A tree is thousands of small files: read a few at a time rather than one round trip after another.
   for (let i = 0; i < all.length; i += READ_BATCH) {
