@@ -65,6 +65,9 @@ export const CORPUS: readonly CorpusEntry[] = [
   { package: 'nodejs', run: ['node', '-e', 'console.log(require("crypto").createHash("sha1").update("x").digest("hex"), require("zlib").gzipSync("x").length > 0)'] },
   { package: 'php-cli', run: ['php', '-r', 'echo json_encode([1, PHP_INT_SIZE, ctype_digit("12"), iconv("UTF-8", "ISO-8859-1", "ab")]), "\n";'], covers: 'modules and their ini files, iconv' },
   { package: 'openjdk-17-jre-headless', run: ['java', '-XshowSettings:properties', '-version'], output: false, covers: 'dlopened libjvm.so, modules file' },
+  { package: 'python3-cryptography', run: ['python3', '-c', 'from cryptography.fernet import Fernet; f = Fernet(Fernet.generate_key()); print(f.decrypt(f.encrypt(b"ok")).decode())'], covers: 'OpenSSL providers a library loads by name' },
+  { package: 'r-base-core', run: ['Rscript', '-e', 'cat(sum(1:3))'], covers: '#!/bin/bash wrapper calling Essential tools' },
+  { package: 'node-typescript', run: ['tsc', '--version'], covers: '#!/usr/bin/env node' },
   { package: 'gawk', run: ['gawk', 'BEGIN { print strftime("%Y", 0, 1), toupper("x") }'] },
   // CLIs
   { package: 'jq', run: ['jq', '-n', '[1, 2] | add'] },

@@ -18,6 +18,7 @@ import { app, debian, deploy, image, type Image } from '../src';
 import { ensureDebianBuilder } from '../src/runtime/build/builders/debian';
 import { engineFromDocker } from '../src/runtime/engine/docker';
 import { CORPUS, type CorpusEntry } from './packages';
+import { serverName, SERVERS } from './servers';
 
 const PLAIN_BUILDER = 'org.imgsdk.corpus.builder';
 const PLAIN_PACKAGES = 'org.imgsdk.corpus.packages';
@@ -90,7 +91,7 @@ export async function runCorpus(entries: readonly CorpusEntry[], opts: CorpusOpt
  * (tagged by the package list, so it is made once). Sizes per package are the
  * builder's size plus the Installed-Size of what `apt-get install PKG` adds to it.
  */
-async function plainImage(docker: Docker, packages: readonly string[], log: (l: string) => void): Promise<{ ref: string; sizes: Map<string, number> }> {
+export async function plainImage(docker: Docker, packages: readonly string[], log: (l: string) => void): Promise<{ ref: string; sizes: Map<string, number> }> {
   const engine = engineFromDocker(docker);
   const builder = await ensureDebianBuilder(engine, corpusBuilder.def, { log, force: false });
   const base = await docker.getImage(builder).inspect();
@@ -195,18 +196,29 @@ export function formatResults(results: readonly CorpusResult[]): string {
 if (require.main === module) {
   const only = process.argv.slice(2);
   const entries = only.length ? CORPUS.filter((e) => only.includes(e.package)) : CORPUS;
-  const unknown = only.filter((p) => !CORPUS.some((e) => e.package === p));
+  const servers = only.length ? SERVERS.filter((e) => only.includes(serverName(e))) : SERVERS;
+  const unknown = only.filter((p) => !CORPUS.some((e) => e.package === p) && !SERVERS.some((e) => serverName(e) === p));
   if (unknown.length) {
     console.error(`not in the corpus: ${unknown.join(', ')}`);
     process.exit(2);
   }
+  const log = (l: string) => console.log(`# ${l}`);
   const started = Date.now();
-  runCorpus(entries, { log: (l) => console.log(`# ${l}`) }).then(
-    (results) => {
+  (async () => {
+    const results = entries.length ? await runCorpus(entries, { log }) : [];
+    if (results.length) {
       console.log(formatResults(results));
-      // The wall time of the whole run (builder, every image, the plain container), and how busy the machine was.
+      // The wall time of the package corpus (builder, every image, the plain container), and how busy the machine was.
       const s = Math.round((Date.now() - started) / 1000);
       console.log(`${results.length} packages in ${Math.floor(s / 60)} min ${s % 60} s (load average ${require('node:os').loadavg()[0].toFixed(2)})`);
+    }
+    // Imported here: servers-run.ts imports this module.
+    const { formatServerResults, runServers } = await import('./servers-run');
+    const served = servers.length ? await runServers(servers, { log }) : [];
+    if (served.length) console.log(`\n${formatServerResults(served)}`);
+    return [...results, ...served];
+  })().then(
+    (results) => {
       process.exitCode = results.every((r) => r.ok) ? 0 : 1;
     },
     (err: unknown) => {

@@ -100,8 +100,9 @@ test('the nmap-musl-static assembly holds its Portage files in Portage\'s format
       'dev-libs/libressl static-libs\n',
   );
   assert.is(await read('package.accept_keywords/imgsdk'), `${header}=net-analyzer/nmap-7.60 ~amd64\n`);
-  assert.is(await read('package.mask/imgsdk'), `${header}dev-libs/openssl\n`);
-  assert.is(await read('package.unmask/imgsdk'), `${header}dev-libs/libressl\n`);
+  // Its parent masks openssl and unmasks libressl too: a child inherits its ancestors' settings, a repeated mask line is left out.
+  assert.is(await read('package.mask/imgsdk'), `${header}# from kubler/libressl-musl\ndev-libs/openssl\n`);
+  assert.is(await read('package.unmask/imgsdk'), `${header}# from kubler/libressl-musl\ndev-libs/libressl\n`);
   assert.is(
     await read('repos.conf/berne.conf'),
     `${header}[berne]\nlocation = /var/db/repos/berne\nsync-type = git\nsync-uri = https://github.com/berney/gentoo-overlay.git\nauto-sync = yes\n`,

@@ -6,6 +6,7 @@
 import { UsageError, type Problem } from '../contract/errors';
 import { outDirOf } from '../contract/defaults';
 import { readAssembly, type LoadedAssembly } from '../contract/read';
+import { signingOf } from '../runtime/deploy/signing';
 import { deployAssembly, type DeployOptions, type DeployResult as AssemblyDeployResult } from '../runtime/deploy/deploy';
 import { App, type AppInput } from '../sdk/app';
 import { loadApp } from '../sdk/load';
@@ -52,11 +53,13 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: A
   }
   const outdir = opts.assemblyDir ?? outDirOf();
   const theApp = App.isApp(input) ? input : App.of([input]);
+  // A bad key or VEX file fails before the lock resolver starts a container (deployAssembly reads them again: a few ms).
+  await signingOf(opts);
   let lock: LockResult | undefined;
   if (opts.lockFile !== undefined || opts.frozenLock) {
     const log = (line: string) => opts.onEvent?.({ type: 'log', id: '-', line });
     const t = Date.now();
-    lock = await ensureLocked(theApp, { lockFile: opts.lockFile, frozen: opts.frozenLock, select: opts.select, engine: opts.engine, log, signal: opts.signal });
+    lock = await ensureLocked(theApp, { lockFile: opts.lockFile, frozen: opts.frozenLock, select: opts.select, engine: opts.engine, log, signal: opts.signal, stateDir: opts.stateDir });
     opts.onEvent?.({ type: 'timing', id: '-', step: 'lock', ms: Date.now() - t });
   }
   const { warnings } = await synth(theApp, { outdir, lock: lock?.lock ?? null, epoch: opts.epoch });

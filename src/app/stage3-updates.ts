@@ -5,6 +5,7 @@
 import type { Manifest } from '../contract/assembly';
 import { dependents } from '../sdk/lock';
 import { builderRef } from '../runtime/build/builders/gentoo';
+import { LABEL_BUILDER_FROM, short } from '../runtime/build/builders/from-image';
 import { latestStage3 } from '../runtime/build/builders/stage3';
 import type { Engine } from '../runtime/engine/engine';
 
@@ -21,6 +22,18 @@ export interface Stage3Update {
   readonly rebuild: readonly string[];
   /** Why nothing was looked up, or what failed. */
   readonly note?: string;
+  /** The image a builder made `from:` one is set up from (it has no stage3 date). */
+  readonly from?: string;
+}
+
+/**
+ * The head of a report line: `<builder>: stage3 <flavour> <date>`, or `from <image>`
+ * for a builder made from an image (it has no date to report).
+ * @example stage3Head(u) // 'kubler/bob: stage3 amd64-openrc latest (not set up yet)'
+ */
+export function stage3Head(u: Stage3Update, sep = ': '): string {
+  const what = u.from ? `from ${u.from}` : (u.current ?? (u.pinned ? '?' : 'latest (not set up yet)'));
+  return `${u.builder}${sep}stage3 ${u.flavour} ${what}`;
 }
 
 /** Orders stage3 dates (`20180101` and `20240101T170000Z` alike). */
@@ -47,7 +60,7 @@ export async function stage3Updates(manifest: Manifest, engine: Engine | null, s
     const pinned = g.date !== 'latest';
     const base = { builder: id, flavour: g.stage3, pinned, rebuild };
     if (g.from) {
-      out.push({ ...base, current: null, latest: null, newer: false, note: `pulled from ${g.from}: docker pull it to update` });
+      out.push({ ...base, current: null, latest: null, newer: false, from: g.from, note: await followNote(engine, b.def.id, g.from, builderRef(b.def, b.key)) });
       continue;
     }
     let current: string | null = pinned ? g.date : null;
@@ -60,4 +73,19 @@ export async function stage3Updates(manifest: Manifest, engine: Engine | null, s
     }
   }
   return out;
+}
+
+/**
+ * What a builder made `from:` an image is set up from, and what updates it: the
+ * builder follows the image behind the tag (from-image.ts), so a newer image
+ * under that tag is the update.
+ */
+async function followNote(engine: Engine | null, id: string, from: string, ref: string): Promise<string> {
+  const how = `the builder follows ${from}: build or pull a newer image under that tag, and the next deploy sets the builder up again from it`;
+  if (!engine) return how;
+  const built = (await engine.inspectImage(ref).catch(() => null))?.labels[LABEL_BUILDER_FROM];
+  const now = (await engine.inspectImage(from).catch(() => null))?.id;
+  if (!built) return `not set up yet; ${how}`;
+  if (now && now !== built) return `set up from image ${short(built)}, ${from} is now ${short(now)}: the next deploy sets ${id} up again from it`;
+  return `set up from image ${short(built)}; ${how}`;
 }

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { lockApp, type LockResult, type PackageChange, type Stage3Update } from '../app/lock';
+import { lockApp, stage3Head, type LockResult, type PackageChange, type Stage3Update } from '../app/lock';
 import { parse } from './args';
 
 export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
@@ -8,7 +8,7 @@ export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
   building, and writes imgsdk.lock beside the app: deterministic JSON to commit.
   Deploys then install exactly those versions; a changed version rebuilds only the
   images holding the package and their descendants. Other entries stay as they are.
-  --app FILE|DIR   the app (default ./images.ts)
+  --app FILE|DIR   the app (default the nearest images.ts here or above)
   --lock FILE      the lock file (default imgsdk.lock beside the app)
   --json           print what changed as JSON
   -v, --verbose    show the builder's output
@@ -27,8 +27,8 @@ export function lockSummary(r: LockResult): object {
   return { file: r.file, written: r.written, resolved: r.resolved, changes: r.changes, rebuild: r.rebuild };
 }
 
-/** What a lock or update run did, as lines. */
-export function describeLock(r: LockResult): string {
+/** What a lock or update run did, as lines; `rebuild: false` leaves out what will rebuild (a deploy just built it). */
+export function describeLock(r: LockResult, opts: { readonly rebuild?: boolean } = {}): string {
   const name = relative(process.cwd(), r.file) || r.file;
   const lines: string[] = [];
   const n = r.resolved.length;
@@ -38,7 +38,7 @@ export function describeLock(r: LockResult): string {
   for (const id of fresh) lines.push(`${id}: ${r.lock.images[id].packages.length} packages locked`);
   const changed = r.changes.filter((c) => !fresh.includes(c.image));
   if (changed.length) lines.push(...changeTable(changed));
-  lines.push(r.rebuild.length ? `will rebuild: ${r.rebuild.join(', ')}` : 'nothing will rebuild');
+  if (opts.rebuild !== false) lines.push(r.rebuild.length ? `will rebuild: ${r.rebuild.join(', ')}` : 'nothing will rebuild');
   return lines.join('\n') + '\n';
 }
 
@@ -55,7 +55,7 @@ export function changeTable(changes: readonly PackageChange[]): string[] {
 export function stage3Lines(updates: readonly Stage3Update[]): string[] {
   const out: string[] = [];
   for (const u of updates) {
-    const head = `${u.builder}: stage3 ${u.flavour} ${u.current ?? (u.pinned ? '?' : 'latest (not set up yet)')}`;
+    const head = stage3Head(u);
     if (u.note) out.push(`${head}: ${u.note}`);
     else if (u.newer) {
       out.push(`${head} -> ${u.latest} (would rebuild: ${u.rebuild.join(', ') || 'no images'})`);

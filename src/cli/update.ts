@@ -1,4 +1,5 @@
 import { updateApp } from '../app/update';
+import { stage3Head } from '../app/lock';
 import { parse } from './args';
 import { describeLock, lockSummary, verboseLog } from './lock';
 
@@ -8,7 +9,7 @@ export const UPDATE_USAGE = `imgsdk update [ids or globs…] [options]
   \`imgsdk deploy\` then rebuilds exactly those images. Also looks up the newest
   stage3 of every Gentoo builder and prints newer dates (Kubler's update; pinned
   dates are changed in images.ts).
-  --app FILE|DIR   the app (default ./images.ts)
+  --app FILE|DIR   the app (default the nearest images.ts here or above)
   --lock FILE      the lock file (default imgsdk.lock beside the app)
   --json           what changed, as JSON
   -v, --verbose    show the builder's output
@@ -24,7 +25,7 @@ export async function updateCommand(argv: readonly string[]): Promise<number> {
   }
   process.stdout.write(describeLock(r));
   for (const u of updates) {
-    const head = `${u.builder}  ${u.flavour}  ${u.current ?? (u.pinned ? '?' : 'latest (not set up yet)')}`;
+    const head = stage3Head(u, '  ');
     if (u.note) {
       process.stdout.write(`${head}: ${u.note}\n`);
       continue;

@@ -10,7 +10,7 @@ export const ASSEMBLY_VERSION = '1.0.0';
  * Version of the builder-side scripts and rootfs pipeline. Part of every key, so a
  * change in how images are built rebuilds them.
  */
-export const BUILD_SCRIPT_VERSION = '9';
+export const BUILD_SCRIPT_VERSION = '11';
 
 /**
  * Version of how builder images are made (bootstrap, import, set-up). Part of every
@@ -25,6 +25,13 @@ export const BUILDER_VERSION = '1';
  * Debian builders. 2: EMERGE_DEFAULT_OPTS without --buildpkg.
  */
 export const GENTOO_SETUP_VERSION = '2';
+
+/**
+ * Version of how mmdebstrap lays out a Debian builder. Part of the key of bootstrapped
+ * Debian builders only (pulled and imported ones are what they are). 2: merged-/usr
+ * with `usr-is-merged`, as the official images are, instead of `usrmerge` (and its Perl).
+ */
+export const DEBIAN_BOOTSTRAP_VERSION = '2';
 
 export type BuilderKind = 'gentoo' | 'debian';
 export type Libc = 'glibc' | 'musl';
@@ -86,6 +93,20 @@ export interface BuilderDef {
   readonly platforms?: readonly string[];
 }
 
+/** The OpenVEX statuses (https://openvex.dev/ns/v0.2.0). */
+export const VEX_STATUSES = ['not_affected', 'affected', 'fixed', 'under_investigation'] as const;
+
+/** One OpenVEX statement as `.vex()` records it; `products` default to the image when attested. */
+export interface VexStatementDef {
+  readonly vulnerability: { readonly name: string; readonly aliases?: readonly string[] };
+  readonly status: (typeof VEX_STATUSES)[number];
+  readonly justification?: string;
+  readonly impact_statement?: string;
+  readonly action_statement?: string;
+  readonly status_notes?: string;
+  readonly products?: readonly { readonly '@id': string }[];
+}
+
 /** A file, directory or symlink added to an image with `.file()`. */
 export interface FileDef {
   readonly path: string;
@@ -98,6 +119,12 @@ export interface FileDef {
   readonly size: number;
   /** Target of a symlink. */
   readonly target: string | null;
+  /**
+   * The owner as written (`postgres`, `postgres:postgres`) when it names an account
+   * no `.account()` declares: one a package's install creates, so `uid`/`gid` (0 here)
+   * are resolved at build from the accounts the install created. @default absent
+   */
+  readonly owner?: string;
 }
 
 /**
@@ -128,6 +155,20 @@ export interface HealthcheckDef {
   readonly startPeriod: number;
 }
 
+/**
+ * How deploy tells that a server image is up (`.ready()`): a TCP port of the running
+ * container accepts a connection, or a command run beside it (in its network
+ * namespace) exits 0, within `timeout` seconds.
+ */
+export interface ReadyDef {
+  /** A TCP port the container listens on. */
+  readonly port?: number;
+  /** argv of a probe, run in a container of the image sharing the server's network. */
+  readonly cmd?: readonly string[];
+  /** Seconds. */
+  readonly timeout: number;
+}
+
 /** What ends up in the OCI image config. */
 export interface ImageConfigDef {
   readonly entrypoint: readonly string[] | null;
@@ -141,7 +182,15 @@ export interface ImageConfigDef {
   /** User name or numeric uid, resolved against accounts at build time. */
   readonly user: string | null;
   readonly healthcheck: HealthcheckDef | null;
+  /** `.init()`: the entrypoint starts with {@link INIT_ENTRYPOINT} (tini). @default absent (no init) */
+  readonly init?: true;
 }
+
+/** What `.init()` puts before an image's entrypoint: tini, which forwards signals and reaps children. */
+export const INIT_ENTRYPOINT: readonly string[] = ['/usr/bin/tini', '--'];
+
+/** The package that brings {@link INIT_ENTRYPOINT}, per builder kind. */
+export const INIT_PACKAGE: Readonly<Record<BuilderKind, string>> = { debian: 'tini', gentoo: 'sys-process/tini' };
 
 /**
  * The root rule: a config's user is root when it is unset (the engine's default),
@@ -311,6 +360,8 @@ export interface ImageDef {
   readonly allowRoot: boolean;
   readonly tags: readonly string[];
   readonly tests: readonly string[];
+  /** The started check (`.ready()`), when the image declares one. */
+  readonly ready?: ReadyDef;
   readonly debug: boolean;
   /** Globs that must not exist in the final image (set by policies such as noShell). */
   readonly forbid: readonly string[];
@@ -324,6 +375,11 @@ export interface ImageDef {
    * them; absent: the host's platform, as before platforms existed.
    */
   readonly platforms?: readonly string[];
+  /**
+   * OpenVEX statements about the image (`.vex()`), attested with it when pushed
+   * signed. Not part of the key: they describe the image, they do not change it.
+   */
+  readonly vex?: readonly VexStatementDef[];
 }
 
 /** One platform of a multi-platform image: its key and the key's inputs. */

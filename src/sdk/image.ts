@@ -1,6 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
+import { checkArgs, describeValue, type ParamSpec } from './args';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import type { AccountDef, HealthcheckDef, PortageDef } from '../contract/assembly';
+import { VEX_STATUSES, type AccountDef, type HealthcheckDef, type PortageDef, type ReadyDef, type VexStatementDef } from '../contract/assembly';
 import { Builder, type SiteProblem } from './builder';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
 import { sha256 as sha256Of } from '../util/hash';
@@ -79,6 +80,16 @@ export interface CopyProps {
   readonly from: Image | string;
   /** Paths or globs in that image; their ELF closure comes along. */
   readonly paths: readonly string[];
+}
+
+/** How deploy tells that the image's server is up: give `port` or `cmd`. */
+export interface ReadyProps {
+  /** A TCP port the server listens on: up when it accepts a connection (from the deploying machine, to the container's address). */
+  readonly port?: number;
+  /** A probe run in a container of this image sharing the server's network (`['redis-cli', 'ping']`): up when it exits 0. */
+  readonly cmd?: readonly string[] | string;
+  /** Seconds to wait for it. @default 30 */
+  readonly timeout?: number;
 }
 
 export interface HealthcheckProps {
@@ -174,6 +185,7 @@ export interface OwnConfig {
   readonly labels: Readonly<Record<string, string>>;
   readonly user?: string;
   readonly healthcheck?: HealthcheckDef;
+  readonly init?: boolean;
 }
 
 /** @internal The whole state of an image; never mutated once an Image holds it. */
@@ -202,7 +214,9 @@ export interface ImageState {
   readonly allowRoot: boolean;
   readonly tags: readonly string[];
   readonly tests: readonly string[];
+  readonly ready?: ReadyDef;
   readonly debug: boolean;
+  readonly vex: readonly VexStatementDef[];
   /** Bytes of `.patch()` files by sha256. */
   readonly patchData: Readonly<Record<string, Buffer>>;
   readonly problems: readonly SiteProblem[];
@@ -226,6 +240,42 @@ type Draft = { -readonly [K in keyof ImageState]: ImageState[K] };
  * classes.
  */
 const IMAGE_BRAND = Symbol.for('imgsdk.Image');
+
+/** A statement given to `.vex()`: OpenVEX's fields; the vulnerability by name or as OpenVEX's object. */
+export interface VexStatement {
+  readonly vulnerability: string | { readonly name: string; readonly aliases?: readonly string[] };
+  readonly status: VexStatementDef['status'];
+  /** Required with `not_affected` unless `impact_statement` says why (OpenVEX's justification labels, e.g. `vulnerable_code_not_present`). */
+  readonly justification?: string;
+  readonly impact_statement?: string;
+  /** Required with `affected`: what a user should do. */
+  readonly action_statement?: string;
+  readonly status_notes?: string;
+  /** @default the pushed image */
+  readonly products?: readonly (string | { readonly '@id': string })[];
+}
+
+const VEX_JUSTIFICATIONS = ['component_not_present', 'vulnerable_code_not_present', 'vulnerable_code_not_in_execute_path', 'vulnerable_code_cannot_be_controlled_by_adversary', 'inline_mitigations_already_exist'];
+
+/** What is wrong with a VEX statement by OpenVEX v0.2.0's rules, or null. */
+function checkVexStatement(st: VexStatement): string | null {
+  const name = typeof st?.vulnerability === 'string' ? st.vulnerability : st?.vulnerability?.name;
+  if (!name) return '.vex(): a statement names no vulnerability';
+  if (!(VEX_STATUSES as readonly string[]).includes(st.status)) return `.vex(): ${name}: status "${st.status}" is not one of ${VEX_STATUSES.join(', ')}`;
+  if (st.status === 'not_affected' && !st.justification && !st.impact_statement) return `.vex(): ${name}: not_affected needs a justification (${VEX_JUSTIFICATIONS.join(', ')}) or an impact_statement`;
+  if (st.justification && !VEX_JUSTIFICATIONS.includes(st.justification)) return `.vex(): ${name}: justification "${st.justification}" is not one of ${VEX_JUSTIFICATIONS.join(', ')}`;
+  if (st.status === 'affected' && !st.action_statement) return `.vex(): ${name}: affected needs an action_statement (what users should do)`;
+  return null;
+}
+
+function normalizeVex(st: VexStatement): VexStatementDef {
+  const { vulnerability, products, ...rest } = st;
+  return {
+    ...rest,
+    vulnerability: typeof vulnerability === 'string' ? { name: vulnerability } : vulnerability,
+    ...(products ? { products: products.map((p) => (typeof p === 'string' ? { '@id': p } : p)) } : {}),
+  };
+}
 
 /**
  * A container image definition: an immutable value. Every method returns a new
@@ -273,13 +323,19 @@ export class Image {
       keep: [], purge: [], closure: null, copies: [], files: null, dirs: [], accounts: [], needs: [],
       hooks: { configureBuilder: [], configureRootfs: [], finishRootfs: [] },
       config: { env: {}, expose: [], volumes: [], labels: {} },
-      allowRoot: false, tags: [], tests: [], debug: false, patchData: {}, problems, warnings: [], sites: {},
+      allowRoot: false, tags: [], tests: [], debug: false, vex: [], patchData: {}, problems, warnings: [], sites: {},
     });
   }
 
   /** The image id, `namespace/name`. */
   get id(): string {
     return this.state.id;
+  }
+
+  /** @internal This image with a problem of a call of `method` recorded, nothing else changed. */
+  problemAt(method: string, fn: Function, message: string, site: Site = Site.here(fn)): Image {
+    const d: Draft = { ...this.state, sites: { ...this.state.sites, [method]: site }, problems: [...this.state.problems, { site, message }] };
+    return new Image(d);
   }
 
   private next(method: string, fn: Function, edit: (d: Draft, site: Site, problem: (m: string | null) => void) => void): Image {
@@ -695,6 +751,25 @@ export class Image {
     });
   }
 
+  /**
+   * Runs the program under an init as PID 1, which forwards signals to it and reaps
+   * its children. Without one, a program that installs no SIGTERM handler (node,
+   * python) ignores `docker stop` as PID 1 and is killed only after the 10 s timeout.
+   *
+   * The init is the distribution's `tini` (Debian `tini`, Gentoo `sys-process/tini`),
+   * installed into the image and put before the entrypoint: the image's config says
+   * `/usr/bin/tini -- <entrypoint…>`. An OCI config has no init flag, so this works on
+   * every engine and with `docker run` without `--init`. Children inherit it and keep it
+   * in front of an entrypoint of their own; `.init(false)` turns it off.
+   *
+   * @example image('acme/api').from(node).entrypoint('/usr/bin/node', '/app/main.js').init()
+   */
+  init(enabled = true): Image {
+    return this.next('init', this.init, (d) => {
+      d.config = { ...d.config, init: enabled };
+    });
+  }
+
   /** The entrypoint. @example img.entrypoint('/usr/sbin/nginx', '-g', 'daemon off;') */
   entrypoint(...args: string[]): Image {
     return this.next('entrypoint', this.entrypoint, (d, _s, problem) => {
@@ -798,6 +873,25 @@ export class Image {
     });
   }
 
+  /**
+   * The started check: deploy starts the built image once (its entrypoint, as it
+   * will run) before tagging it, and fails naming the image with the log's tail
+   * when the server does not come up within `timeout` seconds (or exits).
+   * @example image('acme/db').packages('postgresql').entrypoint(...).ready({ port: 5432 })
+   * @example image('acme/cache').packages('redis-server').entrypoint('redis-server').ready({ cmd: ['redis-cli', 'ping'], timeout: 10 })
+   */
+  ready(props: ReadyProps): Image {
+    return this.next('ready', this.ready, (d, _s, problem) => {
+      const cmd = props.cmd === undefined ? undefined : typeof props.cmd === 'string' ? props.cmd.trim().split(/\s+/).filter(Boolean) : [...props.cmd];
+      if ((props.port === undefined) === (cmd === undefined)) problem('ready: give either a port or a cmd');
+      if (props.port !== undefined && !(Number.isInteger(props.port) && props.port > 0 && props.port < 65536)) problem(`ready: port ${props.port} is not a TCP port (1-65535)`);
+      if (cmd !== undefined && cmd.length === 0) problem('ready: empty command');
+      const timeout = props.timeout ?? 30;
+      if (!(Number.isFinite(timeout) && timeout > 0)) problem(`ready: timeout ${timeout} must be a number of seconds > 0`);
+      d.ready = { ...(props.port !== undefined ? { port: props.port } : {}), ...(cmd ? { cmd } : {}), timeout };
+    });
+  }
+
   /** A health check, also run after a build. @example img.healthcheck({ cmd: ['/usr/bin/wget', '-q', 'localhost:8080'] }) */
   healthcheck(props: HealthcheckProps): Image {
     return this.next('healthcheck', this.healthcheck, (d, _s, problem) => {
@@ -821,11 +915,33 @@ export class Image {
   }
 
   /**
+   * OpenVEX statements about this image: which vulnerabilities affect it, and which do
+   * not and why. Pushed with a signing key, they are attested as an OpenVEX document
+   * (predicate `https://openvex.dev/ns/v0.2.0`) whose products default to the pushed
+   * image. Calls add up; not part of the key. Takes statements or a whole OpenVEX
+   * document (its statements are taken).
+   * @example img.vex({ vulnerability: 'CVE-2023-4911', status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' })
+   */
+  vex(...statements: readonly (VexStatement | { readonly statements: readonly VexStatement[] })[]): Image {
+    return this.next('vex', this.vex, (d, _site, problem) => {
+      const flat = statements.flatMap((x) => ('statements' in x && Array.isArray(x.statements) ? x.statements : [x as VexStatement]));
+      const ok: VexStatementDef[] = [];
+      for (const st of flat) {
+        const m = checkVexStatement(st);
+        problem(m);
+        if (!m) ok.push(normalizeVex(st));
+      }
+      d.vex = [...d.vex, ...ok];
+    });
+  }
+
+  /**
    * Applies a reusable transform.
    * @example const hardened = (i: Image) => i.user('nobody'); img.with(hardened)
    */
   with(fn: (img: Image) => Image): Image {
-    return fn(this);
+    const r: unknown = fn(this);
+    return Image.isImage(r) ? r : this.problemAt('with', this.with, `.with(): the function returned ${describeValue(r)}, not an image`);
   }
 }
 
@@ -877,7 +993,51 @@ function readSource(path: string, problem: (m: string) => void, what: string): B
  * @example export const web = image('acme/web').builder(deb).packages('nginx-light');
  */
 export function image(id: string): Image {
-  return Image.create(id, Site.here(image));
+  const bad = checkArgs('image()', ['string'], [id]);
+  if (!bad) return Image.create(id, Site.here(image));
+  const site = Site.here(image);
+  return Image.create(INVALID_ID, site).problemAt('image', image, bad, site);
+}
+
+/** The id of an image whose `image(id)` was not given a string (the problem says so). */
+const INVALID_ID = 'invalid/id';
+
+/**
+ * The runtime types of every public method's arguments (args.ts), for JavaScript
+ * callers: one line per method, checked before its body runs. A new public method
+ * adds its line (test/sdk/args.test.ts checks that every method has one).
+ */
+export const IMAGE_SIGNATURES: Readonly<Record<string, readonly ParamSpec[]>> = {
+  from: ['image|string'], builder: ['builder'], platforms: ['...string'], packages: ['...string'],
+  use: ['string', '...string'], keywords: ['string', '...string'], mask: ['...string'], unmask: ['...string'],
+  unmaskUse: ['string', '...string'], makeConf: ['record'], packageEnv: ['string', 'record'],
+  overlay: ['string', '{uri:string,type:?string,branch:?string}'], provide: ['...string'], unprovide: ['...string'],
+  patch: ['string', 'string'], uninstall: ['...string'], noBinpkgCache: ['...string'], runtimeLibs: ['...string'],
+  download: ['string', 'string', '?string'], record: ['string', 'string'], locale: ['...string'], keep: ['...string'],
+  purge: ['...string'], closure: ['{roots:strings,keep:?strings}'], copy: ['{from:image/string,paths:strings}'],
+  file: ['string', 'string|bytes|{src:?string,dir:?boolean,symlink:?string}', '?{mode:?integer/string,owner:?string/integer}'],
+  account: ['{user:string,uid:integer,group:?string,gid:?integer,home:?string,shell:?string}'],
+  user: ['string|integer'], allowRoot: [], entrypoint: ['...string'], cmd: ['...string'], env: ['string', 'string'],
+  workdir: ['string'], expose: ['...integer|string'], volume: ['...string'], label: ['string', 'string'], tag: ['...string'],
+  needs: ['...string'], configureBuilder: ['string'], configureRootfs: ['string'], finishRootfs: ['string'],
+  test: ['string|strings'], healthcheck: ['{cmd:strings/string,interval:?number,timeout:?number,retries:?integer,startPeriod:?number}'],
+  dir: ['string', '{src:string,ignore:?strings,dockerignore:?boolean,owner:?string/integer,mode:?integer/string/object}'],
+  init: ['?boolean'], ready: ['object'], vex: ['...object'],
+  debug: [], with: ['function'],
+};
+
+for (const [name, params] of Object.entries(IMAGE_SIGNATURES)) {
+  const proto = Image.prototype as unknown as Record<string, (this: Image, ...args: unknown[]) => Image>;
+  const body = proto[name];
+  if (typeof body !== 'function') continue;
+  // Named as the method, so Site.here(this.<method>) inside the body skips this frame too.
+  const checked = {
+    [name](this: Image, ...args: unknown[]): Image {
+      const bad = checkArgs(`.${name}()`, params, args);
+      return bad ? this.problemAt(name, checked, bad) : body.apply(this, args);
+    },
+  }[name];
+  proto[name] = checked;
 }
 
 Object.defineProperty(Image.prototype, IMAGE_BRAND, { value: true });

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform } from '../contract/assembly';
+import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type OverlayDef, type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform } from '../contract/assembly';
 import { forPlatform } from './builder';
 import { ValidationError, type Problem } from '../contract/errors';
 import { outDirOf } from '../contract/defaults';
@@ -15,7 +15,7 @@ import { builderKey, imageKey, keyInputs, phase1Inputs, phase1Key } from '../con
 import { lockedAtom } from './portage/lock';
 import { lockStates, readLockFile, type ImageLockState, type Lock } from './lock';
 import { Atom } from './portage/atom';
-import { renderPortage } from './portage/config';
+import { inheritedOverlays, renderInheritedPortage, type PortageOf } from './portage/config';
 import { resolveApp } from './resolve';
 import { SDK_VERSION } from '../contract/version';
 
@@ -135,7 +135,7 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
     const p1 = p1keys.get(id)!;
     const per = platformKeys.get(id);
     manifestImages[id] = { key, phase1Key: p1, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)!, phase1Inputs: p1inputs.get(id)!, ...(per ? { platforms: per } : {}) };
-    for (const [path, content] of imageFiles(def, p1, r.builders.get(def.builder)!, r.blobs, locks.get(id)!)) files.set(`${dir}/${path}`, content);
+    for (const [path, content] of imageFiles(def, p1, r.builders.get(def.builder)!, r.blobs, locks.get(id)!, portageChain(r.images, def))) files.set(`${dir}/${path}`, content);
   }
 
   const sources = sourcesOf(theApp);
@@ -160,20 +160,26 @@ function manifestBuilder(def: BuilderDef): ManifestBuilder {
 }
 
 /** The files of one image's directory; `build.sh` names the phase-1 key (of its first platform, for an image that names platforms). */
-function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: ReadonlyMap<string, Buffer>, lock: ImageLockState): [string, string | Buffer][] {
+function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: ReadonlyMap<string, Buffer>, lock: ImageLockState, chain: readonly PortageOf[]): [string, string | Buffer][] {
   const out: [string, string | Buffer][] = [['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])], ['build.sh', buildScript(def, key, builder)]];
   if (builder.kind === 'gentoo') {
-    for (const [p, c] of Object.entries(renderPortage(def.portage))) out.push([`portage/${p}`, c]);
-    for (const [p, c] of Object.entries(portageLists(def))) out.push([`portage/imgsdk/${p}`, c]);
+    // The ancestors' settings too: phase 1 emerges their packages into this builder (config.ts).
+    for (const [p, c] of Object.entries(renderInheritedPortage(chain))) out.push([`portage/${p}`, c]);
+    for (const [p, c] of Object.entries(portageLists(def, inheritedOverlays(chain)))) out.push([`portage/imgsdk/${p}`, c]);
     // Locked: phase 1 installs exactly these versions (portage.sh checks they are still in the tree).
     if (def.packages.length && lock.own.length) out.push(['portage/imgsdk/lock.list', `# imgsdk.lock: ${def.id}\n${lock.own.map((p) => `${lockedAtom(p)}\n`).join('')}`]);
-    for (const patch of def.portage.patches) {
+    // The ancestors' patches first: a path the image patches too is the image's.
+    const patches = new Map<string, Buffer>();
+    for (const patch of chain.flatMap((c) => c.portage.patches)) {
       const a = Atom.parse(patch.atom);
       const dir = a.version ? `${a.category}/${a.name}-${a.version}${a.revision ? '-r' + a.revision : ''}` : a.cpn;
-      out.push([`portage/patches/${dir}/${patch.name}`, blobs.get(patch.sha256)!]);
+      patches.set(`portage/patches/${dir}/${patch.name}`, blobs.get(patch.sha256)!);
     }
+    out.push(...patches);
   } else {
     for (const [p, c] of Object.entries(renderApt(def.packages, builder.debian!, def.packages.length ? lock.pins : []))) out.push([`apt/${p}`, c]);
+    // `.locale()`: debian.sh compiles each into the root, as portage.sh does (C.UTF-8 comes with libc-bin).
+    if (def.portage.locales.length) out.push(['apt/locales.list', def.portage.locales.map((l) => `${l}\n`).join('')]);
   }
   const hooks = { configureBuilder: 'configure-builder.sh', configureRootfs: 'configure-rootfs.sh', finishRootfs: 'finish-rootfs.sh' } as const;
   for (const [name, file] of Object.entries(hooks)) {
@@ -194,7 +200,7 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
  * except `image` (the id). The values are atoms, URLs, names and paths: no TAB or newline.
  * @example portageLists(def)['packages.list'] // 'app-shells/bash\nnet-misc/curl\n'
  */
-function portageLists(def: ImageDef): Record<string, string> {
+function portageLists(def: ImageDef, overlays: readonly OverlayDef[]): Record<string, string> {
   const p = def.portage;
   const lines = (rows: readonly (readonly (string | number | null)[])[]): string => rows.map((r) => `${r.map((v) => v ?? '').join('\t')}\n`).join('');
   const lists: Record<string, string> = {
@@ -202,7 +208,7 @@ function portageLists(def: ImageDef): Record<string, string> {
     'packages.list': lines(def.packages.map((a) => [a])),
     'downloads.tsv': lines(p.downloads.map((d) => [d.url, d.sha256, d.name])),
     'no-binpkg-cache.list': lines(p.noBinpkgCache.map((a) => [a])),
-    'overlays.tsv': lines(p.overlays.map((o) => [o.name, o.type, o.uri, o.branch])),
+    'overlays.tsv': lines(overlays.map((o) => [o.name, o.type, o.uri, o.branch])),
     'accounts.tsv': lines(def.accounts.map((a) => [a.user, a.uid, a.group, a.gid, a.home, a.shell])),
     'uninstall.list': lines(p.uninstall.map((a) => [a])),
     'runtime-libs.list': lines(p.runtimeLibs.map((k) => [k])),
@@ -210,6 +216,13 @@ function portageLists(def: ImageDef): Record<string, string> {
     'record.tsv': lines(p.record.map((r) => [r.group, r.name])),
   };
   return Object.fromEntries(Object.entries(lists).filter(([, text]) => text !== ''));
+}
+
+/** The Portage settings of `def` and of its ancestors, root first (the image last). */
+function portageChain(images: ReadonlyMap<string, ImageDef>, def: ImageDef): PortageOf[] {
+  const chain: PortageOf[] = [];
+  for (let d: ImageDef | undefined = def; d; d = d.parent ? images.get(d.parent) : undefined) chain.unshift({ id: d.id, portage: d.portage });
+  return chain;
 }
 
 function buildScript(def: ImageDef, key: string, builder: BuilderDef): string {
@@ -256,7 +269,9 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
     const dest = join(outdir, rel);
     const bytes = typeof content === 'string' ? Buffer.from(content) : content;
     const st = statSync(dest, { throwIfNoEntry: false });
-    if (st?.isFile() && st.size === bytes.length && readFileSync(dest).equals(bytes)) continue;
+    // A body under files/<sha256> is named by its hash, and the pipeline checks each one it
+    // reads against it: one of the right size is not read back (a tree is thousands of them).
+    if (st?.isFile() && st.size === bytes.length && (CONTENT_ADDRESSED.test(rel) || readFileSync(dest).equals(bytes))) continue;
     ensureDir(dirname(dest));
     writeAtomicSync(dest, bytes, rel.endsWith('.sh') ? 0o755 : 0o644);
   }
@@ -269,6 +284,8 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
   const manifest = { ...asm.manifest, files: listed };
   writeAtomicSync(join(outdir, 'manifest.json'), prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'sources', 'images', 'builders', 'order', 'files']));
 }
+
+const CONTENT_ADDRESSED = /\/files\/[0-9a-f]{64}$/;
 
 function previousFiles(outdir: string): string[] {
   try {

@@ -29,7 +29,8 @@ const NS = `imgsdk-signed-${randomBytes(4).toString('hex')}`;
 // Two platforms; a files-only image never starts a builder, so nothing runs under qemu.
 const twoPlatforms = debian.builder('imgsdk-e2e/signed-files', { suite: 'bookworm', platforms: ['linux/amd64', 'linux/arm64'], network: 'host' });
 const conf = image(`${NS}/conf`).builder(twoPlatforms).file('/etc/imgsdk-signed.conf', `signed ${NS}\n`);
-const hello = image(`${NS}/hello`).builder(bookworm).packages('hello').user('nobody').entrypoint('/usr/bin/hello');
+const hello = image(`${NS}/hello`).builder(bookworm).packages('hello').user('nobody').entrypoint('/usr/bin/hello')
+  .vex({ vulnerability: 'CVE-2023-4911', status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' });
 const ids = [`${NS}/conf`, `${NS}/hello`];
 
 let registry: Registry | undefined;
@@ -75,7 +76,9 @@ test('a two-platform app pushed signed verifies for every tag and platform; an u
       const v = await verify(ref, { keys: [key('ours.pub')] });
       const two = ref.includes('/conf:');
       assert.equal(v.manifests.map((m) => m.platform ?? m.kind), two ? ['index', 'linux/amd64', 'linux/arm64/v8'] : ['image'], ref);
-      for (const m of v.manifests.filter((x) => x.kind === 'image')) assert.equal(m.attestations, ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document'], ref);
+      // The SLSA provenance and the SPDX SBOM for each; hello's .vex() statements as an OpenVEX document.
+      const expected = ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document', ...(two ? [] : ['https://openvex.dev/ns/v0.2.0'])];
+      for (const m of v.manifests.filter((x) => x.kind === 'image')) assert.equal(m.attestations, expected, ref);
     }
     // The one-package image: its SBOM's packages are the package database in its layer.
     const helloRef = `${registry.address}/${NS}/hello:latest`;

@@ -101,7 +101,9 @@ test('every method returns a new Image and leaves the one it was called on uncha
     ['finishRootfs', (i) => i.finishRootfs('true')],
     ['test', (i) => i.test('/bin/app --version')],
     ['healthcheck', (i) => i.healthcheck({ cmd: ['/bin/app', 'ping'] })],
+    ['ready', (i) => i.ready({ port: 8080 })],
     ['debug', (i) => i.debug()],
+    ['vex', (i) => i.vex({ vulnerability: 'CVE-2023-4911', status: 'fixed' })],
   ];
   const before = snapshot(base);
   for (const [name, call] of calls) {
@@ -314,6 +316,17 @@ test('.with(fn) applies a transform, and a problem inside it names the transform
 
 test('the id getter returns the image id', () => {
   assert.is(image('acme/id').id, 'acme/id');
+});
+
+test('.ready() records a port or a command with its timeout, and says what is wrong with anything else', () => {
+  const base = image('acme/srv').builder(deb).packages('redis-server').user('nobody');
+  assert.equal(Testing.synth(base.ready({ port: 6379 })).image('acme/srv').def.ready, { port: 6379, timeout: 30 });
+  assert.equal(Testing.synth(base.ready({ cmd: 'redis-cli ping', timeout: 5 })).image('acme/srv').def.ready, { cmd: ['redis-cli', 'ping'], timeout: 5 });
+  assert.is(Testing.synth(base).image('acme/srv').def.ready, undefined, 'an image without .ready() has none (its definition is as before)');
+  const problems = (i: Image) => Testing.problems(i).join('\n');
+  assert.match(problems(base.ready({})), /acme\/srv.*ready: give either a port or a cmd/);
+  assert.match(problems(base.ready({ port: 70000 })), /port 70000 is not a TCP port/);
+  assert.match(problems(base.ready({ port: 80, timeout: 0 })), /timeout 0 must be a number of seconds > 0/);
 });
 
 test.run();

@@ -108,8 +108,11 @@ export class DockerContainer implements ContainerHandle {
 
   async state(): Promise<ContainerState> {
     try {
-      const s = (await this.container.inspect()).State as Docker.ContainerInspectInfo['State'] & { Health?: { Status: string; Log?: { Output: string }[] } };
+      const info = await this.container.inspect();
+      const s = info.State as Docker.ContainerInspectInfo['State'] & { Health?: { Status: string; Log?: { Output: string }[] } };
+      const address = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).find(Boolean);
       return {
+        ...(address ? { address } : {}),
         running: s.Running,
         exitCode: s.Running ? null : s.ExitCode,
         health: s.Health?.Status ?? null,

@@ -4,7 +4,8 @@
  * health check starts the image as it would run and waits until the engine
  * reports it healthy. Containers are always removed (withContainer).
  */
-import type { ImageDef } from '../../contract/assembly';
+import { connect } from 'node:net';
+import type { ImageDef, ReadyDef } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
 import type { Engine } from '../engine/engine';
 
@@ -18,7 +19,7 @@ export interface CheckOptions {
 
 /** Whether an image has anything to check after its build. */
 export function hasChecks(def: ImageDef): boolean {
-  return def.tests.length > 0 || def.config.healthcheck !== null;
+  return def.tests.length > 0 || def.config.healthcheck !== null || def.ready !== undefined;
 }
 
 /**
@@ -60,6 +61,7 @@ export async function runImageChecks(engine: Engine, def: ImageDef, ref: string,
     if (r.exitCode !== 0) throw new BuildError(def.id, `test \`${t}\` failed (exit ${r.exitCode}):\n${indent(r.tail)}`, { phase: 'test' });
     log(`test passed: ${t}`);
   }
+  if (def.ready) await checkReady(engine, def, def.ready, ref, opts);
   const hc = def.config.healthcheck;
   if (!hc) return;
   // Docker's own schedule: the start period, then up to retries+1 probes (0 means Docker's default: 30 s, 30 s, 3).
@@ -80,6 +82,55 @@ export async function runImageChecks(engine: Engine, def: ImageDef, ref: string,
     }
   });
   log('healthcheck: healthy');
+}
+
+/**
+ * The started check (`.ready()`): starts the image as it will run and waits until
+ * its port accepts a connection (from here, to the container's address) or its
+ * probe, run in a container of the image that shares the server's network, exits 0.
+ * The server exiting first, or the timeout, fails with the log's tail.
+ */
+async function checkReady(engine: Engine, def: ImageDef, ready: ReadyDef, ref: string, opts: CheckOptions): Promise<void> {
+  const log = opts.log ?? (() => undefined);
+  const what = ready.port !== undefined ? `port ${ready.port} accepts` : `\`${ready.cmd!.join(' ')}\` exits 0`;
+  log(`ready: starting the image until ${what} (up to ${ready.timeout} s)`);
+  await engine.withContainer({ image: ref, cmd: [], forImage: def.id, labels: { 'org.imgsdk.check': 'ready' }, signal: opts.signal }, async (c) => {
+    await c.start();
+    const deadline = Date.now() + ready.timeout * 1000;
+    let last = '';
+    for (;;) {
+      const s = await c.state();
+      if (!s.running) throw new BuildError(def.id, `ready: the server exited (${s.exitCode}) before ${what}:\n${indent(c.tail() || '(no output)')}`, { phase: 'ready' });
+      if (ready.port !== undefined) {
+        if (!s.address) throw new BuildError(def.id, 'ready: the engine reports no address for the container, so its port cannot be reached from here: use .ready({ cmd })', { phase: 'ready' });
+        if (await accepts(s.address, ready.port, 1000)) break;
+      } else {
+        const [entry, ...args] = ready.cmd!;
+        const r = await engine.runContainer({ image: ref, entrypoint: [entry], cmd: args, network: `container:${c.id}`, forImage: def.id, labels: { 'org.imgsdk.check': 'ready' }, signal: opts.signal });
+        if (r.exitCode === 0) break;
+        last = r.tail;
+      }
+      if (Date.now() > deadline) {
+        throw new BuildError(def.id, `ready: not up after ${ready.timeout} s (${what} never held):\n${indent(c.tail() || '(no output)')}${last ? `\nthe probe's last output:\n${indent(last)}` : ''}`, { phase: 'ready' });
+      }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    }
+  });
+  log('ready: up');
+}
+
+/** Whether a TCP connection to host:port opens within `ms`. */
+function accepts(host: string, port: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host, port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(ms, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
 }
 
 function indent(s: string): string {

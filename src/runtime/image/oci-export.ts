@@ -13,6 +13,7 @@ import { writeDockerArchive, writeOciLayout, type OciLayoutEntry, type OciLayout
 import { LAYER_MEDIA_TYPE } from './layer';
 import { MANIFEST_MEDIA_TYPE, type Blob } from './oci';
 import { addToOciLayout, attestation } from './attest';
+import type { VexStatementDef } from '../../contract/assembly';
 
 /** A built image as the exporters need it. */
 export interface ExportImage {
@@ -25,6 +26,8 @@ export interface ExportImage {
   readonly attestation?: string;
   /** The SPDX SBOM, attested when pushed signed. @default none */
   readonly sbom?: string;
+  /** The image's `.vex()` statements and the epoch, attested when pushed signed. @default none */
+  readonly vex?: { readonly statements: readonly VexStatementDef[]; readonly epoch: number };
 }
 
 /**

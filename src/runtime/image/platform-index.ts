@@ -72,7 +72,7 @@ export async function shipIndex(
         manifests.push({ digest: m.digest, size: m.size, platform: img.platform });
         log(`pushed ${registry}/${id}@${m.digest} (${builds[i].platform})`);
         const e = builds[i].exports[v.pick];
-        if (ship.push.signer) await signEach(id, [m.digest], (d) => signPushed(ship.push!, id, d, v.pick === 0 ? { provenance: e.attestation, sbom: e.sbom, vex: ship.push!.vex } : null), log);
+        if (ship.push.signer) await signEach(id, [m.digest], (d) => signPushed(ship.push!, id, d, v.pick === 0 ? { provenance: e.attestation, sbom: e.sbom, vex: ship.push!.vex, vexStatements: e.vex?.statements, epoch: e.vex?.epoch } : null), log);
         else if (e.attestation) await pushProvenance(registry, id, m.digest, e.attestation, auth, log);
       }
       const index = imageIndex(manifests);

@@ -115,7 +115,7 @@ export async function loadChecked(input: ShipInput): Promise<void> {
  */
 export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Shipped> {
   const { def } = input;
-  const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags, ...(input.provenance ? { attestation: input.provenance } : {}), ...(input.sbom ? { sbom: input.sbom } : {}) }];
+  const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags, ...(input.provenance ? { attestation: input.provenance } : {}), ...(input.sbom ? { sbom: input.sbom } : {}), ...(def.vex?.length ? { vex: { statements: def.vex, epoch: input.epoch } } : {}) }];
   let debug: string | null = null;
   const w = def.debug || opts.oci || opts.archive || opts.push ? await writers() : null;
   if (def.debug && w) {
@@ -153,7 +153,7 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
       pushed.push(...refs);
       const digests = [...new Set(refs.map((r) => r.digest).filter((d): d is string => !!d))];
       if (opts.push.signer) {
-        await signEach(def.id, digests, (digest) => signPushed(opts.push!, def.id, digest, e === exports[0] ? { provenance: e.attestation, sbom: e.sbom, vex: opts.push!.vex } : null), input.log);
+        await signEach(def.id, digests, (digest) => signPushed(opts.push!, def.id, digest, e === exports[0] ? { provenance: e.attestation, sbom: e.sbom, vex: opts.push!.vex, vexStatements: e.vex?.statements, epoch: e.vex?.epoch } : null), input.log);
         continue;
       }
       if (!e.attestation) continue;

@@ -16,7 +16,7 @@ export interface PackagesReport {
   readonly packages: readonly PackageInfo[];
   readonly inherited: readonly { readonly id: string; readonly packages: readonly PackageInfo[] }[];
   readonly purged: PurgeReport;
-  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused?: readonly string[] };
+  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused?: readonly string[]; readonly named?: ReadonlyMap<string, string> };
   /** Files whose privileges (setuid, setgid, capabilities) or world-writable bit were removed. */
   readonly stripped?: readonly StrippedFile[];
   /** Modules that could never load, left out. */
@@ -52,6 +52,10 @@ export function renderPackagesMd(r: PackagesReport): string {
   if (r.slimmed.count) {
     out.push('', '#### Slimmed', '', `Only what the image uses was kept of: ${r.slimmed.packages.join(', ') || '(unowned files)'} (${r.slimmed.count} entries, ${formatSize(r.slimmed.bytes)} left out).`);
     if (r.slimmed.unused?.length) out.push('', `Unused (only their library configuration kept): ${r.slimmed.unused.join(', ')}.`);
+  }
+  if (r.slimmed.named?.size) {
+    out.push('', '#### Kept by name', '', 'Files of library and base packages that no ELF file links but a kept file names (a path in a configuration file, a command in a script or a `system()` string): slimming cannot tell they are unused, so it keeps them.', '');
+    for (const [p, by] of r.slimmed.named) out.push(`- /${p}: named by /${by}`);
   }
   if (r.stripped?.length) {
     out.push('', '#### Privileges removed', '', "Keep them with `.keep('setuid')` (world-writable: `.keep('world-writable')`).", '');

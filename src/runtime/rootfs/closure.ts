@@ -116,6 +116,8 @@ export function closure(layers: readonly (readonly Entry[])[], opts: ClosureOpti
       // A script runs its interpreter: `#!/usr/bin/perl`, or a name `env` finds in PATH.
       const interp = e.shebang.includes('/') ? e.shebang : PATH_DIRS.map((d) => `${d}/${e.shebang}`).find((p) => fs.lookup(p));
       if (interp && !opts.skipInterpreter?.(normalizePath(interp, true))) addResolved(interp);
+      // A bare name came through `#!/usr/bin/env NAME`: env runs first (node-typescript's tsc).
+      if (!e.shebang.includes('/') && fs.lookup('usr/bin/env') && !opts.skipInterpreter?.('usr/bin/env')) addResolved('usr/bin/env');
     }
     else if (e.type === 'file' && e.elf && (e.elf.interp || e.elf.needed.length > 0)) {
       loader.walk({ path, elf: e.elf }, onEvent, seen);

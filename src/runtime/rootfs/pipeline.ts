@@ -1,12 +1,15 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import type { AccountDef, FileDef, ImageDef, Libc } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
 import { renderGroup, renderNsswitch, renderPasswd } from './etc-files';
 import type { CreatedAccount, PackageInfo } from '../store/state';
-import { adoptAccounts, type GroupDef, unownedFiles } from './accounts';
+import { adoptAccounts, type GroupDef, type NamedOwners, resolveNamedOwners, unownedFiles } from './accounts';
 import { type DroppedModule, dropUnloadableModules } from './modules';
 import { type StrippedFile, stripPrivileges } from './privileges';
-import { slim } from './slim';
+import { partialPackages, slim } from './slim';
+import { referenceKind, referenceReader } from './references';
+import { GROUP_MASTER, namedStandardAccounts, PASSWD_MASTER, parseStandardAccounts } from './standard-accounts';
+import { runDirs } from './run-dirs';
 import type { BlobStore } from '../store/blobs';
 import { closure } from './closure';
 import { parseElf } from './elf';
@@ -18,6 +21,7 @@ import { purge, type PurgeReport } from './purge';
 import { dirname, globToRegExp, Layers } from './resolve';
 import { normalizeEntries, parseShebang, readHead, readRootfsTar } from './tar';
 import { checkEntrypoint } from './entrypoint';
+import { hashHex } from '../../util/hash';
 
 /** Everything the pipeline needs to turn phase 1's tar into this image's layer. */
 export interface PipelineInput {
@@ -53,7 +57,7 @@ export interface PipelineResult {
   readonly entries: Entry[];
   readonly purged: PurgeReport;
   /** Paths of package files left out because only part of their package is used. */
-  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused: readonly string[] };
+  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused: readonly string[]; readonly named?: ReadonlyMap<string, string> };
   /** Files whose setuid/setgid bits, capabilities or world-writable bit were removed. */
   readonly stripped: readonly StrippedFile[];
   /** Loadable modules that could never load, left out. */
@@ -62,6 +66,11 @@ export interface PipelineResult {
   readonly createdAccounts: readonly CreatedAccount[];
   /** What the build log and PACKAGES.md should say: account mappings, files of unknown owners. */
   readonly notes: readonly string[];
+  /**
+   * What deploy says on the console: privileges removed from files of the packages the
+   * image names (sudo's setuid bit), which the program likely needs.
+   */
+  readonly warnings: readonly string[];
 }
 
 /** `.keep()` names that are not purge categories but switches of the pipeline. */
@@ -84,14 +93,24 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   entries = privileges.entries;
 
   const before = entries;
+  const read = (e: Entry): Buffer | null => {
+    try {
+      return e.sha256 ? readFileSync(blobs.path(e.sha256)) : null;
+    } catch {
+      return null;
+    }
+  };
+  const references = referenceReader(read);
   let unused: readonly string[] = [];
+  let named: ReadonlyMap<string, string> | undefined;
   if (def.closure) {
     entries = closure([...input.parents, entries], { libc: input.libc, roots: def.closure.roots, keep: def.closure.keep, ldSoConf: await readLoaderConfig([...input.parents, entries], blobs) });
   } else {
     const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
-    const r = slim({ entries, parents: input.parents, packages: input.packages, requested: def.packages, needs: def.needs, libc: input.libc, ldSoConf, forbid: def.forbid });
+    const r = slim({ entries, parents: input.parents, packages: input.packages, requested: def.packages, needs: def.needs, libc: input.libc, ldSoConf, forbid: def.forbid, references, locales: def.portage.locales });
     entries = r.entries;
     unused = r.unused;
+    named = r.named;
   }
   const kept = new Set(entries.map((e) => e.path));
   const parentFs = new Layers(input.parents);
@@ -101,6 +120,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     count: dropped.length,
     bytes: dropped.reduce((n, e) => n + e.size, 0),
     unused,
+    ...(named ? { named } : {}),
   };
 
   const declared = [...input.inheritedAccounts, ...(input.inheritedCreated ?? []), ...def.accounts];
@@ -113,10 +133,17 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     entries = [...entries, ...closure([flat], { libc: input.libc, roots: c.paths, keep: [] })];
   }
 
-  const accounts = { users: adopted.users, groups: adopted.groups };
-  entries = [...entries, ...(await accountFiles(input, accounts))];
+  const standard = standardAccountsNamed(before, entries, references, read, declared, adopted.users, adopted.groups);
+  const accounts = { users: [...adopted.users, ...standard.users], groups: [...adopted.groups, ...standard.groups] };
+  entries = [...entries, ...(await accountFiles(input, accounts)), ...(def.parent === null ? runtimeDirs(entries) : [])];
+  // /run directories of tmpfiles.d (tinyproxy), owned by the accounts they name.
+  const everyone = [...declared, ...accounts.users];
+  const groupIds = new Map<string, number>([...everyone.map((a) => [a.group || a.user, a.gid] as [string, number]), ...accounts.groups.map((g) => [g.name, g.gid] as [string, number])]);
+  entries = [...entries, ...runDirs([...input.parents.flat(), ...entries], read, (u) => (u === 'root' ? 0 : everyone.find((a) => a.user === u)?.uid), (g) => (g === 'root' ? 0 : groupIds.get(g)))];
+  // Names synth left to the build (accounts an install created) get their ids here.
+  const owners = resolveNamedOwners(def, [...declared, ...adopted.users], adopted.groups);
   // The user's own files pass the same privilege rule as the packages' (and are reported the same way).
-  const own = stripPrivileges(await ownFiles(input), { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
+  const own = stripPrivileges(await ownFiles(input, owners), { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
   entries = normalizeEntries([...entries, ...own.entries]);
 
   const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
@@ -138,16 +165,68 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const all = [...declared, ...accounts.users];
   const uids = new Set([0, 65534, ...all.map((a) => a.uid)]);
   const gids = new Set([0, 65534, ...all.map((a) => a.gid), ...accounts.groups.map((g) => g.gid)]);
-  const notes = [...adopted.notes, ...unownedFiles(entries, uids, gids)];
+  const notes = [...adopted.notes, ...standard.notes, ...unownedFiles(entries, uids, gids)];
   const createdAccounts: CreatedAccount[] = [
-    ...adopted.users.map((u) => ({ user: u.user, uid: u.uid, group: u.group, gid: u.gid, home: u.home, shell: u.shell })),
-    ...adopted.groups.map((g) => ({ group: g.name, gid: g.gid })),
+    ...accounts.users.map((u) => ({ user: u.user, uid: u.uid, group: u.group, gid: u.gid, home: u.home, shell: u.shell })),
+    ...accounts.groups.map((g) => ({ group: g.name, gid: g.gid })),
   ];
   // Reported are the files the image has: what slimming dropped had nothing to strip.
   const final = new Set(entries.map((e) => e.path));
   const ownPaths = new Set(own.stripped.map((f) => f.path));
   const stripped = [...privileges.stripped.filter((f) => !ownPaths.has(f.path)), ...own.stripped].filter((f) => final.has(f.path));
-  return { entries, purged: purged.purged, slimmed, stripped, droppedModules: modules.dropped, createdAccounts, notes };
+  return { entries, purged: purged.purged, slimmed, stripped, droppedModules: modules.dropped, createdAccounts, notes, warnings: privilegeWarnings(def, input.packages, stripped, origin) };
+}
+
+/**
+ * Privileges removed from a file of a package the image names (not a dependency's):
+ * `sudo` refuses to run without its setuid bit, so the console says so, not only
+ * PACKAGES.md.
+ */
+function privilegeWarnings(def: ImageDef, packages: PipelineInput['packages'], stripped: readonly StrippedFile[], origin: (p: string) => string | undefined): string[] {
+  const partial = partialPackages(def.packages, packages);
+  const named = new Set(packages.map((p) => p.name).filter((n) => !partial.has(n) && (def.packages.some((r) => r.replace(/[=/:].*$/, '') === n) || packages.find((p) => p.name === n)?.provides?.some((v) => def.packages.includes(v)))));
+  return stripped
+    .filter((f) => f.what.some((w) => w !== 'world-writable') && named.has(origin(f.path) ?? ''))
+    .map((f) => `${f.what.filter((w) => w !== 'world-writable').join(', ')} removed from /${f.path} (package ${origin(f.path)}, which the image names): it may refuse to run without; .keep('setuid') keeps it`);
+}
+
+/** The standard accounts (base-passwd) that kept configuration files name and the image lacks. */
+function standardAccountsNamed(before: readonly Entry[], kept: readonly Entry[], references: ReturnType<typeof referenceReader>, read: (e: Entry) => Buffer | null, declared: readonly AccountDef[], users: readonly AccountDef[], groups: readonly GroupDef[]) {
+  const master = (p: string) => {
+    const e = before.find((x) => x.path === p);
+    return e ? read(e)?.toString('utf8') : undefined;
+  };
+  const passwd = master(PASSWD_MASTER);
+  const group = master(GROUP_MASTER);
+  if (passwd === undefined || group === undefined) return { users: [], groups: [], notes: [] };
+  const words = new Set<string>();
+  for (const e of kept) if (referenceKind(e) === 'config') for (const w of references(e).accounts) words.add(w);
+  const all = [...declared, ...users];
+  return namedStandardAccounts(words, parseStandardAccounts(passwd, group), {
+    users: new Set(all.map((a) => a.user)),
+    uids: new Set(all.map((a) => a.uid)),
+    groups: new Set([...all.map((a) => a.group || a.user), ...groups.map((g) => g.name)]),
+    gids: new Set([...all.map((a) => a.gid), ...groups.map((g) => g.gid)]),
+  });
+}
+
+/**
+ * What a booted system has for running programs and a container does not make:
+ * /run, /run/lock (sticky, as /tmp), and base-files' /var/run and /var/lock links to
+ * them (apache2ctl's `mktemp -d /var/lock/apache2.XXXX`, nginx's /run/nginx.pid).
+ * Only what the layer lacks.
+ */
+function runtimeDirs(entries: readonly Entry[]): Entry[] {
+  const have = new Set(entries.map((e) => e.path));
+  const out: Entry[] = [];
+  const base = { uid: 0, gid: 0, size: 0, sha256: null, elf: null } as const;
+  if (!have.has('run')) out.push({ ...base, path: 'run', type: 'dir', mode: 0o755, linkname: null });
+  if (!have.has('run/lock')) out.push({ ...base, path: 'run/lock', type: 'dir', mode: 0o1777, linkname: null });
+  if (have.has('var')) {
+    if (!have.has('var/run')) out.push({ ...base, path: 'var/run', type: 'symlink', mode: 0o777, linkname: '/run' });
+    if (!have.has('var/lock')) out.push({ ...base, path: 'var/lock', type: 'symlink', mode: 0o777, linkname: '/run/lock' });
+  }
+  return out;
 }
 
 /** /tmp, the account files and home directories an image gets. */
@@ -172,12 +251,13 @@ async function accountFiles(input: PipelineInput, created: { users: readonly Acc
 
 /**
  * The entries of the image's `.dir()` sources, in their order, then its `.file()`s
- * (a later one wins at the same path). Each body is checked against the sha256 the
- * definition names: the assembly may have been copied from elsewhere.
+ * (a later one wins at the same path), with the owners named at the build resolved.
+ * Each body is checked against the sha256 the definition names: the assembly may have
+ * been copied from elsewhere.
  */
-async function ownFiles(input: PipelineInput): Promise<Entry[]> {
+async function ownFiles(input: PipelineInput, named: NamedOwners): Promise<Entry[]> {
   const { def } = input;
-  const all = [...(def.dirs ?? []).flatMap((d) => d.entries), ...def.files];
+  const all = [...named.dirs.flatMap((d) => d.entries), ...named.files];
   const out: Entry[] = new Array(all.length);
   const one = async (f: FileDef): Promise<Entry> => {
     const path = f.path.replace(/^\/+/, '');
@@ -189,7 +269,7 @@ async function ownFiles(input: PipelineInput): Promise<Entry[]> {
     if (sha256 !== f.sha256) throw new BuildError(def.id, `${f.path}: the assembly's copy of its content is not the one synth wrote (sha256 ${sha256}, expected ${f.sha256})`, { phase: 'check' });
     const elf = parseElf(data);
     const shebang = elf ? undefined : parseShebang(data);
-    return { ...base, type: 'file', size: data.length, sha256, elf, ...(shebang ? { shebang } : {}) };
+    return { ...base, type: 'file', size: data.length, sha256, elf, ...(shebang ? { shebang } : {}), sha1: hashHex('sha1', data) };
   };
   // A tree is thousands of small files: read a few at a time rather than one round trip after another.
   for (let i = 0; i < all.length; i += READ_BATCH) {

@@ -3,6 +3,7 @@ import { closure } from './closure';
 import type { Entry } from '../store/entry';
 import type { Libc } from './linkcheck';
 import { globToRegExp, Layers, parents } from './resolve';
+import type { References } from './references';
 
 /**
  * Slimming: Debian pulls in libraries whole, and base packages for maintainer
@@ -20,14 +21,22 @@ import { globToRegExp, Layers, parents } from './resolve';
  * - an interpreter's library tree (Perl, Python, Ruby, Tcl, Lua) when the image has
  *   no such interpreter;
  * - glibc's gconv modules when no kept file calls `iconv_open`;
- * - OpenSSL's engines and providers when the image has no openssl.cnf to name them
- *   (libssl3 ships none; the `openssl` package does);
- * - the C.UTF-8 locale (libc-bin) when no kept program names it.
+ * - compiled locales (libc-bin's C.UTF-8) that no kept file names and `.locale()`
+ *   does not declare.
  *
- * Two Essential packages nothing declares a dependency on are offered by phase 1 as
- * files: dash, whose /bin/sh is kept when a kept script names it or a kept program
- * calls popen/system (never when a policy forbids shells), and libc-bin, for the
- * C.UTF-8 locale.
+ * What programs load or run by a name no ELF header carries is kept with the package
+ * that provides it (references.ts reads the names): the paths a kept configuration
+ * file or script names (modules, included files, programs it runs), the locales it
+ * names, and the commands a kept shell script or a program's `system()` runs,
+ * resolved on PATH. OpenSSL's providers and engines go with libssl3 when it is used
+ * (python3-cryptography loads the legacy provider at import, named by no file).
+ *
+ * Debian's Essential packages, which nothing declares a dependency on, are offered by
+ * phase 1 as files: dash, whose /bin/sh is kept when a kept script names it or a kept
+ * program calls popen/system (never when a policy forbids shells); bash and env for
+ * `#!` lines; coreutils and the other Essential tools for scripts; libc-bin for the
+ * C.UTF-8 locale; base-passwd for the standard accounts. Of an offered package only
+ * what is named is kept: it is never "used" for having no ELF file.
  *
  * A package without ELF files (tzdata, netbase, ncurses-base, a package of scripts)
  * counts as used: the program that depends on it reads its data. Its programs in
@@ -50,6 +59,10 @@ export interface SlimInput {
   readonly ldSoConf: ReadonlyMap<string, string>;
   /** Globs the image's policies forbid (`noShell()`): a forbidden shell is never brought in. @default [] */
   readonly forbid?: readonly string[];
+  /** What a file names (references.ts): read for kept files only. @default nothing */
+  readonly references?: (e: Entry) => References;
+  /** Locales the image declares (`.locale()`), as written. @default [] */
+  readonly locales?: readonly string[];
 }
 
 /** What slim() kept and why it dropped the rest. */
@@ -57,15 +70,22 @@ export interface SlimResult {
   readonly entries: Entry[];
   /** Partial packages none of whose files is used (dropped whole but for library configuration). */
   readonly unused: readonly string[];
+  /** Files kept because a kept file names them (path → the naming file), for PACKAGES.md. @default none */
+  readonly named?: ReadonlyMap<string, string>;
 }
 
 const BIN_DIR = /^(?:usr\/(?:local\/)?)?s?bin\//;
 const GCONV = /(?:^|\/)gconv\//;
-/** OpenSSL's engines and providers, loaded by name as its configuration says. */
-const OPENSSL_MODULES = /^usr\/lib\/[^/]+\/(?:engines-\d+|ossl-modules)\//;
-const OPENSSL_CONF = /^(?:etc\/ssl|usr\/lib\/ssl)\/openssl\.cnf$/;
-/** The C.UTF-8 locale of libc-bin, which tmux and Python ask for. */
-const C_UTF8 = /^usr\/lib\/locale\/C\.utf8(?:\/|$)/;
+/** A compiled locale's files (libc-bin's C.UTF-8, which tmux, Python and PostgreSQL's configuration ask for). */
+const LOCALE_DIR = /^usr\/lib\/locale\/([^/]+)\//;
+/**
+ * Debian's Essential packages (bookworm), offered by phase 1 without a dependency:
+ * only what a kept file names is kept of them.
+ */
+export const ESSENTIAL = new Set([
+  'base-files', 'base-passwd', 'bash', 'bsdutils', 'coreutils', 'dash', 'debianutils', 'diffutils', 'dpkg', 'findutils',
+  'grep', 'gzip', 'hostname', 'init-system-helpers', 'libc-bin', 'login', 'ncurses-base', 'ncurses-bin', 'perl-base', 'sed', 'sysvinit-utils', 'tar', 'util-linux',
+]);
 /** Where a shell is looked for (dash's /bin/sh, canonical). */
 const SHELLS = ['usr/bin/sh', 'bin/sh', 'usr/bin/dash', 'bin/dash'];
 const isLibc = (e: Entry) => e.elf?.soname === 'libc.so.6' || /^libc\.musl/.test(e.elf?.soname ?? '');
@@ -99,7 +119,8 @@ export function slim(input: SlimInput): SlimResult {
   const partial = partialPackages(input.requested, input.packages);
   const parentFs = new Layers(input.parents);
   // The parent's packages: only what the parent's layers lack.
-  const entries = input.entries.filter((e) => !e.origin || own.has(e.origin) || !parentFs.get(e.path));
+  const offered = new Set([...ESSENTIAL].filter((p) => !own.has(p)));
+  const entries = ofAlternatives(input.entries.filter((e) => !e.origin || own.has(e.origin) || !parentFs.get(e.path)), input.parents, offered);
   const isPartial = (e: Entry) => !!e.origin && (partial.has(e.origin) || !own.has(e.origin));
   if (!entries.some(isPartial)) return { entries: [...entries], unused: [] };
 
@@ -124,14 +145,16 @@ export function slim(input: SlimInput): SlimResult {
   const glibc = [...input.parents, entries].some((layer) => layer.some((e) => e.elf?.soname === 'libc.so.6'));
   const noShell = !glibc || SHELLS.some((p) => forbid.some((r) => r.test(p)));
   const shell = SHELLS.find((p) => entries.some((e) => e.path === p));
+  const named = namedBy(input, entries, forbid);
   // Kept files can need more (a module's libraries): repeat until nothing is added.
   let kept: Entry[] = [];
   let used: Set<string>;
   for (;;) {
-    kept = roots.size ? closure([...input.parents, entries], { libc: input.libc, roots: [...roots], keep: [], ldSoConf: input.ldSoConf, literal: true, skipInterpreter: (p) => noShell && SHELLS.includes(p) }) : [];
-    const beyond = usedBeyondLoading(kept, byPackage, input.parents);
+    kept = roots.size ? closure([...input.parents, entries], { libc: input.libc, roots: [...roots], keep: [], ldSoConf: input.ldSoConf, literal: true, skipInterpreter: (p) => (noShell && SHELLS.includes(p)) || forbid.some((r) => r.test(p)) }) : [];
+    const names = named(kept);
+    const beyond = usedBeyondLoading(kept, byPackage, input.parents, offered, names.locales);
     used = beyond.used;
-    const more = beyond.paths.filter((p) => !roots.has(p));
+    const more = [...beyond.paths, ...names.paths].filter((p) => !roots.has(p));
     // popen() and system() run /bin/sh: a program that calls them gets it, unless a policy forbids shells.
     if (!noShell && shell && !roots.has(shell) && kept.some((e) => e.elf?.shell && !isLibc(e))) more.push(shell);
     if (!more.length) break;
@@ -158,7 +181,10 @@ export function slim(input: SlimInput): SlimResult {
     return !!target && (target.entry.type === 'dir' ? keptDirs.has(target.path) : have.has(target.path));
   });
   const unused = [...byPackage.keys()].filter((p) => !used.has(p) && partial.has(p)).sort();
-  return { entries: [...kept, ...extra], unused };
+  // Reported: what a partial package kept only because a kept file names it.
+  const partialPaths = new Set(kept.filter(isPartial).map((e) => e.path));
+  const byName = new Map([...named.why].filter(([p]) => partialPaths.has(p)).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { entries: [...kept, ...extra], unused, ...(byName.size ? { named: byName } : {}) };
 }
 
 /**
@@ -166,9 +192,14 @@ export function slim(input: SlimInput): SlimResult {
  * files (data, scripts) unless they are tools that cannot run here: programs in
  * bin/sbin whose interpreter the image lacks (debconf, adduser without perl).
  */
-function usedPackages(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, runs: (interp: string) => boolean): Set<string> {
+function usedPackages(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, runs: (interp: string) => boolean, offered: ReadonlySet<string>): Set<string> {
   const used = new Set(kept.filter((e) => e.type === 'file' && e.elf && e.origin).map((e) => e.origin!));
   for (const [pkg, files] of byPackage) {
+    // An offered package (base-files) is no program's dependency: only what is named of it counts.
+    if (offered.has(pkg)) {
+      if (files.some((e) => e.type === 'file' && kept.includes(e))) used.add(pkg);
+      continue;
+    }
     if (files.some((e) => e.elf)) continue;
     const programs = files.filter((e) => e.shebang && BIN_DIR.test(e.path));
     if (!programs.length || programs.some((e) => runs(e.shebang!))) used.add(pkg);
@@ -186,14 +217,14 @@ function interpreterIn(view: Layers): (interp: string) => boolean {
  * modules, helpers and data of used packages, interpreter trees of interpreters the
  * image has, gconv modules when something calls iconv_open.
  */
-function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, parents: readonly (readonly Entry[])[]): { paths: string[]; used: Set<string> } {
+function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, parents: readonly (readonly Entry[])[], offered: ReadonlySet<string>, locales: ReadonlySet<string>): { paths: string[]; used: Set<string> } {
   const runs = interpreterIn(new Layers([...parents, kept]));
-  const used = usedPackages(kept, byPackage, runs);
+  const used = usedPackages(kept, byPackage, runs, offered);
   const all = [...parents.flat(), ...kept];
   const interpreters = new Set(INTERPRETERS.filter((i) => all.some((e) => e.type !== 'dir' && i.present.test(e.path))).map((i) => i.name));
-  const opensslConf = all.some((e) => e.type !== 'dir' && OPENSSL_CONF.test(e.path));
   const iconv = all.some((e) => e.elf?.iconv && !isLibc(e));
-  const utf8Locale = all.some((e) => e.elf?.utf8Locale && !isLibc(e));
+  const namedLocales = new Set(locales);
+  if (all.some((e) => e.elf?.utf8Locale && !isLibc(e))) namedLocales.add('C.utf8');
   const out: string[] = [];
   for (const [pkg, files] of byPackage) {
     for (const e of files) {
@@ -201,12 +232,12 @@ function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string
       // directory as a root would keep the whole directory.
       if (e.type === 'dir' || e.type === 'symlink') continue;
       const interp = INTERPRETERS.find((i) => i.tree.test(e.path));
+      const locale = LOCALE_DIR.exec(e.path);
       let keep: boolean;
       if (interp) keep = interpreters.has(interp.name);
       else if (GCONV.test(e.path)) keep = iconv;
-      else if (C_UTF8.test(e.path)) keep = utf8Locale;
-      else if (OPENSSL_MODULES.test(e.path)) keep = opensslConf;
-      else if (!used.has(pkg)) keep = false;
+      else if (locale) keep = namedLocales.has(locale[1]);
+      else if (!used.has(pkg) || offered.has(pkg)) keep = false;
       else if (BIN_DIR.test(e.path) && (e.elf?.interp || e.shebang)) keep = false;
       // A helper script of a library or base package never brings its interpreter in
       // (usrmerge's Perl scripts would keep all of Perl): kept only where it can run.
@@ -242,4 +273,59 @@ export function partialPackages(requested: readonly string[], packages: readonly
 
 function isLibraryOrBase(p: PackageInfo): boolean {
   return p.section === 'libs' || p.section === 'oldlibs' || p.essential === true || p.priority === 'required' || p.priority === 'important';
+}
+
+/**
+ * What the kept files name that the image has (see references.ts): paths of this
+ * image's files, commands on PATH (never one a policy forbids), and locales (those
+ * `.locale()` declares, too). Each file is read once; returns what is new.
+ */
+function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly RegExp[]): ((kept: readonly Entry[]) => { paths: string[]; locales: Set<string> }) & { why: Map<string, string> } {
+  const refs = input.references;
+  const here = new Map(entries.map((e) => [e.path, e]));
+  const view = new Layers([...input.parents, entries]);
+  const locales = new Set((input.locales ?? []).map((l) => l.replace(/\.(UTF-8|utf-8|UTF8)/, '.utf8')));
+  const seen = new Set<string>();
+  const why = new Map<string, string>();
+  const fn = (kept: readonly Entry[]) => {
+    const paths: string[] = [];
+    if (!refs) return { paths, locales };
+    for (const e of kept) {
+      if (e.type !== 'file' || seen.has(e.path)) continue;
+      seen.add(e.path);
+      const r = refs(e);
+      for (const p of r.paths) {
+        const t = here.get(p);
+        if (t && t.type !== 'dir' && !forbid.some((f) => f.test(p))) {
+          paths.push(p);
+          if (!why.has(p)) why.set(p, e.path);
+        }
+      }
+      for (const c of r.commands) {
+        const p = PATH_DIRS.map((d) => `${d}/${c}`).find((q) => view.lookup(q));
+        const real = p ? view.resolve(p)?.path ?? p : '';
+        if (p && here.has(real) && !forbid.some((f) => f.test(p) || f.test(real))) {
+          paths.push(p);
+          if (!why.has(real)) why.set(real, e.path);
+        }
+      }
+      for (const l of r.locales) locales.add(l);
+    }
+    return { paths, locales };
+  };
+  return Object.assign(fn, { why });
+}
+
+/**
+ * update-alternatives' links (`/usr/bin/which -> /etc/alternatives/which ->
+ * /usr/bin/which.debianutils`) belong to no package; those that lead to a file of an
+ * offered package count as that package's, so they stay only when its file does.
+ */
+function ofAlternatives(entries: readonly Entry[], parentLayers: readonly (readonly Entry[])[], offered: ReadonlySet<string>): Entry[] {
+  const view = new Layers([...parentLayers, entries]);
+  return entries.map((e) => {
+    if (e.origin || e.type !== 'symlink' || !(e.path.startsWith('etc/alternatives/') || (e.linkname ?? '').includes('/etc/alternatives/'))) return e;
+    const target = view.resolve(e.path)?.entry.origin;
+    return target && offered.has(target) ? { ...e, origin: target } : e;
+  });
 }

@@ -62,4 +62,9 @@ export interface Entry {
    * privileges (`.keep('setuid')`), then written to the layer as the same record.
    */
   readonly caps?: string;
+  /**
+   * sha1 (hex) of a file's body, when the pipeline had the body in hand (the user's
+   * `.file()`s and `.dir()`s): the SBOM's SHA1 checksum without reading the blob again.
+   */
+  readonly sha1?: string;
 }

@@ -3,7 +3,8 @@
  * privilege rule as packages, bodies checked against the definition, and one layer
  * per directory source.
  */
-import { createWriteStream, chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, chmodSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { debian, image, type Image } from '../../../src';
 import { BlobStore } from '../../../src/runtime/store/blobs';
 import { runPipeline } from '../../../src/runtime/rootfs/pipeline';
 import { layerSplit } from '../../../src/runtime/image/phase2';
+import { writeLayer } from '../../../src/runtime/image/layer';
 import { assemble } from '../../../src/sdk/synth';
 import { makeTar } from './_tar-fixture';
 
@@ -90,6 +92,27 @@ test('each .dir() is a layer of its own, in order, between the packages and the 
   const parts = layerSplit(r.entries, r.def).map((l) => l.map((e) => e.path));
   assert.equal(parts.slice(1), [['app/node_modules', 'app/node_modules/lodash', 'app/node_modules/lodash/index.js'], ['app', 'app/server.js'], ['etc/app.conf']]);
   assert.ok(parts[0].includes('etc/passwd') && !parts[0].includes('app'), 'the rest stays in the first layer');
+});
+
+test('the same tree gives the same layer bytes, whatever order its files were made in and whatever their times', async () => {
+  const make = (order: string[], time: number): string => {
+    const root = mkdtempSync(join(tmpdir(), 'imgsdk-own-det-'));
+    for (const p of order) {
+      mkdirSync(join(root, p, '..'), { recursive: true });
+      writeFileSync(join(root, p), `body of ${p}`);
+      utimesSync(join(root, p), time, time);
+    }
+    return root;
+  };
+  const files = ['z.js', 'a/b.js', 'a/a.js', 'm/n/o.txt'];
+  const layerOf = async (src: string) => {
+    const r = await build(image('acme/det').builder(deb).dir('/app', { src }));
+    const [, app] = layerSplit(r.entries, r.def);
+    return (await writeLayer(app, blobs, new PassThrough().resume(), { mtime: 0 })).diffId;
+  };
+  const one = await layerOf(make(files, 1_000_000));
+  const two = await layerOf(make([...files].reverse(), 2_000_000));
+  assert.is(two, one);
 });
 
 test.run();

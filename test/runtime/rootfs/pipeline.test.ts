@@ -95,4 +95,44 @@ test('accounts that the install created own their files in the image', async () 
   assert.equal(r.createdAccounts.map((a) => a.user), ['redis']);
 });
 
+/** A phase-1 tar of `items` with owners, run through the pipeline as `img` with these packages. */
+async function buildOwned(img: Image, items: readonly TarItem[], origins: Record<string, string>, packages: { name: string; section: string; depends?: string[] }[]) {
+  const rootfsTar = join(tmp, `${Math.random().toString(36).slice(2)}.tar`);
+  await pipeline(makeTar(items), createWriteStream(rootfsTar));
+  return runPipeline({
+    def: Testing.synth(img).image(img.id).def, libc: 'glibc', rootfsTar, origins, parents: [], inheritedAccounts: [], copySources: new Map(), blobs,
+    packages: packages.map((p) => ({ version: '1', origin: 'debian' as const, priority: 'optional', depends: [], ...p })), readFile: async () => Buffer.alloc(0),
+  });
+}
+
+test('privileges removed from a file of a package the image names are a warning for the console; a dependency\'s are not', async () => {
+  const items: TarItem[] = [{ name: 'usr/', type: 'directory' }, { name: 'usr/bin/', type: 'directory' }, { name: 'usr/bin/sudo', mode: 0o4755, body: 'x' }, { name: 'usr/bin/passwd', mode: 0o4755, body: 'y' }];
+  const origins = { 'usr/bin/sudo': 'sudo', 'usr/bin/passwd': 'passwd' };
+  const r = await buildOwned(image('acme/s').builder(deb).packages('sudo'), items, origins, [{ name: 'sudo', section: 'admin', depends: ['passwd'] }, { name: 'passwd', section: 'admin' }]);
+  assert.equal(r.stripped.map((f) => f.path).sort(), ['usr/bin/passwd', 'usr/bin/sudo']);
+  assert.is(r.warnings.length, 1);
+  assert.match(r.warnings[0], /setuid removed from \/usr\/bin\/sudo \(package sudo.*\.keep\('setuid'\)/);
+  const kept = await buildOwned(image('acme/s').builder(deb).packages('sudo').keep('setuid'), items, origins, [{ name: 'sudo', section: 'admin' }]);
+  assert.equal(kept.warnings, []);
+});
+
+test('a standard account a kept configuration file names is written to /etc/passwd as base-passwd defines it, and tmpfiles.d makes /run directories', async () => {
+  const items: TarItem[] = [
+    { name: 'etc/', type: 'directory' }, { name: 'etc/nginx/', type: 'directory' }, { name: 'etc/nginx/nginx.conf', body: 'user www-data;\nworker_processes auto;\n' },
+    { name: 'usr/', type: 'directory' }, { name: 'usr/lib/', type: 'directory' }, { name: 'usr/lib/tmpfiles.d/', type: 'directory' }, { name: 'usr/lib/tmpfiles.d/nginx.conf', body: 'd /run/nginx 0750 www-data www-data -\n' },
+    { name: 'usr/share/', type: 'directory' }, { name: 'usr/share/base-passwd/', type: 'directory' },
+    { name: 'usr/share/base-passwd/passwd.master', body: 'root:*:0:0:root:/root:/bin/bash\nwww-data:*:33:33:www-data:/var/www:/usr/sbin/nologin\n' },
+    { name: 'usr/share/base-passwd/group.master', body: 'root:*:0:\nwww-data:*:33:\n' },
+  ];
+  const origins = { 'etc/nginx/nginx.conf': 'nginx', 'usr/lib/tmpfiles.d/nginx.conf': 'nginx', 'usr/share/base-passwd/passwd.master': 'base-passwd', 'usr/share/base-passwd/group.master': 'base-passwd' };
+  const r = await buildOwned(image('acme/n').builder(deb).packages('nginx'), items, origins, [{ name: 'nginx', section: 'httpd' }]);
+  const text = async (p: string) => (await blobs.read(r.entries.find((e) => e.path === p)!.sha256!)).toString();
+  assert.match(await text('etc/passwd'), /^www-data:x:33:33:/m);
+  assert.match(await text('etc/group'), /^www-data:x:33:/m);
+  const run = r.entries.find((e) => e.path === 'run/nginx')!;
+  assert.equal([run.type, run.mode, run.uid, run.gid], ['dir', 0o750, 33, 33]);
+  assert.not.ok(r.entries.some((e) => e.type === 'file' && e.path.startsWith('usr/share/base-passwd/')), 'base-passwd is offered, not kept');
+  assert.equal(r.createdAccounts.map((a) => a.user ?? a.group), ['www-data']);
+});
+
 test.run();

@@ -4,6 +4,7 @@ import type { Entry } from '../../../src/runtime/store/entry';
 import { slim } from '../../../src/runtime/rootfs/slim';
 import type { PackageInfo } from '../../../src/runtime/store/state';
 import { dir, elf, file, symlink } from './_tar-fixture';
+import type { References } from '../../../src/runtime/rootfs/references';
 
 const LD = '/lib64/ld-linux-x86-64.so.2';
 const LIB = 'usr/lib/x86_64-linux-gnu';
@@ -100,7 +101,7 @@ test('slim keeps the interpreter a kept script names, and that interpreter packa
   assert.ok(kept.includes('usr/share/perl/5.36') && kept.includes('usr/share/perl/5.36.0/JSON/PP.pm'));
 });
 
-test('slim keeps gconv modules for a program that calls iconv_open, and OpenSSL modules only with an openssl.cnf', () => {
+test('slim keeps gconv modules for a program that calls iconv_open, and OpenSSL\'s modules with the library that loads them', () => {
   const ssl = [
     of('libssl3', library(`${LIB}/libcrypto.so.3`, 'libcrypto.so.3')),
     of('libssl3', library(`${LIB}/ossl-modules/legacy.so`, 'legacy.so', ['libcrypto.so.3', 'libc.so.6'])),
@@ -109,9 +110,11 @@ test('slim keeps gconv modules for a program that calls iconv_open, and OpenSSL 
   const app = of('app', file('usr/bin/app', 100, elf({ type: 3, interp: LD, needed: ['libc.so.6', 'libcrypto.so.3'], iconv: true })));
   let kept = paths(slim({ ...base, entries: [...libc6, ...ssl, app], packages, requested: ['app'] }).entries);
   assert.ok(kept.includes(`${LIB}/gconv/IBM1390.so`));
-  assert.not.ok(kept.includes(`${LIB}/ossl-modules/legacy.so`));
-  kept = paths(slim({ ...base, entries: [...libc6, ...ssl, app, of('app', file('etc/ssl/openssl.cnf', 10))], packages, requested: ['app'] }).entries);
+  // python3-cryptography loads the legacy provider at import, though no openssl.cnf names it.
   assert.ok(kept.includes(`${LIB}/ossl-modules/legacy.so`));
+  const plain = of('app', program('usr/bin/app', ['libc.so.6']));
+  kept = paths(slim({ ...base, entries: [...libc6, ...ssl, plain], packages, requested: ['app'] }).entries);
+  assert.not.ok(kept.includes(`${LIB}/ossl-modules/legacy.so`));
 });
 
 test('slim gives a child what its parent slimmed away and the child loads, and nothing the parent has', () => {
@@ -168,6 +171,53 @@ test('the usrmerge links stay whoever owns them (an entrypoint /bin/bash needs /
   assert.ok(kept.includes('bin'));
   // Kept as a link, not as a root: usr/bin's unused programs stay out.
   assert.not.ok(kept.includes('usr/bin/run-parts'));
+});
+
+const refs = (table: Record<string, Partial<References>>) => (e: Entry): References => ({ paths: [], commands: [], locales: [], accounts: [], ...table[e.path] });
+const localeFiles = [of('libc-bin', file('usr/lib/locale/C.utf8/LC_CTYPE', 300)), of('libc-bin', program('usr/bin/locale', ['libc.so.6']))];
+
+test('a locale a kept configuration file names is kept (PostgreSQL\'s lc_messages = \'C.UTF-8\'), and one .locale() declares', () => {
+  const entries = [...libc6, ...localeFiles, of('pg', program('usr/bin/postgres', ['libc.so.6'])), of('pg', file('etc/postgresql/postgresql.conf', 40))];
+  const packages = [pkg('pg', 'database', ['libc6']), pkg('libc6', 'libs')];
+  let kept = paths(slim({ ...base, entries, packages, requested: ['pg'], references: refs({ 'etc/postgresql/postgresql.conf': { locales: ['C.utf8'] } }) }).entries);
+  assert.ok(kept.includes('usr/lib/locale/C.utf8/LC_CTYPE'));
+  assert.not.ok(kept.includes('usr/bin/locale'));
+  kept = paths(slim({ ...base, entries, packages, requested: ['pg'] }).entries);
+  assert.not.ok(kept.includes('usr/lib/locale/C.utf8/LC_CTYPE'));
+  kept = paths(slim({ ...base, entries, packages, requested: ['pg'], locales: ['C.UTF-8'] }).entries);
+  assert.ok(kept.includes('usr/lib/locale/C.utf8/LC_CTYPE'));
+});
+
+test('the commands a kept shell script runs come from the Essential packages, bash for #!/bin/bash, env for #!/usr/bin/env', () => {
+  const coreutils = [of('coreutils', program('usr/bin/mktemp', ['libc.so.6'])), of('coreutils', program('usr/bin/chmod', ['libc.so.6'])), of('coreutils', program('usr/bin/env', ['libc.so.6'])), of('coreutils', program('usr/bin/sort', ['libc.so.6']))];
+  const bash = [of('bash', program('usr/bin/bash', ['libc.so.6']))];
+  const baseFiles = [of('base-files', symlink('bin', 'usr/bin')), of('base-files', file('etc/os-release', 20)), of('base-files', file('usr/share/base-files/motd', 20))];
+  const entries = [...libc6, ...coreutils, ...bash, ...baseFiles,
+    of('apache2', script('usr/sbin/apache2ctl', '/bin/bash')), of('apache2', program('usr/sbin/apache2', ['libc.so.6'])), of('tsc', script('usr/bin/tsc', 'node')), of('tsc', program('usr/bin/node', ['libc.so.6']))];
+  const packages = [pkg('apache2', 'httpd', ['libc6']), pkg('tsc', 'javascript', ['libc6']), pkg('libc6', 'libs')];
+  const kept = paths(slim({ ...base, entries, packages, requested: ['apache2', 'tsc'], references: refs({ 'usr/sbin/apache2ctl': { commands: ['mktemp', 'chmod', 'if'] } }) }).entries);
+  assert.ok(['usr/bin/bash', 'usr/bin/mktemp', 'usr/bin/chmod', 'usr/bin/env'].every((p) => kept.includes(p)), kept.join(' '));
+  assert.not.ok(kept.includes('usr/bin/sort'), 'a tool nothing names stays out');
+  // Offered, not depended on: a package without ELF files is not kept for being data.
+  assert.not.ok(kept.includes('etc/os-release'));
+});
+
+test('a path a kept configuration file names is kept with its package (a module), unless a policy forbids it', () => {
+  const entries = [...libc6, of('web', program('usr/sbin/web', ['libc.so.6'])), of('web', file('etc/web.conf', 30)), of('libweb-mod', library(`${LIB}/web/mod_x.so`, 'mod_x.so')), of('libweb-mod', library(`${LIB}/web/mod_y.so`, 'mod_y.so'))];
+  const packages = [pkg('web', 'httpd', ['libc6', 'libweb-mod']), pkg('libweb-mod', 'libs', ['libc6']), pkg('libc6', 'libs')];
+  const references = refs({ 'etc/web.conf': { paths: [`${LIB}/web/mod_x.so`, 'etc/nowhere.conf'] } });
+  const kept = paths(slim({ ...base, entries, packages, requested: ['web'], references }).entries);
+  assert.ok(kept.includes(`${LIB}/web/mod_x.so`));
+  const forbidden = paths(slim({ ...base, entries, packages, requested: ['web'], references, forbid: [`/${LIB}/web/mod_x.so`] }).entries);
+  assert.not.ok(forbidden.includes(`${LIB}/web/mod_x.so`));
+});
+
+test('an alternative that leads to an offered package\'s file stays only with that file (which -> which.debianutils)', () => {
+  const entries = [...libc6, of('app', program('usr/bin/app', ['libc.so.6'])), of('debianutils', script('usr/bin/which.debianutils', '/bin/sh')),
+    symlink('etc/alternatives/which', '/usr/bin/which.debianutils'), symlink('usr/bin/which', '/etc/alternatives/which')];
+  const packages = [pkg('app', 'utils', ['libc6']), pkg('libc6', 'libs')];
+  const kept = paths(slim({ ...base, entries, packages, requested: ['app'] }).entries);
+  assert.not.ok(kept.includes('usr/bin/which.debianutils') || kept.includes('etc/alternatives/which') || kept.includes('usr/bin/which'), kept.join(' '));
 });
 
 test.run();

@@ -18,6 +18,7 @@ import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine, type VolumeMount } 
 import { builderRef } from './debian';
 import { builderMounts, ensurePortageSnapshot, PORTAGE_TREE } from './portage-snapshot';
 import { ensureStage3Image } from './stage3';
+import { fromImageId, LABEL_BUILDER_FROM, staleFrom } from './from-image';
 
 export { builderRef };
 
@@ -99,16 +100,16 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
   const cacheDir = opts.cacheDir ?? join(stateDirOf(), 'downloads');
   const ref = builderRef(def, key);
   const existing = await engine.inspectImage(ref);
-  const upToDate = !!existing && existing.labels[LABEL_KEY] === key && !opts.force;
+  // A stage3 image behind a tag: the builder follows it (from-image.ts).
+  const fromId = g.from ? await fromImageId(engine, def.id, g.from, { log }) : null;
+  const stale = existing && existing.labels[LABEL_KEY] === key ? staleFrom(existing, g.from, fromId) : null;
+  if (stale) log(`builder ${def.id}: ${stale}: setting it up again`);
+  const upToDate = !!existing && existing.labels[LABEL_KEY] === key && !stale && !opts.force;
 
   let base = ref;
   let date = existing?.labels[LABEL_STAGE3_DATE] ?? g.date;
   if (!upToDate) {
     if (g.from) {
-      if (!(await engine.imageExists(g.from))) {
-        log(`builder ${def.id}: pulling ${g.from}`);
-        await engine.pullImage(g.from, (e) => e.status && log(`pull: ${[e.id, e.status, e.progress].filter(Boolean).join(' ')}`));
-      }
       base = g.from;
     } else {
       base = await ensureStage3Image(engine, { mirror: g.mirror, flavour: g.stage3, date: g.date, gpgKey: g.gpgKey }, { cacheDir, log, signal: opts.signal, id: def.id });
@@ -126,12 +127,13 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
   const changes = [
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'CMD ["/bin/bash"]',
-    `LABEL ${LABEL_OWNED}="1" ${LABEL_BUILDER}=${JSON.stringify(def.id)} ${LABEL_KEY}=${JSON.stringify(key)} ${LABEL_STAGE3_DATE}=${JSON.stringify(date)}`,
+    `LABEL ${LABEL_OWNED}="1" ${LABEL_BUILDER}=${JSON.stringify(def.id)} ${LABEL_KEY}=${JSON.stringify(key)} ${LABEL_STAGE3_DATE}=${JSON.stringify(date)}${fromId ? ` ${LABEL_BUILDER_FROM}=${JSON.stringify(fromId)}` : ''}`,
   ];
   const script = Buffer.from(builderSetupScript(def));
   await engine.withContainer(
     {
-      image: base, cmd: ['/bin/sh', '/imgsdk/setup.sh'], signal: opts.signal,
+      // By id: the tag may move while the builder is set up.
+      image: fromId ?? base, cmd: ['/bin/sh', '/imgsdk/setup.sh'], signal: opts.signal,
       labels: { [LABEL_BUILDER]: def.id }, mounts: [{ volume: snapshot, target: PORTAGE_TREE, readOnly: true }],
     },
     async (c) => {

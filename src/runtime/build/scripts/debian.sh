@@ -42,27 +42,35 @@ snapshot() {
 		sort -u >"$1"
 }
 
-# Reads absolute paths, each optionally followed by a TAB and more (kept as is),
-# prints them canonical: the parent directory resolved through symlinks (/lib/x ->
-# /usr/lib/x), the last component kept as is (a listed symlink stays a symlink).
-# Paths that do not exist here are dropped.
+# Reads absolute paths, one a line, and prints them canonical: the parent directory
+# resolved through symlinks (/lib/x -> /usr/lib/x), the last component kept as is (a
+# listed symlink stays a symlink). Paths that do not exist here are dropped. With
+# "tagged", each path is followed by a TAB and a tag kept as is (a package name, which
+# holds no TAB): the path is everything before the last TAB, as paths may hold TABs.
 canonical() {
-	awk -F "$TAB" '$1 != "" && $1 != "/."' >"$W/canon.in"
-	awk -F "$TAB" '{ d = $1; sub(/\/[^\/]*$/, "", d); if (d != "") print d }' "$W/canon.in" | sort -u >"$W/canon.dirs"
+	awk -v tagged="${1:-}" '
+		function lasttab(s,   i, j) { i = 0; while ((j = index(substr(s, i + 1), "\t")) > 0) i += j; return i }
+		{ p = $0; t = ""; if (tagged != "" && (i = lasttab($0)) > 0) { p = substr($0, 1, i - 1); t = substr($0, i + 1) } }
+		p != "" && p != "/." { print p "\t" t }' >"$W/canon.raw"
+	# canon.raw: path TAB tag (empty when untagged); a path may hold TABs, a tag none.
+	awk '{ i = 0; s = $0; while ((j = index(substr(s, i + 1), "\t")) > 0) i += j; print substr(s, 1, i - 1) }' "$W/canon.raw" >"$W/canon.in"
+	awk '{ i = 0; s = $0; while ((j = index(substr(s, i + 1), "\t")) > 0) i += j; print substr(s, i + 1) }' "$W/canon.raw" >"$W/canon.tag"
+	sed -n 's|^\(.*\)/[^/]*$|\1|p' "$W/canon.in" | sed '/^$/d' | sort -u >"$W/canon.dirs"
 	# One realpath per directory, not per file.
 	tr '\n' '\0' <"$W/canon.dirs" | xargs -0 -r realpath -m -- >"$W/canon.real"
-	paste "$W/canon.dirs" "$W/canon.real" >"$W/canon.map"
-	awk -F "$TAB" -v OFS="$TAB" -v map="$W/canon.map" '
-		BEGIN { while ((getline l < map) > 0) { split(l, kv, "\t"); real[kv[1]] = kv[2] } }
+	# Files read line by line, not a TAB-joined map: a directory name may hold a TAB.
+	awk -v dirs="$W/canon.dirs" -v reals="$W/canon.real" -v tags="$W/canon.tag" '
+		BEGIN { while ((getline d < dirs) > 0) { getline r < reals; real[d] = r } }
 		{
-			i = match($1, /\/[^\/]*$/); d = substr($1, 1, i - 1); b = substr($1, i + 1)
+			getline t < tags
+			i = match($0, /\/[^\/]*$/); d = substr($0, 1, i - 1); b = substr($0, i + 1)
 			r = (d == "") ? "" : real[d]; if (r == "/") r = ""
-			$1 = r "/" b; print
+			print r "/" b "\t" t
 		}' "$W/canon.in" |
 		while IFS= read -r line; do
-			p=${line%%"$TAB"*}
+			p=${line%"$TAB"*}
 			if [ -e "$p" ] || [ -L "$p" ]; then printf '%s\n' "$line"; fi
-		done
+		done | sed "s/$TAB\$//"
 }
 
 # The .debs apt is about to download that the cache volume has, copied to apt's
@@ -185,11 +193,20 @@ if [ -s "$IN/apt/lock.tsv" ]; then
 		{
 			k = $1 "\t" $2
 			if (!(k in have)) { printf "imgsdk: error: imgsdk.lock pins %s %s, which the archive no longer has\n", $1, $2 > "/dev/stderr"; bad = 1 }
-			else if ($3 != "" && ($4 == "" || $4 == "all" || $4 == myarch) && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
+			else if (length($3) != 64 || $3 ~ /[^0-9a-f]/) { printf "imgsdk: error: imgsdk.lock pins %s %s without a valid sha256 (\"%s\"): the .deb cannot be checked\n", $1, $2, $3 > "/dev/stderr"; bad = 1 }
+			else if (($4 == "" || $4 == "all" || $4 == myarch) && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
 		}
 		END { exit bad }' "$IN/apt/lock.tsv" ||
 		die "the archive does not have the locked versions: run \`imgsdk update\` to lock what it has now, or pin the builder to a snapshot (debian.builder(id, { snapshot: 'YYYYMMDDTHHMMSSZ' })) that has them"
 	opts="--allow-downgrades"
+	# A lock resolved on a builder that had usrmerge pins it; on a merged-/usr builder
+	# with usr-is-merged (as the official images are) installing it would put usrmerge,
+	# and with it Perl, back into every closure that reaches init-system-helpers.
+	if grep -q '^usrmerge=' "$W/install" && dpkg-query -W -f '${db:Status-Abbrev}' usr-is-merged 2>/dev/null | grep -q '^.i'; then
+		log "not installing the locked usrmerge: this builder has usr-is-merged (\`imgsdk update\` drops it from the lock)"
+		grep -v '^usrmerge=' "$W/install" >"$W/install.merged" || true
+		mv "$W/install.merged" "$W/install"
+	fi
 else
 	cp "$W/request" "$W/install"
 	opts=""
@@ -212,6 +229,16 @@ apt-get install -y -q --no-install-recommends $opts $(cat "$W/install") || die "
 mark files
 log "snapshot after the install"
 snapshot "$W/after"
+# Every list here is one path a line: a name holding a newline cannot be carried, so
+# it is refused by name (escaped) rather than left out of the image.
+NL='
+'
+find / \( -path /proc -o -path /sys -o -path /dev -o -path /imgsdk -o -path /tmp -o -path /run \
+	-o -path /var/lib/apt/lists -o -path /var/cache \) -prune -o \
+	-name "*$NL*" -print0 >"$W/newline-names"
+if [ -s "$W/newline-names" ]; then
+	die "file names holding a newline cannot be put into an image: $(tr '\0\n' '\n\001' <"$W/newline-names" | sed 's/\x01/\\n/g' | head -n 5 | tr '\n' ' ')"
+fi
 
 log "computing the package closure"
 dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Pre-Depends}, ${Depends}\t${Provides}\n' >"$W/db"
@@ -219,10 +246,18 @@ awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
 	pkg_closure "$W/roots" "$W/closure.all" 'requested package ' ' is not installed' || die "cannot compute the package closure"
 comm -23 "$W/closure.all" "$W/parent" >"$W/closure"
 comm -12 "$W/closure.all" "$W/parent" >"$W/closure.inherited"
-# Essential packages nothing depends on, whose files a program may still need: /bin/sh
-# (dash) for scripts and popen/system, the C.UTF-8 locale (libc-bin). Files only; the
-# pipeline keeps what a kept program uses.
-for pkg in dash libc-bin; do
+# Essential packages nothing declares a dependency on, whose files a program may still
+# need: /bin/sh (dash) for scripts and popen/system, bash and env for `#!` lines, the
+# tools a wrapper script or system() runs (coreutils' mktemp, chmod, rm), the C.UTF-8
+# locale (libc-bin), base-passwd's standard accounts. Files only; the pipeline keeps
+# what a kept program uses.
+# With the libraries they link (coreutils' libattr1, bash's libtinfo6): only those, not
+# what the Essential tools need to administer a system (login's PAM configuration).
+dpkg-query -W -f '${Essential}\t${Package}\n' | awk -F "$TAB" '$1 == "yes" { print $2 }' | sort -u >"$W/essential"
+awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
+	pkg_closure "$W/essential" "$W/essential.all" 'Essential package ' ' is not installed' || die "cannot compute the closure of the Essential packages"
+dpkg-query -W -f '${Package}\t${Section}\n' $(cat "$W/essential.all") 2>/dev/null | awk -F "$TAB" '$2 ~ /(^|\/)libs$/ { print $1 }' >"$W/essential.libs"
+for pkg in $(sort -u "$W/essential" "$W/essential.libs"); do
 	if dpkg-query -W -f '${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^.i' && ! grep -qxF "$pkg" "$W/closure.all" "$W/parent"; then
 		printf '%s\n' "$pkg" >>"$W/closure.inherited"
 	fi
@@ -243,11 +278,17 @@ if [ -s "$W/closure.files" ]; then
 fi
 awk -F "$TAB" 'NR == FNR { own[$1] = 1; next } ($1 in own)' "$W/closure" "$W/info" >"$W/pkgs.tsv"
 cut -f 1,3 "$W/info" | listfiles >"$W/lists"
-awk -F "$TAB" '{ while ((getline l < $1) > 0) print l "\t" $2; close($1) }' "$W/lists" | canonical | sort -u >"$OUT/files.tsv"
+awk -F "$TAB" '{ while ((getline l < $1) > 0) print l "\t" $2; close($1) }' "$W/lists" | canonical tagged | sort -u >"$W/files.all"
+# Of the Essential candidates and the parent's packages, never the package manager's or
+# init's bookkeeping (dpkg's /var/lib/dpkg, the rc?.d directories), as of the install below.
+# The package is the last field; the path before it may hold TABs.
+awk -F "$TAB" 'NR == FNR { inh[$1] = 1; next }
+	!(($NF in inh) && $0 ~ /^\/(var\/lib\/dpkg|var\/lib\/apt|var\/cache|var\/log)(\/|\t)|^\/etc\/rc[0-6S]\.d(\/|\t)/)' "$W/closure.inherited" "$W/files.all" >"$OUT/files.tsv"
 
 # Alternatives whose chosen target belongs to the closure: /etc/alternatives/<name>
 # and the link itself, which only update-alternatives knows about.
-cut -f 1 "$OUT/files.tsv" | sort -u >"$W/owned"
+# The path is everything before the last TAB (package names hold none; paths may).
+sed "s/$TAB[^$TAB]*\$//" "$OUT/files.tsv" | sort -u >"$W/owned"
 : >"$W/alternatives"
 if command -v update-alternatives >/dev/null; then
 	update-alternatives --get-selections 2>/dev/null | while read -r name _ value; do
@@ -279,7 +320,12 @@ log "$(wc -l <"$W/created") files created by maintainer scripts"
 # reading them races with the kernel ("file changed as we read it").
 cat "$W/owned" "$W/alternatives" "$W/created" | canonical | awk '
 	{ p = $0; while (p != "" && !(p in seen)) { seen[p] = 1; print substr(p, 2); sub(/\/[^\/]*$/, "", p) } }' |
-	grep -Ev '^(proc|sys|dev|run)(/|$)' |
+	grep -Ev '^(proc|sys|dev)(/|$)' | while IFS= read -r p; do
+		# Of /run, the directories a maintainer script made (tinyproxy's /run/tinyproxy),
+		# never a file there: those are the running system's.
+		case "$p" in run | run/*) [ -d "/$p" ] && [ ! -L "/$p" ] || continue ;; esac
+		printf '%s\n' "$p"
+	done |
 	sort -u >"$W/copy"
 
 log "copying $(wc -l <"$W/copy") entries into $ROOT"
@@ -290,6 +336,32 @@ log "copying $(wc -l <"$W/copy") entries into $ROOT"
 } | tar -C "$ROOT" --numeric-owner --xattrs --xattrs-include='security.capability' -xpf - ||
 	die "extracting the package files into $ROOT failed"
 [ ! -e "$W/tar.failed" ] || die "reading the package files failed (tar exit $(cat "$W/tar.failed"))"
+
+# Locales the image declares (.locale()): compiled into the root's /usr/lib/locale/<name>,
+# as portage.sh does. C.UTF-8 is libc-bin's, kept by the pipeline; others need the
+# locale sources of the `locales` package, installed in the builder only.
+if [ -s "$IN/apt/locales.list" ]; then
+	while IFS= read -r l; do
+		case $l in '' | C | POSIX | C.UTF-8 | C.utf8) continue ;; esac
+		lang=${l%%.*}
+		lang=${lang%%@*}
+		cs=UTF-8
+		case $l in *.*)
+			cs=${l#*.}
+			cs=${cs%%@*}
+			;;
+		esac
+		mod=''
+		case $l in *@*) mod="@${l#*@}" ;; esac
+		norm="$lang.$(printf '%s' "$cs" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')$mod"
+		if [ ! -f "/usr/share/i18n/locales/$lang$mod" ]; then
+			apt-get install -y -q --no-install-recommends locales >/dev/null || die "installing the locale sources (locales) for $l failed"
+		fi
+		log "locale $l -> /usr/lib/locale/$norm"
+		mkdir -p "$ROOT/usr/lib/locale"
+		localedef -i "$lang$mod" -f "$cs" "$ROOT/usr/lib/locale/$norm" || die "localedef $l failed (is $lang$mod a locale of glibc?)"
+	done <"$IN/apt/locales.list"
+fi
 
 hook finish-rootfs
 

@@ -12,13 +12,18 @@
 #                   accounts.tsv (user uid group gid home shell), record.tsv (group name),
 #                   each present only when not empty), [hooks/configure-builder.sh, configure-rootfs.sh,
 #                   finish-rootfs.sh], [parent-packages.list] (one cat/pkg-version a line:
-#                   what the ancestors installed; a bare cat/pkg is pinned to the visible version),
+#                   what the ancestors installed; a bare cat/pkg is pinned to the visible version;
+#                   the versioned ones are the only versions the build dependencies may take),
 #                   [portage/imgsdk/lock.list] (=cat/pkg-version::repo atoms of imgsdk.lock:
 #                   installed instead of the requested packages)
 # Out: /imgsdk/out  rootfs.tar     tar of /imgsdk/root, ./-relative, numeric owners
 #                   packages.json  [{name, version, use, slot, repository, origin}] from ROOT's /var/db/pkg
 #                   files.tsv      /path TAB cat/pkg, from the packages' CONTENTS
 #                   pretend.txt    (--lock only, instead of the above) emerge --pretend's report
+#
+# The portage/ files hold the ancestors' settings before the image's own (synth does
+# that): the ancestors' packages emerged into this builder as build dependencies are
+# configured as the ancestors built them, as in Kubler's committed parent builder.
 #
 # Order, as Kubler's build-root.sh: /etc/portage from the assembly, downloads, binpkg
 # invalidation, overlays, accounts in the builder, configureBuilder, build dependencies
@@ -297,14 +302,45 @@ if [ "$MODE" = build ] && [ -f "$IN/portage/imgsdk/lock.list" ]; then
 	cp "$W/locked" "$W/packages"
 fi
 
+# --- the ancestors' versions, pinned for the build dependencies ---------------------
+# The build dependencies emerged into the builder include the ancestors' packages
+# the image's packages depend on: the image compiles against them. They must be
+# the versions the ancestors were built with (parent-packages.list), not the best
+# visible ones (the tree may hold newer ones; imgsdk.lock may have pinned an
+# ancestor), so every other version of them is masked for that one emerge. Not
+# longer: a configureBuilder that updates @world, or the root install of an
+# `.unprovide()`d package, choose versions as the image's own settings say.
+# Packages the image `.unprovide()`s are its own again and are not pinned.
+ANCESTORS_MASK=$P/package.mask/imgsdk-ancestors
+pin_ancestors() {
+	[ -f "$IN/parent-packages.list" ] || return 0
+	plain unprovide | cpn | sort -u >"$W/unpinned"
+	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/\//!d' "$IN/parent-packages.list" | while IFS= read -r p; do
+		if has_version "$p"; then printf '%s\t%s\n' "$(printf '%s\n' "$p" | cpn)" "$p"; fi
+	done | awk -F "$TAB" -v drop="$W/unpinned" 'BEGIN { while ((getline l < drop) > 0) d[l] = 1 } !($1 in d)' |
+		sort -t "$TAB" -k 1,1 -k 2,2V |
+		# A package the ancestors have in several slots keeps the versions between them.
+		awk -F "$TAB" '$1 != c { if (c != "") print ">" last; print "<" $2; c = $1 } { last = $2 } END { if (c != "") print ">" last }' >"$W/pins"
+	[ -s "$W/pins" ] || return 0
+	portage_dir package.mask
+	{
+		echo "# imgsdk: the ancestors' packages at the versions they were built with"
+		cat "$W/pins"
+	} >"$ANCESTORS_MASK"
+	log "pinned $(($(wc -l <"$W/pins") / 2)) packages of the ancestors to their versions"
+}
+
 # --- build dependencies, in the builder -------------------------------------------
 # No --buildpkg on these command lines: the builder's make.conf has FEATURES=buildpkg,
 # and the option would override a package's own FEATURES="-buildpkg" (package.env).
+if [ -d "$P/package.mask" ]; then rm -f "$ANCESTORS_MASK"; fi
 if [ -s "$W/packages" ] && [ "$MODE" = build ]; then
+	pin_ancestors
 	log "emerging the build dependencies into the builder"
 	# shellcheck disable=SC2046,SC2086 # atoms and options are words
 	emerge --oneshot --onlydeps --with-bdeps=y $EMERGE_OPTS $(cat "$W/deps") ||
 		die "emerging the build dependencies failed"
+	rm -f "$ANCESTORS_MASK"
 fi
 
 # --- package.provided: the ancestors' packages, minus unprovide, plus provide --------

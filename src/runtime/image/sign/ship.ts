@@ -2,6 +2,7 @@
  * Signing at push: after a manifest (or an index) is in the registry, its
  * signature and, for an image, its signed attestations go next to it.
  */
+import type { VexStatementDef } from '../../../contract/assembly';
 import type { RegistryAuth } from '../../engine/engine';
 import { RegistryClient } from '../attest';
 import { PREDICATE, statement } from './bundles';
@@ -14,8 +15,12 @@ export interface ImageAttestations {
   readonly provenance?: string | null;
   /** The SPDX 2.3 JSON document. */
   readonly sbom?: string | null;
-  /** An OpenVEX document. */
+  /** An OpenVEX document (`--vex FILE`). */
   readonly vex?: string | null;
+  /** The image's own statements (`.vex()`), attested as an OpenVEX document of their own. */
+  readonly vexStatements?: readonly VexStatementDef[];
+  /** SOURCE_DATE_EPOCH: the time of that document (OpenVEX requires one). @default 0 */
+  readonly epoch?: number;
 }
 
 /**
@@ -33,7 +38,26 @@ export function imageStatements(reference: string, digest: string, a: ImageAttes
   }
   if (a.sbom) out.push({ predicateType: PREDICATE.sbom, statement: statement([pushed], PREDICATE.sbom, JSON.parse(a.sbom)) });
   if (a.vex) out.push({ predicateType: PREDICATE.vex, statement: statement([pushed], PREDICATE.vex, JSON.parse(a.vex)) });
+  if (a.vexStatements?.length) out.push({ predicateType: PREDICATE.vex, statement: statement([pushed], PREDICATE.vex, vexDocument(reference, digest, a.vexStatements, a.epoch ?? 0)) });
   return out;
+}
+
+/**
+ * An OpenVEX v0.2.0 document of `.vex()` statements about `reference@digest`; a
+ * statement that names no products is about that image (as a `pkg:oci` purl).
+ * @example vexDocument('reg/acme/web', 'sha256:…', [{ vulnerability: { name: 'CVE-2023-4911' }, status: 'fixed' }], 0).statements[0].products
+ */
+export function vexDocument(reference: string, digest: string, statements: readonly VexStatementDef[], epoch: number): { statements: readonly VexStatementDef[] } & Record<string, unknown> {
+  const name = reference.slice(reference.lastIndexOf('/') + 1);
+  const purl = `pkg:oci/${name}@${encodeURIComponent(digest)}?repository_url=${encodeURIComponent(reference)}`;
+  return {
+    '@context': PREDICATE.vex,
+    '@id': `https://imgsdk.invalid/vex/${reference}@${digest}`,
+    author: 'imgsdk',
+    timestamp: new Date(epoch * 1000).toISOString(),
+    version: 1,
+    statements: statements.map((st) => ({ ...st, products: st.products?.length ? st.products : [{ '@id': purl }] })),
+  };
 }
 
 /**

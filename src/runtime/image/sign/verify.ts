@@ -73,7 +73,13 @@ export async function verifyImage(ref: string, keys: readonly TrustedKey[], o: V
       if (o.attestations !== false) {
         for (const need of [PREDICATE.provenance, PREDICATE.sbom]) if (!types.includes(need)) throw new VerifyError(`no signed ${need} attestation`);
         const image = await getManifest(client, repo, digest);
-        const layers = (JSON.parse(image!.body.toString('utf8')) as { layers?: { digest: string }[] }).layers ?? [];
+        const parsed = JSON.parse(image!.body.toString('utf8')) as { config?: { digest: string }; layers?: { digest: string }[] };
+        const layers = parsed.layers ?? [];
+        // The provenance was written for an image id: it must be this manifest's config.
+        const prov = atts.find((a) => a.predicateType === PREDICATE.provenance)!;
+        if (parsed.config && !prov.statement.subject.some((x) => `sha256:${x.digest?.sha256}` === parsed.config!.digest)) {
+          throw new VerifyError(`the provenance is not about this image: no subject is its config ${parsed.config.digest}`);
+        }
         const inImage = await packagesInLayers(client, repo, layers.map((l) => l.digest));
         const inSbom = packagesInSbom(atts.find((a) => a.predicateType === PREDICATE.sbom)!.statement.predicate);
         const missing = [...inSbom].filter((p) => !inImage.has(p));

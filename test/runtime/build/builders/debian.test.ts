@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { test } from 'uvu';
@@ -13,6 +14,8 @@ import { builderKey } from '../../../../src/contract/key';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import type { Engine } from '../../../../src/runtime/engine/engine';
 import { testBuilderImage } from '../../../e2e/_builder';
+import { LABEL_BUILDER_FROM } from '../../../../src/runtime/build/builders/from-image';
+import { tarOf } from '../../../../src/util/tar';
 import { engineOrSkip } from '../../../e2e/_engine';
 
 const nonce = randomBytes(6).toString('hex');
@@ -172,6 +175,41 @@ test('a pull source present locally is flattened into a labelled builder without
   assert.is((await engine.inspectImage(ref))?.labels['org.imgsdk.builder'], d.id);
   const r = await engine.runContainer({ image: ref, cmd: ['dpkg-query', '-W', 'libc6'] });
   assert.is(r.exitCode, 0);
+});
+
+test('a pull source follows its image: retagged under the same tag, the builder is set up again from the new image and records its id; unchanged, it is reused', async () => {
+  if (!docker) return;
+  const tag = `imgsdk-test/from-${nonce}:base`;
+  // Two images under one tag, as a base rebuilt (or pulled anew) under the same name is.
+  const retag = async (text: string) => {
+    const tar = await tarOf([{ name: 'etc/os-release', data: Buffer.from(text) }]);
+    await engine.importImage(Readable.from([tar]), tag, { changes: ['CMD ["/bin/sh"]'] });
+    return (await engine.inspectImage(tag))!.id;
+  };
+  const d = def('follows', { kind: 'pull', image: tag });
+  const old = await retag('ID=first\n');
+  try {
+    const ref = await ensureDebianBuilder(engine, d);
+    const first = (await engine.inspectImage(ref))!;
+    assert.is(first.labels[LABEL_BUILDER_FROM], old);
+
+    const lines: string[] = [];
+    assert.is(await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) }), ref);
+    assert.ok(lines.some((l) => l.endsWith('is up to date')), lines.join('\n'));
+
+    const now = await retag('ID=second\n');
+    await engine.removeImage(old, { force: true });
+    lines.length = 0;
+    assert.is(await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) }), ref, 'the same key, the same tag');
+    const second = (await engine.inspectImage(ref))!;
+    assert.is(second.labels[LABEL_BUILDER_FROM], now);
+    assert.is.not(second.id, first.id);
+    assert.ok(lines.some((l) => l.includes(`${tag} is now image ${now.slice(7, 19)} (the builder was set up from ${old.slice(7, 19)}): setting it up again`)), lines.join('\n'));
+    assert.not.ok(await engine.inspectImage(first.id), 'the builder image it replaced is gone');
+  } finally {
+    await engine.removeImage(tag, { force: true }).catch(() => false);
+    await engine.removeImage(old, { force: true }).catch(() => false);
+  }
 });
 
 test.run();

@@ -5,7 +5,7 @@
  * snapshot tarball served from 127.0.0.1.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +25,7 @@ import { shellCommand } from '../../../../src/cli/shell';
 import { UsageError } from '../../../../src/contract/errors';
 import { runInteractive } from '../../../../src/runtime/engine/interactive';
 import { TEST_BUILDER, testBuilderImage } from '../../../e2e/_builder';
+import { LABEL_BUILDER_FROM } from '../../../../src/runtime/build/builders/from-image';
 import { engineOrSkip } from '../../../e2e/_engine';
 
 const work = mkdtempSync(join(tmpdir(), 'imgsdk-gentoo-test-'));
@@ -166,6 +167,57 @@ test('engine: a snapshot tarball from the mirror is checked against its .md5sum 
   } finally {
     await new Promise((r) => server.close(r));
     await removeVolumes(docker, ['imgsdk-portage-20240101', 'imgsdk-portage-20240102']);
+  }
+});
+
+test('engine: a builder made from a stage3 image follows it: the image rebuilt under the same tag sets the builder up again, recording its id', async () => {
+  const docker = await engineOrSkip();
+  if (!docker) return;
+  const engine = engineFromDocker(docker);
+  await testBuilderImage(docker);
+  const nonce = randomBytes(4).toString('hex');
+  const [repo, tag] = [`imgsdk-test/stage3-${nonce}`, 'amd64-openrc'];
+  const stage3 = `${repo}:${tag}`;
+  const portageImage = `imgsdk-test/portage-${nonce}:tiny`;
+  // "Rebuilt": the test builder committed with another /etc/stage3-build, a new image id under the same tag.
+  const rebuild = async (n: number): Promise<string> => {
+    const c = await docker.createContainer({ Image: TEST_BUILDER, Cmd: ['/bin/true'], Labels: { 'org.imgsdk.test': nonce } });
+    try {
+      await c.putArchive(await tarOf([{ name: 'stage3-build', data: Buffer.from(`${n}\n`) }]), { path: '/etc' });
+      await c.commit({ repo, tag });
+    } finally {
+      await c.remove({ force: true });
+    }
+    return (await engine.inspectImage(stage3))!.id;
+  };
+  await engine.importImage(Readable.from([await tarOf([{ name: 'var/db/repos/gentoo/profiles/repo_name', data: Buffer.from('gentoo\n') }])]), portageImage, { changes: ['CMD ["/bin/true"]'] });
+  const b = gentoo.builder(`test/follow-${nonce}`, { stage3: 'amd64-openrc', from: stage3, portage: portageImage });
+  const key = 'cd'.repeat(32);
+  const ids: string[] = [];
+  let r: { ref: string; mounts: { volume: string }[] } | null = null;
+  try {
+    ids.push(await rebuild(1));
+    r = await ensureGentooBuilder(engine, b.def, key, { cacheDir: join(work, 'cache') });
+    const first = (await engine.inspectImage(r.ref))!;
+    assert.is(first.labels[LABEL_BUILDER_FROM], ids[0]);
+
+    const lines: string[] = [];
+    await ensureGentooBuilder(engine, b.def, key, { log: (l) => lines.push(l), cacheDir: join(work, 'cache') });
+    assert.ok(lines.some((l) => l.endsWith('is up to date')), lines.join('\n'));
+
+    ids.push(await rebuild(2));
+    lines.length = 0;
+    const again = await ensureGentooBuilder(engine, b.def, key, { log: (l) => lines.push(l), cacheDir: join(work, 'cache') });
+    assert.is(again.ref, r.ref);
+    const second = (await engine.inspectImage(r.ref))!;
+    assert.is(second.labels[LABEL_BUILDER_FROM], ids[1]);
+    assert.is.not(second.id, first.id);
+    assert.is(await cat(engine, r.ref, [], '/etc/stage3-build'), '2\n', 'set up from the new image');
+    assert.ok(lines.some((l) => l.includes(`${stage3} is now image ${ids[1].slice(7, 19)} (the builder was set up from ${ids[0].slice(7, 19)}): setting it up again`)), lines.join('\n'));
+  } finally {
+    if (r) await engine.removeImage(r.ref, { force: true }).catch(() => false);
+    for (const id of [stage3, ...ids, portageImage]) await engine.removeImage(id, { force: true }).catch(() => false);
+    await removeVolumes(docker, (r?.mounts ?? []).map((m) => m.volume).filter((v) => v !== 'imgsdk-distfiles'));
   }
 });
 

@@ -76,6 +76,8 @@ interface Run {
   readonly hooks: string[];
   /** The stand-in emerge's line per installed package: `<root> <cat/pkg> env=… FEATURES=… from=… binpkg=…`. */
   readonly merged: string[];
+  /** Its line per installed package of the stand-in tree: `<root> <cat/pkg-version> USE=… from=…`. */
+  readonly installed: string[];
   readonly out: Map<string, TarFile>;
   readonly etc: Map<string, TarFile>;
   readonly rootfs: Map<string, TarFile>;
@@ -172,6 +174,10 @@ interface RunOptions {
   readonly gcc?: readonly GccEntry[];
   /** imgsdk.lock the image is assembled with. @default none */
   readonly lock?: Lock;
+  /** Stand-in ebuilds (`<cat>/<pn>/<pn>-<ver>.ebuild`: KEYWORDS, IUSE, DEPEND) in /var/db/repos/gentoo. @default none */
+  readonly tree?: Record<string, string>;
+  /** Binary packages in PKGDIR, by path under it (the stand-in's: `USE=<flags>`). @default none */
+  readonly binpkgs?: Record<string, string>;
 }
 
 /**
@@ -193,7 +199,8 @@ async function runScript(img: Image, opts: RunOptions = {}): Promise<Run | null>
     const setup = await tarOf([{ name: 'setup.sh', data: Buffer.from(builderSetupScript(asm.builders.get(asm.images.get(img.id)!.builder)!)), mode: 0o755 }]);
     mkdirSync(join(dir, 'empty'), { recursive: true });
     const script = [
-      `cd /imgsdk/stub/all && for s in *; do case " ${[...keep].join(' ')} " in *" $s "*) cp "$s" /imgsdk/stub/bin/;; esac; done`,
+      // The stand-ins' shared parts (_tree.sh) always: they are not commands.
+      `cd /imgsdk/stub/all && for s in *; do case " ${[...keep].join(' ')} " in *" $s "*) cp "$s" /imgsdk/stub/bin/;; esac; case $s in _*) cp "$s" /imgsdk/stub/bin/;; esac; done`,
       '/bin/sh /imgsdk/setup/setup.sh >/dev/null',
       opts.entry ?? 'exec /bin/sh /imgsdk/in/build.sh',
     ].join('\n');
@@ -213,6 +220,8 @@ async function runScript(img: Image, opts: RunOptions = {}): Promise<Run | null>
         await c.putArchive('/', await gccTar(opts.gcc ?? GOOD_GCC));
         await c.putArchive('/var/cache/binpkgs/dev-libs/openssl', await dirTar(join(dir, 'empty'), { 'openssl-3.0.0-1.gpkg.tar': 'x' }));
         await c.putArchive('/var/cache/binpkgs/dev-libs/libressl', await dirTar(join(dir, 'empty'), { 'libressl-3.9-1.gpkg.tar': 'x' }));
+        if (opts.tree) await c.putArchive('/var/db/repos/gentoo', await dirTar(null, opts.tree));
+        if (opts.binpkgs) await c.putArchive('/var/cache/binpkgs', await dirTar(null, opts.binpkgs));
         let log = '';
         const code = await c.run({ onOutput: (chunk) => void (log += chunk.toString('utf8')) });
         const text = async (p: string) => {
@@ -229,7 +238,7 @@ async function runScript(img: Image, opts: RunOptions = {}): Promise<Run | null>
         const binpkgs = await readTar(await c.getArchive('/var/cache/binpkgs'));
         for (const [k, v] of binpkgs) etc.set(`@binpkgs/${k}`, v);
         const rootfs = out.has('out/rootfs.tar') ? await readTar(out.get('out/rootfs.tar')!.data) : new Map();
-        return { code, tail: c.tail(), log, calls: await lines('/imgsdk/stub/calls'), hooks: await lines('/imgsdk/stub/hooks'), merged: await lines('/imgsdk/stub/merged'), out, etc, rootfs };
+        return { code, tail: c.tail(), log, calls: await lines('/imgsdk/stub/calls'), hooks: await lines('/imgsdk/stub/hooks'), merged: await lines('/imgsdk/stub/merged'), installed: await lines('/imgsdk/stub/installed'), out, etc, rootfs };
       },
     );
   } finally {
@@ -576,6 +585,65 @@ test('contract: phase 1 runs build.sh in a builder and collects what portage.sh 
     await engine.removeImage(ref, { force: true });
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// A child and its ancestors (issue 23): the stand-in tree has two versions of a
+// package that needs ~amd64, and a package depending on it. The parent was built
+// with the older one (imgsdk.lock) and with -nls; its binary package is in PKGDIR.
+const HELLO_TREE = {
+  'app-misc/hello/hello-2.10-r1.ebuild': 'KEYWORDS="~amd64"\nIUSE="+nls"\n',
+  'app-misc/hello/hello-2.10-r2.ebuild': 'KEYWORDS="~amd64"\nIUSE="+nls"\n',
+  'app-misc/greeter/greeter-1.ebuild': 'KEYWORDS="~amd64"\nIUSE="+shout"\nDEPEND="app-misc/hello"\n',
+};
+const hello = image('anc/hello').builder(bob).packages('app-misc/hello').keywords('app-misc/hello', '~amd64').use('app-misc/hello', '-nls').user('nobody');
+const greeter = image('anc/greeter').from(hello).packages('app-misc/greeter').keywords('app-misc/greeter', '~amd64');
+/** The same child, accepting ~amd64 for its parent's package itself: what a user did before children inherited settings. */
+const greeterKeyworded = image('anc/greeter-kw').from(hello).packages('app-misc/greeter').keywords('app-misc/greeter', '~amd64').keywords('app-misc/hello', '~amd64');
+const HELLO_BUILT = { parents: 'app-misc/hello-2.10-r1\n', tree: HELLO_TREE, binpkgs: { 'app-misc/hello/hello-2.10-r1-1.gpkg.tar': 'USE=\n' } };
+
+test('contract: a parent\'s package that needs ~amd64 is emerged into the child\'s builder: the child\'s /etc/portage holds the parent\'s keywords', async () => {
+  const r = await runScript(greeter, HELLO_BUILT);
+  if (!r) return;
+  assert.is(r.code, 0, r.tail);
+  assert.not.match(r.log, /have been masked/);
+  assert.ok(r.installed.some((l) => l.startsWith('/ app-misc/hello-')), r.installed.join('\n'));
+  assert.ok(r.installed.includes('/imgsdk/root app-misc/greeter-1 USE=shout from=source'), r.installed.join('\n'));
+});
+
+test('contract: the parent\'s packages go into the child\'s builder at the versions the parent was built with, not the best visible ones', async () => {
+  const r = await runScript(greeterKeyworded, HELLO_BUILT);
+  if (!r) return;
+  assert.is(r.code, 0, r.tail);
+  assert.equal(r.installed.filter((l) => l.startsWith('/ ')).map((l) => l.split(' ')[1]), ['app-misc/hello-2.10-r1']);
+  assert.match(r.log, /pinned 1 packages of the ancestors to their versions/);
+  // The pins held for that emerge only: the root install and later runs choose as the image's settings say.
+  assert.not.ok(r.etc.has('portage/package.mask/imgsdk-ancestors'));
+  assert.equal(entries(file(r.etc, 'portage/profile/package.provided')), ['app-misc/hello-2.10-r1']);
+});
+
+test('contract: a parent\'s USE applies to its package in the child\'s builder, so --binpkg-respect-use=y reuses the parent\'s binary package', async () => {
+  const r = await runScript(greeterKeyworded, HELLO_BUILT);
+  if (!r) return;
+  assert.is(r.code, 0, r.tail);
+  assert.ok(r.installed.includes('/ app-misc/hello-2.10-r1 USE= from=binpkg'), r.installed.join('\n'));
+  assert.equal(entries(file(r.etc, 'portage/package.use/imgsdk')), ['app-misc/hello -nls']);
+});
+
+test('contract: --lock configures the child with its ancestors\' settings, as a build does', async () => {
+  const r = await runScript(greeter, { ...HELLO_BUILT, entry: '/bin/sh /imgsdk/scripts/portage.sh --lock /imgsdk/in' });
+  if (!r) return;
+  assert.is(r.code, 0, r.tail);
+  assert.is(file(r.etc, 'portage/package.accept_keywords/imgsdk'), '# generated by imgsdk\n# from anc/hello\napp-misc/hello ~amd64\n# from anc/greeter (this image)\napp-misc/greeter ~amd64\n');
+  assert.is(file(r.etc, 'portage/package.use/imgsdk'), '# generated by imgsdk\n# from anc/hello\napp-misc/hello -nls\n');
+  assert.match(file(r.out, 'out/pretend.txt')!, /^\[ebuild {2}N {5}\] app-misc\/greeter-1::gentoo {2}USE="shout" 0 KiB$/m);
+});
+
+test('contract: the stand-in Portage masks a ~amd64-only package nothing accepts, as emerge does', async () => {
+  const r = await runScript(image('anc/unaccepted').builder(bob).packages('app-misc/hello').user('nobody'), { parents: '', tree: HELLO_TREE });
+  if (!r) return;
+  assert.is.not(r.code, 0);
+  assert.match(r.log, /All ebuilds that could satisfy "app-misc\/hello" have been masked/);
+  assert.match(r.log, /- app-misc\/hello-2\.10-r2::gentoo \(masked by: ~amd64 keyword\)/);
 });
 
 test.run();

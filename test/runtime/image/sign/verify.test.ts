@@ -32,7 +32,11 @@ const sbomOf = (pkgs: readonly [string, string][]) => JSON.stringify({
   spdxVersion: 'SPDX-2.3',
   packages: pkgs.map(([n, v]) => ({ name: n, versionInfo: v, externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:deb/debian/${n}@${encodeURIComponent(v)}?arch=amd64` }] })),
 });
-const provenance = JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'acme/web', digest: { sha256: 'ee'.repeat(32) } }], predicateType: PREDICATE.provenance, predicate: { buildDefinition: {} } });
+/** imgsdk's provenance of the image whose config (image id) is `config`. */
+const provenanceOf = (config: string) => JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'acme/web', digest: { sha256: config.slice(7) } }], predicateType: PREDICATE.provenance, predicate: { buildDefinition: {} } });
+const provenance = provenanceOf(`sha256:${'ee'.repeat(32)}`);
+/** The config digest of manifest `digest` in the fake registry. */
+const configOf = (digest: string) => (JSON.parse(reg.manifests.get(digest)!.body.toString()) as { config: { digest: string } }).config.digest;
 
 /** Pushes an image whose one layer holds status.d stanzas of `pkgs`; returns its manifest digest. */
 async function pushImage(client: RegistryClient, repo: string, pkgs: readonly [string, string][], arch: string): Promise<string> {
@@ -58,7 +62,7 @@ for (const referrers of [false, true]) {
     const client = new RegistryClient(reg.address, null);
     const signer = await keySigner(ours.priv);
     const digests = [await pushImage(client, 'team/acme/web', pkgs, 'amd64'), await pushImage(client, 'team/acme/web', pkgs, 'arm64')];
-    for (const d of digests) await signPushed(`${reg.address}/team`, null, 'acme/web', d, signer, { provenance, sbom: sbomOf(pkgs) });
+    for (const d of digests) await signPushed(`${reg.address}/team`, null, 'acme/web', d, signer, { provenance: provenanceOf(configOf(d)), sbom: sbomOf(pkgs) });
     const index = canonicalJson({ schemaVersion: 2, mediaType: INDEX, manifests: digests.map((d, i) => ({ mediaType: OCI_MANIFEST, digest: d, size: reg.manifests.get(d)!.body.length, platform: { os: 'linux', architecture: ['amd64', 'arm64'][i] } })) });
     await client.putManifest('team/acme/web', 'latest', index, INDEX);
     await signPushed(`${reg.address}/team`, null, 'acme/web', sha256Digest(index), signer, null);
@@ -76,14 +80,17 @@ for (const referrers of [false, true]) {
   });
 }
 
-test('verification fails naming the platform: another key, an unsigned re-push, a tampered attestation, an SBOM the image does not match', async () => {
+test('verification fails naming the image: the provenance of another image, another key, an unsigned re-push, a tampered attestation, an SBOM the image does not match', async () => {
   reg = await fakeRegistry({ referrers: false });
   const client = new RegistryClient(reg.address, null);
   const ref = `${reg.address}/acme/web`;
   const digest = await pushImage(client, 'acme/web', pkgs, 'amd64');
   await client.putManifest('acme/web', 'latest', reg.manifests.get(digest)!.body.toString(), OCI_MANIFEST);
+  // First with the provenance of another image: refused.
   await signPushed(reg.address, null, 'acme/web', digest, await keySigner(ours.priv), { provenance, sbom: sbomOf(pkgs) });
   const keys = await trustedKeys([ours.pub]);
+  await rejects(() => verifyImage(`${ref}:latest`, keys), /the provenance is not about this image: no subject is its config/);
+  await signPushed(reg.address, null, 'acme/web', digest, await keySigner(ours.priv), { provenance: provenanceOf(configOf(digest)), sbom: sbomOf(pkgs) });
   await verifyImage(`${ref}:latest`, keys);
 
   // A verifier that trusts another key.
@@ -111,7 +118,7 @@ test('verification fails naming the platform: another key, an unsigned re-push, 
   await rejects(() => verifyImage(`${ref}:latest`, keys), new RegExp(`${unsigned}.*is not signed`));
 
   // Signed, but its SBOM names a package the image does not have.
-  await signPushed(reg.address, null, 'acme/web', unsigned, await keySigner(ours.priv), { provenance, sbom: sbomOf(pkgs) });
+  await signPushed(reg.address, null, 'acme/web', unsigned, await keySigner(ours.priv), { provenance: provenanceOf(configOf(unsigned)), sbom: sbomOf(pkgs) });
   await rejects(() => verifyImage(`${ref}:latest`, keys), /SBOM does not match the package database in the image: in the SBOM only: deb:libc6@2\.36-9\+deb12u9/);
 });
 
