@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the uvu suites (test/ and the examples' own tests), streaming their output,
+// Runs the uvu suites (test/, the examples' and the constructs package's own tests), streaming their output,
 // and closes with one plain line, "N passed, N failed, N skipped", that any CI
 // reader understands. An optional argument filters test files by pattern.
 'use strict';
@@ -8,7 +8,7 @@ const { join } = require('node:path');
 
 const uvu = join(__dirname, '..', 'node_modules', 'uvu', 'bin.js');
 const pattern = process.argv[2] || '.test.ts';
-const suites = ['test', 'examples'];
+const suites = ['test', 'examples', 'constructs'];
 
 function run(dir) {
   return new Promise((resolve) => {

@@ -9,7 +9,7 @@ export {
   type ErrorCode, type Problem,
 } from './contract/errors';
 export {
-  ASSEMBLY_VERSION, BUILDER_VERSION, BUILD_SCRIPT_VERSION, GENTOO_SETUP_VERSION, phase1View,
+  ASSEMBLY_VERSION, BUILDER_VERSION, BUILD_SCRIPT_VERSION, DEBIAN_BOOTSTRAP_VERSION, GENTOO_SETUP_VERSION, INIT_ENTRYPOINT, INIT_PACKAGE, phase1View,
   type AccountDef, type AtomFlags, type BuilderDef, type BuilderKind, type DebianBuilderOptions, type DebianSource, type DownloadDef,
   type DirDef, type FileDef, type GentooBuilderOptions, type HealthcheckDef, type HooksDef, type ReadyDef, type ImageConfigDef, type ImageDef, type Libc,
   type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform, type OverlayDef, type PackageEnvDef, type PatchDef,
@@ -22,6 +22,7 @@ export {
 export { Builder, debian, gentoo, forPlatform, STAGE3_FLAVOURS, type DebianBuilderProps, type GentooBuilderProps } from './sdk/builder';
 export { App, app, type AppInput, type Policy, type PolicyContext } from './sdk/app';
 export { nonRoot, noShell } from './sdk/policy';
+export { markLibrary } from './sdk/site';
 export { synth, assemble, type Assembly, type AssembleOptions, type SynthOptions } from './sdk/synth';
 export { keyInputs, imageKey, builderKey } from './contract/key';
 export { PLATFORMS, DEFAULT_PLATFORM, normalizePlatform, platformInfo, hostPlatform, checkPlatforms, ociPlatform, type PlatformInfo } from './contract/platform';

@@ -11,7 +11,7 @@ export const bookworm = debian.builder('bases/bookworm', { suite: 'bookworm' });
 
 /**
  * The base of the team's Debian services: CA certificates and time zone data.
- * @example image('acme/app').from(debianBase).packages('darkhttpd')
+ * @example image('acme/app').from(debianBase).packages('lighttpd')
  */
 export const debianBase = image('bases/debian-base')
   .builder(bookworm)

@@ -59,7 +59,7 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: A
   if (opts.lockFile !== undefined || opts.frozenLock) {
     const log = (line: string) => opts.onEvent?.({ type: 'log', id: '-', line });
     const t = Date.now();
-    lock = await ensureLocked(theApp, { lockFile: opts.lockFile, frozen: opts.frozenLock, select: opts.select, engine: opts.engine, log, signal: opts.signal });
+    lock = await ensureLocked(theApp, { lockFile: opts.lockFile, frozen: opts.frozenLock, select: opts.select, engine: opts.engine, log, signal: opts.signal, stateDir: opts.stateDir });
     opts.onEvent?.({ type: 'timing', id: '-', step: 'lock', ms: Date.now() - t });
   }
   const { warnings } = await synth(theApp, { outdir, lock: lock?.lock ?? null, epoch: opts.epoch });

@@ -19,6 +19,7 @@ import {
 } from '../sdk/lock';
 import { assemble, type Assembly } from '../sdk/synth';
 import { select } from '../runtime/deploy/deploy';
+import { labelledEngine, removeDeadContainers, stateIdentity, stateLabels } from '../runtime/deploy/leftovers';
 import { connectEngine } from '../runtime/engine/light';
 import type { Engine } from '../runtime/engine/engine';
 import type { Stage3Update } from './stage3-updates';
@@ -229,7 +230,7 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
   let engine: Engine | undefined;
   const closures = new Map<string, LockedPackage[]>();
   for (const [builderId, list] of [...jobs].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    engine ??= opts.engine ?? (await connectEngine());
+    engine ??= await lockEngine(opts);
     const def = asm.builders.get(builderId)!;
     const out = await runLockContainer(engine, def, list.map((j) => j.request), opts);
     list.forEach((j, i) => closures.set(j.id, out.closures[i]));
@@ -243,7 +244,7 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
     images.set(id, { builder: def.builder, parent: def.parent, request: [...def.packages].sort(), packages: c.filter((p) => !below.has(p.name)) });
   }
   if (gentooTargets.length) {
-    engine ??= opts.engine ?? (await connectEngine());
+    engine ??= await lockEngine(opts);
     const g = await (await resolving()).resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, { log: opts.log, signal: opts.signal, cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads') });
     for (const id of gentooTargets) {
       const def = asm.images.get(id)!;
@@ -257,6 +258,20 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
     }
   }
   return { images, builders };
+}
+
+/**
+ * The engine of a lock run, its containers labelled with the state directory and
+ * this process (runtime/deploy/leftovers.ts): a lock killed with SIGKILL leaves a
+ * resolver container that the next lock or deploy removes and `clean` lists. Those
+ * a dead run left are removed first.
+ */
+async function lockEngine(opts: LockOptions): Promise<Engine> {
+  const engine = opts.engine ?? (await connectEngine());
+  const root = opts.stateDir ?? stateDirOf();
+  const gone = await removeDeadContainers(engine, stateIdentity(root)).catch(() => []);
+  if (gone.length) opts.log?.(`lock: removed ${gone.length} container${gone.length === 1 ? '' : 's'} of a run that died: ${gone.join(', ')}`);
+  return labelledEngine(engine, stateLabels(root));
 }
 
 /** Names of the packages the parent chain of `def` holds: the nearest resolved ancestor's closure, else the locked pins. */
@@ -294,6 +309,9 @@ async function runLockContainer(
       if (code !== 0) throw new BuildError(def.id, `resolving packages failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const out = await readTexts(await c.getArchive('/imgsdk/out'));
       const closures = requests.map((_, i) => parseClosure(out.get(`${String(i).padStart(4, '0')}.tsv`) ?? ''));
+      // A lock entry without a checksum would switch the .deb check off: an index without one is an error here.
+      const unsummed = closures.flat().filter((p) => !/^[0-9a-f]{64}$/.test(p.sha256));
+      if (unsummed.length) throw new BuildError(def.id, `the archive's index gives no SHA256 for ${[...new Set(unsummed.map((p) => `${p.name} ${p.version}`))].join(', ')}: imgsdk.lock needs one per .deb`, { phase: 'lock' });
       const releases: Record<string, string> = {};
       for (const line of (out.get('releases.tsv') ?? '').split('\n')) {
         const [k, date] = line.split('\t');

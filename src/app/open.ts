@@ -50,6 +50,22 @@ export function isAssemblyDir(path: string): boolean {
   return existsSync(join(resolve(path), 'manifest.json'));
 }
 
+const APP_FILE = 'images.ts';
+
+/**
+ * The nearest images.ts in `from` or a directory above it, as git, npm and cdk find
+ * their root: a command run in `web/src/` uses `web/images.ts`, and its assembly,
+ * state directory and lock stay beside it. Null when there is none up to `/`.
+ * @example findAppFile('/src/web/lib') // '/src/web/images.ts'
+ */
+export function findAppFile(from = process.cwd()): string | null {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const file = join(dir, APP_FILE);
+    if (existsSync(file) && statSync(file).isFile()) return file;
+    if (dirname(dir) === dir) return null;
+  }
+}
+
 /**
  * Applies the defaults to what the user said, reading the file system only to
  * tell an app from an assembly, and the environment once.
@@ -62,7 +78,7 @@ export function locate(where: Where = {}, env: Env = process.env): Located {
     if (where.lock) throw new UsageError('--lock and --frozen-lock apply to an app; an assembly already holds its locked versions');
     return { appFile: null, appDir: dirname(outDir), outDir, stateDir: where.state ? resolve(where.state) : stateDirOfAssembly(outDir, env), lockFile: null, epoch };
   }
-  let appFile = resolve(where.app ?? 'images.ts');
+  let appFile = where.app ? resolve(where.app) : findAppFile() ?? resolve(APP_FILE);
   if (existsSync(appFile) && statSync(appFile).isDirectory()) appFile = join(appFile, 'images.ts');
   const appDir = dirname(appFile);
   return {
@@ -123,12 +139,13 @@ export async function openAssembly(where: Where = {}, env: Env = process.env): P
 }
 
 /**
- * Where `imgsdk clean` looks for the app when none is named: ./images.ts, else an
+ * Where `imgsdk clean` looks for the app when none is named: the nearest images.ts
+ * here or above, else an
  * assembly in $IMGSDK_OUTDIR or ./imgsdk.out; null when there is neither.
  */
 export function findApp(where: Where, env: Env = process.env): Located | null {
   if (where.app) return locate(where, env);
-  if (existsSync(resolve('images.ts'))) return locate(where, env);
+  if (findAppFile()) return locate(where, env);
   const out = resolve(env[ENV_OUT_DIR] || OUT_DIR_NAME);
   return isAssemblyDir(out) ? locate({ ...where, app: out }, env) : null;
 }

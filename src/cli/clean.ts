@@ -13,7 +13,7 @@ export const CLEAN_USAGE = `imgsdk clean [options]
   run lists exactly what the real run removes.
   -y, --yes          do not ask (required when stdin is not a terminal)
   -n, --dry-run      only list what would be removed
-  --app FILE|DIR     the app (default ./images.ts, else the assembly in $IMGSDK_OUTDIR or ./imgsdk.out)
+  --app FILE|DIR     the app (default the nearest images.ts here or above, else the assembly in $IMGSDK_OUTDIR or ./imgsdk.out)
   --state DIR        state directory (default $IMGSDK_STATE_DIR or .imgsdk beside the app)
   --keep-builders    keep builder images and the builders' volumes
   --prune-volumes    remove only the Portage snapshot and binary-package volumes this

@@ -1,5 +1,6 @@
 import { deployApp, enginePlatform, formatSize, type DeployEvent, type ImageResult } from '../app/deploy';
 import { UsageError } from '../contract/errors';
+import { CLEANUP_SIGNALS, signalExitCode } from '../contract/signals';
 import { parse } from './args';
 import { describeLock } from './lock';
 import { Progress } from './progress';
@@ -7,7 +8,7 @@ import { printWarnings } from './warnings';
 
 export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   Synthesizes images.ts and builds what changed through the Docker engine.
-  --app FILE|DIR     the app (default ./images.ts), or an assembly dir (manifest.json)
+  --app FILE|DIR     the app (default the nearest images.ts here or above), or an assembly dir (manifest.json)
   -o, --out DIR      assembly directory (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
   --lock FILE        imgsdk.lock (default beside the app); images it lacks are resolved and added
   --frozen-lock      fail instead when the lock lacks what the app installs (CI)
@@ -38,6 +39,9 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
   -v, --verbose      stream builder logs
 `;
 
+/** How long a cancelled deploy may take to clean up before the process ends anyway. */
+const STOP_BOUND_MS = 30_000;
+
 export async function deployCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' },
@@ -54,9 +58,16 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
   if (values.quiet && (values.json || values.verbose)) throw new UsageError('-q prints nothing on success: it takes no --json or --verbose');
 
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // A signal cancels the deploy (containers, temp files and tags are cleaned up on
+  // the way out); if that has not ended it within STOP_BOUND_MS, the process ends anyway.
+  const onSignal = (sig: NodeJS.Signals) => {
+    controller.abort();
+    setTimeout(() => {
+      process.stderr.write(`imgsdk deploy: ${sig}: still not stopped after ${STOP_BOUND_MS / 1000} s, exiting\n`);
+      process.exit(signalExitCode(sig));
+    }, STOP_BOUND_MS).unref();
+  };
+  for (const sig of CLEANUP_SIGNALS) process.once(sig, onSignal);
   const progress = values.json || values.quiet ? null : new Progress(process.stderr, !!values.verbose);
   const onEvent = (e: DeployEvent) => {
     if (values.json) process.stdout.write(JSON.stringify({ ...e, time: Date.now() }) + '\n');
@@ -77,14 +88,14 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     if (values.quiet) {
       if (!r.ok) process.stderr.write(failures(r.images));
     } else if (!values.json) {
-      if (r.lock?.resolved.length) process.stdout.write(describeLock(r.lock));
+      // What the lock made rebuild has just been built: the summary says so, not "will rebuild".
+      if (r.lock?.resolved.length) process.stdout.write(describeLock(r.lock, { rebuild: false }));
       process.stdout.write(summary(r.images));
     }
     return r.ok ? 0 : 1;
   } finally {
     progress?.finish();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of CLEANUP_SIGNALS) process.off(sig, onSignal);
   }
 }
 
@@ -96,7 +107,8 @@ function failures(images: readonly ImageResult[]): string {
   return lines.join('\n') + '\n';
 }
 
-function summary(images: readonly ImageResult[]): string {
+/** The lines after a deploy: per image what it did, then the platforms, debug variants and pushes. */
+export function summary(images: readonly ImageResult[]): string {
   const lines = images.map((i) => {
     const what = i.status === 'built' ? `built  ${i.digest!.slice(7, 19)}  ${formatSize(i.size!)}` : i.status === 'cached' ? `cached ${i.digest!.slice(7, 19)}  ${formatSize(i.size!)}` : `${i.status.padEnd(6)} ${i.reason.split('\n')[0]}`;
     return `${i.id.padEnd(Math.max(...images.map((x) => x.id.length)))}  ${what}`;
@@ -105,7 +117,11 @@ function summary(images: readonly ImageResult[]): string {
   lines.push(`${images.length} image${images.length === 1 ? '' : 's'}: ${n('built')} built, ${n('cached')} cached, ${n('failed')} failed, ${n('skipped')} skipped`);
   for (const i of images) {
     if (i.debug) lines.push(`${i.id}: debug variant ${i.debug}`);
-    for (const p of i.platforms ?? []) lines.push(`${i.id} ${p.platform}: ${p.status} ${p.digest?.slice(0, 19) ?? ''} (${p.tags.join(', ')})`);
+    // Only the engine's platform is tagged in the engine; naming the others' key tags would send `docker run` to tags that do not exist.
+    for (const p of i.platforms ?? []) {
+      const where = p.platform === i.platform ? `loaded as ${p.tags.join(', ')}` : `not loaded (the engine runs ${i.platform}); in the image index that --oci and --push write`;
+      lines.push(`${i.id} ${p.platform}: ${p.status} ${p.digest?.slice(0, 19) ?? ''} (${where})`);
+    }
     for (const p of i.pushed ?? []) lines.push(`pushed ${p.ref}${p.digest ? `@${p.digest}` : ''}`);
   }
   for (const i of images) if (i.status === 'failed') lines.push('', `${i.id} failed:`, i.reason);

@@ -4,9 +4,10 @@ import { parse } from './args';
 export const DIFF_USAGE = `imgsdk diff [ids or globs…] [options]
   For each image: would a deploy rebuild it, and which input of its key changed
   (packages, flags, files, hooks, config, parent, builder). Compares with the last
-  deploy in the state directory, else with the assembly on disk. No engine needed.
-  --app FILE|DIR   the app (default ./images.ts)
-  -o, --out DIR    assembly compared with when there is no deploy record (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
+  deploy in the state directory; an image never deployed would rebuild (with what
+  changed since the assembly on disk, if any). No engine needed.
+  --app FILE|DIR   the app (default the nearest images.ts here or above)
+  -o, --out DIR    assembly that names what changed for an image never deployed (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
   --state DIR      state directory (default $IMGSDK_STATE_DIR or .imgsdk beside the app)
   --json           one JSON object per image on stdout
   Exit 0 when nothing would rebuild, 3 when something would, 1 on error.

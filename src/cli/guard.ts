@@ -16,6 +16,17 @@ export function guardPending(name: string, out: NodeJS.WritableStream = process.
     out.write(`imgsdk ${name}: stopped with work pending: an answer never came (did the container engine stop?)\n`);
     process.exitCode = 1;
   };
+  // process.exit() before the command settled (called by images.ts from a timer, or
+  // by a library): whatever code it asked for, the command did not finish.
+  const onExit = (code: number) => {
+    if (code !== 0) return; // a failure (or a signal) already says the command did not finish
+    out.write(`imgsdk ${name}: the process was ended by process.exit(${code}) before the command finished (called by images.ts or a module it imports?)\n`);
+    process.exitCode = code === 0 ? 1 : code;
+  };
   process.on('beforeExit', onBeforeExit);
-  return () => process.off('beforeExit', onBeforeExit);
+  process.on('exit', onExit);
+  return () => {
+    process.off('beforeExit', onBeforeExit);
+    process.off('exit', onExit);
+  };
 }

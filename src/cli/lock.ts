@@ -8,7 +8,7 @@ export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
   building, and writes imgsdk.lock beside the app: deterministic JSON to commit.
   Deploys then install exactly those versions; a changed version rebuilds only the
   images holding the package and their descendants. Other entries stay as they are.
-  --app FILE|DIR   the app (default ./images.ts)
+  --app FILE|DIR   the app (default the nearest images.ts here or above)
   --lock FILE      the lock file (default imgsdk.lock beside the app)
   --json           print what changed as JSON
   -v, --verbose    show the builder's output
@@ -27,8 +27,8 @@ export function lockSummary(r: LockResult): object {
   return { file: r.file, written: r.written, resolved: r.resolved, changes: r.changes, rebuild: r.rebuild };
 }
 
-/** What a lock or update run did, as lines. */
-export function describeLock(r: LockResult): string {
+/** What a lock or update run did, as lines; `rebuild: false` leaves out what will rebuild (a deploy just built it). */
+export function describeLock(r: LockResult, opts: { readonly rebuild?: boolean } = {}): string {
   const name = relative(process.cwd(), r.file) || r.file;
   const lines: string[] = [];
   const n = r.resolved.length;
@@ -38,7 +38,7 @@ export function describeLock(r: LockResult): string {
   for (const id of fresh) lines.push(`${id}: ${r.lock.images[id].packages.length} packages locked`);
   const changed = r.changes.filter((c) => !fresh.includes(c.image));
   if (changed.length) lines.push(...changeTable(changed));
-  lines.push(r.rebuild.length ? `will rebuild: ${r.rebuild.join(', ')}` : 'nothing will rebuild');
+  if (opts.rebuild !== false) lines.push(r.rebuild.length ? `will rebuild: ${r.rebuild.join(', ')}` : 'nothing will rebuild');
   return lines.join('\n') + '\n';
 }
 

@@ -9,7 +9,7 @@ export const OUTDATED_USAGE = `imgsdk outdated [ids or globs…] [options]
   has no current entry for; Gentoo builders whose mirror has a newer stage3; the
   images \`imgsdk update\` (or the newer stage3 date) would make rebuild. Gentoo
   images are resolved with emerge --pretend against the current Portage snapshot.
-  --app FILE|DIR   the app (default ./images.ts)
+  --app FILE|DIR   the app (default the nearest images.ts here or above)
   --lock FILE      the lock file (default imgsdk.lock beside the app)
   --json           one JSON object: outdated, changes, unlocked, stage3, rebuild
   -v, --verbose    show the builder's output

@@ -11,6 +11,10 @@ interface Line {
 
 const FINAL = new Set(['done', 'cached', 'failed', 'skipped']);
 
+/** What making a builder says (builders/*.ts): bootstrapping, importing, pulling, ready. Not mmdebstrap's own lines. */
+const BUILDER_LINE = /^(\[[^\]]+\] )?builder [^:]+: (bootstrapping|importing|pulling|fetching|setting up|.* ready$)/;
+const READY = / ready$/;
+
 /**
  * Renders deploy events: on a TTY one live line per image (state and elapsed
  * time), redrawn in place; otherwise one plain line per change.
@@ -21,6 +25,8 @@ export class Progress {
   private timer: NodeJS.Timeout | null = null;
   private readonly tty: boolean;
   private finished = false;
+  /** When each builder's first progress line came. */
+  private readonly builders = new Map<string, number>();
 
   constructor(private readonly out: NodeJS.WriteStream, private readonly verbose: boolean) {
     this.tty = !!out.isTTY && !process.env.CI;
@@ -33,21 +39,35 @@ export class Progress {
     if (e.type === 'warning') return this.print(`imgsdk deploy: warning: ${e.id}: ${e.line}`);
     if (e.type === 'log') {
       if (this.verbose) this.print(`${e.id}: ${e.line}`);
+      // A first deploy spends minutes making its builder: what happens is said without -v too.
+      else if (BUILDER_LINE.test(e.line)) this.builderLine(e.id, e.line);
       return;
     }
     if (e.type === 'timing') {
       if (this.verbose) this.print(`${e.id}: ${e.step} took ${(e.ms / 1000).toFixed(1)} s`);
       return;
     }
-    const state = e.type === 'building' ? (e.phase === 'pipeline' ? 'checking' : `building (${e.phase})`) : e.type;
+    const on = e.type === 'building' && e.platform ? `, ${e.platform}` : '';
+    const state = e.type === 'building' ? (e.phase === 'pipeline' ? `checking${on ? ` (${e.platform})` : ''}` : `building (${e.phase}${on})`) : e.type;
     // Why it builds, once: at phase 1, or at the pipeline when phase 1's output was cached.
-    const why = e.type === 'building' && (e.phase === 'phase1' || (e.phase === 'pipeline' && this.lines.get(e.id)?.state !== 'building (phase1)'));
+    const why = e.type === 'building' && (e.phase === 'phase1' || (e.phase === 'pipeline' && !this.lines.get(e.id)?.state.startsWith('building (phase1')));
     const detail = e.type === 'failed' ? e.error.split('\n')[0] : e.type === 'skipped' ? e.reason : why ? e.reason : '';
     const now = Date.now();
     const start = this.lines.get(e.id)?.start ?? (e.type === 'queued' ? null : now);
     this.lines.set(e.id, { state, start, end: FINAL.has(e.type) ? now : null, detail });
     if (this.tty) this.draw();
     else this.out.write(`${e.id}: ${state}${detail ? ` — ${detail}` : ''}\n`);
+  }
+
+  /** A builder's progress line, with the seconds since its first one; on a TTY also the image's detail. */
+  private builderLine(id: string, line: string): void {
+    const builder = line.replace(/^(\[[^\]]+\] )?builder ([^:]+):.*$/, '$2');
+    const started = this.builders.get(builder) ?? Date.now();
+    this.builders.set(builder, started);
+    const text = `${line}${READY.test(line) ? ` (${((Date.now() - started) / 1000).toFixed(0)} s)` : ''}`;
+    const l = this.lines.get(id);
+    if (l && this.tty) this.lines.set(id, { ...l, detail: text });
+    this.print(`${id}: ${text}`);
   }
 
   private print(text: string): void {

@@ -7,7 +7,7 @@ export const SHELL_USAGE = `imgsdk shell <id> [options]
   An interactive shell in the image's builder with its configuration applied, as
   Kubler's build -i: /etc/portage, downloads, overlays, configureBuilder and
   package.provided (Gentoo), the image dir at /imgsdk/in. Needs a terminal.
-  --app FILE|DIR     the app (default ./images.ts), or an assembly dir (manifest.json)
+  --app FILE|DIR     the app (default the nearest images.ts here or above), or an assembly dir (manifest.json)
   -o, --out DIR      assembly directory (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
   --state DIR        state directory (default $IMGSDK_STATE_DIR or .imgsdk beside the app)
 `;

@@ -5,7 +5,7 @@ import { printWarnings } from './warnings';
 export const SYNTH_USAGE = `imgsdk synth [--app FILE|DIR] [-o DIR] [--lock FILE] [--json] [-q]
   Validates images.ts and writes the assembly (build graph, Portage/apt config, build plans),
   with the versions of imgsdk.lock for images it has current entries for.
-  --app FILE|DIR   the app (default ./images.ts)
+  --app FILE|DIR   the app (default the nearest images.ts here or above)
   --lock FILE      the lock file (default imgsdk.lock beside the app; none when absent)
   -o, --out DIR    output directory (default $IMGSDK_OUTDIR or imgsdk.out beside the app)
   --json           print the manifest as JSON

@@ -9,7 +9,7 @@ export const UPDATE_USAGE = `imgsdk update [ids or globs…] [options]
   \`imgsdk deploy\` then rebuilds exactly those images. Also looks up the newest
   stage3 of every Gentoo builder and prints newer dates (Kubler's update; pinned
   dates are changed in images.ts).
-  --app FILE|DIR   the app (default ./images.ts)
+  --app FILE|DIR   the app (default the nearest images.ts here or above)
   --lock FILE      the lock file (default imgsdk.lock beside the app)
   --json           what changed, as JSON
   -v, --verbose    show the builder's output

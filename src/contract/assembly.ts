@@ -26,6 +26,13 @@ export const BUILDER_VERSION = '1';
  */
 export const GENTOO_SETUP_VERSION = '2';
 
+/**
+ * Version of how mmdebstrap lays out a Debian builder. Part of the key of bootstrapped
+ * Debian builders only (pulled and imported ones are what they are). 2: merged-/usr
+ * with `usr-is-merged`, as the official images are, instead of `usrmerge` (and its Perl).
+ */
+export const DEBIAN_BOOTSTRAP_VERSION = '2';
+
 export type BuilderKind = 'gentoo' | 'debian';
 export type Libc = 'glibc' | 'musl';
 
@@ -112,6 +119,12 @@ export interface FileDef {
   readonly size: number;
   /** Target of a symlink. */
   readonly target: string | null;
+  /**
+   * The owner as written (`postgres`, `postgres:postgres`) when it names an account
+   * no `.account()` declares: one a package's install creates, so `uid`/`gid` (0 here)
+   * are resolved at build from the accounts the install created. @default absent
+   */
+  readonly owner?: string;
 }
 
 /**
@@ -169,7 +182,15 @@ export interface ImageConfigDef {
   /** User name or numeric uid, resolved against accounts at build time. */
   readonly user: string | null;
   readonly healthcheck: HealthcheckDef | null;
+  /** `.init()`: the entrypoint starts with {@link INIT_ENTRYPOINT} (tini). @default absent (no init) */
+  readonly init?: true;
 }
+
+/** What `.init()` puts before an image's entrypoint: tini, which forwards signals and reaps children. */
+export const INIT_ENTRYPOINT: readonly string[] = ['/usr/bin/tini', '--'];
+
+/** The package that brings {@link INIT_ENTRYPOINT}, per builder kind. */
+export const INIT_PACKAGE: Readonly<Record<BuilderKind, string>> = { debian: 'tini', gentoo: 'sys-process/tini' };
 
 /**
  * The root rule: a config's user is root when it is unset (the engine's default),

@@ -1,4 +1,4 @@
-import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type BuilderKind, type ImageDef, phase1View } from './assembly';
+import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, DEBIAN_BOOTSTRAP_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type BuilderKind, type ImageDef, phase1View } from './assembly';
 import { sha256 } from '../util/hash';
 import { canonicalJson } from './json';
 import { DEFAULT_PLATFORM } from './platform';
@@ -61,14 +61,16 @@ export function imageKey(def: ImageDef, keys: KeyParts): string {
 
 /**
  * key(builder) = sha256 over its definition and the version of how builders are
- * made (for Gentoo builders also the version of their set-up). The id is a name,
- * not an input: identical definitions under two ids (an app's and a library's
- * `bookworm`) are one builder, bootstrapped once, and build images with equal keys.
+ * made (for Gentoo builders also the version of their set-up, for bootstrapped
+ * Debian builders the version of their layout). The id is a name, not an input:
+ * identical definitions under two ids (an app's and a library's `bookworm`) are one
+ * builder, bootstrapped once, and build images with equal keys.
  * @example builderKey(bookworm.def) === builderKey({ ...bookworm.def, id: 'lib/bookworm' }) // true
  */
 export function builderKey(def: BuilderDef): string {
   const { id: _id, ...what } = def;
   if (def.kind === 'gentoo') return sha256(canonicalJson({ def: what, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
+  if (def.debian?.source.kind === 'mmdebstrap') return sha256(canonicalJson({ def: what, version: BUILDER_VERSION, bootstrap: DEBIAN_BOOTSTRAP_VERSION }));
   return sha256(canonicalJson({ def: what, version: BUILDER_VERSION }));
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { checkArgs, fitting } from './args';
 import { resolve } from 'node:path';
 import type { BuilderDef, DebianSource, Libc } from '../contract/assembly';
 import { sha256 as sha256Of } from '../util/hash';
@@ -147,6 +148,9 @@ const SNAPSHOT = /^\d{8}T\d{6}Z$/;
 // A builder image is tagged `imgsdk-builder/<ns>-<name>:<key12>`; its repository name must stay within a registry's 255.
 const MAX_BUILDER_ID = MAX_REPOSITORY_LENGTH - 'imgsdk-builder/'.length;
 
+/** The id of a builder whose id was not a string (the problem says so). */
+const INVALID_BUILDER_ID = 'invalid/builder';
+
 function checkId(id: string, problems: SiteProblem[], site: Site): void {
   if (id.length > MAX_BUILDER_ID) problems.push({ site, message: `"${shorten(id)}" is ${id.length} characters long; a builder id takes at most ${MAX_BUILDER_ID} (its image is imgsdk-builder/<id>)` });
   else if (!IMAGE_ID.test(id)) problems.push({ site, message: `"${id}" is not an id of the form namespace/name (lowercase letters, digits, . _ -)` });
@@ -162,6 +166,14 @@ export const gentoo = {
   builder(id: string, props: GentooBuilderProps): Builder {
     const site = Site.here(gentoo.builder);
     const problems: SiteProblem[] = [];
+    // JavaScript callers: wrong types are a problem at the call site, and the body sees safe stand-ins.
+    const shape = '{stage3:string,date:?string,portage:?string}';
+    const bad = checkArgs('gentoo.builder()', ['string', shape], [id, props]);
+    if (bad) {
+      problems.push({ site, message: bad });
+      if (typeof id !== 'string') id = INVALID_BUILDER_ID;
+      props = { stage3: '', ...fitting<GentooBuilderProps>(props, shape) };
+    }
     checkId(id, problems, site);
     if (!STAGE3_FLAVOURS.includes(props.stage3)) {
       problems.push({ site, message: `unknown stage3 flavour "${props.stage3}" (known: ${STAGE3_FLAVOURS.join(', ')})` });
@@ -214,6 +226,13 @@ export const debian = {
   builder(id: string, props: DebianBuilderProps = {}): Builder {
     const site = Site.here(debian.builder);
     const problems: SiteProblem[] = [];
+    const shape = '{suite:?string,snapshot:?string,snapshotBase:?string,mirror:?string,updates:?boolean,sources:?strings,from:?string,rootfs:?string,network:?string}';
+    const bad = checkArgs('debian.builder()', ['string', `?${shape}`], [id, props]);
+    if (bad) {
+      problems.push({ site, message: bad });
+      if (typeof id !== 'string') id = INVALID_BUILDER_ID;
+      props = fitting<DebianBuilderProps>(props, shape);
+    }
     checkId(id, problems, site);
     const given = (['bootstrap', 'rootfs', 'from'] as const).filter((k) => props[k] !== undefined);
     if (given.length > 1) problems.push({ site, message: `a Debian builder takes one of bootstrap, rootfs or from, not ${given.join(' and ')}` });

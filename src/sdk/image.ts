@@ -1,4 +1,5 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
+import { checkArgs, describeValue, type ParamSpec } from './args';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { VEX_STATUSES, type AccountDef, type HealthcheckDef, type PortageDef, type ReadyDef, type VexStatementDef } from '../contract/assembly';
 import { Builder, type SiteProblem } from './builder';
@@ -184,6 +185,7 @@ export interface OwnConfig {
   readonly labels: Readonly<Record<string, string>>;
   readonly user?: string;
   readonly healthcheck?: HealthcheckDef;
+  readonly init?: boolean;
 }
 
 /** @internal The whole state of an image; never mutated once an Image holds it. */
@@ -328,6 +330,12 @@ export class Image {
   /** The image id, `namespace/name`. */
   get id(): string {
     return this.state.id;
+  }
+
+  /** @internal This image with a problem of a call of `method` recorded, nothing else changed. */
+  problemAt(method: string, fn: Function, message: string, site: Site = Site.here(fn)): Image {
+    const d: Draft = { ...this.state, sites: { ...this.state.sites, [method]: site }, problems: [...this.state.problems, { site, message }] };
+    return new Image(d);
   }
 
   private next(method: string, fn: Function, edit: (d: Draft, site: Site, problem: (m: string | null) => void) => void): Image {
@@ -743,6 +751,25 @@ export class Image {
     });
   }
 
+  /**
+   * Runs the program under an init as PID 1, which forwards signals to it and reaps
+   * its children. Without one, a program that installs no SIGTERM handler (node,
+   * python) ignores `docker stop` as PID 1 and is killed only after the 10 s timeout.
+   *
+   * The init is the distribution's `tini` (Debian `tini`, Gentoo `sys-process/tini`),
+   * installed into the image and put before the entrypoint: the image's config says
+   * `/usr/bin/tini -- <entrypoint…>`. An OCI config has no init flag, so this works on
+   * every engine and with `docker run` without `--init`. Children inherit it and keep it
+   * in front of an entrypoint of their own; `.init(false)` turns it off.
+   *
+   * @example image('acme/api').from(node).entrypoint('/usr/bin/node', '/app/main.js').init()
+   */
+  init(enabled = true): Image {
+    return this.next('init', this.init, (d) => {
+      d.config = { ...d.config, init: enabled };
+    });
+  }
+
   /** The entrypoint. @example img.entrypoint('/usr/sbin/nginx', '-g', 'daemon off;') */
   entrypoint(...args: string[]): Image {
     return this.next('entrypoint', this.entrypoint, (d, _s, problem) => {
@@ -913,7 +940,8 @@ export class Image {
    * @example const hardened = (i: Image) => i.user('nobody'); img.with(hardened)
    */
   with(fn: (img: Image) => Image): Image {
-    return fn(this);
+    const r: unknown = fn(this);
+    return Image.isImage(r) ? r : this.problemAt('with', this.with, `.with(): the function returned ${describeValue(r)}, not an image`);
   }
 }
 
@@ -965,7 +993,51 @@ function readSource(path: string, problem: (m: string) => void, what: string): B
  * @example export const web = image('acme/web').builder(deb).packages('nginx-light');
  */
 export function image(id: string): Image {
-  return Image.create(id, Site.here(image));
+  const bad = checkArgs('image()', ['string'], [id]);
+  if (!bad) return Image.create(id, Site.here(image));
+  const site = Site.here(image);
+  return Image.create(INVALID_ID, site).problemAt('image', image, bad, site);
+}
+
+/** The id of an image whose `image(id)` was not given a string (the problem says so). */
+const INVALID_ID = 'invalid/id';
+
+/**
+ * The runtime types of every public method's arguments (args.ts), for JavaScript
+ * callers: one line per method, checked before its body runs. A new public method
+ * adds its line (test/sdk/args.test.ts checks that every method has one).
+ */
+export const IMAGE_SIGNATURES: Readonly<Record<string, readonly ParamSpec[]>> = {
+  from: ['image|string'], builder: ['builder'], platforms: ['...string'], packages: ['...string'],
+  use: ['string', '...string'], keywords: ['string', '...string'], mask: ['...string'], unmask: ['...string'],
+  unmaskUse: ['string', '...string'], makeConf: ['record'], packageEnv: ['string', 'record'],
+  overlay: ['string', '{uri:string,type:?string,branch:?string}'], provide: ['...string'], unprovide: ['...string'],
+  patch: ['string', 'string'], uninstall: ['...string'], noBinpkgCache: ['...string'], runtimeLibs: ['...string'],
+  download: ['string', 'string', '?string'], record: ['string', 'string'], locale: ['...string'], keep: ['...string'],
+  purge: ['...string'], closure: ['{roots:strings,keep:?strings}'], copy: ['{from:image/string,paths:strings}'],
+  file: ['string', 'string|bytes|{src:?string,dir:?boolean,symlink:?string}', '?{mode:?integer/string,owner:?string/integer}'],
+  account: ['{user:string,uid:integer,group:?string,gid:?integer,home:?string,shell:?string}'],
+  user: ['string|integer'], allowRoot: [], entrypoint: ['...string'], cmd: ['...string'], env: ['string', 'string'],
+  workdir: ['string'], expose: ['...integer|string'], volume: ['...string'], label: ['string', 'string'], tag: ['...string'],
+  needs: ['...string'], configureBuilder: ['string'], configureRootfs: ['string'], finishRootfs: ['string'],
+  test: ['string|strings'], healthcheck: ['{cmd:strings/string,interval:?number,timeout:?number,retries:?integer,startPeriod:?number}'],
+  dir: ['string', '{src:string,ignore:?strings,dockerignore:?boolean,owner:?string/integer,mode:?integer/string/object}'],
+  init: ['?boolean'], ready: ['object'], vex: ['...object'],
+  debug: [], with: ['function'],
+};
+
+for (const [name, params] of Object.entries(IMAGE_SIGNATURES)) {
+  const proto = Image.prototype as unknown as Record<string, (this: Image, ...args: unknown[]) => Image>;
+  const body = proto[name];
+  if (typeof body !== 'function') continue;
+  // Named as the method, so Site.here(this.<method>) inside the body skips this frame too.
+  const checked = {
+    [name](this: Image, ...args: unknown[]): Image {
+      const bad = checkArgs(`.${name}()`, params, args);
+      return bad ? this.problemAt(name, checked, bad) : body.apply(this, args);
+    },
+  }[name];
+  proto[name] = checked;
 }
 
 Object.defineProperty(Image.prototype, IMAGE_BRAND, { value: true });

@@ -53,15 +53,28 @@ export function loadApp(path = 'images.ts'): App {
   if (!existsSync(file)) throw new UsageError(`no app at ${file}: pass --app FILE|DIR or create images.ts`);
   register(file);
   let mod: unknown;
+  // An app file that ends the process while it loads (process.exit(0) left from a
+  // script) would make every command exit 0 having done nothing: it is a load error.
+  const exit = process.exit;
+  let exitCalled: string | null = null;
+  process.exit = function (code?: string | number | null) {
+    exitCalled = String(code ?? 0);
+    throw new ImgsdkError('LOAD', `${file} called process.exit(${exitCalled}) while it was loaded: an app file defines images and must not end the process`);
+  } as typeof process.exit;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(file);
   } catch (e) {
+    if (exitCalled !== null && e instanceof ImgsdkError && e.code === 'LOAD') throw e;
     // Syntax errors, already at the user's file:line.
     if (e instanceof ValidationError) throw e;
     const err = e as Error;
     throw new ImgsdkError('LOAD', `${file} failed to load: ${err.stack ?? err.message}`, { cause: e });
+  } finally {
+    process.exit = exit;
   }
+  // A try/catch in the app that swallowed the error does not make the call harmless.
+  if (exitCalled !== null) throw new ImgsdkError('LOAD', `${file} called process.exit(${exitCalled}) while it was loaded: an app file defines images and must not end the process`);
   const theApp = App.of([mod]);
   appSources.set(theApp, loadedSources(dirname(file)));
   if (theApp.roots.length === 0) throw new UsageError(`${file} exports no image: export your images (named, default, arrays or objects of them)`);

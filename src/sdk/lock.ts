@@ -13,6 +13,8 @@ import { LockError } from '../contract/errors';
 import { canonicalJson, prettyJson } from '../contract/json';
 import { debianSources, debianSuites, type PinnedPackage } from '../contract/apt';
 import { reachable } from './graph';
+import { jsonLines, pathKey, type JsonPath } from '../contract/json-lines';
+import { checkLockValue } from './lock-check';
 
 /** The lock's file name, beside the app's images.ts. */
 export const LOCK_FILE = 'imgsdk.lock';
@@ -117,28 +119,39 @@ export function renderLock(lock: Lock): string {
 }
 
 /**
- * Parses the text of a lock; a malformed one is an error naming the file.
+ * Parses the text of a lock and checks every field of every entry (lock-check.ts);
+ * anything malformed is one error naming the file and the line of each problem.
  * @example const lock = parseLock(readFileSync('imgsdk.lock', 'utf8'), 'imgsdk.lock');
  */
 export function parseLock(text: string, file = LOCK_FILE): Lock {
-  const bad = (why: string) => new LockError(`${file}: ${why}; fix it or delete it and run \`imgsdk lock\``);
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw bad(`not JSON (${(e as Error).message})`);
+  const fix = 'fix it, or delete it and run `imgsdk lock`';
+  const located = jsonLines(text);
+  if (!located.ok) throw new LockError(`${file}:${located.line}:${located.column}: not JSON (${located.why}); ${fix}`);
+  const o = JSON.parse(text) as unknown;
+  if (!isRecord(o)) throw new LockError(`${file}:1: not a JSON object; ${fix}`);
+  const lineOf = (path: JsonPath) => {
+    for (let p = [...path]; ; p = p.slice(0, -1)) {
+      const n = located.lines.get(pathKey(p));
+      if (n !== undefined || p.length === 0) return n ?? 1;
+    }
+  };
+  if (o.lockfileVersion !== LOCK_VERSION) {
+    throw new LockError(`${file}:${lineOf(['lockfileVersion'])}: lockfileVersion ${JSON.stringify(o.lockfileVersion)} is not ${LOCK_VERSION}; ${fix}`);
   }
-  const o = v as Partial<Lock> | null;
-  if (!o || typeof o !== 'object' || Array.isArray(o)) throw bad('not a JSON object');
-  if (o.lockfileVersion !== LOCK_VERSION) throw bad(`lockfileVersion ${JSON.stringify(o.lockfileVersion)} is not ${LOCK_VERSION}`);
-  if (!isRecord(o.builders) || !isRecord(o.images)) throw bad('builders and images must be objects');
-  for (const [id, e] of Object.entries(o.images)) {
-    const ok = isRecord(e) && typeof e.builder === 'string' && Array.isArray(e.request) && Array.isArray(e.packages) &&
-      (e.packages as unknown[]).every((p) => isRecord(p) && ['name', 'version', 'arch', 'sha256', 'suite'].every((k) => typeof p[k] === 'string') &&
-        (p.use === undefined || (Array.isArray(p.use) && p.use.every((f) => typeof f === 'string'))) && (p.slot === undefined || typeof p.slot === 'string'));
-    if (!ok) throw bad(`images["${id}"] is not an entry of builder, parent, request and packages (name, version, arch, sha256, suite)`);
+  const problems = checkLockValue(o);
+  if (problems.length) {
+    const shown = problems.slice(0, 20).map((p) => `  ${file}:${lineOf(p.path)}: ${describePath(p.path)}${p.why}`);
+    if (problems.length > 20) shown.push(`  … and ${problems.length - 20} more`);
+    throw new LockError(`${file} is not a valid lock (${problems.length} problem${problems.length === 1 ? '' : 's'}); ${fix}:\n${shown.join('\n')}`);
   }
-  return o as Lock;
+  return o as unknown as Lock;
+}
+
+/** `images["a/b"].packages[3]: ` for a problem's path (its last key is in the message). */
+function describePath(path: JsonPath): string {
+  const head = path.length > 2 && typeof path[path.length - 1] === 'string' ? path.slice(0, -1) : path;
+  if (!head.length) return '';
+  return `${head.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `[${JSON.stringify(k)}]`)).join('').replace(/\["([a-z]+)"\]/g, '.$1')}: `;
 }
 
 /**

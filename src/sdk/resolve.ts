@@ -1,4 +1,4 @@
-import { isRootUser, resolveUser, runsSomething, type AccountDef, type BuilderDef, type DirDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
+import { INIT_ENTRYPOINT, INIT_PACKAGE, isRootUser, resolveUser, runsSomething, type AccountDef, type BuilderDef, type DirDef, type FileDef, type ImageConfigDef, type ImageDef } from '../contract/assembly';
 import type { Problem } from '../contract/errors';
 import type { App } from './app';
 import type { Builder } from './builder';
@@ -24,6 +24,8 @@ export interface Resolved {
 
 const PORTAGE_ONLY = new Set(['use', 'keywords', 'mask', 'unmask', 'unmaskUse', 'makeConf', 'packageEnv', 'overlay', 'provide', 'unprovide', 'patch', 'uninstall', 'noBinpkgCache', 'runtimeLibs']);
 const KNOWN_USERS: Record<string, [number, number]> = { root: [0, 0], nobody: [65534, 65534] };
+/** A user or group name as adduser takes it (Debian's NAME_REGEX, lower case; also a uid). */
+const ACCOUNT_NAME = /^([a-z_][-a-z0-9_]*\$?|\d+)$/;
 
 /** Checks the whole app, every image against the others, and produces the definitions. */
 export function resolveApp(app: App): Resolved {
@@ -83,8 +85,13 @@ export function resolveApp(app: App): Resolved {
         labels: sortKeys({ ...base.labels, ...own.labels }),
         user: own.user ?? base.user,
         healthcheck: own.healthcheck ?? base.healthcheck,
+        ...((own.init ?? base.init) ? { init: true as const } : {}),
       };
     });
+  // The config as shipped: with .init(), tini comes first (kept apart from the inherited
+  // config above, so a child's own entrypoint gets it in front too).
+  const shippedConfig = (c: ImageConfigDef): ImageConfigDef =>
+    c.init && (c.entrypoint || c.cmd) ? { ...c, entrypoint: [...INIT_ENTRYPOINT, ...(c.entrypoint ?? [])] } : c;
 
   // The platforms an image is built for: its own, else its parent's, else its builder's; null: the host's.
   const platformsMemo = new Map<string, readonly string[] | null>();
@@ -98,6 +105,13 @@ export function resolveApp(app: App): Resolved {
       const own = i.state.accounts;
       return [...(fromParent ?? []).filter((a) => !own.some((o) => o.user === a.user)), ...own];
     });
+
+  // An account no .account() declares may still be one a package's install creates
+  // (postgresql's postinst makes `postgres`): accepted when the image or a parent
+  // installs packages; the build then fails, naming it, if no install did.
+  const installsMemo = new Map<string, boolean>();
+  const installsPackages = (img: Image): boolean =>
+    inherited(img, parentOf, installsMemo, (i, fromParent) => i.state.packages.length > 0 || (fromParent ?? false));
 
   // False when the parent chain meets an unknown id or a cycle: that is reported already.
   const chainMemo = new Map<string, boolean>();
@@ -178,7 +192,7 @@ export function resolveApp(app: App): Resolved {
       });
     }
 
-    const config = configOf(img);
+    const config = shippedConfig(configOf(img));
     const runs = runsSomething(config);
     const accounts = accountsOf(img);
     const user = config.user;
@@ -190,26 +204,31 @@ export function resolveApp(app: App): Resolved {
       // Naming root is a choice to run as root, whether or not this image runs anything yet.
       add(s.id, s.sites.user, `.user('${user}') runs as root: call .allowRoot() to mean it`);
     }
+    const fromPackages = installsPackages(img);
+    const noAccount = `has no .account() in this image or its parents, and ${s.id} installs no packages whose install could create it`;
     if (user && !/^\d+(:\d+)?$/.test(user) && !KNOWN_USERS[user] && !accounts.some((a) => a.user === user)) {
-      add(s.id, s.sites.user, `user "${user}" has no .account() in this image or its parents`);
+      if (!fromPackages) add(s.id, s.sites.user, `user "${user}" ${noAccount}`);
     }
 
     const files: FileDef[] = [];
     for (const f of filesOf(s)) {
       const owner = resolveOwner(f.owner, accounts);
-      if (!owner) add(s.id, f.site, `file ${f.path}: owner "${f.owner}" has no .account() in this image or its parents`);
+      // Left to the build: an owner a package's install may create (its ids are known only then).
+      const later = !owner && fromPackages && f.owner.split(':').every((n) => ACCOUNT_NAME.test(n));
+      if (!owner && !later) add(s.id, f.site, `file ${f.path}: owner "${f.owner}" ${noAccount}`);
       let sha256: string | null = null;
       if (f.content) {
         sha256 = sha256Of(f.content);
         blobs.set(sha256, f.content);
       }
-      files.push({ path: f.path, type: f.type, mode: f.mode, uid: owner?.[0] ?? 0, gid: owner?.[1] ?? 0, sha256, size: f.content?.length ?? 0, target: f.target });
+      files.push({ path: f.path, type: f.type, mode: f.mode, uid: owner?.[0] ?? 0, gid: owner?.[1] ?? 0, sha256, size: f.content?.length ?? 0, target: f.target, ...(later ? { owner: f.owner } : {}) });
     }
     for (const [sha, data] of Object.entries(s.patchData)) blobs.set(sha, data);
     const dirs: DirDef[] = [];
     for (const dir of s.dirs) {
       const owner = resolveOwner(dir.owner, accounts);
-      if (!owner) add(s.id, dir.site, `dir ${dir.dest}: owner "${dir.owner}" has no .account() in this image or its parents`);
+      const later = !owner && fromPackages && dir.owner.split(':').every((n) => ACCOUNT_NAME.test(n));
+      if (!owner && !later) add(s.id, dir.site, `dir ${dir.dest}: owner "${dir.owner}" ${noAccount}`);
       const [uid, gid] = owner ?? [0, 0];
       const entries: FileDef[] = [];
       for (const e of dir.entries) {
@@ -219,7 +238,7 @@ export function resolveApp(app: App): Resolved {
           blobs.set(sha256, e.data);
         }
         const path = e.rel === '' ? dir.dest : dir.dest === '/' ? `/${e.rel}` : `${dir.dest}/${e.rel}`;
-        entries.push({ path, type: e.type, mode: e.mode, uid, gid, sha256, size: e.data?.length ?? 0, target: e.target });
+        entries.push({ path, type: e.type, mode: e.mode, uid, gid, sha256, size: e.data?.length ?? 0, target: e.target, ...(later ? { owner: dir.owner } : {}) });
       }
       dirs.push({ dest: dir.dest, entries });
     }
@@ -228,7 +247,7 @@ export function resolveApp(app: App): Resolved {
       id: s.id,
       parent: parent ? parent.id : typeof s.parent === 'string' ? s.parent : null,
       builder: b?.id ?? '',
-      packages: s.packages.map((p) => p.spec),
+      packages: withInitPackage(s.packages.map((p) => p.spec), b, configOf(img).init && !(parent && configOf(parent).init)),
       portage: s.portage,
       keep: s.keep,
       purge: s.purge,
@@ -358,6 +377,13 @@ function resolveOwner(owner: string, accounts: readonly AccountDef[]): [number, 
   if (g === undefined) return uid as [number, number];
   const gid = /^\d+$/.test(g) ? Number(g) : KNOWN_USERS[g]?.[1] ?? accounts.find((a) => a.group === g)?.gid;
   return gid === undefined ? null : [uid[0], gid];
+}
+
+/** The image's packages plus tini when `.init()` is its own (a parent with it has it installed). */
+function withInitPackage(packages: string[], b: Builder | null, own: boolean | undefined): string[] {
+  if (!own || !b) return packages;
+  const pkg = INIT_PACKAGE[b.kind];
+  return packages.includes(pkg) ? packages : [...packages, pkg];
 }
 
 function sortKeys<V>(r: Record<string, V>): Record<string, V> {

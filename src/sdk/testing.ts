@@ -2,6 +2,7 @@ import { nonRootProblem, resolveUser, type AccountDef, type ImageConfigDef, type
 import { formatProblem, ValidationError } from '../contract/errors';
 import { App, type AppInput } from './app';
 import { Atom } from './portage/atom';
+import { normalizePlatform } from '../contract/platform';
 import { assemble, type Assembly } from './synth';
 
 /** The Portage files of one image, parsed back into lines. */
@@ -108,6 +109,25 @@ export class ImageView {
   /** Throws unless the entrypoint is exactly `args`. */
   hasEntrypoint(...args: string[]): this {
     if (JSON.stringify(this.config.entrypoint) !== JSON.stringify(args)) fail(`${this.id}: entrypoint is ${JSON.stringify(this.config.entrypoint)}, not ${JSON.stringify(args)}`);
+    return this;
+  }
+
+  /** The platforms the image is built for (its own, a parent's or its builder's), or null: the host's only. */
+  get platforms(): readonly string[] | null {
+    return this.def.platforms ?? null;
+  }
+
+  /**
+   * Throws unless the image is built for exactly these platforms (in any order;
+   * `arm64` means `linux/arm64`).
+   * @example Testing.synth(jq).image('acme/jq').hasPlatforms('linux/amd64', 'linux/arm64')
+   */
+  hasPlatforms(...platforms: string[]): this {
+    const want = platforms.map((p) => normalizePlatform(p) ?? fail(`"${p}" is not a platform imgsdk knows`)).sort();
+    const have = [...(this.platforms ?? [])].sort();
+    if (JSON.stringify(want) !== JSON.stringify(have)) {
+      fail(`${this.id} is built for ${have.length ? have.join(', ') : "the host's platform only (it names none)"}, not ${want.join(', ')}`);
+    }
     return this;
   }
 

@@ -122,4 +122,19 @@ test('the defaults module: beside the app unless the environment says otherwise'
   assert.is(outDirOf('/src/web', { IMGSDK_OUTDIR: 'out' }), resolve('out'));
 });
 
+test('without --app the nearest images.ts here or above is the app, with its assembly, state and lock beside it', async () => {
+  const p = project();
+  try {
+    mkdirSync(join(p.dir, 'web', 'src'), { recursive: true });
+    const at = await inDir(join(p.dir, 'web', 'src'), () => locate({}, {}));
+    assert.equal([at.appFile, at.outDir, at.stateDir, at.lockFile], [join(p.dir, 'images.ts'), join(p.dir, 'imgsdk.out'), join(p.dir, '.imgsdk'), join(p.dir, 'imgsdk.lock')]);
+    assert.is(await inDir(join(p.dir, 'scripts'), () => findApp({}, {})?.appFile), join(p.dir, 'images.ts'));
+    // A nearer images.ts wins over one further up.
+    writeFileSync(join(p.dir, 'web', 'images.ts'), APP);
+    assert.is(await inDir(join(p.dir, 'web', 'src'), () => locate({}, {}).appFile), join(p.dir, 'web', 'images.ts'));
+  } finally {
+    p.remove();
+  }
+});
+
 test.run();

@@ -48,17 +48,52 @@ test('diff before any synth or deploy says every image is new and exits 3', () =
   assert.is(lines(r.stdout).filter((l) => l.includes('rebuild     new: never deployed nor synthesized')).length, 5);
 });
 
-test('diff right after synth finds nothing to rebuild and exits 0', () => {
+/** Records the assembly on disk as deployed, as a deploy of it would. */
+async function markDeployed(): Promise<void> {
+  const deployed = await readAssembly(join(dir, 'imgsdk.out'));
+  const state = new StateDir(join(dir, '.imgsdk'));
+  for (const [id, m] of Object.entries(deployed.manifest.images)) await writeDeployed(state, id, m, deployed.images.get(id));
+}
+
+test('diff right after synth says every image would rebuild, never deployed, and exits 3: a synth builds nothing', () => {
   write();
   assert.is(run('synth', '-q').code, 0);
+  const r = run('diff');
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  assert.is(lines(r.stdout).filter((l) => /\s+rebuild\s+never deployed$/.test(l)).length, 5);
+  assert.match(r.stdout, /^5 of 5 images would rebuild$/m);
+});
+
+test('an image never deployed also names what changed since the last synth', () => {
+  write();
+  assert.is(run('synth', '-q').code, 0);
+  write({ nls: '+nls' });
+  const nmap = lines(run('diff', '--json').stdout).map((l) => JSON.parse(l)).find((e) => e.id === 'mynamespace/nmap');
+  assert.equal([nmap.rebuild, nmap.baseline, nmap.reasons], [true, 'assembly', ['never deployed', 'since the last synth: flags (USE, keywords, masks, make.conf, overlays)']]);
+});
+
+test('diff after a deploy finds nothing to rebuild and exits 0', async () => {
+  write();
+  assert.is(run('synth', '-q').code, 0);
+  await markDeployed();
   const r = run('diff');
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^0 of 5 images would rebuild$/m);
 });
 
-test('after one USE flag changes, diff lists exactly that image and its descendants, each with the reason, and exits 3', () => {
+test('a Debian image\'s .locale() change is named in Debian words, a Gentoo USE change in Portage words', async () => {
   write();
   assert.is(run('synth', '-q').code, 0);
+  await markDeployed();
+  writeFileSync(join(dir, 'images.ts'), app().replace(".entrypoint('/usr/sbin/nginx')", ".locale('de_DE.UTF-8').entrypoint('/usr/sbin/nginx')"));
+  const web = lines(run('diff', '--json', 'acme/web').stdout).map((l) => JSON.parse(l))[0];
+  assert.equal(web.reasons, ['locales or records (.locale(), .record())']);
+});
+
+test('after one USE flag changes, diff lists exactly that image and its descendants, each with the reason, and exits 3', async () => {
+  write();
+  assert.is(run('synth', '-q').code, 0);
+  await markDeployed();
   write({ nls: '+nls' });
   const r = run('diff', '--json');
   assert.is(r.code, 3, r.stderr);
@@ -71,7 +106,7 @@ test('after one USE flag changes, diff lists exactly that image and its descenda
       ['mynamespace/nmap-lua', ['parent mynamespace/nmap changed']],
     ].sort((a, b) => rebuild.findIndex((e) => e.id === a[0]) - rebuild.findIndex((e) => e.id === b[0])),
   );
-  assert.ok(rebuild.every((e) => e.baseline === 'assembly'));
+  assert.ok(rebuild.every((e) => e.baseline === 'deployed'));
   const text = run('diff');
   assert.is(text.code, 3);
   assert.match(text.stdout, /^mynamespace\/nmap\s+rebuild\s+flags/m);
@@ -79,9 +114,10 @@ test('after one USE flag changes, diff lists exactly that image and its descenda
   assert.match(text.stdout, /^3 of 5 images would rebuild$/m);
 });
 
-test('diff names packages, hooks and the parent, and filters by id', () => {
+test('diff names packages, hooks and the parent, and filters by id', async () => {
   write();
   assert.is(run('synth', '-q').code, 0);
+  await markDeployed();
   write({ webPkgs: "'nginx-light', 'curl'", glibcHook: true });
   const r = run('diff', 'kubler/glibc', 'acme/*');
   assert.is(r.code, 3, r.stderr);

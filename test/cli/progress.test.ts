@@ -56,6 +56,30 @@ test('waiting for another deploy\'s lock is said without verbose, with who holds
   assert.is(out.text(), 'imgsdk: waiting for pid 42 ("imgsdk deploy") to release /s/lock\n');
 });
 
+test('a builder being made is said without verbose, its own output is not, and ready says how long it took', () => {
+  const out = fakeStream(false);
+  const p = new Progress(out, false);
+  p.event({ type: 'building', id: 'a/b', phase: 'builder', reason: 'new' });
+  p.event({ type: 'log', id: 'a/b', line: 'builder acme/bookworm: bootstrapping bookworm (minbase) with mmdebstrap from http://deb.debian.org/debian' });
+  p.event({ type: 'log', id: 'a/b', line: 'mmdebstrap: I: downloading packages with apt...' });
+  p.event({ type: 'log', id: 'a/b', line: 'builder acme/bookworm: imgsdk-builder/acme-bookworm:0123456789ab ready' });
+  p.finish();
+  const lines = out.text().trim().split('\n');
+  assert.equal(lines.slice(0, 2), ['a/b: building (builder)', 'a/b: builder acme/bookworm: bootstrapping bookworm (minbase) with mmdebstrap from http://deb.debian.org/debian']);
+  assert.match(lines[2], /^a\/b: builder acme\/bookworm: imgsdk-builder\/acme-bookworm:0123456789ab ready \(\d+ s\)$/);
+  assert.is(lines.length, 3);
+});
+
+test('the build of one platform of a multi-platform image names the platform', () => {
+  const out = fakeStream(false);
+  const p = new Progress(out, false);
+  p.event({ type: 'building', id: 'a/jq', phase: 'phase1', reason: 'new', platform: 'linux/amd64' });
+  p.event({ type: 'building', id: 'a/jq', phase: 'phase1', reason: 'new', platform: 'linux/arm64' });
+  p.event({ type: 'building', id: 'a/jq', phase: 'pipeline', reason: 'new', platform: 'linux/arm64' });
+  p.finish();
+  assert.is(out.text(), 'a/jq: building (phase1, linux/amd64) — new\na/jq: building (phase1, linux/arm64) — new\na/jq: checking (linux/arm64)\n');
+});
+
 test('a warning of the build (setuid removed from a named package\'s file) is said without verbose, naming the image', () => {
   const out = fakeStream(false);
   const p = new Progress(out, false);

@@ -64,7 +64,7 @@ test('modes are the host\'s unless told, and owners resolve through .account()',
   assert.equal(host.map((e) => [e.path, e.mode.toString(8), e.uid, e.gid]).slice(1), [['/srv/data.txt', '640', 1000, 1000], ['/srv/run.sh', '750', 1000, 1000]]);
   const told = Testing.synth(base.dir('/srv', { src, mode: { file: 0o644, dir: '0750' } })).image('acme/app').def.dirs![0].entries;
   assert.equal(told.map((e) => e.mode.toString(8)), ['750', '644', '644']);
-  assert.equal(problems(() => assemble(base.dir('/srv', { src, owner: 'nope' }))).map((p) => p.replace(/^\S+ /, '')), ['dir /srv: owner "nope" has no .account() in this image or its parents']);
+  assert.equal(problems(() => assemble(base.dir('/srv', { src, owner: 'nope' }))).map((p) => p.replace(/^\S+ /, '')), ['dir /srv: owner "nope" has no .account() in this image or its parents, and acme/app installs no packages whose install could create it']);
 });
 
 test('ignore patterns and the tree\'s .dockerignore leave paths out, ! brings them back with their directories', () => {

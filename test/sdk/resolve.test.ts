@@ -175,7 +175,7 @@ test('an empty entrypoint or cmd is a problem at its call', () => {
 
 test('a .user() name needs an .account() in the image or a parent; nobody, root and uids are known', () => {
   const l = line(); const ghost = image('acme/g').builder(deb).user('ghost');
-  assert.equal(Testing.problems(ghost), [`${HERE}:${l} acme/g: user "ghost" has no .account() in this image or its parents`]);
+  assert.equal(Testing.problems(ghost), [`${HERE}:${l} acme/g: user "ghost" has no .account() in this image or its parents, and acme/g installs no packages whose install could create it`]);
   const base = image('acme/base').builder(deb).account({ user: 'app', uid: 1000 });
   assert.equal(Testing.problems(
     image('acme/own').builder(deb).account({ user: 'app', uid: 1000 }).user('app'),
@@ -203,9 +203,47 @@ test('an unknown file owner or group is a problem at the .file() call', () => {
   const l1 = line(); const a = image('acme/a').builder(deb).file('/x', 'x', { owner: 'ghost' });
   const l2 = line(); const b = image('acme/b').builder(deb).account({ user: 'app', uid: 1 }).file('/y', 'y', { owner: 'app:ghosts' });
   assert.equal(Testing.problems(a, b), [
-    `${HERE}:${l1} acme/a: file /x: owner "ghost" has no .account() in this image or its parents`,
-    `${HERE}:${l2} acme/b: file /y: owner "app:ghosts" has no .account() in this image or its parents`,
+    `${HERE}:${l1} acme/a: file /x: owner "ghost" has no .account() in this image or its parents, and acme/a installs no packages whose install could create it`,
+    `${HERE}:${l2} acme/b: file /y: owner "app:ghosts" has no .account() in this image or its parents, and acme/b installs no packages whose install could create it`,
   ]);
+});
+
+test('a name no .account() declares is left to the build when the image or a parent installs packages', () => {
+  const pg = image('acme/pg').builder(deb).packages('postgresql').user('postgres').file('/etc/pg.conf', 'x', { owner: 'postgres:postgres' });
+  const child = image('acme/pg-child').from(pg).user('postgres').file('/etc/more', 'y', { owner: 'postgres' });
+  assert.equal(Testing.problems(pg, child), []);
+  const t = Testing.synth(pg, child);
+  assert.is(t.image('acme/pg').config.user, 'postgres');
+  assert.equal(t.image('acme/pg').def.files.map((f) => [f.path, f.owner, f.uid]), [['/etc/pg.conf', 'postgres:postgres', 0]]);
+  assert.equal(t.image('acme/pg-child').def.files.map((f) => f.owner), ['postgres']);
+});
+
+test('a declared owner stays resolved at synth and carries no name for the build', () => {
+  const img = image('acme/own').builder(deb).packages('jq').account({ user: 'app', uid: 1000 }).file('/a', 'a', { owner: 'app' });
+  assert.equal(Testing.synth(img).image('acme/own').def.files.map((f) => [f.uid, 'owner' in f]), [[1000, false]]);
+});
+
+test('.init() puts tini before the entrypoint and installs it with the builder kind\'s package', () => {
+  const t = Testing.synth(image('acme/api').builder(deb).packages('nodejs').user('nobody').entrypoint('/usr/bin/node', '/app/main.js').init());
+  assert.equal(t.image('acme/api').config.entrypoint, ['/usr/bin/tini', '--', '/usr/bin/node', '/app/main.js']);
+  assert.is(t.image('acme/api').config.init, true);
+  assert.equal(t.image('acme/api').def.packages, ['nodejs', 'tini']);
+  const g = Testing.synth(image('acme/g').builder(bob).packages('app-misc/jq').user('nobody').cmd('/usr/bin/jq').init());
+  assert.equal(g.image('acme/g').def.packages, ['app-misc/jq', 'sys-process/tini']);
+  assert.equal(g.image('acme/g').config.entrypoint, ['/usr/bin/tini', '--']);
+});
+
+test('a child inherits .init(): its own entrypoint gets tini in front, and the parent\'s tini is not installed again', () => {
+  const base = image('acme/node').builder(deb).packages('nodejs').user('nobody').init();
+  const app1 = image('acme/app').from(base).entrypoint('/usr/bin/node', '/app/a.js');
+  const off = image('acme/off').from(base).entrypoint('/usr/bin/node').init(false);
+  const t = Testing.synth(app1, off);
+  assert.equal(t.image('acme/app').config.entrypoint, ['/usr/bin/tini', '--', '/usr/bin/node', '/app/a.js']);
+  assert.equal(t.image('acme/app').def.packages, []);
+  assert.equal(t.image('acme/off').config.entrypoint, ['/usr/bin/node']);
+  assert.is(t.image('acme/off').config.init, undefined);
+  // Nothing to run yet: the base's config has no entrypoint for tini to start.
+  assert.is(t.image('acme/node').config.entrypoint, null);
 });
 
 test('config is inherited from the parent: env merged, user, workdir and ports kept', () => {
@@ -270,8 +308,8 @@ test('a chain thousands of images deep inherits builder, config and accounts fro
   assert.equal(leaf.config.env, { ROOT: 'yes' });
   assert.is(leaf.config.user, 'app');
   assert.is(t.manifest.order.length, 3000);
-  const l = line(); const bad = image('acme/bad').from(img).user('ghost');
-  assert.equal(Testing.problems(bad), [`${HERE}:${l} acme/bad: user "ghost" has no .account() in this image or its parents`]);
+  // The chain installs packages: a name no .account() declares is left to the build, found 3,000 parents up.
+  assert.equal(Testing.problems(image('acme/pkg-user').from(img).user('ghost')), []);
 });
 
 test('a cycle below a long chain is found without overflowing the stack', () => {

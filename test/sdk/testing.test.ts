@@ -162,4 +162,18 @@ test('Testing.synth throws the ValidationError synth would', () => {
   }
 });
 
+test('hasPlatforms holds for the platforms an image is built for, in any order and by short name', () => {
+  const multi = debian.builder('acme/bookworm-multi', { suite: 'bookworm', platforms: ['linux/amd64', 'linux/arm64'] });
+  const jq = image('acme/jq').builder(multi).packages('jq').user('nobody');
+  const child = image('acme/jq-child').from(jq).file('/x', 'x');
+  const t = Testing.synth(jq, child);
+  t.image('acme/jq').hasPlatforms('linux/arm64', 'linux/amd64');
+  t.image('acme/jq-child').hasPlatforms('amd64', 'arm64');
+  assert.throws(() => t.image('acme/jq').hasPlatforms('linux/amd64'), /acme\/jq is built for linux\/amd64, linux\/arm64, not linux\/amd64/);
+  const host = Testing.synth(image('acme/host').builder(deb).packages('jq').user('nobody')).image('acme/host');
+  assert.is(host.platforms, null);
+  assert.throws(() => host.hasPlatforms('linux/amd64'), /acme\/host is built for the host's platform only \(it names none\), not linux\/amd64/);
+  assert.throws(() => host.hasPlatforms('linux/sparc'), /"linux\/sparc" is not a platform imgsdk knows/);
+});
+
 test.run();

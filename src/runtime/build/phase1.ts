@@ -198,7 +198,8 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   }
   const origins: Record<string, string> = {};
   for (const line of filesTsv.split('\n')) {
-    const tab = line.indexOf('\t');
+    // The package is after the last TAB: package names hold none, file names may.
+    const tab = line.lastIndexOf('\t');
     if (tab > 0) origins[line.slice(0, tab).replace(/^\.?\/+/, '')] = line.slice(tab + 1);
   }
   const createdAccounts = parseCreatedAccounts(added.passwd ?? '', added.group ?? '');

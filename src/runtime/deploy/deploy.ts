@@ -1,4 +1,5 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { checkStateLayout, stateFsError } from '../store/fs-errors';
 import { join, resolve } from 'node:path';
 import type { AccountDef, Manifest } from '../../contract/assembly';
 import { outDirOf, stateDirOfAssembly } from '../../contract/defaults';
@@ -8,8 +9,8 @@ import { parseEpoch } from '../../contract/epoch';
 import { MAX_REPOSITORY_LENGTH, shorten } from '../../contract/names';
 import { readAssembly, type LoadedAssembly } from '../../contract/read';
 import { connectEngine } from '../engine/light';
-import { LABEL_KEY, LABEL_STATE, type Engine } from '../engine/engine';
-import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from './leftovers';
+import { LABEL_KEY, type Engine } from '../engine/engine';
+import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity, stateLabels } from './leftovers';
 import { readDeployed, writeDeployed } from './diff';
 import { deployedOn, needsBuilder, planImage, platformView, type PlanFacts } from './plan';
 import { checkRegistry, registryAuth } from '../image/push';
@@ -152,6 +153,7 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
   return state.withLock(async () => {
     // Holding the lock, whatever temp files and containers of this state directory
     // are already there were left by deploys that died (SIGKILL, power loss).
+    checkStateLayout(state.root);
     const lockedAt = Date.now();
     const temps = await removeDeadTempFiles(state.root, lockedAt);
     if (temps.length) emit({ type: 'log', id: '-', line: `removed ${temps.length} temp file${temps.length === 1 ? '' : 's'} of a deploy that died: ${temps.slice(0, 5).join(', ')}${temps.length > 5 ? ', …' : ''}` });
@@ -161,7 +163,7 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
       (labelled ??= engine().then(async (e) => {
         const gone = await removeDeadContainers(e, identity);
         if (gone.length) emit({ type: 'log', id: '-', line: `removed ${gone.length} container${gone.length === 1 ? '' : 's'} of a deploy that died: ${gone.join(', ')}` });
-        return labelledEngine(e, { [LABEL_STATE]: identity });
+        return labelledEngine(e, stateLabels(state.root));
       }));
     if (connecting) await engineOfLock();
     const built = new Map<string, Built>();
@@ -172,7 +174,9 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
     // A failure is shown when it happens, not when the last unrelated image is done.
     const failureText = (e: unknown) => (e instanceof ImgsdkError ? e.message : String((e as Error)?.stack ?? e));
     const run = (id: string) =>
-      cachedBuild(ctx, id).catch((e: unknown) => {
+      cachedBuild(ctx, id).catch((raw: unknown) => {
+        // A full disk or a rearranged state directory: one line naming it, not Node's trace.
+        const e = stateFsError(raw, state.root) ?? raw;
         emit({ type: 'failed', id, error: failureText(e) });
         throw e;
       });
@@ -192,7 +196,9 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
     await collectGarbage(state, asm.manifest.images, opts.gc, emit);
     return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
-  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) });
+  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) }).catch((e: unknown) => {
+    throw stateFsError(e, state.root) ?? e;
+  });
 }
 
 /**
@@ -285,9 +291,14 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   };
   const builder = target.builder;
   const arch = platform ? platformInfo(platform).arch : builder.arch;
-  const accountsOf = (chain: readonly Built[]) => [...[...chain].reverse().flatMap((a) => asm.images.get(a.record.id)!.accounts), ...def.accounts];
-  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null, sbom: string | null): ShipInput => ({
-    engine: ctx.engine, state, def, key, tags, config, diffIds, arch, accounts: accountsOf(chain), epoch: ctx.epoch, provenance, sbom,
+  // Declared accounts and those installs created (a `.user('postgres')` a package made), ancestors first.
+  const accountsOf = (chain: readonly Built[], own: readonly CreatedAccount[] = []) => [
+    ...[...chain].reverse().flatMap((a) => [...createdUsers(a.record.createdAccounts), ...asm.images.get(a.record.id)!.accounts]),
+    ...createdUsers(own),
+    ...def.accounts,
+  ];
+  const shipInput = (config: { json: string; digest: string }, diffIds: readonly string[], chain: readonly Built[], provenance: string | null, sbom: string | null, created?: readonly CreatedAccount[]): ShipInput => ({
+    engine: ctx.engine, state, def, key, tags, config, diffIds, arch, accounts: accountsOf(chain, created), epoch: ctx.epoch, provenance, sbom,
     extraLabels: shipper.recordedLabels(config.json, [LABEL_SBOM]), imageDir: join(asm.dir, m.dir), log, signal: opts.signal,
     builder: builder.kind === 'debian'
       ? { key: target.builderKey, network: builder.debian?.network ?? undefined, ref: () => ensureBuilder(ctx, target, log).then((b) => b.ref) }
@@ -305,7 +316,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
   const previous = previousEntries ? recorded : null;
   const existing = ship.load ? await (await ctx.engine()).inspectImage(`${id}:${key.slice(0, 12)}`) : null;
   const facts: PlanFacts = {
-    id, image: view, files: def.files, needsBuilder: needsBuilder(def), built: previous?.imageId ?? null, rootfs: false, deployed: deployedOn(await readDeployed(state, id), platform),
+    id, image: view, files: def.files, kind: builder.kind, needsBuilder: needsBuilder(def), built: previous?.imageId ?? null, rootfs: false, deployed: deployedOn(await readDeployed(state, id), platform),
     engine: ship.load ? (existing ? { id: existing.id, key: existing.labels[LABEL_KEY] ?? null } : null) : undefined,
     force: opts.forceAll ? 'phase1' : opts.force ? 'phase2' : null,
   };
@@ -320,7 +331,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     const provenance = await readFile(reports.provenance, 'utf8').catch(() => null);
     // The SBOM is read only when it is attested (a signed push).
     const sbom = ship.push?.signer ? await readFile(reports.sbom, 'utf8').catch(() => null) : null;
-    const shipped = await shipper.shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance, sbom), ship);
+    const shipped = await shipper.shipImage(shipInput({ json: previous.configJson, digest: previous.imageId }, previous.diffIds, await ancestors(ctx, id, platform), provenance, sbom, previous.createdAccounts), ship);
     await writeDeployed(state, id, m, def);
     emit({ type: 'cached', id, digest: previous.imageId });
     return withPlatform({ id, status: 'cached', digest: previous.imageId, size: previous.size, tags, cached: true, reason: plan.reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed }, platform, shipped);
@@ -396,7 +407,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     timed('sbom', Date.now() - sbomStart);
     step();
     const p2 = await time('layer', () => b.runPhase2({
-      state, def, key, arch, entries, parentDiffIds, accounts: [...accounts, ...def.accounts], epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
+      state, def, key, arch, entries, parentDiffIds, accounts: accountsOf(chain, result.createdAccounts), epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
     }));
     return { result, entries, sbom, p2 };
   };
@@ -420,7 +431,7 @@ async function buildTarget(ctx: Ctx, id: string, target: PlatformTarget): Promis
     ],
     packages: rootfs.packages,
   });
-  const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json, sbom.json), freshLayers: p2.layers.map((l) => l.diffId) };
+  const shipping = { ...shipInput(p2.config, p2.diffIds, chain, provenance.json, sbom.json, result.createdAccounts), freshLayers: p2.layers.map((l) => l.diffId) };
   if (ship.load) await time('load', () => shipper.loadChecked(shipping));
   else if (hasChecks(def)) log(`tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`);
   // The engine's own figure (content bytes), as `docker images` shows it.

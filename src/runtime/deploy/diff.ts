@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ImageDef, Manifest, ManifestImage } from '../../contract/assembly';
+import type { BuilderKind, ImageDef, Manifest, ManifestImage } from '../../contract/assembly';
 import { outDirOf, stateDirOfAssembly } from '../../contract/defaults';
 import { writeAtomic } from '../../util/files';
 import { changedInputs, fileDigests, needsBuilder, planImage, platformView, type DeployedRecord } from './plan';
@@ -16,7 +16,7 @@ export type { DeployedRecord } from './plan';
 /** One image of a diff. */
 export interface DiffEntry {
   readonly id: string;
-  /** Whether the key differs from the baseline (or there is no baseline). */
+  /** Whether a deploy would build it: the key differs from the last deploy's, or it was never deployed. */
   readonly rebuild: boolean;
   readonly key: string;
   /** Key of the baseline, null when the image was never deployed nor synthesized. */
@@ -71,9 +71,10 @@ export async function readDeployed(state: StateDir, id: string): Promise<Deploye
 }
 
 /**
- * Compares the manifest of the app as it is now with, per image, (a) the last
- * deploy recorded in the state directory, else (b) the assembly on disk, and
- * names the inputs of the key that changed. Images come in build order.
+ * Compares the manifest of the app as it is now with, per image, the last deploy
+ * recorded in the state directory and names the inputs of the key that changed.
+ * An image never deployed always rebuilds (`never deployed`), with what changed
+ * since the assembly on disk when there is one. Images come in build order.
  * @example const entries = await diff(assemble(loadApp()).manifest); entries.filter((e) => e.rebuild)
  */
 export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffEntry[]> {
@@ -92,14 +93,21 @@ export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffE
       continue;
     }
     const def = opts.images?.get(id);
+    if (!deployed) {
+      // A synth builds nothing: an image never deployed is built by the next deploy,
+      // whatever the assembly says. What changed since that synth is said too.
+      const since = base.key === m.key ? [] : changedInputs(m, base, def?.files, now.builders[m.builder]?.kind).map((r) => `since the last synth: ${r}`);
+      out.push({ id, rebuild: true, key: m.key, previousKey: base.key, baseline, reasons: ['never deployed', ...since] });
+      continue;
+    }
     if (m.platforms || base.platforms) {
-      out.push(diffPlatforms(id, m, base, baseline, def));
+      out.push(diffPlatforms(id, m, base, baseline, def, now.builders[m.builder]?.kind));
       continue;
     }
     // The baseline's build stands in for the state: the same key is cached, the same phase-1 key reuses its rootfs.
     const p = planImage({ id, image: m, needsBuilder: def ? needsBuilder(def) : true, built: base.key === m.key ? base.key : null, rootfs: !!m.phase1Key && base.phase1Key === m.phase1Key, deployed: base });
     if (p.action === 'cached') out.push({ id, rebuild: false, key: m.key, previousKey: base.key, baseline, reasons: [] });
-    else out.push({ id, rebuild: true, key: m.key, previousKey: base.key, baseline, reasons: changedInputs(m, base, def?.files), phase: p.action });
+    else out.push({ id, rebuild: true, key: m.key, previousKey: base.key, baseline, reasons: changedInputs(m, base, def?.files, now.builders[m.builder]?.kind), phase: p.action });
   }
   return out;
 }
@@ -110,7 +118,7 @@ export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffE
  * build of the first platform's key, `linux/amd64`'s unless narrowed); one the
  * baseline lacks is new.
  */
-function diffPlatforms(id: string, m: ManifestImage, base: DeployedRecord, baseline: DiffEntry['baseline'], def?: ImageDef): DiffEntry {
+function diffPlatforms(id: string, m: ManifestImage, base: DeployedRecord, baseline: DiffEntry['baseline'], def?: ImageDef, kind?: BuilderKind): DiffEntry {
   const now = m.platforms ?? {};
   const first = m.platforms ? Object.keys(m.platforms)[0] : null;
   const was = base.platforms ?? (first ? { [first]: { key: base.key, inputs: base.inputs ?? {}, phase1Key: base.phase1Key } } : {});
@@ -119,7 +127,7 @@ function diffPlatforms(id: string, m: ManifestImage, base: DeployedRecord, basel
   let phase: 'phase1' | 'phase2' | undefined;
   for (const p of Object.keys(now)) {
     const b = was[p];
-    const r = !b ? ['new platform'] : b.key === now[p].key ? [] : changedInputs(platformView(m, p), { ...base, key: b.key, inputs: b.inputs, phase1Key: b.phase1Key }, def?.files);
+    const r = !b ? ['new platform'] : b.key === now[p].key ? [] : changedInputs(platformView(m, p), { ...base, key: b.key, inputs: b.inputs, phase1Key: b.phase1Key }, def?.files, kind);
     if (r.length) phase = phase === 'phase1' || !b || !now[p].phase1Key || b.phase1Key !== now[p].phase1Key ? 'phase1' : 'phase2';
     reasons.push(...r.map((x) => `${p}: ${x}`));
     platforms.push({ platform: p, rebuild: r.length > 0, key: now[p].key, previousKey: b?.key ?? null });
@@ -127,7 +135,7 @@ function diffPlatforms(id: string, m: ManifestImage, base: DeployedRecord, basel
   const gone = Object.keys(was).filter((p) => !now[p]);
   if (gone.length) reasons.push(`no longer built for ${gone.join(', ')}`);
   if (!m.platforms && base.key !== m.key) {
-    reasons.push(...changedInputs(m, base, def?.files));
+    reasons.push(...changedInputs(m, base, def?.files, kind));
     phase = 'phase1';
   }
   return { id, rebuild: reasons.length > 0, key: m.key, previousKey: base.key, baseline, reasons, ...(phase ? { phase } : {}), ...(m.platforms ? { platforms } : {}) };

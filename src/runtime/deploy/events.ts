@@ -22,7 +22,8 @@ export type Step =
 /** Progress of a deploy, as the CLI renders it. */
 export type DeployEvent =
   | { readonly type: 'queued'; readonly id: string }
-  | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string }
+  /** `platform`: which build of an image that names platforms. */
+  | { readonly type: 'building'; readonly id: string; readonly phase: Phase; readonly reason: string; readonly platform?: string }
   | { readonly type: 'log'; readonly id: string; readonly line: string }
   /** Said on the console whatever the verbosity (privileges removed from a file of a package the image names). */
   | { readonly type: 'warning'; readonly id: string; readonly line: string }

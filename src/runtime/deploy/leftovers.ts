@@ -7,9 +7,12 @@
  * that is gone.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-export { stateIdentity } from '../store/users';
-import { LABEL_STATE, type Engine } from '../engine/engine';
+import { stateIdentity } from '../store/users';
+export { stateIdentity };
+import { LABEL_OWNER, LABEL_STATE, type Engine } from '../engine/engine';
+import { holderState, self } from '../store/lock';
 
 /**
  * An engine whose containers all carry `labels` (the deploy's state identity),
@@ -24,10 +27,37 @@ export function labelledEngine(engine: Engine, labels: Readonly<Record<string, s
   });
 }
 
-/** Removes the containers of this state directory that a dead deploy left; their names. */
+/**
+ * The labels of a container of this process for the state directory `root`: its
+ * identity (the sweeps and `clean` find it) and its owner (kept while it runs).
+ * @example engine.withContainer({ image, labels: { ...stateLabels('.imgsdk') } }, run)
+ */
+export function stateLabels(root: string): Record<string, string> {
+  return { [LABEL_STATE]: stateIdentity(root), [LABEL_OWNER]: ownerTag() };
+}
+
+/** This process as a container's owner: pid, start time and boot. */
+export function ownerTag(): string {
+  const me = self();
+  return `${me.pid}:${me.start ?? ''}:${me.boot ?? ''}`;
+}
+
+/** Whether the process an owner label names still runs (an unreadable label: no). */
+export function ownerAlive(tag: string | undefined): boolean {
+  if (!tag) return false;
+  const [pid, start, boot] = tag.split(':');
+  return holderState({ pid: Number(pid), start: start || null, boot: boot || null, host: hostname(), since: '', command: '' }) === 'alive';
+}
+
+/**
+ * Removes the containers of this state directory that a dead process left (a
+ * deploy or a lock killed with SIGKILL); their names. A container whose owner
+ * still runs is kept.
+ */
 export async function removeDeadContainers(engine: Engine, identity: string): Promise<string[]> {
   const removed: string[] = [];
   for (const c of await engine.listContainers({ label: `${LABEL_STATE}=${identity}`, all: true })) {
+    if (ownerAlive(c.labels[LABEL_OWNER])) continue;
     if (await engine.removeContainer(c.id).catch(() => false)) removed.push(c.names[0] ?? c.id.slice(0, 12));
   }
   return removed;

@@ -5,7 +5,7 @@
  * the engine hold comes in as data, so every branch is tested without an engine,
  * and `deploy` and `diff` say the same thing.
  */
-import type { FileDef, ImageDef, ManifestImage } from '../../contract/assembly';
+import type { BuilderKind, FileDef, ImageDef, ManifestImage } from '../../contract/assembly';
 import { canonicalJson } from '../../contract/json';
 import { sha256 } from '../../util/hash';
 
@@ -47,6 +47,8 @@ export interface PlanFacts {
   readonly image: ManifestImage;
   /** The image's `.file()`s now, to name the ones that changed. @default unnamed */
   readonly files?: readonly FileDef[];
+  /** Its builder's kind, to name its inputs in that builder's words. @default neutral words */
+  readonly kind?: BuilderKind;
   /** False for an image that installs nothing and runs no hook: its rootfs is empty, made without a container. */
   readonly needsBuilder: boolean;
   /** Image id of the intact build record at the image key, or null. */
@@ -80,7 +82,7 @@ export function planImage(f: PlanFacts): Plan {
   let reason: string;
   if (f.force) reason = f.force === 'phase1' ? 'forced (phase 1 and 2)' : 'forced (phase 2)';
   else if (f.built) reason = f.engine ? 'the image in the engine does not match the build record' : `no image ${f.id}:${key12} in the engine`;
-  else if (f.deployed && f.deployed.key !== f.image.key) reason = changedInputs(f.image, f.deployed, f.files).join('; ');
+  else if (f.deployed && f.deployed.key !== f.image.key) reason = changedInputs(f.image, f.deployed, f.files, f.kind).join('; ');
   else reason = 'no build record in the state directory';
   return { action, reason };
 }
@@ -112,7 +114,7 @@ export function needsBuilder(def: ImageDef): boolean {
 const LABELS: Readonly<Record<string, string>> = {
   platform: 'platform',
   packages: 'packages',
-  portage: 'flags (USE, keywords, masks, make.conf, overlays)',
+  portage: 'builder options',
   files: 'files',
   hooks: 'hooks',
   config: 'config (entrypoint, env, user, labels, …)',
@@ -123,14 +125,21 @@ const LABELS: Readonly<Record<string, string>> = {
   lock: 'locked package versions (imgsdk.lock)',
 };
 
+/** The `portage` input in each builder kind's words: on a Debian image only `.locale()` and `.record()` reach it. */
+const PORTAGE_LABELS: Readonly<Record<BuilderKind, string>> = {
+  gentoo: 'flags (USE, keywords, masks, make.conf, overlays)',
+  debian: 'locales or records (.locale(), .record())',
+};
+
 // Own inputs first, then what comes from above.
 const ORDER = ['packages', 'lock', 'portage', 'files', 'hooks', 'config', 'rootfs', 'checks', 'script', 'builder', 'parent', 'copies'];
 
 /**
  * Which inputs of an image's key changed since `base`, one phrase each, own inputs
- * first (`packages`, `files changed (/etc/app.conf)`, `parent acme/web changed`).
+ * first (`packages`, `files changed (/etc/app.conf)`, `parent acme/web changed`),
+ * in the words of the image's builder `kind` when it is given.
  */
-export function changedInputs(m: ManifestImage, base: DeployedRecord, files?: readonly FileDef[]): string[] {
+export function changedInputs(m: ManifestImage, base: DeployedRecord, files?: readonly FileDef[], kind?: BuilderKind): string[] {
   const now = m.inputs;
   const was = base.inputs;
   if (!now || !was) return ['key changed (inputs not recorded by the older version that wrote the baseline)'];
@@ -148,7 +157,8 @@ export function changedInputs(m: ManifestImage, base: DeployedRecord, files?: re
       reasons.push(paths.length ? `files changed (${paths.join(', ')})` : 'files');
     } else if (k.startsWith('dir:')) {
       reasons.push(`directory ${k.slice(4)} ${!(k in was) ? 'added' : !(k in now) ? 'removed' : 'changed'}`);
-    } else reasons.push(LABELS[k] ?? k);
+    } else if (k === 'portage' && kind) reasons.push(PORTAGE_LABELS[kind]);
+    else reasons.push(LABELS[k] ?? k);
   }
   return reasons.length ? reasons : ['key changed'];
 }

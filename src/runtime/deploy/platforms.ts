@@ -49,7 +49,9 @@ export async function buildPlatforms<C extends PlatformsContext>(ctx: C, id: str
         ? ctx.emit({ type: 'log', id, line: `${t.platform}: ${e.type === 'done' ? 'built' : 'cached'} ${e.digest.slice(0, 19)}${t.engine && ctx.ship.load ? ` (loaded as ${t.tags.join(', ')})` : ''}` })
         : e.type === 'log'
           ? ctx.emit({ ...e, line: `[${t.platform}] ${e.line}` })
-          : ctx.emit(e);
+          : e.type === 'building' && t.platform
+            ? ctx.emit({ ...e, platform: t.platform })
+            : ctx.emit(e);
     results.push(await run({ ...ctx, emit }, t));
   }
   const log = (line: string) => {

@@ -1,12 +1,15 @@
 /**
  * Process-wide registry of live build containers. A build container must never
- * outlive the process that made it: when the process gets SIGINT or SIGTERM,
- * every registered container is removed (force) before the process exits with
- * 130 or 143. A second signal during that cleanup exits at once.
+ * outlive the process that made it: when the process gets SIGINT, SIGTERM or
+ * SIGHUP (the terminal closed), every registered container is removed (force)
+ * before the process exits with 130, 143 or 129. A second signal during that
+ * cleanup exits at once.
  *
  * The signal handlers are installed only while a container is live, so an idle
  * process keeps Node's default behaviour and other handlers are not disturbed.
  */
+
+import { CLEANUP_SIGNALS, signalExitCode } from '../../contract/signals';
 
 type Remover = () => Promise<unknown>;
 
@@ -48,7 +51,7 @@ export async function removeLiveContainers(timeoutMs = CLEANUP_TIMEOUT_MS): Prom
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  const code = signal === 'SIGINT' ? 130 : 143;
+  const code = signalExitCode(signal);
   if (cleaning) process.exit(code);
   // While cleaning, uninstall() keeps the handlers, so a second signal lands in the branch above.
   cleaning = true;
@@ -60,13 +63,11 @@ function onSignal(signal: NodeJS.Signals): void {
 function install(): void {
   if (installed) return;
   installed = true;
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of CLEANUP_SIGNALS) process.on(sig, onSignal);
 }
 
 function uninstall(): void {
   if (!installed || cleaning) return;
   installed = false;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  for (const sig of CLEANUP_SIGNALS) process.off(sig, onSignal);
 }

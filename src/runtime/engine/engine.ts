@@ -18,6 +18,12 @@ export const LABEL_BUILDER = 'org.imgsdk.builder';
 export const LABEL_KEY = 'org.imgsdk.key';
 /** Label naming the state directory (its identity, leftovers.ts) a deploy's container works for. */
 export const LABEL_STATE = 'org.imgsdk.state';
+/**
+ * The process that made a container (`pid:start:boot`, see store/lock.ts): a sweep
+ * for leftovers removes a labelled container only once that process is gone, so a
+ * running `imgsdk lock` keeps its container while a deploy sweeps the same state.
+ */
+export const LABEL_OWNER = 'org.imgsdk.owner';
 
 /** An image known to the engine. */
 export interface ImageInfo {

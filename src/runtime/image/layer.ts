@@ -209,7 +209,7 @@ async function addEntry(tar: Pack, e: Entry, blobs: BlobStore, mtime: Date): Pro
     if (err instanceof DamagedBlobError) throw err.at(e.path);
     const why = err instanceof Error ? err.message : String(err);
     // A longer blob overruns the entry before its hash is checked.
-    if (why === 'Size mismatch') await blobs.read(e.sha256!);
+    if (why === 'Size mismatch') await blobs.verify(e.sha256!);
     const hint = why === 'Size mismatch' ? ` (blob ${e.sha256} is not ${e.size} bytes)` : '';
     const wrapped = new RootfsError(`${e.path}: cannot write to the layer: ${why}${hint}`, [e.path]);
     (wrapped as { cause?: unknown }).cause = err;

@@ -7,7 +7,7 @@
  */
 import type { ImageDef } from '../../contract/assembly';
 import { canonicalJson } from '../../contract/json';
-import { hashHex, sha256Digest } from '../../util/hash';
+import { sha256Digest } from '../../util/hash';
 import type { BlobStore } from '../store/blobs';
 import type { Entry } from '../store/entry';
 import type { PackageInfo } from '../store/state';
@@ -100,7 +100,7 @@ export async function renderSpdx(input: SbomInput): Promise<Sbom> {
   const files: Record<string, unknown>[] = [];
   for (const [i, e] of regular.entries()) {
     const id = `SPDXRef-File-${i + 1}`;
-    const sha1 = hashHex('sha1', await input.blobs.read(e.sha256!));
+    const sha1 = await input.blobs.digest(e.sha256!, 'sha1');
     files.push({
       fileName: `./${e.path}`,
       SPDXID: id,

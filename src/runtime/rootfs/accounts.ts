@@ -1,4 +1,5 @@
-import type { AccountDef } from '../../contract/assembly';
+import type { AccountDef, DirDef, FileDef, ImageDef } from '../../contract/assembly';
+import { BuildError } from '../../contract/errors';
 import type { CreatedAccount } from '../store/state';
 import type { Entry } from '../store/entry';
 
@@ -84,4 +85,58 @@ export function unownedFiles(entries: readonly Entry[], users: ReadonlySet<numbe
     if (what) byOwner.set(what, [...(byOwner.get(what) ?? []), e.path]);
   }
   return [...byOwner].map(([what, paths]) => `no account in the image has ${what}, which owns ${paths.slice(0, 5).map((p) => '/' + p).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`);
+}
+
+/**
+ * Names synth left to the build — a `.user()`, `.file()` or `.dir()` owner that no
+ * `.account()` declares, accepted because a package's install may create it — looked
+ * up in the image's accounts, the ones installs created included. Returns the files
+ * and directory sources with their owners' ids; throws, naming the image and the account, when no account
+ * has the name, so nothing is built with a user the image lacks.
+ *
+ * @example
+ * resolveNamedOwners(def, [...declared, ...created.users], created.groups); // def.files, `postgres` → 104:109
+ */
+/** An image's `.file()`s and `.dir()` sources with every owner resolved to ids. */
+export interface NamedOwners {
+  readonly files: readonly FileDef[];
+  readonly dirs: readonly DirDef[];
+}
+
+export function resolveNamedOwners(def: Pick<ImageDef, 'id' | 'config' | 'files' | 'dirs'>, accounts: readonly AccountDef[], groups: readonly GroupDef[]): NamedOwners {
+  const uidOf = (name: string) => (/^\d+$/.test(name) ? Number(name) : WELL_KNOWN[name]?.[0] ?? findLast(accounts, (a) => a.user === name)?.uid);
+  const gidOfUser = (name: string) => (/^\d+$/.test(name) ? Number(name) : WELL_KNOWN[name]?.[1] ?? findLast(accounts, (a) => a.user === name)?.gid);
+  const gidOf = (name: string) =>
+    /^\d+$/.test(name) ? Number(name) : WELL_KNOWN[name]?.[1] ?? findLast(accounts, (a) => a.group === name)?.gid ?? groups.find((g) => g.name === name)?.gid;
+  const missing: string[] = [];
+  const created = accounts.length ? `the image's accounts are ${[...new Set(accounts.map((a) => a.user))].sort().join(', ')}` : 'the image has no accounts but root and nobody';
+  const user = def.config.user;
+  if (user && !user.includes(':') && uidOf(user) === undefined) {
+    missing.push(`user "${user}" is not an account of the image: no .account() declares it and no package's install created it (${created}); declare it with .account({ user: '${user}', uid })`);
+  }
+  const said = new Set<string>();
+  const resolve = (what: string) => (f: FileDef): FileDef => {
+    if (!f.owner) return f;
+    const [u, g] = f.owner.split(':');
+    const uid = uidOf(u);
+    const gid = g === undefined ? gidOfUser(u) : gidOf(g);
+    if (uid === undefined || gid === undefined) {
+      const line = `${what}: owner "${f.owner}" is not an account of the image: no .account() declares it and no package's install created it (${created})`;
+      if (!said.has(line)) missing.push(line);
+      said.add(line);
+      return f;
+    }
+    return { ...f, uid, gid };
+  };
+  const files = def.files.map((f) => resolve(`file ${f.path}`)(f));
+  const dirs = (def.dirs ?? []).map((d) => ({ ...d, entries: d.entries.map(resolve(`dir ${d.dest}`)) }));
+  if (missing.length) throw new BuildError(def.id, missing.join('\n  '), { phase: 'check' });
+  return { files, dirs };
+}
+
+const WELL_KNOWN: Readonly<Record<string, readonly [number, number]>> = { root: [0, 0], nobody: [65534, 65534] };
+
+function findLast<T>(xs: readonly T[], f: (x: T) => boolean): T | undefined {
+  for (let i = xs.length - 1; i >= 0; i--) if (f(xs[i])) return xs[i];
+  return undefined;
 }

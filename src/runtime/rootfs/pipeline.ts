@@ -3,7 +3,7 @@ import type { AccountDef, FileDef, ImageDef, Libc } from '../../contract/assembl
 import { BuildError } from '../../contract/errors';
 import { renderGroup, renderNsswitch, renderPasswd } from './etc-files';
 import type { CreatedAccount, PackageInfo } from '../store/state';
-import { adoptAccounts, type GroupDef, unownedFiles } from './accounts';
+import { adoptAccounts, type GroupDef, type NamedOwners, resolveNamedOwners, unownedFiles } from './accounts';
 import { type DroppedModule, dropUnloadableModules } from './modules';
 import { type StrippedFile, stripPrivileges } from './privileges';
 import { partialPackages, slim } from './slim';
@@ -139,8 +139,10 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const everyone = [...declared, ...accounts.users];
   const groupIds = new Map<string, number>([...everyone.map((a) => [a.group || a.user, a.gid] as [string, number]), ...accounts.groups.map((g) => [g.name, g.gid] as [string, number])]);
   entries = [...entries, ...runDirs([...input.parents.flat(), ...entries], read, (u) => (u === 'root' ? 0 : everyone.find((a) => a.user === u)?.uid), (g) => (g === 'root' ? 0 : groupIds.get(g)))];
+  // Names synth left to the build (accounts an install created) get their ids here.
+  const owners = resolveNamedOwners(def, [...declared, ...adopted.users], adopted.groups);
   // The user's own files pass the same privilege rule as the packages' (and are reported the same way).
-  const own = stripPrivileges(await ownFiles(input), { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
+  const own = stripPrivileges(await ownFiles(input, owners), { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
   entries = normalizeEntries([...entries, ...own.entries]);
 
   const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
@@ -248,12 +250,13 @@ async function accountFiles(input: PipelineInput, created: { users: readonly Acc
 
 /**
  * The entries of the image's `.dir()` sources, in their order, then its `.file()`s
- * (a later one wins at the same path). Each body is checked against the sha256 the
- * definition names: the assembly may have been copied from elsewhere.
+ * (a later one wins at the same path), with the owners named at the build resolved.
+ * Each body is checked against the sha256 the definition names: the assembly may have
+ * been copied from elsewhere.
  */
-async function ownFiles(input: PipelineInput): Promise<Entry[]> {
+async function ownFiles(input: PipelineInput, named: NamedOwners): Promise<Entry[]> {
   const { def } = input;
-  const all = [...(def.dirs ?? []).flatMap((d) => d.entries), ...def.files];
+  const all = [...named.dirs.flatMap((d) => d.entries), ...named.files];
   const out: Entry[] = new Array(all.length);
   const one = async (f: FileDef): Promise<Entry> => {
     const path = f.path.replace(/^\/+/, '');

@@ -87,7 +87,7 @@ async function contents(input: PackageDbInput, pkg: string): Promise<string> {
     else if (e.type === 'symlink') lines.push(`sym /${e.path} -> ${e.linkname} ${input.epoch}`);
     else if (e.type === 'file' || e.type === 'hardlink') {
       const sha = e.type === 'file' ? e.sha256 : input.entries.find((t) => t.path === e.linkname)?.sha256;
-      const md5 = hashHex('md5', sha ? await input.blobs.read(sha) : Buffer.alloc(0));
+      const md5 = sha ? await input.blobs.digest(sha, 'md5') : hashHex('md5', '');
       lines.push(`obj /${e.path} ${md5} ${input.epoch}`);
     }
   }

@@ -75,7 +75,8 @@ export function namedStandardAccounts(words: Iterable<string>, std: StandardAcco
       continue;
     }
     const gid = std.groups.get(w);
-    if (gid !== undefined && gid !== 0 && gid !== 65534 && !groupNames.has(w) && !gids.has(gid)) {
+    // Debian's nogroup (65534) is the image's nobody group by another name (proftpd's `Group nogroup`).
+    if (gid !== undefined && gid !== 0 && !groupNames.has(w) && (!gids.has(gid) || gid === 65534)) {
       groupNames.add(w);
       gids.add(gid);
       groups.push({ name: w, gid });

@@ -6,6 +6,7 @@ import { parseElf, parseElfFile } from './elf';
 import { open } from 'node:fs/promises';
 import type { ElfInfo, Entry } from '../store/entry';
 import { comparePaths, dirname, normalizePath, parents, walk } from './resolve';
+import { decodeName, keepRawPaxNames, printableName, RAW_LINKPATH, RAW_PATH } from './names';
 
 /**
  * Reading a builder's `rootfs.tar` into Entries (bodies into the BlobStore) and the
@@ -59,26 +60,36 @@ interface Violation {
 export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: ReadRootfsOptions = {}): Promise<Entry[]> {
   const byPath = new Map<string, Entry>();
   const violations: Violation[] = [];
-  const ex = extract();
+  // Names as bytes (latin1: one char per byte), judged and decoded below (names.ts).
+  keepRawPaxNames();
+  // filenameEncoding is in tar-stream 3, not in its typings.
+  const ex = extract({ filenameEncoding: 'latin1' } as Parameters<typeof extract>[0]);
   input.on('error', (err) => ex.destroy(err));
   input.pipe(ex);
 
   for await (const stream of ex) {
     const h = stream.header;
-    const raw = h.name;
-    const reject = (why: string) => violations.push({ path: raw, why });
+    const pax = h.pax as Record<string, string> | undefined;
+    const rawName = pax?.[RAW_PATH] ?? h.name;
+    const rawLink = h.linkname == null ? null : (pax?.[RAW_LINKPATH] ?? h.linkname);
+    const name = decodeName(rawName);
+    const link = rawLink === null ? null : decodeName(rawLink);
+    const raw = name ?? '';
+    const reject = (why: string) => violations.push({ path: printableName(rawName), why });
     const path = raw.startsWith('/') ? null : normalizePath(raw);
     // tar-stream gives null for a type it does not know (GNU sparse S, volume label V, …).
     const type = h.type ?? 'unknown';
     const isFile = type === 'file' || type === 'contiguous-file';
     if (!isFile) stream.resume();
 
-    // Names are decoded as UTF-8; invalid bytes become U+FFFD, so two names could become one.
-    if (raw.includes('\uFFFD') || (h.linkname ?? '').includes('\uFFFD')) {
-      reject(`${raw.includes('\uFFFD') ? 'name' : 'link target'} is not valid UTF-8`);
+    // Decided on the bytes: a name holding U+FFFD itself is valid; invalid bytes are refused, escaped.
+    if (name === null || (rawLink !== null && link === null)) {
+      reject(name === null ? 'name is not valid UTF-8' : `link target is not valid UTF-8: ${printableName(rawLink!)}`);
       if (isFile) stream.resume();
       continue;
     }
+    h.name = name;
+    if (link !== null) h.linkname = link;
     if (raw.startsWith('/') && normalizePath(raw) !== '') reject('absolute path');
     else if (path === null) reject('path climbs out of the root with ..');
     if (path === null || path === '') {

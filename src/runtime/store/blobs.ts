@@ -5,7 +5,11 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RootfsError } from '../../contract/errors';
 import { tempPath, writeAtomic } from '../../util/files';
-import { HashingStream, sha256 as sha256Of } from '../../util/hash';
+import { createHash } from 'node:crypto';
+import { HashingStream, sha256 as sha256Of, type HashAlgorithm } from '../../util/hash';
+
+/** The largest blob `read` returns whole: far above any configuration file, far below a Buffer's limit. */
+const READ_WHOLE_MAX = 64 * 1024 * 1024;
 
 /**
  * A blob whose bytes are not the ones its name (their sha256) promises, or that
@@ -71,7 +75,14 @@ export class BlobStore {
     }
   }
 
+  /**
+   * A small blob's bytes, whole (configuration files, scripts' first lines). Bodies
+   * of unbounded size go through {@link stream}, {@link digest} or {@link verify}:
+   * a buffer holds at most 2 GiB, and a package file may be larger.
+   */
   async read(sha256: string): Promise<Buffer> {
+    const size = (await stat(this.path(sha256)).catch(() => null))?.size ?? 0;
+    if (size > READ_WHOLE_MAX) throw new RootfsError(`blob ${sha256.slice(0, 12)} is ${size} bytes, too large to read whole (at most ${READ_WHOLE_MAX})`);
     const data = await readFile(this.path(sha256)).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new DamagedBlobError(sha256, 'missing');
       throw err;
@@ -93,6 +104,21 @@ export class BlobStore {
     const src = createReadStream(this.path(sha256));
     src.on('error', (err: NodeJS.ErrnoException) => check.destroy(err.code === 'ENOENT' ? new DamagedBlobError(sha256, 'missing') : err));
     return src.pipe(check);
+  }
+
+  /**
+   * Another digest of a blob (sha1 for SPDX, md5 for Portage's CONTENTS), streamed,
+   * the blob checked against its name on the way: bodies of any size.
+   */
+  async digest(sha256: string, algorithm: HashAlgorithm): Promise<string> {
+    const h = createHash(algorithm);
+    await pipeline(this.stream(sha256), h);
+    return h.digest('hex');
+  }
+
+  /** Reads a blob to its end, streamed, checking it against its name (DamagedBlobError otherwise). */
+  async verify(sha256: string): Promise<void> {
+    await this.digest(sha256, 'sha256');
   }
 
   has(sha256: string): Promise<boolean> {

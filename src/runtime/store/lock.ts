@@ -7,10 +7,11 @@
  * its file is refreshed: the holder touches it every few seconds.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { link, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { link, lstat, open, readFile, rename, rm, utimes } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { CancelledError } from '../../contract/errors';
+import { CancelledError, ImgsdkError } from '../../contract/errors';
 
 /** What the lock file holds. */
 export interface LockHolder {
@@ -34,9 +35,25 @@ export interface LockOptions {
   readonly refreshMs?: number;
   /** What the holder is doing, for the message of whoever waits. @default the command line */
   readonly command?: string;
+  /** How long to wait for a live holder before giving up with an error naming it. @default IMGSDK_LOCK_WAIT seconds, else 6 hours */
+  readonly maxWaitMs?: number;
 }
 
 const POLL_MS = 200;
+/** A deploy can take hours (a Gentoo world); a wait longer than a working day is a stuck holder. */
+const DEFAULT_MAX_WAIT_MS = Number(process.env.IMGSDK_LOCK_WAIT) > 0 ? Number(process.env.IMGSDK_LOCK_WAIT) * 1000 : 6 * 3600_000;
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function kindOf(st: Stats): string {
+  return st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symlink' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
+}
+
+/** An error creating the lock file as one line naming it (a full disk, a read-only directory). */
+function lockFileError(path: string, e: NodeJS.ErrnoException): Error {
+  if (!e.code) return e;
+  return new ImgsdkError('STATE', `cannot create the state directory's lock ${path}: ${e.code}${e.code === 'ENOSPC' ? ' (the disk is full)' : ''}`);
+}
 
 /**
  * Runs `fn` holding the lock at `path`; waits while a live process holds it and
@@ -45,31 +62,51 @@ const POLL_MS = 200;
  */
 export async function withLock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
   const staleMs = opts.staleMs ?? 30_000;
+  const maxWaitMs = opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const me = JSON.stringify(self(opts.command));
+  const began = Date.now();
   let told = '';
+  // What the lock file said and when we first saw it so: a holder refreshes its
+  // file, so one unchanged for staleMs of our own clock is stale, whatever mtime it
+  // claims (a garbage file stamped in the future is never older than staleMs).
+  let seen = '';
+  let seenSince = began;
   for (;;) {
+    // Every pass checks the signal: a lock that keeps vanishing must not keep SIGTERM out.
+    if (opts.signal?.aborted) throw new CancelledError(`cancelled while waiting for the state directory's lock ${path}`);
     try {
       const fh = await open(path, 'wx');
       await fh.writeFile(me);
       await fh.close();
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw lockFileError(path, e as NodeJS.ErrnoException);
     }
-    const text = await readFile(path, 'utf8').catch(() => null);
-    if (text === null) continue; // released meanwhile
-    const mtime = (await stat(path).catch(() => null))?.mtimeMs ?? Date.now();
+    const st = await lstat(path).catch(() => null);
+    if (st && !st.isFile()) throw new ImgsdkError('STATE', `${path} is ${kindOf(st)}, not imgsdk's lock file: remove it (no imgsdk holds a lock there)`);
+    const text = st ? await readFile(path, 'utf8').catch(() => null) : null;
+    if (text === null) {
+      await pause(POLL_MS / 4); // released meanwhile; a short pause keeps a vanishing lock from spinning
+      continue;
+    }
+    const now = Date.now();
+    const mtime = st?.mtimeMs ?? now;
+    const mark = `${mtime}\0${text}`;
+    if (mark !== seen) [seen, seenSince] = [mark, now];
     const holder = parseHolder(text);
     const state = holderState(holder);
-    if (state === 'dead' || (state === 'unknown' && Date.now() - mtime > staleMs)) {
+    const unrefreshed = Math.max(now - mtime, now - seenSince);
+    if (state === 'dead' || (state === 'unknown' && unrefreshed > staleMs)) {
       await takeOver(path, text);
       continue;
     }
     const who = describe(holder, text, state, staleMs);
     if (who !== told) opts.onWait?.(who);
     told = who;
-    if (opts.signal?.aborted) throw new CancelledError('cancelled while waiting for the state lock');
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    if (now - began > maxWaitMs) {
+      throw new ImgsdkError('STATE', `gave up after waiting ${Math.round((now - began) / 1000)} s for the state directory's lock ${path}, held by ${who}`);
+    }
+    await pause(POLL_MS);
   }
   // process.exit() (Ctrl-C after the build containers are removed) skips finally blocks.
   const onExit = () => {

@@ -21,6 +21,26 @@ function dirs() {
   return { state: join(root, 'state'), out: join(root, 'out'), remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
+test('every image of a deploy gets one queued event before anything else of it, cached ones and dependencies too', async () => {
+  const d = dirs();
+  try {
+    const child = image('unit/child').from(note).file('/child.txt', 'child\n');
+    const other = image('unit/other').builder(deb).file('/other.txt', 'other\n').user('nobody');
+    for (const round of ['built', 'cached']) {
+      const events: { type: string; id: string }[] = [];
+      const r = await deploy(app(child, other), { stateDir: d.state, assemblyDir: d.out, load: false, select: ['unit/child', 'unit/other'], onEvent: (e) => events.push(e) });
+      assert.ok(r.ok, round);
+      for (const id of ['unit/note', 'unit/child', 'unit/other']) {
+        const mine = events.filter((e) => e.id === id);
+        assert.is(mine.filter((e) => e.type === 'queued').length, 1, `${round} ${id}`);
+        assert.is(mine[0].type, 'queued', `${round} ${id}: ${mine.map((e) => e.type)}`);
+      }
+    }
+  } finally {
+    d.remove();
+  }
+});
+
 test('a blob damaged in the state directory is dropped and the layer rebuilt to the clean digest', async () => {
   const d = dirs();
   try {

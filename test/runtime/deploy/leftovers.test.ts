@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ContainerOptions, Engine } from '../../../src/runtime/engine/engine';
-import { labelledEngine, removeDeadContainers, removeDeadTempFiles, stateIdentity } from '../../../src/runtime/deploy/leftovers';
+import { labelledEngine, ownerAlive, ownerTag, removeDeadContainers, removeDeadTempFiles, stateIdentity, stateLabels } from '../../../src/runtime/deploy/leftovers';
 
 function stateDir(): { root: string; remove: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'imgsdk-leftovers-'));
@@ -61,7 +61,11 @@ function recorder(): Engine & { seen: ContainerOptions[]; removed: string[] } {
     runContainer: async (opts: ContainerOptions) => (seen.push(opts), { exitCode: 0, tail: '' }),
     listContainers: async (o: { label?: string }) =>
       o.label === 'org.imgsdk.state=mine'
-        ? [{ id: 'dead1', names: ['imgsdk-dead1'], image: 'x', labels: {}, state: 'exited' }, { id: 'dead2', names: ['imgsdk-dead2'], image: 'x', labels: {}, state: 'created' }]
+        ? [
+            { id: 'dead1', names: ['imgsdk-dead1'], image: 'x', labels: {}, state: 'exited' },
+            { id: 'dead2', names: ['imgsdk-dead2'], image: 'x', labels: { 'org.imgsdk.owner': `${process.pid}:not-its-start:` }, state: 'created' },
+            { id: 'live', names: ['imgsdk-live'], image: 'x', labels: { 'org.imgsdk.owner': ownerTag() }, state: 'running' },
+          ]
         : [],
     removeContainer: async (id: string) => (removed.push(id), true),
   };
@@ -77,11 +81,26 @@ test('every container of a labelled engine carries the state label, besides its 
   assert.is(l.host, 'fake');
 });
 
-test('the containers of this state directory, and only those, are removed as leftovers', async () => {
+test('the containers of this state directory whose owner is gone, and only those, are removed as leftovers; a live owner\'s stay', async () => {
   const e = recorder();
   assert.equal(await removeDeadContainers(e, 'mine'), ['imgsdk-dead1', 'imgsdk-dead2']);
   assert.equal(e.removed, ['dead1', 'dead2']);
   assert.equal(await removeDeadContainers(e, 'other'), []);
+});
+
+test('a container made for a state directory carries its identity and its owner, and the owner is this process while it runs', () => {
+  const d = stateDir();
+  try {
+    const labels = stateLabels(d.root);
+    assert.equal(Object.keys(labels).sort(), ['org.imgsdk.owner', 'org.imgsdk.state']);
+    assert.is(labels['org.imgsdk.state'], stateIdentity(d.root));
+    assert.ok(ownerAlive(labels['org.imgsdk.owner']));
+    assert.not.ok(ownerAlive(undefined));
+    assert.not.ok(ownerAlive('garbage'));
+    assert.not.ok(ownerAlive(`${process.pid}:1:`), 'the same pid with another start time is another process');
+  } finally {
+    d.remove();
+  }
 });
 
 test.run();

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, ftruncateSync } from 'node:fs';
+import { hashFile } from '../../../src/util/hash';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -37,6 +38,34 @@ test('the SBOM validates against the official SPDX 2.3 JSON schema', async () =>
     assert.is(doc.spdxVersion, 'SPDX-2.3');
     // The schema is not a no-op: a document without its version fails.
     assert.ok(validateSpdx({ ...doc, spdxVersion: undefined, packages: [{ name: 1 }] }).length > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file over 2 GiB gets its SHA1 in the SBOM, streamed (a sparse file: nothing of it is written to disk)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgsdk-sbom-big-'));
+  try {
+    const blobs = new BlobStore(join(dir, 'blobs'));
+    mkdirSync(blobs.dir);
+    // One byte past what a Buffer (and readFile) can hold.
+    const size = 2 ** 31;
+    const sparse = join(dir, 'big');
+    const fd = openSync(sparse, 'w');
+    ftruncateSync(fd, size);
+    closeSync(fd);
+    const sha256 = await hashFile(sparse);
+    renameSync(sparse, blobs.path(sha256));
+    const big: Entry = { path: 'usr/share/big.img', type: 'file', mode: 0o644, uid: 0, gid: 0, size, linkname: null, sha256, elf: null, origin: 'bigdata' };
+    const sbom = await renderSpdx({ def, key: 'a'.repeat(64), epoch: 0, blobs, layers: [[big]], packages: [{ name: 'bigdata', version: '1', arch: 'all', source: 'bigdata', origin: 'debian' }], inherited: [] });
+    const file = JSON.parse(sbom.json).files.find((f: { fileName: string }) => f.fileName === './usr/share/big.img');
+    assert.ok(file, 'the big file is in the SBOM');
+    assert.equal(file.checksums.map((c: { algorithm: string }) => c.algorithm), ['SHA1', 'SHA256']);
+    assert.match(file.checksums[0].checksumValue, /^[0-9a-f]{40}$/);
+    assert.is(file.checksums[1].checksumValue, sha256);
+    assert.is(statSync(blobs.path(sha256)).size, size, 'the blob is still there: it matched its name');
+    // Reading it whole is refused with a clear message, not Node's RangeError.
+    await blobs.read(sha256).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /too large to read whole/));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

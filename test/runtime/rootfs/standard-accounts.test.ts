@@ -16,6 +16,7 @@ test('an account a configuration names is added as base-passwd defines it (nginx
 test('a group alone is added as a group; nothing is added that the image has by name or by id', () => {
   const std = parseStandardAccounts(PASSWD, GROUP);
   assert.equal(namedStandardAccounts(['adm'], std, none).groups, [{ name: 'adm', gid: 4 }]);
+  assert.equal(namedStandardAccounts(['nogroup'], std, { ...none, gids: new Set([65534]) }).groups, [{ name: 'nogroup', gid: 65534 }], "Debian's name for the nobody group");
   const have = { users: new Set(['www-data']), uids: new Set([10, 33]), groups: new Set(['www-data', 'news']), gids: new Set([4, 10, 33]) };
   const r = namedStandardAccounts(['www-data', 'uucp', 'adm'], std, have);
   assert.equal([r.users, r.groups], [[], []]);

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { RootfsError } from '../../../src/contract/errors';
 import { BlobStore } from '../../../src/runtime/store/blobs';
 import { readRootfsTar } from '../../../src/runtime/rootfs/tar';
+import type { Entry } from '../../../src/runtime/store/entry';
 
 /** One ustar header block plus body, the name given as bytes. */
 function entry(name: Buffer, typeflag: string, body = Buffer.alloc(0)): Buffer {
@@ -82,6 +83,51 @@ test('a symlink whose target is not UTF-8 is refused', async () => {
   h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
   const err = await refusal(tar(h));
   assert.match(err.message, 'etc/link: link target is not valid UTF-8');
+});
+
+/** A PAX extended header (typeflag x) whose records are `key=value` with the value as bytes. */
+function pax(records: [string, Buffer][]): Buffer {
+  const body = Buffer.concat(records.map(([k, v]) => {
+    const rest = Buffer.concat([Buffer.from(` ${k}=`), v, Buffer.from('\n')]);
+    let len = rest.length + 1;
+    while (String(len).length + rest.length !== len) len++;
+    return Buffer.concat([Buffer.from(String(len)), rest]);
+  }));
+  return entry(Buffer.from('PaxHeaders/x'), 'x', body);
+}
+
+async function read(input: Readable): Promise<Entry[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'imgsdk-tarnames-'));
+  try {
+    return await readRootfsTar(input, new BlobStore(join(dir, 'blobs')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const FFFD = Buffer.from('\uFFFD'); // EF BF BD: valid UTF-8 for the replacement character itself
+
+test('a valid UTF-8 name holding U+FFFD reads back as that name, from a ustar header and from a PAX path', async () => {
+  const ustar = await read(tar(entry(Buffer.concat([Buffer.from('etc/a'), FFFD]), '0', Buffer.from('x'))));
+  assert.equal(ustar.map((e) => e.path), ['etc/a\uFFFD']);
+  const viaPax = await read(tar(pax([['path', Buffer.concat([Buffer.from('etc/\u00e9t\u00e9-'), FFFD])]]), entry(Buffer.from('ignored'), '0', Buffer.from('x'))));
+  assert.equal(viaPax.map((e) => e.path), ['etc/\u00e9t\u00e9-\uFFFD']);
+});
+
+test('invalid names print escaped and distinguishable, also from PAX records (which tar-stream decodes lossily)', async () => {
+  const err = await refusal(tar(
+    pax([['path', Buffer.from([0x62, 0x61, 0x64, 0xff])]]), entry(Buffer.from('x1'), '0', Buffer.from('one')),
+    pax([['path', Buffer.from([0x62, 0x61, 0x64, 0xfe])]]), entry(Buffer.from('x2'), '0', Buffer.from('two')),
+    entry(Buffer.from([0x62, 0x61, 0x64, 0xc3]), '0', Buffer.from('three')),
+  ));
+  assert.equal([...err.entries].sort(), ['bad\\xc3', 'bad\\xfe', 'bad\\xff']);
+  assert.match(err.message, 'bad\\xff: name is not valid UTF-8');
+  assert.not.match(err.message, '\uFFFD');
+});
+
+test('a symlink target from a PAX linkpath is judged on its bytes too', async () => {
+  const err = await refusal(tar(pax([['linkpath', Buffer.from([0x61, 0xed, 0xa0, 0x80])]]), entry(Buffer.from('etc/link2'), '2')));
+  assert.match(err.message, 'etc/link2: link target is not valid UTF-8: a\\xed\\xa0\\x80');
 });
 
 test.run();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BlobStore, DamagedBlobError } from '../../../src/runtime/store/blobs';
+import { hashHex } from '../../../src/util/hash';
 
 function store(): BlobStore {
   return new BlobStore(join(mkdtempSync(join(tmpdir(), 'imgsdk-blobs-')), 'blobs'));
@@ -59,6 +60,20 @@ test('a missing blob is a DamagedBlobError too', async () => {
   rmSync(s.path(sha));
   assert.instance(await s.read(sha).catch((e: unknown) => e), DamagedBlobError);
   assert.instance(await drain(s.stream(sha)).catch((e: unknown) => e), DamagedBlobError);
+  rmSync(s.dir, { recursive: true });
+});
+
+test('other digests of a blob are streamed and check the blob on the way; verify reads it to its end', async () => {
+  const s = store();
+  const body = Buffer.alloc(300_000, 'y');
+  const sha = await s.put(body);
+  assert.is(await s.digest(sha, 'sha1'), hashHex('sha1', body));
+  assert.is(await s.digest(sha, 'md5'), hashHex('md5', body));
+  await s.verify(sha);
+  flipByte(s.path(sha));
+  assert.instance(await s.digest(sha, 'md5').catch((e: unknown) => e), DamagedBlobError);
+  assert.not.ok(existsSync(s.path(sha)), 'dropped');
+  assert.instance(await s.verify(sha).catch((e: unknown) => e), DamagedBlobError);
   rmSync(s.dir, { recursive: true });
 });
 

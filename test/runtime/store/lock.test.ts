@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -72,6 +72,68 @@ test('a live holder is waited for, named with what it runs, and its lock is rele
     assert.equal(order, ['first', 'second']);
     assert.match(told[0], new RegExp(`^pid ${process.pid} \\("imgsdk deploy", since \\d{4}-`));
   } finally {
+    l.remove();
+  }
+});
+
+test('a directory where the lock file goes is one clear error at once, not a spin', async () => {
+  const l = lockPath();
+  try {
+    mkdirSync(l.path);
+    await within(withLock(l.path, async () => 'ran').then(() => assert.unreachable('took a directory as its lock'), (e: Error) => {
+      assert.match(e.message, new RegExp(`^${l.path.replace(/[/.]/g, '\\$&')} is a directory, not imgsdk's lock file`));
+    }), 2000);
+  } finally {
+    l.remove();
+  }
+});
+
+test('a garbage lock file stamped in the future is taken over once it has not changed for staleMs', async () => {
+  for (const text of ['garbage', '{"pid": "x"}', '']) {
+    const l = lockPath();
+    try {
+      writeFileSync(l.path, text);
+      const future = new Date(Date.now() + 365 * 86400_000);
+      utimesSync(l.path, future, future);
+      assert.is(await within(withLock(l.path, async () => 'ran', { staleMs: 400 }), 3000), 'ran', JSON.stringify(text));
+    } finally {
+      l.remove();
+    }
+  }
+});
+
+test('the wait for a live holder is bounded, and the error names the holder', async () => {
+  const l = lockPath();
+  try {
+    writeFileSync(l.path, JSON.stringify(self('imgsdk deploy --held')));
+    await within(withLock(l.path, async () => 'ran', { maxWaitMs: 300 }).then(() => assert.unreachable(), (e: Error) => {
+      assert.match(e.message, new RegExp(`^gave up after waiting \\d+ s for the state directory's lock .*, held by pid ${process.pid} \\("imgsdk deploy --held"`));
+    }), 3000);
+  } finally {
+    l.remove();
+  }
+});
+
+test('an abort ends the wait, also while the lock keeps vanishing and coming back', async () => {
+  const l = lockPath();
+  const ac = new AbortController();
+  const flicker = setInterval(() => {
+    try {
+      writeFileSync(l.path, JSON.stringify(self('other')));
+      rmSync(l.path, { force: true });
+    } catch {
+      // the directory is gone at the end
+    }
+  }, 1);
+  try {
+    writeFileSync(l.path, JSON.stringify(self('other')));
+    setTimeout(() => ac.abort(), 200);
+    await within(withLock(l.path, async () => 'ran', { signal: ac.signal }).then(
+      (r) => assert.is(r, 'ran'), // it may win the race; then it ran
+      (e: Error) => assert.match(e.message, /cancelled while waiting for the state directory's lock/),
+    ), 3000);
+  } finally {
+    clearInterval(flicker);
     l.remove();
   }
 });

@@ -5,12 +5,14 @@
  * `imgsdk-builder/<id>:<key12>` and labelled with its full key, so an existing
  * builder is reused exactly when its key matches.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
 import type { BuilderDef } from '../../../contract/assembly';
 import { BuildError, CancelledError } from '../../../contract/errors';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine } from '../../engine/engine';
+import { privateTmpdir } from './tmpdirs';
 import { hashFile } from '../../../util/hash';
 import { builderKey } from '../../../contract/key';
 import { debianSources } from '../../../contract/apt';
@@ -126,7 +128,8 @@ export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, 
   }
   // The id is a name: an identical definition under another id (a library's
   // builder) was bootstrapped already, and its image is this one under a second tag.
-  const twin = opts.force ? null : await sameBuilder(engine, key);
+  // A twin set up from another image than the `from` tag names now does not follow it (from-image.ts).
+  const twin = opts.force ? null : await sameBuilder(engine, key, fromId);
   if (twin) {
     const { repo, tag } = splitRepoTag(ref);
     await engine.tagImage(twin.id, repo, tag);
@@ -167,9 +170,9 @@ export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, 
 }
 
 /** A builder image in the engine whose key is `key`, under whatever id it was made. */
-async function sameBuilder(engine: Engine, key: string): Promise<{ id: string; repoTags: readonly string[] } | null> {
+async function sameBuilder(engine: Engine, key: string, fromId: string | null): Promise<{ id: string; repoTags: readonly string[] } | null> {
   const found = await engine.listImages({ label: `${LABEL_KEY}=${key}` });
-  return found.find((i) => i.labels[LABEL_KEY] === key && i.labels[LABEL_OWNED] === '1') ?? null;
+  return found.find((i) => i.labels[LABEL_KEY] === key && i.labels[LABEL_OWNED] === '1' && (!fromId || i.labels[LABEL_BUILDER_FROM] === fromId)) ?? null;
 }
 
 /**
@@ -197,47 +200,77 @@ export async function importMmdebstrap(
   const sources = spec.sources ?? [spec.mirror];
   const foreign = spec.platform && spec.platform !== hostPlatform() ? platformInfo(spec.platform) : null;
   const arch = foreign ? [`--arch=${foreign.debianArch}`] : [];
+  const merged = mergedUsrHook(opts.log);
   // zx keeps all output in memory by default; a rootfs tar must not be.
   const discard = { length: 0, push: () => 0, join: () => '', reduce: <U>(_f: unknown, init: U) => init, [Symbol.iterator]: () => [][Symbol.iterator]() };
   const stderr: string[] = [];
-  const proc = zx().$({
-    quiet: true,
-    nothrow: true,
-    halt: true,
-    signal: opts.signal,
-    store: { stdout: discard, stderr, stdall: discard },
-  })`mmdebstrap --variant=${spec.variant} ${arch} ${include} ${aptopts} ${KEEP_LISTS} ${spec.suite} - ${sources}`;
-  proc.run();
-  const body = new PassThrough();
-  proc.stdout.pipe(body, { end: false });
-  lines(proc.stderr, (l) => opts.log?.(`mmdebstrap: ${l}`));
-  const exited = proc.then((out) => {
-    if (out.exitCode === 0) body.end();
-    else body.destroy(new BuildError(repoTag, `mmdebstrap exited ${out.exitCode ?? out.signal}`, { phase: 'builder' }));
-    return out;
-  });
-  // Another platform's rootfs is loaded with a config naming it (engines before Docker 23 ignore import's platform).
-  const imported = foreign ? loadForeignRootfs(engine, body, repoTag, changes, foreign.name) : engine.importImage(body, repoTag, { changes });
-  // An engine that gave up stops reading: mmdebstrap would block on a full pipe.
-  imported.catch(() => {
-    body.destroy();
-    try {
-      proc.kill().catch(() => undefined);
-    } catch {
-      // Already exited: zx refuses to kill a settled process, synchronously.
-    }
-  });
-  const [p, i] = await Promise.allSettled([exited, imported]);
-  if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
-  if (p.status === 'fulfilled' && p.value.exitCode !== 0) {
-    const tail = stderr.join('').trim().split('\n').slice(-15).join('\n');
-    throw new BuildError(repoTag, `mmdebstrap --variant=${spec.variant} ${arch.join('')}${arch.length ? ' ' : ''}${spec.suite} ${spec.mirror} failed (exit ${p.value.exitCode}):\n${tail}`, {
-      phase: 'builder',
-    });
+  // mmdebstrap's temp files (gpghome, chroot) in a directory of this run: removed after
+  // it, and swept by the next run when this process dies with SIGKILL.
+  const tmp = await privateTmpdir('mmdebstrap');
+  try {
+    return await runMmdebstrap();
+  } finally {
+    await tmp.remove();
   }
-  if (i.status === 'rejected') throw i.reason;
-  if (p.status === 'rejected') throw p.reason;
-  return i.value;
+
+  async function runMmdebstrap(): Promise<string> {
+    const proc = zx().$({
+      quiet: true,
+      nothrow: true,
+      halt: true,
+      signal: opts.signal,
+      env: { ...process.env, TMPDIR: tmp.dir },
+      store: { stdout: discard, stderr, stdall: discard },
+    })`mmdebstrap --variant=${spec.variant} ${arch} ${merged} ${include} ${aptopts} ${KEEP_LISTS} ${spec.suite} - ${sources}`;
+    proc.run();
+    const body = new PassThrough();
+    proc.stdout.pipe(body, { end: false });
+    lines(proc.stderr, (l) => opts.log?.(`mmdebstrap: ${l}`));
+    const exited = proc.then((out) => {
+      if (out.exitCode === 0) body.end();
+      else body.destroy(new BuildError(repoTag, `mmdebstrap exited ${out.exitCode ?? out.signal}`, { phase: 'builder' }));
+      return out;
+    });
+    // Another platform's rootfs is loaded with a config naming it (engines before Docker 23 ignore import's platform).
+    const imported = foreign ? loadForeignRootfs(engine, body, repoTag, changes, foreign.name) : engine.importImage(body, repoTag, { changes });
+    // An engine that gave up stops reading: mmdebstrap would block on a full pipe.
+    imported.catch(() => {
+      body.destroy();
+      try {
+        proc.kill().catch(() => undefined);
+      } catch {
+        // Already exited: zx refuses to kill a settled process, synchronously.
+      }
+    });
+    const [p, i] = await Promise.allSettled([exited, imported]);
+    if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
+    if (p.status === 'fulfilled' && p.value.exitCode !== 0) {
+      const tail = stderr.join('').trim().split('\n').slice(-15).join('\n');
+      throw new BuildError(repoTag, `mmdebstrap --variant=${spec.variant} ${arch.join('')}${arch.length ? ' ' : ''}${spec.suite} ${spec.mirror} failed (exit ${p.value.exitCode}):\n${tail}`, {
+        phase: 'builder',
+      });
+    }
+    if (i.status === 'rejected') throw i.reason;
+    if (p.status === 'rejected') throw p.reason;
+    return i.value;
+  }
+}
+
+/**
+ * The official Debian images (debootstrap) are merged-/usr with `usr-is-merged`
+ * installed; mmdebstrap alone converts with `usrmerge`, which then satisfies
+ * init-system-helpers' `usrmerge | usr-is-merged` in every closure that reaches it
+ * and drags `libfile-find-rule-perl` and all of Perl into images that never run
+ * Perl (lighttpd: 66 MB, 50 MB of it Perl). mmdebstrap's own `maybe-merged-usr` hook
+ * lays the root out as debootstrap does where the suite has `usr-is-merged`
+ * (bookworm and later) and does nothing on older suites.
+ */
+export const MERGED_USR_HOOK = '/usr/share/mmdebstrap/hooks/maybe-merged-usr';
+
+function mergedUsrHook(log?: (line: string) => void): string[] {
+  if (existsSync(join(MERGED_USR_HOOK, 'setup00.sh'))) return [`--hook-dir=${MERGED_USR_HOOK}`];
+  log?.(`mmdebstrap has no ${MERGED_USR_HOOK}: the builder gets usrmerge, and images whose packages reach init-system-helpers get Perl`);
+  return [];
 }
 
 async function verifySha256(id: string, path: string, want: string): Promise<void> {

@@ -42,27 +42,35 @@ snapshot() {
 		sort -u >"$1"
 }
 
-# Reads absolute paths, each optionally followed by a TAB and more (kept as is),
-# prints them canonical: the parent directory resolved through symlinks (/lib/x ->
-# /usr/lib/x), the last component kept as is (a listed symlink stays a symlink).
-# Paths that do not exist here are dropped.
+# Reads absolute paths, one a line, and prints them canonical: the parent directory
+# resolved through symlinks (/lib/x -> /usr/lib/x), the last component kept as is (a
+# listed symlink stays a symlink). Paths that do not exist here are dropped. With
+# "tagged", each path is followed by a TAB and a tag kept as is (a package name, which
+# holds no TAB): the path is everything before the last TAB, as paths may hold TABs.
 canonical() {
-	awk -F "$TAB" '$1 != "" && $1 != "/."' >"$W/canon.in"
-	awk -F "$TAB" '{ d = $1; sub(/\/[^\/]*$/, "", d); if (d != "") print d }' "$W/canon.in" | sort -u >"$W/canon.dirs"
+	awk -v tagged="${1:-}" '
+		function lasttab(s,   i, j) { i = 0; while ((j = index(substr(s, i + 1), "\t")) > 0) i += j; return i }
+		{ p = $0; t = ""; if (tagged != "" && (i = lasttab($0)) > 0) { p = substr($0, 1, i - 1); t = substr($0, i + 1) } }
+		p != "" && p != "/." { print p "\t" t }' >"$W/canon.raw"
+	# canon.raw: path TAB tag (empty when untagged); a path may hold TABs, a tag none.
+	awk '{ i = 0; s = $0; while ((j = index(substr(s, i + 1), "\t")) > 0) i += j; print substr(s, 1, i - 1) }' "$W/canon.raw" >"$W/canon.in"
+	awk '{ i = 0; s = $0; while ((j = index(substr(s, i + 1), "\t")) > 0) i += j; print substr(s, i + 1) }' "$W/canon.raw" >"$W/canon.tag"
+	sed -n 's|^\(.*\)/[^/]*$|\1|p' "$W/canon.in" | sed '/^$/d' | sort -u >"$W/canon.dirs"
 	# One realpath per directory, not per file.
 	tr '\n' '\0' <"$W/canon.dirs" | xargs -0 -r realpath -m -- >"$W/canon.real"
-	paste "$W/canon.dirs" "$W/canon.real" >"$W/canon.map"
-	awk -F "$TAB" -v OFS="$TAB" -v map="$W/canon.map" '
-		BEGIN { while ((getline l < map) > 0) { split(l, kv, "\t"); real[kv[1]] = kv[2] } }
+	# Files read line by line, not a TAB-joined map: a directory name may hold a TAB.
+	awk -v dirs="$W/canon.dirs" -v reals="$W/canon.real" -v tags="$W/canon.tag" '
+		BEGIN { while ((getline d < dirs) > 0) { getline r < reals; real[d] = r } }
 		{
-			i = match($1, /\/[^\/]*$/); d = substr($1, 1, i - 1); b = substr($1, i + 1)
+			getline t < tags
+			i = match($0, /\/[^\/]*$/); d = substr($0, 1, i - 1); b = substr($0, i + 1)
 			r = (d == "") ? "" : real[d]; if (r == "/") r = ""
-			$1 = r "/" b; print
+			print r "/" b "\t" t
 		}' "$W/canon.in" |
 		while IFS= read -r line; do
-			p=${line%%"$TAB"*}
+			p=${line%"$TAB"*}
 			if [ -e "$p" ] || [ -L "$p" ]; then printf '%s\n' "$line"; fi
-		done
+		done | sed "s/$TAB\$//"
 }
 
 # The .debs apt is about to download that the cache volume has, copied to apt's
@@ -185,11 +193,20 @@ if [ -s "$IN/apt/lock.tsv" ]; then
 		{
 			k = $1 "\t" $2
 			if (!(k in have)) { printf "imgsdk: error: imgsdk.lock pins %s %s, which the archive no longer has\n", $1, $2 > "/dev/stderr"; bad = 1 }
-			else if ($3 != "" && ($4 == "" || $4 == "all" || $4 == myarch) && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
+			else if (length($3) != 64 || $3 ~ /[^0-9a-f]/) { printf "imgsdk: error: imgsdk.lock pins %s %s without a valid sha256 (\"%s\"): the .deb cannot be checked\n", $1, $2, $3 > "/dev/stderr"; bad = 1 }
+			else if (($4 == "" || $4 == "all" || $4 == myarch) && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
 		}
 		END { exit bad }' "$IN/apt/lock.tsv" ||
 		die "the archive does not have the locked versions: run \`imgsdk update\` to lock what it has now, or pin the builder to a snapshot (debian.builder(id, { snapshot: 'YYYYMMDDTHHMMSSZ' })) that has them"
 	opts="--allow-downgrades"
+	# A lock resolved on a builder that had usrmerge pins it; on a merged-/usr builder
+	# with usr-is-merged (as the official images are) installing it would put usrmerge,
+	# and with it Perl, back into every closure that reaches init-system-helpers.
+	if grep -q '^usrmerge=' "$W/install" && dpkg-query -W -f '${db:Status-Abbrev}' usr-is-merged 2>/dev/null | grep -q '^.i'; then
+		log "not installing the locked usrmerge: this builder has usr-is-merged (\`imgsdk update\` drops it from the lock)"
+		grep -v '^usrmerge=' "$W/install" >"$W/install.merged" || true
+		mv "$W/install.merged" "$W/install"
+	fi
 else
 	cp "$W/request" "$W/install"
 	opts=""
@@ -212,6 +229,16 @@ apt-get install -y -q --no-install-recommends $opts $(cat "$W/install") || die "
 mark files
 log "snapshot after the install"
 snapshot "$W/after"
+# Every list here is one path a line: a name holding a newline cannot be carried, so
+# it is refused by name (escaped) rather than left out of the image.
+NL='
+'
+find / \( -path /proc -o -path /sys -o -path /dev -o -path /imgsdk -o -path /tmp -o -path /run \
+	-o -path /var/lib/apt/lists -o -path /var/cache \) -prune -o \
+	-name "*$NL*" -print0 >"$W/newline-names"
+if [ -s "$W/newline-names" ]; then
+	die "file names holding a newline cannot be put into an image: $(tr '\0\n' '\n\001' <"$W/newline-names" | sed 's/\x01/\\n/g' | head -n 5 | tr '\n' ' ')"
+fi
 
 log "computing the package closure"
 dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Pre-Depends}, ${Depends}\t${Provides}\n' >"$W/db"
@@ -251,15 +278,17 @@ if [ -s "$W/closure.files" ]; then
 fi
 awk -F "$TAB" 'NR == FNR { own[$1] = 1; next } ($1 in own)' "$W/closure" "$W/info" >"$W/pkgs.tsv"
 cut -f 1,3 "$W/info" | listfiles >"$W/lists"
-awk -F "$TAB" '{ while ((getline l < $1) > 0) print l "\t" $2; close($1) }' "$W/lists" | canonical | sort -u >"$W/files.all"
+awk -F "$TAB" '{ while ((getline l < $1) > 0) print l "\t" $2; close($1) }' "$W/lists" | canonical tagged | sort -u >"$W/files.all"
 # Of the Essential candidates and the parent's packages, never the package manager's or
 # init's bookkeeping (dpkg's /var/lib/dpkg, the rc?.d directories), as of the install below.
+# The package is the last field; the path before it may hold TABs.
 awk -F "$TAB" 'NR == FNR { inh[$1] = 1; next }
-	!(($2 in inh) && $1 ~ /^\/(var\/lib\/dpkg|var\/lib\/apt|var\/cache|var\/log)(\/|$)|^\/etc\/rc[0-6S]\.d(\/|$)/)' "$W/closure.inherited" "$W/files.all" >"$OUT/files.tsv"
+	!(($NF in inh) && $0 ~ /^\/(var\/lib\/dpkg|var\/lib\/apt|var\/cache|var\/log)(\/|\t)|^\/etc\/rc[0-6S]\.d(\/|\t)/)' "$W/closure.inherited" "$W/files.all" >"$OUT/files.tsv"
 
 # Alternatives whose chosen target belongs to the closure: /etc/alternatives/<name>
 # and the link itself, which only update-alternatives knows about.
-cut -f 1 "$OUT/files.tsv" | sort -u >"$W/owned"
+# The path is everything before the last TAB (package names hold none; paths may).
+sed "s/$TAB[^$TAB]*\$//" "$OUT/files.tsv" | sort -u >"$W/owned"
 : >"$W/alternatives"
 if command -v update-alternatives >/dev/null; then
 	update-alternatives --get-selections 2>/dev/null | while read -r name _ value; do

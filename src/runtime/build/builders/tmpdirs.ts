@@ -1,0 +1,58 @@
+/**
+ * Private temp directories for the host programs a build runs (mmdebstrap), under
+ * `$TMPDIR/imgsdk-<kind>/<pid>-<start>-<random>`. The program's own temp files
+ * (mmdebstrap's gpghome, its chroot) land there; the directory goes when the run
+ * ends, and one whose process is gone (SIGKILL during a bootstrap) is swept by the
+ * next run of any imgsdk on the host.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { holderState, processStart } from '../../store/lock';
+
+/** A temp directory of this process, and its removal. */
+export interface PrivateTmpdir {
+  readonly dir: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Sweeps the dead runs' directories of `kind`, then makes one for this run.
+ * @example const t = await privateTmpdir('mmdebstrap'); try { … TMPDIR=t.dir … } finally { await t.remove(); }
+ */
+export async function privateTmpdir(kind: string, base = join(tmpdir(), `imgsdk-${kind}`)): Promise<PrivateTmpdir> {
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  await sweepDead(base);
+  const dir = await mkdtemp(join(base, `${process.pid}-${processStart(process.pid) ?? ''}-`));
+  return {
+    dir,
+    remove: async () => {
+      await removeUnlessMounted(dir);
+    },
+  };
+}
+
+/** Removes the directories under `base` whose process is gone; their names. */
+export async function sweepDead(base: string): Promise<string[]> {
+  const gone: string[] = [];
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    const [pid, start] = name.split('-');
+    const state = holderState({ pid: Number(pid), start: start || null, boot: null, host: '', since: '', command: '' });
+    if (state === 'alive' || (state === 'unknown' && Number(pid) === process.pid)) continue;
+    if (await removeUnlessMounted(join(base, name))) gone.push(name);
+  }
+  return gone;
+}
+
+/**
+ * Removes `dir` unless something is mounted below it (a chroot's /proc or /dev of
+ * a bootstrap killed mid-way): removing through a mount would delete the host's files.
+ */
+async function removeUnlessMounted(dir: string): Promise<boolean> {
+  const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
+  // /proc/self/mounts escapes spaces and tabs as octal.
+  const points = mounts.split('\n').map((l) => (l.split(' ')[1] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
+  if (points.some((p) => p === dir || p.startsWith(`${dir}/`))) return false;
+  await rm(dir, { recursive: true, force: true });
+  return true;
+}
