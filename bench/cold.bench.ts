@@ -39,6 +39,7 @@ import { connectEngine } from '../src/runtime/engine/light';
 import { LABEL_KEY } from '../src/runtime/engine/engine';
 import type { BuilderDef } from '../src/contract/assembly';
 import { readAssembly } from '../src/contract/read';
+import { median } from './_measure';
 
 const RUN = randomBytes(3).toString('hex');
 const NS = `bench-cold-${RUN}`;
@@ -125,11 +126,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = Date.now();
   await fn();
   return Date.now() - t;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** Removes the images of `ns/` (imgsdk's or the Dockerfiles'), whatever their tags. */

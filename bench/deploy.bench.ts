@@ -25,6 +25,7 @@ import { builderRef } from '../src/runtime/build/builders/debian';
 import { writeLayer } from '../src/runtime/image/layer';
 import type { Entry } from '../src/runtime/store/entry';
 import { StateDir } from '../src/runtime/store/state';
+import { median, timeMs } from './_measure';
 
 const ROOT = resolve(__dirname, '..');
 const BIN = join(ROOT, 'bin', 'imgsdk.js');
@@ -32,17 +33,6 @@ const REPEAT = 5;
 /** The baseline's tags: this run's own, so benches on a shared engine do not meet. */
 const TAG = `imgsdk-bench-${process.pid}`;
 const CONF = join(ROOT, 'config', 'nginx.conf');
-
-function timeMs(fn: () => void): number {
-  const t = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
   const r = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 1 << 26 });

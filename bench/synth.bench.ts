@@ -24,6 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as cpuList, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median } from './_measure';
 
 const ROOT = resolve(__dirname, '..');
 const BIN = join(ROOT, 'bin', 'imgsdk.js');
@@ -95,11 +96,6 @@ function measure(args: readonly string[], dir: string, extraEnv: NodeJS.ProcessE
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
   const [kb, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
   return { wallMs, cpuMs: (user + sys) * 1000, peakMb: kb / 1024 };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 function repeat(times: number, fn: () => Measure): Measure {

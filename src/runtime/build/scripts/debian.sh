@@ -343,23 +343,13 @@ log "copying $(wc -l <"$W/copy") entries into $ROOT"
 if [ -s "$IN/apt/locales.list" ]; then
 	while IFS= read -r l; do
 		case $l in '' | C | POSIX | C.UTF-8 | C.utf8) continue ;; esac
-		lang=${l%%.*}
-		lang=${lang%%@*}
-		cs=UTF-8
-		case $l in *.*)
-			cs=${l#*.}
-			cs=${cs%%@*}
-			;;
-		esac
-		mod=''
-		case $l in *@*) mod="@${l#*@}" ;; esac
-		norm="$lang.$(printf '%s' "$cs" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')$mod"
-		if [ ! -f "/usr/share/i18n/locales/$lang$mod" ]; then
+		locale_parts "$l"
+		if [ ! -f "/usr/share/i18n/locales/$loc_src" ]; then
 			apt-get install -y -q --no-install-recommends locales >/dev/null || die "installing the locale sources (locales) for $l failed"
 		fi
-		log "locale $l -> /usr/lib/locale/$norm"
+		log "locale $l -> /usr/lib/locale/$loc_dir"
 		mkdir -p "$ROOT/usr/lib/locale"
-		localedef -i "$lang$mod" -f "$cs" "$ROOT/usr/lib/locale/$norm" || die "localedef $l failed (is $lang$mod a locale of glibc?)"
+		localedef -i "$loc_src" -f "$loc_cs" "$ROOT/usr/lib/locale/$loc_dir" || die "localedef $l failed (is $loc_src a locale of glibc?)"
 	done <"$IN/apt/locales.list"
 fi
 

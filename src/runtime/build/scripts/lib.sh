@@ -65,3 +65,22 @@ pkg_closure() {
 	sort -u "$2.raw" >"$2"
 	rm -f "$2.raw"
 }
+
+# Splits a locale name as localedef takes it (de_DE.ISO-8859-15@euro): sets loc_src, the
+# source under /usr/share/i18n/locales (de_DE@euro), loc_cs, the charset (ISO-8859-15, UTF-8
+# when none is named), and loc_dir, glibc's normalized name under /usr/lib/locale
+# (de_DE.iso885915@euro). Shared by debian.sh and portage.sh so both name a locale alike.
+locale_parts() {
+	loc_lang=${1%%.*}
+	loc_lang=${loc_lang%%@*}
+	loc_cs=UTF-8
+	case $1 in *.*)
+		loc_cs=${1#*.}
+		loc_cs=${loc_cs%%@*}
+		;;
+	esac
+	loc_mod=''
+	case $1 in *@*) loc_mod="@${1#*@}" ;; esac
+	loc_src="$loc_lang$loc_mod"
+	loc_dir="$loc_lang.$(printf '%s' "$loc_cs" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')$loc_mod"
+}

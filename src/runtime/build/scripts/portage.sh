@@ -470,19 +470,9 @@ if [ -s "$W/locales" ]; then
 		mkdir -p "$R/usr/lib/locale"
 		while IFS= read -r l; do
 			case $l in C | POSIX) continue ;; esac
-			lang=${l%%.*}
-			lang=${lang%%@*}
-			cs=UTF-8
-			case $l in *.*)
-				cs=${l#*.}
-				cs=${cs%%@*}
-				;;
-			esac
-			mod=''
-			case $l in *@*) mod="@${l#*@}" ;; esac
-			norm="$lang.$(printf '%s' "$cs" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')$mod"
-			log "locale $l -> /usr/lib/locale/$norm"
-			localedef -i "$lang$mod" -f "$cs" "$R/usr/lib/locale/$norm" || die "localedef $l failed"
+			locale_parts "$l"
+			log "locale $l -> /usr/lib/locale/$loc_dir"
+			localedef -i "$loc_src" -f "$loc_cs" "$R/usr/lib/locale/$loc_dir" || die "localedef $l failed"
 		done <"$W/locales"
 	fi
 fi
