@@ -172,7 +172,18 @@ export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, 
 /** A builder image in the engine whose key is `key`, under whatever id it was made. */
 async function sameBuilder(engine: Engine, key: string, fromId: string | null): Promise<{ id: string; repoTags: readonly string[] } | null> {
   const found = await engine.listImages({ label: `${LABEL_KEY}=${key}` });
-  return found.find((i) => i.labels[LABEL_KEY] === key && i.labels[LABEL_OWNED] === '1' && (!fromId || i.labels[LABEL_BUILDER_FROM] === fromId)) ?? null;
+  // An image made from a builder (a committed container, a Dockerfile's FROM) inherits its
+  // labels, packages and all: only an image tagged as a builder of this key is a twin.
+  const tagged = new RegExp(`(^|/)imgsdk-builder/[^:/]+:${key.slice(0, 12)}$`);
+  return (
+    found.find(
+      (i) =>
+        i.labels[LABEL_KEY] === key &&
+        i.labels[LABEL_OWNED] === '1' &&
+        (!fromId || i.labels[LABEL_BUILDER_FROM] === fromId) &&
+        i.repoTags.some((t) => tagged.test(t)),
+    ) ?? null
+  );
 }
 
 /**

@@ -104,13 +104,25 @@ test('mmdebstrap bootstraps a tagged, labelled builder; a second call reuses it 
   assert.ok(Date.now() - started < 3000);
   assert.is((await engine.inspectImage(ref))?.id, info?.id);
 
-  // The same definition under another id: no bootstrap, the same image under that id's tag.
-  const twin: BuilderDef = { ...d, id: `imgsdk-test/twin-${nonce}` };
-  const twinLines: string[] = [];
-  const twinRef = await ensureDebianBuilder(engine, twin, { log: (l) => twinLines.push(l) });
-  assert.is(twinRef, builderRef(twin, k));
-  assert.not.ok(twinLines.some((l) => l.startsWith('mmdebstrap')), twinLines.join('\n'));
-  assert.is((await engine.inspectImage(twinRef))?.id, info?.id);
+  // An image made from the builder inherits its labels (the corpus's plain Debian images,
+  // a Dockerfile's FROM): newer, so listed first, and still no twin.
+  const derived = await docker.createContainer({ Image: ref, Cmd: ['touch', '/derived'] });
+  await derived.start();
+  await derived.wait();
+  const derivedRepo = `imgsdk-test-derived-${nonce}`;
+  await derived.commit({ repo: derivedRepo, tag: '1' });
+  await derived.remove();
+  try {
+    // The same definition under another id: no bootstrap, the same image under that id's tag.
+    const twin: BuilderDef = { ...d, id: `imgsdk-test/twin-${nonce}` };
+    const twinLines: string[] = [];
+    const twinRef = await ensureDebianBuilder(engine, twin, { log: (l) => twinLines.push(l) });
+    assert.is(twinRef, builderRef(twin, k));
+    assert.not.ok(twinLines.some((l) => l.startsWith('mmdebstrap')), twinLines.join('\n'));
+    assert.is((await engine.inspectImage(twinRef))?.id, info?.id, 'the twin is the builder, not an image made from it');
+  } finally {
+    await docker.getImage(`${derivedRepo}:1`).remove().catch(() => undefined);
+  }
 });
 
 test('a failing mmdebstrap is a BuildError with its output, and nothing is tagged', async () => {
@@ -130,7 +142,8 @@ test('an abort stops mmdebstrap and tags nothing', async () => {
   const k = bootstrapKey(d);
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 2000);
-  const err = await ensureDebianBuilder(engine, d, { signal: ac.signal }).catch((e: unknown) => e);
+  // force: the id is no key input, so without it an earlier bootstrap of this definition is a twin.
+  const err = await ensureDebianBuilder(engine, d, { signal: ac.signal, force: true }).catch((e: unknown) => e);
   assert.instance(err, CancelledError);
   assert.not.ok(await engine.imageExists(builderRef(d, k)));
 });
@@ -140,9 +153,8 @@ test('a missing mmdebstrap says how to install it', async () => {
   const path = process.env.PATH;
   process.env.PATH = '/nonexistent';
   try {
-    const err = await ensureDebianBuilder(engine, def('nommdeb', { kind: 'mmdebstrap', variant: 'minbase', include: [] })).catch(
-      (e: unknown) => e,
-    );
+    const d = def('nommdeb', { kind: 'mmdebstrap', variant: 'minbase', include: [] });
+    const err = await ensureDebianBuilder(engine, d, { force: true }).catch((e: unknown) => e);
     assert.instance(err, BuildError);
     assert.match((err as Error).message, 'apt-get install mmdebstrap');
   } finally {
