@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { hostBinary, jvmApp, nginxConf, nodeApp, pythonApp, staticSite } from '@imgsdk/apps';
 import { app, debian, deploy, type Image } from '../src';
-import { ensureDebianBuilder } from '../src/runtime/build/builders/debian';
+import { ensureDebianBuilder } from '../src/runtime/phase1/builders/debian';
 import { engineFromDocker } from '../src/runtime/engine/docker';
 import { writeApps, type AppKind } from '../test/e2e/_apps';
 

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createWriteStream } from 'node:fs';
 import { readAssembly } from '../src/contract/read';
-import { builderRef } from '../src/runtime/build/builders/debian';
+import { builderRef } from '../src/runtime/phase1/builders/debian';
 import { writeLayer } from '../src/runtime/image/layer';
 import type { Entry } from '../src/runtime/store/entry';
 import { StateDir } from '../src/runtime/store/state';

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { app, debian, deploy, image } from '../src';
-import { builderRef, bootstrapKey } from '../src/runtime/build/builders/debian';
-import { emulation } from '../src/runtime/image/platforms';
+import { builderRef, bootstrapKey } from '../src/runtime/phase1/builders/debian';
+import { emulation } from '../src/runtime/deploy/targets';
 import { forPlatform } from '../src/sdk/builder';
 import type { BuilderDef } from '../src/contract/assembly';
 

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { app, debian, deploy, image, type Image } from '../src';
-import { ensureDebianBuilder } from '../src/runtime/build/builders/debian';
+import { ensureDebianBuilder } from '../src/runtime/phase1/builders/debian';
 import { engineFromDocker } from '../src/runtime/engine/docker';
 import { CORPUS, type CorpusEntry } from './packages';
 import { serverName, SERVERS } from './servers';

@@ -26,7 +26,7 @@ export { markLibrary } from './sdk/site';
 export { synth, assemble, type Assembly, type AssembleOptions, type SynthOptions } from './sdk/synth';
 export { keyInputs, imageKey, builderKey } from './contract/key';
 export { PLATFORMS, DEFAULT_PLATFORM, normalizePlatform, platformInfo, hostPlatform, checkPlatforms, ociPlatform, type PlatformInfo } from './contract/platform';
-export { emulation } from './runtime/image/platforms';
+export { emulation } from './runtime/deploy/targets';
 export { Atom, checkUseFlag, checkKeyword } from './sdk/portage/atom';
 export { checkDebianPackage, DebianVersion } from './sdk/debian/package';
 export { loadApp, lockFileOf } from './sdk/load';

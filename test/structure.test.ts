@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 
 const SRC = resolve(__dirname, '..', 'src');
 
-const RUNTIME = ['runtime/deploy', 'runtime/build', 'runtime/image', 'runtime/reports', 'runtime/rootfs', 'runtime/store'] as const;
+const RUNTIME = ['runtime/deploy', 'runtime/phase1', 'runtime/image', 'runtime/reports', 'runtime/rootfs', 'runtime/store'] as const;
 
 /** Each layer and the layers it may import (itself always). */
 const USES: Readonly<Record<string, readonly string[]>> = {

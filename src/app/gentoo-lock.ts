@@ -16,12 +16,12 @@ import { BuildError } from '../contract/errors';
 import type { GentooBuilderLock, LockedPackage } from '../sdk/lock';
 import { parsePretend, pretendToLocked } from '../sdk/portage/lock';
 import type { Assembly } from '../sdk/synth';
-import { builderRef, ensureGentooBuilder, LABEL_STAGE3_DATE, type GentooBuilder } from '../runtime/build/builders/gentoo';
-import { SNAPSHOT_VOLUME_PREFIX } from '../runtime/build/builders/portage-snapshot';
-import { LABEL_STAGE3_SHA512, stage3Ref } from '../runtime/build/builders/stage3';
+import { builderRef, ensureGentooBuilder, LABEL_STAGE3_DATE, type GentooBuilder } from '../runtime/phase1/builders/gentoo';
+import { SNAPSHOT_VOLUME_PREFIX } from '../runtime/phase1/builders/portage-snapshot';
+import { LABEL_STAGE3_SHA512, stage3Ref } from '../runtime/phase1/builders/stage3';
 import type { Engine } from '../runtime/engine/engine';
 import { dirTar } from '../util/tar';
-import { scriptsTar } from '../runtime/build/phase1';
+import { scriptsTar } from '../runtime/phase1/run';
 
 /** Options of {@link resolveGentoo}. */
 export interface GentooLockOptions {

@@ -7,13 +7,13 @@
 import { join } from 'node:path';
 import { UsageError } from '../contract/errors';
 import type { LoadedAssembly } from '../contract/read';
-import { ensureBuilder } from '../runtime/build/builders/ensure';
-import { parentPackageLine } from '../runtime/build/builders/gentoo';
+import { ensureBuilder } from '../runtime/phase1/builders/ensure';
+import { parentPackageLine } from '../runtime/phase1/builders/gentoo';
 import { connectEngine } from '../runtime/engine/docker';
 import type { Engine } from '../runtime/engine/engine';
 import { runInteractive, type InteractiveOptions } from '../runtime/engine/interactive';
 import { dirTar } from '../util/tar';
-import { scriptsTar } from '../runtime/build/phase1';
+import { scriptsTar } from '../runtime/phase1/run';
 import { StateDir } from '../runtime/store/state';
 
 /** What a shell needs: the assembly, the state directory, progress lines. */

@@ -4,9 +4,9 @@
  */
 import type { Manifest } from '../contract/assembly';
 import { dependents } from '../sdk/lock';
-import { builderRef } from '../runtime/build/builders/gentoo';
-import { LABEL_BUILDER_FROM, short } from '../runtime/build/builders/from-image';
-import { latestStage3 } from '../runtime/build/builders/stage3';
+import { builderRef } from '../runtime/phase1/builders/gentoo';
+import { LABEL_BUILDER_FROM, short } from '../runtime/phase1/builders/from-image';
+import { latestStage3 } from '../runtime/phase1/builders/stage3';
 import type { Engine } from '../runtime/engine/engine';
 
 /** What `imgsdk update` found for one Gentoo builder. */

@@ -2,7 +2,7 @@
  * Contract tests of `imgsdk lock` / `outdated` / `update` for Gentoo images,
  * without Gentoo: lock() runs for real (builder set-up, one container per image,
  * portage.sh --lock) in a builder made from the Debian test builder with the
- * stand-in Portage commands on PATH (test/runtime/build/scripts/fixtures/stubs). The
+ * stand-in Portage commands on PATH (test/runtime/phase1/scripts/fixtures/stubs). The
  * Portage snapshot is an image holding the tree's identity plus the report the
  * stand-in emerge prints for each package (real `emerge --pretend --verbose`
  * output); a new snapshot is a new image under the same tag, as a new
@@ -35,7 +35,7 @@ import { assemble } from '../../src/sdk/synth';
 import { testBuilderImage } from '../e2e/_builder';
 import { engineOrSkip } from '../e2e/_engine';
 
-const STUBS = join(__dirname, '..', 'runtime', 'build', 'scripts', 'fixtures', 'stubs');
+const STUBS = join(__dirname, '..', 'runtime', 'phase1', 'scripts', 'fixtures', 'stubs');
 // Per run: two runs sharing an engine must not remove each other's fixtures.
 const STUB_IMAGE = `imgsdk-test/gentoo-lock-stubs:gentoo-${process.pid}`;
 const PORTAGE_IMAGE = `imgsdk-test/gentoo-lock-portage:gentoo-${process.pid}`;

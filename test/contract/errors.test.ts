@@ -14,9 +14,9 @@ import {
   UsageError, ValidationError, exitCodeOf, type ErrorCode,
 } from '../../src/contract/errors';
 import { platformInfo } from '../../src/contract/platform';
-import { builderConfig } from '../../src/runtime/build/builders/foreign';
-import { snapshotSource } from '../../src/runtime/build/builders/portage-snapshot';
-import { parseLatest } from '../../src/runtime/build/builders/stage3';
+import { builderConfig } from '../../src/runtime/phase1/builders/foreign';
+import { snapshotSource } from '../../src/runtime/phase1/builders/portage-snapshot';
+import { parseLatest } from '../../src/runtime/phase1/builders/stage3';
 import { purge } from '../../src/runtime/rootfs/purge';
 import { levels } from '../../src/sdk/graph';
 import { parsePretend } from '../../src/sdk/portage/lock';
@@ -97,15 +97,15 @@ test('runtime/rootfs/purge: an unknown keep category is a RootfsError (exit 1) n
   }
 });
 
-test('runtime/build/builders/stage3: a latest-stage3 file without a stage3 line is a FETCH error', () => {
+test('runtime/phase1/builders/stage3: a latest-stage3 file without a stage3 line is a FETCH error', () => {
   assert.throws(() => parseLatest('# nothing\n'), (e: unknown) => e instanceof FetchError && e.code === 'FETCH' && /no "<date>\/stage3-/.test(e.message));
 });
 
-test('runtime/build/builders/portage-snapshot: a snapshot that is no date, latest or image is an AssemblyError naming it', () => {
+test('runtime/phase1/builders/portage-snapshot: a snapshot that is no date, latest or image is an AssemblyError naming it', () => {
   assert.throws(() => snapshotSource('yesterday', 'https://distfiles.gentoo.org'), (e: unknown) => e instanceof AssemblyError && /portage snapshot "yesterday"/.test(e.message));
 });
 
-test('runtime/build/builders/foreign: a builder change imgsdk cannot write into a config is an INTERNAL error', () => {
+test('runtime/phase1/builders/foreign: a builder change imgsdk cannot write into a config is an INTERNAL error', () => {
   assert.throws(() => builderConfig(['RUN true'], 'linux/arm64', `sha256:${'0'.repeat(64)}`), (e: unknown) => e instanceof ImgsdkError && e.code === 'INTERNAL' && /change "RUN true"/.test(e.message));
 });
 

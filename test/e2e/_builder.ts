@@ -4,7 +4,7 @@
  * Deliberately not labelled `org.imgsdk=1`, so `imgsdk clean` tests leave it alone.
  */
 import type Docker from 'dockerode';
-import { importMmdebstrap } from '../../src/runtime/build/builders/debian';
+import { importMmdebstrap } from '../../src/runtime/phase1/builders/debian';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 
 export const TEST_BUILDER = 'imgsdk-test/bookworm:minbase';

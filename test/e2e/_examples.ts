@@ -12,7 +12,7 @@ import type Docker from 'dockerode';
 import { demux } from '../../corpus/run';
 import { deploy, loadApp, type App, type DeployResult } from '../../src';
 import type { ImageDef, Manifest } from '../../src/contract/assembly';
-import { ensureDebianBuilder } from '../../src/runtime/build/builders/debian';
+import { ensureDebianBuilder } from '../../src/runtime/phase1/builders/debian';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 import { removeImages, tempDir } from './_app';
 

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ensureDebianBuilder } from '../../src/runtime/build/builders/debian';
+import { ensureDebianBuilder } from '../../src/runtime/phase1/builders/debian';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 import { bookworm } from './_app';
 import { engineOrSkip } from './_engine';

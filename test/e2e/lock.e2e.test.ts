@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { debian, image, lock } from '../../src';
-import { bootstrapKey, builderRef } from '../../src/runtime/build/builders/debian';
+import { bootstrapKey, builderRef } from '../../src/runtime/phase1/builders/debian';
 import { removeImages, runImage, tempDir } from './_app';
 import { testBuilderImage } from './_builder';
 import { engineOrSkip } from './_engine';

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, debian, deploy, image, type DeployEvent } from '../../src';
-import { emulation } from '../../src/runtime/image/platforms';
+import { emulation } from '../../src/runtime/deploy/targets';
 import { tempDir } from './_app';
 import { engineOrSkip } from './_engine';
 import { NS, removeNamespace, startRegistry } from './_ship';

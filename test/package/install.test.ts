@@ -41,7 +41,7 @@ test('a project that installs the packed tarball runs `npx imgsdk synth` without
   const out = npm(['pack', '--json', '--pack-destination', work], ROOT);
   const [packed] = JSON.parse(out.slice(out.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   assert.ok(packed.files.some((f) => f.path === 'dist/index.js'));
-  assert.ok(packed.files.some((f) => f.path.startsWith('src/runtime/build/scripts/')));
+  assert.ok(packed.files.some((f) => f.path.startsWith('src/runtime/phase1/scripts/')));
 
   const proj = join(work, 'project');
   npm(['init', '-y'], (spawnSync('mkdir', ['-p', proj]), proj));

@@ -3,10 +3,10 @@
  * phase 1, the rootfs pipeline, phase 2 and the reports. A deploy whose images are
  * all cached loads none of it.
  */
-export { ensureDebianBuilder } from '../build/builders/debian';
-export { ensureBuilder as ensureBuilderImage } from '../build/builders/ensure';
-export { parentPackageLine } from '../build/builders/gentoo';
-export { runPhase1 } from '../build/phase1';
+export { ensureDebianBuilder } from '../phase1/builders/debian';
+export { ensureBuilder as ensureBuilderImage } from '../phase1/builders/ensure';
+export { parentPackageLine } from '../phase1/builders/gentoo';
+export { runPhase1 } from '../phase1/run';
 export { runPhase2 } from '../image/phase2';
 export { renderPackagesMd } from '../reports/packages';
 export { renderSpdx } from '../reports/sbom';

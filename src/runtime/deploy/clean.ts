@@ -17,7 +17,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../../contract/errors';
 import type { BuilderDef } from '../../contract/assembly';
-import { BINPKG_VOLUME_PREFIX, currentBuilderVolumes, DISTFILES_VOLUME, SNAPSHOT_VOLUME_PREFIX } from '../build/builders/portage-snapshot';
+import { BINPKG_VOLUME_PREFIX, currentBuilderVolumes, DISTFILES_VOLUME, SNAPSHOT_VOLUME_PREFIX } from '../phase1/builders/portage-snapshot';
 import type { ContainerInfo, Engine, ImageInfo, VolumeInfo } from '../engine/engine';
 import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, LABEL_STATE } from '../engine/engine';
 import { StateDir } from '../store/state';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { stateIdentity } from '../store/users';
 export { stateIdentity };
 import { LABEL_OWNER, LABEL_STATE, type Engine } from '../engine/engine';
-import { holderState, self } from '../store/lock';
+import { holderState, self } from '../store/mutex';
 
 /**
  * An engine whose containers all carry `labels` (the deploy's state identity),

@@ -9,7 +9,7 @@ import { hostPlatform } from '../../contract/platform';
 import type { LoadedAssembly } from '../../contract/read';
 import type { DeployEvent, ImageResult } from './events';
 import type { ExportImage } from '../image/oci-export';
-import { indexTags, platformTargets, type PlatformTarget } from '../image/platforms';
+import { indexTags, platformTargets, type PlatformTarget } from './targets';
 import type { Shipped, ShipOptions } from '../image/ship';
 import type { StateDir } from '../store/state';
 

@@ -19,7 +19,7 @@ export const LABEL_KEY = 'org.imgsdk.key';
 /** Label naming the state directory (its identity, leftovers.ts) a deploy's container works for. */
 export const LABEL_STATE = 'org.imgsdk.state';
 /**
- * The process that made a container (`pid:start:boot`, see store/lock.ts): a sweep
+ * The process that made a container (`pid:start:boot`, see store/mutex.ts): a sweep
  * for leftovers removes a labelled container only once that process is gone, so a
  * running `imgsdk lock` keeps its container while a deploy sweeps the same state.
  */

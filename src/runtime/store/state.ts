@@ -4,7 +4,7 @@ import { stateDirOf } from '../../contract/defaults';
 import { writeAtomic } from '../../util/files';
 import { hashFile, sha256, sha256Digest } from '../../util/hash';
 import { ensureWritableDir } from './dirs';
-import { withLock, type LockOptions } from './lock';
+import { withLock, type LockOptions } from './mutex';
 import { BlobStore } from './blobs';
 import type { Entry } from './entry';
 

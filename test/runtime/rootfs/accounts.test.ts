@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseCreatedAccounts } from '../../../src/runtime/build/phase1';
+import { parseCreatedAccounts } from '../../../src/runtime/phase1/run';
 import { adoptAccounts, resolveNamedOwners, unownedFiles } from '../../../src/runtime/rootfs/accounts';
 import { BuildError } from '../../../src/contract/errors';
 import type { FileDef, ImageDef } from '../../../src/contract/assembly';

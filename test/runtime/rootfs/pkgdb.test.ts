@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { statusStanzas } from '../../../src/runtime/build/dpkg';
+import { statusStanzas } from '../../../src/runtime/phase1/dpkg';
 import { packageDbEntries } from '../../../src/runtime/rootfs/pkgdb';
 import { BlobStore } from '../../../src/runtime/store/blobs';
 import type { Entry } from '../../../src/runtime/store/entry';

@@ -53,7 +53,7 @@ test('uninstall_package -> .uninstall()', () => {
   assert.equal(view(base.uninstall('sys-apps/portage')).def.portage.uninstall, ['sys-apps/portage']);
 });
 test('add_patch ATOM FILE -> .patch(), under /etc/portage/patches/<atom>/', () => {
-  const v = view(base.patch('=net-analyzer/nmap-7.60', '../../runtime/build/scripts/fixtures/bash-no-nls.patch'));
+  const v = view(base.patch('=net-analyzer/nmap-7.60', '../../runtime/phase1/scripts/fixtures/bash-no-nls.patch'));
   assert.match(v.portage.file('patches/net-analyzer/nmap-7.60/bash-no-nls.patch')!, /AM_GNU_GETTEXT/);
 });
 test('add_overlay ID URL [git] -> .overlay(), a repos.conf entry synced in the builder', () => {

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { gentoo, image } from '../../../src/index';
 import { deployCommand } from '../../../src/cli/deploy';
 import { UsageError } from '../../../src/contract/errors';
-import { builderMounts } from '../../../src/runtime/build/builders/portage-snapshot';
+import { builderMounts } from '../../../src/runtime/phase1/builders/portage-snapshot';
 import { imageConfig } from '../../../src/runtime/image/oci';
 import { Testing } from '../../../src/sdk/testing';
 

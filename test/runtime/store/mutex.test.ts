@@ -3,7 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { holderState, parseHolder, processStart, self, withLock } from '../../../src/runtime/store/lock';
+import { holderState, parseHolder, processStart, self, withLock } from '../../../src/runtime/store/mutex';
 
 function lockPath(): { path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-lock-'));

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bootstrapKey, builderRef, ensureDebianBuilder } from '../../../../src/runtime/build/builders/debian';
-import { builderConfig } from '../../../../src/runtime/build/builders/foreign';
+import { bootstrapKey, builderRef, ensureDebianBuilder } from '../../../../src/runtime/phase1/builders/debian';
+import { builderConfig } from '../../../../src/runtime/phase1/builders/foreign';
 import type { Engine } from '../../../../src/runtime/engine/engine';
 import { debian } from '../../../../src/sdk/builder';
 

@@ -2,7 +2,7 @@
  * Contract tests of portage.sh: the real script runs in the Debian test builder,
  * set up first with the Gentoo builder's own set-up script (make.conf with
  * FEATURES and EMERGE_DEFAULT_OPTS), with stand-in emerge, portageq, emaint,
- * eselect, qlist, wget, localedef and gcc-config (test/runtime/build/scripts/fixtures/stubs)
+ * eselect, qlist, wget, localedef and gcc-config (test/runtime/phase1/scripts/fixtures/stubs)
  * that record their arguments and create files. The stand-in emerge also decides
  * binary packages as Portage does (command line over per-package FEATURES) and
  * records, per package, the env files applied and the FEATURES that result. What
@@ -20,9 +20,9 @@ import { extract, pack } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gentoo, image, type Image } from '../../../../src';
-import { builderSetupScript } from '../../../../src/runtime/build/builders/gentoo';
+import { builderSetupScript } from '../../../../src/runtime/phase1/builders/gentoo';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
-import { runPhase1, scriptsTar } from '../../../../src/runtime/build/phase1';
+import { runPhase1, scriptsTar } from '../../../../src/runtime/phase1/run';
 import { dirTar, tarOf } from '../../../../src/util/tar';
 import { StateDir } from '../../../../src/runtime/store/state';
 import { App } from '../../../../src/sdk/app';

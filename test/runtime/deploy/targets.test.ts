@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LoadedAssembly } from '../../../src/contract/read';
-import { emulation, platformTargets } from '../../../src/runtime/image/platforms';
+import { emulation, platformTargets } from '../../../src/runtime/deploy/targets';
 import { shipIndex } from '../../../src/runtime/image/platform-index';
 import { debian } from '../../../src/sdk/builder';
 import { image } from '../../../src/sdk/image';

@@ -16,7 +16,7 @@ import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
 import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from '../store/state';
 
 /** Where the builder-side scripts live, in a checkout and in the published package alike. */
-export const SCRIPTS_DIR = join(__dirname, '..', '..', '..', 'src', 'runtime', 'build', 'scripts');
+export const SCRIPTS_DIR = join(__dirname, '..', '..', '..', 'src', 'runtime', 'phase1', 'scripts');
 
 export interface Phase1Input {
   readonly engine: Engine;

@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { BuildError, type FetchError } from '../../../../src/contract/errors';
 import {
   ensureStage3Image, fetchStage3, flavourCandidates, parseDigests, parseLatest, stage3Ref, stripClearsign,
-} from '../../../../src/runtime/build/builders/stage3';
+} from '../../../../src/runtime/phase1/builders/stage3';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import { gentoo, image } from '../../../../src';
 import { newerDate, stage3Updates } from '../../../../src/app/update-lock';

@@ -8,7 +8,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { holderState, processStart } from '../../store/lock';
+import { holderState, processStart } from '../../store/mutex';
 
 /** A temp directory of this process, and its removal. */
 export interface PrivateTmpdir {

@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { phase1View } from '../../../src/contract/assembly';
 import type { ContainerHandle, Engine } from '../../../src/runtime/engine/engine';
-import { runPhase1 } from '../../../src/runtime/build/phase1';
+import { runPhase1 } from '../../../src/runtime/phase1/run';
 import { StateDir } from '../../../src/runtime/store/state';
 import { gentoo } from '../../../src/sdk/builder';
 import { image } from '../../../src/sdk/image';

@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ensureStage3Image } from '../../../../src/runtime/build/builders/stage3';
+import { ensureStage3Image } from '../../../../src/runtime/phase1/builders/stage3';
 import type { Engine } from '../../../../src/runtime/engine/engine';
 
 const DATE = '20240101T000000Z';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { enrichPackages, parseDpkgStatus } from '../../../src/runtime/build/dpkg';
+import { enrichPackages, parseDpkgStatus } from '../../../src/runtime/phase1/dpkg';
 import { partialPackages } from '../../../src/runtime/rootfs/slim';
 
 const STATUS = `Package: nginx-light

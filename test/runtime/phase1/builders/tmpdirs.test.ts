@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { privateTmpdir } from '../../../../src/runtime/build/builders/tmpdirs';
-import { processStart } from '../../../../src/runtime/store/lock';
+import { privateTmpdir } from '../../../../src/runtime/phase1/builders/tmpdirs';
+import { processStart } from '../../../../src/runtime/store/mutex';
 
 test('a run gets its own temp directory, removed at its end; what dead runs left (mmdebstrap.gpghome.*) is swept, a live run\'s is kept', async () => {
   const base = mkdtempSync(join(tmpdir(), 'imgsdk-tmpdirs-'));

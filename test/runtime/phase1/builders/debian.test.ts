@@ -9,12 +9,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BuilderDef, DebianSource } from '../../../../src/contract/assembly';
 import { BuildError, CancelledError } from '../../../../src/contract/errors';
-import { bootstrapKey, builderRef, ensureDebianBuilder } from '../../../../src/runtime/build/builders/debian';
+import { bootstrapKey, builderRef, ensureDebianBuilder } from '../../../../src/runtime/phase1/builders/debian';
 import { builderKey } from '../../../../src/contract/key';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import type { Engine } from '../../../../src/runtime/engine/engine';
 import { testBuilderImage } from '../../../e2e/_builder';
-import { LABEL_BUILDER_FROM } from '../../../../src/runtime/build/builders/from-image';
+import { LABEL_BUILDER_FROM } from '../../../../src/runtime/phase1/builders/from-image';
 import { tarOf } from '../../../../src/util/tar';
 import { engineOrSkip } from '../../../e2e/_engine';
 

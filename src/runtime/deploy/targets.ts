@@ -10,7 +10,7 @@ import { BuildError } from '../../contract/errors';
 import { forPlatform } from '../../contract/platform';
 import { hostPlatform, platformInfo } from '../../contract/platform';
 import type { LoadedAssembly } from '../../contract/read';
-import type { ShipOptions } from './ship';
+import type { ShipOptions } from '../image/ship';
 
 /** One build of an image: for a platform it names, or (platform null) for the host's as before platforms. */
 export interface PlatformTarget {

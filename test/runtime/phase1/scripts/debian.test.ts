@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { testBuilderImage } from '../../../e2e/_builder';
 import { engineOrSkip } from '../../../e2e/_engine';
 
-const SCRIPT = join(__dirname, '..', '..', '..', '..', 'src', 'runtime', 'build', 'scripts', 'debian.sh');
+const SCRIPT = join(__dirname, '..', '..', '..', '..', 'src', 'runtime', 'phase1', 'scripts', 'debian.sh');
 const mirror = process.env.IMGSDK_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 
 let docker: Docker | null = null;

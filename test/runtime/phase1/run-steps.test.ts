@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseMarks, phase1Steps } from '../../../src/runtime/build/phase1';
+import { parseMarks, phase1Steps } from '../../../src/runtime/phase1/run';
 
 const t0 = 1_000_000;
 const tsv = (marks: [string, number][]) => marks.map(([n, ms]) => `${n}\t${t0 + ms}`).join('\n') + '\n';
