@@ -45,9 +45,10 @@ export interface CorpusOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The image of one corpus entry: the package by name, run as nobody. Nothing else. */
+/** The image of one corpus entry: the package by name, run as nobody. Nothing else but the `.keep()` an entry names. */
 export function corpusImage(e: CorpusEntry): Image {
-  return image(`corpus/${e.package.replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package).user('nobody');
+  const img = image(`corpus/${e.package.replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package).user('nobody');
+  return e.keep?.length ? img.keep(...e.keep) : img;
 }
 
 /** Builds and runs the given entries; one result per entry, in order. */
