@@ -76,7 +76,7 @@ export const SERVERS: readonly ServerEntry[] = [
   { package: 'dnsmasq', entrypoint: ['dnsmasq', '-k', '--log-facility=-'], port: 53, probe: 'dig +short +time=3 @127.0.0.1 localhost A', answer: /^127\.0\.0\.1$/m, clients: ['bind9-dnsutils'] },
   // Mail
   { package: 'postfix', entrypoint: ['postfix', 'start-fg'], port: 25, probe: banner(25), answer: /ESMTP Postfix/, clients: ['netcat-openbsd'], covers: 'postfix-script (a shell script of Essential tools)' },
-  { package: 'exim4-daemon-light', entrypoint: ['exim4', '-bdf', '-q30m'], port: 25, probe: banner(25), answer: /ESMTP Exim/, clients: ['netcat-openbsd'], alone: true, covers: 'account named in configuration (trusted_users = uucp)' },
+  { package: 'exim4-daemon-light', entrypoint: ['exim4', '-bdf', '-q30m', '-oX', '0.0.0.0'], port: 25, probe: banner(25), answer: /ESMTP Exim/, clients: ['netcat-openbsd'], alone: true, covers: 'account named in configuration (trusted_users = uucp)' },
   { package: 'dovecot-imapd', entrypoint: ['dovecot', '-F'], port: 143, probe: banner(143), answer: /^\* OK .*Dovecot.* ready\./m, clients: ['netcat-openbsd'] },
   // Directory, messaging, remote access, proxies
   { package: 'slapd', covers: '/run/slapd made by its postinst', entrypoint: ['slapd', '-d', '0', '-h', 'ldap:///', '-u', 'openldap', '-g', 'openldap'], port: 389, probe: "ldapsearch -x -H ldap://127.0.0.1 -b '' -s base namingContexts | grep '^namingContexts'", answer: /^namingContexts: .+$/m, clients: ['ldap-utils'] },
