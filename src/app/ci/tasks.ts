@@ -159,6 +159,16 @@ function selectImages(manifest: Manifest, patterns: readonly string[]): string[]
   return all.filter((id) => chosen.has(id));
 }
 
+/**
+ * How many builds and publishes, for a file's header.
+ * @example taskCount(tasks) // '4 builds and 2 publishes'
+ */
+export function taskCount(tasks: readonly CiTask[]): string {
+  const n = (kind: CiTask['kind']) => tasks.filter((t) => t.kind === kind).length;
+  const words = (k: number, one: string) => `${k} ${one}${k === 1 ? '' : one.endsWith('h') ? 'es' : 's'}`;
+  return `${words(n('build'), 'build')} and ${words(n('publish'), 'publish')}`;
+}
+
 const MAX_NAME = 63;
 
 /**

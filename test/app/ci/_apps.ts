@@ -1,4 +1,5 @@
 /** Apps the ci tests render: two platforms with a parent and a .copy() source, and the repository's fixture app. */
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { app, assemble, debian, image } from 'imgsdk';
 import type { Manifest } from '../../../src/contract/assembly';
@@ -18,4 +19,10 @@ export function twoPlatforms(): Manifest {
 /** test/fixtures/app.ts: Gentoo and Debian builders, three levels, a copy across branches, no platforms. */
 export function fixture(): Manifest {
   return assembleApp({ app: join(ROOT, 'test', 'fixtures', 'app.ts') }).assembly.manifest;
+}
+
+/** The repository's images.ts and every example's, by path from the repository's root. */
+export function repositoryApps(): [string, Manifest][] {
+  const paths = ['images.ts', ...readdirSync(join(ROOT, 'examples')).map((d) => `examples/${d}/images.ts`).filter((p) => existsSync(join(ROOT, p)))];
+  return paths.map((p) => [p, assembleApp({ app: join(ROOT, p) }).assembly.manifest]);
 }

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { argoCommands, argoWorkflow } from '../../../src/app/ci/argo';
 import { ciTasks } from '../../../src/app/ci/tasks';
 import { validateArgo } from './_parsers';
-import { fixture, twoPlatforms } from './_apps';
+import { fixture, repositoryApps, twoPlatforms } from './_apps';
 
 const OPTS = { cache: 'registry.example.com/ci', push: 'registry.example.com/team', runnerImage: 'registry.example.com/team/runner:1', app: 'images.ts' };
 
@@ -21,6 +21,10 @@ test('the Workflow validates with the Argo Workflows model, for a two-platform a
     assert.is(doc.kind, 'Workflow');
     await validateArgo(doc);
   }
+});
+
+test('the Workflows of the repository\'s images.ts and of every example validate', async () => {
+  for (const [path, m] of repositoryApps()) await validateArgo(parse(argoWorkflow(m, { ...OPTS, app: path })));
 });
 
 test('the model is a real check: a Workflow with a malformed task is refused', async () => {

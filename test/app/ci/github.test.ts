@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { githubWorkflow } from '../../../src/app/ci/github';
 import { ciTasks } from '../../../src/app/ci/tasks';
 import { githubErrors } from './_parsers';
-import { fixture, twoPlatforms } from './_apps';
+import { fixture, repositoryApps, twoPlatforms } from './_apps';
 
 const OPTS = { cache: 'ghcr.io/acme/cache', push: 'registry.example.com/team', app: 'images.ts' };
 
@@ -20,6 +20,14 @@ test('GitHub\'s workflow parser reads the workflow with no error, for a two-plat
     const r = await githubErrors(githubWorkflow(m, { ...OPTS, ...extra }));
     assert.equal(r.errors, []);
     assert.equal(r.jobs.map((j) => j.id), ciTasks(m, OPTS).map((t) => t.name));
+  }
+});
+
+test('the workflows of the repository\'s images.ts and of every example parse with no error', async () => {
+  for (const [path, m] of repositoryApps()) {
+    const r = await githubErrors(githubWorkflow(m, { ...OPTS, app: path }));
+    assert.equal(r.errors, [], path);
+    assert.equal(r.jobs.length, ciTasks(m, OPTS).length, path);
   }
 });
 
