@@ -9,6 +9,7 @@
  */
 import { parse } from 'yaml';
 import type { Manifest } from '../../contract/assembly';
+import { UsageError } from '../../contract/errors';
 import { platformInfo } from '../../contract/platform';
 import { buildArgv, ciRegistries, ciTasks, taskCount, knownPlatform, publishArgv, type CiTaskOptions } from './tasks';
 import { toYaml } from './yaml';
@@ -59,8 +60,8 @@ export function argoWorkflow(manifest: Manifest, opts: ArgoWorkflowOptions): str
   const tasks = ciTasks(manifest, opts);
   const host = knownPlatform(opts.hostPlatform ?? 'linux/amd64', '--host-platform');
   const retries = opts.retries ?? 3;
-  if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a whole number >= 0, not ${retries}`);
-  if (opts.parallelism !== undefined && (!Number.isInteger(opts.parallelism) || opts.parallelism < 1)) throw new RangeError(`parallelism must be a whole number >= 1, not ${opts.parallelism}`);
+  if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number >= 0, not ${retries}`);
+  if (opts.parallelism !== undefined && (!Number.isInteger(opts.parallelism) || opts.parallelism < 1)) throw new UsageError(`--parallelism must be a whole number >= 1, not ${opts.parallelism}`);
   const { cache, push } = ciRegistries(opts);
   const param = (n: string) => `{{inputs.parameters.${n}}}`;
   const dagTasks = tasks.map((t) => ({
@@ -185,13 +186,13 @@ export function argoCommands(workflow: string): ArgoCommand[] {
   const doc = parse(workflow) as { spec: { entrypoint: string; templates: ArgoTemplate[] } };
   const templates = new Map(doc.spec.templates.map((t) => [t.name, t]));
   const dag = templates.get(doc.spec.entrypoint)?.dag;
-  if (!dag) throw new Error(`the Workflow's entrypoint ${doc.spec.entrypoint} is not a DAG template`);
+  if (!dag) throw new UsageError(`the Workflow's entrypoint ${doc.spec.entrypoint} is not a DAG template`);
   return dag.tasks.map((task) => {
     const t = templates.get(task.template);
-    if (!t?.container) throw new Error(`DAG task ${task.name}: template ${task.template} is not a container template`);
+    if (!t?.container) throw new UsageError(`DAG task ${task.name}: template ${task.template} is not a container template`);
     const values = new Map((task.arguments?.parameters ?? []).map((p) => [p.name, p.value]));
     const fill = (s: string) => s.replace(/\{\{inputs\.parameters\.([\w-]+)\}\}/g, (_, n: string) => {
-      if (!values.has(n)) throw new Error(`DAG task ${task.name}: no value for parameter ${n}`);
+      if (!values.has(n)) throw new UsageError(`DAG task ${task.name}: no value for parameter ${n}`);
       return values.get(n)!;
     });
     return { name: task.name, dependencies: task.dependencies ?? [], argv: [...t.container.command, ...t.container.args].map(fill), retries: Number(t.retryStrategy?.limit ?? 0) };

@@ -54,7 +54,7 @@ export function githubWorkflow(manifest: Manifest, opts: GithubWorkflowOptions):
     runners.set(platform, label);
   }
   const retries = opts.retries ?? 2;
-  if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a whole number >= 0, not ${retries}`);
+  if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number >= 0, not ${retries}`);
   const ctx: JobContext = {
     runsOn: opts.runsOn ?? 'ubuntu-latest', host, runners, retries, nodeVersion: opts.nodeVersion ?? '20',
     registries: registryHosts(opts), user: opts.userSecret ?? 'REGISTRY_USER', password: opts.passwordSecret ?? 'REGISTRY_PASSWORD',
