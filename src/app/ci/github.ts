@@ -8,7 +8,6 @@
  */
 import type { Manifest } from '../../contract/assembly';
 import { UsageError } from '../../contract/errors';
-import { platformInfo } from '../../contract/platform';
 import { checkCiPlatform, ciRegistries, ciTasks, taskCount, knownPlatform, type CiTask, type CiTaskOptions } from './tasks';
 import { shellLine, toYaml } from './yaml';
 
@@ -68,6 +67,7 @@ export function githubWorkflow(manifest: Manifest, opts: GithubWorkflowOptions):
     permissions: { contents: 'read', ...(ghcr ? { packages: 'write' } : {}) },
     // Two runs of one ref would build the same keys; the second finds them cached.
     concurrency: { group: `${opts.name ?? 'images'}-\${{ github.ref }}`, 'cancel-in-progress': false },
+    env: { [RETRY_VAR]: retryScript(retries) },
     jobs: Object.fromEntries(tasks.map((t) => [t.name, job(t, ctx)])),
   };
   const header = [
@@ -75,8 +75,15 @@ export function githubWorkflow(manifest: Manifest, opts: GithubWorkflowOptions):
     `${taskCount(tasks)}; docs/scale.md says what each job does.`,
     `Secrets: ${[ctx.user, ctx.password, ...(ctx.signKey ? [ctx.signKey] : [])].join(', ')}.`,
   ].join('\n');
-  return toYaml(doc, header);
+  const text = toYaml(doc, header);
+  if (Buffer.byteLength(text) > MAX_FILE_BYTES) {
+    throw new UsageError(`the workflow of ${tasks.length} jobs is ${Math.ceil(Buffer.byteLength(text) / 1000)} KB; GitHub starts no run of a workflow file over 500 KB: write one workflow per group of images (imgsdk ci github IDS-OR-GLOBS… --out FILE; each brings its dependencies, which the cache builds once)`);
+  }
+  return text;
 }
+
+/** GitHub's limit on a workflow file ("500 KB per file"), read as 500,000 bytes to be safe. */
+const MAX_FILE_BYTES = 500_000;
 
 interface JobContext {
   readonly runsOn: string;
@@ -101,16 +108,16 @@ function job(t: CiTask, ctx: JobContext): Record<string, unknown> {
     { uses: ACTIONS.node, with: { 'node-version': ctx.nodeVersion, cache: 'npm' } },
   ];
   if (apt.length) {
-    steps.push({ name: emulated ? `Builder tools and QEMU for ${platformInfo(platform).arch}` : 'Builder tools', run: `sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends ${apt.join(' ')}` });
+    steps.push({ run: `sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends ${apt.join(' ')}` });
   }
   for (const registry of ctx.registries) {
-    steps.push({ name: `Log in to ${registry}`, uses: ACTIONS.login, with: { registry, username: `\${{ secrets.${ctx.user} }}`, password: `\${{ secrets.${ctx.password} }}` } });
+    steps.push({ uses: ACTIONS.login, with: { registry, username: `\${{ secrets.${ctx.user} }}`, password: `\${{ secrets.${ctx.password} }}` } });
   }
   steps.push({ run: 'npm ci' });
   steps.push({
     name: t.kind === 'build' ? `imgsdk node ${t.image}${t.platform ? ` (${t.platform})` : ''}` : `imgsdk node ${t.image} --publish`,
     ...(ctx.signKey ? { env: { IMGSDK_SIGN_KEY: `\${{ secrets.${ctx.signKey} }}` } } : {}),
-    run: retrying(['npx', 'imgsdk', ...t.argv], ctx.retries),
+    run: `bash -c "$${RETRY_VAR}" node ${shellLine(['npx', 'imgsdk', ...t.argv])}`,
   });
   return {
     name: t.kind === 'build' ? `${t.image}${t.platform ? ` ${t.platform}` : ''}` : `publish ${t.image}`,
@@ -120,13 +127,14 @@ function job(t: CiTask, ctx: JobContext): Record<string, unknown> {
   };
 }
 
-/** The node command, run again after exit 75 (retryable) up to `retries` times, with a growing pause. */
-function retrying(argv: readonly string[], retries: number): string {
-  const line = shellLine(argv);
-  if (retries === 0) return line;
+/** The variable that holds the retry loop, once for the whole workflow: every job runs `bash -c "$IMGSDK_NODE" node <command>`. */
+const RETRY_VAR = 'IMGSDK_NODE';
+
+/** A shell script that runs its arguments, again after exit 75 (retryable) up to `retries` times with a growing pause; other exits are final. */
+function retryScript(retries: number): string {
   return [
     `for attempt in $(seq 1 ${retries + 1}); do`,
-    `  ${line} && exit 0 || status=$?`,
+    '  "$@" && exit 0 || status=$?',
     `  [ "$status" -eq 75 ] && [ "$attempt" -le ${retries} ] || exit "$status"`,
     '  sleep $((30 * attempt))',
     'done',

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { app, assemble, debian, image } from 'imgsdk';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { githubWorkflow } from '../../../src/app/ci/github';
@@ -33,7 +34,7 @@ test('the workflows of the repository\'s images.ts and of every example parse wi
 
 test('the parser is a real check: a job that needs an unknown job, or a misspelt key, is reported', async () => {
   const yaml = githubWorkflow(twoPlatforms(), OPTS);
-  const unknown = await githubErrors(yaml.replace('needs:\n      - build-acme-base-linux-amd64', 'needs:\n      - build-acme-nothing'));
+  const unknown = await githubErrors(yaml.replace('needs: [build-acme-base-linux-amd64]', 'needs: [build-acme-nothing]'));
   assert.match(unknown.errors.join('\n'), /depends on unknown job 'build-acme-nothing'/);
   const misspelt = await githubErrors(yaml.replace(/runs-on:/, 'run-on:'));
   assert.ok(misspelt.errors.length > 0);
@@ -67,14 +68,15 @@ test('every job logs in to the cache\'s and the push registry\'s host from the n
     const logins = steps.filter((s) => s.uses === 'docker/login-action@v3').map((s) => s.with!);
     assert.equal(logins.map((w) => w.registry), ['ghcr.io', 'registry.example.com']);
     assert.ok(logins.every((w) => w.username === '${{ secrets.U }}' && w.password === '${{ secrets.P }}'));
-    assert.ok(steps.at(-1)!.run!.includes(`npx imgsdk ${t.argv.join(' ')} &&`), t.name);
+    assert.is(steps.at(-1)!.run!, `bash -c "$IMGSDK_NODE" node npx imgsdk ${t.argv.join(' ')}`, t.name);
   }
 });
 
-test('the job\'s run step retries the node command on exit 75 only, up to --retries times', () => {
+test('the job\'s run step (the workflow\'s retry loop around the node command) retries on exit 75 only, up to --retries times', () => {
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-ci-retry-'));
   try {
-    const run = jobsOf(githubWorkflow(fixture(), { ...OPTS, retries: 2 }))['build-acme-web'].steps.at(-1)!.run!;
+    const workflow = parse(githubWorkflow(fixture(), { ...OPTS, retries: 2 })) as { env: Record<string, string>; jobs: Record<string, Job> };
+    const run = workflow.jobs['build-acme-web'].steps.at(-1)!.run!;
     // npx and sleep stand-ins: npx exits with the codes listed in $CODES, one per call, and counts its calls.
     writeFileSync(join(dir, 'npx'), '#!/bin/sh\nn=$(cat "$DIR/calls" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$DIR/calls"\nexit $(echo $CODES | cut -d" " -f$n)\n');
     writeFileSync(join(dir, 'sleep'), '#!/bin/sh\n');
@@ -82,7 +84,7 @@ test('the job\'s run step retries the node command on exit 75 only, up to --retr
     chmodSync(join(dir, 'sleep'), 0o755);
     const attempt = (codes: string) => {
       rmSync(join(dir, 'calls'), { force: true });
-      const r = spawnSync('bash', ['-e', '-c', run], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, DIR: dir, CODES: codes } });
+      const r = spawnSync('bash', ['-e', '-c', run], { env: { ...process.env, ...workflow.env, PATH: `${dir}:${process.env.PATH}`, DIR: dir, CODES: codes } });
       return { status: r.status, calls: Number(spawnSync('cat', [join(dir, 'calls')], { encoding: 'utf8' }).stdout) };
     };
     assert.equal(attempt('75 75 0'), { status: 0, calls: 3 }, 'retried twice, then done');
@@ -91,6 +93,15 @@ test('the job\'s run step retries the node command on exit 75 only, up to --retr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a workflow over GitHub\'s 500 KB file limit is an error that says how to split it', () => {
+  const deb = debian.builder('load/bookworm', { suite: 'bookworm', platforms: ['linux/amd64', 'linux/arm64'] });
+  const parent = image('load/parent').builder(deb);
+  const children = Array.from({ length: 400 }, (_, i) => image(`load/child-${i}`).from(parent));
+  const m = assemble(app(parent, ...children)).manifest;
+  assert.throws(() => githubWorkflow(m, OPTS), /the workflow of 1203 jobs is \d+ KB; GitHub starts no run of a workflow file over 500 KB: write one workflow per group of images/);
+  assert.ok(Buffer.byteLength(githubWorkflow(m, { ...OPTS, select: ['load/child-1*'] })) < 500_000, 'a group of them fits');
 });
 
 test('the same app and options give the same bytes', () => {
