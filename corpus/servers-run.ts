@@ -56,7 +56,7 @@ const START_SECONDS = 90;
 
 /** The image of one server: its package, entrypoint and account, and its started check. Nothing else but the files the entry adds. */
 export function serverImage(e: ServerEntry, namespace = 'corpus-server'): Image {
-  let img = image(`${namespace}/${serverName(e).replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package).entrypoint(...e.entrypoint);
+  let img = image(`${namespace}/${serverName(e).replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package, ...(e.with ?? [])).entrypoint(...e.entrypoint);
   if (e.finishRootfs) img = img.finishRootfs(e.finishRootfs);
   // An account the install creates, declared so the image may run as it (its files follow).
   img = e.user ? img.account({ user: e.user, uid: 10001 }).user(e.user) : img.allowRoot();
@@ -82,7 +82,7 @@ export async function runServers(entries: readonly ServerEntry[], opts: ServerOp
   });
   // One plain image for the servers that install together; one that conflicts (exim4 and postfix are both the MTA) gets its own.
   const together = entries.filter((e) => !e.alone);
-  const shared = together.length ? await plainImage(docker, together.flatMap((e) => [e.package, ...e.clients]), log) : null;
+  const shared = together.length ? await plainImage(docker, together.flatMap((e) => [e.package, ...(e.with ?? []), ...e.clients]), log) : null;
   const results: ServerResult[] = [];
   for (const [i, e] of entries.entries()) {
     const r = built.images.find((x) => x.id === images[i].id)!;
@@ -91,7 +91,7 @@ export async function runServers(entries: readonly ServerEntry[], opts: ServerOp
       continue;
     }
     try {
-      const plain = e.alone || !shared ? await plainImage(docker, [e.package, ...e.clients], log) : shared;
+      const plain = e.alone || !shared ? await plainImage(docker, [e.package, ...(e.with ?? []), ...e.clients], log) : shared;
       // Plain Debian makes what a booted system's systemd would, runs the entry's hook as root (ROOT empty), then the server as its account.
       const user = e.user ?? 'root';
       const drop = user === 'root' ? 'exec "$@"' : `exec setpriv --reuid=${user} --regid="$(id -g ${user})" --init-groups -- "$@"`;

@@ -12,6 +12,8 @@
 export interface ServerEntry {
   /** The Debian package, as `.packages()` takes it. */
   readonly package: string;
+  /** Packages the user names beside it: what it only Recommends and needs at start (unbound's dns-root-data, its trust anchor). @default none */
+  readonly with?: readonly string[];
   /** The image's name, where two entries share a package. @default the package */
   readonly name?: string;
   /** A `.finishRootfs()` hook (`$ROOT` is the image's root); plain Debian runs it as root with ROOT empty before the server. */
@@ -70,8 +72,9 @@ export const SERVERS: readonly ServerEntry[] = [
   { package: 'redis-server', entrypoint: ['redis-server', '/etc/redis/redis.conf', '--daemonize', 'no', '--supervised', 'no', '--logfile', '', '--bind', '0.0.0.0', '--protected-mode', 'no'], user: 'redis', port: 6379, probe: 'redis-cli -h 127.0.0.1 ping', answer: /^PONG$/m, clients: ['redis-tools'] },
   { package: 'memcached', entrypoint: ['memcached', '-l', '0.0.0.0'], user: 'memcache', port: 11211, probe: `printf 'set k 0 0 2\\r\\nok\\r\\nget k\\r\\nquit\\r\\n' | timeout 5 nc -q 2 127.0.0.1 11211 | tr -d '\\r'`, answer: /VALUE k 0 2\nok/, clients: ['netcat-openbsd'] },
   // DNS
-  // The trust anchor is copied into place by the helper its systemd unit runs before the daemon (ExecStartPre): so does the entrypoint.
-  { package: 'unbound', entrypoint: ['/bin/sh', '-c', '/usr/libexec/unbound-helper root_trust_anchor_update && exec unbound -d'], port: 53, files: { '/etc/unbound/unbound.conf.d/listen.conf': 'server:\n  interface: 0.0.0.0\n  do-ip6: no\n' }, probe: 'dig +short +time=3 @127.0.0.1 localhost A', answer: /^127\.0\.0\.1$/m, clients: ['bind9-dnsutils'] },
+  // The trust anchor comes from dns-root-data, which unbound only Recommends, and is copied into place by the helper its
+  // systemd unit runs before the daemon (ExecStartPre): the user names the package and the entrypoint runs the helper.
+  { package: 'unbound', with: ['dns-root-data'], entrypoint: ['/bin/sh', '-c', '/usr/libexec/unbound-helper root_trust_anchor_update && exec unbound -d'], port: 53, files: { '/etc/unbound/unbound.conf.d/listen.conf': 'server:\n  interface: 0.0.0.0\n  do-ip6: no\n' }, probe: 'dig +short +time=3 @127.0.0.1 localhost A', answer: /^127\.0\.0\.1$/m, clients: ['bind9-dnsutils'] },
   { package: 'bind9', entrypoint: ['named', '-g', '-u', 'bind'], port: 53, probe: 'dig +short +time=3 @127.0.0.1 localhost A', answer: /^127\.0\.0\.1$/m, clients: ['bind9-dnsutils'] },
   { package: 'dnsmasq', entrypoint: ['dnsmasq', '-k', '--log-facility=-'], port: 53, probe: 'dig +short +time=3 @127.0.0.1 localhost A', answer: /^127\.0\.0\.1$/m, clients: ['bind9-dnsutils'] },
   // Mail
