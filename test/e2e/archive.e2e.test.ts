@@ -118,7 +118,7 @@ test('docker load of a docker-archive gives the config digest as Id and every ta
     assert.is(info.Id, config.digest);
     assert.equal([...info.RepoTags].sort(), [...tags].sort());
     assert.equal(info.RootFS.Layers, [layer.diffId]);
-    assert.is(info.Config.User, '1000:1000');
+    assert.is(info.Config.User, '1000');
     assert.equal(info.Config.Entrypoint, ['/bin/app']);
     assert.is(info.Config.Labels['org.imgsdk.id'], 'imgsdk-e2e/archive');
     assert.is(info.Created, '2023-11-14T22:13:20Z');

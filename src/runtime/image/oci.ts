@@ -136,12 +136,17 @@ export function imageManifest(
 }
 
 /**
- * Resolves a USER value to `uid:gid`. A name is looked up in `accounts` (the last
- * one of that name wins); `root` and `nobody` are known without an account; a
- * numeric `uid` or `uid:gid` is kept as written. `name:group` resolves both sides.
+ * Resolves a USER value to numbers. A name is looked up in `accounts` (the last one
+ * of that name wins) and becomes its uid alone: the runtime then takes the primary
+ * group from the image's /etc/passwd and the supplementary groups from its /etc/group
+ * (PostgreSQL reads the snakeoil key as a member of `ssl-cert`), which Docker does not
+ * do for `uid:gid`. `root` and `nobody` are known without an account (`0:0`,
+ * `65534:65534`); a numeric `uid` or `uid:gid` is kept as written; `name:group`
+ * resolves both sides.
  *
  * @example
  * resolveUser('x/y', 'nobody', []); // '65534:65534'
+ * resolveUser('x/y', 'postgres', [{ user: 'postgres', uid: 10001, group: 'postgres', gid: 10001, home: '/nonexistent', shell: '/sbin/nologin' }]); // '10001'
  */
 export function resolveUser(imageId: string, user: string, accounts: readonly AccountDef[]): string {
   const [u, g, ...rest] = user.split(':');
@@ -153,7 +158,6 @@ export function resolveUser(imageId: string, user: string, accounts: readonly Ac
     uid = Number(u);
   } else if (account) {
     uid = account.uid;
-    gid = account.gid;
   } else if (WELL_KNOWN[u]) {
     [uid, gid] = WELL_KNOWN[u];
   } else {
