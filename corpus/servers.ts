@@ -83,7 +83,8 @@ export const SERVERS: readonly ServerEntry[] = [
   { package: 'dovecot-imapd', entrypoint: ['dovecot', '-F'], port: 143, probe: banner(143), answer: /^\* OK .*Dovecot.* ready\./m, clients: ['netcat-openbsd'] },
   // Directory, messaging, remote access, proxies
   { package: 'slapd', covers: '/run/slapd made by its postinst', entrypoint: ['slapd', '-d', '0', '-h', 'ldap:///', '-u', 'openldap', '-g', 'openldap'], port: 389, probe: "ldapsearch -x -H ldap://127.0.0.1 -b '' -s base namingContexts | grep '^namingContexts'", answer: /^namingContexts: .+$/m, clients: ['ldap-utils'] },
-  { package: 'mosquitto', entrypoint: ['mosquitto', '-c', '/etc/mosquitto/mosquitto.conf'], user: 'mosquitto', port: 1883, probe: '(timeout 10 mosquitto_sub -h 127.0.0.1 -t corpus -C 1 &) ; sleep 1; mosquitto_pub -h 127.0.0.1 -t corpus -m published; sleep 1', answer: /^published$/m, clients: ['mosquitto-clients'] },
+  // Mosquitto 2 without a listener listens on loopback only: the user's listener, anonymous as before.
+  { package: 'mosquitto', entrypoint: ['mosquitto', '-c', '/etc/mosquitto/mosquitto.conf'], user: 'mosquitto', port: 1883, files: { '/etc/mosquitto/conf.d/listen.conf': 'listener 1883\nallow_anonymous true\n' }, probe: '(timeout 10 mosquitto_sub -h 127.0.0.1 -t corpus -C 1 &) ; sleep 1; mosquitto_pub -h 127.0.0.1 -t corpus -m published; sleep 1', answer: /^published$/m, clients: ['mosquitto-clients'] },
   { package: 'openssh-server', entrypoint: ['/usr/sbin/sshd', '-D', '-e'], port: 22, probe: `${banner(22)} | cut -d- -f1-2`, answer: /^SSH-2\.0$/m, clients: ['netcat-openbsd'], covers: '/run/sshd' },
   { package: 'squid', entrypoint: ['squid', '-N', '-d', '1'], port: 3128, probe: viaProxy(3128), answer: /^corpus-origin$/m, clients: ['curl', 'busybox'] },
   { package: 'tinyproxy', entrypoint: ['tinyproxy', '-d'], port: 8888, probe: viaProxy(8888), answer: /^corpus-origin$/m, clients: ['curl', 'busybox'], covers: '/run/tinyproxy' },
