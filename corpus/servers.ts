@@ -68,7 +68,7 @@ export const SERVERS: readonly ServerEntry[] = [
     finishRootfs: 'mkdir -p "$ROOT/var/lib/postgresql/data" && chown postgres:postgres "$ROOT/var/lib/postgresql/data" && su postgres -s /bin/sh -c "/usr/lib/postgresql/15/bin/initdb -D $ROOT/var/lib/postgresql/data --locale=C.UTF-8 -A trust >/dev/null"',
     probe: 'psql -h 127.0.0.1 -U postgres -Atc "select 1"', answer: /^1$/m, clients: ['postgresql-client'], covers: 'a locale named by a configuration file written at build time',
   },
-  { package: 'mariadb-server', entrypoint: ['mariadbd', '--bind-address=0.0.0.0'], user: 'mysql', port: 3306, probe: `${banner(3306)} | tr -c '[:print:]' ' '`, answer: /\d+\.\d+\.\d+-MariaDB/, clients: ['netcat-openbsd'], covers: 'plugins, /run/mysqld' },
+  { package: 'mariadb-server', entrypoint: ['mariadbd', '--bind-address=0.0.0.0'], user: 'mysql', port: 3306, probe: `timeout 5 nc -w 3 127.0.0.1 3306 </dev/null | head -c 120 | tr -c '[:print:]' ' '`, answer: /\d+\.\d+\.\d+-MariaDB/, clients: ['netcat-openbsd'], covers: 'plugins, /run/mysqld' }, // its binary greeting holds a newline right after the length: read by bytes, not lines
   { package: 'redis-server', entrypoint: ['redis-server', '/etc/redis/redis.conf', '--daemonize', 'no', '--supervised', 'no', '--logfile', '', '--bind', '0.0.0.0', '--protected-mode', 'no'], user: 'redis', port: 6379, probe: 'redis-cli -h 127.0.0.1 ping', answer: /^PONG$/m, clients: ['redis-tools'] },
   { package: 'memcached', entrypoint: ['memcached', '-l', '0.0.0.0'], user: 'memcache', port: 11211, probe: `printf 'set k 0 0 2\\r\\nok\\r\\nget k\\r\\nquit\\r\\n' | timeout 5 nc -q 2 127.0.0.1 11211 | tr -d '\\r'`, answer: /VALUE k 0 2\nok/, clients: ['netcat-openbsd'] },
   // DNS
