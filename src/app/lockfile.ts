@@ -24,7 +24,6 @@ import { connectEngine } from '../runtime/engine/light';
 import type { Engine } from '../runtime/engine/engine';
 import type { Stage3Update } from './stage3-updates';
 // Resolving runs builder containers; what it needs is loaded when it does (a current lock needs none).
-const resolving = () => import('./resolving');
 import { writeAtomic } from '../util/files';
 
 /** Options of {@link lock}, {@link outdated} and {@link ensureLocked}. */
@@ -133,7 +132,7 @@ export async function outdated(input: AppInput, opts: LockOptions = {}): Promise
   const changes = r.changes.filter((c) => !unlocked.some((u) => u.image === c.image));
   const chosenSet = new Set(chosen);
   const usedBuilders = new Set(chosen.map((id) => asm.images.get(id)!.builder));
-  const stage3 = (await (await resolving()).stage3Updates(asm.manifest, opts.engine ?? null, opts.signal)).filter((u) => usedBuilders.has(u.builder));
+  const stage3 = (await (await import('./stage3-updates')).stage3Updates(asm.manifest, opts.engine ?? null, opts.signal)).filter((u) => usedBuilders.has(u.builder));
   const newer = stage3.filter((u) => u.newer);
   const rebuild = dependents(asm.manifest, [...changes.map((c) => c.image), ...unlocked.map((u) => u.image), ...newer.flatMap((u) => u.rebuild.filter((id) => chosenSet.has(id)))]);
   return { file, changes, unlocked, stage3, rebuild, outdated: changes.length > 0 || unlocked.length > 0 || newer.length > 0 };
@@ -245,7 +244,7 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
   }
   if (gentooTargets.length) {
     engine ??= await lockEngine(opts);
-    const g = await (await resolving()).resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, { log: opts.log, signal: opts.signal, cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads') });
+    const g = await (await import('./gentoo-lock')).resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, { log: opts.log, signal: opts.signal, cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads') });
     for (const id of gentooTargets) {
       const def = asm.images.get(id)!;
       images.set(id, { builder: def.builder, parent: def.parent, request: [...def.packages].sort(), packages: g.images.get(id)! });
@@ -254,7 +253,7 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
   }
   for (const [id, def] of asm.builders) {
     if (def.kind === 'gentoo' && !builders.has(id) && (!previous?.builders[id] || targets.some((t) => asm.images.get(t)!.builder === id))) {
-      builders.set(id, await (await resolving()).gentooBuilderEntry(engine ?? opts.engine, def, asm.manifest.builders[id].key));
+      builders.set(id, await (await import('./gentoo-lock')).gentooBuilderEntry(engine ?? opts.engine, def, asm.manifest.builders[id].key));
     }
   }
   return { images, builders };
@@ -292,7 +291,7 @@ async function runLockContainer(
   opts: LockOptions,
 ): Promise<{ closures: LockedPackage[][]; releases: Record<string, string> }> {
   const log = opts.log ?? (() => undefined);
-  const ref = await (await resolving()).ensureDebianBuilder(engine, def, { log, signal: opts.signal });
+  const ref = await (await import('../runtime/phase1/builders/debian')).ensureDebianBuilder(engine, def, { log, signal: opts.signal });
   const apt = renderApt([], def.debian!);
   const files: Record<string, string> = { 'apt/sources.list': apt['sources.list'], 'apt/apt.conf.d/99imgsdk': apt['apt.conf.d/99imgsdk'] };
   requests.forEach((r, i) => (files[`jobs/${String(i).padStart(4, '0')}.list`] = r.map((x) => `${x}\n`).join('')));
@@ -303,8 +302,8 @@ async function runLockContainer(
       network: def.debian!.network ?? undefined,
     },
     async (c) => {
-      await c.putArchive('/imgsdk/in', await (await resolving()).dirTar(null, files));
-      await c.putArchive('/imgsdk/scripts', await (await resolving()).scriptsTar());
+      await c.putArchive('/imgsdk/in', await (await import('../util/tar')).dirTar(null, files));
+      await c.putArchive('/imgsdk/scripts', await (await import('../runtime/phase1/run')).scriptsTar());
       const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(`lock: ${l}`)) });
       if (code !== 0) throw new BuildError(def.id, `resolving packages failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const out = await readTexts(await c.getArchive('/imgsdk/out'));
@@ -341,7 +340,7 @@ async function readLock(file: string): Promise<Lock | null> {
 /** The files of a tar stream as text, by name without its first directory. */
 async function readTexts(tar: Readable): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const ex = (await resolving()).extract();
+  const ex = (await import('tar-stream')).extract();
   ex.on('entry', (h, stream, next) => {
     const chunks: Buffer[] = [];
     stream.on('data', (d: unknown) => void chunks.push(d as Buffer));

@@ -32,7 +32,7 @@ import { hashFile, sha256, sha256Digest } from '../../../util/hash';
 import { ARTIFACT_MANIFEST_TYPE, EMPTY_CONFIG, RegistryClient } from '../../image/attest';
 import type { Engine } from '../../engine/engine';
 import { CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE } from '../../image/oci';
-import { loadArchive } from '../../image/phase2';
+import { loadArchive } from '../../image/load';
 import { registryAuth } from '../../image/push';
 import type { Entry } from '../../store/entry';
 import { pushSignature } from '../../image/sign/artifacts';
