@@ -16,12 +16,13 @@ import { BuildError } from '../contract/errors';
 import type { GentooBuilderLock, LockedPackage } from '../sdk/lock';
 import { parsePretend, pretendToLocked } from '../sdk/portage/lock';
 import type { Assembly } from '../sdk/synth';
-import { builderRef, ensureGentooBuilder, LABEL_STAGE3_DATE, type GentooBuilder } from '../runtime/phase1/builders/gentoo';
+import { builderRef, ensureGentooBuilder, type GentooBuilder } from '../runtime/phase1/builders/gentoo';
 import { SNAPSHOT_VOLUME_PREFIX } from '../runtime/phase1/builders/portage-snapshot';
-import { LABEL_STAGE3_SHA512, stage3Ref } from '../runtime/phase1/builders/stage3';
+import { stage3Ref } from '../runtime/phase1/builders/stage3';
 import type { Engine } from '../runtime/engine/engine';
 import { dirTar } from '../util/tar';
 import { scriptsTar } from '../runtime/phase1/run';
+import { LABEL_LOCK, LABEL_STAGE3_DATE, LABEL_STAGE3_SHA512 } from '../contract/labels';
 
 /** Options of {@link resolveGentoo}. */
 export interface GentooLockOptions {
@@ -106,7 +107,7 @@ async function pretend(
   }
   log(`lock: resolving ${def.id} in ${bdef.id} (emerge --pretend)`);
   return engine.withContainer(
-    { image: b.ref, cmd: ['/bin/sh', '/imgsdk/scripts/portage.sh', '--lock', '/imgsdk/in'], mounts: b.mounts, labels: { 'org.imgsdk.lock': bdef.id }, signal: opts.signal },
+    { image: b.ref, cmd: ['/bin/sh', '/imgsdk/scripts/portage.sh', '--lock', '/imgsdk/in'], mounts: b.mounts, labels: { [LABEL_LOCK]: bdef.id }, signal: opts.signal },
     async (c) => {
       await c.putArchive('/imgsdk/in', await dirTar(null, files));
       await c.putArchive('/imgsdk/scripts', await scriptsTar());

@@ -25,6 +25,7 @@ import type { Engine } from '../runtime/engine/engine';
 import type { Stage3Update } from './stage3-updates';
 // Resolving runs builder containers; what it needs is loaded when it does (a current lock needs none).
 import { writeAtomic } from '../util/files';
+import { LABEL_LOCK } from '../contract/labels';
 
 /** Options of {@link lock}, {@link outdated} and {@link ensureLocked}. */
 export interface LockOptions {
@@ -298,7 +299,7 @@ async function runLockContainer(
   log(`lock: resolving ${requests.length} image${requests.length === 1 ? '' : 's'} in ${def.id}`);
   return engine.withContainer(
     {
-      image: ref, cmd: ['/bin/sh', '/imgsdk/scripts/debian-lock.sh'], labels: { 'org.imgsdk.lock': def.id }, signal: opts.signal,
+      image: ref, cmd: ['/bin/sh', '/imgsdk/scripts/debian-lock.sh'], labels: { [LABEL_LOCK]: def.id }, signal: opts.signal,
       network: def.debian!.network ?? undefined,
     },
     async (c) => {

@@ -5,9 +5,10 @@
 import type { Manifest } from '../contract/assembly';
 import { dependents } from '../sdk/lock';
 import { builderRef } from '../runtime/phase1/builders/gentoo';
-import { LABEL_BUILDER_FROM, short } from '../runtime/phase1/builders/from-image';
+import { short } from '../runtime/phase1/builders/from-image';
 import { latestStage3 } from '../runtime/phase1/builders/stage3';
 import type { Engine } from '../runtime/engine/engine';
+import { LABEL_BUILDER_FROM, LABEL_STAGE3_DATE } from '../contract/labels';
 
 /** What `imgsdk update` found for one Gentoo builder. */
 export interface Stage3Update {
@@ -64,7 +65,7 @@ export async function stage3Updates(manifest: Manifest, engine: Engine | null, s
       continue;
     }
     let current: string | null = pinned ? g.date : null;
-    if (!pinned && engine) current = (await engine.inspectImage(builderRef(b.def, b.key)).catch(() => null))?.labels['org.imgsdk.stage3.date'] ?? null;
+    if (!pinned && engine) current = (await engine.inspectImage(builderRef(b.def, b.key)).catch(() => null))?.labels[LABEL_STAGE3_DATE] ?? null;
     try {
       const latest = (await latestStage3(g.mirror, g.stage3, signal)).date;
       out.push({ ...base, current, latest, newer: current !== null && newerDate(latest, current) });

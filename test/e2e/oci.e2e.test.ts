@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { app, deploy, image, type DeployOptions } from '../../src';
 import type { Engine } from '../../src/runtime/engine/engine';
 import { archiveName } from '../../src/runtime/image/oci-export';
-import { LABEL_SBOM } from '../../src/runtime/reports/sbom';
+import { LABEL_SBOM } from '../../src/contract/labels';
 import { StateDir } from '../../src/runtime/store/state';
 import { bookworm, tempDir } from './_app';
 import { engineOrSkip } from './_engine';

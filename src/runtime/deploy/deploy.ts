@@ -4,19 +4,19 @@ import type { Manifest } from '../../contract/assembly';
 import { outDirOf, stateDirOfAssembly } from '../../contract/defaults';
 import { CancelledError, ImgsdkError, UsageError } from '../../contract/errors';
 import { parseEpoch } from '../../contract/epoch';
-import { LABEL_SBOM, PROVENANCE_FILE, SBOM_FILE } from '../../contract/labels';
-import { imageTags, MAX_REPOSITORY_LENGTH, shortKey, shorten } from '../../contract/names';
+import { LABEL_KEY, LABEL_SBOM, PROVENANCE_FILE, SBOM_FILE } from '../../contract/labels';
+import { MAX_REPOSITORY_LENGTH, shortKey, shorten } from '../../contract/names';
 import { platformInfo } from '../../contract/platform';
 import { readAssembly, type LoadedAssembly } from '../../contract/read';
 import { formatSize } from '../../util/format';
-import { LABEL_KEY, type Engine } from '../engine/engine';
+import type { Engine } from '../engine/engine';
 import { connectEngine } from '../engine/light';
 import { checkRegistry, registryAuth } from '../image/push';
 import type { ShipOptions } from '../image/ship';
 import { globToRegExp } from '../rootfs/resolve';
 import { checkStateLayout, stateFsError } from '../store/fs-errors';
 import { liveKeysOf, planGc, runGc, type GcOptions } from '../store/gc';
-import { StateDir } from '../store/state';
+import { MUTEX_FILE, StateDir } from '../store/state';
 import { accountsOf, ancestors, shipSite, traceOf, type Built, type BuildJob, type Ctx, type TargetOutcome } from './context';
 import { readDeployed, writeDeployed } from './diff';
 import type { DeployEvent, ImageResult } from './events';
@@ -26,7 +26,7 @@ import { buildPlatforms } from './platforms';
 import { schedule } from './schedule';
 import { signingOf, withSigning } from './signing';
 import { pruneKeyTags, retag } from './tags';
-import { builtId, targetShip, type PlatformTarget } from './targets';
+import { builtId, imageTagsOf, targetShip, type PlatformTarget } from './targets';
 
 export type { DeployEvent, ImageResult, Phase, Step } from './events';
 
@@ -134,8 +134,8 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
   for (const id of selected) emit({ type: 'queued', id });
   state.warn = (line) => emit({ type: 'log', id: '-', line: `warning: ${line}` });
 
-  return state.withLock(async () => {
-    // Holding the lock, whatever temp files and containers of this state directory
+  return state.withMutex(async () => {
+    // Holding the mutex, whatever temp files and containers of this state directory
     // are already there were left by deploys that died (SIGKILL, power loss).
     checkStateLayout(state.root);
     const lockedAt = Date.now();
@@ -169,7 +169,7 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
     const images: ImageResult[] = [];
     for (const id of selected) {
       const o = outcomes.get(id)!;
-      const tags = repoTags(asm, id);
+      const tags = imageTagsOf(asm, id);
       if (o.status === 'ok') images.push(o.value);
       else if (o.status === 'failed') images.push({ id, status: 'failed', tags, cached: false, reason: failureText(o.error), error: o.error });
       else {
@@ -180,13 +180,13 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
     if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
     await collectGarbage(state, asm.manifest.images, opts.gc, emit);
     return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
-  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/lock` }) }).catch((e: unknown) => {
+  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/${MUTEX_FILE}` }) }).catch((e: unknown) => {
     throw stateFsError(e, state.root) ?? e;
   });
 }
 
 /**
- * GC after a deploy, still under the state lock. Never fails the deploy: a GC that
+ * GC after a deploy, still under the state directory's mutex. Never fails the deploy: a GC that
  * cannot finish only leaves more behind, said as a warning.
  */
 async function collectGarbage(state: StateDir, images: Manifest['images'], gc: GcOptions | false | undefined, emit: (e: DeployEvent) => void): Promise<void> {
@@ -313,12 +313,6 @@ function checkPushNames(registry: string, ids: readonly string[]): void {
   if (long.length) {
     throw new UsageError(`--push ${registry}: ${long.map((id) => `${registry}/${shorten(id)}`).join(', ')} would be longer than the ${MAX_REPOSITORY_LENGTH} characters a registry takes as a repository name`);
   }
-}
-
-/** `id:latest`, `id:<key12>` and the image's own tags. */
-export function repoTags(asm: LoadedAssembly, id: string): string[] {
-  const m = asm.manifest.images[id];
-  return imageTags(id, m.key, m.tags);
 }
 
 /** The selected ids plus (unless exclusively) everything they depend on, in manifest order. */

@@ -8,7 +8,7 @@ import { appendFile } from 'node:fs/promises';
 import { hostPlatform } from '../../contract/platform';
 import type { LoadedAssembly } from '../../contract/read';
 import type { DeployEvent, ImageResult } from './events';
-import { indexTags, platformTargets, type PlatformTarget } from './targets';
+import { imageTagsOf, platformTargets, type PlatformTarget } from './targets';
 import type { ShipOptions } from '../image/ship';
 import type { TargetOutcome } from './context';
 import type { StateDir } from '../store/state';
@@ -50,14 +50,14 @@ export async function buildPlatforms<C extends PlatformsContext>(ctx: C, id: str
   const results = outcomes.map((o) => o.result);
   const builds = outcomes.map((o) => ({ platform: o.result.platform!, exports: o.exports }));
   const { shipIndex } = await import('../image/platform-index');
-  const pushed = await shipIndex(id, indexTags(ctx.asm, id), builds, ctx.ship, (d) => ctx.state.layerPath(d), log);
+  const pushed = await shipIndex(id, imageTagsOf(ctx.asm, id), builds, ctx.ship, (d) => ctx.state.layerPath(d), log);
   const main = results[targets.findIndex((t) => t.engine)];
   const cached = results.every((r) => r.cached);
   const built = results.filter((r) => !r.cached).map((r) => r.platform);
   const reason = cached ? main.reason : `${built.join(', ')}: ${results.find((r) => !r.cached)!.reason}`;
   ctx.emit(cached ? { type: 'cached', id, digest: main.digest! } : { type: 'done', id, digest: main.digest!, size: main.size ?? 0, reason });
   return {
-    ...main, status: cached ? 'cached' : 'built', cached, reason, tags: indexTags(ctx.asm, id), pushed: pushed.length ? pushed : main.pushed,
+    ...main, status: cached ? 'cached' : 'built', cached, reason, tags: imageTagsOf(ctx.asm, id), pushed: pushed.length ? pushed : main.pushed,
     platforms: results.map((r) => ({ ...r })),
   };
 }

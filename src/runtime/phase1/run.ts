@@ -14,6 +14,7 @@ import { HashingStream } from '../../util/hash';
 import type { Engine, OutputHandler, VolumeMount } from '../engine/engine';
 import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
 import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from '../store/state';
+import { LABEL_KEY } from '../../contract/labels';
 
 /** Where the builder-side scripts live, in a checkout and in the published package alike. */
 export const SCRIPTS_DIR = join(__dirname, '..', '..', '..', 'src', 'runtime', 'phase1', 'scripts');
@@ -79,7 +80,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
 
   const rec = await engine.withContainer(
     {
-      image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { 'org.imgsdk.key': key }, mounts: input.mounts, signal: input.signal,
+      image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { [LABEL_KEY]: key }, mounts: input.mounts, signal: input.signal,
       network: input.builder.debian?.network ?? undefined,
     },
     async (c) => {

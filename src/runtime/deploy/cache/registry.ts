@@ -25,7 +25,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { BuildError, UsageError, VerifyError } from '../../../contract/errors';
-import { registryRef } from '../../../contract/names';
+import { registryRef, shortKey } from '../../../contract/names';
 import { canonicalJson } from '../../../contract/json';
 import { writeAtomic, streamAtomic } from '../../../util/files';
 import { hashFile, sha256, sha256Digest } from '../../../util/hash';
@@ -40,15 +40,13 @@ import { checkSignature } from '../../image/sign/check';
 import type { Signer, TrustedKey } from '../../image/sign/keys';
 import type { BuildRecord, StateDir } from '../../store/state';
 
-import { BUILD_ARTIFACT_TYPE } from '../../../contract/labels';
+import { BUILD_ARTIFACT_TYPE, LABEL_IMAGE, LABEL_KEY } from '../../../contract/labels';
 
 export { BUILD_ARTIFACT_TYPE };
 const RECORD_TYPE = 'application/vnd.imgsdk.build-record.v1+json';
 const ENTRIES_TYPE = 'application/vnd.imgsdk.entries.v1+json';
 const REPORT_TYPE = 'application/vnd.imgsdk.report.v1';
 const LAYER_TAR_TYPE = 'application/vnd.oci.image.layer.v1.tar';
-const ANN_KEY = 'org.imgsdk.key';
-const ANN_ID = 'org.imgsdk.image';
 const ANN_TITLE = 'org.opencontainers.image.title';
 
 /** An opened cache: `host[:port]/prefix`, and its client. */
@@ -150,7 +148,7 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
   }
   const a = parseManifest(artifact.body, fail);
   if (a.artifactType !== BUILD_ARTIFACT_TYPE) fail(`artifactType is ${a.artifactType ?? 'missing'}, not ${BUILD_ARTIFACT_TYPE}`);
-  if (a.annotations?.[ANN_KEY] !== job.key) fail(`carries key ${a.annotations?.[ANN_KEY] ?? 'none'}, not ${job.key}`);
+  if (a.annotations?.[LABEL_KEY] !== job.key) fail(`carries key ${a.annotations?.[LABEL_KEY] ?? 'none'}, not ${job.key}`);
   if (!a.subject) fail('names no image (no subject)');
   const layerOf = (type: string) => a.layers.find((l) => l.mediaType === type) ?? fail(`has no ${type} layer`);
   const recordBytes = await getBlob(client, repo, layerOf(RECORD_TYPE).digest, fail);
@@ -163,7 +161,7 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
   if (!image) fail(`its image ${a.subject!.digest} is not in the registry`);
   const m = parseManifest(image!.body, fail);
   if (sha256Digest(image!.body) !== a.subject!.digest) fail(`image manifest bytes do not match ${a.subject!.digest}`);
-  if (m.annotations?.[ANN_KEY] !== job.key) fail(`the image manifest carries key ${m.annotations?.[ANN_KEY] ?? 'none'}`);
+  if (m.annotations?.[LABEL_KEY] !== job.key) fail(`the image manifest carries key ${m.annotations?.[LABEL_KEY] ?? 'none'}`);
   if (m.config.digest !== record.imageId) fail(`image config ${m.config.digest} is not the recorded image ${record.imageId}`);
   const diffIds = m.layers.map((l) => l.digest);
   const own = record.layers ?? [record.layer];
@@ -192,7 +190,7 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
 
   if (job.load) {
     const engine = await job.engine();
-    const there = await engine.inspectImage(`${job.id}:${job.key.slice(0, 12)}`);
+    const there = await engine.inspectImage(`${job.id}:${shortKey(job.key)}`);
     if (there?.id !== record.imageId) {
       const layers = record.diffIds.map((d) => ({ diffId: d, path: job.state.layerPath(d) }));
       await loadArchive(engine, job.id, { json: record.configJson, digest: record.imageId }, layers, job.tags);
@@ -219,7 +217,7 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
   if (there && !(cache.signer && (await whyUntrusted(cache, repo, sha256Digest(there.body))))) return null;
   const record = await job.state.readBuild(job.id, job.key);
   const entries = await job.state.readEntries(job.id, job.key);
-  if (!record || !entries) return fail(`no intact build of key ${job.key.slice(0, 12)} in the state directory`);
+  if (!record || !entries) return fail(`no intact build of key ${shortKey(job.key)} in the state directory`);
 
   const layers: Descriptor[] = [];
   for (const diffId of record.diffIds) {
@@ -229,7 +227,7 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
     layers.push({ mediaType: LAYER_TAR_TYPE, digest: diffId, size });
   }
   await client.sendBlob(repo, record.imageId, Buffer.from(record.configJson), { fail });
-  const annotations = { [ANN_KEY]: job.key, [ANN_ID]: job.id };
+  const annotations = { [LABEL_KEY]: job.key, [LABEL_IMAGE]: job.id };
   const imageJson = canonicalJson({
     schemaVersion: 2,
     mediaType: MANIFEST_MEDIA_TYPE,
@@ -271,7 +269,7 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
     const subject = { mediaType: ARTIFACT_MANIFEST_TYPE, digest: sha256Digest(artifactJson), size: Buffer.byteLength(artifactJson) };
     await pushSignature(client, repo, `${cache.registry}/${job.id}`, subject, cache.signer).catch((err: Error) => fail(`signing the entry: ${err.message}`));
   }
-  job.log(`published to the registry cache ${cache.registry}/${job.id}:${job.key.slice(0, 12)}… (${imageDigest})`);
+  job.log(`published to the registry cache ${cache.registry}/${job.id}:${shortKey(job.key)}… (${imageDigest})`);
   return imageDigest;
 }
 

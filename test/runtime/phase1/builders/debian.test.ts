@@ -14,7 +14,7 @@ import { builderKey } from '../../../../src/contract/key';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import type { Engine } from '../../../../src/runtime/engine/engine';
 import { testBuilderImage } from '../../../e2e/_builder';
-import { LABEL_BUILDER_FROM } from '../../../../src/runtime/phase1/builders/from-image';
+import { LABEL_BUILDER_FROM } from '../../../../src/contract/labels';
 import { tarOf } from '../../../../src/util/tar';
 import { engineOrSkip } from '../../../e2e/_engine';
 

@@ -25,7 +25,7 @@ import { shellCommand } from '../../../../src/cli/shell';
 import { UsageError } from '../../../../src/contract/errors';
 import { runInteractive } from '../../../../src/runtime/engine/interactive';
 import { TEST_BUILDER, testBuilderImage } from '../../../e2e/_builder';
-import { LABEL_BUILDER_FROM } from '../../../../src/runtime/phase1/builders/from-image';
+import { LABEL_BUILDER_FROM } from '../../../../src/contract/labels';
 import { engineOrSkip } from '../../../e2e/_engine';
 
 const work = mkdtempSync(join(tmpdir(), 'imgsdk-gentoo-test-'));
