@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import ts from 'typescript';
 
 const SRC = resolve(__dirname, '..', 'src');
 
@@ -137,6 +138,30 @@ test('the writers (engine load, OCI layout and archive, push) import no deploy c
     const deploy = imports().filter((i) => i.file === w && i.target.startsWith('runtime/deploy/'));
     assert.equal(deploy, [], w);
   }
+});
+
+/** Every function, method and arrow of src/ with its length in lines (from its first token to its end). */
+function functionLengths(): { where: string; lines: number }[] {
+  return sources(SRC).flatMap((file) => {
+    const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    const out: { where: string; lines: number }[] = [];
+    const visit = (n: ts.Node): void => {
+      if (ts.isFunctionLike(n) && 'body' in n && n.body) {
+        const from = sf.getLineAndCharacterOfPosition(n.getStart(sf)).line;
+        const to = sf.getLineAndCharacterOfPosition(n.end).line;
+        out.push({ where: `src/${posix(relative(SRC, file))}:${from + 1}`, lines: to - from + 1 });
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(sf);
+    return out;
+  });
+}
+
+test('no function in src/ is over 100 lines: a longer one is split into named steps', () => {
+  const all = functionLengths();
+  assert.ok(all.some((f) => f.where.startsWith('src/runtime/deploy/deploy.ts:')), 'the reader sees real functions');
+  assert.equal(all.filter((f) => f.lines > 100).map((f) => `${f.where} (${f.lines} lines)`), []);
 });
 
 test.run();
