@@ -27,16 +27,6 @@ export interface Stage3Update {
   readonly from?: string;
 }
 
-/**
- * The head of a report line: `<builder>: stage3 <flavour> <date>`, or `from <image>`
- * for a builder made from an image (it has no date to report).
- * @example stage3Head(u) // 'kubler/bob: stage3 amd64-openrc latest (not set up yet)'
- */
-export function stage3Head(u: Stage3Update, sep = ': '): string {
-  const what = u.from ? `from ${u.from}` : (u.current ?? (u.pinned ? '?' : 'latest (not set up yet)'));
-  return `${u.builder}${sep}stage3 ${u.flavour} ${what}`;
-}
-
 /** Orders stage3 dates (`20180101` and `20240101T170000Z` alike). */
 export function newerDate(a: string, b: string): boolean {
   const norm = (d: string) => (d.includes('T') ? d : `${d}T000000Z`);
