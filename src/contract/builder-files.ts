@@ -6,9 +6,10 @@
  * same order, and their comments point here. A column added or moved is changed
  * here and in the script that reads or writes it, nowhere else.
  *
- * Files that are not columns are named here for the inventory, not parsed here:
- * `image.json` and `packages.json` (JSON), `apt/sources.list` (apt's format),
- * hooks, `rootfs.tar` and `pretend.txt` (emerge's report).
+ * Files in formats of their own are not declared here: `image.json` and
+ * `packages.json` (JSON), `build.sh` and `hooks/*.sh`, apt's and Portage's own
+ * configuration (`apt/sources.list`, `apt/apt.conf.d/*`, `portage/make.conf`, …),
+ * `rootfs.tar`, and `pretend.txt` (emerge's report, parsed by sdk/portage/lock.ts).
  *
  * Values hold no newline; only a column declared `tabs` (a file path) may hold a TAB,
  * and the other columns are split off around it. The values synth writes were checked

@@ -6,7 +6,7 @@
 # In:  /imgsdk/in   as portage-setup.sh says (the columns of its lists:
 #                   src/contract/builder-files.ts); portage/imgsdk/lock.list is not read: a
 #                   lock resolves what the tree has now
-# Out: /imgsdk/out  pretend.txt   emerge --pretend's report, which lock.ts parses
+# Out: /imgsdk/out  pretend.txt   emerge --pretend's report, which src/sdk/portage/lock.ts parses
 #
 # POSIX sh; needs emerge, portageq, emaint, awk, sed, sort, sha256sum.
 set -eu
