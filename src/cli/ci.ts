@@ -33,7 +33,7 @@ imgsdk ci argo [ids or globs…] --cache REGISTRY/PREFIX --runner-image REF [opt
 
 export async function ciCommand(argv: readonly string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  if (kind !== 'github' && kind !== 'argo') throw new UsageError(`ci takes github or argo, not ${kind ? `"${kind}"` : 'nothing'}`);
+  if (kind !== 'github' && kind !== 'argo') throw new UsageError(`ci takes github or argo${kind ? `, not "${kind}"` : ''}`);
   const { values, positionals } = parse(rest, {
     app: { type: 'string' }, lock: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' }, push: { type: 'string' },
     'node-app': { type: 'string' }, 'host-platform': { type: 'string' }, retries: { type: 'string' }, 'sign-key-secret': { type: 'string' },
