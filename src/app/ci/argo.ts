@@ -104,7 +104,7 @@ export function argoWorkflow(manifest: Manifest, opts: ArgoWorkflowOptions): str
         inputs: { parameters: [{ name: 'image' }, { name: 'platform' }, { name: 'arch' }] },
         nodeSelector: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': param('arch') },
         retryStrategy,
-        container: container(buildArgv(param('image'), param('platform'), { cache, app: opts.app }), [...engine.env, ...secrets], engine.mounts),
+        container: container(buildArgv(param('image'), param('platform'), { cache, app: opts.app, trustKeys: opts.trustKeys }), [...engine.env, ...secrets], engine.mounts),
         ...(engine.volumes.length ? { volumes: engine.volumes } : {}),
       },
       {
