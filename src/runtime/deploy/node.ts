@@ -158,7 +158,9 @@ async function publishNode(asm: LoadedAssembly, id: string, opts: NodeOptions): 
   for (const t of targets) if (!(await hasEntry(cache, id, t.key))) missing.push(`${t.platform ?? 'its build'} at key ${t.key.slice(0, 12)}`);
   if (missing.length) throw new UnavailableError(`${id}: ${missing.join(', ')} not in the registry cache ${cache.registry} yet: run its build nodes first`);
   await restoreDependencies(asm, id, targets.map((t) => t.platform), opts);
-  const r = await deployAssembly(asm, { ...deployOptions(opts), select: [id], exclusively: true, ...(opts.push ? { push: opts.push } : {}) });
+  // Without --push nothing needs an engine: the restore checks every byte, and the index goes nowhere.
+  const load = opts.load ?? !!opts.push;
+  const r = await deployAssembly(asm, { ...deployOptions({ ...opts, load }), select: [id], exclusively: true, ...(opts.push ? { push: opts.push } : {}) });
   const img = r.images[0];
   if (img.status === 'failed') throw img.error instanceof Error ? img.error : new BuildError(id, img.reason);
   // Defence in depth: a publish never builds (every entry was there a moment ago; a build means it vanished).
