@@ -12,9 +12,9 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stringify } from 'yaml';
 import { deployApp } from '../../src';
 import { readWorkflow, runWorkflow, type Attempt, type RunResult } from './_argo-driver';
+import { workflow, type Plan } from './_workflow';
 import { removeImages, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
 import { copyImage, startEngines } from './_engines';
@@ -35,11 +35,6 @@ export const hello = image('${NS}/hello').from(base).packages('hello').entrypoin
 export const both = image('${NS}/both').from(motd).copy({ from: hello, paths: ['/usr/bin/hello'] });
 `;
 
-interface Plan {
-  readonly images: Record<string, { readonly key: string; readonly dependsOn: readonly string[] }>;
-  readonly levels: readonly (readonly string[])[];
-}
-
 /** `imgsdk …` in the app's directory, to the end. */
 function cli(dir: string, args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 600_000 });
@@ -58,34 +53,6 @@ function node(dir: string, engine: string, args: string[]): Promise<{ code: numb
     pod.remove();
     res({ code, result: JSON.parse(out.trim().split('\n').pop() || '{}') as Record<string, unknown>, stderr: err });
   }));
-}
-
-/**
- * The app's Argo Workflow: a build task per image (dependencies: its parent's and
- * copy sources' builds), a publish task per image after its build; the build
- * template retries exit 75.
- */
-function workflow(plan: Plan, cache: string): string {
-  const name = (id: string) => id.replace(/[^a-z0-9]+/g, '-');
-  const tasks = Object.entries(plan.images).flatMap(([id, m]) => [
-    { name: `build-${name(id)}`, template: 'build', ...(m.dependsOn.length ? { dependencies: m.dependsOn.map((d) => `build-${name(d)}`) } : {}), arguments: { parameters: [{ name: 'image', value: id }, { name: 'platform', value: '' }] } },
-    { name: `publish-${name(id)}`, template: 'publish', dependencies: [`build-${name(id)}`], arguments: { parameters: [{ name: 'image', value: id }] } },
-  ]);
-  const retryStrategy = { limit: 3, retryPolicy: 'Always', expression: 'lastRetry.status == "Error" || asInt(lastRetry.exitCode) == 75' };
-  const template = (tname: string, params: string[], args: string[]) => ({
-    name: tname, inputs: { parameters: params.map((p) => ({ name: p })) }, retryStrategy, container: { name: 'main', image: 'runner', command: ['imgsdk'], args },
-  });
-  return stringify({
-    apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { generateName: 'images-' },
-    spec: {
-      entrypoint: 'images',
-      templates: [
-        { name: 'images', dag: { tasks } },
-        template('build', ['image', 'platform'], ['node', '{{inputs.parameters.image}}', '--platform', '{{inputs.parameters.platform}}', '--cache', cache]),
-        template('publish', ['image'], ['node', '{{inputs.parameters.image}}', '--publish', '--cache', cache]),
-      ],
-    },
-  });
 }
 
 /** Tags of a repository in the registry. */
@@ -139,7 +106,7 @@ test('three engines run the Argo DAG of an app: the digests of one machine, ever
     const baseKey = plan.images[`${NS}/base`].key;
     assert.equal(await tagsOf(registry, `twice/${NS}/base`), [baseKey, `${baseKey}.build`], 'one entry');
     const again = await node(app.dir, engines[2].host, [`${NS}/base`, '--cache', twice]);
-    assert.equal([again.code, again.result.status, again.result.digest], [0, 'cached', reference.get(`${NS}/base`)], 'a third run restores it');
+    assert.equal([again.code, again.result.status, again.result.digest], [0, 'cached', reference.get(`${NS}/base`)], 'a third run finds it in the cache');
 
     took('one image twice at once, and again');
     // The workflow, on the three engines; the node of hello is interrupted in phase 1 (as Kubernetes stops a pod) once.

@@ -57,6 +57,9 @@ export async function runNode(asm: LoadedAssembly, id: string, opts: NodeOptions
     platform = platformOf(asm, id, opts.platform);
     key = keyOn(asm, id, platform);
     const view = platform ? onePlatform(asm, platform) : asm;
+    // Done already (another node, or this one before a retry): two reads, nothing restored, no engine.
+    const done = await (await openNodeCache(opts)).lookup(id, key);
+    if (done) return { image: id, platform, key, digest: done.digest, status: 'cached' };
     await restoreDependencies(view, id, [platform], opts);
     const r = await deployAssembly(view, { ...deployOptions(opts), select: [id], exclusively: true, ...(platform ? { platform } : {}) });
     const img = r.images[0];
@@ -151,21 +154,28 @@ async function restoreDependencies(asm: LoadedAssembly, id: string, platforms: r
 
 /** The final step: every platform of `id` is in the cache; deploy restores them all (nothing builds) and pushes. */
 async function publishNode(asm: LoadedAssembly, id: string, opts: NodeOptions): Promise<NodeResult> {
-  const { openCache, hasEntry } = await import('./cache/registry');
-  const cache = await openCache(opts.cache, process.env, await signingOf(opts));
+  const cache = await openNodeCache(opts);
   const targets = platformTargets(asm, id);
-  const missing: string[] = [];
-  for (const t of targets) if (!(await hasEntry(cache, id, t.key))) missing.push(`${t.platform ?? 'its build'} at key ${t.key.slice(0, 12)}`);
+  const found = await Promise.all(targets.map((t) => cache.lookup(id, t.key)));
+  const missing = targets.filter((_, i) => !found[i]).map((t) => `${t.platform ?? 'its build'} at key ${t.key.slice(0, 12)}`);
   if (missing.length) throw new UnavailableError(`${id}: ${missing.join(', ')} not in the registry cache ${cache.registry} yet: run its build nodes first`);
+  const key = asm.manifest.images[id].key;
+  // Without --push there is nothing to send: every platform is in the cache, which is what this step checks.
+  if (!opts.push) return { image: id, platform: null, key, digest: found[targets.findIndex((t) => t.engine)]!.digest, status: 'published' };
   await restoreDependencies(asm, id, targets.map((t) => t.platform), opts);
-  // Without --push nothing needs an engine: the restore checks every byte, and the index goes nowhere.
-  const load = opts.load ?? !!opts.push;
-  const r = await deployAssembly(asm, { ...deployOptions({ ...opts, load }), select: [id], exclusively: true, ...(opts.push ? { push: opts.push } : {}) });
+  const r = await deployAssembly(asm, { ...deployOptions({ ...opts, load: opts.load ?? true }), select: [id], exclusively: true, push: opts.push });
   const img = r.images[0];
   if (img.status === 'failed') throw img.error instanceof Error ? img.error : new BuildError(id, img.reason);
   // Defence in depth: a publish never builds (every entry was there a moment ago; a build means it vanished).
   if (img.status !== 'cached') throw new BuildError(id, `was ${img.status} instead of restored from the cache: ${img.reason}`);
-  return { image: id, platform: null, key: asm.manifest.images[id].key, digest: img.pushed?.[0]?.digest ?? img.digest ?? null, status: 'published' };
+  return { image: id, platform: null, key, digest: img.pushed?.[0]?.digest ?? img.digest ?? null, status: 'published' };
+}
+
+/** The node's registry cache (checked to answer first), and a lookup of one entry. */
+async function openNodeCache(opts: NodeOptions): Promise<{ readonly registry: string; lookup(id: string, key: string): Promise<{ readonly digest: string } | null> }> {
+  const { openCache, lookupEntry } = await import('./cache/registry');
+  const cache = await openCache(opts.cache, process.env, await signingOf(opts));
+  return { registry: cache.registry, lookup: (id, key) => lookupEntry(cache, id, key) };
 }
 
 /** Deploy's options for a node: its own state directory, no GC (the directory is thrown away with the node), one image. */

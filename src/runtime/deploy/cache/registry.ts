@@ -93,15 +93,25 @@ export function buildTag(key: string): string {
 }
 
 /**
- * Whether the cache holds a complete entry of `id` at `key` (its build artifact,
- * pushed last), by one HEAD request; nothing is checked or downloaded.
+ * The image id of the cache's entry of `id` at `key`, by two small reads (the build
+ * artifact and the image manifest it names), without downloading or restoring
+ * anything; null when there is no entry, or (with trusted keys) no trusted one.
+ * What an idempotent node answers when its work is already done.
  */
-export async function hasEntry(cache: RegistryCache, id: string, key: string): Promise<boolean> {
-  const res = await cache.client.request('HEAD', `/v2/${cacheRepository(cache, id)}/manifests/${buildTag(key)}`, { accept: MANIFEST_ACCEPT });
-  await res.arrayBuffer().catch(() => undefined);
-  if (res.status === 404) return false;
-  if (!res.ok) throw new BuildError(id, `registry cache: HEAD manifest ${buildTag(key)}: HTTP ${res.status}`, { phase: 'cache' });
-  return true;
+export async function lookupEntry(cache: RegistryCache, id: string, key: string): Promise<{ readonly digest: string } | null> {
+  const repo = cacheRepository(cache, id);
+  const fail = (why: string): never => {
+    throw new BuildError(id, `registry cache entry ${cache.registry}/${id}:${buildTag(key)}: ${why}`, { phase: 'cache' });
+  };
+  const artifact = await getManifest(cache.client, repo, buildTag(key));
+  if (!artifact || (await whyUntrusted(cache, repo, sha256Digest(artifact.body)))) return null;
+  const a = parseManifest(artifact.body, fail);
+  if (a.annotations?.[ANN_KEY] !== key || !a.subject) fail('does not name an image of its key');
+  const image = await getManifest(cache.client, repo, a.subject!.digest);
+  if (!image || sha256Digest(image.body) !== a.subject!.digest) fail(`its image ${a.subject!.digest} is not in the registry`);
+  const m = parseManifest(image!.body, fail);
+  if (m.annotations?.[ANN_KEY] !== key) fail(`the image manifest carries key ${m.annotations?.[ANN_KEY] ?? 'none'}`);
+  return { digest: m.config.digest };
 }
 
 /** A report file kept next to the build (PACKAGES.md, SBOM, provenance): its file name and state path. */
