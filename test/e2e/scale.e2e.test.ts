@@ -82,8 +82,10 @@ test('three engines run the Argo DAG of an app: the digests of one machine, ever
   const took = (what: string) => console.log(`  ${what}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   try {
     writeFileSync(join(app.dir, 'images.ts'), APP);
-    // One machine: the reference digests (the lock it writes is the app's, which every node reads).
-    const one = await deployApp({ app: join(app.dir, 'images.ts'), state: join(single.dir, 'state'), out: join(single.dir, 'out') });
+    // One machine: the reference digests, a deploy of the app's assembly (synthesized as every node does; no lock to resolve).
+    const synth = cli(app.dir, ['synth', '-o', join(single.dir, 'out')]);
+    assert.is(synth.code, 0, synth.stderr);
+    const one = await deployApp({ app: join(single.dir, 'out'), state: join(single.dir, 'state') });
     assert.ok(one.ok, JSON.stringify(one.images.map((i) => [i.id, i.status, i.reason])));
     const reference = new Map(one.images.map((i) => [i.id, i.digest!]));
     builderRef = (await docker.listImages()).flatMap((i) => i.RepoTags ?? []).find((t) => t.startsWith(`imgsdk-builder/${NS}-bookworm:`));
