@@ -22,7 +22,7 @@ import { readWorkflow, runWorkflow, type RunResult } from '../test/e2e/_argo-dri
 import { copyImage, startEngines } from '../test/e2e/_engines';
 import { secondEngineUnavailable, type SecondEngine } from '../test/e2e/_second-engine';
 import { startRegistry, type Registry } from '../test/e2e/_ship';
-import { workflow, type Plan } from '../test/e2e/_workflow';
+import { argoWorkflow } from '../src/app/ci/argo';
 
 const BIN = resolve(__dirname, '..', 'bin', 'imgsdk.js');
 
@@ -82,9 +82,9 @@ async function main(): Promise<void> {
     const synth = spawnSync(process.execPath, [BIN, 'synth', '--app', app, '-o', out], { encoding: 'utf8' });
     if (synth.status !== 0) throw new Error(synth.stderr);
     const asm = await readAssembly(out);
-    const plan = JSON.parse(spawnSync(process.execPath, [BIN, 'graph', '--format', 'json', '--app', app], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout) as Plan;
-    const builds = Object.values(plan.images).reduce((n, m) => n + (m.platforms ? Object.keys(m.platforms).length : 1), 0);
-    console.log(`catalogue: ${Object.keys(plan.images).length} images (${PARENTS} parents), ${plan.levels.length} levels, ${builds} builds on ${PLATFORMS.join(', ')}`);
+    const images = Object.values(asm.manifest.images);
+    const builds = images.reduce((n, m) => n + (m.platforms ? Object.keys(m.platforms).length : 1), 0);
+    console.log(`catalogue: ${images.length} images (${PARENTS} parents), ${asm.manifest.order.length} levels, ${builds} builds on ${PLATFORMS.join(', ')}`);
 
     // The builder image (per platform) from the host engine, copied into every engine.
     const engine = engineFromDocker(docker);
@@ -95,8 +95,10 @@ async function main(): Promise<void> {
     const three = engines.slice(0, 3).map((e) => e.host);
     const one = [engines[3].host];
 
-    const tasks = (prefix: string) => readWorkflow(workflow(plan, `${registry!.address}/${prefix}`, out));
-    const wf = workflow(plan, `${registry.address}/three`, out);
+    // The file imgsdk ci argo writes; the nodes read the assembly synthesized once (--app), as the Kubernetes design plans once.
+    const workflow = (prefix: string) => argoWorkflow(asm.manifest, { cache: `${registry!.address}/${prefix}`, runnerImage: 'imgsdk-runner', app: out });
+    const tasks = (prefix: string) => readWorkflow(workflow(prefix));
+    const wf = workflow('three');
     console.log(`workflow: ${wf.split('\n').length} lines, ${Buffer.byteLength(wf)} bytes, ${tasks('three').length} tasks`);
     const opts = { cwd: app, imgsdk: [process.execPath, BIN], parallelism: PARALLELISM };
     await measured('3 engines', () => runWorkflow(tasks('three'), { ...opts, engines: three }));

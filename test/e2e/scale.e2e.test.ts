@@ -14,7 +14,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deployApp } from '../../src';
 import { readWorkflow, runWorkflow, type Attempt, type RunResult } from './_argo-driver';
-import { workflow, type Plan } from './_workflow';
+import { argoWorkflow } from '../../src/app/ci/argo';
+import { readAssembly } from '../../src/contract/read';
 import { removeImages, tempDir } from './_app';
 import { engineOrSkip } from './_engine';
 import { copyImage, startEngines } from './_engines';
@@ -61,7 +62,6 @@ async function tagsOf(registry: Registry, repo: string): Promise<string[]> {
   return res.ok ? (((await res.json()) as { tags: string[] | null }).tags ?? []).sort() : [];
 }
 
-const builds = (r: RunResult) => r.attempts.filter((a) => a.task.startsWith('build-'));
 const finalOf = (r: RunResult, task: string) => r.attempts.filter((a) => a.task === task).pop()!;
 
 test('three engines run the Argo DAG of an app: the digests of one machine, every key built once, an interrupted node converges on retry, nothing left behind', async () => {
@@ -95,7 +95,7 @@ test('three engines run the Argo DAG of an app: the digests of one machine, ever
     [engines, registry] = await Promise.all([startEngines(3), startRegistry()]);
     await copyImage(docker, builderRef!, engines);
     took('three engines up, the builder in each');
-    const plan = JSON.parse(cli(app.dir, ['graph', '--format', 'json']).stdout) as Plan;
+    const plan = JSON.parse(cli(app.dir, ['graph', '--format', 'json']).stdout) as { images: Record<string, { key: string }> };
     assert.equal(Object.keys(plan.images).sort(), [...IDS].sort());
 
     // Idempotent, even at once: two nodes of one image on two engines, one cache entry, one digest.
@@ -113,8 +113,12 @@ test('three engines run the Argo DAG of an app: the digests of one machine, ever
     took('one image twice at once, and again');
     // The workflow, on the three engines; the node of hello is interrupted in phase 1 (as Kubernetes stops a pod) once.
     const cache = `${registry.address}/ci`;
-    const tasks = readWorkflow(workflow(plan, cache));
-    const helloTask = `build-${NS}-hello`.replace(/[^a-z0-9-]+/g, '-');
+    // The file imgsdk ci argo writes for the app (the runner image is the cluster's; here the app's directory stands for it).
+    const tasks = readWorkflow(argoWorkflow((await readAssembly(join(single.dir, 'out'))).manifest, { cache, runnerImage: 'imgsdk-runner' }));
+    const taskOf = (kind: 'build' | 'publish', id: string) => tasks.find((t) => t.argv.includes(id) && t.argv.includes('--publish') === (kind === 'publish'))!.name;
+    const helloTask = taskOf('build', `${NS}/hello`);
+    const publishes = new Set(tasks.filter((t) => t.argv.includes('--publish')).map((t) => t.name));
+    const builds = (r: RunResult) => r.attempts.filter((x) => !publishes.has(x.task));
     const first = await runWorkflow(tasks, { engines: engines.map((e) => e.host), cwd: app.dir, imgsdk: [process.execPath, BIN], interrupt: { task: helloTask, when: /: building \(phase1\)/ } });
     const show = (r: RunResult) => r.attempts.map((x: Attempt) => `${x.task}#${x.attempt} on ${x.engine.slice(-20)}: exit ${x.exitCode} ${JSON.stringify(x.result)}${x.exitCode ? `\n${x.stderr}` : ''}`).join('\n');
     assert.ok(first.ok, show(first));
@@ -122,10 +126,10 @@ test('three engines run the Argo DAG of an app: the digests of one machine, ever
     took('the workflow');
     // Every digest is the single machine's.
     for (const id of IDS) {
-      const build = finalOf(first, `build-${id.replace(/[^a-z0-9]+/g, '-')}`);
+      const build = finalOf(first, taskOf('build', id));
       assert.is(build.result?.digest, reference.get(id), `${id}: ${JSON.stringify(build.result)}`);
       assert.is(build.result?.key, plan.images[id].key);
-      assert.is(finalOf(first, `publish-${id.replace(/[^a-z0-9]+/g, '-')}`).result?.status, 'published');
+      assert.is(finalOf(first, taskOf('publish', id)).result?.status, 'published');
     }
     // Every key built exactly once across the engines.
     const built = builds(first).filter((x) => x.result?.status === 'built').map((x) => x.result!.key as string).sort();
