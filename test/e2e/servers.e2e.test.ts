@@ -5,7 +5,8 @@
  * Together they exercise the rules of what slimming keeps by name: a locale a
  * configuration file names (PostgreSQL initialised with --locale=C.UTF-8), an account
  * it names (nginx's www-data), a program it runs (lighttpd's include_shell of a Perl
- * script), a /run directory of tmpfiles.d (tinyproxy). `npm run corpus` runs all.
+ * script, through /bin/sh), a /run directory of tmpfiles.d (tinyproxy) and of a systemd
+ * unit's RuntimeDirectory= (sshd). `npm run corpus` runs all.
  */
 import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';

@@ -207,20 +207,28 @@ const TEXTS: ReadonlySet<string> = new Set([FILES.path, PASSWD_ADDED.path, GROUP
 /**
  * The accounts an install created (`adduser --system` in a maintainer script), from
  * the lines it added to /etc/passwd and /etc/group: users with their primary group's
- * name, and groups of their own (`redis` user, `redis` group; `postdrop` group alone).
+ * name, and groups of their own (`redis` user, `redis` group; `postdrop` group alone),
+ * each group with the members the install gave it (`ssl-cert:x:108:postgres`).
  */
 export function parseCreatedAccounts(passwd: string, group: string): CreatedAccount[] {
   const groups = new Map<number, string>();
+  const members = new Map<string, string[]>();
   const out: CreatedAccount[] = [];
-  for (const { name, gid } of parseRows(GROUP_ADDED, group)) if (name && /^\d+$/.test(gid)) groups.set(Number(gid), name);
+  for (const { name, gid, members: list } of parseRows(GROUP_ADDED, group)) {
+    if (!name || !/^\d+$/.test(gid)) continue;
+    groups.set(Number(gid), name);
+    const m = list.split(',').filter(Boolean);
+    if (m.length) members.set(name, m);
+  }
+  const withMembers = (name: string | undefined) => (name && members.has(name) ? { members: members.get(name)! } : {});
   const usedGroups = new Set<string>();
   for (const { name, uid, gid, home, shell } of parseRows(PASSWD_ADDED, passwd)) {
     if (!name || !/^\d+$/.test(uid) || !/^\d+$/.test(gid)) continue;
     const groupName = groups.get(Number(gid));
     if (groupName) usedGroups.add(groupName);
-    out.push({ user: name, uid: Number(uid), gid: Number(gid), ...(groupName ? { group: groupName } : {}), home: home || '/nonexistent', shell: shell || '/usr/sbin/nologin' });
+    out.push({ user: name, uid: Number(uid), gid: Number(gid), ...(groupName ? { group: groupName } : {}), home: home || '/nonexistent', shell: shell || '/usr/sbin/nologin', ...withMembers(groupName) });
   }
-  for (const [gid, name] of groups) if (!usedGroups.has(name)) out.push({ group: name, gid });
+  for (const [gid, name] of groups) if (!usedGroups.has(name)) out.push({ group: name, gid, ...withMembers(name) });
   return out.sort((a, b) => (a.user ?? a.group!).localeCompare(b.user ?? b.group!));
 }
 

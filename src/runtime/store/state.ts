@@ -41,6 +41,12 @@ export interface CreatedAccount {
   readonly gid: number;
   readonly home?: string;
   readonly shell?: string;
+  /**
+   * The group's member list as the install left it (`adduser postgres ssl-cert` in
+   * postgresql-common's postinst): of a group alone, or of a user's primary group.
+   * @default none
+   */
+  readonly members?: readonly string[];
 }
 
 /** One installed package, as packages.json lists it. */

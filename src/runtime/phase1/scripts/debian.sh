@@ -39,10 +39,12 @@ export ROOT DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none LC_ALL=
 
 . "$(dirname "$0")/lib.sh"
 
-# Every path of the builder's filesystem, except what is never image content.
+# Every path of the builder's filesystem, except what is never image content. /run is
+# listed for the directories maintainer scripts make there (slapd's /run/slapd); its
+# files are never copied (see the copy list below).
 snapshot() {
 	find / \( -path /proc -o -path /sys -o -path /dev -o -path /imgsdk -o -path /tmp \
-		-o -path /run -o -path /var/lib/apt/lists -o -path /var/cache \) -prune -o -print |
+		-o -path /var/lib/apt/lists -o -path /var/cache \) -prune -o -print |
 		sort -u >"$1"
 }
 
@@ -317,6 +319,12 @@ comm -13 "$W/before" "$W/after" | comm -23 - "$W/listed" |
 	grep -Ev '^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-?$' |
 	grep -Ev '^/etc/rc[0-6S]\.d/|^/etc/systemd/system/[^/]+\.wants/|^/var/lib/systemd/deb-systemd-' \
 		>"$W/created" || true
+# Of /var/log, the directories a maintainer script made (exim4's /var/log/exim4, owned
+# Debian-exim:adm 2750): a daemon that logs as its own account cannot make them
+# itself. Never a log file: those are the builder's.
+comm -13 "$W/before" "$W/after" | comm -23 - "$W/listed" | grep -E '^/var/log/' | while IFS= read -r p; do
+	[ -d "$p" ] && [ ! -L "$p" ] && printf '%s\n' "$p"
+done >>"$W/created" || true
 log "$(wc -l <"$W/created") files created by maintainer scripts"
 
 # Every entry plus its ancestors, so directories keep their modes and owners. The
