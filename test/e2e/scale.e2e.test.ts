@@ -17,7 +17,7 @@ import { readWorkflow, runWorkflow, type Attempt, type RunResult } from './_argo
 import { argoWorkflow } from '../../src/app/ci/argo';
 import { readAssembly } from '../../src/contract/read';
 import { removeImages, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { copyImage, startEngines } from './_engines';
 import { secondEngineUnavailable, type SecondEngine } from './_second-engine';
 import { startRegistry, type Registry } from './_ship';
