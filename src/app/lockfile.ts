@@ -5,6 +5,7 @@
  * .deb's sha256), without building anything.
  */
 import { readFile } from 'node:fs/promises';
+import { formatList, jobPath, LOCK_CLOSURE, LOCK_JOB, parseRows, RELEASES } from '../contract/builder-files';
 import { join, resolve } from 'node:path';
 import { stateDirOf } from '../contract/defaults';
 import type { Readable } from 'node:stream';
@@ -295,7 +296,7 @@ async function runLockContainer(
   const ref = await (await import('../runtime/phase1/builders/debian')).ensureDebianBuilder(engine, def, { log, signal: opts.signal });
   const apt = renderApt([], def.debian!);
   const files: Record<string, string> = { 'apt/sources.list': apt['sources.list'], 'apt/apt.conf.d/99imgsdk': apt['apt.conf.d/99imgsdk'] };
-  requests.forEach((r, i) => (files[`jobs/${String(i).padStart(4, '0')}.list`] = r.map((x) => `${x}\n`).join('')));
+  requests.forEach((r, i) => (files[jobPath(LOCK_JOB, i)] = formatList(LOCK_JOB, r)));
   log(`lock: resolving ${requests.length} image${requests.length === 1 ? '' : 's'} in ${def.id}`);
   return engine.withContainer(
     {
@@ -308,26 +309,20 @@ async function runLockContainer(
       const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(`lock: ${l}`)) });
       if (code !== 0) throw new BuildError(def.id, `resolving packages failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const out = await readTexts(await c.getArchive('/imgsdk/out'));
-      const closures = requests.map((_, i) => parseClosure(out.get(`${String(i).padStart(4, '0')}.tsv`) ?? ''));
+      const closures = requests.map((_, i) => parseClosure(out.get(jobPath(LOCK_CLOSURE, i)) ?? ''));
       // A lock entry without a checksum would switch the .deb check off: an index without one is an error here.
       const unsummed = closures.flat().filter((p) => !/^[0-9a-f]{64}$/.test(p.sha256));
       if (unsummed.length) throw new BuildError(def.id, `the archive's index gives no SHA256 for ${[...new Set(unsummed.map((p) => `${p.name} ${p.version}`))].join(', ')}: imgsdk.lock needs one per .deb`, { phase: 'lock' });
       const releases: Record<string, string> = {};
-      for (const line of (out.get('releases.tsv') ?? '').split('\n')) {
-        const [k, date] = line.split('\t');
-        if (k && date) releases[k] = date;
-      }
+      for (const { codename, date } of parseRows(RELEASES, out.get(RELEASES.path) ?? '')) if (codename && date) releases[codename] = date;
       return { closures, releases };
     },
   );
 }
 
-/** `name TAB version TAB arch TAB sha256 TAB suite` lines. */
+/** A job's closure as debian-lock.sh writes it ({@link LOCK_CLOSURE}'s columns). */
 export function parseClosure(text: string): LockedPackage[] {
-  return text.split('\n').filter(Boolean).map((l) => {
-    const [name, version, arch, sha256, suite] = l.split('\t');
-    return { name, version, arch: arch ?? '', sha256: sha256 ?? '', suite: suite ?? '' };
-  });
+  return parseRows(LOCK_CLOSURE, text).map(({ name, version, arch, sha256, suite }) => ({ name, version, arch, sha256, suite }));
 }
 
 async function readLock(file: string): Promise<Lock | null> {

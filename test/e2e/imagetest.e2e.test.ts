@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { app, deploy, image } from '../../src';
 import { candidateTag } from '../../src/runtime/image/load';
 import { tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { busybox, leftoverContainers, NS, removeNamespace } from './_ship';
 
 const ID = `${NS}/checked`;

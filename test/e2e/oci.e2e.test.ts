@@ -11,7 +11,7 @@ import { archiveName } from '../../src/runtime/image/oci-export';
 import { LABEL_SBOM } from '../../src/contract/labels';
 import { StateDir } from '../../src/runtime/store/state';
 import { bookworm, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { busybox, NS, removeNamespace, run } from './_ship';
 
 const sh = promisify(execFile);

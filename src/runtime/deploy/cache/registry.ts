@@ -24,7 +24,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
-import { BuildError, UsageError, VerifyError } from '../../../contract/errors';
+import { BuildError, UnavailableError, UsageError, VerifyError } from '../../../contract/errors';
 import { registryRef, shortKey } from '../../../contract/names';
 import { canonicalJson } from '../../../contract/json';
 import { writeAtomic, streamAtomic } from '../../../util/files';
@@ -62,7 +62,8 @@ export interface RegistryCache {
 
 /**
  * Checks `ref` (`host[:port][/prefix]`) and that the registry answers `/v2/`;
- * a UsageError naming it otherwise, before anything is built.
+ * a UsageError naming it otherwise (an UnavailableError, exit 75, when it does not
+ * answer or answers a server error), before anything is built.
  * @example const cache = await openCache('127.0.0.1:5000/ci-cache');
  */
 export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.env, keys: { readonly signer?: Signer | null; readonly trusted?: readonly TrustedKey[] } = {}): Promise<RegistryCache> {
@@ -70,9 +71,11 @@ export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.en
   if (registry === null) throw new UsageError(`--cache "${ref}" is not a registry (host[:port][/prefix])`);
   const client = new RegistryClient(registry, registryAuth(registry, env));
   const res = await client.request('GET', '/v2/').catch((err: unknown) => {
-    throw new UsageError(`--cache ${registry}: the registry at ${client.url} does not answer (${(err as Error).cause ?? (err as Error).message})`);
+    // Retryable (exit 75): a registry that is restarting or not up yet may answer later.
+    throw new UnavailableError(`--cache ${registry}: the registry at ${client.url} does not answer (${(err as Error).cause ?? (err as Error).message})`, { cause: err });
   });
   await res.arrayBuffer().catch(() => undefined);
+  if (res.status >= 500 || res.status === 429) throw new UnavailableError(`--cache ${registry}: ${client.url}/v2/ answers HTTP ${res.status}`);
   if (!res.ok) throw new UsageError(`--cache ${registry}: ${client.url}/v2/ answers HTTP ${res.status}${res.status === 401 ? ' (set IMGSDK_REGISTRY_USER/_PASSWORD or docker login)' : ''}`);
   return { registry, client, signer: keys.signer ?? null, trusted: keys.trusted ?? [] };
 }
@@ -85,6 +88,28 @@ export function cacheRepository(cache: Pick<RegistryCache, 'registry'>, id: stri
 /** The tag of a key's build artifact. */
 export function buildTag(key: string): string {
   return `${key}.build`;
+}
+
+/**
+ * The image id of the cache's entry of `id` at `key`, by two small reads (the build
+ * artifact and the image manifest it names), without downloading or restoring
+ * anything; null when there is no entry, or (with trusted keys) no trusted one.
+ * What an idempotent node answers when its work is already done.
+ */
+export async function lookupEntry(cache: RegistryCache, id: string, key: string): Promise<{ readonly digest: string } | null> {
+  const repo = cacheRepository(cache, id);
+  const fail = (why: string): never => {
+    throw new BuildError(id, `registry cache entry ${cache.registry}/${id}:${buildTag(key)}: ${why}`, { phase: 'cache' });
+  };
+  const artifact = await getManifest(cache.client, repo, buildTag(key));
+  if (!artifact || (await whyUntrusted(cache, repo, sha256Digest(artifact.body)))) return null;
+  const a = parseManifest(artifact.body, fail);
+  if (a.annotations?.[LABEL_KEY] !== key || !a.subject) fail('does not name an image of its key');
+  const image = await getManifest(cache.client, repo, a.subject!.digest);
+  if (!image || sha256Digest(image.body) !== a.subject!.digest) fail(`its image ${a.subject!.digest} is not in the registry`);
+  const m = parseManifest(image!.body, fail);
+  if (m.annotations?.[LABEL_KEY] !== key) fail(`the image manifest carries key ${m.annotations?.[LABEL_KEY] ?? 'none'}`);
+  return { digest: m.config.digest };
 }
 
 /** A report file kept next to the build (PACKAGES.md, SBOM, provenance): its file name and state path. */
