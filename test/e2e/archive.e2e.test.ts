@@ -15,7 +15,7 @@ import { writeLayerFile } from '../../src/runtime/image/layer';
 import { imageConfig, imageManifest, renderGroup, renderNsswitch, renderPasswd } from '../../src/runtime/image/oci';
 import { BlobStore } from '../../src/runtime/store/blobs';
 import type { Entry } from '../../src/runtime/store/entry';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 
 const run = promisify(execFile);
 const account = { user: 'app', uid: 1000, group: 'app', gid: 1000, home: '/nonexistent', shell: '/sbin/nologin' };

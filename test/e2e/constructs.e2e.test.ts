@@ -11,7 +11,7 @@ import { hostBinary, jvmApp, nodeApp, pythonApp, staticSite } from '@imgsdk/apps
 import { app, deploy, noShell, nonRoot, type Image } from '../../src';
 import { bookworm, removeImages, tempDir } from './_app';
 import { ANSWERS, writeApps, type AppKind } from './_apps';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { eventually, httpGet, startService } from './_examples';
 
 const NS = `imgsdk-apps-${randomBytes(4).toString('hex')}`;

@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CI_SERVERS, SERVERS, serverName } from '../../corpus/servers';
 import { formatServerResults, runServers, serverImage } from '../../corpus/servers-run';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { removeImages, tempDir } from './_app';
 
 test('every server of the CI part of the server corpus starts and answers as in plain Debian', async () => {

@@ -7,6 +7,7 @@ import type { AccountDef, HealthcheckDef, ImageDef } from '../../contract/assemb
 import { BuildError } from '../../contract/errors';
 import { canonicalJson } from '../../contract/json';
 import { sha256Digest } from '../../util/hash';
+import { LABEL_ID, LABEL_KEY } from '../../contract/labels';
 
 /** OCI media type of an image config. */
 export const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
@@ -72,8 +73,8 @@ export function imageConfig(def: ImageDef, opts: ImageConfigOptions): Blob {
   const labels: Record<string, string> = {
     ...c.labels,
     ...opts.extraLabels,
-    'org.imgsdk.id': def.id,
-    'org.imgsdk.key': opts.key,
+    [LABEL_ID]: def.id,
+    [LABEL_KEY]: opts.key,
   };
 
   // Docker omits unset fields (omitempty); doing the same keeps `inspect` familiar.

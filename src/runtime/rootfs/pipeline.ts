@@ -16,7 +16,7 @@ import { parseElf } from './elf';
 import type { Entry } from '../store/entry';
 import { linkCheck, readLoaderConfig } from './linkcheck';
 import { checkMachine } from './machine';
-import { checkRules } from './policies';
+import { checkRules, type RulesInput } from './policies';
 import { purge, type PurgeReport } from './purge';
 import { dirname, globToRegExp, Layers } from './resolve';
 import { normalizeEntries, parseShebang, readHead, readRootfsTar } from './tar';
@@ -165,17 +165,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const modules = dropUnloadableModules([...input.parents, entries], { libc: input.libc, needs: def.needs, ldSoConf });
   entries = modules.entries;
 
-  const layers = [...input.parents, entries];
-  checkLayerShape(def, input.parents, entries);
-  if (input.platform) checkMachine(def.id, entries, input.platform);
-  // Before the link check: a shell that misses a library is named as a shell.
-  await checkRules({ def, parents: input.parents, entries, accounts: [...(input.createdAccounts ?? []), ...declared, ...accounts.users], packages: input.packages, blobs });
-  const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf, executablesOnly: true });
-  if (problems.length) {
-    throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
-  }
-  checkForbidden(def, layers);
-  await checkEntrypoint(def, layers, async (e) => (e.sha256 ? readHead(blobs.path(e.sha256)) : Buffer.alloc(0)));
+  await checkBuilt(input, entries, [...(input.createdAccounts ?? []), ...declared, ...accounts.users], ldSoConf);
 
   const all = [...declared, ...accounts.users];
   const uids = new Set([0, 65534, ...all.map((a) => a.uid)]);
@@ -191,6 +181,26 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const ownPaths = new Set(own.stripped.map((f) => f.path));
   const stripped = [...privileges.stripped.filter((f) => !ownPaths.has(f.path)), ...own.stripped].filter((f) => final.has(f.path));
   return { entries, purged: purged.purged, slimmed, stripped, droppedModules: modules.dropped, createdAccounts, notes, warnings: privilegeWarnings(def, input.packages, stripped, origin) };
+}
+
+/**
+ * The checks of what the pipeline made, over its layer and the parents': layer
+ * shape, machine, the policies' rules, the link check, forbidden paths and the
+ * entrypoint. Each throws naming the image.
+ */
+async function checkBuilt(input: PipelineInput, entries: readonly Entry[], accounts: RulesInput['accounts'], ldSoConf: Awaited<ReturnType<typeof readLoaderConfig>>): Promise<void> {
+  const { def, blobs } = input;
+  const layers = [...input.parents, entries];
+  checkLayerShape(def, input.parents, entries);
+  if (input.platform) checkMachine(def.id, entries, input.platform);
+  // Before the link check: a shell that misses a library is named as a shell.
+  await checkRules({ def, parents: input.parents, entries, accounts, packages: input.packages, blobs });
+  const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf, executablesOnly: true });
+  if (problems.length) {
+    throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
+  }
+  checkForbidden(def, layers);
+  await checkEntrypoint(def, layers, async (e) => (e.sha256 ? readHead(blobs.path(e.sha256)) : Buffer.alloc(0)));
 }
 
 /**

@@ -3,14 +3,18 @@
 #
 # In:  /imgsdk/in   image.json, apt/packages.list, apt/sources.list,
 #                   apt/apt.conf.d/*, [apt/preferences.d/*], [apt/trusted.gpg.d/*],
-#                   [apt/lock.tsv]  (name TAB version TAB sha256 TAB arch per package of the closure, from imgsdk.lock)
+#                   [apt/lock.tsv]  (a row per package of the closure, from imgsdk.lock)
 #                   [hooks/configure-builder.sh, configure-rootfs.sh, finish-rootfs.sh],
 #                   [parent-packages.list]  (packages the parent image already has)
 # Out: /imgsdk/out  rootfs.tar      tar of /imgsdk/root, ./-relative, numeric owners
 #                   packages.json   [{name, version, arch, source, origin}] of the closure
-#                   files.tsv       /path TAB package, for every file a package put there
+#                   files.tsv       every file a package put there, with the package
 #                   passwd.added, group.added   the lines the install (maintainer
 #                                   scripts, hooks) added to /etc/passwd and /etc/group
+#                   steps.tsv       when each step started (lib.sh mark)
+#                   depends.tsv     how each Depends/Pre-Depends of the closure resolved
+#                                   (lib.sh pkg_closure; the host does not resolve them again)
+#                   (the columns of every list and .tsv here: src/contract/builder-files.ts)
 #
 # The image gets the files of the package closure (requested packages plus their
 # Depends/Pre-Depends, as installed here; the parent's packages among them come too,
@@ -245,7 +249,7 @@ fi
 log "computing the package closure"
 dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Pre-Depends}, ${Depends}\t${Provides}\n' >"$W/db"
 awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
-	pkg_closure "$W/roots" "$W/closure.all" 'requested package ' ' is not installed' || die "cannot compute the package closure"
+	pkg_closure "$W/roots" "$W/closure.all" 'requested package ' ' is not installed' "$OUT/depends.tsv" || die "cannot compute the package closure"
 comm -23 "$W/closure.all" "$W/parent" >"$W/closure"
 comm -12 "$W/closure.all" "$W/parent" >"$W/closure.inherited"
 # Essential packages nothing declares a dependency on, whose files a program may still
