@@ -110,6 +110,30 @@ debs_out() {
 	done
 }
 
+# Whether the index apt has now gives every version imgsdk.lock pins, and for each
+# .deb of this architecture (or all) the pinned sha256 among that version's. With
+# "report", each one it does not is an error line; with "quiet", nothing is said.
+lock_in_index() {
+	awk -F "$TAB" '{ print $1 "=" $2 }' "$IN/apt/lock.tsv" >"$W/lockspecs"
+	# shellcheck disable=SC2046 # name=version, no spaces
+	apt-cache show $(cat "$W/lockspecs") 2>/dev/null | awk '
+		/^Package: / { p = $2 } /^Version: / { v = $2 } /^SHA256: / { s = $2 }
+		/^$/ { if (p != "") print p "\t" v "\t" s; p = v = s = "" }
+		END { if (p != "") print p "\t" v "\t" s }' >"$W/index"
+	# A .deb's sha256 is its architecture's: a build for another platform (arm64 from an
+	# amd64 lock) checks the version, and the sha256 of what is for all architectures.
+	awk -F "$TAB" -v idx="$W/index" -v myarch="$(dpkg --print-architecture)" -v report="$1" '
+		function err(m) { if (report == "report") printf "imgsdk: error: imgsdk.lock pins %s\n", m > "/dev/stderr"; bad = 1 }
+		BEGIN { while ((getline l < idx) > 0) { split(l, f, "\t"); k = f[1] "\t" f[2]; have[k] = 1; sha[k] = sha[k] " " f[3] } }
+		{
+			k = $1 "\t" $2
+			if (!(k in have)) err($1 " " $2 ", which the archive no longer has")
+			else if (length($3) != 64 || $3 ~ /[^0-9a-f]/) err($1 " " $2 " without a valid sha256 (\"" $3 "\"): the .deb cannot be checked")
+			else if (($4 == "" || $4 == "all" || $4 == myarch) && index(sha[k] " ", " " $3 " ") == 0) err($1 " " $2 " with sha256 " $3 ", the archive has" sha[k])
+		}
+		END { exit bad }' "$IN/apt/lock.tsv"
+}
+
 # Reads "package TAB arch" lines, prints "list file TAB package": the dpkg list file
 # of each installed package (Multi-Arch: same ones carry :arch). Builtins only.
 listfiles() {
@@ -137,6 +161,11 @@ for d in apt.conf.d preferences.d trusted.gpg.d sources.list.d; do
 		cp -R "$IN/apt/$d/." "/etc/apt/$d/"
 	fi
 done
+# Package descriptions in other languages are never used here: apt-get update would
+# fetch and index Translation files (6 MB for bookworm main) for nothing. An image's
+# own apt.conf.d (read after this) may still ask for them.
+mkdir -p /etc/apt/apt.conf.d
+printf 'Acquire::Languages "none";\n' >/etc/apt/apt.conf.d/00imgsdk-languages
 # The container is thrown away after the install and its output hashed: dpkg's
 # fsync after every file buys nothing here (Debian's own container images do this).
 mkdir -p /etc/dpkg/dpkg.cfg.d
@@ -152,8 +181,18 @@ cp /etc/passwd "$W/passwd.before"
 cp /etc/group "$W/group.before"
 
 mark apt-update
-log "apt-get update"
-apt-get update -q || die "apt-get update failed (check apt/sources.list and that the builder reaches the mirror)"
+# Locked, the lists the builder already has are enough when they give every locked
+# version at its sha256: what is installed is then exactly the lock either way, and
+# the update (a fetch of every InRelease, the package cache built anew) is skipped.
+# Unlocked, the archive's candidates of now are what gets installed: always updated.
+locked_checked=0
+if [ -s "$IN/apt/lock.tsv" ] && lock_in_index quiet; then
+	locked_checked=1
+	log "the builder's package lists have the $(wc -l <"$IN/apt/lock.tsv") locked versions: no apt-get update"
+else
+	log "apt-get update"
+	apt-get update -q || die "apt-get update failed (check apt/sources.list and that the builder reaches the mirror)"
+fi
 
 mark setup
 hook configure-builder
@@ -178,25 +217,9 @@ mark apt-download
 # ancestors' too, checked against the archive's index first. apt then verifies each
 # .deb against that index, so what is installed is what the lock names.
 if [ -s "$IN/apt/lock.tsv" ]; then
-	log "checking $(wc -l <"$IN/apt/lock.tsv") locked versions against the archive"
+	[ "$locked_checked" = 1 ] || log "checking $(wc -l <"$IN/apt/lock.tsv") locked versions against the archive"
 	awk -F "$TAB" '{ print $1 "=" $2 }' "$IN/apt/lock.tsv" >"$W/install"
-	# shellcheck disable=SC2046 # name=version, no spaces
-	apt-cache show $(cat "$W/install") 2>/dev/null | awk '
-		/^Package: / { p = $2 } /^Version: / { v = $2 } /^SHA256: / { s = $2 }
-		/^$/ { if (p != "") print p "\t" v "\t" s; p = v = s = "" }
-		END { if (p != "") print p "\t" v "\t" s }' >"$W/index"
-	# A .deb's sha256 is its architecture's: a build for another platform (arm64 from an
-	# amd64 lock) checks the version, and the sha256 of what is for all architectures.
-	myarch=$(dpkg --print-architecture)
-	awk -F "$TAB" -v idx="$W/index" -v myarch="$myarch" '
-		BEGIN { while ((getline l < idx) > 0) { split(l, f, "\t"); k = f[1] "\t" f[2]; have[k] = 1; sha[k] = sha[k] " " f[3] } }
-		{
-			k = $1 "\t" $2
-			if (!(k in have)) { printf "imgsdk: error: imgsdk.lock pins %s %s, which the archive no longer has\n", $1, $2 > "/dev/stderr"; bad = 1 }
-			else if (length($3) != 64 || $3 ~ /[^0-9a-f]/) { printf "imgsdk: error: imgsdk.lock pins %s %s without a valid sha256 (\"%s\"): the .deb cannot be checked\n", $1, $2, $3 > "/dev/stderr"; bad = 1 }
-			else if (($4 == "" || $4 == "all" || $4 == myarch) && index(sha[k] " ", " " $3 " ") == 0) { printf "imgsdk: error: imgsdk.lock pins %s %s with sha256 %s, the archive has%s\n", $1, $2, $3, sha[k] > "/dev/stderr"; bad = 1 }
-		}
-		END { exit bad }' "$IN/apt/lock.tsv" ||
+	[ "$locked_checked" = 1 ] || lock_in_index report ||
 		die "the archive does not have the locked versions: run \`imgsdk update\` to lock what it has now, or pin the builder to a snapshot (debian.builder(id, { snapshot: 'YYYYMMDDTHHMMSSZ' })) that has them"
 	opts="--allow-downgrades"
 	# A lock resolved on a builder that had usrmerge pins it; on a merged-/usr builder
@@ -219,7 +242,17 @@ fi
 [ ! -d "$DEBS" ] || debs_in $opts $(cat "$W/install")
 log "apt-get install --download-only $(tr '\n' ' ' <"$W/install")"
 # shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
-apt-get install -y -q --download-only --no-install-recommends $opts $(cat "$W/install") || die "apt-get install failed"
+if ! apt-get install -y -q --download-only --no-install-recommends $opts $(cat "$W/install"); then
+	[ "$locked_checked" = 1 ] || die "apt-get install failed"
+	# The builder's lists named a .deb the archive has dropped since (a superseded
+	# security update): updated now, the lock is checked against the archive of now.
+	log "apt-get update (a locked .deb could not be downloaded with the builder's lists)"
+	apt-get update -q || die "apt-get update failed (check apt/sources.list and that the builder reaches the mirror)"
+	lock_in_index report ||
+		die "the archive does not have the locked versions: run \`imgsdk update\` to lock what it has now, or pin the builder to a snapshot (debian.builder(id, { snapshot: 'YYYYMMDDTHHMMSSZ' })) that has them"
+	# shellcheck disable=SC2046,SC2086 # one package spec per line, no spaces
+	apt-get install -y -q --download-only --no-install-recommends $opts $(cat "$W/install") || die "apt-get install failed"
+fi
 [ ! -d "$DEBS" ] || debs_out
 mark apt-install
 log "apt-get install $(tr '\n' ' ' <"$W/install")"
