@@ -93,6 +93,10 @@ function keepAptCache(foreign: boolean): string[] {
   return [
     '--skip=cleanup/apt/cache',
     '--customize-hook=chroot "$1" apt-get clean',
+    // The cache records each list's mtime, and mmdebstrap's tar clamps every mtime
+    // after its start (the download's) to that start: older already, they stay as the
+    // cache has them. (apt compares the lists' hashes, not their times, on update.)
+    '--customize-hook=find "$1/var/lib/apt/lists" -maxdepth 1 -type f -exec touch -d @0 {} +',
     '--customize-hook=chroot "$1" apt-cache gencaches',
     '--customize-hook=rm -f "$1/var/cache/apt/pkgcache.bin"',
   ];
