@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { phase1View, type BuilderDef, type ImageDef } from '../../contract/assembly';
@@ -14,6 +14,8 @@ import { HashingStream } from '../../util/hash';
 import type { Engine, OutputHandler, VolumeMount } from '../engine/engine';
 import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
 import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from '../store/state';
+import type { Entry } from '../store/entry';
+import { readRootfsTar } from '../rootfs/tar';
 
 /** Where the builder-side scripts live, in a checkout and in the published package alike. */
 export const SCRIPTS_DIR = join(__dirname, '..', '..', '..', 'src', 'runtime', 'phase1', 'scripts');
@@ -155,16 +157,30 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   let steps = '';
   let sha256: string | null = null;
   let size = 0;
+  // The tar is read into entries (bodies into the blob store) as it streams to its
+  // file: the pipeline then starts from those, and nothing reads the tar again.
+  let reading: Promise<Entry[] | null> = Promise.resolve(null);
   const ex = extract();
   ex.on('entry', (header, stream, next) => {
     const name = header.name.replace(/^(\.\/)?out\//, '');
     if (name === 'rootfs.tar') {
       const tap = new HashingStream();
+      const toEntries = new PassThrough();
+      // An unsafe tar is not refused here: the pipeline reads it again and names what is
+      // wrong (phase 'pipeline'). The stream stops feeding a reader that gave up.
+      reading = readRootfsTar(toEntries, state.blobs, { allowSetuid: true }).catch(() => {
+        toEntries.destroy();
+        return null;
+      });
+      tap.pipe(toEntries);
       pipeline(stream, tap, createWriteStream(tmp)).then(() => {
         sha256 = tap.hex();
         size = tap.bytes;
         next();
-      }, next);
+      }, (err: unknown) => {
+        toEntries.destroy(err as Error);
+        next(err as Error);
+      });
     } else if (name === 'packages.json' || name === 'files.tsv' || name === 'passwd.added' || name === 'group.added' || name === 'steps.tsv') {
       const chunks: Buffer[] = [];
       stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
@@ -204,8 +220,10 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   }
   const createdAccounts = parseCreatedAccounts(added.passwd ?? '', added.group ?? '');
   const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins, ...(createdAccounts.length ? { createdAccounts } : {}) };
-  await state.writeRootfsRecord(rec);
-  return { record: rec, steps };
+  const read = await reading;
+  // Each entry's package, as rootfsInput's reading of the tar gives it.
+  const entries = read?.map(({ origin: _none, ...e }) => (origins[e.path] === undefined ? e : { ...e, origin: origins[e.path] }));
+  return { record: entries ? await state.writeRootfsEntries(rec, entries) : (await state.writeRootfsRecord(rec), rec), steps };
 }
 
 /**
