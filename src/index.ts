@@ -67,6 +67,9 @@ import type * as RegistryCache from './runtime/deploy/cache/registry';
 import type * as Verify from './app/verify';
 import type * as Keys from './runtime/image/sign/keys';
 import type * as Bundles from './runtime/image/sign/bundles';
+import type * as CiGithub from './app/ci/github';
+import type * as CiArgo from './app/ci/argo';
+import type * as CiTasks from './app/ci/tasks';
 
 const updateLock = () => require('./app/update-lock') as typeof UpdateLock;
 const clean = () => require('./runtime/deploy/clean') as typeof Clean;
@@ -77,6 +80,33 @@ const registryCache = () => require('./runtime/deploy/cache/registry') as typeof
 const verifying = () => require('./app/verify') as typeof Verify;
 const keys = () => require('./runtime/image/sign/keys') as typeof Keys;
 const bundles = () => require('./runtime/image/sign/bundles') as typeof Bundles;
+const ciGithub = () => require('./app/ci/github') as typeof CiGithub;
+const ciArgo = () => require('./app/ci/argo') as typeof CiArgo;
+const ciTasking = () => require('./app/ci/tasks') as typeof CiTasks;
+
+export type { CiTask, CiTaskOptions } from './app/ci/tasks';
+export type { GithubWorkflowOptions } from './app/ci/github';
+export type { ArgoWorkflowOptions, ArgoCommand } from './app/ci/argo';
+/**
+ * The tasks of a distributed build of a manifest: one `imgsdk node` per image and platform, one publish per image (app/ci/tasks.ts).
+ * @example ciTasks(assemble(myApp).manifest, { cache: 'registry.example.com/ci' }).map((t) => [t.name, t.dependencies])
+ */
+export const ciTasks: typeof CiTasks.ciTasks = (...a) => ciTasking().ciTasks(...a);
+/**
+ * A GitHub Actions workflow (YAML) running those tasks, as `imgsdk ci github` writes it.
+ * @example writeFileSync('.github/workflows/images.yml', githubWorkflow(assemble(myApp).manifest, { cache: 'ghcr.io/acme/cache', app: 'images.ts', runners: { 'linux/arm64': 'ubuntu-24.04-arm' } }))
+ */
+export const githubWorkflow: typeof CiGithub.githubWorkflow = (...a) => ciGithub().githubWorkflow(...a);
+/**
+ * An Argo Workflows Workflow (YAML) running those tasks, as `imgsdk ci argo` writes it.
+ * @example writeFileSync('images.argo.yaml', argoWorkflow(assemble(myApp).manifest, { cache: 'registry.example.com/ci', runnerImage: 'registry.example.com/team/runner:1' }))
+ */
+export const argoWorkflow: typeof CiArgo.argoWorkflow = (...a) => ciArgo().argoWorkflow(...a);
+/**
+ * The processes a Workflow's DAG tasks run, parameters substituted, with their dependencies: what a stand-in for Argo executes.
+ * @example for (const c of argoCommands(readFileSync('images.argo.yaml', 'utf8'))) console.log(c.name, c.dependencies, c.argv.join(' '))
+ */
+export const argoCommands: typeof CiArgo.argoCommands = (...a) => ciArgo().argoCommands(...a);
 
 /**
  * Verifies a pushed image or index offline with public keys: signatures, attestations, SBOM = package database (app/verify.ts).

@@ -15,6 +15,7 @@ const LOADERS: Record<string, () => CommandModule> = {
   ls: () => ((m) => ({ run: m.lsCommand, usage: m.LS_USAGE }))(require('./ls') as typeof import('./ls')),
   graph: () => ((m) => ({ run: m.graphCommand, usage: m.GRAPH_USAGE }))(require('./graph') as typeof import('./graph')),
   deploy: () => ((m) => ({ run: m.deployCommand, usage: m.DEPLOY_USAGE }))(require('./deploy') as typeof import('./deploy')),
+  ci: () => ((m) => ({ run: m.ciCommand, usage: m.CI_USAGE }))(require('./ci') as typeof import('./ci')),
   diff: () => ((m) => ({ run: m.diffCommand, usage: m.DIFF_USAGE }))(require('./diff') as typeof import('./diff')),
   clean: () => ((m) => ({ run: m.cleanCommand, usage: m.CLEAN_USAGE }))(require('./clean') as typeof import('./clean')),
   shell: () => ((m) => ({ run: m.shellCommand, usage: m.SHELL_USAGE }))(require('./shell') as typeof import('./shell')),

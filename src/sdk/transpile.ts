@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { ValidationError, type Problem } from '../contract/errors';
 import { writeAtomicSync } from '../util/files';
 import { sha256 } from '../util/hash';
@@ -58,16 +58,16 @@ export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? jo
 const loaded = new Map<string, string>();
 
 /**
- * Every `.ts` file loaded through the hook so far, by path (relative to `base`, the
- * app's directory, when inside it: the same whatever the working directory), with
+ * Every `.ts` file loaded through the hook so far, by its path relative to `base`, the
+ * app's directory (also `../lib/x.ts` outside it: an absolute path would make the
+ * manifest and the provenance differ between two checkouts of one app), with
  * the sha256 of its source: the app's sources, for the provenance of what is built
  * from them.
  */
 export function loadedSources(base: string = process.cwd()): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [file, sha] of [...loaded].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const rel = relative(base, file);
-    out[rel.startsWith('..') ? file : rel] = sha;
+    out[relative(base, file).split(sep).join('/')] = sha;
   }
   return out;
 }

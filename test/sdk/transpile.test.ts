@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
@@ -60,6 +60,27 @@ test('synth of an images.ts with a syntax error exits 1 naming images.ts:line, a
     assert.not.match(r.stdout, 'synthesized');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a source outside the app directory is recorded by its relative path, so two checkouts of one app synth the same manifest', () => {
+  const root = mkdtempSync(join(tmpdir(), 'imgsdk-sources-out-'));
+  try {
+    const lib = "import { debian } from 'imgsdk';\nexport const deb = debian.builder('a/deb', { suite: 'bookworm' });\n";
+    const app = "import { image } from 'imgsdk';\nimport { deb } from '../shared/lib';\nexport const a = image('a/a').builder(deb).user('nobody');\n";
+    const manifests = ['one', 'two'].map((copy) => {
+      mkdirSync(join(root, copy, 'shared'), { recursive: true });
+      mkdirSync(join(root, copy, 'app'));
+      writeFileSync(join(root, copy, 'shared', 'lib.ts'), lib);
+      writeFileSync(join(root, copy, 'app', 'images.ts'), app);
+      const r = spawnSync(process.execPath, [BIN, 'synth', '-o', 'out'], { cwd: join(root, copy, 'app'), encoding: 'utf8', env: { ...process.env, IMGSDK_CACHE_DIR: join(root, 'cache') } });
+      assert.is(r.status, 0, r.stderr);
+      return readFileSync(join(root, copy, 'app', 'out', 'manifest.json'), 'utf8');
+    });
+    assert.equal((JSON.parse(manifests[0]) as { sources: Record<string, string> }).sources, { '../shared/lib.ts': sha256(lib), 'images.ts': sha256(app) });
+    assert.is(manifests[1], manifests[0]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
 
