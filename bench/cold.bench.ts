@@ -36,7 +36,7 @@ import { app, debian, deploy, image, type DeployEvent, type Image, type Step } f
 import { bootstrapKey, builderRef, ensureDebianBuilder } from '../src/runtime/phase1/builders/debian';
 import { aptCacheVolume } from '../src/runtime/phase1/builders/apt-cache';
 import { connectEngine } from '../src/runtime/engine/light';
-import { LABEL_KEY } from '../src/runtime/engine/engine';
+import { LABEL_KEY } from '../src/contract/labels';
 import type { BuilderDef } from '../src/contract/assembly';
 import { readAssembly } from '../src/contract/read';
 import { median } from './_measure';

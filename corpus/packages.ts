@@ -7,6 +7,8 @@
  * `output: false` compares exit codes only (the output holds times, or reads a file
  * that differs between images, such as /etc/passwd); otherwise stdout must match too.
  */
+import type { KeepCategory } from '../src';
+
 export interface CorpusEntry {
   /** The Debian package, as `.packages()` takes it. */
   readonly package: string;
@@ -16,6 +18,8 @@ export interface CorpusEntry {
   readonly output?: boolean;
   /** What the entry is known to exercise (hardlinks, setuid, plugins, interpreter, data...). */
   readonly covers?: string;
+  /** `.keep()` categories the image declares, as a user would after deploy's advice (`setuid` for sudo). @default none */
+  readonly keep?: readonly KeepCategory[];
 }
 
 export const CORPUS: readonly CorpusEntry[] = [
@@ -68,6 +72,8 @@ export const CORPUS: readonly CorpusEntry[] = [
   { package: 'python3-cryptography', run: ['python3', '-c', 'from cryptography.fernet import Fernet; f = Fernet(Fernet.generate_key()); print(f.decrypt(f.encrypt(b"ok")).decode())'], covers: 'OpenSSL providers a library loads by name' },
   { package: 'r-base-core', run: ['Rscript', '-e', 'cat(sum(1:3))'], covers: '#!/bin/bash wrapper calling Essential tools' },
   { package: 'node-typescript', run: ['tsc', '--version'], covers: '#!/usr/bin/env node' },
+  // Deploy warns that the setuid bit went (naming .keep('setuid')); the image keeps it, as the warning says.
+  { package: 'sudo', run: ['sudo', '-V'], keep: ['setuid'], covers: 'setuid bit of a named package, kept with .keep(\'setuid\')' },
   { package: 'gawk', run: ['gawk', 'BEGIN { print strftime("%Y", 0, 1), toupper("x") }'] },
   // CLIs
   { package: 'jq', run: ['jq', '-n', '[1, 2] | add'] },

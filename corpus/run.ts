@@ -5,8 +5,9 @@
  * packages installed runs the same commands; each image must exit as the plain
  * container does (and print the same, where the entry compares output).
  *
- *   npm run corpus                 # every package
- *   npm run corpus -- jq git       # some
+ *   npm run corpus                 # every package, then every server
+ *   npm run corpus -- jq git       # some (packages or servers, by name)
+ *   npm run corpus -- --servers    # the server corpus only (--packages: the package corpus only)
  *
  * Prints one line per package (result, image size, plain Debian size, ratio) and
  * `N of M packages give a working image`; exits 1 unless all work.
@@ -45,9 +46,10 @@ export interface CorpusOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The image of one corpus entry: the package by name, run as nobody. Nothing else. */
+/** The image of one corpus entry: the package by name, run as nobody. Nothing else but the `.keep()` an entry names. */
 export function corpusImage(e: CorpusEntry): Image {
-  return image(`corpus/${e.package.replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package).user('nobody');
+  const img = image(`corpus/${e.package.replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package).user('nobody');
+  return e.keep?.length ? img.keep(...e.keep) : img;
 }
 
 /** Builds and runs the given entries; one result per entry, in order. */
@@ -194,9 +196,11 @@ export function formatResults(results: readonly CorpusResult[]): string {
 }
 
 if (require.main === module) {
-  const only = process.argv.slice(2);
-  const entries = only.length ? CORPUS.filter((e) => only.includes(e.package)) : CORPUS;
-  const servers = only.length ? SERVERS.filter((e) => only.includes(serverName(e))) : SERVERS;
+  const args = process.argv.slice(2);
+  const part = args.includes('--servers') ? 'servers' : args.includes('--packages') ? 'packages' : 'both';
+  const only = args.filter((a) => a !== '--servers' && a !== '--packages');
+  const entries = part === 'servers' ? [] : only.length ? CORPUS.filter((e) => only.includes(e.package)) : CORPUS;
+  const servers = part === 'packages' ? [] : only.length ? SERVERS.filter((e) => only.includes(serverName(e))) : SERVERS;
   const unknown = only.filter((p) => !CORPUS.some((e) => e.package === p) && !SERVERS.some((e) => serverName(e) === p));
   if (unknown.length) {
     console.error(`not in the corpus: ${unknown.join(', ')}`);
@@ -214,8 +218,13 @@ if (require.main === module) {
     }
     // Imported here: servers-run.ts imports this module.
     const { formatServerResults, runServers } = await import('./servers-run');
+    const serversStarted = Date.now();
     const served = servers.length ? await runServers(servers, { log }) : [];
-    if (served.length) console.log(`\n${formatServerResults(served)}`);
+    if (served.length) {
+      console.log(`\n${formatServerResults(served)}`);
+      const s = Math.round((Date.now() - serversStarted) / 1000);
+      console.log(`${served.length} servers in ${Math.floor(s / 60)} min ${s % 60} s (load average ${require('node:os').loadavg()[0].toFixed(2)})`);
+    }
     return [...results, ...served];
   })().then(
     (results) => {

@@ -34,12 +34,29 @@ export interface ServerOptions {
   readonly log?: (line: string) => void;
 }
 
+/**
+ * What a booted Debian's systemd makes before a daemon starts, which a plain container
+ * (booting nothing) lacks: the /run directories of tmpfiles.d, and those of the service
+ * units (`RuntimeDirectory=`, and the `mkdir`/`chown` of `ExecStartPre=`). MariaDB's
+ * /run/mysqld and sshd's /run/sshd; the images get them from the build (run-dirs.ts).
+ */
+const PLAIN_BOOT = [
+  `cat /usr/lib/tmpfiles.d/*.conf /etc/tmpfiles.d/*.conf 2>/dev/null | awk '$1 ~ /^[dD]!?$/ && $2 ~ /^\\/(var\\/)?run\\// && $2 !~ /%/ { u = ($4 == "" || $4 == "-") ? "root" : $4; g = ($5 == "" || $5 == "-") ? u : $5; print $2, ($3 ~ /^[0-7]+$/ ? $3 : "0755"), u, g }' |`,
+  '  while read -r p m u g; do mkdir -p "$p" && chmod "$m" "$p" && chown "$u:$g" "$p"; done 2>/dev/null',
+  'for f in /lib/systemd/system/*.service; do',
+  '  case $f in *@.service) continue ;; esac',
+  `  u=$(sed -n 's/^User=//p' "$f" | tail -n 1); g=$(sed -n 's/^Group=//p' "$f" | tail -n 1); m=$(sed -n 's/^RuntimeDirectoryMode=//p' "$f" | tail -n 1)`,
+  `  for d in $(sed -n 's/^RuntimeDirectory=//p' "$f"); do mkdir -p "/run/$d" && chmod "\${m:-0755}" "/run/$d" && chown "\${u:-root}:\${g:-\${u:-root}}" "/run/$d"; done 2>/dev/null`,
+  `  sed -n 's/^ExecStartPre=-\\{0,1\\}\\(\\/bin\\/mkdir \\|\\/bin\\/chown \\)/\\1/p' "$f" | sh 2>/dev/null`,
+  'done',
+].join('\n');
+
 /** Seconds a server gets to accept on its port, in the image (its `.ready()`) and in plain Debian. */
 const START_SECONDS = 90;
 
 /** The image of one server: its package, entrypoint and account, and its started check. Nothing else but the files the entry adds. */
 export function serverImage(e: ServerEntry, namespace = 'corpus-server'): Image {
-  let img = image(`${namespace}/${serverName(e).replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package).entrypoint(...e.entrypoint);
+  let img = image(`${namespace}/${serverName(e).replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package, ...(e.with ?? [])).entrypoint(...e.entrypoint);
   if (e.finishRootfs) img = img.finishRootfs(e.finishRootfs);
   // An account the install creates, declared so the image may run as it (its files follow).
   img = e.user ? img.account({ user: e.user, uid: 10001 }).user(e.user) : img.allowRoot();
@@ -65,7 +82,7 @@ export async function runServers(entries: readonly ServerEntry[], opts: ServerOp
   });
   // One plain image for the servers that install together; one that conflicts (exim4 and postfix are both the MTA) gets its own.
   const together = entries.filter((e) => !e.alone);
-  const shared = together.length ? await plainImage(docker, together.flatMap((e) => [e.package, ...e.clients]), log) : null;
+  const shared = together.length ? await plainImage(docker, together.flatMap((e) => [e.package, ...(e.with ?? []), ...e.clients]), log) : null;
   const results: ServerResult[] = [];
   for (const [i, e] of entries.entries()) {
     const r = built.images.find((x) => x.id === images[i].id)!;
@@ -74,11 +91,12 @@ export async function runServers(entries: readonly ServerEntry[], opts: ServerOp
       continue;
     }
     try {
-      const plain = e.alone || !shared ? await plainImage(docker, [e.package, ...e.clients], log) : shared;
-      // Plain Debian runs the entry's hook as root (ROOT empty), then the server as its account.
+      const plain = e.alone || !shared ? await plainImage(docker, [e.package, ...(e.with ?? []), ...e.clients], log) : shared;
+      // Plain Debian makes what a booted system's systemd would, runs the entry's hook as root (ROOT empty), then the server as its account.
       const user = e.user ?? 'root';
-      const entrypoint = e.finishRootfs ? ['/bin/sh', '-c', `ROOT=; ${e.finishRootfs}; exec setpriv --reuid=${user} --regid=${user} --init-groups -- "$@"`, 'sh', ...e.entrypoint] : e.entrypoint;
-      const want = await startAndProbe(docker, plain.ref, e, { entrypoint, user: e.finishRootfs ? 'root' : user, files: e.files }, plain.ref);
+      const drop = user === 'root' ? 'exec "$@"' : `exec setpriv --reuid=${user} --regid="$(id -g ${user})" --init-groups -- "$@"`;
+      const entrypoint = ['/bin/sh', '-c', `${PLAIN_BOOT}\n${e.finishRootfs ? `ROOT=; ${e.finishRootfs}\n` : ''}${drop}`, 'sh', ...e.entrypoint];
+      const want = await startAndProbe(docker, plain.ref, e, { entrypoint, user: 'root', files: e.files }, plain.ref);
       const got = await startAndProbe(docker, `${images[i].id}:latest`, e, {}, plain.ref);
       const why =
         want.answer === null ? `plain Debian gives no answer (${want.detail}): fix the corpus entry`

@@ -4,8 +4,8 @@
  * Declarations marked `@internal` are stripped from dist/*.d.ts (stripInternal).
  */
 export {
-  ERROR_CODES, exitCodeOf, formatProblem,
-  ImgsdkError, ValidationError, UsageError, AssemblyError, EngineError, BuildError, RootfsError, LockError, CancelledError, FetchError, VerifyError,
+  ERROR_CODES, exitCodeOf, formatProblem, isRetryable, EX_TEMPFAIL,
+  ImgsdkError, ValidationError, UsageError, AssemblyError, EngineError, BuildError, RootfsError, LockError, CancelledError, FetchError, VerifyError, UnavailableError,
   type ErrorCode, type Problem,
 } from './contract/errors';
 export {
@@ -40,6 +40,8 @@ export { debianSources, debianSuites } from './contract/apt';
 export { readAssembly } from './contract/read';
 export { deploy, deployApp, type AppDeployOptions, type DeployAppOptions, type DeployResult } from './app/deploy';
 export { locate, type Where, type Located } from './app/open';
+export { nodeApp, type NodeOptions, type NodeResult } from './app/node';
+export { runNode } from './runtime/deploy/node';
 export { OUT_DIR_NAME, STATE_DIR_NAME, ENV_OUT_DIR, ENV_STATE_DIR, ENV_SIGN_KEY, ENV_SIGN_KEY_PASSPHRASE } from './contract/defaults';
 export type { VerifyAppOptions, VerifyResult, VerifiedManifest } from './app/verify';
 export type { Signer, SignatureMaterial, TrustedKey } from './runtime/image/sign/keys';

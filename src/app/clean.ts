@@ -9,7 +9,7 @@ import { readAssembly } from '../contract/read';
 import { planClean, type CleanOptions, type CleanPlan, type CleanScope } from '../runtime/deploy/clean';
 import { connectEngine } from '../runtime/engine/docker';
 import { liveKeysOf, planGc, runGc, type GcOptions, type GcPlan, type LiveKeys } from '../runtime/store/gc';
-import { StateDir } from '../runtime/store/state';
+import { MUTEX_FILE, StateDir } from '../runtime/store/state';
 import type { Engine } from '../runtime/engine/engine';
 import { loadApp } from '../sdk/load';
 import { assemble } from '../sdk/synth';
@@ -57,7 +57,7 @@ export interface AppGcResult {
 }
 
 /**
- * Garbage-collects the state directory of the app `where` names, holding its lock
+ * Garbage-collects the state directory of the app `where` names, holding its mutex
  * (a running deploy is waited for, never raced): what no current key of its images
  * nor the last `keep` builds of each image use goes. Without an app (no images.ts,
  * no assembly) nothing is current, and only the last builds are kept.
@@ -69,10 +69,10 @@ export async function appGc(where: Where, opts: GcOptions & { readonly dryRun?: 
   if (!at) log('no ./images.ts and no --app: no key is current, only the last builds of each image are kept');
   const state = new StateDir(at?.stateDir ?? where.state ?? stateDirOf());
   if (!existsSync(state.root)) return { plan: { root: state.root, remove: [], before: 0, after: 0, kept: opts.keep ?? 0 }, freed: 0 };
-  return state.withLock(async () => {
+  return state.withMutex(async () => {
     const plan = await planGc(state.root, live, opts);
     return { plan, freed: opts.dryRun ? 0 : await runGc(plan) };
-  }, { command: 'imgsdk clean --gc', onWait: (holder) => log(`waiting for ${holder} to release ${state.root}/lock`) });
+  }, { command: 'imgsdk clean --gc', onWait: (holder) => log(`waiting for ${holder} to release ${state.root}/${MUTEX_FILE}`) });
 }
 
 /** What the command line says besides where the app is. */

@@ -1,11 +1,12 @@
 /**
  * Locking Gentoo images: per image, a container of its builder configured as
- * phase 1 configures it (portage.sh --lock: /etc/portage from the assembly,
+ * phase 1 configures it (portage-lock.sh: /etc/portage from the assembly,
  * overlays, accounts, package.provided of the ancestors' locked versions), then
  * `emerge --pretend --verbose` into the empty root. What emerge would merge, with
  * its USE flags and repository, is the image's entry; nothing is built.
  */
 import { dirname, join } from 'node:path';
+import { formatList, PARENT_PACKAGES, PORTAGE_LOCK } from '../contract/builder-files';
 import { recordUses, usersDirOf } from '../runtime/store/users';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,12 +17,13 @@ import { BuildError } from '../contract/errors';
 import type { GentooBuilderLock, LockedPackage } from '../sdk/lock';
 import { parsePretend, pretendToLocked } from '../sdk/portage/lock';
 import type { Assembly } from '../sdk/synth';
-import { builderRef, ensureGentooBuilder, LABEL_STAGE3_DATE, type GentooBuilder } from '../runtime/phase1/builders/gentoo';
+import { builderRef, ensureGentooBuilder, type GentooBuilder } from '../runtime/phase1/builders/gentoo';
 import { SNAPSHOT_VOLUME_PREFIX } from '../runtime/phase1/builders/portage-snapshot';
-import { LABEL_STAGE3_SHA512, stage3Ref } from '../runtime/phase1/builders/stage3';
+import { stage3Ref } from '../runtime/phase1/builders/stage3';
 import type { Engine } from '../runtime/engine/engine';
 import { dirTar } from '../util/tar';
 import { scriptsTar } from '../runtime/phase1/run';
+import { LABEL_LOCK, LABEL_STAGE3_DATE, LABEL_STAGE3_SHA512 } from '../contract/labels';
 
 /** Options of {@link resolveGentoo}. */
 export interface GentooLockOptions {
@@ -90,23 +92,23 @@ export async function resolveGentoo(
 
 /** Lines of parent-packages.list: the ancestors' locked packages as cat/pkg-version. */
 export function parentLines(pins: readonly LockedPackage[]): string {
-  return [...new Set(pins.filter((p) => p.use !== undefined).map((p) => `${p.name}-${p.version}`))].sort().map((l) => `${l}\n`).join('');
+  return formatList(PARENT_PACKAGES, [...new Set(pins.filter((p) => p.use !== undefined).map((p) => `${p.name}-${p.version}`))].sort());
 }
 
-/** Runs portage.sh --lock for one image; emerge's report. */
+/** Runs portage-lock.sh for one image; emerge's report. */
 async function pretend(
   engine: Engine, asm: Assembly, def: ImageDef, bdef: BuilderDef, b: GentooBuilder, inherited: readonly LockedPackage[], opts: GentooLockOptions,
 ): Promise<string> {
   const log = opts.log ?? (() => undefined);
   const prefix = `${asm.manifest.images[def.id].dir}/`;
-  const files: Record<string, string | Buffer> = { 'parent-packages.list': parentLines(inherited) };
+  const files: Record<string, string | Buffer> = { [PARENT_PACKAGES.path]: parentLines(inherited) };
   for (const [path, content] of asm.files) {
     // The lock being made replaces the one the assembly installs.
-    if (path.startsWith(prefix) && path !== `${prefix}portage/imgsdk/lock.list`) files[path.slice(prefix.length)] = content;
+    if (path.startsWith(prefix) && path !== `${prefix}${PORTAGE_LOCK.path}`) files[path.slice(prefix.length)] = content;
   }
   log(`lock: resolving ${def.id} in ${bdef.id} (emerge --pretend)`);
   return engine.withContainer(
-    { image: b.ref, cmd: ['/bin/sh', '/imgsdk/scripts/portage.sh', '--lock', '/imgsdk/in'], mounts: b.mounts, labels: { 'org.imgsdk.lock': bdef.id }, signal: opts.signal },
+    { image: b.ref, cmd: ['/bin/sh', '/imgsdk/scripts/portage-lock.sh', '/imgsdk/in'], mounts: b.mounts, labels: { [LABEL_LOCK]: bdef.id }, signal: opts.signal },
     async (c) => {
       await c.putArchive('/imgsdk/in', await dirTar(null, files));
       await c.putArchive('/imgsdk/scripts', await scriptsTar());

@@ -7,7 +7,7 @@ import { openApp, type Where } from './open';
 
 export type { LockResult, OutdatedResult } from './lockfile';
 export type { PackageChange } from '../sdk/lock';
-export { stage3Head, type Stage3Update } from './stage3-updates';
+export type { Stage3Update } from './stage3-updates';
 
 /** What the command line adds: the images (ids or globs) and builder output. */
 export type AppLockOptions = Pick<LockOptions, 'select' | 'log'>;

@@ -5,6 +5,7 @@
  * .deb's sha256), without building anything.
  */
 import { readFile } from 'node:fs/promises';
+import { formatList, jobPath, LOCK_CLOSURE, LOCK_JOB, parseRows, RELEASES } from '../contract/builder-files';
 import { join, resolve } from 'node:path';
 import { stateDirOf } from '../contract/defaults';
 import type { Readable } from 'node:stream';
@@ -24,8 +25,8 @@ import { connectEngine } from '../runtime/engine/light';
 import type { Engine } from '../runtime/engine/engine';
 import type { Stage3Update } from './stage3-updates';
 // Resolving runs builder containers; what it needs is loaded when it does (a current lock needs none).
-const resolving = () => import('./resolving');
 import { writeAtomic } from '../util/files';
+import { LABEL_LOCK } from '../contract/labels';
 
 /** Options of {@link lock}, {@link outdated} and {@link ensureLocked}. */
 export interface LockOptions {
@@ -133,7 +134,7 @@ export async function outdated(input: AppInput, opts: LockOptions = {}): Promise
   const changes = r.changes.filter((c) => !unlocked.some((u) => u.image === c.image));
   const chosenSet = new Set(chosen);
   const usedBuilders = new Set(chosen.map((id) => asm.images.get(id)!.builder));
-  const stage3 = (await (await resolving()).stage3Updates(asm.manifest, opts.engine ?? null, opts.signal)).filter((u) => usedBuilders.has(u.builder));
+  const stage3 = (await (await import('./stage3-updates')).stage3Updates(asm.manifest, opts.engine ?? null, opts.signal)).filter((u) => usedBuilders.has(u.builder));
   const newer = stage3.filter((u) => u.newer);
   const rebuild = dependents(asm.manifest, [...changes.map((c) => c.image), ...unlocked.map((u) => u.image), ...newer.flatMap((u) => u.rebuild.filter((id) => chosenSet.has(id)))]);
   return { file, changes, unlocked, stage3, rebuild, outdated: changes.length > 0 || unlocked.length > 0 || newer.length > 0 };
@@ -245,7 +246,7 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
   }
   if (gentooTargets.length) {
     engine ??= await lockEngine(opts);
-    const g = await (await resolving()).resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, { log: opts.log, signal: opts.signal, cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads') });
+    const g = await (await import('./gentoo-lock')).resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, { log: opts.log, signal: opts.signal, cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads') });
     for (const id of gentooTargets) {
       const def = asm.images.get(id)!;
       images.set(id, { builder: def.builder, parent: def.parent, request: [...def.packages].sort(), packages: g.images.get(id)! });
@@ -254,7 +255,7 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
   }
   for (const [id, def] of asm.builders) {
     if (def.kind === 'gentoo' && !builders.has(id) && (!previous?.builders[id] || targets.some((t) => asm.images.get(t)!.builder === id))) {
-      builders.set(id, await (await resolving()).gentooBuilderEntry(engine ?? opts.engine, def, asm.manifest.builders[id].key));
+      builders.set(id, await (await import('./gentoo-lock')).gentooBuilderEntry(engine ?? opts.engine, def, asm.manifest.builders[id].key));
     }
   }
   return { images, builders };
@@ -292,42 +293,36 @@ async function runLockContainer(
   opts: LockOptions,
 ): Promise<{ closures: LockedPackage[][]; releases: Record<string, string> }> {
   const log = opts.log ?? (() => undefined);
-  const ref = await (await resolving()).ensureDebianBuilder(engine, def, { log, signal: opts.signal });
+  const ref = await (await import('../runtime/phase1/builders/debian')).ensureDebianBuilder(engine, def, { log, signal: opts.signal });
   const apt = renderApt([], def.debian!);
   const files: Record<string, string> = { 'apt/sources.list': apt['sources.list'], 'apt/apt.conf.d/99imgsdk': apt['apt.conf.d/99imgsdk'] };
-  requests.forEach((r, i) => (files[`jobs/${String(i).padStart(4, '0')}.list`] = r.map((x) => `${x}\n`).join('')));
+  requests.forEach((r, i) => (files[jobPath(LOCK_JOB, i)] = formatList(LOCK_JOB, r)));
   log(`lock: resolving ${requests.length} image${requests.length === 1 ? '' : 's'} in ${def.id}`);
   return engine.withContainer(
     {
-      image: ref, cmd: ['/bin/sh', '/imgsdk/scripts/debian-lock.sh'], labels: { 'org.imgsdk.lock': def.id }, signal: opts.signal,
+      image: ref, cmd: ['/bin/sh', '/imgsdk/scripts/debian-lock.sh'], labels: { [LABEL_LOCK]: def.id }, signal: opts.signal,
       network: def.debian!.network ?? undefined,
     },
     async (c) => {
-      await c.putArchive('/imgsdk/in', await (await resolving()).dirTar(null, files));
-      await c.putArchive('/imgsdk/scripts', await (await resolving()).scriptsTar());
+      await c.putArchive('/imgsdk/in', await (await import('../util/tar')).dirTar(null, files));
+      await c.putArchive('/imgsdk/scripts', await (await import('../runtime/phase1/run')).scriptsTar());
       const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(`lock: ${l}`)) });
       if (code !== 0) throw new BuildError(def.id, `resolving packages failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const out = await readTexts(await c.getArchive('/imgsdk/out'));
-      const closures = requests.map((_, i) => parseClosure(out.get(`${String(i).padStart(4, '0')}.tsv`) ?? ''));
+      const closures = requests.map((_, i) => parseClosure(out.get(jobPath(LOCK_CLOSURE, i)) ?? ''));
       // A lock entry without a checksum would switch the .deb check off: an index without one is an error here.
       const unsummed = closures.flat().filter((p) => !/^[0-9a-f]{64}$/.test(p.sha256));
       if (unsummed.length) throw new BuildError(def.id, `the archive's index gives no SHA256 for ${[...new Set(unsummed.map((p) => `${p.name} ${p.version}`))].join(', ')}: imgsdk.lock needs one per .deb`, { phase: 'lock' });
       const releases: Record<string, string> = {};
-      for (const line of (out.get('releases.tsv') ?? '').split('\n')) {
-        const [k, date] = line.split('\t');
-        if (k && date) releases[k] = date;
-      }
+      for (const { codename, date } of parseRows(RELEASES, out.get(RELEASES.path) ?? '')) if (codename && date) releases[codename] = date;
       return { closures, releases };
     },
   );
 }
 
-/** `name TAB version TAB arch TAB sha256 TAB suite` lines. */
+/** A job's closure as debian-lock.sh writes it ({@link LOCK_CLOSURE}'s columns). */
 export function parseClosure(text: string): LockedPackage[] {
-  return text.split('\n').filter(Boolean).map((l) => {
-    const [name, version, arch, sha256, suite] = l.split('\t');
-    return { name, version, arch: arch ?? '', sha256: sha256 ?? '', suite: suite ?? '' };
-  });
+  return parseRows(LOCK_CLOSURE, text).map(({ name, version, arch, sha256, suite }) => ({ name, version, arch, sha256, suite }));
 }
 
 async function readLock(file: string): Promise<Lock | null> {
@@ -341,7 +336,7 @@ async function readLock(file: string): Promise<Lock | null> {
 /** The files of a tar stream as text, by name without its first directory. */
 async function readTexts(tar: Readable): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const ex = (await resolving()).extract();
+  const ex = (await import('tar-stream')).extract();
   ex.on('entry', (h, stream, next) => {
     const chunks: Buffer[] = [];
     stream.on('data', (d: unknown) => void chunks.push(d as Buffer));

@@ -5,6 +5,7 @@
  * as package.provided); the CLI checks the terminal and attaches it.
  */
 import { join } from 'node:path';
+import { formatList, PARENT_PACKAGES } from '../contract/builder-files';
 import { UsageError } from '../contract/errors';
 import type { LoadedAssembly } from '../contract/read';
 import { ensureBuilder } from '../runtime/phase1/builders/ensure';
@@ -47,9 +48,9 @@ export async function shellContainer(engine: Engine, input: ShellInput, id: stri
     else log(`imgsdk: ${p} is not built at its current key; its packages are not in package.provided (deploy it first)`);
   }
   const list = [...new Set(parents)].sort();
-  const inTar = await dirTar(join(asm.dir, m.dir), { 'parent-packages.list': list.map((l) => `${l}\n`).join('') });
+  const inTar = await dirTar(join(asm.dir, m.dir), { [PARENT_PACKAGES.path]: formatList(PARENT_PACKAGES, list) });
   const configure = builder.kind === 'gentoo'
-    ? '/bin/sh /imgsdk/scripts/portage.sh --configure-only /imgsdk/in || echo "imgsdk: configuring failed (exit $?); the shell opens anyway"; '
+    ? '/bin/sh /imgsdk/scripts/portage-configure.sh /imgsdk/in || echo "imgsdk: configuring failed (exit $?); the shell opens anyway"; '
     : 'echo "imgsdk: the image dir is /imgsdk/in; sh /imgsdk/in/build.sh runs the build"; ';
   log(`imgsdk: shell in ${ref} for ${id}; the container is removed when the shell exits`);
   return {

@@ -5,9 +5,10 @@
 import type { Manifest } from '../contract/assembly';
 import { dependents } from '../sdk/lock';
 import { builderRef } from '../runtime/phase1/builders/gentoo';
-import { LABEL_BUILDER_FROM, short } from '../runtime/phase1/builders/from-image';
+import { short } from '../runtime/phase1/builders/from-image';
 import { latestStage3 } from '../runtime/phase1/builders/stage3';
 import type { Engine } from '../runtime/engine/engine';
+import { LABEL_BUILDER_FROM, LABEL_STAGE3_DATE } from '../contract/labels';
 
 /** What `imgsdk update` found for one Gentoo builder. */
 export interface Stage3Update {
@@ -24,16 +25,6 @@ export interface Stage3Update {
   readonly note?: string;
   /** The image a builder made `from:` one is set up from (it has no stage3 date). */
   readonly from?: string;
-}
-
-/**
- * The head of a report line: `<builder>: stage3 <flavour> <date>`, or `from <image>`
- * for a builder made from an image (it has no date to report).
- * @example stage3Head(u) // 'kubler/bob: stage3 amd64-openrc latest (not set up yet)'
- */
-export function stage3Head(u: Stage3Update, sep = ': '): string {
-  const what = u.from ? `from ${u.from}` : (u.current ?? (u.pinned ? '?' : 'latest (not set up yet)'));
-  return `${u.builder}${sep}stage3 ${u.flavour} ${what}`;
 }
 
 /** Orders stage3 dates (`20180101` and `20240101T170000Z` alike). */
@@ -64,7 +55,7 @@ export async function stage3Updates(manifest: Manifest, engine: Engine | null, s
       continue;
     }
     let current: string | null = pinned ? g.date : null;
-    if (!pinned && engine) current = (await engine.inspectImage(builderRef(b.def, b.key)).catch(() => null))?.labels['org.imgsdk.stage3.date'] ?? null;
+    if (!pinned && engine) current = (await engine.inspectImage(builderRef(b.def, b.key)).catch(() => null))?.labels[LABEL_STAGE3_DATE] ?? null;
     try {
       const latest = (await latestStage3(g.mirror, g.stage3, signal)).date;
       out.push({ ...base, current, latest, newer: current !== null && newerDate(latest, current) });

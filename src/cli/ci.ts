@@ -17,6 +17,7 @@ imgsdk ci argo [ids or globs…] --cache REGISTRY/PREFIX --runner-image REF [opt
   --host-platform P    platform of the default runner / of the nodes building images that name none (default linux/amd64)
   --retries N          runs again after a retryable failure, exit 75 (default 2 for github, 3 for argo)
   --sign-key-secret NAME  a secret with the PEM key that signs cache entries and images (IMGSDK_SIGN_KEY)
+  --trust-key FILE     a public key (path in the repository) whose signatures the cache trusts (repeatable)
  github:
   --runs-on LABEL      the default runner (default ubuntu-latest); other platforms run there under QEMU
   --runner P=LABEL     a native runner for platform P (repeatable); --arm64-runner LABEL is --runner linux/arm64=LABEL
@@ -33,11 +34,11 @@ imgsdk ci argo [ids or globs…] --cache REGISTRY/PREFIX --runner-image REF [opt
 
 export async function ciCommand(argv: readonly string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  if (kind !== 'github' && kind !== 'argo') throw new UsageError(`ci takes github or argo, not ${kind ? `"${kind}"` : 'nothing'}`);
+  if (kind !== 'github' && kind !== 'argo') throw new UsageError(`ci takes github or argo${kind ? `, not "${kind}"` : ''}`);
   const { values, positionals } = parse(rest, {
     app: { type: 'string' }, lock: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' }, push: { type: 'string' },
     'node-app': { type: 'string' }, 'host-platform': { type: 'string' }, retries: { type: 'string' }, 'sign-key-secret': { type: 'string' },
-    'runs-on': { type: 'string' }, runner: { type: 'string', multiple: true }, 'arm64-runner': { type: 'string' },
+    'trust-key': { type: 'string', multiple: true }, 'runs-on': { type: 'string' }, runner: { type: 'string', multiple: true }, 'arm64-runner': { type: 'string' },
     'user-secret': { type: 'string' }, 'password-secret': { type: 'string' }, branch: { type: 'string', multiple: true }, name: { type: 'string' },
     'node-version': { type: 'string' },
     'runner-image': { type: 'string' }, workdir: { type: 'string' }, namespace: { type: 'string' }, 'service-account': { type: 'string' },
@@ -52,7 +53,7 @@ export async function ciCommand(argv: readonly string[]): Promise<number> {
   if (wrong.length) throw new UsageError(`ci ${kind} takes no ${wrong.map((o) => `--${o}`).join(', ')} (those are for ci ${kind === 'github' ? 'argo' : 'github'})`);
   const common = {
     cache: values.cache, push: values.push, select: positionals, app: values['node-app'], hostPlatform: values['host-platform'],
-    retries: count(values.retries, '--retries', 0), signKeySecret: values['sign-key-secret'], command: commandLine(kind, rest),
+    retries: count(values.retries, '--retries', 0), signKeySecret: values['sign-key-secret'], trustKeys: values['trust-key'], command: commandLine(kind, rest),
   };
   const where = { app: values.app, lock: values.lock };
   const { text } = kind === 'github'

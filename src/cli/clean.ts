@@ -3,6 +3,7 @@ import { appGc, executeClean, planAppClean } from '../app/clean';
 import { formatSize } from '../util/format';
 import { UsageError } from '../contract/errors';
 import { parse } from './args';
+import { shortKey } from '../contract/names';
 
 export const CLEAN_USAGE = `imgsdk clean [options]
   Removes what this app and state directory left: the state directory (records,
@@ -67,7 +68,7 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
     (line) => process.stderr.write(`${line}\n`),
   );
   const lines = [
-    ...plan.containers.map((c) => `container ${c.names[0] ?? c.id.slice(0, 12)} (${c.state})`),
+    ...plan.containers.map((c) => `container ${c.names[0] ?? shortKey(c.id)} (${c.state})`),
     ...plan.images.map((i) => `image     ${i.repoTags.join(', ') || i.id.slice(7, 19)}`),
     ...plan.tags.map((t) => `tag       ${t}`),
     ...plan.volumes.map((v) => `volume    ${v.name}`),

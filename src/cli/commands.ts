@@ -15,6 +15,7 @@ const LOADERS: Record<string, () => CommandModule> = {
   ls: () => ((m) => ({ run: m.lsCommand, usage: m.LS_USAGE }))(require('./ls') as typeof import('./ls')),
   graph: () => ((m) => ({ run: m.graphCommand, usage: m.GRAPH_USAGE }))(require('./graph') as typeof import('./graph')),
   deploy: () => ((m) => ({ run: m.deployCommand, usage: m.DEPLOY_USAGE }))(require('./deploy') as typeof import('./deploy')),
+  node: () => ((m) => ({ run: m.nodeCommand, usage: m.NODE_USAGE }))(require('./node') as typeof import('./node')),
   ci: () => ((m) => ({ run: m.ciCommand, usage: m.CI_USAGE }))(require('./ci') as typeof import('./ci')),
   diff: () => ((m) => ({ run: m.diffCommand, usage: m.DIFF_USAGE }))(require('./diff') as typeof import('./diff')),
   clean: () => ((m) => ({ run: m.cleanCommand, usage: m.CLEAN_USAGE }))(require('./clean') as typeof import('./clean')),
@@ -45,6 +46,6 @@ Usage: imgsdk <command> [options]
 ${Object.values(LOADERS).map((load) => load().usage).join('\n')}
 imgsdk --help | --version
 
-Exit codes: 0 ok, 1 error, 2 usage. diff: 3 when something would rebuild; outdated: 3 when the lock is outdated.
+Exit codes: 0 ok, 1 error, 2 usage, 75 retryable (node). diff: 3 when something would rebuild; outdated: 3 when the lock is outdated.
 `;
 }

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { lockApp, stage3Head, type LockResult, type PackageChange, type Stage3Update } from '../app/lock';
+import { lockApp, type LockResult, type PackageChange, type Stage3Update } from '../app/lock';
 import { parse } from './args';
 
 export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
@@ -68,4 +68,14 @@ export function stage3Lines(updates: readonly Stage3Update[]): string[] {
 /** Builder output on stderr with -v. */
 export function verboseLog(on: boolean): ((line: string) => void) | undefined {
   return on ? (line) => process.stderr.write(`${line}\n`) : undefined;
+}
+
+/**
+ * The head of a report line: `<builder>: stage3 <flavour> <date>`, or `from <image>`
+ * for a builder made from an image (it has no date to report).
+ * @example stage3Head(u) // 'kubler/bob: stage3 amd64-openrc latest (not set up yet)'
+ */
+export function stage3Head(u: Stage3Update, sep = ': '): string {
+  const what = u.from ? `from ${u.from}` : (u.current ?? (u.pinned ? '?' : 'latest (not set up yet)'));
+  return `${u.builder}${sep}stage3 ${u.flavour} ${what}`;
 }

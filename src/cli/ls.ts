@@ -1,5 +1,6 @@
 import { assembleApp } from '../app/open';
 import { parse } from './args';
+import { shortKey } from '../contract/names';
 
 export const LS_USAGE = `imgsdk ls [--app FILE|DIR] [--json]
   Lists the images: id, parent, builder, short key; for images that name platforms,
@@ -12,8 +13,8 @@ export async function lsCommand(argv: readonly string[]): Promise<number> {
   const multi = Object.values(manifest.images).some((m) => m.platforms);
   const rows = Object.entries(manifest.images).flatMap(([id, m]) =>
     m.platforms
-      ? Object.entries(m.platforms).map(([platform, p]) => ({ id, parent: m.parent ?? 'scratch', builder: m.builder, platform, key: p.key.slice(0, 12) }))
-      : [{ id, parent: m.parent ?? 'scratch', builder: m.builder, ...(multi ? { platform: 'host' } : {}), key: m.key.slice(0, 12) }],
+      ? Object.entries(m.platforms).map(([platform, p]) => ({ id, parent: m.parent ?? 'scratch', builder: m.builder, platform, key: shortKey(p.key) }))
+      : [{ id, parent: m.parent ?? 'scratch', builder: m.builder, ...(multi ? { platform: 'host' } : {}), key: shortKey(m.key) }],
   );
   if (values.json) {
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');

@@ -1,5 +1,6 @@
 import { ImgsdkError } from '../contract/errors';
-import { SDK_VERSION } from '../app/version';
+// The version alone, without loading the rest (--version).
+import { SDK_VERSION } from '../contract/version';
 import { command, commandUsage, usage } from './commands';
 import { guardPending } from './guard';
 

@@ -1,5 +1,5 @@
 import { updateApp } from '../app/update';
-import { stage3Head } from '../app/lock';
+import { stage3Head } from './lock';
 import { parse } from './args';
 import { describeLock, lockSummary, verboseLog } from './lock';
 

@@ -2,6 +2,7 @@ import { keygen, verify } from '../app/verify';
 import { ENV_SIGN_KEY_PASSPHRASE } from '../contract/defaults';
 import { UsageError } from '../contract/errors';
 import { parse } from './args';
+import { shortKey } from '../contract/names';
 
 export const VERIFY_USAGE = `imgsdk verify REF --key PUB [--key PUB…] [options]
   Verifies a pushed image offline (no transparency log): the signature of REF's
@@ -41,6 +42,6 @@ export async function keygenCommand(argv: readonly string[]): Promise<number> {
   const { positionals } = parse(argv, {}, true);
   if (positionals.length > 1) throw new UsageError('keygen takes one file name prefix');
   const k = await keygen(positionals[0] ?? 'imgsdk', { passphrase: process.env[ENV_SIGN_KEY_PASSPHRASE] || undefined });
-  process.stdout.write(`wrote ${k.privateKey} (private, keep it secret) and ${k.publicKey} (key ${k.hint.slice(0, 12)})\n`);
+  process.stdout.write(`wrote ${k.privateKey} (private, keep it secret) and ${k.publicKey} (key ${shortKey(k.hint)})\n`);
   return 0;
 }

@@ -10,7 +10,7 @@ export const ASSEMBLY_VERSION = '1.0.0';
  * Version of the builder-side scripts and rootfs pipeline. Part of every key, so a
  * change in how images are built rebuilds them.
  */
-export const BUILD_SCRIPT_VERSION = '11';
+export const BUILD_SCRIPT_VERSION = '12';
 
 /**
  * Version of how builder images are made (bootstrap, import, set-up). Part of every

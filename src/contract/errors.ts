@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   PLATFORM: { exit: 1, meaning: 'a platform imgsdk does not know' },
   INTERNAL: { exit: 1, meaning: 'an inconsistency inside imgsdk (a bug: please report it)' },
   CANCELLED: { exit: 130, meaning: 'the operation was interrupted (Ctrl-C, abort signal)' },
+  UNAVAILABLE: { exit: 75, meaning: 'an engine or registry did not answer, or what a build needs is not in the registry cache yet: retrying may succeed (EX_TEMPFAIL)' },
 } as const satisfies Readonly<Record<string, { readonly exit: number; readonly meaning: string }>>;
 
 /** A code of ERROR_CODES. */
@@ -148,6 +149,43 @@ export class CancelledError extends ImgsdkError {
   constructor(message = 'cancelled') {
     super('CANCELLED', message);
   }
+}
+
+/**
+ * Something a build needs is not there yet and may be later: a registry or an
+ * engine that does not answer, a dependency not yet in the registry cache. Its exit
+ * code is 75 (EX_TEMPFAIL), which a workflow engine's retry policy retries.
+ */
+export class UnavailableError extends ImgsdkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
+  }
+}
+
+/** The exit code that says "retry me" (sysexits.h EX_TEMPFAIL); `imgsdk node` exits with it for a retryable failure. */
+export const EX_TEMPFAIL = 75;
+
+/** Socket and DNS failures that a later attempt may not meet (Node's and undici's codes). */
+const TRANSIENT_SYSCALL = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND|UND_ERR_\w+)$/;
+
+/**
+ * Whether a failure may go away when the same thing is tried again: an engine or a
+ * registry that does not answer (or answers 5xx/429), an interruption, a dependency
+ * not in the cache yet. Anything about the definition, the packages or the rootfs
+ * is permanent: trying again gives the same answer. Follows `cause` links.
+ * @example isRetryable(new UnavailableError('registry down')) // true
+ * @example isRetryable(new BuildError('ns/x', 'link check failed')) // false
+ */
+export function isRetryable(e: unknown): boolean {
+  for (let cur = e, depth = 0; cur && depth < 8; cur = (cur as { cause?: unknown }).cause, depth++) {
+    if (cur instanceof UnavailableError || cur instanceof CancelledError) return true;
+    if (cur instanceof EngineError && (cur.statusCode === undefined || cur.statusCode >= 500 || cur.statusCode === 408 || cur.statusCode === 429)) return true;
+    // A registry request of the cache that the registry answered with a server error.
+    if (cur instanceof BuildError && cur.phase === 'cache' && /\bHTTP (5\d\d|429)\b/.test(cur.message)) return true;
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSIENT_SYSCALL.test(code)) return true;
+  }
+  return false;
 }
 
 /** A download is missing, the mirror failed, or what came does not match its checksum or signature. */

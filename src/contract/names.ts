@@ -47,3 +47,20 @@ export function splitRepoTag(ref: string): { repo: string; tag: string } {
   if (colon > ref.lastIndexOf('/')) return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
   return { repo: ref, tag: 'latest' };
 }
+
+/**
+ * The short form of a key or digest's hex: how a key is shown in messages and
+ * tagged (`id:<key12>`).
+ * @example shortKey('0a1b2c3d4e5f66778899') // '0a1b2c3d4e5f'
+ */
+export function shortKey(hex: string): string {
+  return hex.slice(0, 12);
+}
+
+/**
+ * The tags an image goes under: `id:latest`, `id:<key12>` and its own tags, once each.
+ * @example imageTags('acme/web', '0a1b2c3d4e5f66', ['1.0']) // ['acme/web:latest', 'acme/web:0a1b2c3d4e5f', 'acme/web:1.0']
+ */
+export function imageTags(id: string, key: string, own: readonly string[] = []): string[] {
+  return [...new Set([`${id}:latest`, `${id}:${shortKey(key)}`, ...own.map((t) => `${id}:${t}`)])];
+}

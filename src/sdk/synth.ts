@@ -6,6 +6,10 @@ import { ValidationError, type Problem } from '../contract/errors';
 import { outDirOf } from '../contract/defaults';
 import { App, type AppInput } from './app';
 import { renderApt } from '../contract/apt';
+import {
+  APT_LOCALES, formatList, formatRows, PORTAGE_ACCOUNTS, PORTAGE_DOWNLOADS, PORTAGE_IMAGE, PORTAGE_LOCALES, PORTAGE_LOCK, PORTAGE_NO_BINPKG_CACHE, PORTAGE_OVERLAYS, PORTAGE_PACKAGES,
+  PORTAGE_RECORD, PORTAGE_RUNTIME_LIBS, PORTAGE_UNINSTALL,
+} from '../contract/builder-files';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
 import { prettyJson } from '../contract/json';
 import { writeAtomicSync } from '../util/files';
@@ -165,9 +169,9 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
   if (builder.kind === 'gentoo') {
     // The ancestors' settings too: phase 1 emerges their packages into this builder (config.ts).
     for (const [p, c] of Object.entries(renderInheritedPortage(chain))) out.push([`portage/${p}`, c]);
-    for (const [p, c] of Object.entries(portageLists(def, inheritedOverlays(chain)))) out.push([`portage/imgsdk/${p}`, c]);
+    out.push(...portageLists(def, inheritedOverlays(chain)));
     // Locked: phase 1 installs exactly these versions (portage.sh checks they are still in the tree).
-    if (def.packages.length && lock.own.length) out.push(['portage/imgsdk/lock.list', `# imgsdk.lock: ${def.id}\n${lock.own.map((p) => `${lockedAtom(p)}\n`).join('')}`]);
+    if (def.packages.length && lock.own.length) out.push([PORTAGE_LOCK.path, formatList(PORTAGE_LOCK, lock.own.map(lockedAtom), `imgsdk.lock: ${def.id}`)]);
     // The ancestors' patches first: a path the image patches too is the image's.
     const patches = new Map<string, Buffer>();
     for (const patch of chain.flatMap((c) => c.portage.patches)) {
@@ -179,7 +183,7 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
   } else {
     for (const [p, c] of Object.entries(renderApt(def.packages, builder.debian!, def.packages.length ? lock.pins : []))) out.push([`apt/${p}`, c]);
     // `.locale()`: debian.sh compiles each into the root, as portage.sh does (C.UTF-8 comes with libc-bin).
-    if (def.portage.locales.length) out.push(['apt/locales.list', def.portage.locales.map((l) => `${l}\n`).join('')]);
+    if (def.portage.locales.length) out.push([APT_LOCALES.path, formatList(APT_LOCALES, def.portage.locales)]);
   }
   const hooks = { configureBuilder: 'configure-builder.sh', configureRootfs: 'configure-rootfs.sh', finishRootfs: 'finish-rootfs.sh' } as const;
   for (const [name, file] of Object.entries(hooks)) {
@@ -195,27 +199,26 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
 }
 
 /**
- * The plain inputs portage.sh reads (as debian.sh reads apt/packages.list): one
- * value a line, or TAB-separated fields; only those with content are written,
- * except `image` (the id). The values are atoms, URLs, names and paths: no TAB or newline.
- * @example portageLists(def)['packages.list'] // 'app-shells/bash\nnet-misc/curl\n'
+ * The plain inputs the Gentoo entries (portage-setup.sh) read (as debian.sh reads apt/packages.list), by path
+ * in the image's directory, in the columns contract/builder-files.ts declares; only
+ * those with content are written, except `image` (the id).
+ * @example portageLists(def, []) // [['portage/imgsdk/image', 'acme/curl\n'], ['portage/imgsdk/packages.list', 'net-misc/curl\n']]
  */
-function portageLists(def: ImageDef, overlays: readonly OverlayDef[]): Record<string, string> {
+function portageLists(def: ImageDef, overlays: readonly OverlayDef[]): [string, string][] {
   const p = def.portage;
-  const lines = (rows: readonly (readonly (string | number | null)[])[]): string => rows.map((r) => `${r.map((v) => v ?? '').join('\t')}\n`).join('');
-  const lists: Record<string, string> = {
-    image: `${def.id}\n`,
-    'packages.list': lines(def.packages.map((a) => [a])),
-    'downloads.tsv': lines(p.downloads.map((d) => [d.url, d.sha256, d.name])),
-    'no-binpkg-cache.list': lines(p.noBinpkgCache.map((a) => [a])),
-    'overlays.tsv': lines(overlays.map((o) => [o.name, o.type, o.uri, o.branch])),
-    'accounts.tsv': lines(def.accounts.map((a) => [a.user, a.uid, a.group, a.gid, a.home, a.shell])),
-    'uninstall.list': lines(p.uninstall.map((a) => [a])),
-    'runtime-libs.list': lines(p.runtimeLibs.map((k) => [k])),
-    'locales.list': lines(p.locales.map((l) => [l])),
-    'record.tsv': lines(p.record.map((r) => [r.group, r.name])),
-  };
-  return Object.fromEntries(Object.entries(lists).filter(([, text]) => text !== ''));
+  const lists: [string, string][] = [
+    [PORTAGE_IMAGE.path, formatList(PORTAGE_IMAGE, [def.id])],
+    [PORTAGE_PACKAGES.path, formatList(PORTAGE_PACKAGES, def.packages)],
+    [PORTAGE_DOWNLOADS.path, formatRows(PORTAGE_DOWNLOADS, p.downloads)],
+    [PORTAGE_NO_BINPKG_CACHE.path, formatList(PORTAGE_NO_BINPKG_CACHE, p.noBinpkgCache)],
+    [PORTAGE_OVERLAYS.path, formatRows(PORTAGE_OVERLAYS, overlays)],
+    [PORTAGE_ACCOUNTS.path, formatRows(PORTAGE_ACCOUNTS, def.accounts)],
+    [PORTAGE_UNINSTALL.path, formatList(PORTAGE_UNINSTALL, p.uninstall)],
+    [PORTAGE_RUNTIME_LIBS.path, formatList(PORTAGE_RUNTIME_LIBS, p.runtimeLibs)],
+    [PORTAGE_LOCALES.path, formatList(PORTAGE_LOCALES, p.locales)],
+    [PORTAGE_RECORD.path, formatRows(PORTAGE_RECORD, p.record)],
+  ];
+  return lists.filter(([, text]) => text !== '');
 }
 
 /** The Portage settings of `def` and of its ancestors, root first (the image last). */

@@ -12,8 +12,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -32,8 +30,9 @@ import { update } from '../../src/app/update-lock';
 import { App } from '../../src/sdk/app';
 import { parseLock, type GentooBuilderLock } from '../../src/sdk/lock';
 import { assemble } from '../../src/sdk/synth';
-import { testBuilderImage } from '../e2e/_builder';
-import { engineOrSkip } from '../e2e/_engine';
+import { testBuilderImage } from '../_kit/builder';
+import { engineOrSkip } from '../_kit/engine';
+import { type Mirror, serveFiles } from '../_kit/mirror';
 
 const STUBS = join(__dirname, '..', 'runtime', 'phase1', 'scripts', 'fixtures', 'stubs');
 // Per run: two runs sharing an engine must not remove each other's fixtures.
@@ -93,7 +92,7 @@ function recording(engine: Engine, seen: Seen[]): Engine {
       return <T>(opts: Parameters<Engine['withContainer']>[0], fn: (c: ContainerHandle) => Promise<T>) =>
         target.withContainer(opts, async (c) => {
           const r = await fn(c);
-          if (opts.cmd?.includes('--lock')) seen.push({ calls: (await text(c, '/imgsdk/stub/calls')).split('\n').filter(Boolean), provided: await text(c, '/etc/portage/profile/package.provided') });
+          if (opts.cmd?.includes('/imgsdk/scripts/portage-lock.sh')) seen.push({ calls: (await text(c, '/imgsdk/stub/calls')).split('\n').filter(Boolean), provided: await text(c, '/etc/portage/profile/package.provided') });
           return r;
         });
     },
@@ -101,19 +100,17 @@ function recording(engine: Engine, seen: Seen[]): Engine {
 }
 
 let dir = '';
-let server: Server;
+let server: Mirror;
 let mirrorUrl = '';
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'imgsdk-gentoo-lock-'));
-  server = createServer((req, res) => {
-    if (req.url === '/releases/amd64/autobuilds/latest-stage3-amd64-openrc.txt') res.end('# Latest as of Mon, 01 Jun 2026 17:00:00 +0000\n# ts=1780333200\n20260601T170000Z/stage3-amd64-openrc-20260601T170000Z.tar.xz 276000000\n');
-    else res.writeHead(404).end('not found');
+  server = await serveFiles({
+    '/releases/amd64/autobuilds/latest-stage3-amd64-openrc.txt': '# Latest as of Mon, 01 Jun 2026 17:00:00 +0000\n# ts=1780333200\n20260601T170000Z/stage3-amd64-openrc-20260601T170000Z.tar.xz 276000000\n',
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  mirrorUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  mirrorUrl = server.url.replace(/\/$/, '');
 });
 test.after(async () => {
-  await new Promise((r) => server.close(r));
+  await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

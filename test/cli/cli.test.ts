@@ -223,7 +223,8 @@ test('--version prints the package version; --help prints the usage and exits 0'
     assert.match(r.stdout, /^imgsdk: /);
     assert.match(r.stdout, /Usage: imgsdk <command> \[options\]/);
     for (const cmd of ['synth', 'ls', 'graph']) assert.match(r.stdout, new RegExp(`^imgsdk ${cmd} `, 'm'));
-    assert.match(r.stdout, /Exit codes: 0 ok, 1 error, 2 usage\./);
+    assert.match(r.stdout, /Exit codes: 0 ok, 1 error, 2 usage, 75 retryable \(node\)\./);
+    assert.match(r.stdout, /^imgsdk node IMAGE /m);
   }
   const none = run([]);
   assert.is(none.code, 2);

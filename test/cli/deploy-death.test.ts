@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { runCli } from '../_kit/cli';
 import { json, startFakeEngine } from '../runtime/engine/_fake-engine';
 
-const ROOT = resolve(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'imgsdk.js');
 
 const APP = `
 import { debian, image } from 'imgsdk';
@@ -15,24 +13,12 @@ const deb = debian.builder('death/bookworm', { suite: 'bookworm' });
 export const curl = image('death/curl').builder(deb).packages('curl').user('nobody').entrypoint('/usr/bin/curl');
 `;
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => (clearTimeout(timer), done({ code, stdout, stderr })));
-  });
-}
-
 test('deploy whose engine dies in phase 1 reports the image failed with the cause and exits 1', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-death-'));
   try {
     writeFileSync(join(dir, 'images.ts'), APP);
     const out = join(dir, 'out');
-    const synth = await run(['synth', '--app', join(dir, 'images.ts'), '-o', out, '-q']);
+    const synth = await runCli(['synth', '--app', join(dir, 'images.ts'), '-o', out, '-q'], { timeoutMs: 60_000 });
     assert.is(synth.code, 0, synth.stderr);
     const builderKey = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).builders['death/bookworm'].key as string;
 
@@ -58,7 +44,7 @@ test('deploy whose engine dies in phase 1 reports the image failed with the caus
       json(res, 404, { message: `not in this fake: ${req.method} ${url}` });
     });
     try {
-      const r = await run(['deploy', '--app', out, '--state', join(dir, 'state')], { DOCKER_HOST: fake.host });
+      const r = await runCli(['deploy', '--app', out, '--state', join(dir, 'state')], { env: { DOCKER_HOST: fake.host }, timeoutMs: 60_000 });
       assert.ok(fake.requests.some((q) => q.includes('/wait')), `phase 1 was reached: ${fake.requests.join('\n')}`);
       assert.is(r.code, 1, `exit code; stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
       assert.match(r.stderr, 'death/curl: failed');

@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AssemblyError, BuildError, CancelledError, ERROR_CODES, EngineError, FetchError, ImgsdkError, LockError, RootfsError,
-  UsageError, ValidationError, exitCodeOf, type ErrorCode,
+  UnavailableError, UsageError, ValidationError, exitCodeOf, isRetryable, type ErrorCode,
 } from '../../src/contract/errors';
 import { platformInfo } from '../../src/contract/platform';
 import { builderConfig } from '../../src/runtime/phase1/builders/foreign';
@@ -73,6 +73,37 @@ test('exit codes per class: usage 2, cancelled 130, every other error 1, anythin
   assert.is(exitCodeOf(new UsageError('x')), 2);
   assert.is(exitCodeOf(new Error('plain')), 1);
   assert.is(exitCodeOf('a string'), 1);
+});
+
+test('retryable failures: an engine or registry that does not answer or answers 5xx/429, an interruption, a dependency not in the cache yet', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5000'), { code: 'ECONNREFUSED' });
+  const retryable: [string, unknown][] = [
+    ['unavailable', new UnavailableError('acme/web: acme/base is not in the registry cache yet')],
+    ['interrupted', new CancelledError('acme/web: cancelled')],
+    ['engine unreachable', new EngineError('cannot connect to the engine at unix:///var/run/docker.sock')],
+    ['engine 500', new EngineError('no space left on device', { statusCode: 500 })],
+    ['engine 429', new EngineError('too many requests', { statusCode: 429 })],
+    ['fetch failed, refused', new TypeError('fetch failed', { cause: refused })],
+    ['DNS not yet', Object.assign(new Error('getaddrinfo EAI_AGAIN registry'), { code: 'EAI_AGAIN' })],
+    ['undici socket', Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })],
+    ['registry 503 in the cache', new BuildError('acme/web', 'registry cache: GET manifest k.build: HTTP 503 unavailable', { phase: 'cache' })],
+    ['a build failing because its engine went away', new BuildError('acme/web', 'phase 1 failed', { cause: new EngineError('socket hang up') })],
+  ];
+  for (const [what, e] of retryable) assert.ok(isRetryable(e), what);
+  const permanent: [string, unknown][] = [
+    ['bad definition', new ValidationError([{ id: 'acme/web', message: 'USE flag "+ipv 6" is not a flag' }])],
+    ['usage', new UsageError('--platform "sparc" is not a platform imgsdk knows')],
+    ['package missing', new BuildError('acme/web', 'E: Unable to locate package nginx-lite', { phase: 'phase1' })],
+    ['link check', new RootfsError('acme/web: /usr/sbin/nginx needs libpcre2-8.so.0, which no layer has')],
+    ['engine 404', new EngineError('no such image', { statusCode: 404 })],
+    ['registry refuses a manifest', new BuildError('acme/web', 'registry cache: GET manifest k.build: HTTP 400 bad', { phase: 'cache' })],
+    ['a 503 outside the cache', new BuildError('acme/web', 'the app answered HTTP 503 in its health check')],
+    ['a forged cache entry', new BuildError('acme/web', 'registry cache entry r/acme/web:k.build: carries key f…', { phase: 'cache' })],
+    ['a plain error', new Error('boom')],
+    ['nothing', undefined],
+  ];
+  for (const [what, e] of permanent) assert.not.ok(isRetryable(e), what);
+  assert.is(new UnavailableError('x').exitCode, 75, 'EX_TEMPFAIL');
 });
 
 test('no module of src/ throws a plain Error (only Testing assertions and errno-style engine errors do)', () => {

@@ -38,15 +38,18 @@ export function secondEngineUnavailable(): string | null {
   return null;
 }
 
-/** Starts the second engine and waits until it answers (up to 60 s). */
-export async function startSecondEngine(): Promise<SecondEngine> {
+/**
+ * Starts the second engine and waits until it answers (up to 60 s). Several at once
+ * in one process each need their own `index` (their bridges and subnets differ).
+ */
+export async function startSecondEngine(index = 0): Promise<SecondEngine> {
   // Short: the socket path and containerd's sockets under the exec root must fit sun_path.
   const dir = mkdtempSync('/tmp/imgsdk-e2e-engine-');
   const socket = join(dir, 'docker.sock');
   const log = openSync(join(dir, 'dockerd.log'), 'a');
   const certs = makeCertificates(join(dir, 'tls'));
   const port = await freePort();
-  const bridge = makeBridge();
+  const bridge = makeBridge(index);
   // Not the host's /etc/docker/daemon.json: its settings are the main engine's.
   writeFileSync(join(dir, 'daemon.json'), '{}\n');
   const child: ChildProcess = spawn('dockerd', [
@@ -110,18 +113,19 @@ function freePort(): Promise<number> {
 }
 
 /**
- * A bridge of its own for the second engine, on a /24 of 10.213.0.0/16 (not among
- * Docker's default address pools); its name, unique per process.
+ * A bridge of its own for the second engine, on a /24 of 10.213.0.0/16 (the next
+ * /16 for each further index; none is among Docker's default address pools); its
+ * name, unique per process and index (at most 15 characters, the kernel's limit).
  */
-function makeBridge(): string {
-  const name = `imgsdk${process.pid % 100000}`;
+function makeBridge(index: number): string {
+  const name = `imgsdk${process.pid % 100000}${index ? `e${index}` : ''}`;
   const ip = (...args: string[]) => {
     const r = spawnSync('ip', args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
   };
   spawnSync('ip', ['link', 'delete', name]);
   ip('link', 'add', 'name', name, 'type', 'bridge');
-  ip('addr', 'add', `10.213.${process.pid % 250}.1/24`, 'dev', name);
+  ip('addr', 'add', `10.${213 + index}.${process.pid % 250}.1/24`, 'dev', name);
   ip('link', 'set', name, 'up');
   return name;
 }

@@ -42,6 +42,8 @@ export { runImage as run } from './_app';
 export interface Registry {
   /** `127.0.0.1:<port>` */
   readonly address: string;
+  /** Where it stores blobs and manifests (its size is what the registry holds). */
+  readonly storage: string;
   stop(): Promise<void>;
 }
 
@@ -67,7 +69,7 @@ export async function startRegistry(bin = process.env.IMGSDK_REGISTRY_BIN ?? '/u
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
     const ok = await fetch(`http://${address}/v2/`).then((r) => r.ok, () => false);
-    if (ok) return { address, stop };
+    if (ok) return { address, storage: join(tmp.dir, 'data'), stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();
@@ -90,7 +92,7 @@ function freePort(): Promise<number> {
  * request carries `user:password`, else proxied as is (Host kept, so the
  * registry's Location headers point back at the gate). Stopped by its handle.
  */
-export async function startAuthGate(upstream: string, user: string, password: string): Promise<Registry & { readonly denied: () => number }> {
+export async function startAuthGate(upstream: string, user: string, password: string): Promise<Omit<Registry, 'storage'> & { readonly denied: () => number }> {
   const want = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
   const [host, port] = upstream.split(':');
   let denied = 0;

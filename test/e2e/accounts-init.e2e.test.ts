@@ -10,7 +10,7 @@ import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { app, deploy, image } from '../../src';
 import { bookworm, removeImages, runImage, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 
 const NS = `imgsdk-init-${randomBytes(4).toString('hex')}`;
 const SLEEP = ['/usr/bin/python3', '-c', 'import time; time.sleep(600)'];

@@ -15,7 +15,7 @@ import { writeLayerFile } from '../../src/runtime/image/layer';
 import { imageConfig, imageManifest, renderGroup, renderNsswitch, renderPasswd } from '../../src/runtime/image/oci';
 import { BlobStore } from '../../src/runtime/store/blobs';
 import type { Entry } from '../../src/runtime/store/entry';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 
 const run = promisify(execFile);
 const account = { user: 'app', uid: 1000, group: 'app', gid: 1000, home: '/nonexistent', shell: '/sbin/nologin' };
@@ -118,7 +118,7 @@ test('docker load of a docker-archive gives the config digest as Id and every ta
     assert.is(info.Id, config.digest);
     assert.equal([...info.RepoTags].sort(), [...tags].sort());
     assert.equal(info.RootFS.Layers, [layer.diffId]);
-    assert.is(info.Config.User, '1000:1000');
+    assert.is(info.Config.User, '1000');
     assert.equal(info.Config.Entrypoint, ['/bin/app']);
     assert.is(info.Config.Labels['org.imgsdk.id'], 'imgsdk-e2e/archive');
     assert.is(info.Created, '2023-11-14T22:13:20Z');

@@ -14,7 +14,7 @@ import { executeClean, planClean } from '../../src/runtime/deploy/clean';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 import { recordUses } from '../../src/runtime/store/users';
 import { tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { NS, removeNamespace } from './_ship';
 
 async function tinyTar(): Promise<Buffer> {

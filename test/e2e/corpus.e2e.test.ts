@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CI_SUBSET, CORPUS } from '../../corpus/packages';
 import { corpusImage, formatResults, runCorpus } from '../../corpus/run';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { removeImages, tempDir } from './_app';
 
 test('every package of the CI part of the corpus gives a working image', async () => {

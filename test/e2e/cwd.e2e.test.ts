@@ -12,8 +12,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deployApp } from '../../src/app/deploy';
 import { removeImages, tempDir } from './_app';
-import { TEST_BUILDER, testBuilderImage } from './_builder';
-import { engineOrSkip } from './_engine';
+import { TEST_BUILDER, testBuilderImage } from '../_kit/builder';
+import { engineOrSkip } from '../_kit/engine';
 
 const BIN = resolve(__dirname, '..', '..', 'bin', 'imgsdk.js');
 const NS = `hour-cwd-${randomBytes(4).toString('hex')}`;

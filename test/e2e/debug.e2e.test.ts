@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image } from '../../src';
 import { bookworm, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { NS, removeNamespace, run } from './_ship';
 
 const ID = `${NS}/quiet`;

@@ -4,7 +4,7 @@ import { app, deploy, image, type DeployEvent } from '../../src';
 import { connectEngine } from '../../src/runtime/engine/docker';
 import { buildElf } from '../runtime/rootfs/_elf-fixture';
 import { bookworm, glibc, hello, removeImages, runImage, tempDir } from './_app';
-import { counting, engineOrSkip } from './_engine';
+import { counting, engineOrSkip } from '../_kit/engine';
 
 const IDS = ['imgsdk-e2e/glibc', 'imgsdk-e2e/hello', 'imgsdk-e2e/broken', 'imgsdk-e2e/copied'];
 

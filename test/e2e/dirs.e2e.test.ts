@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { app, deploy, image } from '../../src';
 import { connectEngine } from '../../src/runtime/engine/docker';
 import { bookworm, runImage, tempDir } from './_app';
-import { counting, engineOrSkip } from './_engine';
+import { counting, engineOrSkip } from '../_kit/engine';
 import { NS, removeNamespace } from './_ship';
 
 const ID = `${NS}/dirs`;

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { ensureDebianBuilder } from '../../src/runtime/phase1/builders/debian';
 import { engineFromDocker } from '../../src/runtime/engine/docker';
 import { bookworm } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { EXAMPLES, runOnce } from './_examples';
 
 const ROOT = resolve(__dirname, '..', '..');

@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { extract } from 'tar-stream';
 import type Docker from 'dockerode';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import {
   deployAll, eventually, suiteState, failures, formatSize, httpGet, loadExample, measureSizes, processUids, redisCommand, runOnce, startService, type Deployed,
 } from './_examples';

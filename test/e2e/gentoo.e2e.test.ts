@@ -26,7 +26,7 @@ import { engineFromDocker } from '../../src/runtime/engine/docker';
 import { gentoo, image, lock } from '../../src';
 import { App, type AppInput } from '../../src/sdk/app';
 import { assemble, writeAssembly } from '../../src/sdk/synth';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 
 const STAGE3 = process.env.IMGSDK_GENTOO_STAGE3;
 const STAGE3_MUSL = process.env.IMGSDK_GENTOO_STAGE3_MUSL;

@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image } from '../../src';
-import { candidateTag } from '../../src/runtime/image/ship';
+import { candidateTag } from '../../src/runtime/image/load';
 import { tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { busybox, leftoverContainers, NS, removeNamespace } from './_ship';
 
 const ID = `${NS}/checked`;

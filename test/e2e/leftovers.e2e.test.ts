@@ -8,8 +8,8 @@ import * as assert from 'uvu/assert';
 import { app, deploy, image } from '../../src';
 import { stateIdentity } from '../../src/runtime/deploy/leftovers';
 import { bookworm, tempDir } from './_app';
-import { testBuilderImage } from './_builder';
-import { engineOrSkip } from './_engine';
+import { testBuilderImage } from '../_kit/builder';
+import { engineOrSkip } from '../_kit/engine';
 import { NS, removeNamespace } from './_ship';
 
 test('the next deploy removes the containers a killed deploy of this state directory left, and no other', async () => {

@@ -7,22 +7,22 @@
  * `outdated` names it; `update` then `deploy` rebuilds exactly parent and child.
  * Everything goes through the CLI, as a team's CI would run it.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { debian, image, lock } from '../../src';
 import { bootstrapKey, builderRef } from '../../src/runtime/phase1/builders/debian';
 import { removeImages, runImage, tempDir } from './_app';
-import { testBuilderImage } from './_builder';
-import { engineOrSkip } from './_engine';
+import { testBuilderImage } from '../_kit/builder';
+import { runCli } from '../_kit/cli';
+import { engineOrSkip } from '../_kit/engine';
+import { serveDir } from '../_kit/mirror';
 
-const ROOT = resolve(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'imgsdk.js');
 const NS = `imgsdk-lock-${randomBytes(4).toString('hex')}`;
 const IDS = [`${NS}/libgreet`, `${NS}/greet`, `${NS}/unrelated`];
 const TOOLS = ['gcc', 'dpkg-deb', 'apt-ftparchive'];
@@ -73,36 +73,6 @@ function sh(cmd: string, args: string[], cwd?: string): string {
   return r.stdout;
 }
 
-/** Serves `dir` read-only on 127.0.0.1, on a port of the kernel's choosing. */
-async function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const path = resolve(dir, '.' + decodeURIComponent((req.url ?? '/').split('?')[0]));
-    if (!path.startsWith(dir)) return void res.writeHead(403).end();
-    try {
-      const body = readFileSync(path);
-      res.writeHead(200, { 'content-length': body.length }).end(req.method === 'HEAD' ? undefined : body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
-
-/** Runs the CLI without blocking the event loop (the archive is served from this process). */
-function cli(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((ok) => {
-    const e = { ...process.env, ...env };
-    delete e.IMGSDK_OUTDIR;
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: e });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
 /** Per image, what an NDJSON deploy did: `done` (built) or `cached`. */
 function outcomes(ndjson: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -130,14 +100,15 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
   writeFileSync(join(appDir, 'images.ts'), APP);
   buildDebs(work.dir, repo, '1.0');
   publish(repo);
-  const { server, url } = await serve(repo);
-  const env = { IMGSDK_E2E_REPO: url };
+  const mirror = await serveDir(repo);
+  const env = { IMGSDK_E2E_REPO: mirror.url };
+  const inApp = { cwd: appDir, env, unset: ['IMGSDK_OUTDIR'] };
   const state = ['--state', join(work.dir, 'state'), '-o', join(work.dir, 'out')];
   const lockFile = join(appDir, 'imgsdk.lock');
   const [libgreet, greet, unrelated] = IDS;
   try {
     // Lock: resolved in a builder container, written beside the app; twice, byte for byte the same.
-    const locked = await cli(['lock'], appDir, env);
+    const locked = await runCli(['lock'], inApp);
     assert.is(locked.code, 0, locked.stderr);
     const first = readFileSync(lockFile, 'utf8');
     const lock = JSON.parse(first) as { images: Record<string, { packages: { name: string; version: string; sha256: string; suite: string }[] }> };
@@ -149,14 +120,14 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
     const deb = lock.images[greet].packages[0];
     assert.is(deb.sha256, sh('sha256sum', [join(repo, 'greet_1.0_amd64.deb')]).split(' ')[0], 'the sha256 is the index\'s, of the .deb');
     rmSync(lockFile);
-    assert.is((await cli(['lock'], appDir, env)).code, 0);
+    assert.is((await runCli(['lock'], inApp)).code, 0);
     assert.is(readFileSync(lockFile, 'utf8'), first, 'two lock runs on an unchanged archive write the same bytes');
 
-    const upToDate = await cli(['outdated'], appDir, env);
+    const upToDate = await runCli(['outdated'], inApp);
     assert.is(upToDate.code, 0, upToDate.stdout + upToDate.stderr);
     assert.match(upToDate.stdout, /the lock is up to date/);
 
-    const d1 = await cli(['deploy', '--frozen-lock', '--json', ...state], appDir, env);
+    const d1 = await runCli(['deploy', '--frozen-lock', '--json', ...state], inApp);
     assert.is(d1.code, 0, d1.stderr + d1.stdout.slice(-3000));
     assert.equal(outcomes(d1.stdout), { [libgreet]: 'done', [greet]: 'done', [unrelated]: 'done' });
     const ran1 = await runImage(docker, `${greet}:latest`);
@@ -167,28 +138,28 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
     buildDebs(work.dir, repo, '1.1');
     publish(repo);
 
-    const stale = await cli(['outdated'], appDir, env);
+    const stale = await runCli(['outdated'], inApp);
     assert.is(stale.code, 3, stale.stdout + stale.stderr);
     assert.match(stale.stdout, new RegExp(`^${libgreet} +libgreet1 +1\\.0 +1\\.1 *$`, 'm'));
     assert.match(stale.stdout, new RegExp(`^${greet} +greet +1\\.0 +1\\.1 *$`, 'm'));
     assert.match(stale.stdout, new RegExp(`^would rebuild: ${greet}, ${libgreet}$`, 'm'));
-    const staleJson = await cli(['outdated', '--json'], appDir, env);
+    const staleJson = await runCli(['outdated', '--json'], inApp);
     assert.is(staleJson.code, 3);
     const report = JSON.parse(staleJson.stdout) as { rebuild: string[]; changes: { image: string; package: string; locked: string; available: string }[] };
     assert.equal(report.rebuild, [greet, libgreet]);
     assert.equal(report.changes.map((c) => [c.image, c.package, c.locked, c.available]), [[greet, 'greet', '1.0', '1.1'], [libgreet, 'libgreet1', '1.0', '1.1']]);
 
     // The old lock cannot be installed any more: phase 1 says so and what to do.
-    const gone = await cli(['deploy', '-F', '-e', libgreet, ...state], appDir, env);
+    const gone = await runCli(['deploy', '-F', '-e', libgreet, ...state], inApp);
     assert.is(gone.code, 1, gone.stdout + gone.stderr);
     assert.match(gone.stdout + gone.stderr, /imgsdk\.lock pins libgreet1 1\.0, which the archive no longer has/);
     assert.match(gone.stdout + gone.stderr, /run `imgsdk update`.*or pin the builder to a snapshot/);
 
-    const updated = await cli(['update'], appDir, env);
+    const updated = await runCli(['update'], inApp);
     assert.is(updated.code, 0, updated.stderr);
     assert.match(updated.stdout, new RegExp(`^will rebuild: ${greet}, ${libgreet}$`, 'm'));
 
-    const d2 = await cli(['deploy', '--frozen-lock', '--json', ...state], appDir, env);
+    const d2 = await runCli(['deploy', '--frozen-lock', '--json', ...state], inApp);
     assert.is(d2.code, 0, d2.stderr + d2.stdout.slice(-3000));
     assert.equal(outcomes(d2.stdout), { [libgreet]: 'done', [greet]: 'done', [unrelated]: 'cached' });
     const ran2 = await runImage(docker, `${greet}:latest`);
@@ -198,7 +169,7 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
     for (const f of readdirSync(repo).filter((n) => n.endsWith('.deb'))) rmSync(join(repo, f));
     buildDebs(work.dir, repo, '1.1', 'hi');
     publish(repo);
-    const swapped = await cli(['deploy', '-F', '-e', greet, ...state], appDir, env);
+    const swapped = await runCli(['deploy', '-F', '-e', greet, ...state], inApp);
     assert.is(swapped.code, 1, swapped.stdout + swapped.stderr);
     assert.match(swapped.stdout + swapped.stderr, /imgsdk\.lock pins greet 1\.1 with sha256 [0-9a-f]{64}, the archive has [0-9a-f]{64}/);
 
@@ -206,11 +177,11 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
     const trimmed = JSON.parse(readFileSync(lockFile, 'utf8')) as { images: Record<string, unknown> };
     delete trimmed.images[unrelated];
     writeFileSync(lockFile, JSON.stringify(trimmed));
-    const frozen = await cli(['deploy', '--frozen-lock', ...state], appDir, env);
+    const frozen = await runCli(['deploy', '--frozen-lock', ...state], inApp);
     assert.is(frozen.code, 1);
     assert.match(frozen.stderr, new RegExp(`does not have what the app installs \\(--frozen-lock\\):\\n  ${unrelated}: ${unrelated} is not in the lock\\nrun \`imgsdk lock\``));
   } finally {
-    await new Promise((ok) => server.close(ok));
+    await mirror.close();
     await removeImages(docker, IDS);
     work.remove();
   }

@@ -8,10 +8,10 @@ import * as assert from 'uvu/assert';
 import { app, deploy, image, type DeployOptions } from '../../src';
 import type { Engine } from '../../src/runtime/engine/engine';
 import { archiveName } from '../../src/runtime/image/oci-export';
-import { LABEL_SBOM } from '../../src/runtime/reports/sbom';
+import { LABEL_SBOM } from '../../src/contract/labels';
 import { StateDir } from '../../src/runtime/store/state';
 import { bookworm, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { busybox, NS, removeNamespace, run } from './_ship';
 
 const sh = promisify(execFile);

@@ -10,7 +10,7 @@ import { app, deploy, image, type DeployEvent } from '../../src';
 import { connectEngine } from '../../src/runtime/engine/docker';
 import { readSingleFile } from '../../src/util/tar';
 import { bookworm, removeImages, runImage, tempDir } from './_app';
-import { counting, engineOrSkip } from './_engine';
+import { counting, engineOrSkip } from '../_kit/engine';
 
 const ID = 'imgsdk-e2e-plan/hello';
 

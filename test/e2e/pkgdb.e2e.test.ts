@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy } from '../../src';
 import { hello, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { checkScannable } from './_trust';
 
 test('dpkg-query over the merged status.d of every layer lists every package of PACKAGES.md; the SBOM validates', async () => {

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { app, debian, deploy, image, type DeployEvent } from '../../src';
 import { emulation } from '../../src/runtime/deploy/targets';
 import { tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { NS, removeNamespace, startRegistry } from './_ship';
 
 // The builder of the other e2e tests, naming two platforms: its amd64 builder image is theirs (the same

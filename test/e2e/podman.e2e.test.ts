@@ -108,7 +108,7 @@ test('with Podman as DOCKER_HOST, the engine tests pass, images.ts deploys and d
       if (status !== 200) await new Promise((r) => setTimeout(r, 200));
     }
     assert.is(status, 200);
-    assert.is(info.Config.User, '10001:10001', 'non-root, as images.ts says (web is uid 10001)');
+    assert.is(info.Config.User, '10001', 'non-root, as images.ts says (web is uid 10001)');
   } finally {
     await container?.remove({ force: true }).catch(() => undefined);
     state.remove();

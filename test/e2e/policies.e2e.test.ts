@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image, noShell, nonRoot } from '../../src';
 import { bookworm, removeImages, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 
 const NS = `imgsdk-policies-${randomBytes(4).toString('hex')}`;
 

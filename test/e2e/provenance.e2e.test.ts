@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy } from '../../src';
 import { tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { busybox, removeNamespace, startRegistry } from './_ship';
 import { checkProvenance } from './_trust';
 

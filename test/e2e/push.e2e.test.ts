@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image } from '../../src';
 import { bookworm, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { busybox, leftoverContainers, NS, removeNamespace, run, startAuthGate, startRegistry } from './_ship';
 
 const note = image(`${NS}/note`).builder(bookworm).file('/note.txt', 'pushed and pulled\n').user('nobody').debug();

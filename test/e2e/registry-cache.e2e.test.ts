@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image, type DeployEvent } from '../../src';
 import { bookworm, removeImages, runImage, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { startRegistry, type Registry } from './_ship';
 
 // Unique per run: the shared engine and registry never see another run's names.

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { app, debian, deploy, image } from '../../src';
 import { connectEngine } from '../../src/runtime/engine/docker';
 import { runImage, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { hasDocker0, secondEngineUnavailable, startSecondEngine } from './_second-engine';
 
 // The second engine has no bridge: the builder reaches the archive through the host's network.

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, deploy, image, loadApp } from '../../src';
 import { bookworm, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { NS, removeNamespace, startRegistry } from './_ship';
 import { checkProvenance, checkScannable } from './_trust';
 

@@ -7,17 +7,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stateIdentity } from '../../src/runtime/deploy/leftovers';
 import { removeImages, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { BIN, runCli } from '../_kit/cli';
+import { engineOrSkip } from '../_kit/engine';
+import { serveDir } from '../_kit/mirror';
 
-const ROOT = resolve(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'imgsdk.js');
 const NS = `imgsdk-robust-${randomBytes(4).toString('hex')}`;
 const ID = `${NS}/names`;
 const NAMES = ['usr/share/odd/a\tb', 'usr/share/odd/x\uFFFD', 'usr/share/odd/plain'];
@@ -47,30 +45,6 @@ function publish(work: string, repo: string): void {
   writeFileSync(join(repo, 'Release'), sh('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Suite=odd', 'release', '.'], repo));
 }
 
-async function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    try {
-      const body = readFileSync(join(dir, decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/\.\.+/g, '')));
-      res.writeHead(200, { 'content-length': body.length }).end(req.method === 'HEAD' ? undefined : body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
-
-function cli(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
 test('names with a TAB and U+FFFD reach the image; a lock killed with SIGKILL leaves a container that clean lists and the next lock removes', async () => {
   const docker = await engineOrSkip();
   if (!docker) return;
@@ -87,8 +61,8 @@ test('names with a TAB and U+FFFD reach the image; a lock killed with SIGKILL le
   mkdirSync(appDir);
   writeFileSync(join(appDir, 'images.ts'), APP);
   publish(work.dir, repo);
-  const { server, url } = await serve(repo);
-  const env = { IMGSDK_E2E_REPO: url, IMGSDK_STATE_DIR: stateDir };
+  const mirror = await serveDir(repo);
+  const env = { IMGSDK_E2E_REPO: mirror.url, IMGSDK_STATE_DIR: stateDir };
   mkdirSync(stateDir);
   const identity = stateIdentity(stateDir);
   const ours = async () => (await docker.listContainers({ all: true, filters: { label: [`org.imgsdk.state=${identity}`] } })).map((c) => c.Names[0].replace(/^\//, ''));
@@ -104,22 +78,22 @@ test('names with a TAB and U+FFFD reach the image; a lock killed with SIGKILL le
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     assert.ok((await ours()).length, 'left behind by the killed lock');
-    const dry = await cli(['clean', '--dry-run', '--state', stateDir], appDir, env);
+    const dry = await runCli(['clean', '--dry-run', '--state', stateDir], { cwd: appDir, env });
     assert.ok(seen.every((name) => dry.stdout.includes(name)), `clean --dry-run lists ${seen.join(', ')}:\n${dry.stdout}${dry.stderr}`);
 
-    const locked = await cli(['lock'], appDir, env);
+    const locked = await runCli(['lock'], { cwd: appDir, env });
     assert.is(locked.code, 0, locked.stderr);
     assert.equal(await ours(), [], 'the next lock removed the dead one and its own');
 
     const out = join(work.dir, 'out');
-    const d = await cli(['deploy', '--frozen-lock', '--no-load', '--state', stateDir, '-o', out], appDir, env);
+    const d = await runCli(['deploy', '--frozen-lock', '--no-load', '--state', stateDir, '-o', out], { cwd: appDir, env });
     assert.is(d.code, 0, d.stdout + d.stderr);
     const key = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { images: Record<string, { key: string }> }).images[ID].key;
     const entries = JSON.parse(readFileSync(join(stateDir, 'images', ID, `${key}.entries.json`), 'utf8')) as { path: string }[];
     const paths = new Set(entries.map((e) => e.path));
     for (const n of NAMES) assert.ok(paths.has(n), `${JSON.stringify(n)} is in the image`);
   } finally {
-    server.close();
+    await mirror.close();
     for (const name of await ours().catch(() => [] as string[])) await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
     await removeImages(docker, [ID]);
     work.remove();

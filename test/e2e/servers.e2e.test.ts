@@ -5,14 +5,15 @@
  * Together they exercise the rules of what slimming keeps by name: a locale a
  * configuration file names (PostgreSQL initialised with --locale=C.UTF-8), an account
  * it names (nginx's www-data), a program it runs (lighttpd's include_shell of a Perl
- * script), a /run directory of tmpfiles.d (tinyproxy). `npm run corpus` runs all.
+ * script, through /bin/sh), a /run directory of tmpfiles.d (tinyproxy) and of a systemd
+ * unit's RuntimeDirectory= (sshd). `npm run corpus` runs all.
  */
 import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CI_SERVERS, SERVERS, serverName } from '../../corpus/servers';
 import { formatServerResults, runServers, serverImage } from '../../corpus/servers-run';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { removeImages, tempDir } from './_app';
 
 test('every server of the CI part of the server corpus starts and answers as in plain Debian', async () => {

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, image, type Image } from '../../src';
-import { engineOrSkip } from './_engine';
+import { engineOrSkip } from '../_kit/engine';
 import { deployAll, failures, suiteState, formatSize, loadExample, measureSizes, runOnce, type Deployed } from './_examples';
 
 const base = loadExample('shared-bases/images.ts').roots.find((i) => i.id === 'bases/debian-base')!;

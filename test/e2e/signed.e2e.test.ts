@@ -12,7 +12,7 @@
  *   the two-platform image with no building event; a forged entry (unsigned, and
  *   signed by another key) is refused and rebuilt.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,10 +21,10 @@ import * as assert from 'uvu/assert';
 import { assertBundle, bundleFromJSON, bundleToJSON, isBundleWithPublicKey } from '@sigstore/bundle';
 import { app, debian, deploy, image, keygen, verify, type DeployEvent } from '../../src';
 import { bookworm, removeImages, tempDir } from './_app';
-import { engineOrSkip } from './_engine';
+import { runCli } from '../_kit/cli';
+import { engineOrSkip } from '../_kit/engine';
 import { startRegistry, type Registry } from './_ship';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'imgsdk.js');
 const NS = `imgsdk-signed-${randomBytes(4).toString('hex')}`;
 // Two platforms; a files-only image never starts a builder, so nothing runs under qemu.
 const twoPlatforms = debian.builder('imgsdk-e2e/signed-files', { suite: 'bookworm', platforms: ['linux/amd64', 'linux/arm64'], network: 'host' });
@@ -85,8 +85,8 @@ test('a two-platform app pushed signed verifies for every tag and platform; an u
     const v = await verify(helloRef, { keys: [key('ours.pub')] });
     assert.ok(v.manifests[0].packages! >= 2, `hello and libc6: ${v.manifests[0].packages}`);
     // The CLI says the same, and exits 1 naming what failed.
-    assert.is((await cli(['verify', helloRef, '--key', key('ours.pub')])).code, 0);
-    const other = await cli(['verify', helloRef, '--key', key('theirs.pub')]);
+    assert.is((await runCli(['verify', helloRef, '--key', key('ours.pub')])).code, 0);
+    const other = await runCli(['verify', helloRef, '--key', key('theirs.pub')]);
     assert.is(other.code, 1);
     assert.match(other.stderr, /which is not trusted/);
 
@@ -131,18 +131,6 @@ test('a two-platform app pushed signed verifies for every tag and platform; an u
     out.remove();
   }
 });
-
-/** Runs the CLI without blocking the event loop. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [BIN, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** Uploads a blob (monolithic), returns its descriptor's digest and size. */
 async function pushBlob(repo: string, data: Buffer): Promise<{ digest: string; size: number }> {

@@ -104,7 +104,7 @@ export function argoWorkflow(manifest: Manifest, opts: ArgoWorkflowOptions): str
         inputs: { parameters: [{ name: 'image' }, { name: 'platform' }, { name: 'arch' }] },
         nodeSelector: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': param('arch') },
         retryStrategy,
-        container: container(buildArgv(param('image'), param('platform'), { cache, app: opts.app }), [...engine.env, ...secrets], engine.mounts),
+        container: container(buildArgv(param('image'), param('platform'), { cache, app: opts.app, trustKeys: opts.trustKeys }), [...engine.env, ...secrets], engine.mounts),
         ...(engine.volumes.length ? { volumes: engine.volumes } : {}),
       },
       {
@@ -112,8 +112,10 @@ export function argoWorkflow(manifest: Manifest, opts: ArgoWorkflowOptions): str
         inputs: { parameters: [{ name: 'image' }] },
         nodeSelector: { 'kubernetes.io/os': 'linux' },
         retryStrategy,
-        // A publish reads the cache and writes the registry only: no engine.
-        container: container(publishArgv(param('image'), { cache, push, app: opts.app }), secrets, []),
+        // Without --push a publish only looks the builds up in the cache: no engine. With it,
+        // the image is loaded and pushed through the engine, as deploy --push does.
+        container: container(publishArgv(param('image'), { cache, push, app: opts.app }), push ? [...engine.env, ...secrets] : secrets, push ? engine.mounts : []),
+        ...(push && engine.volumes.length ? { volumes: engine.volumes } : {}),
       },
     ],
   };

@@ -43,6 +43,8 @@ export interface CiTaskOptions {
   readonly app?: string;
   /** Where the publish tasks push the images' tags, `REGISTRY[/PREFIX]`; none: the publish only assembles the index in the cache. @default undefined */
   readonly push?: string;
+  /** Public keys (paths where the nodes run) whose signatures the cache trusts (`imgsdk node --trust-key`); with any, unsigned entries are refused and built. @default [] */
+  readonly trustKeys?: readonly string[];
   /** Image ids or globs; their dependencies come along. @default every image */
   readonly select?: readonly string[];
 }
@@ -96,8 +98,9 @@ export function ciRegistries(opts: Pick<CiTaskOptions, 'cache' | 'push'>): { rea
  * and platform as parameters calls it with their placeholders.
  * @example buildArgv('x/web', 'linux/arm64', { cache: 'r.example/ci' }) // ['node', 'x/web', '--platform', 'linux/arm64', '--cache', 'r.example/ci']
  */
-export function buildArgv(image: string, platform: string | null, opts: Pick<CiTaskOptions, 'cache' | 'app'>): string[] {
-  return ['node', image, ...(platform !== null ? ['--platform', platform] : []), '--cache', opts.cache, ...(opts.app ? ['--app', opts.app] : [])];
+export function buildArgv(image: string, platform: string | null, opts: Pick<CiTaskOptions, 'cache' | 'app' | 'trustKeys'>): string[] {
+  const trust = (opts.trustKeys ?? []).flatMap((k) => ['--trust-key', k]);
+  return ['node', image, ...(platform !== null ? ['--platform', platform] : []), '--cache', opts.cache, ...(opts.app ? ['--app', opts.app] : []), ...trust];
 }
 
 /**

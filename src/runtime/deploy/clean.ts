@@ -19,12 +19,11 @@ import { UsageError } from '../../contract/errors';
 import type { BuilderDef } from '../../contract/assembly';
 import { BINPKG_VOLUME_PREFIX, currentBuilderVolumes, DISTFILES_VOLUME, SNAPSHOT_VOLUME_PREFIX } from '../phase1/builders/portage-snapshot';
 import type { ContainerInfo, Engine, ImageInfo, VolumeInfo } from '../engine/engine';
-import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, LABEL_STATE } from '../engine/engine';
 import { StateDir } from '../store/state';
 import { type CacheUser, forgetUses, readUsers, stateIdentity, usersDirOf } from '../store/users';
+import { LABEL_BUILDER, LABEL_ID, LABEL_KEY, LABEL_OWNED, LABEL_STATE } from '../../contract/labels';
+import { shortKey } from '../../contract/names';
 
-/** Label with the imgsdk id (`namespace/name`) of a built image. */
-const LABEL_ID = 'org.imgsdk.id';
 
 /** What `clean` would remove. */
 export interface CleanPlan {
@@ -178,7 +177,7 @@ async function recordedIds(root: string): Promise<string[]> {
 async function staleTags(engine: Engine, scope: CleanScope): Promise<string[]> {
   const out: string[] = [];
   for (const id of scope.ids) {
-    const current = new Set([scope.keys[id] ?? '', ...(scope.platformKeys?.[id] ?? [])].map((k) => k.slice(0, 12)));
+    const current = new Set([scope.keys[id] ?? '', ...(scope.platformKeys?.[id] ?? [])].map(shortKey));
     for (const i of await engine.listImages({ label: `${LABEL_ID}=${id}` })) {
       for (const t of i.repoTags) {
         if (!t.startsWith(`${id}:`)) continue;

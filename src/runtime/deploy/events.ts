@@ -29,7 +29,7 @@ export type DeployEvent =
   | { readonly type: 'warning'; readonly id: string; readonly line: string }
   /** A step of the build of `id` took `ms` milliseconds (wall time; concurrent images overlap). */
   | { readonly type: 'timing'; readonly id: string; readonly step: Step; readonly ms: number }
-  /** Another deploy holds the state directory's lock: who, in `holder` (`id` is '-': no image). */
+  /** Another deploy holds the state directory's mutex: who, in `holder` (`id` is '-': no image). */
   | { readonly type: 'waiting'; readonly id: '-'; readonly holder: string; readonly line: string }
   | { readonly type: 'cached'; readonly id: string; readonly digest: string }
   | { readonly type: 'done'; readonly id: string; readonly digest: string; readonly size: number; readonly reason: string }

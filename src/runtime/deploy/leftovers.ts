@@ -11,8 +11,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { stateIdentity } from '../store/users';
 export { stateIdentity };
-import { LABEL_OWNER, LABEL_STATE, type Engine } from '../engine/engine';
+import type { Engine } from '../engine/engine';
 import { holderState, self } from '../store/mutex';
+import { LABEL_OWNER, LABEL_STATE } from '../../contract/labels';
+import { shortKey } from '../../contract/names';
 
 /**
  * An engine whose containers all carry `labels` (the deploy's state identity),
@@ -58,7 +60,7 @@ export async function removeDeadContainers(engine: Engine, identity: string): Pr
   const removed: string[] = [];
   for (const c of await engine.listContainers({ label: `${LABEL_STATE}=${identity}`, all: true })) {
     if (ownerAlive(c.labels[LABEL_OWNER])) continue;
-    if (await engine.removeContainer(c.id).catch(() => false)) removed.push(c.names[0] ?? c.id.slice(0, 12));
+    if (await engine.removeContainer(c.id).catch(() => false)) removed.push(c.names[0] ?? shortKey(c.id));
   }
   return removed;
 }

@@ -8,6 +8,7 @@
 import type { BuilderKind, FileDef, ImageDef, ManifestImage } from '../../contract/assembly';
 import { canonicalJson } from '../../contract/json';
 import { sha256 } from '../../util/hash';
+import { shortKey } from '../../contract/names';
 
 /** What a deploy does for one image. */
 export type Action = 'cached' | 'phase2' | 'phase1';
@@ -72,7 +73,7 @@ export interface PlanFacts {
  *   // { action: 'phase2', reason: 'files changed (/etc/nginx/nginx.conf)' }
  */
 export function planImage(f: PlanFacts): Plan {
-  const key12 = f.image.key.slice(0, 12);
+  const key12 = shortKey(f.image.key);
   const asked = f.engine !== undefined;
   const inEngine = !asked || (!!f.engine && f.engine.key === f.image.key && f.engine.id === f.built);
   if (f.built && inEngine && !f.force) {

@@ -8,9 +8,9 @@ import { appendFile } from 'node:fs/promises';
 import { hostPlatform } from '../../contract/platform';
 import type { LoadedAssembly } from '../../contract/read';
 import type { DeployEvent, ImageResult } from './events';
-import type { ExportImage } from '../image/oci-export';
-import { indexTags, platformTargets, type PlatformTarget } from './targets';
-import type { Shipped, ShipOptions } from '../image/ship';
+import { imageTagsOf, platformTargets, type PlatformTarget } from './targets';
+import type { ShipOptions } from '../image/ship';
+import type { TargetOutcome } from './context';
 import type { StateDir } from '../store/state';
 
 /** What of deploy's context a multi-platform image needs. */
@@ -22,26 +22,15 @@ export interface PlatformsContext {
   readonly opts: { readonly platform?: string };
 }
 
-const EXPORTS = Symbol('exports');
-
-/**
- * One build's result with its platform, and (hidden, not enumerable: results are
- * public) what it exported, which the index of a multi-platform image lists.
- */
-export function withPlatform(result: ImageResult, platform: string | null, shipped: Shipped): ImageResult {
-  if (!platform) return result;
-  return Object.defineProperty({ ...result, platform }, EXPORTS, { value: shipped.exports, enumerable: false });
-}
-
 /**
  * Builds image `id` on each of its platforms with `run`, then writes and pushes
  * its image indexes. The result is the engine platform's, with every platform's
  * under `platforms` and the index's digests under `pushed`.
  */
-export async function buildPlatforms<C extends PlatformsContext>(ctx: C, id: string, run: (ctx: C, target: PlatformTarget) => Promise<ImageResult>): Promise<ImageResult> {
+export async function buildPlatforms<C extends PlatformsContext>(ctx: C, id: string, run: (ctx: C, target: PlatformTarget) => Promise<TargetOutcome>): Promise<ImageResult> {
   const targets = platformTargets(ctx.asm, id, ctx.opts.platform ?? hostPlatform());
-  if (targets.length === 1 && targets[0].platform === null) return run(ctx, targets[0]);
-  const results: ImageResult[] = [];
+  if (targets.length === 1 && targets[0].platform === null) return (await run(ctx, targets[0])).result;
+  const outcomes: TargetOutcome[] = [];
   for (const t of targets) {
     // One 'done' per image: a platform's own end is a log line.
     const emit = (e: DeployEvent) =>
@@ -52,22 +41,23 @@ export async function buildPlatforms<C extends PlatformsContext>(ctx: C, id: str
           : e.type === 'building' && t.platform
             ? ctx.emit({ ...e, platform: t.platform })
             : ctx.emit(e);
-    results.push(await run({ ...ctx, emit }, t));
+    outcomes.push(await run({ ...ctx, emit }, t));
   }
   const log = (line: string) => {
     ctx.emit({ type: 'log', id, line });
     void appendFile(ctx.state.logPath(id), line + '\n').catch(() => undefined);
   };
-  const builds = results.map((r) => ({ platform: r.platform!, exports: (r as unknown as Record<symbol, readonly ExportImage[]>)[EXPORTS] }));
+  const results = outcomes.map((o) => o.result);
+  const builds = outcomes.map((o) => ({ platform: o.result.platform!, exports: o.exports }));
   const { shipIndex } = await import('../image/platform-index');
-  const pushed = await shipIndex(id, indexTags(ctx.asm, id), builds, ctx.ship, (d) => ctx.state.layerPath(d), log);
+  const pushed = await shipIndex(id, imageTagsOf(ctx.asm, id), builds, ctx.ship, (d) => ctx.state.layerPath(d), log);
   const main = results[targets.findIndex((t) => t.engine)];
   const cached = results.every((r) => r.cached);
   const built = results.filter((r) => !r.cached).map((r) => r.platform);
   const reason = cached ? main.reason : `${built.join(', ')}: ${results.find((r) => !r.cached)!.reason}`;
   ctx.emit(cached ? { type: 'cached', id, digest: main.digest! } : { type: 'done', id, digest: main.digest!, size: main.size ?? 0, reason });
   return {
-    ...main, status: cached ? 'cached' : 'built', cached, reason, tags: indexTags(ctx.asm, id), pushed: pushed.length ? pushed : main.pushed,
+    ...main, status: cached ? 'cached' : 'built', cached, reason, tags: imageTagsOf(ctx.asm, id), pushed: pushed.length ? pushed : main.pushed,
     platforms: results.map((r) => ({ ...r })),
   };
 }

@@ -3,7 +3,7 @@
  * put on it, and the key tags of keys the image no longer has are taken off.
  */
 import type { Manifest } from '../../contract/assembly';
-import { splitRepoTag } from '../../contract/names';
+import { shortKey, splitRepoTag } from '../../contract/names';
 import type { Engine } from '../engine/engine';
 
 const KEY_TAG = /^[0-9a-f]{12}$/;
@@ -29,7 +29,7 @@ export async function pruneKeyTags(engine: Engine, manifest: Manifest, id: strin
   const info = await engine.inspectImage(imageId);
   const m = manifest.images[id];
   if (!info || !m) return [];
-  const current = new Set([m.key, ...Object.values(m.platforms ?? {}).map((p) => p.key)].map((k) => k.slice(0, 12)));
+  const current = new Set([m.key, ...Object.values(m.platforms ?? {}).map((p) => p.key)].map(shortKey));
   const stale = info.repoTags.filter((t) => t.startsWith(`${id}:`) && KEY_TAG.test(t.slice(id.length + 1)) && !current.has(t.slice(id.length + 1)));
   for (const t of stale) {
     await engine.removeImage(t);

@@ -11,6 +11,7 @@ import { forPlatform } from '../../contract/platform';
 import { hostPlatform, platformInfo } from '../../contract/platform';
 import type { LoadedAssembly } from '../../contract/read';
 import type { ShipOptions } from '../image/ship';
+import { imageTags, shortKey } from '../../contract/names';
 
 /** One build of an image: for a platform it names, or (platform null) for the host's as before platforms. */
 export interface PlatformTarget {
@@ -41,8 +42,7 @@ export interface PlatformTarget {
 export function platformTargets(asm: LoadedAssembly, id: string, enginePlatform: string = hostPlatform()): PlatformTarget[] {
   const m = asm.manifest.images[id];
   const b = asm.manifest.builders[asm.images.get(id)!.builder];
-  const own = (key: string) => [...new Set([`${id}:latest`, `${id}:${key.slice(0, 12)}`, ...m.tags.map((t) => `${id}:${t}`)])];
-  if (!m.platforms) return [{ platform: null, key: m.key, phase1Key: m.phase1Key ?? m.key, builder: b.def, builderKey: b.key, engine: true, tags: own(m.key), prefix: '' }];
+  if (!m.platforms) return [{ platform: null, key: m.key, phase1Key: m.phase1Key ?? m.key, builder: b.def, builderKey: b.key, engine: true, tags: imageTags(id, m.key, m.tags), prefix: '' }];
   const names = Object.keys(m.platforms);
   const loaded = names.includes(enginePlatform) ? enginePlatform : names[0];
   return names.map((p, i) => {
@@ -51,15 +51,18 @@ export function platformTargets(asm: LoadedAssembly, id: string, enginePlatform:
     const builder = variant?.def ?? (typeof forPlatform(b.def, p) === 'string' ? b.def : (forPlatform(b.def, p) as BuilderDef));
     return {
       platform: p, key: per.key, phase1Key: per.phase1Key ?? per.key, builder, builderKey: variant?.key ?? per.builderKey, engine: p === loaded,
-      tags: p === loaded ? own(per.key) : [`${id}:${per.key.slice(0, 12)}`], prefix: i === 0 ? '' : `${platformSlug(p)}/`,
+      tags: p === loaded ? imageTags(id, per.key, m.tags) : [`${id}:${shortKey(per.key)}`], prefix: i === 0 ? '' : `${platformSlug(p)}/`,
     };
   });
 }
 
-/** The tags a multi-platform image's index goes under: `latest`, its first platform's key12, its own. */
-export function indexTags(asm: LoadedAssembly, id: string): string[] {
+/**
+ * The tags of image `id`: `latest`, its key's short form, its own tags. A
+ * multi-platform image's index goes under them (its key is its first platform's).
+ */
+export function imageTagsOf(asm: LoadedAssembly, id: string): string[] {
   const m = asm.manifest.images[id];
-  return [...new Set([`${id}:latest`, `${id}:${m.key.slice(0, 12)}`, ...m.tags.map((t) => `${id}:${t}`)])];
+  return imageTags(id, m.key, m.tags);
 }
 
 /** `linux/arm64` -> `linux-arm64` (a file or directory name). */

@@ -16,22 +16,8 @@ import { trackContainer } from './cleanup';
 import { DockerContainer } from './container';
 import { connectionLost, watchingAgent } from './watch';
 import type { Agent } from 'node:http';
-import {
-  LABEL_IMAGE,
-  LABEL_OWNED,
-  engineKindOf,
-  type ContainerHandle,
-  type EngineKind,
-  type ContainerInfo,
-  type ContainerOptions,
-  type Engine,
-  type ImageInfo,
-  type PullProgress,
-  type RegistryAuth,
-  type RunOptions,
-  type RunResult,
-  type VolumeInfo,
-} from './engine';
+import { engineKindOf, type ContainerHandle, type EngineKind, type ContainerInfo, type ContainerOptions, type Engine, type ImageInfo, type PullProgress, type RegistryAuth, type RunOptions, type RunResult, type VolumeInfo } from './engine';
+import { LABEL_IMAGE, LABEL_OWNED } from '../../contract/labels';
 
 // Where it always was, for its importers.
 export { engineKindOf };

@@ -8,22 +8,6 @@
  */
 import type { Readable } from 'node:stream';
 
-/** Label put on everything imgsdk creates, so `imgsdk clean` can find leftovers. */
-export const LABEL_OWNED = 'org.imgsdk';
-/** Label naming the imgsdk image (`namespace/name`) a build container works for. */
-export const LABEL_IMAGE = 'org.imgsdk.image';
-/** Label naming the builder id of a builder image. */
-export const LABEL_BUILDER = 'org.imgsdk.builder';
-/** Label holding the cache key an image was built for. */
-export const LABEL_KEY = 'org.imgsdk.key';
-/** Label naming the state directory (its identity, leftovers.ts) a deploy's container works for. */
-export const LABEL_STATE = 'org.imgsdk.state';
-/**
- * The process that made a container (`pid:start:boot`, see store/mutex.ts): a sweep
- * for leftovers removes a labelled container only once that process is gone, so a
- * running `imgsdk lock` keeps its container while a deploy sweeps the same state.
- */
-export const LABEL_OWNER = 'org.imgsdk.owner';
 
 /** An image known to the engine. */
 export interface ImageInfo {

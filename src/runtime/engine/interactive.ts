@@ -11,7 +11,8 @@ import { directoriesTar } from '../../util/tar';
 import type Docker from 'dockerode';
 import { EngineError, UsageError } from '../../contract/errors';
 import { trackContainer } from './cleanup';
-import { LABEL_IMAGE, LABEL_OWNED, type Engine, type VolumeMount } from './engine';
+import type { Engine, VolumeMount } from './engine';
+import { LABEL_IMAGE, LABEL_OWNED } from '../../contract/labels';
 
 /** What the interactive container runs. */
 export interface InteractiveOptions {

@@ -23,6 +23,7 @@ import { writeAtomic } from '../../util/files';
 import { hashFile } from '../../util/hash';
 import type { StateDir } from '../store/state';
 import { DEBUG_BUILDER } from './debug-builder';
+import { LABEL_CHECK, LABEL_DEBUG } from '../../contract/labels';
 
 export { DEBUG_BUILDER };
 
@@ -97,7 +98,7 @@ async function makeBusyboxLayer(
   opts.log?.(`debug: fetching busybox-static in ${opts.builderRef}`);
   const inTar = await dirTar(opts.imageDir, {});
   const { entries, version } = await engine.withContainer(
-    { image: opts.builderRef, cmd: ['/bin/sh', '-c', SCRIPT], forImage: opts.forImage, labels: { 'org.imgsdk.check': 'debug' }, network: opts.network, signal: opts.signal },
+    { image: opts.builderRef, cmd: ['/bin/sh', '-c', SCRIPT], forImage: opts.forImage, labels: { [LABEL_CHECK]: 'debug' }, network: opts.network, signal: opts.signal },
     async (c) => {
       await c.putArchive('/imgsdk/in', inTar);
       const code = await c.run({ onOutput: (b) => b.toString('utf8').split('\n').filter(Boolean).forEach((l) => opts.log?.(`debug: ${l}`)) });
@@ -138,7 +139,7 @@ export function debugConfig(
   const d: ImageDef = { ...def, config: { ...def.config, env: { ...def.config.env, PATH: path } } };
   return imageConfig(d, {
     key: o.key, diffIds: [...o.diffIds, o.busybox.diffId], created: o.epoch, arch: o.arch, accounts: o.accounts,
-    extraLabels: { ...o.extraLabels, 'org.imgsdk.debug': `busybox-static ${o.busybox.version}` },
+    extraLabels: { ...o.extraLabels, [LABEL_DEBUG]: `busybox-static ${o.busybox.version}` },
     history: [...o.diffIds.map(() => ({})), { createdBy: 'imgsdk debug: busybox-static', comment: o.busybox.version }],
   });
 }

@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import type { ImageDef, ReadyDef } from '../../contract/assembly';
 import { BuildError } from '../../contract/errors';
 import type { Engine } from '../engine/engine';
+import { LABEL_CHECK } from '../../contract/labels';
 
 /** Options of {@link runImageChecks}. */
 export interface CheckOptions {
@@ -54,7 +55,7 @@ export async function runImageChecks(engine: Engine, def: ImageDef, ref: string,
     log(`test: ${t}`);
     let r;
     try {
-      r = await engine.runContainer({ image: ref, entrypoint: [entry], cmd: args, forImage: def.id, labels: { 'org.imgsdk.check': 'test' }, signal: opts.signal });
+      r = await engine.runContainer({ image: ref, entrypoint: [entry], cmd: args, forImage: def.id, labels: { [LABEL_CHECK]: 'test' }, signal: opts.signal });
     } catch (err) {
       throw new BuildError(def.id, `test \`${t}\` could not run: ${(err as Error).message}`, { cause: err, phase: 'test' });
     }
@@ -68,7 +69,7 @@ export async function runImageChecks(engine: Engine, def: ImageDef, ref: string,
   const [interval, timeout, retries] = [hc.interval || 30, hc.timeout || 30, hc.retries || 3];
   const limitMs = (hc.startPeriod + (interval + timeout) * (retries + 1)) * 1000 + 15_000;
   log(`healthcheck: ${hc.cmd.join(' ')} (waiting up to ${Math.round(limitMs / 1000)} s)`);
-  await engine.withContainer({ image: ref, cmd: [], forImage: def.id, labels: { 'org.imgsdk.check': 'healthcheck' }, signal: opts.signal }, async (c) => {
+  await engine.withContainer({ image: ref, cmd: [], forImage: def.id, labels: { [LABEL_CHECK]: 'healthcheck' }, signal: opts.signal }, async (c) => {
     await c.start();
     const deadline = Date.now() + limitMs;
     for (;;) {
@@ -94,7 +95,7 @@ async function checkReady(engine: Engine, def: ImageDef, ready: ReadyDef, ref: s
   const log = opts.log ?? (() => undefined);
   const what = ready.port !== undefined ? `port ${ready.port} accepts` : `\`${ready.cmd!.join(' ')}\` exits 0`;
   log(`ready: starting the image until ${what} (up to ${ready.timeout} s)`);
-  await engine.withContainer({ image: ref, cmd: [], forImage: def.id, labels: { 'org.imgsdk.check': 'ready' }, signal: opts.signal }, async (c) => {
+  await engine.withContainer({ image: ref, cmd: [], forImage: def.id, labels: { [LABEL_CHECK]: 'ready' }, signal: opts.signal }, async (c) => {
     await c.start();
     const deadline = Date.now() + ready.timeout * 1000;
     let last = '';
@@ -106,7 +107,7 @@ async function checkReady(engine: Engine, def: ImageDef, ready: ReadyDef, ref: s
         if (await accepts(s.address, ready.port, 1000)) break;
       } else {
         const [entry, ...args] = ready.cmd!;
-        const r = await engine.runContainer({ image: ref, entrypoint: [entry], cmd: args, network: `container:${c.id}`, forImage: def.id, labels: { 'org.imgsdk.check': 'ready' }, signal: opts.signal });
+        const r = await engine.runContainer({ image: ref, entrypoint: [entry], cmd: args, network: `container:${c.id}`, forImage: def.id, labels: { [LABEL_CHECK]: 'ready' }, signal: opts.signal });
         if (r.exitCode === 0) break;
         last = r.tail;
       }

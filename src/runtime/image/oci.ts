@@ -7,6 +7,7 @@ import type { AccountDef, HealthcheckDef, ImageDef } from '../../contract/assemb
 import { BuildError } from '../../contract/errors';
 import { canonicalJson } from '../../contract/json';
 import { sha256Digest } from '../../util/hash';
+import { LABEL_ID, LABEL_KEY } from '../../contract/labels';
 
 /** OCI media type of an image config. */
 export const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
@@ -72,8 +73,8 @@ export function imageConfig(def: ImageDef, opts: ImageConfigOptions): Blob {
   const labels: Record<string, string> = {
     ...c.labels,
     ...opts.extraLabels,
-    'org.imgsdk.id': def.id,
-    'org.imgsdk.key': opts.key,
+    [LABEL_ID]: def.id,
+    [LABEL_KEY]: opts.key,
   };
 
   // Docker omits unset fields (omitempty); doing the same keeps `inspect` familiar.
@@ -136,12 +137,17 @@ export function imageManifest(
 }
 
 /**
- * Resolves a USER value to `uid:gid`. A name is looked up in `accounts` (the last
- * one of that name wins); `root` and `nobody` are known without an account; a
- * numeric `uid` or `uid:gid` is kept as written. `name:group` resolves both sides.
+ * Resolves a USER value to numbers. A name is looked up in `accounts` (the last one
+ * of that name wins) and becomes its uid alone: the runtime then takes the primary
+ * group from the image's /etc/passwd and the supplementary groups from its /etc/group
+ * (PostgreSQL reads the snakeoil key as a member of `ssl-cert`), which Docker does not
+ * do for `uid:gid`. `root` and `nobody` are known without an account (`0:0`,
+ * `65534:65534`); a numeric `uid` or `uid:gid` is kept as written; `name:group`
+ * resolves both sides.
  *
  * @example
  * resolveUser('x/y', 'nobody', []); // '65534:65534'
+ * resolveUser('x/y', 'postgres', [{ user: 'postgres', uid: 10001, group: 'postgres', gid: 10001, home: '/nonexistent', shell: '/sbin/nologin' }]); // '10001'
  */
 export function resolveUser(imageId: string, user: string, accounts: readonly AccountDef[]): string {
   const [u, g, ...rest] = user.split(':');
@@ -153,7 +159,6 @@ export function resolveUser(imageId: string, user: string, accounts: readonly Ac
     uid = Number(u);
   } else if (account) {
     uid = account.uid;
-    gid = account.gid;
   } else if (WELL_KNOWN[u]) {
     [uid, gid] = WELL_KNOWN[u];
   } else {

@@ -1,8 +1,4 @@
-import { PassThrough } from 'node:stream';
 import type { AccountDef, ImageDef } from '../../contract/assembly';
-import { BuildError } from '../../contract/errors';
-import type { Engine } from '../engine/engine';
-import { writeDockerArchive } from './archive';
 import { storeLayer } from './layer';
 import { imageConfig, type Blob } from './oci';
 import type { Entry } from '../store/entry';
@@ -66,18 +62,4 @@ export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
   const diffIds = [...input.parentDiffIds, ...layers.map((l) => l.diffId)];
   const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
   return { config, layers, diffIds };
-}
-
-/**
- * Streams a docker-archive straight into `docker load`, with every tag at once
- * (so an image is tagged all at once or not at all); verifies the id it got.
- */
-export async function loadArchive(engine: Engine, id: string, config: Blob, layers: { diffId: string; path: string; verified?: boolean; present?: boolean }[], repoTags: readonly string[]): Promise<void> {
-  const stream = new PassThrough();
-  const writing = writeDockerArchive(stream, { config, layers, repoTags });
-  const [loaded] = await Promise.all([engine.loadImage(stream), writing]);
-  const info = await engine.inspectImage(repoTags[0]);
-  if (!info || info.id !== config.digest) {
-    throw new BuildError(id, `docker load gave ${info?.id ?? 'nothing'} for ${repoTags[0]}, expected ${config.digest} (loaded: ${loaded.join(', ')})`, { phase: 'phase2' });
-  }
 }

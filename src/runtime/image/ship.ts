@@ -9,15 +9,10 @@ import { BuildError } from '../../contract/errors';
 import { splitRepoTag } from '../../contract/names';
 import type { Engine, RegistryAuth } from '../engine/engine';
 import type { Blob } from './oci';
-import { hasChecks, runImageChecks } from './imagetest';
 import type { ExportImage } from './oci-export';
 import { pushImage, type Pushed } from './push';
 import type { StateDir } from '../store/state';
 import type { Signer } from './sign/keys';
-
-// The writers are loaded when there is something to write: a cached image that is
-// only loaded needs none of them.
-const writers = () => import('./ship-writers');
 
 /** Where built images go besides the state directory. */
 export interface ShipOptions {
@@ -77,38 +72,6 @@ export interface Shipped {
   readonly exports: readonly ExportImage[];
 }
 
-/** The tag an image is loaded under while its tests run. */
-export function candidateTag(id: string, key: string): string {
-  return `${id}:imgsdk-candidate-${key.slice(0, 12)}`;
-}
-
-/**
- * Loads a freshly built image. Without checks: one `docker load` with every tag.
- * With `.test()`s or a health check: loaded as the candidate tag only, checked,
- * then tagged; on a failure the candidate tag is removed and whatever the tags
- * pointed at before stays as it was.
- */
-export async function loadChecked(input: ShipInput): Promise<void> {
-  const engine = await input.engine();
-  const { def, config } = input;
-  const present = await layersInEngine(engine, input.tags[0], input.diffIds);
-  const layers = input.diffIds.map((d, i) => ({ diffId: d, path: input.state.layerPath(d), verified: !!input.freshLayers?.includes(d), present: i < present }));
-  const { loadArchive } = await writers();
-  if (!hasChecks(def)) return loadArchive(engine, def.id, config, layers, input.tags);
-  const candidate = candidateTag(def.id, input.key);
-  await loadArchive(engine, def.id, config, layers, [candidate]);
-  try {
-    await runImageChecks(engine, def, candidate, { log: input.log, signal: input.signal });
-    for (const t of input.tags) {
-      const { repo, tag } = splitRepoTag(t);
-      await engine.tagImage(config.digest, repo, tag);
-    }
-  } finally {
-    // Only a tag goes: the image stays when it has other tags (the success case).
-    await engine.removeImage(candidate, { noprune: true }).catch(() => false);
-  }
-}
-
 /**
  * The rest, for a built or a cached image: the debug variant (made when missing
  * or stale), the exports and the push, in that order.
@@ -117,31 +80,34 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
   const { def } = input;
   const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags, ...(input.provenance ? { attestation: input.provenance } : {}), ...(input.sbom ? { sbom: input.sbom } : {}), ...(def.vex?.length ? { vex: { statements: def.vex, epoch: input.epoch } } : {}) }];
   let debug: string | null = null;
-  const w = def.debug || opts.oci || opts.archive || opts.push ? await writers() : null;
-  if (def.debug && w) {
+  // The writers are loaded when there is something to write: a cached image that is
+  // only loaded needs none of them.
+  if (def.debug) {
+    const w = await import('./debug');
     if (!input.builder) throw new BuildError(def.id, '.debug() needs a Debian builder for busybox-static; this image has none', { phase: 'debug' });
     const engine = await input.engine();
-    const busybox = await w!.ensureBusyboxLayer(engine, input.state, {
+    const busybox = await w.ensureBusyboxLayer(engine, input.state, {
       builderRef: await input.builder.ref(), builderKey: input.builder.key, network: input.builder.network, imageDir: input.imageDir, epoch: input.epoch, forImage: def.id, log: input.log, signal: input.signal,
     });
-    const config = w!.debugConfig(def, { key: input.key, diffIds: input.diffIds, busybox, epoch: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
+    const config = w.debugConfig(def, { key: input.key, diffIds: input.diffIds, busybox, epoch: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
     debug = `${def.id}:${w.DEBUG_TAG}`;
     const diffIds = [...input.diffIds, busybox.diffId];
     if (opts.load && (await engine.inspectImage(debug))?.id !== config.digest) {
-      await w.loadArchive(engine, def.id, config, diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d) })), [debug]);
+      await (await import('./load')).loadArchive(engine, def.id, config, diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d) })), [debug]);
       input.log(`loaded ${debug}`);
     }
     exports.push({ config, diffIds, repoTags: [debug] });
   }
   const layerPath = (d: string) => input.state.layerPath(d);
   if (opts.oci) {
-    await w!.exportOci(opts.oci, exports, layerPath);
+    await (await import('./oci-export')).exportOci(opts.oci, exports, layerPath);
     input.log(`wrote ${exports.flatMap((e) => e.repoTags).join(', ')} to the OCI layout ${opts.oci}`);
   }
   let archive: string | null = null;
   if (opts.archive) {
-    archive = await w!.exportDockerArchive(opts.archive, def.id, exports[0], layerPath);
-    if (exports[1]) await w!.exportDockerArchive(opts.archive, `${def.id}-${w!.DEBUG_TAG}`, exports[1], layerPath);
+    const { exportDockerArchive } = await import('./oci-export');
+    archive = await exportDockerArchive(opts.archive, def.id, exports[0], layerPath);
+    if (exports[1] && debug) await exportDockerArchive(opts.archive, `${def.id}-${splitRepoTag(debug).tag}`, exports[1], layerPath);
     input.log(`wrote ${archive}`);
   }
   const pushed: Pushed[] = [];
@@ -160,7 +126,7 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
       // The provenance goes with the image: attached to the manifest the registry now has.
       for (const digest of digests) {
         try {
-          const tag = await w!.pushAttestation(opts.push.registry, def.id, digest, e.attestation, opts.push.auth);
+          const tag = await (await import('./attest')).pushAttestation(opts.push.registry, def.id, digest, e.attestation, opts.push.auth);
           input.log(`pushed the provenance as ${opts.push.registry}/${def.id}:${tag}`);
         } catch (err) {
           throw new BuildError(def.id, `push of the provenance failed: ${(err as Error).message}`, { cause: err, phase: 'push' });
@@ -193,19 +159,4 @@ export async function signPushed(push: NonNullable<ShipOptions['push']>, id: str
 export function recordedLabels(configJson: string, keys: readonly string[]): Record<string, string> {
   const labels = ((JSON.parse(configJson) as { config?: { Labels?: Record<string, string> } }).config?.Labels ?? {}) as Record<string, string>;
   return Object.fromEntries(keys.filter((k) => k in labels).map((k) => [k, labels[k]]));
-}
-
-/**
- * How many of `diffIds`, from the bottom, Docker already has as one chain: those of
- * the image `ref` now names (the last build of this image), as far as they agree.
- * Docker's load skips a layer whose chain it has without opening its file, so their
- * bytes need not be sent: a `.file()` edit sends only the small top layer. 0 for
- * other engines (Podman reads every layer of an archive).
- */
-export async function layersInEngine(engine: Engine, ref: string, diffIds: readonly string[]): Promise<number> {
-  if (!engine.kind || (await engine.kind()) !== 'docker') return 0;
-  const have = (await engine.inspectImage(ref))?.layers ?? [];
-  let n = 0;
-  while (n < have.length && n < diffIds.length && have[n] === diffIds[n]) n++;
-  return n;
 }

@@ -1,13 +1,16 @@
+import type { Row } from '../../contract/builder-files';
 import type { PackageInfo } from '../store/state';
 
-/** What dpkg's status database says of one installed package. */
+/**
+ * What dpkg's status database says of one installed package. Its dependencies are not
+ * read here: which alternative satisfies each is decided once, by the closure in the
+ * builder (lib.sh `pkg_closure`), and read from its depends.tsv ({@link enrichPackages}).
+ */
 export interface DpkgRecord {
   readonly name: string;
   readonly section: string;
   readonly priority: string;
   readonly essential: boolean;
-  /** Pre-Depends and Depends, each a list of alternatives (bare names). */
-  readonly depends: readonly (readonly string[])[];
   readonly provides: readonly string[];
 }
 
@@ -35,7 +38,6 @@ export function parseDpkgStatus(text: string): Map<string, DpkgRecord> {
       section: (f.section ?? '').replace(/^.*\//, ''),
       priority: f.priority ?? '',
       essential: f.essential === 'yes',
-      depends: [...relations(f['pre-depends']), ...relations(f.depends)],
       provides: relations(f.provides).flat(),
     });
   }
@@ -48,17 +50,18 @@ function relations(field: string | undefined): string[][] {
 }
 
 /**
- * Adds Section, Priority, Essential and the resolved dependencies (which closure
- * package satisfies each Depends group) to packages.json entries.
+ * Adds Section, Priority, Essential and the resolved dependencies to packages.json
+ * entries: `depends` names the packages the closure chose for each Depends group
+ * (depends.tsv rows, as lib.sh's `pkg_closure` resolved them).
+ * @example enrichPackages([{ name: 'nginx', version: '1', origin: 'debian' }], status, [{ package: 'nginx', depends: 'libc6' }])[0].depends // ['libc6']
  */
-export function enrichPackages(packages: readonly PackageInfo[], status: ReadonlyMap<string, DpkgRecord>): PackageInfo[] {
-  const provider = new Map<string, string>();
-  for (const r of status.values()) for (const p of r.provides) if (!provider.has(p)) provider.set(p, r.name);
-  const pick = (alts: readonly string[]): string | undefined => alts.find((a) => status.has(a)) ?? alts.map((a) => provider.get(a)).find(Boolean);
+export function enrichPackages(packages: readonly PackageInfo[], status: ReadonlyMap<string, DpkgRecord>, resolved: readonly Row<'package' | 'depends'>[]): PackageInfo[] {
+  const edges = new Map<string, Set<string>>();
+  for (const { package: from, depends: to } of resolved) if (from && to && from !== to) edges.set(from, (edges.get(from) ?? new Set()).add(to));
   return packages.map((p) => {
     const r = status.get(p.name);
     if (!r) return p;
-    const depends = [...new Set(r.depends.map(pick).filter((d): d is string => !!d && d !== p.name))].sort();
+    const depends = [...(edges.get(p.name) ?? [])].sort();
     return { ...p, section: r.section, priority: r.priority, essential: r.essential, depends, ...(r.provides.length ? { provides: r.provides } : {}) };
   });
 }

@@ -5,6 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { phase1View, type BuilderDef, type ImageDef } from '../../contract/assembly';
+import { DEPENDS, EMERGE_OPTS, FILES, formatList, GROUP_ADDED, parseRows, PARENT_PACKAGES, PASSWD_ADDED, STEPS } from '../../contract/builder-files';
 import { prettyJson } from '../../contract/json';
 import { BuildError } from '../../contract/errors';
 import { dirTar, readSingleFile } from '../../util/tar';
@@ -16,6 +17,7 @@ import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
 import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from '../store/state';
 import type { Entry } from '../store/entry';
 import { readRootfsTar } from '../rootfs/tar';
+import { LABEL_KEY } from '../../contract/labels';
 
 /** Where the builder-side scripts live, in a checkout and in the published package alike. */
 export const SCRIPTS_DIR = join(__dirname, '..', '..', '..', 'src', 'runtime', 'phase1', 'scripts');
@@ -51,12 +53,12 @@ const SCRIPT_STEPS: ReadonlySet<string> = new Set<Phase1Step>(['setup', 'apt-upd
 
 /**
  * The builder-side scripts as they are put at `/imgsdk/scripts`, with `emerge-opts`:
- * the options every emerge of portage.sh gets (the builder's EMERGE_DEFAULT_OPTS,
+ * the options every emerge of the Gentoo entries gets (the builder's EMERGE_DEFAULT_OPTS,
  * stated once in gentoo.ts and repeated on the command line, so that a makeConf
  * setting EMERGE_DEFAULT_OPTS outright does not drop them).
  */
 export function scriptsTar(): Promise<Buffer> {
-  return dirTar(SCRIPTS_DIR, { 'emerge-opts': `${BUILDER_EMERGE_OPTS}\n` });
+  return dirTar(SCRIPTS_DIR, { [EMERGE_OPTS.path]: formatList(EMERGE_OPTS, [BUILDER_EMERGE_OPTS]) });
 }
 
 /**
@@ -72,7 +74,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
   const { engine, state, def, key } = input;
   const inTar = await dirTar(input.imageDir, {
     'image.json': prettyJson(phase1View(def, input.builder.kind), ['id', 'packages']),
-    'parent-packages.list': input.parentPackages.join('\n') + (input.parentPackages.length ? '\n' : ''),
+    [PARENT_PACKAGES.path]: formatList(PARENT_PACKAGES, input.parentPackages),
   }, (rel) => rel === 'image.json' || rel.startsWith('files/'));
   const scripts = await scriptsTar();
   const started = Date.now();
@@ -81,7 +83,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
 
   const rec = await engine.withContainer(
     {
-      image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { 'org.imgsdk.key': key }, mounts: input.mounts, signal: input.signal,
+      image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { [LABEL_KEY]: key }, mounts: input.mounts, signal: input.signal,
       network: input.builder.debian?.network ?? undefined,
     },
     async (c) => {
@@ -90,7 +92,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
       const code = await c.run({ onOutput: input.onOutput });
       if (code !== 0) throw new BuildError(def.id, `phase 1 failed in builder ${input.builder.id} (exit ${code}):\n${indent(c.tail())}`, { phase: 'phase1' });
       const ran = Date.now();
-      const { record: rec, steps } = await collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
+      const { record: rec, steps, depends } = await collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
       streamed = Date.now();
       marks = parseMarks(steps, started, ran);
       if (input.builder.kind !== 'debian') return rec;
@@ -99,7 +101,7 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
       // The stanzas of this layer's packages become its /var/lib/dpkg/status.d (pkgdb.ts).
       const stanzas = statusStanzas(status);
       const control = Object.fromEntries(rec.packages.flatMap((p) => (stanzas.has(p.name) ? [[p.name, stanzas.get(p.name)!]] : [])));
-      const enriched: RootfsRecord = { ...rec, packages: enrichPackages(rec.packages, parseDpkgStatus(status)), control };
+      const enriched: RootfsRecord = { ...rec, packages: enrichPackages(rec.packages, parseDpkgStatus(status), parseRows(DEPENDS, depends)), control };
       await state.writeRootfsRecord(enriched);
       return enriched;
     },
@@ -118,10 +120,9 @@ type Mark = readonly [Phase1Step | 'end', number];
  */
 export function parseMarks(tsv: string, started: number, ran: number): Mark[] {
   const marks: Mark[] = [];
-  for (const line of tsv.split('\n')) {
-    const [name, at] = line.split('\t');
+  for (const { step, ms: at } of parseRows(STEPS, tsv)) {
     const ms = Number(at);
-    if ((SCRIPT_STEPS.has(name) || name === 'end') && Number.isFinite(ms)) marks.push([name as Phase1Step | 'end', ms]);
+    if ((SCRIPT_STEPS.has(step) || step === 'end') && at !== '' && Number.isFinite(ms)) marks.push([step as Phase1Step | 'end', ms]);
   }
   const inside = marks.length > 0 && marks[0][1] >= started && marks[marks.length - 1][1] <= ran;
   return inside ? [...marks, ['end', ran]] : [['end', ran]];
@@ -147,14 +148,12 @@ export function phase1Steps(marks: readonly Mark[], started: number, streamed: n
   return [...sums];
 }
 
-async function collect(out: Readable, state: StateDir, id: string, key: string): Promise<{ record: RootfsRecord; steps: string }> {
+async function collect(out: Readable, state: StateDir, id: string, key: string): Promise<{ record: RootfsRecord; steps: string; depends: string }> {
   const dest = state.rootfsPath(key);
   await mkdir(dirname(dest), { recursive: true });
   const tmp = tempPath(dest);
   let packages: PackageInfo[] | null = null;
-  let filesTsv = '';
-  const added: Record<string, string> = {};
-  let steps = '';
+  const texts = new Map<string, string>();
   let sha256: string | null = null;
   let size = 0;
   // The tar is read into entries (bodies into the blob store) as it streams to its
@@ -181,14 +180,12 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
         toEntries.destroy(err as Error);
         next(err as Error);
       });
-    } else if (name === 'packages.json' || name === 'files.tsv' || name === 'passwd.added' || name === 'group.added' || name === 'steps.tsv') {
+    } else if (name === 'packages.json' || TEXTS.has(name)) {
       const chunks: Buffer[] = [];
       stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
       stream.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        if (name === 'files.tsv') filesTsv = text;
-        else if (name === 'steps.tsv') steps = text;
-        else if (name.endsWith('.added')) added[name.slice(0, -'.added'.length)] = text;
+        if (name !== 'packages.json') texts.set(name, text);
         else {
           try {
             packages = JSON.parse(text) as PackageInfo[];
@@ -213,40 +210,45 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
     throw e;
   }
   const origins: Record<string, string> = {};
-  for (const line of filesTsv.split('\n')) {
-    // The package is after the last TAB: package names hold none, file names may.
-    const tab = line.lastIndexOf('\t');
-    if (tab > 0) origins[line.slice(0, tab).replace(/^\.?\/+/, '')] = line.slice(tab + 1);
-  }
-  const createdAccounts = parseCreatedAccounts(added.passwd ?? '', added.group ?? '');
+  // The package is after the last TAB: package names hold none, file names may.
+  for (const { path, package: pkg } of parseRows(FILES, texts.get(FILES.path) ?? '')) if (path && pkg) origins[path.replace(/^\.?\/+/, '')] = pkg;
+  const createdAccounts = parseCreatedAccounts(texts.get(PASSWD_ADDED.path) ?? '', texts.get(GROUP_ADDED.path) ?? '');
   const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins, ...(createdAccounts.length ? { createdAccounts } : {}) };
   const read = await reading;
   // Each entry's package, as rootfsInput's reading of the tar gives it.
   const entries = read?.map(({ origin: _none, ...e }) => (origins[e.path] === undefined ? e : { ...e, origin: origins[e.path] }));
-  return { record: entries ? await state.writeRootfsEntries(rec, entries) : (await state.writeRootfsRecord(rec), rec), steps };
+  const record = entries ? await state.writeRootfsEntries(rec, entries) : (await state.writeRootfsRecord(rec), rec);
+  return { record, steps: texts.get(STEPS.path) ?? '', depends: texts.get(DEPENDS.path) ?? '' };
 }
+
+/** The text files of /imgsdk/out that collect keeps (packages.json aside, parsed as JSON). */
+const TEXTS: ReadonlySet<string> = new Set([FILES.path, PASSWD_ADDED.path, GROUP_ADDED.path, STEPS.path, DEPENDS.path]);
 
 /**
  * The accounts an install created (`adduser --system` in a maintainer script), from
  * the lines it added to /etc/passwd and /etc/group: users with their primary group's
- * name, and groups of their own (`redis` user, `redis` group; `postdrop` group alone).
+ * name, and groups of their own (`redis` user, `redis` group; `postdrop` group alone),
+ * each group with the members the install gave it (`ssl-cert:x:108:postgres`).
  */
 export function parseCreatedAccounts(passwd: string, group: string): CreatedAccount[] {
   const groups = new Map<number, string>();
+  const members = new Map<string, string[]>();
   const out: CreatedAccount[] = [];
-  for (const line of group.split('\n')) {
-    const [name, , gid] = line.split(':');
-    if (name && /^\d+$/.test(gid ?? '')) groups.set(Number(gid), name);
+  for (const { name, gid, members: list } of parseRows(GROUP_ADDED, group)) {
+    if (!name || !/^\d+$/.test(gid)) continue;
+    groups.set(Number(gid), name);
+    const m = list.split(',').filter(Boolean);
+    if (m.length) members.set(name, m);
   }
+  const withMembers = (name: string | undefined) => (name && members.has(name) ? { members: members.get(name)! } : {});
   const usedGroups = new Set<string>();
-  for (const line of passwd.split('\n')) {
-    const [name, , uid, gid, , home, shell] = line.split(':');
-    if (!name || !/^\d+$/.test(uid ?? '') || !/^\d+$/.test(gid ?? '')) continue;
+  for (const { name, uid, gid, home, shell } of parseRows(PASSWD_ADDED, passwd)) {
+    if (!name || !/^\d+$/.test(uid) || !/^\d+$/.test(gid)) continue;
     const groupName = groups.get(Number(gid));
     if (groupName) usedGroups.add(groupName);
-    out.push({ user: name, uid: Number(uid), gid: Number(gid), ...(groupName ? { group: groupName } : {}), home: home || '/nonexistent', shell: shell || '/usr/sbin/nologin' });
+    out.push({ user: name, uid: Number(uid), gid: Number(gid), ...(groupName ? { group: groupName } : {}), home: home || '/nonexistent', shell: shell || '/usr/sbin/nologin', ...withMembers(groupName) });
   }
-  for (const [gid, name] of groups) if (!usedGroups.has(name)) out.push({ group: name, gid });
+  for (const [gid, name] of groups) if (!usedGroups.has(name)) out.push({ group: name, gid, ...withMembers(name) });
   return out.sort((a, b) => (a.user ?? a.group!).localeCompare(b.user ?? b.group!));
 }
 

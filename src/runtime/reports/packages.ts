@@ -5,6 +5,7 @@ import type { DroppedModule } from '../rootfs/modules';
 import type { StrippedFile } from '../rootfs/privileges';
 import type { PackageInfo } from '../store/state';
 import { formatSize } from '../../util/format';
+import { shortKey } from '../../contract/names';
 
 export { formatSize };
 
@@ -32,7 +33,7 @@ export interface PackagesReport {
  */
 export function renderPackagesMd(r: PackagesReport): string {
   const out: string[] = [];
-  out.push(`### ${r.def.id}:${r.key.slice(0, 12)}`, '');
+  out.push(`### ${r.def.id}:${shortKey(r.key)}`, '');
   out.push(`Built in \`${r.builder}\` · ${formatSize(r.size)} · key \`${r.key}\``, '');
   out.push('#### Installed', '');
   out.push(...table(r.packages));

@@ -16,7 +16,7 @@ import { sha256Digest } from '../../util/hash';
 import { SDK_VERSION } from '../../contract/version';
 import { purlOf } from './sbom';
 import type { PackageInfo } from '../store/state';
-import { PROVENANCE_FILE } from '../../contract/labels';
+import { LABEL_KEY, PROVENANCE_FILE } from '../../contract/labels';
 
 export { PROVENANCE_FILE };
 
@@ -66,7 +66,7 @@ export function renderProvenance(input: ProvenanceInput): Provenance {
       name: `builder ${input.builder.id}`,
       ...(input.builder.ref ? { uri: `docker-image://${input.builder.ref}` } : {}),
       ...(input.builder.imageId ? { digest: { sha256: hex(input.builder.imageId) } } : {}),
-      annotations: { 'org.imgsdk.key': input.builder.key },
+      annotations: { [LABEL_KEY]: input.builder.key },
     });
   }
   for (const i of input.images) deps.push({ name: `${i.role} ${i.id}`, uri: `docker-image://${i.id}`, digest: { sha256: hex(i.imageId) } });

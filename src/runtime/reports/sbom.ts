@@ -12,9 +12,10 @@ import type { BlobStore } from '../store/blobs';
 import type { Entry } from '../store/entry';
 import type { PackageInfo } from '../store/state';
 import { SDK_VERSION } from '../../contract/version';
-import { LABEL_SBOM, SBOM_FILE } from '../../contract/labels';
+import { SBOM_FILE } from '../../contract/labels';
+import { shortKey } from '../../contract/names';
 
-export { LABEL_SBOM, SBOM_FILE };
+export { SBOM_FILE };
 
 
 /** What the SBOM is made from. */
@@ -64,7 +65,7 @@ export async function renderSpdx(input: SbomInput): Promise<Sbom> {
     {
       name: def.id,
       SPDXID: imageSpdxId,
-      versionInfo: key.slice(0, 12),
+      versionInfo: shortKey(key),
       downloadLocation: 'NOASSERTION',
       filesAnalyzed: false,
       licenseConcluded: 'NOASSERTION',
@@ -116,7 +117,7 @@ export async function renderSpdx(input: SbomInput): Promise<Sbom> {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
     SPDXID: 'SPDXRef-DOCUMENT',
-    name: `${def.id}:${key.slice(0, 12)}`,
+    name: `${def.id}:${shortKey(key)}`,
     // Unique per image key and stable across rebuilds of it; not meant to resolve.
     documentNamespace: `https://imgsdk.invalid/spdx/${def.id}/${key}`,
     creationInfo: { created, creators: [`Tool: imgsdk-${SDK_VERSION}`] },

@@ -16,6 +16,8 @@ import type { Entry } from '../store/entry';
 export interface GroupDef {
   readonly name: string;
   readonly gid: number;
+  /** Its member list, as the install left it (PostgreSQL's `postgres` in `ssl-cert`). @default none */
+  readonly members?: readonly string[];
 }
 
 /** What adoptAccounts did. */
@@ -59,13 +61,17 @@ export function adoptAccounts(entries: readonly Entry[], created: readonly Creat
         users.push({ user: c.user, uid: c.uid, group, gid, home: c.home ?? '/nonexistent', shell: c.shell ?? '/usr/sbin/nologin' });
         notes.push(`account ${c.user} (${c.uid}:${gid}) added: the install created it and owns files with it`);
       }
+      // Members of a user's own group (rare) are carried as a group line of the same name and id.
+      if (c.members?.length) groups.push({ name: c.group ?? c.user, gid: (mine?.gid ?? declaredGroup.get(c.group ?? c.user)) ?? c.gid, members: c.members });
     } else if (c.group) {
       const gid = declaredGroup.get(c.group);
+      const members = c.members?.length ? { members: c.members } : {};
       if (gid !== undefined) {
         if (gid !== c.gid) gidMap.set(c.gid, gid);
+        if (c.members?.length) groups.push({ name: c.group, gid, ...members });
       } else {
-        groups.push({ name: c.group, gid: c.gid });
-        notes.push(`group ${c.group} (${c.gid}) added: the install created it`);
+        groups.push({ name: c.group, gid: c.gid, ...members });
+        notes.push(`group ${c.group} (${c.gid}) added: the install created it${c.members?.length ? `, with members ${c.members.join(', ')}` : ''}`);
       }
     }
   }

@@ -36,24 +36,29 @@ export function renderPasswd(accounts: readonly AccountDef[]): string {
 /**
  * /etc/group: root, nobody, `groups` (groups without a user, such as a maintainer
  * script's `postdrop`) and the primary group of each account (the last of a
- * group name wins), sorted by gid, then name. Members are not listed: a primary
- * group needs none.
+ * group name wins), sorted by gid, then name. A primary group needs no member list;
+ * the members a package's install gave a group (`adduser postgres ssl-cert`, so
+ * PostgreSQL reads the snakeoil key) are listed, as the install left them.
  *
  * @example
  * renderGroup([]); // 'root:x:0:\nnobody:x:65534:\n'
+ * renderGroup([], [{ name: 'ssl-cert', gid: 108, members: ['postgres'] }]); // 'root:x:0:\nssl-cert:x:108:postgres\nnobody:x:65534:\n'
  */
-export function renderGroup(accounts: readonly AccountDef[], groups: readonly { readonly name: string; readonly gid: number }[] = []): string {
+export function renderGroup(accounts: readonly AccountDef[], groups: readonly { readonly name: string; readonly gid: number; readonly members?: readonly string[] }[] = []): string {
   const byName = new Map<string, number>();
+  const members = new Map<string, readonly string[]>();
   for (const g of groups) {
-    checkFields(g.name, [g.name]);
+    checkFields(g.name, [g.name, ...(g.members ?? [])]);
+    if (g.members?.some((m) => m.includes(','))) throw new ImgsdkError('ACCOUNT', `group "${g.name}": a member name contains ','`);
     byName.set(g.name, g.gid);
+    if (g.members?.length) members.set(g.name, g.members);
   }
   for (const a of [...BUILTIN, ...accounts]) {
     const name = a.group || a.user;
     checkFields(a.user, [name]);
     byName.set(name, a.gid);
   }
-  return lines([...byName].map(([name, gid]) => ({ id: gid, name, line: `${name}:x:${gid}:` })));
+  return lines([...byName].map(([name, gid]) => ({ id: gid, name, line: `${name}:x:${gid}:${(members.get(name) ?? []).join(',')}` })));
 }
 
 /**

@@ -9,14 +9,14 @@ import { type StrippedFile, stripPrivileges } from './privileges';
 import { partialPackages, slim } from './slim';
 import { referenceKind, referenceReader } from './references';
 import { GROUP_MASTER, namedStandardAccounts, PASSWD_MASTER, parseStandardAccounts } from './standard-accounts';
-import { runDirs } from './run-dirs';
+import { runDirs, UNIT } from './run-dirs';
 import type { BlobStore } from '../store/blobs';
 import { closure } from './closure';
 import { parseElf } from './elf';
 import type { Entry } from '../store/entry';
 import { linkCheck, readLoaderConfig } from './linkcheck';
 import { checkMachine } from './machine';
-import { checkRules } from './policies';
+import { checkRules, type RulesInput } from './policies';
 import { purge, type PurgeReport } from './purge';
 import { dirname, globToRegExp, Layers } from './resolve';
 import { normalizeEntries, parseShebang, readHead, readRootfsTar } from './tar';
@@ -74,6 +74,13 @@ export interface PipelineResult {
 
 /** `.keep()` names that are not purge categories but switches of the pipeline. */
 const PIPELINE_KEEPS = new Set(['setuid', 'world-writable']);
+/** Purge categories a C compiler needs at run time: headers, and the start files and static parts a link takes (crt1.o, libc_nonshared.a). */
+const COMPILER_KEEPS = ['headers', 'static-libs'];
+
+/** The package of the image that is a C compiler (gcc-12, which provides `c-compiler`), if any. */
+export function compilerOf(packages: readonly PackageInfo[]): string | undefined {
+  return packages.find((p) => /^(?:gcc|clang|tcc)(?:-\d+)?$/.test(p.name) || p.provides?.includes('c-compiler'))?.name;
+}
 
 /**
  * The host side of a build, in order: read and filter the tar, purge, strip
@@ -86,8 +93,14 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const { def, blobs } = input;
   const origin = (p: string) => input.origins[p];
   let entries = input.rootfsEntries ? [...input.rootfsEntries] : await readRootfsTar(createReadStream(input.rootfsTar), blobs, { origin, allowSetuid: true });
+  // Service units are purged, but say which directories their daemons expect (sshd's /run/sshd).
+  const units = entries.filter((e) => e.type === 'file' && UNIT.test(e.path));
 
-  const purged = purge(entries, { image: def.id, keep: def.keep.filter((k) => !PIPELINE_KEEPS.has(k)), purge: def.purge, locales: def.portage.locales });
+  // A program that compiles at run time (varnish compiles its VCL with the C compiler it
+  // depends on) needs the headers and the start files its dependency closure ships.
+  const compiler = def.closure ? undefined : compilerOf(input.packages);
+  const keepForCompiler = compiler ? COMPILER_KEEPS.filter((k) => !def.keep.includes(k)) : [];
+  const purged = purge(entries, { image: def.id, keep: [...def.keep.filter((k) => !PIPELINE_KEEPS.has(k)), ...keepForCompiler], purge: def.purge, locales: def.portage.locales });
   const privileges = stripPrivileges(purged.kept, { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
   entries = privileges.entries;
 
@@ -138,7 +151,10 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   // /run directories of tmpfiles.d (tinyproxy), owned by the accounts they name.
   const everyone = [...declared, ...accounts.users];
   const groupIds = new Map<string, number>([...everyone.map((a) => [a.group || a.user, a.gid] as [string, number]), ...accounts.groups.map((g) => [g.name, g.gid] as [string, number])]);
-  entries = [...entries, ...runDirs([...input.parents.flat(), ...entries], read, (u) => (u === 'root' ? 0 : everyone.find((a) => a.user === u)?.uid), (g) => (g === 'root' ? 0 : groupIds.get(g)))];
+  // Of the units, those of packages the image keeps something of.
+  const keptOrigins = new Set(entries.map((e) => e.origin).filter(Boolean));
+  const keptUnits = units.filter((e) => keptOrigins.has(e.origin));
+  entries = [...entries, ...runDirs([...input.parents.flat(), ...entries], read, (u) => (u === 'root' ? 0 : everyone.find((a) => a.user === u)?.uid), (g) => (g === 'root' ? 0 : groupIds.get(g)), keptUnits)];
   // Names synth left to the build (accounts an install created) get their ids here.
   const owners = resolveNamedOwners(def, [...declared, ...adopted.users], adopted.groups);
   // The user's own files pass the same privilege rule as the packages' (and are reported the same way).
@@ -149,31 +165,42 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const modules = dropUnloadableModules([...input.parents, entries], { libc: input.libc, needs: def.needs, ldSoConf });
   entries = modules.entries;
 
-  const layers = [...input.parents, entries];
-  checkLayerShape(def, input.parents, entries);
-  if (input.platform) checkMachine(def.id, entries, input.platform);
-  // Before the link check: a shell that misses a library is named as a shell.
-  await checkRules({ def, parents: input.parents, entries, accounts: [...(input.createdAccounts ?? []), ...declared, ...accounts.users], packages: input.packages, blobs });
-  const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf, executablesOnly: true });
-  if (problems.length) {
-    throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
-  }
-  checkForbidden(def, layers);
-  await checkEntrypoint(def, layers, async (e) => (e.sha256 ? readHead(blobs.path(e.sha256)) : Buffer.alloc(0)));
+  await checkBuilt(input, entries, [...(input.createdAccounts ?? []), ...declared, ...accounts.users], ldSoConf);
 
   const all = [...declared, ...accounts.users];
   const uids = new Set([0, 65534, ...all.map((a) => a.uid)]);
   const gids = new Set([0, 65534, ...all.map((a) => a.gid), ...accounts.groups.map((g) => g.gid)]);
-  const notes = [...adopted.notes, ...standard.notes, ...unownedFiles(entries, uids, gids)];
+  const compilerNote = keepForCompiler.length ? [`${keepForCompiler.join(' and ')} kept: the image has a C compiler (${compiler}), which compiles against them at run time`] : [];
+  const notes = [...compilerNote, ...adopted.notes, ...standard.notes, ...unownedFiles(entries, uids, gids)];
   const createdAccounts: CreatedAccount[] = [
     ...accounts.users.map((u) => ({ user: u.user, uid: u.uid, group: u.group, gid: u.gid, home: u.home, shell: u.shell })),
-    ...accounts.groups.map((g) => ({ group: g.name, gid: g.gid })),
+    ...accounts.groups.map((g) => ({ group: g.name, gid: g.gid, ...(g.members?.length ? { members: g.members } : {}) })),
   ];
   // Reported are the files the image has: what slimming dropped had nothing to strip.
   const final = new Set(entries.map((e) => e.path));
   const ownPaths = new Set(own.stripped.map((f) => f.path));
   const stripped = [...privileges.stripped.filter((f) => !ownPaths.has(f.path)), ...own.stripped].filter((f) => final.has(f.path));
   return { entries, purged: purged.purged, slimmed, stripped, droppedModules: modules.dropped, createdAccounts, notes, warnings: privilegeWarnings(def, input.packages, stripped, origin) };
+}
+
+/**
+ * The checks of what the pipeline made, over its layer and the parents': layer
+ * shape, machine, the policies' rules, the link check, forbidden paths and the
+ * entrypoint. Each throws naming the image.
+ */
+async function checkBuilt(input: PipelineInput, entries: readonly Entry[], accounts: RulesInput['accounts'], ldSoConf: Awaited<ReturnType<typeof readLoaderConfig>>): Promise<void> {
+  const { def, blobs } = input;
+  const layers = [...input.parents, entries];
+  checkLayerShape(def, input.parents, entries);
+  if (input.platform) checkMachine(def.id, entries, input.platform);
+  // Before the link check: a shell that misses a library is named as a shell.
+  await checkRules({ def, parents: input.parents, entries, accounts, packages: input.packages, blobs });
+  const problems = linkCheck(layers, { libc: input.libc, needs: def.needs, ldSoConf, executablesOnly: true });
+  if (problems.length) {
+    throw new BuildError(def.id, `link check failed:\n  ${problems.map((p) => p.message).join('\n  ')}`, { phase: 'check' });
+  }
+  checkForbidden(def, layers);
+  await checkEntrypoint(def, layers, async (e) => (e.sha256 ? readHead(blobs.path(e.sha256)) : Buffer.alloc(0)));
 }
 
 /**

@@ -156,7 +156,8 @@ export function slim(input: SlimInput): SlimResult {
     used = beyond.used;
     const more = [...beyond.paths, ...names.paths].filter((p) => !roots.has(p));
     // popen() and system() run /bin/sh: a program that calls them gets it, unless a policy forbids shells.
-    if (!noShell && shell && !roots.has(shell) && kept.some((e) => e.elf?.shell && !isLibc(e))) more.push(shell);
+    // So does a configuration that names a script to run (lighttpd's include_shell runs it with /bin/sh -c).
+    if (!noShell && shell && !roots.has(shell) && (names.runsScript || kept.some((e) => e.elf?.shell && !isLibc(e)))) more.push(shell);
     if (!more.length) break;
     for (const p of more) roots.add(p);
   }
@@ -280,25 +281,29 @@ function isLibraryOrBase(p: PackageInfo): boolean {
  * image's files, commands on PATH (never one a policy forbids), and locales (those
  * `.locale()` declares, too). Each file is read once; returns what is new.
  */
-function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly RegExp[]): ((kept: readonly Entry[]) => { paths: string[]; locales: Set<string> }) & { why: Map<string, string> } {
+function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly RegExp[]): ((kept: readonly Entry[]) => { paths: string[]; locales: Set<string>; runsScript: boolean }) & { why: Map<string, string> } {
   const refs = input.references;
   const here = new Map(entries.map((e) => [e.path, e]));
   const view = new Layers([...input.parents, entries]);
   const locales = new Set((input.locales ?? []).map((l) => l.replace(/\.(UTF-8|utf-8|UTF8)/, '.utf8')));
   const seen = new Set<string>();
   const why = new Map<string, string>();
+  // Whether a kept configuration file names an executable script (run through the shell).
+  let runsScript = false;
   const fn = (kept: readonly Entry[]) => {
     const paths: string[] = [];
-    if (!refs) return { paths, locales };
+    if (!refs) return { paths, locales, runsScript };
     for (const e of kept) {
       if (e.type !== 'file' || seen.has(e.path)) continue;
       seen.add(e.path);
       const r = refs(e);
+      const config = !e.elf && !e.shebang;
       for (const p of r.paths) {
         const t = here.get(p);
         if (t && t.type !== 'dir' && !forbid.some((f) => f.test(p))) {
           paths.push(p);
           if (!why.has(p)) why.set(p, e.path);
+          if (config && t.type === 'file' && t.shebang && t.mode & 0o111) runsScript = true;
         }
       }
       for (const c of r.commands) {
@@ -311,7 +316,7 @@ function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly R
       }
       for (const l of r.locales) locales.add(l);
     }
-    return { paths, locales };
+    return { paths, locales, runsScript };
   };
   return Object.assign(fn, { why });
 }

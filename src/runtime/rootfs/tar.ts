@@ -108,22 +108,7 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
         reject(mode & 0o4000 ? 'setuid file' : 'setgid file');
         continue;
       }
-      let facts: { sha256: string; size: number; elf: ElfInfo | null; shebang?: string };
-      if ((h.size ?? 0) <= (opts.bufferLimit ?? BUFFERED_BODY)) {
-        // ELF parsing reads anywhere in the file, so a small body is buffered, hashed,
-        // stored and dropped before the next header is read.
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-        const body = Buffer.concat(chunks);
-        const parsed = parseElf(body);
-        const elf = parsed && (body.includes(C_UTF8) || body.includes(C_UTF8_NORMAL)) ? { ...parsed, utf8Locale: true } : parsed;
-        facts = { sha256: await blobs.put(body), size: body.length, elf, shebang: elf ? undefined : parseShebang(body) };
-      } else {
-        // A large body streams to the store and is parsed there, in place.
-        const { sha256, size } = await blobs.putStream(stream as unknown as Readable);
-        const elf = parseElfFile(blobs.path(sha256));
-        facts = { sha256, size, elf, shebang: elf ? undefined : parseShebang(await readHead(blobs.path(sha256))) };
-      }
+      const facts = await bodyFacts(stream as unknown as Readable, h.size ?? 0, blobs, opts);
       const { shebang, ...rest } = facts;
       byPath.set(path, { ...base, type: 'file', linkname: null, ...rest, ...(shebang ? { shebang } : {}) });
     } else if (type === 'directory') {
@@ -131,18 +116,7 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
     } else if (type === 'symlink') {
       byPath.set(path, { ...base, type: 'symlink', size: 0, linkname: h.linkname ?? '', sha256: null, elf: null });
     } else if (type === 'link') {
-      const target = (h.linkname ?? '').startsWith('/') ? null : normalizePath(h.linkname ?? '');
-      const t = target ? byPath.get(target) : undefined;
-      if (target === null || target === '') reject(`hardlink to ${h.linkname} outside the root`);
-      else if (t?.type !== 'file') reject(`hardlink to ${target}, which is not a regular file earlier in the archive`);
-      else {
-        // One inode, one set of facts: the link is the target's file (its mode, owner
-        // and body), whatever mode the link's own header claims.
-        const inode = t.inode ?? target;
-        if (t.inode === undefined) byPath.set(target, { ...t, inode });
-        const { origin: _targetOrigin, ...facts } = t;
-        byPath.set(path, { ...facts, path, inode, ...origin(opts, path) });
-      }
+      addHardlink(byPath, path, h.linkname ?? '', reject, opts);
     } else if (type === 'character-device' || type === 'block-device' || type === 'fifo') {
       if (!opts.allowDevices) reject(type === 'fifo' ? 'fifo' : `${type} ${h.devmajor ?? 0}:${h.devminor ?? 0}`);
     } else {
@@ -159,6 +133,43 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
     );
   }
   return [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/**
+ * A regular file's body stored in `blobs`, with what is read from it: its ELF facts
+ * or, for a script, the interpreter its `#!` line names.
+ */
+async function bodyFacts(stream: Readable, size: number, blobs: BlobStore, opts: ReadRootfsOptions): Promise<{ sha256: string; size: number; elf: ElfInfo | null; shebang?: string }> {
+  if (size <= (opts.bufferLimit ?? BUFFERED_BODY)) {
+    // ELF parsing reads anywhere in the file, so a small body is buffered, hashed,
+    // stored and dropped before the next header is read.
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const parsed = parseElf(body);
+    const elf = parsed && (body.includes(C_UTF8) || body.includes(C_UTF8_NORMAL)) ? { ...parsed, utf8Locale: true } : parsed;
+    return { sha256: await blobs.put(body), size: body.length, elf, shebang: elf ? undefined : parseShebang(body) };
+  }
+  // A large body streams to the store and is parsed there, in place.
+  const stored = await blobs.putStream(stream);
+  const elf = parseElfFile(blobs.path(stored.sha256));
+  return { ...stored, elf, shebang: elf ? undefined : parseShebang(await readHead(blobs.path(stored.sha256))) };
+}
+
+/**
+ * A hardlink at `path` to `linkname`: it must name a regular file earlier in the
+ * archive. One inode, one set of facts: the link is the target's file (its mode,
+ * owner and body), whatever mode the link's own header claims.
+ */
+function addHardlink(byPath: Map<string, Entry>, path: string, linkname: string, reject: (why: string) => void, opts: ReadRootfsOptions): void {
+  const target = linkname.startsWith('/') ? null : normalizePath(linkname);
+  const t = target ? byPath.get(target) : undefined;
+  if (target === null || target === '') return void reject(`hardlink to ${linkname} outside the root`);
+  if (t?.type !== 'file') return void reject(`hardlink to ${target}, which is not a regular file earlier in the archive`);
+  const inode = t.inode ?? target;
+  if (t.inode === undefined) byPath.set(target, { ...t, inode });
+  const { origin: _targetOrigin, ...facts } = t;
+  byPath.set(path, { ...facts, path, inode, ...origin(opts, path) });
 }
 
 /**

@@ -7,6 +7,7 @@ import { RootfsError } from '../../contract/errors';
 import { tempPath, writeAtomic } from '../../util/files';
 import { createHash } from 'node:crypto';
 import { HashingStream, sha256 as sha256Of, type HashAlgorithm } from '../../util/hash';
+import { shortKey } from '../../contract/names';
 
 /** The largest blob `read` returns whole: far above any configuration file, far below a Buffer's limit. */
 const READ_WHOLE_MAX = 64 * 1024 * 1024;
@@ -23,7 +24,7 @@ export class DamagedBlobError extends RootfsError {
     /** The entry whose body it is, when known. */
     readonly path?: string,
   ) {
-    super(`${path ? `${path}: ` : ''}blob ${sha256.slice(0, 12)} in the state directory is ${why}; it was dropped`, path ? [path] : []);
+    super(`${path ? `${path}: ` : ''}blob ${shortKey(sha256)} in the state directory is ${why}; it was dropped`, path ? [path] : []);
   }
 
   /** The same error, naming the entry. */
@@ -82,7 +83,7 @@ export class BlobStore {
    */
   async read(sha256: string): Promise<Buffer> {
     const size = (await stat(this.path(sha256)).catch(() => null))?.size ?? 0;
-    if (size > READ_WHOLE_MAX) throw new RootfsError(`blob ${sha256.slice(0, 12)} is ${size} bytes, too large to read whole (at most ${READ_WHOLE_MAX})`);
+    if (size > READ_WHOLE_MAX) throw new RootfsError(`blob ${shortKey(sha256)} is ${size} bytes, too large to read whole (at most ${READ_WHOLE_MAX})`);
     const data = await readFile(this.path(sha256)).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new DamagedBlobError(sha256, 'missing');
       throw err;

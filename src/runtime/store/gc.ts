@@ -15,7 +15,7 @@
  *
  * Everything else under `rootfs/`, `layers/`, `blobs/` and `images/<id>/<key>.*`
  * goes. One function plans (the dry run prints it), another removes what it lists;
- * both run under the state lock, so a concurrent deploy never loses a file it is
+ * both run under the state directory's mutex, so a concurrent deploy never loses a file it is
  * writing or about to reuse. Removal goes records first, so a crash in between
  * leaves files no record names, never a record whose files are gone.
  */
@@ -84,7 +84,7 @@ interface FileInfo {
 }
 
 /**
- * Plans a GC of the state directory `root`; call under its lock (StateDir.withLock).
+ * Plans a GC of the state directory `root`; call holding its mutex (StateDir.withMutex).
  * @example const plan = await planGc('.imgsdk', { images: { 'acme/web': [key] }, phase1: [p1] });
  */
 export async function planGc(root: string, live: LiveKeys, opts: GcOptions = {}): Promise<GcPlan> {

@@ -1,9 +1,9 @@
 /**
- * The state directory's lock: one deploy at a time. The lock file says who holds
+ * The state directory's mutex: one deploy at a time. The mutex file says who holds
  * it — pid, the process's start time (from /proc/<pid>/stat), the boot id and the
  * host — so a pid reused by another process after a crash is not taken for the
  * holder. A holder that cannot be checked that way (another host on a shared
- * directory, a lock written by hand or by an older imgsdk) keeps the lock only while
+ * directory, a mutex written by hand or by an older imgsdk) keeps the mutex only while
  * its file is refreshed: the holder touches it every few seconds.
  */
 import { readFileSync, rmSync } from 'node:fs';
@@ -13,25 +13,25 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { CancelledError, ImgsdkError } from '../../contract/errors';
 
-/** What the lock file holds. */
-export interface LockHolder {
+/** What the mutex file holds. */
+export interface MutexHolder {
   readonly pid: number;
   /** Start time of the process in clock ticks since boot (field 22 of /proc/<pid>/stat). */
   readonly start: string | null;
   readonly boot: string | null;
   readonly host: string;
-  /** ISO time the lock was taken. */
+  /** ISO time the mutex was taken. */
   readonly since: string;
   readonly command: string;
 }
 
-export interface LockOptions {
-  /** Told who holds the lock when this call starts to wait, and again when the holder changes. */
+export interface MutexOptions {
+  /** Told who holds the mutex when this call starts to wait, and again when the holder changes. */
   readonly onWait?: (holder: string) => void;
   readonly signal?: AbortSignal;
-  /** A holder that cannot be checked is gone when the lock was not refreshed for this long. @default 30000 */
+  /** A holder that cannot be checked is gone when the mutex was not refreshed for this long. @default 30000 */
   readonly staleMs?: number;
-  /** How often the holder refreshes the lock file. @default 5000 */
+  /** How often the holder refreshes the mutex file. @default 5000 */
   readonly refreshMs?: number;
   /** What the holder is doing, for the message of whoever waits. @default the command line */
   readonly command?: string;
@@ -49,44 +49,44 @@ function kindOf(st: Stats): string {
   return st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symlink' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
 }
 
-/** An error creating the lock file as one line naming it (a full disk, a read-only directory). */
-function lockFileError(path: string, e: NodeJS.ErrnoException): Error {
+/** An error creating the mutex file as one line naming it (a full disk, a read-only directory). */
+function mutexFileError(path: string, e: NodeJS.ErrnoException): Error {
   if (!e.code) return e;
-  return new ImgsdkError('STATE', `cannot create the state directory's lock ${path}: ${e.code}${e.code === 'ENOSPC' ? ' (the disk is full)' : ''}`);
+  return new ImgsdkError('STATE', `cannot create the state directory's mutex ${path}: ${e.code}${e.code === 'ENOSPC' ? ' (the disk is full)' : ''}`);
 }
 
 /**
- * Runs `fn` holding the lock at `path`; waits while a live process holds it and
- * takes over a lock whose holder is gone.
- * @example await withLock('.imgsdk/lock', () => build(), { onWait: (who) => console.log(`waiting for ${who}`) });
+ * Runs `fn` holding the mutex at `path`; waits while a live process holds it and
+ * takes over a mutex whose holder is gone.
+ * @example await withMutex('.imgsdk/mutex', () => build(), { onWait: (who) => console.log(`waiting for ${who}`) });
  */
-export async function withLock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+export async function withMutex<T>(path: string, fn: () => Promise<T>, opts: MutexOptions = {}): Promise<T> {
   const staleMs = opts.staleMs ?? 30_000;
   const maxWaitMs = opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const me = JSON.stringify(self(opts.command));
   const began = Date.now();
   let told = '';
-  // What the lock file said and when we first saw it so: a holder refreshes its
+  // What the mutex file said and when we first saw it so: a holder refreshes its
   // file, so one unchanged for staleMs of our own clock is stale, whatever mtime it
   // claims (a garbage file stamped in the future is never older than staleMs).
   let seen = '';
   let seenSince = began;
   for (;;) {
-    // Every pass checks the signal: a lock that keeps vanishing must not keep SIGTERM out.
-    if (opts.signal?.aborted) throw new CancelledError(`cancelled while waiting for the state directory's lock ${path}`);
+    // Every pass checks the signal: a mutex that keeps vanishing must not keep SIGTERM out.
+    if (opts.signal?.aborted) throw new CancelledError(`cancelled while waiting for the state directory's mutex ${path}`);
     try {
       const fh = await open(path, 'wx');
       await fh.writeFile(me);
       await fh.close();
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw lockFileError(path, e as NodeJS.ErrnoException);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw mutexFileError(path, e as NodeJS.ErrnoException);
     }
     const st = await lstat(path).catch(() => null);
-    if (st && !st.isFile()) throw new ImgsdkError('STATE', `${path} is ${kindOf(st)}, not imgsdk's lock file: remove it (no imgsdk holds a lock there)`);
+    if (st && !st.isFile()) throw new ImgsdkError('STATE', `${path} is ${kindOf(st)}, not imgsdk's mutex file: remove it (no imgsdk holds a mutex there)`);
     const text = st ? await readFile(path, 'utf8').catch(() => null) : null;
     if (text === null) {
-      await pause(POLL_MS / 4); // released meanwhile; a short pause keeps a vanishing lock from spinning
+      await pause(POLL_MS / 4); // released meanwhile; a short pause keeps a vanishing mutex from spinning
       continue;
     }
     const now = Date.now();
@@ -104,13 +104,13 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, opts: Lock
     if (who !== told) opts.onWait?.(who);
     told = who;
     if (now - began > maxWaitMs) {
-      throw new ImgsdkError('STATE', `gave up after waiting ${Math.round((now - began) / 1000)} s for the state directory's lock ${path}, held by ${who}`);
+      throw new ImgsdkError('STATE', `gave up after waiting ${Math.round((now - began) / 1000)} s for the state directory's mutex ${path}, held by ${who}`);
     }
     await pause(POLL_MS);
   }
   // process.exit() (Ctrl-C after the build containers are removed) skips finally blocks.
   const onExit = () => {
-    if (ownsLock(path, me)) rmSync(path, { force: true });
+    if (ownsMutex(path, me)) rmSync(path, { force: true });
   };
   process.once('exit', onExit);
   const refresh = setInterval(() => {
@@ -123,19 +123,19 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, opts: Lock
   } finally {
     clearInterval(refresh);
     process.off('exit', onExit);
-    if (ownsLock(path, me)) await rm(path, { force: true });
+    if (ownsMutex(path, me)) await rm(path, { force: true });
   }
 }
 
 /** The holder record of this process. */
-export function self(command = process.argv.slice(1).join(' ')): LockHolder {
+export function self(command = process.argv.slice(1).join(' ')): MutexHolder {
   return { pid: process.pid, start: processStart(process.pid), boot: bootId(), host: hostname(), since: new Date().toISOString(), command };
 }
 
-/** A lock file's content as a holder; a bare pid (older imgsdk, or written by hand) has only the pid. */
-export function parseHolder(text: string): LockHolder | null {
+/** A mutex file's content as a holder; a bare pid (older imgsdk, or written by hand) has only the pid. */
+export function parseHolder(text: string): MutexHolder | null {
   try {
-    const h = JSON.parse(text) as Partial<LockHolder>;
+    const h = JSON.parse(text) as Partial<MutexHolder>;
     if (typeof h === 'object' && h && Number.isInteger(h.pid)) {
       return { pid: h.pid!, start: h.start ?? null, boot: h.boot ?? null, host: h.host ?? '', since: h.since ?? '', command: h.command ?? '' };
     }
@@ -150,7 +150,7 @@ export function parseHolder(text: string): LockHolder | null {
  * `alive`: that very process runs (same host, same boot, same pid and start time);
  * `dead`: it does not; `unknown`: it cannot be told (another host, no start time).
  */
-export function holderState(h: LockHolder | null): 'alive' | 'dead' | 'unknown' {
+export function holderState(h: MutexHolder | null): 'alive' | 'dead' | 'unknown' {
   if (!h) return 'unknown';
   if (h.host && h.host !== hostname()) return 'unknown';
   const boot = bootId();
@@ -162,8 +162,8 @@ export function holderState(h: LockHolder | null): 'alive' | 'dead' | 'unknown' 
   return start === h.start ? 'alive' : 'dead';
 }
 
-function describe(h: LockHolder | null, text: string, state: 'alive' | 'unknown', staleMs: number): string {
-  if (!h) return `an unreadable lock (${JSON.stringify(text.slice(0, 40))}); it is taken over once it has not been refreshed for ${staleMs / 1000} s`;
+function describe(h: MutexHolder | null, text: string, state: 'alive' | 'unknown', staleMs: number): string {
+  if (!h) return `an unreadable mutex (${JSON.stringify(text.slice(0, 40))}); it is taken over once it has not been refreshed for ${staleMs / 1000} s`;
   const what = [h.command && `"${h.command}"`, h.host && h.host !== hostname() && `on ${h.host}`, h.since && `since ${h.since}`].filter(Boolean).join(', ');
   const who = `pid ${h.pid}${what ? ` (${what})` : ''}`;
   if (state === 'alive') return who;
@@ -171,8 +171,8 @@ function describe(h: LockHolder | null, text: string, state: 'alive' | 'unknown'
 }
 
 /**
- * Removes a lock judged stale, and only that one: it is renamed away first (atomic),
- * and put back if what was renamed is a new holder's lock after all.
+ * Removes a mutex judged stale, and only that one: it is renamed away first (atomic),
+ * and put back if what was renamed is a new holder's mutex after all.
  */
 async function takeOver(path: string, staleText: string): Promise<void> {
   const aside = `${path}.${randomBytes(4).toString('hex')}.stale`;
@@ -186,7 +186,7 @@ async function takeOver(path: string, staleText: string): Promise<void> {
   await rm(aside, { force: true });
 }
 
-function ownsLock(path: string, me: string): boolean {
+function ownsMutex(path: string, me: string): boolean {
   try {
     return readFileSync(path, 'utf8') === me;
   } catch {

@@ -4,9 +4,11 @@ import { stateDirOf } from '../../contract/defaults';
 import { writeAtomic } from '../../util/files';
 import { hashFile, sha256, sha256Digest } from '../../util/hash';
 import { ensureWritableDir } from './dirs';
-import { withLock, type LockOptions } from './mutex';
+import { withMutex, type MutexOptions } from './mutex';
 import { BlobStore } from './blobs';
 import type { Entry } from './entry';
+import { LABEL_ID, LABEL_KEY } from '../../contract/labels';
+import { shortKey } from '../../contract/names';
 
 /** What phase 1 left for a phase-1 key (`ManifestImage.phase1Key`): the rootfs tar and what was installed. */
 export interface RootfsRecord {
@@ -41,6 +43,12 @@ export interface CreatedAccount {
   readonly gid: number;
   readonly home?: string;
   readonly shell?: string;
+  /**
+   * The group's member list as the install left it (`adduser postgres ssl-cert` in
+   * postgresql-common's postinst): of a group alone, or of a user's primary group.
+   * @default none
+   */
+  readonly members?: readonly string[];
 }
 
 /** One installed package, as packages.json lists it. */
@@ -256,16 +264,23 @@ export class StateDir {
   }
 
   /**
-   * Holds an exclusive lock on the state directory while `fn` runs (see lock.ts).
-   * A second deploy on the same directory waits, told who holds it; a lock left by
+   * Holds the state directory's mutex while `fn` runs (see mutex.ts).
+   * A second deploy on the same directory waits, told who holds it; a mutex left by
    * a dead process, or by a live one that merely reused its pid, is taken over.
    */
-  async withLock<T>(fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  async withMutex<T>(fn: () => Promise<T>, opts: MutexOptions = {}): Promise<T> {
     // A file, a read-only mount or /proc: one clear line, before anything is written.
     await ensureWritableDir(this.root, 'state directory');
-    return withLock(join(this.root, 'lock'), fn, opts);
+    return withMutex(join(this.root, MUTEX_FILE), fn, opts);
   }
 }
+
+/**
+ * The mutex file in a state directory. Its name stays `lock` on disk, as older
+ * imgsdk versions named it: a deploy of this version and one of an older version
+ * on the same state directory still exclude each other.
+ */
+export const MUTEX_FILE = 'lock';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -275,7 +290,7 @@ const isMap = (x: unknown): boolean => !!x && typeof x === 'object' && !Array.is
 
 /** What is wrong with a rootfs record read for `key`, or null. */
 function rootfsProblem(r: Record<string, unknown>, key: string): string | null {
-  if (r.key !== key) return `is the record of another key (${String(r.key).slice(0, 12)})`;
+  if (r.key !== key) return `is the record of another key (${shortKey(String(r.key))})`;
   if (typeof r.sha256 !== 'string' || !HEX64.test(r.sha256) || !isCount(r.size)) return 'has no valid sha256 or size';
   if (!isList(r.packages) || !(r.packages as unknown[]).every((p) => isMap(p) && typeof (p as PackageInfo).name === 'string' && typeof (p as PackageInfo).version === 'string')) return 'has no valid package list';
   if (!isMap(r.origins) || !Object.values(r.origins as object).every((o) => typeof o === 'string')) return 'has no valid origins';
@@ -291,7 +306,7 @@ function rootfsProblem(r: Record<string, unknown>, key: string): string | null {
  * its own layers.
  */
 function buildProblem(r: Record<string, unknown>, id: string, key: string): string | null {
-  if (r.id !== id || r.key !== key) return `is the record of another image or key (${String(r.id)} ${String(r.key).slice(0, 12)})`;
+  if (r.id !== id || r.key !== key) return `is the record of another image or key (${String(r.id)} ${shortKey(String(r.key))})`;
   if (typeof r.entriesSha256 !== 'string' || !HEX64.test(r.entriesSha256)) return 'has no valid entries hash';
   const layer = (l: unknown) => isMap(l) && typeof (l as { diffId: unknown }).diffId === 'string' && DIGEST.test((l as { diffId: string }).diffId) && isCount((l as { size: unknown }).size);
   if (!layer(r.layer) || (r.layers !== undefined && (!isList(r.layers) || !(r.layers as unknown[]).length || !(r.layers as unknown[]).every(layer)))) return 'has invalid layers';
@@ -305,7 +320,7 @@ function buildProblem(r: Record<string, unknown>, id: string, key: string): stri
     return 'has a config that does not parse';
   }
   const labels = config.config?.Labels ?? {};
-  if (labels['org.imgsdk.id'] !== id || labels['org.imgsdk.key'] !== key) return 'has the config of another image or key';
+  if (labels[LABEL_ID] !== id || labels[LABEL_KEY] !== key) return 'has the config of another image or key';
   const diffIds = r.diffIds as string[];
   if (JSON.stringify(config.rootfs?.diff_ids) !== JSON.stringify(diffIds)) return 'has diff ids that are not its config\'s';
   const own = ((r.layers as { diffId: string }[] | undefined) ?? [r.layer as { diffId: string }]).map((l) => l.diffId);

@@ -44,6 +44,8 @@ test('the node command of a build names the image, its platform, the cache and t
   assert.equal(arm.argv, ['node', 'acme/jq', '--platform', 'linux/arm64', '--cache', 'registry.example.com/ci', '--app', 'images.ts']);
   const pub = tasks.find((t) => t.image === 'acme/jq' && t.kind === 'publish')!;
   assert.equal(pub.argv, ['node', 'acme/jq', '--publish', '--cache', 'registry.example.com/ci', '--push', 'registry.example.com/team', '--app', 'images.ts']);
+  const trusting = ciTasks(twoPlatforms(), { cache: CACHE, trustKeys: ['keys/ci.pub', 'keys/old.pub'] });
+  assert.equal(trusting[0].argv.slice(-4), ['--trust-key', 'keys/ci.pub', '--trust-key', 'keys/old.pub'], 'a build trusts the keys given');
   const plain = ciTasks(fixture(), { cache: CACHE }).find((t) => t.kind === 'build')!;
   assert.not.ok(plain.argv.includes('--platform'), 'an image that names no platform is built for the runner\'s');
 });

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { debian, image } from '../../../src';
 import type { LoadedAssembly } from '../../../src/contract/read';
-import { repoTags, select } from '../../../src/runtime/deploy/deploy';
+import { select } from '../../../src/runtime/deploy/deploy';
+import { imageTagsOf } from '../../../src/runtime/deploy/targets';
 import { assemble } from '../../../src/sdk/synth';
 
 const b = debian.builder('t/bookworm');
@@ -35,7 +36,7 @@ test('a pattern that matches nothing is a usage error naming the images', () => 
 
 test('tags are latest, the key prefix and the image own tags', () => {
   const key = asm.manifest.images['t/a'].key.slice(0, 12);
-  assert.equal(repoTags(loaded, 't/a'), ['t/a:latest', `t/a:${key}`, 't/a:1.0']);
+  assert.equal(imageTagsOf(loaded, 't/a'), ['t/a:latest', `t/a:${key}`, 't/a:1.0']);
 });
 
 test.run();

@@ -9,8 +9,8 @@ import * as assert from 'uvu/assert';
 import { CancelledError, EngineError } from '../../../src/contract/errors';
 import { connectEngine, engineFromDocker } from '../../../src/runtime/engine/docker';
 import type { Engine } from '../../../src/runtime/engine/engine';
-import { testBuilderImage } from '../../e2e/_builder';
-import { engineOrSkip } from '../../e2e/_engine';
+import { testBuilderImage } from '../../_kit/builder';
+import { engineOrSkip } from '../../_kit/engine';
 import { startRegistry } from '../../e2e/_ship';
 
 // Every container of this run carries this label, so "it is gone" is one query.

@@ -86,7 +86,7 @@ test('the image config is canonical JSON with the fields Docker reads', () => {
       'org.imgsdk.key': opts.key,
       'org.opencontainers.image.title': 'app',
     },
-    User: '1000:1001',
+    User: '1000',
     Volumes: { '/data': {} },
     WorkingDir: '/srv',
   });
@@ -123,10 +123,11 @@ test('user names resolve through the accounts; root, nobody and numbers need non
   assert.is(resolveUser('x', 'nobody', []), '65534:65534');
   assert.is(resolveUser('x', '1234', []), '1234');
   assert.is(resolveUser('x', '1234:5', []), '1234:5');
-  assert.is(resolveUser('x', 'app', [app]), '1000:1001');
-  assert.is(resolveUser('x', 'app', [app, { ...app, uid: 2000 }]), '2000:1001'); // later wins
+  // A name is its uid alone: the runtime takes its groups, the supplementary ones too, from the image's files.
+  assert.is(resolveUser('x', 'app', [app]), '1000');
+  assert.is(resolveUser('x', 'app', [app, { ...app, uid: 2000 }]), '2000'); // later wins
   assert.is(resolveUser('x', 'app:nobody', [app]), '1000:65534');
-  assert.is(resolveUser('x', 'nobody', [{ ...app, user: 'nobody', uid: 99, gid: 99 }]), '99:99');
+  assert.is(resolveUser('x', 'nobody', [{ ...app, user: 'nobody', uid: 99, gid: 99 }]), '99');
   assert.throws(() => resolveUser('example/app', 'ghost', [app]), (e: unknown) => e instanceof BuildError && /example\/app: user "ghost"/.test((e as Error).message));
   assert.throws(() => resolveUser('x', 'app:', [app]), /not a name/);
 });

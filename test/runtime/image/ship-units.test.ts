@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ImageDef } from '../../../src/contract/assembly';
 import { testArgv } from '../../../src/runtime/image/imagetest';
-import { layersInEngine } from '../../../src/runtime/image/ship';
+import { layersInEngine } from '../../../src/runtime/image/load';
 import type { Engine } from '../../../src/runtime/engine/engine';
 import { checkRegistry, registryAuth } from '../../../src/runtime/image/push';
 import { BlobStore } from '../../../src/runtime/store/blobs';

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { parseCreatedAccounts } from '../../../src/runtime/phase1/run';
 import { adoptAccounts, resolveNamedOwners, unownedFiles } from '../../../src/runtime/rootfs/accounts';
 import { BuildError } from '../../../src/contract/errors';
+import { renderGroup } from '../../../src/runtime/rootfs/etc-files';
 import type { FileDef, ImageDef } from '../../../src/contract/assembly';
 import { dir, file } from './_tar-fixture';
 
@@ -14,6 +15,15 @@ test('parseCreatedAccounts reads the users and groups an install added', () => {
     { group: 'postdrop', gid: 102 },
     { user: 'redis', uid: 100, gid: 101, group: 'redis', home: '/var/lib/redis', shell: '/usr/sbin/nologin' },
   ]);
+});
+
+test('the members an install gave a group are read, kept when the image adds the group, and written to /etc/group', () => {
+  const pg = parseCreatedAccounts('postgres:x:104:109::/var/lib/postgresql:/bin/bash\n', 'ssl-cert:x:108:postgres\npostgres:x:109:\n');
+  assert.equal(pg.find((a) => a.group === 'ssl-cert'), { group: 'ssl-cert', gid: 108, members: ['postgres'] });
+  const declared = [{ user: 'postgres', uid: 10001, group: 'postgres', gid: 10001, home: '/nonexistent', shell: '/usr/sbin/nologin' }];
+  const r = adoptAccounts([], pg, declared);
+  assert.equal(r.groups, [{ name: 'ssl-cert', gid: 108, members: ['postgres'] }]);
+  assert.match(renderGroup(declared, r.groups), /^ssl-cert:x:108:postgres$/m);
 });
 
 test('a created account the image declares gives its files to the declared ids', () => {

@@ -135,4 +135,33 @@ test('a standard account a kept configuration file names is written to /etc/pass
   assert.equal(r.createdAccounts.map((a) => a.user ?? a.group), ['www-data']);
 });
 
+test('an image with a C compiler keeps the headers and start files it compiles against (varnish\'s VCL); one without drops them', async () => {
+  const items: TarItem[] = [
+    { name: 'usr/', type: 'directory' }, { name: 'usr/include/', type: 'directory' }, { name: 'usr/include/stdio.h', body: '#pragma once\n' },
+    { name: 'usr/lib/', type: 'directory' }, { name: 'usr/lib/crti.o', body: 'o' },
+  ];
+  const origins = { 'usr/include/stdio.h': 'libc6-dev', 'usr/lib/crti.o': 'libc6-dev' };
+  const packages = [{ name: 'varnish', section: 'web', depends: ['gcc', 'libc6-dev'] }, { name: 'gcc', section: 'devel' }, { name: 'libc6-dev', section: 'libdevel' }];
+  const r = await buildOwned(image('acme/v').builder(deb).packages('varnish'), items, origins, packages);
+  assert.ok(['usr/include/stdio.h', 'usr/lib/crti.o'].every((p) => r.entries.some((e) => e.path === p)));
+  assert.ok(r.notes.some((n) => /headers and static-libs kept: the image has a C compiler \(gcc\)/.test(n)), r.notes.join('\n'));
+  const none = await buildOwned(image('acme/v').builder(deb).packages('varnish'), items, origins, [{ name: 'varnish', section: 'web', depends: ['libc6-dev'] }, packages[2]]);
+  assert.not.ok(none.entries.some((e) => e.path === 'usr/include/stdio.h' || e.path === 'usr/lib/crti.o'));
+});
+
+test('the directories a purged service unit makes before its daemon starts exist in the image (sshd\'s RuntimeDirectory=sshd)', async () => {
+  const items: TarItem[] = [
+    { name: 'usr/', type: 'directory' }, { name: 'usr/sbin/', type: 'directory' }, { name: 'usr/sbin/sshd', body: 'x', mode: 0o755 },
+    { name: 'usr/lib/', type: 'directory' }, { name: 'usr/lib/systemd/', type: 'directory' }, { name: 'usr/lib/systemd/system/', type: 'directory' },
+    { name: 'usr/lib/systemd/system/ssh.service', body: '[Service]\nRuntimeDirectory=sshd\nRuntimeDirectoryMode=0755\n' },
+    { name: 'usr/lib/systemd/system/other.service', body: '[Service]\nRuntimeDirectory=other\n' },
+  ];
+  const origins = { 'usr/sbin/sshd': 'openssh-server', 'usr/lib/systemd/system/ssh.service': 'openssh-server', 'usr/lib/systemd/system/other.service': 'other' };
+  const r = await buildOwned(image('acme/ssh').builder(deb).packages('openssh-server'), items, origins, [{ name: 'openssh-server', section: 'net' }, { name: 'other', section: 'libs' }]);
+  const sshd = r.entries.find((e) => e.path === 'run/sshd');
+  assert.equal([sshd?.type, sshd?.mode, sshd?.uid], ['dir', 0o755, 0]);
+  assert.not.ok(r.entries.some((e) => e.path.startsWith('usr/lib/systemd/')), 'the units themselves are purged');
+  assert.not.ok(r.entries.some((e) => e.path === 'run/other'), 'a unit of a package the image keeps nothing of makes nothing');
+});
+
 test.run();

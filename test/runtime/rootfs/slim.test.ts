@@ -220,4 +220,19 @@ test('an alternative that leads to an offered package\'s file stays only with th
   assert.not.ok(kept.includes('usr/bin/which.debianutils') || kept.includes('etc/alternatives/which') || kept.includes('usr/bin/which'), kept.join(' '));
 });
 
+test('a configuration that names a script to run keeps the script, its interpreter and /bin/sh, which runs it (lighttpd\'s include_shell)', () => {
+  const dash = [of('dash', symlink('usr/bin/sh', 'dash')), of('dash', program('usr/bin/dash', ['libc.so.6']))];
+  const perl = [of('perl-base', program('usr/bin/perl', ['libc.so.6']))];
+  const lighttpd = [of('lighttpd', program('usr/sbin/lighttpd', ['libc.so.6'])), of('lighttpd', file('etc/lighttpd/lighttpd.conf', 40)), of('lighttpd', script('usr/share/lighttpd/use-ipv6.pl', '/usr/bin/perl'))];
+  const packages = [pkg('lighttpd', 'httpd', ['libc6']), pkg('libc6', 'libs')];
+  const entries = [...libc6, ...dash, ...perl, ...lighttpd];
+  const names = refs({ 'etc/lighttpd/lighttpd.conf': { paths: ['usr/share/lighttpd/use-ipv6.pl'] } });
+  const kept = paths(slim({ ...base, entries, packages, requested: ['lighttpd'], references: names }).entries);
+  assert.ok(['usr/bin/sh', 'usr/bin/dash', 'usr/bin/perl'].every((p) => kept.includes(p)), kept.join(' '));
+  // A configuration naming a data file runs nothing: no shell.
+  const data = refs({ 'etc/lighttpd/lighttpd.conf': { paths: ['usr/bin/perl'] } });
+  const quiet = paths(slim({ ...base, entries: [...libc6, ...dash, ...lighttpd.slice(0, 2), { ...perl[0], mode: 0o644 }], packages, requested: ['lighttpd'], references: data }).entries);
+  assert.not.ok(quiet.includes('usr/bin/dash'), quiet.join(' '));
+});
+
 test.run();

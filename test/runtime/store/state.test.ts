@@ -32,13 +32,13 @@ test('a second holder of the lock waits until the first releases it', async () =
   const s = fresh();
   const order: string[] = [];
   let waited = false;
-  const first = s.withLock(async () => {
+  const first = s.withMutex(async () => {
     order.push('first start');
     await new Promise((r) => setTimeout(r, 300));
     order.push('first end');
   });
   await new Promise((r) => setTimeout(r, 50));
-  const second = s.withLock(async () => void order.push('second'), { onWait: () => (waited = true) });
+  const second = s.withMutex(async () => void order.push('second'), { onWait: () => (waited = true) });
   await Promise.all([first, second]);
   assert.equal(order, ['first start', 'first end', 'second']);
   assert.ok(waited);
@@ -49,7 +49,7 @@ test('a lock left by a dead process is taken over', async () => {
   const s = fresh();
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
   writeFileSync(join(s.root, 'lock'), dead);
-  const r = await s.withLock(async () => 'ran');
+  const r = await s.withMutex(async () => 'ran');
   assert.is(r, 'ran');
   rmSync(s.root, { recursive: true });
 });

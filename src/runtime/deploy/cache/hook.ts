@@ -6,11 +6,11 @@
  */
 import type { CacheJob, RegistryCache } from './registry';
 import { publishToCache, restoreFromCache } from './registry';
+import { shortKey } from '../../../contract/names';
 
-/** What the build returns, as far as the cache cares. */
+/** What the build returns, as far as the cache cares: a result with its status and reason. */
 interface Outcome {
-  readonly status: string;
-  readonly reason: string;
+  readonly result: { readonly status: string; readonly reason: string };
 }
 
 /**
@@ -22,13 +22,8 @@ export async function withRegistryCache<R extends Outcome>(cache: RegistryCache 
   const local = await job.state.readBuild(job.id, job.key);
   const restored = !local && !job.forced && (await restoreFromCache(cache, job));
   const r = await build();
-  if (r.status !== 'built' && r.status !== 'cached') return r;
+  const { status } = r.result;
+  if (status !== 'built' && status !== 'cached') return r;
   await publishToCache(cache, job);
-  return restored && r.status === 'cached' ? withHidden(r, { ...r, reason: `key ${job.key.slice(0, 12)} is in the registry cache ${cache.registry}` }) : r;
-}
-
-/** `to` with the hidden (non-enumerable symbol) properties of `from`: a platform's result carries its exports so. */
-function withHidden<R extends object>(from: R, to: R): R {
-  for (const s of Object.getOwnPropertySymbols(from)) Object.defineProperty(to, s, Object.getOwnPropertyDescriptor(from, s)!);
-  return to;
+  return restored && status === 'cached' ? { ...r, result: { ...r.result, reason: `key ${shortKey(job.key)} is in the registry cache ${cache.registry}` } } : r;
 }

@@ -24,15 +24,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
-import { BuildError, UsageError, VerifyError } from '../../../contract/errors';
-import { registryRef } from '../../../contract/names';
+import { BuildError, UnavailableError, UsageError, VerifyError } from '../../../contract/errors';
+import { registryRef, shortKey } from '../../../contract/names';
 import { canonicalJson } from '../../../contract/json';
 import { writeAtomic, streamAtomic } from '../../../util/files';
 import { hashFile, sha256, sha256Digest } from '../../../util/hash';
 import { ARTIFACT_MANIFEST_TYPE, EMPTY_CONFIG, RegistryClient } from '../../image/attest';
 import type { Engine } from '../../engine/engine';
 import { CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE } from '../../image/oci';
-import { loadArchive } from '../../image/phase2';
+import { loadArchive } from '../../image/load';
 import { registryAuth } from '../../image/push';
 import type { Entry } from '../../store/entry';
 import { pushSignature } from '../../image/sign/artifacts';
@@ -40,15 +40,13 @@ import { checkSignature } from '../../image/sign/check';
 import type { Signer, TrustedKey } from '../../image/sign/keys';
 import type { BuildRecord, StateDir } from '../../store/state';
 
-import { BUILD_ARTIFACT_TYPE } from '../../../contract/labels';
+import { BUILD_ARTIFACT_TYPE, LABEL_IMAGE, LABEL_KEY } from '../../../contract/labels';
 
 export { BUILD_ARTIFACT_TYPE };
 const RECORD_TYPE = 'application/vnd.imgsdk.build-record.v1+json';
 const ENTRIES_TYPE = 'application/vnd.imgsdk.entries.v1+json';
 const REPORT_TYPE = 'application/vnd.imgsdk.report.v1';
 const LAYER_TAR_TYPE = 'application/vnd.oci.image.layer.v1.tar';
-const ANN_KEY = 'org.imgsdk.key';
-const ANN_ID = 'org.imgsdk.image';
 const ANN_TITLE = 'org.opencontainers.image.title';
 
 /** An opened cache: `host[:port]/prefix`, and its client. */
@@ -64,7 +62,8 @@ export interface RegistryCache {
 
 /**
  * Checks `ref` (`host[:port][/prefix]`) and that the registry answers `/v2/`;
- * a UsageError naming it otherwise, before anything is built.
+ * a UsageError naming it otherwise (an UnavailableError, exit 75, when it does not
+ * answer or answers a server error), before anything is built.
  * @example const cache = await openCache('127.0.0.1:5000/ci-cache');
  */
 export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.env, keys: { readonly signer?: Signer | null; readonly trusted?: readonly TrustedKey[] } = {}): Promise<RegistryCache> {
@@ -72,9 +71,11 @@ export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.en
   if (registry === null) throw new UsageError(`--cache "${ref}" is not a registry (host[:port][/prefix])`);
   const client = new RegistryClient(registry, registryAuth(registry, env));
   const res = await client.request('GET', '/v2/').catch((err: unknown) => {
-    throw new UsageError(`--cache ${registry}: the registry at ${client.url} does not answer (${(err as Error).cause ?? (err as Error).message})`);
+    // Retryable (exit 75): a registry that is restarting or not up yet may answer later.
+    throw new UnavailableError(`--cache ${registry}: the registry at ${client.url} does not answer (${(err as Error).cause ?? (err as Error).message})`, { cause: err });
   });
   await res.arrayBuffer().catch(() => undefined);
+  if (res.status >= 500 || res.status === 429) throw new UnavailableError(`--cache ${registry}: ${client.url}/v2/ answers HTTP ${res.status}`);
   if (!res.ok) throw new UsageError(`--cache ${registry}: ${client.url}/v2/ answers HTTP ${res.status}${res.status === 401 ? ' (set IMGSDK_REGISTRY_USER/_PASSWORD or docker login)' : ''}`);
   return { registry, client, signer: keys.signer ?? null, trusted: keys.trusted ?? [] };
 }
@@ -87,6 +88,28 @@ export function cacheRepository(cache: Pick<RegistryCache, 'registry'>, id: stri
 /** The tag of a key's build artifact. */
 export function buildTag(key: string): string {
   return `${key}.build`;
+}
+
+/**
+ * The image id of the cache's entry of `id` at `key`, by two small reads (the build
+ * artifact and the image manifest it names), without downloading or restoring
+ * anything; null when there is no entry, or (with trusted keys) no trusted one.
+ * What an idempotent node answers when its work is already done.
+ */
+export async function lookupEntry(cache: RegistryCache, id: string, key: string): Promise<{ readonly digest: string } | null> {
+  const repo = cacheRepository(cache, id);
+  const fail = (why: string): never => {
+    throw new BuildError(id, `registry cache entry ${cache.registry}/${id}:${buildTag(key)}: ${why}`, { phase: 'cache' });
+  };
+  const artifact = await getManifest(cache.client, repo, buildTag(key));
+  if (!artifact || (await whyUntrusted(cache, repo, sha256Digest(artifact.body)))) return null;
+  const a = parseManifest(artifact.body, fail);
+  if (a.annotations?.[LABEL_KEY] !== key || !a.subject) fail('does not name an image of its key');
+  const image = await getManifest(cache.client, repo, a.subject!.digest);
+  if (!image || sha256Digest(image.body) !== a.subject!.digest) fail(`its image ${a.subject!.digest} is not in the registry`);
+  const m = parseManifest(image!.body, fail);
+  if (m.annotations?.[LABEL_KEY] !== key) fail(`the image manifest carries key ${m.annotations?.[LABEL_KEY] ?? 'none'}`);
+  return { digest: m.config.digest };
 }
 
 /** A report file kept next to the build (PACKAGES.md, SBOM, provenance): its file name and state path. */
@@ -150,7 +173,7 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
   }
   const a = parseManifest(artifact.body, fail);
   if (a.artifactType !== BUILD_ARTIFACT_TYPE) fail(`artifactType is ${a.artifactType ?? 'missing'}, not ${BUILD_ARTIFACT_TYPE}`);
-  if (a.annotations?.[ANN_KEY] !== job.key) fail(`carries key ${a.annotations?.[ANN_KEY] ?? 'none'}, not ${job.key}`);
+  if (a.annotations?.[LABEL_KEY] !== job.key) fail(`carries key ${a.annotations?.[LABEL_KEY] ?? 'none'}, not ${job.key}`);
   if (!a.subject) fail('names no image (no subject)');
   const layerOf = (type: string) => a.layers.find((l) => l.mediaType === type) ?? fail(`has no ${type} layer`);
   const recordBytes = await getBlob(client, repo, layerOf(RECORD_TYPE).digest, fail);
@@ -163,7 +186,7 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
   if (!image) fail(`its image ${a.subject!.digest} is not in the registry`);
   const m = parseManifest(image!.body, fail);
   if (sha256Digest(image!.body) !== a.subject!.digest) fail(`image manifest bytes do not match ${a.subject!.digest}`);
-  if (m.annotations?.[ANN_KEY] !== job.key) fail(`the image manifest carries key ${m.annotations?.[ANN_KEY] ?? 'none'}`);
+  if (m.annotations?.[LABEL_KEY] !== job.key) fail(`the image manifest carries key ${m.annotations?.[LABEL_KEY] ?? 'none'}`);
   if (m.config.digest !== record.imageId) fail(`image config ${m.config.digest} is not the recorded image ${record.imageId}`);
   const diffIds = m.layers.map((l) => l.digest);
   const own = record.layers ?? [record.layer];
@@ -192,7 +215,7 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
 
   if (job.load) {
     const engine = await job.engine();
-    const there = await engine.inspectImage(`${job.id}:${job.key.slice(0, 12)}`);
+    const there = await engine.inspectImage(`${job.id}:${shortKey(job.key)}`);
     if (there?.id !== record.imageId) {
       const layers = record.diffIds.map((d) => ({ diffId: d, path: job.state.layerPath(d) }));
       await loadArchive(engine, job.id, { json: record.configJson, digest: record.imageId }, layers, job.tags);
@@ -219,7 +242,7 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
   if (there && !(cache.signer && (await whyUntrusted(cache, repo, sha256Digest(there.body))))) return null;
   const record = await job.state.readBuild(job.id, job.key);
   const entries = await job.state.readEntries(job.id, job.key);
-  if (!record || !entries) return fail(`no intact build of key ${job.key.slice(0, 12)} in the state directory`);
+  if (!record || !entries) return fail(`no intact build of key ${shortKey(job.key)} in the state directory`);
 
   const layers: Descriptor[] = [];
   for (const diffId of record.diffIds) {
@@ -229,7 +252,7 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
     layers.push({ mediaType: LAYER_TAR_TYPE, digest: diffId, size });
   }
   await client.sendBlob(repo, record.imageId, Buffer.from(record.configJson), { fail });
-  const annotations = { [ANN_KEY]: job.key, [ANN_ID]: job.id };
+  const annotations = { [LABEL_KEY]: job.key, [LABEL_IMAGE]: job.id };
   const imageJson = canonicalJson({
     schemaVersion: 2,
     mediaType: MANIFEST_MEDIA_TYPE,
@@ -271,7 +294,7 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
     const subject = { mediaType: ARTIFACT_MANIFEST_TYPE, digest: sha256Digest(artifactJson), size: Buffer.byteLength(artifactJson) };
     await pushSignature(client, repo, `${cache.registry}/${job.id}`, subject, cache.signer).catch((err: Error) => fail(`signing the entry: ${err.message}`));
   }
-  job.log(`published to the registry cache ${cache.registry}/${job.id}:${job.key.slice(0, 12)}… (${imageDigest})`);
+  job.log(`published to the registry cache ${cache.registry}/${job.id}:${shortKey(job.key)}… (${imageDigest})`);
   return imageDigest;
 }
 

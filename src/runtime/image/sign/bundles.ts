@@ -20,6 +20,7 @@ import { dsse } from '@sigstore/core';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { canonicalJson } from '../../../contract/json';
 import type { Signer, TrustedKey } from './keys';
+import { shortKey } from '../../../contract/names';
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 export const SIMPLE_SIGNING_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
@@ -106,7 +107,7 @@ export function verifyBundle(text: string, keys: readonly TrustedKey[], artifact
   if (!isBundleWithPublicKey(bundle)) throw new VerifyError('the bundle names no public key (a certificate: keyless signatures are not verified here)');
   const hint = bundle.verificationMaterial.content.publicKey.hint;
   const key = keys.find((k) => k.hint === hint);
-  if (!key) throw new VerifyError(`signed by key ${hint.slice(0, 12) || '(no hint)'}, which is not trusted (trusted: ${keys.map((k) => `${k.source} ${k.hint.slice(0, 12)}`).join(', ') || 'none'})`);
+  if (!key) throw new VerifyError(`signed by key ${shortKey(hint) || '(no hint)'}, which is not trusted (trusted: ${keys.map((k) => `${k.source} ${shortKey(k.hint)}`).join(', ') || 'none'})`);
   const root = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
   const material = toTrustMaterial(root, (h: string) => {
     if (h !== key.hint) throw new VerifyError(`key ${h} is not trusted`);

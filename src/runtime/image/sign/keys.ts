@@ -9,6 +9,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { UsageError } from '../../../contract/errors';
+import { shortKey } from '../../../contract/names';
 
 /** What a signature needs besides its bytes: how a verifier finds the key. */
 export interface SignatureMaterial {
@@ -63,7 +64,7 @@ export async function keySigner(pem: string, o: { readonly passphrase?: string; 
   // Ed25519 signs the message itself; the others sign its sha256.
   const digest = key.asymmetricKeyType === 'ed25519' ? null : 'sha256';
   return {
-    name: `key ${hint.slice(0, 12)}`,
+    name: `key ${shortKey(hint)}`,
     sign: async (data) => ({ signature: sign(digest, data, key), keyHint: hint }),
   };
 }
@@ -85,7 +86,7 @@ export async function trustedKeys(sources: readonly string[]): Promise<TrustedKe
     } catch (err) {
       throw new UsageError(`public key ${isPem(s) ? '(PEM text)' : s}: cannot read it: ${(err as Error).message} (a PEM public key is expected)`);
     }
-    out.push({ hint: keyHint(key), key, source: isPem(s) ? `key ${keyHint(key).slice(0, 12)}` : s });
+    out.push({ hint: keyHint(key), key, source: isPem(s) ? `key ${shortKey(keyHint(key))}` : s });
   }
   return out;
 }

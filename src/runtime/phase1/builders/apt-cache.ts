@@ -6,7 +6,9 @@
  * read gives (the index the lock's sha256 was checked against), and adds what apt
  * downloaded: a damaged or foreign file is downloaded again, never installed.
  */
-import { LABEL_KEY, LABEL_OWNED, type VolumeMount } from '../../engine/engine';
+import type { VolumeMount } from '../../engine/engine';
+import { LABEL_KEY, LABEL_OWNED } from '../../../contract/labels';
+import { shortKey } from '../../../contract/names';
 
 /** Where debian.sh finds the cache. */
 export const DEBS_DIR = '/imgsdk/debs';
@@ -17,7 +19,7 @@ export const DEBS_DIR = '/imgsdk/debs';
  * @example aptCacheVolume('ab12…') // 'imgsdk-apt-ab12…' (12 hex digits)
  */
 export function aptCacheVolume(key: string): string {
-  return `imgsdk-apt-${key.slice(0, 12)}`;
+  return `imgsdk-apt-${shortKey(key)}`;
 }
 
 /**

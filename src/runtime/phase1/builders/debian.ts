@@ -11,16 +11,17 @@ import { PassThrough, type Readable } from 'node:stream';
 import type * as Zx from 'zx' with { 'resolution-mode': 'import' };
 import type { BuilderDef } from '../../../contract/assembly';
 import { BuildError, CancelledError } from '../../../contract/errors';
-import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine } from '../../engine/engine';
+import type { Engine } from '../../engine/engine';
 import { privateMemoryTmpdir } from './tmpdirs';
 import { hashFile } from '../../../util/hash';
 import { builderKey } from '../../../contract/key';
 import { debianSources } from '../../../contract/apt';
 import { hostPlatform, platformInfo } from '../../../contract/platform';
 import { loadForeignRootfs } from './foreign';
-import { fromImageId, LABEL_BUILDER_FROM, staleFrom } from './from-image';
+import { fromImageId, staleFrom } from './from-image';
 import { forPlatform } from '../../../contract/platform';
-import { splitRepoTag } from '../../../contract/names';
+import { shortKey, splitRepoTag } from '../../../contract/names';
+import { LABEL_BUILDER, LABEL_BUILDER_FROM, LABEL_KEY, LABEL_OWNED } from '../../../contract/labels';
 
 /** `ensureDebianBuilder` options. */
 export interface EnsureBuilderOptions {
@@ -107,7 +108,7 @@ function keepAptCache(foreign: boolean): string[] {
  * @example builderRef({ id: 'acme/bookworm', … }, 'ab12…') // 'imgsdk-builder/acme-bookworm:ab12…'
  */
 export function builderRef(def: Pick<BuilderDef, 'id'>, key: string): string {
-  return `imgsdk-builder/${def.id.replace(/\//g, '-').toLowerCase()}:${key.slice(0, 12)}`;
+  return `imgsdk-builder/${def.id.replace(/\//g, '-').toLowerCase()}:${shortKey(key)}`;
 }
 
 /**
@@ -206,7 +207,7 @@ async function sameBuilder(engine: Engine, key: string, fromId: string | null): 
   const found = await engine.listImages({ label: `${LABEL_KEY}=${key}` });
   // An image made from a builder (a committed container, a Dockerfile's FROM) inherits its
   // labels, packages and all: only an image tagged as a builder of this key is a twin.
-  const tagged = new RegExp(`(^|/)imgsdk-builder/[^:/]+:${key.slice(0, 12)}$`);
+  const tagged = new RegExp(`(^|/)imgsdk-builder/[^:/]+:${shortKey(key)}$`);
   return (
     found.find(
       (i) =>

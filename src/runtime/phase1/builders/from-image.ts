@@ -8,9 +8,9 @@
  */
 import { BuildError } from '../../../contract/errors';
 import type { Engine, ImageInfo } from '../../engine/engine';
+import { LABEL_BUILDER_FROM } from '../../../contract/labels';
+import { shortKey } from '../../../contract/names';
 
-/** Label of a builder image: the id of the image its `from:` tag named when it was set up. */
-export const LABEL_BUILDER_FROM = 'org.imgsdk.builder.from';
 
 /**
  * The id of the image behind `image` in the engine, pulled first when the engine
@@ -49,5 +49,5 @@ export function staleFrom(existing: ImageInfo, image: string | null, id: string 
 
 /** `sha256:abcdef…` as its first 12 hex digits. */
 export function short(id: string): string {
-  return id.replace(/^sha256:/, '').slice(0, 12);
+  return shortKey(id.replace(/^sha256:/, ''));
 }

@@ -14,11 +14,12 @@ import { BuildError } from '../../../contract/errors';
 import { stateDirOf } from '../../../contract/defaults';
 import { quoteMakeConfValue } from '../../../contract/makeconf';
 import { splitRepoTag } from '../../../contract/names';
-import { LABEL_BUILDER, LABEL_KEY, LABEL_OWNED, type Engine, type VolumeMount } from '../../engine/engine';
+import type { Engine, VolumeMount } from '../../engine/engine';
 import { builderRef } from './debian';
 import { builderMounts, ensurePortageSnapshot, PORTAGE_TREE } from './portage-snapshot';
 import { ensureStage3Image } from './stage3';
-import { fromImageId, LABEL_BUILDER_FROM, staleFrom } from './from-image';
+import { fromImageId, staleFrom } from './from-image';
+import { LABEL_BUILDER, LABEL_BUILDER_FROM, LABEL_KEY, LABEL_OWNED, LABEL_STAGE3_DATE } from '../../../contract/labels';
 
 export { builderRef };
 
@@ -49,8 +50,6 @@ export interface GentooBuilder {
 export const BUILDER_FEATURES = '-sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox binpkg-multi-instance buildpkg nodoc noinfo noman';
 export const BUILDER_EMERGE_OPTS = '--usepkg --binpkg-respect-use=y';
 
-/** Label holding the stage3 date a builder image was set up from. */
-export const LABEL_STAGE3_DATE = 'org.imgsdk.stage3.date';
 
 /**
  * The shell run once in a fresh stage3 to make it a builder: appends imgsdk's

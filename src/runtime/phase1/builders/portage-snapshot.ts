@@ -13,6 +13,7 @@ import { hashFile } from '../../../util/hash';
 import { fileTar } from '../../../util/tar';
 import type { ContainerHandle, Engine, VolumeMount } from '../../engine/engine';
 import { download, fetchText, gpgVerifyDetached } from './stage3';
+import { shortKey } from '../../../contract/names';
 
 /** Where the tree is mounted in builders. */
 export const PORTAGE_TREE = '/var/db/repos/gentoo';
@@ -78,7 +79,7 @@ export async function ensurePortageSnapshot(engine: Engine, id: string, portage:
         await engine.pullImage(src.image);
       }
       const info = (await engine.inspectImage(src.image))!;
-      const identity = info.id.replace(/^sha256:/, '').slice(0, 12);
+      const identity = shortKey(info.id.replace(/^sha256:/, ''));
       const volume = snapshotVolume(identity);
       if (await isFilled(engine, opts.runner, volume, identity, opts.signal)) return volume;
       log(`portage: filling volume ${volume} from ${src.image}`);
@@ -189,7 +190,7 @@ export async function currentBuilderVolumes(engine: Engine, def: BuilderDef, now
   let snapshot: string | null = src.kind === 'tarball' ? snapshotVolume(src.date) : null;
   if (src.kind === 'image') {
     const info = await engine.inspectImage(src.image);
-    if (info) snapshot = snapshotVolume(info.id.replace(/^sha256:/, '').slice(0, 12));
+    if (info) snapshot = snapshotVolume(shortKey(info.id.replace(/^sha256:/, '')));
   }
   return builderMounts(snapshot ?? '', def.id).map((m) => m.volume).filter(Boolean);
 }

@@ -17,14 +17,13 @@ import { streamAtomic } from '../../../util/files';
 import { hashFile } from '../../../util/hash';
 import { hostPlatform, normalizePlatform } from '../../../contract/platform';
 import { loadForeignRootfs } from './foreign';
-import { LABEL_OWNED, type Engine } from '../../engine/engine';
+import type { Engine } from '../../engine/engine';
+import { LABEL_OWNED, LABEL_STAGE3, LABEL_STAGE3_DATE, LABEL_STAGE3_SHA512 } from '../../../contract/labels';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 // Loaded when first needed: zx costs ~150 ms at start-up.
 const zx = (): typeof Zx => require('zx') as typeof Zx;
 
-/** Label holding the SHA512 of the tarball a stage3 image was imported from. */
-export const LABEL_STAGE3_SHA512 = 'org.imgsdk.stage3.sha512';
 
 /** Where a stage3 comes from. */
 export interface Stage3Spec {
@@ -335,7 +334,7 @@ export async function ensureStage3Image(engine: Engine, spec: Stage3Spec, opts: 
   const changes = [
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'CMD ["/bin/bash"]',
-    `LABEL ${LABEL_OWNED}="1" org.imgsdk.stage3="${spec.flavour}" org.imgsdk.stage3.date="${v.date}" ${LABEL_STAGE3_SHA512}="${v.sha512}"`,
+    `LABEL ${LABEL_OWNED}="1" ${LABEL_STAGE3}="${spec.flavour}" ${LABEL_STAGE3_DATE}="${v.date}" ${LABEL_STAGE3_SHA512}="${v.sha512}"`,
   ];
   // A stage3 of another architecture (arm64-openrc on an amd64 host) becomes an image of that platform.
   const platform = normalizePlatform(spec.flavour.split('-')[0]);

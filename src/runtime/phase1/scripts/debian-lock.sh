@@ -4,9 +4,10 @@
 #
 # In:  /imgsdk/in   apt/sources.list, apt/apt.conf.d/*,
 #                   jobs/<n>.list   one request per line: the packages an image and its ancestors ask for
-# Out: /imgsdk/out  <n>.tsv         name TAB version TAB arch TAB sha256 TAB suite, one line per
-#                                   package of the closure (computed as debian.sh computes it)
-#                   releases.tsv    codename (else suite) TAB the Date of its Release file
+# Out: /imgsdk/out  <n>.tsv         one row per package of the closure (computed as debian.sh
+#                                   computes it): LOCK_CLOSURE
+#                   releases.tsv    the Date of each Release file by codename (else suite): RELEASES
+#                   (the columns of both, and of the job lists: src/contract/builder-files.ts)
 #
 # Every package of the closure is asked for by name until the closure settles, so
 # a package the builder already has resolves to the archive's candidate too, not to

@@ -3,14 +3,18 @@
 #
 # In:  /imgsdk/in   image.json, apt/packages.list, apt/sources.list,
 #                   apt/apt.conf.d/*, [apt/preferences.d/*], [apt/trusted.gpg.d/*],
-#                   [apt/lock.tsv]  (name TAB version TAB sha256 TAB arch per package of the closure, from imgsdk.lock)
+#                   [apt/lock.tsv]  (a row per package of the closure, from imgsdk.lock)
 #                   [hooks/configure-builder.sh, configure-rootfs.sh, finish-rootfs.sh],
 #                   [parent-packages.list]  (packages the parent image already has)
 # Out: /imgsdk/out  rootfs.tar      tar of /imgsdk/root, ./-relative, numeric owners
 #                   packages.json   [{name, version, arch, source, origin}] of the closure
-#                   files.tsv       /path TAB package, for every file a package put there
+#                   files.tsv       every file a package put there, with the package
 #                   passwd.added, group.added   the lines the install (maintainer
 #                                   scripts, hooks) added to /etc/passwd and /etc/group
+#                   steps.tsv       when each step started (lib.sh mark)
+#                   depends.tsv     how each Depends/Pre-Depends of the closure resolved
+#                                   (lib.sh pkg_closure; the host does not resolve them again)
+#                   (the columns of every list and .tsv here: src/contract/builder-files.ts)
 #
 # The image gets the files of the package closure (requested packages plus their
 # Depends/Pre-Depends, as installed here; the parent's packages among them come too,
@@ -35,10 +39,12 @@ export ROOT DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none LC_ALL=
 
 . "$(dirname "$0")/lib.sh"
 
-# Every path of the builder's filesystem, except what is never image content.
+# Every path of the builder's filesystem, except what is never image content. /run is
+# listed for the directories maintainer scripts make there (slapd's /run/slapd); its
+# files are never copied (see the copy list below).
 snapshot() {
 	find / \( -path /proc -o -path /sys -o -path /dev -o -path /imgsdk -o -path /tmp \
-		-o -path /run -o -path /var/lib/apt/lists -o -path /var/cache \) -prune -o -print |
+		-o -path /var/lib/apt/lists -o -path /var/cache \) -prune -o -print |
 		sort -u >"$1"
 }
 
@@ -276,7 +282,7 @@ fi
 log "computing the package closure"
 dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Pre-Depends}, ${Depends}\t${Provides}\n' >"$W/db"
 awk -F "$TAB" 'substr($1, 2, 1) == "i" { print $2 "\t" $4 "\t" $5 }' "$W/db" |
-	pkg_closure "$W/roots" "$W/closure.all" 'requested package ' ' is not installed' || die "cannot compute the package closure"
+	pkg_closure "$W/roots" "$W/closure.all" 'requested package ' ' is not installed' "$OUT/depends.tsv" || die "cannot compute the package closure"
 comm -23 "$W/closure.all" "$W/parent" >"$W/closure"
 comm -12 "$W/closure.all" "$W/parent" >"$W/closure.inherited"
 # Essential packages nothing declares a dependency on, whose files a program may still
@@ -345,6 +351,12 @@ comm -13 "$W/before" "$W/after" | comm -23 - "$W/listed" |
 	grep -Ev '^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-?$' |
 	grep -Ev '^/etc/rc[0-6S]\.d/|^/etc/systemd/system/[^/]+\.wants/|^/var/lib/systemd/deb-systemd-' \
 		>"$W/created" || true
+# Of /var/log, the directories a maintainer script made (exim4's /var/log/exim4, owned
+# Debian-exim:adm 2750): a daemon that logs as its own account cannot make them
+# itself. Never a log file: those are the builder's.
+comm -13 "$W/before" "$W/after" | comm -23 - "$W/listed" | grep -E '^/var/log/' | while IFS= read -r p; do
+	[ -d "$p" ] && [ ! -L "$p" ] && printf '%s\n' "$p"
+done >>"$W/created" || true
 log "$(wc -l <"$W/created") files created by maintainer scripts"
 
 # Every entry plus its ancestors, so directories keep their modes and owners. The

@@ -1,11 +1,12 @@
-# Shared by debian.sh, debian-lock.sh and portage.sh (sourced, POSIX sh): logging,
+# Shared by debian.sh, debian-lock.sh and the Gentoo entries (sourced, POSIX sh): logging,
 # failing, hooks, and the Debian package closure.
 # $IN is the image's assembly directory inside the builder container.
 
 log() { printf 'imgsdk: %s\n' "$*"; }
 
 # Records that step $1 starts now (name TAB milliseconds since the epoch) in
-# $OUT/steps.tsv: the host reads the durations from it (deploy's timing events).
+# $OUT/steps.tsv (STEPS in src/contract/builder-files.ts): the host reads the
+# durations from it (deploy's timing events).
 mark() { printf '%s\t%s\n' "$1" "$(date +%s%3N)" >>"$OUT/steps.tsv"; }
 
 die() {
@@ -26,8 +27,13 @@ hook() {
 # else the first one provided. A root that no package is or provides is an error
 # line "imgsdk: error: $3<root>$4" and exit 1. debian.sh runs it over the installed
 # packages, debian-lock.sh over the archive's metadata.
+# With $5, how each dependency of the closure resolved goes there too (DEPENDS in
+# src/contract/builder-files.ts): this is the only place the rule is applied; the
+# host reads its result (packages.json's depends, what slimming keeps whole) and
+# does not resolve alternatives again.
 pkg_closure() {
-	awk -F "$(printf '\t')" -v roots="$1" -v pre="$3" -v post="$4" '
+	if [ -n "${5:-}" ]; then : >"$5"; fi
+	awk -F "$(printf '\t')" -v roots="$1" -v pre="$3" -v post="$4" -v edges="${5:-}" '
 		function bare(s) {
 			sub(/\(.*/, "", s); gsub(/[ \t]/, "", s); sub(/:.*/, "", s)
 			return s
@@ -57,6 +63,7 @@ pkg_closure() {
 					# Alternatives: the first one that is present, else the first one provided.
 					for (a = 1; a <= na && chosen == ""; a++) { n = bare(alts[a]); if (n in inst) chosen = n }
 					for (a = 1; a <= na && chosen == ""; a++) chosen = pick(bare(alts[a]))
+					if (edges != "" && chosen != "" && chosen != queue[qi]) print queue[qi] "\t" chosen > edges
 					if (chosen != "" && !(chosen in seen)) { seen[chosen] = 1; queue[qn++] = chosen }
 				}
 			}
@@ -64,6 +71,7 @@ pkg_closure() {
 		}' >"$2.raw" || return 1
 	sort -u "$2.raw" >"$2"
 	rm -f "$2.raw"
+	if [ -n "${5:-}" ]; then sort -u -o "$5" "$5"; fi
 }
 
 # Splits a locale name as localedef takes it (de_DE.ISO-8859-15@euro): sets loc_src, the

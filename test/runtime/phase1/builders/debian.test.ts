@@ -13,10 +13,10 @@ import { bootstrapKey, builderRef, ensureDebianBuilder } from '../../../../src/r
 import { builderKey } from '../../../../src/contract/key';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import type { Engine } from '../../../../src/runtime/engine/engine';
-import { testBuilderImage } from '../../../e2e/_builder';
-import { LABEL_BUILDER_FROM } from '../../../../src/runtime/phase1/builders/from-image';
+import { testBuilderImage } from '../../../_kit/builder';
+import { LABEL_BUILDER_FROM } from '../../../../src/contract/labels';
 import { tarOf } from '../../../../src/util/tar';
-import { engineOrSkip } from '../../../e2e/_engine';
+import { engineOrSkip } from '../../../_kit/engine';
 
 const nonce = randomBytes(6).toString('hex');
 const mirror = process.env.IMGSDK_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';

@@ -7,8 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -21,12 +19,13 @@ import { tarOf } from '../../../../src/util/tar';
 import { builderMounts, ensurePortageSnapshot, snapshotSource } from '../../../../src/runtime/phase1/builders/portage-snapshot';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import type { Engine } from '../../../../src/runtime/engine/engine';
+import { serveFiles } from '../../../_kit/mirror';
 import { shellCommand } from '../../../../src/cli/shell';
 import { UsageError } from '../../../../src/contract/errors';
 import { runInteractive } from '../../../../src/runtime/engine/interactive';
-import { TEST_BUILDER, testBuilderImage } from '../../../e2e/_builder';
-import { LABEL_BUILDER_FROM } from '../../../../src/runtime/phase1/builders/from-image';
-import { engineOrSkip } from '../../../e2e/_engine';
+import { TEST_BUILDER, testBuilderImage } from '../../../_kit/builder';
+import { LABEL_BUILDER_FROM } from '../../../../src/contract/labels';
+import { engineOrSkip } from '../../../_kit/engine';
 
 const work = mkdtempSync(join(tmpdir(), 'imgsdk-gentoo-test-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
@@ -148,13 +147,8 @@ test('engine: a snapshot tarball from the mirror is checked against its .md5sum 
     '/bad/snapshots/portage-20240102.tar.xz': tgz,
     '/bad/snapshots/portage-20240102.tar.xz.md5sum': `${'0'.repeat(32)}  portage-20240102.tar.xz\n`,
   };
-  const server = createServer((req, res) => {
-    const body = files[req.url!];
-    if (body === undefined) res.writeHead(404).end();
-    else res.writeHead(200).end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveFiles(files);
+  const base = server.url.replace(/\/$/, '');
   const opts = { runner: TEST_BUILDER, gpgKey: null, cacheDir: join(work, 'snapcache') };
   try {
     const vol = await ensurePortageSnapshot(engine, 'test/bob', '20240101', { ...opts, mirror: `${base}/good` });
@@ -165,7 +159,7 @@ test('engine: a snapshot tarball from the mirror is checked against its .md5sum 
       (e: Error) => assert.match(e.message, /portage snapshot 20240102: .*MD5 [0-9a-f]{32} does not match its \.md5sum/),
     );
   } finally {
-    await new Promise((r) => server.close(r));
+    await server.close();
     await removeVolumes(docker, ['imgsdk-portage-20240101', 'imgsdk-portage-20240102']);
   }
 });

@@ -6,8 +6,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureStage3Image } from '../../../../src/runtime/phase1/builders/stage3';
 import type { Engine } from '../../../../src/runtime/engine/engine';
+import { type Mirror, serveFiles } from '../../../_kit/mirror';
 
 const DATE = '20240101T000000Z';
 const FLAVOUR = 'arm64-openrc';
@@ -32,21 +31,18 @@ const files: Record<string, string | Buffer> = {
   [`${base}/${DATE}/${FILE}.DIGESTS`]: `# SHA512 HASH\n${sha512}  ${FILE}\n`,
 };
 
-let server: Server;
+let server: Mirror;
 let url = '';
 const requests: string[] = [];
 test.before(async () => {
-  server = createServer((req, res) => {
-    requests.push(req.url!);
-    const body = files[req.url!];
-    if (body === undefined) res.writeHead(404).end('not found');
-    else res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(body);
+  server = await serveFiles((path) => {
+    requests.push(path);
+    return files[path];
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = server.url.replace(/\/$/, '');
 });
 test.after(async () => {
-  await new Promise((r) => server.close(r));
+  await server.close();
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -6,8 +6,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -17,11 +15,12 @@ import {
   ensureStage3Image, fetchStage3, flavourCandidates, parseDigests, parseLatest, stage3Ref, stripClearsign,
 } from '../../../../src/runtime/phase1/builders/stage3';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
+import { type Mirror, serveFiles } from '../../../_kit/mirror';
 import { gentoo, image } from '../../../../src';
 import { newerDate, stage3Updates } from '../../../../src/app/update-lock';
 import { App } from '../../../../src/sdk/app';
 import { assemble } from '../../../../src/sdk/synth';
-import { engineOrSkip } from '../../../e2e/_engine';
+import { engineOrSkip } from '../../../_kit/engine';
 
 const DATE = '20240101T000000Z';
 const FILE = `stage3-amd64-openrc-${DATE}.tar.xz`;
@@ -57,21 +56,18 @@ function mirror(name: string, digests: string, latest = `# Latest as of Mon, 01 
   return `${url}/${name}`;
 }
 
-let server: Server;
+let server: Mirror;
 let url = '';
 test.before(async () => {
-  server = createServer((req, res) => {
-    requests.push(req.url!);
-    const [, name, ...rest] = req.url!.split('/');
-    const body = mirrors[name]?.['/' + rest.join('/')];
-    if (body === undefined) res.writeHead(404).end('not found');
-    else res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(body);
+  server = await serveFiles((path) => {
+    requests.push(path);
+    const [, name, ...rest] = path.split('/');
+    return mirrors[name]?.['/' + rest.join('/')];
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = server.url.replace(/\/$/, '');
 });
 test.after(async () => {
-  await new Promise((r) => server.close(r));
+  await server.close();
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -5,11 +5,12 @@ import type Docker from 'dockerode';
 import { extract, pack } from 'tar-stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { DEPENDS, FILES, parseRows, STEPS } from '../../../../src/contract/builder-files';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import type { Engine, VolumeMount } from '../../../../src/runtime/engine/engine';
 import { randomBytes } from 'node:crypto';
-import { testBuilderImage } from '../../../e2e/_builder';
-import { engineOrSkip } from '../../../e2e/_engine';
+import { testBuilderImage } from '../../../_kit/builder';
+import { engineOrSkip } from '../../../_kit/engine';
 
 const SCRIPT = join(__dirname, '..', '..', '..', '..', 'src', 'runtime', 'phase1', 'scripts', 'debian.sh');
 const mirror = process.env.IMGSDK_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
@@ -128,9 +129,19 @@ test('nginx-light: the closure of the package, its files canonical under usr, th
   assert.is(rootfs.get('./etc/imgsdk-configured')?.body.toString(), 'configured\n');
   assert.is(rootfs.get('./etc/imgsdk-finished')?.body.toString(), 'finished\n');
 
-  const tsv = out.get('out/files.tsv')!.body.toString().split('\n');
-  assert.ok(tsv.includes('/usr/sbin/nginx\tnginx'));
-  assert.ok(tsv.some((l) => /^\/usr\/lib\/[^/]+-linux-gnu\/libc\.so\.6\tlibc6$/.test(l)));
+  // The outputs through the readers of contract/builder-files.ts, as phase 1 reads them.
+  const files = parseRows(FILES, out.get('out/files.tsv')!.body.toString());
+  assert.ok(files.some((r) => r.path === '/usr/sbin/nginx' && r.package === 'nginx'));
+  assert.ok(files.some((r) => /^\/usr\/lib\/[^/]+-linux-gnu\/libc\.so\.6$/.test(r.path) && r.package === 'libc6'));
+  const owners2 = new Set(files.map((r) => r.package));
+  for (const n of names) assert.ok(owners2.has(n), `files.tsv names ${n}'s files`);
+  // Every dependency of the closure resolved once, in the builder, to a package of the closure or the parent's.
+  const depends = parseRows(DEPENDS, out.get('out/depends.tsv')!.body.toString());
+  const closure = new Set([...names, 'zlib1g', 'libpcre2-8-0']);
+  assert.ok(depends.length > names.length, `${depends.length} resolved dependencies`);
+  for (const d of depends) assert.ok(closure.has(d.package) && closure.has(d.depends), `${d.package} -> ${d.depends} stays in the closure`);
+  assert.ok(depends.some((d) => d.package === 'nginx' && d.depends === 'nginx-common'));
+  assert.ok(depends.some((d) => d.package === 'nginx' && d.depends === 'libc6'));
   const size = [...rootfs.values()].reduce((s, e) => s + e.body.length, 0);
   console.log(`  nginx-light closure: ${names.length} packages, ${rootfs.size} entries, ${(size / 1e6).toFixed(1)} MB`);
 });
@@ -165,9 +176,9 @@ test('the script marks its steps with times the host reads', async () => {
   if (!docker) return;
   const { code, output, out } = await phase1({ ...base, 'apt/packages.list': 'hello\n' });
   assert.is(code, 0, output);
-  const marks = out.get('out/steps.tsv')!.body.toString().trim().split('\n').map((l) => l.split('\t'));
-  assert.equal([...new Set(marks.map(([name]) => name))], ['setup', 'apt-update', 'files', 'apt-download', 'apt-install', 'rootfs-tar', 'end']);
-  const times = marks.map(([, ms]) => Number(ms));
+  const marks = parseRows(STEPS, out.get('out/steps.tsv')!.body.toString());
+  assert.equal([...new Set(marks.map((m) => m.step))], ['setup', 'apt-update', 'files', 'apt-download', 'apt-install', 'rootfs-tar', 'end']);
+  const times = marks.map((m) => Number(m.ms));
   assert.equal(times, [...times].sort((a, b) => a - b), 'in order');
   assert.ok(Math.abs(times[0] - Date.now()) < 10 * 60_000, 'milliseconds since the epoch');
 });
