@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { phase1View, type BuilderDef, type ImageDef } from '../../contract/assembly';
@@ -15,6 +15,8 @@ import { HashingStream } from '../../util/hash';
 import type { Engine, OutputHandler, VolumeMount } from '../engine/engine';
 import { enrichPackages, parseDpkgStatus, statusStanzas } from './dpkg';
 import type { CreatedAccount, PackageInfo, RootfsRecord, StateDir } from '../store/state';
+import type { Entry } from '../store/entry';
+import { readRootfsTar } from '../rootfs/tar';
 import { LABEL_KEY } from '../../contract/labels';
 
 /** Where the builder-side scripts live, in a checkout and in the published package alike. */
@@ -154,16 +156,30 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   const texts = new Map<string, string>();
   let sha256: string | null = null;
   let size = 0;
+  // The tar is read into entries (bodies into the blob store) as it streams to its
+  // file: the pipeline then starts from those, and nothing reads the tar again.
+  let reading: Promise<Entry[] | null> = Promise.resolve(null);
   const ex = extract();
   ex.on('entry', (header, stream, next) => {
     const name = header.name.replace(/^(\.\/)?out\//, '');
     if (name === 'rootfs.tar') {
       const tap = new HashingStream();
+      const toEntries = new PassThrough();
+      // An unsafe tar is not refused here: the pipeline reads it again and names what is
+      // wrong (phase 'pipeline'). The stream stops feeding a reader that gave up.
+      reading = readRootfsTar(toEntries, state.blobs, { allowSetuid: true }).catch(() => {
+        toEntries.destroy();
+        return null;
+      });
+      tap.pipe(toEntries);
       pipeline(stream, tap, createWriteStream(tmp)).then(() => {
         sha256 = tap.hex();
         size = tap.bytes;
         next();
-      }, next);
+      }, (err: unknown) => {
+        toEntries.destroy(err as Error);
+        next(err as Error);
+      });
     } else if (name === 'packages.json' || TEXTS.has(name)) {
       const chunks: Buffer[] = [];
       stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
@@ -198,8 +214,11 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   for (const { path, package: pkg } of parseRows(FILES, texts.get(FILES.path) ?? '')) if (path && pkg) origins[path.replace(/^\.?\/+/, '')] = pkg;
   const createdAccounts = parseCreatedAccounts(texts.get(PASSWD_ADDED.path) ?? '', texts.get(GROUP_ADDED.path) ?? '');
   const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins, ...(createdAccounts.length ? { createdAccounts } : {}) };
-  await state.writeRootfsRecord(rec);
-  return { record: rec, steps: texts.get(STEPS.path) ?? '', depends: texts.get(DEPENDS.path) ?? '' };
+  const read = await reading;
+  // Each entry's package, as rootfsInput's reading of the tar gives it.
+  const entries = read?.map(({ origin: _none, ...e }) => (origins[e.path] === undefined ? e : { ...e, origin: origins[e.path] }));
+  const record = entries ? await state.writeRootfsEntries(rec, entries) : (await state.writeRootfsRecord(rec), rec);
+  return { record, steps: texts.get(STEPS.path) ?? '', depends: texts.get(DEPENDS.path) ?? '' };
 }
 
 /** The text files of /imgsdk/out that collect keeps (packages.json aside, parsed as JSON). */

@@ -5,7 +5,7 @@
  * ends, and one whose process is gone (SIGKILL during a bootstrap) is swept by the
  * next run of any imgsdk on the host.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { holderState, processStart } from '../../store/mutex';
@@ -30,6 +30,37 @@ export async function privateTmpdir(kind: string, base = join(tmpdir(), `imgsdk-
       await removeUnlessMounted(dir);
     },
   };
+}
+
+/** What a bootstrap's chroot needs free in memory to be put there: its ~300 MB, with room to spare. */
+export const MEMORY_TMP_MIN_FREE = 2 * 1024 ** 3;
+
+/**
+ * Where a program's temp files of `kind` go: an explicit `TMPDIR` when one is set
+ * (the user's choice), else /dev/shm when it is a tmpfs mounted without `noexec`
+ * (a chroot runs programs from there) with at least {@link MEMORY_TMP_MIN_FREE}
+ * free, else the system's temp directory. A bootstrap's chroot is written, unpacked
+ * into, read for the tar and removed within a minute: on a busy disk that waiting is
+ * most of it (measured at load 16: 75 s on the disk, 43 s in memory).
+ * @example memoryTmpBase('mmdebstrap', {}, 'tmpfs /dev/shm tmpfs rw,relatime 0 0\n', 8e9) // '/dev/shm/imgsdk-mmdebstrap'
+ */
+export function memoryTmpBase(kind: string, env: NodeJS.ProcessEnv, mounts: string, shmFree: number | null): string {
+  const fallback = join(tmpdir(), `imgsdk-${kind}`);
+  if (env.TMPDIR) return fallback;
+  const shm = mounts.split('\n').map((l) => l.split(' ')).find((f) => f[1] === '/dev/shm');
+  if (!shm || shm[2] !== 'tmpfs' || (shm[3] ?? '').split(',').includes('noexec')) return fallback;
+  return shmFree !== null && shmFree >= MEMORY_TMP_MIN_FREE ? `/dev/shm/imgsdk-${kind}` : fallback;
+}
+
+/** {@link privateTmpdir} under {@link memoryTmpBase} of this host. */
+export async function privateMemoryTmpdir(kind: string): Promise<PrivateTmpdir> {
+  const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
+  const free = await statfs('/dev/shm').then((s) => s.bavail * s.bsize, () => null);
+  const base = memoryTmpBase(kind, process.env, mounts, free);
+  // A dead run of when the memory had no room (or TMPDIR was set) left its files there.
+  const other = join(tmpdir(), `imgsdk-${kind}`);
+  if (base !== other) await sweepDead(other);
+  return privateTmpdir(kind, base);
 }
 
 /** Removes the directories under `base` whose process is gone; their names. */

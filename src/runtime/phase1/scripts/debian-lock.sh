@@ -28,6 +28,8 @@ mkdir -p "$OUT" "$W"
 find /etc/apt/sources.list.d -mindepth 1 -maxdepth 1 \( -name '*.list' -o -name '*.sources' \) -delete 2>/dev/null || true
 cp "$IN/apt/sources.list" /etc/apt/sources.list
 mkdir -p /etc/apt/apt.conf.d
+# Descriptions in other languages are never read here (as in debian.sh).
+printf 'Acquire::Languages "none";\n' >/etc/apt/apt.conf.d/00imgsdk-languages
 cp -R "$IN/apt/apt.conf.d/." /etc/apt/apt.conf.d/
 
 log "apt-get update"

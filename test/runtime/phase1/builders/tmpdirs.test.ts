@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { privateTmpdir } from '../../../../src/runtime/phase1/builders/tmpdirs';
+import { MEMORY_TMP_MIN_FREE, memoryTmpBase, privateTmpdir } from '../../../../src/runtime/phase1/builders/tmpdirs';
 import { processStart } from '../../../../src/runtime/store/mutex';
 
 test('a run gets its own temp directory, removed at its end; what dead runs left (mmdebstrap.gpghome.*) is swept, a live run\'s is kept', async () => {
@@ -51,6 +51,19 @@ test('a dead run\'s directory with something mounted below it (a chroot\'s /proc
     spawnSync('umount', [mnt]);
     rmSync(base, { recursive: true, force: true });
   }
+});
+
+test('a bootstrap\'s temp files go to /dev/shm when it is a tmpfs that runs programs and has room; else to $TMPDIR, and an explicit TMPDIR wins', () => {
+  const shm = (opts: string) => `/dev/vda / ext4 rw,relatime 0 0\ntmpfs /dev/shm tmpfs ${opts} 0 0\n`;
+  const disk = join(tmpdir(), 'imgsdk-mmdebstrap');
+  const room = MEMORY_TMP_MIN_FREE;
+  assert.is(memoryTmpBase('mmdebstrap', {}, shm('rw,nosuid,nodev'), room), '/dev/shm/imgsdk-mmdebstrap');
+  assert.is(memoryTmpBase('mmdebstrap', {}, shm('rw,nosuid,nodev,noexec'), room), disk, 'noexec: a chroot could not run its programs');
+  assert.is(memoryTmpBase('mmdebstrap', {}, shm('rw'), room - 1), disk, 'too little room');
+  assert.is(memoryTmpBase('mmdebstrap', {}, shm('rw'), null), disk, 'its room unknown');
+  assert.is(memoryTmpBase('mmdebstrap', {}, '/dev/vda / ext4 rw 0 0\n', room), disk, 'no /dev/shm');
+  assert.is(memoryTmpBase('mmdebstrap', {}, 'shm /dev/shm ext4 rw 0 0\n', room), disk, 'not a tmpfs');
+  assert.is(memoryTmpBase('mmdebstrap', { TMPDIR: tmpdir() }, shm('rw'), room), disk, 'TMPDIR set by the user');
 });
 
 test.run();

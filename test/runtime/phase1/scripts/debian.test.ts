@@ -59,11 +59,11 @@ async function entries(tar: Readable | Buffer): Promise<Map<string, Entry>> {
 }
 
 /** Runs debian.sh in the test builder with the given image dir; exit code, output, and /imgsdk/out. */
-async function phase1(input: Record<string, string>, mounts: readonly VolumeMount[] = []) {
+async function phase1(input: Record<string, string>, mounts: readonly VolumeMount[] = [], builder = image) {
   const script = await readFile(SCRIPT, 'utf8');
   const lib = await readFile(join(SCRIPT, '..', 'lib.sh'), 'utf8');
   const lines: string[] = [];
-  return engine.withContainer({ image, cmd: ['sh', '/imgsdk/debian.sh'], mounts }, async (c) => {
+  return engine.withContainer({ image: builder, cmd: ['sh', '/imgsdk/debian.sh'], mounts }, async (c) => {
     await c.putArchive('/imgsdk', await tarOf({ 'debian.sh': script, 'lib.sh': lib }, 0o755));
     await c.putArchive('/imgsdk/in', await tarOf(input));
     const code = await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) });
@@ -218,6 +218,44 @@ test('a locked .deb of another architecture is checked by version only; of its o
   const own = await phase1(locked('amd64'));
   assert.is.not(own.code, 0);
   assert.match(own.output, `imgsdk.lock pins libonig5 ${version} with sha256 ${wrong}`);
+});
+
+/**
+ * The test builder with package lists of bookworm main (as a builder keeps those of its
+ * bootstrap): a container of it that ran apt-get update, committed under a name of
+ * this run. Removed by the caller.
+ */
+async function builderWithLists(): Promise<string> {
+  const repo = `imgsdk-test/debian-lists-${randomBytes(4).toString('hex')}`;
+  const c = await docker!.createContainer({ Image: image, Cmd: ['sh', '-c', `printf 'deb ${mirror} bookworm main\n' >/etc/apt/sources.list && apt-get update -qq`] });
+  try {
+    await c.start();
+    assert.is((await c.wait()).StatusCode, 0, 'apt-get update in the test builder');
+    await c.commit({ repo, tag: 'latest' });
+  } finally {
+    await c.remove({ force: true });
+  }
+  return `${repo}:latest`;
+}
+
+test('locked, with every locked version in the builder\'s lists, apt-get update is skipped; what is installed is the lock', async () => {
+  if (!docker) return;
+  const withLists = await builderWithLists();
+  try {
+    const lines: string[] = [];
+    await engine.withContainer({ image: withLists, cmd: ['sh', '-c', "apt-cache show --no-all-versions libonig5 | sed -n 's/^\\(Version\\|SHA256\\): //p'"] }, async (c) => {
+      assert.is(await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) }), 0, lines.join(''));
+    });
+    const [version, sha256] = lines.join('').trim().split('\n');
+    const { code, output, out } = await phase1({ ...base, 'apt/packages.list': 'libonig5\n', 'apt/lock.tsv': `libonig5\t${version}\t${sha256}\t\n` }, [], withLists);
+    assert.is(code, 0, output);
+    assert.match(output, "imgsdk: the builder's package lists have the 1 locked versions: no apt-get update");
+    assert.not.match(output, /imgsdk: apt-get update/);
+    const packages = JSON.parse(out.get('out/packages.json')!.body.toString()) as { name: string; version: string }[];
+    assert.equal(packages.find((p) => p.name === 'libonig5')?.version, version);
+  } finally {
+    await engine.removeImage(withLists, { force: true }).catch(() => false);
+  }
 });
 
 test.run();
