@@ -45,17 +45,56 @@ export async function run(): Promise<void> {
     const conf = join(work, 'nginx.conf');
     writeFileSync(conf, nginxConf('/srv/www', 8080));
     const twins: Record<AppKind, Twin> = {
-      node: { image: nodeApp(`${NS}/node`, { builder, dir: p.node, main: 'server.js' }), packages: ['nodejs', 'tini'], copy: ['COPY node-app/node_modules /app/node_modules', 'COPY node-app /app'], context: { 'node-app': p.node }, run: 'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/node", "/app/server.js"]', edit: join(p.node, 'server.js') },
-      python: { image: pythonApp(`${NS}/python`, { builder, dir: p.python }), packages: ['python3', 'tini'], copy: ['COPY py-app /app'], context: { 'py-app': p.python }, run: 'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/python3", "/app/main.py"]', edit: join(p.python, 'main.py') },
-      site: { image: staticSite(`${NS}/site`, { builder, dir: p.site }), packages: ['nginx-light'], copy: ['COPY site /srv/www', 'COPY nginx.conf /etc/nginx/nginx.conf'], context: { site: p.site, 'nginx.conf': conf }, run: 'ENTRYPOINT ["/usr/sbin/nginx", "-e", "stderr"]', edit: join(p.site, 'index.html') },
-      jvm: { image: jvmApp(`${NS}/jvm`, { builder, jar: p.jar }), packages: ['openjdk-17-jre-headless'], copy: ['COPY hello.jar /app/app.jar'], context: { 'hello.jar': p.jar }, run: 'ENTRYPOINT ["/usr/bin/java", "-jar", "/app/app.jar"]', edit: p.jar },
-      binary: { image: hostBinary(`${NS}/binary`, { builder, binary: p.binary }), packages: ['libc6'], copy: ['COPY hello /usr/local/bin/hello'], context: { hello: p.binary }, run: 'ENTRYPOINT ["/usr/local/bin/hello"]', edit: p.binary },
+      node: {
+        image: nodeApp(`${NS}/node`, { builder, dir: p.node, main: 'server.js' }),
+        packages: ['nodejs', 'tini'],
+        copy: ['COPY node-app/node_modules /app/node_modules', 'COPY node-app /app'],
+        context: { 'node-app': p.node },
+        run: 'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/node", "/app/server.js"]',
+        edit: join(p.node, 'server.js'),
+      },
+      python: {
+        image: pythonApp(`${NS}/python`, { builder, dir: p.python }),
+        packages: ['python3', 'tini'],
+        copy: ['COPY py-app /app'],
+        context: { 'py-app': p.python },
+        run: 'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/python3", "/app/main.py"]',
+        edit: join(p.python, 'main.py'),
+      },
+      site: {
+        image: staticSite(`${NS}/site`, { builder, dir: p.site }),
+        packages: ['nginx-light'],
+        copy: ['COPY site /srv/www', 'COPY nginx.conf /etc/nginx/nginx.conf'],
+        context: { site: p.site, 'nginx.conf': conf },
+        run: 'ENTRYPOINT ["/usr/sbin/nginx", "-e", "stderr"]',
+        edit: join(p.site, 'index.html'),
+      },
+      jvm: {
+        image: jvmApp(`${NS}/jvm`, { builder, jar: p.jar }),
+        packages: ['openjdk-17-jre-headless'],
+        copy: ['COPY hello.jar /app/app.jar'],
+        context: { 'hello.jar': p.jar },
+        run: 'ENTRYPOINT ["/usr/bin/java", "-jar", "/app/app.jar"]',
+        edit: p.jar,
+      },
+      binary: {
+        image: hostBinary(`${NS}/binary`, { builder, binary: p.binary }),
+        packages: ['libc6'],
+        copy: ['COPY hello /usr/local/bin/hello'],
+        context: { hello: p.binary },
+        run: 'ENTRYPOINT ["/usr/local/bin/hello"]',
+        edit: p.binary,
+      },
     };
     const from = await ensureDebianBuilder(engine, builder.def);
     const state = join(work, 'state');
     const imgsdk = async () => {
       const t0 = Date.now();
-      const r = await deploy(app(...Object.values(twins).map((t) => t.image)), { stateDir: state, assemblyDir: join(work, 'out'), concurrency: 2 });
+      const r = await deploy(app(...Object.values(twins).map((t) => t.image)), {
+        stateDir: state,
+        assemblyDir: join(work, 'out'),
+        concurrency: 2,
+      });
       const bad = r.images.filter((i) => i.status === 'failed' || i.status === 'skipped');
       if (bad.length) throw new Error(bad.map((i) => `${i.id}: ${i.reason}`).join('\n'));
       for (const i of r.images) tags.push(...i.tags);
@@ -66,14 +105,17 @@ export async function run(): Promise<void> {
       rmSync(ctx, { recursive: true, force: true });
       mkdirSync(ctx);
       for (const [name, src] of Object.entries(t.context)) cpSync(src, join(ctx, name), { recursive: true });
-      writeFileSync(join(ctx, 'Dockerfile'), [
-        `FROM ${from}`,
-        `RUN apt-get update && apt-get install -y --no-install-recommends ${t.packages.join(' ')} && rm -rf /var/lib/apt/lists/*`,
-        ...t.copy,
-        'USER 10001',
-        t.run,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        join(ctx, 'Dockerfile'),
+        [
+          `FROM ${from}`,
+          `RUN apt-get update && apt-get install -y --no-install-recommends ${t.packages.join(' ')} && rm -rf /var/lib/apt/lists/*`,
+          ...t.copy,
+          'USER 10001',
+          t.run,
+          '',
+        ].join('\n'),
+      );
       const tag = `${NS}/dockerfile-${kind}:latest`;
       const t0 = Date.now();
       execFileSync('docker', ['build', '-q', '-t', tag, ctx], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -107,11 +149,19 @@ export async function run(): Promise<void> {
       const mine = cold.sizes.get(t.image.id)!;
       dockerColdSum += d.seconds;
       dockerEditSum += dockerEdit.get(kind)!;
-      console.log(`${kind.padEnd(7)} imgsdk ${mb(mine).padStart(9)}   Dockerfile ${mb(size).padStart(9)}   ${(size / mine).toFixed(1)}x smaller; Dockerfile cold ${d.seconds.toFixed(1)} s, edit ${dockerEdit.get(kind)!.toFixed(1)} s`);
+      console.log(
+        `${kind.padEnd(7)} imgsdk ${mb(mine).padStart(9)}   Dockerfile ${mb(size).padStart(9)}   ${(size / mine).toFixed(1)}x smaller; Dockerfile cold ${d.seconds.toFixed(1)} s, edit ${dockerEdit.get(kind)!.toFixed(1)} s`,
+      );
     }
-    console.log(`Dockerfiles: all five cold ${dockerColdSum.toFixed(1)} s (one at a time), after the edit ${dockerEditSum.toFixed(1)} s; cold ratio imgsdk/Dockerfile ${(cold.seconds / dockerColdSum).toFixed(2)}, edit ratio ${(again / dockerEditSum).toFixed(2)}`);
+    console.log(
+      `Dockerfiles: all five cold ${dockerColdSum.toFixed(1)} s (one at a time), after the edit ${dockerEditSum.toFixed(1)} s; cold ratio imgsdk/Dockerfile ${(cold.seconds / dockerColdSum).toFixed(2)}, edit ratio ${(again / dockerEditSum).toFixed(2)}`,
+    );
   } finally {
-    for (const t of [...new Set(tags)]) await docker.getImage(t).remove({ force: true }).catch(() => undefined);
+    for (const t of [...new Set(tags)])
+      await docker
+        .getImage(t)
+        .remove({ force: true })
+        .catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -50,10 +50,12 @@ const NS = `bench-cold-${RUN}`;
  */
 const bookworm = debian.builder(`${NS}/bookworm`, { suite: 'bookworm', bootstrap: { include: ['apt'] } });
 
-const NGINX_CONF = 'worker_processes 1;\npid /tmp/nginx.pid;\nevents { worker_connections 64; }\nhttp {\n  access_log /dev/stdout;\n  server { listen 8080; root /usr/share/nginx/html; }\n}\n';
+const NGINX_CONF =
+  'worker_processes 1;\npid /tmp/nginx.pid;\nevents { worker_connections 64; }\nhttp {\n  access_log /dev/stdout;\n  server { listen 8080; root /usr/share/nginx/html; }\n}\n';
 const SERVER_JS = "require('http').createServer((q, r) => r.end('ok\\n')).listen(8080);\n";
 const PACKAGE_JSON = '{ "name": "app", "version": "1.0.0", "main": "server.js" }\n';
-const APP_PY = "from http.server import HTTPServer, BaseHTTPRequestHandler\nclass H(BaseHTTPRequestHandler):\n    def do_GET(self):\n        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')\nHTTPServer(('', 8080), H).serve_forever()\n";
+const APP_PY =
+  "from http.server import HTTPServer, BaseHTTPRequestHandler\nclass H(BaseHTTPRequestHandler):\n    def do_GET(self):\n        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')\nHTTPServer(('', 8080), H).serve_forever()\n";
 
 interface Group {
   readonly name: string;
@@ -64,33 +66,76 @@ interface Group {
   readonly context: Readonly<Record<string, string>>;
 }
 
-const install = (...pkgs: string[]) => `RUN apt-get update -q && apt-get install -y -q --no-install-recommends ${pkgs.join(' ')} && rm -rf /var/lib/apt/lists/*`;
+const install = (...pkgs: string[]) =>
+  `RUN apt-get update -q && apt-get install -y -q --no-install-recommends ${pkgs.join(' ')} && rm -rf /var/lib/apt/lists/*`;
 
 function groups(builder: string): Group[] {
   const base = image(`${NS}/base`).builder(bookworm).packages('libssl3', 'ca-certificates');
   return [
     {
       name: 'nginx',
-      images: [image(`${NS}/nginx`).builder(bookworm).packages('nginx-light').file('/etc/nginx/nginx.conf', NGINX_CONF).user('nobody').entrypoint('/usr/sbin/nginx', '-g', 'daemon off;')],
-      dockerfiles: [[['nginx', `FROM ${builder}\n${install('nginx-light')}\nCOPY nginx.conf /etc/nginx/nginx.conf\nUSER nobody\nENTRYPOINT ["/usr/sbin/nginx", "-g", "daemon off;"]\n`]]],
+      images: [
+        image(`${NS}/nginx`)
+          .builder(bookworm)
+          .packages('nginx-light')
+          .file('/etc/nginx/nginx.conf', NGINX_CONF)
+          .user('nobody')
+          .entrypoint('/usr/sbin/nginx', '-g', 'daemon off;'),
+      ],
+      dockerfiles: [
+        [
+          [
+            'nginx',
+            `FROM ${builder}\n${install('nginx-light')}\nCOPY nginx.conf /etc/nginx/nginx.conf\nUSER nobody\nENTRYPOINT ["/usr/sbin/nginx", "-g", "daemon off;"]\n`,
+          ],
+        ],
+      ],
       context: { 'nginx.conf': NGINX_CONF },
     },
     {
       name: 'node app',
-      images: [image(`${NS}/node`).builder(bookworm).packages('nodejs').file('/app/server.js', SERVER_JS).file('/app/package.json', PACKAGE_JSON).user('nobody').entrypoint('/usr/bin/node', '/app/server.js')],
-      dockerfiles: [[['node', `FROM ${builder}\n${install('nodejs')}\nCOPY app/ /app/\nUSER nobody\nENTRYPOINT ["/usr/bin/node", "/app/server.js"]\n`]]],
+      images: [
+        image(`${NS}/node`)
+          .builder(bookworm)
+          .packages('nodejs')
+          .file('/app/server.js', SERVER_JS)
+          .file('/app/package.json', PACKAGE_JSON)
+          .user('nobody')
+          .entrypoint('/usr/bin/node', '/app/server.js'),
+      ],
+      dockerfiles: [
+        [['node', `FROM ${builder}\n${install('nodejs')}\nCOPY app/ /app/\nUSER nobody\nENTRYPOINT ["/usr/bin/node", "/app/server.js"]\n`]],
+      ],
       context: { 'app/server.js': SERVER_JS, 'app/package.json': PACKAGE_JSON },
     },
     {
       name: 'python app',
-      images: [image(`${NS}/python`).builder(bookworm).packages('python3').file('/app/app.py', APP_PY).user('nobody').entrypoint('/usr/bin/python3', '/app/app.py')],
-      dockerfiles: [[['python', `FROM ${builder}\n${install('python3')}\nCOPY app.py /app/app.py\nUSER nobody\nENTRYPOINT ["/usr/bin/python3", "/app/app.py"]\n`]]],
+      images: [
+        image(`${NS}/python`)
+          .builder(bookworm)
+          .packages('python3')
+          .file('/app/app.py', APP_PY)
+          .user('nobody')
+          .entrypoint('/usr/bin/python3', '/app/app.py'),
+      ],
+      dockerfiles: [
+        [
+          [
+            'python',
+            `FROM ${builder}\n${install('python3')}\nCOPY app.py /app/app.py\nUSER nobody\nENTRYPOINT ["/usr/bin/python3", "/app/app.py"]\n`,
+          ],
+        ],
+      ],
       context: { 'app.py': APP_PY },
     },
     {
       name: 'postgresql',
-      images: [image(`${NS}/postgresql`).builder(bookworm).packages('postgresql').user('nobody').entrypoint('/usr/lib/postgresql/15/bin/postgres')],
-      dockerfiles: [[['postgresql', `FROM ${builder}\n${install('postgresql')}\nUSER nobody\nENTRYPOINT ["/usr/lib/postgresql/15/bin/postgres"]\n`]]],
+      images: [
+        image(`${NS}/postgresql`).builder(bookworm).packages('postgresql').user('nobody').entrypoint('/usr/lib/postgresql/15/bin/postgres'),
+      ],
+      dockerfiles: [
+        [['postgresql', `FROM ${builder}\n${install('postgresql')}\nUSER nobody\nENTRYPOINT ["/usr/lib/postgresql/15/bin/postgres"]\n`]],
+      ],
       context: {},
     },
     {
@@ -156,7 +201,13 @@ async function imgsdkCold(work: string, g: Group, lockFile: string): Promise<Mea
   const t = Date.now();
   const r = await deploy(app(...g.images), { stateDir: state, assemblyDir: join(state, 'out'), lockFile, concurrency: 2, onEvent });
   const total = Date.now() - t;
-  if (!r.ok) throw new Error(`${g.name}: ${r.images.filter((i) => i.status !== 'built').map((i) => `${i.id}: ${i.reason}`).join('\n')}`);
+  if (!r.ok)
+    throw new Error(
+      `${g.name}: ${r.images
+        .filter((i) => i.status !== 'built')
+        .map((i) => `${i.id}: ${i.reason}`)
+        .join('\n')}`,
+    );
   rmSync(state, { recursive: true, force: true });
   return { total, lock, steps };
 }
@@ -171,14 +222,35 @@ async function dockerCold(work: string, g: Group): Promise<number> {
   await removeImages(`${NS}-docker`);
   const ms = await timed(async () => {
     for (const level of g.dockerfiles) {
-      await Promise.all(level.map(([name]) => exec('docker', ['build', '-q', '--no-cache', '-t', `${NS}-docker/${name}`, '-f', `${name}.Dockerfile`, '.'], dir)));
+      await Promise.all(
+        level.map(([name]) =>
+          exec('docker', ['build', '-q', '--no-cache', '-t', `${NS}-docker/${name}`, '-f', `${name}.Dockerfile`, '.'], dir),
+        ),
+      );
     }
   });
   rmSync(dir, { recursive: true, force: true });
   return ms;
 }
 
-const STEPS: readonly Step[] = ['builder', 'container', 'setup', 'apt-update', 'apt-download', 'apt-install', 'files', 'rootfs-tar', 'stream', 'finish', 'pipeline', 'sbom', 'layer', 'load', 'record', 'ship'];
+const STEPS: readonly Step[] = [
+  'builder',
+  'container',
+  'setup',
+  'apt-update',
+  'apt-download',
+  'apt-install',
+  'files',
+  'rootfs-tar',
+  'stream',
+  'finish',
+  'pipeline',
+  'sbom',
+  'layer',
+  'load',
+  'record',
+  'ship',
+];
 const s1 = (ms: number) => (ms / 1000).toFixed(1);
 
 /** `npm run bench -- cold [rounds] [group names]`. */
@@ -194,7 +266,8 @@ export async function run(args: readonly string[] = []): Promise<void> {
     await (await import('../src')).synth(app(image(`${NS}/probe`).builder(bookworm).packages('hello')), { outdir: probe });
     def = (await readAssembly(probe)).manifest.builders[bookworm.id].def;
     const key = bootstrapKey(def);
-    for (const img of await engine.listImages({ label: `${LABEL_KEY}=${key}` })) await engine.removeImage(img.id, { force: true }).catch(() => false);
+    for (const img of await engine.listImages({ label: `${LABEL_KEY}=${key}` }))
+      await engine.removeImage(img.id, { force: true }).catch(() => false);
     process.stdout.write(`bootstrapping a new builder (${bookworm.id})…\n`);
     const bootstrap = await timed(() => ensureDebianBuilder(engine, def!));
     const ref = builderRef(def, key);
@@ -231,21 +304,35 @@ export async function run(args: readonly string[] = []): Promise<void> {
     }
     const geo = (xs: number[]) => Math.exp(xs.reduce((n, x) => n + Math.log(x), 0) / xs.length);
     rows.push(`| **geometric mean** | | | | **${geo(ratios.nolock).toFixed(2)}x** | **${geo(ratios.locked).toFixed(2)}x** |`);
-    rows.push('', `Where imgsdk's time goes (seconds per step, summed over a group's images; concurrent images overlap; last round; "lock" = resolving imgsdk.lock):`, '');
+    rows.push(
+      '',
+      `Where imgsdk's time goes (seconds per step, summed over a group's images; concurrent images overlap; last round; "lock" = resolving imgsdk.lock):`,
+      '',
+    );
     rows.push(`| image(s) | lock | ${STEPS.join(' | ')} |`, `|---|---|${STEPS.map(() => '---').join('|')}|`);
     for (const [i, g] of gs.entries()) {
-      for (const [label, m] of [['no lock', res[i].nolock.at(-1)!], ['lock', res[i].locked.at(-1)!]] as const) {
+      for (const [label, m] of [
+        ['no lock', res[i].nolock.at(-1)!],
+        ['lock', res[i].locked.at(-1)!],
+      ] as const) {
         rows.push(`| ${g.name}, ${label} | ${s1(m.lock)} | ${STEPS.map((s) => s1(m.steps[s] ?? 0)).join(' | ')} |`);
       }
     }
-    rows.push('', `(${rounds === 1 ? 'one round' : `median of ${rounds} rounds`}, taken in turns; machine load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; targets: each ratio <= 1.00x, geometric mean <= 0.80x, new builder <= 45 s)`, '');
+    rows.push(
+      '',
+      `(${rounds === 1 ? 'one round' : `median of ${rounds} rounds`}, taken in turns; machine load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}; targets: each ratio <= 1.00x, geometric mean <= 0.80x, new builder <= 45 s)`,
+      '',
+    );
     process.stdout.write(rows.join('\n'));
   } finally {
     await removeImages(NS);
     await removeImages(`${NS}-docker`);
     if (def) {
       const key = bootstrapKey(def);
-      for (const img of await engine.listImages({ label: `${LABEL_KEY}=${key}` })) await engine.removeImage(img.id, { force: true }).catch(() => false);
+      for (const img of await engine.listImages({ label: `${LABEL_KEY}=${key}` }))
+        await engine.removeImage(img.id, { force: true }).catch(() => false);
       await engine.removeVolume(aptCacheVolume(key)).catch(() => false);
     }
     rmSync(work, { recursive: true, force: true });

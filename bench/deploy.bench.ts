@@ -41,29 +41,28 @@ function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Proc
 
 function dockerfiles(dir: string, builder: string): void {
   // The same two images as images.ts: a base with the account, nginx on top.
-  writeFileSync(join(dir, 'base.Dockerfile'), [
-    'FROM scratch',
-    'COPY passwd group /etc/',
-    '',
-  ].join('\n'));
+  writeFileSync(join(dir, 'base.Dockerfile'), ['FROM scratch', 'COPY passwd group /etc/', ''].join('\n'));
   writeFileSync(join(dir, 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nweb:x:10001:10001::/nonexistent:/sbin/nologin\n');
   writeFileSync(join(dir, 'group'), 'root:x:0:\nweb:x:10001:\n');
-  writeFileSync(join(dir, 'nginx.Dockerfile'), [
-    `FROM ${builder} AS build`,
-    'RUN apt-get update -q && apt-get install -y -q --no-install-recommends nginx-light && rm -rf /var/lib/apt/lists/*',
-    `FROM ${TAG}/base`,
-    'COPY --from=build /usr/sbin/nginx /usr/sbin/nginx',
-    'COPY --from=build /usr/lib/nginx /usr/lib/nginx',
-    'COPY --from=build /usr/lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libcrypt.so.1 /usr/lib/x86_64-linux-gnu/libpcre2-8.so.0 /usr/lib/x86_64-linux-gnu/libssl.so.3 /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /usr/lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/',
-    'COPY --from=build /lib64/ld-linux-x86-64.so.2 /lib64/',
-    'COPY --from=build /etc/nginx /etc/nginx',
-    'COPY --from=build /usr/share/nginx /usr/share/nginx',
-    'COPY nginx.conf /etc/nginx/nginx.conf',
-    'USER 10001',
-    'EXPOSE 8080',
-    'ENTRYPOINT ["/usr/sbin/nginx", "-e", "stderr", "-g", "daemon off;"]',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'nginx.Dockerfile'),
+    [
+      `FROM ${builder} AS build`,
+      'RUN apt-get update -q && apt-get install -y -q --no-install-recommends nginx-light && rm -rf /var/lib/apt/lists/*',
+      `FROM ${TAG}/base`,
+      'COPY --from=build /usr/sbin/nginx /usr/sbin/nginx',
+      'COPY --from=build /usr/lib/nginx /usr/lib/nginx',
+      'COPY --from=build /usr/lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libcrypt.so.1 /usr/lib/x86_64-linux-gnu/libpcre2-8.so.0 /usr/lib/x86_64-linux-gnu/libssl.so.3 /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /usr/lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/',
+      'COPY --from=build /lib64/ld-linux-x86-64.so.2 /lib64/',
+      'COPY --from=build /etc/nginx /etc/nginx',
+      'COPY --from=build /usr/share/nginx /usr/share/nginx',
+      'COPY nginx.conf /etc/nginx/nginx.conf',
+      'USER 10001',
+      'EXPOSE 8080',
+      'ENTRYPOINT ["/usr/sbin/nginx", "-e", "stderr", "-g", "daemon off;"]',
+      '',
+    ].join('\n'),
+  );
   writeFileSync(join(dir, 'nginx.conf'), readFileSync(join(ROOT, 'config', 'nginx.conf')));
 }
 

@@ -53,7 +53,10 @@ function imagesTs(sizes: readonly number[], work: string): string {
     // The repository's own builder definition: the builder image is shared with images.ts.
     `const bookworm = debian.builder('imgsdk/bookworm', { suite: 'bookworm' });`,
     `export const base = image('${NS}/base').builder(bookworm).packages('coreutils');`,
-    ...sizes.map((n) => `export const app${n} = image('${NS}/app${n}').from(base).dir('/app', { src: ${JSON.stringify(join(work, `ctx-${n}`, 'tree'))} }).user('nobody').entrypoint('/usr/bin/cat', '/app/d0/f0.js');`),
+    ...sizes.map(
+      (n) =>
+        `export const app${n} = image('${NS}/app${n}').from(base).dir('/app', { src: ${JSON.stringify(join(work, `ctx-${n}`, 'tree'))} }).user('nobody').entrypoint('/usr/bin/cat', '/app/d0/f0.js');`,
+    ),
     `export default app(base, ${sizes.map((n) => `app${n}`).join(', ')});`,
     '',
   ].join('\n');
@@ -64,12 +67,18 @@ export async function run(args: readonly string[] = []): Promise<void> {
   const repeat = Number(option(args, '--repeat') ?? 3);
   const work = mkdtempSync(join(tmpdir(), 'imgsdk-bench-dirs-'));
   const env = { ...process.env, DOCKER_BUILDKIT: '0' };
-  const deploy = (only?: string) => sh(process.execPath, [BIN, 'deploy', '--app', join(work, 'images.ts'), '--state', join(work, 'state'), '-q', ...(only ? [only] : [])], { cwd: work });
+  const deploy = (only?: string) =>
+    sh(process.execPath, [BIN, 'deploy', '--app', join(work, 'images.ts'), '--state', join(work, 'state'), '-q', ...(only ? [only] : [])], {
+      cwd: work,
+    });
   try {
     for (const n of sizes) {
       const ctx = join(work, `ctx-${n}`);
       mkdirSync(join(ctx, 'tree'), { recursive: true });
-      writeFileSync(join(ctx, 'Dockerfile'), `FROM ${NS}/base:latest\nCOPY tree/ /app/\nUSER 65534\nENTRYPOINT ["/usr/bin/cat", "/app/d0/f0.js"]\n`);
+      writeFileSync(
+        join(ctx, 'Dockerfile'),
+        `FROM ${NS}/base:latest\nCOPY tree/ /app/\nUSER 65534\nENTRYPOINT ["/usr/bin/cat", "/app/d0/f0.js"]\n`,
+      );
     }
     writeFileSync(join(work, 'images.ts'), imagesTs(sizes, work));
     process.stdout.write('deploying the base once (creates the builder if needed)…\n');
@@ -92,17 +101,34 @@ export async function run(args: readonly string[] = []): Promise<void> {
       }
       const edit = median(edits);
       const dockerEdit = median(dockerEdits);
-      rows.push(`| ${n.toLocaleString('en')} files: cold add vs \`docker build --no-cache\` (COPY) | ${(cold / 1000).toFixed(1)} s | ${(coldDocker / 1000).toFixed(1)} s | ${(cold / coldDocker).toFixed(2)}x time | reported |`);
-      rows.push(`| ${n.toLocaleString('en')} files: one-file edit redeploy vs \`docker build\` (COPY rebuilt) | ${(edit / 1000).toFixed(1)} s | ${(dockerEdit / 1000).toFixed(1)} s | ${(edit / dockerEdit).toFixed(2)}x time | <= 1.00x |`);
+      rows.push(
+        `| ${n.toLocaleString('en')} files: cold add vs \`docker build --no-cache\` (COPY) | ${(cold / 1000).toFixed(1)} s | ${(coldDocker / 1000).toFixed(1)} s | ${(cold / coldDocker).toFixed(2)}x time | reported |`,
+      );
+      rows.push(
+        `| ${n.toLocaleString('en')} files: one-file edit redeploy vs \`docker build\` (COPY rebuilt) | ${(edit / 1000).toFixed(1)} s | ${(dockerEdit / 1000).toFixed(1)} s | ${(edit / dockerEdit).toFixed(2)}x time | <= 1.00x |`,
+      );
     }
     const [small, large] = [Math.min(...sizes), Math.max(...sizes)];
     if (small !== large) {
       const r = perFile[large].ours / perFile[small].ours;
-      rows.push(`| cold ms per file, ${large.toLocaleString('en')} over ${small.toLocaleString('en')} files | ${perFile[large].ours.toFixed(2)} / ${perFile[small].ours.toFixed(2)} ms | ${perFile[large].docker.toFixed(2)} / ${perFile[small].docker.toFixed(2)} ms | ${r.toFixed(2)}x (docker ${(perFile[large].docker / perFile[small].docker).toFixed(2)}x) | about 1 or less: linear |`);
+      rows.push(
+        `| cold ms per file, ${large.toLocaleString('en')} over ${small.toLocaleString('en')} files | ${perFile[large].ours.toFixed(2)} / ${perFile[small].ours.toFixed(2)} ms | ${perFile[large].docker.toFixed(2)} / ${perFile[small].docker.toFixed(2)} ms | ${r.toFixed(2)}x (docker ${(perFile[large].docker / perFile[small].docker).toFixed(2)}x) | about 1 or less: linear |`,
+      );
     }
-    process.stdout.write(['', '| measure | imgsdk | docker build | ratio | target |', '|---|---|---|---|---|', ...rows, `(edits: median of ${repeat}, taken in turns; machine load ${loadavg()[0].toFixed(2)})`, ''].join('\n'));
+    process.stdout.write(
+      [
+        '',
+        '| measure | imgsdk | docker build | ratio | target |',
+        '|---|---|---|---|---|',
+        ...rows,
+        `(edits: median of ${repeat}, taken in turns; machine load ${loadavg()[0].toFixed(2)})`,
+        '',
+      ].join('\n'),
+    );
   } finally {
-    const tags = sh('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).split('\n').filter((t) => t.startsWith(`${NS}/`));
+    const tags = sh('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])
+      .split('\n')
+      .filter((t) => t.startsWith(`${NS}/`));
     if (tags.length) spawnSync('docker', ['rmi', '-f', ...tags]);
     rmSync(work, { recursive: true, force: true });
   }

@@ -24,7 +24,11 @@ import type { BuilderDef } from '../src/contract/assembly';
 /** Seconds of a cold deploy of jq for `platform`, with its own builder id (so nothing is shared). */
 async function coldBuild(platform: string, tag: string): Promise<number> {
   const b = debian.builder(`${tag}/bookworm-${platform.split('/')[1]}`, { suite: 'bookworm', platforms: [platform], network: 'host' });
-  const jq = image(`${tag}/jq-${platform.split('/')[1]}`).builder(b).packages('jq').entrypoint('/usr/bin/jq').user('nobody');
+  const jq = image(`${tag}/jq-${platform.split('/')[1]}`)
+    .builder(b)
+    .packages('jq')
+    .entrypoint('/usr/bin/jq')
+    .user('nobody');
   const state = mkdtempSync(join(tmpdir(), 'imgsdk-bench-state-'));
   const out = mkdtempSync(join(tmpdir(), 'imgsdk-bench-out-'));
   const docker = new Docker();
@@ -38,7 +42,10 @@ async function coldBuild(platform: string, tag: string): Promise<number> {
   } finally {
     rmSync(state, { recursive: true, force: true });
     rmSync(out, { recursive: true, force: true });
-    await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(ref)
+      .remove({ force: true })
+      .catch(() => undefined);
   }
 }
 

@@ -16,7 +16,9 @@ interface BenchModule {
 
 async function main(argv: readonly string[]): Promise<number> {
   const [filter, ...rest] = argv;
-  const all = readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).sort();
+  const all = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .sort();
   const chosen = all.filter((f) => !filter || f.replace(/\.bench\.ts$/, '').includes(filter));
   if (chosen.length === 0) {
     process.stderr.write(`bench: no benchmark matches "${filter}" (have: ${all.map((f) => f.replace(/\.bench\.ts$/, '')).join(', ')})\n`);

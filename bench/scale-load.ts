@@ -26,7 +26,14 @@ import { argoWorkflow } from '../src/app/ci/argo';
 
 const BIN = resolve(__dirname, '..', 'bin', 'imgsdk.js');
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '200' }, parents: { type: 'string', default: '4' }, platforms: { type: 'string', default: 'linux/amd64' }, parallelism: { type: 'string', default: '6' } } });
+const { values } = parseArgs({
+  options: {
+    images: { type: 'string', default: '200' },
+    parents: { type: 'string', default: '4' },
+    platforms: { type: 'string', default: 'linux/amd64' },
+    parallelism: { type: 'string', default: '6' },
+  },
+});
 const IMAGES = Number(values.images);
 const PARENTS = Number(values.parents);
 const PLATFORMS = values.platforms!.split(',').filter(Boolean);
@@ -38,8 +45,13 @@ function catalogue(ns: string): string {
     `import { debian, image } from 'imgsdk';`,
     `const deb = debian.builder('${ns}/bookworm', { suite: 'bookworm', network: 'host'${PLATFORMS.length > 1 || PLATFORMS[0] !== 'linux/amd64' ? `, platforms: ${JSON.stringify(PLATFORMS)}` : ''} });`,
   ];
-  for (let p = 0; p < PARENTS; p++) lines.push(`const p${p} = image('${ns}/parent-${p}').builder(deb).packages('busybox-static').file('/etc/parent', '${p}\\n').user('nobody').entrypoint('/bin/busybox');`, `export { p${p} };`);
-  for (let c = 0; c < IMAGES - PARENTS; c++) lines.push(`export const c${c} = image('${ns}/child-${c}').from(p${c % PARENTS}).file('/etc/child', '${c}\\n').env('CHILD', '${c}');`);
+  for (let p = 0; p < PARENTS; p++)
+    lines.push(
+      `const p${p} = image('${ns}/parent-${p}').builder(deb).packages('busybox-static').file('/etc/parent', '${p}\\n').user('nobody').entrypoint('/bin/busybox');`,
+      `export { p${p} };`,
+    );
+  for (let c = 0; c < IMAGES - PARENTS; c++)
+    lines.push(`export const c${c} = image('${ns}/child-${c}').from(p${c % PARENTS}).file('/etc/child', '${c}\\n').env('CHILD', '${c}');`);
   return lines.join('\n') + '\n';
 }
 
@@ -62,8 +74,12 @@ async function measured(what: string, run: () => Promise<RunResult>): Promise<Ru
   const results = r.attempts.filter((a) => a.exitCode === 0).map((a) => a.result?.status);
   const count = (s: string) => results.filter((x) => x === s).length;
   const retried = r.attempts.filter((a) => a.exitCode !== 0).length;
-  console.log(`${what}: ${(r.wallMs / 1000).toFixed(1)} s, ${r.ok ? 'ok' : 'FAILED'}; ${count('built')} built, ${count('cached')} cached, ${count('published')} published; ${retried} failed attempts; load average ${load.toFixed(1)} (mean of 1-min samples)`);
-  if (!r.ok) for (const a of r.attempts.filter((x) => x.exitCode !== 0).slice(0, 5)) console.log(`  ${a.task}#${a.attempt}: exit ${a.exitCode}\n${a.stderr.slice(-800)}`);
+  console.log(
+    `${what}: ${(r.wallMs / 1000).toFixed(1)} s, ${r.ok ? 'ok' : 'FAILED'}; ${count('built')} built, ${count('cached')} cached, ${count('published')} published; ${retried} failed attempts; load average ${load.toFixed(1)} (mean of 1-min samples)`,
+  );
+  if (!r.ok)
+    for (const a of r.attempts.filter((x) => x.exitCode !== 0).slice(0, 5))
+      console.log(`  ${a.task}#${a.attempt}: exit ${a.exitCode}\n${a.stderr.slice(-800)}`);
   return { ...r, load };
 }
 
@@ -84,19 +100,23 @@ async function main(): Promise<void> {
     const asm = await readAssembly(out);
     const images = Object.values(asm.manifest.images);
     const builds = images.reduce((n, m) => n + (m.platforms ? Object.keys(m.platforms).length : 1), 0);
-    console.log(`catalogue: ${images.length} images (${PARENTS} parents), ${asm.manifest.order.length} levels, ${builds} builds on ${PLATFORMS.join(', ')}`);
+    console.log(
+      `catalogue: ${images.length} images (${PARENTS} parents), ${asm.manifest.order.length} levels, ${builds} builds on ${PLATFORMS.join(', ')}`,
+    );
 
     // The builder image (per platform) from the host engine, copied into every engine.
     const engine = engineFromDocker(docker);
     const b = asm.manifest.builders[`${ns}/bookworm`].def;
-    for (const p of PLATFORMS) builderRefs.push((await ensureDebianBuilderImage(engine, b, { platform: p, log: (l) => console.log(`  ${l}`) })).ref);
+    for (const p of PLATFORMS)
+      builderRefs.push((await ensureDebianBuilderImage(engine, b, { platform: p, log: (l) => console.log(`  ${l}`) })).ref);
     [engines, registry] = await Promise.all([startEngines(4), startRegistry()]);
     for (const ref of builderRefs) await copyImage(docker, ref, engines);
     const three = engines.slice(0, 3).map((e) => e.host);
     const one = [engines[3].host];
 
     // The file imgsdk ci argo writes; the nodes read the assembly synthesized once (--app), as the Kubernetes design plans once.
-    const workflow = (prefix: string) => argoWorkflow(asm.manifest, { cache: `${registry!.address}/${prefix}`, runnerImage: 'imgsdk-runner', app: out });
+    const workflow = (prefix: string) =>
+      argoWorkflow(asm.manifest, { cache: `${registry!.address}/${prefix}`, runnerImage: 'imgsdk-runner', app: out });
     const tasks = (prefix: string) => readWorkflow(workflow(prefix));
     const wf = workflow('three');
     console.log(`workflow: ${wf.split('\n').length} lines, ${Buffer.byteLength(wf)} bytes, ${tasks('three').length} tasks`);
@@ -106,11 +126,17 @@ async function main(): Promise<void> {
     console.log(`registry: ${(bytes3 / 1e6).toFixed(1)} MB after the 3-engine run`);
     await measured('3 engines, all cached', () => runWorkflow(tasks('three'), { ...opts, engines: three }));
     await measured('1 engine (fresh)', () => runWorkflow(tasks('one'), { ...opts, engines: one }));
-    console.log(`registry: ${((du(registry.storage) - bytes3) / 1e6).toFixed(1)} MB more after the 1-engine run (its own prefix; layers are stored once per digest)`);
+    console.log(
+      `registry: ${((du(registry.storage) - bytes3) / 1e6).toFixed(1)} MB more after the 1-engine run (its own prefix; layers are stored once per digest)`,
+    );
   } finally {
     await Promise.all(engines.map((e) => e.stop()));
     await registry?.stop();
-    for (const ref of builderRefs) await docker.getImage(ref).remove().catch(() => undefined);
+    for (const ref of builderRefs)
+      await docker
+        .getImage(ref)
+        .remove()
+        .catch(() => undefined);
     rmSync(app, { recursive: true, force: true });
   }
 }

@@ -23,10 +23,20 @@ const bookworm = debian.builder('imgsdk-e2e/bookworm', { suite: 'bookworm' });
 /** The app as it is at deploy `n`: 1 MB of data per image that changes every time, the base's packages every fifth. */
 function appAt(n: number) {
   const data = (id: string) => randomBytes(512 * 1024).toString('hex') + `${id} ${n}\n`;
-  const base = image(`${NS}/base`).builder(bookworm).packages(...(Math.floor(n / 5) % 2 ? ['libc6', 'libgcc-s1'] : ['libc6']))
-    .file('/etc/app/base.txt', data('base')).env('EDIT', String(n)).user('nobody').entrypoint('/usr/lib/x86_64-linux-gnu/libc.so.6');
-  const kids = ['hello', 'web', 'api', 'worker'].map((k) => image(`${NS}/${k}`).from(base).packages(...(k === 'hello' ? ['hello'] : []))
-    .file(`/srv/${k}/data.txt`, data(k)).env('EDIT', String(n)));
+  const base = image(`${NS}/base`)
+    .builder(bookworm)
+    .packages(...(Math.floor(n / 5) % 2 ? ['libc6', 'libgcc-s1'] : ['libc6']))
+    .file('/etc/app/base.txt', data('base'))
+    .env('EDIT', String(n))
+    .user('nobody')
+    .entrypoint('/usr/lib/x86_64-linux-gnu/libc.so.6');
+  const kids = ['hello', 'web', 'api', 'worker'].map((k) =>
+    image(`${NS}/${k}`)
+      .from(base)
+      .packages(...(k === 'hello' ? ['hello'] : []))
+      .file(`/srv/${k}/data.txt`, data(k))
+      .env('EDIT', String(n)),
+  );
   return app(base, ...kids);
 }
 
@@ -39,7 +49,13 @@ async function session(gc: boolean): Promise<number> {
   try {
     for (let n = 1; n <= DEPLOYS; n++) {
       const r = await deploy(appAt(n), { stateDir: state, assemblyDir: out, ...(gc ? {} : { gc: false }) });
-      if (!r.ok) throw new Error(`deploy ${n} failed: ${r.images.filter((i) => i.status !== 'built' && i.status !== 'cached').map((i) => `${i.id}: ${i.reason}`).join('; ')}`);
+      if (!r.ok)
+        throw new Error(
+          `deploy ${n} failed: ${r.images
+            .filter((i) => i.status !== 'built' && i.status !== 'cached')
+            .map((i) => `${i.id}: ${i.reason}`)
+            .join('; ')}`,
+        );
       process.stdout.write(`${gc ? 'with GC   ' : 'without GC'} deploy ${String(n).padStart(2)}: ${mb(du(state))}\n`);
     }
     return du(state);
@@ -53,9 +69,13 @@ async function session(gc: boolean): Promise<number> {
   try {
     const without = await session(false);
     const withGc = await session(true);
-    process.stdout.write(`\nstate directory after ${DEPLOYS} deploys of 5 images: ${mb(without)} without GC, ${mb(withGc)} with GC (${(without / withGc).toFixed(1)}x smaller)\n`);
+    process.stdout.write(
+      `\nstate directory after ${DEPLOYS} deploys of 5 images: ${mb(without)} without GC, ${mb(withGc)} with GC (${(without / withGc).toFixed(1)}x smaller)\n`,
+    );
   } finally {
-    const ids = execFileSync('docker', ['images', '--filter', `reference=${NS}/*`, '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const ids = execFileSync('docker', ['images', '--filter', `reference=${NS}/*`, '-q'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     if (ids.length) execFileSync('docker', ['rmi', '-f', ...new Set(ids)], { stdio: 'ignore' });
   }
 })().catch((e) => {

@@ -73,7 +73,10 @@ export function generateApp(shape: Shape, n: number): string {
   return lines.join('\n') + '\n';
 }
 
-const hasTime = !process.env.IMGSDK_BENCH_NO_TIME && existsSync(TIME) && spawnSync(TIME, ['-f', '%M', process.execPath, '-e', ''], { encoding: 'utf8' }).status === 0;
+const hasTime =
+  !process.env.IMGSDK_BENCH_NO_TIME &&
+  existsSync(TIME) &&
+  spawnSync(TIME, ['-f', '%M', process.execPath, '-e', ''], { encoding: 'utf8' }).status === 0;
 
 /** Runs `node args…` once as a child process; wall time and peak RSS. */
 function measure(args: readonly string[], dir: string, extraEnv: NodeJS.ProcessEnv = {}): Measure {
@@ -159,7 +162,9 @@ interface Row {
 
 function print(node: Measure, rows: readonly Row[], times: number, load: string | null): void {
   const out: string[] = [];
-  out.push(`node ${process.version}, ${hasTime ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS'} for peak RSS, median of ${times} run(s)`);
+  out.push(
+    `node ${process.version}, ${hasTime ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS'} for peak RSS, median of ${times} run(s)`,
+  );
   out.push(`baseline: node -e "" = ${node.wallMs.toFixed(0)} ms wall, ${node.cpuMs.toFixed(0)} ms CPU, ${node.peakMb.toFixed(0)} MB`);
   if (load !== null) out.push(`load average before the run: ${load} (${cpus()} CPUs; other work on the machine inflates wall times)`);
   const head = ['shape', 'n', 'wall ms', 'cpu ms', 'peak MB', 'ms/img', 'x node', 'x n=100', 'ms/img over 100'];
@@ -168,8 +173,15 @@ function print(node: Measure, rows: readonly Row[], times: number, load: string 
     const base = rows.find((x) => x.shape === r.shape && x.n === 100);
     const over = base && r.n > 100 ? ((r.m.wallMs - base.m.wallMs) / (r.n - 100)).toFixed(3) : '-';
     table.push([
-      r.shape, String(r.n), r.m.wallMs.toFixed(0), r.m.cpuMs.toFixed(0), r.m.peakMb.toFixed(0), (r.m.wallMs / r.n).toFixed(3),
-      (r.m.wallMs / node.wallMs).toFixed(1), base ? (r.m.wallMs / base.m.wallMs).toFixed(2) : '-', over,
+      r.shape,
+      String(r.n),
+      r.m.wallMs.toFixed(0),
+      r.m.cpuMs.toFixed(0),
+      r.m.peakMb.toFixed(0),
+      (r.m.wallMs / r.n).toFixed(3),
+      (r.m.wallMs / node.wallMs).toFixed(1),
+      base ? (r.m.wallMs / base.m.wallMs).toFixed(2) : '-',
+      over,
     ]);
   }
   const w = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
@@ -177,7 +189,8 @@ function print(node: Measure, rows: readonly Row[], times: number, load: string 
   for (const shape of [...new Set(rows.map((r) => r.shape))]) {
     const at = (n: number) => rows.find((r) => r.shape === shape && r.n === n)?.m.wallMs;
     const [w100, w1000, w5000] = [at(100), at(1000), at(5000)];
-    if (w1000 !== undefined) out.push(`${shape}: 1000 images in ${w1000.toFixed(0)} ms: ${w1000 < TARGET_MS ? 'within' : 'OVER'} the ${TARGET_MS} ms target`);
+    if (w1000 !== undefined)
+      out.push(`${shape}: 1000 images in ${w1000.toFixed(0)} ms: ${w1000 < TARGET_MS ? 'within' : 'OVER'} the ${TARGET_MS} ms target`);
     if (w100 !== undefined && w1000 !== undefined && w5000 !== undefined) {
       const a = (w1000 - w100) / 900;
       const b = (w5000 - w1000) / 4000;
@@ -189,13 +202,22 @@ function print(node: Measure, rows: readonly Row[], times: number, load: string 
 
 /** One image with n `.file()`s: wall and CPU per file, and the marginal cost per file between sizes (about 1 is linear). */
 function printFiles(rows: readonly Row[]): void {
-  const out = ['', 'one image, n .file() calls (synth into an empty outdir, warm transpile cache):', 'n       wall ms  cpu ms  peak MB  cpu ms/file'];
-  for (const r of rows) out.push(`${String(r.n).padEnd(7)} ${r.m.wallMs.toFixed(0).padStart(7)} ${r.m.cpuMs.toFixed(0).padStart(7)} ${r.m.peakMb.toFixed(0).padStart(8)}  ${(r.m.cpuMs / r.n).toFixed(3)}`);
+  const out = [
+    '',
+    'one image, n .file() calls (synth into an empty outdir, warm transpile cache):',
+    'n       wall ms  cpu ms  peak MB  cpu ms/file',
+  ];
+  for (const r of rows)
+    out.push(
+      `${String(r.n).padEnd(7)} ${r.m.wallMs.toFixed(0).padStart(7)} ${r.m.cpuMs.toFixed(0).padStart(7)} ${r.m.peakMb.toFixed(0).padStart(8)}  ${(r.m.cpuMs / r.n).toFixed(3)}`,
+    );
   for (let i = 2; i < rows.length; i++) {
     const [a, b, c] = [rows[i - 2], rows[i - 1], rows[i]];
     const first = (b.m.cpuMs - a.m.cpuMs) / (b.n - a.n);
     const second = (c.m.cpuMs - b.m.cpuMs) / (c.n - b.n);
-    out.push(`marginal cpu ms/file ${a.n}→${b.n} ${first.toFixed(3)}, ${b.n}→${c.n} ${second.toFixed(3)} (ratio ${(second / first).toFixed(2)}; ~1 is linear, quadratic grows with n)`);
+    out.push(
+      `marginal cpu ms/file ${a.n}→${b.n} ${first.toFixed(3)}, ${b.n}→${c.n} ${second.toFixed(3)} (ratio ${(second / first).toFixed(2)}; ~1 is linear, quadratic grows with n)`,
+    );
   }
   process.stdout.write(out.join('\n') + '\n');
 }

@@ -48,7 +48,10 @@ export interface CorpusOptions {
 
 /** The image of one corpus entry: the package by name, run as nobody. Nothing else but the `.keep()` an entry names. */
 export function corpusImage(e: CorpusEntry): Image {
-  const img = image(`corpus/${e.package.replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package).user('nobody');
+  const img = image(`corpus/${e.package.replace(/[^a-z0-9._-]/g, '-')}`)
+    .builder(corpusBuilder)
+    .packages(e.package)
+    .user('nobody');
   return e.keep?.length ? img.keep(...e.keep) : img;
 }
 
@@ -66,23 +69,35 @@ export async function runCorpus(entries: readonly CorpusEntry[], opts: CorpusOpt
       else if (e.type === 'failed') log(`${e.id}: failed: ${e.error.split('\n')[0]}`);
     },
   });
-  const plain = await plainImage(docker, entries.map((e) => e.package), log);
+  const plain = await plainImage(
+    docker,
+    entries.map((e) => e.package),
+    log,
+  );
   const results: CorpusResult[] = [];
   for (const [i, e] of entries.entries()) {
     const id = images[i].id;
     const r = built.images.find((x) => x.id === id)!;
     const plainSize = plain.sizes.get(e.package);
     if (r.status !== 'built' && r.status !== 'cached') {
-      results.push({ package: e.package, ok: false, why: `deploy ${r.status}: ${r.reason.split('\n').slice(0, 3).join(' | ')}`, plainSize });
+      results.push({
+        package: e.package,
+        ok: false,
+        why: `deploy ${r.status}: ${r.reason.split('\n').slice(0, 3).join(' | ')}`,
+        plainSize,
+      });
       continue;
     }
     const want = await run(docker, plain.ref, e.run, 'nobody');
     const got = await run(docker, `${id}:latest`, e.run);
     const why =
-      got.code !== want.code ? `exit ${got.code} where plain Debian exits ${want.code}: ${(got.stderr || got.stdout).trim().split('\n').slice(-2).join(' | ')}`
-      : e.output !== false && got.stdout !== want.stdout ? `prints ${JSON.stringify(got.stdout.slice(0, 80))} where plain Debian prints ${JSON.stringify(want.stdout.slice(0, 80))}`
-      : want.code !== 0 ? `the command fails in plain Debian too (exit ${want.code}): fix the corpus entry`
-      : undefined;
+      got.code !== want.code
+        ? `exit ${got.code} where plain Debian exits ${want.code}: ${(got.stderr || got.stdout).trim().split('\n').slice(-2).join(' | ')}`
+        : e.output !== false && got.stdout !== want.stdout
+          ? `prints ${JSON.stringify(got.stdout.slice(0, 80))} where plain Debian prints ${JSON.stringify(want.stdout.slice(0, 80))}`
+          : want.code !== 0
+            ? `the command fails in plain Debian too (exit ${want.code}): fix the corpus entry`
+            : undefined;
     results.push({ package: e.package, ok: !why, ...(why ? { why } : {}), imageSize: r.size, plainSize });
   }
   return results;
@@ -93,7 +108,11 @@ export async function runCorpus(entries: readonly CorpusEntry[], opts: CorpusOpt
  * (tagged by the package list, so it is made once). Sizes per package are the
  * builder's size plus the Installed-Size of what `apt-get install PKG` adds to it.
  */
-export async function plainImage(docker: Docker, packages: readonly string[], log: (l: string) => void): Promise<{ ref: string; sizes: Map<string, number> }> {
+export async function plainImage(
+  docker: Docker,
+  packages: readonly string[],
+  log: (l: string) => void,
+): Promise<{ ref: string; sizes: Map<string, number> }> {
   const engine = engineFromDocker(docker);
   const builder = await ensureDebianBuilder(engine, corpusBuilder.def, { log, force: false });
   const base = await docker.getImage(builder).inspect();
@@ -101,7 +120,12 @@ export async function plainImage(docker: Docker, packages: readonly string[], lo
   // Any plain image of this builder with every needed package will do (a full run's serves a subset's).
   const made = await docker.listImages({ filters: { label: [`${PLAIN_BUILDER}=${builder}`] } });
   const superset = made.find((i) => list.every((p) => (i.Labels?.[PLAIN_PACKAGES] ?? '').split(' ').includes(p)) && i.RepoTags?.length);
-  const ref = superset?.RepoTags?.[0] ?? `imgsdk-corpus/plain:${createHash('sha256').update(builder + '\n' + list.join('\n')).digest('hex').slice(0, 12)}`;
+  const ref =
+    superset?.RepoTags?.[0] ??
+    `imgsdk-corpus/plain:${createHash('sha256')
+      .update(builder + '\n' + list.join('\n'))
+      .digest('hex')
+      .slice(0, 12)}`;
   if (!superset && !(await engine.imageExists(ref))) {
     log(`plain Debian: installing ${list.length} packages into ${builder}`);
     const script = [
@@ -112,7 +136,7 @@ export async function plainImage(docker: Docker, packages: readonly string[], lo
       `for p in ${list.join(' ')}; do printf '%s' "$p"; apt-get install -s --no-install-recommends "$p" | awk '/^Inst /{printf " %s", $2}'; echo; done >/tmp/adds`,
       `apt-get install -y -q --no-install-recommends ${list.join(' ')} >/tmp/install.log 2>&1 || { tail -20 /tmp/install.log; exit 1; }`,
       // KiB added per package: the sum of Installed-Size of what apt would add for it alone.
-      "while read -r p rest; do s=0; for q in $rest; do k=$(dpkg-query -W -f '${Installed-Size}' \"$q\" 2>/dev/null || echo 0); s=$((s + ${k:-0})); done; printf '%s\\t%s\\n' \"$p\" \"$s\"; done </tmp/adds >/corpus-sizes.tsv",
+      'while read -r p rest; do s=0; for q in $rest; do k=$(dpkg-query -W -f \'${Installed-Size}\' "$q" 2>/dev/null || echo 0); s=$((s + ${k:-0})); done; printf \'%s\\t%s\\n\' "$p" "$s"; done </tmp/adds >/corpus-sizes.tsv',
       'rm -rf /var/lib/apt/lists/* /tmp/install.log',
     ].join('\n');
     const c = await docker.createContainer({ Image: builder, Entrypoint: ['/bin/sh', '-c', script], Labels: { 'org.imgsdk.test': '1' } });
@@ -153,8 +177,19 @@ export function demux(docker: Docker, stream: NodeJS.ReadableStream): { stdout: 
 }
 
 /** Runs argv in an image (as `user`, or the image's own) without a shell, at most 120 s; removed after. */
-async function run(docker: Docker, ref: string, argv: readonly string[], user?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const c = await docker.createContainer({ Image: ref, Entrypoint: [...argv], Cmd: [], ...(user ? { User: user } : {}), Labels: { 'org.imgsdk.test': '1' } });
+async function run(
+  docker: Docker,
+  ref: string,
+  argv: readonly string[],
+  user?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const c = await docker.createContainer({
+    Image: ref,
+    Entrypoint: [...argv],
+    Cmd: [],
+    ...(user ? { User: user } : {}),
+    Labels: { 'org.imgsdk.test': '1' },
+  });
   try {
     const out = await attach(docker, c);
     let code: number;
@@ -184,7 +219,10 @@ export function formatResults(results: readonly CorpusResult[]): string {
     const ratio = r.imageSize && r.plainSize ? `${((100 * r.imageSize) / r.plainSize).toFixed(1)}%` : '-';
     return `${r.ok ? 'ok  ' : 'FAIL'} ${r.package.padEnd(26)} ${mb(r.imageSize).padStart(9)} ${mb(r.plainSize).padStart(9)} ${ratio.padStart(6)}${r.why ? `  ${r.why}` : ''}`;
   });
-  const ratios = results.filter((r) => r.imageSize && r.plainSize).map((r) => r.imageSize! / r.plainSize!).sort((a, b) => a - b);
+  const ratios = results
+    .filter((r) => r.imageSize && r.plainSize)
+    .map((r) => r.imageSize! / r.plainSize!)
+    .sort((a, b) => a - b);
   const median = ratios.length ? ratios[Math.floor((ratios.length - 1) / 2)] : 0;
   return [
     `     ${'package'.padEnd(26)} ${'image'.padStart(9)} ${'plain'.padStart(9)} ${'ratio'.padStart(6)}`,
@@ -214,7 +252,9 @@ if (require.main === module) {
       console.log(formatResults(results));
       // The wall time of the package corpus (builder, every image, the plain container), and how busy the machine was.
       const s = Math.round((Date.now() - started) / 1000);
-      console.log(`${results.length} packages in ${Math.floor(s / 60)} min ${s % 60} s (load average ${require('node:os').loadavg()[0].toFixed(2)})`);
+      console.log(
+        `${results.length} packages in ${Math.floor(s / 60)} min ${s % 60} s (load average ${require('node:os').loadavg()[0].toFixed(2)})`,
+      );
     }
     // Imported here: servers-run.ts imports this module.
     const { formatServerResults, runServers } = await import('./servers-run');
@@ -223,7 +263,9 @@ if (require.main === module) {
     if (served.length) {
       console.log(`\n${formatServerResults(served)}`);
       const s = Math.round((Date.now() - serversStarted) / 1000);
-      console.log(`${served.length} servers in ${Math.floor(s / 60)} min ${s % 60} s (load average ${require('node:os').loadavg()[0].toFixed(2)})`);
+      console.log(
+        `${served.length} servers in ${Math.floor(s / 60)} min ${s % 60} s (load average ${require('node:os').loadavg()[0].toFixed(2)})`,
+      );
     }
     return [...results, ...served];
   })().then(

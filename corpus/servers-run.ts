@@ -56,7 +56,10 @@ const START_SECONDS = 90;
 
 /** The image of one server: its package, entrypoint and account, and its started check. Nothing else but the files the entry adds. */
 export function serverImage(e: ServerEntry, namespace = 'corpus-server'): Image {
-  let img = image(`${namespace}/${serverName(e).replace(/[^a-z0-9._-]/g, '-')}`).builder(corpusBuilder).packages(e.package, ...(e.with ?? [])).entrypoint(...e.entrypoint);
+  let img = image(`${namespace}/${serverName(e).replace(/[^a-z0-9._-]/g, '-')}`)
+    .builder(corpusBuilder)
+    .packages(e.package, ...(e.with ?? []))
+    .entrypoint(...e.entrypoint);
   if (e.finishRootfs) img = img.finishRootfs(e.finishRootfs);
   // An account the install creates, declared so the image may run as it (its files follow).
   img = e.user ? img.account({ user: e.user, uid: 10001 }).user(e.user) : img.allowRoot();
@@ -82,7 +85,13 @@ export async function runServers(entries: readonly ServerEntry[], opts: ServerOp
   });
   // One plain image for the servers that install together; one that conflicts (exim4 and postfix are both the MTA) gets its own.
   const together = entries.filter((e) => !e.alone);
-  const shared = together.length ? await plainImage(docker, together.flatMap((e) => [e.package, ...(e.with ?? []), ...e.clients]), log) : null;
+  const shared = together.length
+    ? await plainImage(
+        docker,
+        together.flatMap((e) => [e.package, ...(e.with ?? []), ...e.clients]),
+        log,
+      )
+    : null;
   const results: ServerResult[] = [];
   for (const [i, e] of entries.entries()) {
     const r = built.images.find((x) => x.id === images[i].id)!;
@@ -95,14 +104,23 @@ export async function runServers(entries: readonly ServerEntry[], opts: ServerOp
       // Plain Debian makes what a booted system's systemd would, runs the entry's hook as root (ROOT empty), then the server as its account.
       const user = e.user ?? 'root';
       const drop = user === 'root' ? 'exec "$@"' : `exec setpriv --reuid=${user} --regid="$(id -g ${user})" --init-groups -- "$@"`;
-      const entrypoint = ['/bin/sh', '-c', `${PLAIN_BOOT}\n${e.finishRootfs ? `ROOT=; ${e.finishRootfs}\n` : ''}${drop}`, 'sh', ...e.entrypoint];
+      const entrypoint = [
+        '/bin/sh',
+        '-c',
+        `${PLAIN_BOOT}\n${e.finishRootfs ? `ROOT=; ${e.finishRootfs}\n` : ''}${drop}`,
+        'sh',
+        ...e.entrypoint,
+      ];
       const want = await startAndProbe(docker, plain.ref, e, { entrypoint, user: 'root', files: e.files }, plain.ref);
       const got = await startAndProbe(docker, `${images[i].id}:latest`, e, {}, plain.ref);
       const why =
-        want.answer === null ? `plain Debian gives no answer (${want.detail}): fix the corpus entry`
-        : got.answer === null ? `no answer: ${got.detail}`
-        : got.answer !== want.answer ? `answers ${JSON.stringify(got.answer)} where plain Debian answers ${JSON.stringify(want.answer)}`
-        : undefined;
+        want.answer === null
+          ? `plain Debian gives no answer (${want.detail}): fix the corpus entry`
+          : got.answer === null
+            ? `no answer: ${got.detail}`
+            : got.answer !== want.answer
+              ? `answers ${JSON.stringify(got.answer)} where plain Debian answers ${JSON.stringify(want.answer)}`
+              : undefined;
       results.push({ package: serverName(e), ok: !why, ...(why ? { why } : {}), answer: got.answer ?? undefined, imageSize: r.size });
     } catch (err) {
       results.push({ package: serverName(e), ok: false, why: (err as Error).message.split('\n')[0] });
@@ -118,8 +136,19 @@ export async function runServers(entries: readonly ServerEntry[], opts: ServerOp
  * without one, what went wrong with the server's last lines. Both containers are
  * removed in every outcome.
  */
-async function startAndProbe(docker: Docker, ref: string, e: ServerEntry, as: { entrypoint?: readonly string[]; user?: string; files?: Readonly<Record<string, string>> }, client: string): Promise<{ answer: string | null; detail: string }> {
-  const server = await docker.createContainer({ Image: ref, ...(as.entrypoint ? { Entrypoint: [...as.entrypoint], Cmd: [] } : {}), ...(as.user ? { User: as.user } : {}), Labels: { 'org.imgsdk.test': '1' } });
+async function startAndProbe(
+  docker: Docker,
+  ref: string,
+  e: ServerEntry,
+  as: { entrypoint?: readonly string[]; user?: string; files?: Readonly<Record<string, string>> },
+  client: string,
+): Promise<{ answer: string | null; detail: string }> {
+  const server = await docker.createContainer({
+    Image: ref,
+    ...(as.entrypoint ? { Entrypoint: [...as.entrypoint], Cmd: [] } : {}),
+    ...(as.user ? { User: as.user } : {}),
+    Labels: { 'org.imgsdk.test': '1' },
+  });
   try {
     if (as.files && Object.keys(as.files).length) await server.putArchive(await tarOf(as.files), { path: '/' });
     const out = demux(docker, (await server.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream);
@@ -129,12 +158,21 @@ async function startAndProbe(docker: Docker, ref: string, e: ServerEntry, as: { 
     for (;;) {
       const info = await server.inspect();
       if (!info.State.Running) return { answer: null, detail: `exited (${info.State.ExitCode}) before port ${e.port} accepted: ${tail()}` };
-      const ip = Object.values(info.NetworkSettings.Networks ?? {}).map((n) => n.IPAddress).find(Boolean);
+      const ip = Object.values(info.NetworkSettings.Networks ?? {})
+        .map((n) => n.IPAddress)
+        .find(Boolean);
       if (ip && (await accepts(ip, e.port))) break;
       if (Date.now() > deadline) return { answer: null, detail: `port ${e.port} never accepted: ${tail()}` };
       await new Promise((r) => setTimeout(r, 500));
     }
-    const probe = await docker.createContainer({ Image: client, Entrypoint: ['/bin/sh', '-c', e.probe], Cmd: [], User: 'root', HostConfig: { NetworkMode: `container:${server.id}` }, Labels: { 'org.imgsdk.test': '1' } });
+    const probe = await docker.createContainer({
+      Image: client,
+      Entrypoint: ['/bin/sh', '-c', e.probe],
+      Cmd: [],
+      User: 'root',
+      HostConfig: { NetworkMode: `container:${server.id}` },
+      Labels: { 'org.imgsdk.test': '1' },
+    });
     try {
       const p = demux(docker, (await probe.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream);
       await probe.start();
@@ -143,7 +181,12 @@ async function startAndProbe(docker: Docker, ref: string, e: ServerEntry, as: { 
       clearTimeout(timer);
       await new Promise((r) => setTimeout(r, 50));
       const m = e.answer.exec(p.stdout());
-      return m ? { answer: m[0], detail: '' } : { answer: null, detail: `the probe printed ${JSON.stringify((p.stdout() + p.stderr()).trim().slice(0, 160))}; server: ${tail()}` };
+      return m
+        ? { answer: m[0], detail: '' }
+        : {
+            answer: null,
+            detail: `the probe printed ${JSON.stringify((p.stdout() + p.stderr()).trim().slice(0, 160))}; server: ${tail()}`,
+          };
     } finally {
       await probe.remove({ force: true }).catch(() => undefined);
     }
@@ -168,7 +211,8 @@ function accepts(host: string, port: number): Promise<boolean> {
 /** A tar of files (path → content), root-owned, fixed time: what the entry adds, put into plain Debian's container. */
 function tarOf(files: Readonly<Record<string, string>>): Promise<Buffer> {
   const p = pack();
-  for (const [path, content] of Object.entries(files)) p.entry({ name: path.replace(/^\/+/, ''), mode: 0o644, uid: 0, gid: 0, mtime: new Date(0) }, content);
+  for (const [path, content] of Object.entries(files))
+    p.entry({ name: path.replace(/^\/+/, ''), mode: 0o644, uid: 0, gid: 0, mtime: new Date(0) }, content);
   p.finalize();
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
@@ -180,6 +224,14 @@ function tarOf(files: Readonly<Record<string, string>>): Promise<Buffer> {
 
 /** The table `npm run corpus` prints for the servers, and the summary line. */
 export function formatServerResults(results: readonly ServerResult[]): string {
-  const lines = results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.package.padEnd(26)} ${(r.imageSize ? `${(r.imageSize / 1e6).toFixed(1)} MB` : '-').padStart(9)}  ${r.ok ? JSON.stringify(r.answer) : r.why}`);
-  return [`     ${'server'.padEnd(26)} ${'image'.padStart(9)}  answer`, ...lines, '', `${results.filter((r) => r.ok).length} of ${results.length} servers start and answer`].join('\n');
+  const lines = results.map(
+    (r) =>
+      `${r.ok ? 'ok  ' : 'FAIL'} ${r.package.padEnd(26)} ${(r.imageSize ? `${(r.imageSize / 1e6).toFixed(1)} MB` : '-').padStart(9)}  ${r.ok ? JSON.stringify(r.answer) : r.why}`,
+  );
+  return [
+    `     ${'server'.padEnd(26)} ${'image'.padStart(9)}  answer`,
+    ...lines,
+    '',
+    `${results.filter((r) => r.ok).length} of ${results.length} servers start and answer`,
+  ].join('\n');
 }

@@ -26,7 +26,10 @@ function run(dir) {
 }
 
 (async () => {
-  let passed = 0, failed = 0, skipped = 0, bad = false;
+  let passed = 0,
+    failed = 0,
+    skipped = 0,
+    bad = false;
   for (const dir of suites) {
     const r = await run(dir);
     passed += r.passed;

@@ -4,20 +4,76 @@
  * Declarations marked `@internal` are stripped from dist/*.d.ts (stripInternal).
  */
 export {
-  ERROR_CODES, exitCodeOf, formatProblem, isRetryable, EX_TEMPFAIL,
-  ImgsdkError, ValidationError, UsageError, AssemblyError, EngineError, BuildError, RootfsError, LockError, CancelledError, FetchError, VerifyError, UnavailableError,
-  type ErrorCode, type Problem,
+  ERROR_CODES,
+  exitCodeOf,
+  formatProblem,
+  isRetryable,
+  EX_TEMPFAIL,
+  ImgsdkError,
+  ValidationError,
+  UsageError,
+  AssemblyError,
+  EngineError,
+  BuildError,
+  RootfsError,
+  LockError,
+  CancelledError,
+  FetchError,
+  VerifyError,
+  UnavailableError,
+  type ErrorCode,
+  type Problem,
 } from './contract/errors';
 export {
-  ASSEMBLY_VERSION, BUILDER_VERSION, BUILD_SCRIPT_VERSION, DEBIAN_BOOTSTRAP_VERSION, GENTOO_SETUP_VERSION, INIT_ENTRYPOINT, INIT_PACKAGE, phase1View,
-  type AccountDef, type AtomFlags, type BuilderDef, type BuilderKind, type DebianBuilderOptions, type DebianSource, type DownloadDef,
-  type DirDef, type FileDef, type GentooBuilderOptions, type HealthcheckDef, type HooksDef, type ReadyDef, type ImageConfigDef, type ImageDef, type Libc,
-  type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform, type OverlayDef, type PackageEnvDef, type PatchDef,
-  type Phase1View, type PortageDef, type RecordDef,
+  ASSEMBLY_VERSION,
+  BUILDER_VERSION,
+  BUILD_SCRIPT_VERSION,
+  DEBIAN_BOOTSTRAP_VERSION,
+  GENTOO_SETUP_VERSION,
+  INIT_ENTRYPOINT,
+  INIT_PACKAGE,
+  phase1View,
+  type AccountDef,
+  type AtomFlags,
+  type BuilderDef,
+  type BuilderKind,
+  type DebianBuilderOptions,
+  type DebianSource,
+  type DownloadDef,
+  type DirDef,
+  type FileDef,
+  type GentooBuilderOptions,
+  type HealthcheckDef,
+  type HooksDef,
+  type ReadyDef,
+  type ImageConfigDef,
+  type ImageDef,
+  type Libc,
+  type Manifest,
+  type ManifestBuilder,
+  type ManifestImage,
+  type ManifestPlatform,
+  type OverlayDef,
+  type PackageEnvDef,
+  type PatchDef,
+  type Phase1View,
+  type PortageDef,
+  type RecordDef,
 } from './contract/assembly';
 export {
-  Image, image, KEEP_CATEGORIES,
-  type AccountProps, type ClosureProps, type CopyProps, type DirProps, type FileContent, type FileOptions, type HealthcheckProps, type ReadyProps, type KeepCategory, type OverlayProps,
+  Image,
+  image,
+  KEEP_CATEGORIES,
+  type AccountProps,
+  type ClosureProps,
+  type CopyProps,
+  type DirProps,
+  type FileContent,
+  type FileOptions,
+  type HealthcheckProps,
+  type ReadyProps,
+  type KeepCategory,
+  type OverlayProps,
 } from './sdk/image';
 export { Builder, debian, gentoo, forPlatform, STAGE3_FLAVOURS, type DebianBuilderProps, type GentooBuilderProps } from './sdk/builder';
 export { App, app, type AppInput, type Policy, type PolicyContext } from './sdk/app';
@@ -25,15 +81,39 @@ export { nonRoot, noShell } from './sdk/policy';
 export { markLibrary } from './sdk/site';
 export { synth, assemble, type Assembly, type AssembleOptions, type SynthOptions } from './sdk/synth';
 export { keyInputs, imageKey, builderKey } from './contract/key';
-export { PLATFORMS, DEFAULT_PLATFORM, normalizePlatform, platformInfo, hostPlatform, checkPlatforms, ociPlatform, type PlatformInfo } from './contract/platform';
+export {
+  PLATFORMS,
+  DEFAULT_PLATFORM,
+  normalizePlatform,
+  platformInfo,
+  hostPlatform,
+  checkPlatforms,
+  ociPlatform,
+  type PlatformInfo,
+} from './contract/platform';
 export { emulation } from './runtime/deploy/targets';
 export { Atom, checkUseFlag, checkKeyword } from './sdk/portage/atom';
 export { checkDebianPackage, DebianVersion } from './sdk/debian/package';
 export { loadApp, lockFileOf } from './sdk/load';
 export {
-  LOCK_FILE, LOCK_VERSION, emptyLock, parseLock, renderLock, readLockFile, lockStates, lockChanges, dependents,
-  type Lock, type LockedPackage, type ImageLock, type BuilderLock, type DebianBuilderLock, type GentooBuilderLock,
-  type LockStatus, type ImageLockState, type PackageChange,
+  LOCK_FILE,
+  LOCK_VERSION,
+  emptyLock,
+  parseLock,
+  renderLock,
+  readLockFile,
+  lockStates,
+  lockChanges,
+  dependents,
+  type Lock,
+  type LockedPackage,
+  type ImageLock,
+  type BuilderLock,
+  type DebianBuilderLock,
+  type GentooBuilderLock,
+  type LockStatus,
+  type ImageLockState,
+  type PackageChange,
 } from './sdk/lock';
 export { parsePretend, pretendToLocked, lockedAtom, type PretendPackage } from './sdk/portage/lock';
 export { debianSources, debianSuites } from './contract/apt';

@@ -20,7 +20,14 @@ const CLI = join(ROOT, 'bin', 'imgsdk.js');
 const EXPECTED: Record<string, string[]> = {
   'debian-nginx': ['examples/debian-nginx'],
   fossil: ['fossil/server', 'fossil/server-python', 'fossil/server-tcl'],
-  'gentoo-java': ['matrix/gentoo-base', 'matrix/gentoo-gcc', 'matrix/gentoo-glibc', 'matrix/gentoo-java', 'matrix/gentoo-zlib', 'matrix/webapp'],
+  'gentoo-java': [
+    'matrix/gentoo-base',
+    'matrix/gentoo-gcc',
+    'matrix/gentoo-glibc',
+    'matrix/gentoo-java',
+    'matrix/gentoo-zlib',
+    'matrix/webapp',
+  ],
   'kubler-nmap': ['kubler/glibc', 'mynamespace/nmap'],
   'nmap-musl-static': ['kubler/libressl-musl', 'kubler/musl', 'mynamespace/nmap-musl-static'],
   'scratch-nginx': ['zawadidone/nginx'],
@@ -32,7 +39,14 @@ const EXPECTED: Record<string, string[]> = {
 /** The Debian twins of the seed examples (`debian.ts` beside the Gentoo original). A new twin needs a row. */
 const TWINS: Record<string, string[]> = {
   fossil: ['fossil/server-debian', 'fossil/server-python-debian', 'fossil/server-tcl-debian'],
-  'gentoo-java': ['matrix/debian-base', 'matrix/debian-gcc', 'matrix/debian-glibc', 'matrix/debian-java', 'matrix/debian-zlib', 'matrix/webapp-debian'],
+  'gentoo-java': [
+    'matrix/debian-base',
+    'matrix/debian-gcc',
+    'matrix/debian-glibc',
+    'matrix/debian-java',
+    'matrix/debian-zlib',
+    'matrix/webapp-debian',
+  ],
   'kubler-nmap': ['kubler/glibc-debian', 'mynamespace/nmap-debian'],
   'staves-bash': ['staves/bash-debian'],
 };
@@ -85,7 +99,7 @@ for (const name of Object.keys(TWINS).sort()) {
   });
 }
 
-test('the nmap-musl-static assembly holds its Portage files in Portage\'s formats', async () => {
+test("the nmap-musl-static assembly holds its Portage files in Portage's formats", async () => {
   const out = outdirs.get('nmap-musl-static');
   assert.ok(out, 'the nmap-musl-static synth ran');
   const read = (p: string) => readFile(join(out!, 'mynamespace/nmap-musl-static/portage', p), 'utf8');

@@ -34,7 +34,11 @@ const USES: Readonly<Record<string, readonly string[]>> = {
 /** The layer of a path under src/ (`runtime/rootfs/elf.ts` → `runtime/rootfs`); `index.ts` is the public surface. */
 function layerOf(path: string): string | null {
   if (path === 'index.ts') return 'index';
-  return Object.keys(USES).filter((l) => path.startsWith(l + '/')).sort((a, b) => b.length - a.length)[0] ?? null;
+  return (
+    Object.keys(USES)
+      .filter((l) => path.startsWith(l + '/'))
+      .sort((a, b) => b.length - a.length)[0] ?? null
+  );
 }
 
 function sources(dir: string): string[] {
@@ -61,12 +65,20 @@ function imports(): { file: string; line: number; target: string }[] {
 }
 
 test('every file of src/ is in a layer of the rule', () => {
-  assert.equal(sources(SRC).map((f) => posix(relative(SRC, f))).filter((f) => layerOf(f) === null), []);
+  assert.equal(
+    sources(SRC)
+      .map((f) => posix(relative(SRC, f)))
+      .filter((f) => layerOf(f) === null),
+    [],
+  );
 });
 
 test('imports run one way: cli → app → sdk | runtime → contract → util, and down the runtime layers', () => {
   const all = imports();
-  assert.ok(all.some((i) => i.file === 'cli/deploy.ts' && i.target === 'app/deploy'), 'the reader sees real imports');
+  assert.ok(
+    all.some((i) => i.file === 'cli/deploy.ts' && i.target === 'app/deploy'),
+    'the reader sees real imports',
+  );
   const against = all
     .map((i) => ({ ...i, from: layerOf(i.file)!, to: layerOf(i.target + '.ts') ?? layerOf(i.target + '/index.ts') }))
     .filter((i) => i.to !== null && i.from !== 'index' && i.from !== i.to && !USES[i.from].includes(i.to))
@@ -86,8 +98,17 @@ test('the rule itself: no layer uses one above it', () => {
 test('the defaults are read in one place: no other module names IMGSDK_OUTDIR, IMGSDK_STATE_DIR, imgsdk.out or .imgsdk as a default', () => {
   const bad = sources(SRC)
     .filter((f) => posix(relative(SRC, f)) !== 'contract/defaults.ts')
-    .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((l, n) => [f, n + 1, l] as const))
-    .filter(([, , l]) => !/^\s*(\*|\/\/|--|-[a-z],)/.test(l) && !/^\s+-/.test(l) && /process\.env\.IMGSDK_(OUTDIR|STATE_DIR)|\?\?\s*'(imgsdk\.out|\.imgsdk)'/.test(l))
+    .flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .map((l, n) => [f, n + 1, l] as const),
+    )
+    .filter(
+      ([, , l]) =>
+        !/^\s*(\*|\/\/|--|-[a-z],)/.test(l) &&
+        !/^\s+-/.test(l) &&
+        /process\.env\.IMGSDK_(OUTDIR|STATE_DIR)|\?\?\s*'(imgsdk\.out|\.imgsdk)'/.test(l),
+    )
     .map(([f, n, l]) => `${posix(relative(SRC, f))}:${n}: ${l.trim()}`);
   assert.equal(bad, []);
 });
@@ -95,7 +116,9 @@ test('the defaults are read in one place: no other module names IMGSDK_OUTDIR, I
 /** The static imports of a file of src/ (not `import()`, not `import type`), as paths under src/ without extension. */
 function staticImports(file: string): string[] {
   const text = readFileSync(join(SRC, file), 'utf8');
-  return [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s*'(\.{1,2}\/[^']*)'/gm)].map((m) => posix(relative(SRC, join(dirname(join(SRC, file)), m[1]))));
+  return [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s*'(\.{1,2}\/[^']*)'/gm)].map((m) =>
+    posix(relative(SRC, join(dirname(join(SRC, file)), m[1]))),
+  );
 }
 
 /** Every file of src/ a file loads statically, itself included. */
@@ -114,11 +137,18 @@ function staticClosure(file: string): Set<string> {
 
 test('the build of one image is reached only from deploy.ts, by one import(): a deploy of cached images loads no build code', () => {
   const into = imports().filter((i) => i.target === 'runtime/deploy/build-target');
-  assert.equal(into.map((i) => i.file), ['runtime/deploy/deploy.ts'], 'who imports build-target');
+  assert.equal(
+    into.map((i) => i.file),
+    ['runtime/deploy/deploy.ts'],
+    'who imports build-target',
+  );
   const text = readFileSync(join(SRC, 'runtime/deploy/deploy.ts'), 'utf8');
   assert.equal(text.match(/import\('\.\/build-target'\)/g)?.length, 1, 'deploy.ts reaches it by one import()');
   const loaded = [...staticClosure('runtime/deploy/deploy.ts')];
-  assert.equal(loaded.filter((f) => /^runtime\/(phase1\/run|rootfs\/pipeline|reports\/|image\/phase2|deploy\/build-target)/.test(f)), []);
+  assert.equal(
+    loaded.filter((f) => /^runtime\/(phase1\/run|rootfs\/pipeline|reports\/|image\/phase2|deploy\/build-target)/.test(f)),
+    [],
+  );
 });
 
 test('no barrels: every module of src/ (but the public index) defines something of its own', () => {
@@ -126,8 +156,12 @@ test('no barrels: every module of src/ (but the public index) defines something 
     .map((f) => posix(relative(SRC, f)))
     .filter((f) => f !== 'index.ts')
     .filter((f) => {
-      const code = readFileSync(join(SRC, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-      const statements = code.split('\n').filter((l) => l.trim() && !/^\s*(import|export\s+(\*|\{[^}]*\}|type\s*\{[^}]*\})\s+from)\b/.test(l));
+      const code = readFileSync(join(SRC, f), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/^\s*\/\/.*$/gm, '');
+      const statements = code
+        .split('\n')
+        .filter((l) => l.trim() && !/^\s*(import|export\s+(\*|\{[^}]*\}|type\s*\{[^}]*\})\s+from)\b/.test(l));
       return statements.length === 0 && /^\s*export\b/m.test(code);
     });
   assert.equal(barrels, []);
@@ -160,8 +194,14 @@ function functionLengths(): { where: string; lines: number }[] {
 
 test('no function in src/ is over 100 lines: a longer one is split into named steps', () => {
   const all = functionLengths();
-  assert.ok(all.some((f) => f.where.startsWith('src/runtime/deploy/deploy.ts:')), 'the reader sees real functions');
-  assert.equal(all.filter((f) => f.lines > 100).map((f) => `${f.where} (${f.lines} lines)`), []);
+  assert.ok(
+    all.some((f) => f.where.startsWith('src/runtime/deploy/deploy.ts:')),
+    'the reader sees real functions',
+  );
+  assert.equal(
+    all.filter((f) => f.lines > 100).map((f) => `${f.where} (${f.lines} lines)`),
+    [],
+  );
 });
 
 test.run();

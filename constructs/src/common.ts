@@ -39,7 +39,8 @@ export const APP_PORT = 8080;
 export function appBase(id: string, props: AppProps, packages: readonly string[]): Image {
   const account = props.account ?? APP_ACCOUNT;
   const port = props.port ?? APP_PORT;
-  let img = image(id).builder(props.builder ?? bookworm)
+  let img = image(id)
+    .builder(props.builder ?? bookworm)
     .packages(...packages, ...(props.packages ?? []))
     .account({ user: account.user, uid: account.uid, home: '/nonexistent' })
     .user(account.user)

@@ -32,5 +32,7 @@ export function nodeApp(id: string, props: NodeAppProps): Image {
   const modules = props.nodeModules === undefined ? 'node_modules' : props.nodeModules;
   let img = appBase(id, props, ['nodejs']).env('NODE_ENV', 'production').workdir(dest);
   if (modules !== null) img = addTree(img, `${dest}/${modules}`, `${props.dir}/${modules}`);
-  return addTree(img, dest, props.dir, modules ? [modules] : []).entrypoint('/usr/bin/node', `${dest}/${main}`).init();
+  return addTree(img, dest, props.dir, modules ? [modules] : [])
+    .entrypoint('/usr/bin/node', `${dest}/${main}`)
+    .init();
 }

@@ -20,7 +20,12 @@ export interface PythonAppProps extends AppProps {
  */
 export function pythonApp(id: string, props: PythonAppProps): Image {
   const dest = props.dest ?? '/app';
-  return addTree(appBase(id, props, ['python3']).env('PYTHONUNBUFFERED', '1').env('PYTHONDONTWRITEBYTECODE', '1').workdir(dest), dest, props.dir, ['__pycache__', '**/__pycache__', '*.pyc'])
+  return addTree(
+    appBase(id, props, ['python3']).env('PYTHONUNBUFFERED', '1').env('PYTHONDONTWRITEBYTECODE', '1').workdir(dest),
+    dest,
+    props.dir,
+    ['__pycache__', '**/__pycache__', '*.pyc'],
+  )
     .entrypoint('/usr/bin/python3', `${dest}/${props.main ?? 'main.py'}`)
     .init();
 }

@@ -54,9 +54,11 @@ http {
 export function staticSite(id: string, props: StaticSiteProps): Image {
   const dest = props.dest ?? '/srv/www';
   const port = props.port ?? APP_PORT;
-  return addTree(appBase(id, props, ['nginx-light']), dest, props.dir)
-    // Its writable paths are in /tmp, which every image on scratch has (mount a tmpfs there with --read-only).
-    .file('/etc/nginx/nginx.conf', nginxConf(dest, port))
-    // -e stderr: nginx opens its compiled-in error log before reading nginx.conf.
-    .entrypoint('/usr/sbin/nginx', '-e', 'stderr');
+  return (
+    addTree(appBase(id, props, ['nginx-light']), dest, props.dir)
+      // Its writable paths are in /tmp, which every image on scratch has (mount a tmpfs there with --read-only).
+      .file('/etc/nginx/nginx.conf', nginxConf(dest, port))
+      // -e stderr: nginx opens its compiled-in error log before reading nginx.conf.
+      .entrypoint('/usr/sbin/nginx', '-e', 'stderr')
+  );
 }

@@ -18,7 +18,10 @@ test('the server is set up as the Gentoo original: account, directories, PATH an
   const deb = asm.image('fossil/server-debian');
   const gen = Testing.synth(gentoo.fossil).image('fossil/server');
   assert.equal(deb.def.accounts, gen.def.accounts);
-  assert.equal(deb.def.files.map((f) => [f.path, f.type, f.mode, f.uid, f.gid]), gen.def.files.map((f) => [f.path, f.type, f.mode, f.uid, f.gid]));
+  assert.equal(
+    deb.def.files.map((f) => [f.path, f.type, f.mode, f.uid, f.gid]),
+    gen.def.files.map((f) => [f.path, f.type, f.mode, f.uid, f.gid]),
+  );
   assert.equal(deb.config, gen.config);
 });
 

@@ -12,8 +12,10 @@ test('the Tcl and Python variants share the fossil/server parent', () => {
   asm.image('fossil/server').hasPackage('dev-vcs/fossil');
 });
 
-test('the fossil user has uid 499 and home /museum, as the notes\' passwd line', () => {
-  assert.equal(asm.image('fossil/server').def.accounts, [{ user: 'fossil', uid: 499, group: 'fossil', gid: 499, home: '/museum', shell: '/false' }]);
+test("the fossil user has uid 499 and home /museum, as the notes' passwd line", () => {
+  assert.equal(asm.image('fossil/server').def.accounts, [
+    { user: 'fossil', uid: 499, group: 'fossil', gid: 499, home: '/museum', shell: '/false' },
+  ]);
 });
 
 test('/log and /museum belong to fossil with mode 700', () => {
@@ -24,7 +26,7 @@ test('/log and /museum belong to fossil with mode 700', () => {
   ]);
 });
 
-test('both variants serve /museum as fossil on 8080 with the notes\' PATH', () => {
+test("both variants serve /museum as fossil on 8080 with the notes' PATH", () => {
   for (const id of VARIANTS) {
     const img = asm.image(id).runsAsNonRoot().hasEntrypoint('/usr/bin/fossil', 'server');
     assert.is(img.config.user, 'fossil', id);

@@ -10,23 +10,36 @@ import * as twin from './debian';
 const asm = Testing.synth(twin.webapp);
 
 test('the Debian chain is base -> glibc -> zlib, gcc -> java -> webapp', () => {
-  assert.equal(asm.ids, ['matrix/debian-base', 'matrix/debian-gcc', 'matrix/debian-glibc', 'matrix/debian-java', 'matrix/debian-zlib', 'matrix/webapp-debian']);
+  assert.equal(asm.ids, [
+    'matrix/debian-base',
+    'matrix/debian-gcc',
+    'matrix/debian-glibc',
+    'matrix/debian-java',
+    'matrix/debian-zlib',
+    'matrix/webapp-debian',
+  ]);
   asm.image('matrix/debian-glibc').hasParent('matrix/debian-base').hasPackage('libc6');
   asm.image('matrix/debian-zlib').hasParent('matrix/debian-glibc').hasPackage('zlib1g');
   asm.image('matrix/debian-gcc').hasParent('matrix/debian-glibc').hasPackage('libgcc-s1').hasPackage('libstdc++6');
   asm.image('matrix/debian-java').hasParent('matrix/debian-glibc').hasPackage('openjdk-17-jre-headless');
   asm.image('matrix/webapp-debian').hasParent('matrix/debian-java');
-  assert.equal(Object.values(asm.manifest.builders).map((b) => b.def.id), ['examples/bookworm']);
+  assert.equal(
+    Object.values(asm.manifest.builders).map((b) => b.def.id),
+    ['examples/bookworm'],
+  );
 });
 
 test('the base holds only /etc, /dev and /tmp', () => {
   const base = asm.image('matrix/debian-base');
   assert.equal(base.packages, []);
-  assert.equal(base.def.files.map((f) => [f.path, f.type, f.mode.toString(8)]), [
-    ['/dev', 'dir', '755'],
-    ['/etc', 'dir', '755'],
-    ['/tmp', 'dir', '1777'],
-  ]);
+  assert.equal(
+    base.def.files.map((f) => [f.path, f.type, f.mode.toString(8)]),
+    [
+      ['/dev', 'dir', '755'],
+      ['/etc', 'dir', '755'],
+      ['/tmp', 'dir', '1777'],
+    ],
+  );
 });
 
 test('java copies the zlib and gcc runtime libraries from their images', () => {
@@ -39,11 +52,21 @@ test('java copies the zlib and gcc runtime libraries from their images', () => {
   assert.equal(java.config.env, { JAVA_HOME: '/usr/lib/jvm/java-17-openjdk-amd64' });
 });
 
-test('the webapp runs the real jar with the JDK\'s java on 8080/tcp as nobody', () => {
-  const webapp = asm.image('matrix/webapp-debian').hasFile('/mywebapp.jar').hasEntrypoint('/usr/lib/jvm/java-17-openjdk-amd64/bin/java', '-jar', '/mywebapp.jar').runsAsNonRoot();
+test("the webapp runs the real jar with the JDK's java on 8080/tcp as nobody", () => {
+  const webapp = asm
+    .image('matrix/webapp-debian')
+    .hasFile('/mywebapp.jar')
+    .hasEntrypoint('/usr/lib/jvm/java-17-openjdk-amd64/bin/java', '-jar', '/mywebapp.jar')
+    .runsAsNonRoot();
   assert.equal(webapp.config.expose, ['8080/tcp']);
   const jar = webapp.def.files.find((f) => f.path === '/mywebapp.jar')!;
-  assert.is(jar.sha256, createHash('sha256').update(readFileSync(join(__dirname, 'hello.jar'))).digest('hex'), 'the real jar, not the placeholder');
+  assert.is(
+    jar.sha256,
+    createHash('sha256')
+      .update(readFileSync(join(__dirname, 'hello.jar')))
+      .digest('hex'),
+    'the real jar, not the placeholder',
+  );
 });
 
 /** The entries of a zip file by name, read through its central directory. */

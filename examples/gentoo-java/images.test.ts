@@ -6,7 +6,14 @@ import * as images from './images';
 const asm = Testing.synth(images.webapp);
 
 test('the chain is base -> glibc -> zlib, gcc -> java -> webapp', () => {
-  assert.equal(asm.ids, ['matrix/gentoo-base', 'matrix/gentoo-gcc', 'matrix/gentoo-glibc', 'matrix/gentoo-java', 'matrix/gentoo-zlib', 'matrix/webapp']);
+  assert.equal(asm.ids, [
+    'matrix/gentoo-base',
+    'matrix/gentoo-gcc',
+    'matrix/gentoo-glibc',
+    'matrix/gentoo-java',
+    'matrix/gentoo-zlib',
+    'matrix/webapp',
+  ]);
   asm.image('matrix/gentoo-glibc').hasParent('matrix/gentoo-base').hasPackage('sys-libs/glibc');
   asm.image('matrix/gentoo-zlib').hasParent('matrix/gentoo-glibc').hasPackage('sys-libs/zlib');
   asm.image('matrix/gentoo-gcc').hasParent('matrix/gentoo-glibc').hasPackage('sys-devel/gcc');
@@ -17,11 +24,14 @@ test('the chain is base -> glibc -> zlib, gcc -> java -> webapp', () => {
 test('the base holds only /etc, /dev and /tmp', () => {
   const base = asm.image('matrix/gentoo-base');
   assert.equal(base.packages, []);
-  assert.equal(base.def.files.map((f) => [f.path, f.type, f.mode.toString(8)]), [
-    ['/dev', 'dir', '755'],
-    ['/etc', 'dir', '755'],
-    ['/tmp', 'dir', '1777'],
-  ]);
+  assert.equal(
+    base.def.files.map((f) => [f.path, f.type, f.mode.toString(8)]),
+    [
+      ['/dev', 'dir', '755'],
+      ['/etc', 'dir', '755'],
+      ['/tmp', 'dir', '1777'],
+    ],
+  );
 });
 
 test('java copies the zlib and gcc libraries instead of inheriting those images', () => {

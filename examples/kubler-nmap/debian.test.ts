@@ -15,7 +15,7 @@ test('the Debian twin holds kubler/glibc-debian and mynamespace/nmap-debian from
   asm.image('kubler/glibc-debian').hasPackage('libc6').hasFile('/etc/timezone');
 });
 
-test('glibc purges iconv modules as kubler-images does, in Debian\'s multiarch directory', () => {
+test("glibc purges iconv modules as kubler-images does, in Debian's multiarch directory", () => {
   assert.equal(asm.image('kubler/glibc-debian').def.purge, ['/usr/lib/x86_64-linux-gnu/gconv/*']);
   assert.is(asm.image('mynamespace/nmap-debian').config.env.LANG, 'C.UTF-8');
 });

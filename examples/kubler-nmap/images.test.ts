@@ -36,7 +36,10 @@ test('nmap extends glibc and runs /usr/bin/nmap with a /data volume', () => {
 test('nmap runs as the nmap user, uid 1000', () => {
   const nmap = asm.image('mynamespace/nmap').runsAsNonRoot();
   assert.is(nmap.config.user, 'nmap');
-  assert.equal(nmap.def.accounts.map((a) => [a.user, a.uid]), [['nmap', 1000]]);
+  assert.equal(
+    nmap.def.accounts.map((a) => [a.user, a.uid]),
+    [['nmap', 1000]],
+  );
 });
 
 test.run();

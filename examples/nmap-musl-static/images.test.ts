@@ -15,7 +15,7 @@ test('the chain is musl -> libressl-musl -> nmap-musl-static, all in bob-musl', 
   assert.is(asm.manifest.builders['kubler/bob-musl'].libc, 'musl');
 });
 
-test('package.use has the article\'s update_use lines in Portage\'s format', () => {
+test("package.use has the article's update_use lines in Portage's format", () => {
   assert.equal(nmap.portage.packageUse, [
     'net-analyzer/nmap ipv6 libressl ncat -ndiff -nls -nmap-update nping nse ssl -system-lua -zenmap static',
     'net-libs/libpcap static-libs',
@@ -32,7 +32,10 @@ test('package.accept_keywords accepts ~amd64 for nmap 7.60', () => {
 
 test('synth warns that the keywords for nmap 7.60 do not pin it, as they did not in Kubler', () => {
   assert.equal(asm.warnings.length, 1);
-  assert.match(asm.warnings[0], /mynamespace\/nmap-musl-static: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin net-analyzer\/nmap: .* put "=net-analyzer\/nmap-7\.60" in \.packages\(\)$/);
+  assert.match(
+    asm.warnings[0],
+    /mynamespace\/nmap-musl-static: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin net-analyzer\/nmap: .* put "=net-analyzer\/nmap-7\.60" in \.packages\(\)$/,
+  );
 });
 
 test('the berne overlay has a repos.conf entry synced with git', () => {
@@ -60,7 +63,15 @@ test('the provided packages are left for the builder to pin, as provide_package 
   assert.equal(nmap.portage.provided, []);
   assert.is(
     nmap.portage.file('imgsdk/provide.unresolved'),
-    ['net-libs/libpcap', 'sys-libs/zlib', 'sys-libs/ncurses', 'sys-libs/readline', 'dev-libs/libpcre', 'dev-libs/liblinear', 'dev-libs/libressl'].join('\n') + '\n',
+    [
+      'net-libs/libpcap',
+      'sys-libs/zlib',
+      'sys-libs/ncurses',
+      'sys-libs/readline',
+      'dev-libs/libpcre',
+      'dev-libs/liblinear',
+      'dev-libs/libressl',
+    ].join('\n') + '\n',
   );
   assert.is(nmap.portage.file('imgsdk/unprovide'), 'dev-libs/libressl\n');
 });

@@ -48,7 +48,21 @@ export const nmapMuslStatic = image('mynamespace/nmap-musl-static')
   // .packages('=net-analyzer/nmap-7.60') instead of 'net-analyzer/nmap' would pin it.
   .keywords('=net-analyzer/nmap-7.60', '~amd64')
   // configure_bob: update_use 'net-analyzer/nmap' '+ipv6' '+libressl' ... '+static'
-  .use('net-analyzer/nmap', '+ipv6', '+libressl', '+ncat', '-ndiff', '-nls', '-nmap-update', '+nping', '+nse', '+ssl', '-system-lua', '-zenmap', '+static')
+  .use(
+    'net-analyzer/nmap',
+    '+ipv6',
+    '+libressl',
+    '+ncat',
+    '-ndiff',
+    '-nls',
+    '-nmap-update',
+    '+nping',
+    '+nse',
+    '+ssl',
+    '-system-lua',
+    '-zenmap',
+    '+static',
+  )
   // "# targeted": the static link needs the libraries' .a files
   .use('net-libs/libpcap', '+static-libs')
   .use('dev-libs/libpcre', '+static-libs')

@@ -38,7 +38,10 @@ test('nginx runs in the foreground as the nginx user', () => {
   nginx.runsAsNonRoot();
   assert.is(nginx.config.user, 'nginx');
   assert.equal(nginx.config.cmd, ['/usr/sbin/nginx', '-e', 'stderr', '-g', 'daemon off;']);
-  assert.equal(nginx.def.accounts.map((a) => [a.user, a.uid]), [['nginx', 101]]);
+  assert.equal(
+    nginx.def.accounts.map((a) => [a.user, a.uid]),
+    [['nginx', 101]],
+  );
 });
 
 test.run();

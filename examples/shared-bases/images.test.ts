@@ -23,7 +23,9 @@ test('the base image is built from bookworm with CA certificates and time zones'
 const demo = image('bases/demo').from(bases.debianBase).entrypoint('/usr/bin/true');
 
 test('nonRootService adds a system account and runs as it', () => {
-  const img = Testing.synth(demo.with(bases.nonRootService('svc', 10001))).image('bases/demo').runsAsNonRoot();
+  const img = Testing.synth(demo.with(bases.nonRootService('svc', 10001)))
+    .image('bases/demo')
+    .runsAsNonRoot();
   assert.is(img.config.user, 'svc');
   assert.equal(img.def.accounts, [{ user: 'svc', uid: 10001, group: 'svc', gid: 10001, home: '/nonexistent', shell: '/usr/sbin/nologin' }]);
 });

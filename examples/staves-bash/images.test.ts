@@ -19,7 +19,7 @@ test('bash is built without NLS, plus virtual/libc as Staves appends it', () => 
   }
 });
 
-test('the [env] table becomes make.conf lines that extend the profile\'s values', () => {
+test("the [env] table becomes make.conf lines that extend the profile's values", () => {
   assert.is(asm.image('staves/bash').portage.makeConf, `${HEADER}CFLAGS="\${CFLAGS} -O3"\nCPU_FLAGS_X86="\${CPU_FLAGS_X86} avx"\n`);
 });
 

@@ -15,7 +15,10 @@ test('the app imports the base image from @imgsdk-examples/bases', () => {
 test('nonRootService makes redis run as its own user', () => {
   redis.runsAsNonRoot();
   assert.is(redis.config.user, 'redis');
-  assert.equal(redis.def.accounts.map((a) => [a.user, a.uid]), [['redis', 10001]]);
+  assert.equal(
+    redis.def.accounts.map((a) => [a.user, a.uid]),
+    [['redis', 10001]],
+  );
   const data = redis.def.files.find((f) => f.path === '/data')!;
   assert.equal([data.type, data.uid, data.mode.toString(8)], ['dir', 10001, '700']);
 });

@@ -42,11 +42,22 @@ export async function cleanScope(at: Located): Promise<AppCleanScope> {
   }
   const ids = Object.keys(manifest.images);
   // A multi-platform image has a key per platform; clean --stale keeps them all.
-  const platformKeys = Object.fromEntries(ids.flatMap((id) => {
-    const p = manifest.images[id].platforms;
-    return p ? [[id, Object.values(p).map((x) => x.key)]] : [];
-  }));
-  return { scope: { ids, builders: Object.keys(manifest.builders), keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])), platformKeys }, builders, live: liveKeysOf(manifest.images) };
+  const platformKeys = Object.fromEntries(
+    ids.flatMap((id) => {
+      const p = manifest.images[id].platforms;
+      return p ? [[id, Object.values(p).map((x) => x.key)]] : [];
+    }),
+  );
+  return {
+    scope: {
+      ids,
+      builders: Object.keys(manifest.builders),
+      keys: Object.fromEntries(ids.map((id) => [id, manifest.images[id].key])),
+      platformKeys,
+    },
+    builders,
+    live: liveKeysOf(manifest.images),
+  };
 }
 
 /** What `imgsdk clean --gc` planned and, unless a dry run, removed. */
@@ -63,16 +74,23 @@ export interface AppGcResult {
  * no assembly) nothing is current, and only the last builds are kept.
  * @example const { plan } = await appGc({}, { dryRun: true });
  */
-export async function appGc(where: Where, opts: GcOptions & { readonly dryRun?: boolean }, log: (line: string) => void = () => undefined): Promise<AppGcResult> {
+export async function appGc(
+  where: Where,
+  opts: GcOptions & { readonly dryRun?: boolean },
+  log: (line: string) => void = () => undefined,
+): Promise<AppGcResult> {
   const at = findApp(where);
   const live = at ? (await cleanScope(at)).live : { images: {}, phase1: [] };
   if (!at) log('no ./images.ts and no --app: no key is current, only the last builds of each image are kept');
   const state = new StateDir(at?.stateDir ?? where.state ?? stateDirOf());
   if (!existsSync(state.root)) return { plan: { root: state.root, remove: [], before: 0, after: 0, kept: opts.keep ?? 0 }, freed: 0 };
-  return state.withMutex(async () => {
-    const plan = await planGc(state.root, live, opts);
-    return { plan, freed: opts.dryRun ? 0 : await runGc(plan) };
-  }, { command: 'imgsdk clean --gc', onWait: (holder) => log(`waiting for ${holder} to release ${state.root}/${MUTEX_FILE}`) });
+  return state.withMutex(
+    async () => {
+      const plan = await planGc(state.root, live, opts);
+      return { plan, freed: opts.dryRun ? 0 : await runGc(plan) };
+    },
+    { command: 'imgsdk clean --gc', onWait: (holder) => log(`waiting for ${holder} to release ${state.root}/${MUTEX_FILE}`) },
+  );
 }
 
 /** What the command line says besides where the app is. */
@@ -84,7 +102,11 @@ export type AppCleanOptions = Pick<CleanOptions, 'keepBuilders' | 'stateOnly' | 
  * or builders are needed. `engine` is null with `stateOnly`.
  * @example const { plan, engine } = await planAppClean({}, { stale: true });
  */
-export async function planAppClean(where: Where, opts: AppCleanOptions, log: (line: string) => void = () => undefined): Promise<{ readonly plan: CleanPlan; readonly engine: Engine | null }> {
+export async function planAppClean(
+  where: Where,
+  opts: AppCleanOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<{ readonly plan: CleanPlan; readonly engine: Engine | null }> {
   const at = findApp(where);
   const prune = !!opts.pruneVolumes;
   const app = at && (prune || !(opts.all || opts.stateOnly)) ? await cleanScope(at) : null;
@@ -92,9 +114,9 @@ export async function planAppClean(where: Where, opts: AppCleanOptions, log: (li
   const engine = opts.stateOnly ? null : await connectEngine();
   const plan = await planClean(engine, {
     ...opts,
-    stateDir: at?.stateDir ?? (where.state ?? stateDirOf()),
+    stateDir: at?.stateDir ?? where.state ?? stateDirOf(),
     scope: opts.all || opts.stateOnly || prune ? undefined : app?.scope,
-    builders: prune ? app?.builders ?? [] : [],
+    builders: prune ? (app?.builders ?? []) : [],
   });
   return { plan, engine };
 }

@@ -59,7 +59,15 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: A
   if (opts.lockFile !== undefined || opts.frozenLock) {
     const log = (line: string) => opts.onEvent?.({ type: 'log', id: '-', line });
     const t = Date.now();
-    lock = await ensureLocked(theApp, { lockFile: opts.lockFile, frozen: opts.frozenLock, select: opts.select, engine: opts.engine, log, signal: opts.signal, stateDir: opts.stateDir });
+    lock = await ensureLocked(theApp, {
+      lockFile: opts.lockFile,
+      frozen: opts.frozenLock,
+      select: opts.select,
+      engine: opts.engine,
+      log,
+      signal: opts.signal,
+      stateDir: opts.stateDir,
+    });
     opts.onEvent?.({ type: 'timing', id: '-', step: 'lock', ms: Date.now() - t });
   }
   const { warnings } = await synth(theApp, { outdir, lock: lock?.lock ?? null, epoch: opts.epoch });
@@ -73,7 +81,8 @@ export async function deploy(input?: LoadedAssembly | AppInput | string, opts: A
  * @example const r = await deployApp({ app: '../web' }, { concurrency: 2 });
  */
 export async function deployApp(where: Where, opts: DeployAppOptions = {}): Promise<DeployResult> {
-  if (opts.frozenLock && where.app && isAssemblyDir(where.app)) throw new UsageError('--lock and --frozen-lock apply to an app; an assembly already holds its locked versions');
+  if (opts.frozenLock && where.app && isAssemblyDir(where.app))
+    throw new UsageError('--lock and --frozen-lock apply to an app; an assembly already holds its locked versions');
   const at = locate(where);
   const input = at.appFile ? loadApp(at.appFile) : await readAssembly(at.outDir);
   return deploy(input, {

@@ -97,7 +97,13 @@ export function parentLines(pins: readonly LockedPackage[]): string {
 
 /** Runs portage-lock.sh for one image; emerge's report. */
 async function pretend(
-  engine: Engine, asm: Assembly, def: ImageDef, bdef: BuilderDef, b: GentooBuilder, inherited: readonly LockedPackage[], opts: GentooLockOptions,
+  engine: Engine,
+  asm: Assembly,
+  def: ImageDef,
+  bdef: BuilderDef,
+  b: GentooBuilder,
+  inherited: readonly LockedPackage[],
+  opts: GentooLockOptions,
 ): Promise<string> {
   const log = opts.log ?? (() => undefined);
   const prefix = `${asm.manifest.images[def.id].dir}/`;
@@ -108,12 +114,26 @@ async function pretend(
   }
   log(`lock: resolving ${def.id} in ${bdef.id} (emerge --pretend)`);
   return engine.withContainer(
-    { image: b.ref, cmd: ['/bin/sh', '/imgsdk/scripts/portage-lock.sh', '/imgsdk/in'], mounts: b.mounts, labels: { [LABEL_LOCK]: bdef.id }, signal: opts.signal },
+    {
+      image: b.ref,
+      cmd: ['/bin/sh', '/imgsdk/scripts/portage-lock.sh', '/imgsdk/in'],
+      mounts: b.mounts,
+      labels: { [LABEL_LOCK]: bdef.id },
+      signal: opts.signal,
+    },
     async (c) => {
       await c.putArchive('/imgsdk/in', await dirTar(null, files));
       await c.putArchive('/imgsdk/scripts', await scriptsTar());
-      const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(`lock: ${l}`)) });
-      if (code !== 0) throw new BuildError(def.id, `resolving packages with emerge --pretend failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
+      const code = await c.run({
+        onOutput: (chunk) =>
+          chunk
+            .toString('utf8')
+            .split('\n')
+            .filter(Boolean)
+            .forEach((l) => log(`lock: ${l}`)),
+      });
+      if (code !== 0)
+        throw new BuildError(def.id, `resolving packages with emerge --pretend failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const tar = await c.getArchive('/imgsdk/out/pretend.txt');
       return (await readOne(tar)).toString('utf8');
     },
@@ -121,17 +141,31 @@ async function pretend(
 }
 
 /** What a Gentoo builder was made from: flavour, stage3 date and digest, the Portage setting and the snapshot used. */
-export async function gentooBuilderEntry(engine: Engine | undefined, def: BuilderDef, key: string, b?: GentooBuilder): Promise<GentooBuilderLock> {
+export async function gentooBuilderEntry(
+  engine: Engine | undefined,
+  def: BuilderDef,
+  key: string,
+  b?: GentooBuilder,
+): Promise<GentooBuilderLock> {
   const g = def.gentoo!;
   let date = g.date;
   let sha512: string | null = null;
   if (engine) {
     const built = await engine.inspectImage(builderRef(def, key)).catch(() => null);
     if (date === 'latest') date = built?.labels[LABEL_STAGE3_DATE] ?? date;
-    if (date !== 'latest') sha512 = (await engine.inspectImage(stage3Ref(g.stage3, date)).catch(() => null))?.labels[LABEL_STAGE3_SHA512] ?? null;
+    if (date !== 'latest')
+      sha512 = (await engine.inspectImage(stage3Ref(g.stage3, date)).catch(() => null))?.labels[LABEL_STAGE3_SHA512] ?? null;
   }
   const volume = b?.mounts.find((m) => m.volume.startsWith(SNAPSHOT_VOLUME_PREFIX))?.volume;
-  return { kind: 'gentoo', arch: def.arch, stage3: g.stage3, date, sha512, portage: g.portage, ...(volume ? { snapshot: volume.slice(SNAPSHOT_VOLUME_PREFIX.length) } : {}) };
+  return {
+    kind: 'gentoo',
+    arch: def.arch,
+    stage3: g.stage3,
+    date,
+    sha512,
+    portage: g.portage,
+    ...(volume ? { snapshot: volume.slice(SNAPSHOT_VOLUME_PREFIX.length) } : {}),
+  };
 }
 
 async function readOne(tar: Readable): Promise<Buffer> {

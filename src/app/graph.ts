@@ -11,7 +11,20 @@ export interface GraphPlan {
   readonly epoch: number;
   /** Image ids by level, in build order; the ids of a level depend only on earlier levels. */
   readonly levels: readonly (readonly string[])[];
-  readonly images: Readonly<Record<string, { readonly level: number; readonly key: string; readonly parent: string | null; readonly builder: string; readonly dependsOn: readonly string[]; readonly tags: readonly string[]; readonly platforms?: Readonly<Record<string, string>> }>>;
+  readonly images: Readonly<
+    Record<
+      string,
+      {
+        readonly level: number;
+        readonly key: string;
+        readonly parent: string | null;
+        readonly builder: string;
+        readonly dependsOn: readonly string[];
+        readonly tags: readonly string[];
+        readonly platforms?: Readonly<Record<string, string>>;
+      }
+    >
+  >;
   readonly builders: Readonly<Record<string, { readonly key: string; readonly kind: string }>>;
 }
 
@@ -26,7 +39,15 @@ export function renderPlan(manifest: Manifest): string {
       const m = manifest.images[id];
       // An image that names platforms: each platform's key (its builds).
       const platforms = m.platforms ? Object.fromEntries(Object.entries(m.platforms).map(([p, v]) => [p, v.key])) : undefined;
-      images[id] = { level: i, key: m.key, parent: m.parent, builder: m.builder, dependsOn: m.dependsOn, tags: m.tags, ...(platforms ? { platforms } : {}) };
+      images[id] = {
+        level: i,
+        key: m.key,
+        parent: m.parent,
+        builder: m.builder,
+        dependsOn: m.dependsOn,
+        tags: m.tags,
+        ...(platforms ? { platforms } : {}),
+      };
     }
   });
   const builders: Record<string, GraphPlan['builders'][string]> = {};

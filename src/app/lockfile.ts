@@ -15,8 +15,18 @@ import { BuildError, LockError } from '../contract/errors';
 import type { AppInput } from '../sdk/app';
 import { renderApt } from '../contract/apt';
 import {
-  debianBuilderBasis, dependents, emptyLock, LOCK_FILE, lockChanges, parseLock, renderLock,
-  type BuilderLock, type ImageLock, type Lock, type LockedPackage, type PackageChange,
+  debianBuilderBasis,
+  dependents,
+  emptyLock,
+  LOCK_FILE,
+  lockChanges,
+  parseLock,
+  renderLock,
+  type BuilderLock,
+  type ImageLock,
+  type Lock,
+  type LockedPackage,
+  type PackageChange,
 } from '../sdk/lock';
 import { assemble, type Assembly } from '../sdk/synth';
 import { select } from '../runtime/deploy/deploy';
@@ -109,7 +119,10 @@ export async function ensureLocked(input: AppInput, opts: LockOptions & { readon
       needed.map(([id]) => id),
     );
   }
-  const targets = withUnlocked(asm, needed.map(([id]) => id));
+  const targets = withUnlocked(
+    asm,
+    needed.map(([id]) => id),
+  );
   if (!targets.length) return { file, lock: previous ?? emptyLock(), previous, resolved: [], changes: [], rebuild: [], written: false };
   return finish(file, previous, asm, await resolveImages(asm, previous, targets, opts), true);
 }
@@ -134,9 +147,15 @@ export async function outdated(input: AppInput, opts: LockOptions = {}): Promise
   const changes = r.changes.filter((c) => !unlocked.some((u) => u.image === c.image));
   const chosenSet = new Set(chosen);
   const usedBuilders = new Set(chosen.map((id) => asm.images.get(id)!.builder));
-  const stage3 = (await (await import('./stage3-updates')).stage3Updates(asm.manifest, opts.engine ?? null, opts.signal)).filter((u) => usedBuilders.has(u.builder));
+  const stage3 = (await (await import('./stage3-updates')).stage3Updates(asm.manifest, opts.engine ?? null, opts.signal)).filter((u) =>
+    usedBuilders.has(u.builder),
+  );
   const newer = stage3.filter((u) => u.newer);
-  const rebuild = dependents(asm.manifest, [...changes.map((c) => c.image), ...unlocked.map((u) => u.image), ...newer.flatMap((u) => u.rebuild.filter((id) => chosenSet.has(id)))]);
+  const rebuild = dependents(asm.manifest, [
+    ...changes.map((c) => c.image),
+    ...unlocked.map((u) => u.image),
+    ...newer.flatMap((u) => u.rebuild.filter((id) => chosenSet.has(id))),
+  ]);
   return { file, changes, unlocked, stage3, rebuild, outdated: changes.length > 0 || unlocked.length > 0 || newer.length > 0 };
 }
 
@@ -186,7 +205,10 @@ async function finish(file: string, previous: Lock | null, asm: Assembly, res: R
   for (const [id, b] of res.builders) builders[id] = b;
   const next: Lock = { lockfileVersion: 1, builders, images };
   const changes = lockChanges(previous, next, [...res.images.keys()]);
-  const rebuild = dependents(asm.manifest, changes.map((c) => c.image));
+  const rebuild = dependents(
+    asm.manifest,
+    changes.map((c) => c.image),
+  );
   const text = renderLock(next);
   const before = await readFile(file, 'utf8').catch(() => null);
   const written = write && before !== text;
@@ -233,7 +255,12 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
   for (const [builderId, list] of [...jobs].sort(([a], [b]) => (a < b ? -1 : 1))) {
     engine ??= await lockEngine(opts);
     const def = asm.builders.get(builderId)!;
-    const out = await runLockContainer(engine, def, list.map((j) => j.request), opts);
+    const out = await runLockContainer(
+      engine,
+      def,
+      list.map((j) => j.request),
+      opts,
+    );
     list.forEach((j, i) => closures.set(j.id, out.closures[i]));
     builders.set(builderId, { ...debianBuilderBasis(def), releases: out.releases });
   }
@@ -242,11 +269,22 @@ async function resolveImages(asm: Assembly, previous: Lock | null, targets: read
     if (!c) continue;
     const def = asm.images.get(id)!;
     const below = new Set(inheritedNames(asm, closures, targetSet, def));
-    images.set(id, { builder: def.builder, parent: def.parent, request: [...def.packages].sort(), packages: c.filter((p) => !below.has(p.name)) });
+    images.set(id, {
+      builder: def.builder,
+      parent: def.parent,
+      request: [...def.packages].sort(),
+      packages: c.filter((p) => !below.has(p.name)),
+    });
   }
   if (gentooTargets.length) {
     engine ??= await lockEngine(opts);
-    const g = await (await import('./gentoo-lock')).resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, { log: opts.log, signal: opts.signal, cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads') });
+    const g = await (
+      await import('./gentoo-lock')
+    ).resolveGentoo(engine, asm, gentooTargets, (id) => asm.locks.get(id)!.pins, {
+      log: opts.log,
+      signal: opts.signal,
+      cacheDir: join(opts.stateDir ?? stateDirOf(), 'downloads'),
+    });
     for (const id of gentooTargets) {
       const def = asm.images.get(id)!;
       images.set(id, { builder: def.builder, parent: def.parent, request: [...def.packages].sort(), packages: g.images.get(id)! });
@@ -271,12 +309,18 @@ async function lockEngine(opts: LockOptions): Promise<Engine> {
   const engine = opts.engine ?? (await connectEngine());
   const root = opts.stateDir ?? stateDirOf();
   const gone = await removeDeadContainers(engine, stateIdentity(root)).catch(() => []);
-  if (gone.length) opts.log?.(`lock: removed ${gone.length} container${gone.length === 1 ? '' : 's'} of a run that died: ${gone.join(', ')}`);
+  if (gone.length)
+    opts.log?.(`lock: removed ${gone.length} container${gone.length === 1 ? '' : 's'} of a run that died: ${gone.join(', ')}`);
   return labelledEngine(engine, stateLabels(root));
 }
 
 /** Names of the packages the parent chain of `def` holds: the nearest resolved ancestor's closure, else the locked pins. */
-function inheritedNames(asm: Assembly, closures: ReadonlyMap<string, LockedPackage[]>, targets: ReadonlySet<string>, def: ImageDef): string[] {
+function inheritedNames(
+  asm: Assembly,
+  closures: ReadonlyMap<string, LockedPackage[]>,
+  targets: ReadonlySet<string>,
+  def: ImageDef,
+): string[] {
   for (let p = def.parent; p; p = asm.images.get(p)!.parent) {
     const c = closures.get(p);
     if (c) return c.map((x) => x.name);
@@ -300,19 +344,34 @@ async function runLockContainer(
   log(`lock: resolving ${requests.length} image${requests.length === 1 ? '' : 's'} in ${def.id}`);
   return engine.withContainer(
     {
-      image: ref, cmd: ['/bin/sh', '/imgsdk/scripts/debian-lock.sh'], labels: { [LABEL_LOCK]: def.id }, signal: opts.signal,
+      image: ref,
+      cmd: ['/bin/sh', '/imgsdk/scripts/debian-lock.sh'],
+      labels: { [LABEL_LOCK]: def.id },
+      signal: opts.signal,
       network: def.debian!.network ?? undefined,
     },
     async (c) => {
       await c.putArchive('/imgsdk/in', await (await import('../util/tar')).dirTar(null, files));
       await c.putArchive('/imgsdk/scripts', await (await import('../runtime/phase1/run')).scriptsTar());
-      const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(`lock: ${l}`)) });
+      const code = await c.run({
+        onOutput: (chunk) =>
+          chunk
+            .toString('utf8')
+            .split('\n')
+            .filter(Boolean)
+            .forEach((l) => log(`lock: ${l}`)),
+      });
       if (code !== 0) throw new BuildError(def.id, `resolving packages failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const out = await readTexts(await c.getArchive('/imgsdk/out'));
       const closures = requests.map((_, i) => parseClosure(out.get(jobPath(LOCK_CLOSURE, i)) ?? ''));
       // A lock entry without a checksum would switch the .deb check off: an index without one is an error here.
       const unsummed = closures.flat().filter((p) => !/^[0-9a-f]{64}$/.test(p.sha256));
-      if (unsummed.length) throw new BuildError(def.id, `the archive's index gives no SHA256 for ${[...new Set(unsummed.map((p) => `${p.name} ${p.version}`))].join(', ')}: imgsdk.lock needs one per .deb`, { phase: 'lock' });
+      if (unsummed.length)
+        throw new BuildError(
+          def.id,
+          `the archive's index gives no SHA256 for ${[...new Set(unsummed.map((p) => `${p.name} ${p.version}`))].join(', ')}: imgsdk.lock needs one per .deb`,
+          { phase: 'lock' },
+        );
       const releases: Record<string, string> = {};
       for (const { codename, date } of parseRows(RELEASES, out.get(RELEASES.path) ?? '')) if (codename && date) releases[codename] = date;
       return { closures, releases };

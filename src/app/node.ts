@@ -18,6 +18,13 @@ export async function nodeApp(where: Where, id: string, opts: Omit<NodeOptions, 
     const { assembly, stateDir } = await openAssembly(where);
     return await runNode(assembly, id, { ...opts, stateDir });
   } catch (err) {
-    return { image: id, platform: opts.publish ? null : opts.platform ?? null, key: '', digest: null, status: 'failed', error: describeFailure(err) };
+    return {
+      image: id,
+      platform: opts.publish ? null : (opts.platform ?? null),
+      key: '',
+      digest: null,
+      status: 'failed',
+      error: describeFailure(err),
+    };
   }
 }

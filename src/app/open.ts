@@ -76,9 +76,16 @@ export function locate(where: Where = {}, env: Env = process.env): Located {
   if (where.app && isAssemblyDir(where.app)) {
     const outDir = resolve(where.app);
     if (where.lock) throw new UsageError('--lock and --frozen-lock apply to an app; an assembly already holds its locked versions');
-    return { appFile: null, appDir: dirname(outDir), outDir, stateDir: where.state ? resolve(where.state) : stateDirOfAssembly(outDir, env), lockFile: null, epoch };
+    return {
+      appFile: null,
+      appDir: dirname(outDir),
+      outDir,
+      stateDir: where.state ? resolve(where.state) : stateDirOfAssembly(outDir, env),
+      lockFile: null,
+      epoch,
+    };
   }
-  let appFile = where.app ? resolve(where.app) : findAppFile() ?? resolve(APP_FILE);
+  let appFile = where.app ? resolve(where.app) : (findAppFile() ?? resolve(APP_FILE));
   if (existsSync(appFile) && statSync(appFile).isDirectory()) appFile = join(appFile, 'images.ts');
   const appDir = dirname(appFile);
   return {
@@ -104,7 +111,8 @@ export interface OpenedApp extends Located {
  */
 export function openApp(where: Where = {}, env: Env = process.env): OpenedApp {
   const at = locate(where, env);
-  if (!at.appFile || !at.lockFile) throw new UsageError(`${where.app} is an assembly directory; this command needs the app (its images.ts)`);
+  if (!at.appFile || !at.lockFile)
+    throw new UsageError(`${where.app} is an assembly directory; this command needs the app (its images.ts)`);
   return { ...at, appFile: at.appFile, lockFile: at.lockFile, app: loadApp(at.appFile) };
 }
 

@@ -49,15 +49,22 @@ export async function shellContainer(engine: Engine, input: ShellInput, id: stri
   }
   const list = [...new Set(parents)].sort();
   const inTar = await dirTar(join(asm.dir, m.dir), { [PARENT_PACKAGES.path]: formatList(PARENT_PACKAGES, list) });
-  const configure = builder.kind === 'gentoo'
-    ? '/bin/sh /imgsdk/scripts/portage-configure.sh /imgsdk/in || echo "imgsdk: configuring failed (exit $?); the shell opens anyway"; '
-    : 'echo "imgsdk: the image dir is /imgsdk/in; sh /imgsdk/in/build.sh runs the build"; ';
+  const configure =
+    builder.kind === 'gentoo'
+      ? '/bin/sh /imgsdk/scripts/portage-configure.sh /imgsdk/in || echo "imgsdk: configuring failed (exit $?); the shell opens anyway"; '
+      : 'echo "imgsdk: the image dir is /imgsdk/in; sh /imgsdk/in/build.sh runs the build"; ';
   log(`imgsdk: shell in ${ref} for ${id}; the container is removed when the shell exits`);
   return {
-    image: ref, forImage: id, mounts: [...mounts], network: builder.def.debian?.network ?? undefined,
+    image: ref,
+    forImage: id,
+    mounts: [...mounts],
+    network: builder.def.debian?.network ?? undefined,
     cmd: ['/bin/sh', '-c', `${configure}if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`],
     env: { TERM: process.env.TERM ?? 'xterm' },
-    put: [{ path: '/imgsdk/in', tar: inTar }, { path: '/imgsdk/scripts', tar: await scriptsTar() }],
+    put: [
+      { path: '/imgsdk/in', tar: inTar },
+      { path: '/imgsdk/scripts', tar: await scriptsTar() },
+    ],
   };
 }
 
@@ -66,7 +73,8 @@ export async function shellContainer(engine: Engine, input: ShellInput, id: stri
  * @example process.exitCode = await shell({ assembly, stateDir }, 'acme/web');
  */
 export async function shell(input: ShellInput, id: string): Promise<number> {
-  if (!input.assembly.manifest.images[id]) throw new UsageError(`no image "${id}" (images: ${Object.keys(input.assembly.manifest.images).join(', ')})`);
+  if (!input.assembly.manifest.images[id])
+    throw new UsageError(`no image "${id}" (images: ${Object.keys(input.assembly.manifest.images).join(', ')})`);
   const engine = await connectEngine();
   return runInteractive(engine, await shellContainer(engine, input, id));
 }

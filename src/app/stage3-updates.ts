@@ -35,7 +35,10 @@ export function newerDate(a: string, b: string): boolean {
 
 /** Images built in `builder`, plus every image below them (parent or copy source). */
 export function imagesOf(manifest: Manifest, builder: string): string[] {
-  return dependents(manifest, Object.keys(manifest.images).filter((id) => manifest.images[id].builder === builder));
+  return dependents(
+    manifest,
+    Object.keys(manifest.images).filter((id) => manifest.images[id].builder === builder),
+  );
 }
 
 /**
@@ -51,11 +54,19 @@ export async function stage3Updates(manifest: Manifest, engine: Engine | null, s
     const pinned = g.date !== 'latest';
     const base = { builder: id, flavour: g.stage3, pinned, rebuild };
     if (g.from) {
-      out.push({ ...base, current: null, latest: null, newer: false, from: g.from, note: await followNote(engine, b.def.id, g.from, builderRef(b.def, b.key)) });
+      out.push({
+        ...base,
+        current: null,
+        latest: null,
+        newer: false,
+        from: g.from,
+        note: await followNote(engine, b.def.id, g.from, builderRef(b.def, b.key)),
+      });
       continue;
     }
     let current: string | null = pinned ? g.date : null;
-    if (!pinned && engine) current = (await engine.inspectImage(builderRef(b.def, b.key)).catch(() => null))?.labels[LABEL_STAGE3_DATE] ?? null;
+    if (!pinned && engine)
+      current = (await engine.inspectImage(builderRef(b.def, b.key)).catch(() => null))?.labels[LABEL_STAGE3_DATE] ?? null;
     try {
       const latest = (await latestStage3(g.mirror, g.stage3, signal)).date;
       out.push({ ...base, current, latest, newer: current !== null && newerDate(latest, current) });
@@ -77,6 +88,7 @@ async function followNote(engine: Engine | null, id: string, from: string, ref: 
   const built = (await engine.inspectImage(ref).catch(() => null))?.labels[LABEL_BUILDER_FROM];
   const now = (await engine.inspectImage(from).catch(() => null))?.id;
   if (!built) return `not set up yet; ${how}`;
-  if (now && now !== built) return `set up from image ${short(built)}, ${from} is now ${short(now)}: the next deploy sets ${id} up again from it`;
+  if (now && now !== built)
+    return `set up from image ${short(built)}, ${from} is now ${short(now)}: the next deploy sets ${id} up again from it`;
   return `set up from image ${short(built)}; ${how}`;
 }

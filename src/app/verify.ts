@@ -39,6 +39,9 @@ export async function verify(ref: string, opts: VerifyAppOptions): Promise<Verif
  * 0600, encrypted when a passphrase is given) and `<prefix>.pub`. Never overwrites.
  * @example const { privateKey, publicKey } = await keygen('imgsdk'); // imgsdk.key, imgsdk.pub
  */
-export function keygen(prefix: string, opts: { readonly passphrase?: string } = {}): Promise<{ privateKey: string; publicKey: string; hint: string }> {
+export function keygen(
+  prefix: string,
+  opts: { readonly passphrase?: string } = {},
+): Promise<{ privateKey: string; publicKey: string; hint: string }> {
   return generateKeyPair(prefix, opts);
 }

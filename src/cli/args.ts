@@ -7,7 +7,11 @@ type Values<S extends Spec> = {
 };
 
 /** node:util parseArgs, with its errors turned into usage errors. */
-export function parse<S extends Spec>(argv: readonly string[], options: S, allowPositionals = false): { values: Values<S>; positionals: string[] } {
+export function parse<S extends Spec>(
+  argv: readonly string[],
+  options: S,
+  allowPositionals = false,
+): { values: Values<S>; positionals: string[] } {
   try {
     const r = parseArgs({ args: [...argv], options, allowPositionals, strict: true });
     return { values: r.values as Values<S>, positionals: r.positionals };

@@ -35,38 +35,95 @@ imgsdk ci argo [ids or globs…] --cache REGISTRY/PREFIX --runner-image REF [opt
 export async function ciCommand(argv: readonly string[]): Promise<number> {
   const [kind, ...rest] = argv;
   if (kind !== 'github' && kind !== 'argo') throw new UsageError(`ci takes github or argo${kind ? `, not "${kind}"` : ''}`);
-  const { values, positionals } = parse(rest, {
-    app: { type: 'string' }, lock: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' }, push: { type: 'string' },
-    'node-app': { type: 'string' }, 'host-platform': { type: 'string' }, retries: { type: 'string' }, 'sign-key-secret': { type: 'string' },
-    'trust-key': { type: 'string', multiple: true }, 'runs-on': { type: 'string' }, runner: { type: 'string', multiple: true }, 'arm64-runner': { type: 'string' },
-    'user-secret': { type: 'string' }, 'password-secret': { type: 'string' }, branch: { type: 'string', multiple: true }, name: { type: 'string' },
-    'node-version': { type: 'string' },
-    'runner-image': { type: 'string' }, workdir: { type: 'string' }, namespace: { type: 'string' }, 'service-account': { type: 'string' },
-    'generate-name': { type: 'string' }, parallelism: { type: 'string' }, 'docker-host': { type: 'string' },
-    'engine-tls-secret': { type: 'string' }, 'registry-secret': { type: 'string' },
-  }, true);
+  const { values, positionals } = parse(
+    rest,
+    {
+      app: { type: 'string' },
+      lock: { type: 'string' },
+      out: { type: 'string' },
+      cache: { type: 'string' },
+      push: { type: 'string' },
+      'node-app': { type: 'string' },
+      'host-platform': { type: 'string' },
+      retries: { type: 'string' },
+      'sign-key-secret': { type: 'string' },
+      'trust-key': { type: 'string', multiple: true },
+      'runs-on': { type: 'string' },
+      runner: { type: 'string', multiple: true },
+      'arm64-runner': { type: 'string' },
+      'user-secret': { type: 'string' },
+      'password-secret': { type: 'string' },
+      branch: { type: 'string', multiple: true },
+      name: { type: 'string' },
+      'node-version': { type: 'string' },
+      'runner-image': { type: 'string' },
+      workdir: { type: 'string' },
+      namespace: { type: 'string' },
+      'service-account': { type: 'string' },
+      'generate-name': { type: 'string' },
+      parallelism: { type: 'string' },
+      'docker-host': { type: 'string' },
+      'engine-tls-secret': { type: 'string' },
+      'registry-secret': { type: 'string' },
+    },
+    true,
+  );
   if (!values.cache) throw new UsageError(`ci ${kind} needs --cache REGISTRY/PREFIX: the registry cache the nodes share`);
-  const only = kind === 'github'
-    ? ['runner-image', 'workdir', 'namespace', 'service-account', 'generate-name', 'parallelism', 'docker-host', 'engine-tls-secret', 'registry-secret']
-    : ['runs-on', 'runner', 'arm64-runner', 'user-secret', 'password-secret', 'branch', 'name', 'node-version'];
+  const only =
+    kind === 'github'
+      ? [
+          'runner-image',
+          'workdir',
+          'namespace',
+          'service-account',
+          'generate-name',
+          'parallelism',
+          'docker-host',
+          'engine-tls-secret',
+          'registry-secret',
+        ]
+      : ['runs-on', 'runner', 'arm64-runner', 'user-secret', 'password-secret', 'branch', 'name', 'node-version'];
   const wrong = only.filter((o) => values[o as keyof typeof values] !== undefined);
-  if (wrong.length) throw new UsageError(`ci ${kind} takes no ${wrong.map((o) => `--${o}`).join(', ')} (those are for ci ${kind === 'github' ? 'argo' : 'github'})`);
+  if (wrong.length)
+    throw new UsageError(
+      `ci ${kind} takes no ${wrong.map((o) => `--${o}`).join(', ')} (those are for ci ${kind === 'github' ? 'argo' : 'github'})`,
+    );
   const common = {
-    cache: values.cache, push: values.push, select: positionals, app: values['node-app'], hostPlatform: values['host-platform'],
-    retries: count(values.retries, '--retries', 0), signKeySecret: values['sign-key-secret'], trustKeys: values['trust-key'], command: commandLine(kind, rest),
+    cache: values.cache,
+    push: values.push,
+    select: positionals,
+    app: values['node-app'],
+    hostPlatform: values['host-platform'],
+    retries: count(values.retries, '--retries', 0),
+    signKeySecret: values['sign-key-secret'],
+    trustKeys: values['trust-key'],
+    command: commandLine(kind, rest),
   };
   const where = { app: values.app, lock: values.lock };
-  const { text } = kind === 'github'
-    ? ciWorkflow('github', where, {
-      ...common, runsOn: values['runs-on'], runners: runnersOf(values.runner ?? [], values['arm64-runner']), userSecret: values['user-secret'],
-      passwordSecret: values['password-secret'], branches: values.branch, name: values.name, nodeVersion: values['node-version'],
-    })
-    : ciWorkflow('argo', where, {
-      ...common, runnerImage: required(values['runner-image'], '--runner-image REF: the image the pods run (the app and imgsdk)'),
-      workdir: values.workdir, namespace: values.namespace, serviceAccount: values['service-account'], generateName: values['generate-name'],
-      parallelism: count(values.parallelism, '--parallelism', 1), dockerHost: values['docker-host'], engineTlsSecret: values['engine-tls-secret'],
-      registrySecret: values['registry-secret'],
-    });
+  const { text } =
+    kind === 'github'
+      ? ciWorkflow('github', where, {
+          ...common,
+          runsOn: values['runs-on'],
+          runners: runnersOf(values.runner ?? [], values['arm64-runner']),
+          userSecret: values['user-secret'],
+          passwordSecret: values['password-secret'],
+          branches: values.branch,
+          name: values.name,
+          nodeVersion: values['node-version'],
+        })
+      : ciWorkflow('argo', where, {
+          ...common,
+          runnerImage: required(values['runner-image'], '--runner-image REF: the image the pods run (the app and imgsdk)'),
+          workdir: values.workdir,
+          namespace: values.namespace,
+          serviceAccount: values['service-account'],
+          generateName: values['generate-name'],
+          parallelism: count(values.parallelism, '--parallelism', 1),
+          dockerHost: values['docker-host'],
+          engineTlsSecret: values['engine-tls-secret'],
+          registrySecret: values['registry-secret'],
+        });
   if (values.out) writeFileSync(values.out, text);
   else process.stdout.write(text);
   return 0;

@@ -33,17 +33,32 @@ export const CLEAN_USAGE = `imgsdk clean [options]
 
 export async function cleanCommand(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, {
-    yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean', short: 'n' }, state: { type: 'string' }, app: { type: 'string' },
-    'keep-builders': { type: 'boolean' }, 'state-only': { type: 'boolean' }, stale: { type: 'boolean' }, all: { type: 'boolean' },
-    'prune-volumes': { type: 'boolean' }, gc: { type: 'boolean' }, keep: { type: 'string' },
+    yes: { type: 'boolean', short: 'y' },
+    'dry-run': { type: 'boolean', short: 'n' },
+    state: { type: 'string' },
+    app: { type: 'string' },
+    'keep-builders': { type: 'boolean' },
+    'state-only': { type: 'boolean' },
+    stale: { type: 'boolean' },
+    all: { type: 'boolean' },
+    'prune-volumes': { type: 'boolean' },
+    gc: { type: 'boolean' },
+    keep: { type: 'string' },
   });
   if (values.keep !== undefined && !values.gc) throw new UsageError('--keep goes with --gc');
   if (values.gc) {
     if (values['prune-volumes'] || values['state-only'] || values['keep-builders'] || values.all || values.stale) {
-      throw new UsageError('--gc only collects the state directory\'s garbage: it takes no --prune-volumes, --state-only, --keep-builders, --all or --stale');
+      throw new UsageError(
+        "--gc only collects the state directory's garbage: it takes no --prune-volumes, --state-only, --keep-builders, --all or --stale",
+      );
     }
-    if (values.keep !== undefined && !/^\d+$/.test(values.keep)) throw new UsageError(`--keep takes a number of builds, not "${values.keep}"`);
-    const { plan, freed } = await appGc({ app: values.app, state: values.state }, { keep: values.keep === undefined ? undefined : Number(values.keep), dryRun: !!values['dry-run'] }, (line) => process.stderr.write(`${line}\n`));
+    if (values.keep !== undefined && !/^\d+$/.test(values.keep))
+      throw new UsageError(`--keep takes a number of builds, not "${values.keep}"`);
+    const { plan, freed } = await appGc(
+      { app: values.app, state: values.state },
+      { keep: values.keep === undefined ? undefined : Number(values.keep), dryRun: !!values['dry-run'] },
+      (line) => process.stderr.write(`${line}\n`),
+    );
     if (!plan.remove.length) {
       process.stdout.write(`nothing to collect in ${plan.root} (${formatSize(plan.before)})\n`);
       return 0;
@@ -53,7 +68,9 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
       process.stdout.write(`would free ${formatSize(plan.before - plan.after)}: ${formatSize(plan.before)} → ${formatSize(plan.after)}\n`);
       return 0;
     }
-    process.stdout.write(`removed ${plan.remove.length} files (${formatSize(freed)}) from ${plan.root}: ${formatSize(plan.before)} → ${formatSize(plan.after)}\n`);
+    process.stdout.write(
+      `removed ${plan.remove.length} files (${formatSize(freed)}) from ${plan.root}: ${formatSize(plan.before)} → ${formatSize(plan.after)}\n`,
+    );
     return 0;
   }
   const prune = !!values['prune-volumes'];
@@ -61,10 +78,17 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError('--prune-volumes removes volumes only: it takes no --state, --state-only, --keep-builders, --all or --stale');
   }
   if (values.all && values.stale) throw new UsageError('--all and --stale do not go together: --stale is for this app only');
-  if (!values.yes && !values['dry-run'] && !process.stdin.isTTY) throw new UsageError('clean removes images, volumes and the state directory: pass --yes (stdin is not a terminal to ask)');
+  if (!values.yes && !values['dry-run'] && !process.stdin.isTTY)
+    throw new UsageError('clean removes images, volumes and the state directory: pass --yes (stdin is not a terminal to ask)');
   const { plan, engine } = await planAppClean(
     { app: values.app, state: values.state },
-    { keepBuilders: !!values['keep-builders'], stateOnly: !!values['state-only'], all: !!values.all, stale: !!values.stale, pruneVolumes: prune },
+    {
+      keepBuilders: !!values['keep-builders'],
+      stateOnly: !!values['state-only'],
+      all: !!values.all,
+      stale: !!values.stale,
+      pruneVolumes: prune,
+    },
     (line) => process.stderr.write(`${line}\n`),
   );
   const lines = [
@@ -92,7 +116,9 @@ export async function cleanCommand(argv: readonly string[]): Promise<number> {
   }
   const r = await executeClean(engine, plan);
   const tags = r.removed.tags ? `, ${r.removed.tags} tags` : '';
-  process.stdout.write(`removed ${r.removed.containers} containers, ${r.removed.images} images${tags}, ${r.removed.volumes} volumes${r.removed.stateDir ? ` and ${plan.stateDir}` : ''}\n`);
+  process.stdout.write(
+    `removed ${r.removed.containers} containers, ${r.removed.images} images${tags}, ${r.removed.volumes} volumes${r.removed.stateDir ? ` and ${plan.stateDir}` : ''}\n`,
+  );
   for (const f of r.failed) process.stderr.write(`could not remove ${f}\n`);
   return r.failed.length ? 1 : 0;
 }

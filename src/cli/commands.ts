@@ -43,7 +43,9 @@ export function usage(): string {
 
 Usage: imgsdk <command> [options]
 
-${Object.values(LOADERS).map((load) => load().usage).join('\n')}
+${Object.values(LOADERS)
+  .map((load) => load().usage)
+  .join('\n')}
 imgsdk --help | --version
 
 Exit codes: 0 ok, 1 error, 2 usage, 75 retryable (node). diff: 3 when something would rebuild; outdated: 3 when the lock is outdated.

@@ -43,19 +43,39 @@ export const DEPLOY_USAGE = `imgsdk deploy [ids or globs…] [options]
 const STOP_BOUND_MS = 30_000;
 
 export async function deployCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' },
-    lock: { type: 'string' }, 'frozen-lock': { type: 'boolean' },
-    concurrency: { type: 'string', short: 'c' }, exclusively: { type: 'boolean', short: 'e' },
-    force: { type: 'boolean', short: 'f' }, 'force-all': { type: 'boolean', short: 'F' },
-    push: { type: 'string' }, cache: { type: 'string' }, oci: { type: 'string' }, archive: { type: 'string' }, 'no-load': { type: 'boolean' },
-    'sign-key': { type: 'string' }, 'trust-key': { type: 'string', multiple: true }, vex: { type: 'string' },
-    platform: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, verbose: { type: 'boolean', short: 'v' },
-  }, true);
+  const { values, positionals } = parse(
+    argv,
+    {
+      app: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      state: { type: 'string' },
+      lock: { type: 'string' },
+      'frozen-lock': { type: 'boolean' },
+      concurrency: { type: 'string', short: 'c' },
+      exclusively: { type: 'boolean', short: 'e' },
+      force: { type: 'boolean', short: 'f' },
+      'force-all': { type: 'boolean', short: 'F' },
+      push: { type: 'string' },
+      cache: { type: 'string' },
+      oci: { type: 'string' },
+      archive: { type: 'string' },
+      'no-load': { type: 'boolean' },
+      'sign-key': { type: 'string' },
+      'trust-key': { type: 'string', multiple: true },
+      vex: { type: 'string' },
+      platform: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean', short: 'v' },
+    },
+    true,
+  );
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number >= 1, not "${values.concurrency}"`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError(`--concurrency takes a whole number >= 1, not "${values.concurrency}"`);
   if (values.exclusively && positionals.length === 0) throw new UsageError('--exclusively needs image ids or globs');
-  if (values.quiet && (values.json || values.verbose)) throw new UsageError('-q prints nothing on success: it takes no --json or --verbose');
+  if (values.quiet && (values.json || values.verbose))
+    throw new UsageError('-q prints nothing on success: it takes no --json or --verbose');
 
   const controller = new AbortController();
   // A signal cancels the deploy (containers, temp files and tags are cleaned up on
@@ -74,15 +94,28 @@ export async function deployCommand(argv: readonly string[]): Promise<number> {
     else progress?.event(e);
   };
   try {
-    const r = await deployApp({ app: values.app, out: values.out, state: values.state, lock: values.lock }, {
-      frozenLock: !!values['frozen-lock'], concurrency, select: positionals, exclusively: !!values.exclusively,
-      force: !!values.force, forceAll: !!values['force-all'], onEvent, signal: controller.signal,
-      push: values.push, cache: values.cache, oci: values.oci, archive: values.archive, load: !values['no-load'],
-      ...(values['sign-key'] !== undefined ? { signKey: values['sign-key'] } : {}),
-      ...(values['trust-key'] ? { trustKeys: values['trust-key'] } : {}),
-      ...(values.vex !== undefined ? { vex: values.vex } : {}),
-      ...(values.platform !== undefined ? { platform: enginePlatform(values.platform) } : {}),
-    });
+    const r = await deployApp(
+      { app: values.app, out: values.out, state: values.state, lock: values.lock },
+      {
+        frozenLock: !!values['frozen-lock'],
+        concurrency,
+        select: positionals,
+        exclusively: !!values.exclusively,
+        force: !!values.force,
+        forceAll: !!values['force-all'],
+        onEvent,
+        signal: controller.signal,
+        push: values.push,
+        cache: values.cache,
+        oci: values.oci,
+        archive: values.archive,
+        load: !values['no-load'],
+        ...(values['sign-key'] !== undefined ? { signKey: values['sign-key'] } : {}),
+        ...(values['trust-key'] ? { trustKeys: values['trust-key'] } : {}),
+        ...(values.vex !== undefined ? { vex: values.vex } : {}),
+        ...(values.platform !== undefined ? { platform: enginePlatform(values.platform) } : {}),
+      },
+    );
     progress?.finish();
     printWarnings('deploy', r.warnings ?? []);
     if (values.quiet) {
@@ -110,16 +143,26 @@ function failures(images: readonly ImageResult[]): string {
 /** The lines after a deploy: per image what it did, then the platforms, debug variants and pushes. */
 export function summary(images: readonly ImageResult[]): string {
   const lines = images.map((i) => {
-    const what = i.status === 'built' ? `built  ${i.digest!.slice(7, 19)}  ${formatSize(i.size!)}` : i.status === 'cached' ? `cached ${i.digest!.slice(7, 19)}  ${formatSize(i.size!)}` : `${i.status.padEnd(6)} ${i.reason.split('\n')[0]}`;
+    const what =
+      i.status === 'built'
+        ? `built  ${i.digest!.slice(7, 19)}  ${formatSize(i.size!)}`
+        : i.status === 'cached'
+          ? `cached ${i.digest!.slice(7, 19)}  ${formatSize(i.size!)}`
+          : `${i.status.padEnd(6)} ${i.reason.split('\n')[0]}`;
     return `${i.id.padEnd(Math.max(...images.map((x) => x.id.length)))}  ${what}`;
   });
   const n = (s: string) => images.filter((i) => i.status === s).length;
-  lines.push(`${images.length} image${images.length === 1 ? '' : 's'}: ${n('built')} built, ${n('cached')} cached, ${n('failed')} failed, ${n('skipped')} skipped`);
+  lines.push(
+    `${images.length} image${images.length === 1 ? '' : 's'}: ${n('built')} built, ${n('cached')} cached, ${n('failed')} failed, ${n('skipped')} skipped`,
+  );
   for (const i of images) {
     if (i.debug) lines.push(`${i.id}: debug variant ${i.debug}`);
     // Only the engine's platform is tagged in the engine; naming the others' key tags would send `docker run` to tags that do not exist.
     for (const p of i.platforms ?? []) {
-      const where = p.platform === i.platform ? `loaded as ${p.tags.join(', ')}` : `not loaded (the engine runs ${i.platform}); in the image index that --oci and --push write`;
+      const where =
+        p.platform === i.platform
+          ? `loaded as ${p.tags.join(', ')}`
+          : `not loaded (the engine runs ${i.platform}); in the image index that --oci and --push write`;
       lines.push(`${i.id} ${p.platform}: ${p.status} ${p.digest?.slice(0, 19) ?? ''} (${where})`);
     }
     for (const p of i.pushed ?? []) lines.push(`pushed ${p.ref}${p.digest ? `@${p.digest}` : ''}`);

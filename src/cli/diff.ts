@@ -14,9 +14,16 @@ export const DIFF_USAGE = `imgsdk diff [ids or globs…] [options]
 `;
 
 export async function diffCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' }, json: { type: 'boolean' },
-  }, true);
+  const { values, positionals } = parse(
+    argv,
+    {
+      app: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      state: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
   const entries = await diffApp(values, positionals);
   if (values.json) for (const e of entries) process.stdout.write(JSON.stringify(e) + '\n');
   else {

@@ -15,7 +15,8 @@ export const GRAPH_USAGE = `imgsdk graph [--app FILE|DIR] [--format dot|mermaid|
 
 export async function graphCommand(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, { app: { type: 'string' }, format: { type: 'string', default: 'dot' }, lock: { type: 'string' } });
-  if (values.format !== 'dot' && values.format !== 'mermaid' && values.format !== 'json') throw new UsageError(`--format takes dot, mermaid or json, not "${values.format}"`);
+  if (values.format !== 'dot' && values.format !== 'mermaid' && values.format !== 'json')
+    throw new UsageError(`--format takes dot, mermaid or json, not "${values.format}"`);
   if (values.lock && !existsSync(values.lock)) throw new UsageError(`--lock ${values.lock}: no such file`);
   const { manifest, images } = assembleApp(values).assembly;
   if (values.format === 'json') {
@@ -34,13 +35,15 @@ export async function graphCommand(argv: readonly string[]): Promise<number> {
   if (values.format === 'dot') {
     const q = (s: string) => JSON.stringify(s);
     const lines = ['digraph imgsdk {', '  rankdir=LR;'];
-    for (const n of nodes) lines.push(`  ${q(n)} [shape=${n.startsWith('builder:') ? 'box' : 'ellipse'}${platformsOf(n) ? `, label=${q(label(n))}` : ''}];`);
+    for (const n of nodes)
+      lines.push(`  ${q(n)} [shape=${n.startsWith('builder:') ? 'box' : 'ellipse'}${platformsOf(n) ? `, label=${q(label(n))}` : ''}];`);
     for (const [a, b, l] of edges) lines.push(`  ${q(a)} -> ${q(b)} [label=${q(l)}];`);
     process.stdout.write(lines.join('\n') + '\n}\n');
   } else {
     const idOf = new Map(nodes.map((n, i) => [n, `n${i}`]));
     const lines = ['graph LR'];
-    for (const n of nodes) lines.push(`  ${idOf.get(n)}${n.startsWith('builder:') ? `[${JSON.stringify(label(n))}]` : `(${JSON.stringify(label(n))})`}`);
+    for (const n of nodes)
+      lines.push(`  ${idOf.get(n)}${n.startsWith('builder:') ? `[${JSON.stringify(label(n))}]` : `(${JSON.stringify(label(n))})`}`);
     for (const [a, b, l] of edges) lines.push(`  ${idOf.get(a)} -->|${l}| ${idOf.get(b)}`);
     process.stdout.write(lines.join('\n') + '\n');
   }

@@ -20,7 +20,9 @@ export function guardPending(name: string, out: NodeJS.WritableStream = process.
   // by a library): whatever code it asked for, the command did not finish.
   const onExit = (code: number) => {
     if (code !== 0) return; // a failure (or a signal) already says the command did not finish
-    out.write(`imgsdk ${name}: the process was ended by process.exit(${code}) before the command finished (called by images.ts or a module it imports?)\n`);
+    out.write(
+      `imgsdk ${name}: the process was ended by process.exit(${code}) before the command finished (called by images.ts or a module it imports?)\n`,
+    );
     process.exitCode = code === 0 ? 1 : code;
   };
   process.on('beforeExit', onBeforeExit);

@@ -15,7 +15,11 @@ export const LOCK_USAGE = `imgsdk lock [ids or globs…] [options]
 `;
 
 export async function lockCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
+  const { values, positionals } = parse(
+    argv,
+    { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
+    true,
+  );
   const r = await lockApp(values, { select: positionals, log: verboseLog(!!values.verbose) });
   if (values.json) process.stdout.write(JSON.stringify(lockSummary(r), null, 2) + '\n');
   else process.stdout.write(describeLock(r));
@@ -45,10 +49,21 @@ export function describeLock(r: LockResult, opts: { readonly rebuild?: boolean }
 /** One line per package change: image, package, locked, available, and `security` when it comes from the security suite. */
 export function changeTable(changes: readonly PackageChange[]): string[] {
   // Same version on both sides: a Gentoo package whose USE flags changed.
-  const rows = changes.map((c) => [c.image, c.package, c.locked ?? '(new)', c.available === null ? '(gone)' : c.available === c.locked ? `${c.available} (other USE)` : c.available, c.security ? 'security' : '']);
+  const rows = changes.map((c) => [
+    c.image,
+    c.package,
+    c.locked ?? '(new)',
+    c.available === null ? '(gone)' : c.available === c.locked ? `${c.available} (other USE)` : c.available,
+    c.security ? 'security' : '',
+  ]);
   const head = ['IMAGE', 'PACKAGE', 'LOCKED', 'AVAILABLE', ''];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
+  return [head, ...rows].map((r) =>
+    r
+      .map((c, i) => c.padEnd(w[i]))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** Newer stage3 dates (and lookups that failed), a line each with the images that rebuild. */
@@ -59,7 +74,11 @@ export function stage3Lines(updates: readonly Stage3Update[]): string[] {
     if (u.note) out.push(`${head}: ${u.note}`);
     else if (u.newer) {
       out.push(`${head} -> ${u.latest} (would rebuild: ${u.rebuild.join(', ') || 'no images'})`);
-      out.push(u.pinned ? `  set date: '${u.latest}' in gentoo.builder('${u.builder}', …) and deploy` : `  date 'latest' does not change keys: pin date: '${u.latest}' to rebuild these images`);
+      out.push(
+        u.pinned
+          ? `  set date: '${u.latest}' in gentoo.builder('${u.builder}', …) and deploy`
+          : `  date 'latest' does not change keys: pin date: '${u.latest}' to rebuild these images`,
+      );
     }
   }
   return out;

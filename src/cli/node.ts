@@ -24,14 +24,25 @@ imgsdk node IMAGE --publish --cache REGISTRY/PREFIX [--push REGISTRY[/PREFIX]] [
 const STOP_BOUND_MS = 30_000;
 
 export async function nodeCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    app: { type: 'string' }, platform: { type: 'string' }, cache: { type: 'string' }, result: { type: 'string' },
-    'sign-key': { type: 'string' }, 'trust-key': { type: 'string', multiple: true }, publish: { type: 'boolean' }, push: { type: 'string' },
-    verbose: { type: 'boolean', short: 'v' },
-  }, true);
+  const { values, positionals } = parse(
+    argv,
+    {
+      app: { type: 'string' },
+      platform: { type: 'string' },
+      cache: { type: 'string' },
+      result: { type: 'string' },
+      'sign-key': { type: 'string' },
+      'trust-key': { type: 'string', multiple: true },
+      publish: { type: 'boolean' },
+      push: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+    },
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError(`node takes one image id, not ${positionals.length ? positionals.join(' ') : 'none'}`);
   if (!values.cache) throw new UsageError('node needs --cache REGISTRY/PREFIX: the registry cache the nodes of a workflow share');
-  if (values.push && !values.publish) throw new UsageError('--push goes with --publish (the final step); a build node publishes to the cache only');
+  if (values.push && !values.publish)
+    throw new UsageError('--push goes with --publish (the final step); a build node publishes to the cache only');
   if (values.publish && values.platform) throw new UsageError('--publish assembles every platform of the image: it takes no --platform');
   // An empty --platform (a workflow parameter left empty) means the host's, as no --platform does.
   const platform = values.platform ? enginePlatform(values.platform) : undefined;
@@ -48,7 +59,10 @@ export async function nodeCommand(argv: readonly string[]): Promise<number> {
   const progress = new Progress(process.stderr, !!values.verbose);
   try {
     const r = await nodeApp({ app: values.app }, positionals[0], {
-      cache: values.cache, publish: !!values.publish, signal: controller.signal, onEvent: (e) => progress.event(e),
+      cache: values.cache,
+      publish: !!values.publish,
+      signal: controller.signal,
+      onEvent: (e) => progress.event(e),
       ...(platform ? { platform } : {}),
       ...(values.push ? { push: values.push } : {}),
       ...(values['sign-key'] !== undefined ? { signKey: values['sign-key'] } : {}),

@@ -18,9 +18,17 @@ export const OUTDATED_USAGE = `imgsdk outdated [ids or globs…] [options]
 `;
 
 export async function outdatedCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
+  const { values, positionals } = parse(
+    argv,
+    { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
+    true,
+  );
   const r = await outdatedApp(values, { select: positionals, log: verboseLog(!!values.verbose) });
-  if (values.json) process.stdout.write(JSON.stringify({ outdated: r.outdated, changes: r.changes, unlocked: r.unlocked, stage3: r.stage3, rebuild: r.rebuild }, null, 2) + '\n');
+  if (values.json)
+    process.stdout.write(
+      JSON.stringify({ outdated: r.outdated, changes: r.changes, unlocked: r.unlocked, stage3: r.stage3, rebuild: r.rebuild }, null, 2) +
+        '\n',
+    );
   else {
     const lines: string[] = [];
     if (r.changes.length) lines.push(...changeTable(r.changes));

@@ -28,7 +28,10 @@ export class Progress {
   /** When each builder's first progress line came. */
   private readonly builders = new Map<string, number>();
 
-  constructor(private readonly out: NodeJS.WriteStream, private readonly verbose: boolean) {
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly verbose: boolean,
+  ) {
     this.tty = !!out.isTTY && !process.env.CI;
     if (this.tty) this.timer = setInterval(() => this.draw(), 250).unref();
   }
@@ -48,9 +51,12 @@ export class Progress {
       return;
     }
     const on = e.type === 'building' && e.platform ? `, ${e.platform}` : '';
-    const state = e.type === 'building' ? (e.phase === 'pipeline' ? `checking${on ? ` (${e.platform})` : ''}` : `building (${e.phase}${on})`) : e.type;
+    const state =
+      e.type === 'building' ? (e.phase === 'pipeline' ? `checking${on ? ` (${e.platform})` : ''}` : `building (${e.phase}${on})`) : e.type;
     // Why it builds, once: at phase 1, or at the pipeline when phase 1's output was cached.
-    const why = e.type === 'building' && (e.phase === 'phase1' || (e.phase === 'pipeline' && !this.lines.get(e.id)?.state.startsWith('building (phase1')));
+    const why =
+      e.type === 'building' &&
+      (e.phase === 'phase1' || (e.phase === 'pipeline' && !this.lines.get(e.id)?.state.startsWith('building (phase1')));
     const detail = e.type === 'failed' ? e.error.split('\n')[0] : e.type === 'skipped' ? e.reason : why ? e.reason : '';
     const now = Date.now();
     const start = this.lines.get(e.id)?.start ?? (e.type === 'queued' ? null : now);

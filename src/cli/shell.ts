@@ -13,7 +13,11 @@ export const SHELL_USAGE = `imgsdk shell <id> [options]
 `;
 
 export async function shellCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' } }, true);
+  const { values, positionals } = parse(
+    argv,
+    { app: { type: 'string' }, out: { type: 'string', short: 'o' }, state: { type: 'string' } },
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError('shell takes exactly one image id');
   // Before any work: without a terminal there is nothing to attach to.
   if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError('shell needs a terminal: stdin and stdout must be a TTY');

@@ -27,8 +27,9 @@ export async function synthCommand(argv: readonly string[]): Promise<number> {
   if (values.json) process.stdout.write(JSON.stringify(asm.manifest, null, 2) + '\n');
   else if (!values.quiet) {
     const n = Object.keys(asm.manifest.images).length;
-    process.stdout.write(`synthesized ${n} image${n === 1 ? '' : 's'} in ${asm.manifest.order.length} level${asm.manifest.order.length === 1 ? '' : 's'} to ${outdir}\n`);
+    process.stdout.write(
+      `synthesized ${n} image${n === 1 ? '' : 's'} in ${asm.manifest.order.length} level${asm.manifest.order.length === 1 ? '' : 's'} to ${outdir}\n`,
+    );
   }
   return 0;
 }
-

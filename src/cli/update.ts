@@ -16,7 +16,11 @@ export const UPDATE_USAGE = `imgsdk update [ids or globs…] [options]
 `;
 
 export async function updateCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, true);
+  const { values, positionals } = parse(
+    argv,
+    { app: { type: 'string' }, lock: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
+    true,
+  );
   const r = await updateApp(values, { select: positionals, log: verboseLog(!!values.verbose) });
   const updates = r.stage3;
   if (values.json) {

@@ -17,14 +17,21 @@ export const VERIFY_USAGE = `imgsdk verify REF --key PUB [--key PUB…] [options
 `;
 
 export async function verifyCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    key: { type: 'string', multiple: true }, 'signature-only': { type: 'boolean' }, json: { type: 'boolean' },
-  }, true);
+  const { values, positionals } = parse(
+    argv,
+    {
+      key: { type: 'string', multiple: true },
+      'signature-only': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError('verify takes one image reference (host[:port]/repository[:tag|@sha256:…])');
   const keys = (values.key as string[] | undefined) ?? [];
   if (!keys.length) throw new UsageError('verify needs --key FILE (a PEM public key)');
   const r = await verify(positionals[0], {
-    keys, attestations: !values['signature-only'],
+    keys,
+    attestations: !values['signature-only'],
     log: values.json ? undefined : (line) => process.stdout.write(`${line}\n`),
   });
   if (values.json) process.stdout.write(JSON.stringify(r) + '\n');

@@ -410,7 +410,13 @@ export interface Phase1View {
  * The id comes along for log lines only; it is in no key.
  */
 export function phase1View(def: ImageDef, kind: BuilderKind): Phase1View {
-  return { id: def.id, packages: def.packages, portage: def.portage, hooks: def.hooks, ...(kind === 'gentoo' ? { accounts: def.accounts } : {}) };
+  return {
+    id: def.id,
+    packages: def.packages,
+    portage: def.portage,
+    hooks: def.hooks,
+    ...(kind === 'gentoo' ? { accounts: def.accounts } : {}),
+  };
 }
 
 export interface ManifestImage {

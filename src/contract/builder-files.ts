@@ -49,8 +49,22 @@ export type Row<C extends string> = { readonly [K in C]: string };
 /** One row to write: a missing or null value is written as an empty field. */
 export type RowInput<C extends string> = { readonly [K in C]?: string | number | null };
 
-function columns<const C extends string>(side: BuilderFileSide, path: string, writer: ColumnsFile<C>['writer'], cols: readonly C[], opts: { tabs?: C; separator?: '\t' | ':' } = {}): ColumnsFile<C> {
-  return { kind: 'columns', path, side, writer, columns: cols, separator: opts.separator ?? '\t', ...(opts.tabs ? { tabs: opts.tabs } : {}) };
+function columns<const C extends string>(
+  side: BuilderFileSide,
+  path: string,
+  writer: ColumnsFile<C>['writer'],
+  cols: readonly C[],
+  opts: { tabs?: C; separator?: '\t' | ':' } = {},
+): ColumnsFile<C> {
+  return {
+    kind: 'columns',
+    path,
+    side,
+    writer,
+    columns: cols,
+    separator: opts.separator ?? '\t',
+    ...(opts.tabs ? { tabs: opts.tabs } : {}),
+  };
 }
 
 function list(side: BuilderFileSide, path: string, writer: ListFile['writer']): ListFile {
@@ -98,7 +112,9 @@ export const EMERGE_OPTS = list('scripts', 'emerge-opts', 'runtime');
 /** Every file a package put into the root, with the package; a path may hold TABs. */
 export const FILES = columns('out', 'files.tsv', 'script', ['path', 'package'], { tabs: 'path' });
 /** The lines the install (maintainer scripts, hooks) added to the builder's /etc/passwd. */
-export const PASSWD_ADDED = columns('out', 'passwd.added', 'script', ['name', 'password', 'uid', 'gid', 'gecos', 'home', 'shell'], { separator: ':' });
+export const PASSWD_ADDED = columns('out', 'passwd.added', 'script', ['name', 'password', 'uid', 'gid', 'gecos', 'home', 'shell'], {
+  separator: ':',
+});
 /** The lines the install added to the builder's /etc/group. */
 export const GROUP_ADDED = columns('out', 'group.added', 'script', ['name', 'password', 'gid', 'members'], { separator: ':' });
 /**
@@ -116,10 +132,30 @@ export const RELEASES = columns('out', 'releases.tsv', 'script', ['codename', 'd
 
 /** Every file declared here, for the inventory and its tests. */
 export const BUILDER_FILES: readonly (ColumnsFile<string> | ListFile)[] = [
-  APT_PACKAGES, APT_LOCK, APT_LOCALES, PARENT_PACKAGES, LOCK_JOB,
-  PORTAGE_IMAGE, PORTAGE_PACKAGES, PORTAGE_DOWNLOADS, PORTAGE_NO_BINPKG_CACHE, PORTAGE_OVERLAYS, PORTAGE_ACCOUNTS,
-  PORTAGE_UNINSTALL, PORTAGE_RUNTIME_LIBS, PORTAGE_LOCALES, PORTAGE_RECORD, PORTAGE_LOCK, EMERGE_OPTS,
-  FILES, PASSWD_ADDED, GROUP_ADDED, DEPENDS, STEPS, LOCK_CLOSURE, RELEASES,
+  APT_PACKAGES,
+  APT_LOCK,
+  APT_LOCALES,
+  PARENT_PACKAGES,
+  LOCK_JOB,
+  PORTAGE_IMAGE,
+  PORTAGE_PACKAGES,
+  PORTAGE_DOWNLOADS,
+  PORTAGE_NO_BINPKG_CACHE,
+  PORTAGE_OVERLAYS,
+  PORTAGE_ACCOUNTS,
+  PORTAGE_UNINSTALL,
+  PORTAGE_RUNTIME_LIBS,
+  PORTAGE_LOCALES,
+  PORTAGE_RECORD,
+  PORTAGE_LOCK,
+  EMERGE_OPTS,
+  FILES,
+  PASSWD_ADDED,
+  GROUP_ADDED,
+  DEPENDS,
+  STEPS,
+  LOCK_CLOSURE,
+  RELEASES,
 ];
 
 /**
@@ -142,7 +178,8 @@ export function formatRows<C extends string>(file: ColumnsFile<C>, rows: readonl
     .map((row) => {
       const fields = file.columns.map((c) => {
         const v = String(row[c] ?? '');
-        if (v.includes('\n') || (c !== file.tabs && v.includes(file.separator))) throw new ImgsdkError('INTERNAL', `${file.path}: the ${c} value ${JSON.stringify(v)} holds a line break or separator`);
+        if (v.includes('\n') || (c !== file.tabs && v.includes(file.separator)))
+          throw new ImgsdkError('INTERNAL', `${file.path}: the ${c} value ${JSON.stringify(v)} holds a line break or separator`);
         return v;
       });
       return `${fields.join(file.separator)}\n`;
@@ -165,7 +202,11 @@ export function parseRows<C extends string>(file: ColumnsFile<C>, text: string):
     let fields = line.split(file.separator);
     if (fields.length > n) {
       const after = n - 1 - at;
-      fields = [...fields.slice(0, at), fields.slice(at, fields.length - after).join(file.separator), ...fields.slice(fields.length - after)];
+      fields = [
+        ...fields.slice(0, at),
+        fields.slice(at, fields.length - after).join(file.separator),
+        ...fields.slice(fields.length - after),
+      ];
     }
     rows.push(Object.fromEntries(file.columns.map((c, i) => [c, fields[i] ?? ''])) as Row<C>);
   }
@@ -177,7 +218,8 @@ export function parseRows<C extends string>(file: ColumnsFile<C>, text: string):
  * @example formatList(APT_PACKAGES, ['curl', 'hello']) // 'curl\nhello\n'
  */
 export function formatList(file: ListFile, values: readonly string[], header?: string): string {
-  for (const v of values) if (v.includes('\n')) throw new ImgsdkError('INTERNAL', `${file.path}: the value ${JSON.stringify(v)} holds a line break`);
+  for (const v of values)
+    if (v.includes('\n')) throw new ImgsdkError('INTERNAL', `${file.path}: the value ${JSON.stringify(v)} holds a line break`);
   return `${header !== undefined ? `# ${header}\n` : ''}${values.map((v) => `${v}\n`).join('')}`;
 }
 
@@ -186,5 +228,8 @@ export function formatList(file: ListFile, values: readonly string[], header?: s
  * @example parseList(PORTAGE_LOCK, '# imgsdk.lock: a/b\n=x/y-1::gentoo\n') // ['=x/y-1::gentoo']
  */
 export function parseList(_file: ListFile, text: string): string[] {
-  return text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
 }

@@ -57,6 +57,9 @@ export const ENV_SIGN_KEY_PASSPHRASE = 'IMGSDK_SIGN_KEY_PASSPHRASE';
  * The signing key and its passphrase: the options given, else the environment's.
  * @example signingKeyOf({}, { IMGSDK_SIGN_KEY: 'ci.key' }) // { key: 'ci.key', passphrase: undefined }
  */
-export function signingKeyOf(o: { readonly signKey?: string; readonly signKeyPassphrase?: string }, env: Env = process.env): { key: string | undefined; passphrase: string | undefined } {
+export function signingKeyOf(
+  o: { readonly signKey?: string; readonly signKeyPassphrase?: string },
+  env: Env = process.env,
+): { key: string | undefined; passphrase: string | undefined } {
   return { key: o.signKey ?? (env[ENV_SIGN_KEY] || undefined), passphrase: o.signKeyPassphrase ?? env[ENV_SIGN_KEY_PASSPHRASE] };
 }

@@ -30,7 +30,11 @@ export const ERROR_CODES = {
   PLATFORM: { exit: 1, meaning: 'a platform imgsdk does not know' },
   INTERNAL: { exit: 1, meaning: 'an inconsistency inside imgsdk (a bug: please report it)' },
   CANCELLED: { exit: 130, meaning: 'the operation was interrupted (Ctrl-C, abort signal)' },
-  UNAVAILABLE: { exit: 75, meaning: 'an engine or registry did not answer, or what a build needs is not in the registry cache yet: retrying may succeed (EX_TEMPFAIL)' },
+  UNAVAILABLE: {
+    exit: 75,
+    meaning:
+      'an engine or registry did not answer, or what a build needs is not in the registry cache yet: retrying may succeed (EX_TEMPFAIL)',
+  },
 } as const satisfies Readonly<Record<string, { readonly exit: number; readonly meaning: string }>>;
 
 /** A code of ERROR_CODES. */
@@ -75,10 +79,7 @@ export class ValidationError extends ImgsdkError {
   readonly problems: readonly Problem[];
   constructor(problems: readonly Problem[]) {
     const n = problems.length;
-    super(
-      'VALIDATION',
-      `${n} problem${n === 1 ? '' : 's'} in the image definitions:\n` + problems.map(formatProblem).join('\n'),
-    );
+    super('VALIDATION', `${n} problem${n === 1 ? '' : 's'} in the image definitions:\n` + problems.map(formatProblem).join('\n'));
     this.problems = problems;
   }
 }
@@ -166,7 +167,8 @@ export class UnavailableError extends ImgsdkError {
 export const EX_TEMPFAIL = 75;
 
 /** Socket and DNS failures that a later attempt may not meet (Node's and undici's codes). */
-const TRANSIENT_SYSCALL = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND|UND_ERR_\w+)$/;
+const TRANSIENT_SYSCALL =
+  /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND|UND_ERR_\w+)$/;
 
 /**
  * Whether a failure may go away when the same thing is tried again: an engine or a
@@ -179,7 +181,11 @@ const TRANSIENT_SYSCALL = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIP
 export function isRetryable(e: unknown): boolean {
   for (let cur = e, depth = 0; cur && depth < 8; cur = (cur as { cause?: unknown }).cause, depth++) {
     if (cur instanceof UnavailableError || cur instanceof CancelledError) return true;
-    if (cur instanceof EngineError && (cur.statusCode === undefined || cur.statusCode >= 500 || cur.statusCode === 408 || cur.statusCode === 429)) return true;
+    if (
+      cur instanceof EngineError &&
+      (cur.statusCode === undefined || cur.statusCode >= 500 || cur.statusCode === 408 || cur.statusCode === 429)
+    )
+      return true;
     // A registry request of the cache that the registry answered with a server error.
     if (cur instanceof BuildError && cur.phase === 'cache' && /\bHTTP (5\d\d|429)\b/.test(cur.message)) return true;
     const code = (cur as { code?: unknown }).code;

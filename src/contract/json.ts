@@ -1,4 +1,3 @@
-
 /**
  * JSON with object keys sorted recursively (by UTF-16 code units, as `Array.sort`
  * does) and no whitespace, so equal values always give equal bytes and digests.
@@ -58,4 +57,3 @@ export function prettyJson(value: unknown, leading: readonly string[] = []): str
   for (const k of Object.keys(rec)) if (!(k in out)) out[k] = rec[k];
   return JSON.stringify(out, null, 2) + '\n';
 }
-

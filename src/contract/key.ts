@@ -1,4 +1,13 @@
-import { BUILD_SCRIPT_VERSION, BUILDER_VERSION, DEBIAN_BOOTSTRAP_VERSION, GENTOO_SETUP_VERSION, type BuilderDef, type BuilderKind, type ImageDef, phase1View } from './assembly';
+import {
+  BUILD_SCRIPT_VERSION,
+  BUILDER_VERSION,
+  DEBIAN_BOOTSTRAP_VERSION,
+  GENTOO_SETUP_VERSION,
+  type BuilderDef,
+  type BuilderKind,
+  type ImageDef,
+  phase1View,
+} from './assembly';
 import { sha256 } from '../util/hash';
 import { canonicalJson } from './json';
 import { DEFAULT_PLATFORM } from './platform';
@@ -15,7 +24,17 @@ export function keyInputs(def: ImageDef, keys: KeyParts): Record<string, string>
     files: rest.files,
     hooks: rest.hooks,
     config: rest.config,
-    rootfs: { keep: rest.keep, purge: rest.purge, closure: rest.closure, copies: rest.copies, accounts: rest.accounts, needs: rest.needs, forbid: rest.forbid, allowRoot: rest.allowRoot, ...(rest.rules?.length ? { rules: rest.rules } : {}) },
+    rootfs: {
+      keep: rest.keep,
+      purge: rest.purge,
+      closure: rest.closure,
+      copies: rest.copies,
+      accounts: rest.accounts,
+      needs: rest.needs,
+      forbid: rest.forbid,
+      allowRoot: rest.allowRoot,
+      ...(rest.rules?.length ? { rules: rest.rules } : {}),
+    },
     checks: { tests: rest.tests, debug: rest.debug },
   };
   const out: Record<string, string> = {};
@@ -32,7 +51,17 @@ export function keyInputs(def: ImageDef, keys: KeyParts): Record<string, string>
   // The platform, when it is not the one every key meant before platforms existed (its builder's key differs too).
   if (keys.platform && keys.platform !== DEFAULT_PLATFORM) out.platform = keys.platform;
   // Gentoo entries add their USE flags and repository: the same version built with other flags is another package.
-  out.lock = sha256(canonicalJson((keys.lock ?? []).map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256, ...(p.use ? { use: p.use, repository: p.suite } : {}) }))));
+  out.lock = sha256(
+    canonicalJson(
+      (keys.lock ?? []).map((p) => ({
+        name: p.name,
+        version: p.version,
+        arch: p.arch,
+        sha256: p.sha256,
+        ...(p.use ? { use: p.use, repository: p.suite } : {}),
+      })),
+    ),
+  );
   return out;
 }
 
@@ -70,7 +99,8 @@ export function imageKey(def: ImageDef, keys: KeyParts): string {
 export function builderKey(def: BuilderDef): string {
   const { id: _id, ...what } = def;
   if (def.kind === 'gentoo') return sha256(canonicalJson({ def: what, version: BUILDER_VERSION, setup: GENTOO_SETUP_VERSION }));
-  if (def.debian?.source.kind === 'mmdebstrap') return sha256(canonicalJson({ def: what, version: BUILDER_VERSION, bootstrap: DEBIAN_BOOTSTRAP_VERSION }));
+  if (def.debian?.source.kind === 'mmdebstrap')
+    return sha256(canonicalJson({ def: what, version: BUILDER_VERSION, bootstrap: DEBIAN_BOOTSTRAP_VERSION }));
   return sha256(canonicalJson({ def: what, version: BUILDER_VERSION }));
 }
 
@@ -123,4 +153,3 @@ export interface LockedKeyPart {
   readonly use?: readonly string[];
   readonly suite?: string;
 }
-

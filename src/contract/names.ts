@@ -18,7 +18,8 @@ export const MAX_REPOSITORY_LENGTH = 255;
 
 export function checkImageId(id: string): string | null {
   if (id === 'scratch') return '"scratch" is the empty parent, not an image id';
-  if (id.length > MAX_REPOSITORY_LENGTH) return `"${shorten(id)}" is ${id.length} characters long; a registry takes repository names of at most ${MAX_REPOSITORY_LENGTH}`;
+  if (id.length > MAX_REPOSITORY_LENGTH)
+    return `"${shorten(id)}" is ${id.length} characters long; a registry takes repository names of at most ${MAX_REPOSITORY_LENGTH}`;
   return IMAGE_ID.test(id) ? null : `"${id}" is not an image id of the form namespace/name (lowercase letters, digits, . _ -)`;
 }
 

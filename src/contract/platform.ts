@@ -34,12 +34,32 @@ export interface PlatformInfo {
 
 const KNOWN: readonly PlatformInfo[] = [
   {
-    name: 'linux/amd64', os: 'linux', arch: 'amd64', variant: null, debianArch: 'amd64', stage3Arch: 'amd64', uname: 'x86_64',
-    elfMachine: 62, elfClass: 64, glibcLoader: '/lib64/ld-linux-x86-64.so.2', muslLoader: '/lib/ld-musl-x86_64.so.1', triplet: 'x86_64-linux-gnu',
+    name: 'linux/amd64',
+    os: 'linux',
+    arch: 'amd64',
+    variant: null,
+    debianArch: 'amd64',
+    stage3Arch: 'amd64',
+    uname: 'x86_64',
+    elfMachine: 62,
+    elfClass: 64,
+    glibcLoader: '/lib64/ld-linux-x86-64.so.2',
+    muslLoader: '/lib/ld-musl-x86_64.so.1',
+    triplet: 'x86_64-linux-gnu',
   },
   {
-    name: 'linux/arm64', os: 'linux', arch: 'arm64', variant: 'v8', debianArch: 'arm64', stage3Arch: 'arm64', uname: 'aarch64',
-    elfMachine: 183, elfClass: 64, glibcLoader: '/lib/ld-linux-aarch64.so.1', muslLoader: '/lib/ld-musl-aarch64.so.1', triplet: 'aarch64-linux-gnu',
+    name: 'linux/arm64',
+    os: 'linux',
+    arch: 'arm64',
+    variant: 'v8',
+    debianArch: 'arm64',
+    stage3Arch: 'arm64',
+    uname: 'aarch64',
+    elfMachine: 183,
+    elfClass: 64,
+    glibcLoader: '/lib/ld-linux-aarch64.so.1',
+    muslLoader: '/lib/ld-musl-aarch64.so.1',
+    triplet: 'aarch64-linux-gnu',
   },
 ];
 
@@ -54,8 +74,13 @@ export const DEFAULT_PLATFORM = 'linux/amd64';
 
 /** Other spellings of the known platforms (`linux/arm64/v8`, `linux/x86_64`, `arm64`). */
 const ALIASES: Readonly<Record<string, string>> = {
-  'linux/arm64/v8': 'linux/arm64', 'linux/aarch64': 'linux/arm64', arm64: 'linux/arm64', aarch64: 'linux/arm64',
-  'linux/x86_64': 'linux/amd64', amd64: 'linux/amd64', x86_64: 'linux/amd64',
+  'linux/arm64/v8': 'linux/arm64',
+  'linux/aarch64': 'linux/arm64',
+  arm64: 'linux/arm64',
+  aarch64: 'linux/arm64',
+  'linux/x86_64': 'linux/amd64',
+  amd64: 'linux/amd64',
+  x86_64: 'linux/amd64',
 };
 
 /**

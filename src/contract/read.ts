@@ -23,7 +23,10 @@ export async function readAssembly(dir: string): Promise<LoadedAssembly> {
   try {
     manifest = JSON.parse(await readFile(join(root, 'manifest.json'), 'utf8')) as Manifest;
   } catch (e) {
-    throw new AssemblyError(`no assembly at ${root}: cannot read manifest.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run \`imgsdk synth\` first`, { cause: e });
+    throw new AssemblyError(
+      `no assembly at ${root}: cannot read manifest.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run \`imgsdk synth\` first`,
+      { cause: e },
+    );
   }
   checkVersion(manifest.version, root);
   const images = new Map<string, ImageDef>();
@@ -31,7 +34,10 @@ export async function readAssembly(dir: string): Promise<LoadedAssembly> {
     try {
       images.set(id, JSON.parse(await readFile(join(root, m.dir, 'image.json'), 'utf8')) as ImageDef);
     } catch (e) {
-      throw new AssemblyError(`${id}: cannot read ${join(root, m.dir, 'image.json')}; the assembly is incomplete, run \`imgsdk synth\` again`, { cause: e });
+      throw new AssemblyError(
+        `${id}: cannot read ${join(root, m.dir, 'image.json')}; the assembly is incomplete, run \`imgsdk synth\` again`,
+        { cause: e },
+      );
     }
   }
   return { dir: root, manifest, images };
@@ -42,6 +48,8 @@ export function checkVersion(version: unknown, where: string): void {
   const v = typeof version === 'string' ? valid(version) : null;
   if (!v) throw new AssemblyError(`${where}: manifest.json has no valid version (${JSON.stringify(version)})`);
   if (major(v) > major(ASSEMBLY_VERSION)) {
-    throw new AssemblyError(`${where}: the assembly has format ${v}, newer than this imgsdk reads (${ASSEMBLY_VERSION}); upgrade imgsdk or synthesize with this version`);
+    throw new AssemblyError(
+      `${where}: the assembly has format ${v}, newer than this imgsdk reads (${ASSEMBLY_VERSION}); upgrade imgsdk or synthesize with this version`,
+    );
   }
 }

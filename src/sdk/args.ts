@@ -8,7 +8,6 @@
  */
 import { ImgsdkError } from '../contract/errors';
 
-
 /**
  * One parameter: a `|`-separated list of kinds, `?` in front when it may be
  * omitted (or undefined), `...` in front for a rest parameter (last).
@@ -43,16 +42,29 @@ export function describeValue(x: unknown): string {
 }
 
 const KIND_NAMES: Readonly<Record<string, string>> = {
-  string: 'a string', number: 'a number', integer: 'a whole number', boolean: 'true or false', object: 'an object', function: 'a function',
-  image: 'an image', builder: 'a builder', bytes: 'a Uint8Array', strings: 'an array of strings', record: 'an object of strings',
+  string: 'a string',
+  number: 'a number',
+  integer: 'a whole number',
+  boolean: 'true or false',
+  object: 'an object',
+  function: 'a function',
+  image: 'an image',
+  builder: 'a builder',
+  bytes: 'a Uint8Array',
+  strings: 'an array of strings',
+  record: 'an object of strings',
 };
 
 /** `{a:string,b:?integer/string}` as [field, spec] pairs (field kinds are `/`-separated inside a shape). */
 function fieldsOf(shape: string): [string, string][] {
-  return shape.slice(1, -1).split(',').filter(Boolean).map((f) => {
-    const [k, spec] = f.split(':');
-    return [k.trim(), spec.trim()];
-  });
+  return shape
+    .slice(1, -1)
+    .split(',')
+    .filter(Boolean)
+    .map((f) => {
+      const [k, spec] = f.split(':');
+      return [k.trim(), spec.trim()];
+    });
 }
 
 function branded(x: unknown, brand: string): boolean {
@@ -109,12 +121,15 @@ export function checkArgs(method: string, params: readonly ParamSpec[], args: re
           const v = (x as Record<string, unknown>)[field];
           const fk = spec.replace(/^\?/, '').split('/');
           if (v === undefined ? !spec.startsWith('?') : !fk.some((k) => isKind(k, v))) {
-            problems.push(`argument ${n + 1}'s ${field} must be ${fk.map((k) => KIND_NAMES[k] ?? k).join(' or ')}, not ${describeValue(v)}`);
+            problems.push(
+              `argument ${n + 1}'s ${field} must be ${fk.map((k) => KIND_NAMES[k] ?? k).join(' or ')}, not ${describeValue(v)}`,
+            );
           }
         }
         return;
       }
-      if (!kinds.some((k) => !k.startsWith('{') && isKind(k, x))) problems.push(`argument ${n + 1} must be ${want}, not ${describeValue(x)}`);
+      if (!kinds.some((k) => !k.startsWith('{') && isKind(k, x)))
+        problems.push(`argument ${n + 1} must be ${want}, not ${describeValue(x)}`);
     };
     if (rest) {
       for (; i < args.length; i++) check(args[i], i);
@@ -128,7 +143,10 @@ export function checkArgs(method: string, params: readonly ParamSpec[], args: re
   // Text becomes UTF-8 bytes (paths, names, scripts): a lone surrogate would silently become U+FFFD.
   args.forEach((a, n) => {
     const bad = illFormed(a);
-    if (bad) problems.push(`argument ${n + 1}${bad.where} holds a lone surrogate (\\u${bad.unit.toString(16)} at index ${bad.index}): not valid Unicode, it cannot be written as UTF-8`);
+    if (bad)
+      problems.push(
+        `argument ${n + 1}${bad.where} holds a lone surrogate (\\u${bad.unit.toString(16)} at index ${bad.index}): not valid Unicode, it cannot be written as UTF-8`,
+      );
   });
   return problems.length ? `${method}: ${problems.join('; ')}` : null;
 }
@@ -143,7 +161,14 @@ export function fitting<T extends object>(value: unknown, shape: string): Partia
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
   for (const [field, spec] of fieldsOf(shape)) {
     const v = out[field];
-    if (v !== undefined && !spec.replace(/^\?/, '').split('/').some((k) => isKind(k, v))) delete out[field];
+    if (
+      v !== undefined &&
+      !spec
+        .replace(/^\?/, '')
+        .split('/')
+        .some((k) => isKind(k, v))
+    )
+      delete out[field];
   }
   return out as Partial<T>;
 }
@@ -162,10 +187,11 @@ export function illFormed(x: unknown): { where: string; index: number; unit: num
   };
   if (typeof x === 'string') return at(x, '');
   if (Array.isArray(x)) {
-    for (const [i, v] of x.entries()) if (typeof v === 'string') {
-      const r = at(v, `[${i}]`);
-      if (r) return r;
-    }
+    for (const [i, v] of x.entries())
+      if (typeof v === 'string') {
+        const r = at(v, `[${i}]`);
+        if (r) return r;
+      }
     return null;
   }
   if (isKind('object', x)) {

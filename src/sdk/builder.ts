@@ -60,14 +60,12 @@ export class Builder {
 
 Object.defineProperty(Builder.prototype, BUILDER_BRAND, { value: true });
 
-
 function platformsOf(names: readonly string[] | undefined, problems: SiteProblem[], site: Site): readonly string[] | undefined {
   if (names === undefined) return undefined;
   const r = checkPlatforms(names);
   for (const m of r.problems) problems.push({ site, message: m });
   return r.platforms;
 }
-
 
 export interface GentooBuilderProps {
   /** Stage3 flavour, one of {@link STAGE3_FLAVOURS}. */
@@ -152,8 +150,13 @@ const MAX_BUILDER_ID = MAX_REPOSITORY_LENGTH - 'imgsdk-builder/'.length;
 const INVALID_BUILDER_ID = 'invalid/builder';
 
 function checkId(id: string, problems: SiteProblem[], site: Site): void {
-  if (id.length > MAX_BUILDER_ID) problems.push({ site, message: `"${shorten(id)}" is ${id.length} characters long; a builder id takes at most ${MAX_BUILDER_ID} (its image is imgsdk-builder/<id>)` });
-  else if (!IMAGE_ID.test(id)) problems.push({ site, message: `"${id}" is not an id of the form namespace/name (lowercase letters, digits, . _ -)` });
+  if (id.length > MAX_BUILDER_ID)
+    problems.push({
+      site,
+      message: `"${shorten(id)}" is ${id.length} characters long; a builder id takes at most ${MAX_BUILDER_ID} (its image is imgsdk-builder/<id>)`,
+    });
+  else if (!IMAGE_ID.test(id))
+    problems.push({ site, message: `"${id}" is not an id of the form namespace/name (lowercase letters, digits, . _ -)` });
 }
 
 /** Gentoo builders: a stage3 plus Portage. */
@@ -226,7 +229,8 @@ export const debian = {
   builder(id: string, props: DebianBuilderProps = {}): Builder {
     const site = Site.here(debian.builder);
     const problems: SiteProblem[] = [];
-    const shape = '{suite:?string,snapshot:?string,snapshotBase:?string,mirror:?string,updates:?boolean,sources:?strings,from:?string,rootfs:?string,network:?string}';
+    const shape =
+      '{suite:?string,snapshot:?string,snapshotBase:?string,mirror:?string,updates:?boolean,sources:?strings,from:?string,rootfs:?string,network:?string}';
     const bad = checkArgs('debian.builder()', ['string', `?${shape}`], [id, props]);
     if (bad) {
       problems.push({ site, message: bad });
@@ -235,7 +239,8 @@ export const debian = {
     }
     checkId(id, problems, site);
     const given = (['bootstrap', 'rootfs', 'from'] as const).filter((k) => props[k] !== undefined);
-    if (given.length > 1) problems.push({ site, message: `a Debian builder takes one of bootstrap, rootfs or from, not ${given.join(' and ')}` });
+    if (given.length > 1)
+      problems.push({ site, message: `a Debian builder takes one of bootstrap, rootfs or from, not ${given.join(' and ')}` });
     const suite = props.suite ?? 'bookworm';
     if (!/^[a-z][a-z0-9-]*$/.test(suite)) problems.push({ site, message: `"${suite}" is not a Debian suite name` });
     let source: DebianSource;
@@ -255,18 +260,35 @@ export const debian = {
       source = { kind: 'mmdebstrap', variant: b.variant ?? 'minbase', include: [...(b.include ?? [])].sort() };
     }
     const snapshot = props.snapshot ?? null;
-    if (snapshot !== null && !SNAPSHOT.test(snapshot)) problems.push({ site, message: `snapshot "${snapshot}" is not a timestamp of the form YYYYMMDDTHHMMSSZ (as snapshot.debian.org uses)` });
+    if (snapshot !== null && !SNAPSHOT.test(snapshot))
+      problems.push({
+        site,
+        message: `snapshot "${snapshot}" is not a timestamp of the form YYYYMMDDTHHMMSSZ (as snapshot.debian.org uses)`,
+      });
     if (snapshot !== null && (props.mirror !== undefined || typeof props.security === 'string')) {
-      problems.push({ site, message: 'snapshot sets the mirror and the security archive: give snapshotBase instead of mirror or security' });
+      problems.push({
+        site,
+        message: 'snapshot sets the mirror and the security archive: give snapshotBase instead of mirror or security',
+      });
     }
     const base = (props.snapshotBase ?? 'https://snapshot.debian.org').replace(/\/+$/, '');
     const rolling = ROLLING.has(suite);
-    const security = props.security === false || (props.security === undefined && rolling) ? null : snapshot ? `${base}/archive/debian-security/${snapshot}` : (props.security ?? 'http://deb.debian.org/debian-security');
+    const security =
+      props.security === false || (props.security === undefined && rolling)
+        ? null
+        : snapshot
+          ? `${base}/archive/debian-security/${snapshot}`
+          : (props.security ?? 'http://deb.debian.org/debian-security');
     const sources = [...(props.sources ?? [])];
-    for (const line of sources) if (!/^deb(-src)?\s+\S/.test(line) || line.includes('\n')) problems.push({ site, message: `source "${line}" is not a one-line apt source (deb [options] URI suite [components])` });
+    for (const line of sources)
+      if (!/^deb(-src)?\s+\S/.test(line) || line.includes('\n'))
+        problems.push({ site, message: `source "${line}" is not a one-line apt source (deb [options] URI suite [components])` });
     const platforms = platformsOf(props.platforms, problems, site);
     if (platforms && source.kind !== 'mmdebstrap' && platforms.some((p) => p !== DEFAULT_PLATFORM)) {
-      problems.push({ site, message: `platforms ${platforms.join(', ')} need a bootstrapped builder (mmdebstrap --arch): a ${source.kind === 'pull' ? '`from` image' : '`rootfs` tarball'} has one architecture` });
+      problems.push({
+        site,
+        message: `platforms ${platforms.join(', ')} need a bootstrapped builder (mmdebstrap --arch): a ${source.kind === 'pull' ? '`from` image' : '`rootfs` tarball'} has one architecture`,
+      });
     }
     const def: BuilderDef = {
       id,

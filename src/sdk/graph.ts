@@ -91,7 +91,7 @@ export function levels(g: Graph, ids: Iterable<string>): string[][] {
     if (id.startsWith('builder:')) continue;
     const n = dependenciesOf(g, id).length;
     waiting.set(id, n);
-    if (n === 0) ready.push(id), depth.set(id, 0);
+    if (n === 0) (ready.push(id), depth.set(id, 0));
   }
   while (ready.length) {
     const id = ready.pop()!;
@@ -127,7 +127,7 @@ export function reachable(starts: Iterable<string>, next: (id: string) => Iterab
   const out = new Set<string>();
   const stack = [...starts];
   while (stack.length) {
-    for (const n of next(stack.pop()!)) if (!out.has(n)) out.add(n), stack.push(n);
+    for (const n of next(stack.pop()!)) if (!out.has(n)) (out.add(n), stack.push(n));
   }
   return [...out].sort();
 }

@@ -17,7 +17,10 @@ interface Pattern {
  * @example parseIgnoreFile('# deps\nnode_modules\n!node_modules/keep\n') // ['node_modules', '!node_modules/keep']
  */
 export function parseIgnoreFile(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 /**

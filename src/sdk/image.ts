@@ -1,7 +1,14 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { checkArgs, describeValue, type ParamSpec } from './args';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import { VEX_STATUSES, type AccountDef, type HealthcheckDef, type PortageDef, type ReadyDef, type VexStatementDef } from '../contract/assembly';
+import {
+  VEX_STATUSES,
+  type AccountDef,
+  type HealthcheckDef,
+  type PortageDef,
+  type ReadyDef,
+  type VexStatementDef,
+} from '../contract/assembly';
 import { Builder, type SiteProblem } from './builder';
 import { Atom, checkKeyword, checkMakeConfName, checkUseFlag } from './portage/atom';
 import { sha256 as sha256Of } from '../util/hash';
@@ -11,12 +18,7 @@ import { readRegularFile, readTree, type TreeEntry } from './source';
 import * as v from './validate';
 
 /** Content given to `.file()`. */
-export type FileContent =
-  | string
-  | Uint8Array
-  | { readonly src: string }
-  | { readonly dir: true }
-  | { readonly symlink: string };
+export type FileContent = string | Uint8Array | { readonly src: string } | { readonly dir: true } | { readonly symlink: string };
 
 export interface FileOptions {
   /** Octal number (`0o755`) or string (`'0755'`). @default 0o644 for files, 0o755 for directories */
@@ -106,11 +108,24 @@ export interface HealthcheckProps {
 
 /** Categories `.keep()` can keep from the default purge. */
 export const KEEP_CATEGORIES = [
-  'docs', 'man', 'info', 'locales', 'headers', 'static-libs', 'pkgconfig', 'cmake',
-  'caches', 'init', 'ldcache', 'python-cache', 'portage', 'extras',
+  'docs',
+  'man',
+  'info',
+  'locales',
+  'headers',
+  'static-libs',
+  'pkgconfig',
+  'cmake',
+  'caches',
+  'init',
+  'ldcache',
+  'python-cache',
+  'portage',
+  'extras',
   // Not purge categories: setuid/setgid bits (and file capabilities) and world-writable
   // files, which the build otherwise removes and reports.
-  'setuid', 'world-writable',
+  'setuid',
+  'world-writable',
 ] as const;
 export type KeepCategory = (typeof KEEP_CATEGORIES)[number];
 
@@ -209,7 +224,11 @@ export interface ImageState {
   readonly dirs: readonly DirState[];
   readonly accounts: readonly AccountDef[];
   readonly needs: readonly string[];
-  readonly hooks: { readonly configureBuilder: readonly string[]; readonly configureRootfs: readonly string[]; readonly finishRootfs: readonly string[] };
+  readonly hooks: {
+    readonly configureBuilder: readonly string[];
+    readonly configureRootfs: readonly string[];
+    readonly finishRootfs: readonly string[];
+  };
   readonly config: OwnConfig;
   readonly allowRoot: boolean;
   readonly tags: readonly string[];
@@ -227,9 +246,23 @@ export interface ImageState {
 }
 
 const EMPTY_PORTAGE: PortageDef = {
-  use: [], keywords: [], mask: [], unmask: [], unmaskUse: [], makeConf: {}, packageEnv: [], overlays: [],
-  provide: [], unprovide: [], patches: [], uninstall: [], noBinpkgCache: [], runtimeLibs: [], downloads: [],
-  record: [], locales: [],
+  use: [],
+  keywords: [],
+  mask: [],
+  unmask: [],
+  unmaskUse: [],
+  makeConf: {},
+  packageEnv: [],
+  overlays: [],
+  provide: [],
+  unprovide: [],
+  patches: [],
+  uninstall: [],
+  noBinpkgCache: [],
+  runtimeLibs: [],
+  downloads: [],
+  record: [],
+  locales: [],
 };
 
 type Draft = { -readonly [K in keyof ImageState]: ImageState[K] };
@@ -255,15 +288,24 @@ export interface VexStatement {
   readonly products?: readonly (string | { readonly '@id': string })[];
 }
 
-const VEX_JUSTIFICATIONS = ['component_not_present', 'vulnerable_code_not_present', 'vulnerable_code_not_in_execute_path', 'vulnerable_code_cannot_be_controlled_by_adversary', 'inline_mitigations_already_exist'];
+const VEX_JUSTIFICATIONS = [
+  'component_not_present',
+  'vulnerable_code_not_present',
+  'vulnerable_code_not_in_execute_path',
+  'vulnerable_code_cannot_be_controlled_by_adversary',
+  'inline_mitigations_already_exist',
+];
 
 /** What is wrong with a VEX statement by OpenVEX v0.2.0's rules, or null. */
 function checkVexStatement(st: VexStatement): string | null {
   const name = typeof st?.vulnerability === 'string' ? st.vulnerability : st?.vulnerability?.name;
   if (!name) return '.vex(): a statement names no vulnerability';
-  if (!(VEX_STATUSES as readonly string[]).includes(st.status)) return `.vex(): ${name}: status "${st.status}" is not one of ${VEX_STATUSES.join(', ')}`;
-  if (st.status === 'not_affected' && !st.justification && !st.impact_statement) return `.vex(): ${name}: not_affected needs a justification (${VEX_JUSTIFICATIONS.join(', ')}) or an impact_statement`;
-  if (st.justification && !VEX_JUSTIFICATIONS.includes(st.justification)) return `.vex(): ${name}: justification "${st.justification}" is not one of ${VEX_JUSTIFICATIONS.join(', ')}`;
+  if (!(VEX_STATUSES as readonly string[]).includes(st.status))
+    return `.vex(): ${name}: status "${st.status}" is not one of ${VEX_STATUSES.join(', ')}`;
+  if (st.status === 'not_affected' && !st.justification && !st.impact_statement)
+    return `.vex(): ${name}: not_affected needs a justification (${VEX_JUSTIFICATIONS.join(', ')}) or an impact_statement`;
+  if (st.justification && !VEX_JUSTIFICATIONS.includes(st.justification))
+    return `.vex(): ${name}: justification "${st.justification}" is not one of ${VEX_JUSTIFICATIONS.join(', ')}`;
   if (st.status === 'affected' && !st.action_statement) return `.vex(): ${name}: affected needs an action_statement (what users should do)`;
   return null;
 }
@@ -319,11 +361,33 @@ export class Image {
     const m = v.checkImageId(id);
     if (m) problems.push({ site, message: m });
     return new Image({
-      id, declared: site, parent: null, builder: null, platforms: null, packages: [], portage: EMPTY_PORTAGE, portageCalls: [],
-      keep: [], purge: [], closure: null, copies: [], files: null, dirs: [], accounts: [], needs: [],
+      id,
+      declared: site,
+      parent: null,
+      builder: null,
+      platforms: null,
+      packages: [],
+      portage: EMPTY_PORTAGE,
+      portageCalls: [],
+      keep: [],
+      purge: [],
+      closure: null,
+      copies: [],
+      files: null,
+      dirs: [],
+      accounts: [],
+      needs: [],
       hooks: { configureBuilder: [], configureRootfs: [], finishRootfs: [] },
       config: { env: {}, expose: [], volumes: [], labels: {} },
-      allowRoot: false, tags: [], tests: [], debug: false, vex: [], patchData: {}, problems, warnings: [], sites: {},
+      allowRoot: false,
+      tags: [],
+      tests: [],
+      debug: false,
+      vex: [],
+      patchData: {},
+      problems,
+      warnings: [],
+      sites: {},
     });
   }
 
@@ -334,7 +398,11 @@ export class Image {
 
   /** @internal This image with a problem of a call of `method` recorded, nothing else changed. */
   problemAt(method: string, fn: Function, message: string, site: Site = Site.here(fn)): Image {
-    const d: Draft = { ...this.state, sites: { ...this.state.sites, [method]: site }, problems: [...this.state.problems, { site, message }] };
+    const d: Draft = {
+      ...this.state,
+      sites: { ...this.state.sites, [method]: site },
+      problems: [...this.state.problems, { site, message }],
+    };
     return new Image(d);
   }
 
@@ -489,7 +557,10 @@ export class Image {
     return this.portageNext('overlay', this.overlay, (p, problem) => {
       if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(name)) problem(`overlay name "${name}" is not a repository name`);
       problem(v.checkUri(props.uri));
-      p.overlays = [...p.overlays.filter((o) => o.name !== name), { name, uri: props.uri, type: props.type ?? 'git', branch: props.branch ?? null }];
+      p.overlays = [
+        ...p.overlays.filter((o) => o.name !== name),
+        { name, uri: props.uri, type: props.type ?? 'git', branch: props.branch ?? null },
+      ];
     });
   }
 
@@ -516,15 +587,20 @@ export class Image {
    */
   patch(atom: string, file: string): Image {
     let patchData: { sha256: string; data: Buffer } | null = null;
-    return this.portageNext('patch', this.patch, (p, problem, site) => {
-      problem(Atom.check(atom));
-      const data = readSource(resolve(site.dir(), file), problem, `patch ${file}`);
-      const sha256 = data ? sha256Of(data) : '';
-      p.patches = [...p.patches, { atom, name: basename(file), sha256 }];
-      if (data) patchData = { sha256, data };
-    }, (d) => {
-      if (patchData) d.patchData = { ...d.patchData, [patchData.sha256]: patchData.data };
-    });
+    return this.portageNext(
+      'patch',
+      this.patch,
+      (p, problem, site) => {
+        problem(Atom.check(atom));
+        const data = readSource(resolve(site.dir(), file), problem, `patch ${file}`);
+        const sha256 = data ? sha256Of(data) : '';
+        p.patches = [...p.patches, { atom, name: basename(file), sha256 }];
+        if (data) patchData = { sha256, data };
+      },
+      (d) => {
+        if (patchData) d.patchData = { ...d.patchData, [patchData.sha256]: patchData.data };
+      },
+    );
   }
 
   /** Removes a package from the root after the install (Kubler's `uninstall_package`). @example img.uninstall('sys-apps/portage') */
@@ -574,7 +650,9 @@ export class Image {
   /** Locales kept (and generated on glibc). @example img.locale('en_US.UTF-8') */
   locale(...locales: string[]): Image {
     return this.next('locale', this.locale, (d, _s, problem) => {
-      for (const l of locales) if (!/^[A-Za-z]{2,3}(_[A-Z]{2})?(\.[A-Za-z0-9-]+)?(@[a-z]+)?$|^C(\.UTF-8|\.utf8)?$|^POSIX$/.test(l)) problem(`"${l}" is not a locale name like en_US.UTF-8`);
+      for (const l of locales)
+        if (!/^[A-Za-z]{2,3}(_[A-Z]{2})?(\.[A-Za-z0-9-]+)?(@[a-z]+)?$|^C(\.UTF-8|\.utf8)?$|^POSIX$/.test(l))
+          problem(`"${l}" is not a locale name like en_US.UTF-8`);
       d.portage = { ...d.portage, locales: [...new Set([...d.portage.locales, ...locales])].sort() };
     });
   }
@@ -588,7 +666,8 @@ export class Image {
    */
   keep(...categories: KeepCategory[]): Image {
     return this.next('keep', this.keep, (d, _s, problem) => {
-      for (const c of categories) if (!KEEP_CATEGORIES.includes(c)) problem(`keep: unknown category "${c}" (known: ${KEEP_CATEGORIES.join(', ')})`);
+      for (const c of categories)
+        if (!KEEP_CATEGORIES.includes(c)) problem(`keep: unknown category "${c}" (known: ${KEEP_CATEGORIES.join(', ')})`);
       d.keep = [...new Set([...d.keep, ...categories])].sort();
     });
   }
@@ -649,7 +728,13 @@ export class Image {
         if (outside) {
           // A file from elsewhere on the host (../../etc/shadow) keeps its mode unless told, and is said out loud.
           srcMode = outside.mode;
-          d.warnings = [...d.warnings, { site, message: `file ${path}: its source ${abs} is outside the project (${outside.root}); it is copied into the assembly and the image${opts.mode === undefined ? ` with its mode 0${outside.mode.toString(8)}` : ''}` }];
+          d.warnings = [
+            ...d.warnings,
+            {
+              site,
+              message: `file ${path}: its source ${abs} is outside the project (${outside.root}); it is copied into the assembly and the image${opts.mode === undefined ? ` with its mode 0${outside.mode.toString(8)}` : ''}`,
+            },
+          ];
         }
       } else if ('dir' in content) type = 'dir';
       else if ('symlink' in content) {
@@ -705,10 +790,23 @@ export class Image {
       const tree = readTree(abs, { ignore: Array.isArray(ignore) ? ignore : [], dockerignore: props.dockerignore });
       for (const p of tree.problems) problem(`dir ${dest}: ${p}`);
       const outside = outsideProject(abs, site.dir());
-      if (outside) d.warnings = [...d.warnings, { site, message: `dir ${dest}: its source ${abs} is outside the project (${outside.root}); it is copied into the assembly and the image` }];
+      if (outside)
+        d.warnings = [
+          ...d.warnings,
+          {
+            site,
+            message: `dir ${dest}: its source ${abs} is outside the project (${outside.root}); it is copied into the assembly and the image`,
+          },
+        ];
       const entries = tree.entries
         .filter((e) => !(norm === '/' && e.rel === ''))
-        .map((e) => (e.type === 'file' && fileMode !== null ? { ...e, mode: fileMode } : e.type === 'dir' && dirMode !== null ? { ...e, mode: dirMode } : e));
+        .map((e) =>
+          e.type === 'file' && fileMode !== null
+            ? { ...e, mode: fileMode }
+            : e.type === 'dir' && dirMode !== null
+              ? { ...e, mode: dirMode }
+              : e,
+        );
       const owner = props.owner === undefined ? 'root' : String(props.owner);
       d.dirs = [...d.dirs.filter((x) => x.dest !== norm), { dest: norm, src: abs, owner, entries, site }];
     });
@@ -726,7 +824,14 @@ export class Image {
       problem(v.checkId('gid', gid));
       const group = props.group ?? props.user;
       problem(v.checkAccountName(group));
-      const a: AccountDef = { user: props.user, uid: props.uid, group, gid, home: props.home ?? `/home/${props.user}`, shell: props.shell ?? '/sbin/nologin' };
+      const a: AccountDef = {
+        user: props.user,
+        uid: props.uid,
+        group,
+        gid,
+        home: props.home ?? `/home/${props.user}`,
+        shell: props.shell ?? '/sbin/nologin',
+      };
       d.accounts = [...d.accounts.filter((x) => x.user !== a.user), a];
     });
   }
@@ -882,9 +987,15 @@ export class Image {
    */
   ready(props: ReadyProps): Image {
     return this.next('ready', this.ready, (d, _s, problem) => {
-      const cmd = props.cmd === undefined ? undefined : typeof props.cmd === 'string' ? props.cmd.trim().split(/\s+/).filter(Boolean) : [...props.cmd];
+      const cmd =
+        props.cmd === undefined
+          ? undefined
+          : typeof props.cmd === 'string'
+            ? props.cmd.trim().split(/\s+/).filter(Boolean)
+            : [...props.cmd];
       if ((props.port === undefined) === (cmd === undefined)) problem('ready: give either a port or a cmd');
-      if (props.port !== undefined && !(Number.isInteger(props.port) && props.port > 0 && props.port < 65536)) problem(`ready: port ${props.port} is not a TCP port (1-65535)`);
+      if (props.port !== undefined && !(Number.isInteger(props.port) && props.port > 0 && props.port < 65536))
+        problem(`ready: port ${props.port} is not a TCP port (1-65535)`);
       if (cmd !== undefined && cmd.length === 0) problem('ready: empty command');
       const timeout = props.timeout ?? 30;
       if (!(Number.isFinite(timeout) && timeout > 0)) problem(`ready: timeout ${timeout} must be a number of seconds > 0`);
@@ -898,7 +1009,11 @@ export class Image {
       const cmd = typeof props.cmd === 'string' ? ['/bin/sh', '-c', props.cmd] : [...props.cmd];
       if (cmd.length === 0) problem('healthcheck: empty command');
       const hc: HealthcheckDef = {
-        cmd, interval: props.interval ?? 5, timeout: props.timeout ?? 5, retries: props.retries ?? 3, startPeriod: props.startPeriod ?? 3,
+        cmd,
+        interval: props.interval ?? 5,
+        timeout: props.timeout ?? 5,
+        retries: props.retries ?? 3,
+        startPeriod: props.startPeriod ?? 3,
       };
       for (const k of ['interval', 'timeout', 'retries', 'startPeriod'] as const) {
         if (!(Number.isFinite(hc[k]) && hc[k] >= 0)) problem(`healthcheck: ${k} must be a number >= 0`);
@@ -1008,22 +1123,55 @@ const INVALID_ID = 'invalid/id';
  * adds its line (test/sdk/args.test.ts checks that every method has one).
  */
 export const IMAGE_SIGNATURES: Readonly<Record<string, readonly ParamSpec[]>> = {
-  from: ['image|string'], builder: ['builder'], platforms: ['...string'], packages: ['...string'],
-  use: ['string', '...string'], keywords: ['string', '...string'], mask: ['...string'], unmask: ['...string'],
-  unmaskUse: ['string', '...string'], makeConf: ['record'], packageEnv: ['string', 'record'],
-  overlay: ['string', '{uri:string,type:?string,branch:?string}'], provide: ['...string'], unprovide: ['...string'],
-  patch: ['string', 'string'], uninstall: ['...string'], noBinpkgCache: ['...string'], runtimeLibs: ['...string'],
-  download: ['string', 'string', '?string'], record: ['string', 'string'], locale: ['...string'], keep: ['...string'],
-  purge: ['...string'], closure: ['{roots:strings,keep:?strings}'], copy: ['{from:image/string,paths:strings}'],
+  from: ['image|string'],
+  builder: ['builder'],
+  platforms: ['...string'],
+  packages: ['...string'],
+  use: ['string', '...string'],
+  keywords: ['string', '...string'],
+  mask: ['...string'],
+  unmask: ['...string'],
+  unmaskUse: ['string', '...string'],
+  makeConf: ['record'],
+  packageEnv: ['string', 'record'],
+  overlay: ['string', '{uri:string,type:?string,branch:?string}'],
+  provide: ['...string'],
+  unprovide: ['...string'],
+  patch: ['string', 'string'],
+  uninstall: ['...string'],
+  noBinpkgCache: ['...string'],
+  runtimeLibs: ['...string'],
+  download: ['string', 'string', '?string'],
+  record: ['string', 'string'],
+  locale: ['...string'],
+  keep: ['...string'],
+  purge: ['...string'],
+  closure: ['{roots:strings,keep:?strings}'],
+  copy: ['{from:image/string,paths:strings}'],
   file: ['string', 'string|bytes|{src:?string,dir:?boolean,symlink:?string}', '?{mode:?integer/string,owner:?string/integer}'],
   account: ['{user:string,uid:integer,group:?string,gid:?integer,home:?string,shell:?string}'],
-  user: ['string|integer'], allowRoot: [], entrypoint: ['...string'], cmd: ['...string'], env: ['string', 'string'],
-  workdir: ['string'], expose: ['...integer|string'], volume: ['...string'], label: ['string', 'string'], tag: ['...string'],
-  needs: ['...string'], configureBuilder: ['string'], configureRootfs: ['string'], finishRootfs: ['string'],
-  test: ['string|strings'], healthcheck: ['{cmd:strings/string,interval:?number,timeout:?number,retries:?integer,startPeriod:?number}'],
+  user: ['string|integer'],
+  allowRoot: [],
+  entrypoint: ['...string'],
+  cmd: ['...string'],
+  env: ['string', 'string'],
+  workdir: ['string'],
+  expose: ['...integer|string'],
+  volume: ['...string'],
+  label: ['string', 'string'],
+  tag: ['...string'],
+  needs: ['...string'],
+  configureBuilder: ['string'],
+  configureRootfs: ['string'],
+  finishRootfs: ['string'],
+  test: ['string|strings'],
+  healthcheck: ['{cmd:strings/string,interval:?number,timeout:?number,retries:?integer,startPeriod:?number}'],
   dir: ['string', '{src:string,ignore:?strings,dockerignore:?boolean,owner:?string/integer,mode:?integer/string/object}'],
-  init: ['?boolean'], ready: ['object'], vex: ['...object'],
-  debug: [], with: ['function'],
+  init: ['?boolean'],
+  ready: ['object'],
+  vex: ['...object'],
+  debug: [],
+  with: ['function'],
 };
 
 for (const [name, params] of Object.entries(IMAGE_SIGNATURES)) {

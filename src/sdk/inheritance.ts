@@ -9,7 +9,17 @@ import { INIT_ENTRYPOINT, type AccountDef, type ImageConfigDef } from '../contra
 import type { Builder } from './builder';
 import { Image, type ImageState } from './image';
 
-const SCRATCH_CONFIG: ImageConfigDef = { entrypoint: null, cmd: null, env: {}, workdir: null, expose: [], volumes: [], labels: {}, user: null, healthcheck: null };
+const SCRATCH_CONFIG: ImageConfigDef = {
+  entrypoint: null,
+  cmd: null,
+  env: {},
+  workdir: null,
+  expose: [],
+  volumes: [],
+  labels: {},
+  user: null,
+  healthcheck: null,
+};
 
 /**
  * The inheritance of an app's images, by id (the first value of an id stands for it).
@@ -68,7 +78,11 @@ export class Inheritance {
 
   /** The platforms it is built for: its own, else its parent's, else its builder's; null: the host's. */
   platformsOf(img: Image): readonly string[] | null {
-    return this.inherited<readonly string[] | null>('platforms', img, (i, fromParent) => i.state.platforms ?? fromParent ?? this.builderOf(i)?.platforms ?? null);
+    return this.inherited<readonly string[] | null>(
+      'platforms',
+      img,
+      (i, fromParent) => i.state.platforms ?? fromParent ?? this.builderOf(i)?.platforms ?? null,
+    );
   }
 
   /** Declared accounts, the image's own replacing a parent's of the same user. */
@@ -91,7 +105,7 @@ export class Inheritance {
   endsAtScratch(img: Image): boolean {
     return this.inherited('scratch', img, (i, fromParent: boolean | null) => {
       const p = this.parentOf(i);
-      return p === null ? true : p === undefined ? false : fromParent ?? false;
+      return p === null ? true : p === undefined ? false : (fromParent ?? false);
     });
   }
 

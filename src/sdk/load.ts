@@ -59,7 +59,10 @@ export function loadApp(path = 'images.ts'): App {
   let exitCalled: string | null = null;
   process.exit = function (code?: string | number | null) {
     exitCalled = String(code ?? 0);
-    throw new ImgsdkError('LOAD', `${file} called process.exit(${exitCalled}) while it was loaded: an app file defines images and must not end the process`);
+    throw new ImgsdkError(
+      'LOAD',
+      `${file} called process.exit(${exitCalled}) while it was loaded: an app file defines images and must not end the process`,
+    );
   } as typeof process.exit;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -74,10 +77,15 @@ export function loadApp(path = 'images.ts'): App {
     process.exit = exit;
   }
   // A try/catch in the app that swallowed the error does not make the call harmless.
-  if (exitCalled !== null) throw new ImgsdkError('LOAD', `${file} called process.exit(${exitCalled}) while it was loaded: an app file defines images and must not end the process`);
+  if (exitCalled !== null)
+    throw new ImgsdkError(
+      'LOAD',
+      `${file} called process.exit(${exitCalled}) while it was loaded: an app file defines images and must not end the process`,
+    );
   const theApp = App.of([mod]);
   appSources.set(theApp, loadedSources(dirname(file)));
-  if (theApp.roots.length === 0) throw new UsageError(`${file} exports no image: export your images (named, default, arrays or objects of them)`);
+  if (theApp.roots.length === 0)
+    throw new UsageError(`${file} exports no image: export your images (named, default, arrays or objects of them)`);
   return theApp;
 }
 

@@ -43,7 +43,8 @@ class LockChecker {
   /** `required` fields are there, and no field but those and `optional`. */
   fields(v: Rec, path: JsonPath, required: readonly string[], optional: readonly string[] = []): void {
     for (const k of required) if (!(k in v)) this.at(path, `has no "${k}"`);
-    for (const k of Object.keys(v)) if (!required.includes(k) && !optional.includes(k)) this.at([...path, k], `"${k}" is not a field of this entry`);
+    for (const k of Object.keys(v))
+      if (!required.includes(k) && !optional.includes(k)) this.at([...path, k], `"${k}" is not a field of this entry`);
   }
 
   /** Field `k`, when there, is a string `re` accepts (the empty string only with `allowEmpty`). */
@@ -51,7 +52,8 @@ class LockChecker {
     if (!(k in v)) return;
     const x = v[k];
     if (typeof x !== 'string') this.at([...path, k], `${k} must be a string (${what}), not ${JSON.stringify(x)}`);
-    else if (x === '' ? !allowEmpty : !(typeof re === 'function' ? re(x) : re.test(x))) this.at([...path, k], `${k} ${JSON.stringify(x)} is not ${what}`);
+    else if (x === '' ? !allowEmpty : !(typeof re === 'function' ? re(x) : re.test(x)))
+      this.at([...path, k], `${k} ${JSON.stringify(x)} is not ${what}`);
   }
 
   /** Field `k`, when there, is a list of strings `re` accepts. */
@@ -102,9 +104,11 @@ function checkBuilderEntry(c: LockChecker, p: JsonPath, b: unknown): string | nu
     if ('snapshot' in b && b.snapshot !== null) c.str(b, p, 'snapshot', /^\d{8}T\d{6}Z$/, 'null or a snapshot time (YYYYMMDDTHHMMSSZ)');
     if ('releases' in b) {
       if (!isRec(b.releases)) c.at([...p, 'releases'], 'releases must be an object of Release dates');
-      else for (const [k, d] of Object.entries(b.releases)) {
-        if (!/^[^\s]+$/.test(k) || typeof d !== 'string' || !/^[^\n\t]*$/.test(d)) c.at([...p, 'releases', k], `releases[${JSON.stringify(k)}] is not a suite and its Release date`);
-      }
+      else
+        for (const [k, d] of Object.entries(b.releases)) {
+          if (!/^[^\s]+$/.test(k) || typeof d !== 'string' || !/^[^\n\t]*$/.test(d))
+            c.at([...p, 'releases', k], `releases[${JSON.stringify(k)}] is not a suite and its Release date`);
+        }
     }
   } else if (b.kind === 'gentoo') {
     c.fields(b, p, ['kind', 'arch', 'stage3', 'date', 'sha512', 'portage'], ['snapshot']);
@@ -150,7 +154,8 @@ function checkGentooPackage(c: LockChecker, q: JsonPath, x: Rec): void {
   c.str(x, q, 'name', GENTOO_NAME, 'a Gentoo category/package');
   c.str(x, q, 'version', GENTOO_VERSION, 'a Gentoo version');
   c.str(x, q, 'arch', ARCH, 'a Gentoo arch');
-  if ('sha256' in x && x.sha256 !== '') c.at([...q, 'sha256'], 'sha256 must be "" for a Gentoo package (built from source, checked by its Manifest)');
+  if ('sha256' in x && x.sha256 !== '')
+    c.at([...q, 'sha256'], 'sha256 must be "" for a Gentoo package (built from source, checked by its Manifest)');
   c.str(x, q, 'suite', WORD, 'a Portage repository name');
   c.list(x, q, 'use', USE_FLAG, 'a USE flag');
   c.str(x, q, 'slot', SLOT, 'a slot');
@@ -163,5 +168,5 @@ function checkDebianPackageEntry(c: LockChecker, q: JsonPath, x: Rec): void {
   c.str(x, q, 'arch', ARCH, 'a Debian architecture');
   c.str(x, q, 'sha256', SHA256, 'a sha256 (64 lowercase hex digits): the .deb checksum check needs it');
   // The suite, or for a flat repository (`deb URI ./`) its URI: informational, one token.
-  c.str(x, q, 'suite', /^[^\s]+$/, 'a suite (or a flat repository\'s URI)', true);
+  c.str(x, q, 'suite', /^[^\s]+$/, "a suite (or a flat repository's URI)", true);
 }

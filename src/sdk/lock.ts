@@ -114,7 +114,8 @@ export function emptyLock(): Lock {
  */
 export function renderLock(lock: Lock): string {
   const images: Record<string, ImageLock> = {};
-  for (const [id, e] of Object.entries(lock.images)) images[id] = { ...e, request: [...e.request].sort(), packages: sortPackages(e.packages) };
+  for (const [id, e] of Object.entries(lock.images))
+    images[id] = { ...e, request: [...e.request].sort(), packages: sortPackages(e.packages) };
   return prettyJson({ ...lock, lockfileVersion: LOCK_VERSION, images }, ['lockfileVersion', 'builders', 'images']);
 }
 
@@ -136,13 +137,17 @@ export function parseLock(text: string, file = LOCK_FILE): Lock {
     }
   };
   if (o.lockfileVersion !== LOCK_VERSION) {
-    throw new LockError(`${file}:${lineOf(['lockfileVersion'])}: lockfileVersion ${JSON.stringify(o.lockfileVersion)} is not ${LOCK_VERSION}; ${fix}`);
+    throw new LockError(
+      `${file}:${lineOf(['lockfileVersion'])}: lockfileVersion ${JSON.stringify(o.lockfileVersion)} is not ${LOCK_VERSION}; ${fix}`,
+    );
   }
   const problems = checkLockValue(o);
   if (problems.length) {
     const shown = problems.slice(0, 20).map((p) => `  ${file}:${lineOf(p.path)}: ${describePath(p.path)}${p.why}`);
     if (problems.length > 20) shown.push(`  … and ${problems.length - 20} more`);
-    throw new LockError(`${file} is not a valid lock (${problems.length} problem${problems.length === 1 ? '' : 's'}); ${fix}:\n${shown.join('\n')}`);
+    throw new LockError(
+      `${file} is not a valid lock (${problems.length} problem${problems.length === 1 ? '' : 's'}); ${fix}:\n${shown.join('\n')}`,
+    );
   }
   return o as unknown as Lock;
 }
@@ -151,7 +156,10 @@ export function parseLock(text: string, file = LOCK_FILE): Lock {
 function describePath(path: JsonPath): string {
   const head = path.length > 2 && typeof path[path.length - 1] === 'string' ? path.slice(0, -1) : path;
   if (!head.length) return '';
-  return `${head.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `[${JSON.stringify(k)}]`)).join('').replace(/\["([a-z]+)"\]/g, '.$1')}: `;
+  return `${head
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `[${JSON.stringify(k)}]`))
+    .join('')
+    .replace(/\["([a-z]+)"\]/g, '.$1')}: `;
 }
 
 /**
@@ -223,7 +231,7 @@ export function lockStates(
     const builder = builders.get(def.builder)!;
     const parent = def.parent ? out.get(def.parent) : undefined;
     const inherited = parent?.pins ?? [];
-    const parentBad = parent && (parent.status !== 'locked' && parent.why) ? `parent ${def.parent} is not locked` : '';
+    const parentBad = parent && parent.status !== 'locked' && parent.why ? `parent ${def.parent} is not locked` : '';
     if (def.packages.length === 0) {
       // Nothing of its own to lock; `why` tells its children what the parent lacks.
       out.set(id, { status: 'none', why: parentBad, own: [], pins: parentBad ? [] : inherited });
@@ -234,10 +242,13 @@ export function lockStates(
     let why = '';
     if (!entry) [status, why] = ['missing', `${id} is not in the lock`];
     else {
-      why = checkBuilder(builder) ||
+      why =
+        checkBuilder(builder) ||
         (entry.builder !== def.builder ? `builder changed from ${entry.builder} to ${def.builder}` : '') ||
         ((entry.parent ?? null) !== def.parent ? `parent changed from ${entry.parent ?? 'scratch'} to ${def.parent ?? 'scratch'}` : '') ||
-        (canonicalJson([...entry.request].sort()) !== canonicalJson([...def.packages].sort()) ? `packages changed (locked for ${entry.request.join(' ') || 'none'})` : '') ||
+        (canonicalJson([...entry.request].sort()) !== canonicalJson([...def.packages].sort())
+          ? `packages changed (locked for ${entry.request.join(' ') || 'none'})`
+          : '') ||
         parentBad;
       if (why) status = 'stale';
     }
@@ -282,9 +293,17 @@ export function lockChanges(before: Lock | null, after: Lock, ids: readonly stri
     for (const k of [...new Set([...was.keys(), ...is.keys()])].sort(byName)) {
       const a = was.get(k);
       const b = is.get(k);
-      if (a && b && a.version === b.version && a.sha256 === b.sha256 && canonicalJson(a.use ?? null) === canonicalJson(b.use ?? null)) continue;
+      if (a && b && a.version === b.version && a.sha256 === b.sha256 && canonicalJson(a.use ?? null) === canonicalJson(b.use ?? null))
+        continue;
       const p = (b ?? a)!;
-      out.push({ image, package: p.name, arch: p.arch, locked: a?.version ?? null, available: b?.version ?? null, security: !!b && b.suite.endsWith('-security') });
+      out.push({
+        image,
+        package: p.name,
+        arch: p.arch,
+        locked: a?.version ?? null,
+        available: b?.version ?? null,
+        security: !!b && b.suite.endsWith('-security'),
+      });
     }
   }
   return out;

@@ -4,8 +4,21 @@ import type { Policy, PolicyContext } from './app';
 // A name, then the end or what may follow a name in an atom or apt spec: a version
 // (`-5.2`, `=5.2-1`), slot or arch (`:0`, `:amd64`), release (`/bookworm`), USE deps.
 // Not any `-`: `bash-completion` is no shell.
-const SHELL_PACKAGES = /^[<>=~!]*(?:(?:app-shells|sys-apps)\/(?:bash|dash|zsh|mksh|tcsh|busybox)|(?:bash|dash|zsh|mksh|tcsh|busybox|busybox-static|ash|ksh|ksh93u\+m|yash|fish))(?:$|-\d|[:=/\[])/;
-const SHELL_PATHS = ['bin/sh', 'bin/bash', 'bin/dash', 'bin/ash', 'bin/zsh', 'bin/busybox', 'usr/bin/sh', 'usr/bin/bash', 'usr/bin/dash', 'usr/bin/zsh', 'usr/bin/busybox'];
+const SHELL_PACKAGES =
+  /^[<>=~!]*(?:(?:app-shells|sys-apps)\/(?:bash|dash|zsh|mksh|tcsh|busybox)|(?:bash|dash|zsh|mksh|tcsh|busybox|busybox-static|ash|ksh|ksh93u\+m|yash|fish))(?:$|-\d|[:=/\[])/;
+const SHELL_PATHS = [
+  'bin/sh',
+  'bin/bash',
+  'bin/dash',
+  'bin/ash',
+  'bin/zsh',
+  'bin/busybox',
+  'usr/bin/sh',
+  'usr/bin/bash',
+  'usr/bin/dash',
+  'usr/bin/zsh',
+  'usr/bin/busybox',
+];
 
 /**
  * Every image that runs something runs as a user other than root, even with

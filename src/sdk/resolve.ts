@@ -57,7 +57,8 @@ export function resolveApp(app: App): Resolved {
     for (const w of s.warnings) warnings.push({ id: s.id, site: w.site.toString() || undefined, message: w.message });
     sites.set(s.id, { declared: s.declared, methods: s.sites });
     const r: RuleContext = {
-      view, noteBuilder,
+      view,
+      noteBuilder,
       problem: (site, message) => add(s.id, site, message),
       warning: (site, message) => warnings.push({ id: s.id, site: site?.toString() || undefined, message }),
     };
@@ -99,7 +100,11 @@ function definitionOf(img: Image, view: Inheritance, blobs: Map<string, Buffer>,
     id: s.id,
     parent: parent ? parent.id : typeof s.parent === 'string' ? s.parent : null,
     builder: b?.id ?? '',
-    packages: withInitPackage(s.packages.map((p) => p.spec), b, view.configOf(img).init && !(parent && view.configOf(parent).init)),
+    packages: withInitPackage(
+      s.packages.map((p) => p.spec),
+      b,
+      view.configOf(img).init && !(parent && view.configOf(parent).init),
+    ),
     portage: s.portage,
     keep: s.keep,
     purge: s.purge,
@@ -128,7 +133,14 @@ function definitionOf(img: Image, view: Inheritance, blobs: Map<string, Buffer>,
  * still be left to the build (`later`): one a package's install may create, when
  * the image or a parent installs packages (its ids are known only then).
  */
-function ownerOf(owner: string, img: Image, view: Inheritance, what: string, site: Site | undefined, r: RuleContext): { ids: [number, number] | null; later: boolean } {
+function ownerOf(
+  owner: string,
+  img: Image,
+  view: Inheritance,
+  what: string,
+  site: Site | undefined,
+  r: RuleContext,
+): { ids: [number, number] | null; later: boolean } {
   const ids = resolveOwner(owner, view.accountsOf(img));
   const later = !ids && view.installsPackages(img) && owner.split(':').every((n) => ACCOUNT_NAME.test(n));
   if (!ids && !later) r.problem(site, `${what}: owner "${owner}" ${noAccount(img)}`);
@@ -144,7 +156,17 @@ function fileDefs(img: Image, view: Inheritance, blobs: Map<string, Buffer>, r: 
       sha256 = sha256Of(f.content);
       blobs.set(sha256, f.content);
     }
-    return { path: f.path, type: f.type, mode: f.mode, uid: ids?.[0] ?? 0, gid: ids?.[1] ?? 0, sha256, size: f.content?.length ?? 0, target: f.target, ...(later ? { owner: f.owner } : {}) };
+    return {
+      path: f.path,
+      type: f.type,
+      mode: f.mode,
+      uid: ids?.[0] ?? 0,
+      gid: ids?.[1] ?? 0,
+      sha256,
+      size: f.content?.length ?? 0,
+      target: f.target,
+      ...(later ? { owner: f.owner } : {}),
+    };
   });
 }
 
@@ -160,7 +182,17 @@ function dirDefs(img: Image, view: Inheritance, blobs: Map<string, Buffer>, r: R
         blobs.set(sha256, e.data);
       }
       const path = e.rel === '' ? dir.dest : dir.dest === '/' ? `/${e.rel}` : `${dir.dest}/${e.rel}`;
-      return { path, type: e.type, mode: e.mode, uid, gid, sha256, size: e.data?.length ?? 0, target: e.target, ...(later ? { owner: dir.owner } : {}) };
+      return {
+        path,
+        type: e.type,
+        mode: e.mode,
+        uid,
+        gid,
+        sha256,
+        size: e.data?.length ?? 0,
+        target: e.target,
+        ...(later ? { owner: dir.owner } : {}),
+      };
     });
     return { dest: dir.dest, entries };
   });
@@ -171,11 +203,37 @@ function ownParts(img: Image, view: Inheritance): unknown {
   const s = img.state;
   const p = view.parentOf(img);
   return {
-    parent: p ? p.id : s.parent, builder: s.builder?.id ?? null, platforms: s.platforms, packages: s.packages.map((x) => x.spec), portage: s.portage,
-    keep: s.keep, purge: s.purge, closure: s.closure, copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
-    dirs: s.dirs.map((d) => ({ dest: d.dest, owner: d.owner, entries: d.entries.map((e) => ({ ...e, data: e.data?.toString('base64') ?? null })) })),
-    files: filesOf(s).map((f) => ({ path: f.path, type: f.type, mode: f.mode, owner: f.owner, target: f.target, content: f.content?.toString('base64') ?? null })),
-    accounts: s.accounts, needs: s.needs, hooks: s.hooks, config: s.config, allowRoot: s.allowRoot, tags: s.tags, tests: s.tests, debug: s.debug, vex: s.vex,
+    parent: p ? p.id : s.parent,
+    builder: s.builder?.id ?? null,
+    platforms: s.platforms,
+    packages: s.packages.map((x) => x.spec),
+    portage: s.portage,
+    keep: s.keep,
+    purge: s.purge,
+    closure: s.closure,
+    copies: s.copies.map((c) => ({ from: typeof c.from === 'string' ? c.from : c.from.id, paths: c.paths })),
+    dirs: s.dirs.map((d) => ({
+      dest: d.dest,
+      owner: d.owner,
+      entries: d.entries.map((e) => ({ ...e, data: e.data?.toString('base64') ?? null })),
+    })),
+    files: filesOf(s).map((f) => ({
+      path: f.path,
+      type: f.type,
+      mode: f.mode,
+      owner: f.owner,
+      target: f.target,
+      content: f.content?.toString('base64') ?? null,
+    })),
+    accounts: s.accounts,
+    needs: s.needs,
+    hooks: s.hooks,
+    config: s.config,
+    allowRoot: s.allowRoot,
+    tags: s.tags,
+    tests: s.tests,
+    debug: s.debug,
+    vex: s.vex,
     ...(s.ready ? { ready: s.ready } : {}),
   };
 }
@@ -183,10 +241,12 @@ function ownParts(img: Image, view: Inheritance): unknown {
 /** The uid and gid of `user[:group]` (names or numbers) among known users and declared accounts; null when either is unknown. */
 function resolveOwner(owner: string, accounts: readonly AccountDef[]): [number, number] | null {
   const [u, g] = owner.split(':');
-  const uid = /^\d+$/.test(u) ? [Number(u), Number(u)] : KNOWN_USERS[u] ?? ((a) => (a ? [a.uid, a.gid] : null))(accounts.find((a) => a.user === u));
+  const uid = /^\d+$/.test(u)
+    ? [Number(u), Number(u)]
+    : (KNOWN_USERS[u] ?? ((a) => (a ? [a.uid, a.gid] : null))(accounts.find((a) => a.user === u)));
   if (!uid) return null;
   if (g === undefined) return uid as [number, number];
-  const gid = /^\d+$/.test(g) ? Number(g) : KNOWN_USERS[g]?.[1] ?? accounts.find((a) => a.group === g)?.gid;
+  const gid = /^\d+$/.test(g) ? Number(g) : (KNOWN_USERS[g]?.[1] ?? accounts.find((a) => a.group === g)?.gid);
   return gid === undefined ? null : [uid[0], gid];
 }
 

@@ -27,14 +27,30 @@ export interface RuleContext {
 export type Rule = (img: Image, r: RuleContext) => void;
 
 /** Methods that only a Portage (Gentoo) builder understands. */
-export const PORTAGE_ONLY = new Set(['use', 'keywords', 'mask', 'unmask', 'unmaskUse', 'makeConf', 'packageEnv', 'overlay', 'provide', 'unprovide', 'patch', 'uninstall', 'noBinpkgCache', 'runtimeLibs']);
+export const PORTAGE_ONLY = new Set([
+  'use',
+  'keywords',
+  'mask',
+  'unmask',
+  'unmaskUse',
+  'makeConf',
+  'packageEnv',
+  'overlay',
+  'provide',
+  'unprovide',
+  'patch',
+  'uninstall',
+  'noBinpkgCache',
+  'runtimeLibs',
+]);
 
 /** Users every image has. */
 export const KNOWN_USERS: Readonly<Record<string, readonly [number, number]>> = { root: [0, 0], nobody: [65534, 65534] };
 
 /** The parent named by `.from('id')` is an image of the app. */
 export const knownParent: Rule = (img, r) => {
-  if (r.view.parentOf(img) === undefined) r.problem(img.state.sites.from, `unknown parent "${String(img.state.parent)}": no image with that id in the app`);
+  if (r.view.parentOf(img) === undefined)
+    r.problem(img.state.sites.from, `unknown parent "${String(img.state.parent)}": no image with that id in the app`);
 };
 
 /** Each `.copy({ from })` names an image of the app. */
@@ -59,7 +75,10 @@ export const builderMatchesParent: Rule = (img, r) => {
   const b = r.view.builderOf(img);
   const pb = parent ? r.view.builderOf(parent) : null;
   if (b && pb && (b.kind !== pb.kind || b.libc !== pb.libc)) {
-    r.problem(s.sites.builder ?? s.sites.from, `builder ${b.id} (${b.kind}, ${b.libc}) does not match the parent ${parent!.id}'s builder ${pb.id} (${pb.kind}, ${pb.libc})`);
+    r.problem(
+      s.sites.builder ?? s.sites.from,
+      `builder ${b.id} (${b.kind}, ${b.libc}) does not match the parent ${parent!.id}'s builder ${pb.id} (${pb.kind}, ${pb.libc})`,
+    );
   }
 };
 
@@ -71,9 +90,12 @@ export const builderBuildsPlatforms: Rule = (img, r) => {
   if (!platforms || !b) return;
   const missing = platforms.filter((p) => !b.platforms?.includes(p));
   if (!missing.length) return;
-  r.problem(s.sites.platforms ?? s.sites.builder ?? s.sites.from ?? s.declared, b.platforms
-    ? `builder ${b.id} does not build for ${missing.join(', ')} (its platforms: ${b.platforms.join(', ')}); add ${missing.length === 1 ? 'it' : 'them'} to the builder's platforms`
-    : `builder ${b.id} names no platforms, so it cannot build for ${missing.join(', ')}; give it platforms: [${platforms.map((p) => `'${p}'`).join(', ')}]`);
+  r.problem(
+    s.sites.platforms ?? s.sites.builder ?? s.sites.from ?? s.declared,
+    b.platforms
+      ? `builder ${b.id} does not build for ${missing.join(', ')} (its platforms: ${b.platforms.join(', ')}); add ${missing.length === 1 ? 'it' : 'them'} to the builder's platforms`
+      : `builder ${b.id} names no platforms, so it cannot build for ${missing.join(', ')}; give it platforms: [${platforms.map((p) => `'${p}'`).join(', ')}]`,
+  );
 };
 
 /** The parent is built for every platform of the image (both name none, or the parent names more). */
@@ -84,7 +106,10 @@ export const platformsMatchParent: Rule = (img, r) => {
   const pp = r.view.platformsOf(parent);
   const missing = missingPlatforms(platforms, pp);
   if (missing === null || missing.length) {
-    r.problem(img.state.sites.platforms ?? img.state.sites.from, `is built for ${describe(platforms)}, but its parent ${parent.id} is built for ${describe(pp)}${missing?.length ? `: the parent has no ${missing.join(', ')}` : ''}`);
+    r.problem(
+      img.state.sites.platforms ?? img.state.sites.from,
+      `is built for ${describe(platforms)}, but its parent ${parent.id} is built for ${describe(pp)}${missing?.length ? `: the parent has no ${missing.join(', ')}` : ''}`,
+    );
   }
 };
 
@@ -97,7 +122,10 @@ export const copiesMatchPlatforms: Rule = (img, r) => {
     const fp = r.view.platformsOf(from);
     const missing = missingPlatforms(platforms, fp);
     if (missing === null || missing.length) {
-      r.problem(c.site, `.copy() across platforms: this image is built for ${describe(platforms)}, but ${from.id} for ${describe(fp)}${missing?.length ? ` (no ${missing.join(', ')})` : ''}`);
+      r.problem(
+        c.site,
+        `.copy() across platforms: this image is built for ${describe(platforms)}, but ${from.id} for ${describe(fp)}${missing?.length ? ` (no ${missing.join(', ')})` : ''}`,
+      );
     }
   }
 };
@@ -107,9 +135,13 @@ export const debianRefusesPortage: Rule = (img, r) => {
   const b = r.view.builderOf(img);
   if (b?.kind !== 'debian') return;
   const s = img.state;
-  for (const c of s.portageCalls) if (PORTAGE_ONLY.has(c.method)) r.problem(c.site, `.${c.method}() is Portage-only, but ${b.id} is a Debian builder`);
+  for (const c of s.portageCalls)
+    if (PORTAGE_ONLY.has(c.method)) r.problem(c.site, `.${c.method}() is Portage-only, but ${b.id} is a Debian builder`);
   for (const dl of s.portage.downloads) {
-    r.problem(s.sites.download, `.download("${dl.url}") is not supported on Debian images (${b.id} is a Debian builder): add the file with .file(path, { src }), or fetch and check it in a .configureRootfs() hook`);
+    r.problem(
+      s.sites.download,
+      `.download("${dl.url}") is not supported on Debian images (${b.id} is a Debian builder): add the file with .file(path, { src }), or fetch and check it in a .configureRootfs() hook`,
+    );
   }
 };
 
@@ -129,7 +161,10 @@ export const keywordsPin: Rule = (img, r) => {
   // Each .keywords() call adds one entry: the n-th call's site is the n-th entry's.
   const sites = s.portageCalls.filter((c) => c.method === 'keywords').map((c) => c.site);
   s.portage.keywords.forEach((k, i) => {
-    const m = keywordsDoNotPin(k.atom, s.packages.map((p) => p.spec));
+    const m = keywordsDoNotPin(
+      k.atom,
+      s.packages.map((p) => p.spec),
+    );
     if (m) r.warning(sites[i], m);
   });
 };
@@ -143,7 +178,8 @@ export const rootIsMeant: Rule = (img, r) => {
   // Root by name or by what the name resolves to (an account declared with uid 0).
   const isRoot = isRootUser(user) || resolveUser(user, r.view.accountsOf(img))?.uid === 0;
   if (!isRoot) return;
-  if (runsSomething(config)) r.problem(s.sites.user ?? s.sites.entrypoint ?? s.sites.cmd ?? s.declared, `runs as root: set .user(...) or call .allowRoot()`);
+  if (runsSomething(config))
+    r.problem(s.sites.user ?? s.sites.entrypoint ?? s.sites.cmd ?? s.declared, `runs as root: set .user(...) or call .allowRoot()`);
   // Naming root is a choice to run as root, whether or not this image runs anything yet.
   else if (s.sites.user && user !== null) r.problem(s.sites.user, `.user('${user}') runs as root: call .allowRoot() to mean it`);
 };
@@ -158,8 +194,18 @@ export const userHasAccount: Rule = (img, r) => {
 
 /** Every rule, in the order their problems are reported. File and directory owners are checked where their definitions are made (resolve.ts). */
 export const RULES: readonly Rule[] = [
-  knownParent, knownCopySources, hasBuilder, builderMatchesParent, builderBuildsPlatforms, platformsMatchParent, copiesMatchPlatforms,
-  debianRefusesPortage, packageSpecsFitBuilder, keywordsPin, rootIsMeant, userHasAccount,
+  knownParent,
+  knownCopySources,
+  hasBuilder,
+  builderMatchesParent,
+  builderBuildsPlatforms,
+  platformsMatchParent,
+  copiesMatchPlatforms,
+  debianRefusesPortage,
+  packageSpecsFitBuilder,
+  keywordsPin,
+  rootIsMeant,
+  userHasAccount,
 ];
 
 /** The end of the message for a name no account declares and no install could create. */
@@ -195,9 +241,13 @@ function keywordsDoNotPin(atom: string, packages: readonly string[]): string | n
     .map((p) => Atom.parse(p))
     .filter((p) => p.blocker === null && p.cpn === k.cpn && p.version !== null);
   if (selecting.some((p) => !pinnedOutside(k, p))) return null;
-  const asked = selecting.length ? `the image's packages ask for ${selecting.map(String).join(', ')}` : `the image's packages do not name a version of ${k.cpn}`;
-  return `.keywords("${atom}") does not pin ${k.cpn}: ${asked}, and emerge installs the newest visible version, keyworded or not. ` +
-    `To pin it, put "${atom}" in .packages()`;
+  const asked = selecting.length
+    ? `the image's packages ask for ${selecting.map(String).join(', ')}`
+    : `the image's packages do not name a version of ${k.cpn}`;
+  return (
+    `.keywords("${atom}") does not pin ${k.cpn}: ${asked}, and emerge installs the newest visible version, keyworded or not. ` +
+    `To pin it, put "${atom}" in .packages()`
+  );
 }
 
 /** Whether `p` pins exactly one version (`=`, `~`) that keywords atom `k` (`=`, `~`) leaves out; false when it cannot tell. */

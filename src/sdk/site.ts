@@ -62,7 +62,13 @@ function parse(stack: string): { file: string; line: number } | null {
     const m = FRAME.exec(raw.trim());
     if (!m) continue;
     const file = m[1].replace(/^file:\/\//, '');
-    if (file.startsWith('node:') || OWN_DIRS.some((d) => file.startsWith(d)) || LIBRARY_DIRS.some((d) => file.startsWith(d)) || !file.includes('/')) continue;
+    if (
+      file.startsWith('node:') ||
+      OWN_DIRS.some((d) => file.startsWith(d)) ||
+      LIBRARY_DIRS.some((d) => file.startsWith(d)) ||
+      !file.includes('/')
+    )
+      continue;
     return { file, line: Number(m[2]) };
   }
   return null;

@@ -123,7 +123,8 @@ export function readTree(root: string, opts: TreeOptions = {}): { entries: TreeE
       if (s.isSymbolicLink()) {
         const target = readlinkSync(abs);
         const to = posix.normalize(posix.join(posix.dirname(r), target));
-        if (target.startsWith('/') || to === '..' || to.startsWith('../')) problems.push(`${abs} is a link to ${target}, outside the directory`);
+        if (target.startsWith('/') || to === '..' || to.startsWith('../'))
+          problems.push(`${abs} is a link to ${target}, outside the directory`);
         else kept.push({ rel: r, type: 'symlink', mode: 0o777, data: null, target });
       } else if (s.isFile()) {
         const f = readRegularFile(abs, { noFollow: true });
@@ -140,7 +141,7 @@ export function readTree(root: string, opts: TreeOptions = {}): { entries: TreeE
     for (const e of [...kept]) {
       for (let d = posix.dirname(e.rel); d !== '.' && !have.has(d); d = posix.dirname(d)) {
         const dir = skippedDirs.get(d);
-        if (dir) kept.push(dir), have.add(d);
+        if (dir) (kept.push(dir), have.add(d));
       }
     }
   }

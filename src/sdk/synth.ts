@@ -1,14 +1,35 @@
 import { mkdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ASSEMBLY_VERSION, type BuilderDef, type ImageDef, type OverlayDef, type Manifest, type ManifestBuilder, type ManifestImage, type ManifestPlatform } from '../contract/assembly';
+import {
+  ASSEMBLY_VERSION,
+  type BuilderDef,
+  type ImageDef,
+  type OverlayDef,
+  type Manifest,
+  type ManifestBuilder,
+  type ManifestImage,
+  type ManifestPlatform,
+} from '../contract/assembly';
 import { forPlatform } from './builder';
 import { ValidationError, type Problem } from '../contract/errors';
 import { outDirOf } from '../contract/defaults';
 import { App, type AppInput } from './app';
 import { renderApt } from '../contract/apt';
 import {
-  APT_LOCALES, formatList, formatRows, PORTAGE_ACCOUNTS, PORTAGE_DOWNLOADS, PORTAGE_IMAGE, PORTAGE_LOCALES, PORTAGE_LOCK, PORTAGE_NO_BINPKG_CACHE, PORTAGE_OVERLAYS, PORTAGE_PACKAGES,
-  PORTAGE_RECORD, PORTAGE_RUNTIME_LIBS, PORTAGE_UNINSTALL,
+  APT_LOCALES,
+  formatList,
+  formatRows,
+  PORTAGE_ACCOUNTS,
+  PORTAGE_DOWNLOADS,
+  PORTAGE_IMAGE,
+  PORTAGE_LOCALES,
+  PORTAGE_LOCK,
+  PORTAGE_NO_BINPKG_CACHE,
+  PORTAGE_OVERLAYS,
+  PORTAGE_PACKAGES,
+  PORTAGE_RECORD,
+  PORTAGE_RUNTIME_LIBS,
+  PORTAGE_UNINSTALL,
 } from '../contract/builder-files';
 import { buildGraph, dependenciesOf, findCycles, levels } from './graph';
 import { prettyJson } from '../contract/json';
@@ -77,13 +98,7 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
   const r = resolveApp(theApp);
   const problems: Problem[] = [...r.problems];
   const g = buildGraph(r.images, r.builders);
-  for (const cycle of findCycles(g)) {
-    for (const id of cycle) {
-      const s = r.sites.get(id);
-      const site = s?.methods.from ?? s?.methods.copy ?? s?.declared;
-      problems.push({ id, site: site?.toString() || undefined, message: `dependency cycle: ${cycle.join(' -> ')} -> ${cycle[0]}` });
-    }
-  }
+  problems.push(...cycleProblems(g, r.sites));
   if (problems.length) throw new ValidationError(problems);
 
   const builders: Record<string, ManifestBuilder> = {};
@@ -105,16 +120,7 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
     // What phase 1 reads: the apt files render the pins only for an image that installs something.
     const pins = def.packages.length ? locks.get(id)!.pins : [];
     if (def.platforms) {
-      const per: Record<string, ManifestPlatform> = {};
-      for (const p of def.platforms) {
-        const copies: Record<string, string> = {};
-        for (const c of def.copies) copies[c.from] = platformKeys.get(c.from)![p].key;
-        const bk = builders[def.builder].platforms![p].key;
-        const parent = def.parent ? platformKeys.get(def.parent)![p] : null;
-        const k = { builder: bk, parent: parent?.key ?? null, copies, epoch, lock: locks.get(id)!.own, platform: p };
-        const p1 = { builder: bk, kind: builders[def.builder].kind, parent: parent ? parent.phase1Key! : null, pins };
-        per[p] = { key: imageKey(def, k), builderKey: bk, inputs: keyInputs(def, k), phase1Key: phase1Key(def, p1), phase1Inputs: phase1Inputs(def, p1) };
-      }
+      const per = platformKeysOf(def, def.platforms, builders, platformKeys, { epoch, own: locks.get(id)!.own, pins });
       platformKeys.set(id, per);
       const first = per[def.platforms[0]];
       keys.set(id, first.key);
@@ -123,12 +129,23 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
       p1inputs.set(id, first.phase1Inputs!);
       continue;
     }
-    const p1 = { builder: builders[def.builder].key, kind: builders[def.builder].kind, parent: def.parent ? p1keys.get(def.parent)! : null, pins };
+    const p1 = {
+      builder: builders[def.builder].key,
+      kind: builders[def.builder].kind,
+      parent: def.parent ? p1keys.get(def.parent)! : null,
+      pins,
+    };
     p1keys.set(id, phase1Key(def, p1));
     p1inputs.set(id, phase1Inputs(def, p1));
     const copies: Record<string, string> = {};
     for (const c of def.copies) copies[c.from] = keys.get(c.from)!;
-    const k = { builder: builders[def.builder].key, parent: def.parent ? keys.get(def.parent)! : null, copies, epoch, lock: locks.get(id)!.own };
+    const k = {
+      builder: builders[def.builder].key,
+      parent: def.parent ? keys.get(def.parent)! : null,
+      copies,
+      epoch,
+      lock: locks.get(id)!.own,
+    };
     keys.set(id, imageKey(def, k));
     inputs.set(id, keyInputs(def, k));
   }
@@ -138,13 +155,80 @@ export function assemble(input: AppInput, opts: AssembleOptions = {}): Assembly 
     const key = keys.get(id)!;
     const p1 = p1keys.get(id)!;
     const per = platformKeys.get(id);
-    manifestImages[id] = { key, phase1Key: p1, parent: def.parent, builder: def.builder, dependsOn: dependenciesOf(g, id), tags: def.tags, dir, inputs: inputs.get(id)!, phase1Inputs: p1inputs.get(id)!, ...(per ? { platforms: per } : {}) };
-    for (const [path, content] of imageFiles(def, p1, r.builders.get(def.builder)!, r.blobs, locks.get(id)!, portageChain(r.images, def))) files.set(`${dir}/${path}`, content);
+    manifestImages[id] = {
+      key,
+      phase1Key: p1,
+      parent: def.parent,
+      builder: def.builder,
+      dependsOn: dependenciesOf(g, id),
+      tags: def.tags,
+      dir,
+      inputs: inputs.get(id)!,
+      phase1Inputs: p1inputs.get(id)!,
+      ...(per ? { platforms: per } : {}),
+    };
+    for (const [path, content] of imageFiles(def, p1, r.builders.get(def.builder)!, r.blobs, locks.get(id)!, portageChain(r.images, def)))
+      files.set(`${dir}/${path}`, content);
   }
 
   const sources = sourcesOf(theApp);
-  const manifest: Manifest = { version: ASSEMBLY_VERSION, sdkVersion: SDK_VERSION, images: manifestImages, builders, order, ...(epoch ? { epoch } : {}), ...(sources && Object.keys(sources).length ? { sources } : {}) };
-  return { manifest, images: r.images, builders: r.builders, files: new Map([...files].sort(([a], [b]) => cmp(a, b))), warnings: r.warnings, locks };
+  const manifest: Manifest = {
+    version: ASSEMBLY_VERSION,
+    sdkVersion: SDK_VERSION,
+    images: manifestImages,
+    builders,
+    order,
+    ...(epoch ? { epoch } : {}),
+    ...(sources && Object.keys(sources).length ? { sources } : {}),
+  };
+  return {
+    manifest,
+    images: r.images,
+    builders: r.builders,
+    files: new Map([...files].sort(([a], [b]) => cmp(a, b))),
+    warnings: r.warnings,
+    locks,
+  };
+}
+
+/** The keys of an image that names platforms, per platform: each from that platform's builder, parent and copies. */
+function platformKeysOf(
+  def: ImageDef,
+  platforms: readonly string[],
+  builders: Readonly<Record<string, ManifestBuilder>>,
+  platformKeys: ReadonlyMap<string, Record<string, ManifestPlatform>>,
+  { epoch, own, pins }: { epoch: ReturnType<typeof parseEpoch>; own: ImageLockState['own']; pins: ImageLockState['pins'] },
+): Record<string, ManifestPlatform> {
+  const per: Record<string, ManifestPlatform> = {};
+  for (const p of platforms) {
+    const copies: Record<string, string> = {};
+    for (const c of def.copies) copies[c.from] = platformKeys.get(c.from)![p].key;
+    const bk = builders[def.builder].platforms![p].key;
+    const parent = def.parent ? platformKeys.get(def.parent)![p] : null;
+    const k = { builder: bk, parent: parent?.key ?? null, copies, epoch, lock: own, platform: p };
+    const p1 = { builder: bk, kind: builders[def.builder].kind, parent: parent ? parent.phase1Key! : null, pins };
+    per[p] = {
+      key: imageKey(def, k),
+      builderKey: bk,
+      inputs: keyInputs(def, k),
+      phase1Key: phase1Key(def, p1),
+      phase1Inputs: phase1Inputs(def, p1),
+    };
+  }
+  return per;
+}
+
+/** A dependency cycle is a problem at each image in it, at its .from() or .copy(). */
+function cycleProblems(g: ReturnType<typeof buildGraph>, sites: ReturnType<typeof resolveApp>['sites']): Problem[] {
+  const problems: Problem[] = [];
+  for (const cycle of findCycles(g)) {
+    for (const id of cycle) {
+      const s = sites.get(id);
+      const site = s?.methods.from ?? s?.methods.copy ?? s?.declared;
+      problems.push({ id, site: site?.toString() || undefined, message: `dependency cycle: ${cycle.join(' -> ')} -> ${cycle[0]}` });
+    }
+  }
+  return problems;
 }
 
 /**
@@ -164,14 +248,25 @@ function manifestBuilder(def: BuilderDef): ManifestBuilder {
 }
 
 /** The files of one image's directory; `build.sh` names the phase-1 key (of its first platform, for an image that names platforms). */
-function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: ReadonlyMap<string, Buffer>, lock: ImageLockState, chain: readonly PortageOf[]): [string, string | Buffer][] {
-  const out: [string, string | Buffer][] = [['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])], ['build.sh', buildScript(def, key, builder)]];
+function imageFiles(
+  def: ImageDef,
+  key: string,
+  builder: BuilderDef,
+  blobs: ReadonlyMap<string, Buffer>,
+  lock: ImageLockState,
+  chain: readonly PortageOf[],
+): [string, string | Buffer][] {
+  const out: [string, string | Buffer][] = [
+    ['image.json', prettyJson(def, ['id', 'parent', 'builder', 'packages'])],
+    ['build.sh', buildScript(def, key, builder)],
+  ];
   if (builder.kind === 'gentoo') {
     // The ancestors' settings too: phase 1 emerges their packages into this builder (config.ts).
     for (const [p, c] of Object.entries(renderInheritedPortage(chain))) out.push([`portage/${p}`, c]);
     out.push(...portageLists(def, inheritedOverlays(chain)));
     // Locked: phase 1 installs exactly these versions (portage.sh checks they are still in the tree).
-    if (def.packages.length && lock.own.length) out.push([PORTAGE_LOCK.path, formatList(PORTAGE_LOCK, lock.own.map(lockedAtom), `imgsdk.lock: ${def.id}`)]);
+    if (def.packages.length && lock.own.length)
+      out.push([PORTAGE_LOCK.path, formatList(PORTAGE_LOCK, lock.own.map(lockedAtom), `imgsdk.lock: ${def.id}`)]);
     // The ancestors' patches first: a path the image patches too is the image's.
     const patches = new Map<string, Buffer>();
     for (const patch of chain.flatMap((c) => c.portage.patches)) {
@@ -181,11 +276,16 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
     }
     out.push(...patches);
   } else {
-    for (const [p, c] of Object.entries(renderApt(def.packages, builder.debian!, def.packages.length ? lock.pins : []))) out.push([`apt/${p}`, c]);
+    for (const [p, c] of Object.entries(renderApt(def.packages, builder.debian!, def.packages.length ? lock.pins : [])))
+      out.push([`apt/${p}`, c]);
     // `.locale()`: debian.sh compiles each into the root, as portage.sh does (C.UTF-8 comes with libc-bin).
     if (def.portage.locales.length) out.push([APT_LOCALES.path, formatList(APT_LOCALES, def.portage.locales)]);
   }
-  const hooks = { configureBuilder: 'configure-builder.sh', configureRootfs: 'configure-rootfs.sh', finishRootfs: 'finish-rootfs.sh' } as const;
+  const hooks = {
+    configureBuilder: 'configure-builder.sh',
+    configureRootfs: 'configure-rootfs.sh',
+    finishRootfs: 'finish-rootfs.sh',
+  } as const;
   for (const [name, file] of Object.entries(hooks)) {
     const parts = def.hooks[name as keyof typeof hooks];
     if (parts.length) out.push([`hooks/${file}`, `#!/bin/sh\n# ${def.id}: .${name}()\nset -eu\n${parts.join('\n')}\n`]);
@@ -193,7 +293,7 @@ function imageFiles(def: ImageDef, key: string, builder: BuilderDef, blobs: Read
   // Content-addressed: a body added twice (or by a file and a directory) is written once.
   const bodies = new Set<string>();
   for (const f of [...def.files, ...(def.dirs ?? []).flatMap((d) => d.entries)]) {
-    if (f.sha256 && !bodies.has(f.sha256)) bodies.add(f.sha256), out.push([`files/${f.sha256}`, blobs.get(f.sha256)!]);
+    if (f.sha256 && !bodies.has(f.sha256)) (bodies.add(f.sha256), out.push([`files/${f.sha256}`, blobs.get(f.sha256)!]));
   }
   return out;
 }
@@ -224,7 +324,8 @@ function portageLists(def: ImageDef, overlays: readonly OverlayDef[]): [string, 
 /** The Portage settings of `def` and of its ancestors, root first (the image last). */
 function portageChain(images: ReadonlyMap<string, ImageDef>, def: ImageDef): PortageOf[] {
   const chain: PortageOf[] = [];
-  for (let d: ImageDef | undefined = def; d; d = d.parent ? images.get(d.parent) : undefined) chain.unshift({ id: d.id, portage: d.portage });
+  for (let d: ImageDef | undefined = def; d; d = d.parent ? images.get(d.parent) : undefined)
+    chain.unshift({ id: d.id, portage: d.portage });
   return chain;
 }
 
@@ -265,7 +366,7 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
   const listed = [...asm.files.keys()];
   const made = new Set<string>();
   const ensureDir = (d: string): void => {
-    if (!made.has(d)) mkdirSync(d, { recursive: true }), made.add(d);
+    if (!made.has(d)) (mkdirSync(d, { recursive: true }), made.add(d));
   };
   ensureDir(outdir);
   for (const [rel, content] of asm.files) {
@@ -285,7 +386,10 @@ export async function writeAssembly(asm: Assembly, outdir: string): Promise<void
     removeEmptyParents(outdir, dirname(rel));
   }
   const manifest = { ...asm.manifest, files: listed };
-  writeAtomicSync(join(outdir, 'manifest.json'), prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'sources', 'images', 'builders', 'order', 'files']));
+  writeAtomicSync(
+    join(outdir, 'manifest.json'),
+    prettyJson(manifest, ['version', 'sdkVersion', 'epoch', 'sources', 'images', 'builders', 'order', 'files']),
+  );
 }
 
 const CONTENT_ADDRESSED = /\/files\/[0-9a-f]{64}$/;

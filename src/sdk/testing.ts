@@ -71,7 +71,8 @@ export class ImageView {
    * (`net-analyzer/nmap` or `nmap` for `=net-analyzer/nmap-7.60:0`, `curl` for `curl=8.0-1`).
    */
   hasPackage(name: string): this {
-    if (!this.def.packages.some((p) => p === name || bareNames(p, this.kind).includes(name))) fail(`${this.id} does not install ${name} (installs: ${this.def.packages.join(', ') || 'nothing'})`);
+    if (!this.def.packages.some((p) => p === name || bareNames(p, this.kind).includes(name)))
+      fail(`${this.id} does not install ${name} (installs: ${this.def.packages.join(', ') || 'nothing'})`);
     return this;
   }
 
@@ -93,7 +94,8 @@ export class ImageView {
     const u = this.config.user;
     const r = resolveUser(u, this.accounts);
     if (!r) fail(`${this.id}: user ${u} has no .account() here; a package may create it, so only the build knows whether it is root`);
-    if (r.uid === 0) fail(`${this.id} runs as root (user ${u ?? 'unset'}${u !== null && u !== 'root' && !u.startsWith('0') ? ' is uid 0' : ''})`);
+    if (r.uid === 0)
+      fail(`${this.id} runs as root (user ${u ?? 'unset'}${u !== null && u !== 'root' && !u.startsWith('0') ? ' is uid 0' : ''})`);
     const problem = nonRootProblem(u, r);
     if (problem) fail(`${this.id} ${problem}`);
     return this;
@@ -108,7 +110,8 @@ export class ImageView {
 
   /** Throws unless the entrypoint is exactly `args`. */
   hasEntrypoint(...args: string[]): this {
-    if (JSON.stringify(this.config.entrypoint) !== JSON.stringify(args)) fail(`${this.id}: entrypoint is ${JSON.stringify(this.config.entrypoint)}, not ${JSON.stringify(args)}`);
+    if (JSON.stringify(this.config.entrypoint) !== JSON.stringify(args))
+      fail(`${this.id}: entrypoint is ${JSON.stringify(this.config.entrypoint)}, not ${JSON.stringify(args)}`);
     return this;
   }
 
@@ -162,8 +165,15 @@ export class TestAssembly {
     const def = this.assembly.images.get(id);
     if (!def) fail(`no image ${id} (images: ${this.ids.join(', ')})`);
     const chain: ImageDef[] = [];
-    for (let d: ImageDef | undefined = def; d && !chain.includes(d); d = d.parent ? this.assembly.images.get(d.parent) : undefined) chain.unshift(d);
-    return new ImageView(def, this.manifest.images[id].key, this.assembly.files, this.manifest.builders[def.builder]?.kind, chain.flatMap((d) => d.accounts));
+    for (let d: ImageDef | undefined = def; d && !chain.includes(d); d = d.parent ? this.assembly.images.get(d.parent) : undefined)
+      chain.unshift(d);
+    return new ImageView(
+      def,
+      this.manifest.images[id].key,
+      this.assembly.files,
+      this.manifest.builders[def.builder]?.kind,
+      chain.flatMap((d) => d.accounts),
+    );
   }
 }
 

@@ -19,7 +19,9 @@ let installed = false;
  * node_modules too (construct libraries published as TypeScript).
  * @example registerTypeScript(); require('./images.ts');
  */
-export function registerTypeScript(cacheDir = process.env.IMGSDK_CACHE_DIR ?? join(tmpdir(), `imgsdk-ts-cache-${process.getuid?.() ?? 'u'}`)): void {
+export function registerTypeScript(
+  cacheDir = process.env.IMGSDK_CACHE_DIR ?? join(tmpdir(), `imgsdk-ts-cache-${process.getuid?.() ?? 'u'}`),
+): void {
   if (installed) return;
   installed = true;
   const exts = require.extensions as Record<string, (m: NodeModule, filename: string) => void>;

@@ -62,18 +62,24 @@ export async function tarOf(members: readonly TarMember[]): Promise<Buffer> {
 }
 
 /** A deterministic tar of a directory's files (none for null; those `skip` names left out) plus some extra ones. */
-export async function dirTar(dir: string | null, extra: Readonly<Record<string, string | Buffer>>, skip: (rel: string) => boolean = () => false): Promise<Buffer> {
+export async function dirTar(
+  dir: string | null,
+  extra: Readonly<Record<string, string | Buffer>>,
+  skip: (rel: string) => boolean = () => false,
+): Promise<Buffer> {
   const files: TarMember[] = [];
   const walk = async (d: string): Promise<void> => {
     for (const name of (await readdir(d)).sort()) {
       const p = join(d, name);
       const st = await stat(p);
       if (st.isDirectory()) await walk(p);
-      else if (st.isFile() && !skip(relative(dir!, p))) files.push({ name: relative(dir!, p), data: await readFile(p), mode: st.mode & 0o111 ? 0o755 : 0o644 });
+      else if (st.isFile() && !skip(relative(dir!, p)))
+        files.push({ name: relative(dir!, p), data: await readFile(p), mode: st.mode & 0o111 ? 0o755 : 0o644 });
     }
   };
   if (dir !== null) await walk(dir);
-  for (const [name, content] of Object.entries(extra)) files.push({ name, data: typeof content === 'string' ? Buffer.from(content) : content, mode: 0o644 });
+  for (const [name, content] of Object.entries(extra))
+    files.push({ name, data: typeof content === 'string' ? Buffer.from(content) : content, mode: 0o644 });
   return tarOf(files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
 }
 
@@ -117,7 +123,11 @@ export function writeEntry(tar: Pack, header: TarHeader, body: Buffer | Readable
  * destroyed).
  * @example await packTo([gzip], out, async (tar) => { await writeEntry(tar, h, body); })
  */
-export async function packTo(stages: readonly NodeJS.ReadWriteStream[], out: Writable, produce: (tar: Pack) => Promise<void>): Promise<void> {
+export async function packTo(
+  stages: readonly NodeJS.ReadWriteStream[],
+  out: Writable,
+  produce: (tar: Pack) => Promise<void>,
+): Promise<void> {
   const tar = pack();
   const producing = (async () => {
     await produce(tar);

@@ -28,7 +28,8 @@ export type MirrorFiles = Readonly<Record<string, string | Buffer>> | ((path: st
  */
 export async function serveFiles(files: MirrorFiles): Promise<Mirror> {
   const requests: string[] = [];
-  const lookup = typeof files === 'function' ? files : (p: string) => (Object.prototype.hasOwnProperty.call(files, p) ? files[p] : undefined);
+  const lookup =
+    typeof files === 'function' ? files : (p: string) => (Object.prototype.hasOwnProperty.call(files, p) ? files[p] : undefined);
   const server = createServer((req, res) => {
     requests.push(req.url ?? '/');
     const body = lookup(decodeURIComponent((req.url ?? '/').split('?')[0]));

@@ -50,15 +50,21 @@ const APP = App.of([jqConf, curl]);
 /** What the stand-in emerge prints per package: real emerge --pretend --verbose lines. */
 function tree(jqVersion: string): Record<string, string> {
   return {
-    'sys-libs_glibc.txt': '[ebuild  N     ] sys-libs/timezone-data-2025b:0::gentoo  USE="nls -leaps-timezone -zic-slim" 442 KiB\n[ebuild  N     ] sys-libs/glibc-2.40-r8:2.2::gentoo  USE="multiarch ssp (split-usr) -audit -caps -gd -nscd" 18,802 KiB\n',
+    'sys-libs_glibc.txt':
+      '[ebuild  N     ] sys-libs/timezone-data-2025b:0::gentoo  USE="nls -leaps-timezone -zic-slim" 442 KiB\n[ebuild  N     ] sys-libs/glibc-2.40-r8:2.2::gentoo  USE="multiarch ssp (split-usr) -audit -caps -gd -nscd" 18,802 KiB\n',
     'app-misc_jq.txt': `[ebuild  N     ] dev-libs/oniguruma-6.9.9:0/5::gentoo  USE="-crnl-as-line-terminator -static-libs" ABI_X86="(64) -32 (-x32)" 598 KiB\n[ebuild  N     ] app-misc/jq-${jqVersion}:0::gentoo  USE="oniguruma -test" 1,236 KiB\n`,
-    'net-misc_curl.txt': '[binary  N     ] sys-libs/zlib-1.3.1-r1:0/1::gentoo  USE="-minizip -static-libs -verify-sig" 0 KiB\n[ebuild  N     ] net-misc/curl-8.9.1-r2:0::gentoo  USE="ipv6 ssl -test" CURL_SSL="openssl -gnutls" 2,682 KiB\n',
+    'net-misc_curl.txt':
+      '[binary  N     ] sys-libs/zlib-1.3.1-r1:0/1::gentoo  USE="-minizip -static-libs -verify-sig" 0 KiB\n[ebuild  N     ] net-misc/curl-8.9.1-r2:0::gentoo  USE="ipv6 ssl -test" CURL_SSL="openssl -gnutls" 2,682 KiB\n',
   };
 }
 
 async function portageImage(engine: Engine, jqVersion: string): Promise<string> {
   // The run's own bytes: the snapshot volume is named by the image id, and a run sharing it with another (same tree, same id) lost it to that run's cleanup.
-  const files: Record<string, string> = { 'var/db/repos/gentoo/profiles/repo_name': 'gentoo\n', 'var/db/repos/gentoo/metadata/layout.conf': 'masters =\n', 'var/db/repos/gentoo/imgsdk-stub/run': `${RUN}\n` };
+  const files: Record<string, string> = {
+    'var/db/repos/gentoo/profiles/repo_name': 'gentoo\n',
+    'var/db/repos/gentoo/metadata/layout.conf': 'masters =\n',
+    'var/db/repos/gentoo/imgsdk-stub/run': `${RUN}\n`,
+  };
   for (const [n, t] of Object.entries(tree(jqVersion))) files[`var/db/repos/gentoo/imgsdk-stub/pretend/${n}`] = t;
   await engine.importImage(Readable.from([await dirTar(null, files)]), PORTAGE_IMAGE, { changes: ['CMD ["/bin/true"]'] });
   return (await engine.inspectImage(PORTAGE_IMAGE))!.id.replace(/^sha256:/, '').slice(0, 12);
@@ -92,7 +98,11 @@ function recording(engine: Engine, seen: Seen[]): Engine {
       return <T>(opts: Parameters<Engine['withContainer']>[0], fn: (c: ContainerHandle) => Promise<T>) =>
         target.withContainer(opts, async (c) => {
           const r = await fn(c);
-          if (opts.cmd?.includes('/imgsdk/scripts/portage-lock.sh')) seen.push({ calls: (await text(c, '/imgsdk/stub/calls')).split('\n').filter(Boolean), provided: await text(c, '/etc/portage/profile/package.provided') });
+          if (opts.cmd?.includes('/imgsdk/scripts/portage-lock.sh'))
+            seen.push({
+              calls: (await text(c, '/imgsdk/stub/calls')).split('\n').filter(Boolean),
+              provided: await text(c, '/etc/portage/profile/package.provided'),
+            });
           return r;
         });
     },
@@ -105,7 +115,8 @@ let mirrorUrl = '';
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'imgsdk-gentoo-lock-'));
   server = await serveFiles({
-    '/releases/amd64/autobuilds/latest-stage3-amd64-openrc.txt': '# Latest as of Mon, 01 Jun 2026 17:00:00 +0000\n# ts=1780333200\n20260601T170000Z/stage3-amd64-openrc-20260601T170000Z.tar.xz 276000000\n',
+    '/releases/amd64/autobuilds/latest-stage3-amd64-openrc.txt':
+      '# Latest as of Mon, 01 Jun 2026 17:00:00 +0000\n# ts=1780333200\n20260601T170000Z/stage3-amd64-openrc-20260601T170000Z.tar.xz 276000000\n',
   });
   mirrorUrl = server.url.replace(/\/$/, '');
 });
@@ -114,7 +125,7 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('contract: lock resolves each Gentoo image with emerge --pretend in its builder, on top of its ancestors\' locked versions; outdated and update follow a new Portage snapshot; keys change exactly below the new version', async () => {
+test("contract: lock resolves each Gentoo image with emerge --pretend in its builder, on top of its ancestors' locked versions; outdated and update follow a new Portage snapshot; keys change exactly below the new version", async () => {
   const docker = await engineOrSkip();
   if (!docker) return;
   const real = engineFromDocker(docker);
@@ -128,7 +139,9 @@ test('contract: lock resolves each Gentoo image with emerge --pretend in its bui
     await real.withContainer({ image: base, cmd: ['/bin/true'] }, async (c) => {
       await c.putArchive('/usr/local/bin', await dirTar(STUBS, {}));
       await c.putArchive('/imgsdk/stub', await tarOf([{ name: 'calls', data: Buffer.alloc(0) }]));
-      await real.importImage(await c.exportFilesystem(), STUB_IMAGE, { changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] });
+      await real.importImage(await c.exportFilesystem(), STUB_IMAGE, {
+        changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      });
     });
     const snap1 = await portageImage(real, '1.7.1');
 
@@ -136,16 +149,43 @@ test('contract: lock resolves each Gentoo image with emerge --pretend in its bui
     assert.equal([...first.resolved].sort(), ['gentoo-lock/curl', 'gentoo-lock/glibc', 'gentoo-lock/jq', 'gentoo-lock/jq-conf']);
     const text = readFileSync(lockFile, 'utf8');
     const l = parseLock(text);
-    assert.equal(l.builders['gentoo-lock/bob'], { kind: 'gentoo', arch: 'amd64', stage3: 'amd64-openrc', date: 'latest', sha512: null, portage: PORTAGE_IMAGE, snapshot: snap1 } satisfies GentooBuilderLock);
+    assert.equal(l.builders['gentoo-lock/bob'], {
+      kind: 'gentoo',
+      arch: 'amd64',
+      stage3: 'amd64-openrc',
+      date: 'latest',
+      sha512: null,
+      portage: PORTAGE_IMAGE,
+      snapshot: snap1,
+    } satisfies GentooBuilderLock);
     assert.equal(l.images['gentoo-lock/jq'], {
-      builder: 'gentoo-lock/bob', parent: 'gentoo-lock/glibc', request: ['app-misc/jq'],
+      builder: 'gentoo-lock/bob',
+      parent: 'gentoo-lock/glibc',
+      request: ['app-misc/jq'],
       packages: [
         { name: 'app-misc/jq', version: '1.7.1', arch: 'amd64', sha256: '', suite: 'gentoo', use: ['oniguruma', '-test'], slot: '0' },
-        { name: 'dev-libs/oniguruma', version: '6.9.9', arch: 'amd64', sha256: '', suite: 'gentoo', use: ['-abi_x86_32', 'abi_x86_64', '-abi_x86_x32', '-crnl-as-line-terminator', '-static-libs'], slot: '0/5' },
+        {
+          name: 'dev-libs/oniguruma',
+          version: '6.9.9',
+          arch: 'amd64',
+          sha256: '',
+          suite: 'gentoo',
+          use: ['-abi_x86_32', 'abi_x86_64', '-abi_x86_x32', '-crnl-as-line-terminator', '-static-libs'],
+          slot: '0/5',
+        },
       ],
     });
-    assert.equal(l.images['gentoo-lock/glibc'].packages.map((p) => `${p.name}-${p.version}`), ['sys-libs/glibc-2.40-r8', 'sys-libs/timezone-data-2025b']);
-    assert.equal(l.images['gentoo-lock/curl'].packages.map((p) => [p.name, p.use]), [['net-misc/curl', ['-curl_ssl_gnutls', 'curl_ssl_openssl', 'ipv6', 'ssl', '-test']], ['sys-libs/zlib', ['-minizip', '-static-libs', '-verify-sig']]]);
+    assert.equal(
+      l.images['gentoo-lock/glibc'].packages.map((p) => `${p.name}-${p.version}`),
+      ['sys-libs/glibc-2.40-r8', 'sys-libs/timezone-data-2025b'],
+    );
+    assert.equal(
+      l.images['gentoo-lock/curl'].packages.map((p) => [p.name, p.use]),
+      [
+        ['net-misc/curl', ['-curl_ssl_gnutls', 'curl_ssl_openssl', 'ipv6', 'ssl', '-test']],
+        ['sys-libs/zlib', ['-minizip', '-static-libs', '-verify-sig']],
+      ],
+    );
     assert.not.ok('gentoo-lock/jq-conf' in l.images, 'an image without packages has no entry');
     // One emerge --pretend per image, exactly this command line; the child gets its parent's locked versions as package.provided.
     const pretend = seen.map((s) => s.calls.filter((c) => c.startsWith('emerge ')));
@@ -169,7 +209,10 @@ test('contract: lock resolves each Gentoo image with emerge --pretend in its bui
     assert.match(seen[0].provided, /# BEGIN imgsdk\nsys-libs\/glibc-2\.40-r8\nsys-libs\/timezone-data-2025b\n# END imgsdk/);
     assert.is(readFileSync(lockFile, 'utf8'), text);
     const before = assemble(APP, { lock: lockFile });
-    assert.is(before.files.get('gentoo-lock/jq/portage/imgsdk/lock.list'), '# imgsdk.lock: gentoo-lock/jq\n=app-misc/jq-1.7.1::gentoo\n=dev-libs/oniguruma-6.9.9::gentoo\n');
+    assert.is(
+      before.files.get('gentoo-lock/jq/portage/imgsdk/lock.list'),
+      '# imgsdk.lock: gentoo-lock/jq\n=app-misc/jq-1.7.1::gentoo\n=dev-libs/oniguruma-6.9.9::gentoo\n',
+    );
 
     const current = await outdated(APP, { lockFile, engine });
     assert.equal([current.outdated, current.changes, current.rebuild], [false, [], []]);
@@ -183,7 +226,9 @@ test('contract: lock resolves each Gentoo image with emerge --pretend in its bui
     const snap2 = await portageImage(real, '1.8.0');
     const old = await outdated(APP, { lockFile, engine });
     assert.is(old.outdated, true);
-    assert.equal(old.changes, [{ image: 'gentoo-lock/jq', package: 'app-misc/jq', arch: 'amd64', locked: '1.7.1', available: '1.8.0', security: false }]);
+    assert.equal(old.changes, [
+      { image: 'gentoo-lock/jq', package: 'app-misc/jq', arch: 'amd64', locked: '1.7.1', available: '1.8.0', security: false },
+    ]);
     assert.equal(old.rebuild, ['gentoo-lock/jq', 'gentoo-lock/jq-conf']);
     assert.is(readFileSync(lockFile, 'utf8'), text, 'outdated writes nothing');
 
@@ -191,18 +236,30 @@ test('contract: lock resolves each Gentoo image with emerge --pretend in its bui
     assert.equal(up.rebuild, ['gentoo-lock/jq', 'gentoo-lock/jq-conf']);
     const l2 = parseLock(readFileSync(lockFile, 'utf8'));
     assert.is((l2.builders['gentoo-lock/bob'] as GentooBuilderLock).snapshot, snap2);
-    assert.equal(l2.images['gentoo-lock/jq'].packages.map((p) => p.version), ['1.8.0', '6.9.9']);
+    assert.equal(
+      l2.images['gentoo-lock/jq'].packages.map((p) => p.version),
+      ['1.8.0', '6.9.9'],
+    );
     const after = assemble(APP, { lock: lockFile });
-    const changedKeys = Object.keys(after.manifest.images).filter((id) => after.manifest.images[id].key !== before.manifest.images[id].key).sort();
+    const changedKeys = Object.keys(after.manifest.images)
+      .filter((id) => after.manifest.images[id].key !== before.manifest.images[id].key)
+      .sort();
     assert.equal(changedKeys, ['gentoo-lock/jq', 'gentoo-lock/jq-conf']);
-    assert.is(after.files.get('gentoo-lock/jq/portage/imgsdk/lock.list'), '# imgsdk.lock: gentoo-lock/jq\n=app-misc/jq-1.8.0::gentoo\n=dev-libs/oniguruma-6.9.9::gentoo\n');
+    assert.is(
+      after.files.get('gentoo-lock/jq/portage/imgsdk/lock.list'),
+      '# imgsdk.lock: gentoo-lock/jq\n=app-misc/jq-1.8.0::gentoo\n=dev-libs/oniguruma-6.9.9::gentoo\n',
+    );
     assert.equal((await outdated(APP, { lockFile, engine })).outdated, false);
   } finally {
     await real.removeImage(`imgsdk-builder/gentoo-lock-bob:${builderKey.slice(0, 12)}`, { force: true }).catch(() => false);
     await real.removeImage(STUB_IMAGE, { force: true }).catch(() => false);
     await real.removeImage(PORTAGE_IMAGE, { force: true }).catch(() => false);
     for (const v of (await docker.listVolumes()).Volumes ?? []) {
-      if (!volumesBefore.has(v.Name) && /^imgsdk-(portage-|binpkgs-gentoo-lock-bob$|distfiles$)/.test(v.Name)) await docker.getVolume(v.Name).remove().catch(() => undefined);
+      if (!volumesBefore.has(v.Name) && /^imgsdk-(portage-|binpkgs-gentoo-lock-bob$|distfiles$)/.test(v.Name))
+        await docker
+          .getVolume(v.Name)
+          .remove()
+          .catch(() => undefined);
     }
   }
 });
@@ -212,15 +269,25 @@ test('contract: outdated reports a newer stage3 on the mirror with the images th
   // Images without packages: nothing to resolve, only the stage3 to look up.
   const app = (date: string) => {
     const b = image('gentoo-lock/base').builder(pinned(date)).file('/etc/motd', 'hi\n').user('nobody');
-    return App.of([image('gentoo-lock/child').from(b).file('/etc/issue', 'x\n'), image('gentoo-lock/debian-free').builder(pinned(date)).file('/etc/a', 'a\n').user('nobody')]);
+    return App.of([
+      image('gentoo-lock/child').from(b).file('/etc/issue', 'x\n'),
+      image('gentoo-lock/debian-free').builder(pinned(date)).file('/etc/a', 'a\n').user('nobody'),
+    ]);
   };
   const lockFile = join(dir, 'stage3.lock');
   writeFileSync(lockFile, '{"lockfileVersion": 1, "builders": {}, "images": {}}\n');
   const old = await outdated(app('20260101T170000Z'), { lockFile });
-  assert.equal(old.stage3, [{
-    builder: 'gentoo-lock/dated', flavour: 'amd64-openrc', pinned: true, current: '20260101T170000Z', latest: '20260601T170000Z', newer: true,
-    rebuild: ['gentoo-lock/base', 'gentoo-lock/child', 'gentoo-lock/debian-free'],
-  }]);
+  assert.equal(old.stage3, [
+    {
+      builder: 'gentoo-lock/dated',
+      flavour: 'amd64-openrc',
+      pinned: true,
+      current: '20260101T170000Z',
+      latest: '20260601T170000Z',
+      newer: true,
+      rebuild: ['gentoo-lock/base', 'gentoo-lock/child', 'gentoo-lock/debian-free'],
+    },
+  ]);
   assert.is(old.outdated, true);
   assert.equal(old.rebuild, ['gentoo-lock/base', 'gentoo-lock/child', 'gentoo-lock/debian-free']);
   const fresh = await outdated(app('20260601T170000Z'), { lockFile });
@@ -232,12 +299,15 @@ test('contract: outdated reports a newer stage3 on the mirror with the images th
 
 test('contract: imgsdk outdated prints the newer stage3 with what would rebuild and exits 3; --json carries it under stage3', async () => {
   const appDir = mkdtempSync(join(dir, 'app-'));
-  writeFileSync(join(appDir, 'images.ts'), [
-    `import { gentoo, image } from ${JSON.stringify(join(__dirname, '..', '..', 'src'))};`,
-    `const bob = gentoo.builder('gentoo-lock/cli', { stage3: 'amd64-openrc', date: '20260101T170000Z', mirror: ${JSON.stringify(mirrorUrl)} });`,
-    `export const base = image('gentoo-lock/cli-base').builder(bob).file('/etc/motd', 'hi\\n').user('nobody');`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(appDir, 'images.ts'),
+    [
+      `import { gentoo, image } from ${JSON.stringify(join(__dirname, '..', '..', 'src'))};`,
+      `const bob = gentoo.builder('gentoo-lock/cli', { stage3: 'amd64-openrc', date: '20260101T170000Z', mirror: ${JSON.stringify(mirrorUrl)} });`,
+      `export const base = image('gentoo-lock/cli-base').builder(bob).file('/etc/motd', 'hi\\n').user('nobody');`,
+      '',
+    ].join('\n'),
+  );
   const lockFile = join(appDir, 'imgsdk.lock');
   writeFileSync(lockFile, '{"lockfileVersion": 1, "builders": {}, "images": {}}\n');
   const capture = async (argv: string[]): Promise<[number, string]> => {
@@ -252,11 +322,17 @@ test('contract: imgsdk outdated prints the newer stage3 with what would rebuild 
   };
   const [code, text] = await capture(['--app', appDir]);
   assert.is(code, 3);
-  assert.match(text, /^gentoo-lock\/cli: stage3 amd64-openrc 20260101T170000Z -> 20260601T170000Z \(would rebuild: gentoo-lock\/cli-base\)\n {2}set date: '20260601T170000Z' in gentoo\.builder\('gentoo-lock\/cli', …\) and deploy\nwould rebuild: gentoo-lock\/cli-base\n$/);
+  assert.match(
+    text,
+    /^gentoo-lock\/cli: stage3 amd64-openrc 20260101T170000Z -> 20260601T170000Z \(would rebuild: gentoo-lock\/cli-base\)\n {2}set date: '20260601T170000Z' in gentoo\.builder\('gentoo-lock\/cli', …\) and deploy\nwould rebuild: gentoo-lock\/cli-base\n$/,
+  );
   const [jcode, json] = await capture(['--app', appDir, '--json']);
   assert.is(jcode, 3);
   const r = JSON.parse(json) as { outdated: boolean; stage3: { latest: string; newer: boolean }[]; rebuild: string[] };
-  assert.equal([r.outdated, r.stage3.map((u) => [u.latest, u.newer]), r.rebuild], [true, [['20260601T170000Z', true]], ['gentoo-lock/cli-base']]);
+  assert.equal(
+    [r.outdated, r.stage3.map((u) => [u.latest, u.newer]), r.rebuild],
+    [true, [['20260601T170000Z', true]], ['gentoo-lock/cli-base']],
+  );
 });
 
 test.run();

@@ -40,7 +40,14 @@ async function inDir<T>(dir: string, f: () => T | Promise<T>): Promise<T> {
 test('the out dir, state dir and lock file default beside the app, from any working directory', async () => {
   const p = project();
   try {
-    const expected = { appFile: join(p.dir, 'images.ts'), appDir: p.dir, outDir: join(p.dir, 'imgsdk.out'), stateDir: join(p.dir, '.imgsdk'), lockFile: join(p.dir, 'imgsdk.lock'), epoch: undefined };
+    const expected = {
+      appFile: join(p.dir, 'images.ts'),
+      appDir: p.dir,
+      outDir: join(p.dir, 'imgsdk.out'),
+      stateDir: join(p.dir, '.imgsdk'),
+      lockFile: join(p.dir, 'imgsdk.lock'),
+      epoch: undefined,
+    };
     assert.equal(await inDir(p.dir, () => locate({}, {})), expected);
     assert.equal(await inDir(join(p.dir, 'scripts'), () => locate({ app: '..' }, {})), expected);
     assert.equal(await inDir(tmpdir(), () => locate({ app: join(p.dir, 'images.ts') }, {})), expected);
@@ -66,7 +73,10 @@ test('flags and environment variables name directories relative to the working d
 });
 
 test('a bad SOURCE_DATE_EPOCH is a usage error naming the variable', () => {
-  assert.throws(() => locate({}, { SOURCE_DATE_EPOCH: 'yesterday' }), (e: Error) => e instanceof UsageError && /SOURCE_DATE_EPOCH/.test(e.message));
+  assert.throws(
+    () => locate({}, { SOURCE_DATE_EPOCH: 'yesterday' }),
+    (e: Error) => e instanceof UsageError && /SOURCE_DATE_EPOCH/.test(e.message),
+  );
 });
 
 test('an assembly directory as --app: it is the out dir, the state directory sits beside it, and --lock is refused', async () => {
@@ -76,7 +86,14 @@ test('an assembly directory as --app: it is the out dir, the state directory sit
     assert.is(opened.assembly.dir, join(p.dir, 'imgsdk.out'));
     assert.ok(opened.assembly.manifest.images['open/note']);
     const at = await inDir(tmpdir(), () => locate({ app: join(p.dir, 'imgsdk.out') }, {}));
-    assert.equal(at, { appFile: null, appDir: p.dir, outDir: join(p.dir, 'imgsdk.out'), stateDir: join(p.dir, '.imgsdk'), lockFile: null, epoch: undefined });
+    assert.equal(at, {
+      appFile: null,
+      appDir: p.dir,
+      outDir: join(p.dir, 'imgsdk.out'),
+      stateDir: join(p.dir, '.imgsdk'),
+      lockFile: null,
+      epoch: undefined,
+    });
     assert.throws(() => locate({ app: join(p.dir, 'imgsdk.out'), lock: 'x.lock' }, {}), /--lock and --frozen-lock apply to an app/);
   } finally {
     p.remove();
@@ -127,7 +144,10 @@ test('without --app the nearest images.ts here or above is the app, with its ass
   try {
     mkdirSync(join(p.dir, 'web', 'src'), { recursive: true });
     const at = await inDir(join(p.dir, 'web', 'src'), () => locate({}, {}));
-    assert.equal([at.appFile, at.outDir, at.stateDir, at.lockFile], [join(p.dir, 'images.ts'), join(p.dir, 'imgsdk.out'), join(p.dir, '.imgsdk'), join(p.dir, 'imgsdk.lock')]);
+    assert.equal(
+      [at.appFile, at.outDir, at.stateDir, at.lockFile],
+      [join(p.dir, 'images.ts'), join(p.dir, 'imgsdk.out'), join(p.dir, '.imgsdk'), join(p.dir, 'imgsdk.lock')],
+    );
     assert.is(await inDir(join(p.dir, 'scripts'), () => findApp({}, {})?.appFile), join(p.dir, 'images.ts'));
     // A nearer images.ts wins over one further up.
     writeFileSync(join(p.dir, 'web', 'images.ts'), APP);

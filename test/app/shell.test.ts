@@ -33,8 +33,15 @@ function engineWithBuilder(): { engine: Engine; asked: string[] } {
   const engine = new Proxy({} as Engine, {
     get: (_t, name) =>
       name === 'inspectImage'
-        ? async (r: string): Promise<ImageInfo | null> => (asked.push(r), r === ref ? { id: 'sha256:' + 'b'.repeat(64), repoTags: [r], labels: { [LABEL_KEY]: bootstrapKey(deb.def) }, size: 1 } : null)
-        : name === 'then' ? undefined : () => { throw new Error(`the shell asked the engine for ${String(name)}`); },
+        ? async (r: string): Promise<ImageInfo | null> => (
+            asked.push(r),
+            r === ref ? { id: 'sha256:' + 'b'.repeat(64), repoTags: [r], labels: { [LABEL_KEY]: bootstrapKey(deb.def) }, size: 1 } : null
+          )
+        : name === 'then'
+          ? undefined
+          : () => {
+              throw new Error(`the shell asked the engine for ${String(name)}`);
+            },
   });
   return { engine, asked };
 }
@@ -68,13 +75,19 @@ test('a Debian image: its builder image, the builder network, the image dir with
     assert.equal(asked, [c.image], 'one lookup: the builder is up to date');
     assert.is(c.network, 'host');
     assert.is(c.forImage, 'shell/web');
-    assert.equal(c.mounts, [aptCacheMount(bootstrapKey(deb.def))], 'the builder\'s .deb cache');
+    assert.equal(c.mounts, [aptCacheMount(bootstrapKey(deb.def))], "the builder's .deb cache");
     assert.match(c.cmd.join(' '), /sh \/imgsdk\/in\/build\.sh runs the build/);
-    assert.equal(c.put?.map((p) => p.path), ['/imgsdk/in', '/imgsdk/scripts']);
+    assert.equal(
+      c.put?.map((p) => p.path),
+      ['/imgsdk/in', '/imgsdk/scripts'],
+    );
     const files = await names(c.put![0].tar);
     assert.is(files['parent-packages.list'], '');
     assert.ok(files['image.json'], 'the image dir of the assembly');
-    assert.ok(log.some((l) => l.includes('shell/base is not built at its current key')), log.join('\n'));
+    assert.ok(
+      log.some((l) => l.includes('shell/base is not built at its current key')),
+      log.join('\n'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -85,7 +98,11 @@ test('an unknown image id is a usage error naming the images, before the engine 
   try {
     await synth(app(web), { outdir: join(dir, 'out') });
     const { engine, asked } = engineWithBuilder();
-    const err = await shellContainer(engine, { assembly: await readAssembly(join(dir, 'out')), stateDir: join(dir, 'state') }, 'shell/nope').catch((e: unknown) => e);
+    const err = await shellContainer(
+      engine,
+      { assembly: await readAssembly(join(dir, 'out')), stateDir: join(dir, 'state') },
+      'shell/nope',
+    ).catch((e: unknown) => e);
     assert.instance(err, UsageError);
     assert.match((err as Error).message, 'no image "shell/nope" (images: shell/base, shell/web)');
     assert.equal(asked, []);

@@ -23,7 +23,7 @@ test.before.each(() => {
 });
 test.after.each(() => rmSync(dir, { recursive: true, force: true }));
 
-test('ci github --out writes the workflow; its nodes get the app\'s path from the repository\'s root; stdout gets the same bytes', () => {
+test("ci github --out writes the workflow; its nodes get the app's path from the repository's root; stdout gets the same bytes", () => {
   const out = join(dir, 'images.yml');
   const r = run(['ci', 'github', '--app', APP, ...CACHE, '--out', out]);
   assert.is(r.code, 0, r.stderr);
@@ -37,7 +37,11 @@ test('ci github --out writes the workflow; its nodes get the app\'s path from th
 test('ci argo writes a Workflow with the runner image', () => {
   const r = run(['ci', 'argo', '--app', APP, ...CACHE, '--runner-image', 'registry.example.com/runner:1', '--namespace', 'builds']);
   assert.is(r.code, 0, r.stderr);
-  const doc = parse(r.stdout) as { kind: string; metadata: { namespace: string }; spec: { templates: { container?: { image: string } }[] } };
+  const doc = parse(r.stdout) as {
+    kind: string;
+    metadata: { namespace: string };
+    spec: { templates: { container?: { image: string } }[] };
+  };
   assert.is(doc.kind, 'Workflow');
   assert.is(doc.metadata.namespace, 'builds');
   assert.ok(doc.spec.templates.filter((t) => t.container).every((t) => t.container!.image === 'registry.example.com/runner:1'));
@@ -47,10 +51,16 @@ test('bad input exits 2 with one line naming what is wrong, and writes nothing',
   const out = join(dir, 'images.yml');
   const cases: [string[], RegExp][] = [
     [['ci', 'github', '--app', APP, ...CACHE, 'acme/nope'], /^imgsdk ci: no image matches "acme\/nope" \(the app's images: /],
-    [['ci', 'github', '--app', APP, ...CACHE, '--arm64-runner', 'ubuntu-24.04-arm'], /^imgsdk ci: --runner: no builder of the app builds for linux\/arm64 \(the app's platforms: linux\/amd64\)/],
+    [
+      ['ci', 'github', '--app', APP, ...CACHE, '--arm64-runner', 'ubuntu-24.04-arm'],
+      /^imgsdk ci: --runner: no builder of the app builds for linux\/arm64 \(the app's platforms: linux\/amd64\)/,
+    ],
     [['ci', 'github', '--app', APP], /^imgsdk ci: ci github needs --cache REGISTRY\/PREFIX/],
     [['ci', 'argo', '--app', APP, ...CACHE], /^imgsdk ci: ci argo needs --runner-image REF/],
-    [['ci', 'argo', '--app', APP, ...CACHE, '--runner-image', 'r', '--runs-on', 'x'], /^imgsdk ci: ci argo takes no --runs-on \(those are for ci github\)/],
+    [
+      ['ci', 'argo', '--app', APP, ...CACHE, '--runner-image', 'r', '--runs-on', 'x'],
+      /^imgsdk ci: ci argo takes no --runs-on \(those are for ci github\)/,
+    ],
     [['ci', 'gitlab'], /^imgsdk ci: ci takes github or argo, not "gitlab"/],
   ];
   for (const [args, message] of cases) {

@@ -42,7 +42,10 @@ test('synth prints a warning on stderr, says how to pin, and still exits 0 havin
   const r = run(['synth', '--app', app, '-o', out]);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, `synthesized 1 image in 1 level to ${out}\n`);
-  assert.match(r.stderr, /^imgsdk synth: warning: test\/fixtures\/keywords-warning\.ts:9 mynamespace\/nmap: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin net-analyzer\/nmap: .* To pin it, put "=net-analyzer\/nmap-7\.60" in \.packages\(\)\n$/);
+  assert.match(
+    r.stderr,
+    /^imgsdk synth: warning: test\/fixtures\/keywords-warning\.ts:9 mynamespace\/nmap: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin net-analyzer\/nmap: .* To pin it, put "=net-analyzer\/nmap-7\.60" in \.packages\(\)\n$/,
+  );
   assert.ok(existsSync(join(out, 'manifest.json')));
   const q = run(['synth', '--app', app, '-o', out, '-q']);
   assert.equal([q.code, q.stdout, q.stderr], [0, '', r.stderr]);
@@ -135,7 +138,15 @@ test('ls prints a table of images, and --json rows that parse', () => {
   const j = run(['ls', '--app', APP, '--json']);
   assert.is(j.code, 0, j.stderr);
   const rows = JSON.parse(j.stdout) as { id: string; parent: string }[];
-  assert.equal(rows.map((x) => [x.id, x.parent]), [['acme/tools', 'acme/web'], ['acme/web', 'scratch'], ['kubler/glibc', 'scratch'], ['mynamespace/nmap', 'kubler/glibc']]);
+  assert.equal(
+    rows.map((x) => [x.id, x.parent]),
+    [
+      ['acme/tools', 'acme/web'],
+      ['acme/web', 'scratch'],
+      ['kubler/glibc', 'scratch'],
+      ['mynamespace/nmap', 'kubler/glibc'],
+    ],
+  );
 });
 
 test('graph prints dot by default, with builders, images and labelled edges', () => {
@@ -163,7 +174,12 @@ test('graph --format mermaid prints a mermaid flowchart', () => {
 test('graph --format json lists the levels in build order and the key synth gives each image', () => {
   const r = run(['graph', '--app', APP, '--format', 'json']);
   assert.is(r.code, 0, r.stderr);
-  const plan = JSON.parse(r.stdout) as { version: number; levels: string[][]; images: Record<string, { level: number; key: string; parent: string | null; dependsOn: string[] }>; builders: Record<string, { key: string }> };
+  const plan = JSON.parse(r.stdout) as {
+    version: number;
+    levels: string[][];
+    images: Record<string, { level: number; key: string; parent: string | null; dependsOn: string[] }>;
+    builders: Record<string, { key: string }>;
+  };
   assert.is(plan.version, 1);
   assert.equal(plan.levels, [['acme/web', 'kubler/glibc'], ['mynamespace/nmap'], ['acme/tools']]);
   // Each image's dependencies sit on earlier levels.
@@ -175,7 +191,10 @@ test('graph --format json lists the levels in build order and the key synth give
   // The keys are the ones synth writes to the manifest (and deploy builds and caches by).
   const out = tmp();
   assert.is(run(['synth', '--app', APP, '-o', out]).code, 0);
-  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { images: Record<string, { key: string }>; builders: Record<string, { key: string }> };
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+    images: Record<string, { key: string }>;
+    builders: Record<string, { key: string }>;
+  };
   for (const id of Object.keys(manifest.images)) assert.is(plan.images[id].key, manifest.images[id].key, id);
   for (const id of Object.keys(manifest.builders)) assert.is(plan.builders[id].key, manifest.builders[id].key, id);
   assert.is(run(['graph', '--app', APP, '--format', 'json']).stdout, r.stdout, 'the same bytes every time');
@@ -190,7 +209,12 @@ test('an unknown command exits 2 with the usage on stderr', () => {
 });
 
 test('a bad flag or flag value exits 2 with one line, no stack', () => {
-  for (const args of [['synth', '--bogus'], ['ls', '--app'], ['graph', '--app', APP, '--format', 'svg'], ['synth', 'extra-positional']]) {
+  for (const args of [
+    ['synth', '--bogus'],
+    ['ls', '--app'],
+    ['graph', '--app', APP, '--format', 'svg'],
+    ['synth', 'extra-positional'],
+  ]) {
     const r = run(args);
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     noStack(r.stderr);
@@ -265,10 +289,24 @@ test('clean from another working directory cleans the state directory beside the
 
 test('deploy --frozen-lock without a lock fails before any build, naming each image the lock lacks, Debian and Gentoo', () => {
   const dir = tmp();
-  const r = run(['deploy', '--app', APP, '--frozen-lock', '--lock', join(dir, 'imgsdk.lock'), '-o', join(dir, 'out'), '--state', join(dir, 'state')]);
+  const r = run([
+    'deploy',
+    '--app',
+    APP,
+    '--frozen-lock',
+    '--lock',
+    join(dir, 'imgsdk.lock'),
+    '-o',
+    join(dir, 'out'),
+    '--state',
+    join(dir, 'state'),
+  ]);
   assert.is(r.code, 1, r.stderr);
   noStack(r.stderr);
-  assert.match(r.stderr, /imgsdk deploy: .*imgsdk\.lock does not have what the app installs \(--frozen-lock\):\n {2}acme\/web: acme\/web is not in the lock\n {2}kubler\/glibc: kubler\/glibc is not in the lock\n {2}mynamespace\/nmap: mynamespace\/nmap is not in the lock\nrun `imgsdk lock` and commit imgsdk\.lock\n$/);
+  assert.match(
+    r.stderr,
+    /imgsdk deploy: .*imgsdk\.lock does not have what the app installs \(--frozen-lock\):\n {2}acme\/web: acme\/web is not in the lock\n {2}kubler\/glibc: kubler\/glibc is not in the lock\n {2}mynamespace\/nmap: mynamespace\/nmap is not in the lock\nrun `imgsdk lock` and commit imgsdk\.lock\n$/,
+  );
   assert.not.ok(existsSync(join(dir, 'out', 'manifest.json')), 'nothing was synthesized');
 });
 

@@ -68,8 +68,13 @@ test('an image never deployed also names what changed since the last synth', () 
   write();
   assert.is(run('synth', '-q').code, 0);
   write({ nls: '+nls' });
-  const nmap = lines(run('diff', '--json').stdout).map((l) => JSON.parse(l)).find((e) => e.id === 'mynamespace/nmap');
-  assert.equal([nmap.rebuild, nmap.baseline, nmap.reasons], [true, 'assembly', ['never deployed', 'since the last synth: flags (USE, keywords, masks, make.conf, overlays)']]);
+  const nmap = lines(run('diff', '--json').stdout)
+    .map((l) => JSON.parse(l))
+    .find((e) => e.id === 'mynamespace/nmap');
+  assert.equal(
+    [nmap.rebuild, nmap.baseline, nmap.reasons],
+    [true, 'assembly', ['never deployed', 'since the last synth: flags (USE, keywords, masks, make.conf, overlays)']],
+  );
 });
 
 test('diff after a deploy finds nothing to rebuild and exits 0', async () => {
@@ -81,11 +86,14 @@ test('diff after a deploy finds nothing to rebuild and exits 0', async () => {
   assert.match(r.stdout, /^0 of 5 images would rebuild$/m);
 });
 
-test('a Debian image\'s .locale() change is named in Debian words, a Gentoo USE change in Portage words', async () => {
+test("a Debian image's .locale() change is named in Debian words, a Gentoo USE change in Portage words", async () => {
   write();
   assert.is(run('synth', '-q').code, 0);
   await markDeployed();
-  writeFileSync(join(dir, 'images.ts'), app().replace(".entrypoint('/usr/sbin/nginx')", ".locale('de_DE.UTF-8').entrypoint('/usr/sbin/nginx')"));
+  writeFileSync(
+    join(dir, 'images.ts'),
+    app().replace(".entrypoint('/usr/sbin/nginx')", ".locale('de_DE.UTF-8').entrypoint('/usr/sbin/nginx')"),
+  );
   const web = lines(run('diff', '--json', 'acme/web').stdout).map((l) => JSON.parse(l))[0];
   assert.equal(web.reasons, ['locales or records (.locale(), .record())']);
 });
@@ -97,7 +105,9 @@ test('after one USE flag changes, diff lists exactly that image and its descenda
   write({ nls: '+nls' });
   const r = run('diff', '--json');
   assert.is(r.code, 3, r.stderr);
-  const rebuild = lines(r.stdout).map((l) => JSON.parse(l)).filter((e) => e.rebuild);
+  const rebuild = lines(r.stdout)
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.rebuild);
   assert.equal(
     rebuild.map((e) => [e.id, e.reasons]),
     [
@@ -139,7 +149,9 @@ test('the last deploy recorded in the state directory wins over the assembly on 
   // The assembly on disk matches the app now, but the deploy was of +nls.
   const r = run('diff', '--json');
   assert.is(r.code, 3, r.stderr);
-  const nmap = lines(r.stdout).map((l) => JSON.parse(l)).find((e) => e.id === 'mynamespace/nmap');
+  const nmap = lines(r.stdout)
+    .map((l) => JSON.parse(l))
+    .find((e) => e.id === 'mynamespace/nmap');
   assert.is(nmap.baseline, 'deployed');
   assert.equal(nmap.reasons, ['flags (USE, keywords, masks, make.conf, overlays)']);
 });
@@ -152,17 +164,23 @@ test('after a deploy, a .file() edit names the file and reruns phase 2 only; a n
   for (const [id, m] of Object.entries(deployed.manifest.images)) await writeDeployed(state, id, m, deployed.images.get(id));
   write({ webConf: 'events {}\n# edited\n' });
   const edited = lines(run('diff', '--json', 'acme/*').stdout).map((l) => JSON.parse(l));
-  assert.equal(edited.map((e) => [e.id, e.reasons, e.phase]), [
-    ['acme/web', ['files changed (/etc/nginx/nginx.conf)'], 'phase2'],
-    ['acme/tools', ['parent acme/web changed'], 'phase2'],
-  ]);
+  assert.equal(
+    edited.map((e) => [e.id, e.reasons, e.phase]),
+    [
+      ['acme/web', ['files changed (/etc/nginx/nginx.conf)'], 'phase2'],
+      ['acme/tools', ['parent acme/web changed'], 'phase2'],
+    ],
+  );
   write({ webConf: 'events {}\n', webPkgs: "'nginx-light', 'curl'" });
   const repackaged = lines(run('diff', '--json', 'acme/*').stdout).map((l) => JSON.parse(l));
-  assert.equal(repackaged.map((e) => [e.id, e.reasons, e.phase]), [
-    ['acme/web', ['packages'], 'phase1'],
-    // It installs nothing and runs no hook: its rootfs is empty, made without a container.
-    ['acme/tools', ['parent acme/web changed'], 'phase2'],
-  ]);
+  assert.equal(
+    repackaged.map((e) => [e.id, e.reasons, e.phase]),
+    [
+      ['acme/web', ['packages'], 'phase1'],
+      // It installs nothing and runs no hook: its rootfs is empty, made without a container.
+      ['acme/tools', ['parent acme/web changed'], 'phase2'],
+    ],
+  );
 });
 
 test('diff exits 1 with one line when the app fails to validate', () => {

@@ -36,7 +36,7 @@ test.before.each(() => {
 });
 test.after.each(() => rmSync(dir, { recursive: true, force: true }));
 
-test('exit codes of a node: 0 done, 75 for anything retryable, the error code\'s own exit otherwise (never 0 or 75)', () => {
+test("exit codes of a node: 0 done, 75 for anything retryable, the error code's own exit otherwise (never 0 or 75)", () => {
   assert.is(nodeExitCode({}), 0);
   assert.is(nodeExitCode({ error: { code: 'UNAVAILABLE', retryable: true, message: 'x' } }), 75);
   assert.is(nodeExitCode({ error: { code: 'CANCELLED', retryable: true, message: 'x' } }), 75, 'interrupted: retried, not 130');
@@ -55,7 +55,10 @@ test('imgsdk node with a registry cache that does not answer exits 75 and prints
   const last = r.stdout.trim().split('\n').pop()!;
   const out = JSON.parse(last);
   assert.equal(Object.keys(out), ['image', 'platform', 'key', 'digest', 'status', 'error']);
-  assert.equal([out.image, out.platform, out.digest, out.status, out.error.code, out.error.retryable], ['acme/web', null, null, 'failed', 'UNAVAILABLE', true]);
+  assert.equal(
+    [out.image, out.platform, out.digest, out.status, out.error.code, out.error.retryable],
+    ['acme/web', null, null, 'failed', 'UNAVAILABLE', true],
+  );
   assert.match(out.key, /^[0-9a-f]{64}$/);
   assert.is(readFileSync(result, 'utf8'), last + '\n', '--result holds the same line');
   assert.match(r.stderr, `imgsdk node: --cache 127.0.0.1:${port}/ci: the registry at http://127.0.0.1:${port} does not answer`);

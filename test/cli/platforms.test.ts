@@ -57,7 +57,10 @@ test('ls lists one row per platform, each with its own key; an app without platf
   assert.is(amd, plainJq, 'naming linux/amd64 beside arm64 keeps the amd64 key');
   assert.is.not(arm, amd);
   const json = JSON.parse(run('ls', '--json').stdout) as { id: string; platform: string }[];
-  assert.equal(json.filter((x) => x.id === 'acme/jq').map((x) => x.platform), ['linux/amd64', 'linux/arm64']);
+  assert.equal(
+    json.filter((x) => x.id === 'acme/jq').map((x) => x.platform),
+    ['linux/amd64', 'linux/arm64'],
+  );
 });
 
 test('graph names the platforms of builders and images', () => {
@@ -77,8 +80,17 @@ test('diff after adding linux/arm64 says only the arm64 builds are new; the amd6
   assert.is(r.code, 3, r.stdout + r.stderr);
   assert.match(r.stdout, /^acme\/jq\s+rebuild\s+linux\/arm64: new platform$/m);
   assert.match(r.stdout, /^acme\/base\s+rebuild\s+linux\/arm64: new platform$/m);
-  const json = run('diff', '--json').stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; platforms: { platform: string; rebuild: boolean }[] });
-  assert.equal(json.find((e) => e.id === 'acme/jq')!.platforms.map((p) => [p.platform, p.rebuild]), [['linux/amd64', false], ['linux/arm64', true]]);
+  const json = run('diff', '--json')
+    .stdout.trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string; platforms: { platform: string; rebuild: boolean }[] });
+  assert.equal(
+    json.find((e) => e.id === 'acme/jq')!.platforms.map((p) => [p.platform, p.rebuild]),
+    [
+      ['linux/amd64', false],
+      ['linux/arm64', true],
+    ],
+  );
   // Deployed for both, then narrowed back to amd64: nothing to build, and diff says what is gone.
   await synthDeployed();
   write(['linux/amd64']);

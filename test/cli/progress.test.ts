@@ -4,7 +4,9 @@ import { Progress } from '../../src/cli/progress';
 
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { text: () => string } {
   let buf = '';
-  return { isTTY, columns: 100, write: (s: string) => ((buf += s), true), text: () => buf } as unknown as NodeJS.WriteStream & { text: () => string };
+  return { isTTY, columns: 100, write: (s: string) => ((buf += s), true), text: () => buf } as unknown as NodeJS.WriteStream & {
+    text: () => string;
+  };
 }
 
 test('without a TTY each change is one plain line, logs only with verbose', () => {
@@ -26,7 +28,10 @@ test('the reason is said once: at phase 1, or at the pipeline when phase 1 came 
   p.event({ type: 'building', id: 'c/d', phase: 'pipeline', reason: 'files changed (/etc/app.conf)' });
   p.event({ type: 'building', id: 'c/d', phase: 'phase2', reason: 'files changed (/etc/app.conf)' });
   p.finish();
-  assert.is(out.text(), 'a/b: building (phase1) — packages\na/b: checking\nc/d: checking — files changed (/etc/app.conf)\nc/d: building (phase2)\n');
+  assert.is(
+    out.text(),
+    'a/b: building (phase1) — packages\na/b: checking\nc/d: checking — files changed (/etc/app.conf)\nc/d: building (phase2)\n',
+  );
 });
 
 test('on a TTY the last state is drawn once when finished, with the time the build took', () => {
@@ -39,7 +44,11 @@ test('on a TTY the last state is drawn once when finished, with the time the bui
     p.event({ type: 'done', id: 'a/b', digest: 'sha256:1', size: 1, reason: 'x' });
     p.finish();
     p.finish();
-    const lines = out.text().replace(/\x1b\[[0-9;]*[AJ]/g, '').split('\n').filter((l) => l.includes('done'));
+    const lines = out
+      .text()
+      .replace(/\x1b\[[0-9;]*[AJ]/g, '')
+      .split('\n')
+      .filter((l) => l.includes('done'));
     assert.ok(lines.length >= 1);
     assert.match(lines[lines.length - 1], /a\/b\s+done\s+0s/);
     assert.is(out.text().split('done').length - 1, lines.length, 'finish twice draws once');
@@ -48,10 +57,15 @@ test('on a TTY the last state is drawn once when finished, with the time the bui
   }
 });
 
-test('waiting for another deploy\'s lock is said without verbose, with who holds it', () => {
+test("waiting for another deploy's lock is said without verbose, with who holds it", () => {
   const out = fakeStream(false);
   const p = new Progress(out, false);
-  p.event({ type: 'waiting', id: '-', holder: 'pid 42 ("imgsdk deploy")', line: 'waiting for pid 42 ("imgsdk deploy") to release /s/lock' });
+  p.event({
+    type: 'waiting',
+    id: '-',
+    holder: 'pid 42 ("imgsdk deploy")',
+    line: 'waiting for pid 42 ("imgsdk deploy") to release /s/lock',
+  });
   p.finish();
   assert.is(out.text(), 'imgsdk: waiting for pid 42 ("imgsdk deploy") to release /s/lock\n');
 });
@@ -60,12 +74,19 @@ test('a builder being made is said without verbose, its own output is not, and r
   const out = fakeStream(false);
   const p = new Progress(out, false);
   p.event({ type: 'building', id: 'a/b', phase: 'builder', reason: 'new' });
-  p.event({ type: 'log', id: 'a/b', line: 'builder acme/bookworm: bootstrapping bookworm (minbase) with mmdebstrap from http://deb.debian.org/debian' });
+  p.event({
+    type: 'log',
+    id: 'a/b',
+    line: 'builder acme/bookworm: bootstrapping bookworm (minbase) with mmdebstrap from http://deb.debian.org/debian',
+  });
   p.event({ type: 'log', id: 'a/b', line: 'mmdebstrap: I: downloading packages with apt...' });
   p.event({ type: 'log', id: 'a/b', line: 'builder acme/bookworm: imgsdk-builder/acme-bookworm:0123456789ab ready' });
   p.finish();
   const lines = out.text().trim().split('\n');
-  assert.equal(lines.slice(0, 2), ['a/b: building (builder)', 'a/b: builder acme/bookworm: bootstrapping bookworm (minbase) with mmdebstrap from http://deb.debian.org/debian']);
+  assert.equal(lines.slice(0, 2), [
+    'a/b: building (builder)',
+    'a/b: builder acme/bookworm: bootstrapping bookworm (minbase) with mmdebstrap from http://deb.debian.org/debian',
+  ]);
   assert.match(lines[2], /^a\/b: builder acme\/bookworm: imgsdk-builder\/acme-bookworm:0123456789ab ready \(\d+ s\)$/);
   assert.is(lines.length, 3);
 });
@@ -77,13 +98,17 @@ test('the build of one platform of a multi-platform image names the platform', (
   p.event({ type: 'building', id: 'a/jq', phase: 'phase1', reason: 'new', platform: 'linux/arm64' });
   p.event({ type: 'building', id: 'a/jq', phase: 'pipeline', reason: 'new', platform: 'linux/arm64' });
   p.finish();
-  assert.is(out.text(), 'a/jq: building (phase1, linux/amd64) — new\na/jq: building (phase1, linux/arm64) — new\na/jq: checking (linux/arm64)\n');
+  assert.is(
+    out.text(),
+    'a/jq: building (phase1, linux/amd64) — new\na/jq: building (phase1, linux/arm64) — new\na/jq: checking (linux/arm64)\n',
+  );
 });
 
-test('a warning of the build (setuid removed from a named package\'s file) is said without verbose, naming the image', () => {
+test("a warning of the build (setuid removed from a named package's file) is said without verbose, naming the image", () => {
   const out = fakeStream(false);
   const p = new Progress(out, false);
-  const line = "setuid removed from /usr/bin/sudo (package sudo, which the image names): it may refuse to run without; .keep('setuid') keeps it";
+  const line =
+    "setuid removed from /usr/bin/sudo (package sudo, which the image names): it may refuse to run without; .keep('setuid') keeps it";
   p.event({ type: 'warning', id: 'acme/admin', line });
   p.event({ type: 'log', id: 'acme/admin', line: 'a log line, said only when verbose' });
   p.finish();

@@ -17,8 +17,15 @@ test('deploy with a state directory that is a file, or under /proc, exits 1 with
   try {
     writeFileSync(join(dir, 'images.ts'), APP);
     writeFileSync(join(dir, 'afile'), '');
-    for (const [state, why] of [['afile', 'is a file, not a directory'], ['/proc/imgsdk-state', 'is on /proc']]) {
-      const r = spawnSync(process.execPath, [BIN, 'deploy', '--no-load', '--state', state], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    for (const [state, why] of [
+      ['afile', 'is a file, not a directory'],
+      ['/proc/imgsdk-state', 'is on /proc'],
+    ]) {
+      const r = spawnSync(process.execPath, [BIN, 'deploy', '--no-load', '--state', state], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       assert.is(r.status, 1, `${state}: ${r.stderr}`);
       const errors = r.stderr.split('\n').filter((l) => l.startsWith('imgsdk deploy:'));
       assert.equal(errors.length, 1, r.stderr);

@@ -47,7 +47,21 @@ test('verify without a key, or without a registry in the reference, is a usage e
 });
 
 test('deploy --vex without a signing key is refused before anything is built', () => {
-  const r = run(['deploy', '--app', join(ROOT, 'test', 'fixtures', 'app.ts'), '-o', join(dir, 'out'), '--state', join(dir, 'state'), '--vex', join(dir, 'vex.json')], dir, { IMGSDK_SIGN_KEY: '' });
+  const r = run(
+    [
+      'deploy',
+      '--app',
+      join(ROOT, 'test', 'fixtures', 'app.ts'),
+      '-o',
+      join(dir, 'out'),
+      '--state',
+      join(dir, 'state'),
+      '--vex',
+      join(dir, 'vex.json'),
+    ],
+    dir,
+    { IMGSDK_SIGN_KEY: '' },
+  );
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, /--vex .* needs a signing key/);
 });

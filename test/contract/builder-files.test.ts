@@ -3,14 +3,30 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  BUILDER_FILES, type ColumnsFile, FILES, formatList, formatRows, jobPath, LOCK_CLOSURE, LOCK_JOB, type ListFile, parseList, parseRows, PASSWD_ADDED, PORTAGE_ACCOUNTS,
-  PORTAGE_LOCK, PORTAGE_OVERLAYS, type Row,
+  BUILDER_FILES,
+  type ColumnsFile,
+  FILES,
+  formatList,
+  formatRows,
+  jobPath,
+  LOCK_CLOSURE,
+  LOCK_JOB,
+  type ListFile,
+  parseList,
+  parseRows,
+  PASSWD_ADDED,
+  PORTAGE_ACCOUNTS,
+  PORTAGE_LOCK,
+  PORTAGE_OVERLAYS,
+  type Row,
 } from '../../src/contract/builder-files';
 import { SCRIPTS_DIR } from '../../src/runtime/phase1/run';
 
 const columnsFiles = BUILDER_FILES.filter((f): f is ColumnsFile<string> => f.kind === 'columns');
 const listFiles = BUILDER_FILES.filter((f): f is ListFile => f.kind === 'list');
-const scripts = readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith('.sh')).map((f) => [f, readFileSync(join(SCRIPTS_DIR, f), 'utf8')] as const);
+const scripts = readdirSync(SCRIPTS_DIR)
+  .filter((f) => f.endsWith('.sh'))
+  .map((f) => [f, readFileSync(join(SCRIPTS_DIR, f), 'utf8')] as const);
 
 /** A row whose every value names its column and row, the `tabs` column holding a TAB and a space. */
 function sample(file: ColumnsFile<string>, i: number): Row<string> {
@@ -33,8 +49,14 @@ test('every declared list file reads back the values it was written from, a head
 });
 
 test('a written row has the declared columns in order, empty fields for missing values', () => {
-  assert.is(formatRows(PORTAGE_OVERLAYS, [{ name: 'guru', type: 'git', uri: 'https://example.invalid/guru.git', branch: null }]), 'guru\tgit\thttps://example.invalid/guru.git\t\n');
-  assert.is(formatRows(PORTAGE_ACCOUNTS, [{ user: 'app', uid: 1000, group: 'app', gid: 1000, home: '/home/app', shell: '/sbin/nologin' }]), 'app\t1000\tapp\t1000\t/home/app\t/sbin/nologin\n');
+  assert.is(
+    formatRows(PORTAGE_OVERLAYS, [{ name: 'guru', type: 'git', uri: 'https://example.invalid/guru.git', branch: null }]),
+    'guru\tgit\thttps://example.invalid/guru.git\t\n',
+  );
+  assert.is(
+    formatRows(PORTAGE_ACCOUNTS, [{ user: 'app', uid: 1000, group: 'app', gid: 1000, home: '/home/app', shell: '/sbin/nologin' }]),
+    'app\t1000\tapp\t1000\t/home/app\t/sbin/nologin\n',
+  );
   assert.is(formatList(PORTAGE_LOCK, ['=a/b-1::gentoo'], 'imgsdk.lock: x/y'), '# imgsdk.lock: x/y\n=a/b-1::gentoo\n');
 });
 
@@ -58,7 +80,7 @@ test('passwd.added is read in passwd(5) columns; a short line has empty trailing
   ]);
 });
 
-test('numbered files are named by four-digit job numbers, so the script\'s glob order is the job order', () => {
+test("numbered files are named by four-digit job numbers, so the script's glob order is the job order", () => {
   assert.is(jobPath(LOCK_JOB, 3), 'jobs/0003.list');
   assert.is(jobPath(LOCK_CLOSURE, 12), '0012.tsv');
 });
@@ -66,7 +88,10 @@ test('numbered files are named by four-digit job numbers, so the script\'s glob 
 test('every declared file is named by a builder script, and every script that reads or writes one points to the module', () => {
   for (const file of BUILDER_FILES) {
     const base = file.path.replace(/^.*\//, '');
-    assert.ok(scripts.some(([, text]) => text.includes(base)), `${file.path} is read or written by a script`);
+    assert.ok(
+      scripts.some(([, text]) => text.includes(base)),
+      `${file.path} is read or written by a script`,
+    );
   }
   for (const [name, text] of scripts) {
     const named = BUILDER_FILES.filter((f) => text.includes(f.path.replace(/^.*\//, '')));

@@ -10,8 +10,21 @@ import { join, relative } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AssemblyError, BuildError, CancelledError, ERROR_CODES, EngineError, FetchError, ImgsdkError, LockError, RootfsError,
-  UnavailableError, UsageError, ValidationError, exitCodeOf, isRetryable, type ErrorCode,
+  AssemblyError,
+  BuildError,
+  CancelledError,
+  ERROR_CODES,
+  EngineError,
+  FetchError,
+  ImgsdkError,
+  LockError,
+  RootfsError,
+  UnavailableError,
+  UsageError,
+  ValidationError,
+  exitCodeOf,
+  isRetryable,
+  type ErrorCode,
 } from '../../src/contract/errors';
 import { platformInfo } from '../../src/contract/platform';
 import { builderConfig } from '../../src/runtime/phase1/builders/foreign';
@@ -24,7 +37,9 @@ import { parsePretend } from '../../src/sdk/portage/lock';
 const SRC = join(__dirname, '..', '..', 'src');
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every code literal given to an error class in src/: `new ImgsdkError('X'`, `new FetchError('X'`, `super('X'`. */
@@ -40,8 +55,14 @@ function codesUsed(): Map<string, string> {
 test('every code used in src/ is in ERROR_CODES, and every code of the map is used', () => {
   const used = codesUsed();
   assert.ok(used.size >= 15, `the reader finds the codes (${[...used.keys()].join(', ')})`);
-  assert.equal([...used.keys()].filter((c) => !(c in ERROR_CODES)), []);
-  assert.equal(Object.keys(ERROR_CODES).filter((c) => !used.has(c)), []);
+  assert.equal(
+    [...used.keys()].filter((c) => !(c in ERROR_CODES)),
+    [],
+  );
+  assert.equal(
+    Object.keys(ERROR_CODES).filter((c) => !used.has(c)),
+    [],
+  );
 });
 
 test('every code has an exit code and a one-line meaning', () => {
@@ -63,8 +84,15 @@ test('exit codes per class: usage 2, cancelled 130, every other error 1, anythin
   assert.is(new UsageError('x').exitCode, 2);
   assert.is(new CancelledError().exitCode, 130);
   for (const e of [
-    new ValidationError([{ id: 'a/b', message: 'm' }]), new AssemblyError('x'), new EngineError('x'), new BuildError('a/b', 'x'),
-    new RootfsError('x'), new LockError('x'), new FetchError('FETCH', 'x'), new FetchError('INTEGRITY', 'x'), new ImgsdkError('INTERNAL', 'x'),
+    new ValidationError([{ id: 'a/b', message: 'm' }]),
+    new AssemblyError('x'),
+    new EngineError('x'),
+    new BuildError('a/b', 'x'),
+    new RootfsError('x'),
+    new LockError('x'),
+    new FetchError('FETCH', 'x'),
+    new FetchError('INTEGRITY', 'x'),
+    new ImgsdkError('INTERNAL', 'x'),
   ]) {
     assert.instance(e, ImgsdkError);
     assert.is(e.exitCode, 1, e.name);
@@ -86,8 +114,14 @@ test('retryable failures: an engine or registry that does not answer or answers 
     ['fetch failed, refused', new TypeError('fetch failed', { cause: refused })],
     ['DNS not yet', Object.assign(new Error('getaddrinfo EAI_AGAIN registry'), { code: 'EAI_AGAIN' })],
     ['undici socket', Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })],
-    ['registry 503 in the cache', new BuildError('acme/web', 'registry cache: GET manifest k.build: HTTP 503 unavailable', { phase: 'cache' })],
-    ['a build failing because its engine went away', new BuildError('acme/web', 'phase 1 failed', { cause: new EngineError('socket hang up') })],
+    [
+      'registry 503 in the cache',
+      new BuildError('acme/web', 'registry cache: GET manifest k.build: HTTP 503 unavailable', { phase: 'cache' }),
+    ],
+    [
+      'a build failing because its engine went away',
+      new BuildError('acme/web', 'phase 1 failed', { cause: new EngineError('socket hang up') }),
+    ],
   ];
   for (const [what, e] of retryable) assert.ok(isRetryable(e), what);
   const permanent: [string, unknown][] = [
@@ -110,7 +144,11 @@ test('no module of src/ throws a plain Error (only Testing assertions and errno-
   const allowed = new Set(['sdk/testing.ts', 'runtime/engine/light.ts', 'runtime/engine/watch.ts']);
   const plain = sources(SRC)
     .filter((f) => !allowed.has(relative(SRC, f).split('\\').join('/')))
-    .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((l, i) => [relative(SRC, f), i + 1, l] as const))
+    .flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .map((l, i) => [relative(SRC, f), i + 1, l] as const),
+    )
     .filter(([, , l]) => /\bnew Error\(/.test(l))
     .map(([f, n]) => `${f}:${n}`);
   assert.equal(plain, []);
@@ -129,30 +167,49 @@ test('runtime/rootfs/purge: an unknown keep category is a RootfsError (exit 1) n
 });
 
 test('runtime/phase1/builders/stage3: a latest-stage3 file without a stage3 line is a FETCH error', () => {
-  assert.throws(() => parseLatest('# nothing\n'), (e: unknown) => e instanceof FetchError && e.code === 'FETCH' && /no "<date>\/stage3-/.test(e.message));
+  assert.throws(
+    () => parseLatest('# nothing\n'),
+    (e: unknown) => e instanceof FetchError && e.code === 'FETCH' && /no "<date>\/stage3-/.test(e.message),
+  );
 });
 
 test('runtime/phase1/builders/portage-snapshot: a snapshot that is no date, latest or image is an AssemblyError naming it', () => {
-  assert.throws(() => snapshotSource('yesterday', 'https://distfiles.gentoo.org'), (e: unknown) => e instanceof AssemblyError && /portage snapshot "yesterday"/.test(e.message));
+  assert.throws(
+    () => snapshotSource('yesterday', 'https://distfiles.gentoo.org'),
+    (e: unknown) => e instanceof AssemblyError && /portage snapshot "yesterday"/.test(e.message),
+  );
 });
 
 test('runtime/phase1/builders/foreign: a builder change imgsdk cannot write into a config is an INTERNAL error', () => {
-  assert.throws(() => builderConfig(['RUN true'], 'linux/arm64', `sha256:${'0'.repeat(64)}`), (e: unknown) => e instanceof ImgsdkError && e.code === 'INTERNAL' && /change "RUN true"/.test(e.message));
+  assert.throws(
+    () => builderConfig(['RUN true'], 'linux/arm64', `sha256:${'0'.repeat(64)}`),
+    (e: unknown) => e instanceof ImgsdkError && e.code === 'INTERNAL' && /change "RUN true"/.test(e.message),
+  );
 });
 
 test('contract/platform: platformInfo of an unknown platform is a PLATFORM error listing the known ones', () => {
-  assert.throws(() => platformInfo('linux/s390x'), (e: unknown) => e instanceof ImgsdkError && e.code === 'PLATFORM' && /unknown platform "linux\/s390x" \(known: linux\/amd64/.test(e.message));
+  assert.throws(
+    () => platformInfo('linux/s390x'),
+    (e: unknown) =>
+      e instanceof ImgsdkError && e.code === 'PLATFORM' && /unknown platform "linux\/s390x" \(known: linux\/amd64/.test(e.message),
+  );
 });
 
 test('sdk/portage/lock: emerge output that cannot be read is a LockError quoting the line', () => {
-  assert.throws(() => parsePretend('[ebuild  N     ] not-an-atom  USE="x"\n'), (e: unknown) => e instanceof LockError && /cannot read the package of: \[ebuild/.test(e.message));
+  assert.throws(
+    () => parsePretend('[ebuild  N     ] not-an-atom  USE="x"\n'),
+    (e: unknown) => e instanceof LockError && /cannot read the package of: \[ebuild/.test(e.message),
+  );
 });
 
 test('sdk/graph: levels of a cycle is an INTERNAL error naming an image on it', () => {
   const g = new Graph();
   g.setEdge('a/one', 'a/two');
   g.setEdge('a/two', 'a/one');
-  assert.throws(() => levels(g, ['a/one', 'a/two']), (e: unknown) => e instanceof ImgsdkError && e.code === 'INTERNAL' && /a\/(one|two) is on a dependency cycle/.test(e.message));
+  assert.throws(
+    () => levels(g, ['a/one', 'a/two']),
+    (e: unknown) => e instanceof ImgsdkError && e.code === 'INTERNAL' && /a\/(one|two) is on a dependency cycle/.test(e.message),
+  );
 });
 
 test.run();

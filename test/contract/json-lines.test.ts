@@ -20,7 +20,14 @@ test('jsonLines accepts what JSON.parse accepts and stops where it does, with li
     JSON.parse(ok);
     assert.ok(jsonLines(ok).ok, ok);
   }
-  for (const [bad, line, column] of [['{\n "a": ,\n}', 2, 7], ['[1,\n2', 2, 2], ['{"a":1} x', 1, 9], ['"a\tb"', 1, 3], ['01', 1, 2], ['[1,]', 1, 4]] as const) {
+  for (const [bad, line, column] of [
+    ['{\n "a": ,\n}', 2, 7],
+    ['[1,\n2', 2, 2],
+    ['{"a":1} x', 1, 9],
+    ['"a\tb"', 1, 3],
+    ['01', 1, 2],
+    ['[1,]', 1, 4],
+  ] as const) {
     assert.throws(() => JSON.parse(bad));
     const r = jsonLines(bad);
     assert.not.ok(r.ok, bad);

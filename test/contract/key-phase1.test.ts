@@ -20,11 +20,19 @@ interface Keys {
 }
 
 /** Keys of a Debian chain base → web and a Gentoo image, with `change` applied to one of them. */
-function keysWith(change: { base?: (i: Image) => Image; web?: (i: Image) => Image; gentoo?: (i: Image) => Image; suite?: string; epoch?: number } = {}): Record<string, Keys> {
+function keysWith(
+  change: { base?: (i: Image) => Image; web?: (i: Image) => Image; gentoo?: (i: Image) => Image; suite?: string; epoch?: number } = {},
+): Record<string, Keys> {
   const builder = change.suite ? debian.builder('acme/bookworm', { from: 'debian:bookworm-slim', suite: change.suite }) : deb;
   const base = (change.base ?? ((i) => i))(image('acme/base').builder(builder).packages('libc6').account({ user: 'web', uid: 10001 }));
   const web = (change.web ?? ((i) => i))(
-    image('acme/web').from(base).packages('nginx-light').file('/etc/nginx/nginx.conf', 'events {}\n').entrypoint('/usr/sbin/nginx').env('A', '1').user('web'),
+    image('acme/web')
+      .from(base)
+      .packages('nginx-light')
+      .file('/etc/nginx/nginx.conf', 'events {}\n')
+      .entrypoint('/usr/sbin/nginx')
+      .env('A', '1')
+      .user('web'),
   );
   const gen = (change.gentoo ?? ((i) => i))(image('kubler/tool').builder(bob).packages('app-misc/jq').account({ user: 'tool', uid: 2000 }));
   const m = assemble([web, gen], { epoch: change.epoch ?? 0 }).manifest;
@@ -72,7 +80,7 @@ for (const [what, change] of imageOnly) {
   });
 }
 
-test('a parent\'s .file() changes the child\'s image key but no phase-1 key', () => {
+test("a parent's .file() changes the child's image key but no phase-1 key", () => {
   assert.equal(moved({ base: (i) => i.file('/etc/motd', 'hi\n') }), ['acme/base key', 'acme/web key']);
 });
 
@@ -89,8 +97,8 @@ const phase1: [string, Parameters<typeof keysWith>[0], string[]][] = [
   ['a configure-builder hook', { web: (i) => i.configureBuilder('echo hi') }, ['acme/web key', 'acme/web phase1']],
   ['a configure-rootfs hook', { web: (i) => i.configureRootfs('echo hi') }, ['acme/web key', 'acme/web phase1']],
   ['a finish-rootfs hook', { web: (i) => i.finishRootfs('echo hi') }, ['acme/web key', 'acme/web phase1']],
-  ['a parent\'s packages', { base: (i) => i.packages('zlib1g') }, ['acme/base key', 'acme/base phase1', 'acme/web key', 'acme/web phase1']],
-  ['the builder\'s suite (the apt sources)', { suite: 'trixie' }, ['acme/base key', 'acme/base phase1', 'acme/web key', 'acme/web phase1']],
+  ["a parent's packages", { base: (i) => i.packages('zlib1g') }, ['acme/base key', 'acme/base phase1', 'acme/web key', 'acme/web phase1']],
+  ["the builder's suite (the apt sources)", { suite: 'trixie' }, ['acme/base key', 'acme/base phase1', 'acme/web key', 'acme/web phase1']],
   ['USE flags', { gentoo: (i) => i.use('app-misc/jq', '-oniguruma') }, ['kubler/tool key', 'kubler/tool phase1']],
   ['a download', { gentoo: (i) => i.download('https://example.org/x.tar.gz', 'a'.repeat(64)) }, ['kubler/tool key', 'kubler/tool phase1']],
   ['make.conf', { gentoo: (i) => i.makeConf({ MAKEOPTS: '-j4' }) }, ['kubler/tool key', 'kubler/tool phase1']],

@@ -18,10 +18,7 @@ export const glibc = image('imgsdk-e2e/glibc')
   .user('nobody')
   .entrypoint('/usr/lib/x86_64-linux-gnu/libc.so.6');
 
-export const hello = image('imgsdk-e2e/hello')
-  .from(glibc)
-  .packages('hello')
-  .entrypoint('/usr/bin/hello');
+export const hello = image('imgsdk-e2e/hello').from(glibc).packages('hello').entrypoint('/usr/bin/hello');
 
 /** A temp directory removed by the returned function. */
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
@@ -34,14 +31,28 @@ export async function removeImages(docker: Docker, ids: readonly string[]): Prom
   const images = await docker.listImages();
   for (const img of images) {
     for (const tag of img.RepoTags ?? []) {
-      if (ids.some((id) => tag.startsWith(id + ':'))) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+      if (ids.some((id) => tag.startsWith(id + ':')))
+        await docker
+          .getImage(tag)
+          .remove({ force: true })
+          .catch(() => undefined);
     }
   }
 }
 
 /** Runs an image to the end (`cmd` as arguments to its entrypoint, or `entrypoint`); output, exit code and user. Removed after. */
-export async function runImage(docker: Docker, ref: string, cmd: string[] = [], entrypoint?: string[]): Promise<{ code: number; out: string; user: string }> {
-  const c = await docker.createContainer({ Image: ref, Cmd: cmd.length ? cmd : undefined, Entrypoint: entrypoint, Labels: { 'org.imgsdk.test': '1' } });
+export async function runImage(
+  docker: Docker,
+  ref: string,
+  cmd: string[] = [],
+  entrypoint?: string[],
+): Promise<{ code: number; out: string; user: string }> {
+  const c = await docker.createContainer({
+    Image: ref,
+    Cmd: cmd.length ? cmd : undefined,
+    Entrypoint: entrypoint,
+    Labels: { 'org.imgsdk.test': '1' },
+  });
   try {
     const stream = await c.attach({ stream: true, stdout: true, stderr: true });
     const chunks: Buffer[] = [];

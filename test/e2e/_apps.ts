@@ -29,15 +29,20 @@ function write(path: string, text: string): void {
 export function writeApps(root: string): { node: string; python: string; site: string; jar: string; binary: string } {
   const node = join(root, 'node-app');
   write(join(node, 'node_modules', 'greet', 'package.json'), '{ "name": "greet", "version": "1.0.0", "main": "index.js" }\n');
-  write(join(node, 'node_modules', 'greet', 'index.js'), "module.exports = (who) => `hello from ${who} via greet`;\n");
+  write(join(node, 'node_modules', 'greet', 'index.js'), 'module.exports = (who) => `hello from ${who} via greet`;\n');
   write(join(node, 'package.json'), '{ "name": "node-app", "version": "1.0.0", "dependencies": { "greet": "1.0.0" } }\n');
-  write(join(node, 'server.js'), `const http = require('node:http');
+  write(
+    join(node, 'server.js'),
+    `const http = require('node:http');
 const greet = require('greet');
 http.createServer((req, res) => res.end(greet('node') + '\\n')).listen(Number(process.env.PORT));
-`);
+`,
+  );
 
   const python = join(root, 'py-app');
-  write(join(python, 'main.py'), `import http.server, os
+  write(
+    join(python, 'main.py'),
+    `import http.server, os
 
 class Hello(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -48,13 +53,16 @@ class Hello(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 http.server.HTTPServer(("", int(os.environ["PORT"])), Hello).serve_forever()
-`);
+`,
+  );
 
   const site = join(root, 'site');
   write(join(site, 'index.html'), `${ANSWERS.site}\n`);
 
   const jvm = join(root, 'jvm');
-  write(join(jvm, 'src', 'Hello.java'), `import com.sun.net.httpserver.HttpServer;
+  write(
+    join(jvm, 'src', 'Hello.java'),
+    `import com.sun.net.httpserver.HttpServer;
 import java.net.InetSocketAddress;
 
 public class Hello {
@@ -69,12 +77,15 @@ public class Hello {
         s.start();
     }
 }
-`);
+`,
+  );
   execFileSync('javac', ['--release', '17', '-d', join(jvm, 'classes'), join(jvm, 'src', 'Hello.java')]);
   execFileSync('jar', ['--create', '--file', join(jvm, 'hello.jar'), '--main-class', 'Hello', '-C', join(jvm, 'classes'), '.']);
 
   const c = join(root, 'c');
-  write(join(c, 'hello.c'), `#include <netinet/in.h>
+  write(
+    join(c, 'hello.c'),
+    `#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +109,8 @@ int main(void) {
         close(c);
     }
 }
-`);
+`,
+  );
   execFileSync('gcc', ['-O2', '-o', join(c, 'hello'), join(c, 'hello.c')]);
   return { node, python, site, jar: join(jvm, 'hello.jar'), binary: join(c, 'hello') };
 }

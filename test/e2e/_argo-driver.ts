@@ -41,7 +41,14 @@ export interface DriverTask {
 
 interface Template {
   readonly name: string;
-  readonly dag?: { readonly tasks: readonly { name: string; template: string; dependencies?: string[]; arguments?: { parameters?: { name: string; value: string }[] } }[] };
+  readonly dag?: {
+    readonly tasks: readonly {
+      name: string;
+      template: string;
+      dependencies?: string[];
+      arguments?: { parameters?: { name: string; value: string }[] };
+    }[];
+  };
   readonly container?: { command?: string[]; args?: string[]; env?: { name: string; value?: string }[] };
   readonly retryStrategy?: { limit?: number | string; retryPolicy?: string; expression?: string };
 }
@@ -53,7 +60,8 @@ interface Template {
  */
 export function readWorkflow(yamlText: string): DriverTask[] {
   const doc = parse(yamlText) as { apiVersion?: string; kind?: string; spec: { entrypoint: string; templates: Template[] } };
-  if (doc.apiVersion !== 'argoproj.io/v1alpha1' || doc.kind !== 'Workflow') throw new Error(`not an Argo Workflow: ${doc.apiVersion} ${doc.kind}`);
+  if (doc.apiVersion !== 'argoproj.io/v1alpha1' || doc.kind !== 'Workflow')
+    throw new Error(`not an Argo Workflow: ${doc.apiVersion} ${doc.kind}`);
   const templates = new Map(doc.spec.templates.map((t) => [t.name, t]));
   const dag = templates.get(doc.spec.entrypoint)?.dag;
   if (!dag) throw new Error(`the entrypoint ${doc.spec.entrypoint} is not a DAG template`);
@@ -90,7 +98,8 @@ export function readWorkflow(yamlText: string): DriverTask[] {
 function retryRule(task: string, rs: Template['retryStrategy']): DriverTask['retryOn'] {
   if (!rs) return () => false;
   const policy = rs.retryPolicy ?? 'OnFailure';
-  const byPolicy = (status: 'Failed' | 'Error') => policy === 'Always' || (policy === 'OnFailure' ? status === 'Failed' : policy === 'OnError' ? status === 'Error' : true);
+  const byPolicy = (status: 'Failed' | 'Error') =>
+    policy === 'Always' || (policy === 'OnFailure' ? status === 'Failed' : policy === 'OnError' ? status === 'Error' : true);
   if (!rs.expression) return (_code, status) => byPolicy(status);
   const terms = rs.expression.split('||').map((term) => {
     const code = /^\s*asInt\(\s*lastRetry\.exitCode\s*\)\s*==\s*(\d+)\s*$/.exec(term);
@@ -156,7 +165,9 @@ export async function runWorkflow(tasks: readonly DriverTask[], opts: RunOptions
   return new Promise((resolveRun) => {
     const schedule = () => {
       // Below a task that failed for good nothing runs (Argo marks it Omitted).
-      for (const t of tasks) if (state.get(t.name) === 'Pending' && t.dependencies.some((d) => ['Failed', 'Omitted'].includes(state.get(d)!))) state.set(t.name, 'Omitted');
+      for (const t of tasks)
+        if (state.get(t.name) === 'Pending' && t.dependencies.some((d) => ['Failed', 'Omitted'].includes(state.get(d)!)))
+          state.set(t.name, 'Omitted');
       let running = [...state.values()].filter((s) => s === 'Running').length;
       for (const t of tasks) {
         if (running >= parallelism) break;
@@ -168,7 +179,13 @@ export async function runWorkflow(tasks: readonly DriverTask[], opts: RunOptions
           schedule();
         });
       }
-      if (running === 0) resolveRun({ ok: [...state.values()].every((s) => s === 'Succeeded'), attempts, tasks: state as ReadonlyMap<string, 'Succeeded' | 'Failed' | 'Omitted'>, wallMs: Date.now() - start });
+      if (running === 0)
+        resolveRun({
+          ok: [...state.values()].every((s) => s === 'Succeeded'),
+          attempts,
+          tasks: state as ReadonlyMap<string, 'Succeeded' | 'Failed' | 'Omitted'>,
+          wallMs: Date.now() - start,
+        });
     };
     const runTask = async (t: DriverTask): Promise<boolean> => {
       for (let n = 1; ; n++) {
@@ -194,7 +211,14 @@ function runAttempt(t: DriverTask, n: number, engine: string, kill: RegExp | nul
   const pod = mkdtempSync(join(tmpdir(), 'imgsdk-argo-pod-'));
   const [cmd, ...args] = t.argv;
   if (cmd !== 'imgsdk') throw new Error(`task ${t.name}: the container runs ${cmd}, not imgsdk`);
-  const env: NodeJS.ProcessEnv = { ...process.env, ...t.env, ...opts.env, DOCKER_HOST: engine, IMGSDK_STATE_DIR: join(pod, 'state'), IMGSDK_OUTDIR: join(pod, 'out') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...t.env,
+    ...opts.env,
+    DOCKER_HOST: engine,
+    IMGSDK_STATE_DIR: join(pod, 'state'),
+    IMGSDK_OUTDIR: join(pod, 'out'),
+  };
   // The engines here are unix sockets: the template's TLS settings are for its tcp:// default.
   delete env.DOCKER_TLS_VERIFY;
   delete env.DOCKER_CERT_PATH;
@@ -222,7 +246,18 @@ function runAttempt(t: DriverTask, n: number, engine: string, kill: RegExp | nul
       }
       const tempFiles = listTemp(join(pod, 'state'));
       rmSync(pod, { recursive: true, force: true });
-      resolve({ task: t.name, attempt: n, engine, exitCode: code, signal, result, ms: Date.now() - t0, tempFiles, interrupted: killed, stderr: stderr.slice(-4000) });
+      resolve({
+        task: t.name,
+        attempt: n,
+        engine,
+        exitCode: code,
+        signal,
+        result,
+        ms: Date.now() - t0,
+        tempFiles,
+        interrupted: killed,
+        stderr: stderr.slice(-4000),
+      });
     });
   });
 }

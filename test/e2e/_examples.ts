@@ -56,7 +56,8 @@ export async function deployAll(theApp: App, stateDir: string): Promise<Deployed
     const result = await deploy(theApp, { stateDir, assemblyDir: out.dir, concurrency: 2 });
     const manifest = JSON.parse(readFileSync(join(out.dir, 'manifest.json'), 'utf8')) as Manifest;
     const defs = new Map<string, ImageDef>();
-    for (const [id, m] of Object.entries(manifest.images)) defs.set(id, JSON.parse(readFileSync(join(out.dir, m.dir, 'image.json'), 'utf8')) as ImageDef);
+    for (const [id, m] of Object.entries(manifest.images))
+      defs.set(id, JSON.parse(readFileSync(join(out.dir, m.dir, 'image.json'), 'utf8')) as ImageDef);
     const chains = new Map<string, { builder: string; packages: string[] }>();
     for (const [id, def] of defs) {
       const packages: string[] = [];
@@ -89,7 +90,11 @@ export interface Service {
 export async function startService(docker: Docker, ref: string, cmd?: string[]): Promise<Service> {
   const c = await docker.createContainer({ Image: ref, ...(cmd ? { Cmd: cmd } : {}), Labels: { 'org.imgsdk.test': '1' } });
   const out = await capture(docker, c);
-  const remove = () => c.remove({ force: true, v: true }).then(() => undefined, () => undefined);
+  const remove = () =>
+    c.remove({ force: true, v: true }).then(
+      () => undefined,
+      () => undefined,
+    );
   try {
     await c.start();
     const info = await c.inspect();
@@ -122,7 +127,13 @@ export async function runOnce(
     Labels: { 'org.imgsdk.test': '1' },
   });
   try {
-    const stream = (await c.attach({ stream: true, stdin: withStdin, stdout: true, stderr: true, hijack: withStdin })) as NodeJS.ReadWriteStream;
+    const stream = (await c.attach({
+      stream: true,
+      stdin: withStdin,
+      stdout: true,
+      stderr: true,
+      hijack: withStdin,
+    })) as NodeJS.ReadWriteStream;
     const out = demux(docker, stream);
     await c.start();
     if (withStdin) stream.end(opts.stdin);
@@ -140,7 +151,6 @@ async function capture(docker: Docker, c: Docker.Container): Promise<{ stdout: (
   return demux(docker, (await c.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream);
 }
 
-
 /** The uid of every process in a running container. */
 export async function processUids(c: Docker.Container): Promise<string[]> {
   // The engine needs the PID column to map processes to the container.
@@ -156,7 +166,10 @@ export async function eventually<T>(what: string, attempt: () => Promise<T>, tim
     try {
       return await attempt();
     } catch (err) {
-      if (Date.now() > until) throw new Error(`${what}: no answer in ${timeoutMs / 1000} s (${(err as Error).message})${logs ? `\ncontainer output:\n${logs()}` : ''}`);
+      if (Date.now() > until)
+        throw new Error(
+          `${what}: no answer in ${timeoutMs / 1000} s (${(err as Error).message})${logs ? `\ncontainer output:\n${logs()}` : ''}`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -232,13 +245,18 @@ export async function measureSizes(docker: Docker, deployed: readonly Deployed[]
       'apt-get update -q >/dev/null',
       'while read -r id pkgs; do',
       // $pkgs unquoted: a list of names
-      '  kib=$(apt-get install -s --no-install-recommends $pkgs | awk \'/^Inst /{print $2}\' | sort -u | xargs -r apt-cache show --no-all-versions | awk \'/^Installed-Size:/{s+=$2} END{print s+0}\')',
+      "  kib=$(apt-get install -s --no-install-recommends $pkgs | awk '/^Inst /{print $2}' | sort -u | xargs -r apt-cache show --no-all-versions | awk '/^Installed-Size:/{s+=$2} END{print s+0}')",
       '  echo "$id $kib"',
       'done',
     ].join('\n');
     const r = await runOnce(docker, ref, { entrypoint: ['/bin/sh', '-c', script], stdin: `${input}\n`, timeoutMs: 600_000 });
     if (r.code !== 0) throw new Error(`plain Debian sizes in ${ref} failed (exit ${r.code}): ${r.stderr}`);
-    const kib = new Map(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+    const kib = new Map(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ') as [string, string]),
+    );
     for (const { id } of group.images) {
       const size = (await docker.getImage(`${id}:latest`).inspect()).Size;
       lines.push({ id, size, plain: base + Number(kib.get(id) ?? NaN) * 1024 });

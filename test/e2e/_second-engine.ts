@@ -52,13 +52,37 @@ export async function startSecondEngine(index = 0): Promise<SecondEngine> {
   const bridge = makeBridge(index);
   // Not the host's /etc/docker/daemon.json: its settings are the main engine's.
   writeFileSync(join(dir, 'daemon.json'), '{}\n');
-  const child: ChildProcess = spawn('dockerd', [
-    '--tlsverify', '--tlscacert', join(certs, 'ca.pem'), '--tlscert', join(certs, 'server-cert.pem'), '--tlskey', join(certs, 'server-key.pem'),
-    '--host', `tcp://127.0.0.1:${port}`,
-    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
-    '--host', `unix://${socket}`, `--bridge=${bridge}`, '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
-    '--cgroup-parent=imgsdk-e2e-engine', '--config-file', join(dir, 'daemon.json'),
-  ], { stdio: ['ignore', log, log] });
+  const child: ChildProcess = spawn(
+    'dockerd',
+    [
+      '--tlsverify',
+      '--tlscacert',
+      join(certs, 'ca.pem'),
+      '--tlscert',
+      join(certs, 'server-cert.pem'),
+      '--tlskey',
+      join(certs, 'server-key.pem'),
+      '--host',
+      `tcp://127.0.0.1:${port}`,
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'docker.pid'),
+      '--host',
+      `unix://${socket}`,
+      `--bridge=${bridge}`,
+      '--iptables=false',
+      '--ip6tables=false',
+      '--ip-forward=false',
+      '--ip-masq=false',
+      '--cgroup-parent=imgsdk-e2e-engine',
+      '--config-file',
+      join(dir, 'daemon.json'),
+    ],
+    { stdio: ['ignore', log, log] },
+  );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -67,7 +91,9 @@ export async function startSecondEngine(index = 0): Promise<SecondEngine> {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
     // dockerd leaves its default network namespace mounted under the exec root.
-    const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '');
+    const mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '');
     for (const target of mounts.filter((t) => t.startsWith(dir + '/')).reverse()) spawnSync('umount', [target]);
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     spawnSync('ip', ['link', 'delete', bridge]);
@@ -75,7 +101,14 @@ export async function startSecondEngine(index = 0): Promise<SecondEngine> {
   const docker = new Docker({ socketPath: socket });
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) break;
-    if (existsSync(socket) && (await docker.ping().then(() => true, () => false))) return { host: `unix://${socket}`, tlsHost: `tcp://127.0.0.1:${port}`, certPath: join(certs, 'client'), docker, stop };
+    if (
+      existsSync(socket) &&
+      (await docker.ping().then(
+        () => true,
+        () => false,
+      ))
+    )
+      return { host: `unix://${socket}`, tlsHost: `tcp://127.0.0.1:${port}`, certPath: join(certs, 'client'), docker, stop };
     await new Promise((r) => setTimeout(r, 200));
   }
   const tail = readFileSync(join(dir, 'dockerd.log'), 'utf8').split('\n').slice(-15).join('\n');
@@ -92,11 +125,57 @@ function makeCertificates(dir: string): string {
   };
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=imgsdk-e2e-ca');
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca-key.pem',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=imgsdk-e2e-ca',
+  );
   ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server-key.pem', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'server-cert.pem', '-days', '2', '-extfile', 'server.ext');
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca-key.pem',
+    '-CAcreateserial',
+    '-out',
+    'server-cert.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'server.ext',
+  );
   ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client/key.pem', '-out', 'client.csr', '-subj', '/CN=imgsdk-e2e-client');
-  ssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'client/cert.pem', '-days', '2', '-extfile', 'client.ext');
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    'client.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca-key.pem',
+    '-CAcreateserial',
+    '-out',
+    'client/cert.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'client.ext',
+  );
   writeFileSync(join(dir, 'client', 'ca.pem'), readFileSync(join(dir, 'ca.pem')));
   return dir;
 }

@@ -24,8 +24,17 @@ export const busybox = image(`${NS}/busybox`).builder(bookworm).packages('busybo
 export async function removeNamespace(docker: Docker, ns = NS): Promise<void> {
   const mine = (ref: string) => ref.startsWith(ns + '/') || ref.includes(`/${ns}/`);
   for (const img of await docker.listImages()) {
-    for (const tag of img.RepoTags ?? []) if (mine(tag)) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
-    if ((img.RepoDigests ?? []).some(mine)) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+    for (const tag of img.RepoTags ?? [])
+      if (mine(tag))
+        await docker
+          .getImage(tag)
+          .remove({ force: true })
+          .catch(() => undefined);
+    if ((img.RepoDigests ?? []).some(mine))
+      await docker
+        .getImage(img.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
   }
 }
 
@@ -52,7 +61,10 @@ export async function startRegistry(bin = process.env.IMGSDK_REGISTRY_BIN ?? '/u
   const port = await freePort();
   const tmp = tempDir('imgsdk-e2e-registry-');
   const config = join(tmp.dir, 'config.yml');
-  writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(tmp.dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(tmp.dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const child: ChildProcess = spawn(bin, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
@@ -68,7 +80,10 @@ export async function startRegistry(bin = process.env.IMGSDK_REGISTRY_BIN ?? '/u
   const address = `127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
-    const ok = await fetch(`http://${address}/v2/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://${address}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { address, storage: join(tmp.dir, 'data'), stop };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -92,14 +107,22 @@ function freePort(): Promise<number> {
  * request carries `user:password`, else proxied as is (Host kept, so the
  * registry's Location headers point back at the gate). Stopped by its handle.
  */
-export async function startAuthGate(upstream: string, user: string, password: string): Promise<Omit<Registry, 'storage'> & { readonly denied: () => number }> {
+export async function startAuthGate(
+  upstream: string,
+  user: string,
+  password: string,
+): Promise<Omit<Registry, 'storage'> & { readonly denied: () => number }> {
   const want = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
   const [host, port] = upstream.split(':');
   let denied = 0;
   const server = createHttpServer((req, res) => {
     if (req.headers.authorization !== want) {
       denied++;
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="imgsdk-test"', 'Docker-Distribution-API-Version': 'registry/2.0', 'Content-Type': 'application/json' });
+      res.writeHead(401, {
+        'WWW-Authenticate': 'Basic realm="imgsdk-test"',
+        'Docker-Distribution-API-Version': 'registry/2.0',
+        'Content-Type': 'application/json',
+      });
       res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
       return;
     }

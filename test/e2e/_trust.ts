@@ -27,7 +27,10 @@ async function statusD(path: string): Promise<string[]> {
 
 /** Package names of PACKAGES.md's tables (installed and inherited). */
 export function packagesMd(text: string): string[] {
-  return [...text.matchAll(/^\| ([^ |]+) \| [^|]+ \|/gm)].map((m) => m[1]).filter((n) => n !== 'Package' && n !== '---').sort();
+  return [...text.matchAll(/^\| ([^ |]+) \| [^|]+ \|/gm)]
+    .map((m) => m[1])
+    .filter((n) => n !== 'Package' && n !== '---')
+    .sort();
 }
 
 /**
@@ -46,7 +49,11 @@ export async function checkScannable(stateDir: string, res: ImageResult): Promis
     assert.not.match(q.stderr, 'warning', 'full control stanzas, no missing fields');
     const listed = q.stdout.trim().split('\n').sort();
     assert.equal(listed, packagesMd(readFileSync(res.report!, 'utf8')), `${res.id}: dpkg-query lists every package of PACKAGES.md`);
-    assert.equal(validateSpdx(JSON.parse(readFileSync(res.sbom!, 'utf8'))), [], `${res.id}: the SBOM validates against the SPDX 2.3 schema`);
+    assert.equal(
+      validateSpdx(JSON.parse(readFileSync(res.sbom!, 'utf8'))),
+      [],
+      `${res.id}: the SBOM validates against the SPDX 2.3 schema`,
+    );
     return listed;
   } finally {
     rmSync(admin, { recursive: true, force: true });
@@ -70,7 +77,10 @@ export function skopeo(args: string[]): string {
 
 /** The in-toto statement of an attestation artifact, copied with skopeo into a dir: directory. */
 export function statementIn(dir: string): string {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { artifactType?: string; layers: { digest: string; mediaType: string }[] };
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+    artifactType?: string;
+    layers: { digest: string; mediaType: string }[];
+  };
   assert.is(manifest.artifactType, 'application/vnd.in-toto+json');
   assert.is(manifest.layers[0].mediaType, 'application/vnd.in-toto+json');
   return readFileSync(join(dir, manifest.layers[0].digest.slice(7)), 'utf8');
@@ -85,7 +95,9 @@ export function checkProvenance(res: ImageResult, oci: string, registry: string 
   assert.is(JSON.parse(file).subject[0].digest.sha256, res.digest!.slice(7));
   const copies = mkdtempSync(join(tmpdir(), 'imgsdk-prov-copies-'));
   try {
-    const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations: Record<string, string> }[] };
+    const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8')) as {
+      manifests: { digest: string; annotations: Record<string, string> }[];
+    };
     const latest = index.manifests.find((d) => d.annotations['org.opencontainers.image.ref.name'] === `${res.id}:latest`)!;
     const ref = `${res.id}:sha256-${latest.digest.slice(7)}.att`;
     assert.is(JSON.parse(skopeo(['inspect', '--raw', `oci:${oci}:${ref}`])).subject.digest, latest.digest);
@@ -93,7 +105,12 @@ export function checkProvenance(res: ImageResult, oci: string, registry: string 
     assert.is(statementIn(join(copies, 'oci')), file, `${res.id}: the provenance in the OCI layout`);
     if (registry) {
       const pushed = res.pushed![0].digest!;
-      skopeo(['copy', '--src-tls-verify=false', `docker://${registry}/${res.id}:sha256-${pushed.slice(7)}.att`, `dir:${join(copies, 'registry')}`]);
+      skopeo([
+        'copy',
+        '--src-tls-verify=false',
+        `docker://${registry}/${res.id}:sha256-${pushed.slice(7)}.att`,
+        `dir:${join(copies, 'registry')}`,
+      ]);
       assert.is(statementIn(join(copies, 'registry')), file, `${res.id}: the provenance in the registry`);
     }
   } finally {

@@ -38,18 +38,49 @@ const def: ImageDef = {
   builder: 'none',
   packages: [],
   portage: {
-    use: [], keywords: [], mask: [], unmask: [], unmaskUse: [], makeConf: {}, packageEnv: [], overlays: [],
-    provide: [], unprovide: [], patches: [], uninstall: [], noBinpkgCache: [], runtimeLibs: [], downloads: [],
-    record: [], locales: [],
+    use: [],
+    keywords: [],
+    mask: [],
+    unmask: [],
+    unmaskUse: [],
+    makeConf: {},
+    packageEnv: [],
+    overlays: [],
+    provide: [],
+    unprovide: [],
+    patches: [],
+    uninstall: [],
+    noBinpkgCache: [],
+    runtimeLibs: [],
+    downloads: [],
+    record: [],
+    locales: [],
   },
-  keep: [], purge: [], closure: null, copies: [], files: [], accounts: [account], needs: [],
+  keep: [],
+  purge: [],
+  closure: null,
+  copies: [],
+  files: [],
+  accounts: [account],
+  needs: [],
   hooks: { configureBuilder: [], configureRootfs: [], finishRootfs: [] },
   // Never run: the image has no binaries, the engine only loads and inspects it.
   config: {
-    entrypoint: ['/bin/app'], cmd: ['--help'], env: { GREETING: 'hi' }, workdir: '/srv', expose: ['8080/tcp'],
-    volumes: [], labels: {}, user: 'app', healthcheck: null,
+    entrypoint: ['/bin/app'],
+    cmd: ['--help'],
+    env: { GREETING: 'hi' },
+    workdir: '/srv',
+    expose: ['8080/tcp'],
+    volumes: [],
+    labels: {},
+    user: 'app',
+    healthcheck: null,
   },
-  allowRoot: false, tags: [], tests: [], debug: false, forbid: [],
+  allowRoot: false,
+  tags: [],
+  tests: [],
+  debug: false,
+  forbid: [],
 };
 
 async function rootfs(): Promise<Entry[]> {
@@ -57,7 +88,17 @@ async function rootfs(): Promise<Entry[]> {
     const data = Buffer.from(text);
     return { path, type: 'file', mode, uid: 0, gid: 0, size: data.length, linkname: null, sha256: await blobs.put(data), elf: null };
   };
-  const dir = (path: string, uid = 0): Entry => ({ path, type: 'dir', mode: 0o755, uid, gid: uid, size: 0, linkname: null, sha256: null, elf: null });
+  const dir = (path: string, uid = 0): Entry => ({
+    path,
+    type: 'dir',
+    mode: 0o755,
+    uid,
+    gid: uid,
+    size: 0,
+    linkname: null,
+    sha256: null,
+    elf: null,
+  });
   return [
     dir('etc'),
     await file('etc/group', renderGroup([account])),
@@ -93,13 +134,21 @@ test('docker load of a docker-archive gives the config digest as Id and every ta
   if (!docker) return;
   const layer = await writeLayerFile(await rootfs(), blobs, join(tmp, 'layer.tar'), { mtime: 1_700_000_000 });
   const config = imageConfig(def, {
-    key: 'e2e', diffIds: [layer.diffId], created: 1_700_000_000, accounts: [account], extraLabels: { 'org.imgsdk.test': nonce },
+    key: 'e2e',
+    diffIds: [layer.diffId],
+    created: 1_700_000_000,
+    accounts: [account],
+    extraLabels: { 'org.imgsdk.test': nonce },
   });
   const tags = [`${repo}:1.0`, `${repo}:latest`];
   let container: Docker.Container | null = null;
   try {
     const archive = new PassThrough();
-    const writing = writeDockerArchive(archive, { config, layers: [{ diffId: layer.diffId, path: join(tmp, 'layer.tar') }], repoTags: tags });
+    const writing = writeDockerArchive(archive, {
+      config,
+      layers: [{ diffId: layer.diffId, path: join(tmp, 'layer.tar') }],
+      repoTags: tags,
+    });
     const loading = (async () => {
       const progress = await docker.loadImage(archive);
       const events = await new Promise<{ error?: string; stream?: string }[]>((resolve, reject) =>

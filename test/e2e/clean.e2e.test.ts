@@ -26,7 +26,7 @@ async function tinyTar(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-test('clean removes this app\'s images and stale tags, and leaves another app\'s alone', async () => {
+test("clean removes this app's images and stale tags, and leaves another app's alone", async () => {
   const docker = await engineOrSkip();
   if (!docker) return;
   const engine = engineFromDocker(docker);
@@ -36,8 +36,14 @@ test('clean removes this app\'s images and stale tags, and leaves another app\'s
     const mine = `${NS}/mine`;
     const theirs = `${NS}/theirs`;
     const key = 'a'.repeat(64);
-    for (const [id, k, tag] of [[mine, key, 'aaaaaaaaaaaa'], [mine, 'b'.repeat(64), 'bbbbbbbbbbbb'], [theirs, 'c'.repeat(64), 'cccccccccccc']]) {
-      await engine.importImage(Readable.from(await tinyTar()), `${id}:${tag}`, { changes: [`LABEL org.imgsdk.id=${id} org.imgsdk.key=${k} org.imgsdk.test=${tag}`] });
+    for (const [id, k, tag] of [
+      [mine, key, 'aaaaaaaaaaaa'],
+      [mine, 'b'.repeat(64), 'bbbbbbbbbbbb'],
+      [theirs, 'c'.repeat(64), 'cccccccccccc'],
+    ]) {
+      await engine.importImage(Readable.from(await tinyTar()), `${id}:${tag}`, {
+        changes: [`LABEL org.imgsdk.id=${id} org.imgsdk.key=${k} org.imgsdk.test=${tag}`],
+      });
     }
     await engine.tagImage(`${mine}:aaaaaaaaaaaa`, mine, 'latest');
     const scope = { ids: [mine], builders: [], keys: { [mine]: key } };
@@ -53,14 +59,14 @@ test('clean removes this app\'s images and stale tags, and leaves another app\'s
     const r = await executeClean(engine, plan);
     assert.equal(r.failed, []);
     assert.is(await engine.inspectImage(`${mine}:latest`), null);
-    assert.ok(await engine.inspectImage(`${theirs}:cccccccccccc`), 'another app\'s image stays');
+    assert.ok(await engine.inspectImage(`${theirs}:cccccccccccc`), "another app's image stays");
   } finally {
     await removeNamespace(docker);
     state.remove();
   }
 });
 
-test('a shared volume stays while another app uses it: the dry run and the real run of the first app keep it, the last user\'s clean removes it', async () => {
+test("a shared volume stays while another app uses it: the dry run and the real run of the first app keep it, the last user's clean removes it", async () => {
   const docker = await engineOrSkip();
   if (!docker) return;
   const engine = engineFromDocker(docker);
@@ -83,15 +89,22 @@ test('a shared volume stays while another app uses it: the dry run and the real 
     const ran = await executeClean(engine, await planClean(engine, { stateDir: a, usersDir: users }));
     assert.equal([ran.removed.volumes, ran.failed], [0, []]);
     const names = async () => (await engine.listVolumes({ prefix: 'imgsdk-' })).map((v) => v.name);
-    assert.ok((await names()).includes(shared), 'the other app\'s volume stays');
+    assert.ok((await names()).includes(shared), "the other app's volume stays");
 
     const last = await planClean(engine, { stateDir: b, usersDir: users });
-    assert.equal(last.volumes.map((v) => v.name), [shared]);
+    assert.equal(
+      last.volumes.map((v) => v.name),
+      [shared],
+    );
     await executeClean(engine, last);
-    assert.not.ok((await names()).includes(shared), 'the last user\'s clean removes it');
+    assert.not.ok((await names()).includes(shared), "the last user's clean removes it");
     assert.ok((await names()).includes(untouched), 'a volume nobody recorded is never removed');
   } finally {
-    for (const v of [shared, untouched]) await docker.getVolume(v).remove().catch(() => undefined);
+    for (const v of [shared, untouched])
+      await docker
+        .getVolume(v)
+        .remove()
+        .catch(() => undefined);
     tmp.remove();
   }
 });

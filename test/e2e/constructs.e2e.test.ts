@@ -31,9 +31,16 @@ test('each construct builds an image that answers HTTP as a non-root user and st
   };
   const ids = Object.values(images).map((i) => i.id);
   try {
-    const r = await deploy(app(...Object.values(images)).policy(noShell(), nonRoot()), { stateDir: `${work.dir}/state`, assemblyDir: `${work.dir}/out`, concurrency: 2 });
+    const r = await deploy(app(...Object.values(images)).policy(noShell(), nonRoot()), {
+      stateDir: `${work.dir}/state`,
+      assemblyDir: `${work.dir}/out`,
+      concurrency: 2,
+    });
     const failed = r.images.filter((i) => i.status !== 'built' && i.status !== 'cached');
-    assert.equal(failed.map((i) => `${i.id}: ${i.reason}`), []);
+    assert.equal(
+      failed.map((i) => `${i.id}: ${i.reason}`),
+      [],
+    );
     for (const [kind, img] of Object.entries(images) as [AppKind, Image][]) {
       const s = await startService(docker, `${img.id}:latest`);
       try {
@@ -47,7 +54,9 @@ test('each construct builds an image that answers HTTP as a non-root user and st
         const stopped = await s.container.inspect();
         assert.is.not(stopped.State.ExitCode, 137, `${kind} was killed when docker stop's 2 s ran out: it ignored SIGTERM`);
         const size = r.images.find((i) => i.id === img.id)!.size!;
-        console.log(`# ${kind}: ${(size / 1e6).toFixed(1)} MB, answered, stopped by SIGTERM in ${((Date.now() - t0) / 1000).toFixed(2)} s (exit ${stopped.State.ExitCode})`);
+        console.log(
+          `# ${kind}: ${(size / 1e6).toFixed(1)} MB, answered, stopped by SIGTERM in ${((Date.now() - t0) / 1000).toFixed(2)} s (exit ${stopped.State.ExitCode})`,
+        );
       } finally {
         await s.remove();
       }

@@ -19,9 +19,15 @@ test('every package of the CI part of the corpus gives a working image', async (
     assert.is(entries.length, CI_SUBSET.length, 'every CI_SUBSET name is a corpus entry');
     const results = await runCorpus(entries, { docker, stateDir: state.dir });
     console.log(formatResults(results));
-    assert.equal(results.filter((r) => !r.ok).map((r) => `${r.package}: ${r.why}`), []);
+    assert.equal(
+      results.filter((r) => !r.ok).map((r) => `${r.package}: ${r.why}`),
+      [],
+    );
   } finally {
-    await removeImages(docker, entries.map((e) => corpusImage(e).id));
+    await removeImages(
+      docker,
+      entries.map((e) => corpusImage(e).id),
+    );
     state.remove();
   }
 });

@@ -53,10 +53,16 @@ test('an app deployed from another working directory reuses the cache beside the
 
     const again = deploy(join(p.dir, 'scripts'), ['--app', '..', '--json']);
     assert.is(again.code, 0, again.stderr);
-    const events = again.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string });
+    const events = again.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; id: string });
     const finals = events.filter((e) => ['cached', 'done', 'failed', 'skipped'].includes(e.type));
     assert.equal(finals.map((e) => `${e.id} ${e.type}`).sort(), [`${NS}/base cached`, `${NS}/hello cached`]);
-    assert.not.ok(events.some((e) => e.type === 'building' && (e as { phase?: string }).phase === 'phase1'), 'no builder container ran');
+    assert.not.ok(
+      events.some((e) => e.type === 'building' && (e as { phase?: string }).phase === 'phase1'),
+      'no builder container ran',
+    );
     assert.equal(readdirSync(join(p.dir, 'scripts')), [], 'nothing written in the working directory');
 
     // The assembly as --app from a third directory: its state directory is beside it too.
@@ -66,12 +72,19 @@ test('an app deployed from another working directory reuses the cache beside the
     // A build script calling the API from the repository root: deployApp opens the app as the CLI does.
     const api = await deployApp({ app: join(p.dir, 'images.ts') });
     assert.ok(api.ok);
-    assert.equal(api.images.map((i) => `${i.id} ${i.status}`), [`${NS}/base cached`, `${NS}/hello cached`]);
+    assert.equal(
+      api.images.map((i) => `${i.id} ${i.status}`),
+      [`${NS}/base cached`, `${NS}/hello cached`],
+    );
     console.log(`  # first deploy ${(first.ms / 1000).toFixed(1)} s; from scripts/ ${(again.ms / 1000).toFixed(1)} s (all cached)`);
   } finally {
     await removeImages(docker, [`${NS}/base`, `${NS}/hello`]);
     const builders = await docker.listImages({ filters: { label: [`org.imgsdk.builder=${BUILDER}`] } });
-    for (const b of builders) await docker.getImage(b.Id).remove({ force: true }).catch(() => undefined);
+    for (const b of builders)
+      await docker
+        .getImage(b.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     p.remove();
     other.remove();
   }

@@ -17,18 +17,45 @@ test('a parent and a child build from Debian packages, run, and a second deploy 
     await removeImages(docker, IDS);
     const first = counting(await connectEngine());
     const events: DeployEvent[] = [];
-    const r1 = await deploy(app(glibc, hello), { stateDir: state.dir, assemblyDir: out.dir, engine: first.engine, onEvent: (e) => events.push(e) });
+    const r1 = await deploy(app(glibc, hello), {
+      stateDir: state.dir,
+      assemblyDir: out.dir,
+      engine: first.engine,
+      onEvent: (e) => events.push(e),
+    });
     assert.ok(r1.ok, JSON.stringify(r1.images.map((i) => [i.id, i.status, i.reason])));
-    assert.equal(r1.images.map((i) => [i.id, i.status]), [['imgsdk-e2e/glibc', 'built'], ['imgsdk-e2e/hello', 'built']]);
+    assert.equal(
+      r1.images.map((i) => [i.id, i.status]),
+      [
+        ['imgsdk-e2e/glibc', 'built'],
+        ['imgsdk-e2e/hello', 'built'],
+      ],
+    );
     assert.ok(first.containers() >= 2, 'phase 1 ran in builder containers');
     // Where the time went: each step of each build, as events and in the result.
     for (const img of r1.images) {
       const timed = events.flatMap((e) => (e.type === 'timing' && e.id === img.id ? [e] : []));
       const steps = new Set(timed.map((e) => e.step));
-      for (const s of ['builder', 'container', 'apt-update', 'apt-download', 'apt-install', 'files', 'rootfs-tar', 'stream', 'pipeline', 'layer', 'load'] as const) {
+      for (const s of [
+        'builder',
+        'container',
+        'apt-update',
+        'apt-download',
+        'apt-install',
+        'files',
+        'rootfs-tar',
+        'stream',
+        'pipeline',
+        'layer',
+        'load',
+      ] as const) {
         assert.ok(steps.has(s), `${img.id}: ${s} is timed (${[...steps].join(', ')})`);
       }
-      assert.equal(Object.values(img.timings ?? {}).reduce((n, ms) => n + ms, 0), timed.reduce((n, e) => n + e.ms, 0), 'the result sums the events');
+      assert.equal(
+        Object.values(img.timings ?? {}).reduce((n, ms) => n + ms, 0),
+        timed.reduce((n, e) => n + e.ms, 0),
+        'the result sums the events',
+      );
     }
 
     const parent = await runImage(docker, 'imgsdk-e2e/glibc:latest');
@@ -45,9 +72,18 @@ test('a parent and a child build from Debian packages, run, and a second deploy 
 
     const second = counting(await connectEngine());
     const r2 = await deploy(app(glibc, hello), { stateDir: state.dir, assemblyDir: out.dir, engine: second.engine });
-    assert.equal(r2.images.map((i) => [i.id, i.status]), [['imgsdk-e2e/glibc', 'cached'], ['imgsdk-e2e/hello', 'cached']]);
+    assert.equal(
+      r2.images.map((i) => [i.id, i.status]),
+      [
+        ['imgsdk-e2e/glibc', 'cached'],
+        ['imgsdk-e2e/hello', 'cached'],
+      ],
+    );
     assert.equal(second.containers(), 0, 'a cached deploy starts no container');
-    assert.equal(r2.images.map((i) => i.digest), r1.images.map((i) => i.digest));
+    assert.equal(
+      r2.images.map((i) => i.digest),
+      r1.images.map((i) => i.digest),
+    );
   } finally {
     state.remove();
     out.remove();
@@ -80,7 +116,11 @@ test('.copy() brings a binary from another image with its ELF closure, into a sc
   if (!docker) return;
   const state = tempDir('imgsdk-e2e-state-');
   const out = tempDir('imgsdk-e2e-out-');
-  const copied = image('imgsdk-e2e/copied').builder(bookworm).copy({ from: hello, paths: ['/usr/bin/hello'] }).user('nobody').entrypoint('/usr/bin/hello');
+  const copied = image('imgsdk-e2e/copied')
+    .builder(bookworm)
+    .copy({ from: hello, paths: ['/usr/bin/hello'] })
+    .user('nobody')
+    .entrypoint('/usr/bin/hello');
   try {
     const r = await deploy(app(copied), { stateDir: state.dir, assemblyDir: out.dir });
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));

@@ -16,7 +16,7 @@ import { NS, removeNamespace } from './_ship';
 
 const ID = `${NS}/dirs`;
 
-test('an edit in one .dir() reruns no container and changes only that directory\'s layer; the image reads the new file', async () => {
+test("an edit in one .dir() reruns no container and changes only that directory's layer; the image reads the new file", async () => {
   const docker = await engineOrSkip();
   if (!docker) return;
   const src = tempDir('imgsdk-e2e-dirs-src-');
@@ -31,10 +31,13 @@ test('an edit in one .dir() reruns no container and changes only that directory\
   writeFileSync(join(code, '.dockerignore'), '*.log\nnode_modules\n');
   writeFileSync(join(code, 'node_modules', 'left-pad', 'index.js'), 'module.exports = (s) => s;\n');
   const img = () =>
-    image(ID).builder(bookworm).packages('coreutils')
+    image(ID)
+      .builder(bookworm)
+      .packages('coreutils')
       .dir('/app/node_modules', { src: join(code, 'node_modules') })
       .dir('/app', { src: code })
-      .user('nobody').entrypoint('/usr/bin/cat', '/app/server.js');
+      .user('nobody')
+      .entrypoint('/usr/bin/cat', '/app/server.js');
   try {
     const r1 = await deploy(app(img()), { stateDir: state.dir, assemblyDir: out.dir });
     assert.ok(r1.ok, JSON.stringify(r1.images.map((i) => [i.id, i.status, i.reason])));

@@ -31,7 +31,8 @@ function namesUsed(): Map<string, string> {
   const out = new Map<string, string>();
   for (const f of [...files(EXAMPLES), join(ROOT, 'README.md')]) {
     for (const call of readFileSync(f, 'utf8').matchAll(/\.packages\(([^)]*)\)/g)) {
-      for (const [, name] of call[1].matchAll(/['"`]([^'"`]+)['"`]/g)) if (DEBIAN_NAME.test(name) && !out.has(name)) out.set(name, relative(ROOT, f));
+      for (const [, name] of call[1].matchAll(/['"`]([^'"`]+)['"`]/g))
+        if (DEBIAN_NAME.test(name) && !out.has(name)) out.set(name, relative(ROOT, f));
     }
   }
   return out;
@@ -43,10 +44,18 @@ test('every Debian package the examples and the README name exists in bookworm',
   const docker = await engineOrSkip();
   if (!docker) return;
   const ref = await ensureDebianBuilder(engineFromDocker(docker), bookworm.def);
-  const script = 'apt-get update -q >/dev/null && while read -r p; do apt-cache show --no-all-versions "$p" >/dev/null 2>&1 || echo "$p"; done';
-  const r = await runOnce(docker, ref, { entrypoint: ['/bin/sh', '-c', script], stdin: [...names.keys()].join('\n') + '\n', timeoutMs: 300_000 });
+  const script =
+    'apt-get update -q >/dev/null && while read -r p; do apt-cache show --no-all-versions "$p" >/dev/null 2>&1 || echo "$p"; done';
+  const r = await runOnce(docker, ref, {
+    entrypoint: ['/bin/sh', '-c', script],
+    stdin: [...names.keys()].join('\n') + '\n',
+    timeoutMs: 300_000,
+  });
   assert.is(r.code, 0, r.stderr);
-  const missing = r.stdout.split('\n').filter(Boolean).map((p) => `${p} (${names.get(p)})`);
+  const missing = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((p) => `${p} (${names.get(p)})`);
   assert.equal(missing, [], `not in bookworm: ${missing.join(', ')}`);
 });
 

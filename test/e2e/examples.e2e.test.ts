@@ -13,7 +13,19 @@ import { extract } from 'tar-stream';
 import type Docker from 'dockerode';
 import { engineOrSkip } from '../_kit/engine';
 import {
-  deployAll, eventually, suiteState, failures, formatSize, httpGet, loadExample, measureSizes, processUids, redisCommand, runOnce, startService, type Deployed,
+  deployAll,
+  eventually,
+  suiteState,
+  failures,
+  formatSize,
+  httpGet,
+  loadExample,
+  measureSizes,
+  processUids,
+  redisCommand,
+  runOnce,
+  startService,
+  type Deployed,
 } from './_examples';
 
 const state = suiteState('examples');
@@ -144,7 +156,10 @@ test("the Debian twin of Fossil's server answers HTTP and creates its repository
     const repo = await readContainerFile(fossil.container, '/museum/repo.fossil');
     assert.is(repo.subarray(0, 15).toString(), 'SQLite format 3', 'a Fossil repository is an SQLite database');
     const info = await fossil.container.inspect();
-    assert.ok(info.Mounts.some((m) => m.Destination === '/museum' && m.Type === 'volume'), '/museum is a volume');
+    assert.ok(
+      info.Mounts.some((m) => m.Destination === '/museum' && m.Type === 'volume'),
+      '/museum is a volume',
+    );
     assert.equal([...new Set(await processUids(fossil.container))], ['499']);
   } finally {
     await fossil.remove();
@@ -166,7 +181,8 @@ test("Fossil's Python variant runs python3 -c with its standard library's C modu
   const docker = await engineOrSkip();
   if (!docker) return;
   await deployExample('fossil/debian.ts');
-  const code = 'import json, sqlite3, ssl, zlib; print(json.dumps([6 * 7, sqlite3.connect(":memory:").execute("select 1").fetchone()[0], ssl.OPENSSL_VERSION.split()[0]]))';
+  const code =
+    'import json, sqlite3, ssl, zlib; print(json.dumps([6 * 7, sqlite3.connect(":memory:").execute("select 1").fetchone()[0], ssl.OPENSSL_VERSION.split()[0]]))';
   const r = await runOnce(docker, 'fossil/server-python-debian:latest', { entrypoint: ['python3', '-c', code] });
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.is(r.stdout, '[42, 1, "OpenSSL"]\n');

@@ -51,7 +51,11 @@ async function assembly(dir: string, roots: AppInput[]): Promise<LoadedAssembly>
   return { ...asm, manifest: { ...asm.manifest, builders } };
 }
 
-async function build(name: string, roots: AppInput[], check: (asm: LoadedAssembly, run: (ref: string, cmd: string[]) => Promise<string>) => Promise<void>): Promise<void> {
+async function build(
+  name: string,
+  roots: AppInput[],
+  check: (asm: LoadedAssembly, run: (ref: string, cmd: string[]) => Promise<string>) => Promise<void>,
+): Promise<void> {
   const docker = await engineOrSkip();
   if (!docker) return;
   const engine = engineFromDocker(docker);
@@ -60,7 +64,12 @@ async function build(name: string, roots: AppInput[], check: (asm: LoadedAssembl
   const made: string[] = [];
   try {
     const asm = await assembly(join(dir, 'out'), roots);
-    const r = await deploy(asm, { stateDir: join(dir, 'state'), engine, concurrency: 1, onEvent: (e) => e.type === 'log' || console.log(`  ${e.type} ${e.id}${'reason' in e ? ` (${e.reason.split('\n')[0]})` : ''}`) });
+    const r = await deploy(asm, {
+      stateDir: join(dir, 'state'),
+      engine,
+      concurrency: 1,
+      onEvent: (e) => e.type === 'log' || console.log(`  ${e.type} ${e.id}${'reason' in e ? ` (${e.reason.split('\n')[0]})` : ''}`),
+    });
     for (const i of r.images) made.push(...i.tags);
     for (const b of Object.values(asm.manifest.builders)) made.push(`imgsdk-builder/${b.def.id.replace(/\//g, '-')}:${b.key.slice(0, 12)}`);
     assert.ok(r.ok, r.images.map((i) => `${i.id}: ${i.status} ${i.reason}`).join('\n'));
@@ -80,7 +89,12 @@ async function build(name: string, roots: AppInput[], check: (asm: LoadedAssembl
   } finally {
     for (const ref of made) await engine.removeImage(ref, { force: true }).catch(() => false);
     if (process.env.IMGSDK_KEEP_VOLUMES !== '1') {
-      for (const v of (await docker.listVolumes()).Volumes ?? []) if (!before.has(v.Name) && v.Name.startsWith('imgsdk-')) await docker.getVolume(v.Name).remove().catch(() => undefined);
+      for (const v of (await docker.listVolumes()).Volumes ?? [])
+        if (!before.has(v.Name) && v.Name.startsWith('imgsdk-'))
+          await docker
+            .getVolume(v.Name)
+            .remove()
+            .catch(() => undefined);
     }
     await rm(dir, { recursive: true, force: true });
   }
@@ -88,7 +102,9 @@ async function build(name: string, roots: AppInput[], check: (asm: LoadedAssembl
 
 if (!STAGE3) {
   test('gentoo e2e: not run', () => {
-    console.log('  gentoo e2e: not run -- set IMGSDK_GENTOO_STAGE3=<stage3 image> (and IMGSDK_GENTOO_STAGE3_MUSL) on a machine that reaches a Gentoo mirror');
+    console.log(
+      '  gentoo e2e: not run -- set IMGSDK_GENTOO_STAGE3=<stage3 image> (and IMGSDK_GENTOO_STAGE3_MUSL) on a machine that reaches a Gentoo mirror',
+    );
   });
 } else {
   test('gentoo e2e: kubler/glibc and mynamespace/nmap build, and nmap runs as uid 1000', async () => {
@@ -125,21 +141,37 @@ if (!STAGE3) {
       assert.is((first.lock.builders['gentoo-e2e/bob'] as { snapshot?: string }).snapshot !== undefined, true);
       assert.is((await lock(theApp, { lockFile, engine })).written, false, 'two lock runs on the same snapshot write the same bytes');
       assert.is(await readFile(lockFile, 'utf8'), text);
-      const r = await deploy(theApp, { lockFile, frozenLock: true, assemblyDir: join(dir, 'out'), stateDir: join(dir, 'state'), engine, concurrency: 1 });
+      const r = await deploy(theApp, {
+        lockFile,
+        frozenLock: true,
+        assemblyDir: join(dir, 'out'),
+        stateDir: join(dir, 'state'),
+        engine,
+        concurrency: 1,
+      });
       for (const i of r.images) made.push(...i.tags);
       made.push(`imgsdk-builder/gentoo-e2e-bob:${assemble(theApp).manifest.builders['gentoo-e2e/bob'].key.slice(0, 12)}`);
       assert.ok(r.ok, r.images.map((i) => `${i.id}: ${i.status} ${i.reason}`).join('\n'));
       // What phase 1 installed is what the lock says, package by package.
       const key = (await readAssembly(join(dir, 'out'))).manifest.images['gentoo-e2e/jq'].key;
       const installed = (await new StateDir(join(dir, 'state')).readBuild('gentoo-e2e/jq', key))!.packages;
-      for (const p of entry.packages) assert.ok(installed.some((q) => q.name === p.name && q.version === p.version), `${p.name}-${p.version} not installed: ${JSON.stringify(installed)}`);
+      for (const p of entry.packages)
+        assert.ok(
+          installed.some((q) => q.name === p.name && q.version === p.version),
+          `${p.name}-${p.version} not installed: ${JSON.stringify(installed)}`,
+        );
       let out = '';
       await engine.runContainer({ image: 'gentoo-e2e/jq:latest', cmd: ['--version'], onOutput: (c) => void (out += c.toString()) });
       assert.match(out, new RegExp(`jq-${locked.version.replace(/-r\d+$/, '').replace(/\./g, '\\.')}`));
     } finally {
       for (const ref of made) await engine.removeImage(ref, { force: true }).catch(() => false);
       if (process.env.IMGSDK_KEEP_VOLUMES !== '1') {
-        for (const v of (await docker.listVolumes()).Volumes ?? []) if (!before.has(v.Name) && v.Name.startsWith('imgsdk-')) await docker.getVolume(v.Name).remove().catch(() => undefined);
+        for (const v of (await docker.listVolumes()).Volumes ?? [])
+          if (!before.has(v.Name) && v.Name.startsWith('imgsdk-'))
+            await docker
+              .getVolume(v.Name)
+              .remove()
+              .catch(() => undefined);
       }
       await rm(dir, { recursive: true, force: true });
     }

@@ -8,7 +8,12 @@ import { busybox, leftoverContainers, NS, removeNamespace } from './_ship';
 
 const ID = `${NS}/checked`;
 // Children of busybox that only add a file: no builder container, the tests are what runs.
-const version = (v: string) => image(ID).from(busybox).file('/version', `${v}\n`).test(['/bin/busybox', 'grep', '-qx', '1', '/version']).test('/bin/busybox test -s /version');
+const version = (v: string) =>
+  image(ID)
+    .from(busybox)
+    .file('/version', `${v}\n`)
+    .test(['/bin/busybox', 'grep', '-qx', '1', '/version'])
+    .test('/bin/busybox test -s /version');
 
 test('a passing .test() tags the image; a failing one fails the deploy, removes the new tag and leaves the previous image under latest', async () => {
   const docker = await engineOrSkip();
@@ -30,7 +35,10 @@ test('a passing .test() tags the image; a failing one fails the deploy, removes 
     const key12 = v2.tags[1].split(':')[1];
     const tags = (await docker.listImages()).flatMap((i) => i.RepoTags ?? []).filter((t) => t.startsWith(`${ID}:`));
     assert.not.ok(tags.includes(`${ID}:${key12}`), 'the new key tag is gone');
-    assert.not.ok(tags.some((t) => t.includes('imgsdk-candidate')), `no candidate tag left: ${tags}`);
+    assert.not.ok(
+      tags.some((t) => t.includes('imgsdk-candidate')),
+      `no candidate tag left: ${tags}`,
+    );
     assert.not.ok(tags.includes(candidateTag(ID, key12)));
     assert.equal(await leftoverContainers(docker), [], 'test containers are removed');
   } finally {
@@ -46,7 +54,10 @@ test('.healthcheck() starts the image and waits until healthy; an unhealthy imag
   const state = tempDir('imgsdk-e2e-state-');
   const out = tempDir('imgsdk-e2e-out-');
   const server = (id: string, probe: string) =>
-    image(`${NS}/${id}`).from(busybox).entrypoint('/bin/busybox', 'sleep', '120').healthcheck({ cmd: ['/bin/busybox', probe], interval: 1, timeout: 2, retries: 1, startPeriod: 0 });
+    image(`${NS}/${id}`)
+      .from(busybox)
+      .entrypoint('/bin/busybox', 'sleep', '120')
+      .healthcheck({ cmd: ['/bin/busybox', probe], interval: 1, timeout: 2, retries: 1, startPeriod: 0 });
   try {
     const r = await deploy(app(server('healthy', 'true'), server('sick', 'false')), { stateDir: state.dir, assemblyDir: out.dir });
     const healthy = r.images.find((i) => i.id === `${NS}/healthy`)!;

@@ -25,10 +25,24 @@ test('Ctrl-C during phase 1 leaves no container, no new tag and no cache entry',
     await removeImages(docker, [ID]);
     writeFileSync(join(work.dir, 'images.ts'), APP);
     const state = join(work.dir, 'state');
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'imgsdk.js'), 'deploy', '--json', '--app', join(work.dir, 'images.ts'), '-o', join(work.dir, 'out'), '--state', state], {
-      cwd: work.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'imgsdk.js'),
+        'deploy',
+        '--json',
+        '--app',
+        join(work.dir, 'images.ts'),
+        '-o',
+        join(work.dir, 'out'),
+        '--state',
+        state,
+      ],
+      {
+        cwd: work.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

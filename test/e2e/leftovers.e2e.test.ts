@@ -23,7 +23,11 @@ test('the next deploy removes the containers a killed deploy of this state direc
     const img = await testBuilderImage(docker);
     // What a SIGKILLed deploy leaves: its labelled build container, stopped.
     for (const dir of [state.dir, other.dir]) {
-      const c = await docker.createContainer({ Image: img, Cmd: ['true'], Labels: { 'org.imgsdk': '1', 'org.imgsdk.image': `${NS}/dead`, 'org.imgsdk.state': stateIdentity(dir) } });
+      const c = await docker.createContainer({
+        Image: img,
+        Cmd: ['true'],
+        Labels: { 'org.imgsdk': '1', 'org.imgsdk.image': `${NS}/dead`, 'org.imgsdk.state': stateIdentity(dir) },
+      });
       made.push(c.id);
       await c.start();
       await c.wait();
@@ -33,9 +37,13 @@ test('the next deploy removes the containers a killed deploy of this state direc
     assert.ok(r.ok, r.images[0].reason);
     const left = (await docker.listContainers({ all: true })).map((c) => c.Id);
     assert.not.ok(left.includes(made[0]), 'the leftover of this state directory is gone');
-    assert.ok(left.includes(made[1]), 'another state directory\'s container stays');
+    assert.ok(left.includes(made[1]), "another state directory's container stays");
   } finally {
-    for (const id of made) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+    for (const id of made)
+      await docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch(() => undefined);
     await removeNamespace(docker);
     state.remove();
     other.remove();

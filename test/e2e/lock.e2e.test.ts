@@ -44,9 +44,13 @@ function buildDebs(work: string, pool: string, version: string, greeting = 'hell
   const src = join(work, `src-${version}-${greeting}`);
   const lib = join(src, 'libgreet1');
   const bin = join(src, 'greet');
-  for (const d of [join(lib, 'DEBIAN'), join(lib, 'usr/lib/x86_64-linux-gnu'), join(bin, 'DEBIAN'), join(bin, 'usr/bin')]) mkdirSync(d, { recursive: true });
+  for (const d of [join(lib, 'DEBIAN'), join(lib, 'usr/lib/x86_64-linux-gnu'), join(bin, 'DEBIAN'), join(bin, 'usr/bin')])
+    mkdirSync(d, { recursive: true });
   writeFileSync(join(src, 'libgreet.c'), `const char *greet_version(void) { return "${version}"; }\n`);
-  writeFileSync(join(src, 'greet.c'), `#include <stdio.h>\nconst char *greet_version(void);\nint main(void) { printf("greet ${version}: ${greeting} from libgreet %s\\n", greet_version()); return 0; }\n`);
+  writeFileSync(
+    join(src, 'greet.c'),
+    `#include <stdio.h>\nconst char *greet_version(void);\nint main(void) { printf("greet ${version}: ${greeting} from libgreet %s\\n", greet_version()); return 0; }\n`,
+  );
   const so = join(lib, 'usr/lib/x86_64-linux-gnu/libgreet.so.1');
   sh('gcc', ['-shared', '-fPIC', '-O2', '-Wl,-soname,libgreet.so.1', '-o', so, join(src, 'libgreet.c')]);
   sh('gcc', ['-O2', '-o', join(bin, 'usr/bin/greet'), join(src, 'greet.c'), so]);
@@ -63,7 +67,11 @@ function publish(repo: string): void {
   const packages = sh('apt-ftparchive', ['packages', '.'], repo);
   writeFileSync(join(repo, 'Packages'), packages);
   rmSync(join(repo, 'Release'), { force: true });
-  const release = sh('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Origin=imgsdk-test', '-o', 'APT::FTPArchive::Release::Suite=greet', 'release', '.'], repo);
+  const release = sh(
+    'apt-ftparchive',
+    ['-o', 'APT::FTPArchive::Release::Origin=imgsdk-test', '-o', 'APT::FTPArchive::Release::Suite=greet', 'release', '.'],
+    repo,
+  );
   writeFileSync(join(repo, 'Release'), release);
 }
 
@@ -111,14 +119,16 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
     const locked = await runCli(['lock'], inApp);
     assert.is(locked.code, 0, locked.stderr);
     const first = readFileSync(lockFile, 'utf8');
-    const lock = JSON.parse(first) as { images: Record<string, { packages: { name: string; version: string; sha256: string; suite: string }[] }> };
+    const lock = JSON.parse(first) as {
+      images: Record<string, { packages: { name: string; version: string; sha256: string; suite: string }[] }>;
+    };
     const own = (id: string) => Object.fromEntries(lock.images[id].packages.map((p) => [p.name, p.version]));
     assert.is(own(libgreet).libgreet1, '1.0');
     assert.ok(own(libgreet).libc6, 'the parent holds libgreet1 and its closure (libc6)');
     assert.equal(Object.keys(own(greet)), ['greet'], 'the child holds only what its parent does not');
     assert.ok(own(unrelated).hello);
     const deb = lock.images[greet].packages[0];
-    assert.is(deb.sha256, sh('sha256sum', [join(repo, 'greet_1.0_amd64.deb')]).split(' ')[0], 'the sha256 is the index\'s, of the .deb');
+    assert.is(deb.sha256, sh('sha256sum', [join(repo, 'greet_1.0_amd64.deb')]).split(' ')[0], "the sha256 is the index's, of the .deb");
     rmSync(lockFile);
     assert.is((await runCli(['lock'], inApp)).code, 0);
     assert.is(readFileSync(lockFile, 'utf8'), first, 'two lock runs on an unchanged archive write the same bytes');
@@ -145,9 +155,18 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
     assert.match(stale.stdout, new RegExp(`^would rebuild: ${greet}, ${libgreet}$`, 'm'));
     const staleJson = await runCli(['outdated', '--json'], inApp);
     assert.is(staleJson.code, 3);
-    const report = JSON.parse(staleJson.stdout) as { rebuild: string[]; changes: { image: string; package: string; locked: string; available: string }[] };
+    const report = JSON.parse(staleJson.stdout) as {
+      rebuild: string[];
+      changes: { image: string; package: string; locked: string; available: string }[];
+    };
     assert.equal(report.rebuild, [greet, libgreet]);
-    assert.equal(report.changes.map((c) => [c.image, c.package, c.locked, c.available]), [[greet, 'greet', '1.0', '1.1'], [libgreet, 'libgreet1', '1.0', '1.1']]);
+    assert.equal(
+      report.changes.map((c) => [c.image, c.package, c.locked, c.available]),
+      [
+        [greet, 'greet', '1.0', '1.1'],
+        [libgreet, 'libgreet1', '1.0', '1.1'],
+      ],
+    );
 
     // The old lock cannot be installed any more: phase 1 says so and what to do.
     const gone = await runCli(['deploy', '-F', '-e', libgreet, ...state], inApp);
@@ -179,7 +198,12 @@ test('a new version in the archive: outdated names it, update and deploy rebuild
     writeFileSync(lockFile, JSON.stringify(trimmed));
     const frozen = await runCli(['deploy', '--frozen-lock', ...state], inApp);
     assert.is(frozen.code, 1);
-    assert.match(frozen.stderr, new RegExp(`does not have what the app installs \\(--frozen-lock\\):\\n  ${unrelated}: ${unrelated} is not in the lock\\nrun \`imgsdk lock\``));
+    assert.match(
+      frozen.stderr,
+      new RegExp(
+        `does not have what the app installs \\(--frozen-lock\\):\\n  ${unrelated}: ${unrelated} is not in the lock\\nrun \`imgsdk lock\``,
+      ),
+    );
   } finally {
     await mirror.close();
     await removeImages(docker, IDS);
@@ -213,11 +237,20 @@ test('a snapshot builder reads the archive and the security archive at <snapshot
   const { server, url, paths } = await snapshotProxy();
   const work = tempDir('imgsdk-e2e-snapshot-');
   // From the shared test builder (a flattened copy, no bootstrap); removed at the end.
-  const b = debian.builder('imgsdk-e2e/snapshot', { suite: 'bookworm', snapshot: '20261130T000000Z', snapshotBase: url, network: 'host', from: await testBuilderImage(docker) });
+  const b = debian.builder('imgsdk-e2e/snapshot', {
+    suite: 'bookworm',
+    snapshot: '20261130T000000Z',
+    snapshotBase: url,
+    network: 'host',
+    from: await testBuilderImage(docker),
+  });
   const hello = image(`${NS}/snapshot-hello`).builder(b).packages('hello').user('nobody');
   try {
     const r = await lock(hello, { lockFile: join(work.dir, 'imgsdk.lock') });
-    const written = JSON.parse(readFileSync(r.file, 'utf8')) as { builders: Record<string, { snapshot: string; sources: string[]; releases: Record<string, string> }>; images: Record<string, { packages: { name: string }[] }> };
+    const written = JSON.parse(readFileSync(r.file, 'utf8')) as {
+      builders: Record<string, { snapshot: string; sources: string[]; releases: Record<string, string> }>;
+      images: Record<string, { packages: { name: string }[] }>;
+    };
     const entry = written.builders['imgsdk-e2e/snapshot'];
     assert.is(entry.snapshot, '20261130T000000Z');
     assert.equal(entry.sources, [
@@ -227,11 +260,20 @@ test('a snapshot builder reads the archive and the security archive at <snapshot
     ]);
     assert.equal(Object.keys(entry.releases), ['bookworm', 'bookworm-security', 'bookworm-updates']);
     assert.ok(written.images[`${NS}/snapshot-hello`].packages.some((p) => p.name === 'hello'));
-    assert.ok(paths.some((p) => p.startsWith('/archive/debian/20261130T000000Z/dists/bookworm/')), paths.join('\n'));
-    assert.ok(paths.some((p) => p.startsWith('/archive/debian-security/20261130T000000Z/dists/bookworm-security/')), paths.join('\n'));
+    assert.ok(
+      paths.some((p) => p.startsWith('/archive/debian/20261130T000000Z/dists/bookworm/')),
+      paths.join('\n'),
+    );
+    assert.ok(
+      paths.some((p) => p.startsWith('/archive/debian-security/20261130T000000Z/dists/bookworm-security/')),
+      paths.join('\n'),
+    );
   } finally {
     await new Promise((ok) => server.close(ok));
-    await docker.getImage(builderRef(b.def, bootstrapKey(b.def))).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(builderRef(b.def, bootstrapKey(b.def)))
+      .remove({ force: true })
+      .catch(() => undefined);
     work.remove();
   }
 });

@@ -47,12 +47,21 @@ test('with --no-load, phase 2 writes an OCI layout skopeo accepts and a docker-a
     assert.match(inspected.Labels[LABEL_SBOM], /^sha256:[0-9a-f]{64}$/);
     const cfg = JSON.parse((await sh('skopeo', ['inspect', '--config', ref])).stdout) as { config: { Entrypoint: string[] } };
     assert.equal(cfg.config.Entrypoint, ['/bin/busybox']);
-    const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8')) as { manifests: { artifactType?: string; annotations: Record<string, string> }[] };
+    const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8')) as {
+      manifests: { artifactType?: string; annotations: Record<string, string> }[];
+    };
     const readmeTags = first.images.find((i) => i.id === `${NS}/readme`)!.tags;
-    const refs = (artifacts: boolean) => index.manifests.filter((m) => !!m.artifactType === artifacts).map((m) => m.annotations['org.opencontainers.image.ref.name']).sort();
+    const refs = (artifacts: boolean) =>
+      index.manifests
+        .filter((m) => !!m.artifactType === artifacts)
+        .map((m) => m.annotations['org.opencontainers.image.ref.name'])
+        .sort();
     assert.equal(refs(false), [...built.tags, ...readmeTags].sort());
     // Besides the images, each one's provenance (provenance.e2e.test.ts reads it back).
-    assert.equal(refs(true).map((r) => r.replace(/[0-9a-f]{64}/, 'H')), [`${NS}/busybox:sha256-H.att`, `${NS}/readme:sha256-H.att`]);
+    assert.equal(
+      refs(true).map((r) => r.replace(/[0-9a-f]{64}/, 'H')),
+      [`${NS}/busybox:sha256-H.att`, `${NS}/readme:sha256-H.att`],
+    );
     await sh('skopeo', ['inspect', `oci:${oci}:${NS}/readme:latest`]);
 
     // Into the engine with skopeo, and it runs.
@@ -87,7 +96,8 @@ test('every image gets an SPDX 2.3 SBOM next to PACKAGES.md listing every packag
     assert.is(img.sbom, join(new StateDir(state.dir).imageDir(`${NS}/busybox`), 'sbom.spdx.json'));
     const bytes = readFileSync(img.sbom!);
     const doc = JSON.parse(bytes.toString('utf8'));
-    for (const f of ['spdxVersion', 'dataLicense', 'SPDXID', 'name', 'documentNamespace', 'creationInfo', 'packages', 'relationships']) assert.ok(f in doc, f);
+    for (const f of ['spdxVersion', 'dataLicense', 'SPDXID', 'name', 'documentNamespace', 'creationInfo', 'packages', 'relationships'])
+      assert.ok(f in doc, f);
     assert.is(doc.spdxVersion, 'SPDX-2.3');
     assert.is(doc.dataLicense, 'CC0-1.0');
     assert.is(doc.SPDXID, 'SPDXRef-DOCUMENT');
@@ -101,8 +111,16 @@ test('every image gets an SPDX 2.3 SBOM next to PACKAGES.md listing every packag
     assert.ok(names.has('busybox-static'));
     const bin = doc.files.find((f: { fileName: string }) => f.fileName === './usr/bin/busybox');
     assert.ok(bin, 'the binary is listed');
-    assert.equal(bin.checksums.map((c: { algorithm: string }) => c.algorithm), ['SHA1', 'SHA256']);
-    assert.ok(doc.relationships.some((x: Record<string, string>) => x.relationshipType === 'CONTAINS' && x.relatedSpdxElement === bin.SPDXID && x.spdxElementId.includes('busybox-static')));
+    assert.equal(
+      bin.checksums.map((c: { algorithm: string }) => c.algorithm),
+      ['SHA1', 'SHA256'],
+    );
+    assert.ok(
+      doc.relationships.some(
+        (x: Record<string, string>) =>
+          x.relationshipType === 'CONTAINS' && x.relatedSpdxElement === bin.SPDXID && x.spdxElementId.includes('busybox-static'),
+      ),
+    );
     const labels = (await docker.getImage(`${NS}/busybox:latest`).inspect()).Config.Labels;
     assert.is(labels[LABEL_SBOM], `sha256:${createHash('sha256').update(bytes).digest('hex')}`);
   } finally {

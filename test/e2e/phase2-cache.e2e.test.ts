@@ -15,7 +15,13 @@ import { counting, engineOrSkip } from '../_kit/engine';
 const ID = 'imgsdk-e2e-plan/hello';
 
 const hello = (greeting: string, env: string) =>
-  image(ID).builder(bookworm).packages('hello').file('/etc/greeting', greeting).env('GREETING_VERSION', env).user('nobody').entrypoint('/usr/bin/hello');
+  image(ID)
+    .builder(bookworm)
+    .packages('hello')
+    .file('/etc/greeting', greeting)
+    .env('GREETING_VERSION', env)
+    .user('nobody')
+    .entrypoint('/usr/bin/hello');
 
 test('a .file() and env edit reruns only the pipeline and phase 2, with no container, and gives the image a full build gives', async () => {
   const docker = await engineOrSkip();
@@ -32,7 +38,12 @@ test('a .file() and env edit reruns only the pipeline and phase 2, with no conta
 
     const second = counting(await connectEngine());
     const events: DeployEvent[] = [];
-    const r2 = await deploy(app(hello('two\n', '2')), { stateDir: state.dir, assemblyDir: out.dir, engine: second.engine, onEvent: (e) => events.push(e) });
+    const r2 = await deploy(app(hello('two\n', '2')), {
+      stateDir: state.dir,
+      assemblyDir: out.dir,
+      engine: second.engine,
+      onEvent: (e) => events.push(e),
+    });
     assert.ok(r2.ok, JSON.stringify(r2.images.map((i) => [i.id, i.status, i.reason])));
     assert.is(r2.images[0].status, 'built');
     assert.is.not(r2.images[0].digest, r1.images[0].digest);

@@ -19,9 +19,15 @@ test('dpkg-query over the merged status.d of every layer lists every package of 
   try {
     const r = await deploy(app(hello), { stateDir: state.dir, assemblyDir: out.dir, load: false });
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
-    const listed = await checkScannable(state.dir, r.images.find((i) => i.id === hello.id)!);
+    const listed = await checkScannable(
+      state.dir,
+      r.images.find((i) => i.id === hello.id)!,
+    );
     assert.ok(listed.includes('hello') && listed.includes('libc6'), listed.join(' '));
-    const parent = await checkScannable(state.dir, r.images.find((i) => i.id !== hello.id)!);
+    const parent = await checkScannable(
+      state.dir,
+      r.images.find((i) => i.id !== hello.id)!,
+    );
     assert.ok(parent.includes('libc6') && !parent.includes('hello'));
   } finally {
     state.remove();

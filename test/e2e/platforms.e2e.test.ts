@@ -52,27 +52,55 @@ test('an image for linux/amd64 and linux/arm64 is pushed as one index; pulled fo
     const r = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir, lockFile, push: registry.address, oci: oci.dir, onEvent });
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
     const result = r.images[0];
-    assert.equal(result.platforms!.map((p) => p.platform), ['linux/amd64', 'linux/arm64']);
+    assert.equal(
+      result.platforms!.map((p) => p.platform),
+      ['linux/amd64', 'linux/arm64'],
+    );
     const [amd, arm] = result.platforms!;
     assert.is.not(amd.digest, arm.digest);
-    for (const [p, t] of Object.entries(phases)) console.log(`  # ${p}: ${((t[t.length - 1] - t[0]) / 1000).toFixed(1)} s (builder, phase 1, pipeline, phase 2)`);
+    for (const [p, t] of Object.entries(phases))
+      console.log(`  # ${p}: ${((t[t.length - 1] - t[0]) / 1000).toFixed(1)} s (builder, phase 1, pipeline, phase 2)`);
     console.log(`  # deploy of both platforms: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     // The registry has an OCI image index under each tag, listing both platforms.
-    assert.ok(result.pushed!.some((p) => p.ref === ref), JSON.stringify(result.pushed));
-    const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as { mediaType: string; manifests: { platform: { architecture: string; os: string } }[] };
+    assert.ok(
+      result.pushed!.some((p) => p.ref === ref),
+      JSON.stringify(result.pushed),
+    );
+    const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as {
+      mediaType: string;
+      manifests: { platform: { architecture: string; os: string } }[];
+    };
     assert.is(raw.mediaType, 'application/vnd.oci.image.index.v1+json');
-    assert.equal(raw.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`), ['linux/amd64', 'linux/arm64']);
+    assert.equal(
+      raw.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`),
+      ['linux/amd64', 'linux/arm64'],
+    );
     // The debug variants, one per platform (busybox-static from that platform's builder), are an index too.
-    const debug = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.address}/${NS}/jq:debug`], { encoding: 'utf8' })) as typeof raw;
-    assert.equal(debug.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
+    const debug = JSON.parse(
+      execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.address}/${NS}/jq:debug`], {
+        encoding: 'utf8',
+      }),
+    ) as typeof raw;
+    assert.equal(
+      debug.manifests.map((m) => m.platform.architecture),
+      ['amd64', 'arm64'],
+    );
     // So has the OCI layout.
-    const layout = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci:${oci.dir}:${NS}/jq:latest`], { encoding: 'utf8' })) as typeof raw;
-    assert.equal(layout.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
+    const layout = JSON.parse(
+      execFileSync('skopeo', ['inspect', '--raw', `oci:${oci.dir}:${NS}/jq:latest`], { encoding: 'utf8' }),
+    ) as typeof raw;
+    assert.equal(
+      layout.manifests.map((m) => m.platform.architecture),
+      ['amd64', 'arm64'],
+    );
 
     // The arm64 builder image says arm64 in its config (Docker 20.10 ignores docker import's platform).
     const builders = docker('images', '--filter', 'label=org.imgsdk.builder=imgsdk-e2e/bookworm', '--format', '{{.ID}}').split('\n');
-    assert.ok(builders.some((b) => docker('image', 'inspect', '--format', '{{.Architecture}}/{{.Variant}}', b) === 'arm64/v8'), 'an arm64 builder image');
+    assert.ok(
+      builders.some((b) => docker('image', 'inspect', '--format', '{{.Architecture}}/{{.Variant}}', b) === 'arm64/v8'),
+      'an arm64 builder image',
+    );
 
     // The local engine got the host's platform under the image's tags.
     assert.is(docker('image', 'inspect', '--format', '{{.Architecture}}', `${NS}/jq:latest`), 'amd64');
@@ -80,23 +108,70 @@ test('an image for linux/amd64 and linux/arm64 is pushed as one index; pulled fo
     // Pulled for arm64: the machine is aarch64 (emulated), jq works, and jq is an aarch64 ELF file (e_machine 183).
     docker('pull', '-q', '--platform', 'linux/arm64', ref);
     assert.is(docker('image', 'inspect', '--format', '{{.Architecture}}', ref), 'arm64');
-    assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', '--entrypoint', '/usr/bin/uname', ref, '-m'), 'aarch64');
+    assert.is(
+      docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', '--entrypoint', '/usr/bin/uname', ref, '-m'),
+      'aarch64',
+    );
     assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', ref, '-n', '[1,2,3] | add'), '6');
     assert.match(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', ref, '--version'), /^jq-1\.6/);
-    assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', '--entrypoint', '/busybox/uname', `${registry.address}/${NS}/jq:debug`, '-m'), 'aarch64');
-    assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/arm64', '--entrypoint', '/usr/bin/od', ref, '-An', '-tu2', '-j18', '-N2', '/usr/bin/jq').trim(), '183');
+    assert.is(
+      docker(
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--platform',
+        'linux/arm64',
+        '--entrypoint',
+        '/busybox/uname',
+        `${registry.address}/${NS}/jq:debug`,
+        '-m',
+      ),
+      'aarch64',
+    );
+    assert.is(
+      docker(
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--platform',
+        'linux/arm64',
+        '--entrypoint',
+        '/usr/bin/od',
+        ref,
+        '-An',
+        '-tu2',
+        '-j18',
+        '-N2',
+        '/usr/bin/jq',
+      ).trim(),
+      '183',
+    );
 
     // Pulled for amd64, the same tag runs natively.
     docker('pull', '-q', '--platform', 'linux/amd64', ref);
-    assert.is(docker('run', '--rm', '--network', 'none', '--platform', 'linux/amd64', '--entrypoint', '/usr/bin/uname', ref, '-m'), 'x86_64');
+    assert.is(
+      docker('run', '--rm', '--network', 'none', '--platform', 'linux/amd64', '--entrypoint', '/usr/bin/uname', ref, '-m'),
+      'x86_64',
+    );
 
     // A second deploy builds nothing on either platform.
     const again = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir, lockFile });
-    assert.equal(again.images[0].platforms!.map((p) => p.status), ['cached', 'cached']);
+    assert.equal(
+      again.images[0].platforms!.map((p) => p.status),
+      ['cached', 'cached'],
+    );
 
     // --platform linux/arm64: the engine gets the arm64 build under the image's tags, with nothing built again in phase 1.
     const lines: string[] = [];
-    const armLocal = await deploy(app(jq), { stateDir: state.dir, assemblyDir: out.dir, lockFile, platform: 'linux/arm64', onEvent: (e) => e.type === 'building' && lines.push(e.phase) });
+    const armLocal = await deploy(app(jq), {
+      stateDir: state.dir,
+      assemblyDir: out.dir,
+      lockFile,
+      platform: 'linux/arm64',
+      onEvent: (e) => e.type === 'building' && lines.push(e.phase),
+    });
     assert.ok(armLocal.ok, armLocal.images[0].reason);
     assert.not.ok(lines.includes('phase1'), lines.join(' '));
     assert.is(docker('image', 'inspect', '--format', '{{.Architecture}}', `${NS}/jq:latest`), 'arm64');

@@ -50,7 +50,12 @@ async function podman(): Promise<Podman | null> {
       spawnSync('sh', ['-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$0" 2>/dev/null || exit 0; sleep 0.3; done', String(pid)]);
     }
     // Podman leaves its storage's overlay mounts behind.
-    const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(dir + '/')).sort().reverse();
+    const mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .filter((m) => m?.startsWith(dir + '/'))
+      .sort()
+      .reverse();
     for (const m of mounts) spawnSync('umount', [m]);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -64,7 +69,10 @@ async function podman(): Promise<Podman | null> {
 
 function imgsdk(host: string, args: readonly string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'imgsdk.js'), ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 15 * 60_000, env: { ...process.env, DOCKER_HOST: host },
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 15 * 60_000,
+    env: { ...process.env, DOCKER_HOST: host },
   });
   return { code: r.status, out: r.stdout + r.stderr };
 }
@@ -79,11 +87,28 @@ test('with Podman as DOCKER_HOST, the engine tests pass, images.ts deploys and d
     // The engine layer's own tests (import, tag, labels, volumes, containers, archives, push), against Podman.
     const uvu = join(ROOT, 'node_modules', 'uvu', 'bin.js');
     const engineTests = spawnSync(process.execPath, [uvu, '-r', 'ts-node/register', 'test/runtime/engine', 'docker.test.ts'], {
-      cwd: ROOT, encoding: 'utf8', timeout: 15 * 60_000, env: { ...process.env, DOCKER_HOST: p.host, IMGSDK_REQUIRE_ENGINE: '1' },
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15 * 60_000,
+      env: { ...process.env, DOCKER_HOST: p.host, IMGSDK_REQUIRE_ENGINE: '1' },
     });
-    assert.is(engineTests.status, 0, `engine tests against Podman at ${p.host}:\n${engineTests.stdout.slice(-3000)}${engineTests.stderr.slice(-2000)}`);
+    assert.is(
+      engineTests.status,
+      0,
+      `engine tests against Podman at ${p.host}:\n${engineTests.stdout.slice(-3000)}${engineTests.stderr.slice(-2000)}`,
+    );
 
-    const deploy = ['deploy', '--app', join(ROOT, 'images.ts'), '--state', state.dir, '-o', out.dir, '--lock', join(state.dir, 'imgsdk.lock')];
+    const deploy = [
+      'deploy',
+      '--app',
+      join(ROOT, 'images.ts'),
+      '--state',
+      state.dir,
+      '-o',
+      out.dir,
+      '--lock',
+      join(state.dir, 'imgsdk.lock'),
+    ];
     const first = imgsdk(p.host, deploy);
     assert.is(first.code, 0, first.out);
     assert.match(first.out, /2 images: \d built, \d cached, 0 failed/);
@@ -104,7 +129,10 @@ test('with Podman as DOCKER_HOST, the engine tests pass, images.ts deploys and d
     assert.ok(port, JSON.stringify(info.NetworkSettings.Ports));
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {
-      status = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 0);
+      status = await fetch(`http://127.0.0.1:${port}/`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status !== 200) await new Promise((r) => setTimeout(r, 200));
     }
     assert.is(status, 200);

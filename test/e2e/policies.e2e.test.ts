@@ -17,9 +17,12 @@ test('noShell fails a csh pulled in by package and a dash a hook copied to /usr/
   const state = tempDir('imgsdk-e2e-policies-state-');
   const out = tempDir('imgsdk-e2e-policies-out-');
   const csh = image(`${NS}/csh`).builder(bookworm).packages('csh').user('nobody').entrypoint('/usr/bin/true');
-  const hooked = image(`${NS}/hooked`).builder(bookworm).packages('libc6')
+  const hooked = image(`${NS}/hooked`)
+    .builder(bookworm)
+    .packages('libc6')
     .finishRootfs('mkdir -p "$ROOT/usr/local/bin" && cp /bin/dash "$ROOT/usr/local/bin/sh"')
-    .user('nobody').entrypoint('/usr/lib/x86_64-linux-gnu/libc.so.6');
+    .user('nobody')
+    .entrypoint('/usr/lib/x86_64-linux-gnu/libc.so.6');
   try {
     const r = await deploy(app(csh, hooked).policy(nonRoot(), noShell()), { stateDir: state.dir, assemblyDir: out.dir });
     assert.not.ok(r.ok);

@@ -24,13 +24,21 @@ test('the provenance is next to the SBOM, in the OCI layout and in the registry,
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
     const res = r.images[0];
     const file = readFileSync(res.provenance!, 'utf8');
-    assert.equal(readdirSync(join(state.dir, 'images', busybox.id)).filter((f) => /\.(spdx|intoto)\.json$/.test(f)).sort(), ['provenance.intoto.json', 'sbom.spdx.json']);
+    assert.equal(
+      readdirSync(join(state.dir, 'images', busybox.id))
+        .filter((f) => /\.(spdx|intoto)\.json$/.test(f))
+        .sort(),
+      ['provenance.intoto.json', 'sbom.spdx.json'],
+    );
     const s = JSON.parse(file);
     assert.equal(s.subject, [{ name: busybox.id, digest: { sha256: res.digest!.slice(7) } }]);
     const deps = s.predicate.buildDefinition.resolvedDependencies as { name: string; digest?: { sha256: string }; uri: string }[];
     const builder = deps.find((d) => d.name.startsWith('builder '))!;
     assert.match(builder.digest?.sha256 ?? '', /^[0-9a-f]{64}$/, 'the builder image by digest');
-    assert.ok(deps.some((d) => d.uri.startsWith('pkg:deb/debian/busybox-static@')), JSON.stringify(deps));
+    assert.ok(
+      deps.some((d) => d.uri.startsWith('pkg:deb/debian/busybox-static@')),
+      JSON.stringify(deps),
+    );
 
     // In the OCI layout next to the image's manifest, and in the registry attached to
     // the manifest the engine pushed, both under <id>:sha256-<manifest hex>.att.

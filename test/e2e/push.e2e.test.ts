@@ -20,8 +20,14 @@ test('deploy --push sends every image with its tags to a loopback registry; pull
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
     const bb = r.images.find((i) => i.id === `${NS}/busybox`)!;
     const key12 = bb.tags[1].split(':')[1];
-    assert.equal(bb.pushed!.map((p) => p.ref), [`${registry.address}/${NS}/busybox:latest`, `${registry.address}/${NS}/busybox:${key12}`]);
-    assert.ok(bb.pushed!.every((p) => /^sha256:[0-9a-f]{64}$/.test(p.digest ?? '')), JSON.stringify(bb.pushed));
+    assert.equal(
+      bb.pushed!.map((p) => p.ref),
+      [`${registry.address}/${NS}/busybox:latest`, `${registry.address}/${NS}/busybox:${key12}`],
+    );
+    assert.ok(
+      bb.pushed!.every((p) => /^sha256:[0-9a-f]{64}$/.test(p.digest ?? '')),
+      JSON.stringify(bb.pushed),
+    );
     // The debug variant goes too, under its own tag only.
     const noteRefs = r.images.find((i) => i.id === `${NS}/note`)!.pushed!.map((p) => p.ref.split(':').pop());
     assert.equal(noteRefs.slice(-1), ['debug']);
@@ -98,7 +104,10 @@ test('credentials from IMGSDK_REGISTRY_USER/_PASSWORD reach a registry behind Ba
     // The same from the Docker config's auths.
     delete process.env.IMGSDK_REGISTRY_USER;
     delete process.env.IMGSDK_REGISTRY_PASSWORD;
-    writeFileSync(join(out.dir, 'config.json'), JSON.stringify({ auths: { [`http://${gate.address}`]: { auth: Buffer.from('ci:s3cret').toString('base64') } } }));
+    writeFileSync(
+      join(out.dir, 'config.json'),
+      JSON.stringify({ auths: { [`http://${gate.address}`]: { auth: Buffer.from('ci:s3cret').toString('base64') } } }),
+    );
     const fromConfig = await deploy(app(note), { stateDir: state.dir, assemblyDir: out.dir, push: gate.address });
     assert.ok(fromConfig.ok, JSON.stringify(fromConfig.images.map((i) => [i.id, i.reason])));
     assert.is(fromConfig.images[0].status, 'cached', 'a cached image is pushed too');

@@ -20,7 +20,13 @@ async function machine(cache: string, opts: { load?: boolean } = {}) {
   const out = tempDir('imgsdk-e2e-cache-out-');
   const events: DeployEvent[] = [];
   try {
-    const r = await deploy(app(glibc, hello), { stateDir: state.dir, assemblyDir: out.dir, cache, load: opts.load, onEvent: (e) => events.push(e) });
+    const r = await deploy(app(glibc, hello), {
+      stateDir: state.dir,
+      assemblyDir: out.dir,
+      cache,
+      load: opts.load,
+      onEvent: (e) => events.push(e),
+    });
     return { r, events, phase1: existsSync(join(state.dir, 'rootfs')) };
   } finally {
     state.remove();
@@ -36,7 +42,8 @@ test.after(async () => {
   await registry?.stop();
 });
 
-const building = (events: readonly DeployEvent[]) => events.filter((e) => e.type === 'building').map((e) => `${e.id} ${(e as { phase: string }).phase}`);
+const building = (events: readonly DeployEvent[]) =>
+  events.filter((e) => e.type === 'building').map((e) => `${e.id} ${(e as { phase: string }).phase}`);
 
 test('two state directories sharing a registry cache: the second deploys the whole app with no builder container and the same digests', async () => {
   const docker = await engineOrSkip();
@@ -47,7 +54,10 @@ test('two state directories sharing a registry cache: the second deploys the who
     const first = await machine(cache);
     firstDigests = first.r.images.map((i) => i.digest);
     assert.ok(first.r.ok, JSON.stringify(first.r.images.map((i) => [i.id, i.status, i.reason])));
-    assert.equal(first.r.images.map((i) => i.status), ['built', 'built']);
+    assert.equal(
+      first.r.images.map((i) => i.status),
+      ['built', 'built'],
+    );
     assert.ok(building(first.events).includes(`${NS}/hello phase1`), 'the first machine builds');
 
     // Both entries of each key are in the registry: the image under the key, the build artifact next to it.
@@ -55,7 +65,10 @@ test('two state directories sharing a registry cache: the second deploys the who
       const key = img.tags[1].split(':')[1];
       const tags = ((await (await fetch(`http://${registry.address}/v2/ci-cache/${img.id}/tags/list`)).json()) as { tags: string[] }).tags;
       assert.equal(tags.map((t) => t.slice(0, 12)).sort(), [key, key].sort(), `${img.id}: ${tags.join(', ')}`);
-      assert.ok(tags.some((t) => t.endsWith('.build')), `${img.id}: ${tags.join(', ')}`);
+      assert.ok(
+        tags.some((t) => t.endsWith('.build')),
+        `${img.id}: ${tags.join(', ')}`,
+      );
     }
 
     // The second machine's engine has none of the app's images.
@@ -64,9 +77,16 @@ test('two state directories sharing a registry cache: the second deploys the who
     assert.ok(second.r.ok, JSON.stringify(second.r.images.map((i) => [i.id, i.status, i.reason])));
     assert.equal(building(second.events), [], 'no builder, phase 1, pipeline or phase 2 on the second machine');
     assert.not.ok(second.phase1, 'no rootfs was made on the second machine');
-    assert.equal(second.r.images.map((i) => i.status), ['cached', 'cached']);
+    assert.equal(
+      second.r.images.map((i) => i.status),
+      ['cached', 'cached'],
+    );
     assert.match(second.r.images[1].reason, `is in the registry cache ${cache}`);
-    assert.equal(second.r.images.map((i) => i.digest), first.r.images.map((i) => i.digest), 'the same image ids');
+    assert.equal(
+      second.r.images.map((i) => i.digest),
+      first.r.images.map((i) => i.digest),
+      'the same image ids',
+    );
     assert.ok(second.r.images[1].report?.length, 'PACKAGES.md came along');
 
     const inspected = await docker.getImage(`${NS}/hello:latest`).inspect();
@@ -79,7 +99,10 @@ test('two state directories sharing a registry cache: the second deploys the who
     const third = await machine(cache, { load: false });
     assert.ok(third.r.ok, JSON.stringify(third.r.images.map((i) => [i.id, i.status, i.reason])));
     assert.equal(building(third.events), []);
-    assert.equal(third.r.images.map((i) => i.digest), first.r.images.map((i) => i.digest));
+    assert.equal(
+      third.r.images.map((i) => i.digest),
+      first.r.images.map((i) => i.digest),
+    );
   } finally {
     await removeImages(docker, ids);
   }
@@ -95,7 +118,9 @@ test('a cache entry that names another key is refused, naming the image and the 
   // One key per image in this registry: glibc's build entry.
   const tag = tags.find((t) => t.endsWith('.build'))!;
   const type = 'application/vnd.oci.image.manifest.v1+json';
-  const manifest = (await (await fetch(`${base}/manifests/${tag}`, { headers: { Accept: type } })).json()) as { annotations: Record<string, string> };
+  const manifest = (await (await fetch(`${base}/manifests/${tag}`, { headers: { Accept: type } })).json()) as {
+    annotations: Record<string, string>;
+  };
   manifest.annotations['org.imgsdk.key'] = 'f'.repeat(64);
   const put = await fetch(`${base}/manifests/${tag}`, { method: 'PUT', headers: { 'Content-Type': type }, body: JSON.stringify(manifest) });
   assert.is(put.status, 201);

@@ -9,7 +9,12 @@ import { hasDocker0, secondEngineUnavailable, startSecondEngine } from './_secon
 // The second engine has no bridge: the builder reaches the archive through the host's network.
 const hostNet = debian.builder('imgsdk-e2e-remote/bookworm', { suite: 'bookworm', network: 'host' });
 const base = image('imgsdk-e2e-remote/base').builder(hostNet).account({ user: 'app', uid: 10002, home: '/nonexistent' });
-const tool = image('imgsdk-e2e-remote/busybox').from(base).packages('busybox-static').file('/etc/motd', 'from another engine\n').user('app').entrypoint('/bin/busybox');
+const tool = image('imgsdk-e2e-remote/busybox')
+  .from(base)
+  .packages('busybox-static')
+  .file('/etc/motd', 'from another engine\n')
+  .user('app')
+  .entrypoint('/bin/busybox');
 
 test('an engine with its own data root, exec root and socket, reached over tcp:// with TLS client certificates, builds and runs the app: nothing goes through the host filesystem', async () => {
   // The main engine must answer too (CI requires engines), but the build goes elsewhere.
@@ -42,7 +47,10 @@ test('an engine with its own data root, exec root and socket, reached over tcp:/
     const id = await runImage(second.docker, 'imgsdk-e2e-remote/busybox:latest', ['id', '-u']);
     assert.is(id.out.trim(), '10002');
     // Nothing of the build stayed behind in the second engine.
-    assert.equal((await second.docker.listContainers({ all: true, filters: { label: ['org.imgsdk'] } })).map((c) => c.Names), []);
+    assert.equal(
+      (await second.docker.listContainers({ all: true, filters: { label: ['org.imgsdk'] } })).map((c) => c.Names),
+      [],
+    );
   } finally {
     state.remove();
     out.remove();

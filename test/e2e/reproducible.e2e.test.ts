@@ -29,9 +29,19 @@ test("two deploys of the repo's images.ts from one lock, each from a clean state
         const registry = round === 0 ? await startRegistry() : null;
         const oci = tempDir('imgsdk-e2e-oci-');
         try {
-          const r = await deploy(theApp, { stateDir: state.dir, assemblyDir: out.dir, epoch: 0, lockFile, frozenLock: round === 1, ...(registry ? { oci: oci.dir, push: registry.address } : {}) });
+          const r = await deploy(theApp, {
+            stateDir: state.dir,
+            assemblyDir: out.dir,
+            epoch: 0,
+            lockFile,
+            frozenLock: round === 1,
+            ...(registry ? { oci: oci.dir, push: registry.address } : {}),
+          });
           assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
-          assert.ok(r.images.every((i) => i.status === 'built'), 'a clean state builds everything');
+          assert.ok(
+            r.images.every((i) => i.status === 'built'),
+            'a clean state builds everything',
+          );
           if (registry) {
             // What scanners and auditors read of the nginx image: its package database
             // lists every package of PACKAGES.md, its SBOM validates, its provenance is in
@@ -45,7 +55,11 @@ test("two deploys of the repo's images.ts from one lock, each from a clean state
           for (const i of r.images) {
             for (const t of i.tags) {
               made.add(t);
-              if (round === 0) await docker.getImage(t).remove({ force: true }).catch(() => undefined);
+              if (round === 0)
+                await docker
+                  .getImage(t)
+                  .remove({ force: true })
+                  .catch(() => undefined);
             }
           }
         } finally {
@@ -65,7 +79,12 @@ test("two deploys of the repo's images.ts from one lock, each from a clean state
   } finally {
     lockDir.remove();
     // The second round left the same images under the same tags; drop the tags this test added.
-    for (const t of made) if (!before.has(t)) await docker.getImage(t).remove({ force: true }).catch(() => undefined);
+    for (const t of made)
+      if (!before.has(t))
+        await docker
+          .getImage(t)
+          .remove({ force: true })
+          .catch(() => undefined);
   }
 });
 
@@ -83,7 +102,10 @@ test('SOURCE_DATE_EPOCH sets the creation time of the config and of every layer 
         const r = await deploy(app(files), { stateDir: state.dir, assemblyDir: out.dir, load: false });
         assert.ok(r.ok, r.images[0].reason);
         digests.push(r.images[0].digest!);
-        const rec = JSON.parse(readFileSync(join(state.dir, 'images', NS, 'epoch', recordName(state.dir)), 'utf8')) as { configJson: string; layer: { diffId: string } };
+        const rec = JSON.parse(readFileSync(join(state.dir, 'images', NS, 'epoch', recordName(state.dir)), 'utf8')) as {
+          configJson: string;
+          layer: { diffId: string };
+        };
         const cfg = JSON.parse(rec.configJson) as { created: string; history: { created: string }[] };
         const iso = new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
         assert.is(cfg.created, iso);

@@ -39,7 +39,10 @@ function publish(work: string, repo: string): void {
   mkdirSync(join(pkg, 'DEBIAN'), { recursive: true });
   mkdirSync(join(pkg, 'usr/share/odd'), { recursive: true });
   for (const n of NAMES) writeFileSync(join(pkg, n), `${n}\n`);
-  writeFileSync(join(pkg, 'DEBIAN/control'), 'Package: odd-names\nVersion: 1.0\nArchitecture: all\nMaintainer: imgsdk tests <tests@imgsdk.invalid>\nDescription: file names with a TAB and U+FFFD\n');
+  writeFileSync(
+    join(pkg, 'DEBIAN/control'),
+    'Package: odd-names\nVersion: 1.0\nArchitecture: all\nMaintainer: imgsdk tests <tests@imgsdk.invalid>\nDescription: file names with a TAB and U+FFFD\n',
+  );
   sh('dpkg-deb', ['--root-owner-group', '-Zgzip', '-b', pkg, join(repo, 'odd-names_1.0_all.deb')]);
   writeFileSync(join(repo, 'Packages'), sh('apt-ftparchive', ['packages', '.'], repo));
   writeFileSync(join(repo, 'Release'), sh('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Suite=odd', 'release', '.'], repo));
@@ -65,7 +68,10 @@ test('names with a TAB and U+FFFD reach the image; a lock killed with SIGKILL le
   const env = { IMGSDK_E2E_REPO: mirror.url, IMGSDK_STATE_DIR: stateDir };
   mkdirSync(stateDir);
   const identity = stateIdentity(stateDir);
-  const ours = async () => (await docker.listContainers({ all: true, filters: { label: [`org.imgsdk.state=${identity}`] } })).map((c) => c.Names[0].replace(/^\//, ''));
+  const ours = async () =>
+    (await docker.listContainers({ all: true, filters: { label: [`org.imgsdk.state=${identity}`] } })).map((c) =>
+      c.Names[0].replace(/^\//, ''),
+    );
   try {
     // kill -9 while the resolver container runs.
     const child = spawn(process.execPath, [BIN, 'lock'], { cwd: appDir, env: { ...process.env, ...env }, stdio: 'ignore' });
@@ -79,7 +85,10 @@ test('names with a TAB and U+FFFD reach the image; a lock killed with SIGKILL le
     await new Promise((r) => child.on('close', r));
     assert.ok((await ours()).length, 'left behind by the killed lock');
     const dry = await runCli(['clean', '--dry-run', '--state', stateDir], { cwd: appDir, env });
-    assert.ok(seen.every((name) => dry.stdout.includes(name)), `clean --dry-run lists ${seen.join(', ')}:\n${dry.stdout}${dry.stderr}`);
+    assert.ok(
+      seen.every((name) => dry.stdout.includes(name)),
+      `clean --dry-run lists ${seen.join(', ')}:\n${dry.stdout}${dry.stderr}`,
+    );
 
     const locked = await runCli(['lock'], { cwd: appDir, env });
     assert.is(locked.code, 0, locked.stderr);
@@ -88,13 +97,18 @@ test('names with a TAB and U+FFFD reach the image; a lock killed with SIGKILL le
     const out = join(work.dir, 'out');
     const d = await runCli(['deploy', '--frozen-lock', '--no-load', '--state', stateDir, '-o', out], { cwd: appDir, env });
     assert.is(d.code, 0, d.stdout + d.stderr);
-    const key = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { images: Record<string, { key: string }> }).images[ID].key;
+    const key = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { images: Record<string, { key: string }> }).images[ID]
+      .key;
     const entries = JSON.parse(readFileSync(join(stateDir, 'images', ID, `${key}.entries.json`), 'utf8')) as { path: string }[];
     const paths = new Set(entries.map((e) => e.path));
     for (const n of NAMES) assert.ok(paths.has(n), `${JSON.stringify(n)} is in the image`);
   } finally {
     await mirror.close();
-    for (const name of await ours().catch(() => [] as string[])) await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+    for (const name of await ours().catch(() => [] as string[]))
+      await docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch(() => undefined);
     await removeImages(docker, [ID]);
     work.remove();
   }

@@ -43,17 +43,27 @@ function cli(dir: string, args: string[], env: Record<string, string> = {}) {
 }
 
 /** `imgsdk node …` as a process on `engine` with its own state directory; its result. */
-function node(dir: string, engine: string, args: string[]): Promise<{ code: number | null; result: Record<string, unknown>; stderr: string }> {
+function node(
+  dir: string,
+  engine: string,
+  args: string[],
+): Promise<{ code: number | null; result: Record<string, unknown>; stderr: string }> {
   const pod = tempDir('imgsdk-e2e-scale-pod-');
-  const child = spawn(process.execPath, [BIN, 'node', ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST: engine, IMGSDK_STATE_DIR: join(pod.dir, 'state'), IMGSDK_OUTDIR: join(pod.dir, 'out') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'node', ...args], {
+    cwd: dir,
+    env: { ...process.env, DOCKER_HOST: engine, IMGSDK_STATE_DIR: join(pod.dir, 'state'), IMGSDK_OUTDIR: join(pod.dir, 'out') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((res) => child.on('close', (code) => {
-    pod.remove();
-    res({ code, result: JSON.parse(out.trim().split('\n').pop() || '{}') as Record<string, unknown>, stderr: err });
-  }));
+  return new Promise((res) =>
+    child.on('close', (code) => {
+      pod.remove();
+      res({ code, result: JSON.parse(out.trim().split('\n').pop() || '{}') as Record<string, unknown>, stderr: err });
+    }),
+  );
 }
 
 /** Tags of a repository in the registry. */
@@ -100,7 +110,10 @@ test('three engines run the Argo DAG of an app: the digests of one machine, ever
 
     // Idempotent, even at once: two nodes of one image on two engines, one cache entry, one digest.
     const twice = `${registry.address}/twice`;
-    const [a, b] = await Promise.all([node(app.dir, engines[0].host, [`${NS}/base`, '--cache', twice]), node(app.dir, engines[1].host, [`${NS}/base`, '--cache', twice])]);
+    const [a, b] = await Promise.all([
+      node(app.dir, engines[0].host, [`${NS}/base`, '--cache', twice]),
+      node(app.dir, engines[1].host, [`${NS}/base`, '--cache', twice]),
+    ]);
     assert.is(a.code, 0, a.stderr);
     assert.is(b.code, 0, b.stderr);
     assert.is(a.result.digest, reference.get(`${NS}/base`));
@@ -108,19 +121,37 @@ test('three engines run the Argo DAG of an app: the digests of one machine, ever
     const baseKey = plan.images[`${NS}/base`].key;
     assert.equal(await tagsOf(registry, `twice/${NS}/base`), [baseKey, `${baseKey}.build`], 'one entry');
     const again = await node(app.dir, engines[2].host, [`${NS}/base`, '--cache', twice]);
-    assert.equal([again.code, again.result.status, again.result.digest], [0, 'cached', reference.get(`${NS}/base`)], 'a third run finds it in the cache');
+    assert.equal(
+      [again.code, again.result.status, again.result.digest],
+      [0, 'cached', reference.get(`${NS}/base`)],
+      'a third run finds it in the cache',
+    );
 
     took('one image twice at once, and again');
     // The workflow, on the three engines; the node of hello is interrupted in phase 1 (as Kubernetes stops a pod) once.
     const cache = `${registry.address}/ci`;
     // The file imgsdk ci argo writes for the app (the runner image is the cluster's; here the app's directory stands for it).
-    const tasks = readWorkflow(argoWorkflow((await readAssembly(join(single.dir, 'out'))).manifest, { cache, runnerImage: 'imgsdk-runner' }));
-    const taskOf = (kind: 'build' | 'publish', id: string) => tasks.find((t) => t.argv.includes(id) && t.argv.includes('--publish') === (kind === 'publish'))!.name;
+    const tasks = readWorkflow(
+      argoWorkflow((await readAssembly(join(single.dir, 'out'))).manifest, { cache, runnerImage: 'imgsdk-runner' }),
+    );
+    const taskOf = (kind: 'build' | 'publish', id: string) =>
+      tasks.find((t) => t.argv.includes(id) && t.argv.includes('--publish') === (kind === 'publish'))!.name;
     const helloTask = taskOf('build', `${NS}/hello`);
     const publishes = new Set(tasks.filter((t) => t.argv.includes('--publish')).map((t) => t.name));
     const builds = (r: RunResult) => r.attempts.filter((x) => !publishes.has(x.task));
-    const first = await runWorkflow(tasks, { engines: engines.map((e) => e.host), cwd: app.dir, imgsdk: [process.execPath, BIN], interrupt: { task: helloTask, when: /: building \(phase1\)/ } });
-    const show = (r: RunResult) => r.attempts.map((x: Attempt) => `${x.task}#${x.attempt} on ${x.engine.slice(-20)}: exit ${x.exitCode} ${JSON.stringify(x.result)}${x.exitCode ? `\n${x.stderr}` : ''}`).join('\n');
+    const first = await runWorkflow(tasks, {
+      engines: engines.map((e) => e.host),
+      cwd: app.dir,
+      imgsdk: [process.execPath, BIN],
+      interrupt: { task: helloTask, when: /: building \(phase1\)/ },
+    });
+    const show = (r: RunResult) =>
+      r.attempts
+        .map(
+          (x: Attempt) =>
+            `${x.task}#${x.attempt} on ${x.engine.slice(-20)}: exit ${x.exitCode} ${JSON.stringify(x.result)}${x.exitCode ? `\n${x.stderr}` : ''}`,
+        )
+        .join('\n');
     assert.ok(first.ok, show(first));
 
     took('the workflow');
@@ -132,19 +163,32 @@ test('three engines run the Argo DAG of an app: the digests of one machine, ever
       assert.is(finalOf(first, taskOf('publish', id)).result?.status, 'published');
     }
     // Every key built exactly once across the engines.
-    const built = builds(first).filter((x) => x.result?.status === 'built').map((x) => x.result!.key as string).sort();
+    const built = builds(first)
+      .filter((x) => x.result?.status === 'built')
+      .map((x) => x.result!.key as string)
+      .sort();
     assert.equal(built, IDS.map((id) => plan.images[id].key).sort(), show(first));
     // The interrupted attempt said "retry me" (75), and its retry converged.
     const killed = first.attempts.filter((x) => x.interrupted);
     assert.is(killed.length, 1, show(first));
-    assert.equal([killed[0].task, killed[0].exitCode, (killed[0].result?.error as { retryable: boolean })?.retryable], [helloTask, 75, true]);
+    assert.equal(
+      [killed[0].task, killed[0].exitCode, (killed[0].result?.error as { retryable: boolean })?.retryable],
+      [helloTask, 75, true],
+    );
     assert.is(first.attempts.filter((x) => x.task === helloTask).length, 2);
 
     // Nothing left: no temp file in any node's state directory, no container in any engine,
     // no tag of the app's repositories on anything but its digest, one cache entry per key.
-    assert.equal(first.attempts.flatMap((x) => x.tempFiles), []);
+    assert.equal(
+      first.attempts.flatMap((x) => x.tempFiles),
+      [],
+    );
     for (const e of engines) {
-      assert.equal((await e.docker.listContainers({ all: true })).map((c) => c.Names), [], `containers in ${e.host}`);
+      assert.equal(
+        (await e.docker.listContainers({ all: true })).map((c) => c.Names),
+        [],
+        `containers in ${e.host}`,
+      );
       for (const img of await e.docker.listImages()) {
         for (const tag of img.RepoTags ?? []) {
           const id = IDS.find((i) => tag.startsWith(i + ':'));
@@ -160,8 +204,14 @@ test('three engines run the Argo DAG of an app: the digests of one machine, ever
     // A fully cached re-run: nothing is built, everything comes from the cache.
     const cached = await runWorkflow(tasks, { engines: engines.map((e) => e.host), cwd: app.dir, imgsdk: [process.execPath, BIN] });
     assert.ok(cached.ok, show(cached));
-    assert.equal(builds(cached).map((x) => x.result?.status), IDS.map(() => 'cached'), show(cached));
-    console.log(`  three engines: ${(first.wallMs / 1000).toFixed(1)} s (one node interrupted and retried), cached re-run ${(cached.wallMs / 1000).toFixed(1)} s`);
+    assert.equal(
+      builds(cached).map((x) => x.result?.status),
+      IDS.map(() => 'cached'),
+      show(cached),
+    );
+    console.log(
+      `  three engines: ${(first.wallMs / 1000).toFixed(1)} s (one node interrupted and retried), cached re-run ${(cached.wallMs / 1000).toFixed(1)} s`,
+    );
   } finally {
     await Promise.all(engines.map((e) => e.stop()));
     await registry?.stop();

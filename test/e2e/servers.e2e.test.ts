@@ -26,9 +26,15 @@ test('every server of the CI part of the server corpus starts and answers as in 
     assert.is(entries.length, CI_SERVERS.length, 'every CI_SERVERS name is a server corpus entry');
     const results = await runServers(entries, { docker, stateDir: state.dir, namespace });
     console.log(formatServerResults(results));
-    assert.equal(results.filter((r) => !r.ok).map((r) => `${r.package}: ${r.why}`), []);
+    assert.equal(
+      results.filter((r) => !r.ok).map((r) => `${r.package}: ${r.why}`),
+      [],
+    );
   } finally {
-    await removeImages(docker, entries.map((e) => serverImage(e, namespace).id));
+    await removeImages(
+      docker,
+      entries.map((e) => serverImage(e, namespace).id),
+    );
     state.remove();
   }
 });

@@ -12,7 +12,8 @@ import { engineOrSkip } from '../_kit/engine';
 import { deployAll, failures, suiteState, formatSize, loadExample, measureSizes, runOnce, type Deployed } from './_examples';
 
 const base = loadExample('shared-bases/images.ts').roots.find((i) => i.id === 'bases/debian-base')!;
-const child = (name: string, pkg: string, bin: string): Image => image(`imgsdk-e2e/base-${name}`).from(base).packages(pkg).user('nobody').entrypoint(bin);
+const child = (name: string, pkg: string, bin: string): Image =>
+  image(`imgsdk-e2e/base-${name}`).from(base).packages(pkg).user('nobody').entrypoint(bin);
 const jq = child('jq', 'jq', '/usr/bin/jq');
 const ninja = child('ninja', 'ninja-build', '/usr/bin/ninja');
 const curl = child('curl', 'curl', '/usr/bin/curl');
@@ -31,7 +32,10 @@ async function deployOnce(): Promise<Deployed> {
 test('children of the shared base that need libm, libstdc++/libgcc_s and libresolv deploy with no .needs()', async () => {
   const docker = await engineOrSkip();
   if (!docker) return;
-  assert.equal(CHILDREN.map((c) => c.state.needs), [[], [], []]);
+  assert.equal(
+    CHILDREN.map((c) => c.state.needs),
+    [[], [], []],
+  );
   assert.equal(base.state.needs, []);
   const d = await deployOnce();
   assert.ok(d.result.ok, failures(d));
@@ -60,7 +64,9 @@ test("curl (libresolv through Kerberos) runs and reads the parent's CA bundle", 
   const docker = await engineOrSkip();
   if (!docker) return;
   assert.ok((await deployOnce()).result.ok);
-  const r = await runOnce(docker, `${curl.id}:latest`, { cmd: ['-sS', '-o', '/dev/null', '-w', '%{size_download}', 'file:///etc/ssl/certs/ca-certificates.crt'] });
+  const r = await runOnce(docker, `${curl.id}:latest`, {
+    cmd: ['-sS', '-o', '/dev/null', '-w', '%{size_download}', 'file:///etc/ssl/certs/ca-certificates.crt'],
+  });
   assert.is(r.code, 0, r.stderr);
   assert.ok(Number(r.stdout) > 100_000, `the CA bundle has ${r.stdout} bytes`);
 });

@@ -27,9 +27,17 @@ import { startRegistry, type Registry } from './_ship';
 
 const NS = `imgsdk-signed-${randomBytes(4).toString('hex')}`;
 // Two platforms; a files-only image never starts a builder, so nothing runs under qemu.
-const twoPlatforms = debian.builder('imgsdk-e2e/signed-files', { suite: 'bookworm', platforms: ['linux/amd64', 'linux/arm64'], network: 'host' });
+const twoPlatforms = debian.builder('imgsdk-e2e/signed-files', {
+  suite: 'bookworm',
+  platforms: ['linux/amd64', 'linux/arm64'],
+  network: 'host',
+});
 const conf = image(`${NS}/conf`).builder(twoPlatforms).file('/etc/imgsdk-signed.conf', `signed ${NS}\n`);
-const hello = image(`${NS}/hello`).builder(bookworm).packages('hello').user('nobody').entrypoint('/usr/bin/hello')
+const hello = image(`${NS}/hello`)
+  .builder(bookworm)
+  .packages('hello')
+  .user('nobody')
+  .entrypoint('/usr/bin/hello')
   .vex({ vulnerability: 'CVE-2023-4911', status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' });
 const ids = [`${NS}/conf`, `${NS}/hello`];
 
@@ -46,7 +54,10 @@ test.after(async () => {
 });
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
-const get = async (path: string, accept = `${OCI}, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json`) => {
+const get = async (
+  path: string,
+  accept = `${OCI}, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json`,
+) => {
   const res = await fetch(`http://${registry!.address}${path}`, { headers: { Accept: accept } });
   assert.ok(res.ok, `GET ${path}: ${res.status}`);
   return Buffer.from(await res.arrayBuffer());
@@ -56,7 +67,10 @@ const put = async (path: string, body: string, type = OCI) => {
   assert.is(res.status, 201, `PUT ${path}: ${await res.text()}`);
 };
 const rejects = async (f: () => Promise<unknown>, re: RegExp) => {
-  const err = await f().then(() => null, (e: Error) => e);
+  const err = await f().then(
+    () => null,
+    (e: Error) => e,
+  );
   assert.ok(err, `expected a failure matching ${re}`);
   assert.match(err!.message, re);
 };
@@ -68,14 +82,23 @@ test('a two-platform app pushed signed verifies for every tag and platform; an u
   const state = tempDir('imgsdk-e2e-signed-state-');
   const out = tempDir('imgsdk-e2e-signed-out-');
   try {
-    const r = await deploy(app(conf, hello), { stateDir: state.dir, assemblyDir: out.dir, push: registry.address, signKey: key('ours.key') });
+    const r = await deploy(app(conf, hello), {
+      stateDir: state.dir,
+      assemblyDir: out.dir,
+      push: registry.address,
+      signKey: key('ours.key'),
+    });
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
     const refs = r.images.flatMap((i) => i.pushed!.map((p) => p.ref));
     assert.ok(refs.length >= 4, refs.join(', '));
     for (const ref of refs) {
       const v = await verify(ref, { keys: [key('ours.pub')] });
       const two = ref.includes('/conf:');
-      assert.equal(v.manifests.map((m) => m.platform ?? m.kind), two ? ['index', 'linux/amd64', 'linux/arm64/v8'] : ['image'], ref);
+      assert.equal(
+        v.manifests.map((m) => m.platform ?? m.kind),
+        two ? ['index', 'linux/amd64', 'linux/arm64/v8'] : ['image'],
+        ref,
+      );
       // The SLSA provenance and the SPDX SBOM for each; hello's .vex() statements as an OpenVEX document.
       const expected = ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document', ...(two ? [] : ['https://openvex.dev/ns/v0.2.0'])];
       for (const m of v.manifests.filter((x) => x.kind === 'image')) assert.equal(m.attestations, expected, ref);
@@ -92,7 +115,9 @@ test('a two-platform app pushed signed verifies for every tag and platform; an u
 
     // The bundles are Sigstore bundles by the library's own checks, and openssl alone verifies the image signature.
     const digest = v.digest;
-    const sig = JSON.parse((await get(`/v2/${NS}/hello/manifests/${digest.replace(':', '-')}.sig`)).toString()) as { layers: { mediaType: string; digest: string; annotations: Record<string, string> }[] };
+    const sig = JSON.parse((await get(`/v2/${NS}/hello/manifests/${digest.replace(':', '-')}.sig`)).toString()) as {
+      layers: { mediaType: string; digest: string; annotations: Record<string, string> }[];
+    };
     const bundleJson = JSON.parse((await get(`/v2/${NS}/hello/blobs/${sig.layers[0].digest}`)).toString());
     const bundle = bundleFromJSON(bundleJson);
     assertBundle(bundle);
@@ -102,7 +127,14 @@ test('a two-platform app pushed signed verifies for every tag and platform; an u
     assert.is(JSON.parse(payload.toString()).critical.image['docker-manifest-digest'], digest);
     writeFileSync(join(keys.dir, 'payload'), payload);
     writeFileSync(join(keys.dir, 'sig.der'), Buffer.from(sig.layers[1].annotations['dev.cosignproject.cosign/signature'], 'base64'));
-    assert.match(execFileSync('openssl', ['dgst', '-sha256', '-verify', key('ours.pub'), '-signature', join(keys.dir, 'sig.der'), join(keys.dir, 'payload')], { encoding: 'utf8' }), /Verified OK/);
+    assert.match(
+      execFileSync(
+        'openssl',
+        ['dgst', '-sha256', '-verify', key('ours.pub'), '-signature', join(keys.dir, 'sig.der'), join(keys.dir, 'payload')],
+        { encoding: 'utf8' },
+      ),
+      /Verified OK/,
+    );
 
     // A tampered attestation: the provenance's statement changed, its signature kept.
     const attPath = `/v2/${NS}/hello/manifests/${digest.replace(':', '-')}.att`;
@@ -144,7 +176,8 @@ async function pushBlob(repo: string, data: Buffer): Promise<{ digest: string; s
   return { digest, size: data.length };
 }
 
-const building = (events: readonly DeployEvent[]) => events.filter((e) => e.type === 'building').map((e) => `${e.id} ${(e as { phase: string }).phase}`);
+const building = (events: readonly DeployEvent[]) =>
+  events.filter((e) => e.type === 'building').map((e) => `${e.id} ${(e as { phase: string }).phase}`);
 
 /** One CI runner: its own state directory and assembly. */
 async function runner(cache: string, signKey: string, trustKeys: readonly string[] = []) {
@@ -152,7 +185,15 @@ async function runner(cache: string, signKey: string, trustKeys: readonly string
   const out = tempDir('imgsdk-e2e-signed-cache-out-');
   const events: DeployEvent[] = [];
   try {
-    const r = await deploy(app(conf), { stateDir: state.dir, assemblyDir: out.dir, cache, signKey, trustKeys, load: false, onEvent: (e) => events.push(e) });
+    const r = await deploy(app(conf), {
+      stateDir: state.dir,
+      assemblyDir: out.dir,
+      cache,
+      signKey,
+      trustKeys,
+      load: false,
+      onEvent: (e) => events.push(e),
+    });
     assert.ok(r.ok, JSON.stringify(r.images.map((i) => [i.id, i.status, i.reason])));
     return { r, events, logs: events.filter((e) => e.type === 'log').map((e) => (e as { line: string }).line) };
   } finally {
@@ -167,24 +208,44 @@ test('two state directories share a signed registry cache of a two-platform imag
   registry ??= await startRegistry();
   const cache = `${registry.address}/signed-cache`;
   const first = await runner(cache, key('ours.key'));
-  assert.equal(first.r.images[0].platforms!.map((p) => p.status), ['built', 'built']);
+  assert.equal(
+    first.r.images[0].platforms!.map((p) => p.status),
+    ['built', 'built'],
+  );
 
   const second = await runner(cache, key('ours.key'));
   assert.equal(building(second.events), [], 'nothing builds on the second runner');
-  assert.equal(second.r.images[0].platforms!.map((p) => [p.platform, p.status]), [['linux/amd64', 'cached'], ['linux/arm64', 'cached']]);
-  assert.equal(second.r.images[0].platforms!.map((p) => p.digest), first.r.images[0].platforms!.map((p) => p.digest));
+  assert.equal(
+    second.r.images[0].platforms!.map((p) => [p.platform, p.status]),
+    [
+      ['linux/amd64', 'cached'],
+      ['linux/arm64', 'cached'],
+    ],
+  );
+  assert.equal(
+    second.r.images[0].platforms!.map((p) => p.digest),
+    first.r.images[0].platforms!.map((p) => p.digest),
+  );
 
   // Someone with registry credentials replaces the arm64 entry: the same artifact with one more annotation, unsigned.
   const arm = first.r.images[0].platforms![1];
   const armKey = arm.tags[0].split(':')[1];
   const repo = `/v2/signed-cache/${NS}/conf/manifests`;
-  const tag = (await (await fetch(`http://${registry.address}/v2/signed-cache/${NS}/conf/tags/list`)).json() as { tags: string[] }).tags.find((t) => t.startsWith(armKey) && t.endsWith('.build'))!;
+  const tag = (
+    (await (await fetch(`http://${registry.address}/v2/signed-cache/${NS}/conf/tags/list`)).json()) as { tags: string[] }
+  ).tags.find((t) => t.startsWith(armKey) && t.endsWith('.build'))!;
   const entry = JSON.parse((await get(`${repo}/${tag}`)).toString());
   entry.annotations['org.example.forged'] = 'yes';
   await put(`${repo}/${tag}`, JSON.stringify(entry));
   const third = await runner(cache, key('ours.key'));
-  assert.ok(third.logs.some((l) => /refused: .* is not signed.*; building it instead/.test(l)), third.logs.join('\n'));
-  assert.equal(third.r.images[0].platforms!.map((p) => p.status), ['cached', 'built']);
+  assert.ok(
+    third.logs.some((l) => /refused: .* is not signed.*; building it instead/.test(l)),
+    third.logs.join('\n'),
+  );
+  assert.equal(
+    third.r.images[0].platforms!.map((p) => p.status),
+    ['cached', 'built'],
+  );
   assert.equal(building(third.events).length > 0, true);
 
   // Signed again by this runner's publish; then forged and signed by another key: refused too, by a runner that trusts ours only.
@@ -198,10 +259,22 @@ test('two state directories share a signed registry cache of a two-platform imag
   const { RegistryClient } = await import('../../src/runtime/image/attest');
   const body = JSON.stringify(entry);
   const { createHash } = await import('node:crypto');
-  await pushSignature(new RegistryClient(registry.address, null), `signed-cache/${NS}/conf`, `${registry.address}/signed-cache/${NS}/conf`, { mediaType: OCI, digest: `sha256:${createHash('sha256').update(body).digest('hex')}`, size: Buffer.byteLength(body) }, await keySigner(key('theirs.key')));
+  await pushSignature(
+    new RegistryClient(registry.address, null),
+    `signed-cache/${NS}/conf`,
+    `${registry.address}/signed-cache/${NS}/conf`,
+    { mediaType: OCI, digest: `sha256:${createHash('sha256').update(body).digest('hex')}`, size: Buffer.byteLength(body) },
+    await keySigner(key('theirs.key')),
+  );
   const fifth = await runner(cache, key('ours.key'));
-  assert.ok(fifth.logs.some((l) => /refused: .*which is not trusted/.test(l)), fifth.logs.join('\n'));
-  assert.equal(fifth.r.images[0].platforms!.map((p) => p.status), ['cached', 'built']);
+  assert.ok(
+    fifth.logs.some((l) => /refused: .*which is not trusted/.test(l)),
+    fifth.logs.join('\n'),
+  );
+  assert.equal(
+    fifth.r.images[0].platforms!.map((p) => p.status),
+    ['cached', 'built'],
+  );
 });
 
 test.run();

@@ -41,7 +41,10 @@ function consumer(): { dir: string; remove: () => void } {
 }
 
 function tsc(dir: string, compilerOptions: Record<string, unknown>): { code: number | null; out: string } {
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, types: ['node'], ...compilerOptions }, files: ['images.test.ts'] }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, types: ['node'], ...compilerOptions }, files: ['images.test.ts'] }),
+  );
   const r = spawnSync(process.execPath, [TSC, '-p', dir], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, out: r.stdout + r.stderr };
 }
@@ -64,7 +67,11 @@ test("'imgsdk/testing' resolves under the default moduleResolution of a CommonJS
 test("'imgsdk/testing' resolves under bundler and node16 (through exports), and the declarations check without skipLibCheck", () => {
   const c = consumer();
   try {
-    for (const options of [{ module: 'esnext', moduleResolution: 'bundler' }, { module: 'node16', moduleResolution: 'node16' }, { module: 'nodenext', moduleResolution: 'nodenext' }]) {
+    for (const options of [
+      { module: 'esnext', moduleResolution: 'bundler' },
+      { module: 'node16', moduleResolution: 'node16' },
+      { module: 'nodenext', moduleResolution: 'nodenext' },
+    ]) {
       const r = tsc(c.dir, options);
       assert.is(r.code, 0, `${options.moduleResolution}: ${r.out}`);
     }
@@ -85,7 +92,10 @@ test('the public declarations name no graphlib type, no internal state and no as
 test('a consumer cannot reach Image.state: the public type of Image does not have it', () => {
   const c = consumer();
   try {
-    writeFileSync(join(c.dir, 'images.test.ts'), `import { image } from 'imgsdk';\n// @ts-expect-error state is internal\nexport const s = image('c/web').state;\nexport const id: string = image('c/web').id;\n`);
+    writeFileSync(
+      join(c.dir, 'images.test.ts'),
+      `import { image } from 'imgsdk';\n// @ts-expect-error state is internal\nexport const s = image('c/web').state;\nexport const id: string = image('c/web').id;\n`,
+    );
     const r = tsc(c.dir, { module: 'node16', moduleResolution: 'node16' });
     assert.is(r.code, 0, r.out);
   } finally {

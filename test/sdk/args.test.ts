@@ -24,7 +24,10 @@ test('checkArgs names the method, the argument, what it must be and what it was'
   assert.is(checkArgs('.packages()', ['...string'], ['a', 42]), '.packages(): argument 2 must be a string, not a number (42)');
   assert.is(checkArgs('.env()', ['string', 'string'], ['A']), '.env(): argument 2 (a string) is missing');
   assert.is(checkArgs('.workdir()', ['string'], ['/a', '/b']), '.workdir(): it takes 1 argument, not 2');
-  assert.is(checkArgs('.account()', ['{user:string,uid:integer}'], [{ user: 'a', uid: 1.5 }]), ".account(): argument 1's uid must be a whole number, not a number (1.5)");
+  assert.is(
+    checkArgs('.account()', ['{user:string,uid:integer}'], [{ user: 'a', uid: 1.5 }]),
+    ".account(): argument 1's uid must be a whole number, not a number (1.5)",
+  );
   assert.is(checkArgs('.user()', ['string|integer'], [7]), null);
   assert.is(checkArgs('.file()', ['string', '?object'], ['/a', undefined]), null);
   assert.is(describeValue(Symbol('x')), 'a symbol');
@@ -36,7 +39,11 @@ test('every public method of Image has a signature', () => {
     const d = Object.getOwnPropertyDescriptor(Image.prototype, n)!;
     return n !== 'constructor' && typeof d.value === 'function' && !['next', 'portageNext', 'problemAt', 'hook'].includes(n);
   });
-  assert.equal(methods.filter((m) => !(m in IMAGE_SIGNATURES)), [], 'methods without a line in IMAGE_SIGNATURES');
+  assert.equal(
+    methods.filter((m) => !(m in IMAGE_SIGNATURES)),
+    [],
+    'methods without a line in IMAGE_SIGNATURES',
+  );
 });
 
 test('every method called from JavaScript with a wrong type in any position records a problem naming it, and never crashes', () => {
@@ -46,7 +53,8 @@ test('every method called from JavaScript with a wrong type in any position reco
     for (let pos = 0; pos < Math.max(params.length, 1); pos++) {
       for (const bad of wrong) {
         const args: unknown[] = [];
-        if (params.length === 0) args.push(bad); // a method that takes nothing, given something
+        if (params.length === 0)
+          args.push(bad); // a method that takes nothing, given something
         else args[pos] = bad;
         const call = () => (base() as unknown as Record<string, (...a: unknown[]) => Image>)[name](...args);
         let img: Image;
@@ -59,7 +67,10 @@ test('every method called from JavaScript with a wrong type in any position reco
         assert.ok(Image.isImage(img), `.${name}() returns an image`);
         const problems = problemsOf(img);
         if (checkArgs(`.${name}()`, params, args) !== null) {
-          assert.ok(problems.some((p) => p.includes(`.${name}(): argument`) || p.includes(`.${name}(): it takes`)), `.${name}(${args.map(describeValue).join(', ')}): ${problems.join(' | ') || 'no problem'}`);
+          assert.ok(
+            problems.some((p) => p.includes(`.${name}(): argument`) || p.includes(`.${name}(): it takes`)),
+            `.${name}(${args.map(describeValue).join(', ')}): ${problems.join(' | ') || 'no problem'}`,
+          );
           tried++;
         }
       }
@@ -68,19 +79,30 @@ test('every method called from JavaScript with a wrong type in any position reco
   assert.ok(tried > 100, `${tried} wrong calls tried`);
 });
 
-test('the problem is at the caller\'s line, and the image keeps the rest of what it was given', () => {
-  const img = base().packages(42 as unknown as string).env('A', 'b');
+test("the problem is at the caller's line, and the image keeps the rest of what it was given", () => {
+  const img = base()
+    .packages(42 as unknown as string)
+    .env('A', 'b');
   const problems = problemsOf(img);
   assert.equal(problems.length, 1);
   assert.match(problems[0], /args\.test\.ts:\d+ acme\/args: \.packages\(\): argument 1 must be a string, not a number \(42\)$/);
 });
 
 test('image() and the builders take the wrong types as problems too', () => {
-  assert.match(problemsOf(image(42 as unknown as string).builder(deb)).join('\n'), /image\(\): argument 1 must be a string, not a number \(42\)/);
+  assert.match(
+    problemsOf(image(42 as unknown as string).builder(deb)).join('\n'),
+    /image\(\): argument 1 must be a string, not a number \(42\)/,
+  );
   const b = debian.builder(7 as unknown as string, 'bookworm' as unknown as object);
-  assert.match(problemsOf(image('acme/x').builder(b).packages('hello').user('nobody')).join('\n'), /debian\.builder\(\): argument 1 must be a string, not a number \(7\); argument 2 must be an object/);
+  assert.match(
+    problemsOf(image('acme/x').builder(b).packages('hello').user('nobody')).join('\n'),
+    /debian\.builder\(\): argument 1 must be a string, not a number \(7\); argument 2 must be an object/,
+  );
   const g = gentoo.builder('acme/bob', { stage3: 5 } as unknown as { stage3: string });
-  assert.match(problemsOf(image('acme/y').builder(g).packages('app-misc/jq').user('nobody')).join('\n'), /gentoo\.builder\(\): argument 2's stage3 must be a string, not a number \(5\)/);
+  assert.match(
+    problemsOf(image('acme/y').builder(g).packages('app-misc/jq').user('nobody')).join('\n'),
+    /gentoo\.builder\(\): argument 2's stage3 must be a string, not a number \(5\)/,
+  );
 });
 
 test('a lone surrogate in any text given to the SDK is refused naming the image, not silently turned into U+FFFD', () => {

@@ -36,23 +36,39 @@ test('a fan has the base alone, then every child in one sorted level', () => {
 test('a diamond through .copy() puts the join one level below both sides', () => {
   const left = image('acme/left').from(a);
   const right = image('acme/right').from(a).packages('curl');
-  const join = image('acme/join').from(left).copy({ from: right, paths: ['/usr/bin/curl'] });
+  const join = image('acme/join')
+    .from(left)
+    .copy({ from: right, paths: ['/usr/bin/curl'] });
   const { g, ids } = graphOf(join);
   assert.equal(levels(g, ids), [['acme/a'], ['acme/left', 'acme/right'], ['acme/join']]);
   assert.equal(dependenciesOf(g, 'acme/join'), ['acme/left', 'acme/right']);
-  assert.equal(g.edges().filter((e) => e.w === 'acme/join').map((e) => [e.v, e.name]).sort(), [
-    ['acme/left', 'parent'], ['acme/right', 'copy:acme/right'], [builderNode('acme/bookworm'), 'builder'],
-  ].sort());
+  assert.equal(
+    g
+      .edges()
+      .filter((e) => e.w === 'acme/join')
+      .map((e) => [e.v, e.name])
+      .sort(),
+    [
+      ['acme/left', 'parent'],
+      ['acme/right', 'copy:acme/right'],
+      [builderNode('acme/bookworm'), 'builder'],
+    ].sort(),
+  );
 });
 
 test('a level is decided by the longest path, not the shortest', () => {
-  const late = image('acme/late').from(a).copy({ from: c, paths: ['/x'] });
+  const late = image('acme/late')
+    .from(a)
+    .copy({ from: c, paths: ['/x'] });
   const { g, ids } = graphOf(late);
   assert.equal(levels(g, ids), [['acme/a'], ['acme/b'], ['acme/c'], ['acme/late']]);
 });
 
 test('dependsOn lists parent and copy sources, never builders, sorted and once', () => {
-  const twice = image('acme/twice').from(b).copy({ from: b, paths: ['/x'] }).copy({ from: a, paths: ['/y'] });
+  const twice = image('acme/twice')
+    .from(b)
+    .copy({ from: b, paths: ['/x'] })
+    .copy({ from: a, paths: ['/y'] });
   const m = assemble(twice).manifest;
   assert.equal(m.images['acme/twice'].dependsOn, ['acme/a', 'acme/b']);
   assert.equal(m.images['acme/b'].dependsOn, ['acme/a']);
@@ -76,17 +92,22 @@ test('an image id equal to a builder id is still two nodes', () => {
 });
 
 test('descendantsOf follows parent and copy edges', () => {
-  const user = image('acme/user').builder(deb).copy({ from: b, paths: ['/x'] });
+  const user = image('acme/user')
+    .builder(deb)
+    .copy({ from: b, paths: ['/x'] });
   const { g } = graphOf(c, user);
   assert.equal(descendantsOf(g, 'acme/a'), ['acme/b', 'acme/c', 'acme/user']);
   assert.equal(descendantsOf(g, 'acme/c'), []);
 });
 
 test('dependents (over a manifest) is descendantsOf (over the graph) plus the image itself: one walk', () => {
-  const user = image('acme/user').builder(deb).copy({ from: b, paths: ['/x'] });
+  const user = image('acme/user')
+    .builder(deb)
+    .copy({ from: b, paths: ['/x'] });
   const { g } = graphOf(c, user);
   const { manifest } = assemble(app(c, user));
-  for (const id of ['acme/a', 'acme/b', 'acme/c', 'acme/user']) assert.equal(dependents(manifest, [id]), [id, ...descendantsOf(g, id)].sort(), id);
+  for (const id of ['acme/a', 'acme/b', 'acme/c', 'acme/user'])
+    assert.equal(dependents(manifest, [id]), [id, ...descendantsOf(g, id)].sort(), id);
 });
 
 test('findCycles is empty for a DAG and names each cycle through from and copy', () => {
@@ -94,10 +115,16 @@ test('findCycles is empty for a DAG and names each cycle through from and copy',
   const { g } = graphOf(
     image('acme/x').builder(deb).from('acme/y'),
     image('acme/y').from('acme/x'),
-    image('acme/p').builder(deb).copy({ from: 'acme/q', paths: ['/q'] }),
-    image('acme/q').builder(deb).copy({ from: 'acme/r', paths: ['/r'] }),
+    image('acme/p')
+      .builder(deb)
+      .copy({ from: 'acme/q', paths: ['/q'] }),
+    image('acme/q')
+      .builder(deb)
+      .copy({ from: 'acme/r', paths: ['/r'] }),
     image('acme/r').builder(deb).from('acme/p'),
-    image('acme/self').builder(deb).copy({ from: 'acme/self', paths: ['/s'] }),
+    image('acme/self')
+      .builder(deb)
+      .copy({ from: 'acme/self', paths: ['/s'] }),
   );
   const cycles = findCycles(g).sort((m, n) => (m[0] < n[0] ? -1 : 1));
   assert.equal(cycles, [['acme/p', 'acme/q', 'acme/r'], ['acme/self'], ['acme/x', 'acme/y']]);

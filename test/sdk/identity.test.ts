@@ -74,9 +74,15 @@ test("loadApp: an app whose construct library has its own copy of imgsdk keeps b
   const lib = join(proj, 'node_modules', 'team-bases');
   mkdirSync(lib, { recursive: true });
   writeFileSync(join(lib, 'package.json'), JSON.stringify({ name: 'team-bases', version: '1.0.0', main: 'index.js' }));
-  writeFileSync(join(lib, 'index.js'), "const { debian, image } = require('imgsdk');\nexports.base = image('team/base').builder(debian.builder('team/bookworm', { suite: 'bookworm' })).packages('tzdata');\n");
+  writeFileSync(
+    join(lib, 'index.js'),
+    "const { debian, image } = require('imgsdk');\nexports.base = image('team/base').builder(debian.builder('team/bookworm', { suite: 'bookworm' })).packages('tzdata');\n",
+  );
   installCopy(lib); // the library's own copy, at node_modules/team-bases/node_modules/imgsdk
-  writeFileSync(join(proj, 'images.ts'), "import { image } from 'imgsdk';\nimport { base } from 'team-bases';\nexport const api = image('team/api').from(base).packages('curl');\n");
+  writeFileSync(
+    join(proj, 'images.ts'),
+    "import { image } from 'imgsdk';\nimport { base } from 'team-bases';\nexport const api = image('team/api').from(base).packages('curl');\n",
+  );
   const theApp = loadApp(proj);
   const [api] = theApp.roots;
   assert.is(api.id, 'team/api');
@@ -91,11 +97,14 @@ test("loadApp: an app whose construct library has its own copy of imgsdk keeps b
   assert.is(asm.images.get('team/api')!.builder, 'team/bookworm');
 });
 
-test("loadApp: an app in a folder with no imgsdk installed imports this copy (the fallback when Node finds none)", () => {
+test('loadApp: an app in a folder with no imgsdk installed imports this copy (the fallback when Node finds none)', () => {
   const bare = join(work, 'bare');
   mkdirSync(bare);
   writeFileSync(join(bare, 'images.ts'), "import { image } from 'imgsdk';\nexport const one = image('bare/one').packages('hello');\n");
-  assert.equal(loadApp(bare).roots.map((i) => i.id), ['bare/one']);
+  assert.equal(
+    loadApp(bare).roots.map((i) => i.id),
+    ['bare/one'],
+  );
 });
 
 test.run();

@@ -22,7 +22,10 @@ test('** spans any number of components, none included', () => {
 });
 
 test('a pattern that matches a directory leaves out everything below it', () => {
-  assert.equal(ignored(['node_modules'], ['node_modules', 'node_modules/x/index.js', 'lib/node_modules/y']), ['node_modules', 'node_modules/x/index.js']);
+  assert.equal(ignored(['node_modules'], ['node_modules', 'node_modules/x/index.js', 'lib/node_modules/y']), [
+    'node_modules',
+    'node_modules/x/index.js',
+  ]);
 });
 
 test('! re-includes, and the last pattern that matches decides', () => {

@@ -4,18 +4,51 @@ import { LockError } from '../../src/contract/errors';
 import { parseLock, renderLock, type Lock, type LockedPackage } from '../../src/sdk/lock';
 import { sha256 } from '../../src/util/hash';
 
-const deb = (name: string, version: string): LockedPackage => ({ name, version, arch: 'amd64', sha256: sha256(`${name}=${version}`), suite: 'bookworm' });
-const ebuild = (name: string, version: string): LockedPackage => ({ name, version, arch: 'amd64', sha256: '', suite: 'gentoo', use: ['-test'], slot: '0' });
+const deb = (name: string, version: string): LockedPackage => ({
+  name,
+  version,
+  arch: 'amd64',
+  sha256: sha256(`${name}=${version}`),
+  suite: 'bookworm',
+});
+const ebuild = (name: string, version: string): LockedPackage => ({
+  name,
+  version,
+  arch: 'amd64',
+  sha256: '',
+  suite: 'gentoo',
+  use: ['-test'],
+  slot: '0',
+});
 
 function lock(): Lock {
   return {
     lockfileVersion: 1,
     builders: {
-      'acme/bookworm': { kind: 'debian', arch: 'amd64', suites: ['bookworm', 'bookworm-security'], sources: ['deb http://deb.debian.org/debian bookworm main'], snapshot: null, releases: { bookworm: 'Sat, 11 Jul 2026 10:16:37 UTC' } },
-      'acme/bob': { kind: 'gentoo', arch: 'amd64', stage3: 'amd64-hardened-nomultilib', date: '20260101T000000Z', sha512: null, portage: 'latest' },
+      'acme/bookworm': {
+        kind: 'debian',
+        arch: 'amd64',
+        suites: ['bookworm', 'bookworm-security'],
+        sources: ['deb http://deb.debian.org/debian bookworm main'],
+        snapshot: null,
+        releases: { bookworm: 'Sat, 11 Jul 2026 10:16:37 UTC' },
+      },
+      'acme/bob': {
+        kind: 'gentoo',
+        arch: 'amd64',
+        stage3: 'amd64-hardened-nomultilib',
+        date: '20260101T000000Z',
+        sha512: null,
+        portage: 'latest',
+      },
     },
     images: {
-      'acme/web': { builder: 'acme/bookworm', parent: null, request: ['hello'], packages: [deb('hello', '2.10-3'), deb('libc6', '2.36-9+deb12u14')] },
+      'acme/web': {
+        builder: 'acme/bookworm',
+        parent: null,
+        request: ['hello'],
+        packages: [deb('hello', '2.10-3'), deb('libc6', '2.36-9+deb12u14')],
+      },
       'acme/jq': { builder: 'acme/bob', parent: null, request: ['app-misc/jq'], packages: [ebuild('app-misc/jq', '1.7.1-r1')] },
     },
   };
@@ -37,7 +70,7 @@ function refusal(edit: (l: any) => void): string | null {
 /** The line (1-based) of the first line of `text` that matches. */
 const lineOf = (text: string, re: RegExp) => text.split('\n').findIndex((l) => re.test(l)) + 1;
 
-test('a lock imgsdk writes is valid, Debian and Gentoo entries alike, a flat repository\'s URI as a suite too', () => {
+test("a lock imgsdk writes is valid, Debian and Gentoo entries alike, a flat repository's URI as a suite too", () => {
   assert.equal(parseLock(renderLock(lock())), JSON.parse(renderLock(lock())));
   const flat = lock();
   (flat.images['acme/web'].packages[0] as { suite: string }).suite = 'http://127.0.0.1:33365';
@@ -68,10 +101,18 @@ test('the line named is the line of the bad value', () => {
     parseLock(text, 'imgsdk.lock');
     assert.unreachable();
   } catch (e) {
-    assert.match((e as Error).message, new RegExp(`imgsdk\\.lock:${lineOf(text, /"not a version"/)}: images\\["acme/web"\\]\\.packages\\[1\\]: version "not a version" is not a Debian version`));
+    assert.match(
+      (e as Error).message,
+      new RegExp(
+        `imgsdk\\.lock:${lineOf(text, /"not a version"/)}: images\\["acme/web"\\]\\.packages\\[1\\]: version "not a version" is not a Debian version`,
+      ),
+    );
   }
   const broken = renderLock(lock()).replace('"snapshot": null,', '"snapshot": null');
-  assert.throws(() => parseLock(broken, 'imgsdk.lock'), new RegExp(`^imgsdk\\.lock:${lineOf(broken, /"snapshot": null$/) + 1}:\\d+: not JSON`));
+  assert.throws(
+    () => parseLock(broken, 'imgsdk.lock'),
+    new RegExp(`^imgsdk\\.lock:${lineOf(broken, /"snapshot": null$/) + 1}:\\d+: not JSON`),
+  );
 });
 
 test('every field of a package, an image entry and a builder entry is checked', () => {
@@ -102,17 +143,32 @@ test('every field of a package, an image entry and a builder entry is checked', 
 });
 
 test('Gentoo packages: a sha256 is refused (they are built, not downloaded), USE flags and slots are checked', () => {
-  assert.match(refusal((l) => (l.images['acme/jq'].packages[0].sha256 = sha256('x')))!, /sha256 must be "" for a Gentoo package/);
-  assert.match(refusal((l) => (l.images['acme/jq'].packages[0].use = ['ok', '+bad flag']))!, /use\[1\] "\+bad flag" is not a USE flag/);
-  assert.match(refusal((l) => (l.images['acme/jq'].packages[0].slot = ''))!, /slot "" is not a slot/);
-  assert.match(refusal((l) => (l.images['acme/jq'].packages[0].name = 'jq'))!, /is not a Gentoo category\/package/);
+  assert.match(
+    refusal((l) => (l.images['acme/jq'].packages[0].sha256 = sha256('x')))!,
+    /sha256 must be "" for a Gentoo package/,
+  );
+  assert.match(
+    refusal((l) => (l.images['acme/jq'].packages[0].use = ['ok', '+bad flag']))!,
+    /use\[1\] "\+bad flag" is not a USE flag/,
+  );
+  assert.match(
+    refusal((l) => (l.images['acme/jq'].packages[0].slot = ''))!,
+    /slot "" is not a slot/,
+  );
+  assert.match(
+    refusal((l) => (l.images['acme/jq'].packages[0].name = 'jq'))!,
+    /is not a Gentoo category\/package/,
+  );
 });
 
 test('a package of an entry whose builder left the lock is judged by its name: a .deb still needs its sha256', () => {
-  assert.match(refusal((l) => {
-    delete l.builders['acme/bookworm'];
-    l.images['acme/web'].packages[0].sha256 = '';
-  })!, /sha256 "" is not a sha256/);
+  assert.match(
+    refusal((l) => {
+      delete l.builders['acme/bookworm'];
+      l.images['acme/web'].packages[0].sha256 = '';
+    })!,
+    /sha256 "" is not a sha256/,
+  );
 });
 
 test('all problems are reported in one run', () => {

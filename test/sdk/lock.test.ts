@@ -4,7 +4,17 @@ import { LockError } from '../../src/contract/errors';
 import { debian, gentoo } from '../../src/sdk/builder';
 import { debianSources, debianSuites } from '../../src/contract/apt';
 import { image } from '../../src/sdk/image';
-import { dependents, emptyLock, lockChanges, parseLock, renderLock, type GentooBuilderLock, type ImageLock, type Lock, type LockedPackage } from '../../src/sdk/lock';
+import {
+  dependents,
+  emptyLock,
+  lockChanges,
+  parseLock,
+  renderLock,
+  type GentooBuilderLock,
+  type ImageLock,
+  type Lock,
+  type LockedPackage,
+} from '../../src/sdk/lock';
 import { assemble } from '../../src/sdk/synth';
 import { sha256 } from '../../src/util/hash';
 
@@ -13,38 +23,84 @@ const bob = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib' }
 const base = image('acme/base').builder(deb).packages('libgreet1').user('nobody');
 const child = image('acme/greet').from(base).packages('greet');
 const grandchild = image('acme/greet-conf').from(child).file('/etc/greet.conf', 'loud=1\n');
-const copier = image('acme/copier').builder(deb).copy({ from: child, paths: ['/usr/bin/greet'] }).user('nobody');
+const copier = image('acme/copier')
+  .builder(deb)
+  .copy({ from: child, paths: ['/usr/bin/greet'] })
+  .user('nobody');
 const other = image('acme/other').builder(deb).packages('hello').user('nobody');
 const portage = image('kubler/glibc').builder(bob).packages('sys-libs/glibc').user('nobody');
 const APP = [grandchild, copier, other, portage];
 
-const pkg = (name: string, version: string, suite = 'bookworm'): LockedPackage => ({ name, version, arch: 'amd64', sha256: sha256(`${name}-${version}`), suite });
+const pkg = (name: string, version: string, suite = 'bookworm'): LockedPackage => ({
+  name,
+  version,
+  arch: 'amd64',
+  sha256: sha256(`${name}-${version}`),
+  suite,
+});
 
 function lockWith(versions: { greet?: string; libgreet1?: string; hello?: string } = {}): Lock {
   const d = deb.def.debian!;
-  const entry = (builder: string, parent: string | null, request: string[], packages: LockedPackage[]): ImageLock => ({ builder, parent, request, packages });
+  const entry = (builder: string, parent: string | null, request: string[], packages: LockedPackage[]): ImageLock => ({
+    builder,
+    parent,
+    request,
+    packages,
+  });
   return {
     lockfileVersion: 1,
-    builders: { 'acme/bookworm': { kind: 'debian', arch: 'amd64', suites: debianSuites(d), sources: debianSources(d), snapshot: null, releases: { bookworm: 'Sat, 11 Jul 2026 10:16:37 UTC' } } },
+    builders: {
+      'acme/bookworm': {
+        kind: 'debian',
+        arch: 'amd64',
+        suites: debianSuites(d),
+        sources: debianSources(d),
+        snapshot: null,
+        releases: { bookworm: 'Sat, 11 Jul 2026 10:16:37 UTC' },
+      },
+    },
     images: {
-      'acme/base': entry('acme/bookworm', null, ['libgreet1'], [pkg('libc6', '2.36-9+deb12u14'), pkg('libgreet1', versions.libgreet1 ?? '1.0', 'local')]),
+      'acme/base': entry(
+        'acme/bookworm',
+        null,
+        ['libgreet1'],
+        [pkg('libc6', '2.36-9+deb12u14'), pkg('libgreet1', versions.libgreet1 ?? '1.0', 'local')],
+      ),
       'acme/greet': entry('acme/bookworm', 'acme/base', ['greet'], [pkg('greet', versions.greet ?? '1.0', 'local')]),
       'acme/other': entry('acme/bookworm', null, ['hello'], [pkg('hello', versions.hello ?? '2.10-3'), pkg('libc6', '2.36-9+deb12u14')]),
     },
   };
 }
 
-const keysOf = (lock: Lock | null) => Object.fromEntries(Object.entries(assemble(APP, { lock }).manifest.images).map(([id, m]) => [id, m.key]));
-const changed = (a: Record<string, string>, b: Record<string, string>) => Object.keys(a).filter((id) => a[id] !== b[id]).sort();
+const keysOf = (lock: Lock | null) =>
+  Object.fromEntries(Object.entries(assemble(APP, { lock }).manifest.images).map(([id, m]) => [id, m.key]));
+const changed = (a: Record<string, string>, b: Record<string, string>) =>
+  Object.keys(a)
+    .filter((id) => a[id] !== b[id])
+    .sort();
 
-test('a locked image has its own packages in its key and pins its ancestors\' and its own in apt/lock.tsv', () => {
+test("a locked image has its own packages in its key and pins its ancestors' and its own in apt/lock.tsv", () => {
   const asm = assemble(APP, { lock: lockWith() });
   assert.equal([...asm.locks].map(([id, s]) => [id, s.status]).sort(), [
-    ['acme/base', 'locked'], ['acme/copier', 'none'], ['acme/greet', 'locked'], ['acme/greet-conf', 'none'], ['acme/other', 'locked'], ['kubler/glibc', 'missing'],
+    ['acme/base', 'locked'],
+    ['acme/copier', 'none'],
+    ['acme/greet', 'locked'],
+    ['acme/greet-conf', 'none'],
+    ['acme/other', 'locked'],
+    ['kubler/glibc', 'missing'],
   ]);
   const tsv = asm.files.get('acme/greet/apt/lock.tsv') as string;
-  assert.equal(tsv.trimEnd().split('\n').map((l) => l.split('\t').slice(0, 2).join('=')), ['greet=1.0', 'libc6=2.36-9+deb12u14', 'libgreet1=1.0']);
-  assert.is(asm.files.get('acme/base/apt/lock.tsv'), `libc6\t2.36-9+deb12u14\t${pkg('libc6', '2.36-9+deb12u14').sha256}\tamd64\nlibgreet1\t1.0\t${pkg('libgreet1', '1.0').sha256}\tamd64\n`);
+  assert.equal(
+    tsv
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split('\t').slice(0, 2).join('=')),
+    ['greet=1.0', 'libc6=2.36-9+deb12u14', 'libgreet1=1.0'],
+  );
+  assert.is(
+    asm.files.get('acme/base/apt/lock.tsv'),
+    `libc6\t2.36-9+deb12u14\t${pkg('libc6', '2.36-9+deb12u14').sha256}\tamd64\nlibgreet1\t1.0\t${pkg('libgreet1', '1.0').sha256}\tamd64\n`,
+  );
   assert.ok(asm.manifest.images['acme/greet'].inputs!.lock);
   assert.not.ok(asm.files.has('acme/greet-conf/apt/lock.tsv'), 'an image without packages installs nothing');
 });
@@ -61,13 +117,24 @@ test('the suite a version comes from and the Release dates are not in any key', 
   const a = lockWith();
   const b: Lock = {
     ...a,
-    builders: { 'acme/bookworm': { ...a.builders['acme/bookworm'], releases: { bookworm: 'Sun, 12 Jul 2026 00:00:00 UTC' } } as Lock['builders'][string] },
-    images: { ...a.images, 'acme/other': { ...a.images['acme/other'], packages: a.images['acme/other'].packages.map((p) => ({ ...p, suite: 'bookworm-security' })) } },
+    builders: {
+      'acme/bookworm': {
+        ...a.builders['acme/bookworm'],
+        releases: { bookworm: 'Sun, 12 Jul 2026 00:00:00 UTC' },
+      } as Lock['builders'][string],
+    },
+    images: {
+      ...a.images,
+      'acme/other': {
+        ...a.images['acme/other'],
+        packages: a.images['acme/other'].packages.map((p) => ({ ...p, suite: 'bookworm-security' })),
+      },
+    },
   };
   assert.equal(changed(keysOf(a), keysOf(b)), []);
 });
 
-test('entries are stale when the packages, the parent or the builder\'s sources change, and a stale parent makes its children stale', () => {
+test("entries are stale when the packages, the parent or the builder's sources change, and a stale parent makes its children stale", () => {
   const lock = lockWith();
   const more = image('acme/base').builder(deb).packages('libgreet1', 'zlib1g').user('nobody');
   const asm = assemble([image('acme/greet').from(more).packages('greet'), other], { lock });
@@ -88,13 +155,23 @@ test('entries are stale when the packages, the parent or the builder\'s sources 
 
 test('the order of requested packages does not make an entry stale', () => {
   const two = image('acme/two').builder(deb).packages('bb', 'aa').user('nobody');
-  const lock: Lock = { ...lockWith(), images: { 'acme/two': { builder: 'acme/bookworm', parent: null, request: ['aa', 'bb'], packages: [pkg('aa', '1'), pkg('bb', '1')] } } };
+  const lock: Lock = {
+    ...lockWith(),
+    images: { 'acme/two': { builder: 'acme/bookworm', parent: null, request: ['aa', 'bb'], packages: [pkg('aa', '1'), pkg('bb', '1')] } },
+  };
   assert.is(assemble([two], { lock }).locks.get('acme/two')!.status, 'locked');
 });
 
 test('renderLock is deterministic: sorted keys, sorted packages and requests, and parseLock reads it back', () => {
   const lock = lockWith();
-  const shuffled: Lock = { ...lock, images: Object.fromEntries(Object.entries(lock.images).reverse().map(([id, e]) => [id, { ...e, packages: [...e.packages].reverse() }])) };
+  const shuffled: Lock = {
+    ...lock,
+    images: Object.fromEntries(
+      Object.entries(lock.images)
+        .reverse()
+        .map(([id, e]) => [id, { ...e, packages: [...e.packages].reverse() }]),
+    ),
+  };
   const text = renderLock(lock);
   assert.is(renderLock(shuffled), text);
   assert.match(text, /^\{\n {2}"lockfileVersion": 1,\n {2}"builders": /);
@@ -123,7 +200,16 @@ test('parseLock refuses what is not a lock, naming the file', () => {
 test('lockChanges names image, package and both versions; security when the new version is from the security suite', () => {
   const before = lockWith();
   const after = lockWith({ greet: '1.1', hello: '2.10-4' });
-  const afterSec: Lock = { ...after, images: { ...after.images, 'acme/other': { ...after.images['acme/other'], packages: [pkg('hello', '2.10-4', 'bookworm-security'), pkg('libc6', '2.36-9+deb12u14')] } } };
+  const afterSec: Lock = {
+    ...after,
+    images: {
+      ...after.images,
+      'acme/other': {
+        ...after.images['acme/other'],
+        packages: [pkg('hello', '2.10-4', 'bookworm-security'), pkg('libc6', '2.36-9+deb12u14')],
+      },
+    },
+  };
   assert.equal(lockChanges(before, afterSec, ['acme/greet', 'acme/other', 'acme/base']), [
     { image: 'acme/greet', package: 'greet', arch: 'amd64', locked: '1.0', available: '1.1', security: false },
     { image: 'acme/other', package: 'hello', arch: 'amd64', locked: '2.10-3', available: '2.10-4', security: true },
@@ -139,27 +225,76 @@ const gApp = image('kubler/jq').from(gBase).packages('app-misc/jq');
 const gConf = image('kubler/jq-conf').from(gApp).file('/etc/jq.conf', 'x\n');
 const gOther = image('kubler/curl').builder(bob2).packages('net-misc/curl').user('nobody');
 const G_APP = [gConf, gOther];
-const ebuild = (name: string, version: string, use: string[] = [], repo = 'gentoo'): LockedPackage => ({ name, version, arch: 'amd64', sha256: '', suite: repo, use });
+const ebuild = (name: string, version: string, use: string[] = [], repo = 'gentoo'): LockedPackage => ({
+  name,
+  version,
+  arch: 'amd64',
+  sha256: '',
+  suite: repo,
+  use,
+});
 
 function gentooLock(v: { jq?: string; onig?: string; jqUse?: string[]; curl?: string } = {}): Lock {
-  const entry = (parent: string | null, request: string[], packages: LockedPackage[]): ImageLock => ({ builder: 'kubler/bob', parent, request, packages });
+  const entry = (parent: string | null, request: string[], packages: LockedPackage[]): ImageLock => ({
+    builder: 'kubler/bob',
+    parent,
+    request,
+    packages,
+  });
   return {
     lockfileVersion: 1,
-    builders: { 'kubler/bob': { kind: 'gentoo', arch: 'amd64', stage3: 'amd64-hardened-nomultilib', date: '20260101T170000Z', sha512: null, portage: 'latest', snapshot: '20260115' } },
+    builders: {
+      'kubler/bob': {
+        kind: 'gentoo',
+        arch: 'amd64',
+        stage3: 'amd64-hardened-nomultilib',
+        date: '20260101T170000Z',
+        sha512: null,
+        portage: 'latest',
+        snapshot: '20260115',
+      },
+    },
     images: {
-      'kubler/glibc': entry(null, ['sys-libs/glibc'], [ebuild('sys-libs/glibc', '2.40-r8', ['-audit', 'multiarch']), ebuild('sys-libs/timezone-data', '2025b')]),
-      'kubler/jq': entry('kubler/glibc', ['app-misc/jq'], [ebuild('app-misc/jq', v.jq ?? '1.7.1', v.jqUse ?? ['oniguruma', '-test']), ebuild('dev-libs/oniguruma', v.onig ?? '6.9.9', ['-static-libs'])]),
-      'kubler/curl': entry(null, ['net-misc/curl'], [ebuild('net-misc/curl', v.curl ?? '8.9.1-r2', ['ssl']), ebuild('sys-libs/zlib', '1.3.1-r1', [])]),
+      'kubler/glibc': entry(
+        null,
+        ['sys-libs/glibc'],
+        [ebuild('sys-libs/glibc', '2.40-r8', ['-audit', 'multiarch']), ebuild('sys-libs/timezone-data', '2025b')],
+      ),
+      'kubler/jq': entry(
+        'kubler/glibc',
+        ['app-misc/jq'],
+        [
+          ebuild('app-misc/jq', v.jq ?? '1.7.1', v.jqUse ?? ['oniguruma', '-test']),
+          ebuild('dev-libs/oniguruma', v.onig ?? '6.9.9', ['-static-libs']),
+        ],
+      ),
+      'kubler/curl': entry(
+        null,
+        ['net-misc/curl'],
+        [ebuild('net-misc/curl', v.curl ?? '8.9.1-r2', ['ssl']), ebuild('sys-libs/zlib', '1.3.1-r1', [])],
+      ),
     },
   };
 }
-const gKeys = (lock: Lock | null) => Object.fromEntries(Object.entries(assemble(G_APP, { lock }).manifest.images).map(([id, m]) => [id, m.key]));
+const gKeys = (lock: Lock | null) =>
+  Object.fromEntries(Object.entries(assemble(G_APP, { lock }).manifest.images).map(([id, m]) => [id, m.key]));
 
 test('Gentoo: a locked image installs its own entries as =cat/pkg-version::repo atoms (portage/imgsdk/lock.list)', () => {
   const asm = assemble(G_APP, { lock: gentooLock() });
-  assert.equal([...asm.locks].map(([id, s]) => [id, s.status]).sort(), [['kubler/curl', 'locked'], ['kubler/glibc', 'locked'], ['kubler/jq', 'locked'], ['kubler/jq-conf', 'none']]);
-  assert.is(asm.files.get('kubler/jq/portage/imgsdk/lock.list'), '# imgsdk.lock: kubler/jq\n=app-misc/jq-1.7.1::gentoo\n=dev-libs/oniguruma-6.9.9::gentoo\n');
-  assert.is(asm.files.get('kubler/glibc/portage/imgsdk/lock.list'), '# imgsdk.lock: kubler/glibc\n=sys-libs/glibc-2.40-r8::gentoo\n=sys-libs/timezone-data-2025b::gentoo\n');
+  assert.equal([...asm.locks].map(([id, s]) => [id, s.status]).sort(), [
+    ['kubler/curl', 'locked'],
+    ['kubler/glibc', 'locked'],
+    ['kubler/jq', 'locked'],
+    ['kubler/jq-conf', 'none'],
+  ]);
+  assert.is(
+    asm.files.get('kubler/jq/portage/imgsdk/lock.list'),
+    '# imgsdk.lock: kubler/jq\n=app-misc/jq-1.7.1::gentoo\n=dev-libs/oniguruma-6.9.9::gentoo\n',
+  );
+  assert.is(
+    asm.files.get('kubler/glibc/portage/imgsdk/lock.list'),
+    '# imgsdk.lock: kubler/glibc\n=sys-libs/glibc-2.40-r8::gentoo\n=sys-libs/timezone-data-2025b::gentoo\n',
+  );
   assert.not.ok(asm.files.has('kubler/jq-conf/portage/imgsdk/lock.list'));
   assert.not.ok(assemble(G_APP).files.has('kubler/jq/portage/imgsdk/lock.list'), 'without a lock, the requested packages are emerged');
 });
@@ -170,10 +305,23 @@ test('Gentoo: a new version, other USE flags or another repository change exactl
   assert.equal(changed(before, gKeys(gentooLock({ jqUse: ['-oniguruma', '-test'] }))), ['kubler/jq', 'kubler/jq-conf']);
   assert.equal(changed(before, gKeys(gentooLock({ curl: '8.10.1' }))), ['kubler/curl']);
   const overlay = gentooLock();
-  const moved: Lock = { ...overlay, images: { ...overlay.images, 'kubler/curl': { ...overlay.images['kubler/curl'], packages: overlay.images['kubler/curl'].packages.map((p) => ({ ...p, suite: p.name === 'sys-libs/zlib' ? 'berne' : p.suite })) } } };
+  const moved: Lock = {
+    ...overlay,
+    images: {
+      ...overlay.images,
+      'kubler/curl': {
+        ...overlay.images['kubler/curl'],
+        packages: overlay.images['kubler/curl'].packages.map((p) => ({ ...p, suite: p.name === 'sys-libs/zlib' ? 'berne' : p.suite })),
+      },
+    },
+  };
   assert.equal(changed(before, gKeys(moved)), ['kubler/curl']);
   assert.equal(changed(before, gKeys(gentooLock())), [], 'the same lock gives the same keys');
-  assert.equal(changed(before, gKeys(null)).sort(), ['kubler/curl', 'kubler/glibc', 'kubler/jq', 'kubler/jq-conf'], 'locking changes the keys of the images with packages');
+  assert.equal(
+    changed(before, gKeys(null)).sort(),
+    ['kubler/curl', 'kubler/glibc', 'kubler/jq', 'kubler/jq-conf'],
+    'locking changes the keys of the images with packages',
+  );
 });
 
 test('Gentoo: the snapshot date in the builder entry is not in any key; a changed pinned stage3 date or flavour makes the entries stale', () => {
@@ -182,21 +330,42 @@ test('Gentoo: the snapshot date in the builder entry is not in any key; a change
   assert.equal(changed(gKeys(a), gKeys(b)), []);
   const newer = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib', date: '20260201T170000Z' });
   const asm = assemble([image('kubler/curl').builder(newer).packages('net-misc/curl').user('nobody')], { lock: a });
-  assert.equal([asm.locks.get('kubler/curl')!.status, asm.locks.get('kubler/curl')!.why], ['stale', 'builder kubler/bob changed (stage3, date or portage)']);
+  assert.equal(
+    [asm.locks.get('kubler/curl')!.status, asm.locks.get('kubler/curl')!.why],
+    ['stale', 'builder kubler/bob changed (stage3, date or portage)'],
+  );
   // `latest` takes the date the lock recorded.
   const latest = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib' });
-  assert.is(assemble([image('kubler/curl').builder(latest).packages('net-misc/curl').user('nobody')], { lock: a }).locks.get('kubler/curl')!.status, 'locked');
+  assert.is(
+    assemble([image('kubler/curl').builder(latest).packages('net-misc/curl').user('nobody')], { lock: a }).locks.get('kubler/curl')!.status,
+    'locked',
+  );
 });
 
 test('Gentoo: lockChanges reports a version change and a USE change, slot by slot; renderLock and parseLock keep USE', () => {
   const ch = lockChanges(gentooLock(), gentooLock({ jq: '1.8.0', jqUse: ['oniguruma'] }), ['kubler/jq']);
   assert.equal(ch, [{ image: 'kubler/jq', package: 'app-misc/jq', arch: 'amd64', locked: '1.7.1', available: '1.8.0', security: false }]);
-  assert.equal(lockChanges(gentooLock(), gentooLock({ jqUse: ['oniguruma', 'test'] }), ['kubler/jq']).map((c) => [c.package, c.locked, c.available]), [['app-misc/jq', '1.7.1', '1.7.1']]);
+  assert.equal(
+    lockChanges(gentooLock(), gentooLock({ jqUse: ['oniguruma', 'test'] }), ['kubler/jq']).map((c) => [c.package, c.locked, c.available]),
+    [['app-misc/jq', '1.7.1', '1.7.1']],
+  );
   // Slots: python 3.11 and 3.12 side by side; a version bump with a new sub-slot is one change.
-  const py = (v311: string, v312: string, sub = '3.12'): Lock => ({ ...gentooLock(), images: { 'kubler/jq': { ...gentooLock().images['kubler/jq'], packages: [
-    { ...ebuild('dev-lang/python', v311), slot: '3.11' }, { ...ebuild('dev-lang/python', v312), slot: sub },
-  ] } } });
-  assert.equal(lockChanges(py('3.11.9', '3.12.5'), py('3.11.9', '3.12.6', '3.12/1'), ['kubler/jq']).map((c) => [c.package, c.locked, c.available]), [['dev-lang/python', '3.12.5', '3.12.6']]);
+  const py = (v311: string, v312: string, sub = '3.12'): Lock => ({
+    ...gentooLock(),
+    images: {
+      'kubler/jq': {
+        ...gentooLock().images['kubler/jq'],
+        packages: [
+          { ...ebuild('dev-lang/python', v311), slot: '3.11' },
+          { ...ebuild('dev-lang/python', v312), slot: sub },
+        ],
+      },
+    },
+  });
+  assert.equal(
+    lockChanges(py('3.11.9', '3.12.5'), py('3.11.9', '3.12.6', '3.12/1'), ['kubler/jq']).map((c) => [c.package, c.locked, c.available]),
+    [['dev-lang/python', '3.12.5', '3.12.6']],
+  );
   assert.equal(lockChanges(py('3.11.9', '3.12.5'), py('3.11.9', '3.12.5'), ['kubler/jq']), []);
   const text = renderLock(gentooLock());
   assert.equal(parseLock(text).images['kubler/jq'].packages[0].use, ['oniguruma', '-test']);

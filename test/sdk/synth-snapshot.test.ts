@@ -98,7 +98,11 @@ for (const [kind, make] of Object.entries(APPS)) {
       const file = join(SNAPSHOTS, `${kind}.snap`);
       if (process.env.UPDATE_SNAPSHOTS === '1') writeFileSync(file, got);
       const want = readFileSync(file, 'utf8');
-      assert.fixture(got, want, `the ${kind} assembly differs from test/sdk/snapshots/${kind}.snap (UPDATE_SNAPSHOTS=1 records an intentional change)`);
+      assert.fixture(
+        got,
+        want,
+        `the ${kind} assembly differs from test/sdk/snapshots/${kind}.snap (UPDATE_SNAPSHOTS=1 records an intentional change)`,
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -110,7 +114,10 @@ test('each snapshot pins an image directory per image, build.sh naming its phase
     const snap = readFileSync(join(SNAPSHOTS, `${kind}.snap`), 'utf8');
     const entries = snap.match(/^=== \S+\/build\.sh /gm) ?? [];
     assert.ok(entries.length >= 1, `${kind}: a build.sh per image`);
-    assert.match(snap, kind === 'gentoo' ? /exec \/bin\/sh \/imgsdk\/scripts\/portage\.sh/ : /exec \/bin\/sh \/imgsdk\/scripts\/debian\.sh/);
+    assert.match(
+      snap,
+      kind === 'gentoo' ? /exec \/bin\/sh \/imgsdk\/scripts\/portage\.sh/ : /exec \/bin\/sh \/imgsdk\/scripts\/debian\.sh/,
+    );
   }
 });
 

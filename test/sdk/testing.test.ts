@@ -60,7 +60,8 @@ test('an image view exposes the definition, key, config and packages', () => {
 });
 
 test('the assertions pass and chain when they hold', () => {
-  Testing.synth(nmap).image('mynamespace/nmap')
+  Testing.synth(nmap)
+    .image('mynamespace/nmap')
     .hasPackage('=net-analyzer/nmap-7.60')
     .hasPackage('net-analyzer/nmap')
     .hasPackage('nmap')
@@ -74,42 +75,94 @@ test('the assertions pass and chain when they hold', () => {
     .hasParent('kubler/glibc');
   Testing.synth(nmap).image('kubler/glibc').hasParent(null);
   Testing.synth(web).image('acme/web').hasPackage('nginx-light');
-  Testing.synth(web.packages('curl=8.5.0-2', 'libc6:amd64')).image('acme/web').hasPackage('curl').hasPackage('libc6').hasPackage('curl=8.5.0-2');
+  Testing.synth(web.packages('curl=8.5.0-2', 'libc6:amd64'))
+    .image('acme/web')
+    .hasPackage('curl')
+    .hasPackage('libc6')
+    .hasPackage('curl=8.5.0-2');
 });
 
 test('hasPackage fails with the image id and what it installs', () => {
   const v = Testing.synth(nmap).image('mynamespace/nmap');
-  assert.is(failure(() => v.hasPackage('net-misc/curl')), 'mynamespace/nmap does not install net-misc/curl (installs: =net-analyzer/nmap-7.60)');
-  assert.is(failure(() => v.hasPackage('net-analyzer')), 'mynamespace/nmap does not install net-analyzer (installs: =net-analyzer/nmap-7.60)');
-  assert.is(failure(() => Testing.synth(web).image('acme/web').hasPackage('nginx')), 'acme/web does not install nginx (installs: nginx-light)');
-  assert.is(failure(() => Testing.synth(image('acme/none').builder(deb)).image('acme/none').hasPackage('x')), 'acme/none does not install x (installs: nothing)');
+  assert.is(
+    failure(() => v.hasPackage('net-misc/curl')),
+    'mynamespace/nmap does not install net-misc/curl (installs: =net-analyzer/nmap-7.60)',
+  );
+  assert.is(
+    failure(() => v.hasPackage('net-analyzer')),
+    'mynamespace/nmap does not install net-analyzer (installs: =net-analyzer/nmap-7.60)',
+  );
+  assert.is(
+    failure(() => Testing.synth(web).image('acme/web').hasPackage('nginx')),
+    'acme/web does not install nginx (installs: nginx-light)',
+  );
+  assert.is(
+    failure(() => Testing.synth(image('acme/none').builder(deb)).image('acme/none').hasPackage('x')),
+    'acme/none does not install x (installs: nothing)',
+  );
 });
 
 test('usesFlag fails for a missing flag and for the opposite sign', () => {
   const v = Testing.synth(nmap).image('mynamespace/nmap');
-  assert.is(failure(() => v.usesFlag('net-analyzer/nmap', 'lua')), 'mynamespace/nmap: net-analyzer/nmap has no USE flag lua');
-  assert.is(failure(() => v.usesFlag('net-analyzer/nmap', 'nls')), 'mynamespace/nmap: net-analyzer/nmap has no USE flag nls');
-  assert.is(failure(() => v.usesFlag('net-analyzer/nmap', '-ipv6')), 'mynamespace/nmap: net-analyzer/nmap has no USE flag -ipv6');
-  assert.is(failure(() => v.usesFlag('other/pkg', 'ipv6')), 'mynamespace/nmap: other/pkg has no USE flag ipv6');
+  assert.is(
+    failure(() => v.usesFlag('net-analyzer/nmap', 'lua')),
+    'mynamespace/nmap: net-analyzer/nmap has no USE flag lua',
+  );
+  assert.is(
+    failure(() => v.usesFlag('net-analyzer/nmap', 'nls')),
+    'mynamespace/nmap: net-analyzer/nmap has no USE flag nls',
+  );
+  assert.is(
+    failure(() => v.usesFlag('net-analyzer/nmap', '-ipv6')),
+    'mynamespace/nmap: net-analyzer/nmap has no USE flag -ipv6',
+  );
+  assert.is(
+    failure(() => v.usesFlag('other/pkg', 'ipv6')),
+    'mynamespace/nmap: other/pkg has no USE flag ipv6',
+  );
 });
 
 test('runsAsNonRoot fails for an image that runs as root, naming the user', () => {
-  assert.is(failure(() => Testing.synth(web).image('acme/web').runsAsNonRoot()), 'acme/web runs as root (user unset)');
+  assert.is(
+    failure(() => Testing.synth(web).image('acme/web').runsAsNonRoot()),
+    'acme/web runs as root (user unset)',
+  );
   const root = web.user('root');
-  assert.is(failure(() => Testing.synth(root).image('acme/web').runsAsNonRoot()), 'acme/web runs as root (user root)');
+  assert.is(
+    failure(() => Testing.synth(root).image('acme/web').runsAsNonRoot()),
+    'acme/web runs as root (user root)',
+  );
 });
 
 test('hasFile, hasEntrypoint and hasParent fail with what was found', () => {
   const v = Testing.synth(nmap).image('mynamespace/nmap');
-  assert.is(failure(() => v.hasFile('/etc/other')), 'mynamespace/nmap adds no file /etc/other');
-  assert.is(failure(() => v.hasEntrypoint('/usr/bin/nmap')), 'mynamespace/nmap: entrypoint is ["/usr/bin/nmap","-v"], not ["/usr/bin/nmap"]');
-  assert.is(failure(() => v.hasParent(null)), 'mynamespace/nmap: parent is kubler/glibc, not scratch');
-  assert.is(failure(() => Testing.synth(glibc).image('kubler/glibc').hasParent('a/b')), 'kubler/glibc: parent is scratch, not a/b');
-  assert.is(failure(() => Testing.synth(glibc).image('kubler/glibc').hasEntrypoint('/x')), 'kubler/glibc: entrypoint is null, not ["/x"]');
+  assert.is(
+    failure(() => v.hasFile('/etc/other')),
+    'mynamespace/nmap adds no file /etc/other',
+  );
+  assert.is(
+    failure(() => v.hasEntrypoint('/usr/bin/nmap')),
+    'mynamespace/nmap: entrypoint is ["/usr/bin/nmap","-v"], not ["/usr/bin/nmap"]',
+  );
+  assert.is(
+    failure(() => v.hasParent(null)),
+    'mynamespace/nmap: parent is kubler/glibc, not scratch',
+  );
+  assert.is(
+    failure(() => Testing.synth(glibc).image('kubler/glibc').hasParent('a/b')),
+    'kubler/glibc: parent is scratch, not a/b',
+  );
+  assert.is(
+    failure(() => Testing.synth(glibc).image('kubler/glibc').hasEntrypoint('/x')),
+    'kubler/glibc: entrypoint is null, not ["/x"]',
+  );
 });
 
 test('image() of an unknown id fails listing the ids there are', () => {
-  assert.is(failure(() => Testing.synth(nmap).image('acme/nope')), 'no image acme/nope (images: kubler/glibc, mynamespace/nmap)');
+  assert.is(
+    failure(() => Testing.synth(nmap).image('acme/nope')),
+    'no image acme/nope (images: kubler/glibc, mynamespace/nmap)',
+  );
 });
 
 test('the portage view parses the rendered files back into lines', () => {
@@ -128,14 +181,14 @@ test('the portage view parses the rendered files back into lines', () => {
   assert.equal([empty.packageUse, empty.mask, empty.makeConf], [[], [], '']);
 });
 
-test('file() reads any file of the image\'s assembly directory', () => {
+test("file() reads any file of the image's assembly directory", () => {
   const v = Testing.synth(web).image('acme/web');
   assert.match(v.file('build.sh')!, /debian\.sh/);
   assert.is(v.file('apt/packages.list'), 'nginx-light\n');
   assert.is(v.file('portage/make.conf'), undefined);
 });
 
-test('Testing.problems returns synth\'s lines, or none', () => {
+test("Testing.problems returns synth's lines, or none", () => {
   assert.equal(Testing.problems(nmap, web), []);
   const lines = Testing.problems(app(web).policy(nonRoot()), image('acme/x').from('acme/nope'));
   assert.is(lines.length, 2);
@@ -144,12 +197,15 @@ test('Testing.problems returns synth\'s lines, or none', () => {
   assert.match(lines[1], /^test\/sdk\/testing\.test\.ts:\d+ acme\/web: policy nonRoot: runs as root$/);
 });
 
-test('Testing.warnings and TestAssembly.warnings return synth\'s warning lines, or none', () => {
+test("Testing.warnings and TestAssembly.warnings return synth's warning lines, or none", () => {
   assert.equal(Testing.warnings(nmap, web), []);
   assert.equal(Testing.synth(nmap).warnings, []);
   const unpinned = image('mynamespace/nmap2').from(glibc).packages('net-analyzer/nmap').keywords('=net-analyzer/nmap-7.60', '~amd64');
   assert.equal(Testing.warnings(unpinned), Testing.synth(unpinned).warnings);
-  assert.match(Testing.warnings(unpinned)[0], /^test\/sdk\/testing\.test\.ts:\d+ mynamespace\/nmap2: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin/);
+  assert.match(
+    Testing.warnings(unpinned)[0],
+    /^test\/sdk\/testing\.test\.ts:\d+ mynamespace\/nmap2: \.keywords\("=net-analyzer\/nmap-7\.60"\) does not pin/,
+  );
 });
 
 test('Testing.synth throws the ValidationError synth would', () => {
@@ -172,7 +228,10 @@ test('hasPlatforms holds for the platforms an image is built for, in any order a
   assert.throws(() => t.image('acme/jq').hasPlatforms('linux/amd64'), /acme\/jq is built for linux\/amd64, linux\/arm64, not linux\/amd64/);
   const host = Testing.synth(image('acme/host').builder(deb).packages('jq').user('nobody')).image('acme/host');
   assert.is(host.platforms, null);
-  assert.throws(() => host.hasPlatforms('linux/amd64'), /acme\/host is built for the host's platform only \(it names none\), not linux\/amd64/);
+  assert.throws(
+    () => host.hasPlatforms('linux/amd64'),
+    /acme\/host is built for the host's platform only \(it names none\), not linux\/amd64/,
+  );
   assert.throws(() => host.hasPlatforms('linux/sparc'), /"linux\/sparc" is not a platform imgsdk knows/);
 });
 

@@ -36,15 +36,37 @@ test('a 2000-character id is one problem at synth, not ENAMETOOLONG at deploy', 
 
 test('a long parent or copy-source id given as a string is refused too', () => {
   const id = `acme/${'p'.repeat(300)}`;
-  const found = problems(() => assemble(image('acme/child').builder(deb).from(id).copy({ from: id, paths: ['/x'] }).user('nobody'), { epoch: 0 }));
+  const found = problems(() =>
+    assemble(
+      image('acme/child')
+        .builder(deb)
+        .from(id)
+        .copy({ from: id, paths: ['/x'] })
+        .user('nobody'),
+      { epoch: 0 },
+    ),
+  );
   assert.ok(found.filter((p) => p.includes('305 characters long')).length >= 2, found.join('\n'));
 });
 
 test('a builder id whose image name (imgsdk-builder/<id>) would pass 255 characters is refused', () => {
   const b = debian.builder(`acme/${'b'.repeat(236)}`, { suite: 'bookworm' });
   const found = problems(() => assemble(image('acme/x').builder(b).user('nobody'), { epoch: 0 }));
-  assert.ok(found.some((p) => p.includes('241 characters long; a builder id takes at most 240')), found.join('\n'));
-  assert.equal(problems(() => assemble(image('acme/x').builder(debian.builder(`acme/${'b'.repeat(235)}`, { suite: 'bookworm' })).user('nobody'), { epoch: 0 })), []);
+  assert.ok(
+    found.some((p) => p.includes('241 characters long; a builder id takes at most 240')),
+    found.join('\n'),
+  );
+  assert.equal(
+    problems(() =>
+      assemble(
+        image('acme/x')
+          .builder(debian.builder(`acme/${'b'.repeat(235)}`, { suite: 'bookworm' }))
+          .user('nobody'),
+        { epoch: 0 },
+      ),
+    ),
+    [],
+  );
 });
 
 test.run();

@@ -61,7 +61,8 @@ export function argoWorkflow(manifest: Manifest, opts: ArgoWorkflowOptions): str
   const host = knownPlatform(opts.hostPlatform ?? 'linux/amd64', '--host-platform');
   const retries = opts.retries ?? 3;
   if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number >= 0, not ${retries}`);
-  if (opts.parallelism !== undefined && (!Number.isInteger(opts.parallelism) || opts.parallelism < 1)) throw new UsageError(`--parallelism must be a whole number >= 1, not ${opts.parallelism}`);
+  if (opts.parallelism !== undefined && (!Number.isInteger(opts.parallelism) || opts.parallelism < 1))
+    throw new UsageError(`--parallelism must be a whole number >= 1, not ${opts.parallelism}`);
   const { cache, push } = ciRegistries(opts);
   const param = (n: string) => `{{inputs.parameters.${n}}}`;
   const dagTasks = tasks.map((t) => ({
@@ -69,10 +70,15 @@ export function argoWorkflow(manifest: Manifest, opts: ArgoWorkflowOptions): str
     template: t.kind,
     ...(t.dependencies.length ? { dependencies: [...t.dependencies] } : {}),
     arguments: {
-      parameters: t.kind === 'build'
-        // An empty platform is the host's (an image that names none); the node then runs on a node of --host-platform.
-        ? [{ name: 'image', value: t.image }, { name: 'platform', value: t.platform ?? '' }, { name: 'arch', value: platformInfo(t.platform ?? host).arch }]
-        : [{ name: 'image', value: t.image }],
+      parameters:
+        t.kind === 'build'
+          ? // An empty platform is the host's (an image that names none); the node then runs on a node of --host-platform.
+            [
+              { name: 'image', value: t.image },
+              { name: 'platform', value: t.platform ?? '' },
+              { name: 'arch', value: platformInfo(t.platform ?? host).arch },
+            ]
+          : [{ name: 'image', value: t.image }],
     },
   }));
   const engine = engineOf(opts);
@@ -90,7 +96,13 @@ export function argoWorkflow(manifest: Manifest, opts: ArgoWorkflowOptions): str
   };
   const container = (args: string[], env: object[], mounts: object[]) => ({
     // Argo names a template's container "main"; the model (Kubernetes' Container) requires a name.
-    name: 'main', image: opts.runnerImage, workingDir: opts.workdir ?? '/app', command: ['imgsdk'], args, env, ...(mounts.length ? { volumeMounts: mounts } : {}),
+    name: 'main',
+    image: opts.runnerImage,
+    workingDir: opts.workdir ?? '/app',
+    command: ['imgsdk'],
+    args,
+    env,
+    ...(mounts.length ? { volumeMounts: mounts } : {}),
   });
   const spec = {
     entrypoint: 'images',
@@ -104,7 +116,11 @@ export function argoWorkflow(manifest: Manifest, opts: ArgoWorkflowOptions): str
         inputs: { parameters: [{ name: 'image' }, { name: 'platform' }, { name: 'arch' }] },
         nodeSelector: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': param('arch') },
         retryStrategy,
-        container: container(buildArgv(param('image'), param('platform'), { cache, app: opts.app, trustKeys: opts.trustKeys }), [...engine.env, ...secrets], engine.mounts),
+        container: container(
+          buildArgv(param('image'), param('platform'), { cache, app: opts.app, trustKeys: opts.trustKeys }),
+          [...engine.env, ...secrets],
+          engine.mounts,
+        ),
         ...(engine.volumes.length ? { volumes: engine.volumes } : {}),
       },
       {
@@ -114,7 +130,11 @@ export function argoWorkflow(manifest: Manifest, opts: ArgoWorkflowOptions): str
         retryStrategy,
         // Without --push a publish only looks the builds up in the cache: no engine. With it,
         // the image is loaded and pushed through the engine, as deploy --push does.
-        container: container(publishArgv(param('image'), { cache, push, app: opts.app }), push ? [...engine.env, ...secrets] : secrets, push ? engine.mounts : []),
+        container: container(
+          publishArgv(param('image'), { cache, push, app: opts.app }),
+          push ? [...engine.env, ...secrets] : secrets,
+          push ? engine.mounts : [],
+        ),
         ...(push && engine.volumes.length ? { volumes: engine.volumes } : {}),
       },
     ],
@@ -147,7 +167,9 @@ interface EngineWiring {
 function engineOf(opts: ArgoWorkflowOptions): EngineWiring {
   const dockerHost = opts.dockerHost ?? 'tcp://$(IMGSDK_NODE_IP):2376';
   // Kubernetes expands $(IMGSDK_NODE_IP) in a later variable's value: the address of the node the pod runs on.
-  const nodeIp = dockerHost.includes('$(IMGSDK_NODE_IP)') ? [{ name: 'IMGSDK_NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }] : [];
+  const nodeIp = dockerHost.includes('$(IMGSDK_NODE_IP)')
+    ? [{ name: 'IMGSDK_NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }]
+    : [];
   if (dockerHost.startsWith('unix://')) {
     const socket = dockerHost.slice('unix://'.length);
     return {
@@ -158,7 +180,12 @@ function engineOf(opts: ArgoWorkflowOptions): EngineWiring {
   }
   const secret = opts.engineTlsSecret ?? 'imgsdk-engine-tls';
   return {
-    env: [...nodeIp, { name: 'DOCKER_HOST', value: dockerHost }, { name: 'DOCKER_TLS_VERIFY', value: '1' }, { name: 'DOCKER_CERT_PATH', value: CERT_PATH }],
+    env: [
+      ...nodeIp,
+      { name: 'DOCKER_HOST', value: dockerHost },
+      { name: 'DOCKER_TLS_VERIFY', value: '1' },
+      { name: 'DOCKER_CERT_PATH', value: CERT_PATH },
+    ],
     mounts: [{ name: 'engine-tls', mountPath: CERT_PATH, readOnly: true }],
     volumes: [{ name: 'engine-tls', secret: { secretName: secret } }],
   };
@@ -193,17 +220,30 @@ export function argoCommands(workflow: string): ArgoCommand[] {
     const t = templates.get(task.template);
     if (!t?.container) throw new UsageError(`DAG task ${task.name}: template ${task.template} is not a container template`);
     const values = new Map((task.arguments?.parameters ?? []).map((p) => [p.name, p.value]));
-    const fill = (s: string) => s.replace(/\{\{inputs\.parameters\.([\w-]+)\}\}/g, (_, n: string) => {
-      if (!values.has(n)) throw new UsageError(`DAG task ${task.name}: no value for parameter ${n}`);
-      return values.get(n)!;
-    });
-    return { name: task.name, dependencies: task.dependencies ?? [], argv: [...t.container.command, ...t.container.args].map(fill), retries: Number(t.retryStrategy?.limit ?? 0) };
+    const fill = (s: string) =>
+      s.replace(/\{\{inputs\.parameters\.([\w-]+)\}\}/g, (_, n: string) => {
+        if (!values.has(n)) throw new UsageError(`DAG task ${task.name}: no value for parameter ${n}`);
+        return values.get(n)!;
+      });
+    return {
+      name: task.name,
+      dependencies: task.dependencies ?? [],
+      argv: [...t.container.command, ...t.container.args].map(fill),
+      retries: Number(t.retryStrategy?.limit ?? 0),
+    };
   });
 }
 
 interface ArgoTemplate {
   readonly name: string;
-  readonly dag?: { readonly tasks: readonly { name: string; template: string; dependencies?: string[]; arguments?: { parameters?: { name: string; value: string }[] } }[] };
+  readonly dag?: {
+    readonly tasks: readonly {
+      name: string;
+      template: string;
+      dependencies?: string[];
+      arguments?: { parameters?: { name: string; value: string }[] };
+    }[];
+  };
   readonly container?: { readonly command: string[]; readonly args: string[] };
   readonly retryStrategy?: { readonly limit?: number | string };
 }

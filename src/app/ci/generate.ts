@@ -13,17 +13,28 @@ import { ciTasks, type CiTask } from './tasks';
 export type CiKind = 'github' | 'argo';
 
 /** The options of either generator, `app` (the nodes' `--app`) defaulting to the app's path from the working directory. */
-export type CiOptions<K extends CiKind> = Omit<K extends 'github' ? GithubWorkflowOptions : ArgoWorkflowOptions, 'app'> & { readonly app?: string };
+export type CiOptions<K extends CiKind> = Omit<K extends 'github' ? GithubWorkflowOptions : ArgoWorkflowOptions, 'app'> & {
+  readonly app?: string;
+};
 
 /**
  * The workflow of an app, and the tasks it runs.
  * @example const { text } = ciWorkflow('github', { app: 'images.ts' }, { cache: 'ghcr.io/acme/cache' })
  */
-export function ciWorkflow<K extends CiKind>(kind: K, where: Where, opts: CiOptions<K>, cwd = process.cwd()): { readonly text: string; readonly tasks: CiTask[] } {
-  const { assembly: { manifest }, appFile } = assembleApp(where);
+export function ciWorkflow<K extends CiKind>(
+  kind: K,
+  where: Where,
+  opts: CiOptions<K>,
+  cwd = process.cwd(),
+): { readonly text: string; readonly tasks: CiTask[] } {
+  const {
+    assembly: { manifest },
+    appFile,
+  } = assembleApp(where);
   const app = opts.app ?? nodeAppPath(appFile, cwd);
   const full = { ...opts, app };
-  const text = kind === 'github' ? githubWorkflow(manifest, full as GithubWorkflowOptions) : argoWorkflow(manifest, full as ArgoWorkflowOptions);
+  const text =
+    kind === 'github' ? githubWorkflow(manifest, full as GithubWorkflowOptions) : argoWorkflow(manifest, full as ArgoWorkflowOptions);
   return { text, tasks: ciTasks(manifest, full) };
 }
 
@@ -34,7 +45,9 @@ export function ciWorkflow<K extends CiKind>(kind: K, where: Where, opts: CiOpti
 function nodeAppPath(appFile: string, cwd: string): string {
   const rel = relative(cwd, appFile);
   if (!rel || rel.startsWith('..') || isAbsolute(rel)) {
-    throw new UsageError(`the app ${appFile} is not inside ${cwd}: run imgsdk ci from the repository's root, or name the nodes' app with --node-app`);
+    throw new UsageError(
+      `the app ${appFile} is not inside ${cwd}: run imgsdk ci from the repository's root, or name the nodes' app with --node-app`,
+    );
   }
   return rel.split('\\').join('/');
 }

@@ -49,14 +49,21 @@ export function githubWorkflow(manifest: Manifest, opts: GithubWorkflowOptions):
   const runners = new Map<string, string>();
   for (const [p, label] of Object.entries(opts.runners ?? {})) {
     const platform = checkCiPlatform(manifest, p, '--runner', host);
-    if (runners.has(platform)) throw new UsageError(`--runner: platform ${platform} is given two runners (${runners.get(platform)}, ${label})`);
+    if (runners.has(platform))
+      throw new UsageError(`--runner: platform ${platform} is given two runners (${runners.get(platform)}, ${label})`);
     runners.set(platform, label);
   }
   const retries = opts.retries ?? 2;
   if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number >= 0, not ${retries}`);
   const ctx: JobContext = {
-    runsOn: opts.runsOn ?? 'ubuntu-latest', host, runners, retries, nodeVersion: opts.nodeVersion ?? '20',
-    registries: registryHosts(opts), user: opts.userSecret ?? 'REGISTRY_USER', password: opts.passwordSecret ?? 'REGISTRY_PASSWORD',
+    runsOn: opts.runsOn ?? 'ubuntu-latest',
+    host,
+    runners,
+    retries,
+    nodeVersion: opts.nodeVersion ?? '20',
+    registries: registryHosts(opts),
+    user: opts.userSecret ?? 'REGISTRY_USER',
+    password: opts.passwordSecret ?? 'REGISTRY_PASSWORD',
     signKey: opts.signKeySecret,
   };
   const ghcr = ctx.registries.some((h) => h === 'ghcr.io');
@@ -77,7 +84,9 @@ export function githubWorkflow(manifest: Manifest, opts: GithubWorkflowOptions):
   ].join('\n');
   const text = toYaml(doc, header);
   if (Buffer.byteLength(text) > MAX_FILE_BYTES) {
-    throw new UsageError(`the workflow of ${tasks.length} jobs is ${Math.ceil(Buffer.byteLength(text) / 1000)} KB; GitHub starts no run of a workflow file over 500 KB: write one workflow per group of images (imgsdk ci github IDS-OR-GLOBS… --out FILE; each brings its dependencies, which the cache builds once)`);
+    throw new UsageError(
+      `the workflow of ${tasks.length} jobs is ${Math.ceil(Buffer.byteLength(text) / 1000)} KB; GitHub starts no run of a workflow file over 500 KB: write one workflow per group of images (imgsdk ci github IDS-OR-GLOBS… --out FILE; each brings its dependencies, which the cache builds once)`,
+    );
   }
   return text;
 }
@@ -102,7 +111,13 @@ function job(t: CiTask, ctx: JobContext): Record<string, unknown> {
   const native = ctx.runners.get(platform);
   // Without a runner of its own, a foreign platform's programs run under QEMU on the default runner.
   const emulated = t.kind === 'build' && !native && platform !== ctx.host;
-  const apt = t.kind === 'build' ? [...(t.builder === 'debian' ? ['mmdebstrap'] : []), ...(emulated ? ['qemu-user-static', 'binfmt-support', ...(t.builder === 'debian' ? ['arch-test'] : [])] : [])] : [];
+  const apt =
+    t.kind === 'build'
+      ? [
+          ...(t.builder === 'debian' ? ['mmdebstrap'] : []),
+          ...(emulated ? ['qemu-user-static', 'binfmt-support', ...(t.builder === 'debian' ? ['arch-test'] : [])] : []),
+        ]
+      : [];
   const steps: Record<string, unknown>[] = [
     { uses: ACTIONS.checkout },
     { uses: ACTIONS.node, with: { 'node-version': ctx.nodeVersion, cache: 'npm' } },
@@ -111,7 +126,10 @@ function job(t: CiTask, ctx: JobContext): Record<string, unknown> {
     steps.push({ run: `sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends ${apt.join(' ')}` });
   }
   for (const registry of ctx.registries) {
-    steps.push({ uses: ACTIONS.login, with: { registry, username: `\${{ secrets.${ctx.user} }}`, password: `\${{ secrets.${ctx.password} }}` } });
+    steps.push({
+      uses: ACTIONS.login,
+      with: { registry, username: `\${{ secrets.${ctx.user} }}`, password: `\${{ secrets.${ctx.password} }}` },
+    });
   }
   steps.push({ run: 'npm ci' });
   steps.push({
@@ -122,7 +140,7 @@ function job(t: CiTask, ctx: JobContext): Record<string, unknown> {
   return {
     name: t.kind === 'build' ? `${t.image}${t.platform ? ` ${t.platform}` : ''}` : `publish ${t.image}`,
     ...(t.dependencies.length ? { needs: [...t.dependencies] } : {}),
-    'runs-on': t.kind === 'build' ? native ?? ctx.runsOn : ctx.runsOn,
+    'runs-on': t.kind === 'build' ? (native ?? ctx.runsOn) : ctx.runsOn,
     steps,
   };
 }

@@ -58,7 +58,9 @@ export interface CiTaskOptions {
 export function ciTasks(manifest: Manifest, opts: CiTaskOptions): CiTask[] {
   const { cache, push } = ciRegistries(opts);
   const ids = selectImages(manifest, opts.select ?? []);
-  const names = taskNames(ids.flatMap((id) => [...platformsOf(manifest, id).map((p) => ['build', id, p] as const), ['publish', id, null] as const]));
+  const names = taskNames(
+    ids.flatMap((id) => [...platformsOf(manifest, id).map((p) => ['build', id, p] as const), ['publish', id, null] as const]),
+  );
   const tasks: CiTask[] = [];
   for (const id of ids) {
     const m = manifest.images[id];
@@ -68,13 +70,24 @@ export function ciTasks(manifest: Manifest, opts: CiTaskOptions): CiTask[] {
       const name = names.get(`build ${id} ${p}`)!;
       builds.push(name);
       tasks.push({
-        name, kind: 'build', image: id, platform: p, key: (p && m.platforms?.[p]?.key) || m.key, builder,
+        name,
+        kind: 'build',
+        image: id,
+        platform: p,
+        key: (p && m.platforms?.[p]?.key) || m.key,
+        builder,
         dependencies: m.dependsOn.map((d) => names.get(`build ${d} ${p}`)!),
         argv: buildArgv(id, p, { ...opts, cache }),
       });
     }
     tasks.push({
-      name: names.get(`publish ${id} null`)!, kind: 'publish', image: id, platform: null, key: m.key, builder, dependencies: builds,
+      name: names.get(`publish ${id} null`)!,
+      kind: 'publish',
+      image: id,
+      platform: null,
+      key: m.key,
+      builder,
+      dependencies: builds,
       argv: publishArgv(id, { ...opts, cache, push }),
     });
   }
@@ -100,7 +113,15 @@ export function ciRegistries(opts: Pick<CiTaskOptions, 'cache' | 'push'>): { rea
  */
 export function buildArgv(image: string, platform: string | null, opts: Pick<CiTaskOptions, 'cache' | 'app' | 'trustKeys'>): string[] {
   const trust = (opts.trustKeys ?? []).flatMap((k) => ['--trust-key', k]);
-  return ['node', image, ...(platform !== null ? ['--platform', platform] : []), '--cache', opts.cache, ...(opts.app ? ['--app', opts.app] : []), ...trust];
+  return [
+    'node',
+    image,
+    ...(platform !== null ? ['--platform', platform] : []),
+    '--cache',
+    opts.cache,
+    ...(opts.app ? ['--app', opts.app] : []),
+    ...trust,
+  ];
 }
 
 /**
@@ -108,7 +129,15 @@ export function buildArgv(image: string, platform: string | null, opts: Pick<CiT
  * @example publishArgv('x/web', { cache: 'r.example/ci', push: 'r.example/team' }) // ['node', 'x/web', '--publish', '--cache', 'r.example/ci', '--push', 'r.example/team']
  */
 export function publishArgv(image: string, opts: Pick<CiTaskOptions, 'cache' | 'app' | 'push'>): string[] {
-  return ['node', image, '--publish', '--cache', opts.cache, ...(opts.push ? ['--push', opts.push] : []), ...(opts.app ? ['--app', opts.app] : [])];
+  return [
+    'node',
+    image,
+    '--publish',
+    '--cache',
+    opts.cache,
+    ...(opts.push ? ['--push', opts.push] : []),
+    ...(opts.app ? ['--app', opts.app] : []),
+  ];
 }
 
 /**
@@ -119,7 +148,8 @@ export function publishArgv(image: string, opts: Pick<CiTaskOptions, 'cache' | '
 export function checkCiPlatform(manifest: Manifest, platform: string, option: string, hostPlatform = DEFAULT_PLATFORM): string {
   const p = knownPlatform(platform, option);
   const built = appPlatforms(manifest, hostPlatform);
-  if (!built.includes(p)) throw new UsageError(`${option}: no builder of the app builds for ${p} (the app's platforms: ${built.join(', ')})`);
+  if (!built.includes(p))
+    throw new UsageError(`${option}: no builder of the app builds for ${p} (the app's platforms: ${built.join(', ')})`);
   return p;
 }
 
@@ -158,7 +188,7 @@ function selectImages(manifest: Manifest, patterns: readonly string[]): string[]
     hits.forEach((h) => chosen.add(h));
   }
   const stack = [...chosen];
-  while (stack.length) for (const d of manifest.images[stack.pop()!].dependsOn) if (!chosen.has(d)) chosen.add(d), stack.push(d);
+  while (stack.length) for (const d of manifest.images[stack.pop()!].dependsOn) if (!chosen.has(d)) (chosen.add(d), stack.push(d));
   return all.filter((id) => chosen.has(id));
 }
 

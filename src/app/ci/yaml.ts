@@ -24,7 +24,10 @@ export function toYaml(doc: unknown, header: string): string {
       if (isMap(v) && v.items.length && v.items.every((i) => inline(i.value))) v.flow = true;
     },
   });
-  const comment = header.split('\n').map((l) => (l ? `# ${l}` : '#')).join('\n');
+  const comment = header
+    .split('\n')
+    .map((l) => (l ? `# ${l}` : '#'))
+    .join('\n');
   return `${comment}\n${d.toString({ lineWidth: 0, indentSeq: true, flowCollectionPadding: false })}`;
 }
 

@@ -29,7 +29,18 @@ import { normalizeEntries } from '../rootfs/tar';
 import { DamagedBlobError } from '../store/blobs';
 import type { Entry } from '../store/entry';
 import type { BuildRecord, RootfsRecord } from '../store/state';
-import { accountsOf, ancestors, createdUsers, ensureBuilder, loadBuilt, shipSite, type Built, type BuildJob, type Ctx, type TargetOutcome } from './context';
+import {
+  accountsOf,
+  ancestors,
+  createdUsers,
+  ensureBuilder,
+  loadBuilt,
+  shipSite,
+  type Built,
+  type BuildJob,
+  type Ctx,
+  type TargetOutcome,
+} from './context';
 import { writeDeployed } from './diff';
 import { needsBuilder, planImage } from './plan';
 import { pruneKeyTags } from './tags';
@@ -67,7 +78,9 @@ export async function buildTarget(ctx: Ctx, job: BuildJob): Promise<TargetOutcom
   if (!cachedRootfs && !needsBuilder(def)) cachedRootfs = await ctx.state.writeEmptyRootfs(target.phase1Key);
   const reason = planImage({ ...job.facts, rootfs: !!cachedRootfs }).reason;
   // build.log holds the latest build only.
-  trace.restart(`# ${id}${platform ? ` (${platform})` : ''} at key ${shortKey(target.key)} (phase 1 ${shortKey(target.phase1Key)}${cachedRootfs ? ', cached' : ''}): ${reason}\n`);
+  trace.restart(
+    `# ${id}${platform ? ` (${platform})` : ''} at key ${shortKey(target.key)} (phase 1 ${shortKey(target.phase1Key)}${cachedRootfs ? ', cached' : ''}): ${reason}\n`,
+  );
   const chain = await ancestors(ctx, id, platform);
   const rootfs = cachedRootfs ?? (await phase1(ctx, job, chain, reason));
   trace.step();
@@ -79,12 +92,21 @@ export async function buildTarget(ctx: Ctx, job: BuildJob): Promise<TargetOutcom
   const provenance = provenanceOf(b, layered);
   const site = shipSite(ctx, id, target, arch, trace.log);
   const shipping = {
-    ...site, config: layered.p2.config, diffIds: layered.p2.diffIds, accounts: accountsOf(ctx.asm, id, chain, layered.result.createdAccounts), provenance, sbom: layered.sbom.json,
-    extraLabels: recordedLabels(layered.p2.config.json, [LABEL_SBOM]), freshLayers: layered.p2.layers.map((l) => l.diffId),
+    ...site,
+    config: layered.p2.config,
+    diffIds: layered.p2.diffIds,
+    accounts: accountsOf(ctx.asm, id, chain, layered.result.createdAccounts),
+    provenance,
+    sbom: layered.sbom.json,
+    extraLabels: recordedLabels(layered.p2.config.json, [LABEL_SBOM]),
+    freshLayers: layered.p2.layers.map((l) => l.diffId),
   };
   const ship = targetShip(ctx.ship, target);
   if (ship.load) await trace.time('load', () => loadChecked(shipping));
-  else if (hasChecks(def)) trace.log(`tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`);
+  else if (hasChecks(def))
+    trace.log(
+      `tests and health check not run: the image is not loaded (${ctx.ship.load ? `${platform} is not the platform the engine gets` : 'load: false'})`,
+    );
   const size = await record(b, layered, provenance, ship.load);
   trace.step();
   const shipped = await trace.time('ship', async () => {
@@ -95,7 +117,19 @@ export async function buildTarget(ctx: Ctx, job: BuildJob): Promise<TargetOutcom
   await trace.flushed();
   const digest = layered.p2.config.digest;
   ctx.emit({ type: 'done', id, digest, size, reason });
-  const result = { id, status: 'built' as const, digest, size, tags: target.tags, cached: false, reason, ...job.reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed, timings: trace.timings };
+  const result = {
+    id,
+    status: 'built' as const,
+    digest,
+    size,
+    tags: target.tags,
+    cached: false,
+    reason,
+    ...job.reports,
+    debug: shipped.debug ?? undefined,
+    pushed: shipped.pushed,
+    timings: trace.timings,
+  };
   return { result: platform ? { ...result, platform } : result, exports: shipped.exports };
 }
 
@@ -110,8 +144,17 @@ async function phase1(ctx: Ctx, job: BuildJob, chain: readonly Built[], reason: 
   const parentPackages = [...new Set(chain.flatMap((a) => a.record.packages.map(parentPackageLine)))].sort();
   let partial = '';
   const rootfs = await runPhase1({
-    engine: await ctx.engine(), state, def: asm.images.get(id)!, key: target.phase1Key, builder: target.builder, builderRef: ref, imageDir: join(asm.dir, asm.manifest.images[id].dir),
-    parentPackages, mounts, signal: ctx.opts.signal, onStep: trace.timed,
+    engine: await ctx.engine(),
+    state,
+    def: asm.images.get(id)!,
+    key: target.phase1Key,
+    builder: target.builder,
+    builderRef: ref,
+    imageDir: join(asm.dir, asm.manifest.images[id].dir),
+    parentPackages,
+    mounts,
+    signal: ctx.opts.signal,
+    onStep: trace.timed,
     onOutput: (chunk) => {
       const text = partial + chunk.toString('utf8');
       const lines = text.split('\n');
@@ -136,7 +179,11 @@ async function layersRetried(b: Build): Promise<Layered> {
     b.trace.log(`${err.message}: building the layer again`);
     return layers(b, true).catch((again: unknown) => {
       if (again instanceof DamagedBlobError) {
-        throw new BuildError(b.id, `${again.message} and is not in this image's rootfs; it belongs to a parent layer: deploy -f rebuilds the layers that hold it`, { cause: again, phase: 'phase2' });
+        throw new BuildError(
+          b.id,
+          `${again.message} and is not in this image's rootfs; it belongs to a parent layer: deploy -f rebuilds the layers that hold it`,
+          { cause: again, phase: 'phase2' },
+        );
       }
       throw again;
     });
@@ -152,9 +199,19 @@ async function layers(b: Build, fresh = false): Promise<Layered> {
   const pipelineStart = Date.now();
   const input = await rootfsInput(state, rootfs, id, { fresh });
   const result = await runPipeline({
-    def, libc: target.builder.libc, ...(target.platform ? { platform: target.platform } : {}), rootfsTar: state.rootfsPath(target.phase1Key), rootfsEntries: input.entries, origins: rootfs.origins,
-    packages: rootfs.packages, parents: parentsOldestFirst.map((a) => a.entries), inheritedAccounts: inheritedAccounts(b), copySources: await copySources(b), blobs: state.blobs,
-    createdAccounts: rootfs.createdAccounts, inheritedCreated: parentsOldestFirst.flatMap((a) => createdUsers(a.record.createdAccounts)),
+    def,
+    libc: target.builder.libc,
+    ...(target.platform ? { platform: target.platform } : {}),
+    rootfsTar: state.rootfsPath(target.phase1Key),
+    rootfsEntries: input.entries,
+    origins: rootfs.origins,
+    packages: rootfs.packages,
+    parents: parentsOldestFirst.map((a) => a.entries),
+    inheritedAccounts: inheritedAccounts(b),
+    copySources: await copySources(b),
+    blobs: state.blobs,
+    createdAccounts: rootfs.createdAccounts,
+    inheritedCreated: parentsOldestFirst.flatMap((a) => createdUsers(a.record.createdAccounts)),
     readFile: (sha) => readFile(join(asm.dir, asm.manifest.images[id].dir, 'files', sha)),
   });
   for (const f of result.stripped) trace.log(`${f.what.join(', ')} removed: /${f.path} (${f.from.toString(8)} -> ${f.to.toString(8)})`);
@@ -165,16 +222,38 @@ async function layers(b: Build, fresh = false): Promise<Layered> {
   trace.step();
   const sbomStart = Date.now();
   // The package database scanners read: generated, so added after the purge.
-  const db = await packageDbEntries({ kind: target.builder.kind, packages: rootfs.packages, control: rootfs.control, entries: result.entries, blobs: state.blobs, epoch: ctx.epoch });
+  const db = await packageDbEntries({
+    kind: target.builder.kind,
+    packages: rootfs.packages,
+    control: rootfs.control,
+    entries: result.entries,
+    blobs: state.blobs,
+    epoch: ctx.epoch,
+  });
   const entries = db.length ? normalizeEntries([...result.entries, ...db]) : result.entries;
   ctx.emit({ type: 'building', id, phase: 'phase2', reason: b.reason });
-  const sbom = await renderSpdx({ def, key: target.key, packages: rootfs.packages, inherited: inheritedPackages(b), layers: [...parentsOldestFirst.map((a) => a.entries), entries], blobs: state.blobs, epoch: ctx.epoch });
+  const sbom = await renderSpdx({
+    def,
+    key: target.key,
+    packages: rootfs.packages,
+    inherited: inheritedPackages(b),
+    layers: [...parentsOldestFirst.map((a) => a.entries), entries],
+    blobs: state.blobs,
+    epoch: ctx.epoch,
+  });
   trace.timed('sbom', Date.now() - sbomStart);
   trace.step();
   const p2 = await trace.time('layer', () =>
     runPhase2({
-      state, def, key: target.key, arch: b.arch, entries, parentDiffIds: b.chain[0]?.record.diffIds ?? [], accounts: accountsOf(asm, id, b.chain, result.createdAccounts),
-      epoch: ctx.epoch, extraLabels: { [LABEL_SBOM]: sbom.digest },
+      state,
+      def,
+      key: target.key,
+      arch: b.arch,
+      entries,
+      parentDiffIds: b.chain[0]?.record.diffIds ?? [],
+      accounts: accountsOf(asm, id, b.chain, result.createdAccounts),
+      epoch: ctx.epoch,
+      extraLabels: { [LABEL_SBOM]: sbom.digest },
     }),
   );
   return { result, entries, sbom, p2 };
@@ -208,11 +287,24 @@ function provenanceOf(b: Build, layered: Layered): string {
   const { asm } = ctx;
   const def = asm.images.get(id)!;
   return renderProvenance({
-    def, key: target.key, keyInputs: b.facts.image.inputs, sources: asm.manifest.sources, synthVersion: asm.manifest.sdkVersion, imageId: layered.p2.config.digest, sbom: layered.sbom.digest, epoch: ctx.epoch,
-    builder: !needsBuilder(def) ? null : { id: target.builder.id, key: target.builderKey, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
+    def,
+    key: target.key,
+    keyInputs: b.facts.image.inputs,
+    sources: asm.manifest.sources,
+    synthVersion: asm.manifest.sdkVersion,
+    imageId: layered.p2.config.digest,
+    sbom: layered.sbom.digest,
+    epoch: ctx.epoch,
+    builder: !needsBuilder(def)
+      ? null
+      : { id: target.builder.id, key: target.builderKey, ref: rootfs.builderImage?.ref, imageId: rootfs.builderImage?.id ?? undefined },
     images: [
       ...b.chain.map((a) => ({ id: a.record.id, imageId: a.record.imageId, role: 'parent' as const })),
-      ...def.copies.map((c) => ({ id: c.from, imageId: ctx.built.get(builtId(asm, c.from, target.platform))!.record.imageId, role: 'copy' as const })),
+      ...def.copies.map((c) => ({
+        id: c.from,
+        imageId: ctx.built.get(builtId(asm, c.from, target.platform))!.record.imageId,
+        role: 'copy' as const,
+      })),
     ],
     packages: rootfs.packages,
   }).json;
@@ -229,14 +321,36 @@ async function record(b: Build, layered: Layered, provenance: string, loaded: bo
   const size = inEngine?.size ?? (b.chain[0]?.record.size ?? 0) + p2.layers.reduce((n, l) => n + l.size, 0);
   const recording = Date.now();
   const rec: BuildRecord = {
-    id, key: target.key, imageId: p2.config.digest, configJson: p2.config.json, diffIds: p2.diffIds, layer: p2.layers[p2.layers.length - 1], layers: p2.layers, size,
-    packages: rootfs.packages, inherited: inheritedPackages(b), purged: result.purged, tags: target.tags,
+    id,
+    key: target.key,
+    imageId: p2.config.digest,
+    configJson: p2.config.json,
+    diffIds: p2.diffIds,
+    layer: p2.layers[p2.layers.length - 1],
+    layers: p2.layers,
+    size,
+    packages: rootfs.packages,
+    inherited: inheritedPackages(b),
+    purged: result.purged,
+    tags: target.tags,
     ...(result.createdAccounts.length ? { createdAccounts: result.createdAccounts } : {}),
   };
-  await writeAtomic(b.reports.report, renderPackagesMd({
-    def, key: target.key, builder: target.builder.id + (target.platform ? ` (${target.platform})` : ''), size, packages: rootfs.packages, inherited: rec.inherited, purged: result.purged,
-    slimmed: result.slimmed, stripped: result.stripped, droppedModules: result.droppedModules, notes: result.notes,
-  }));
+  await writeAtomic(
+    b.reports.report,
+    renderPackagesMd({
+      def,
+      key: target.key,
+      builder: target.builder.id + (target.platform ? ` (${target.platform})` : ''),
+      size,
+      packages: rootfs.packages,
+      inherited: rec.inherited,
+      purged: result.purged,
+      slimmed: result.slimmed,
+      stripped: result.stripped,
+      droppedModules: result.droppedModules,
+      notes: result.notes,
+    }),
+  );
   await writeAtomic(b.reports.sbom, layered.sbom.json);
   await writeAtomic(b.reports.provenance, provenance);
   await state.writeBuild(rec, layered.entries);
@@ -245,4 +359,3 @@ async function record(b: Build, layered: Layered, provenance: string, loaded: bo
   trace.timed('record', Date.now() - recording);
   return size;
 }
-

@@ -24,7 +24,6 @@ import { type CacheUser, forgetUses, readUsers, stateIdentity, usersDirOf } from
 import { LABEL_BUILDER, LABEL_ID, LABEL_KEY, LABEL_OWNED, LABEL_STATE } from '../../contract/labels';
 import { shortKey } from '../../contract/names';
 
-
 /** What `clean` would remove. */
 export interface CleanPlan {
   /** The state directory, when it exists and is cleaned. */
@@ -93,7 +92,10 @@ export interface CleanOptions {
  */
 export async function planClean(engine: Engine | null, opts: CleanOptions = {}): Promise<CleanPlan> {
   const state = new StateDir(opts.stateDir);
-  const exists = await stat(state.root).then((s) => s.isDirectory(), () => false);
+  const exists = await stat(state.root).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   const none = { containers: [], images: [], tags: [], volumes: [] };
   const usersDir = opts.usersDir ?? usersDirOf();
   const me = stateIdentity(state.root);
@@ -119,7 +121,13 @@ export async function planClean(engine: Engine | null, opts: CleanOptions = {}):
     const keep = new Set<string>();
     for (const b of opts.builders ?? []) for (const v of await currentBuilderVolumes(engine, b, opts.now)) keep.add(v);
     const volumes = (await ownVolumes(keep)).filter((v) => v.name !== DISTFILES_VOLUME);
-    return { stateDir: null, ...none, volumes, kept, forget: { usersDir, root: state.root, volumes: volumes.map((v) => v.name), all: false } };
+    return {
+      stateDir: null,
+      ...none,
+      volumes,
+      kept,
+      forget: { usersDir, root: state.root, volumes: volumes.map((v) => v.name), all: false },
+    };
   }
   if (opts.stale) {
     if (!opts.scope) throw new UsageError('clean --stale needs the app (its current keys): run it where images.ts is, or pass --app');
@@ -151,14 +159,18 @@ export async function planClean(engine: Engine | null, opts: CleanOptions = {}):
     containers = await engine.listContainers({ label: `${LABEL_STATE}=${me}`, all: true });
     volumes = opts.keepBuilders ? [] : await ownVolumes(new Set());
   }
-  images = images.filter((i) => !(opts.keepBuilders && i.labels[LABEL_BUILDER])).sort((a, b) => (a.repoTags[0] ?? a.id).localeCompare(b.repoTags[0] ?? b.id));
+  images = images
+    .filter((i) => !(opts.keepBuilders && i.labels[LABEL_BUILDER]))
+    .sort((a, b) => (a.repoTags[0] ?? a.id).localeCompare(b.repoTags[0] ?? b.id));
   return { stateDir, containers, images, tags: [], volumes, kept: kept.sort(), forget };
 }
 
 /** The snapshot, binary-package and distfiles volumes no container uses. */
 async function builderVolumes(engine: Engine): Promise<VolumeInfo[]> {
   const vs = await engine.listVolumes({ prefix: 'imgsdk-', unused: true });
-  return vs.filter((v) => v.name.startsWith(SNAPSHOT_VOLUME_PREFIX) || v.name.startsWith(BINPKG_VOLUME_PREFIX) || v.name === DISTFILES_VOLUME).sort((a, b) => a.name.localeCompare(b.name));
+  return vs
+    .filter((v) => v.name.startsWith(SNAPSHOT_VOLUME_PREFIX) || v.name.startsWith(BINPKG_VOLUME_PREFIX) || v.name === DISTFILES_VOLUME)
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** The image ids the state directory has records of: `images/<ns>/<name>/`. */
@@ -192,7 +204,13 @@ async function staleTags(engine: Engine, scope: CleanScope): Promise<string[]> {
 
 /** What `clean` removed, and what it could not (with why). */
 export interface CleanResult {
-  readonly removed: { readonly containers: number; readonly images: number; readonly tags: number; readonly volumes: number; readonly stateDir: boolean };
+  readonly removed: {
+    readonly containers: number;
+    readonly images: number;
+    readonly tags: number;
+    readonly volumes: number;
+    readonly stateDir: boolean;
+  };
   readonly failed: readonly string[];
 }
 
@@ -245,6 +263,7 @@ export async function executeClean(engine: Engine | null, plan: CleanPlan): Prom
   }
   // What is gone is no longer used by this state directory: another app's clean may remove it then.
   const f = plan.forget;
-  if (f && (f.all ? stateDir : f.volumes.length)) await forgetUses(f.usersDir, f.root, f.all ? undefined : { volumes: f.volumes }).catch(() => undefined);
+  if (f && (f.all ? stateDir : f.volumes.length))
+    await forgetUses(f.usersDir, f.root, f.all ? undefined : { volumes: f.volumes }).catch(() => undefined);
   return { removed: { containers, images, tags, volumes, stateDir }, failed };
 }

@@ -113,7 +113,20 @@ export function traceOf(ctx: Ctx, id: string, target: PlatformTarget): Trace {
 
 /** The users among the accounts an ancestor's install created, as account definitions. */
 export function createdUsers(created: readonly CreatedAccount[] = []): AccountDef[] {
-  return created.flatMap((c) => (c.user && c.uid !== undefined ? [{ user: c.user, uid: c.uid, group: c.group ?? c.user, gid: c.gid, home: c.home ?? '/nonexistent', shell: c.shell ?? '/usr/sbin/nologin' }] : []));
+  return created.flatMap((c) =>
+    c.user && c.uid !== undefined
+      ? [
+          {
+            user: c.user,
+            uid: c.uid,
+            group: c.group ?? c.user,
+            gid: c.gid,
+            home: c.home ?? '/nonexistent',
+            shell: c.shell ?? '/usr/sbin/nologin',
+          },
+        ]
+      : [],
+  );
 }
 
 /** Declared accounts and those installs created (a `.user('postgres')` a package made), ancestors first. */
@@ -128,7 +141,8 @@ export function accountsOf(asm: LoadedAssembly, id: string, chain: readonly Buil
 /** Built ancestors of an image (on a platform), nearest first. */
 export async function ancestors(ctx: Ctx, id: string, platform: string | null = null): Promise<Built[]> {
   const out: Built[] = [];
-  for (let p = ctx.asm.images.get(id)!.parent; p; p = ctx.asm.images.get(p)!.parent) out.push(ctx.built.get(builtId(ctx.asm, p, platform)) ?? (await loadBuilt(ctx, p, platform)));
+  for (let p = ctx.asm.images.get(id)!.parent; p; p = ctx.asm.images.get(p)!.parent)
+    out.push(ctx.built.get(builtId(ctx.asm, p, platform)) ?? (await loadBuilt(ctx, p, platform)));
   return out;
 }
 
@@ -137,7 +151,8 @@ export async function loadBuilt(ctx: Ctx, id: string, platform: string | null = 
   const key = keyOn(ctx.asm, id, platform);
   const record = await ctx.state.readBuild(id, key);
   const entries = record ? await ctx.state.readEntries(id, key) : null;
-  if (!record || !entries) throw new BuildError(id, `is needed but not built at key ${shortKey(key)}; deploy it first or drop --exclusively`);
+  if (!record || !entries)
+    throw new BuildError(id, `is needed but not built at key ${shortKey(key)}; deploy it first or drop --exclusively`);
   const b = { record, entries };
   ctx.built.set(builtId(ctx.asm, id, platform), b);
   return b;
@@ -158,7 +173,12 @@ export function ensureBuilder(ctx: Ctx, target: PlatformTarget, log: (l: string)
     const first = ctx.builders.get(same);
     const ensure = () =>
       Promise.all([ctx.engine(), import('../phase1/builders/ensure')]).then(([e, b]) =>
-        b.ensureBuilder(e, def, target.builderKey, { log, signal: ctx.opts.signal, stateRoot: ctx.state.root, ...(target.platform ? { platform: target.platform } : {}) }),
+        b.ensureBuilder(e, def, target.builderKey, {
+          log,
+          signal: ctx.opts.signal,
+          stateRoot: ctx.state.root,
+          ...(target.platform ? { platform: target.platform } : {}),
+        }),
       );
     p = first ? first.then(ensure, ensure) : ensure();
     if (!first) ctx.builders.set(same, p);
@@ -188,16 +208,32 @@ function debugBuilder(ctx: Ctx, log: (l: string) => void, platform: string | nul
 }
 
 /** What shipping one image needs beside the image itself: everything but its config, layers, accounts, attestations and labels. */
-export type ShipSite = Pick<ShipInput, 'engine' | 'state' | 'def' | 'key' | 'tags' | 'arch' | 'epoch' | 'builder' | 'imageDir' | 'log' | 'signal'>;
+export type ShipSite = Pick<
+  ShipInput,
+  'engine' | 'state' | 'def' | 'key' | 'tags' | 'arch' | 'epoch' | 'builder' | 'imageDir' | 'log' | 'signal'
+>;
 
 /** Where image `id` on `target` ships from: its engine, its state, and the Debian builder its `:debug` variant's busybox comes from. */
 export function shipSite(ctx: Ctx, id: string, target: PlatformTarget, arch: string, log: (line: string) => void): ShipSite {
   const builder = target.builder;
   return {
-    engine: ctx.engine, state: ctx.state, def: ctx.asm.images.get(id)!, key: target.key, tags: target.tags, arch, epoch: ctx.epoch,
-    imageDir: join(ctx.asm.dir, ctx.asm.manifest.images[id].dir), log, signal: ctx.opts.signal,
-    builder: builder.kind === 'debian'
-      ? { key: target.builderKey, network: builder.debian?.network ?? undefined, ref: () => ensureBuilder(ctx, target, log).then((b) => b.ref) }
-      : debugBuilder(ctx, log, target.platform),
+    engine: ctx.engine,
+    state: ctx.state,
+    def: ctx.asm.images.get(id)!,
+    key: target.key,
+    tags: target.tags,
+    arch,
+    epoch: ctx.epoch,
+    imageDir: join(ctx.asm.dir, ctx.asm.manifest.images[id].dir),
+    log,
+    signal: ctx.opts.signal,
+    builder:
+      builder.kind === 'debian'
+        ? {
+            key: target.builderKey,
+            network: builder.debian?.network ?? undefined,
+            ref: () => ensureBuilder(ctx, target, log).then((b) => b.ref),
+          }
+        : debugBuilder(ctx, log, target.platform),
   };
 }

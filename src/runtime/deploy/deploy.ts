@@ -134,62 +134,88 @@ export async function deployAssembly(input?: LoadedAssembly | string, opts: Depl
   for (const id of selected) emit({ type: 'queued', id });
   state.warn = (line) => emit({ type: 'log', id: '-', line: `warning: ${line}` });
 
-  return state.withMutex(async () => {
-    // Holding the mutex, whatever temp files and containers of this state directory
-    // are already there were left by deploys that died (SIGKILL, power loss).
-    checkStateLayout(state.root);
-    const lockedAt = Date.now();
-    const temps = await removeDeadTempFiles(state.root, lockedAt);
-    if (temps.length) emit({ type: 'log', id: '-', line: `removed ${temps.length} temp file${temps.length === 1 ? '' : 's'} of a deploy that died: ${temps.slice(0, 5).join(', ')}${temps.length > 5 ? ', …' : ''}` });
-    const identity = stateIdentity(state.root);
-    let labelled: Promise<Engine> | undefined;
-    const engineOfLock = () =>
-      (labelled ??= engine().then(async (e) => {
-        const gone = await removeDeadContainers(e, identity);
-        if (gone.length) emit({ type: 'log', id: '-', line: `removed ${gone.length} container${gone.length === 1 ? '' : 's'} of a deploy that died: ${gone.join(', ')}` });
-        return labelledEngine(e, stateLabels(state.root));
-      }));
-    if (connecting) await engineOfLock();
-    const built = new Map<string, Built>();
-    const builders: Ctx['builders'] = new Map();
-    const deps: Record<string, string[]> = {};
-    for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
-    const ctx: Ctx = { asm, state, engine: engineOfLock, opts, ship, emit, built, builders, epoch, cache };
-    // A failure is shown when it happens, not when the last unrelated image is done.
-    const failureText = (e: unknown) => (e instanceof ImgsdkError ? e.message : String((e as Error)?.stack ?? e));
-    const run = (id: string) =>
-      cachedBuild(ctx, id).catch((raw: unknown) => {
-        // A full disk or a rearranged state directory: one line naming it, not Node's trace.
-        const e = stateFsError(raw, state.root) ?? raw;
-        emit({ type: 'failed', id, error: failureText(e) });
-        throw e;
-      });
-    const outcomes = await schedule(deps, run, { concurrency: opts.concurrency, signal: opts.signal });
+  return state
+    .withMutex(
+      async () => {
+        // Holding the mutex, whatever temp files and containers of this state directory
+        // are already there were left by deploys that died (SIGKILL, power loss).
+        checkStateLayout(state.root);
+        const lockedAt = Date.now();
+        const temps = await removeDeadTempFiles(state.root, lockedAt);
+        if (temps.length)
+          emit({
+            type: 'log',
+            id: '-',
+            line: `removed ${temps.length} temp file${temps.length === 1 ? '' : 's'} of a deploy that died: ${temps.slice(0, 5).join(', ')}${temps.length > 5 ? ', …' : ''}`,
+          });
+        const identity = stateIdentity(state.root);
+        let labelled: Promise<Engine> | undefined;
+        const engineOfLock = () =>
+          (labelled ??= engine().then(async (e) => {
+            const gone = await removeDeadContainers(e, identity);
+            if (gone.length)
+              emit({
+                type: 'log',
+                id: '-',
+                line: `removed ${gone.length} container${gone.length === 1 ? '' : 's'} of a deploy that died: ${gone.join(', ')}`,
+              });
+            return labelledEngine(e, stateLabels(state.root));
+          }));
+        if (connecting) await engineOfLock();
+        const built = new Map<string, Built>();
+        const builders: Ctx['builders'] = new Map();
+        const deps: Record<string, string[]> = {};
+        for (const id of selected) deps[id] = asm.manifest.images[id].dependsOn.filter((d) => selected.includes(d));
+        const ctx: Ctx = { asm, state, engine: engineOfLock, opts, ship, emit, built, builders, epoch, cache };
+        // A failure is shown when it happens, not when the last unrelated image is done.
+        const failureText = (e: unknown) => (e instanceof ImgsdkError ? e.message : String((e as Error)?.stack ?? e));
+        const run = (id: string) =>
+          cachedBuild(ctx, id).catch((raw: unknown) => {
+            // A full disk or a rearranged state directory: one line naming it, not Node's trace.
+            const e = stateFsError(raw, state.root) ?? raw;
+            emit({ type: 'failed', id, error: failureText(e) });
+            throw e;
+          });
+        const outcomes = await schedule(deps, run, { concurrency: opts.concurrency, signal: opts.signal });
 
-    const images: ImageResult[] = [];
-    for (const id of selected) {
-      const o = outcomes.get(id)!;
-      const tags = imageTagsOf(asm, id);
-      if (o.status === 'ok') images.push(o.value);
-      else if (o.status === 'failed') images.push({ id, status: 'failed', tags, cached: false, reason: failureText(o.error), error: o.error });
-      else {
-        emit({ type: 'skipped', id, reason: o.reason });
-        images.push({ id, status: 'skipped', tags, cached: false, reason: o.reason });
-      }
-    }
-    if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
-    await collectGarbage(state, asm.manifest.images, opts.gc, emit);
-    return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
-  }, { signal: opts.signal, command: 'imgsdk deploy', onWait: (holder) => emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/${MUTEX_FILE}` }) }).catch((e: unknown) => {
-    throw stateFsError(e, state.root) ?? e;
-  });
+        const images: ImageResult[] = [];
+        for (const id of selected) {
+          const o = outcomes.get(id)!;
+          const tags = imageTagsOf(asm, id);
+          if (o.status === 'ok') images.push(o.value);
+          else if (o.status === 'failed')
+            images.push({ id, status: 'failed', tags, cached: false, reason: failureText(o.error), error: o.error });
+          else {
+            emit({ type: 'skipped', id, reason: o.reason });
+            images.push({ id, status: 'skipped', tags, cached: false, reason: o.reason });
+          }
+        }
+        if (opts.signal?.aborted) throw new CancelledError('deploy cancelled');
+        await collectGarbage(state, asm.manifest.images, opts.gc, emit);
+        return { ok: images.every((i) => i.status === 'built' || i.status === 'cached'), images };
+      },
+      {
+        signal: opts.signal,
+        command: 'imgsdk deploy',
+        onWait: (holder) =>
+          emit({ type: 'waiting', id: '-', holder, line: `waiting for ${holder} to release ${state.root}/${MUTEX_FILE}` }),
+      },
+    )
+    .catch((e: unknown) => {
+      throw stateFsError(e, state.root) ?? e;
+    });
 }
 
 /**
  * GC after a deploy, still under the state directory's mutex. Never fails the deploy: a GC that
  * cannot finish only leaves more behind, said as a warning.
  */
-async function collectGarbage(state: StateDir, images: Manifest['images'], gc: GcOptions | false | undefined, emit: (e: DeployEvent) => void): Promise<void> {
+async function collectGarbage(
+  state: StateDir,
+  images: Manifest['images'],
+  gc: GcOptions | false | undefined,
+  emit: (e: DeployEvent) => void,
+): Promise<void> {
   const env = process.env.IMGSDK_STATE_BUDGET;
   if (gc === false || env === '0') return;
   const budget = gc?.budget ?? (env && /^\d+$/.test(env) ? Number(env) : undefined);
@@ -197,7 +223,11 @@ async function collectGarbage(state: StateDir, images: Manifest['images'], gc: G
     const plan = await planGc(state.root, liveKeysOf(images), { ...gc, ...(budget !== undefined ? { budget } : {}) });
     if (!plan.remove.length) return;
     const freed = await runGc(plan);
-    emit({ type: 'log', id: '-', line: `state directory: removed ${plan.remove.length} unused file${plan.remove.length === 1 ? '' : 's'} (${formatSize(freed)}); it holds ${formatSize(plan.after)}` });
+    emit({
+      type: 'log',
+      id: '-',
+      line: `state directory: removed ${plan.remove.length} unused file${plan.remove.length === 1 ? '' : 's'} (${formatSize(freed)}); it holds ${formatSize(plan.after)}`,
+    });
   } catch (err) {
     emit({ type: 'log', id: '-', line: `warning: state directory garbage collection failed: ${(err as Error).message}` });
   }
@@ -215,7 +245,18 @@ function cachedBuild(ctx: Ctx, id: string): Promise<ImageResult> {
     const reports = ['PACKAGES.md', SBOM_FILE, PROVENANCE_FILE].map((name) => ({ name, path: c.state.reportPath(id, t.prefix + name) }));
     const log = (line: string) => c.emit({ type: 'log', id, line });
     // A platform the engine does not get is restored into the state directory only.
-    const job = { id, key: t.key, tags: t.tags, state: c.state, ancestors, reports, load: c.ship.load && t.engine, engine: c.engine, log, forced: !!(c.opts.force || c.opts.forceAll) };
+    const job = {
+      id,
+      key: t.key,
+      tags: t.tags,
+      state: c.state,
+      ancestors,
+      reports,
+      load: c.ship.load && t.engine,
+      engine: c.engine,
+      log,
+      forced: !!(c.opts.force || c.opts.forceAll),
+    };
     return import('./cache/hook').then(({ withRegistryCache }) => withRegistryCache(c.cache, job, () => deployTarget(c, id, t)));
   });
 }
@@ -236,7 +277,11 @@ async function deployTarget(ctx: Ctx, id: string, target: PlatformTarget): Promi
   const { key, platform } = target;
   const trace = traceOf(ctx, id, target);
   await mkdir(join(state.imageDir(id), target.prefix), { recursive: true });
-  const reports = { report: state.reportPath(id, target.prefix + 'PACKAGES.md'), sbom: state.reportPath(id, target.prefix + SBOM_FILE), provenance: state.reportPath(id, target.prefix + PROVENANCE_FILE) };
+  const reports = {
+    report: state.reportPath(id, target.prefix + 'PACKAGES.md'),
+    sbom: state.reportPath(id, target.prefix + SBOM_FILE),
+    provenance: state.reportPath(id, target.prefix + PROVENANCE_FILE),
+  };
   // A cache hit reads the layer file only to export it; else it is not hashed (its size is checked).
   const recorded = await state.readBuild(id, key, { verifyLayer: !!(ctx.ship.oci || ctx.ship.archive) });
   const previousEntries = recorded ? await state.readEntries(id, key) : null;
@@ -244,13 +289,28 @@ async function deployTarget(ctx: Ctx, id: string, target: PlatformTarget): Promi
   const existing = ship(ctx, target).load ? await (await ctx.engine()).inspectImage(`${id}:${shortKey(key)}`) : null;
   const facts: PlanFacts = {
     // The image as this platform's build sees it: its key, phase-1 key and their inputs.
-    id, image: platformView(m, platform), files: def.files, kind: target.builder.kind, needsBuilder: needsBuilder(def), built: previous?.imageId ?? null, rootfs: false,
+    id,
+    image: platformView(m, platform),
+    files: def.files,
+    kind: target.builder.kind,
+    needsBuilder: needsBuilder(def),
+    built: previous?.imageId ?? null,
+    rootfs: false,
     deployed: deployedOn(await readDeployed(state, id), platform),
     engine: ship(ctx, target).load ? (existing ? { id: existing.id, key: existing.labels[LABEL_KEY] ?? null } : null) : undefined,
     force: opts.forceAll ? 'phase1' : opts.force ? 'phase2' : null,
   };
   const plan = planImage(facts);
-  if (plan.action === 'cached' && previous) return shipCached(ctx, { id, target, trace, reports, reason: plan.reason, previous: { record: previous, entries: previousEntries! }, existing: existing?.id ?? null });
+  if (plan.action === 'cached' && previous)
+    return shipCached(ctx, {
+      id,
+      target,
+      trace,
+      reports,
+      reason: plan.reason,
+      previous: { record: previous, entries: previousEntries! },
+      existing: existing?.id ?? null,
+    });
   const { buildTarget } = await import('./build-target');
   return buildTarget(ctx, { id, target, facts, trace, reports });
 }
@@ -267,7 +327,11 @@ function ship(ctx: Ctx, target: PlatformTarget): ShipOptions {
  */
 async function shipCached(
   ctx: Ctx,
-  c: Pick<BuildJob, 'id' | 'target' | 'trace' | 'reports'> & { readonly reason: string; readonly previous: Built; readonly existing: string | null },
+  c: Pick<BuildJob, 'id' | 'target' | 'trace' | 'reports'> & {
+    readonly reason: string;
+    readonly previous: Built;
+    readonly existing: string | null;
+  },
 ): Promise<TargetOutcome> {
   const { id, target, trace, reports, previous } = c;
   const { record } = previous;
@@ -284,13 +348,32 @@ async function shipCached(
   const { shipImage, recordedLabels } = await import('../image/ship');
   const arch = platform ? platformInfo(platform).arch : target.builder.arch;
   const chain = await ancestors(ctx, id, platform);
-  const shipped = await shipImage({
-    ...shipSite(ctx, id, target, arch, trace.log), config: { json: record.configJson, digest: record.imageId }, diffIds: record.diffIds,
-    accounts: accountsOf(ctx.asm, id, chain, record.createdAccounts), provenance, sbom, extraLabels: recordedLabels(record.configJson, [LABEL_SBOM]),
-  }, ship(ctx, target));
+  const shipped = await shipImage(
+    {
+      ...shipSite(ctx, id, target, arch, trace.log),
+      config: { json: record.configJson, digest: record.imageId },
+      diffIds: record.diffIds,
+      accounts: accountsOf(ctx.asm, id, chain, record.createdAccounts),
+      provenance,
+      sbom,
+      extraLabels: recordedLabels(record.configJson, [LABEL_SBOM]),
+    },
+    ship(ctx, target),
+  );
   await writeDeployed(ctx.state, id, ctx.asm.manifest.images[id], ctx.asm.images.get(id)!);
   ctx.emit({ type: 'cached', id, digest: record.imageId });
-  const result = { id, status: 'cached' as const, digest: record.imageId, size: record.size, tags: target.tags, cached: true, reason: c.reason, ...reports, debug: shipped.debug ?? undefined, pushed: shipped.pushed };
+  const result = {
+    id,
+    status: 'cached' as const,
+    digest: record.imageId,
+    size: record.size,
+    tags: target.tags,
+    cached: true,
+    reason: c.reason,
+    ...reports,
+    debug: shipped.debug ?? undefined,
+    pushed: shipped.pushed,
+  };
   return { result: platform ? { ...result, platform } : result, exports: shipped.exports };
 }
 
@@ -311,7 +394,9 @@ function shipOptions(opts: DeployOptions): ShipOptions {
 function checkPushNames(registry: string, ids: readonly string[]): void {
   const long = ids.filter((id) => `${registry}/${id}`.length > MAX_REPOSITORY_LENGTH);
   if (long.length) {
-    throw new UsageError(`--push ${registry}: ${long.map((id) => `${registry}/${shorten(id)}`).join(', ')} would be longer than the ${MAX_REPOSITORY_LENGTH} characters a registry takes as a repository name`);
+    throw new UsageError(
+      `--push ${registry}: ${long.map((id) => `${registry}/${shorten(id)}`).join(', ')} would be longer than the ${MAX_REPOSITORY_LENGTH} characters a registry takes as a repository name`,
+    );
   }
 }
 
@@ -328,7 +413,7 @@ export function select(asm: LoadedAssembly, patterns: readonly string[], exclusi
   }
   if (!exclusively) {
     const stack = [...chosen];
-    while (stack.length) for (const d of asm.manifest.images[stack.pop()!].dependsOn) if (!chosen.has(d)) chosen.add(d), stack.push(d);
+    while (stack.length) for (const d of asm.manifest.images[stack.pop()!].dependsOn) if (!chosen.has(d)) (chosen.add(d), stack.push(d));
   }
   return all.filter((id) => chosen.has(id));
 }
@@ -339,9 +424,9 @@ function assemblyEpoch(asm: LoadedAssembly, opts: DeployOptions): number {
   const env = process.env.SOURCE_DATE_EPOCH;
   const wanted = opts.epoch !== undefined ? parseEpoch(opts.epoch, 'epoch') : env ? parseEpoch(env) : epoch;
   if (wanted !== epoch) {
-    throw new UsageError(`${opts.epoch !== undefined ? 'epoch' : 'SOURCE_DATE_EPOCH'} is ${wanted}, but the assembly in ${asm.dir} was synthesized with ${epoch} (an input of every key): synthesize it again`);
+    throw new UsageError(
+      `${opts.epoch !== undefined ? 'epoch' : 'SOURCE_DATE_EPOCH'} is ${wanted}, but the assembly in ${asm.dir} was synthesized with ${epoch} (an input of every key): synthesize it again`,
+    );
   }
   return epoch;
 }
-
-

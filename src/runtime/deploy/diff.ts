@@ -31,7 +31,12 @@ export interface DiffEntry {
    */
   readonly phase?: 'phase1' | 'phase2';
   /** Per platform, for an image that names platforms: its key and whether it would rebuild. */
-  readonly platforms?: readonly { readonly platform: string; readonly rebuild: boolean; readonly key: string; readonly previousKey: string | null }[];
+  readonly platforms?: readonly {
+    readonly platform: string;
+    readonly rebuild: boolean;
+    readonly key: string;
+    readonly previousKey: string | null;
+  }[];
 }
 
 /** `diff` options. */
@@ -50,11 +55,22 @@ const DEPLOYED = 'deployed.json';
 /** Records that `m` (built or cached) is what a deploy of `id` left in the engine; with `def`, which files it had. */
 export async function writeDeployed(state: StateDir, id: string, m: ManifestImage, def?: ImageDef): Promise<void> {
   const platforms = m.platforms
-    ? Object.fromEntries(Object.entries(m.platforms).map(([p, v]) => [p, { key: v.key, inputs: v.inputs, ...(v.phase1Key ? { phase1Key: v.phase1Key } : {}) }]))
+    ? Object.fromEntries(
+        Object.entries(m.platforms).map(([p, v]) => [
+          p,
+          { key: v.key, inputs: v.inputs, ...(v.phase1Key ? { phase1Key: v.phase1Key } : {}) },
+        ]),
+      )
     : undefined;
   const rec: DeployedRecord = {
-    id, key: m.key, parent: m.parent, builder: m.builder, inputs: m.inputs ?? null,
-    ...(m.phase1Key ? { phase1Key: m.phase1Key } : {}), ...(def ? { files: fileDigests(def.files) } : {}), ...(platforms ? { platforms } : {}),
+    id,
+    key: m.key,
+    parent: m.parent,
+    builder: m.builder,
+    inputs: m.inputs ?? null,
+    ...(m.phase1Key ? { phase1Key: m.phase1Key } : {}),
+    ...(def ? { files: fileDigests(def.files) } : {}),
+    ...(platforms ? { platforms } : {}),
   };
   await writeAtomic(join(state.imageDir(id), DEPLOYED), JSON.stringify(rec, null, 2) + '\n');
 }
@@ -64,9 +80,16 @@ export async function readDeployed(state: StateDir, id: string): Promise<Deploye
   const rec = await readJson<DeployedRecord>(join(state.imageDir(id), DEPLOYED));
   // Only a record of this image with every field of its kind: anything else is no baseline (the image counts as new).
   const isMap = (x: unknown) => !!x && typeof x === 'object' && !Array.isArray(x);
-  const ok = !!rec && isMap(rec) && rec.id === id && typeof rec.key === 'string' && (rec.inputs === null || isMap(rec.inputs)) &&
-    (rec.phase1Key === undefined || typeof rec.phase1Key === 'string') && (rec.files === undefined || isMap(rec.files)) &&
-    (rec.platforms === undefined || (isMap(rec.platforms) && Object.values(rec.platforms).every((p) => isMap(p) && typeof p.key === 'string')));
+  const ok =
+    !!rec &&
+    isMap(rec) &&
+    rec.id === id &&
+    typeof rec.key === 'string' &&
+    (rec.inputs === null || isMap(rec.inputs)) &&
+    (rec.phase1Key === undefined || typeof rec.phase1Key === 'string') &&
+    (rec.files === undefined || isMap(rec.files)) &&
+    (rec.platforms === undefined ||
+      (isMap(rec.platforms) && Object.values(rec.platforms).every((p) => isMap(p) && typeof p.key === 'string')));
   return ok ? rec : null;
 }
 
@@ -86,7 +109,19 @@ export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffE
     const m = now.images[id];
     const deployed = await readDeployed(state, id);
     const synthesized = onDisk?.images?.[id];
-    const base: DeployedRecord | null = deployed ?? (synthesized ? { id, key: synthesized.key, phase1Key: synthesized.phase1Key, parent: synthesized.parent, builder: synthesized.builder, inputs: synthesized.inputs ?? null, ...(synthesized.platforms ? { platforms: synthesized.platforms } : {}) } : null);
+    const base: DeployedRecord | null =
+      deployed ??
+      (synthesized
+        ? {
+            id,
+            key: synthesized.key,
+            phase1Key: synthesized.phase1Key,
+            parent: synthesized.parent,
+            builder: synthesized.builder,
+            inputs: synthesized.inputs ?? null,
+            ...(synthesized.platforms ? { platforms: synthesized.platforms } : {}),
+          }
+        : null);
     const baseline = deployed ? 'deployed' : synthesized ? 'assembly' : 'none';
     if (!base) {
       out.push({ id, rebuild: true, key: m.key, previousKey: null, baseline, reasons: ['new: never deployed nor synthesized'] });
@@ -96,7 +131,10 @@ export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffE
     if (!deployed) {
       // A synth builds nothing: an image never deployed is built by the next deploy,
       // whatever the assembly says. What changed since that synth is said too.
-      const since = base.key === m.key ? [] : changedInputs(m, base, def?.files, now.builders[m.builder]?.kind).map((r) => `since the last synth: ${r}`);
+      const since =
+        base.key === m.key
+          ? []
+          : changedInputs(m, base, def?.files, now.builders[m.builder]?.kind).map((r) => `since the last synth: ${r}`);
       out.push({ id, rebuild: true, key: m.key, previousKey: base.key, baseline, reasons: ['never deployed', ...since] });
       continue;
     }
@@ -105,9 +143,25 @@ export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffE
       continue;
     }
     // The baseline's build stands in for the state: the same key is cached, the same phase-1 key reuses its rootfs.
-    const p = planImage({ id, image: m, needsBuilder: def ? needsBuilder(def) : true, built: base.key === m.key ? base.key : null, rootfs: !!m.phase1Key && base.phase1Key === m.phase1Key, deployed: base });
+    const p = planImage({
+      id,
+      image: m,
+      needsBuilder: def ? needsBuilder(def) : true,
+      built: base.key === m.key ? base.key : null,
+      rootfs: !!m.phase1Key && base.phase1Key === m.phase1Key,
+      deployed: base,
+    });
     if (p.action === 'cached') out.push({ id, rebuild: false, key: m.key, previousKey: base.key, baseline, reasons: [] });
-    else out.push({ id, rebuild: true, key: m.key, previousKey: base.key, baseline, reasons: changedInputs(m, base, def?.files, now.builders[m.builder]?.kind), phase: p.action });
+    else
+      out.push({
+        id,
+        rebuild: true,
+        key: m.key,
+        previousKey: base.key,
+        baseline,
+        reasons: changedInputs(m, base, def?.files, now.builders[m.builder]?.kind),
+        phase: p.action,
+      });
   }
   return out;
 }
@@ -118,7 +172,14 @@ export async function diff(now: Manifest, opts: DiffOptions = {}): Promise<DiffE
  * build of the first platform's key, `linux/amd64`'s unless narrowed); one the
  * baseline lacks is new.
  */
-function diffPlatforms(id: string, m: ManifestImage, base: DeployedRecord, baseline: DiffEntry['baseline'], def?: ImageDef, kind?: BuilderKind): DiffEntry {
+function diffPlatforms(
+  id: string,
+  m: ManifestImage,
+  base: DeployedRecord,
+  baseline: DiffEntry['baseline'],
+  def?: ImageDef,
+  kind?: BuilderKind,
+): DiffEntry {
   const now = m.platforms ?? {};
   const first = m.platforms ? Object.keys(m.platforms)[0] : null;
   const was = base.platforms ?? (first ? { [first]: { key: base.key, inputs: base.inputs ?? {}, phase1Key: base.phase1Key } } : {});
@@ -127,7 +188,11 @@ function diffPlatforms(id: string, m: ManifestImage, base: DeployedRecord, basel
   let phase: 'phase1' | 'phase2' | undefined;
   for (const p of Object.keys(now)) {
     const b = was[p];
-    const r = !b ? ['new platform'] : b.key === now[p].key ? [] : changedInputs(platformView(m, p), { ...base, key: b.key, inputs: b.inputs, phase1Key: b.phase1Key }, def?.files, kind);
+    const r = !b
+      ? ['new platform']
+      : b.key === now[p].key
+        ? []
+        : changedInputs(platformView(m, p), { ...base, key: b.key, inputs: b.inputs, phase1Key: b.phase1Key }, def?.files, kind);
     if (r.length) phase = phase === 'phase1' || !b || !now[p].phase1Key || b.phase1Key !== now[p].phase1Key ? 'phase1' : 'phase2';
     reasons.push(...r.map((x) => `${p}: ${x}`));
     platforms.push({ platform: p, rebuild: r.length > 0, key: now[p].key, previousKey: b?.key ?? null });
@@ -138,7 +203,16 @@ function diffPlatforms(id: string, m: ManifestImage, base: DeployedRecord, basel
     reasons.push(...changedInputs(m, base, def?.files, kind));
     phase = 'phase1';
   }
-  return { id, rebuild: reasons.length > 0, key: m.key, previousKey: base.key, baseline, reasons, ...(phase ? { phase } : {}), ...(m.platforms ? { platforms } : {}) };
+  return {
+    id,
+    rebuild: reasons.length > 0,
+    key: m.key,
+    previousKey: base.key,
+    baseline,
+    reasons,
+    ...(phase ? { phase } : {}),
+    ...(m.platforms ? { platforms } : {}),
+  };
 }
 
 async function readJson<T>(path: string): Promise<T | null> {

@@ -16,8 +16,23 @@ export type Phase = 'builder' | 'phase1' | 'pipeline' | 'phase2';
  * record) and `ship` (OCI layout, push, key tags).
  */
 export type Step =
-  | 'lock' | 'builder' | 'container' | 'setup' | 'apt-update' | 'apt-download' | 'apt-install' | 'files' | 'rootfs-tar'
-  | 'stream' | 'finish' | 'pipeline' | 'sbom' | 'layer' | 'load' | 'record' | 'ship';
+  | 'lock'
+  | 'builder'
+  | 'container'
+  | 'setup'
+  | 'apt-update'
+  | 'apt-download'
+  | 'apt-install'
+  | 'files'
+  | 'rootfs-tar'
+  | 'stream'
+  | 'finish'
+  | 'pipeline'
+  | 'sbom'
+  | 'layer'
+  | 'load'
+  | 'record'
+  | 'ship';
 
 /** Progress of a deploy, as the CLI renders it. */
 export type DeployEvent =

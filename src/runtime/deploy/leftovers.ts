@@ -21,7 +21,10 @@ import { shortKey } from '../../contract/names';
  * otherwise the same engine.
  */
 export function labelledEngine(engine: Engine, labels: Readonly<Record<string, string>>): Engine {
-  const add = <O extends { readonly labels?: Readonly<Record<string, string>> }>(opts: O): O => ({ ...opts, labels: { ...opts.labels, ...labels } });
+  const add = <O extends { readonly labels?: Readonly<Record<string, string>> }>(opts: O): O => ({
+    ...opts,
+    labels: { ...opts.labels, ...labels },
+  });
   const wrapped = Object.create(engine) as Engine;
   return Object.assign(wrapped, {
     withContainer: ((opts, fn) => engine.withContainer(add(opts), fn)) as Engine['withContainer'],

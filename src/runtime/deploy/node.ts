@@ -31,7 +31,10 @@ export interface NodeResult {
 }
 
 /** Options of a node: the registry cache is required; the rest as deploy's. */
-export interface NodeOptions extends Pick<DeployOptions, 'stateDir' | 'engine' | 'onEvent' | 'signal' | 'signKey' | 'signKeyPassphrase' | 'trustKeys' | 'load'> {
+export interface NodeOptions extends Pick<
+  DeployOptions,
+  'stateDir' | 'engine' | 'onEvent' | 'signal' | 'signKey' | 'signKeyPassphrase' | 'trustKeys' | 'load'
+> {
   /** The registry cache `host[:port]/prefix` every node of the workflow shares. */
   readonly cache: string;
   /** The platform to build (`linux/arm64`). @default the host's */
@@ -88,7 +91,8 @@ export function platformOf(asm: LoadedAssembly, id: string, asked: string | unde
   const wanted = asked ? normalizePlatform(asked) : null;
   if (asked && !wanted) throw new UsageError(`--platform "${asked}" is not a platform imgsdk knows`);
   if (!names.length) {
-    if (wanted && wanted !== hostPlatform()) throw new UsageError(`${id} names no platforms, so it builds for the host (${hostPlatform()}), not ${wanted}`);
+    if (wanted && wanted !== hostPlatform())
+      throw new UsageError(`${id} names no platforms, so it builds for the host (${hostPlatform()}), not ${wanted}`);
     return null;
   }
   const p = wanted ?? hostPlatform();
@@ -127,7 +131,12 @@ export function dependencyClosure(manifest: Manifest, id: string): string[] {
  * into the state directory; one that is not there is an UnavailableError (retryable:
  * its node has not published it yet). Nothing is loaded into the engine.
  */
-async function restoreDependencies(asm: LoadedAssembly, id: string, platforms: readonly (string | null)[], opts: NodeOptions): Promise<void> {
+async function restoreDependencies(
+  asm: LoadedAssembly,
+  id: string,
+  platforms: readonly (string | null)[],
+  opts: NodeOptions,
+): Promise<void> {
   const deps = dependencyClosure(asm.manifest, id);
   if (!deps.length) return;
   const { openCache, restoreFromCache } = await import('./cache/registry');
@@ -144,12 +153,24 @@ async function restoreDependencies(asm: LoadedAssembly, id: string, platforms: r
       if (await state.readBuild(d, key)) continue;
       const ancestors: string[] = [];
       for (let a = asm.images.get(d)!.parent; a; a = asm.images.get(a)!.parent) ancestors.push(a);
-      const job = { id: d, key, tags: [], state, ancestors, reports: [], load: false, engine: () => Promise.reject(new ImgsdkError('INTERNAL', 'a dependency is not loaded into the engine')), log };
+      const job = {
+        id: d,
+        key,
+        tags: [],
+        state,
+        ancestors,
+        reports: [],
+        load: false,
+        engine: () => Promise.reject(new ImgsdkError('INTERNAL', 'a dependency is not loaded into the engine')),
+        log,
+      };
       if (!(await restoreFromCache(cache, job))) missing.push(`${d}${p ? ` (${p})` : ''} at key ${shortKey(key)}`);
     }
   }
   if (missing.length) {
-    throw new UnavailableError(`${id}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in the registry cache ${cache.registry} yet (a node builds only its own image; run the dependency's node first)`);
+    throw new UnavailableError(
+      `${id}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in the registry cache ${cache.registry} yet (a node builds only its own image; run the dependency's node first)`,
+    );
   }
 }
 
@@ -159,12 +180,23 @@ async function publishNode(asm: LoadedAssembly, id: string, opts: NodeOptions): 
   const targets = platformTargets(asm, id);
   const found = await Promise.all(targets.map((t) => cache.lookup(id, t.key)));
   const missing = targets.filter((_, i) => !found[i]).map((t) => `${t.platform ?? 'its build'} at key ${shortKey(t.key)}`);
-  if (missing.length) throw new UnavailableError(`${id}: ${missing.join(', ')} not in the registry cache ${cache.registry} yet: run its build nodes first`);
+  if (missing.length)
+    throw new UnavailableError(`${id}: ${missing.join(', ')} not in the registry cache ${cache.registry} yet: run its build nodes first`);
   const key = asm.manifest.images[id].key;
   // Without --push there is nothing to send: every platform is in the cache, which is what this step checks.
   if (!opts.push) return { image: id, platform: null, key, digest: found[targets.findIndex((t) => t.engine)]!.digest, status: 'published' };
-  await restoreDependencies(asm, id, targets.map((t) => t.platform), opts);
-  const r = await deployAssembly(asm, { ...deployOptions({ ...opts, load: opts.load ?? true }), select: [id], exclusively: true, push: opts.push });
+  await restoreDependencies(
+    asm,
+    id,
+    targets.map((t) => t.platform),
+    opts,
+  );
+  const r = await deployAssembly(asm, {
+    ...deployOptions({ ...opts, load: opts.load ?? true }),
+    select: [id],
+    exclusively: true,
+    push: opts.push,
+  });
   const img = r.images[0];
   if (img.status === 'failed') throw img.error instanceof Error ? img.error : new BuildError(id, img.reason);
   // Defence in depth: a publish never builds (every entry was there a moment ago; a build means it vanished).
@@ -173,7 +205,9 @@ async function publishNode(asm: LoadedAssembly, id: string, opts: NodeOptions): 
 }
 
 /** The node's registry cache (checked to answer first), and a lookup of one entry. */
-async function openNodeCache(opts: NodeOptions): Promise<{ readonly registry: string; lookup(id: string, key: string): Promise<{ readonly digest: string } | null> }> {
+async function openNodeCache(
+  opts: NodeOptions,
+): Promise<{ readonly registry: string; lookup(id: string, key: string): Promise<{ readonly digest: string } | null> }> {
   const { openCache, lookupEntry } = await import('./cache/registry');
   const cache = await openCache(opts.cache, process.env, await signingOf(opts));
   return { registry: cache.registry, lookup: (id, key) => lookupEntry(cache, id, key) };
@@ -182,7 +216,13 @@ async function openNodeCache(opts: NodeOptions): Promise<{ readonly registry: st
 /** Deploy's options for a node: its own state directory, no GC (the directory is thrown away with the node), one image. */
 function deployOptions(opts: NodeOptions): DeployOptions {
   return {
-    stateDir: opts.stateDir, engine: opts.engine, onEvent: opts.onEvent, signal: opts.signal, cache: opts.cache, concurrency: 1, gc: false,
+    stateDir: opts.stateDir,
+    engine: opts.engine,
+    onEvent: opts.onEvent,
+    signal: opts.signal,
+    cache: opts.cache,
+    concurrency: 1,
+    gc: false,
     ...(opts.load !== undefined ? { load: opts.load } : {}),
     ...(opts.signKey !== undefined ? { signKey: opts.signKey } : {}),
     ...(opts.signKeyPassphrase !== undefined ? { signKeyPassphrase: opts.signKeyPassphrase } : {}),

@@ -31,7 +31,9 @@ export interface DeployedRecord {
   /** `.file()` paths → digest of their definition (content, mode, owner, target), to name the ones that changed. */
   readonly files?: Readonly<Record<string, string>>;
   /** Per platform, for an image that names platforms: that build's keys and inputs. */
-  readonly platforms?: Readonly<Record<string, { readonly key: string; readonly inputs: Readonly<Record<string, string>>; readonly phase1Key?: string }>>;
+  readonly platforms?: Readonly<
+    Record<string, { readonly key: string; readonly inputs: Readonly<Record<string, string>>; readonly phase1Key?: string }>
+  >;
 }
 
 /** What the engine has under `<id>:<key12>`. */
@@ -77,12 +79,16 @@ export function planImage(f: PlanFacts): Plan {
   const asked = f.engine !== undefined;
   const inEngine = !asked || (!!f.engine && f.engine.key === f.image.key && f.engine.id === f.built);
   if (f.built && inEngine && !f.force) {
-    return { action: 'cached', reason: asked ? 'an image with this key is in the engine' : 'a build with this key is in the state directory' };
+    return {
+      action: 'cached',
+      reason: asked ? 'an image with this key is in the engine' : 'a build with this key is in the state directory',
+    };
   }
   const action: Action = f.force === 'phase1' || (f.needsBuilder && !f.rootfs) ? 'phase1' : 'phase2';
   let reason: string;
   if (f.force) reason = f.force === 'phase1' ? 'forced (phase 1 and 2)' : 'forced (phase 2)';
-  else if (f.built) reason = f.engine ? 'the image in the engine does not match the build record' : `no image ${f.id}:${key12} in the engine`;
+  else if (f.built)
+    reason = f.engine ? 'the image in the engine does not match the build record' : `no image ${f.id}:${key12} in the engine`;
   else if (f.deployed && f.deployed.key !== f.image.key) reason = changedInputs(f.image, f.deployed, f.files, f.kind).join('; ');
   else reason = 'no build record in the state directory';
   return { action, reason };
@@ -108,7 +114,13 @@ export function deployedOn(rec: DeployedRecord | null, platform: string | null):
 /** An image that installs nothing and runs no hook gets its (empty) rootfs without a container. */
 export function needsBuilder(def: ImageDef): boolean {
   const h = def.hooks;
-  return def.packages.length > 0 || h.configureBuilder.length > 0 || h.configureRootfs.length > 0 || h.finishRootfs.length > 0 || def.portage.downloads.length > 0;
+  return (
+    def.packages.length > 0 ||
+    h.configureBuilder.length > 0 ||
+    h.configureRootfs.length > 0 ||
+    h.finishRootfs.length > 0 ||
+    def.portage.downloads.length > 0
+  );
 }
 
 /** Names of the key's inputs, as a person reads them. */
@@ -148,9 +160,15 @@ export function changedInputs(m: ManifestImage, base: DeployedRecord, files?: re
   for (const k of [...new Set([...Object.keys(now), ...Object.keys(was)])].sort(order)) {
     if (now[k] === was[k]) continue;
     if (k === 'parent') {
-      reasons.push(m.parent !== base.parent ? `parent changed from ${base.parent ?? 'scratch'} to ${m.parent ?? 'scratch'}` : `parent ${m.parent} changed`);
+      reasons.push(
+        m.parent !== base.parent
+          ? `parent changed from ${base.parent ?? 'scratch'} to ${m.parent ?? 'scratch'}`
+          : `parent ${m.parent} changed`,
+      );
     } else if (k === 'builder') {
-      reasons.push(m.builder !== base.builder ? `builder changed from ${base.builder} to ${m.builder}` : `builder ${m.builder} changed (builder key)`);
+      reasons.push(
+        m.builder !== base.builder ? `builder changed from ${base.builder} to ${m.builder}` : `builder ${m.builder} changed (builder key)`,
+      );
     } else if (k === 'copies') {
       reasons.push(`copied image changed (${m.dependsOn.filter((d) => d !== m.parent).join(', ') || 'copies removed'})`);
     } else if (k === 'files' && files && base.files) {

@@ -27,7 +27,11 @@ export interface PlatformsContext {
  * its image indexes. The result is the engine platform's, with every platform's
  * under `platforms` and the index's digests under `pushed`.
  */
-export async function buildPlatforms<C extends PlatformsContext>(ctx: C, id: string, run: (ctx: C, target: PlatformTarget) => Promise<TargetOutcome>): Promise<ImageResult> {
+export async function buildPlatforms<C extends PlatformsContext>(
+  ctx: C,
+  id: string,
+  run: (ctx: C, target: PlatformTarget) => Promise<TargetOutcome>,
+): Promise<ImageResult> {
   const targets = platformTargets(ctx.asm, id, ctx.opts.platform ?? hostPlatform());
   if (targets.length === 1 && targets[0].platform === null) return (await run(ctx, targets[0])).result;
   const outcomes: TargetOutcome[] = [];
@@ -35,7 +39,11 @@ export async function buildPlatforms<C extends PlatformsContext>(ctx: C, id: str
     // One 'done' per image: a platform's own end is a log line.
     const emit = (e: DeployEvent) =>
       e.type === 'done' || e.type === 'cached'
-        ? ctx.emit({ type: 'log', id, line: `${t.platform}: ${e.type === 'done' ? 'built' : 'cached'} ${e.digest.slice(0, 19)}${t.engine && ctx.ship.load ? ` (loaded as ${t.tags.join(', ')})` : ''}` })
+        ? ctx.emit({
+            type: 'log',
+            id,
+            line: `${t.platform}: ${e.type === 'done' ? 'built' : 'cached'} ${e.digest.slice(0, 19)}${t.engine && ctx.ship.load ? ` (loaded as ${t.tags.join(', ')})` : ''}`,
+          })
         : e.type === 'log'
           ? ctx.emit({ ...e, line: `[${t.platform}] ${e.line}` })
           : e.type === 'building' && t.platform
@@ -55,9 +63,16 @@ export async function buildPlatforms<C extends PlatformsContext>(ctx: C, id: str
   const cached = results.every((r) => r.cached);
   const built = results.filter((r) => !r.cached).map((r) => r.platform);
   const reason = cached ? main.reason : `${built.join(', ')}: ${results.find((r) => !r.cached)!.reason}`;
-  ctx.emit(cached ? { type: 'cached', id, digest: main.digest! } : { type: 'done', id, digest: main.digest!, size: main.size ?? 0, reason });
+  ctx.emit(
+    cached ? { type: 'cached', id, digest: main.digest! } : { type: 'done', id, digest: main.digest!, size: main.size ?? 0, reason },
+  );
   return {
-    ...main, status: cached ? 'cached' : 'built', cached, reason, tags: imageTagsOf(ctx.asm, id), pushed: pushed.length ? pushed : main.pushed,
+    ...main,
+    status: cached ? 'cached' : 'built',
+    cached,
+    reason,
+    tags: imageTagsOf(ctx.asm, id),
+    pushed: pushed.length ? pushed : main.pushed,
     platforms: results.map((r) => ({ ...r })),
   };
 }

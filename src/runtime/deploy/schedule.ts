@@ -50,10 +50,12 @@ export async function schedule<T>(
         continue;
       }
       if (running.size >= limit || !ready(id)) continue;
-      const p = run(id).then(
-        (value) => void outcomes.set(id, { status: 'ok', value }),
-        (error) => void outcomes.set(id, { status: 'failed', error }),
-      ).finally(() => running.delete(id));
+      const p = run(id)
+        .then(
+          (value) => void outcomes.set(id, { status: 'ok', value }),
+          (error) => void outcomes.set(id, { status: 'failed', error }),
+        )
+        .finally(() => running.delete(id));
       running.set(id, p);
       progressed = true;
     }

@@ -41,7 +41,10 @@ export async function signingOf(opts: SigningOptions): Promise<Signing> {
 async function publicPem(key: string, passphrase: string | undefined): Promise<string> {
   const { createPrivateKey, createPublicKey } = await import('node:crypto');
   const text = key.trimStart().startsWith('-----BEGIN') ? key : await readFile(key, 'utf8');
-  return createPublicKey(createPrivateKey({ key: text, format: 'pem', ...(passphrase !== undefined ? { passphrase } : {}) })).export({ type: 'spki', format: 'pem' }) as string;
+  return createPublicKey(createPrivateKey({ key: text, format: 'pem', ...(passphrase !== undefined ? { passphrase } : {}) })).export({
+    type: 'spki',
+    format: 'pem',
+  }) as string;
 }
 
 /** An OpenVEX document from a file, checked to be one. */
@@ -56,7 +59,9 @@ async function readVex(path: string): Promise<string> {
     throw new UsageError(`--vex ${path}: not JSON (${(err as Error).message})`);
   }
   if (!String(doc['@context'] ?? '').startsWith('https://openvex.dev/ns') || !Array.isArray(doc.statements)) {
-    throw new UsageError(`--vex ${path}: not an OpenVEX document (an "@context" of https://openvex.dev/ns/v0.2.0 and a "statements" list are expected)`);
+    throw new UsageError(
+      `--vex ${path}: not an OpenVEX document (an "@context" of https://openvex.dev/ns/v0.2.0 and a "statements" list are expected)`,
+    );
   }
   return text;
 }
@@ -65,4 +70,3 @@ export function withSigning(ship: ShipOptions, s: Signing): ShipOptions {
   if (!ship.push || !s.signer) return ship;
   return { ...ship, push: { ...ship.push, signer: s.signer, vex: s.vex } };
 }
-

@@ -25,12 +25,20 @@ export async function retag(engine: Engine, imageId: string, tags: readonly stri
  * image id, which kept the old key's tag: ten deploys, ten tags on one image.
  * @example await pruneKeyTags(engine, manifest, 'acme/web', 'sha256:…', log) // untags acme/web:0a1b2c3d4e5f
  */
-export async function pruneKeyTags(engine: Engine, manifest: Manifest, id: string, imageId: string, log: (l: string) => void): Promise<string[]> {
+export async function pruneKeyTags(
+  engine: Engine,
+  manifest: Manifest,
+  id: string,
+  imageId: string,
+  log: (l: string) => void,
+): Promise<string[]> {
   const info = await engine.inspectImage(imageId);
   const m = manifest.images[id];
   if (!info || !m) return [];
   const current = new Set([m.key, ...Object.values(m.platforms ?? {}).map((p) => p.key)].map(shortKey));
-  const stale = info.repoTags.filter((t) => t.startsWith(`${id}:`) && KEY_TAG.test(t.slice(id.length + 1)) && !current.has(t.slice(id.length + 1)));
+  const stale = info.repoTags.filter(
+    (t) => t.startsWith(`${id}:`) && KEY_TAG.test(t.slice(id.length + 1)) && !current.has(t.slice(id.length + 1)),
+  );
   for (const t of stale) {
     await engine.removeImage(t);
     log(`untagged ${t}: a key this image no longer has`);

@@ -42,7 +42,19 @@ export interface PlatformTarget {
 export function platformTargets(asm: LoadedAssembly, id: string, enginePlatform: string = hostPlatform()): PlatformTarget[] {
   const m = asm.manifest.images[id];
   const b = asm.manifest.builders[asm.images.get(id)!.builder];
-  if (!m.platforms) return [{ platform: null, key: m.key, phase1Key: m.phase1Key ?? m.key, builder: b.def, builderKey: b.key, engine: true, tags: imageTags(id, m.key, m.tags), prefix: '' }];
+  if (!m.platforms)
+    return [
+      {
+        platform: null,
+        key: m.key,
+        phase1Key: m.phase1Key ?? m.key,
+        builder: b.def,
+        builderKey: b.key,
+        engine: true,
+        tags: imageTags(id, m.key, m.tags),
+        prefix: '',
+      },
+    ];
   const names = Object.keys(m.platforms);
   const loaded = names.includes(enginePlatform) ? enginePlatform : names[0];
   return names.map((p, i) => {
@@ -50,8 +62,14 @@ export function platformTargets(asm: LoadedAssembly, id: string, enginePlatform:
     const variant = b.platforms?.[p];
     const builder = variant?.def ?? (typeof forPlatform(b.def, p) === 'string' ? b.def : (forPlatform(b.def, p) as BuilderDef));
     return {
-      platform: p, key: per.key, phase1Key: per.phase1Key ?? per.key, builder, builderKey: variant?.key ?? per.builderKey, engine: p === loaded,
-      tags: p === loaded ? imageTags(id, per.key, m.tags) : [`${id}:${shortKey(per.key)}`], prefix: i === 0 ? '' : `${platformSlug(p)}/`,
+      platform: p,
+      key: per.key,
+      phase1Key: per.phase1Key ?? per.key,
+      builder,
+      builderKey: variant?.key ?? per.builderKey,
+      engine: p === loaded,
+      tags: p === loaded ? imageTags(id, per.key, m.tags) : [`${id}:${shortKey(per.key)}`],
+      prefix: i === 0 ? '' : `${platformSlug(p)}/`,
     };
   });
 }
@@ -102,14 +120,22 @@ export function emulation(platform: string, host: string = hostPlatform(), dir: 
   const uname = platformInfo(platform).uname;
   const entry = `${dir}/qemu-${uname}`;
   if (!existsSync(entry)) {
-    return { ok: false, how: `${platform} programs cannot run on this ${host} host: no binfmt_misc handler ${entry}. Install qemu-user-static and binfmt-support (apt-get install qemu-user-static binfmt-support), or register it: mount -t binfmt_misc binfmt_misc ${dir}; update-binfmts --enable qemu-${uname}` };
+    return {
+      ok: false,
+      how: `${platform} programs cannot run on this ${host} host: no binfmt_misc handler ${entry}. Install qemu-user-static and binfmt-support (apt-get install qemu-user-static binfmt-support), or register it: mount -t binfmt_misc binfmt_misc ${dir}; update-binfmts --enable qemu-${uname}`,
+    };
   }
   const text = readFileSync(entry, 'utf8');
-  if (!/^enabled/m.test(text)) return { ok: false, how: `${platform}: the binfmt_misc handler ${entry} is disabled: update-binfmts --enable qemu-${uname}` };
+  if (!/^enabled/m.test(text))
+    return { ok: false, how: `${platform}: the binfmt_misc handler ${entry} is disabled: update-binfmts --enable qemu-${uname}` };
   const interpreter = /^interpreter (.+)$/m.exec(text)?.[1] ?? '?';
   const flags = /^flags: (.*)$/m.exec(text)?.[1] ?? '';
   // Without F the interpreter is looked up inside the container, where it is not.
-  if (!flags.includes('F')) return { ok: false, how: `${platform}: the binfmt_misc handler ${entry} lacks the F (fix-binary) flag, so it does not work inside containers; use qemu-user-static's handler` };
+  if (!flags.includes('F'))
+    return {
+      ok: false,
+      how: `${platform}: the binfmt_misc handler ${entry} lacks the F (fix-binary) flag, so it does not work inside containers; use qemu-user-static's handler`,
+    };
   return { ok: true, how: `emulated by ${interpreter}` };
 }
 

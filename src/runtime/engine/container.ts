@@ -110,13 +110,18 @@ export class DockerContainer implements ContainerHandle {
     try {
       const info = await this.container.inspect();
       const s = info.State as Docker.ContainerInspectInfo['State'] & { Health?: { Status: string; Log?: { Output: string }[] } };
-      const address = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).find(Boolean);
+      const address = Object.values(info.NetworkSettings?.Networks ?? {})
+        .map((n) => n.IPAddress)
+        .find(Boolean);
       return {
         ...(address ? { address } : {}),
         running: s.Running,
         exitCode: s.Running ? null : s.ExitCode,
         health: s.Health?.Status ?? null,
-        healthLog: (s.Health?.Log ?? []).slice(-3).map((l) => l.Output.trim()).join('\n'),
+        healthLog: (s.Health?.Log ?? [])
+          .slice(-3)
+          .map((l) => l.Output.trim())
+          .join('\n'),
       };
     } catch (err) {
       throw this.fail(`inspect ${this.name}`, err);

@@ -16,7 +16,20 @@ import { trackContainer } from './cleanup';
 import { DockerContainer } from './container';
 import { connectionLost, watchingAgent } from './watch';
 import type { Agent } from 'node:http';
-import { engineKindOf, type ContainerHandle, type EngineKind, type ContainerInfo, type ContainerOptions, type Engine, type ImageInfo, type PullProgress, type RegistryAuth, type RunOptions, type RunResult, type VolumeInfo } from './engine';
+import {
+  engineKindOf,
+  type ContainerHandle,
+  type EngineKind,
+  type ContainerInfo,
+  type ContainerOptions,
+  type Engine,
+  type ImageInfo,
+  type PullProgress,
+  type RegistryAuth,
+  type RunOptions,
+  type RunResult,
+  type VolumeInfo,
+} from './engine';
 import { LABEL_IMAGE, LABEL_OWNED } from '../../contract/labels';
 
 // Where it always was, for its importers.
@@ -117,7 +130,15 @@ function dockerOptions(host: string, env: NodeJS.ProcessEnv): Docker.DockerOptio
       throw new EngineError(`TLS to ${host}: cannot read ${join(dir, f)} (set DOCKER_CERT_PATH)`, { cause: err });
     }
   };
-  return { protocol: 'https', host: url.hostname, port, ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem'), agent: watchingAgent(true) };
+  return {
+    protocol: 'https',
+    host: url.hostname,
+    port,
+    ca: read('ca.pem'),
+    cert: read('cert.pem'),
+    key: read('key.pem'),
+    agent: watchingAgent(true),
+  };
 }
 
 async function ping(docker: Docker, timeoutMs: number): Promise<void> {
@@ -154,7 +175,6 @@ function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number }).statusCode;
 }
 
-
 /**
  * A reference as Docker spells it: Podman answers with fully qualified names
  * (`docker.io/imgsdk/nginx:latest`, `localhost/x:1`) where Docker says
@@ -178,7 +198,13 @@ export function loadedNames(events: readonly Record<string, unknown>[]): string[
   for (const e of events) {
     for (const line of String(e.stream ?? '').split('\n')) {
       const m = /^Loaded image(?:\(s\)| ID)?: (.+)$/.exec(line.trim());
-      if (m) out.push(...m[1].split(',').map((n) => familiarName(n.trim())).filter(Boolean));
+      if (m)
+        out.push(
+          ...m[1]
+            .split(',')
+            .map((n) => familiarName(n.trim()))
+            .filter(Boolean),
+        );
     }
   }
   return out;
@@ -230,7 +256,10 @@ class DockerEngine implements Engine {
    * fails with its own, more telling error.
    */
   private isPodman(): Promise<boolean> {
-    return this.kind().then((k) => k === 'podman', () => false);
+    return this.kind().then(
+      (k) => k === 'podman',
+      () => false,
+    );
   }
 
   /**
@@ -261,7 +290,13 @@ class DockerEngine implements Engine {
   private libpodPull(ref: string): Promise<NodeJS.ReadableStream> {
     return new Promise((resolve, reject) => {
       this.docker.modem.dial(
-        { path: '/v4.0.0/libpod/images/pull?', method: 'POST', options: { reference: ref, tlsVerify: false }, isStream: true, statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such image', 500: 'server error' } },
+        {
+          path: '/v4.0.0/libpod/images/pull?',
+          method: 'POST',
+          options: { reference: ref, tlsVerify: false },
+          isStream: true,
+          statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such image', 500: 'server error' },
+        },
         (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as NodeJS.ReadableStream)),
       );
     });
@@ -277,7 +312,9 @@ class DockerEngine implements Engine {
     if (err instanceof EngineError || err instanceof CancelledError) return err;
     const code = (err as { code?: string }).code;
     if (code && /^(ECONNRESET|EPIPE|ERR_STREAM_PREMATURE_CLOSE)$/.test(code)) {
-      return new EngineError(`${what}: the engine at ${this.host} went away mid-request (${code}): was it stopped or restarted?`, { cause: err });
+      return new EngineError(`${what}: the engine at ${this.host} went away mid-request (${code}): was it stopped or restarted?`, {
+        cause: err,
+      });
     }
     if (code && /^(ECONNREFUSED|ENOENT|EACCES)$/.test(code)) {
       return new EngineError(`${what}: the engine at ${this.host} did not answer (${code})`, { cause: err });
@@ -316,7 +353,13 @@ class DockerEngine implements Engine {
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
       const i = await this.docker.getImage(ref).inspect();
-      return { id: i.Id, repoTags: await this.names(i.RepoTags), labels: i.Config?.Labels ?? {}, size: i.Size, ...(i.RootFS?.Layers ? { layers: i.RootFS.Layers } : {}) };
+      return {
+        id: i.Id,
+        repoTags: await this.names(i.RepoTags),
+        labels: i.Config?.Labels ?? {},
+        size: i.Size,
+        ...(i.RootFS?.Layers ? { layers: i.RootFS.Layers } : {}),
+      };
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw this.fail(`inspect image ${ref}`, err);
@@ -393,12 +436,17 @@ class DockerEngine implements Engine {
     }
   }
 
-  async pushImage(ref: string, opts: { auth?: RegistryAuth; onProgress?: (event: PullProgress) => void } = {}): Promise<{ digest: string | null }> {
+  async pushImage(
+    ref: string,
+    opts: { auth?: RegistryAuth; onProgress?: (event: PullProgress) => void } = {},
+  ): Promise<{ digest: string | null }> {
     const { repo, tag } = splitRepoTag(ref);
     let digest: string | null = null;
     try {
       // Docker wants X-Registry-Auth even for an anonymous push; `{}` is "no credentials".
-      const stream = await this.docker.getImage(repo).push({ tag, authconfig: opts.auth ?? {}, ...(await this.registryQuery(ref)) } as Docker.ImagePushOptions);
+      const stream = await this.docker
+        .getImage(repo)
+        .push({ tag, authconfig: opts.auth ?? {}, ...(await this.registryQuery(ref)) } as Docker.ImagePushOptions);
       await this.follow(stream, `push ${ref}`, (e) => {
         const aux = e.aux as { Digest?: string } | undefined;
         if (aux?.Digest) digest = aux.Digest;
@@ -576,4 +624,3 @@ class DockerEngine implements Engine {
     }
   }
 }
-

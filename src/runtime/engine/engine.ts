@@ -8,7 +8,6 @@
  */
 import type { Readable } from 'node:stream';
 
-
 /** An image known to the engine. */
 export interface ImageInfo {
   /** `sha256:…` */
@@ -165,7 +164,6 @@ export function engineKindOf(version: { readonly Components?: readonly { readonl
   return (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker';
 }
 
-
 /** The operations the runtime needs from a container engine. */
 export interface Engine {
   /** Where the engine was found, e.g. `unix:///var/run/docker.sock`. */
@@ -192,13 +190,23 @@ export interface Engine {
    * (`ENV PATH=…`, `CMD ["sh"]`, `LABEL k=v`). If the tar stream errors, the
    * request is aborted and nothing is imported or tagged. Returns the image id.
    */
-  importImage(tar: Readable, repoTag: string | null, opts?: { readonly changes?: readonly string[]; /** `linux/arm64`: the image config's platform. @default the engine's */ readonly platform?: string }): Promise<string>;
+  importImage(
+    tar: Readable,
+    repoTag: string | null,
+    opts?: {
+      readonly changes?: readonly string[];
+      /** `linux/arm64`: the image config's platform. @default the engine's */ readonly platform?: string;
+    },
+  ): Promise<string>;
   pullImage(ref: string, onProgress?: (event: PullProgress) => void): Promise<void>;
   /**
    * `docker push` of `ref` (`registry/repo:tag`), the progress stream read to the
    * end; an error event rejects. Returns the manifest digest the registry reported.
    */
-  pushImage(ref: string, opts?: { readonly auth?: RegistryAuth; readonly onProgress?: (event: PullProgress) => void }): Promise<{ readonly digest: string | null }>;
+  pushImage(
+    ref: string,
+    opts?: { readonly auth?: RegistryAuth; readonly onProgress?: (event: PullProgress) => void },
+  ): Promise<{ readonly digest: string | null }>;
   /** Images, optionally only those with `label` (`key` or `key=value`). */
   listImages(opts?: { readonly label?: string }): Promise<ImageInfo[]>;
   /** Containers, optionally only those with `label`; running ones only unless `all`. */

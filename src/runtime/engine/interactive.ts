@@ -52,26 +52,54 @@ export async function runInteractive(engine: Engine, opts: InteractiveOptions): 
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   if (!stdin.isTTY || !stdout.isTTY) {
-    throw new UsageError('an interactive shell needs a terminal: stdin and stdout must be a TTY (run it from a terminal, or use `docker run -it` yourself)');
+    throw new UsageError(
+      'an interactive shell needs a terminal: stdin and stdout must be a TTY (run it from a terminal, or use `docker run -it` yourself)',
+    );
   }
   const docker = dockerOf(engine);
   const name = `imgsdk-shell-${randomBytes(6).toString('hex')}`;
-  const remove = () => docker.getContainer(name).remove({ force: true, v: true }).catch(() => undefined);
+  const remove = () =>
+    docker
+      .getContainer(name)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
   const untrack = trackContainer(name, remove);
   const labels: Record<string, string> = { [LABEL_OWNED]: '1' };
   if (opts.forImage) labels[LABEL_IMAGE] = opts.forImage;
   try {
     const container = await docker.createContainer({
-      name, Image: opts.image, Cmd: [...opts.cmd], Labels: labels,
+      name,
+      Image: opts.image,
+      Cmd: [...opts.cmd],
+      Labels: labels,
       Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      Tty: true, OpenStdin: true, StdinOnce: false, AttachStdin: true, AttachStdout: true, AttachStderr: true,
-      HostConfig: { NetworkMode: opts.network, Mounts: (opts.mounts ?? []).map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly ?? false })) },
+      Tty: true,
+      OpenStdin: true,
+      StdinOnce: false,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        NetworkMode: opts.network,
+        Mounts: (opts.mounts ?? []).map((m) => ({
+          Type: 'volume' as const,
+          Source: m.volume,
+          Target: m.target,
+          ReadOnly: m.readOnly ?? false,
+        })),
+      },
     });
     for (const p of opts.put ?? []) {
       await container.putArchive(await directoriesTar(posix.normalize(p.path).split('/').filter(Boolean)), { path: '/' });
       await container.putArchive(p.tar, { path: p.path });
     }
-    const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & Readable;
+    const stream = (await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as NodeJS.ReadWriteStream & Readable;
     stream.pipe(stdout);
     const wasRaw = stdin.isRaw;
     stdin.setRawMode(true);

@@ -77,9 +77,7 @@ const DIGEST = /^sha256:([0-9a-f]{64})$/;
 export async function writeDockerArchive(out: Writable, image: DockerArchiveImage): Promise<void> {
   const configHex = hexOf(image.config.digest);
   const layerNames = image.layers.map((l) => `${hexOf(l.diffId)}/layer.tar`);
-  const manifest = canonicalJson([
-    { Config: `${configHex}.json`, RepoTags: [...image.repoTags], Layers: layerNames },
-  ]);
+  const manifest = canonicalJson([{ Config: `${configHex}.json`, RepoTags: [...image.repoTags], Layers: layerNames }]);
 
   await packTo([], out, async (tar) => {
     const seen = new Set<string>();
@@ -136,9 +134,7 @@ export async function writeOciLayout(dir: string, images: readonly OciLayoutImag
     written.push({ refName: img.refName, digest: m.digest, size: m.size });
   }
 
-  const kept = (await readIndex(join(dir, 'index.json'))).filter(
-    (d) => !refs.includes(String(d.annotations?.[REF_NAME] ?? '')),
-  );
+  const kept = (await readIndex(join(dir, 'index.json'))).filter((d) => !refs.includes(String(d.annotations?.[REF_NAME] ?? '')));
   const manifests = [
     ...kept,
     ...written.map((w) => ({
@@ -148,17 +144,16 @@ export async function writeOciLayout(dir: string, images: readonly OciLayoutImag
       annotations: { [REF_NAME]: w.refName },
     })),
   ].sort((a, b) => cmp(refOf(a), refOf(b)) || cmp(a.digest, b.digest));
-  await writeAtomic(
-    join(dir, 'index.json'),
-    canonicalJson({ schemaVersion: 2, mediaType: INDEX_MEDIA_TYPE, manifests }),
-  );
+  await writeAtomic(join(dir, 'index.json'), canonicalJson({ schemaVersion: 2, mediaType: INDEX_MEDIA_TYPE, manifests }));
   return written;
 }
 
 /** A multi-platform image for an OCI layout: one image per platform under one ref name. */
 export interface OciLayoutIndex {
   readonly refName: string;
-  readonly images: readonly (Omit<OciLayoutImage, 'refName'> & { readonly platform: { readonly architecture: string; readonly os: string; readonly variant?: string } })[];
+  readonly images: readonly (Omit<OciLayoutImage, 'refName'> & {
+    readonly platform: { readonly architecture: string; readonly os: string; readonly variant?: string };
+  })[];
 }
 
 /** An image index written into an OCI layout, and the manifests it lists (one per platform, in order). */
@@ -170,7 +165,9 @@ export interface OciLayoutIndexEntry extends OciLayoutEntry {
  * The OCI image index of platform manifests, canonical JSON.
  * @example imageIndex([{ digest, size, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } }])
  */
-export function imageIndex(manifests: readonly { readonly digest: string; readonly size: number; readonly platform: object }[]): Blob & { readonly size: number } {
+export function imageIndex(
+  manifests: readonly { readonly digest: string; readonly size: number; readonly platform: object }[],
+): Blob & { readonly size: number } {
   const json = canonicalJson({
     schemaVersion: 2,
     mediaType: INDEX_MEDIA_TYPE,
@@ -198,13 +195,22 @@ export async function writeOciIndexLayout(dir: string, indexes: readonly OciLayo
     for (const img of idx.images) {
       for (const l of img.layers) await copyBlob(blobDir, l.digest, l.size, l.path);
       await putBlob(blobDir, img.config.digest, img.config.json);
-      const m = imageManifest(img.config.digest, Buffer.byteLength(img.config.json), img.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType ?? LAYER_GZIP_MEDIA_TYPE })));
+      const m = imageManifest(
+        img.config.digest,
+        Buffer.byteLength(img.config.json),
+        img.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType ?? LAYER_GZIP_MEDIA_TYPE })),
+      );
       await putBlob(blobDir, m.digest, m.json);
       manifests.push({ digest: m.digest, size: m.size, platform: img.platform });
     }
     const index = imageIndex(manifests);
     await putBlob(blobDir, index.digest, index.json);
-    written.push({ refName: idx.refName, digest: index.digest, size: index.size, manifests: manifests.map(({ digest, size }) => ({ digest, size })) });
+    written.push({
+      refName: idx.refName,
+      digest: index.digest,
+      size: index.size,
+      manifests: manifests.map(({ digest, size }) => ({ digest, size })),
+    });
   }
   const kept = (await readIndex(join(dir, 'index.json'))).filter((d) => !refs.includes(String(d.annotations?.[REF_NAME] ?? '')));
   const entries = [

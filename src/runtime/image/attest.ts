@@ -49,7 +49,11 @@ export function attestation(statement: string, subject: Subject): Attestation {
     layers: [{ mediaType: IN_TOTO_MEDIA_TYPE, digest: layer.digest, size: Buffer.byteLength(layer.data) }],
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
   });
-  return { manifest: { json, digest: sha256Digest(json), size: Buffer.byteLength(json) }, blobs: [config, layer], tag: attestationTag(subject.digest) };
+  return {
+    manifest: { json, digest: sha256Digest(json), size: Buffer.byteLength(json) },
+    blobs: [config, layer],
+    tag: attestationTag(subject.digest),
+  };
 }
 
 /** cosign's tag for an attestation of a manifest: `sha256-<hex>.att`. */
@@ -64,13 +68,27 @@ export function attestationTag(manifestDigest: string): string {
  * loopback registry, https otherwise; Basic or token auth with `auth`.
  * Returns the artifact's tag.
  */
-export async function pushAttestation(registry: string, id: string, digest: string, statement: string, auth: RegistryAuth | null): Promise<string> {
+export async function pushAttestation(
+  registry: string,
+  id: string,
+  digest: string,
+  statement: string,
+  auth: RegistryAuth | null,
+): Promise<string> {
   const client = new RegistryClient(registry, auth);
   // `host[:port][/path]`: the path is the repository's prefix.
   const repo = [...registry.split('/').slice(1), id].join('/');
   const head = await client.request('HEAD', `/v2/${repo}/manifests/${digest}`, { accept: MANIFEST_TYPES });
-  if (!head.ok) throw new ImgsdkError('PUSH', `attestation for ${registry}/${id}@${digest}: the registry does not have that manifest (HTTP ${head.status})`);
-  const subject = { mediaType: head.headers.get('content-type') ?? ARTIFACT_MANIFEST_TYPE, digest, size: Number(head.headers.get('content-length') ?? 0) };
+  if (!head.ok)
+    throw new ImgsdkError(
+      'PUSH',
+      `attestation for ${registry}/${id}@${digest}: the registry does not have that manifest (HTTP ${head.status})`,
+    );
+  const subject = {
+    mediaType: head.headers.get('content-type') ?? ARTIFACT_MANIFEST_TYPE,
+    digest,
+    size: Number(head.headers.get('content-length') ?? 0),
+  };
   const a = attestation(statement, subject);
   for (const b of a.blobs) await client.putBlob(repo, b.digest, b.data);
   const put = await client.request('PUT', `/v2/${repo}/manifests/${a.tag}`, { body: a.manifest.json, contentType: ARTIFACT_MANIFEST_TYPE });
@@ -126,13 +144,18 @@ export class RegistryClient {
     body: Buffer | { readonly path: string; readonly size: number },
     o: { readonly from?: readonly string[]; readonly what?: string; readonly fail?: (why: string) => never } = {},
   ): Promise<void> {
-    const fail = o.fail ?? ((why: string): never => {
-      throw new ImgsdkError('PUSH', why);
-    });
+    const fail =
+      o.fail ??
+      ((why: string): never => {
+        throw new ImgsdkError('PUSH', why);
+      });
     const exists = await this.request('HEAD', `/v2/${repo}/blobs/${digest}`);
     if (exists.ok) return;
     for (const other of o.from ?? []) {
-      const mount = await this.request('POST', `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(other)}`);
+      const mount = await this.request(
+        'POST',
+        `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(other)}`,
+      );
       await mount.arrayBuffer().catch(() => undefined);
       if (mount.status === 201) return;
       // 202: not mountable; the registry opened an upload instead, left to expire.
@@ -144,7 +167,9 @@ export class RegistryClient {
     const url = new URL(location!, this.base);
     url.searchParams.set('digest', digest);
     const put = await this.request('PUT', url.pathname + url.search, {
-      body: Buffer.isBuffer(body) ? () => body : () => Readable.toWeb(createReadStream(body.path)) as unknown as NonNullable<RequestInit['body']>,
+      body: Buffer.isBuffer(body)
+        ? () => body
+        : () => Readable.toWeb(createReadStream(body.path)) as unknown as NonNullable<RequestInit['body']>,
       length: Buffer.isBuffer(body) ? body.length : body.size,
       contentType: 'application/octet-stream',
     });
@@ -162,7 +187,11 @@ export class RegistryClient {
    * One request, answering an auth challenge once. A `body` function is called
    * for each attempt (a stream can be sent only once); `length` is its byte count.
    */
-  async request(method: string, path: string, o: { body?: string | (() => NonNullable<RequestInit['body']>); length?: number; contentType?: string; accept?: string } = {}): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    o: { body?: string | (() => NonNullable<RequestInit['body']>); length?: number; contentType?: string; accept?: string } = {},
+  ): Promise<Response> {
     const send = () => {
       const headers: Record<string, string> = {};
       if (o.contentType) headers['Content-Type'] = o.contentType;
@@ -171,7 +200,13 @@ export class RegistryClient {
       if (this.authorization) headers.Authorization = this.authorization;
       const body = typeof o.body === 'function' ? o.body() : o.body;
       // A stream body needs half duplex (Node's fetch); the option is not in the DOM types.
-      const init = { method, headers, body, redirect: 'follow', ...(typeof o.body === 'function' ? { duplex: 'half' } : {}) } as RequestInit;
+      const init = {
+        method,
+        headers,
+        body,
+        redirect: 'follow',
+        ...(typeof o.body === 'function' ? { duplex: 'half' } : {}),
+      } as RequestInit;
       return fetch(this.base + path, init);
     };
     let res = await send();
@@ -187,7 +222,8 @@ export class RegistryClient {
   /** The Authorization header for a Basic or Bearer challenge; null without credentials to give. */
   private async answer(challenge: string, path: string): Promise<string | null> {
     const user = this.auth?.username ?? '';
-    const basic = this.auth?.username !== undefined ? `Basic ${Buffer.from(`${user}:${this.auth.password ?? ''}`).toString('base64')}` : null;
+    const basic =
+      this.auth?.username !== undefined ? `Basic ${Buffer.from(`${user}:${this.auth.password ?? ''}`).toString('base64')}` : null;
     if (/^Basic/i.test(challenge)) return basic;
     if (!/^Bearer/i.test(challenge)) return null;
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
@@ -215,15 +251,26 @@ export async function addToOciLayout(dir: string, refName: string, a: Attestatio
   const blobDir = join(dir, 'blobs', 'sha256');
   for (const b of [...a.blobs, { digest: a.manifest.digest, data: a.manifest.json }]) {
     const dest = join(blobDir, b.digest.replace(/^sha256:/, ''));
-    const have = await stat(dest).then((s) => s.size === Buffer.byteLength(b.data), () => false);
+    const have = await stat(dest).then(
+      (s) => s.size === Buffer.byteLength(b.data),
+      () => false,
+    );
     if (!have) await writeAtomic(dest, b.data);
   }
   const indexPath = join(dir, 'index.json');
-  const index = JSON.parse(await readFile(indexPath, 'utf8')) as { manifests?: { digest: string; annotations?: Record<string, string> }[] } & Record<string, unknown>;
+  const index = JSON.parse(await readFile(indexPath, 'utf8')) as {
+    manifests?: { digest: string; annotations?: Record<string, string> }[];
+  } & Record<string, unknown>;
   const ref = (d: { annotations?: Record<string, string> }) => d.annotations?.[REF_NAME] ?? '';
   const manifests = [
     ...(index.manifests ?? []).filter((d) => ref(d) !== refName),
-    { mediaType: ARTIFACT_MANIFEST_TYPE, artifactType: IN_TOTO_MEDIA_TYPE, digest: a.manifest.digest, size: a.manifest.size, annotations: { [REF_NAME]: refName } },
+    {
+      mediaType: ARTIFACT_MANIFEST_TYPE,
+      artifactType: IN_TOTO_MEDIA_TYPE,
+      digest: a.manifest.digest,
+      size: a.manifest.size,
+      annotations: { [REF_NAME]: refName },
+    },
   ].sort((x, y) => (ref(x) < ref(y) ? -1 : ref(x) > ref(y) ? 1 : x.digest < y.digest ? -1 : x.digest > y.digest ? 1 : 0));
   await writeAtomic(indexPath, canonicalJson({ ...index, manifests }));
 }

@@ -12,7 +12,13 @@ export const DEBUG_BUILDER: BuilderDef = {
   arch: 'amd64',
   gentoo: null,
   debian: {
-    suite: 'bookworm', mirror: 'http://deb.debian.org/debian', updates: true, security: 'http://deb.debian.org/debian-security',
-    snapshot: null, sources: [], network: null, source: { kind: 'mmdebstrap', variant: 'minbase', include: [] },
+    suite: 'bookworm',
+    mirror: 'http://deb.debian.org/debian',
+    updates: true,
+    security: 'http://deb.debian.org/debian-security',
+    snapshot: null,
+    sources: [],
+    network: null,
+    source: { kind: 'mmdebstrap', variant: 'minbase', include: [] },
   },
 };

@@ -32,7 +32,6 @@ export const DEBUG_TAG = 'debug';
 /** Where busybox and its applet links live in the debug layer. */
 export const BUSYBOX_DIR = 'busybox';
 
-
 /** The cached busybox layer. */
 export interface BusyboxLayer {
   readonly diffId: string;
@@ -69,7 +68,16 @@ dpkg-deb -f "$deb" Version >/imgsdk/debug/version
 export async function ensureBusyboxLayer(
   engine: Engine,
   state: StateDir,
-  opts: { readonly builderRef: string; readonly builderKey: string; readonly network?: string; readonly imageDir: string; readonly epoch: number; readonly forImage: string; readonly log?: (l: string) => void; readonly signal?: AbortSignal },
+  opts: {
+    readonly builderRef: string;
+    readonly builderKey: string;
+    readonly network?: string;
+    readonly imageDir: string;
+    readonly epoch: number;
+    readonly forImage: string;
+    readonly log?: (l: string) => void;
+    readonly signal?: AbortSignal;
+  },
 ): Promise<BusyboxLayer> {
   const recPath = join(state.root, 'debug', `busybox-${opts.builderKey.slice(0, 16)}-${opts.epoch}.json`);
   // Two debug images of one deploy share one download.
@@ -89,20 +97,41 @@ async function makeBusyboxLayer(
   recPath: string,
   opts: Parameters<typeof ensureBusyboxLayer>[2],
 ): Promise<BusyboxLayer> {
-  const cached = await readFile(recPath, 'utf8').then((t) => JSON.parse(t) as BusyboxLayer, () => null);
+  const cached = await readFile(recPath, 'utf8').then(
+    (t) => JSON.parse(t) as BusyboxLayer,
+    () => null,
+  );
   // Reused only when it names a layer by digest and that layer hashes to it; anything else is fetched again.
   const named = typeof cached?.diffId === 'string' && /^sha256:[0-9a-f]{64}$/.test(cached.diffId);
   if (named && (await hashFile(state.layerPath(cached!.diffId)).catch(() => null)) === cached!.diffId.slice(7)) return cached!;
-  if (cached !== null || named) state.warn(`state directory: ${recPath} ${named ? 'names a layer that is missing or damaged' : 'is not a busybox layer record'}; dropped, fetching it again`);
+  if (cached !== null || named)
+    state.warn(
+      `state directory: ${recPath} ${named ? 'names a layer that is missing or damaged' : 'is not a busybox layer record'}; dropped, fetching it again`,
+    );
 
   opts.log?.(`debug: fetching busybox-static in ${opts.builderRef}`);
   const inTar = await dirTar(opts.imageDir, {});
   const { entries, version } = await engine.withContainer(
-    { image: opts.builderRef, cmd: ['/bin/sh', '-c', SCRIPT], forImage: opts.forImage, labels: { [LABEL_CHECK]: 'debug' }, network: opts.network, signal: opts.signal },
+    {
+      image: opts.builderRef,
+      cmd: ['/bin/sh', '-c', SCRIPT],
+      forImage: opts.forImage,
+      labels: { [LABEL_CHECK]: 'debug' },
+      network: opts.network,
+      signal: opts.signal,
+    },
     async (c) => {
       await c.putArchive('/imgsdk/in', inTar);
-      const code = await c.run({ onOutput: (b) => b.toString('utf8').split('\n').filter(Boolean).forEach((l) => opts.log?.(`debug: ${l}`)) });
-      if (code !== 0) throw new BuildError(opts.forImage, `debug: fetching busybox-static failed (exit ${code}):\n${c.tail()}`, { phase: 'debug' });
+      const code = await c.run({
+        onOutput: (b) =>
+          b
+            .toString('utf8')
+            .split('\n')
+            .filter(Boolean)
+            .forEach((l) => opts.log?.(`debug: ${l}`)),
+      });
+      if (code !== 0)
+        throw new BuildError(opts.forImage, `debug: fetching busybox-static failed (exit ${code}):\n${c.tail()}`, { phase: 'debug' });
       const entries = await busyboxEntries(await c.getArchive(`/imgsdk/debug/${BUSYBOX_DIR}`), state);
       const version = (await readSingleFile(await c.getArchive('/imgsdk/debug/version'))).trim();
       return { entries, version };
@@ -122,7 +151,8 @@ async function makeBusyboxLayer(
 async function busyboxEntries(tar: Readable, state: StateDir): Promise<Entry[]> {
   const read = await readRootfsTar(tar, state.blobs);
   const entries = read.map((e) => ({ ...e, uid: 0, gid: 0, mode: e.type === 'symlink' ? 0o777 : 0o755, elf: null }));
-  if (!entries.some((e) => e.path === `${BUSYBOX_DIR}/busybox` && e.type === 'file')) throw new BuildError('debug', 'the busybox-static download gave no busybox binary');
+  if (!entries.some((e) => e.path === `${BUSYBOX_DIR}/busybox` && e.type === 'file'))
+    throw new BuildError('debug', 'the busybox-static download gave no busybox binary');
   return entries;
 }
 
@@ -133,12 +163,24 @@ async function busyboxEntries(tar: Readable, state: StateDir): Promise<Entry[]> 
  */
 export function debugConfig(
   def: ImageDef,
-  o: { readonly key: string; readonly diffIds: readonly string[]; readonly busybox: BusyboxLayer; readonly epoch: number; readonly arch: string; readonly accounts: readonly AccountDef[]; readonly extraLabels?: Readonly<Record<string, string>> },
+  o: {
+    readonly key: string;
+    readonly diffIds: readonly string[];
+    readonly busybox: BusyboxLayer;
+    readonly epoch: number;
+    readonly arch: string;
+    readonly accounts: readonly AccountDef[];
+    readonly extraLabels?: Readonly<Record<string, string>>;
+  },
 ): Blob {
   const path = `${def.config.env.PATH ?? DEFAULT_PATH}:/${BUSYBOX_DIR}`;
   const d: ImageDef = { ...def, config: { ...def.config, env: { ...def.config.env, PATH: path } } };
   return imageConfig(d, {
-    key: o.key, diffIds: [...o.diffIds, o.busybox.diffId], created: o.epoch, arch: o.arch, accounts: o.accounts,
+    key: o.key,
+    diffIds: [...o.diffIds, o.busybox.diffId],
+    created: o.epoch,
+    arch: o.arch,
+    accounts: o.accounts,
     extraLabels: { ...o.extraLabels, [LABEL_DEBUG]: `busybox-static ${o.busybox.version}` },
     history: [...o.diffIds.map(() => ({})), { createdBy: 'imgsdk debug: busybox-static', comment: o.busybox.version }],
   });

@@ -55,7 +55,14 @@ export async function runImageChecks(engine: Engine, def: ImageDef, ref: string,
     log(`test: ${t}`);
     let r;
     try {
-      r = await engine.runContainer({ image: ref, entrypoint: [entry], cmd: args, forImage: def.id, labels: { [LABEL_CHECK]: 'test' }, signal: opts.signal });
+      r = await engine.runContainer({
+        image: ref,
+        entrypoint: [entry],
+        cmd: args,
+        forImage: def.id,
+        labels: { [LABEL_CHECK]: 'test' },
+        signal: opts.signal,
+      });
     } catch (err) {
       throw new BuildError(def.id, `test \`${t}\` could not run: ${(err as Error).message}`, { cause: err, phase: 'test' });
     }
@@ -69,19 +76,34 @@ export async function runImageChecks(engine: Engine, def: ImageDef, ref: string,
   const [interval, timeout, retries] = [hc.interval || 30, hc.timeout || 30, hc.retries || 3];
   const limitMs = (hc.startPeriod + (interval + timeout) * (retries + 1)) * 1000 + 15_000;
   log(`healthcheck: ${hc.cmd.join(' ')} (waiting up to ${Math.round(limitMs / 1000)} s)`);
-  await engine.withContainer({ image: ref, cmd: [], forImage: def.id, labels: { [LABEL_CHECK]: 'healthcheck' }, signal: opts.signal }, async (c) => {
-    await c.start();
-    const deadline = Date.now() + limitMs;
-    for (;;) {
-      const s = await c.state();
-      if (s.health === 'healthy') return;
-      if (!s.running) throw new BuildError(def.id, `healthcheck: the container exited (${s.exitCode}) before it was healthy:\n${indent(c.tail())}`, { phase: 'healthcheck' });
-      if (s.health === 'unhealthy') throw new BuildError(def.id, `healthcheck \`${hc.cmd.join(' ')}\` reports unhealthy:\n${indent(s.healthLog || c.tail())}`, { phase: 'healthcheck' });
-      if (s.health === null) throw new BuildError(def.id, 'healthcheck: the engine reports no health status for the image', { phase: 'healthcheck' });
-      if (Date.now() > deadline) throw new BuildError(def.id, `healthcheck: not healthy after ${Math.round(limitMs / 1000)} s:\n${indent(s.healthLog || c.tail())}`, { phase: 'healthcheck' });
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
-    }
-  });
+  await engine.withContainer(
+    { image: ref, cmd: [], forImage: def.id, labels: { [LABEL_CHECK]: 'healthcheck' }, signal: opts.signal },
+    async (c) => {
+      await c.start();
+      const deadline = Date.now() + limitMs;
+      for (;;) {
+        const s = await c.state();
+        if (s.health === 'healthy') return;
+        if (!s.running)
+          throw new BuildError(def.id, `healthcheck: the container exited (${s.exitCode}) before it was healthy:\n${indent(c.tail())}`, {
+            phase: 'healthcheck',
+          });
+        if (s.health === 'unhealthy')
+          throw new BuildError(def.id, `healthcheck \`${hc.cmd.join(' ')}\` reports unhealthy:\n${indent(s.healthLog || c.tail())}`, {
+            phase: 'healthcheck',
+          });
+        if (s.health === null)
+          throw new BuildError(def.id, 'healthcheck: the engine reports no health status for the image', { phase: 'healthcheck' });
+        if (Date.now() > deadline)
+          throw new BuildError(
+            def.id,
+            `healthcheck: not healthy after ${Math.round(limitMs / 1000)} s:\n${indent(s.healthLog || c.tail())}`,
+            { phase: 'healthcheck' },
+          );
+        await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+      }
+    },
+  );
   log('healthcheck: healthy');
 }
 
@@ -95,28 +117,51 @@ async function checkReady(engine: Engine, def: ImageDef, ready: ReadyDef, ref: s
   const log = opts.log ?? (() => undefined);
   const what = ready.port !== undefined ? `port ${ready.port} accepts` : `\`${ready.cmd!.join(' ')}\` exits 0`;
   log(`ready: starting the image until ${what} (up to ${ready.timeout} s)`);
-  await engine.withContainer({ image: ref, cmd: [], forImage: def.id, labels: { [LABEL_CHECK]: 'ready' }, signal: opts.signal }, async (c) => {
-    await c.start();
-    const deadline = Date.now() + ready.timeout * 1000;
-    let last = '';
-    for (;;) {
-      const s = await c.state();
-      if (!s.running) throw new BuildError(def.id, `ready: the server exited (${s.exitCode}) before ${what}:\n${indent(c.tail() || '(no output)')}`, { phase: 'ready' });
-      if (ready.port !== undefined) {
-        if (!s.address) throw new BuildError(def.id, 'ready: the engine reports no address for the container, so its port cannot be reached from here: use .ready({ cmd })', { phase: 'ready' });
-        if (await accepts(s.address, ready.port, 1000)) break;
-      } else {
-        const [entry, ...args] = ready.cmd!;
-        const r = await engine.runContainer({ image: ref, entrypoint: [entry], cmd: args, network: `container:${c.id}`, forImage: def.id, labels: { [LABEL_CHECK]: 'ready' }, signal: opts.signal });
-        if (r.exitCode === 0) break;
-        last = r.tail;
+  await engine.withContainer(
+    { image: ref, cmd: [], forImage: def.id, labels: { [LABEL_CHECK]: 'ready' }, signal: opts.signal },
+    async (c) => {
+      await c.start();
+      const deadline = Date.now() + ready.timeout * 1000;
+      let last = '';
+      for (;;) {
+        const s = await c.state();
+        if (!s.running)
+          throw new BuildError(def.id, `ready: the server exited (${s.exitCode}) before ${what}:\n${indent(c.tail() || '(no output)')}`, {
+            phase: 'ready',
+          });
+        if (ready.port !== undefined) {
+          if (!s.address)
+            throw new BuildError(
+              def.id,
+              'ready: the engine reports no address for the container, so its port cannot be reached from here: use .ready({ cmd })',
+              { phase: 'ready' },
+            );
+          if (await accepts(s.address, ready.port, 1000)) break;
+        } else {
+          const [entry, ...args] = ready.cmd!;
+          const r = await engine.runContainer({
+            image: ref,
+            entrypoint: [entry],
+            cmd: args,
+            network: `container:${c.id}`,
+            forImage: def.id,
+            labels: { [LABEL_CHECK]: 'ready' },
+            signal: opts.signal,
+          });
+          if (r.exitCode === 0) break;
+          last = r.tail;
+        }
+        if (Date.now() > deadline) {
+          throw new BuildError(
+            def.id,
+            `ready: not up after ${ready.timeout} s (${what} never held):\n${indent(c.tail() || '(no output)')}${last ? `\nthe probe's last output:\n${indent(last)}` : ''}`,
+            { phase: 'ready' },
+          );
+        }
+        await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
       }
-      if (Date.now() > deadline) {
-        throw new BuildError(def.id, `ready: not up after ${ready.timeout} s (${what} never held):\n${indent(c.tail() || '(no output)')}${last ? `\nthe probe's last output:\n${indent(last)}` : ''}`, { phase: 'ready' });
-      }
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
-    }
-  });
+    },
+  );
   log('ready: up');
 }
 
@@ -135,5 +180,8 @@ function accepts(host: string, port: number, ms: number): Promise<boolean> {
 }
 
 function indent(s: string): string {
-  return s.split('\n').map((l) => '  ' + l).join('\n');
+  return s
+    .split('\n')
+    .map((l) => '  ' + l)
+    .join('\n');
 }

@@ -69,12 +69,7 @@ const GZIP_OS_UNIX = 3;
  * const info = await writeLayer(entries, blobs, '/tmp/layer.tar.gz', { mtime: 0, gzip: true });
  * info.diffId; // sha256:… of the uncompressed tar
  */
-export function writeLayer(
-  entries: readonly Entry[],
-  blobs: BlobStore,
-  out: Writable | string,
-  opts: LayerOptions,
-): Promise<LayerInfo> {
+export function writeLayer(entries: readonly Entry[], blobs: BlobStore, out: Writable | string, opts: LayerOptions): Promise<LayerInfo> {
   if (typeof out === 'string') return writeLayerFile(entries, blobs, out, opts);
   return writeLayerStream(entries, blobs, out, opts);
 }
@@ -96,12 +91,7 @@ export async function writeLayerFile(
   return renamedIntoPlace(destPath, (tmp) => writeLayerStream(entries, blobs, createWriteStream(tmp), opts));
 }
 
-async function writeLayerStream(
-  entries: readonly Entry[],
-  blobs: BlobStore,
-  out: Writable,
-  opts: LayerOptions,
-): Promise<LayerInfo> {
+async function writeLayerStream(entries: readonly Entry[], blobs: BlobStore, out: Writable, opts: LayerOptions): Promise<LayerInfo> {
   // 11 octal digits: a larger mtime would overflow the ustar header.
   if (!Number.isInteger(opts.mtime) || opts.mtime < 0 || opts.mtime > 0o77777777777) {
     throw new RootfsError(`layer mtime must be a whole number of seconds from 0 to ${0o77777777777}, got ${opts.mtime}`);
@@ -254,7 +244,11 @@ const LAYER_INDEX_VERSION = '1';
  * @example const info = await storeLayer(state, entries, 0); state.layerPath(info.diffId)
  */
 export async function storeLayer(state: StateDir, entries: readonly Entry[], mtime: number): Promise<LayerInfo> {
-  const index = join(dirname(state.layerPath('index')), 'by-entries', `${sha256([LAYER_INDEX_VERSION, BUILD_SCRIPT_VERSION, mtime, JSON.stringify(entries)].join('\0'))}.json`);
+  const index = join(
+    dirname(state.layerPath('index')),
+    'by-entries',
+    `${sha256([LAYER_INDEX_VERSION, BUILD_SCRIPT_VERSION, mtime, JSON.stringify(entries)].join('\0'))}.json`,
+  );
   const text = await readFile(index, 'utf8').catch(() => null);
   if (text !== null) {
     const known = parseLayerInfo(text);
@@ -316,9 +310,17 @@ async function layerMismatch(path: string, entries: readonly Entry[], mtime: num
       const want = e ? layerHeader(e, date) : null;
       const pax = (h.pax ?? {}) as Record<string, string>;
       const wantPax = (want?.pax ?? {}) as Record<string, string>;
-      const same = want && h.name === want.name && h.type === want.type && ((h.mode ?? 0) & 0o7777) === ((want.mode ?? 0) & 0o7777) &&
-        Number(pax.uid ?? h.uid) === e!.uid && Number(pax.gid ?? h.gid) === e!.gid && (h.size ?? 0) === (want.size ?? 0) &&
-        (h.linkname ?? null) === (want.linkname ?? null) && pax[CAPABILITY] === wantPax[CAPABILITY] && h.mtime?.getTime() === date.getTime();
+      const same =
+        want &&
+        h.name === want.name &&
+        h.type === want.type &&
+        ((h.mode ?? 0) & 0o7777) === ((want.mode ?? 0) & 0o7777) &&
+        Number(pax.uid ?? h.uid) === e!.uid &&
+        Number(pax.gid ?? h.gid) === e!.gid &&
+        (h.size ?? 0) === (want.size ?? 0) &&
+        (h.linkname ?? null) === (want.linkname ?? null) &&
+        pax[CAPABILITY] === wantPax[CAPABILITY] &&
+        h.mtime?.getTime() === date.getTime();
       if (!same) {
         wrong ??= `names layer ${known.diffId.slice(7, 19)}, which holds ${h.name} where these entries have ${want?.name ?? 'nothing'}`;
         stream.resume();
@@ -327,7 +329,8 @@ async function layerMismatch(path: string, entries: readonly Entry[], mtime: num
       if (e!.type === 'file' && e!.size > 0) {
         const body = new HashingStream();
         await pipeline(stream, body, new Writable({ write: (_c, _e, cb) => cb() }));
-        if (body.hex() !== e!.sha256) wrong ??= `names layer ${known.diffId.slice(7, 19)}, whose ${h.name} is not the body these entries have`;
+        if (body.hex() !== e!.sha256)
+          wrong ??= `names layer ${known.diffId.slice(7, 19)}, whose ${h.name} is not the body these entries have`;
       } else stream.resume();
     }
   } catch (err) {

@@ -28,7 +28,12 @@ export async function loadChecked(input: ShipInput): Promise<void> {
   const engine = await input.engine();
   const { def, config } = input;
   const present = await layersInEngine(engine, input.tags[0], input.diffIds);
-  const layers = input.diffIds.map((d, i) => ({ diffId: d, path: input.state.layerPath(d), verified: !!input.freshLayers?.includes(d), present: i < present }));
+  const layers = input.diffIds.map((d, i) => ({
+    diffId: d,
+    path: input.state.layerPath(d),
+    verified: !!input.freshLayers?.includes(d),
+    present: i < present,
+  }));
   if (!hasChecks(def)) return loadArchive(engine, def.id, config, layers, input.tags);
   const candidate = candidateTag(def.id, input.key);
   await loadArchive(engine, def.id, config, layers, [candidate]);
@@ -48,13 +53,23 @@ export async function loadChecked(input: ShipInput): Promise<void> {
  * Streams a docker-archive straight into `docker load`, with every tag at once
  * (so an image is tagged all at once or not at all); verifies the id it got.
  */
-export async function loadArchive(engine: Engine, id: string, config: Blob, layers: { diffId: string; path: string; verified?: boolean; present?: boolean }[], repoTags: readonly string[]): Promise<void> {
+export async function loadArchive(
+  engine: Engine,
+  id: string,
+  config: Blob,
+  layers: { diffId: string; path: string; verified?: boolean; present?: boolean }[],
+  repoTags: readonly string[],
+): Promise<void> {
   const stream = new PassThrough();
   const writing = writeDockerArchive(stream, { config, layers, repoTags });
   const [loaded] = await Promise.all([engine.loadImage(stream), writing]);
   const info = await engine.inspectImage(repoTags[0]);
   if (!info || info.id !== config.digest) {
-    throw new BuildError(id, `docker load gave ${info?.id ?? 'nothing'} for ${repoTags[0]}, expected ${config.digest} (loaded: ${loaded.join(', ')})`, { phase: 'phase2' });
+    throw new BuildError(
+      id,
+      `docker load gave ${info?.id ?? 'nothing'} for ${repoTags[0]}, expected ${config.digest} (loaded: ${loaded.join(', ')})`,
+      { phase: 'phase2' },
+    );
   }
 }
 

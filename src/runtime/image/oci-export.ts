@@ -37,11 +37,16 @@ export interface ExportImage {
  * very tar the diff id names, so nothing is recompressed and digests stay stable.
  * @example await exportOci('out/oci', [{ config, diffIds, repoTags: ['a/b:latest'] }], (d) => state.layerPath(d))
  */
-export async function exportOci(dir: string, images: readonly ExportImage[], layerPath: (diffId: string) => string): Promise<OciLayoutEntry[]> {
+export async function exportOci(
+  dir: string,
+  images: readonly ExportImage[],
+  layerPath: (diffId: string) => string,
+): Promise<OciLayoutEntry[]> {
   const out: OciLayoutImage[] = [];
   for (const img of images) {
     const layers = [];
-    for (const d of img.diffIds) layers.push({ digest: d, size: (await stat(layerPath(d))).size, path: layerPath(d), mediaType: LAYER_MEDIA_TYPE });
+    for (const d of img.diffIds)
+      layers.push({ digest: d, size: (await stat(layerPath(d))).size, path: layerPath(d), mediaType: LAYER_MEDIA_TYPE });
     for (const t of img.repoTags) out.push({ config: img.config, layers, refName: t });
   }
   // index.json is read, merged and replaced: images finishing at once take turns.
@@ -58,7 +63,10 @@ export async function exportOci(dir: string, images: readonly ExportImage[], lay
     }
     return written;
   });
-  const settled = turn.then(() => undefined, () => undefined);
+  const settled = turn.then(
+    () => undefined,
+    () => undefined,
+  );
   layoutTurns.set(key, settled);
   void settled.then(() => layoutTurns.get(key) === settled && layoutTurns.delete(key));
   return turn;
@@ -76,11 +84,20 @@ export function archiveName(id: string): string {
  * image; written to a temp name and renamed, so a reader never sees half of it.
  * @example await exportDockerArchive('out', 'a/b', img, (d) => state.layerPath(d)) // docker load -i out/a_b.tar
  */
-export async function exportDockerArchive(dir: string, id: string, img: ExportImage, layerPath: (diffId: string) => string): Promise<string> {
+export async function exportDockerArchive(
+  dir: string,
+  id: string,
+  img: ExportImage,
+  layerPath: (diffId: string) => string,
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const dest = join(dir, archiveName(id));
   await renamedIntoPlace(dest, (tmp) =>
-    writeDockerArchive(createWriteStream(tmp), { config: img.config, layers: img.diffIds.map((d) => ({ diffId: d, path: layerPath(d) })), repoTags: img.repoTags }),
+    writeDockerArchive(createWriteStream(tmp), {
+      config: img.config,
+      layers: img.diffIds.map((d) => ({ diffId: d, path: layerPath(d) })),
+      repoTags: img.repoTags,
+    }),
   );
   return dest;
 }

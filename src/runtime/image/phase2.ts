@@ -60,6 +60,13 @@ export async function runPhase2(input: Phase2Input): Promise<Phase2Result> {
     layers.push({ diffId: info.diffId, size: info.uncompressedSize });
   }
   const diffIds = [...input.parentDiffIds, ...layers.map((l) => l.diffId)];
-  const config = imageConfig(def, { key: input.key, diffIds, created: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
+  const config = imageConfig(def, {
+    key: input.key,
+    diffIds,
+    created: input.epoch,
+    arch: input.arch,
+    accounts: input.accounts,
+    extraLabels: input.extraLabels,
+  });
   return { config, layers, diffIds };
 }

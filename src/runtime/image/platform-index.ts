@@ -42,7 +42,8 @@ export async function shipIndex(
     for (const b of builds) {
       const e = b.exports[pick];
       const layers = [];
-      for (const d of e.diffIds) layers.push({ digest: d, size: (await stat(layerPath(d))).size, path: layerPath(d), mediaType: LAYER_MEDIA_TYPE });
+      for (const d of e.diffIds)
+        layers.push({ digest: d, size: (await stat(layerPath(d))).size, path: layerPath(d), mediaType: LAYER_MEDIA_TYPE });
       out.push({ config: e.config, layers, platform: ociPlatform(b.platform) });
     }
     return out;
@@ -67,12 +68,30 @@ export async function shipIndex(
       for (const [i, img] of imgs.entries()) {
         for (const l of img.layers) await client.putBlobFile(repo, l.digest, l.size, l.path);
         await client.putBlob(repo, img.config.digest, img.config.json);
-        const m = imageManifest(img.config.digest, Buffer.byteLength(img.config.json), img.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType ?? LAYER_MEDIA_TYPE })));
+        const m = imageManifest(
+          img.config.digest,
+          Buffer.byteLength(img.config.json),
+          img.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType ?? LAYER_MEDIA_TYPE })),
+        );
         await client.putManifest(repo, m.digest, m.json, MANIFEST_MEDIA_TYPE);
         manifests.push({ digest: m.digest, size: m.size, platform: img.platform });
         log(`pushed ${registry}/${id}@${m.digest} (${builds[i].platform})`);
         const e = builds[i].exports[v.pick];
-        if (ship.push.signer) await signEach(id, [m.digest], (d) => signPushed(ship.push!, id, d, v.pick === 0 ? { provenance: e.attestation, sbom: e.sbom, vex: ship.push!.vex, vexStatements: e.vex?.statements, epoch: e.vex?.epoch } : null), log);
+        if (ship.push.signer)
+          await signEach(
+            id,
+            [m.digest],
+            (d) =>
+              signPushed(
+                ship.push!,
+                id,
+                d,
+                v.pick === 0
+                  ? { provenance: e.attestation, sbom: e.sbom, vex: ship.push!.vex, vexStatements: e.vex?.statements, epoch: e.vex?.epoch }
+                  : null,
+              ),
+            log,
+          );
         else if (e.attestation) await pushProvenance(registry, id, m.digest, e.attestation, auth, log);
       }
       const index = imageIndex(manifests);
@@ -89,7 +108,14 @@ export async function shipIndex(
   return pushed;
 }
 
-async function pushProvenance(registry: string, id: string, digest: string, statement: string, auth: RegistryAuth | null, log: (l: string) => void): Promise<void> {
+async function pushProvenance(
+  registry: string,
+  id: string,
+  digest: string,
+  statement: string,
+  auth: RegistryAuth | null,
+  log: (l: string) => void,
+): Promise<void> {
   try {
     const tag = await pushAttestation(registry, id, digest, statement, auth);
     log(`pushed the provenance as ${registry}/${id}:${tag}`);

@@ -45,7 +45,11 @@ export function registryAuth(registry: string, env: NodeJS.ProcessEnv = process.
   } catch {
     return null;
   }
-  const norm = (k: string) => k.replace(/^https?:\/\//, '').replace(/\/(v1|v2)\/?$/, '').replace(/\/+$/, '');
+  const norm = (k: string) =>
+    k
+      .replace(/^https?:\/\//, '')
+      .replace(/\/(v1|v2)\/?$/, '')
+      .replace(/\/+$/, '');
   const hit = Object.entries(config.auths ?? {}).find(([k]) => norm(k) === host || (host === 'docker.io' && norm(k) === 'index.docker.io'));
   if (!hit) return null;
   const a = hit[1];

@@ -78,22 +78,55 @@ export interface Shipped {
  */
 export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Shipped> {
   const { def } = input;
-  const exports: ExportImage[] = [{ config: input.config, diffIds: input.diffIds, repoTags: input.tags, ...(input.provenance ? { attestation: input.provenance } : {}), ...(input.sbom ? { sbom: input.sbom } : {}), ...(def.vex?.length ? { vex: { statements: def.vex, epoch: input.epoch } } : {}) }];
+  const exports: ExportImage[] = [
+    {
+      config: input.config,
+      diffIds: input.diffIds,
+      repoTags: input.tags,
+      ...(input.provenance ? { attestation: input.provenance } : {}),
+      ...(input.sbom ? { sbom: input.sbom } : {}),
+      ...(def.vex?.length ? { vex: { statements: def.vex, epoch: input.epoch } } : {}),
+    },
+  ];
   let debug: string | null = null;
   // The writers are loaded when there is something to write: a cached image that is
   // only loaded needs none of them.
   if (def.debug) {
     const w = await import('./debug');
-    if (!input.builder) throw new BuildError(def.id, '.debug() needs a Debian builder for busybox-static; this image has none', { phase: 'debug' });
+    if (!input.builder)
+      throw new BuildError(def.id, '.debug() needs a Debian builder for busybox-static; this image has none', { phase: 'debug' });
     const engine = await input.engine();
     const busybox = await w.ensureBusyboxLayer(engine, input.state, {
-      builderRef: await input.builder.ref(), builderKey: input.builder.key, network: input.builder.network, imageDir: input.imageDir, epoch: input.epoch, forImage: def.id, log: input.log, signal: input.signal,
+      builderRef: await input.builder.ref(),
+      builderKey: input.builder.key,
+      network: input.builder.network,
+      imageDir: input.imageDir,
+      epoch: input.epoch,
+      forImage: def.id,
+      log: input.log,
+      signal: input.signal,
     });
-    const config = w.debugConfig(def, { key: input.key, diffIds: input.diffIds, busybox, epoch: input.epoch, arch: input.arch, accounts: input.accounts, extraLabels: input.extraLabels });
+    const config = w.debugConfig(def, {
+      key: input.key,
+      diffIds: input.diffIds,
+      busybox,
+      epoch: input.epoch,
+      arch: input.arch,
+      accounts: input.accounts,
+      extraLabels: input.extraLabels,
+    });
     debug = `${def.id}:${w.DEBUG_TAG}`;
     const diffIds = [...input.diffIds, busybox.diffId];
     if (opts.load && (await engine.inspectImage(debug))?.id !== config.digest) {
-      await (await import('./load')).loadArchive(engine, def.id, config, diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d) })), [debug]);
+      await (
+        await import('./load')
+      ).loadArchive(
+        engine,
+        def.id,
+        config,
+        diffIds.map((d) => ({ diffId: d, path: input.state.layerPath(d) })),
+        [debug],
+      );
       input.log(`loaded ${debug}`);
     }
     exports.push({ config, diffIds, repoTags: [debug] });
@@ -110,35 +143,58 @@ export async function shipImage(input: ShipInput, opts: ShipOptions): Promise<Sh
     if (exports[1] && debug) await exportDockerArchive(opts.archive, `${def.id}-${splitRepoTag(debug).tag}`, exports[1], layerPath);
     input.log(`wrote ${archive}`);
   }
-  const pushed: Pushed[] = [];
-  if (opts.push) {
-    const engine = await input.engine();
-    for (const e of exports) {
-      const tags = e.repoTags.map((t) => splitRepoTag(t).tag);
-      const refs = await pushImage(engine, opts.push.registry, def.id, e.config.digest, tags, { auth: opts.push.auth, log: input.log });
-      pushed.push(...refs);
-      const digests = [...new Set(refs.map((r) => r.digest).filter((d): d is string => !!d))];
-      if (opts.push.signer) {
-        await signEach(def.id, digests, (digest) => signPushed(opts.push!, def.id, digest, e === exports[0] ? { provenance: e.attestation, sbom: e.sbom, vex: opts.push!.vex, vexStatements: e.vex?.statements, epoch: e.vex?.epoch } : null), input.log);
-        continue;
-      }
-      if (!e.attestation) continue;
-      // The provenance goes with the image: attached to the manifest the registry now has.
-      for (const digest of digests) {
-        try {
-          const tag = await (await import('./attest')).pushAttestation(opts.push.registry, def.id, digest, e.attestation, opts.push.auth);
-          input.log(`pushed the provenance as ${opts.push.registry}/${def.id}:${tag}`);
-        } catch (err) {
-          throw new BuildError(def.id, `push of the provenance failed: ${(err as Error).message}`, { cause: err, phase: 'push' });
-        }
-      }
-    }
-  }
+  const pushed = opts.push ? await pushExports(input, opts.push, exports) : [];
   return { pushed, debug, archive, exports };
 }
 
+/** Pushes each export (the image, then its debug variant) with its signatures or provenance. */
+async function pushExports(input: ShipInput, push: NonNullable<ShipOptions['push']>, exports: readonly ExportImage[]): Promise<Pushed[]> {
+  const { def } = input;
+  const pushed: Pushed[] = [];
+  const engine = await input.engine();
+  for (const e of exports) {
+    const tags = e.repoTags.map((t) => splitRepoTag(t).tag);
+    const refs = await pushImage(engine, push.registry, def.id, e.config.digest, tags, { auth: push.auth, log: input.log });
+    pushed.push(...refs);
+    const digests = [...new Set(refs.map((r) => r.digest).filter((d): d is string => !!d))];
+    if (push.signer) {
+      await signEach(
+        def.id,
+        digests,
+        (digest) =>
+          signPushed(
+            push,
+            def.id,
+            digest,
+            e === exports[0]
+              ? { provenance: e.attestation, sbom: e.sbom, vex: push.vex, vexStatements: e.vex?.statements, epoch: e.vex?.epoch }
+              : null,
+          ),
+        input.log,
+      );
+      continue;
+    }
+    if (!e.attestation) continue;
+    // The provenance goes with the image: attached to the manifest the registry now has.
+    for (const digest of digests) {
+      try {
+        const tag = await (await import('./attest')).pushAttestation(push.registry, def.id, digest, e.attestation, push.auth);
+        input.log(`pushed the provenance as ${push.registry}/${def.id}:${tag}`);
+      } catch (err) {
+        throw new BuildError(def.id, `push of the provenance failed: ${(err as Error).message}`, { cause: err, phase: 'push' });
+      }
+    }
+  }
+  return pushed;
+}
+
 /** Signs each pushed digest of image `id` with `sign` (sign/ship.ts); a failure names the image. */
-export async function signEach(id: string, digests: readonly string[], sign: (digest: string) => Promise<string[]>, log: (line: string) => void): Promise<void> {
+export async function signEach(
+  id: string,
+  digests: readonly string[],
+  sign: (digest: string) => Promise<string[]>,
+  log: (line: string) => void,
+): Promise<void> {
   for (const digest of digests) {
     try {
       const tags = await sign(digest);
@@ -150,13 +206,21 @@ export async function signEach(id: string, digests: readonly string[], sign: (di
 }
 
 /** Signs `registry/id@digest` and attests it (loaded with the signing modules only when signing). */
-export async function signPushed(push: NonNullable<ShipOptions['push']>, id: string, digest: string, attestations: import('./sign/ship').ImageAttestations | null): Promise<string[]> {
+export async function signPushed(
+  push: NonNullable<ShipOptions['push']>,
+  id: string,
+  digest: string,
+  attestations: import('./sign/ship').ImageAttestations | null,
+): Promise<string[]> {
   const { signPushed: sign } = await import('./sign/ship');
   return sign(push.registry, push.auth, id, digest, push.signer!, attestations);
 }
 
 /** The labels phase 2 added to a recorded config (to rebuild the debug variant of a cache hit). */
 export function recordedLabels(configJson: string, keys: readonly string[]): Record<string, string> {
-  const labels = ((JSON.parse(configJson) as { config?: { Labels?: Record<string, string> } }).config?.Labels ?? {}) as Record<string, string>;
+  const labels = ((JSON.parse(configJson) as { config?: { Labels?: Record<string, string> } }).config?.Labels ?? {}) as Record<
+    string,
+    string
+  >;
   return Object.fromEntries(keys.filter((k) => k in labels).map((k) => [k, labels[k]]));
 }

@@ -46,7 +46,20 @@ export function parseDpkgStatus(text: string): Map<string, DpkgRecord> {
 
 function relations(field: string | undefined): string[][] {
   if (!field) return [];
-  return field.split(',').map((group) => group.split('|').map((alt) => alt.trim().replace(/\s*[([<].*$/, '').replace(/:.*$/, '')).filter(Boolean)).filter((g) => g.length);
+  return field
+    .split(',')
+    .map((group) =>
+      group
+        .split('|')
+        .map((alt) =>
+          alt
+            .trim()
+            .replace(/\s*[([<].*$/, '')
+            .replace(/:.*$/, ''),
+        )
+        .filter(Boolean),
+    )
+    .filter((g) => g.length);
 }
 
 /**
@@ -55,14 +68,26 @@ function relations(field: string | undefined): string[][] {
  * (depends.tsv rows, as lib.sh's `pkg_closure` resolved them).
  * @example enrichPackages([{ name: 'nginx', version: '1', origin: 'debian' }], status, [{ package: 'nginx', depends: 'libc6' }])[0].depends // ['libc6']
  */
-export function enrichPackages(packages: readonly PackageInfo[], status: ReadonlyMap<string, DpkgRecord>, resolved: readonly Row<'package' | 'depends'>[]): PackageInfo[] {
+export function enrichPackages(
+  packages: readonly PackageInfo[],
+  status: ReadonlyMap<string, DpkgRecord>,
+  resolved: readonly Row<'package' | 'depends'>[],
+): PackageInfo[] {
   const edges = new Map<string, Set<string>>();
-  for (const { package: from, depends: to } of resolved) if (from && to && from !== to) edges.set(from, (edges.get(from) ?? new Set()).add(to));
+  for (const { package: from, depends: to } of resolved)
+    if (from && to && from !== to) edges.set(from, (edges.get(from) ?? new Set()).add(to));
   return packages.map((p) => {
     const r = status.get(p.name);
     if (!r) return p;
     const depends = [...(edges.get(p.name) ?? [])].sort();
-    return { ...p, section: r.section, priority: r.priority, essential: r.essential, depends, ...(r.provides.length ? { provides: r.provides } : {}) };
+    return {
+      ...p,
+      section: r.section,
+      priority: r.priority,
+      essential: r.essential,
+      depends,
+      ...(r.provides.length ? { provides: r.provides } : {}),
+    };
   });
 }
 

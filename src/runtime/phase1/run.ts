@@ -5,7 +5,17 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { phase1View, type BuilderDef, type ImageDef } from '../../contract/assembly';
-import { DEPENDS, EMERGE_OPTS, FILES, formatList, GROUP_ADDED, parseRows, PARENT_PACKAGES, PASSWD_ADDED, STEPS } from '../../contract/builder-files';
+import {
+  DEPENDS,
+  EMERGE_OPTS,
+  FILES,
+  formatList,
+  GROUP_ADDED,
+  parseRows,
+  PARENT_PACKAGES,
+  PASSWD_ADDED,
+  STEPS,
+} from '../../contract/builder-files';
 import { prettyJson } from '../../contract/json';
 import { BuildError } from '../../contract/errors';
 import { dirTar, readSingleFile } from '../../util/tar';
@@ -48,8 +58,16 @@ export interface Phase1Input {
  * (`mark` in lib.sh), `stream` (the rootfs tar streamed out, hashed and stored)
  * and `finish` (package database read, container removed).
  */
-export type Phase1Step = 'container' | 'setup' | 'apt-update' | 'apt-download' | 'apt-install' | 'files' | 'rootfs-tar' | 'stream' | 'finish';
-const SCRIPT_STEPS: ReadonlySet<string> = new Set<Phase1Step>(['setup', 'apt-update', 'apt-download', 'apt-install', 'files', 'rootfs-tar']);
+export type Phase1Step =
+  'container' | 'setup' | 'apt-update' | 'apt-download' | 'apt-install' | 'files' | 'rootfs-tar' | 'stream' | 'finish';
+const SCRIPT_STEPS: ReadonlySet<string> = new Set<Phase1Step>([
+  'setup',
+  'apt-update',
+  'apt-download',
+  'apt-install',
+  'files',
+  'rootfs-tar',
+]);
 
 /**
  * The builder-side scripts as they are put at `/imgsdk/scripts`, with `emerge-opts`:
@@ -72,10 +90,14 @@ export function scriptsTar(): Promise<Buffer> {
  */
 export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
   const { engine, state, def, key } = input;
-  const inTar = await dirTar(input.imageDir, {
-    'image.json': prettyJson(phase1View(def, input.builder.kind), ['id', 'packages']),
-    [PARENT_PACKAGES.path]: formatList(PARENT_PACKAGES, input.parentPackages),
-  }, (rel) => rel === 'image.json' || rel.startsWith('files/'));
+  const inTar = await dirTar(
+    input.imageDir,
+    {
+      'image.json': prettyJson(phase1View(def, input.builder.kind), ['id', 'packages']),
+      [PARENT_PACKAGES.path]: formatList(PARENT_PACKAGES, input.parentPackages),
+    },
+    (rel) => rel === 'image.json' || rel.startsWith('files/'),
+  );
   const scripts = await scriptsTar();
   const started = Date.now();
   let streamed = 0;
@@ -83,14 +105,22 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
 
   const rec = await engine.withContainer(
     {
-      image: input.builderRef, cmd: ['/bin/sh', '/imgsdk/in/build.sh'], forImage: def.id, labels: { [LABEL_KEY]: key }, mounts: input.mounts, signal: input.signal,
+      image: input.builderRef,
+      cmd: ['/bin/sh', '/imgsdk/in/build.sh'],
+      forImage: def.id,
+      labels: { [LABEL_KEY]: key },
+      mounts: input.mounts,
+      signal: input.signal,
       network: input.builder.debian?.network ?? undefined,
     },
     async (c) => {
       await c.putArchive('/imgsdk/in', inTar);
       await c.putArchive('/imgsdk/scripts', scripts);
       const code = await c.run({ onOutput: input.onOutput });
-      if (code !== 0) throw new BuildError(def.id, `phase 1 failed in builder ${input.builder.id} (exit ${code}):\n${indent(c.tail())}`, { phase: 'phase1' });
+      if (code !== 0)
+        throw new BuildError(def.id, `phase 1 failed in builder ${input.builder.id} (exit ${code}):\n${indent(c.tail())}`, {
+          phase: 'phase1',
+        });
       const ran = Date.now();
       const { record: rec, steps, depends } = await collect(await c.getArchive('/imgsdk/out'), state, def.id, key);
       streamed = Date.now();
@@ -101,7 +131,11 @@ export async function runPhase1(input: Phase1Input): Promise<RootfsRecord> {
       // The stanzas of this layer's packages become its /var/lib/dpkg/status.d (pkgdb.ts).
       const stanzas = statusStanzas(status);
       const control = Object.fromEntries(rec.packages.flatMap((p) => (stanzas.has(p.name) ? [[p.name, stanzas.get(p.name)!]] : [])));
-      const enriched: RootfsRecord = { ...rec, packages: enrichPackages(rec.packages, parseDpkgStatus(status), parseRows(DEPENDS, depends)), control };
+      const enriched: RootfsRecord = {
+        ...rec,
+        packages: enrichPackages(rec.packages, parseDpkgStatus(status), parseRows(DEPENDS, depends)),
+        control,
+      };
       await state.writeRootfsRecord(enriched);
       return enriched;
     },
@@ -148,7 +182,12 @@ export function phase1Steps(marks: readonly Mark[], started: number, streamed: n
   return [...sums];
 }
 
-async function collect(out: Readable, state: StateDir, id: string, key: string): Promise<{ record: RootfsRecord; steps: string; depends: string }> {
+async function collect(
+  out: Readable,
+  state: StateDir,
+  id: string,
+  key: string,
+): Promise<{ record: RootfsRecord; steps: string; depends: string }> {
   const dest = state.rootfsPath(key);
   await mkdir(dirname(dest), { recursive: true });
   const tmp = tempPath(dest);
@@ -172,14 +211,17 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
         return null;
       });
       tap.pipe(toEntries);
-      pipeline(stream, tap, createWriteStream(tmp)).then(() => {
-        sha256 = tap.hex();
-        size = tap.bytes;
-        next();
-      }, (err: unknown) => {
-        toEntries.destroy(err as Error);
-        next(err as Error);
-      });
+      pipeline(stream, tap, createWriteStream(tmp)).then(
+        () => {
+          sha256 = tap.hex();
+          size = tap.bytes;
+          next();
+        },
+        (err: unknown) => {
+          toEntries.destroy(err as Error);
+          next(err as Error);
+        },
+      );
     } else if (name === 'packages.json' || TEXTS.has(name)) {
       const chunks: Buffer[] = [];
       stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
@@ -203,7 +245,8 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   });
   try {
     await pipeline(out, ex);
-    if (!sha256 || !packages) throw new BuildError(id, 'the builder produced no rootfs.tar or packages.json in /imgsdk/out', { phase: 'phase1' });
+    if (!sha256 || !packages)
+      throw new BuildError(id, 'the builder produced no rootfs.tar or packages.json in /imgsdk/out', { phase: 'phase1' });
     await rename(tmp, dest);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -211,9 +254,17 @@ async function collect(out: Readable, state: StateDir, id: string, key: string):
   }
   const origins: Record<string, string> = {};
   // The package is after the last TAB: package names hold none, file names may.
-  for (const { path, package: pkg } of parseRows(FILES, texts.get(FILES.path) ?? '')) if (path && pkg) origins[path.replace(/^\.?\/+/, '')] = pkg;
+  for (const { path, package: pkg } of parseRows(FILES, texts.get(FILES.path) ?? ''))
+    if (path && pkg) origins[path.replace(/^\.?\/+/, '')] = pkg;
   const createdAccounts = parseCreatedAccounts(texts.get(PASSWD_ADDED.path) ?? '', texts.get(GROUP_ADDED.path) ?? '');
-  const rec: RootfsRecord = { key, sha256: sha256!, size, packages: packages!, origins, ...(createdAccounts.length ? { createdAccounts } : {}) };
+  const rec: RootfsRecord = {
+    key,
+    sha256: sha256!,
+    size,
+    packages: packages!,
+    origins,
+    ...(createdAccounts.length ? { createdAccounts } : {}),
+  };
   const read = await reading;
   // Each entry's package, as rootfsInput's reading of the tar gives it.
   const entries = read?.map(({ origin: _none, ...e }) => (origins[e.path] === undefined ? e : { ...e, origin: origins[e.path] }));
@@ -246,12 +297,23 @@ export function parseCreatedAccounts(passwd: string, group: string): CreatedAcco
     if (!name || !/^\d+$/.test(uid) || !/^\d+$/.test(gid)) continue;
     const groupName = groups.get(Number(gid));
     if (groupName) usedGroups.add(groupName);
-    out.push({ user: name, uid: Number(uid), gid: Number(gid), ...(groupName ? { group: groupName } : {}), home: home || '/nonexistent', shell: shell || '/usr/sbin/nologin', ...withMembers(groupName) });
+    out.push({
+      user: name,
+      uid: Number(uid),
+      gid: Number(gid),
+      ...(groupName ? { group: groupName } : {}),
+      home: home || '/nonexistent',
+      shell: shell || '/usr/sbin/nologin',
+      ...withMembers(groupName),
+    });
   }
   for (const [gid, name] of groups) if (!usedGroups.has(name)) out.push({ group: name, gid, ...withMembers(name) });
   return out.sort((a, b) => (a.user ?? a.group!).localeCompare(b.user ?? b.group!));
 }
 
 function indent(s: string): string {
-  return s.split('\n').map((l) => '  ' + l).join('\n');
+  return s
+    .split('\n')
+    .map((l) => '  ' + l)
+    .join('\n');
 }

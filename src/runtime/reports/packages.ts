@@ -17,7 +17,13 @@ export interface PackagesReport {
   readonly packages: readonly PackageInfo[];
   readonly inherited: readonly { readonly id: string; readonly packages: readonly PackageInfo[] }[];
   readonly purged: PurgeReport;
-  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused?: readonly string[]; readonly named?: ReadonlyMap<string, string> };
+  readonly slimmed: {
+    readonly packages: readonly string[];
+    readonly count: number;
+    readonly bytes: number;
+    readonly unused?: readonly string[];
+    readonly named?: ReadonlyMap<string, string>;
+  };
   /** Files whose privileges (setuid, setgid, capabilities) or world-writable bit were removed. */
   readonly stripped?: readonly StrippedFile[];
   /** Modules that could never load, left out. */
@@ -49,18 +55,31 @@ export function renderPackagesMd(r: PackagesReport): string {
     const kept = r.def.keep.includes(cat);
     out.push(`- [${c ? 'x' : ' '}] ${cat}${c ? ` (${c.count} entries, ${formatSize(c.bytes)})` : kept ? ' (kept)' : ''}`);
   }
-  if (r.purged.globbed.length) out.push(`- [x] the image's own globs (${r.purged.globbed.length} entries, ${formatSize(r.purged.globbedBytes)})`);
+  if (r.purged.globbed.length)
+    out.push(`- [x] the image's own globs (${r.purged.globbed.length} entries, ${formatSize(r.purged.globbedBytes)})`);
   if (r.slimmed.count) {
-    out.push('', '#### Slimmed', '', `Only what the image uses was kept of: ${r.slimmed.packages.join(', ') || '(unowned files)'} (${r.slimmed.count} entries, ${formatSize(r.slimmed.bytes)} left out).`);
+    out.push(
+      '',
+      '#### Slimmed',
+      '',
+      `Only what the image uses was kept of: ${r.slimmed.packages.join(', ') || '(unowned files)'} (${r.slimmed.count} entries, ${formatSize(r.slimmed.bytes)} left out).`,
+    );
     if (r.slimmed.unused?.length) out.push('', `Unused (only their library configuration kept): ${r.slimmed.unused.join(', ')}.`);
   }
   if (r.slimmed.named?.size) {
-    out.push('', '#### Kept by name', '', 'Files of library and base packages that no ELF file links but a kept file names (a path in a configuration file, a command in a script or a `system()` string): slimming cannot tell they are unused, so it keeps them.', '');
+    out.push(
+      '',
+      '#### Kept by name',
+      '',
+      'Files of library and base packages that no ELF file links but a kept file names (a path in a configuration file, a command in a script or a `system()` string): slimming cannot tell they are unused, so it keeps them.',
+      '',
+    );
     for (const [p, by] of r.slimmed.named) out.push(`- /${p}: named by /${by}`);
   }
   if (r.stripped?.length) {
     out.push('', '#### Privileges removed', '', "Keep them with `.keep('setuid')` (world-writable: `.keep('world-writable')`).", '');
-    for (const f of r.stripped) out.push(`- /${f.path}: ${f.what.join(', ')} (${f.from.toString(8).padStart(4, '0')} → ${f.to.toString(8).padStart(4, '0')})`);
+    for (const f of r.stripped)
+      out.push(`- /${f.path}: ${f.what.join(', ')} (${f.from.toString(8).padStart(4, '0')} → ${f.to.toString(8).padStart(4, '0')})`);
   }
   if (r.droppedModules?.length) {
     out.push('', '#### Modules left out', '', 'Loadable modules whose libraries no installed package provides; they could never load.', '');
@@ -79,9 +98,10 @@ function table(all: readonly PackageInfo[]): string[] {
   if (!pkgs.length) return ['(none)'];
   const rows = ['| Package | Version | Details |', '|---|---|---|'];
   for (const p of [...pkgs].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const details = p.use?.length ? p.use.join(' ') : [p.arch, p.source && p.source !== p.name ? `source ${p.source}` : ''].filter(Boolean).join(', ');
+    const details = p.use?.length
+      ? p.use.join(' ')
+      : [p.arch, p.source && p.source !== p.name ? `source ${p.source}` : ''].filter(Boolean).join(', ');
     rows.push(`| ${p.name} | ${p.version} | ${details} |`);
   }
   return rows;
 }
-

@@ -72,7 +72,11 @@ export function renderProvenance(input: ProvenanceInput): Provenance {
   for (const i of input.images) deps.push({ name: `${i.role} ${i.id}`, uri: `docker-image://${i.id}`, digest: { sha256: hex(i.imageId) } });
   for (const p of [...input.packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const purl = purlOf(p);
-    deps.push({ name: p.name, uri: purl ?? `imgsdk:package/${encodeURIComponent(p.name)}@${encodeURIComponent(p.version)}`, annotations: { version: p.version } });
+    deps.push({
+      name: p.name,
+      uri: purl ?? `imgsdk:package/${encodeURIComponent(p.name)}@${encodeURIComponent(p.version)}`,
+      annotations: { version: p.version },
+    });
   }
   const sources = Object.entries(input.sources ?? {}).map(([path, sha]) => ({ uri: `file:${path}`, digest: { sha256: sha } }));
   const statement = {

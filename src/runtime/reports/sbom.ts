@@ -17,7 +17,6 @@ import { shortKey } from '../../contract/names';
 
 export { SBOM_FILE };
 
-
 /** What the SBOM is made from. */
 export interface SbomInput {
   readonly def: ImageDef;
@@ -50,7 +49,9 @@ export async function renderSpdx(input: SbomInput): Promise<Sbom> {
   const { def, key } = input;
   const created = new Date(input.epoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
   const imageSpdxId = 'SPDXRef-Image';
-  const relationships: Record<string, string>[] = [{ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: imageSpdxId }];
+  const relationships: Record<string, string>[] = [
+    { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: imageSpdxId },
+  ];
 
   const all: { pkg: PackageInfo; from: string | null }[] = [
     ...input.packages.map((pkg) => ({ pkg, from: null })),
@@ -97,7 +98,9 @@ export async function renderSpdx(input: SbomInput): Promise<Sbom> {
 
   const final = new Map<string, Entry>();
   for (const layer of input.layers) for (const e of layer) final.set(e.path, e);
-  const regular = [...final.values()].filter((e) => e.type === 'file' && e.sha256).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const regular = [...final.values()]
+    .filter((e) => e.type === 'file' && e.sha256)
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const files: Record<string, unknown>[] = [];
   for (const [i, e] of regular.entries()) {
     const id = `SPDXRef-File-${i + 1}`;
@@ -105,7 +108,10 @@ export async function renderSpdx(input: SbomInput): Promise<Sbom> {
     files.push({
       fileName: `./${e.path}`,
       SPDXID: id,
-      checksums: [{ algorithm: 'SHA1', checksumValue: sha1 }, { algorithm: 'SHA256', checksumValue: e.sha256 }],
+      checksums: [
+        { algorithm: 'SHA1', checksumValue: sha1 },
+        { algorithm: 'SHA256', checksumValue: e.sha256 },
+      ],
       licenseConcluded: 'NOASSERTION',
       copyrightText: 'NOASSERTION',
     });

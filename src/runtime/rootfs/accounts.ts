@@ -39,7 +39,11 @@ export interface AdoptedAccounts {
  * adoptAccounts(entries, [{ user: 'redis', uid: 100, gid: 101, group: 'redis' }], [{ user: 'redis', uid: 10001, gid: 10001, ... }]);
  * // files of uid 100 now belong to 10001; no account is added
  */
-export function adoptAccounts(entries: readonly Entry[], created: readonly CreatedAccount[], declared: readonly AccountDef[]): AdoptedAccounts {
+export function adoptAccounts(
+  entries: readonly Entry[],
+  created: readonly CreatedAccount[],
+  declared: readonly AccountDef[],
+): AdoptedAccounts {
   const users: AccountDef[] = [];
   const groups: GroupDef[] = [];
   const notes: string[] = [];
@@ -62,7 +66,8 @@ export function adoptAccounts(entries: readonly Entry[], created: readonly Creat
         notes.push(`account ${c.user} (${c.uid}:${gid}) added: the install created it and owns files with it`);
       }
       // Members of a user's own group (rare) are carried as a group line of the same name and id.
-      if (c.members?.length) groups.push({ name: c.group ?? c.user, gid: (mine?.gid ?? declaredGroup.get(c.group ?? c.user)) ?? c.gid, members: c.members });
+      if (c.members?.length)
+        groups.push({ name: c.group ?? c.user, gid: mine?.gid ?? declaredGroup.get(c.group ?? c.user) ?? c.gid, members: c.members });
     } else if (c.group) {
       const gid = declaredGroup.get(c.group);
       const members = c.members?.length ? { members: c.members } : {};
@@ -71,11 +76,18 @@ export function adoptAccounts(entries: readonly Entry[], created: readonly Creat
         if (c.members?.length) groups.push({ name: c.group, gid, ...members });
       } else {
         groups.push({ name: c.group, gid: c.gid, ...members });
-        notes.push(`group ${c.group} (${c.gid}) added: the install created it${c.members?.length ? `, with members ${c.members.join(', ')}` : ''}`);
+        notes.push(
+          `group ${c.group} (${c.gid}) added: the install created it${c.members?.length ? `, with members ${c.members.join(', ')}` : ''}`,
+        );
       }
     }
   }
-  const mapped = uidMap.size || gidMap.size ? entries.map((e) => (uidMap.has(e.uid) || gidMap.has(e.gid) ? { ...e, uid: uidMap.get(e.uid) ?? e.uid, gid: gidMap.get(e.gid) ?? e.gid } : e)) : [...entries];
+  const mapped =
+    uidMap.size || gidMap.size
+      ? entries.map((e) =>
+          uidMap.has(e.uid) || gidMap.has(e.gid) ? { ...e, uid: uidMap.get(e.uid) ?? e.uid, gid: gidMap.get(e.gid) ?? e.gid } : e,
+        )
+      : [...entries];
   return { entries: mapped, users, groups, notes };
 }
 
@@ -90,7 +102,13 @@ export function unownedFiles(entries: readonly Entry[], users: ReadonlySet<numbe
     const what = [!users.has(e.uid) ? `uid ${e.uid}` : '', !groups.has(e.gid) ? `gid ${e.gid}` : ''].filter(Boolean).join(', ');
     if (what) byOwner.set(what, [...(byOwner.get(what) ?? []), e.path]);
   }
-  return [...byOwner].map(([what, paths]) => `no account in the image has ${what}, which owns ${paths.slice(0, 5).map((p) => '/' + p).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`);
+  return [...byOwner].map(
+    ([what, paths]) =>
+      `no account in the image has ${what}, which owns ${paths
+        .slice(0, 5)
+        .map((p) => '/' + p)
+        .join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`,
+  );
 }
 
 /**
@@ -109,31 +127,45 @@ export interface NamedOwners {
   readonly dirs: readonly DirDef[];
 }
 
-export function resolveNamedOwners(def: Pick<ImageDef, 'id' | 'config' | 'files' | 'dirs'>, accounts: readonly AccountDef[], groups: readonly GroupDef[]): NamedOwners {
-  const uidOf = (name: string) => (/^\d+$/.test(name) ? Number(name) : WELL_KNOWN[name]?.[0] ?? findLast(accounts, (a) => a.user === name)?.uid);
-  const gidOfUser = (name: string) => (/^\d+$/.test(name) ? Number(name) : WELL_KNOWN[name]?.[1] ?? findLast(accounts, (a) => a.user === name)?.gid);
+export function resolveNamedOwners(
+  def: Pick<ImageDef, 'id' | 'config' | 'files' | 'dirs'>,
+  accounts: readonly AccountDef[],
+  groups: readonly GroupDef[],
+): NamedOwners {
+  const uidOf = (name: string) =>
+    /^\d+$/.test(name) ? Number(name) : (WELL_KNOWN[name]?.[0] ?? findLast(accounts, (a) => a.user === name)?.uid);
+  const gidOfUser = (name: string) =>
+    /^\d+$/.test(name) ? Number(name) : (WELL_KNOWN[name]?.[1] ?? findLast(accounts, (a) => a.user === name)?.gid);
   const gidOf = (name: string) =>
-    /^\d+$/.test(name) ? Number(name) : WELL_KNOWN[name]?.[1] ?? findLast(accounts, (a) => a.group === name)?.gid ?? groups.find((g) => g.name === name)?.gid;
+    /^\d+$/.test(name)
+      ? Number(name)
+      : (WELL_KNOWN[name]?.[1] ?? findLast(accounts, (a) => a.group === name)?.gid ?? groups.find((g) => g.name === name)?.gid);
   const missing: string[] = [];
-  const created = accounts.length ? `the image's accounts are ${[...new Set(accounts.map((a) => a.user))].sort().join(', ')}` : 'the image has no accounts but root and nobody';
+  const created = accounts.length
+    ? `the image's accounts are ${[...new Set(accounts.map((a) => a.user))].sort().join(', ')}`
+    : 'the image has no accounts but root and nobody';
   const user = def.config.user;
   if (user && !user.includes(':') && uidOf(user) === undefined) {
-    missing.push(`user "${user}" is not an account of the image: no .account() declares it and no package's install created it (${created}); declare it with .account({ user: '${user}', uid })`);
+    missing.push(
+      `user "${user}" is not an account of the image: no .account() declares it and no package's install created it (${created}); declare it with .account({ user: '${user}', uid })`,
+    );
   }
   const said = new Set<string>();
-  const resolve = (what: string) => (f: FileDef): FileDef => {
-    if (!f.owner) return f;
-    const [u, g] = f.owner.split(':');
-    const uid = uidOf(u);
-    const gid = g === undefined ? gidOfUser(u) : gidOf(g);
-    if (uid === undefined || gid === undefined) {
-      const line = `${what}: owner "${f.owner}" is not an account of the image: no .account() declares it and no package's install created it (${created})`;
-      if (!said.has(line)) missing.push(line);
-      said.add(line);
-      return f;
-    }
-    return { ...f, uid, gid };
-  };
+  const resolve =
+    (what: string) =>
+    (f: FileDef): FileDef => {
+      if (!f.owner) return f;
+      const [u, g] = f.owner.split(':');
+      const uid = uidOf(u);
+      const gid = g === undefined ? gidOfUser(u) : gidOf(g);
+      if (uid === undefined || gid === undefined) {
+        const line = `${what}: owner "${f.owner}" is not an account of the image: no .account() declares it and no package's install created it (${created})`;
+        if (!said.has(line)) missing.push(line);
+        said.add(line);
+        return f;
+      }
+      return { ...f, uid, gid };
+    };
   const files = def.files.map((f) => resolve(`file ${f.path}`)(f));
   const dirs = (def.dirs ?? []).map((d) => ({ ...d, entries: d.entries.map(resolve(`dir ${d.dest}`)) }));
   if (missing.length) throw new BuildError(def.id, missing.join('\n  '), { phase: 'check' });

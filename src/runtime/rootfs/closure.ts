@@ -118,8 +118,7 @@ export function closure(layers: readonly (readonly Entry[])[], opts: ClosureOpti
       if (interp && !opts.skipInterpreter?.(normalizePath(interp, true))) addResolved(interp);
       // A bare name came through `#!/usr/bin/env NAME`: env runs first (node-typescript's tsc).
       if (!e.shebang.includes('/') && fs.lookup('usr/bin/env') && !opts.skipInterpreter?.('usr/bin/env')) addResolved('usr/bin/env');
-    }
-    else if (e.type === 'file' && e.elf && (e.elf.interp || e.elf.needed.length > 0)) {
+    } else if (e.type === 'file' && e.elf && (e.elf.interp || e.elf.needed.length > 0)) {
       loader.walk({ path, elf: e.elf }, onEvent, seen);
     }
   }

@@ -23,7 +23,11 @@ const MAX_INTERPRETERS = 4;
  * `head` gives the first bytes of a file (for its `#!` line).
  * @example await checkEntrypoint(def, [...parents, entries], (e) => readHead(blobs.path(e.sha256!)))
  */
-export async function checkEntrypoint(def: ImageDef, layers: readonly (readonly Entry[])[], head: (e: Entry) => Promise<Buffer>): Promise<void> {
+export async function checkEntrypoint(
+  def: ImageDef,
+  layers: readonly (readonly Entry[])[],
+  head: (e: Entry) => Promise<Buffer>,
+): Promise<void> {
   const { entrypoint, cmd } = def.config;
   const argv = entrypoint?.length ? entrypoint : cmd;
   if (!argv?.length) return;
@@ -40,14 +44,19 @@ export async function checkEntrypoint(def: ImageDef, layers: readonly (readonly 
   for (let depth = 0; ; depth++) {
     const e = at.entry;
     if (e.elf) {
-      if (e.elf.interp && fs.lookup(e.elf.interp)?.type !== 'file') fail(`${at.path} needs the loader ${e.elf.interp}, which the image does not have`);
+      if (e.elf.interp && fs.lookup(e.elf.interp)?.type !== 'file')
+        fail(`${at.path} needs the loader ${e.elf.interp}, which the image does not have`);
       return;
     }
     const line = await head(e);
     if (line[0] !== 0x23 || line[1] !== 0x21) return fail(`${at.path} is neither an ELF program nor a script starting with #!`);
     if (depth === MAX_INTERPRETERS) return fail(`${at.path}: more than ${MAX_INTERPRETERS} interpreters in a row`);
     const end = line.indexOf(0x0a);
-    const words = line.toString('latin1', 2, end < 0 ? line.length : end).trim().split(/\s+/).filter(Boolean);
+    const words = line
+      .toString('latin1', 2, end < 0 ? line.length : end)
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
     if (!words.length) return fail(`${at.path} has an empty #! line`);
     const interp = find(fs, words[0], [], '/');
     if ('problem' in interp) return fail(`${at.path} is run by ${words[0]}: ${interp.problem}`);

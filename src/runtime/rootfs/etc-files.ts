@@ -44,7 +44,10 @@ export function renderPasswd(accounts: readonly AccountDef[]): string {
  * renderGroup([]); // 'root:x:0:\nnobody:x:65534:\n'
  * renderGroup([], [{ name: 'ssl-cert', gid: 108, members: ['postgres'] }]); // 'root:x:0:\nssl-cert:x:108:postgres\nnobody:x:65534:\n'
  */
-export function renderGroup(accounts: readonly AccountDef[], groups: readonly { readonly name: string; readonly gid: number; readonly members?: readonly string[] }[] = []): string {
+export function renderGroup(
+  accounts: readonly AccountDef[],
+  groups: readonly { readonly name: string; readonly gid: number; readonly members?: readonly string[] }[] = [],
+): string {
   const byName = new Map<string, number>();
   const members = new Map<string, readonly string[]>();
   for (const g of groups) {

@@ -17,14 +17,21 @@ import type { RootfsRecord, StateDir } from '../store/state';
  * Returns the record too, updated when the entries were written.
  * @example const { entries } = await rootfsInput(state, rec, 'acme/web');
  */
-export async function rootfsInput(state: StateDir, rec: RootfsRecord, id: string, opts: { fresh?: boolean } = {}): Promise<{ entries: Entry[]; rootfs: RootfsRecord }> {
+export async function rootfsInput(
+  state: StateDir,
+  rec: RootfsRecord,
+  id: string,
+  opts: { fresh?: boolean } = {},
+): Promise<{ entries: Entry[]; rootfs: RootfsRecord }> {
   if (!opts.fresh) {
     const kept = await state.readRootfsEntries(rec);
     if (kept) return { entries: kept, rootfs: rec };
   }
   const tar = state.rootfsPath(rec.key);
   if (rec.entriesSha256 && (await hashFile(tar).catch(() => null)) !== rec.sha256) {
-    throw new BuildError(id, `the cached rootfs ${tar} is damaged (its content does not match its hash): deploy -F builds it again`, { phase: 'pipeline' });
+    throw new BuildError(id, `the cached rootfs ${tar} is damaged (its content does not match its hash): deploy -F builds it again`, {
+      phase: 'pipeline',
+    });
   }
   const entries = await readRootfsTar(createReadStream(tar), state.blobs, { origin: (p) => rec.origins[p], allowSetuid: true });
   return { entries, rootfs: await state.writeRootfsEntries(rec, entries) };

@@ -139,10 +139,12 @@ export class Loader {
     }
     if (this.hasLdCache || name.includes('/')) return { ok: false, searched, wrongAbi };
     // Without the cache ld.so never looks in ld.so.conf's directories; say so if the library is there.
-    const confOnly = this.confDirs.map((d) => `${d}/${name}`).find((c) => {
-      const t = this.fs.resolve(c);
-      return t?.entry.type === 'file' && t.entry.elf && abi(t.entry.elf) === abi(from.elf);
-    });
+    const confOnly = this.confDirs
+      .map((d) => `${d}/${name}`)
+      .find((c) => {
+        const t = this.fs.resolve(c);
+        return t?.entry.type === 'file' && t.entry.elf && abi(t.entry.elf) === abi(from.elf);
+      });
     return confOnly ? { ok: false, searched, wrongAbi, confOnly } : { ok: false, searched, wrongAbi };
   }
 
@@ -173,7 +175,8 @@ export class Loader {
   private expand(list: readonly string[], o: Obj, glibc: boolean): string[] {
     const origin = '/' + dirname(o.path);
     const triplets = TRIPLETS[abi(o.elf)] ?? [];
-    const libs = o.elf.class === 64 ? ['lib64', ...triplets.map((t) => `lib/${t}`), 'lib'] : ['lib', 'lib32', ...triplets.map((t) => `lib/${t}`)];
+    const libs =
+      o.elf.class === 64 ? ['lib64', ...triplets.map((t) => `lib/${t}`), 'lib'] : ['lib', 'lib32', ...triplets.map((t) => `lib/${t}`)];
     const subst: [RegExp, readonly string[]][] = [[/\$(?:ORIGIN\b|\{ORIGIN\})/, [origin]]];
     if (glibc) {
       subst.push([/\$(?:LIB\b|\{LIB\})/, libs], [/\$(?:PLATFORM\b|\{PLATFORM\})/, PLATFORMS[o.elf.machine] ?? []]);
@@ -181,7 +184,8 @@ export class Loader {
     const out: string[] = [];
     for (const item of list) {
       let forms = [item];
-      for (const [re, values] of subst) forms = forms.flatMap((f) => (re.test(f) ? values.map((v) => f.replace(new RegExp(re, 'g'), v)) : [f]));
+      for (const [re, values] of subst)
+        forms = forms.flatMap((f) => (re.test(f) ? values.map((v) => f.replace(new RegExp(re, 'g'), v)) : [f]));
       for (const f of forms) {
         // An unexpanded `$` (an unknown token, or musl's literal `$LIB`) names no real directory.
         if (!f.includes('$')) out.push(normalizePath(f, true));

@@ -28,7 +28,14 @@ export interface WrongMachine {
 export function wrongMachine(entries: readonly Entry[], platform: string): WrongMachine[] {
   const p = platformInfo(platform);
   return entries
-    .filter((e) => e.type === 'file' && e.elf && (e.elf.type === ET_EXEC || e.elf.type === ET_DYN) && !NOT_RUN.has(e.elf.machine) && (e.elf.machine !== p.elfMachine || e.elf.class !== p.elfClass))
+    .filter(
+      (e) =>
+        e.type === 'file' &&
+        e.elf &&
+        (e.elf.type === ET_EXEC || e.elf.type === ET_DYN) &&
+        !NOT_RUN.has(e.elf.machine) &&
+        (e.elf.machine !== p.elfMachine || e.elf.class !== p.elfClass),
+    )
     .map((e) => ({ path: e.path, machine: e.elf!.machine }));
 }
 

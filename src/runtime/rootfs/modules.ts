@@ -27,7 +27,10 @@ export interface DroppedModule {
  * const { entries, dropped } = dropUnloadableModules([glibc, iproute2], { libc: 'glibc' });
  * dropped[0]; // { path: 'usr/lib/x86_64-linux-gnu/tc/q_atm.so', why: 'needs libatm.so.1, which no layer provides' }
  */
-export function dropUnloadableModules(layers: readonly (readonly Entry[])[], opts: LinkCheckOptions): { entries: Entry[]; dropped: DroppedModule[] } {
+export function dropUnloadableModules(
+  layers: readonly (readonly Entry[])[],
+  opts: LinkCheckOptions,
+): { entries: Entry[]; dropped: DroppedModule[] } {
   const last = layers[layers.length - 1] ?? [];
   const fs = new Layers(layers);
   const loader = new Loader(fs, opts);
@@ -41,7 +44,8 @@ export function dropUnloadableModules(layers: readonly (readonly Entry[])[], opt
   const seen = new Set<string>();
   for (const e of fs.entries()) if (isObject(e) && e.elf!.interp) loader.walk({ path: e.path, elf: e.elf! }, mark, seen);
   for (const need of opts.needs ?? []) {
-    for (const e of fs.entries()) if (isObject(e) && (e.elf!.soname === need || e.path.endsWith('/' + need))) reached.add(fs.resolve(e.path)?.path ?? e.path);
+    for (const e of fs.entries())
+      if (isObject(e) && (e.elf!.soname === need || e.path.endsWith('/' + need))) reached.add(fs.resolve(e.path)?.path ?? e.path);
   }
 
   // A library the process loaded before (libjvm.so, dlopened by path) satisfies a
@@ -54,7 +58,8 @@ export function dropUnloadableModules(layers: readonly (readonly Entry[])[], opt
     let why: string | null = null;
     loader.walk({ path: e.path, elf: e.elf! }, (ev) => {
       if (why !== null || ev.kind !== 'needed' || ev.result.ok || sonames.has(ev.name)) return;
-      why = ev.from === e.path ? `needs ${ev.name}, which no layer provides` : `needs ${ev.name} (through ${ev.from}), which no layer provides`;
+      why =
+        ev.from === e.path ? `needs ${ev.name}, which no layer provides` : `needs ${ev.name} (through ${ev.from}), which no layer provides`;
     });
     if (why !== null) dropped.push({ path: e.path, why });
   }

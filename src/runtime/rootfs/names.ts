@@ -13,7 +13,9 @@ import { dirname, join } from 'node:path';
 
 // The module extract.js calls decodePax through; by path, as the package exports only its index.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const headers = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as { decodePax: (buf: Buffer) => Record<string, string> };
+const headers = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as {
+  decodePax: (buf: Buffer) => Record<string, string>;
+};
 
 /** The PAX keys holding the bytes (as latin1) of `path` and `linkpath`. */
 export const RAW_PATH = 'imgsdk.raw.path';
@@ -33,7 +35,7 @@ export function keepRawPaxNames(): void {
   headers.decodePax = function (buf: Buffer): Record<string, string> {
     const out = decode(buf);
     // Records are `<len> <key>=<value>\n`; lengths count bytes.
-    for (let rest = buf; rest.length; ) {
+    for (let rest = buf; rest.length;) {
       const sp = rest.indexOf(0x20);
       const len = parseInt(rest.subarray(0, sp).toString('latin1'), 10);
       if (!(len > 0) || sp < 0) break;
@@ -42,7 +44,10 @@ export function keepRawPaxNames(): void {
       const key = rec.subarray(0, eq).toString('latin1');
       // Not enumerable: readers that copy or compare a header's PAX records never see it.
       if (eq > 0 && (key === 'path' || key === 'linkpath')) {
-        Object.defineProperty(out, key === 'path' ? RAW_PATH : RAW_LINKPATH, { value: rec.subarray(eq + 1).toString('latin1'), enumerable: false });
+        Object.defineProperty(out, key === 'path' ? RAW_PATH : RAW_LINKPATH, {
+          value: rec.subarray(eq + 1).toString('latin1'),
+          enumerable: false,
+        });
       }
       rest = rest.subarray(len);
     }
@@ -74,7 +79,7 @@ export function decodeName(latin1: string): string | null {
 export function printableName(latin1: string): string {
   const bytes = Buffer.from(latin1, 'latin1');
   let out = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const n = utf8Length(bytes, i);
     if (n === 0) {
       out += `\\x${bytes[i].toString(16).padStart(2, '0')}`;

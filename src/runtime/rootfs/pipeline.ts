@@ -56,7 +56,13 @@ export interface PipelineResult {
   readonly entries: Entry[];
   readonly purged: PurgeReport;
   /** Paths of package files left out because only part of their package is used. */
-  readonly slimmed: { readonly packages: readonly string[]; readonly count: number; readonly bytes: number; readonly unused: readonly string[]; readonly named?: ReadonlyMap<string, string> };
+  readonly slimmed: {
+    readonly packages: readonly string[];
+    readonly count: number;
+    readonly bytes: number;
+    readonly unused: readonly string[];
+    readonly named?: ReadonlyMap<string, string>;
+  };
   /** Files whose setuid/setgid bits, capabilities or world-writable bit were removed. */
   readonly stripped: readonly StrippedFile[];
   /** Loadable modules that could never load, left out. */
@@ -92,7 +98,9 @@ export function compilerOf(packages: readonly PackageInfo[]): string | undefined
 export async function runPipeline(input: PipelineInput): Promise<PipelineResult> {
   const { def, blobs } = input;
   const origin = (p: string) => input.origins[p];
-  let entries = input.rootfsEntries ? [...input.rootfsEntries] : await readRootfsTar(createReadStream(input.rootfsTar), blobs, { origin, allowSetuid: true });
+  let entries = input.rootfsEntries
+    ? [...input.rootfsEntries]
+    : await readRootfsTar(createReadStream(input.rootfsTar), blobs, { origin, allowSetuid: true });
   // Service units are purged, but say which directories their daemons expect (sshd's /run/sshd).
   const units = entries.filter((e) => e.type === 'file' && UNIT.test(e.path));
 
@@ -100,8 +108,16 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   // depends on) needs the headers and the start files its dependency closure ships.
   const compiler = def.closure ? undefined : compilerOf(input.packages);
   const keepForCompiler = compiler ? COMPILER_KEEPS.filter((k) => !def.keep.includes(k)) : [];
-  const purged = purge(entries, { image: def.id, keep: [...def.keep.filter((k) => !PIPELINE_KEEPS.has(k)), ...keepForCompiler], purge: def.purge, locales: def.portage.locales });
-  const privileges = stripPrivileges(purged.kept, { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
+  const purged = purge(entries, {
+    image: def.id,
+    keep: [...def.keep.filter((k) => !PIPELINE_KEEPS.has(k)), ...keepForCompiler],
+    purge: def.purge,
+    locales: def.portage.locales,
+  });
+  const privileges = stripPrivileges(purged.kept, {
+    keepSetuid: def.keep.includes('setuid'),
+    keepWorldWritable: def.keep.includes('world-writable'),
+  });
   entries = privileges.entries;
 
   const before = entries;
@@ -113,27 +129,9 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     }
   };
   const references = referenceReader(read);
-  let unused: readonly string[] = [];
-  let named: ReadonlyMap<string, string> | undefined;
-  if (def.closure) {
-    entries = closure([...input.parents, entries], { libc: input.libc, roots: def.closure.roots, keep: def.closure.keep, ldSoConf: await readLoaderConfig([...input.parents, entries], blobs) });
-  } else {
-    const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
-    const r = slim({ entries, parents: input.parents, packages: input.packages, requested: def.packages, needs: def.needs, libc: input.libc, ldSoConf, forbid: def.forbid, references, locales: def.portage.locales });
-    entries = r.entries;
-    unused = r.unused;
-    named = r.named;
-  }
-  const kept = new Set(entries.map((e) => e.path));
-  const parentFs = new Layers(input.parents);
-  const dropped = before.filter((e) => !kept.has(e.path) && !parentFs.get(e.path));
-  const slimmed = {
-    packages: [...new Set(dropped.map((e) => e.origin).filter((o): o is string => !!o))].sort(),
-    count: dropped.length,
-    bytes: dropped.reduce((n, e) => n + e.size, 0),
-    unused,
-    ...(named ? { named } : {}),
-  };
+  const slimmedStep = await slimEntries(input, before, references);
+  entries = slimmedStep.entries;
+  const slimmed = slimmedStep.slimmed;
 
   const declared = [...input.inheritedAccounts, ...(input.inheritedCreated ?? []), ...def.accounts];
   const adopted = adoptAccounts(entries, input.createdAccounts ?? [], declared);
@@ -148,17 +146,14 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const standard = standardAccountsNamed(before, entries, references, read, declared, adopted.users, adopted.groups);
   const accounts = { users: [...adopted.users, ...standard.users], groups: [...adopted.groups, ...standard.groups] };
   entries = [...entries, ...(await accountFiles(input, accounts)), ...(def.parent === null ? runtimeDirs(entries) : [])];
-  // /run directories of tmpfiles.d (tinyproxy), owned by the accounts they name.
-  const everyone = [...declared, ...accounts.users];
-  const groupIds = new Map<string, number>([...everyone.map((a) => [a.group || a.user, a.gid] as [string, number]), ...accounts.groups.map((g) => [g.name, g.gid] as [string, number])]);
-  // Of the units, those of packages the image keeps something of.
-  const keptOrigins = new Set(entries.map((e) => e.origin).filter(Boolean));
-  const keptUnits = units.filter((e) => keptOrigins.has(e.origin));
-  entries = [...entries, ...runDirs([...input.parents.flat(), ...entries], read, (u) => (u === 'root' ? 0 : everyone.find((a) => a.user === u)?.uid), (g) => (g === 'root' ? 0 : groupIds.get(g)), keptUnits)];
+  entries = [...entries, ...packageRunDirs(input, entries, units, declared, accounts, read)];
   // Names synth left to the build (accounts an install created) get their ids here.
   const owners = resolveNamedOwners(def, [...declared, ...adopted.users], adopted.groups);
   // The user's own files pass the same privilege rule as the packages' (and are reported the same way).
-  const own = stripPrivileges(await ownFiles(input, owners), { keepSetuid: def.keep.includes('setuid'), keepWorldWritable: def.keep.includes('world-writable') });
+  const own = stripPrivileges(await ownFiles(input, owners), {
+    keepSetuid: def.keep.includes('setuid'),
+    keepWorldWritable: def.keep.includes('world-writable'),
+  });
   entries = normalizeEntries([...entries, ...own.entries]);
 
   const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
@@ -170,7 +165,9 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const all = [...declared, ...accounts.users];
   const uids = new Set([0, 65534, ...all.map((a) => a.uid)]);
   const gids = new Set([0, 65534, ...all.map((a) => a.gid), ...accounts.groups.map((g) => g.gid)]);
-  const compilerNote = keepForCompiler.length ? [`${keepForCompiler.join(' and ')} kept: the image has a C compiler (${compiler}), which compiles against them at run time`] : [];
+  const compilerNote = keepForCompiler.length
+    ? [`${keepForCompiler.join(' and ')} kept: the image has a C compiler (${compiler}), which compiles against them at run time`]
+    : [];
   const notes = [...compilerNote, ...adopted.notes, ...standard.notes, ...unownedFiles(entries, uids, gids)];
   const createdAccounts: CreatedAccount[] = [
     ...accounts.users.map((u) => ({ user: u.user, uid: u.uid, group: u.group, gid: u.gid, home: u.home, shell: u.shell })),
@@ -180,7 +177,91 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const final = new Set(entries.map((e) => e.path));
   const ownPaths = new Set(own.stripped.map((f) => f.path));
   const stripped = [...privileges.stripped.filter((f) => !ownPaths.has(f.path)), ...own.stripped].filter((f) => final.has(f.path));
-  return { entries, purged: purged.purged, slimmed, stripped, droppedModules: modules.dropped, createdAccounts, notes, warnings: privilegeWarnings(def, input.packages, stripped, origin) };
+  return {
+    entries,
+    purged: purged.purged,
+    slimmed,
+    stripped,
+    droppedModules: modules.dropped,
+    createdAccounts,
+    notes,
+    warnings: privilegeWarnings(def, input.packages, stripped, origin),
+  };
+}
+
+/** Slimming, or an image's explicit closure: what of the packages' files the image keeps, and what it dropped. */
+async function slimEntries(
+  input: PipelineInput,
+  before: Entry[],
+  references: ReturnType<typeof referenceReader>,
+): Promise<{ entries: Entry[]; slimmed: PipelineResult['slimmed'] }> {
+  const { def, blobs } = input;
+  let entries = before;
+  let unused: readonly string[] = [];
+  let named: ReadonlyMap<string, string> | undefined;
+  if (def.closure) {
+    entries = closure([...input.parents, entries], {
+      libc: input.libc,
+      roots: def.closure.roots,
+      keep: def.closure.keep,
+      ldSoConf: await readLoaderConfig([...input.parents, entries], blobs),
+    });
+  } else {
+    const ldSoConf = await readLoaderConfig([...input.parents, entries], blobs);
+    const r = slim({
+      entries,
+      parents: input.parents,
+      packages: input.packages,
+      requested: def.packages,
+      needs: def.needs,
+      libc: input.libc,
+      ldSoConf,
+      forbid: def.forbid,
+      references,
+      locales: def.portage.locales,
+    });
+    entries = r.entries;
+    unused = r.unused;
+    named = r.named;
+  }
+  const kept = new Set(entries.map((e) => e.path));
+  const parentFs = new Layers(input.parents);
+  const dropped = before.filter((e) => !kept.has(e.path) && !parentFs.get(e.path));
+  const slimmed = {
+    packages: [...new Set(dropped.map((e) => e.origin).filter((o): o is string => !!o))].sort(),
+    count: dropped.length,
+    bytes: dropped.reduce((n, e) => n + e.size, 0),
+    unused,
+    ...(named ? { named } : {}),
+  };
+  return { entries, slimmed };
+}
+
+/** Directories a package expects under /run (tmpfiles.d, its units' RuntimeDirectory=), owned by the accounts they name. */
+function packageRunDirs(
+  input: PipelineInput,
+  entries: Entry[],
+  units: readonly Entry[],
+  declared: readonly AccountDef[],
+  accounts: { users: AccountDef[]; groups: GroupDef[] },
+  read: (e: Entry) => Buffer | null,
+): Entry[] {
+  // /run directories of tmpfiles.d (tinyproxy), owned by the accounts they name.
+  const everyone = [...declared, ...accounts.users];
+  const groupIds = new Map<string, number>([
+    ...everyone.map((a) => [a.group || a.user, a.gid] as [string, number]),
+    ...accounts.groups.map((g) => [g.name, g.gid] as [string, number]),
+  ]);
+  // Of the units, those of packages the image keeps something of.
+  const keptOrigins = new Set(entries.map((e) => e.origin).filter(Boolean));
+  const keptUnits = units.filter((e) => keptOrigins.has(e.origin));
+  return runDirs(
+    [...input.parents.flat(), ...entries],
+    read,
+    (u) => (u === 'root' ? 0 : everyone.find((a) => a.user === u)?.uid),
+    (g) => (g === 'root' ? 0 : groupIds.get(g)),
+    keptUnits,
+  );
 }
 
 /**
@@ -188,7 +269,12 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
  * shape, machine, the policies' rules, the link check, forbidden paths and the
  * entrypoint. Each throws naming the image.
  */
-async function checkBuilt(input: PipelineInput, entries: readonly Entry[], accounts: RulesInput['accounts'], ldSoConf: Awaited<ReturnType<typeof readLoaderConfig>>): Promise<void> {
+async function checkBuilt(
+  input: PipelineInput,
+  entries: readonly Entry[],
+  accounts: RulesInput['accounts'],
+  ldSoConf: Awaited<ReturnType<typeof readLoaderConfig>>,
+): Promise<void> {
   const { def, blobs } = input;
   const layers = [...input.parents, entries];
   checkLayerShape(def, input.parents, entries);
@@ -208,16 +294,41 @@ async function checkBuilt(input: PipelineInput, entries: readonly Entry[], accou
  * `sudo` refuses to run without its setuid bit, so the console says so, not only
  * PACKAGES.md.
  */
-function privilegeWarnings(def: ImageDef, packages: PipelineInput['packages'], stripped: readonly StrippedFile[], origin: (p: string) => string | undefined): string[] {
+function privilegeWarnings(
+  def: ImageDef,
+  packages: PipelineInput['packages'],
+  stripped: readonly StrippedFile[],
+  origin: (p: string) => string | undefined,
+): string[] {
   const partial = partialPackages(def.packages, packages);
-  const named = new Set(packages.map((p) => p.name).filter((n) => !partial.has(n) && (def.packages.some((r) => r.replace(/[=/:].*$/, '') === n) || packages.find((p) => p.name === n)?.provides?.some((v) => def.packages.includes(v)))));
+  const named = new Set(
+    packages
+      .map((p) => p.name)
+      .filter(
+        (n) =>
+          !partial.has(n) &&
+          (def.packages.some((r) => r.replace(/[=/:].*$/, '') === n) ||
+            packages.find((p) => p.name === n)?.provides?.some((v) => def.packages.includes(v))),
+      ),
+  );
   return stripped
     .filter((f) => f.what.some((w) => w !== 'world-writable') && named.has(origin(f.path) ?? ''))
-    .map((f) => `${f.what.filter((w) => w !== 'world-writable').join(', ')} removed from /${f.path} (package ${origin(f.path)}, which the image names): it may refuse to run without; .keep('setuid') keeps it`);
+    .map(
+      (f) =>
+        `${f.what.filter((w) => w !== 'world-writable').join(', ')} removed from /${f.path} (package ${origin(f.path)}, which the image names): it may refuse to run without; .keep('setuid') keeps it`,
+    );
 }
 
 /** The standard accounts (base-passwd) that kept configuration files name and the image lacks. */
-function standardAccountsNamed(before: readonly Entry[], kept: readonly Entry[], references: ReturnType<typeof referenceReader>, read: (e: Entry) => Buffer | null, declared: readonly AccountDef[], users: readonly AccountDef[], groups: readonly GroupDef[]) {
+function standardAccountsNamed(
+  before: readonly Entry[],
+  kept: readonly Entry[],
+  references: ReturnType<typeof referenceReader>,
+  read: (e: Entry) => Buffer | null,
+  declared: readonly AccountDef[],
+  users: readonly AccountDef[],
+  groups: readonly GroupDef[],
+) {
   const master = (p: string) => {
     const e = before.find((x) => x.path === p);
     return e ? read(e)?.toString('utf8') : undefined;
@@ -256,13 +367,34 @@ function runtimeDirs(entries: readonly Entry[]): Entry[] {
 }
 
 /** /tmp, the account files and home directories an image gets. */
-async function accountFiles(input: PipelineInput, created: { users: readonly AccountDef[]; groups: readonly GroupDef[] }): Promise<Entry[]> {
+async function accountFiles(
+  input: PipelineInput,
+  created: { users: readonly AccountDef[]; groups: readonly GroupDef[] },
+): Promise<Entry[]> {
   const { def } = input;
   const out: Entry[] = [];
   const file = async (path: string, data: Buffer, mode = 0o644, uid = 0, gid = 0): Promise<Entry> => ({
-    path, type: 'file', mode, uid, gid, size: data.length, linkname: null, sha256: await input.blobs.put(data), elf: parseElf(data),
+    path,
+    type: 'file',
+    mode,
+    uid,
+    gid,
+    size: data.length,
+    linkname: null,
+    sha256: await input.blobs.put(data),
+    elf: parseElf(data),
   });
-  const dir = (path: string, mode: number, uid = 0, gid = 0): Entry => ({ path, type: 'dir', mode, uid, gid, size: 0, linkname: null, sha256: null, elf: null });
+  const dir = (path: string, mode: number, uid = 0, gid = 0): Entry => ({
+    path,
+    type: 'dir',
+    mode,
+    uid,
+    gid,
+    size: 0,
+    linkname: null,
+    sha256: null,
+    elf: null,
+  });
 
   if (def.parent === null) out.push(dir('tmp', 0o1777));
   const accounts = [...input.inheritedAccounts, ...(input.inheritedCreated ?? []), ...created.users, ...def.accounts];
@@ -271,7 +403,8 @@ async function accountFiles(input: PipelineInput, created: { users: readonly Acc
     out.push(await file('etc/group', Buffer.from(renderGroup(accounts, created.groups))));
     if (def.parent === null && input.libc === 'glibc') out.push(await file('etc/nsswitch.conf', Buffer.from(renderNsswitch())));
   }
-  for (const a of def.accounts) if (a.home !== '/' && a.home !== '/nonexistent') out.push(dir(a.home.replace(/^\/+/, ''), 0o755, a.uid, a.gid));
+  for (const a of def.accounts)
+    if (a.home !== '/' && a.home !== '/nonexistent') out.push(dir(a.home.replace(/^\/+/, ''), 0o755, a.uid, a.gid));
   return out;
 }
 
@@ -292,7 +425,12 @@ async function ownFiles(input: PipelineInput, named: NamedOwners): Promise<Entry
     if (f.type === 'symlink') return { ...base, type: 'symlink', mode: 0o777, linkname: f.target };
     const data = await input.readFile(f.sha256!);
     const sha256 = await input.blobs.put(data);
-    if (sha256 !== f.sha256) throw new BuildError(def.id, `${f.path}: the assembly's copy of its content is not the one synth wrote (sha256 ${sha256}, expected ${f.sha256})`, { phase: 'check' });
+    if (sha256 !== f.sha256)
+      throw new BuildError(
+        def.id,
+        `${f.path}: the assembly's copy of its content is not the one synth wrote (sha256 ${sha256}, expected ${f.sha256})`,
+        { phase: 'check' },
+      );
     const elf = parseElf(data);
     const shebang = elf ? undefined : parseShebang(data);
     return { ...base, type: 'file', size: data.length, sha256, elf, ...(shebang ? { shebang } : {}) };
@@ -320,9 +458,18 @@ function checkLayerShape(def: ImageDef, parents: readonly (readonly Entry[])[], 
   for (const e of entries) {
     const name = e.path.slice(e.path.lastIndexOf('/') + 1);
     if (name.startsWith('.wh.')) bad.push(`/${e.path}: a whiteout name, which would delete from a parent layer`);
-    else if (e.type !== 'dir' && below.get(e.path)?.type === 'dir') bad.push(`/${e.path}: a ${e.type} where a parent layer has a directory`);
+    else if (e.type !== 'dir' && below.get(e.path)?.type === 'dir')
+      bad.push(`/${e.path}: a ${e.type} where a parent layer has a directory`);
     const dir = dirname(e.path);
-    if (dir !== '' && merged.resolve(dir)?.path !== dir) bad.push(`/${e.path}: its path passes through a symlink (${merged.resolve(dir)?.via.map((v) => '/' + v).join(', ') ?? 'unresolvable'})`);
+    if (dir !== '' && merged.resolve(dir)?.path !== dir)
+      bad.push(
+        `/${e.path}: its path passes through a symlink (${
+          merged
+            .resolve(dir)
+            ?.via.map((v) => '/' + v)
+            .join(', ') ?? 'unresolvable'
+        })`,
+      );
   }
   if (bad.length) throw new BuildError(def.id, `the layer would not unpack as checked:\n  ${bad.join('\n  ')}`, { phase: 'check' });
 }
@@ -336,6 +483,9 @@ function checkForbidden(def: ImageDef, layers: readonly (readonly Entry[])[]): v
     const r = fs.resolve(dirname(p));
     return r ? `${r.path ? r.path + '/' : ''}${p.slice(p.lastIndexOf('/') + 1)}` : p;
   };
-  const hits = [...fs.entries()].filter((e) => e.type !== 'dir' && res.some((r) => r.test(e.path) || r.test(real(e.path)))).map((e) => e.path).sort();
+  const hits = [...fs.entries()]
+    .filter((e) => e.type !== 'dir' && res.some((r) => r.test(e.path) || r.test(real(e.path))))
+    .map((e) => e.path)
+    .sort();
   if (hits.length) throw new BuildError(def.id, `the image contains what its policies forbid: ${hits.join(', ')}`, { phase: 'check' });
 }

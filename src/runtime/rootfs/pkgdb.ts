@@ -39,7 +39,17 @@ export async function packageDbEntries(input: PackageDbInput): Promise<Entry[]> 
   const out: Entry[] = [];
   for (const [path, text] of files) {
     const data = Buffer.from(text);
-    out.push({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, linkname: null, sha256: await input.blobs.put(data), elf: null });
+    out.push({
+      path,
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: data.length,
+      linkname: null,
+      sha256: await input.blobs.put(data),
+      elf: null,
+    });
   }
   return out;
 }
@@ -56,7 +66,7 @@ function minimalStanza(p: PackageInfo): string {
   if (p.priority) lines.push(`Priority: ${p.priority}`);
   if (p.section) lines.push(`Section: ${p.section}`);
   if (p.source && p.source !== p.name) lines.push(`Source: ${p.source}`);
-  lines.push('Maintainer: unknown (the builder\'s control data was not kept)');
+  lines.push("Maintainer: unknown (the builder's control data was not kept)");
   lines.push(`Version: ${p.version}`);
   if (p.arch) lines.push(`Architecture: ${p.arch}`);
   lines.push(`Description: ${p.name}, installed by imgsdk`);

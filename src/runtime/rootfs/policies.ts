@@ -36,7 +36,7 @@ export interface ShellFound {
 
 /** Byte strings that only shells carry, each with the name said in the error. */
 const IDENTITIES: readonly { readonly what: string; readonly all: readonly Buffer[] }[] = [
-  { what: 'a POSIX shell (its grammar\'s reserved words esac and elif)', all: ['\0esac\0', '\0elif\0'].map((s) => Buffer.from(s)) },
+  { what: "a POSIX shell (its grammar's reserved words esac and elif)", all: ['\0esac\0', '\0elif\0'].map((s) => Buffer.from(s)) },
   { what: 'a C shell (its reserved words endsw and breaksw)', all: ['\0endsw\0', '\0breaksw\0'].map((s) => Buffer.from(s)) },
   { what: 'the rc shell', all: [Buffer.from('rc: cannot shift')] },
   { what: 'sash, the stand-alone shell', all: [Buffer.from('Stand-alone shell')] },
@@ -67,9 +67,11 @@ function identityOf(blobs: BlobStore, sha256: string): string | null {
       const n = readSync(fd, buf, carry, CHUNK, null);
       if (n <= 0) break;
       const view = buf.subarray(0, carry + n);
-      IDENTITIES.forEach((id, i) => id.all.forEach((needle, j) => {
-        if (!seen[i][j] && view.includes(needle)) seen[i][j] = true;
-      }));
+      IDENTITIES.forEach((id, i) =>
+        id.all.forEach((needle, j) => {
+          if (!seen[i][j] && view.includes(needle)) seen[i][j] = true;
+        }),
+      );
       // Keep the tail: a needle may straddle two chunks.
       carry = Math.min(LONGEST - 1, view.length);
       view.copy(buf, 0, view.length - carry);
@@ -89,14 +91,22 @@ function isProgram(e: Entry): boolean {
 
 /** The paths a text file lists, one absolute path a line (`/etc/shells` format). */
 function listedPaths(text: string): string[] {
-  return text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l.startsWith('/'));
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter((l) => l.startsWith('/'));
 }
 
 /**
  * The shells of an image's own layer `entries` (parents: the layers below, oldest first).
  * @example await findShells(entries, parents, packages, blobs) // [{ path: 'usr/libexec/dash', why: '…' }]
  */
-export async function findShells(entries: readonly Entry[], parents: readonly (readonly Entry[])[], packages: readonly PackageInfo[], blobs: BlobStore): Promise<ShellFound[]> {
+export async function findShells(
+  entries: readonly Entry[],
+  parents: readonly (readonly Entry[])[],
+  packages: readonly PackageInfo[],
+  blobs: BlobStore,
+): Promise<ShellFound[]> {
   const fs = new Layers([...parents, entries]);
   const own = new Set(entries.map((e) => e.path));
   const found = new Map<string, string>();
@@ -162,7 +172,9 @@ export async function checkRules(input: RulesInput): Promise<void> {
     if (problem) problems.push(`policy nonRoot: ${problem}, as the built image resolves it`);
   }
   if (rules.includes('noShell')) {
-    for (const s of await findShells(input.entries, input.parents, input.packages, input.blobs)) problems.push(`policy noShell: /${s.path} is a shell: ${s.why}`);
+    for (const s of await findShells(input.entries, input.parents, input.packages, input.blobs))
+      problems.push(`policy noShell: /${s.path} is a shell: ${s.why}`);
   }
-  if (problems.length) throw new BuildError(def.id, problems.length === 1 ? problems[0] : `policies failed:\n  ${problems.join('\n  ')}`, { phase: 'check' });
+  if (problems.length)
+    throw new BuildError(def.id, problems.length === 1 ? problems[0] : `policies failed:\n  ${problems.join('\n  ')}`, { phase: 'check' });
 }

@@ -77,14 +77,10 @@ const RULES: Readonly<Record<PurgeCategory, Rule>> = {
   // The directories stay: package managers and services expect them to exist.
   caches: { files: /^var\/(?:cache|lib\/apt|lib\/dpkg|log)\// },
   init: {
-    tree: tree(
-      'etc/(?:init\\.d|rc.\\.d|systemd|logrotate\\.d|cron\\.[^/]+|ufw)|(?:usr/)?lib/systemd|usr/share/(?:bug|menu)',
-    ),
+    tree: tree('etc/(?:init\\.d|rc.\\.d|systemd|logrotate\\.d|cron\\.[^/]+|ufw)|(?:usr/)?lib/systemd|usr/share/(?:bug|menu)'),
   },
   portage: {
-    tree: tree(
-      'var/db/pkg|var/cache/edb|var/lib/portage|etc/portage|var/lib/gentoo|usr/share/(?:aclocal|gettext|gir-[^/]+|vala/vapi)',
-    ),
+    tree: tree('var/db/pkg|var/cache/edb|var/lib/portage|etc/portage|var/lib/gentoo|usr/share/(?:aclocal|gettext|gir-[^/]+|vala/vapi)'),
   },
   ldcache: { files: /^etc\/ld\.so\.cache$/ },
   'python-cache': { tree: /(?:^|\/)__pycache__(?:\/|$)/, files: /\.py[co]$/ },
@@ -157,7 +153,9 @@ function categoryOf(e: Entry, active: readonly PurgeCategory[], l: LocaleSet): P
 export function purge(entries: readonly Entry[], opts: PurgeOptions): { kept: Entry[]; purged: PurgeReport } {
   const unknown = opts.keep.filter((k) => !(PURGE_CATEGORIES as readonly string[]).includes(k));
   if (unknown.length > 0) {
-    throw new RootfsError(`${opts.image ?? 'the image'}: unknown purge categor${unknown.length === 1 ? 'y' : 'ies'} in keep: ${unknown.join(', ')} (known: ${PURGE_CATEGORIES.join(', ')})`);
+    throw new RootfsError(
+      `${opts.image ?? 'the image'}: unknown purge categor${unknown.length === 1 ? 'y' : 'ies'} in keep: ${unknown.join(', ')} (known: ${PURGE_CATEGORIES.join(', ')})`,
+    );
   }
   const active = PURGE_CATEGORIES.filter((c) => !opts.keep.includes(c));
   const locales = localeSet(opts.locales ?? []);
@@ -193,7 +191,7 @@ export function purge(entries: readonly Entry[], opts: PurgeOptions): { kept: En
   // Repeated because removing one symlink can strand another that went through it.
   const before = new Layers([entries]);
   const dangling: string[] = [];
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const after = new Layers([kept]);
     const next = kept.filter((e) => {

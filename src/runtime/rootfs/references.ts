@@ -43,7 +43,8 @@ const LOCALE_RE = /\b([a-z]{2,3}_[A-Z]{2}|C)\.(UTF-8|utf8|utf-8|UTF8)(@[a-z]+)?\
 const ACCOUNT_LINE = /user|group|owner/i;
 const WORD_RE = /[a-z_][a-z0-9_-]*[a-z0-9_]?/g;
 /** Words of a shell script in command position: after a line start, `;`, `|`, `&`, `(`, `` ` ``, `$(`, `then`, `do`, …. */
-const COMMAND_RE = /(?:^|[;|&(`{]|\$\(|\b(?:then|do|else|exec|command|xargs|nohup|env|time|!)\s)\s*(?:[A-Za-z_][\w]*=\S*\s+)*([a-z][\w.+-]*)/gm;
+const COMMAND_RE =
+  /(?:^|[;|&(`{]|\$\(|\b(?:then|do|else|exec|command|xargs|nohup|env|time|!)\s)\s*(?:[A-Za-z_][\w]*=\S*\s+)*([a-z][\w.+-]*)/gm;
 
 /**
  * The names in one file's body. `kind` says how to read it: a configuration file

@@ -64,12 +64,7 @@ export type Walk =
  * tool extracting the tree would leave it); otherwise it stays at the root, as inside
  * the container.
  */
-export function walk(
-  from: string,
-  target: string,
-  linkOf: (path: string) => string | null | undefined,
-  strict = false,
-): Walk {
+export function walk(from: string, target: string, linkOf: (path: string) => string | null | undefined, strict = false): Walk {
   const stack = target.startsWith('/') || from === '' ? [] : from.split('/');
   const todo = target.split('/').reverse();
   const via: string[] = [];

@@ -15,7 +15,12 @@ const TMPFILES = /^(?:usr\/lib|etc)\/tmpfiles\.d\/[^/]+\.conf$/;
 /** A service unit of a package (the purge drops them; they are read before). */
 export const UNIT = /^(?:usr\/)?lib\/systemd\/system\/[^/]+\.service$/;
 /** Where a unit's directory settings put their directories (systemd.exec(5)). */
-const UNIT_DIRS: Readonly<Record<string, string>> = { RuntimeDirectory: 'run', StateDirectory: 'var/lib', CacheDirectory: 'var/cache', LogsDirectory: 'var/log' };
+const UNIT_DIRS: Readonly<Record<string, string>> = {
+  RuntimeDirectory: 'run',
+  StateDirectory: 'var/lib',
+  CacheDirectory: 'var/cache',
+  LogsDirectory: 'var/log',
+};
 /** Trees a unit's `ExecStartPre=mkdir` may make directories in: what the service itself writes. */
 const UNIT_TREES = /^(?:run|var\/(?:lib|cache|log|spool))\/[^%$]+$/;
 
@@ -38,7 +43,12 @@ export function parseTmpfiles(text: string): RunDir[] {
     if (!/^[dD]!?$/.test(f[0] ?? '') || !f[1]) continue;
     const path = f[1].replace(/^\/var\/run(?=\/|$)/, '/run');
     if (!/^\/run\/[^%]+$/.test(path)) continue; // specifiers (%t) and other trees are the booted system's
-    out.push({ path: path.replace(/^\/+|\/+$/g, ''), mode: /^[0-7]{3,4}$/.test(f[2] ?? '') ? parseInt(f[2], 8) : 0o755, user: f[3] && f[3] !== '-' ? f[3] : 'root', group: f[4] && f[4] !== '-' ? f[4] : f[3] && f[3] !== '-' ? f[3] : 'root' });
+    out.push({
+      path: path.replace(/^\/+|\/+$/g, ''),
+      mode: /^[0-7]{3,4}$/.test(f[2] ?? '') ? parseInt(f[2], 8) : 0o755,
+      user: f[3] && f[3] !== '-' ? f[3] : 'root',
+      group: f[4] && f[4] !== '-' ? f[4] : f[3] && f[3] !== '-' ? f[3] : 'root',
+    });
   }
   return out;
 }
@@ -75,7 +85,12 @@ export function parseUnitDirs(text: string): RunDir[] {
   for (const [key, tree] of Object.entries(UNIT_DIRS)) {
     const mode = settings.get(`${key}Mode`);
     for (const name of (settings.get(key) ?? '').split(/\s+/).filter(Boolean)) {
-      add({ path: `${tree}/${name.replace(/^\/+|\/+$/g, '')}`, mode: mode && /^[0-7]{3,4}$/.test(mode) ? parseInt(mode, 8) : 0o755, user, group });
+      add({
+        path: `${tree}/${name.replace(/^\/+|\/+$/g, '')}`,
+        mode: mode && /^[0-7]{3,4}$/.test(mode) ? parseInt(mode, 8) : 0o755,
+        user,
+        group,
+      });
     }
   }
   for (const cmd of pre) {
@@ -100,7 +115,11 @@ export function parseUnitDirs(text: string): RunDir[] {
   return out.map((d) => seen.get(d.path)!);
 }
 
-const canonical = (p: string) => p.replace(/^\/var\/run(?=\/|$)/, '/run').replace(/^\/+|\/+$/g, '').replace(/\/{2,}/g, '/');
+const canonical = (p: string) =>
+  p
+    .replace(/^\/var\/run(?=\/|$)/, '/run')
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/\/{2,}/g, '/');
 
 /**
  * Directory entries for the tmpfiles.d lines of `entries` under /run, and for the
@@ -108,7 +127,13 @@ const canonical = (p: string) => p.replace(/^\/var\/run(?=\/|$)/, '/run').replac
  * (their parents too), owned by the named accounts where the image has them.
  * @example runDirs(entries, read, (u) => uids.get(u), (g) => gids.get(g), unitFiles)
  */
-export function runDirs(entries: readonly Entry[], read: (e: Entry) => Buffer | null, uid: (user: string) => number | undefined, gid: (group: string) => number | undefined, units: readonly Entry[] = []): Entry[] {
+export function runDirs(
+  entries: readonly Entry[],
+  read: (e: Entry) => Buffer | null,
+  uid: (user: string) => number | undefined,
+  gid: (group: string) => number | undefined,
+  units: readonly Entry[] = [],
+): Entry[] {
   const have = new Set(entries.map((e) => e.path));
   const out: Entry[] = [];
   const add = (path: string, mode: number, u: number, g: number) => {

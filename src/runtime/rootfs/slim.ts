@@ -83,8 +83,29 @@ const LOCALE_DIR = /^usr\/lib\/locale\/([^/]+)\//;
  * only what a kept file names is kept of them.
  */
 export const ESSENTIAL = new Set([
-  'base-files', 'base-passwd', 'bash', 'bsdutils', 'coreutils', 'dash', 'debianutils', 'diffutils', 'dpkg', 'findutils',
-  'grep', 'gzip', 'hostname', 'init-system-helpers', 'libc-bin', 'login', 'ncurses-base', 'ncurses-bin', 'perl-base', 'sed', 'sysvinit-utils', 'tar', 'util-linux',
+  'base-files',
+  'base-passwd',
+  'bash',
+  'bsdutils',
+  'coreutils',
+  'dash',
+  'debianutils',
+  'diffutils',
+  'dpkg',
+  'findutils',
+  'grep',
+  'gzip',
+  'hostname',
+  'init-system-helpers',
+  'libc-bin',
+  'login',
+  'ncurses-base',
+  'ncurses-bin',
+  'perl-base',
+  'sed',
+  'sysvinit-utils',
+  'tar',
+  'util-linux',
 ]);
 /** Where a shell is looked for (dash's /bin/sh, canonical). */
 const SHELLS = ['usr/bin/sh', 'bin/sh', 'usr/bin/dash', 'bin/dash'];
@@ -99,9 +120,21 @@ const LOADER_DIR = /^(?:usr\/)?lib(?:32|64|x32)?\/(?:[^/]+-linux-gnu[^/]*\/)?[^/
 
 /** An interpreter's library tree and the files that show the interpreter is in the image. */
 const INTERPRETERS: readonly { readonly name: string; readonly tree: RegExp; readonly present: RegExp }[] = [
-  { name: 'perl', tree: /^usr\/(?:share\/perl5?|lib\/[^/]+-linux-gnu[^/]*\/perl(?:5|-base)?|lib\/perl5?)\//, present: /^usr\/bin\/perl(?:5[.\d]*)?$|\/libperl\.so/ },
-  { name: 'python', tree: /^usr\/lib\/python3(?:\.\d+)?\/|^usr\/share\/python3?\//, present: /^usr\/bin\/python3(?:\.\d+)?$|\/libpython3\.\d+\.so/ },
-  { name: 'ruby', tree: /^usr\/lib\/ruby\/|^usr\/lib\/[^/]+-linux-gnu[^/]*\/ruby\/|^usr\/share\/rubygems-integration\//, present: /\/libruby[-\d.]*\.so|^usr\/bin\/ruby/ },
+  {
+    name: 'perl',
+    tree: /^usr\/(?:share\/perl5?|lib\/[^/]+-linux-gnu[^/]*\/perl(?:5|-base)?|lib\/perl5?)\//,
+    present: /^usr\/bin\/perl(?:5[.\d]*)?$|\/libperl\.so/,
+  },
+  {
+    name: 'python',
+    tree: /^usr\/lib\/python3(?:\.\d+)?\/|^usr\/share\/python3?\//,
+    present: /^usr\/bin\/python3(?:\.\d+)?$|\/libpython3\.\d+\.so/,
+  },
+  {
+    name: 'ruby',
+    tree: /^usr\/lib\/ruby\/|^usr\/lib\/[^/]+-linux-gnu[^/]*\/ruby\/|^usr\/share\/rubygems-integration\//,
+    present: /\/libruby[-\d.]*\.so|^usr\/bin\/ruby/,
+  },
   { name: 'tcl', tree: /^usr\/share\/tcltk\/|^usr\/lib\/tcltk\//, present: /\/libtcl8\.\d+\.so|^usr\/bin\/tclsh/ },
   { name: 'lua', tree: /^usr\/share\/lua\/|^usr\/lib\/[^/]+-linux-gnu[^/]*\/lua\//, present: /\/liblua5\.\d+\.so|^usr\/bin\/lua/ },
 ];
@@ -120,7 +153,11 @@ export function slim(input: SlimInput): SlimResult {
   const parentFs = new Layers(input.parents);
   // The parent's packages: only what the parent's layers lack.
   const offered = new Set([...ESSENTIAL].filter((p) => !own.has(p)));
-  const entries = ofAlternatives(input.entries.filter((e) => !e.origin || own.has(e.origin) || !parentFs.get(e.path)), input.parents, offered);
+  const entries = ofAlternatives(
+    input.entries.filter((e) => !e.origin || own.has(e.origin) || !parentFs.get(e.path)),
+    input.parents,
+    offered,
+  );
   const isPartial = (e: Entry) => !!e.origin && (partial.has(e.origin) || !own.has(e.origin));
   if (!entries.some(isPartial)) return { entries: [...entries], unused: [] };
 
@@ -150,7 +187,16 @@ export function slim(input: SlimInput): SlimResult {
   let kept: Entry[] = [];
   let used: Set<string>;
   for (;;) {
-    kept = roots.size ? closure([...input.parents, entries], { libc: input.libc, roots: [...roots], keep: [], ldSoConf: input.ldSoConf, literal: true, skipInterpreter: (p) => (noShell && SHELLS.includes(p)) || forbid.some((r) => r.test(p)) }) : [];
+    kept = roots.size
+      ? closure([...input.parents, entries], {
+          libc: input.libc,
+          roots: [...roots],
+          keep: [],
+          ldSoConf: input.ldSoConf,
+          literal: true,
+          skipInterpreter: (p) => (noShell && SHELLS.includes(p)) || forbid.some((r) => r.test(p)),
+        })
+      : [];
     const names = named(kept);
     const beyond = usedBeyondLoading(kept, byPackage, input.parents, offered, names.locales);
     used = beyond.used;
@@ -193,7 +239,12 @@ export function slim(input: SlimInput): SlimResult {
  * files (data, scripts) unless they are tools that cannot run here: programs in
  * bin/sbin whose interpreter the image lacks (debconf, adduser without perl).
  */
-function usedPackages(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, runs: (interp: string) => boolean, offered: ReadonlySet<string>): Set<string> {
+function usedPackages(
+  kept: readonly Entry[],
+  byPackage: ReadonlyMap<string, readonly Entry[]>,
+  runs: (interp: string) => boolean,
+  offered: ReadonlySet<string>,
+): Set<string> {
   const used = new Set(kept.filter((e) => e.type === 'file' && e.elf && e.origin).map((e) => e.origin!));
   for (const [pkg, files] of byPackage) {
     // An offered package (base-files) is no program's dependency: only what is named of it counts.
@@ -218,7 +269,13 @@ function interpreterIn(view: Layers): (interp: string) => boolean {
  * modules, helpers and data of used packages, interpreter trees of interpreters the
  * image has, gconv modules when something calls iconv_open.
  */
-function usedBeyondLoading(kept: readonly Entry[], byPackage: ReadonlyMap<string, readonly Entry[]>, parents: readonly (readonly Entry[])[], offered: ReadonlySet<string>, locales: ReadonlySet<string>): { paths: string[]; used: Set<string> } {
+function usedBeyondLoading(
+  kept: readonly Entry[],
+  byPackage: ReadonlyMap<string, readonly Entry[]>,
+  parents: readonly (readonly Entry[])[],
+  offered: ReadonlySet<string>,
+  locales: ReadonlySet<string>,
+): { paths: string[]; used: Set<string> } {
   const runs = interpreterIn(new Layers([...parents, kept]));
   const used = usedPackages(kept, byPackage, runs, offered);
   const all = [...parents.flat(), ...kept];
@@ -281,7 +338,11 @@ function isLibraryOrBase(p: PackageInfo): boolean {
  * image's files, commands on PATH (never one a policy forbids), and locales (those
  * `.locale()` declares, too). Each file is read once; returns what is new.
  */
-function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly RegExp[]): ((kept: readonly Entry[]) => { paths: string[]; locales: Set<string>; runsScript: boolean }) & { why: Map<string, string> } {
+function namedBy(
+  input: SlimInput,
+  entries: readonly Entry[],
+  forbid: readonly RegExp[],
+): ((kept: readonly Entry[]) => { paths: string[]; locales: Set<string>; runsScript: boolean }) & { why: Map<string, string> } {
   const refs = input.references;
   const here = new Map(entries.map((e) => [e.path, e]));
   const view = new Layers([...input.parents, entries]);
@@ -308,7 +369,7 @@ function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly R
       }
       for (const c of r.commands) {
         const p = PATH_DIRS.map((d) => `${d}/${c}`).find((q) => view.lookup(q));
-        const real = p ? view.resolve(p)?.path ?? p : '';
+        const real = p ? (view.resolve(p)?.path ?? p) : '';
         if (p && here.has(real) && !forbid.some((f) => f.test(p) || f.test(real))) {
           paths.push(p);
           if (!why.has(real)) why.set(real, e.path);
@@ -329,7 +390,8 @@ function namedBy(input: SlimInput, entries: readonly Entry[], forbid: readonly R
 function ofAlternatives(entries: readonly Entry[], parentLayers: readonly (readonly Entry[])[], offered: ReadonlySet<string>): Entry[] {
   const view = new Layers([...parentLayers, entries]);
   return entries.map((e) => {
-    if (e.origin || e.type !== 'symlink' || !(e.path.startsWith('etc/alternatives/') || (e.linkname ?? '').includes('/etc/alternatives/'))) return e;
+    if (e.origin || e.type !== 'symlink' || !(e.path.startsWith('etc/alternatives/') || (e.linkname ?? '').includes('/etc/alternatives/')))
+      return e;
     const target = view.resolve(e.path)?.entry.origin;
     return target && offered.has(target) ? { ...e, origin: target } : e;
   });

@@ -36,7 +36,14 @@ export function parseStandardAccounts(passwd: string, group: string): StandardAc
     const f = line.split(':');
     if (f.length < 7 || !/^\d+$/.test(f[2]) || !/^\d+$/.test(f[3])) continue;
     const gid = Number(f[3]);
-    users.set(f[0], { user: f[0], uid: Number(f[2]), group: byGid.get(gid) ?? f[0], gid, home: f[5] || '/nonexistent', shell: f[6] || '/usr/sbin/nologin' });
+    users.set(f[0], {
+      user: f[0],
+      uid: Number(f[2]),
+      group: byGid.get(gid) ?? f[0],
+      gid,
+      home: f[5] || '/nonexistent',
+      shell: f[6] || '/usr/sbin/nologin',
+    });
   }
   return { users, groups };
 }
@@ -55,7 +62,11 @@ export interface AccountsInImage {
  * image takes. root and nobody are always there.
  * @example namedStandardAccounts(['user', 'www-data'], std, have) // { users: [www-data 33:33], groups: [], notes: [...] }
  */
-export function namedStandardAccounts(words: Iterable<string>, std: StandardAccounts, have: AccountsInImage): { users: AccountDef[]; groups: GroupDef[]; notes: string[] } {
+export function namedStandardAccounts(
+  words: Iterable<string>,
+  std: StandardAccounts,
+  have: AccountsInImage,
+): { users: AccountDef[]; groups: GroupDef[]; notes: string[] } {
   const users: AccountDef[] = [];
   const groups: GroupDef[] = [];
   const notes: string[] = [];

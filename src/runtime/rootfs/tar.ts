@@ -139,7 +139,12 @@ export async function readRootfsTar(input: Readable, blobs: BlobStore, opts: Rea
  * A regular file's body stored in `blobs`, with what is read from it: its ELF facts
  * or, for a script, the interpreter its `#!` line names.
  */
-async function bodyFacts(stream: Readable, size: number, blobs: BlobStore, opts: ReadRootfsOptions): Promise<{ sha256: string; size: number; elf: ElfInfo | null; shebang?: string }> {
+async function bodyFacts(
+  stream: Readable,
+  size: number,
+  blobs: BlobStore,
+  opts: ReadRootfsOptions,
+): Promise<{ sha256: string; size: number; elf: ElfInfo | null; shebang?: string }> {
   if (size <= (opts.bufferLimit ?? BUFFERED_BODY)) {
     // ELF parsing reads anywhere in the file, so a small body is buffered, hashed,
     // stored and dropped before the next header is read.
@@ -161,7 +166,13 @@ async function bodyFacts(stream: Readable, size: number, blobs: BlobStore, opts:
  * archive. One inode, one set of facts: the link is the target's file (its mode,
  * owner and body), whatever mode the link's own header claims.
  */
-function addHardlink(byPath: Map<string, Entry>, path: string, linkname: string, reject: (why: string) => void, opts: ReadRootfsOptions): void {
+function addHardlink(
+  byPath: Map<string, Entry>,
+  path: string,
+  linkname: string,
+  reject: (why: string) => void,
+  opts: ReadRootfsOptions,
+): void {
   const target = linkname.startsWith('/') ? null : normalizePath(linkname);
   const t = target ? byPath.get(target) : undefined;
   if (target === null || target === '') return void reject(`hardlink to ${linkname} outside the root`);
@@ -180,7 +191,10 @@ function addHardlink(byPath: Map<string, Entry>, path: string, linkname: string,
 export function parseShebang(body: Buffer): string | undefined {
   if (body.length < 3 || body[0] !== 0x23 || body[1] !== 0x21) return undefined;
   const end = body.indexOf(0x0a);
-  const words = body.toString('latin1', 2, end < 0 ? Math.min(body.length, 256) : Math.min(end, 256)).trim().split(/\s+/);
+  const words = body
+    .toString('latin1', 2, end < 0 ? Math.min(body.length, 256) : Math.min(end, 256))
+    .trim()
+    .split(/\s+/);
   if (!words[0]) return undefined;
   if (/(^|\/)env$/.test(words[0])) return words.slice(1).find((w) => !w.startsWith('-') && !w.includes('='));
   return words[0];

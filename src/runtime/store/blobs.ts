@@ -83,7 +83,8 @@ export class BlobStore {
    */
   async read(sha256: string): Promise<Buffer> {
     const size = (await stat(this.path(sha256)).catch(() => null))?.size ?? 0;
-    if (size > READ_WHOLE_MAX) throw new RootfsError(`blob ${shortKey(sha256)} is ${size} bytes, too large to read whole (at most ${READ_WHOLE_MAX})`);
+    if (size > READ_WHOLE_MAX)
+      throw new RootfsError(`blob ${shortKey(sha256)} is ${size} bytes, too large to read whole (at most ${READ_WHOLE_MAX})`);
     const data = await readFile(this.path(sha256)).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new DamagedBlobError(sha256, 'missing');
       throw err;

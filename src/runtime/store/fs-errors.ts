@@ -26,7 +26,11 @@ export function stateFsError(e: unknown, root: string): ImgsdkError | null {
   switch (err.code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new ImgsdkError('STATE', `the disk of the state directory ${root} is full${at}: free some space (\`imgsdk clean\`) and deploy again; what this run was writing was removed`, { cause: e });
+      return new ImgsdkError(
+        'STATE',
+        `the disk of the state directory ${root} is full${at}: free some space (\`imgsdk clean\`) and deploy again; what this run was writing was removed`,
+        { cause: e },
+      );
     case 'EROFS':
     case 'EACCES':
     case 'EPERM':
@@ -39,7 +43,12 @@ export function stateFsError(e: unknown, root: string): ImgsdkError | null {
     case 'ELOOP': {
       if (!inside) return null;
       const wrong = firstNonDirectory(root, path!, err.syscall === 'mkdir' || err.syscall === 'scandir' || err.syscall === 'opendir');
-      if (wrong) return new ImgsdkError('STATE', `state directory ${root}: ${wrong.path} is ${wrong.what}, where imgsdk keeps a directory: remove it (what it held is rebuilt)`, { cause: e });
+      if (wrong)
+        return new ImgsdkError(
+          'STATE',
+          `state directory ${root}: ${wrong.path} is ${wrong.what}, where imgsdk keeps a directory: remove it (what it held is rebuilt)`,
+          { cause: e },
+        );
       return new ImgsdkError('STATE', `state directory ${root}: ${err.code}${at}: was it changed while imgsdk ran?`, { cause: e });
     }
   }
@@ -54,7 +63,11 @@ export function stateFsError(e: unknown, root: string): ImgsdkError | null {
 export function checkStateLayout(root: string): void {
   for (const name of STATE_SUBDIRS) {
     const wrong = notADirectory(`${root}${sep}${name}`);
-    if (wrong) throw new ImgsdkError('STATE', `state directory ${root}: ${root}${sep}${name} is ${wrong}, where imgsdk keeps a directory: remove it (what it held is rebuilt)`);
+    if (wrong)
+      throw new ImgsdkError(
+        'STATE',
+        `state directory ${root}: ${root}${sep}${name} is ${wrong}, where imgsdk keeps a directory: remove it (what it held is rebuilt)`,
+      );
   }
 }
 

@@ -39,7 +39,11 @@ export interface LiveKeys {
 
 /** The image entries of a manifest, as GC reads them (contract/assembly.ts ManifestImage). */
 interface ManifestImages {
-  readonly [id: string]: { readonly key: string; readonly phase1Key?: string; readonly platforms?: Readonly<Record<string, { readonly key: string; readonly phase1Key?: string }>> };
+  readonly [id: string]: {
+    readonly key: string;
+    readonly phase1Key?: string;
+    readonly platforms?: Readonly<Record<string, { readonly key: string; readonly phase1Key?: string }>>;
+  };
 }
 
 /**
@@ -104,7 +108,14 @@ export async function planGc(root: string, live: LiveKeys, opts: GcOptions = {})
 
 /** Removes what `plan` lists, records first; the bytes freed. */
 export async function runGc(plan: GcPlan): Promise<number> {
-  const order = (p: string) => (p.startsWith('images/') ? 0 : p.startsWith('layers/by-entries/') ? 1 : p.startsWith('rootfs/') && p.endsWith('.json') && !p.endsWith('.entries.json') ? 2 : 3);
+  const order = (p: string) =>
+    p.startsWith('images/')
+      ? 0
+      : p.startsWith('layers/by-entries/')
+        ? 1
+        : p.startsWith('rootfs/') && p.endsWith('.json') && !p.endsWith('.entries.json')
+          ? 2
+          : 3;
   let freed = 0;
   for (const f of [...plan.remove].sort((a, b) => order(a.path) - order(b.path) || a.path.localeCompare(b.path))) {
     await rm(join(plan.root, f.path), { force: true });
@@ -135,7 +146,11 @@ async function garbage(root: string, files: readonly FileInfo[], live: LiveKeys,
       const entries = f.path.replace(/\.json$/, '.entries.json');
       liveFiles.add(entries);
       entriesFiles.push(entries);
-      const layers = [...asList(rec.diffIds), ...asList(rec.layers).map((l) => (l as { diffId?: unknown })?.diffId), (rec.layer as { diffId?: unknown } | undefined)?.diffId];
+      const layers = [
+        ...asList(rec.diffIds),
+        ...asList(rec.layers).map((l) => (l as { diffId?: unknown })?.diffId),
+        (rec.layer as { diffId?: unknown } | undefined)?.diffId,
+      ];
       for (const d of layers) if (typeof d === 'string') liveLayers.add(d.replace(/^sha256:/, ''));
     }
   }

@@ -46,13 +46,24 @@ const DEFAULT_MAX_WAIT_MS = Number(process.env.IMGSDK_LOCK_WAIT) > 0 ? Number(pr
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function kindOf(st: Stats): string {
-  return st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symlink' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
+  return st.isDirectory()
+    ? 'a directory'
+    : st.isSymbolicLink()
+      ? 'a symlink'
+      : st.isFIFO()
+        ? 'a FIFO'
+        : st.isSocket()
+          ? 'a socket'
+          : 'not a regular file';
 }
 
 /** An error creating the mutex file as one line naming it (a full disk, a read-only directory). */
 function mutexFileError(path: string, e: NodeJS.ErrnoException): Error {
   if (!e.code) return e;
-  return new ImgsdkError('STATE', `cannot create the state directory's mutex ${path}: ${e.code}${e.code === 'ENOSPC' ? ' (the disk is full)' : ''}`);
+  return new ImgsdkError(
+    'STATE',
+    `cannot create the state directory's mutex ${path}: ${e.code}${e.code === 'ENOSPC' ? ' (the disk is full)' : ''}`,
+  );
 }
 
 /**
@@ -83,7 +94,8 @@ export async function withMutex<T>(path: string, fn: () => Promise<T>, opts: Mut
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw mutexFileError(path, e as NodeJS.ErrnoException);
     }
     const st = await lstat(path).catch(() => null);
-    if (st && !st.isFile()) throw new ImgsdkError('STATE', `${path} is ${kindOf(st)}, not imgsdk's mutex file: remove it (no imgsdk holds a mutex there)`);
+    if (st && !st.isFile())
+      throw new ImgsdkError('STATE', `${path} is ${kindOf(st)}, not imgsdk's mutex file: remove it (no imgsdk holds a mutex there)`);
     const text = st ? await readFile(path, 'utf8').catch(() => null) : null;
     if (text === null) {
       await pause(POLL_MS / 4); // released meanwhile; a short pause keeps a vanishing mutex from spinning
@@ -104,7 +116,10 @@ export async function withMutex<T>(path: string, fn: () => Promise<T>, opts: Mut
     if (who !== told) opts.onWait?.(who);
     told = who;
     if (now - began > maxWaitMs) {
-      throw new ImgsdkError('STATE', `gave up after waiting ${Math.round((now - began) / 1000)} s for the state directory's mutex ${path}, held by ${who}`);
+      throw new ImgsdkError(
+        'STATE',
+        `gave up after waiting ${Math.round((now - began) / 1000)} s for the state directory's mutex ${path}, held by ${who}`,
+      );
     }
     await pause(POLL_MS);
   }
@@ -137,7 +152,14 @@ export function parseHolder(text: string): MutexHolder | null {
   try {
     const h = JSON.parse(text) as Partial<MutexHolder>;
     if (typeof h === 'object' && h && Number.isInteger(h.pid)) {
-      return { pid: h.pid!, start: h.start ?? null, boot: h.boot ?? null, host: h.host ?? '', since: h.since ?? '', command: h.command ?? '' };
+      return {
+        pid: h.pid!,
+        start: h.start ?? null,
+        boot: h.boot ?? null,
+        host: h.host ?? '',
+        since: h.since ?? '',
+        command: h.command ?? '',
+      };
     }
   } catch {
     // not JSON: maybe a bare pid
@@ -163,8 +185,11 @@ export function holderState(h: MutexHolder | null): 'alive' | 'dead' | 'unknown'
 }
 
 function describe(h: MutexHolder | null, text: string, state: 'alive' | 'unknown', staleMs: number): string {
-  if (!h) return `an unreadable mutex (${JSON.stringify(text.slice(0, 40))}); it is taken over once it has not been refreshed for ${staleMs / 1000} s`;
-  const what = [h.command && `"${h.command}"`, h.host && h.host !== hostname() && `on ${h.host}`, h.since && `since ${h.since}`].filter(Boolean).join(', ');
+  if (!h)
+    return `an unreadable mutex (${JSON.stringify(text.slice(0, 40))}); it is taken over once it has not been refreshed for ${staleMs / 1000} s`;
+  const what = [h.command && `"${h.command}"`, h.host && h.host !== hostname() && `on ${h.host}`, h.since && `since ${h.since}`]
+    .filter(Boolean)
+    .join(', ');
   const who = `pid ${h.pid}${what ? ` (${what})` : ''}`;
   if (state === 'alive') return who;
   return `${who}, which cannot be checked from here; it is taken over once it has not been refreshed for ${staleMs / 1000} s`;

@@ -143,7 +143,8 @@ export class StateDir {
     if (rec.entriesSha256 && (await stat(this.rootfsPath(key)).catch(() => null))?.size === rec.size) return rec;
     const actual = await hashFile(this.rootfsPath(key)).catch(() => null);
     if (actual !== rec.sha256) {
-      if (actual !== null) this.warn(`state directory: ${this.rootfsPath(key)} does not match its record (sha256); dropped, phase 1 runs again`);
+      if (actual !== null)
+        this.warn(`state directory: ${this.rootfsPath(key)} does not match its record (sha256); dropped, phase 1 runs again`);
       await rm(this.rootfsPath(key), { force: true });
       await rm(path, { force: true });
       return null;
@@ -156,14 +157,19 @@ export class StateDir {
    * it; else null, and a record that is there but damaged is dropped with a warning
    * (so whatever it stood for is built again, never trusted, never a raw SyntaxError).
    */
-  private async readRecord<T>(path: string, problem: (r: Record<string, unknown>) => string | null, also: readonly string[] = []): Promise<T | null> {
+  private async readRecord<T>(
+    path: string,
+    problem: (r: Record<string, unknown>) => string | null,
+    also: readonly string[] = [],
+  ): Promise<T | null> {
     const text = await readFile(path, 'utf8').catch(() => null);
     if (text === null) return null;
     let why: string | null;
     let value: unknown = null;
     try {
       value = JSON.parse(text);
-      why = value && typeof value === 'object' && !Array.isArray(value) ? problem(value as Record<string, unknown>) : 'is not a JSON object';
+      why =
+        value && typeof value === 'object' && !Array.isArray(value) ? problem(value as Record<string, unknown>) : 'is not a JSON object';
     } catch {
       why = 'does not parse as JSON';
     }
@@ -199,7 +205,11 @@ export class StateDir {
     if (!text) return null;
     // Damaged or not a list of entries: read from the tar again (which rewrites it).
     const entries = sha256(text) === rec.entriesSha256 ? parseEntries(text) : null;
-    if (!entries) await this.drop(path, sha256(text) === rec.entriesSha256 ? 'is not a list of entries' : 'does not match the hash its rootfs record holds');
+    if (!entries)
+      await this.drop(
+        path,
+        sha256(text) === rec.entriesSha256 ? 'is not a list of entries' : 'does not match the hash its rootfs record holds',
+      );
     return entries;
   }
 
@@ -226,14 +236,20 @@ export class StateDir {
       const st = await stat(this.layerPath(l.diffId)).catch(() => null);
       // A layer file that is gone (garbage collected, removed by hand): built again, nothing damaged.
       if (!st) return null;
-      if (!st.isFile() || st.size !== l.size || (opts.verifyLayer !== false && (await hashFile(this.layerPath(l.diffId)).catch(() => null)) !== l.diffId.replace(/^sha256:/, ''))) {
+      if (
+        !st.isFile() ||
+        st.size !== l.size ||
+        (opts.verifyLayer !== false && (await hashFile(this.layerPath(l.diffId)).catch(() => null)) !== l.diffId.replace(/^sha256:/, ''))
+      ) {
         await this.drop(this.layerPath(l.diffId), `does not match its diff id (layer of ${id})`);
         return null;
       }
     }
     const entries = await hashFile(this.entriesPath(id, key)).catch(() => null);
     if (entries !== rec.entriesSha256) {
-      await this.drop(path, entries === null ? 'has no entries file' : `does not match its entries file ${this.entriesPath(id, key)}`, [this.entriesPath(id, key)]);
+      await this.drop(path, entries === null ? 'has no entries file' : `does not match its entries file ${this.entriesPath(id, key)}`, [
+        this.entriesPath(id, key),
+      ]);
       return null;
     }
     return rec;
@@ -255,7 +271,10 @@ export class StateDir {
     const text = rec && (await readFile(this.entriesPath(id, key)).catch(() => null));
     if (!rec || !text || sha256(text) !== rec.entriesSha256) return null;
     const entries = parseEntries(text);
-    if (!entries) await this.drop(join(this.imageDir(id), `${key}.json`), 'names an entries file that is not a list of entries', [this.entriesPath(id, key)]);
+    if (!entries)
+      await this.drop(join(this.imageDir(id), `${key}.json`), 'names an entries file that is not a list of entries', [
+        this.entriesPath(id, key),
+      ]);
     return entries;
   }
 
@@ -292,9 +311,16 @@ const isMap = (x: unknown): boolean => !!x && typeof x === 'object' && !Array.is
 function rootfsProblem(r: Record<string, unknown>, key: string): string | null {
   if (r.key !== key) return `is the record of another key (${shortKey(String(r.key))})`;
   if (typeof r.sha256 !== 'string' || !HEX64.test(r.sha256) || !isCount(r.size)) return 'has no valid sha256 or size';
-  if (!isList(r.packages) || !(r.packages as unknown[]).every((p) => isMap(p) && typeof (p as PackageInfo).name === 'string' && typeof (p as PackageInfo).version === 'string')) return 'has no valid package list';
+  if (
+    !isList(r.packages) ||
+    !(r.packages as unknown[]).every(
+      (p) => isMap(p) && typeof (p as PackageInfo).name === 'string' && typeof (p as PackageInfo).version === 'string',
+    )
+  )
+    return 'has no valid package list';
   if (!isMap(r.origins) || !Object.values(r.origins as object).every((o) => typeof o === 'string')) return 'has no valid origins';
-  if (r.entriesSha256 !== undefined && (typeof r.entriesSha256 !== 'string' || !HEX64.test(r.entriesSha256))) return 'has an invalid entries hash';
+  if (r.entriesSha256 !== undefined && (typeof r.entriesSha256 !== 'string' || !HEX64.test(r.entriesSha256)))
+    return 'has an invalid entries hash';
   if (r.createdAccounts !== undefined && !isList(r.createdAccounts)) return 'has invalid created accounts';
   return null;
 }
@@ -308,11 +334,20 @@ function rootfsProblem(r: Record<string, unknown>, key: string): string | null {
 function buildProblem(r: Record<string, unknown>, id: string, key: string): string | null {
   if (r.id !== id || r.key !== key) return `is the record of another image or key (${String(r.id)} ${shortKey(String(r.key))})`;
   if (typeof r.entriesSha256 !== 'string' || !HEX64.test(r.entriesSha256)) return 'has no valid entries hash';
-  const layer = (l: unknown) => isMap(l) && typeof (l as { diffId: unknown }).diffId === 'string' && DIGEST.test((l as { diffId: string }).diffId) && isCount((l as { size: unknown }).size);
-  if (!layer(r.layer) || (r.layers !== undefined && (!isList(r.layers) || !(r.layers as unknown[]).length || !(r.layers as unknown[]).every(layer)))) return 'has invalid layers';
+  const layer = (l: unknown) =>
+    isMap(l) &&
+    typeof (l as { diffId: unknown }).diffId === 'string' &&
+    DIGEST.test((l as { diffId: string }).diffId) &&
+    isCount((l as { size: unknown }).size);
+  if (
+    !layer(r.layer) ||
+    (r.layers !== undefined && (!isList(r.layers) || !(r.layers as unknown[]).length || !(r.layers as unknown[]).every(layer)))
+  )
+    return 'has invalid layers';
   if (!isList(r.diffIds) || !(r.diffIds as unknown[]).every((d) => typeof d === 'string' && DIGEST.test(d))) return 'has invalid diff ids';
   if (!isList(r.packages) || !isList(r.inherited) || !isList(r.tags) || !isCount(r.size)) return 'misses fields';
-  if (typeof r.configJson !== 'string' || typeof r.imageId !== 'string' || sha256Digest(r.configJson) !== r.imageId) return 'has an image id that is not the digest of its config';
+  if (typeof r.configJson !== 'string' || typeof r.imageId !== 'string' || sha256Digest(r.configJson) !== r.imageId)
+    return 'has an image id that is not the digest of its config';
   let config: { rootfs?: { diff_ids?: unknown }; config?: { Labels?: Record<string, unknown> } };
   try {
     config = JSON.parse(r.configJson) as typeof config;
@@ -322,9 +357,10 @@ function buildProblem(r: Record<string, unknown>, id: string, key: string): stri
   const labels = config.config?.Labels ?? {};
   if (labels[LABEL_ID] !== id || labels[LABEL_KEY] !== key) return 'has the config of another image or key';
   const diffIds = r.diffIds as string[];
-  if (JSON.stringify(config.rootfs?.diff_ids) !== JSON.stringify(diffIds)) return 'has diff ids that are not its config\'s';
+  if (JSON.stringify(config.rootfs?.diff_ids) !== JSON.stringify(diffIds)) return "has diff ids that are not its config's";
   const own = ((r.layers as { diffId: string }[] | undefined) ?? [r.layer as { diffId: string }]).map((l) => l.diffId);
-  if (JSON.stringify(diffIds.slice(diffIds.length - own.length)) !== JSON.stringify(own)) return 'has layers that are not the last of its diff ids';
+  if (JSON.stringify(diffIds.slice(diffIds.length - own.length)) !== JSON.stringify(own))
+    return 'has layers that are not the last of its diff ids';
   return null;
 }
 
@@ -336,6 +372,11 @@ function parseEntries(text: Buffer): Entry[] | null {
   } catch {
     return null;
   }
-  const ok = Array.isArray(v) && v.every((e) => isMap(e) && typeof (e as Entry).path === 'string' && typeof (e as Entry).type === 'string' && typeof (e as Entry).mode === 'number');
+  const ok =
+    Array.isArray(v) &&
+    v.every(
+      (e) =>
+        isMap(e) && typeof (e as Entry).path === 'string' && typeof (e as Entry).type === 'string' && typeof (e as Entry).mode === 'number',
+    );
   return ok ? (v as Entry[]) : null;
 }

@@ -78,8 +78,12 @@ export async function recordUses(dir: string, root: string, uses: Uses): Promise
   const at = join(dir, stateIdentity(root));
   try {
     await mkdir(at, { recursive: true });
-    if (!existsSync(join(at, 'owner.json'))) await writeAtomic(join(at, 'owner.json'), JSON.stringify({ root: resolve(root), host: hostname() }));
-    const names = [...(uses.builders ?? []).map((b) => `builder=${encodeURIComponent(b)}`), ...(uses.volumes ?? []).map((v) => `volume=${encodeURIComponent(v)}`)];
+    if (!existsSync(join(at, 'owner.json')))
+      await writeAtomic(join(at, 'owner.json'), JSON.stringify({ root: resolve(root), host: hostname() }));
+    const names = [
+      ...(uses.builders ?? []).map((b) => `builder=${encodeURIComponent(b)}`),
+      ...(uses.volumes ?? []).map((v) => `volume=${encodeURIComponent(v)}`),
+    ];
     for (const n of names) if (!existsSync(join(at, n))) await writeFile(join(at, n), '');
   } catch {
     // Best effort: see above.
@@ -93,7 +97,10 @@ export async function forgetUses(dir: string, root: string, uses?: Uses): Promis
     await rm(at, { recursive: true, force: true });
     return;
   }
-  const names = [...(uses.builders ?? []).map((b) => `builder=${encodeURIComponent(b)}`), ...(uses.volumes ?? []).map((v) => `volume=${encodeURIComponent(v)}`)];
+  const names = [
+    ...(uses.builders ?? []).map((b) => `builder=${encodeURIComponent(b)}`),
+    ...(uses.volumes ?? []).map((v) => `volume=${encodeURIComponent(v)}`),
+  ];
   for (const n of names) await rm(join(at, n), { force: true });
 }
 
@@ -106,14 +113,21 @@ export async function readUsers(dir: string): Promise<CacheUser[]> {
   for (const d of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
     if (!d.isDirectory()) continue;
     const at = join(dir, d.name);
-    const owner = await readFile(join(at, 'owner.json'), 'utf8').then((t) => JSON.parse(t) as { root?: unknown; host?: unknown }, () => null);
+    const owner = await readFile(join(at, 'owner.json'), 'utf8').then(
+      (t) => JSON.parse(t) as { root?: unknown; host?: unknown },
+      () => null,
+    );
     if (!owner || typeof owner.root !== 'string' || typeof owner.host !== 'string') continue;
     if (owner.host === hostname() && !existsSync(owner.root)) {
       await rm(at, { recursive: true, force: true }).catch(() => undefined);
       continue;
     }
     const names = await readdir(at).catch(() => [] as string[]);
-    const pick = (prefix: string) => names.filter((n) => n.startsWith(prefix)).map((n) => decodeURIComponent(n.slice(prefix.length))).sort();
+    const pick = (prefix: string) =>
+      names
+        .filter((n) => n.startsWith(prefix))
+        .map((n) => decodeURIComponent(n.slice(prefix.length)))
+        .sort();
     out.push({ identity: d.name, root: owner.root, host: owner.host, builders: pick('builder='), volumes: pick('volume=') });
   }
   return out.sort((a, b) => a.identity.localeCompare(b.identity));

@@ -45,9 +45,7 @@ export class DebianVersion {
     const epoch = colon >= 0 ? Number(text.slice(0, colon)) : 0;
     const rest = text.slice(colon + 1);
     const dash = rest.lastIndexOf('-');
-    return dash >= 0
-      ? new DebianVersion(epoch, rest.slice(0, dash), rest.slice(dash + 1))
-      : new DebianVersion(epoch, rest, null);
+    return dash >= 0 ? new DebianVersion(epoch, rest.slice(0, dash), rest.slice(dash + 1)) : new DebianVersion(epoch, rest, null);
   }
 
   /**

@@ -41,8 +41,7 @@ class Bad extends Error {}
 
 type AtomFields = Pick<
   Atom,
-  | 'blocker' | 'op' | 'wildcard' | 'category' | 'name' | 'version' | 'revision'
-  | 'slot' | 'subslot' | 'slotOp' | 'repo' | 'useDeps'
+  'blocker' | 'op' | 'wildcard' | 'category' | 'name' | 'version' | 'revision' | 'slot' | 'subslot' | 'slotOp' | 'repo' | 'useDeps'
 >;
 
 /**

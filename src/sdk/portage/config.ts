@@ -23,7 +23,6 @@ export function renderLines(lines: readonly string[], opts: { readonly header?: 
   return all.map((l) => `${l}\n`).join('');
 }
 
-
 /**
  * make.conf(5) format: `KEY="value"` lines with sorted keys, as used by make.conf
  * and by the files under /etc/portage/env.
@@ -101,14 +100,23 @@ export function renderPortage(def: PortageDef): Record<string, string> {
 
   if (sortedKeys(def.makeConf).length > 0) files['make.conf'] = renderShellVars(def.makeConf);
   // package.use has no "+flag" form; "+flag" in the SDK means the same as "flag".
-  put('package.use/imgsdk', renderAtomLines(def.use, (v) => v.replace(/^\+/, '')));
+  put(
+    'package.use/imgsdk',
+    renderAtomLines(def.use, (v) => v.replace(/^\+/, '')),
+  );
   put('package.accept_keywords/imgsdk', renderAtomLines(def.keywords));
   put('package.mask/imgsdk', def.mask);
   put('package.unmask/imgsdk', def.unmask);
   // A "-flag" in the user profile's package.use.mask unmasks the flag (portage(5)).
-  put('profile/package.use.mask', renderAtomLines(def.unmaskUse, (v) => `-${v.replace(/^[+-]/, '')}`));
+  put(
+    'profile/package.use.mask',
+    renderAtomLines(def.unmaskUse, (v) => `-${v.replace(/^[+-]/, '')}`),
+  );
 
-  put('package.env', def.packageEnv.map((e) => `${e.atom} ${e.name}`));
+  put(
+    'package.env',
+    def.packageEnv.map((e) => `${e.atom} ${e.name}`),
+  );
   const envFiles = new Map<string, Record<string, string>>();
   for (const e of def.packageEnv) envFiles.set(e.name, { ...envFiles.get(e.name), ...e.vars });
   for (const [name, vars] of envFiles) {

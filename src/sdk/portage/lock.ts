@@ -23,7 +23,8 @@ export interface PretendPackage {
 }
 
 // PMS 3.2 version with revision, at the end of `cat/pkg-version`.
-const CPV_RE = /^([A-Za-z0-9_][A-Za-z0-9+_.-]*\/[A-Za-z0-9_][A-Za-z0-9+_-]*?)-(\d+(?:\.\d+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)\d*)*(?:-r\d+)?)$/;
+const CPV_RE =
+  /^([A-Za-z0-9_][A-Za-z0-9+_.-]*\/[A-Za-z0-9_][A-Za-z0-9+_-]*?)-(\d+(?:\.\d+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)\d*)*(?:-r\d+)?)$/;
 const CPN_RE = /^[A-Za-z0-9_][A-Za-z0-9+_.-]*\/[A-Za-z0-9_][A-Za-z0-9+_-]*$/;
 const VER_RE = /^\d+(?:\.\d+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)\d*)*(?:-r\d+)?$/;
 const LINE_RE = /^\[(ebuild|binary)\s[^\]]*\]\s+(\S+)(.*)$/;
@@ -55,7 +56,14 @@ export function parsePretend(text: string): PretendPackage[] {
     const build = m[1] === 'binary' ? /^(.*)-\d+$/.exec(parts.cpv) : null;
     const cpv = (build && CPV_RE.exec(build[1])) || CPV_RE.exec(parts.cpv);
     if (!cpv || !VER_RE.test(cpv[2])) throw new LockError(`emerge output: cannot read the package of: ${line}`);
-    out.push({ name: cpv[1], version: cpv[2], slot: parts.slot, repository: parts.repo, use: useFlags(rest), type: m[1] as 'ebuild' | 'binary' });
+    out.push({
+      name: cpv[1],
+      version: cpv[2],
+      slot: parts.slot,
+      repository: parts.repo,
+      use: useFlags(rest),
+      type: m[1] as 'ebuild' | 'binary',
+    });
   }
   return out;
 }
@@ -100,8 +108,19 @@ function useFlags(rest: string): string[] {
  */
 export function pretendToLocked(pkgs: readonly PretendPackage[], arch: string): LockedPackage[] {
   const byName = new Map<string, LockedPackage>();
-  for (const p of pkgs) byName.set(`${p.name}:${p.slot}`, { name: p.name, version: p.version, arch, sha256: '', suite: p.repository || 'gentoo', use: p.use, ...(p.slot ? { slot: p.slot } : {}) });
-  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  for (const p of pkgs)
+    byName.set(`${p.name}:${p.slot}`, {
+      name: p.name,
+      version: p.version,
+      arch,
+      sha256: '',
+      suite: p.repository || 'gentoo',
+      use: p.use,
+      ...(p.slot ? { slot: p.slot } : {}),
+    });
+  return [...byName.values()].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0,
+  );
 }
 
 /**

@@ -12,7 +12,10 @@ export function twoPlatforms(): Manifest {
   const deb = debian.builder('acme/bookworm', { suite: 'bookworm', platforms: ['linux/amd64', 'linux/arm64'] });
   const base = image('acme/base').builder(deb).packages('libc6');
   const jq = image('acme/jq').from(base).packages('jq').entrypoint('/usr/bin/jq').user('nobody');
-  const tools = image('acme/tools').from(base).copy({ from: jq, paths: ['/usr/bin/jq'] }).user('nobody');
+  const tools = image('acme/tools')
+    .from(base)
+    .copy({ from: jq, paths: ['/usr/bin/jq'] })
+    .user('nobody');
   return assemble(app(base, jq, tools)).manifest;
 }
 
@@ -23,6 +26,11 @@ export function fixture(): Manifest {
 
 /** The repository's images.ts and every example's, by path from the repository's root. */
 export function repositoryApps(): [string, Manifest][] {
-  const paths = ['images.ts', ...readdirSync(join(ROOT, 'examples')).map((d) => `examples/${d}/images.ts`).filter((p) => existsSync(join(ROOT, p)))];
+  const paths = [
+    'images.ts',
+    ...readdirSync(join(ROOT, 'examples'))
+      .map((d) => `examples/${d}/images.ts`)
+      .filter((p) => existsSync(join(ROOT, p))),
+  ];
   return paths.map((p) => [p, assembleApp({ app: join(ROOT, p) }).assembly.manifest]);
 }

@@ -19,7 +19,7 @@ const importEsm = new Function('s', 'return import(s)') as (specifier: string) =
 
 /** What GitHub's parser reports about a workflow file: schema errors, then the model's (needs naming unknown jobs, cycles). */
 export async function githubErrors(yaml: string): Promise<{ errors: string[]; jobs: { id: string; needs: string[]; runsOn: unknown }[] }> {
-  if (!hooked) register('data:text/javascript,' + encodeURIComponent(JSON_HOOK)), (hooked = true);
+  if (!hooked) (register('data:text/javascript,' + encodeURIComponent(JSON_HOOK)), (hooked = true));
   const wp = await importEsm('@actions/workflow-parser');
   const parsed = wp.parseWorkflow({ name: 'images.yml', content: yaml }, new wp.NoOperationTraceWriter());
   const errors: string[] = parsed.context.errors.getErrors().map((e: { message: string }) => e.message);
@@ -28,7 +28,9 @@ export async function githubErrors(yaml: string): Promise<{ errors: string[]; jo
   return {
     errors: (template.errors ?? []).map((e: { Message: string }) => e.Message),
     jobs: template.jobs.map((j: { id: { value: string }; needs?: { value: string }[]; 'runs-on'?: { toJSON?: () => unknown } }) => ({
-      id: j.id.value, needs: (j.needs ?? []).map((n) => n.value), runsOn: j['runs-on'],
+      id: j.id.value,
+      needs: (j.needs ?? []).map((n) => n.value),
+      runsOn: j['runs-on'],
     })),
   };
 }

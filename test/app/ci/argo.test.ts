@@ -6,12 +6,29 @@ import { ciTasks } from '../../../src/app/ci/tasks';
 import { validateArgo } from './_parsers';
 import { fixture, repositoryApps, twoPlatforms } from './_apps';
 
-const OPTS = { cache: 'registry.example.com/ci', push: 'registry.example.com/team', runnerImage: 'registry.example.com/team/runner:1', app: 'images.ts' };
+const OPTS = {
+  cache: 'registry.example.com/ci',
+  push: 'registry.example.com/team',
+  runnerImage: 'registry.example.com/team/runner:1',
+  app: 'images.ts',
+};
 
 interface Doc {
   apiVersion: string;
   kind: string;
-  spec: { entrypoint: string; templates: { name: string; volumes?: object[]; dag?: { tasks: { name: string; template: string; dependencies?: string[]; arguments: { parameters: { name: string; value: string }[] } }[] }; nodeSelector?: Record<string, string>; retryStrategy?: { limit: number; expression: string }; container?: { env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] } }[] };
+  spec: {
+    entrypoint: string;
+    templates: {
+      name: string;
+      volumes?: object[];
+      dag?: {
+        tasks: { name: string; template: string; dependencies?: string[]; arguments: { parameters: { name: string; value: string }[] } }[];
+      };
+      nodeSelector?: Record<string, string>;
+      retryStrategy?: { limit: number; expression: string };
+      container?: { env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] };
+    }[];
+  };
 }
 
 test('the Workflow validates with the Argo Workflows model, for a two-platform app and for the fixture app', async () => {
@@ -23,7 +40,7 @@ test('the Workflow validates with the Argo Workflows model, for a two-platform a
   }
 });
 
-test('the Workflows of the repository\'s images.ts and of every example validate', async () => {
+test("the Workflows of the repository's images.ts and of every example validate", async () => {
   for (const [path, m] of repositoryApps()) await validateArgo(parse(argoWorkflow(m, { ...OPTS, app: path })));
 });
 
@@ -38,12 +55,15 @@ test('the model is a real check: a Workflow with a malformed task is refused', a
   }
 });
 
-test('a DAG task per build and publish; its dependencies are the tasks\' (the plan\'s edges); its parameters are the image, platform and architecture', () => {
+test("a DAG task per build and publish; its dependencies are the tasks' (the plan's edges); its parameters are the image, platform and architecture", () => {
   const m = twoPlatforms();
   const doc = parse(argoWorkflow(m, OPTS)) as Doc;
   const dag = doc.spec.templates.find((t) => t.name === doc.spec.entrypoint)!.dag!.tasks;
   const tasks = ciTasks(m, OPTS);
-  assert.equal(dag.map((t) => t.name), tasks.map((t) => t.name));
+  assert.equal(
+    dag.map((t) => t.name),
+    tasks.map((t) => t.name),
+  );
   dag.forEach((d, i) => {
     assert.equal(d.dependencies ?? [], tasks[i].dependencies, d.name);
     assert.is(d.template, tasks[i].kind);
@@ -53,11 +73,14 @@ test('a DAG task per build and publish; its dependencies are the tasks\' (the pl
   });
 });
 
-test('the commands Argo would run are the tasks\' node commands (an image that names no platform gets an empty --platform: the host\'s)', () => {
+test("the commands Argo would run are the tasks' node commands (an image that names no platform gets an empty --platform: the host's)", () => {
   for (const m of [twoPlatforms(), fixture()]) {
     const commands = argoCommands(argoWorkflow(m, OPTS));
     const tasks = ciTasks(m, OPTS);
-    assert.equal(commands.map((c) => c.name), tasks.map((t) => t.name));
+    assert.equal(
+      commands.map((c) => c.name),
+      tasks.map((t) => t.name),
+    );
     commands.forEach((c, i) => {
       const t = tasks[i];
       const argv = t.kind === 'build' && !t.platform ? [...t.argv.slice(0, 2), '--platform', '', ...t.argv.slice(2)] : t.argv;
@@ -80,7 +103,7 @@ test('builds are placed on nodes of their platform and retried only on exit 75 o
   assert.is(env.get('DOCKER_TLS_VERIFY')!.value, '1');
 });
 
-test('a unix:// engine is the node\'s socket, mounted from the host; then no TLS', async () => {
+test("a unix:// engine is the node's socket, mounted from the host; then no TLS", async () => {
   const text = argoWorkflow(fixture(), { ...OPTS, dockerHost: 'unix:///run/podman/podman.sock' });
   const doc = parse(text) as Doc;
   await validateArgo(doc);
@@ -97,7 +120,10 @@ test('images that name no platform go to nodes of --host-platform; an unknown on
   const doc = parse(argoWorkflow(fixture(), { ...OPTS, hostPlatform: 'linux/arm64' })) as Doc;
   const builds = doc.spec.templates[0].dag!.tasks.filter((t) => t.template === 'build');
   assert.ok(builds.every((t) => t.arguments.parameters.find((p) => p.name === 'arch')!.value === 'arm64'));
-  assert.throws(() => argoWorkflow(fixture(), { ...OPTS, hostPlatform: 'linux/s390x' }), /--host-platform: unknown platform "linux\/s390x" \(known: linux\/amd64, linux\/arm64\)/);
+  assert.throws(
+    () => argoWorkflow(fixture(), { ...OPTS, hostPlatform: 'linux/s390x' }),
+    /--host-platform: unknown platform "linux\/s390x" \(known: linux\/amd64, linux\/arm64\)/,
+  );
 });
 
 test.run();

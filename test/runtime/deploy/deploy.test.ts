@@ -28,7 +28,13 @@ test('every image of a deploy gets one queued event before anything else of it, 
     const other = image('unit/other').builder(deb).file('/other.txt', 'other\n').user('nobody');
     for (const round of ['built', 'cached']) {
       const events: { type: string; id: string }[] = [];
-      const r = await deploy(app(child, other), { stateDir: d.state, assemblyDir: d.out, load: false, select: ['unit/child', 'unit/other'], onEvent: (e) => events.push(e) });
+      const r = await deploy(app(child, other), {
+        stateDir: d.state,
+        assemblyDir: d.out,
+        load: false,
+        select: ['unit/child', 'unit/other'],
+        onEvent: (e) => events.push(e),
+      });
       assert.ok(r.ok, round);
       for (const id of ['unit/note', 'unit/child', 'unit/other']) {
         const mine = events.filter((e) => e.id === id);
@@ -74,7 +80,9 @@ test('SOURCE_DATE_EPOCH is in the key: a cached image is built again with the ne
     assert.is.not(later.images[0].digest, first.images[0].digest);
     const m = JSON.parse(readFileSync(join(d.out, 'manifest.json'), 'utf8')) as { epoch: number; images: Record<string, { key: string }> };
     assert.is(m.epoch, 1_700_000_000);
-    const rec = JSON.parse(readFileSync(join(d.state, 'images', 'unit', 'note', `${m.images['unit/note'].key}.json`), 'utf8')) as { configJson: string };
+    const rec = JSON.parse(readFileSync(join(d.state, 'images', 'unit', 'note', `${m.images['unit/note'].key}.json`), 'utf8')) as {
+      configJson: string;
+    };
     assert.is(JSON.parse(rec.configJson).created, '2023-11-14T22:13:20Z');
   } finally {
     d.remove();
@@ -84,7 +92,9 @@ test('SOURCE_DATE_EPOCH is in the key: a cached image is built again with the ne
 test('an epoch past what a tar header holds is a usage error, and so is one the assembly was not made with', async () => {
   const d = dirs();
   try {
-    const err = await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, epoch: 8_589_934_592 }).catch((e: unknown) => e);
+    const err = await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, epoch: 8_589_934_592 }).catch(
+      (e: unknown) => e,
+    );
     assert.instance(err, UsageError);
     assert.match((err as Error).message, 'at most 8589934591');
     await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, epoch: 5 });
@@ -104,12 +114,23 @@ test('damaged entries of a parent are caught by their hash and the parent is reb
     assert.ok(first.ok, first.images.map((i) => i.reason).join('\n'));
     const m = JSON.parse(readFileSync(join(d.out, 'manifest.json'), 'utf8')) as { images: Record<string, { key: string }> };
     const entries = join(d.state, 'images', 'unit', 'note', `${m.images['unit/note'].key}.entries.json`);
-    writeFileSync(entries, JSON.stringify([{ path: 'note.txt', type: 'file', mode: 420, uid: 0, gid: 0, size: 3, linkname: null, sha256: 'ab'.repeat(32), elf: null }]));
+    writeFileSync(
+      entries,
+      JSON.stringify([
+        { path: 'note.txt', type: 'file', mode: 420, uid: 0, gid: 0, size: 3, linkname: null, sha256: 'ab'.repeat(32), elf: null },
+      ]),
+    );
 
     const changed = image('unit/child').from(note).file('/child.txt', 'two\n');
     const again = await deploy(app(changed), { stateDir: d.state, assemblyDir: d.out, load: false });
     assert.ok(again.ok, again.images.map((i) => i.reason).join('\n'));
-    assert.equal(again.images.map((i) => [i.id, i.status]), [['unit/note', 'built'], ['unit/child', 'built']]);
+    assert.equal(
+      again.images.map((i) => [i.id, i.status]),
+      [
+        ['unit/note', 'built'],
+        ['unit/child', 'built'],
+      ],
+    );
     assert.is(again.images[0].digest, first.images[0].digest, 'the parent is rebuilt to the same image');
     const rewritten = JSON.parse(readFileSync(entries, 'utf8')) as { path: string; sha256: string }[];
     assert.is(rewritten.find((e) => e.path === 'note.txt')!.sha256, sha256('hello from a note\n'));
@@ -121,8 +142,13 @@ test('damaged entries of a parent are caught by their hash and the parent is reb
 test('a push whose registry/id would pass 255 characters is a usage error before anything is built', async () => {
   const d = dirs();
   try {
-    const long = image(`unit/${'n'.repeat(240)}`).builder(deb).file('/x', 'x').user('nobody');
-    const err = await deploy(app(long), { stateDir: d.state, assemblyDir: d.out, push: 'registry.example.com:5000/team' }).catch((e: unknown) => e);
+    const long = image(`unit/${'n'.repeat(240)}`)
+      .builder(deb)
+      .file('/x', 'x')
+      .user('nobody');
+    const err = await deploy(app(long), { stateDir: d.state, assemblyDir: d.out, push: 'registry.example.com:5000/team' }).catch(
+      (e: unknown) => e,
+    );
     assert.instance(err, UsageError);
     assert.match((err as Error).message, 'longer than the 255 characters a registry takes');
   } finally {
@@ -139,10 +165,18 @@ test('temp files a killed deploy left in the state directory are removed by the 
     const hourAgo = new Date(Date.now() - 3_600_000);
     utimesSync(partial, hourAgo, hourAgo);
     const lines: string[] = [];
-    const r = await deploy(app(note), { stateDir: d.state, assemblyDir: d.out, load: false, onEvent: (e) => e.type === 'log' && lines.push(e.line) });
+    const r = await deploy(app(note), {
+      stateDir: d.state,
+      assemblyDir: d.out,
+      load: false,
+      onEvent: (e) => e.type === 'log' && lines.push(e.line),
+    });
     assert.ok(r.ok, r.images[0].reason);
     assert.not.ok(existsSync(partial), 'the partial rootfs is gone');
-    assert.ok(lines.some((l) => l.startsWith('removed 1 temp file of a deploy that died: rootfs/')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith('removed 1 temp file of a deploy that died: rootfs/')),
+      lines.join('\n'),
+    );
   } finally {
     d.remove();
   }
@@ -173,7 +207,10 @@ for (const phase of ['pipeline', 'phase2'] as const) {
       const engine = recordingEngine();
       const ctl = new AbortController();
       const err = await deploy(app(note), {
-        stateDir: d.state, assemblyDir: d.out, engine, signal: ctl.signal,
+        stateDir: d.state,
+        assemblyDir: d.out,
+        engine,
+        signal: ctl.signal,
         onEvent: (e) => e.type === 'building' && e.phase === phase && ctl.abort(),
       }).catch((e: unknown) => e);
       assert.instance(err, CancelledError);

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ContainerOptions, Engine } from '../../../src/runtime/engine/engine';
-import { labelledEngine, ownerAlive, ownerTag, removeDeadContainers, removeDeadTempFiles, stateIdentity, stateLabels } from '../../../src/runtime/deploy/leftovers';
+import {
+  labelledEngine,
+  ownerAlive,
+  ownerTag,
+  removeDeadContainers,
+  removeDeadTempFiles,
+  stateIdentity,
+  stateLabels,
+} from '../../../src/runtime/deploy/leftovers';
 
 function stateDir(): { root: string; remove: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'imgsdk-leftovers-'));
@@ -28,7 +36,12 @@ test('temp files from before the lock are removed, anywhere in the state directo
     aged(join(s.root, 'blobs', 'c'.repeat(64)), 3600);
     aged(join(s.root, 'images', 'a', 'b', 'k.json.99.ffff.tmp'), 0);
     const removed = await removeDeadTempFiles(s.root, Date.now() - 60_000);
-    assert.equal(removed, [`blobs/${'b'.repeat(64)}.0a1b2c3d4e5f.tmp`, 'layers/staging.tar.1234.abcd.tmp', 'lock.1a2b3c4d.stale', `rootfs/${'a'.repeat(64)}.tar.1234.abcd1234.tmp`]);
+    assert.equal(removed, [
+      `blobs/${'b'.repeat(64)}.0a1b2c3d4e5f.tmp`,
+      'layers/staging.tar.1234.abcd.tmp',
+      'lock.1a2b3c4d.stale',
+      `rootfs/${'a'.repeat(64)}.tar.1234.abcd1234.tmp`,
+    ]);
     assert.ok(existsSync(join(s.root, 'blobs', 'c'.repeat(64))), 'a blob stays');
     assert.ok(existsSync(join(s.root, 'images', 'a', 'b', 'k.json.99.ffff.tmp')), 'a temp file newer than the lock stays');
   } finally {
@@ -36,7 +49,7 @@ test('temp files from before the lock are removed, anywhere in the state directo
   }
 });
 
-test('a state directory\'s identity is stable and differs per directory', () => {
+test("a state directory's identity is stable and differs per directory", () => {
   const a = stateDir();
   const b = stateDir();
   try {
@@ -63,7 +76,13 @@ function recorder(): Engine & { seen: ContainerOptions[]; removed: string[] } {
       o.label === 'org.imgsdk.state=mine'
         ? [
             { id: 'dead1', names: ['imgsdk-dead1'], image: 'x', labels: {}, state: 'exited' },
-            { id: 'dead2', names: ['imgsdk-dead2'], image: 'x', labels: { 'org.imgsdk.owner': `${process.pid}:not-its-start:` }, state: 'created' },
+            {
+              id: 'dead2',
+              names: ['imgsdk-dead2'],
+              image: 'x',
+              labels: { 'org.imgsdk.owner': `${process.pid}:not-its-start:` },
+              state: 'created',
+            },
             { id: 'live', names: ['imgsdk-live'], image: 'x', labels: { 'org.imgsdk.owner': ownerTag() }, state: 'running' },
           ]
         : [],
@@ -77,11 +96,14 @@ test('every container of a labelled engine carries the state label, besides its 
   const l = labelledEngine(e, { 'org.imgsdk.state': 'mine' });
   await l.withContainer({ image: 'x', cmd: [], labels: { a: '1' } }, async () => 'ok');
   await l.runContainer({ image: 'x', cmd: [] });
-  assert.equal(e.seen.map((o) => o.labels), [{ a: '1', 'org.imgsdk.state': 'mine' }, { 'org.imgsdk.state': 'mine' }]);
+  assert.equal(
+    e.seen.map((o) => o.labels),
+    [{ a: '1', 'org.imgsdk.state': 'mine' }, { 'org.imgsdk.state': 'mine' }],
+  );
   assert.is(l.host, 'fake');
 });
 
-test('the containers of this state directory whose owner is gone, and only those, are removed as leftovers; a live owner\'s stay', async () => {
+test("the containers of this state directory whose owner is gone, and only those, are removed as leftovers; a live owner's stay", async () => {
   const e = recorder();
   assert.equal(await removeDeadContainers(e, 'mine'), ['imgsdk-dead1', 'imgsdk-dead2']);
   assert.equal(e.removed, ['dead1', 'dead2']);

@@ -13,7 +13,12 @@ import { assemble } from '../../../src/sdk/synth';
 const deb = debian.builder('acme/bookworm', { from: 'debian:bookworm-slim' });
 const other = debian.builder('acme/trixie', { from: 'debian:trixie-slim', suite: 'trixie' });
 const base = image('acme/base').builder(deb).account({ user: 'web', uid: 10001 });
-const web = image('acme/web').from(base).packages('nginx-light').file('/etc/nginx/nginx.conf', 'events {}\n').entrypoint('/usr/sbin/nginx').user('web');
+const web = image('acme/web')
+  .from(base)
+  .packages('nginx-light')
+  .file('/etc/nginx/nginx.conf', 'events {}\n')
+  .entrypoint('/usr/sbin/nginx')
+  .user('web');
 
 /** The manifest entry and definition of acme/web (or of `id`) in an app of `img`. */
 function synthOf(img: Image, id = 'acme/web'): { m: ManifestImage; def: ImageDef } {
@@ -34,8 +39,15 @@ const IMAGE_ID = 'sha256:' + 'e'.repeat(64);
 /** Facts of acme/web as it is now, built and loaded, with `over` applied. */
 function facts(over: Partial<PlanFacts> = {}): PlanFacts {
   return {
-    id: 'acme/web', image: now.m, files: now.def.files, needsBuilder: true, built: IMAGE_ID, rootfs: true,
-    deployed: deployedOf(web), engine: { id: IMAGE_ID, key: now.m.key }, ...over,
+    id: 'acme/web',
+    image: now.m,
+    files: now.def.files,
+    needsBuilder: true,
+    built: IMAGE_ID,
+    rootfs: true,
+    deployed: deployedOf(web),
+    engine: { id: IMAGE_ID, key: now.m.key },
+    ...over,
   };
 }
 
@@ -55,7 +67,7 @@ test('built but the image is gone and so is the rootfs: phase 1 again', () => {
   assert.equal(planImage(facts({ engine: null, rootfs: false })), { action: 'phase1', reason: `no image acme/web:${key12} in the engine` });
 });
 
-test('the engine\'s image under the tag is another one than the build record\'s: rebuilt', () => {
+test("the engine's image under the tag is another one than the build record's: rebuilt", () => {
   const expected = { action: 'phase2', reason: 'the image in the engine does not match the build record' };
   assert.equal(planImage(facts({ engine: { id: 'sha256:' + 'f'.repeat(64), key: now.m.key } })), expected);
   assert.equal(planImage(facts({ engine: { id: IMAGE_ID, key: 'another key' } })), expected);
@@ -69,16 +81,29 @@ test('a .file() edited since the last deploy: phase 2 only, naming the file', ()
 
 test('an env var and the entrypoint changed: phase 2 only, naming the config', () => {
   const before = deployedOf(web.env('A', '1').entrypoint('/bin/true'));
-  assert.equal(planImage(facts({ built: null, deployed: before })), { action: 'phase2', reason: 'config (entrypoint, env, user, labels, …)' });
+  assert.equal(planImage(facts({ built: null, deployed: before })), {
+    action: 'phase2',
+    reason: 'config (entrypoint, env, user, labels, …)',
+  });
 });
 
 test('the packages changed (no rootfs at the new phase-1 key): phase 1, naming the packages', () => {
-  const before = deployedOf(image('acme/web').from(base).packages('nginx-light', 'curl').file('/etc/nginx/nginx.conf', 'events {}\n').entrypoint('/usr/sbin/nginx').user('web'));
+  const before = deployedOf(
+    image('acme/web')
+      .from(base)
+      .packages('nginx-light', 'curl')
+      .file('/etc/nginx/nginx.conf', 'events {}\n')
+      .entrypoint('/usr/sbin/nginx')
+      .user('web'),
+  );
   assert.equal(planImage(facts({ built: null, rootfs: false, deployed: before })), { action: 'phase1', reason: 'packages' });
 });
 
 test('never deployed: phase 1, no build record', () => {
-  assert.equal(planImage(facts({ built: null, rootfs: false, deployed: null, engine: null })), { action: 'phase1', reason: 'no build record in the state directory' });
+  assert.equal(planImage(facts({ built: null, rootfs: false, deployed: null, engine: null })), {
+    action: 'phase1',
+    reason: 'no build record in the state directory',
+  });
 });
 
 test('deployed at this very key but the build record is gone (state directory cleaned): no build record', () => {
@@ -86,7 +111,10 @@ test('deployed at this very key but the build record is gone (state directory cl
 });
 
 test('an image that installs nothing and runs no hook needs no rootfs from a container: phase 2', () => {
-  assert.equal(planImage(facts({ built: null, rootfs: false, deployed: null, needsBuilder: false })), { action: 'phase2', reason: 'no build record in the state directory' });
+  assert.equal(planImage(facts({ built: null, rootfs: false, deployed: null, needsBuilder: false })), {
+    action: 'phase2',
+    reason: 'no build record in the state directory',
+  });
 });
 
 test('-f redoes phase 2 of a cached image; -F redoes phase 1 too, though the rootfs is cached', () => {
@@ -103,17 +131,41 @@ test('changed inputs name a file added and a file removed', () => {
 });
 
 test('changed inputs name a new parent, a new builder and a changed parent', () => {
-  const alone = image('acme/web').builder(deb).packages('nginx-light').file('/etc/nginx/nginx.conf', 'events {}\n').entrypoint('/usr/sbin/nginx').user('nobody');
-  assert.equal(changedInputs(now.m, deployedOf(alone), now.def.files), ['config (entrypoint, env, user, labels, …)', 'parent changed from scratch to acme/base']);
-  const moved = synthOf(image('acme/web').builder(other).packages('nginx-light').file('/etc/nginx/nginx.conf', 'events {}\n').entrypoint('/usr/sbin/nginx').user('nobody'));
+  const alone = image('acme/web')
+    .builder(deb)
+    .packages('nginx-light')
+    .file('/etc/nginx/nginx.conf', 'events {}\n')
+    .entrypoint('/usr/sbin/nginx')
+    .user('nobody');
+  assert.equal(changedInputs(now.m, deployedOf(alone), now.def.files), [
+    'config (entrypoint, env, user, labels, …)',
+    'parent changed from scratch to acme/base',
+  ]);
+  const moved = synthOf(
+    image('acme/web')
+      .builder(other)
+      .packages('nginx-light')
+      .file('/etc/nginx/nginx.conf', 'events {}\n')
+      .entrypoint('/usr/sbin/nginx')
+      .user('nobody'),
+  );
   assert.equal(changedInputs(moved.m, deployedOf(alone)), ['builder changed from acme/bookworm to acme/trixie']);
   const baseChanged = image('acme/base').builder(deb).account({ user: 'web', uid: 10002 });
-  const before = deployedOf(image('acme/web').from(baseChanged).packages('nginx-light').file('/etc/nginx/nginx.conf', 'events {}\n').entrypoint('/usr/sbin/nginx').user('web'));
+  const before = deployedOf(
+    image('acme/web')
+      .from(baseChanged)
+      .packages('nginx-light')
+      .file('/etc/nginx/nginx.conf', 'events {}\n')
+      .entrypoint('/usr/sbin/nginx')
+      .user('web'),
+  );
   assert.equal(changedInputs(now.m, before), ['parent acme/base changed']);
 });
 
 test('changed inputs of a record written before inputs were recorded say so', () => {
-  assert.equal(changedInputs(now.m, { ...deployedOf(web), key: 'old', inputs: null }), ['key changed (inputs not recorded by the older version that wrote the baseline)']);
+  assert.equal(changedInputs(now.m, { ...deployedOf(web), key: 'old', inputs: null }), [
+    'key changed (inputs not recorded by the older version that wrote the baseline)',
+  ]);
 });
 
 test('needsBuilder: packages, hooks or downloads need a container; files and accounts alone do not', () => {

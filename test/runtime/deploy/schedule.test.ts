@@ -12,17 +12,24 @@ test('tasks run after what they depend on', async () => {
     return id;
   });
   assert.equal(order, ['a', 'b', 'c']);
-  assert.equal([...r.values()].map((o) => o.status), ['ok', 'ok', 'ok']);
+  assert.equal(
+    [...r.values()].map((o) => o.status),
+    ['ok', 'ok', 'ok'],
+  );
 });
 
 test('independent tasks run in parallel, at most concurrency at a time', async () => {
   let running = 0;
   let peak = 0;
-  await schedule({ a: [], b: [], c: [], d: [] }, async () => {
-    peak = Math.max(peak, ++running);
-    await sleep(20);
-    running--;
-  }, { concurrency: 2 });
+  await schedule(
+    { a: [], b: [], c: [], d: [] },
+    async () => {
+      peak = Math.max(peak, ++running);
+      await sleep(20);
+      running--;
+    },
+    { concurrency: 2 },
+  );
   assert.is(peak, 2);
 });
 
@@ -39,10 +46,14 @@ test('a failure stops its dependents and unrelated tasks finish', async () => {
 
 test('an aborted signal skips what has not started', async () => {
   const ac = new AbortController();
-  const r = await schedule({ a: [], b: ['a'] }, async (id) => {
-    ac.abort();
-    return id;
-  }, { signal: ac.signal });
+  const r = await schedule(
+    { a: [], b: ['a'] },
+    async (id) => {
+      ac.abort();
+      return id;
+    },
+    { signal: ac.signal },
+  );
   assert.is(r.get('a')!.status, 'ok');
   assert.equal(r.get('b'), { status: 'skipped', reason: 'cancelled' });
 });

@@ -15,11 +15,17 @@ test.after.each(() => rmSync(dir, { recursive: true, force: true }));
 
 const pair = () => {
   const p = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { priv: p.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, pub: p.publicKey.export({ type: 'spki', format: 'pem' }) as string };
+  return {
+    priv: p.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    pub: p.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+  };
 };
 
 async function rejects(f: () => Promise<unknown>, re: RegExp): Promise<void> {
-  const err = await f().then(() => null, (e: Error) => e);
+  const err = await f().then(
+    () => null,
+    (e: Error) => e,
+  );
   assert.ok(err, `expected a rejection matching ${re}`);
   assert.match(err!.message, re);
 }
@@ -36,7 +42,10 @@ test('without --trust-key the cache trusts what the signing key signs; with them
   writeFileSync(join(dir, 'ci.key'), ours.priv);
   const own = await signingOf({ signKey: join(dir, 'ci.key') });
   const hint = (await own.signer!.sign(Buffer.from('x'))).keyHint;
-  assert.equal(own.trusted.map((k) => k.hint), [hint]);
+  assert.equal(
+    own.trusted.map((k) => k.hint),
+    [hint],
+  );
   const rotated = await signingOf({ signKey: ours.priv, trustKeys: [other.pub, ours.pub] });
   assert.is(rotated.trusted.length, 2);
   assert.equal(await signingOf({}), { signer: null, trusted: [], vex: null });

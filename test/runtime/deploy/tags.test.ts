@@ -7,7 +7,14 @@ import { pruneKeyTags, retag } from '../../../src/runtime/deploy/tags';
 /** An engine that holds tags in memory: tag → image id. */
 function tagEngine(tags: Record<string, string>) {
   const removed: string[] = [];
-  const info = (id: string): ImageInfo => ({ id, repoTags: Object.keys(tags).filter((t) => tags[t] === id).sort(), labels: {}, size: 0 });
+  const info = (id: string): ImageInfo => ({
+    id,
+    repoTags: Object.keys(tags)
+      .filter((t) => tags[t] === id)
+      .sort(),
+    labels: {},
+    size: 0,
+  });
   const engine = {
     async inspectImage(ref: string) {
       const id = tags[ref] ?? (Object.values(tags).includes(ref) ? ref : null);
@@ -28,25 +35,47 @@ function tagEngine(tags: Record<string, string>) {
 const KEY = 'a'.repeat(64);
 const OLD = 'b'.repeat(64);
 const manifest = (key: string, platforms?: Record<string, string>) =>
-  ({ images: { 'acme/web': { key, ...(platforms ? { platforms: Object.fromEntries(Object.entries(platforms).map(([p, k]) => [p, { key: k, builderKey: '', inputs: {} }])) } : {}) } } }) as unknown as Manifest;
+  ({
+    images: {
+      'acme/web': {
+        key,
+        ...(platforms
+          ? { platforms: Object.fromEntries(Object.entries(platforms).map(([p, k]) => [p, { key: k, builderKey: '', inputs: {} }])) }
+          : {}),
+      },
+    },
+  }) as unknown as Manifest;
 
 test('a deploy takes the key tags of keys the image no longer has off it, and leaves latest, the current key and other repositories alone', async () => {
   const { engine, tags, removed } = tagEngine({
-    'acme/web:latest': 'sha256:1', [`acme/web:${KEY.slice(0, 12)}`]: 'sha256:1', [`acme/web:${OLD.slice(0, 12)}`]: 'sha256:1',
-    'acme/web:v1': 'sha256:1', [`acme/other:${OLD.slice(0, 12)}`]: 'sha256:1', [`acme/web:${'c'.repeat(12)}`]: 'sha256:2',
+    'acme/web:latest': 'sha256:1',
+    [`acme/web:${KEY.slice(0, 12)}`]: 'sha256:1',
+    [`acme/web:${OLD.slice(0, 12)}`]: 'sha256:1',
+    'acme/web:v1': 'sha256:1',
+    [`acme/other:${OLD.slice(0, 12)}`]: 'sha256:1',
+    [`acme/web:${'c'.repeat(12)}`]: 'sha256:2',
   });
   const lines: string[] = [];
   const gone = await pruneKeyTags(engine, manifest(KEY), 'acme/web', 'sha256:1', (l) => lines.push(l));
   assert.equal(gone, [`acme/web:${OLD.slice(0, 12)}`]);
   assert.equal(removed, gone);
-  assert.equal(Object.keys(tags).sort(), ['acme/other:bbbbbbbbbbbb', 'acme/web:aaaaaaaaaaaa', 'acme/web:cccccccccccc', 'acme/web:latest', 'acme/web:v1']);
+  assert.equal(Object.keys(tags).sort(), [
+    'acme/other:bbbbbbbbbbbb',
+    'acme/web:aaaaaaaaaaaa',
+    'acme/web:cccccccccccc',
+    'acme/web:latest',
+    'acme/web:v1',
+  ]);
   assert.match(lines[0], 'untagged acme/web:bbbbbbbbbbbb');
 });
 
 test('the key tags of every platform of a multi-platform image stay', async () => {
   const arm = 'd'.repeat(64);
   const { engine, removed } = tagEngine({ [`acme/web:${KEY.slice(0, 12)}`]: 'sha256:1', [`acme/web:${arm.slice(0, 12)}`]: 'sha256:1' });
-  assert.equal(await pruneKeyTags(engine, manifest(KEY, { 'linux/amd64': KEY, 'linux/arm64': arm }), 'acme/web', 'sha256:1', () => undefined), []);
+  assert.equal(
+    await pruneKeyTags(engine, manifest(KEY, { 'linux/amd64': KEY, 'linux/arm64': arm }), 'acme/web', 'sha256:1', () => undefined),
+    [],
+  );
   assert.equal(removed, []);
 });
 

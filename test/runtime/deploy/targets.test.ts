@@ -27,10 +27,13 @@ test('an image without platforms has one build, for the host, with its tags as a
   const [t, ...more] = platformTargets(loaded(), 'acme/jq');
   assert.is(more.length, 0);
   assert.is(t.platform, null);
-  assert.equal(t.tags.map((x) => x.split(':')[1]).filter((x) => x.length !== 12), ['latest', '1.6']);
+  assert.equal(
+    t.tags.map((x) => x.split(':')[1]).filter((x) => x.length !== 12),
+    ['latest', '1.6'],
+  );
 });
 
-test('the engine\'s platform gets the tags; the other platform only its key tag, and its reports a subdirectory', () => {
+test("the engine's platform gets the tags; the other platform only its key tag, and its reports a subdirectory", () => {
   const asm = loaded(['linux/amd64', 'linux/arm64']);
   const [amd, arm] = platformTargets(asm, 'acme/jq', 'linux/amd64');
   assert.equal([amd.platform, amd.engine, amd.prefix, amd.builder.arch], ['linux/amd64', true, '', 'amd64']);
@@ -64,24 +67,48 @@ function fakeBuild(platform: string, debug = false) {
     const diffId = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
     writeFileSync(join(dir, diffId.slice(7)), layer);
     const json = JSON.stringify({ architecture: platform.split('/')[1], os: 'linux', rootfs: { diff_ids: [diffId] } });
-    exports.push({ config: { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` }, diffIds: [diffId], repoTags: [] });
+    exports.push({
+      config: { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` },
+      diffIds: [diffId],
+      repoTags: [],
+    });
   }
   return { platform, exports };
 }
 
-test('--oci writes one image index per tag listing each platform\'s manifest, and a debug index', async () => {
+test("--oci writes one image index per tag listing each platform's manifest, and a debug index", async () => {
   const layout = join(dir, 'oci');
   const lines: string[] = [];
-  await shipIndex('acme/jq', ['acme/jq:latest', 'acme/jq:1.6'], [fakeBuild('linux/amd64', true), fakeBuild('linux/arm64', true)], { load: false, oci: layout }, (d) => join(dir, d.slice(7)), (l) => lines.push(l));
-  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { mediaType: string; digest: string; annotations: Record<string, string> }[] };
-  assert.equal(index.manifests.map((m) => [m.annotations['org.opencontainers.image.ref.name'], m.mediaType]), [
-    ['acme/jq:1.6', 'application/vnd.oci.image.index.v1+json'],
-    ['acme/jq:debug', 'application/vnd.oci.image.index.v1+json'],
-    ['acme/jq:latest', 'application/vnd.oci.image.index.v1+json'],
-  ]);
+  await shipIndex(
+    'acme/jq',
+    ['acme/jq:latest', 'acme/jq:1.6'],
+    [fakeBuild('linux/amd64', true), fakeBuild('linux/arm64', true)],
+    { load: false, oci: layout },
+    (d) => join(dir, d.slice(7)),
+    (l) => lines.push(l),
+  );
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as {
+    manifests: { mediaType: string; digest: string; annotations: Record<string, string> }[];
+  };
+  assert.equal(
+    index.manifests.map((m) => [m.annotations['org.opencontainers.image.ref.name'], m.mediaType]),
+    [
+      ['acme/jq:1.6', 'application/vnd.oci.image.index.v1+json'],
+      ['acme/jq:debug', 'application/vnd.oci.image.index.v1+json'],
+      ['acme/jq:latest', 'application/vnd.oci.image.index.v1+json'],
+    ],
+  );
   const latest = index.manifests.find((m) => m.annotations['org.opencontainers.image.ref.name'] === 'acme/jq:latest')!;
-  const nested = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', latest.digest.slice(7)), 'utf8')) as { manifests: { digest: string; platform: object }[] };
-  assert.equal(nested.manifests.map((m) => m.platform), [{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux', variant: 'v8' }]);
+  const nested = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', latest.digest.slice(7)), 'utf8')) as {
+    manifests: { digest: string; platform: object }[];
+  };
+  assert.equal(
+    nested.manifests.map((m) => m.platform),
+    [
+      { architecture: 'amd64', os: 'linux' },
+      { architecture: 'arm64', os: 'linux', variant: 'v8' },
+    ],
+  );
   const arm = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', nested.manifests[1].digest.slice(7)), 'utf8'));
   assert.is(JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', arm.config.digest.slice(7)), 'utf8')).architecture, 'arm64');
   assert.match(lines[0], /linux\/amd64, linux\/arm64\) to the OCI layout/);

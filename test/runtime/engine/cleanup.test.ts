@@ -10,7 +10,9 @@ import { CLEANUP_SIGNALS, signalExitCode } from '../../../src/contract/signals';
 function signalled(signal: NodeJS.Signals): Promise<{ code: number | null; removed: boolean; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-cleanup-'));
   const marker = join(dir, 'removed');
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', join(__dirname, '_cleanup-child.ts'), marker], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-r', 'ts-node/register', join(__dirname, '_cleanup-child.ts'), marker], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout.on('data', (d: Buffer) => {

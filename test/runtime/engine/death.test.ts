@@ -12,7 +12,12 @@ function settles<T>(p: Promise<T>, ms = 5000): Promise<T> {
 }
 
 async function failure(p: Promise<unknown>): Promise<EngineError> {
-  const err = await settles(p.then(() => null, (e: unknown) => e));
+  const err = await settles(
+    p.then(
+      () => null,
+      (e: unknown) => e,
+    ),
+  );
   assert.instance(err, EngineError, `expected an EngineError, got ${String(err)}`);
   return err as EngineError;
 }

@@ -98,7 +98,10 @@ test('images: inspect of a missing image is null, import with changes, tag, list
   assert.is(info?.labels['org.imgsdk.note'], 'two words');
   await engine.tagImage(ref, `imgsdk-test/import-${nonce}`, 'b');
   const listed = await engine.listImages({ label: `${RUN_LABEL}=${nonce}` });
-  assert.equal(listed.map((i) => [...i.repoTags].sort()), [[`imgsdk-test/import-${nonce}:a`, `imgsdk-test/import-${nonce}:b`]]);
+  assert.equal(
+    listed.map((i) => [...i.repoTags].sort()),
+    [[`imgsdk-test/import-${nonce}:a`, `imgsdk-test/import-${nonce}:b`]],
+  );
   const tagMissing = await engine.tagImage(`imgsdk-test/missing-${nonce}:x`, 'a', 'b').catch((e: unknown) => e);
   assert.instance(tagMissing, EngineError);
   assert.is((tagMissing as EngineError).statusCode, 404);
@@ -115,9 +118,15 @@ test('volumes: listed by name prefix, the unused ones apart, removed; a missing 
   try {
     await docker.createVolume({ Name: a });
     await docker.createVolume({ Name: b, Labels: { [RUN_LABEL]: nonce } });
-    assert.equal(await engine.listVolumes({ prefix }), [{ name: a, labels: {} }, { name: b, labels: { [RUN_LABEL]: nonce } }]);
+    assert.equal(await engine.listVolumes({ prefix }), [
+      { name: a, labels: {} },
+      { name: b, labels: { [RUN_LABEL]: nonce } },
+    ]);
     await engine.withContainer({ image, cmd: ['/bin/true'], labels, mounts: [{ volume: b, target: '/data' }] }, async () => {
-      assert.equal((await engine.listVolumes({ prefix, unused: true })).map((v) => v.name), [a]);
+      assert.equal(
+        (await engine.listVolumes({ prefix, unused: true })).map((v) => v.name),
+        [a],
+      );
       const err = await engine.removeVolume(b).catch((e: unknown) => e);
       assert.instance(err, EngineError);
       assert.match((err as Error).message, /remove volume imgsdk-test-vol-[0-9a-f]+-b: a container uses it/);
@@ -127,7 +136,11 @@ test('volumes: listed by name prefix, the unused ones apart, removed; a missing 
     assert.is(await engine.removeVolume(b), true);
     assert.equal(await engine.listVolumes({ prefix }), []);
   } finally {
-    for (const v of [a, b]) await docker.getVolume(v).remove().catch(() => undefined);
+    for (const v of [a, b])
+      await docker
+        .getVolume(v)
+        .remove()
+        .catch(() => undefined);
   }
 });
 
@@ -160,14 +173,17 @@ test('push to a loopback registry reports the manifest digest; a pull by that di
   const registry = await startRegistry();
   const repo = `${registry.address}/imgsdk-test/push-${nonce}`;
   try {
-    const id = await engine.importImage(Readable.from(await tarOf({ 'pushed.txt': { body: 'pushed\n' } })), `${repo}:v1`, { changes: [`LABEL ${RUN_LABEL}=${nonce}`] });
+    const id = await engine.importImage(Readable.from(await tarOf({ 'pushed.txt': { body: 'pushed\n' } })), `${repo}:v1`, {
+      changes: [`LABEL ${RUN_LABEL}=${nonce}`],
+    });
     const { digest } = await engine.pushImage(`${repo}:v1`);
     assert.match(digest ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.ok(await engine.removeImage(id, { force: true }));
     await engine.pullImage(`${repo}@${digest}`);
     assert.is((await engine.inspectImage(`${repo}@${digest}`))?.id, id);
   } finally {
-    for (const i of await engine.listImages({ label: `${RUN_LABEL}=${nonce}` })) await engine.removeImage(i.id, { force: true }).catch(() => false);
+    for (const i of await engine.listImages({ label: `${RUN_LABEL}=${nonce}` }))
+      await engine.removeImage(i.id, { force: true }).catch(() => false);
     await registry.stop();
   }
 });

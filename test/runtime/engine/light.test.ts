@@ -23,7 +23,9 @@ interface Seen {
 }
 
 /** A fake engine on a unix socket: `handle` answers, every request is recorded. */
-async function fakeEngine(handle: (req: Seen, res: ServerResponse) => void): Promise<{ host: string; seen: Seen[]; close: () => Promise<void> }> {
+async function fakeEngine(
+  handle: (req: Seen, res: ServerResponse) => void,
+): Promise<{ host: string; seen: Seen[]; close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-light-'));
   const socket = join(dir, 'docker.sock');
   const seen: Seen[] = [];
@@ -68,30 +70,42 @@ connectEngine({ host: ${JSON.stringify(host)} }).then((e) => e.inspectImage('acm
 test('inspect, tag and list go over the socket; a missing image is null; dockerode stays unloaded (needs dist: npm run build)', async () => {
   const id = 'sha256:' + 'a'.repeat(64);
   const fake = await fakeEngine((s, res) => {
-    if (s.url === '/images/acme%2Fweb%3Alatest/json') return json(res, 200, { Id: id, RepoTags: ['acme/web:latest'], Config: { Labels: { 'org.imgsdk.key': 'k' } }, Size: 42 });
+    if (s.url === '/images/acme%2Fweb%3Alatest/json')
+      return json(res, 200, { Id: id, RepoTags: ['acme/web:latest'], Config: { Labels: { 'org.imgsdk.key': 'k' } }, Size: 42 });
     if (s.url.startsWith('/images/') && s.url.endsWith('/json')) return json(res, 404, { message: 'No such image' });
     if (s.method === 'POST' && s.url.startsWith('/images/')) return void res.writeHead(201).end();
-    if (s.url.startsWith('/containers/json')) return json(res, 200, [{ Id: 'c1', Names: ['/imgsdk-x'], Image: 'img', Labels: { a: 'b' }, State: 'exited' }]);
+    if (s.url.startsWith('/containers/json'))
+      return json(res, 200, [{ Id: 'c1', Names: ['/imgsdk-x'], Image: 'img', Labels: { a: 'b' }, State: 'exited' }]);
     json(res, 500, { message: 'unexpected' });
   });
   try {
     const e = await connectEngine({ host: fake.host });
     assert.is(e.host, fake.host);
-    assert.equal(await e.inspectImage('acme/web:latest'), { id, repoTags: ['acme/web:latest'], labels: { 'org.imgsdk.key': 'k' }, size: 42 });
+    assert.equal(await e.inspectImage('acme/web:latest'), {
+      id,
+      repoTags: ['acme/web:latest'],
+      labels: { 'org.imgsdk.key': 'k' },
+      size: 42,
+    });
     assert.is(await e.inspectImage('acme/gone:latest'), null);
     assert.is(await e.imageExists('acme/gone:latest'), false);
     await e.tagImage(id, 'acme/web', 'abc');
     assert.ok(fake.seen.some((s) => s.method === 'POST' && s.url === `/images/${encodeURIComponent(id)}/tag?repo=acme%2Fweb&tag=abc`));
-    assert.equal(await e.listContainers({ label: 'org.imgsdk.state=x', all: true }), [{ id: 'c1', names: ['imgsdk-x'], image: 'img', labels: { a: 'b' }, state: 'exited' }]);
+    assert.equal(await e.listContainers({ label: 'org.imgsdk.state=x', all: true }), [
+      { id: 'c1', names: ['imgsdk-x'], image: 'img', labels: { a: 'b' }, state: 'exited' },
+    ]);
     const list = fake.seen.find((s) => s.url.startsWith('/containers/json'))!;
-    assert.equal(Object.fromEntries(new URL(list.url, 'http://x').searchParams), { all: '1', filters: JSON.stringify({ label: ['org.imgsdk.state=x'] }) });
+    assert.equal(Object.fromEntries(new URL(list.url, 'http://x').searchParams), {
+      all: '1',
+      filters: JSON.stringify({ label: ['org.imgsdk.state=x'] }),
+    });
     assert.is(await dockerodeLoadedFor(fake.host), false, 'dockerode was not loaded');
   } finally {
     await fake.close();
   }
 });
 
-test('an engine error is an EngineError with the engine\'s message and status', async () => {
+test("an engine error is an EngineError with the engine's message and status", async () => {
   const fake = await fakeEngine((_s, res) => json(res, 500, { message: 'storage driver is sad' }));
   try {
     const e = await connectEngine({ host: fake.host });
@@ -115,7 +129,10 @@ test('load streams the tar in and returns what was loaded; an error inside the 2
   });
   try {
     const e = await connectEngine({ host: fake.host });
-    assert.equal(await e.loadImage(Readable.from([Buffer.from('tar bytes '), Buffer.from('of the archive')])), ['acme/web:latest', 'acme/web:abc']);
+    assert.equal(await e.loadImage(Readable.from([Buffer.from('tar bytes '), Buffer.from('of the archive')])), [
+      'acme/web:latest',
+      'acme/web:abc',
+    ]);
     assert.is(fake.seen.find((s) => s.url === '/images/load?quiet=1')!.body.toString(), 'tar bytes of the archive');
     answer = '{"errorDetail":{"message":"invalid diffID for layer 0"},"error":"invalid diffID for layer 0"}\r\n';
     const err = await e.loadImage(Readable.from([Buffer.from('x')])).catch((x: unknown) => x);
@@ -173,7 +190,7 @@ test('an answer cut off in the middle of its body, and a load answer cut short, 
   }
 });
 
-test('no engine on the socket: the same error dockerode\'s connect gives, naming the place', async () => {
+test("no engine on the socket: the same error dockerode's connect gives, naming the place", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-light-none-'));
   try {
     const err = await connectEngine({ host: `unix://${join(dir, 'none.sock')}`, pingTimeoutMs: 1000 }).catch((x: unknown) => x);

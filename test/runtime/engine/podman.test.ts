@@ -19,15 +19,23 @@ test('names come back as Docker spells them: no docker.io/, docker.io/library/ o
 });
 
 test("a load's names are read from Docker's one line per image and from Podman's one line for all", () => {
-  assert.equal(loadedNames([{ stream: 'Loaded image: imgsdk/nginx:latest\n' }, { stream: 'Loaded image: imgsdk/nginx:580221ffd9ae\n' }]), ['imgsdk/nginx:latest', 'imgsdk/nginx:580221ffd9ae']);
+  assert.equal(loadedNames([{ stream: 'Loaded image: imgsdk/nginx:latest\n' }, { stream: 'Loaded image: imgsdk/nginx:580221ffd9ae\n' }]), [
+    'imgsdk/nginx:latest',
+    'imgsdk/nginx:580221ffd9ae',
+  ]);
   assert.equal(loadedNames([{ stream: 'Loaded image ID: sha256:abc\n' }]), ['sha256:abc']);
-  assert.equal(loadedNames([{ stream: 'Loaded image(s): localhost/imgsdk/nginx:latest,localhost/imgsdk/nginx:580221ffd9ae\n' }]), ['imgsdk/nginx:latest', 'imgsdk/nginx:580221ffd9ae']);
+  assert.equal(loadedNames([{ stream: 'Loaded image(s): localhost/imgsdk/nginx:latest,localhost/imgsdk/nginx:580221ffd9ae\n' }]), [
+    'imgsdk/nginx:latest',
+    'imgsdk/nginx:580221ffd9ae',
+  ]);
   assert.equal(loadedNames([{ status: 'Loading layer' }]), []);
 });
 
 test('a LABEL change with several pairs becomes one LABEL per pair for Podman, each value quoted once; other changes stay as written', () => {
   assert.equal(podmanChange('LABEL org.imgsdk="1" org.imgsdk.builder="imgsdk/bookworm" org.imgsdk.key="ab12"'), [
-    'LABEL org.imgsdk="1"', 'LABEL org.imgsdk.builder="imgsdk/bookworm"', 'LABEL org.imgsdk.key="ab12"',
+    'LABEL org.imgsdk="1"',
+    'LABEL org.imgsdk.builder="imgsdk/bookworm"',
+    'LABEL org.imgsdk.key="ab12"',
   ]);
   assert.equal(podmanChange('LABEL a=b note="two words"'), ['LABEL a="b"', 'LABEL note="two words"']);
   assert.equal(podmanChange('LABEL a="say \\"hi\\""'), ['LABEL a="say "hi""']);

@@ -102,15 +102,28 @@ test('a layer the engine has is listed in the manifest but its bytes are left ou
   out.on('data', (c: Buffer) => chunks.push(c));
   const wrong = 'sha256:' + '0'.repeat(64);
   // A present layer's file is never opened (here it does not exist); a verified one is not checked against its diffId.
-  await writeDockerArchive(out, { config, layers: [{ diffId: wrong, path: join(tmp, 'no-such.tar'), present: true }, { diffId, path: layerTar, verified: true }], repoTags: ['example/app:1.0'] });
+  await writeDockerArchive(out, {
+    config,
+    layers: [
+      { diffId: wrong, path: join(tmp, 'no-such.tar'), present: true },
+      { diffId, path: layerTar, verified: true },
+    ],
+    repoTags: ['example/app:1.0'],
+  });
   const m = await members(Buffer.concat(chunks));
-  assert.equal(m.map((x) => x.name).filter((n) => n.endsWith('layer.tar')), [`${hex(diffId)}/layer.tar`]);
+  assert.equal(
+    m.map((x) => x.name).filter((n) => n.endsWith('layer.tar')),
+    [`${hex(diffId)}/layer.tar`],
+  );
   assert.equal(JSON.parse(m[m.length - 1].body.toString())[0].Layers, [`${hex(wrong)}/layer.tar`, `${hex(diffId)}/layer.tar`]);
 });
 
 test('a layer file that does not match its diffId is refused', async () => {
   const wrong = 'sha256:' + '0'.repeat(64);
-  await rejects(() => writeDockerArchive(new PassThrough().resume(), { config, layers: [{ diffId: wrong, path: layerTar }], repoTags: [] }), /expected diffId/);
+  await rejects(
+    () => writeDockerArchive(new PassThrough().resume(), { config, layers: [{ diffId: wrong, path: layerTar }], repoTags: [] }),
+    /expected diffId/,
+  );
 });
 
 test('an OCI layout has oci-layout, digest-named blobs and an index naming the ref', async () => {
@@ -119,7 +132,14 @@ test('an OCI layout has oci-layout, digest-named blobs and an index naming the r
   assert.is(await readFile(join(dir, 'oci-layout'), 'utf8'), '{"imageLayoutVersion":"1.0.0"}');
   const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
   assert.equal(index, {
-    manifests: [{ annotations: { 'org.opencontainers.image.ref.name': '1.0' }, digest: w.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: w.size }],
+    manifests: [
+      {
+        annotations: { 'org.opencontainers.image.ref.name': '1.0' },
+        digest: w.digest,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        size: w.size,
+      },
+    ],
     mediaType: 'application/vnd.oci.image.index.v1+json',
     schemaVersion: 2,
   });
@@ -127,7 +147,12 @@ test('an OCI layout has oci-layout, digest-named blobs and an index naming the r
   const names = (await readdir(blobDir)).sort();
   assert.equal(names, [hex(config.digest), hex(gz.digest), hex(w.digest)].sort());
   for (const n of names) {
-    assert.is(createHash('sha256').update(await readFile(join(blobDir, n))).digest('hex'), n);
+    assert.is(
+      createHash('sha256')
+        .update(await readFile(join(blobDir, n)))
+        .digest('hex'),
+      n,
+    );
   }
   const manifest = JSON.parse(await readFile(join(blobDir, hex(w.digest)), 'utf8'));
   assert.equal(manifest.layers, [{ digest: gz.digest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size: gz.size }]);
@@ -142,7 +167,9 @@ test('writing another ref keeps the others; the same ref is replaced', async () 
   const first = await readFile(join(dir, 'index.json'));
   await writeOciLayout(dir, [{ ...img, refName: 'a' }]);
   assert.ok(first.equals(await readFile(join(dir, 'index.json'))), 'rewriting is idempotent');
-  const refs = JSON.parse(first.toString()).manifests.map((m: { annotations: Record<string, string> }) => m.annotations['org.opencontainers.image.ref.name']);
+  const refs = JSON.parse(first.toString()).manifests.map(
+    (m: { annotations: Record<string, string> }) => m.annotations['org.opencontainers.image.ref.name'],
+  );
   assert.equal(refs, ['a', 'b']);
 });
 
@@ -150,7 +177,14 @@ test('bad ref names, duplicate refs and a blob with the wrong digest are refused
   const dir = join(tmp, 'oci-bad');
   const img = { config, layers: [{ ...gz, path: layerGz }] };
   await rejects(() => writeOciLayout(dir, [{ ...img, refName: 'no spaces' }]), /not valid/);
-  await rejects(() => writeOciLayout(dir, [{ ...img, refName: 'x' }, { ...img, refName: 'x' }]), /given twice/);
+  await rejects(
+    () =>
+      writeOciLayout(dir, [
+        { ...img, refName: 'x' },
+        { ...img, refName: 'x' },
+      ]),
+    /given twice/,
+  );
   const other = join(tmp, 'other.gz');
   await writeFile(other, 'not the layer');
   await rejects(() => writeOciLayout(dir, [{ config, layers: [{ ...gz, path: other }], refName: 'x' }]), /expected sha256:/);

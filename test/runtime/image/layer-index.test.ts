@@ -20,7 +20,17 @@ async function fileEntry(path: string, body: string, mode = 0o755): Promise<Entr
   const sha256 = await state.blobs.put(Buffer.from(body));
   return { path, type: 'file', mode, uid: 0, gid: 0, size: body.length, linkname: null, sha256, elf: null };
 }
-const dirEntry = (path: string): Entry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null });
+const dirEntry = (path: string): Entry => ({
+  path,
+  type: 'dir',
+  mode: 0o755,
+  uid: 0,
+  gid: 0,
+  size: 0,
+  linkname: null,
+  sha256: null,
+  elf: null,
+});
 const indexFiles = () => readdirSync(join(state.root, 'layers', 'by-entries')).map((n) => join(state.root, 'layers', 'by-entries', n));
 
 test('a layer already written for the same entries is reused, read but not written again, without a warning', async () => {
@@ -44,7 +54,10 @@ test('an index edited to name another layer, of the same size even, is dropped w
   const again = await storeLayer(state, hello, 0);
   assert.is(again.diffId, right.diffId);
   assert.is(warned.length, 1);
-  assert.match(warned[0], /names layer [0-9a-f]{12}, which holds usr\/bin\/hallo where these entries have usr\/bin\/hello; dropped, writing the layer again/);
+  assert.match(
+    warned[0],
+    /names layer [0-9a-f]{12}, which holds usr\/bin\/hallo where these entries have usr\/bin\/hello; dropped, writing the layer again/,
+  );
   assert.ok(readFileSync(helloIndex, 'utf8').includes(right.diffId), 'the index is right again');
 });
 
@@ -56,11 +69,14 @@ test('an index that is garbage, or names a layer that is gone or damaged, never 
     [() => writeFileSync(index, '{"diffId": garbage'), /does not parse as a layer record/],
     [() => writeFileSync(index, JSON.stringify({ ...info, diffId: 'sha256:../../x' })), /does not parse as a layer record/],
     [() => rmSync(state.layerPath(info.diffId)), /which is missing/],
-    [() => {
-      const b = readFileSync(state.layerPath(info.diffId));
-      b[b.indexOf('hi\n')] = 0x48; // same size, another body
-      writeFileSync(state.layerPath(info.diffId), b);
-    }, /is not the body these entries have/],
+    [
+      () => {
+        const b = readFileSync(state.layerPath(info.diffId));
+        b[b.indexOf('hi\n')] = 0x48; // same size, another body
+        writeFileSync(state.layerPath(info.diffId), b);
+      },
+      /is not the body these entries have/,
+    ],
   ] as const) {
     warned = [];
     damage();
@@ -69,7 +85,7 @@ test('an index that is garbage, or names a layer that is gone or damaged, never 
   }
 });
 
-test('an index naming a layer of other entries\' mtime is refused: the times are part of what is checked', async () => {
+test("an index naming a layer of other entries' mtime is refused: the times are part of what is checked", async () => {
   const entries = [dirEntry('etc')];
   const at0 = await storeLayer(state, entries, 0);
   const at1 = await storeLayer(state, entries, 1);

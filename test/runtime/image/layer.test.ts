@@ -188,7 +188,9 @@ test('a blob damaged on disk fails the layer naming the path, is dropped, and le
   const flipped = Buffer.from(body);
   flipped[50_000] = 0x65;
   await writeFile(blobs.path(sha256), flipped);
-  const err = await writeLayerFile([entry('big', 'file', { size: body.length, sha256 })], blobs, join(dir, 'layer.tar'), { mtime: MTIME }).catch((e: unknown) => e);
+  const err = await writeLayerFile([entry('big', 'file', { size: body.length, sha256 })], blobs, join(dir, 'layer.tar'), {
+    mtime: MTIME,
+  }).catch((e: unknown) => e);
   assert.instance(err, DamagedBlobError);
   assert.match((err as Error).message, /^big: blob [0-9a-f]{12} in the state directory is damaged/);
   assert.not.ok(await blobs.has(sha256), 'the damaged blob is dropped');
@@ -203,7 +205,10 @@ test('files of one inode group are linked to the first of them in layer order, w
   const sha256 = await blobs.put(body);
   // bunzip2 sorts before bzip2, the file the builder's hardlinks pointed at.
   const f = (path: string) => entry(path, 'file', { mode: 0o755, size: body.length, sha256, inode: 'usr/bin/bzip2' });
-  const { bytes } = await toBuffer([entry('usr', 'dir'), entry('usr/bin', 'dir'), f('usr/bin/bunzip2'), f('usr/bin/bzcat'), f('usr/bin/bzip2')], { mtime: MTIME });
+  const { bytes } = await toBuffer(
+    [entry('usr', 'dir'), entry('usr/bin', 'dir'), f('usr/bin/bunzip2'), f('usr/bin/bzcat'), f('usr/bin/bzip2')],
+    { mtime: MTIME },
+  );
   const hs = await headers(bytes);
   const by = new Map(hs.map((h) => [h.name, h]));
   assert.is(by.get('usr/bin/bunzip2')?.type, 'file');
@@ -216,7 +221,14 @@ test('files of one inode group are linked to the first of them in layer order, w
 test('a file whose group lost its other members (purged, slimmed, in another layer) is written whole', async () => {
   const body = Buffer.from('perl');
   const sha256 = await blobs.put(body);
-  const { bytes } = await toBuffer([entry('usr', 'dir'), entry('usr/bin', 'dir'), entry('usr/bin/perl5.36.0', 'file', { mode: 0o755, size: body.length, sha256, inode: 'usr/bin/perl' })], { mtime: MTIME });
+  const { bytes } = await toBuffer(
+    [
+      entry('usr', 'dir'),
+      entry('usr/bin', 'dir'),
+      entry('usr/bin/perl5.36.0', 'file', { mode: 0o755, size: body.length, sha256, inode: 'usr/bin/perl' }),
+    ],
+    { mtime: MTIME },
+  );
   const h = (await headers(bytes)).find((x) => x.name === 'usr/bin/perl5.36.0')!;
   assert.is(h.type, 'file');
   assert.is(h.size, body.length);
@@ -225,7 +237,14 @@ test('a file whose group lost its other members (purged, slimmed, in another lay
 test('a kept file capability is written as its pax record, which a reader gets back unchanged', async () => {
   const body = Buffer.from('ping');
   const caps = '\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00';
-  const { bytes } = await toBuffer([entry('usr', 'dir'), entry('usr/bin', 'dir'), entry('usr/bin/ping', 'file', { mode: 0o755, size: body.length, sha256: await blobs.put(body), caps })], { mtime: MTIME });
+  const { bytes } = await toBuffer(
+    [
+      entry('usr', 'dir'),
+      entry('usr/bin', 'dir'),
+      entry('usr/bin/ping', 'file', { mode: 0o755, size: body.length, sha256: await blobs.put(body), caps }),
+    ],
+    { mtime: MTIME },
+  );
   const h = (await headers(bytes)).find((x) => x.name === 'usr/bin/ping')!;
   assert.is((h.pax as Record<string, string>)['SCHILY.xattr.security.capability'], caps);
 });
@@ -246,11 +265,35 @@ test('a layer stored for the same entries again is reused without being written;
 });
 
 test("an image's .file()s and links are a layer over the rest; directories and everything else stay below", () => {
-  const file = (path: string, type: 'file' | 'dir' | 'symlink') => ({ path, type, mode: 0o644, uid: 0, gid: 0, sha256: null, size: 0, target: null });
-  const entries = [entry('etc', 'dir'), entry('etc/nginx', 'dir'), entry('etc/nginx/nginx.conf', 'file'), entry('etc/passwd', 'file'), entry('srv', 'dir'), entry('srv/www', 'symlink', { linkname: '/var/www' })];
-  const [rootfs, files] = layerSplit(entries, { files: [file('/etc/nginx/nginx.conf', 'file'), file('/srv', 'dir'), file('/srv/www', 'symlink')] });
-  assert.equal(rootfs.map((e) => e.path), ['etc', 'etc/nginx', 'etc/passwd', 'srv']);
-  assert.equal(files.map((e) => e.path), ['etc/nginx/nginx.conf', 'srv/www']);
+  const file = (path: string, type: 'file' | 'dir' | 'symlink') => ({
+    path,
+    type,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    sha256: null,
+    size: 0,
+    target: null,
+  });
+  const entries = [
+    entry('etc', 'dir'),
+    entry('etc/nginx', 'dir'),
+    entry('etc/nginx/nginx.conf', 'file'),
+    entry('etc/passwd', 'file'),
+    entry('srv', 'dir'),
+    entry('srv/www', 'symlink', { linkname: '/var/www' }),
+  ];
+  const [rootfs, files] = layerSplit(entries, {
+    files: [file('/etc/nginx/nginx.conf', 'file'), file('/srv', 'dir'), file('/srv/www', 'symlink')],
+  });
+  assert.equal(
+    rootfs.map((e) => e.path),
+    ['etc', 'etc/nginx', 'etc/passwd', 'srv'],
+  );
+  assert.equal(
+    files.map((e) => e.path),
+    ['etc/nginx/nginx.conf', 'srv/www'],
+  );
   assert.equal(layerSplit(entries, { files: [] }), [entries], 'no .file(): one layer, as always');
   assert.equal(layerSplit(entries, { files: [file('/srv', 'dir')] }), [entries], 'only directories: one layer');
 });

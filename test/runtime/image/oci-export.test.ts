@@ -18,15 +18,24 @@ function fakeImage(name: string) {
   const diffId = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
   writeFileSync(join(dir, diffId.slice(7)), layer);
   const json = JSON.stringify({ name, rootfs: { diff_ids: [diffId] } });
-  return { config: { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` }, diffIds: [diffId], repoTags: [`acme/${name}:latest`, `acme/${name}:1`] };
+  return {
+    config: { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` },
+    diffIds: [diffId],
+    repoTags: [`acme/${name}:latest`, `acme/${name}:1`],
+  };
 }
 
 test('images exported into one layout at the same time all end up in index.json, one manifest per tag, layers uncompressed', async () => {
   const layout = join(dir, 'oci');
   const path = (d: string) => join(dir, d.slice(7));
   await Promise.all(['a', 'b', 'c'].map((n) => exportOci(layout, [fakeImage(n)], path)));
-  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations: Record<string, string> }[] };
-  assert.equal(index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']), ['acme/a:1', 'acme/a:latest', 'acme/b:1', 'acme/b:latest', 'acme/c:1', 'acme/c:latest']);
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; annotations: Record<string, string> }[];
+  };
+  assert.equal(
+    index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']),
+    ['acme/a:1', 'acme/a:latest', 'acme/b:1', 'acme/b:latest', 'acme/c:1', 'acme/c:latest'],
+  );
   const manifest = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8'));
   assert.is(manifest.layers[0].mediaType, 'application/vnd.oci.image.layer.v1.tar');
 });

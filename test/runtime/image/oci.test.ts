@@ -26,17 +26,49 @@ function def(config: Partial<ImageConfigDef> = {}): ImageDef {
     builder: 'debian/bookworm',
     packages: [],
     portage: {
-      use: [], keywords: [], mask: [], unmask: [], unmaskUse: [], makeConf: {}, packageEnv: [], overlays: [],
-      provide: [], unprovide: [], patches: [], uninstall: [], noBinpkgCache: [], runtimeLibs: [], downloads: [],
-      record: [], locales: [],
+      use: [],
+      keywords: [],
+      mask: [],
+      unmask: [],
+      unmaskUse: [],
+      makeConf: {},
+      packageEnv: [],
+      overlays: [],
+      provide: [],
+      unprovide: [],
+      patches: [],
+      uninstall: [],
+      noBinpkgCache: [],
+      runtimeLibs: [],
+      downloads: [],
+      record: [],
+      locales: [],
     },
-    keep: [], purge: [], closure: null, copies: [], files: [], accounts: [app], needs: [],
+    keep: [],
+    purge: [],
+    closure: null,
+    copies: [],
+    files: [],
+    accounts: [app],
+    needs: [],
     hooks: { configureBuilder: [], configureRootfs: [], finishRootfs: [] },
     config: {
-      entrypoint: null, cmd: null, env: {}, workdir: null, expose: [], volumes: [], labels: {}, user: null,
-      healthcheck: null, ...config,
+      entrypoint: null,
+      cmd: null,
+      env: {},
+      workdir: null,
+      expose: [],
+      volumes: [],
+      labels: {},
+      user: null,
+      healthcheck: null,
+      ...config,
     },
-    allowRoot: false, tags: [], tests: [], debug: false, forbid: [],
+    allowRoot: false,
+    tags: [],
+    tests: [],
+    debug: false,
+    forbid: [],
   };
 }
 
@@ -108,13 +140,14 @@ test('an env PATH replaces the default; unset fields are left out', () => {
 });
 
 test('history can be given per layer and must match the layer count', () => {
-  const doc = JSON.parse(
-    imageConfig(def(), { ...opts, history: [{ createdBy: 'imgsdk example/base' }, { comment: 'app' }] }).json,
+  const doc = JSON.parse(imageConfig(def(), { ...opts, history: [{ createdBy: 'imgsdk example/base' }, { comment: 'app' }] }).json);
+  assert.equal(
+    doc.history.map((h: { created_by: string; comment?: string }) => [h.created_by, h.comment]),
+    [
+      ['imgsdk example/base', undefined],
+      ['imgsdk', 'app'],
+    ],
   );
-  assert.equal(doc.history.map((h: { created_by: string; comment?: string }) => [h.created_by, h.comment]), [
-    ['imgsdk example/base', undefined],
-    ['imgsdk', 'app'],
-  ]);
   assert.throws(() => imageConfig(def(), { ...opts, history: [{}] }), /2 layers/);
 });
 
@@ -128,7 +161,10 @@ test('user names resolve through the accounts; root, nobody and numbers need non
   assert.is(resolveUser('x', 'app', [app, { ...app, uid: 2000 }]), '2000'); // later wins
   assert.is(resolveUser('x', 'app:nobody', [app]), '1000:65534');
   assert.is(resolveUser('x', 'nobody', [{ ...app, user: 'nobody', uid: 99, gid: 99 }]), '99');
-  assert.throws(() => resolveUser('example/app', 'ghost', [app]), (e: unknown) => e instanceof BuildError && /example\/app: user "ghost"/.test((e as Error).message));
+  assert.throws(
+    () => resolveUser('example/app', 'ghost', [app]),
+    (e: unknown) => e instanceof BuildError && /example\/app: user "ghost"/.test((e as Error).message),
+  );
   assert.throws(() => resolveUser('x', 'app:', [app]), /not a name/);
 });
 

@@ -92,17 +92,39 @@ function closure(roots: readonly string[], status: string): { closure: string[];
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-closure-'));
   try {
     writeFileSync(join(dir, 'roots'), roots.map((r) => `${r}\n`).join(''));
-    const r = spawnSync('sh', ['-c', '. "$1/lib.sh" && pkg_closure "$2/roots" "$2/closure" "" "" "$2/depends.tsv"', 'sh', SCRIPTS_DIR, dir], { input: dpkgQuery(status), encoding: 'utf8' });
+    const r = spawnSync(
+      'sh',
+      ['-c', '. "$1/lib.sh" && pkg_closure "$2/roots" "$2/closure" "" "" "$2/depends.tsv"', 'sh', SCRIPTS_DIR, dir],
+      { input: dpkgQuery(status), encoding: 'utf8' },
+    );
     assert.is(r.status, 0, r.stderr);
-    return { closure: readFileSync(join(dir, 'closure'), 'utf8').split('\n').filter(Boolean), depends: readFileSync(join(dir, 'depends.tsv'), 'utf8') };
+    return {
+      closure: readFileSync(join(dir, 'closure'), 'utf8').split('\n').filter(Boolean),
+      depends: readFileSync(join(dir, 'depends.tsv'), 'utf8'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const names = ['nginx-light', 'nginx', 'nginx-common', 'libnginx-mod-http-echo', 'debconf', 'perl-base', 'iproute2', 'libcap2-bin', 'libc6', 'libssl3'];
+const names = [
+  'nginx-light',
+  'nginx',
+  'nginx-common',
+  'libnginx-mod-http-echo',
+  'debconf',
+  'perl-base',
+  'iproute2',
+  'libcap2-bin',
+  'libc6',
+  'libssl3',
+];
 const resolved = closure(['nginx-light'], STATUS);
-const pkgs = enrichPackages(resolved.closure.map((name) => ({ name, version: '1', origin: 'debian' })), parseDpkgStatus(STATUS), parseRows(DEPENDS, resolved.depends));
+const pkgs = enrichPackages(
+  resolved.closure.map((name) => ({ name, version: '1', origin: 'debian' })),
+  parseDpkgStatus(STATUS),
+  parseRows(DEPENDS, resolved.depends),
+);
 
 test('dpkg status gives section, priority, essential and installed packages only', () => {
   const s = parseDpkgStatus(STATUS);
@@ -110,11 +132,11 @@ test('dpkg status gives section, priority, essential and installed packages only
   assert.equal(s.get('perl-base'), { name: 'perl-base', section: 'perl', priority: 'required', essential: true, provides: [] });
 });
 
-test('the closure of the builder\'s script is the requested package and everything it depends on', () => {
+test("the closure of the builder's script is the requested package and everything it depends on", () => {
   assert.equal(resolved.closure, [...names].sort());
 });
 
-test('dependencies resolve alternatives and virtual packages to the installed package, in the closure of the builder\'s script', () => {
+test("dependencies resolve alternatives and virtual packages to the installed package, in the closure of the builder's script", () => {
   assert.equal(pkgs.find((p) => p.name === 'nginx-common')!.depends, ['debconf']);
   assert.equal(pkgs.find((p) => p.name === 'nginx')!.depends, ['iproute2', 'libc6', 'libssl3', 'nginx-common']);
 });
@@ -130,7 +152,14 @@ test('a library that is asked for by name stays whole', () => {
 });
 
 test('a package without a depends.tsv row has no dependencies; one missing from the status is left as it was', () => {
-  const [known, unknown] = enrichPackages([{ name: 'libc6', version: '1', origin: 'debian' }, { name: 'elsewhere', version: '1', origin: 'debian' }], parseDpkgStatus(STATUS), []);
+  const [known, unknown] = enrichPackages(
+    [
+      { name: 'libc6', version: '1', origin: 'debian' },
+      { name: 'elsewhere', version: '1', origin: 'debian' },
+    ],
+    parseDpkgStatus(STATUS),
+    [],
+  );
   assert.equal(known.depends, []);
   assert.is(unknown.depends, undefined);
 });

@@ -54,8 +54,15 @@ test('phase 1 gets the definition cut to its phase-1 part, no files/, and build.
   const root = mkdtempSync(join(tmpdir(), 'imgsdk-phase1-input-'));
   try {
     const bob = gentoo.builder('kubler/bob', { stage3: 'amd64-hardened-nomultilib' });
-    const tool = image('kubler/tool').builder(bob).packages('app-misc/jq').use('app-misc/jq', '-oniguruma')
-      .account({ user: 'tool', uid: 2000 }).file('/etc/tool.conf', 'secret=1\n').env('A', '1').entrypoint('/usr/bin/jq').user('tool')
+    const tool = image('kubler/tool')
+      .builder(bob)
+      .packages('app-misc/jq')
+      .use('app-misc/jq', '-oniguruma')
+      .account({ user: 'tool', uid: 2000 })
+      .file('/etc/tool.conf', 'secret=1\n')
+      .env('A', '1')
+      .entrypoint('/usr/bin/jq')
+      .user('tool')
       .finishRootfs('rm -rf "$ROOT/usr/share/doc"');
     const asm = await synth(tool, { outdir: join(root, 'out') });
     const m = asm.manifest.images['kubler/tool'];
@@ -69,11 +76,23 @@ test('phase 1 gets the definition cut to its phase-1 part, no files/, and build.
     } as unknown as ContainerHandle;
     const engine = { withContainer: (_o: unknown, fn: (c: ContainerHandle) => Promise<unknown>) => fn(container) } as unknown as Engine;
     const state = new StateDir(join(root, 'state'));
-    const rec = await runPhase1({ engine, state, def, key: m.phase1Key!, builder: asm.builders.get('kubler/bob')!, builderRef: 'bob:1', imageDir: join(root, 'out', m.dir), parentPackages: ['sys-libs/glibc-2.39'] });
+    const rec = await runPhase1({
+      engine,
+      state,
+      def,
+      key: m.phase1Key!,
+      builder: asm.builders.get('kubler/bob')!,
+      builderRef: 'bob:1',
+      imageDir: join(root, 'out', m.dir),
+      parentPackages: ['sys-libs/glibc-2.39'],
+    });
     assert.is(rec.key, m.phase1Key);
 
     const given = await untar(put.get('/imgsdk/in')!);
-    assert.not.ok([...given.keys()].some((n) => n.startsWith('files/')), `no files/: ${[...given.keys()].join(', ')}`);
+    assert.not.ok(
+      [...given.keys()].some((n) => n.startsWith('files/')),
+      `no files/: ${[...given.keys()].join(', ')}`,
+    );
     const json = JSON.parse(given.get('image.json')!) as Record<string, unknown>;
     assert.equal(json, JSON.parse(JSON.stringify(phase1View(def, 'gentoo'))));
     assert.equal(Object.keys(json).sort(), ['accounts', 'hooks', 'id', 'packages', 'portage']);

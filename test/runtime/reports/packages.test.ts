@@ -13,7 +13,10 @@ const key = asm.manifest.images['mynamespace/nmap'].key;
 
 const report = () =>
   renderPackagesMd({
-    def, key, builder: 'kubler/bob', size: 12_345_678,
+    def,
+    key,
+    builder: 'kubler/bob',
+    size: 12_345_678,
     packages: [
       { name: 'net-analyzer/nmap', version: '7.95', use: ['ipv6', '-nls'], origin: 'gentoo' },
       { name: 'virtual/libc', version: '1-r1', origin: 'gentoo' },
@@ -31,7 +34,10 @@ test('PACKAGES.md lists installed packages with their USE flags, as Kubler does,
 });
 
 test('PACKAGES.md lists inherited packages under each ancestor, then scratch', () => {
-  assert.match(report(), '#### Inherited\n\n**FROM kubler/glibc**\n\n| Package | Version | Details |\n|---|---|---|\n| sys-libs/glibc | 2.40-r5 | multiarch |\n\n**FROM scratch**');
+  assert.match(
+    report(),
+    '#### Inherited\n\n**FROM kubler/glibc**\n\n| Package | Version | Details |\n|---|---|---|\n| sys-libs/glibc | 2.40-r5 | multiarch |\n\n**FROM scratch**',
+  );
 });
 
 test('PACKAGES.md shows the purge as check boxes, kept categories marked', () => {
@@ -51,9 +57,14 @@ test('a Debian package shows its architecture and source package', () => {
   const web = image('t/web').builder(b).packages('nginx-light');
   const a = assemble([web]);
   const md = renderPackagesMd({
-    def: a.images.get('t/web')!, key: a.manifest.images['t/web'].key, builder: 't/bookworm', size: 1,
+    def: a.images.get('t/web')!,
+    key: a.manifest.images['t/web'].key,
+    builder: 't/bookworm',
+    size: 1,
     packages: [{ name: 'nginx-light', version: '1.22.1-9', arch: 'all', source: 'nginx', origin: 'debian' }],
-    inherited: [], purged: { categories: [], globbed: [], globbedBytes: 0, dangling: [] }, slimmed: { packages: ['libc6'], count: 10, bytes: 5000 },
+    inherited: [],
+    purged: { categories: [], globbed: [], globbedBytes: 0, dangling: [] },
+    slimmed: { packages: ['libc6'], count: 10, bytes: 5000 },
   });
   assert.match(md, '| nginx-light | 1.22.1-9 | all, source nginx |');
   assert.match(md, '#### Slimmed');

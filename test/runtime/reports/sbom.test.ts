@@ -12,21 +12,39 @@ import { renderSpdx } from '../../../src/runtime/reports/sbom';
 import { assemble } from '../../../src/sdk/synth';
 import { validateSpdx } from './_spdx-schema';
 
-const def: ImageDef = assemble(image('acme/web').builder(debian.builder('acme/deb', { suite: 'bookworm' })).user('nobody'), { epoch: 0 }).images.get('acme/web')!;
+const def: ImageDef = assemble(
+  image('acme/web')
+    .builder(debian.builder('acme/deb', { suite: 'bookworm' }))
+    .user('nobody'),
+  { epoch: 0 },
+).images.get('acme/web')!;
 
 test('the SBOM validates against the official SPDX 2.3 JSON schema', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-sbom-'));
   try {
     const blobs = new BlobStore(join(dir, 'blobs'));
     const file = async (path: string, body: string, origin?: string): Promise<Entry> => ({
-      path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length, linkname: null, sha256: await blobs.put(Buffer.from(body)), elf: null, ...(origin ? { origin } : {}),
+      path,
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: body.length,
+      linkname: null,
+      sha256: await blobs.put(Buffer.from(body)),
+      elf: null,
+      ...(origin ? { origin } : {}),
     });
     const layers = [
       [await file('usr/lib/x86_64-linux-gnu/libc.so.6', 'libc', 'libc6'), await file('etc/passwd', 'root:x:0:0::/:/sbin/nologin\n')],
       [await file('usr/sbin/nginx', 'nginx', 'nginx-light'), await file('var/lib/dpkg/status.d/nginx-light', 'Package: nginx-light\n')],
     ];
     const sbom = await renderSpdx({
-      def, key: 'a'.repeat(64), epoch: 1_700_000_000, blobs, layers,
+      def,
+      key: 'a'.repeat(64),
+      epoch: 1_700_000_000,
+      blobs,
+      layers,
       packages: [{ name: 'nginx-light', version: '1.22.1-9+deb12u1', arch: 'amd64', source: 'nginx', origin: 'debian' }],
       inherited: [
         { id: 'acme/base', packages: [{ name: 'libc6', version: '2.36-9+deb12u10', arch: 'amd64', source: 'glibc', origin: 'debian' }] },
@@ -56,16 +74,41 @@ test('a file over 2 GiB gets its SHA1 in the SBOM, streamed (a sparse file: noth
     closeSync(fd);
     const sha256 = await hashFile(sparse);
     renameSync(sparse, blobs.path(sha256));
-    const big: Entry = { path: 'usr/share/big.img', type: 'file', mode: 0o644, uid: 0, gid: 0, size, linkname: null, sha256, elf: null, origin: 'bigdata' };
-    const sbom = await renderSpdx({ def, key: 'a'.repeat(64), epoch: 0, blobs, layers: [[big]], packages: [{ name: 'bigdata', version: '1', arch: 'all', source: 'bigdata', origin: 'debian' }], inherited: [] });
+    const big: Entry = {
+      path: 'usr/share/big.img',
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size,
+      linkname: null,
+      sha256,
+      elf: null,
+      origin: 'bigdata',
+    };
+    const sbom = await renderSpdx({
+      def,
+      key: 'a'.repeat(64),
+      epoch: 0,
+      blobs,
+      layers: [[big]],
+      packages: [{ name: 'bigdata', version: '1', arch: 'all', source: 'bigdata', origin: 'debian' }],
+      inherited: [],
+    });
     const file = JSON.parse(sbom.json).files.find((f: { fileName: string }) => f.fileName === './usr/share/big.img');
     assert.ok(file, 'the big file is in the SBOM');
-    assert.equal(file.checksums.map((c: { algorithm: string }) => c.algorithm), ['SHA1', 'SHA256']);
+    assert.equal(
+      file.checksums.map((c: { algorithm: string }) => c.algorithm),
+      ['SHA1', 'SHA256'],
+    );
     assert.match(file.checksums[0].checksumValue, /^[0-9a-f]{40}$/);
     assert.is(file.checksums[1].checksumValue, sha256);
     assert.is(statSync(blobs.path(sha256)).size, size, 'the blob is still there: it matched its name');
     // Reading it whole is refused with a clear message, not Node's RangeError.
-    await blobs.read(sha256).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /too large to read whole/));
+    await blobs.read(sha256).then(
+      () => assert.unreachable(),
+      (e: Error) => assert.match(e.message, /too large to read whole/),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

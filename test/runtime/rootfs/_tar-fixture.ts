@@ -44,10 +44,50 @@ export function makeTar(items: readonly TarItem[]): Readable {
 }
 
 /** Entry builders for tests that need no tar. */
-export const dir = (path: string, mode = 0o755): Entry => ({ path, type: 'dir', mode, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null });
-export const symlink = (path: string, target: string): Entry => ({ path, type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, linkname: target, sha256: null, elf: null });
-export const hardlink = (path: string, target: string): Entry => ({ path, type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: target, sha256: null, elf: null });
-export const file = (path: string, size = 10, elf: ElfInfo | null = null): Entry => ({ path, type: 'file', mode: elf ? 0o755 : 0o644, uid: 0, gid: 0, size, linkname: null, sha256: 'f'.repeat(64), elf });
+export const dir = (path: string, mode = 0o755): Entry => ({
+  path,
+  type: 'dir',
+  mode,
+  uid: 0,
+  gid: 0,
+  size: 0,
+  linkname: null,
+  sha256: null,
+  elf: null,
+});
+export const symlink = (path: string, target: string): Entry => ({
+  path,
+  type: 'symlink',
+  mode: 0o777,
+  uid: 0,
+  gid: 0,
+  size: 0,
+  linkname: target,
+  sha256: null,
+  elf: null,
+});
+export const hardlink = (path: string, target: string): Entry => ({
+  path,
+  type: 'hardlink',
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  size: 0,
+  linkname: target,
+  sha256: null,
+  elf: null,
+});
+export const file = (path: string, size = 10, elf: ElfInfo | null = null): Entry => ({
+  path,
+  type: 'file',
+  mode: elf ? 0o755 : 0o644,
+  uid: 0,
+  gid: 0,
+  size,
+  linkname: null,
+  sha256: 'f'.repeat(64),
+  elf,
+});
 
 /** ELF facts of an x86-64 program or library, for layers built without bytes. */
 export function elf(o: Partial<ElfInfo> = {}): ElfInfo {

@@ -23,7 +23,9 @@ import { makeTar } from './_tar-fixture';
 
 const deb = debian.builder('acme/bookworm', { from: 'debian:bookworm-slim' });
 const base = image('acme/base').builder(deb).packages('libc6').account({ user: 'web', uid: 10001, home: '/nonexistent' });
-const app = image('acme/app').from(base).packages('nginx-light')
+const app = image('acme/app')
+  .from(base)
+  .packages('nginx-light')
   .account({ user: 'worker', uid: 10002, group: 'workers', gid: 20002, home: '/srv/worker', shell: '/bin/false' });
 // Redefines nothing and declares no account: its parents' files are the image's.
 const tool = image('acme/tool').from(app).packages('curl');
@@ -37,11 +39,25 @@ const layers = new Map<string, Entry[]>();
 async function build(id: string, ancestors: string[]): Promise<Entry[]> {
   const def = asm.images.get(id)!;
   const tar = join(dir, `${id.replace('/', '_')}.tar`);
-  await pipeline(makeTar([{ name: 'usr/bin/', type: 'directory' }, { name: `usr/bin/${id.split('/')[1]}`, mode: 0o755, body: '#!/bin/sh\n' }]), createWriteStream(tar));
+  await pipeline(
+    makeTar([
+      { name: 'usr/bin/', type: 'directory' },
+      { name: `usr/bin/${id.split('/')[1]}`, mode: 0o755, body: '#!/bin/sh\n' },
+    ]),
+    createWriteStream(tar),
+  );
   const inheritedAccounts: AccountDef[] = ancestors.flatMap((a) => asm.images.get(a)!.accounts);
   const r = await runPipeline({
-    def, libc: 'glibc', rootfsTar: tar, origins: {}, packages: [], parents: ancestors.map((a) => layers.get(a)!),
-    inheritedAccounts, copySources: new Map(), readFile: () => Promise.reject(new Error('no files')), blobs,
+    def,
+    libc: 'glibc',
+    rootfsTar: tar,
+    origins: {},
+    packages: [],
+    parents: ancestors.map((a) => layers.get(a)!),
+    inheritedAccounts,
+    copySources: new Map(),
+    readFile: () => Promise.reject(new Error('no files')),
+    blobs,
   });
   layers.set(id, r.entries);
   return r.entries;
@@ -63,24 +79,30 @@ test.before(async () => {
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('an image without a parent gets /etc/passwd and /etc/group with root, its accounts and nobody', async () => {
-  assert.is(await read(['acme/base'], 'etc/passwd'), [
-    'root:x:0:0:root:/root:/sbin/nologin',
-    'web:x:10001:10001:web:/nonexistent:/sbin/nologin',
-    'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin',
-    '',
-  ].join('\n'));
+  assert.is(
+    await read(['acme/base'], 'etc/passwd'),
+    [
+      'root:x:0:0:root:/root:/sbin/nologin',
+      'web:x:10001:10001:web:/nonexistent:/sbin/nologin',
+      'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin',
+      '',
+    ].join('\n'),
+  );
   assert.is(await read(['acme/base'], 'etc/group'), 'root:x:0:\nweb:x:10001:\nnobody:x:65534:\n');
 });
 
-test('a child\'s accounts end up in the image\'s /etc/passwd and /etc/group, next to its parent\'s', async () => {
+test("a child's accounts end up in the image's /etc/passwd and /etc/group, next to its parent's", async () => {
   const image = ['acme/base', 'acme/app'];
-  assert.is(await read(image, 'etc/passwd'), [
-    'root:x:0:0:root:/root:/sbin/nologin',
-    'web:x:10001:10001:web:/nonexistent:/sbin/nologin',
-    'worker:x:10002:20002:worker:/srv/worker:/bin/false',
-    'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin',
-    '',
-  ].join('\n'));
+  assert.is(
+    await read(image, 'etc/passwd'),
+    [
+      'root:x:0:0:root:/root:/sbin/nologin',
+      'web:x:10001:10001:web:/nonexistent:/sbin/nologin',
+      'worker:x:10002:20002:worker:/srv/worker:/bin/false',
+      'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin',
+      '',
+    ].join('\n'),
+  );
   assert.is(await read(image, 'etc/group'), 'root:x:0:\nweb:x:10001:\nworkers:x:20002:\nnobody:x:65534:\n');
   // The child's own layer carries both files whole: a layer replaces a file, it never merges one.
   const own = new Map(layers.get('acme/app')!.map((e) => [e.path, e]));
@@ -89,7 +111,7 @@ test('a child\'s accounts end up in the image\'s /etc/passwd and /etc/group, nex
   assert.equal([home.type, home.uid, home.gid, home.mode], ['dir', 10002, 20002, 0o755]);
 });
 
-test('a grandchild that declares no account keeps its ancestors\' accounts: its layer has no passwd to hide theirs', async () => {
+test("a grandchild that declares no account keeps its ancestors' accounts: its layer has no passwd to hide theirs", async () => {
   const own = layers.get('acme/tool')!.map((e) => e.path);
   assert.not.ok(own.includes('etc/passwd') || own.includes('etc/group'));
   const image = ['acme/base', 'acme/app', 'acme/tool'];

@@ -68,7 +68,9 @@ test('closure keeps a directory root with its content, and keep globs', () => {
 });
 
 test('closure keeps a symlink root and its target, and a hardlink root and the file it shares', () => {
-  assert.ok(paths(closure([glibc, nmap], { libc: 'glibc', roots: ['usr/bin/nmap-alias'], keep: [] })).includes('usr/lib64/libpcap.so.1.10.4'));
+  assert.ok(
+    paths(closure([glibc, nmap], { libc: 'glibc', roots: ['usr/bin/nmap-alias'], keep: [] })).includes('usr/lib64/libpcap.so.1.10.4'),
+  );
   const out = paths(closure([glibc, nmap], { libc: 'glibc', roots: ['usr/bin/nmap-hard'], keep: [] }));
   assert.ok(out.includes('usr/bin/nmap-hard') && out.includes('usr/bin/nmap') && out.includes('usr/lib64/libpcap.so.1'));
 });
@@ -105,7 +107,12 @@ test('closure names every root that matches nothing', () => {
 
 test('literal roots take file names with glob characters as they are', () => {
   const layer: Entry[] = [dir('usr'), dir('usr/bin'), file('usr/bin/['), file('usr/bin/a{b}'), file('usr/bin/ab')];
-  assert.equal(paths(closure([layer], { libc: 'glibc', roots: ['usr/bin/[', 'usr/bin/a{b}'], keep: [], literal: true })), ['usr', 'usr/bin', 'usr/bin/[', 'usr/bin/a{b}']);
+  assert.equal(paths(closure([layer], { libc: 'glibc', roots: ['usr/bin/[', 'usr/bin/a{b}'], keep: [], literal: true })), [
+    'usr',
+    'usr/bin',
+    'usr/bin/[',
+    'usr/bin/a{b}',
+  ]);
 });
 
 test.run();

@@ -10,19 +10,43 @@ const deb = debian.builder('acme/bookworm', { suite: 'bookworm' });
 const base = image('acme/e').builder(deb).user('nobody');
 
 /** A file whose first bytes are `body` (its sha256 field names it, so `head` can give them back). */
-const script = (path: string, body: string, mode = 0o755): Entry => ({ path, type: 'file', mode, uid: 0, gid: 0, size: body.length, linkname: null, sha256: Buffer.from(body).toString('hex'), elf: null });
-const program = (path: string, interp: string | null = '/lib64/ld-linux-x86-64.so.2'): Entry => ({ ...script(path, '\x7fELF'), elf: elf({ interp }) });
+const script = (path: string, body: string, mode = 0o755): Entry => ({
+  path,
+  type: 'file',
+  mode,
+  uid: 0,
+  gid: 0,
+  size: body.length,
+  linkname: null,
+  sha256: Buffer.from(body).toString('hex'),
+  elf: null,
+});
+const program = (path: string, interp: string | null = '/lib64/ld-linux-x86-64.so.2'): Entry => ({
+  ...script(path, '\x7fELF'),
+  elf: elf({ interp }),
+});
 const loader = { ...program('lib64/ld-linux-x86-64.so.2', null) };
 const head = async (e: Entry) => Buffer.from(e.sha256 ?? '', 'hex');
 
-const layers: Entry[][] = [[
-  dir('usr'), dir('usr/bin'), dir('lib64'), dir('srv'), loader,
-  program('usr/bin/jq'), symlink('usr/bin/jql', 'jq'), symlink('usr/bin/gone', 'nothere'),
-  { ...program('usr/bin/env') },
-  script('usr/bin/notes', 'just text'), script('usr/bin/conf', '#!/bin/sh\n', 0o644),
-  script('srv/app.py', '#!/usr/bin/env python3\nprint(1)\n'), script('srv/tool', '#!/usr/bin/perl -w\n'),
-  script('srv/ok', '#!/usr/bin/jq -f\n'), program('usr/bin/noloader', '/lib/ld-musl-x86_64.so.1'),
-]];
+const layers: Entry[][] = [
+  [
+    dir('usr'),
+    dir('usr/bin'),
+    dir('lib64'),
+    dir('srv'),
+    loader,
+    program('usr/bin/jq'),
+    symlink('usr/bin/jql', 'jq'),
+    symlink('usr/bin/gone', 'nothere'),
+    { ...program('usr/bin/env') },
+    script('usr/bin/notes', 'just text'),
+    script('usr/bin/conf', '#!/bin/sh\n', 0o644),
+    script('srv/app.py', '#!/usr/bin/env python3\nprint(1)\n'),
+    script('srv/tool', '#!/usr/bin/perl -w\n'),
+    script('srv/ok', '#!/usr/bin/jq -f\n'),
+    program('usr/bin/noloader', '/lib/ld-musl-x86_64.so.1'),
+  ],
+];
 
 async function problem(img: Image): Promise<string | null> {
   const def = Testing.synth(img).image(img.id).def;
@@ -43,10 +67,17 @@ test('an entrypoint that is in the image as an executable ELF program (links fol
 });
 
 test('a missing entrypoint fails the build, naming the image and the path', async () => {
-  assert.match((await problem(base.entrypoint('/usr/bin/jqq')))!, /acme\/e.*entrypoint "\/usr\/bin\/jqq": \/usr\/bin\/jqq is not in the image/s);
+  assert.match(
+    (await problem(base.entrypoint('/usr/bin/jqq')))!,
+    /acme\/e.*entrypoint "\/usr\/bin\/jqq": \/usr\/bin\/jqq is not in the image/s,
+  );
   assert.match((await problem(base.entrypoint('/usr/bin/gone')))!, /\/usr\/bin\/gone is not in the image \(a symlink to nothing\)/);
   assert.match((await problem(base.entrypoint('jqq')))!, /"jqq" is not on the image's PATH \(\/usr\/local\/sbin:.*:\/bin\)/);
-  assert.match((await problem(base.env('PATH', '/srv').entrypoint('jq')))!, /"jq" is not on the image's PATH \(\/srv\)/, 'the image\'s own PATH is the one searched');
+  assert.match(
+    (await problem(base.env('PATH', '/srv').entrypoint('jq')))!,
+    /"jq" is not on the image's PATH \(\/srv\)/,
+    "the image's own PATH is the one searched",
+  );
 });
 
 test('with no entrypoint, the command is the program checked', async () => {
@@ -60,10 +91,19 @@ test('a directory, a file without x bits, or a file that is neither ELF nor #! i
   assert.match((await problem(base.entrypoint('/usr/bin/notes')))!, /is neither an ELF program nor a script starting with #!/);
 });
 
-test('interpreters must resolve: the ELF loader, the #! program, and env\'s program on PATH', async () => {
-  assert.match((await problem(base.entrypoint('/usr/bin/noloader')))!, /needs the loader \/lib\/ld-musl-x86_64\.so\.1, which the image does not have/);
-  assert.match((await problem(base.entrypoint('/srv/tool')))!, /\/srv\/tool is run by \/usr\/bin\/perl: \/usr\/bin\/perl is not in the image/);
-  assert.match((await problem(base.workdir('/srv').entrypoint('./app.py')))!, /\/srv\/app\.py is run by \/usr\/bin\/env python3: "python3" is not on the image's PATH/);
+test("interpreters must resolve: the ELF loader, the #! program, and env's program on PATH", async () => {
+  assert.match(
+    (await problem(base.entrypoint('/usr/bin/noloader')))!,
+    /needs the loader \/lib\/ld-musl-x86_64\.so\.1, which the image does not have/,
+  );
+  assert.match(
+    (await problem(base.entrypoint('/srv/tool')))!,
+    /\/srv\/tool is run by \/usr\/bin\/perl: \/usr\/bin\/perl is not in the image/,
+  );
+  assert.match(
+    (await problem(base.workdir('/srv').entrypoint('./app.py')))!,
+    /\/srv\/app\.py is run by \/usr\/bin\/env python3: "python3" is not on the image's PATH/,
+  );
 });
 
 test.run();

@@ -23,10 +23,22 @@ const KEY = 'p1'.repeat(32);
 /** A state directory with a phase-1 rootfs (two files and a directory) at KEY. */
 async function withRootfs(): Promise<{ state: StateDir; rec: RootfsRecord; remove: () => void }> {
   const state = new StateDir(mkdtempSync(join(tmpdir(), 'imgsdk-rootfs-input-')));
-  const tar = await buffer(makeTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/os-release', body: 'ID=debian\n' }, { name: 'usr/bin/hello', body: 'not really a program\n', mode: 0o755 }]));
+  const tar = await buffer(
+    makeTar([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc/os-release', body: 'ID=debian\n' },
+      { name: 'usr/bin/hello', body: 'not really a program\n', mode: 0o755 },
+    ]),
+  );
   await mkdir(join(state.root, 'rootfs'), { recursive: true });
   await writeFile(state.rootfsPath(KEY), tar);
-  const rec: RootfsRecord = { key: KEY, sha256: createHash('sha256').update(tar).digest('hex'), size: tar.length, packages: [], origins: { 'usr/bin/hello': 'hello' } };
+  const rec: RootfsRecord = {
+    key: KEY,
+    sha256: createHash('sha256').update(tar).digest('hex'),
+    size: tar.length,
+    packages: [],
+    origins: { 'usr/bin/hello': 'hello' },
+  };
   await state.writeRootfsRecord(rec);
   return { state, rec, remove: () => rmSync(state.root, { recursive: true, force: true }) };
 }
@@ -35,7 +47,14 @@ test('the first read parses the tar and keeps the entries; the next one uses the
   const { state, rec, remove } = await withRootfs();
   try {
     const first = await rootfsInput(state, rec, 'acme/web');
-    assert.equal(first.entries.map((e) => [e.path, e.type, e.origin ?? null]), [['etc', 'dir', null], ['etc/os-release', 'file', null], ['usr/bin/hello', 'file', 'hello']]);
+    assert.equal(
+      first.entries.map((e) => [e.path, e.type, e.origin ?? null]),
+      [
+        ['etc', 'dir', null],
+        ['etc/os-release', 'file', null],
+        ['usr/bin/hello', 'file', 'hello'],
+      ],
+    );
     assert.match(first.rootfs.entriesSha256!, /^[0-9a-f]{64}$/);
     assert.equal(await state.readRootfs(KEY), first.rootfs, 'the record carries the entries hash');
 
@@ -76,7 +95,10 @@ test('damaged kept entries are not used: the tar is read again after its hash is
     writeFileSync(state.rootfsPath(KEY), tar);
     const err = await rootfsInput(state, again.rootfs, 'acme/web', { fresh: true }).catch((e: unknown) => e);
     assert.instance(err, BuildError);
-    assert.match((err as Error).message, /^acme\/web: the cached rootfs .* is damaged \(its content does not match its hash\): deploy -F builds it again$/);
+    assert.match(
+      (err as Error).message,
+      /^acme\/web: the cached rootfs .* is damaged \(its content does not match its hash\): deploy -F builds it again$/,
+    );
   } finally {
     remove();
   }
@@ -85,9 +107,31 @@ test('damaged kept entries are not used: the tar is read again after its hash is
 test('a build record on a cache hit: its layer file checked by size without verifyLayer, by hash with it', async () => {
   const state = new StateDir(mkdtempSync(join(tmpdir(), 'imgsdk-rootfs-input-')));
   try {
-    const layer = await storeLayer(state, [{ path: 'etc', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null }], 0);
-    const configJson = JSON.stringify({ config: { Labels: { 'org.imgsdk.id': 'acme/web', 'org.imgsdk.key': KEY } }, rootfs: { type: 'layers', diff_ids: [layer.diffId] } });
-    await state.writeBuild({ id: 'acme/web', key: KEY, imageId: sha256Digest(configJson), configJson, diffIds: [layer.diffId], layer: { diffId: layer.diffId, size: layer.uncompressedSize }, size: 1, packages: [], inherited: [], purged: null, tags: [] }, []);
+    const layer = await storeLayer(
+      state,
+      [{ path: 'etc', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null }],
+      0,
+    );
+    const configJson = JSON.stringify({
+      config: { Labels: { 'org.imgsdk.id': 'acme/web', 'org.imgsdk.key': KEY } },
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+    });
+    await state.writeBuild(
+      {
+        id: 'acme/web',
+        key: KEY,
+        imageId: sha256Digest(configJson),
+        configJson,
+        diffIds: [layer.diffId],
+        layer: { diffId: layer.diffId, size: layer.uncompressedSize },
+        size: 1,
+        packages: [],
+        inherited: [],
+        purged: null,
+        tags: [],
+      },
+      [],
+    );
     assert.ok(await state.readBuild('acme/web', KEY));
     const bytes = readFileSync(state.layerPath(layer.diffId));
     bytes[10] ^= 1;

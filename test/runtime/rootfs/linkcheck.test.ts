@@ -17,14 +17,18 @@ const glibc: Entry[] = [
   file('lib64/libc.so.6', 2000, elf({ soname: 'libc.so.6', interp: LD, needed: ['ld-linux-x86-64.so.2'] })),
   file('lib64/libm.so.6', 900, elf({ soname: 'libm.so.6', needed: ['libc.so.6'] })),
 ];
-const program = (path: string, needed: string[], more: Parameters<typeof elf>[0] = {}) => file(path, 100, elf({ type: 3, interp: LD, needed, ...more }));
+const program = (path: string, needed: string[], more: Parameters<typeof elf>[0] = {}) =>
+  file(path, 100, elf({ type: 3, interp: LD, needed, ...more }));
 
 test('linkCheck names the file and the library no layer provides', () => {
   const problems = linkCheck([glibc, [program('usr/bin/nmap', ['libstdc++.so.6', 'libc.so.6'])]], { libc: 'glibc' });
   assert.is(problems.length, 1);
   assert.is(problems[0].file, 'usr/bin/nmap');
   assert.is(problems[0].soname, 'libstdc++.so.6');
-  assert.match(problems[0].message, /^usr\/bin\/nmap needs libstdc\+\+\.so\.6, which no layer provides \(searched: .*\/lib64\/libstdc\+\+\.so\.6/);
+  assert.match(
+    problems[0].message,
+    /^usr\/bin\/nmap needs libstdc\+\+\.so\.6, which no layer provides \(searched: .*\/lib64\/libstdc\+\+\.so\.6/,
+  );
 });
 
 test('linkCheck accepts a library a parent layer provides', () => {
@@ -39,14 +43,23 @@ test('linkCheck expands $ORIGIN in RUNPATH relative to the file', () => {
   ];
   assert.equal(linkCheck([glibc, app], { libc: 'glibc' }), []);
   const moved = [{ ...app[0], path: 'opt/app/sbin/x/app' }, app[1]];
-  assert.equal(linkCheck([glibc, moved], { libc: 'glibc' }).map((p) => p.soname), ['libapp.so.1']);
+  assert.equal(
+    linkCheck([glibc, moved], { libc: 'glibc' }).map((p) => p.soname),
+    ['libapp.so.1'],
+  );
 });
 
 test('linkCheck follows a symlinked soname to the real library', () => {
-  const zlib = [symlink('usr/lib64/libz.so.1', 'libz.so.1.2.13'), file('usr/lib64/libz.so.1.2.13', 90, elf({ soname: 'libz.so.1', needed: ['libc.so.6'] }))];
+  const zlib = [
+    symlink('usr/lib64/libz.so.1', 'libz.so.1.2.13'),
+    file('usr/lib64/libz.so.1.2.13', 90, elf({ soname: 'libz.so.1', needed: ['libc.so.6'] })),
+  ];
   assert.equal(linkCheck([glibc, zlib, [program('usr/bin/gzip', ['libz.so.1'])]], { libc: 'glibc' }), []);
   const broken = [symlink('usr/lib64/libz.so.1', 'libz.so.1.2.12'), zlib[1]];
-  assert.equal(linkCheck([glibc, broken, [program('usr/bin/gzip', ['libz.so.1'])]], { libc: 'glibc' }).map((p) => p.soname), ['libz.so.1']);
+  assert.equal(
+    linkCheck([glibc, broken, [program('usr/bin/gzip', ['libz.so.1'])]], { libc: 'glibc' }).map((p) => p.soname),
+    ['libz.so.1'],
+  );
 });
 
 test('linkCheck does not accept a library of another class', () => {
@@ -64,7 +77,10 @@ test('linkCheck reports a missing interpreter', () => {
 test('linkCheck checks libraries reached from this layer transitively, parent ones included', () => {
   const parent = [file('usr/lib64/libssl.so.3', 10, elf({ needed: ['libcrypto.so.3'] }))];
   const problems = linkCheck([glibc, parent, [program('usr/bin/curl', ['libssl.so.3'])]], { libc: 'glibc' });
-  assert.equal(problems.map((p) => [p.file, p.soname]), [['usr/lib64/libssl.so.3', 'libcrypto.so.3']]);
+  assert.equal(
+    problems.map((p) => [p.file, p.soname]),
+    [['usr/lib64/libssl.so.3', 'libcrypto.so.3']],
+  );
   // Not reached from this layer: the parent's problem is not this image's.
   assert.equal(linkCheck([glibc, parent, [file('etc/motd')]], { libc: 'glibc' }), []);
 });
@@ -73,14 +89,20 @@ test('linkCheck uses DT_RPATH only without DT_RUNPATH, and inherits it from the 
   const libs = [file('opt/a/liba.so', 1, elf({ needed: ['libb.so'] })), file('opt/a/libb.so', 1, elf())];
   assert.equal(linkCheck([glibc, libs, [program('usr/bin/p', ['liba.so'], { rpath: ['/opt/a'] })]], { libc: 'glibc' }), []);
   const both = program('usr/bin/p', ['liba.so'], { rpath: ['/opt/a'], runpath: ['/opt/b'] });
-  assert.equal(linkCheck([glibc, libs, [both]], { libc: 'glibc' }).map((p) => p.soname), ['liba.so']);
+  assert.equal(
+    linkCheck([glibc, libs, [both]], { libc: 'glibc' }).map((p) => p.soname),
+    ['liba.so'],
+  );
 });
 
 test('linkCheck honours ld.so.conf.d directories when the image has an ld.so.cache', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'imgsdk-link-'));
   try {
     const blobs = new BlobStore(tmp);
-    const text = async (path: string, body: string): Promise<Entry> => ({ ...file(path, body.length), sha256: await blobs.put(Buffer.from(body)) });
+    const text = async (path: string, body: string): Promise<Entry> => ({
+      ...file(path, body.length),
+      sha256: await blobs.put(Buffer.from(body)),
+    });
     const base = [
       ...glibc,
       await text('etc/ld.so.conf', '# comment\ninclude /etc/ld.so.conf.d/*.conf\n'),
@@ -93,11 +115,17 @@ test('linkCheck honours ld.so.conf.d directories when the image has an ld.so.cac
     const ldSoConf = await readLoaderConfig(layers, blobs);
     assert.equal([...ldSoConf.keys()], ['etc/ld.so.conf', 'etc/ld.so.conf.d/local.conf']);
     assert.equal(linkCheck(layers, { libc: 'glibc', ldSoConf }), []);
-    assert.equal(linkCheck(layers, { libc: 'glibc' }).map((p) => p.soname), ['libfoo.so.1']);
+    assert.equal(
+      linkCheck(layers, { libc: 'glibc' }).map((p) => p.soname),
+      ['libfoo.so.1'],
+    );
 
     const noCache = [base.filter((e) => e.path !== 'etc/ld.so.cache'), app];
     const problems = linkCheck(noCache, { libc: 'glibc', ldSoConf });
-    assert.equal(problems.map((p) => p.soname), ['libfoo.so.1']);
+    assert.equal(
+      problems.map((p) => p.soname),
+      ['libfoo.so.1'],
+    );
     assert.match(problems[0].message, 'only through ld.so.conf');
     assert.match(problems[0].message, 'ld.so.cache');
   } finally {
@@ -108,7 +136,10 @@ test('linkCheck honours ld.so.conf.d directories when the image has an ld.so.cac
 test('linkCheck requires declared needs to resolve from the system directories', () => {
   const layers = [glibc, [program('usr/sbin/nginx', ['libc.so.6'])]];
   const problems = linkCheck(layers, { libc: 'glibc', needs: ['libnss_files.so.2'] });
-  assert.equal(problems.map((p) => [p.file, p.soname]), [['(needs)', 'libnss_files.so.2']]);
+  assert.equal(
+    problems.map((p) => [p.file, p.soname]),
+    [['(needs)', 'libnss_files.so.2']],
+  );
   assert.match(problems[0].message, 'libnss_files.so.2 (declared), which no layer provides');
   const withNss = [[...glibc, file('lib64/libnss_files.so.2', 1, elf({ needed: ['libc.so.6'] }))], layers[1]];
   assert.equal(linkCheck(withNss, { libc: 'glibc', needs: ['libnss_files.so.2'] }), []);
@@ -116,9 +147,18 @@ test('linkCheck requires declared needs to resolve from the system directories',
 
 test('linkCheck knows musl answers libc.so itself and reads its path file', () => {
   const MUSL = '/lib/ld-musl-x86_64.so.1';
-  const musl = [file('lib/ld-musl-x86_64.so.1', 600, elf({ soname: 'libc.musl-x86_64.so.1' })), symlink('usr/lib/libc.so', '/lib/ld-musl-x86_64.so.1')];
-  const app = [file('usr/bin/jq', 1, elf({ interp: MUSL, needed: ['libonig.so.5', 'libc.so'] })), file('opt/onig/libonig.so.5', 1, elf({ needed: ['libc.so'] }))];
-  assert.equal(linkCheck([musl, app], { libc: 'musl' }).map((p) => p.soname), ['libonig.so.5']);
+  const musl = [
+    file('lib/ld-musl-x86_64.so.1', 600, elf({ soname: 'libc.musl-x86_64.so.1' })),
+    symlink('usr/lib/libc.so', '/lib/ld-musl-x86_64.so.1'),
+  ];
+  const app = [
+    file('usr/bin/jq', 1, elf({ interp: MUSL, needed: ['libonig.so.5', 'libc.so'] })),
+    file('opt/onig/libonig.so.5', 1, elf({ needed: ['libc.so'] })),
+  ];
+  assert.equal(
+    linkCheck([musl, app], { libc: 'musl' }).map((p) => p.soname),
+    ['libonig.so.5'],
+  );
   const conf = new Map([['etc/ld-musl-x86_64.path', '/lib\n/usr/lib:/opt/onig\n']]);
   assert.equal(linkCheck([musl, app], { libc: 'musl', ldSoConf: conf }), []);
   // A library asking for libc.so gets the loader even without the libc.so symlink (musl-dev).
@@ -146,14 +186,17 @@ function hostLayer(paths: readonly string[]): Entry[] {
   return [...out.values()];
 }
 
-test('linkCheck resolves /bin/ls against this machine\'s real libraries', () => {
+test("linkCheck resolves /bin/ls against this machine's real libraries", () => {
   const libdir = '/usr/lib/x86_64-linux-gnu';
   const base = hostLayer([LD, `${libdir}/libc.so.6`, `${libdir}/libselinux.so.1`, `${libdir}/libpcre2-8.so.0`]);
   const ls = hostLayer(['/usr/bin/ls']);
   assert.ok(new Layers([base]).lookup(LD)?.elf, 'the loader resolves through the lib64 symlinks');
   assert.equal(linkCheck([base, ls], { libc: 'glibc' }), []);
   const noSelinux = base.filter((e) => !e.path.endsWith('libselinux.so.1'));
-  assert.equal(linkCheck([noSelinux, ls], { libc: 'glibc' }).map((p) => [p.file, p.soname]), [['usr/bin/ls', 'libselinux.so.1']]);
+  assert.equal(
+    linkCheck([noSelinux, ls], { libc: 'glibc' }).map((p) => [p.file, p.soname]),
+    [['usr/bin/ls', 'libselinux.so.1']],
+  );
 });
 
 test('with executablesOnly, a module nothing runs is not checked, but what an executable loads is', () => {
@@ -164,7 +207,10 @@ test('with executablesOnly, a module nothing runs is not checked, but what an ex
   assert.equal(linkCheck([glibc, jdk], { libc: 'glibc', executablesOnly: true }), []);
   assert.is(linkCheck([glibc, jdk], { libc: 'glibc' }).length, 1);
   const linked = [...jdk, program('opt/jdk/bin/tool', ['libjava.so', 'libc.so.6'], { runpath: ['$ORIGIN/../lib'] })];
-  assert.equal(linkCheck([glibc, linked], { libc: 'glibc', executablesOnly: true }).map((p) => p.soname), ['libjvm.so']);
+  assert.equal(
+    linkCheck([glibc, linked], { libc: 'glibc', executablesOnly: true }).map((p) => p.soname),
+    ['libjvm.so'],
+  );
 });
 
 test.run();

@@ -9,7 +9,8 @@ test('decodeName accepts exactly valid UTF-8: U+FFFD itself yes; stray, overlong
   assert.is(decodeName(utf8('caf\u00e9')), 'caf\u00e9');
   assert.is(decodeName(utf8('a\uFFFDb')), 'a\uFFFDb');
   assert.is(decodeName(utf8('\u{1F600}')), '\u{1F600}');
-  for (const bad of [bytes(0xff), bytes(0xc0, 0xaf), bytes(0xed, 0xa0, 0x80), bytes(0xe2, 0x82), bytes(0xf4, 0x90, 0x80, 0x80)]) assert.is(decodeName(bad), null);
+  for (const bad of [bytes(0xff), bytes(0xc0, 0xaf), bytes(0xed, 0xa0, 0x80), bytes(0xe2, 0x82), bytes(0xf4, 0x90, 0x80, 0x80)])
+    assert.is(decodeName(bad), null);
 });
 
 test('printableName escapes invalid bytes, control characters and backslashes, so different names never print alike', () => {

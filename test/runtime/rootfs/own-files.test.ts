@@ -35,7 +35,15 @@ async function build(img: Image, body?: (sha: string) => Buffer) {
   const asm = assemble(img);
   const def = asm.images.get(img.id)!;
   const r = await runPipeline({
-    def, libc: 'glibc', rootfsTar, origins: {}, packages: [], parents: [], inheritedAccounts: [], copySources: new Map(), blobs,
+    def,
+    libc: 'glibc',
+    rootfsTar,
+    origins: {},
+    packages: [],
+    parents: [],
+    inheritedAccounts: [],
+    copySources: new Map(),
+    blobs,
     readFile: async (sha) => body?.(sha) ?? (asm.files.get(`${img.id}/files/${sha}`) as Buffer),
   });
   return { ...r, def };
@@ -55,17 +63,38 @@ function tree(): string {
 
 test('.file() and .dir() entries with setuid/setgid or world-writable modes are stripped and reported as package files are', async () => {
   const src = tree();
-  const img = image('acme/own').builder(deb).file('/usr/local/bin/su2', 'x', { mode: 0o4755 }).file('/etc/g', 'g', { mode: '2755' }).file('/etc/w', 'w', { mode: 0o666 }).dir('/opt/app', { src });
+  const img = image('acme/own')
+    .builder(deb)
+    .file('/usr/local/bin/su2', 'x', { mode: 0o4755 })
+    .file('/etc/g', 'g', { mode: '2755' })
+    .file('/etc/w', 'w', { mode: 0o666 })
+    .dir('/opt/app', { src });
   const r = await build(img);
   const mode = (p: string) => r.entries.find((e) => e.path === p)!.mode.toString(8);
-  assert.equal(['usr/local/bin/su2', 'etc/g', 'etc/w', 'opt/app/bin/helper', 'opt/app/shared/log', 'opt/app/shared'].map(mode), ['755', '755', '664', '755', '664', '775']);
+  assert.equal(['usr/local/bin/su2', 'etc/g', 'etc/w', 'opt/app/bin/helper', 'opt/app/shared/log', 'opt/app/shared'].map(mode), [
+    '755',
+    '755',
+    '664',
+    '755',
+    '664',
+    '775',
+  ]);
   assert.equal(r.stripped.map((s) => [s.path, s.what.join('+')]).sort(), [
-    ['etc/g', 'setgid'], ['etc/w', 'world-writable'], ['opt/app/bin/helper', 'setuid'], ['opt/app/shared', 'world-writable'], ['opt/app/shared/log', 'world-writable'], ['usr/local/bin/su2', 'setuid'],
+    ['etc/g', 'setgid'],
+    ['etc/w', 'world-writable'],
+    ['opt/app/bin/helper', 'setuid'],
+    ['opt/app/shared', 'world-writable'],
+    ['opt/app/shared/log', 'world-writable'],
+    ['usr/local/bin/su2', 'setuid'],
   ]);
 });
 
-test('.keep(\'setuid\') and .keep(\'world-writable\') keep those modes on the user\'s files too', async () => {
-  const img = image('acme/own').builder(deb).keep('setuid', 'world-writable').file('/usr/local/bin/su2', 'x', { mode: 0o4755 }).dir('/opt/app', { src: tree() });
+test(".keep('setuid') and .keep('world-writable') keep those modes on the user's files too", async () => {
+  const img = image('acme/own')
+    .builder(deb)
+    .keep('setuid', 'world-writable')
+    .file('/usr/local/bin/su2', 'x', { mode: 0o4755 })
+    .dir('/opt/app', { src: tree() });
   const r = await build(img);
   const mode = (p: string) => r.entries.find((e) => e.path === p)!.mode.toString(8);
   assert.equal(['usr/local/bin/su2', 'opt/app/bin/helper', 'opt/app/shared/log'].map(mode), ['4755', '4755', '666']);
@@ -90,7 +119,11 @@ test('each .dir() is a layer of its own, in order, between the packages and the 
   const img = image('acme/own').builder(deb).dir('/app/node_modules', { src: deps }).dir('/app', { src: code }).file('/etc/app.conf', 'c');
   const r = await build(img);
   const parts = layerSplit(r.entries, r.def).map((l) => l.map((e) => e.path));
-  assert.equal(parts.slice(1), [['app/node_modules', 'app/node_modules/lodash', 'app/node_modules/lodash/index.js'], ['app', 'app/server.js'], ['etc/app.conf']]);
+  assert.equal(parts.slice(1), [
+    ['app/node_modules', 'app/node_modules/lodash', 'app/node_modules/lodash/index.js'],
+    ['app', 'app/server.js'],
+    ['etc/app.conf'],
+  ]);
   assert.ok(parts[0].includes('etc/passwd') && !parts[0].includes('app'), 'the rest stays in the first layer');
 });
 

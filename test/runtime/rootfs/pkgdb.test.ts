@@ -55,7 +55,7 @@ function dpkgQuery(dir: string, stanzas: readonly string[]): string[] {
   return r.stdout.trim().split('\n').sort();
 }
 
-test('the installed stanzas of dpkg\'s status are kept whole, by package name', () => {
+test("the installed stanzas of dpkg's status are kept whole, by package name", () => {
   const s = statusStanzas(STATUS);
   assert.equal([...s.keys()], ['libc6', 'hello']);
   assert.match(s.get('libc6')!, /^Package: libc6\n[\s\S]*\n the system\.\n$/);
@@ -65,8 +65,21 @@ test('a Debian layer gets var/lib/dpkg/status.d/<name> per package, which dpkg-q
   const t = tmp();
   try {
     const stanzas = Object.fromEntries(statusStanzas(STATUS));
-    const db = await packageDbEntries({ kind: 'debian', packages: [deb('hello', '2.10-3'), deb('libc6', '2.36-9+deb12u10')], control: stanzas, entries: [], blobs: t.blobs, epoch: 0 });
-    assert.equal(db.map((e) => [e.path, e.mode, e.uid]), [['var/lib/dpkg/status.d/hello', 0o644, 0], ['var/lib/dpkg/status.d/libc6', 0o644, 0]]);
+    const db = await packageDbEntries({
+      kind: 'debian',
+      packages: [deb('hello', '2.10-3'), deb('libc6', '2.36-9+deb12u10')],
+      control: stanzas,
+      entries: [],
+      blobs: t.blobs,
+      epoch: 0,
+    });
+    assert.equal(
+      db.map((e) => [e.path, e.mode, e.uid]),
+      [
+        ['var/lib/dpkg/status.d/hello', 0o644, 0],
+        ['var/lib/dpkg/status.d/libc6', 0o644, 0],
+      ],
+    );
     const bodies = await Promise.all(db.map(async (e) => (await t.blobs.read(e.sha256!)).toString()));
     assert.is(bodies[0], stanzas.hello);
     assert.equal(dpkgQuery(t.dir, bodies), ['hello 2.10-3', 'libc6 2.36-9+deb12u10']);
@@ -75,10 +88,16 @@ test('a Debian layer gets var/lib/dpkg/status.d/<name> per package, which dpkg-q
   }
 });
 
-test('without the builder\'s stanzas (an older rootfs cache), a minimal one still names package and version', async () => {
+test("without the builder's stanzas (an older rootfs cache), a minimal one still names package and version", async () => {
   const t = tmp();
   try {
-    const db = await packageDbEntries({ kind: 'debian', packages: [{ ...deb('curl', '7.88.1-10+deb12u12'), source: 'curl', section: 'web' }], entries: [], blobs: t.blobs, epoch: 0 });
+    const db = await packageDbEntries({
+      kind: 'debian',
+      packages: [{ ...deb('curl', '7.88.1-10+deb12u12'), source: 'curl', section: 'web' }],
+      entries: [],
+      blobs: t.blobs,
+      epoch: 0,
+    });
     const body = (await t.blobs.read(db[0].sha256!)).toString();
     assert.match(body, /^Package: curl\nStatus: install ok installed\n/);
     assert.equal(dpkgQuery(t.dir, [body]), ['curl 7.88.1-10+deb12u12']);
@@ -92,16 +111,76 @@ test('a Gentoo layer gets /var/db/pkg/<cat>/<pf>/ with CATEGORY, PF, SLOT, USE, 
   try {
     const sha = await t.blobs.put(Buffer.from('ELF…'));
     const entries: Entry[] = [
-      { path: 'usr/bin', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null, origin: 'net-analyzer/nmap' },
-      { path: 'usr/bin/nmap', type: 'file', mode: 0o755, uid: 0, gid: 0, size: 5, linkname: null, sha256: sha, elf: null, origin: 'net-analyzer/nmap' },
-      { path: 'usr/bin/nm', type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, linkname: 'nmap', sha256: null, elf: null, origin: 'net-analyzer/nmap' },
-      { path: 'etc/other', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 5, linkname: null, sha256: sha, elf: null, origin: 'sys-libs/glibc' },
+      {
+        path: 'usr/bin',
+        type: 'dir',
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        linkname: null,
+        sha256: null,
+        elf: null,
+        origin: 'net-analyzer/nmap',
+      },
+      {
+        path: 'usr/bin/nmap',
+        type: 'file',
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        size: 5,
+        linkname: null,
+        sha256: sha,
+        elf: null,
+        origin: 'net-analyzer/nmap',
+      },
+      {
+        path: 'usr/bin/nm',
+        type: 'symlink',
+        mode: 0o777,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        linkname: 'nmap',
+        sha256: null,
+        elf: null,
+        origin: 'net-analyzer/nmap',
+      },
+      {
+        path: 'etc/other',
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: 5,
+        linkname: null,
+        sha256: sha,
+        elf: null,
+        origin: 'sys-libs/glibc',
+      },
     ];
-    const nmap: PackageInfo = { name: 'net-analyzer/nmap', version: '7.95-r1', origin: 'gentoo', slot: '0', repository: 'gentoo', use: ['ipv6', '-nls'] };
-    const db = await packageDbEntries({ kind: 'gentoo', packages: [nmap, { name: 'manual', version: '1', origin: 'recorded' }], entries, blobs: t.blobs, epoch: 1_700_000_000 });
+    const nmap: PackageInfo = {
+      name: 'net-analyzer/nmap',
+      version: '7.95-r1',
+      origin: 'gentoo',
+      slot: '0',
+      repository: 'gentoo',
+      use: ['ipv6', '-nls'],
+    };
+    const db = await packageDbEntries({
+      kind: 'gentoo',
+      packages: [nmap, { name: 'manual', version: '1', origin: 'recorded' }],
+      entries,
+      blobs: t.blobs,
+      epoch: 1_700_000_000,
+    });
     const files = Object.fromEntries(await Promise.all(db.map(async (e) => [e.path, (await t.blobs.read(e.sha256!)).toString()] as const)));
     const dir = 'var/db/pkg/net-analyzer/nmap-7.95-r1';
-    assert.equal(Object.keys(files).sort(), ['CATEGORY', 'CONTENTS', 'PF', 'SLOT', 'USE', 'repository'].map((f) => `${dir}/${f}`));
+    assert.equal(
+      Object.keys(files).sort(),
+      ['CATEGORY', 'CONTENTS', 'PF', 'SLOT', 'USE', 'repository'].map((f) => `${dir}/${f}`),
+    );
     assert.is(files[`${dir}/CATEGORY`], 'net-analyzer\n');
     assert.is(files[`${dir}/PF`], 'nmap-7.95-r1\n');
     assert.is(files[`${dir}/USE`], 'ipv6\n');

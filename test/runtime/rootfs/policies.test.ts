@@ -26,9 +26,14 @@ test.before(async () => {
 test.after(() => rm(tmp, { recursive: true, force: true }));
 
 /** A static ELF program whose bytes carry `strings` (as a shell's .rodata would). */
-const program = (...strings: string[]) => Buffer.concat([buildElf({ class: 64, endian: 'little', type: 2 }), Buffer.from(`\0${strings.join('\0')}\0`)]);
+const program = (...strings: string[]) =>
+  Buffer.concat([buildElf({ class: 64, endian: 'little', type: 2 }), Buffer.from(`\0${strings.join('\0')}\0`)]);
 /** A dynamic ELF program that needs `lib`, which no layer has. */
-const needing = (lib: string, ...strings: string[]) => Buffer.concat([buildElf({ class: 64, endian: 'little', type: 3, interp: '/lib64/ld-linux-x86-64.so.2', needed: [lib] }), Buffer.from(`\0${strings.join('\0')}\0`)]);
+const needing = (lib: string, ...strings: string[]) =>
+  Buffer.concat([
+    buildElf({ class: 64, endian: 'little', type: 3, interp: '/lib64/ld-linux-x86-64.so.2', needed: [lib] }),
+    Buffer.from(`\0${strings.join('\0')}\0`),
+  ]);
 
 interface Build {
   readonly items?: readonly TarItem[];
@@ -49,8 +54,17 @@ async function build(img: Image, policies: ReturnType<typeof noShell>[], b: Buil
   const bodies = new Map<string, Buffer>();
   for (const f of def.files) if (f.sha256 && b.files?.[f.path]) bodies.set(f.sha256, b.files[f.path]);
   return runPipeline({
-    def, libc: 'glibc', rootfsTar, origins: b.origins ?? {}, packages: b.packages ?? [], parents: [], inheritedAccounts: [], copySources: new Map(), blobs,
-    createdAccounts: b.createdAccounts ?? [], readFile: async (sha) => bodies.get(sha)!,
+    def,
+    libc: 'glibc',
+    rootfsTar,
+    origins: b.origins ?? {},
+    packages: b.packages ?? [],
+    parents: [],
+    inheritedAccounts: [],
+    copySources: new Map(),
+    blobs,
+    createdAccounts: b.createdAccounts ?? [],
+    readFile: async (sha) => bodies.get(sha)!,
   });
 }
 
@@ -68,7 +82,9 @@ async function buildError(img: Image, policies: ReturnType<typeof noShell>[], b:
 const plain = (id: string) => image(id).builder(deb).user('nobody').entrypoint('/usr/bin/app');
 
 test('a POSIX shell a hook copied under another name fails noShell, naming the image, the path and why', async () => {
-  const m = await buildError(plain('acme/hooked'), [noShell()], { items: [{ name: 'usr/local/bin/sh', mode: 0o755, body: program('esac', 'elif', 'getopts') }] });
+  const m = await buildError(plain('acme/hooked'), [noShell()], {
+    items: [{ name: 'usr/local/bin/sh', mode: 0o755, body: program('esac', 'elif', 'getopts') }],
+  });
   assert.match(m, /acme\/hooked/);
   assert.match(m, /policy noShell: \/usr\/local\/bin\/sh is a shell: an ELF file that is a POSIX shell/);
 });
@@ -99,7 +115,11 @@ test('a shell added with .file() at a path no name list knows fails the policy',
 test('a program of a package of the shells section is a shell, and so is what /etc/shells lists', async () => {
   const pkgs: PackageInfo[] = [{ name: 'newsh', version: '1', origin: 'debian', section: 'shells' }];
   const m = await buildError(plain('acme/pkg'), [noShell()], {
-    items: [{ name: 'usr/bin/newsh', mode: 0o755, body: program('nothing known') }, { name: 'etc/shells', body: '# comment\n/usr/bin/script-shell\n/bin/absent\n' }, { name: 'usr/bin/script-shell', mode: 0o755, body: '#!/usr/bin/python3\n' }],
+    items: [
+      { name: 'usr/bin/newsh', mode: 0o755, body: program('nothing known') },
+      { name: 'etc/shells', body: '# comment\n/usr/bin/script-shell\n/bin/absent\n' },
+      { name: 'usr/bin/script-shell', mode: 0o755, body: '#!/usr/bin/python3\n' },
+    ],
     origins: { 'usr/bin/newsh': 'newsh' },
     packages: pkgs,
   });
@@ -109,11 +129,18 @@ test('a program of a package of the shells section is a shell, and so is what /e
 });
 
 test('a shell that misses a library is named as a shell, not as a link-check failure', async () => {
-  const m = await buildError(plain('acme/sash'), [noShell()], { items: [{ name: 'bin/sash', mode: 0o755, body: needing('libgone.so.1', 'Stand-alone shell') }] });
+  const m = await buildError(plain('acme/sash'), [noShell()], {
+    items: [{ name: 'bin/sash', mode: 0o755, body: needing('libgone.so.1', 'Stand-alone shell') }],
+  });
   assert.match(m, /policy noShell: \/bin\/sash is a shell: an ELF file that is sash/);
   assert.not.match(m, /link check/);
   // Without the policy the same layer fails where it did before: the link check.
-  assert.match(await buildError(plain('acme/sash'), [], { items: [{ name: 'bin/sash', mode: 0o755, body: needing('libgone.so.1', 'Stand-alone shell') }] }), /libgone\.so\.1/);
+  assert.match(
+    await buildError(plain('acme/sash'), [], {
+      items: [{ name: 'bin/sash', mode: 0o755, body: needing('libgone.so.1', 'Stand-alone shell') }],
+    }),
+    /libgone\.so\.1/,
+  );
 });
 
 test('a shell identity split across two read chunks of a large file is still found', async () => {
@@ -122,18 +149,51 @@ test('a shell identity split across two read chunks of a large file is still fou
   Buffer.from('\0esac\0').copy(big, (1 << 20) - 3); // straddles the first chunk's end
   Buffer.from('\0elif\0').copy(big, 4096);
   const sha = await blobs.put(big);
-  const e = { path: 'opt/big', type: 'file' as const, mode: 0o755, uid: 0, gid: 0, size: big.length, linkname: null, sha256: sha, elf: { class: 64 as const, endian: 'little' as const, machine: 62, type: 2, interp: null, needed: [], rpath: [], runpath: [], soname: null } };
-  assert.equal((await findShells([e], [], [], blobs)).map((s) => s.path), ['opt/big']);
+  const e = {
+    path: 'opt/big',
+    type: 'file' as const,
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    size: big.length,
+    linkname: null,
+    sha256: sha,
+    elf: {
+      class: 64 as const,
+      endian: 'little' as const,
+      machine: 62,
+      type: 2,
+      interp: null,
+      needed: [],
+      rpath: [],
+      runpath: [],
+      soname: null,
+    },
+  };
+  assert.equal(
+    (await findShells([e], [], [], blobs)).map((s) => s.path),
+    ['opt/big'],
+  );
 });
 
 test('nonRoot at build judges a user a package created: uid 0, or gid 0, fails naming the image', async () => {
   const asPkgUser = (d: ImageDef): ImageDef => ({ ...d, config: { ...d.config, user: 'pgsql' } });
-  const uid0 = await buildError(plain('acme/pg'), [nonRoot()], { createdAccounts: [{ user: 'pgsql', uid: 0, group: 'pgsql', gid: 0 }], def: asPkgUser });
+  const uid0 = await buildError(plain('acme/pg'), [nonRoot()], {
+    createdAccounts: [{ user: 'pgsql', uid: 0, group: 'pgsql', gid: 0 }],
+    def: asPkgUser,
+  });
   assert.match(uid0, /acme\/pg.*policy nonRoot: runs as root \(user pgsql is uid 0\), as the built image resolves it/);
-  const gid0 = await buildError(plain('acme/pg'), [nonRoot()], { createdAccounts: [{ user: 'pgsql', uid: 105, group: 'root', gid: 0 }], def: asPkgUser });
+  const gid0 = await buildError(plain('acme/pg'), [nonRoot()], {
+    createdAccounts: [{ user: 'pgsql', uid: 105, group: 'root', gid: 0 }],
+    def: asPkgUser,
+  });
   assert.match(gid0, /policy nonRoot: runs with the root group \(user pgsql is uid 105, gid 0\)/);
   const app_ = { name: 'usr/bin/app', mode: 0o755, body: program('an app') };
-  const fine = await build(plain('acme/pg'), [nonRoot()], { items: [app_], createdAccounts: [{ user: 'pgsql', uid: 105, group: 'pgsql', gid: 107 }], def: asPkgUser });
+  const fine = await build(plain('acme/pg'), [nonRoot()], {
+    items: [app_],
+    createdAccounts: [{ user: 'pgsql', uid: 105, group: 'pgsql', gid: 107 }],
+    def: asPkgUser,
+  });
   assert.ok(fine.entries.length > 0);
 });
 
@@ -146,10 +206,23 @@ test('a shell in a directory source fails the policy like any other file of the 
     const img = plain('acme/dir').dir('/opt/app', { src });
     const def = Testing.synth(app(img).policy(noShell())).image('acme/dir').def;
     const bodies = new Map<string, Buffer>();
-    for (const d of def.dirs ?? []) for (const e of d.entries) if (e.sha256) bodies.set(e.sha256, require('node:fs').readFileSync(join(src, e.path.replace(/^\/?opt\/app\//, ''))));
+    for (const d of def.dirs ?? [])
+      for (const e of d.entries)
+        if (e.sha256) bodies.set(e.sha256, require('node:fs').readFileSync(join(src, e.path.replace(/^\/?opt\/app\//, ''))));
     const rootfsTar = join(tmp, 'dir.tar');
     await pipeline(makeTar([]), createWriteStream(rootfsTar));
-    const err = await runPipeline({ def, libc: 'glibc', rootfsTar, origins: {}, packages: [], parents: [], inheritedAccounts: [], copySources: new Map(), blobs, readFile: async (sha) => bodies.get(sha)! }).catch((e: unknown) => e);
+    const err = await runPipeline({
+      def,
+      libc: 'glibc',
+      rootfsTar,
+      origins: {},
+      packages: [],
+      parents: [],
+      inheritedAccounts: [],
+      copySources: new Map(),
+      blobs,
+      readFile: async (sha) => bodies.get(sha)!,
+    }).catch((e: unknown) => e);
     assert.instance(err, BuildError);
     assert.match((err as Error).message, /policy noShell: \/opt\/app\/helper is a shell/);
     assert.not.match((err as Error).message, /opt\/app\/run/);

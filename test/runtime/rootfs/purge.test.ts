@@ -65,7 +65,10 @@ test('purge keeps a category named in keep', () => {
 });
 
 test('purge refuses a keep that names no category', () => {
-  assert.throws(() => purge([], { image: 'acme/web', keep: ['header'], purge: [] }), (err: unknown) => err instanceof RootfsError && /^acme\/web: .*header/.test((err as Error).message));
+  assert.throws(
+    () => purge([], { image: 'acme/web', keep: ['header'], purge: [] }),
+    (err: unknown) => err instanceof RootfsError && /^acme\/web: .*header/.test((err as Error).message),
+  );
 });
 
 test('purge keeps C, POSIX and the declared locales only', () => {

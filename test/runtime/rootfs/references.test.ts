@@ -28,7 +28,12 @@ test('a shell script names the commands it runs, after a line start, a pipe, a s
 });
 
 test('a program that calls system() names the first word of its command-line strings (varnish: rm -rf vmod_cache)', () => {
-  const body = Buffer.concat([Buffer.from('\x7fELF\0'), Buffer.from('rm -rf vmod_cache\0'), Buffer.from('Hello world and more\0'), Buffer.from('exec %s\0')]);
+  const body = Buffer.concat([
+    Buffer.from('\x7fELF\0'),
+    Buffer.from('rm -rf vmod_cache\0'),
+    Buffer.from('Hello world and more\0'),
+    Buffer.from('exec %s\0'),
+  ]);
   assert.equal(referencesOf('program', body).commands, ['exec', 'rm']);
 });
 

@@ -39,7 +39,10 @@ const tar = (...entries: Buffer[]) => Readable.from([Buffer.concat([...entries, 
 async function refusal(input: Readable): Promise<RootfsError> {
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-tarnames-'));
   try {
-    const err = await readRootfsTar(input, new BlobStore(join(dir, 'blobs'))).then(() => null, (e: unknown) => e);
+    const err = await readRootfsTar(input, new BlobStore(join(dir, 'blobs'))).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.instance(err, RootfsError, `expected a refusal, got ${String(err)}`);
     return err as RootfsError;
   } finally {
@@ -51,7 +54,10 @@ test('a plain ustar file written by hand reads back (the helper is sound)', asyn
   const dir = mkdtempSync(join(tmpdir(), 'imgsdk-tarnames-'));
   try {
     const entries = await readRootfsTar(tar(entry(Buffer.from('etc/ok'), '0', Buffer.from('ok\n'))), new BlobStore(join(dir, 'blobs')));
-    assert.equal(entries.map((e) => [e.path, e.type, e.size]), [['etc/ok', 'file', 3]]);
+    assert.equal(
+      entries.map((e) => [e.path, e.type, e.size]),
+      [['etc/ok', 'file', 3]],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -87,12 +93,14 @@ test('a symlink whose target is not UTF-8 is refused', async () => {
 
 /** A PAX extended header (typeflag x) whose records are `key=value` with the value as bytes. */
 function pax(records: [string, Buffer][]): Buffer {
-  const body = Buffer.concat(records.map(([k, v]) => {
-    const rest = Buffer.concat([Buffer.from(` ${k}=`), v, Buffer.from('\n')]);
-    let len = rest.length + 1;
-    while (String(len).length + rest.length !== len) len++;
-    return Buffer.concat([Buffer.from(String(len)), rest]);
-  }));
+  const body = Buffer.concat(
+    records.map(([k, v]) => {
+      const rest = Buffer.concat([Buffer.from(` ${k}=`), v, Buffer.from('\n')]);
+      let len = rest.length + 1;
+      while (String(len).length + rest.length !== len) len++;
+      return Buffer.concat([Buffer.from(String(len)), rest]);
+    }),
+  );
   return entry(Buffer.from('PaxHeaders/x'), 'x', body);
 }
 
@@ -109,17 +117,29 @@ const FFFD = Buffer.from('\uFFFD'); // EF BF BD: valid UTF-8 for the replacement
 
 test('a valid UTF-8 name holding U+FFFD reads back as that name, from a ustar header and from a PAX path', async () => {
   const ustar = await read(tar(entry(Buffer.concat([Buffer.from('etc/a'), FFFD]), '0', Buffer.from('x'))));
-  assert.equal(ustar.map((e) => e.path), ['etc/a\uFFFD']);
-  const viaPax = await read(tar(pax([['path', Buffer.concat([Buffer.from('etc/\u00e9t\u00e9-'), FFFD])]]), entry(Buffer.from('ignored'), '0', Buffer.from('x'))));
-  assert.equal(viaPax.map((e) => e.path), ['etc/\u00e9t\u00e9-\uFFFD']);
+  assert.equal(
+    ustar.map((e) => e.path),
+    ['etc/a\uFFFD'],
+  );
+  const viaPax = await read(
+    tar(pax([['path', Buffer.concat([Buffer.from('etc/\u00e9t\u00e9-'), FFFD])]]), entry(Buffer.from('ignored'), '0', Buffer.from('x'))),
+  );
+  assert.equal(
+    viaPax.map((e) => e.path),
+    ['etc/\u00e9t\u00e9-\uFFFD'],
+  );
 });
 
 test('invalid names print escaped and distinguishable, also from PAX records (which tar-stream decodes lossily)', async () => {
-  const err = await refusal(tar(
-    pax([['path', Buffer.from([0x62, 0x61, 0x64, 0xff])]]), entry(Buffer.from('x1'), '0', Buffer.from('one')),
-    pax([['path', Buffer.from([0x62, 0x61, 0x64, 0xfe])]]), entry(Buffer.from('x2'), '0', Buffer.from('two')),
-    entry(Buffer.from([0x62, 0x61, 0x64, 0xc3]), '0', Buffer.from('three')),
-  ));
+  const err = await refusal(
+    tar(
+      pax([['path', Buffer.from([0x62, 0x61, 0x64, 0xff])]]),
+      entry(Buffer.from('x1'), '0', Buffer.from('one')),
+      pax([['path', Buffer.from([0x62, 0x61, 0x64, 0xfe])]]),
+      entry(Buffer.from('x2'), '0', Buffer.from('two')),
+      entry(Buffer.from([0x62, 0x61, 0x64, 0xc3]), '0', Buffer.from('three')),
+    ),
+  );
   assert.equal([...err.entries].sort(), ['bad\\xc3', 'bad\\xfe', 'bad\\xff']);
   assert.match(err.message, 'bad\\xff: name is not valid UTF-8');
   assert.not.match(err.message, '\uFFFD');

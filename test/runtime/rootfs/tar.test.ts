@@ -73,7 +73,10 @@ test('readRootfsTar normalizes paths, stores bodies and parses ELF files', async
 
 test('readRootfsTar streams large bodies to the store and parses them in place, with the same facts', async () => {
   const ls = readFileSync('/bin/ls');
-  const items = [{ name: 'usr/bin/ls', body: ls, mode: 0o755 }, { name: 'usr/bin/tool', body: '#!/usr/bin/env python3\nprint(1)\n', mode: 0o755 }];
+  const items = [
+    { name: 'usr/bin/ls', body: ls, mode: 0o755 },
+    { name: 'usr/bin/tool', body: '#!/usr/bin/env python3\nprint(1)\n', mode: 0o755 },
+  ];
   const small = await readRootfsTar(makeTar(items), blobs);
   const large = await readRootfsTar(makeTar(items), blobs, { bufferLimit: 16 });
   assert.equal(large, small);
@@ -162,12 +165,22 @@ test('readRootfsTar keeps setuid files and drops device nodes when allowed', asy
     blobs,
     { allowSetuid: true, allowDevices: true },
   );
-  assert.equal(entries.map((e) => e.path), ['dev', 'usr/bin/su']);
+  assert.equal(
+    entries.map((e) => e.path),
+    ['dev', 'usr/bin/su'],
+  );
   assert.is(entries[1].mode, 0o4755);
 });
 
 test('normalizeEntries sorts by byte order and adds missing parent directories', () => {
-  const out = normalizeEntries([file('usr/lib/b'), file('usr/lib-x/a'), symlink('usr/lib.so', 'lib/b'), dir('usr', 0o700), file('é'), file('z')]);
+  const out = normalizeEntries([
+    file('usr/lib/b'),
+    file('usr/lib-x/a'),
+    symlink('usr/lib.so', 'lib/b'),
+    dir('usr', 0o700),
+    file('é'),
+    file('z'),
+  ]);
   assert.equal(
     out.map((e) => e.path),
     ['usr', 'usr/lib', 'usr/lib-x', 'usr/lib-x/a', 'usr/lib.so', 'usr/lib/b', 'z', 'é'],
@@ -179,7 +192,13 @@ test('normalizeEntries sorts by byte order and adds missing parent directories',
 
 test('normalizeEntries keeps the last entry of a path and owns added directories as told', () => {
   const out = normalizeEntries([file('a/x', 1), file('a/x', 2)], { uid: 1000, gid: 1000 });
-  assert.equal(out.map((e) => [e.path, e.size, e.uid]), [['a', 0, 1000], ['a/x', 2, 0]]);
+  assert.equal(
+    out.map((e) => [e.path, e.size, e.uid]),
+    [
+      ['a', 0, 1000],
+      ['a/x', 2, 0],
+    ],
+  );
 });
 
 test.run();

@@ -11,7 +11,13 @@ import { ensureWritableDir } from '../../../src/runtime/store/dirs';
 async function refusal(path: string): Promise<string> {
   let timer: NodeJS.Timeout;
   const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('hangs')), 5000)));
-  const err = await Promise.race([ensureWritableDir(path, 'state directory').then(() => null, (e: unknown) => e), hang]).finally(() => clearTimeout(timer));
+  const err = await Promise.race([
+    ensureWritableDir(path, 'state directory').then(
+      () => null,
+      (e: unknown) => e,
+    ),
+    hang,
+  ]).finally(() => clearTimeout(timer));
   assert.instance(err, ImgsdkError, `expected a refusal for ${path}, got ${String(err)}`);
   const msg = (err as Error).message;
   assert.not.match(msg, '\n', 'one line');
@@ -58,7 +64,10 @@ test('a state directory on a read-only mount is one clear line', async () => {
   }
   try {
     assert.is(await refusal(ro), `state directory ${ro}: is not writable: the filesystem is read-only (EROFS)`);
-    assert.is(await refusal(join(ro, 'st')), `state directory ${join(ro, 'st')}: cannot create ${join(ro, 'st')}: the filesystem is read-only (EROFS)`);
+    assert.is(
+      await refusal(join(ro, 'st')),
+      `state directory ${join(ro, 'st')}: cannot create ${join(ro, 'st')}: the filesystem is read-only (EROFS)`,
+    );
   } finally {
     spawnSync('umount', [ro]);
     rmSync(root, { recursive: true, force: true });

@@ -43,7 +43,13 @@ test('blobs/, layers/ or rootfs/ replaced by a file or a dangling symlink: one l
       make(join(d.state, name));
       const why = await outcome(d);
       oneLine(why);
-      assert.match(why, new RegExp(`^state directory .*: .*/state/${name} is (a file|a dangling symlink|a symlink to something that is not a directory), where imgsdk keeps a directory: remove it`), name);
+      assert.match(
+        why,
+        new RegExp(
+          `^state directory .*: .*/state/${name} is (a file|a dangling symlink|a symlink to something that is not a directory), where imgsdk keeps a directory: remove it`,
+        ),
+        name,
+      );
     } finally {
       d.remove();
     }
@@ -87,14 +93,22 @@ test('a full state disk: one line naming the state directory, no partial files l
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'imgsdk-test-full', d.state]);
   try {
     // Random bytes do not compress: the layer and the blob of 512 KiB cannot fit in 256 KiB.
-    const big = image('unit/big').builder(deb).file('/big.bin', randomBytes(512 * 1024)).user('nobody');
+    const big = image('unit/big')
+      .builder(deb)
+      .file('/big.bin', randomBytes(512 * 1024))
+      .user('nobody');
     const why = await outcome(d, big);
     oneLine(why);
     assert.match(why, new RegExp(`the disk of the state directory ${d.state.replace(/[/.]/g, '\\$&')} is full`));
     const left: string[] = [];
-    const walk = (p: string) => readdirSync(p, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(p, e.name)) : left.push(join(p, e.name))));
+    const walk = (p: string) =>
+      readdirSync(p, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(p, e.name)) : left.push(join(p, e.name))));
     walk(d.state);
-    assert.equal(left.filter((f) => f.endsWith('.tmp')), [], 'no temp file left behind');
+    assert.equal(
+      left.filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temp file left behind',
+    );
     execFileSync('mount', ['-o', 'remount,size=8m', d.state]);
     assert.is(await outcome(d, big), 'ok', 'with space, the same deploy succeeds');
   } finally {

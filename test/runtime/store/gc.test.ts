@@ -19,11 +19,31 @@ test.after.each(() => rmSync(state.root, { recursive: true, force: true }));
 /** A build of `id` at key `k` whose layer holds one file of `body`, on the layers `parents`; written `age` seconds ago. */
 async function build(id: string, k: string, body: string, age: number, parents: string[] = []): Promise<{ diffId: string; blob: string }> {
   const blob = await state.blobs.put(Buffer.from(body));
-  const entries: Entry[] = [{ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length, linkname: null, sha256: blob, elf: null }];
+  const entries: Entry[] = [
+    { path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length, linkname: null, sha256: blob, elf: null },
+  ];
   const layer = await storeLayer(state, entries, 0);
   const diffIds = [...parents, layer.diffId];
-  const configJson = JSON.stringify({ config: { Labels: { 'org.imgsdk.id': id, 'org.imgsdk.key': k } }, rootfs: { type: 'layers', diff_ids: diffIds } });
-  await state.writeBuild({ id, key: k, imageId: sha256Digest(configJson), configJson, diffIds, layer: { diffId: layer.diffId, size: layer.uncompressedSize }, size: 1, packages: [], inherited: [], purged: {}, tags: [] }, entries);
+  const configJson = JSON.stringify({
+    config: { Labels: { 'org.imgsdk.id': id, 'org.imgsdk.key': k } },
+    rootfs: { type: 'layers', diff_ids: diffIds },
+  });
+  await state.writeBuild(
+    {
+      id,
+      key: k,
+      imageId: sha256Digest(configJson),
+      configJson,
+      diffIds,
+      layer: { diffId: layer.diffId, size: layer.uncompressedSize },
+      size: 1,
+      packages: [],
+      inherited: [],
+      purged: {},
+      tags: [],
+    },
+    entries,
+  );
   const t = Date.now() / 1000 - age;
   utimesSync(join(state.imageDir(id), `${k}.json`), t, t);
   return { diffId: layer.diffId, blob };
@@ -57,7 +77,7 @@ test('GC keeps the current keys and the last N builds of each image, with their 
   assert.equal((await planGc(state.root, live, { keep: 2 })).remove, [], 'a second GC finds nothing');
 });
 
-test('over the budget, the older builds go too: only the current keys\' files stay', async () => {
+test("over the budget, the older builds go too: only the current keys' files stay", async () => {
   for (let i = 1; i <= 4; i++) await build('a/web', key(`w${i}`), `web ${i}`.repeat(1000), 100 - i);
   const live = { images: { 'a/web': [key('w4')] }, phase1: [] };
   const roomy = await planGc(state.root, live, { keep: 3 });
@@ -76,13 +96,19 @@ test('damaged records, stray layers and unnamed blobs are garbage; temp files ar
   writeFileSync(join(state.imageDir('a/web'), `${key('w2')}.json`), 'garbage');
   writeFileSync(state.layerPath('sha256:' + 'c'.repeat(64)), 'stray');
   await state.blobs.put(Buffer.from('nobody names me'));
-  writeFileSync(join(state.root, 'blobs', 'x.tmp'), 'a live deploy\'s');
+  writeFileSync(join(state.root, 'blobs', 'x.tmp'), "a live deploy's");
   const plan = await planGc(state.root, { images: { 'a/web': [key('w1')] }, phase1: [] }, { keep: 3 });
-  assert.equal(plan.remove.map((f) => f.path).sort(), [`blobs/${sha256('nobody names me')}`, `images/a/web/${key('w2')}.json`, `layers/${'c'.repeat(64)}.tar`].sort());
+  assert.equal(
+    plan.remove.map((f) => f.path).sort(),
+    [`blobs/${sha256('nobody names me')}`, `images/a/web/${key('w2')}.json`, `layers/${'c'.repeat(64)}.tar`].sort(),
+  );
 });
 
-test('the live keys of a manifest are every platform\'s key and phase-1 key', () => {
-  const live = liveKeysOf({ 'a/x': { key: 'k', phase1Key: 'p', platforms: { 'linux/arm64': { key: 'k2', phase1Key: 'p2' } } }, 'a/y': { key: 'old' } });
+test("the live keys of a manifest are every platform's key and phase-1 key", () => {
+  const live = liveKeysOf({
+    'a/x': { key: 'k', phase1Key: 'p', platforms: { 'linux/arm64': { key: 'k2', phase1Key: 'p2' } } },
+    'a/y': { key: 'old' },
+  });
   assert.equal(live, { images: { 'a/x': ['k', 'k2'], 'a/y': ['old'] }, phase1: ['old', 'p', 'p2'] });
 });
 

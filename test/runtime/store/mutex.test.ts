@@ -13,7 +13,10 @@ function mutexPath(): { path: string; remove: () => void } {
 /** Rejects when `p` has not settled within `ms`. */
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 test('a mutex naming a live pid that never took it (echo 1 > mutex) is taken over once stale, and the wait names the pid', async () => {
@@ -21,7 +24,10 @@ test('a mutex naming a live pid that never took it (echo 1 > mutex) is taken ove
   try {
     writeFileSync(l.path, '1\n');
     const told: string[] = [];
-    const r = await within(withMutex(l.path, async () => 'ran', { staleMs: 500, onWait: (h) => told.push(h) }), 5000);
+    const r = await within(
+      withMutex(l.path, async () => 'ran', { staleMs: 500, onWait: (h) => told.push(h) }),
+      5000,
+    );
     assert.is(r, 'ran');
     assert.is(told.length, 1);
     assert.match(told[0], /^pid 1, which cannot be checked from here; it is taken over once it has not been refreshed for 0.5 s$/);
@@ -35,7 +41,13 @@ test('a mutex whose pid is alive but started at another time (a reused pid) is t
   try {
     writeFileSync(l.path, JSON.stringify({ ...self('imgsdk deploy'), pid: 1, start: 'not-its-start' }));
     let waited = false;
-    assert.is(await within(withMutex(l.path, async () => 'ran', { onWait: () => (waited = true) }), 2000), 'ran');
+    assert.is(
+      await within(
+        withMutex(l.path, async () => 'ran', { onWait: () => (waited = true) }),
+        2000,
+      ),
+      'ran',
+    );
     assert.not.ok(waited);
   } finally {
     l.remove();
@@ -59,10 +71,14 @@ test('a live holder is waited for, named with what it runs, and its mutex is rel
   const l = mutexPath();
   try {
     const order: string[] = [];
-    const first = withMutex(l.path, async () => {
-      order.push('first');
-      await new Promise((r) => setTimeout(r, 400));
-    }, { command: 'imgsdk deploy', refreshMs: 50 });
+    const first = withMutex(
+      l.path,
+      async () => {
+        order.push('first');
+        await new Promise((r) => setTimeout(r, 400));
+      },
+      { command: 'imgsdk deploy', refreshMs: 50 },
+    );
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(JSON.parse(readFileSync(l.path, 'utf8')).host, hostname());
     const told: string[] = [];
@@ -80,9 +96,15 @@ test('a directory where the mutex file goes is one clear error at once, not a sp
   const l = mutexPath();
   try {
     mkdirSync(l.path);
-    await within(withMutex(l.path, async () => 'ran').then(() => assert.unreachable('took a directory as its mutex'), (e: Error) => {
-      assert.match(e.message, new RegExp(`^${l.path.replace(/[/.]/g, '\\$&')} is a directory, not imgsdk's mutex file`));
-    }), 2000);
+    await within(
+      withMutex(l.path, async () => 'ran').then(
+        () => assert.unreachable('took a directory as its mutex'),
+        (e: Error) => {
+          assert.match(e.message, new RegExp(`^${l.path.replace(/[/.]/g, '\\$&')} is a directory, not imgsdk's mutex file`));
+        },
+      ),
+      2000,
+    );
   } finally {
     l.remove();
   }
@@ -95,7 +117,14 @@ test('a garbage mutex file stamped in the future is taken over once it has not c
       writeFileSync(l.path, text);
       const future = new Date(Date.now() + 365 * 86400_000);
       utimesSync(l.path, future, future);
-      assert.is(await within(withMutex(l.path, async () => 'ran', { staleMs: 400 }), 3000), 'ran', JSON.stringify(text));
+      assert.is(
+        await within(
+          withMutex(l.path, async () => 'ran', { staleMs: 400 }),
+          3000,
+        ),
+        'ran',
+        JSON.stringify(text),
+      );
     } finally {
       l.remove();
     }
@@ -106,9 +135,20 @@ test('the wait for a live holder is bounded, and the error names the holder', as
   const l = mutexPath();
   try {
     writeFileSync(l.path, JSON.stringify(self('imgsdk deploy --held')));
-    await within(withMutex(l.path, async () => 'ran', { maxWaitMs: 300 }).then(() => assert.unreachable(), (e: Error) => {
-      assert.match(e.message, new RegExp(`^gave up after waiting \\d+ s for the state directory's mutex .*, held by pid ${process.pid} \\("imgsdk deploy --held"`));
-    }), 3000);
+    await within(
+      withMutex(l.path, async () => 'ran', { maxWaitMs: 300 }).then(
+        () => assert.unreachable(),
+        (e: Error) => {
+          assert.match(
+            e.message,
+            new RegExp(
+              `^gave up after waiting \\d+ s for the state directory's mutex .*, held by pid ${process.pid} \\("imgsdk deploy --held"`,
+            ),
+          );
+        },
+      ),
+      3000,
+    );
   } finally {
     l.remove();
   }
@@ -128,10 +168,13 @@ test('an abort ends the wait, also while the mutex keeps vanishing and coming ba
   try {
     writeFileSync(l.path, JSON.stringify(self('other')));
     setTimeout(() => ac.abort(), 200);
-    await within(withMutex(l.path, async () => 'ran', { signal: ac.signal }).then(
-      (r) => assert.is(r, 'ran'), // it may win the race; then it ran
-      (e: Error) => assert.match(e.message, /cancelled while waiting for the state directory's mutex/),
-    ), 3000);
+    await within(
+      withMutex(l.path, async () => 'ran', { signal: ac.signal }).then(
+        (r) => assert.is(r, 'ran'), // it may win the race; then it ran
+        (e: Error) => assert.match(e.message, /cancelled while waiting for the state directory's mutex/),
+      ),
+      3000,
+    );
   } finally {
     clearInterval(flicker);
     l.remove();

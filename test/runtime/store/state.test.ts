@@ -56,7 +56,10 @@ test('a lock left by a dead process is taken over', async () => {
 
 /** A config as phase 2 writes it, in the parts a build record is checked against, and its digest. */
 function configOf(id: string, key: string, diffIds: string[], user?: string): { configJson: string; imageId: string } {
-  const configJson = JSON.stringify({ config: { Labels: { 'org.imgsdk.id': id, 'org.imgsdk.key': key }, ...(user ? { User: user } : {}) }, rootfs: { type: 'layers', diff_ids: diffIds } });
+  const configJson = JSON.stringify({
+    config: { Labels: { 'org.imgsdk.id': id, 'org.imgsdk.key': key }, ...(user ? { User: user } : {}) },
+    rootfs: { type: 'layers', diff_ids: diffIds },
+  });
   return { configJson, imageId: sha256Digest(configJson) };
 }
 
@@ -64,7 +67,18 @@ async function recorded(s: StateDir): Promise<void> {
   const entries = [{ path: 'etc', type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, linkname: null, sha256: null, elf: null }];
   const layer = await storeLayer(s, entries, 0);
   await s.writeBuild(
-    { id: 'a/b', key: 'k1', ...configOf('a/b', 'k1', [layer.diffId]), diffIds: [layer.diffId], layer: { diffId: layer.diffId, size: layer.size }, size: 1, packages: [], inherited: [], purged: {}, tags: [] },
+    {
+      id: 'a/b',
+      key: 'k1',
+      ...configOf('a/b', 'k1', [layer.diffId]),
+      diffIds: [layer.diffId],
+      layer: { diffId: layer.diffId, size: layer.size },
+      size: 1,
+      packages: [],
+      inherited: [],
+      purged: {},
+      tags: [],
+    },
     entries,
   );
 }
@@ -73,7 +87,10 @@ test('a build record and its entries read back when both are intact', async () =
   const s = fresh();
   await recorded(s);
   assert.ok(await s.readBuild('a/b', 'k1'));
-  assert.equal((await s.readEntries('a/b', 'k1'))!.map((e) => e.path), ['etc']);
+  assert.equal(
+    (await s.readEntries('a/b', 'k1'))!.map((e) => e.path),
+    ['etc'],
+  );
   rmSync(s.root, { recursive: true });
 });
 
@@ -89,7 +106,7 @@ test('entries that do not match the hash in the build record are not used: the i
   rmSync(s.root, { recursive: true });
 });
 
-test('a build record without the hash of its entries (an older version\'s) is not trusted', async () => {
+test("a build record without the hash of its entries (an older version's) is not trusted", async () => {
   const s = fresh();
   await recorded(s);
   const path = join(s.imageDir('a/b'), 'k1.json');
@@ -114,12 +131,24 @@ test('a build record that does not parse is dropped with one warning, not a Synt
   rmSync(s.root, { recursive: true });
 });
 
-test('a build record is checked against what it claims: its config\'s digest, labels and diff ids, and its own layers', async () => {
+test("a build record is checked against what it claims: its config's digest, labels and diff ids, and its own layers", async () => {
   const path = (s: StateDir) => join(s.imageDir('a/b'), 'k1.json');
   const edits: [string, (r: Record<string, unknown>) => Record<string, unknown>, RegExp][] = [
-    ['a config edited without its image id', (r) => ({ ...r, configJson: (r.configJson as string).replace('"config":{', '"config":{"User":"0",') }), /image id that is not the digest/],
-    ['a consistent config of another key', (r) => ({ ...r, ...configOf('a/b', 'k2', r.diffIds as string[]) }), /config of another image or key/],
-    ['diff ids that are not the config\'s', (r) => ({ ...r, diffIds: ['sha256:' + 'e'.repeat(64)] }), /diff ids that are not its config's|layers that are not the last/],
+    [
+      'a config edited without its image id',
+      (r) => ({ ...r, configJson: (r.configJson as string).replace('"config":{', '"config":{"User":"0",') }),
+      /image id that is not the digest/,
+    ],
+    [
+      'a consistent config of another key',
+      (r) => ({ ...r, ...configOf('a/b', 'k2', r.diffIds as string[]) }),
+      /config of another image or key/,
+    ],
+    [
+      "diff ids that are not the config's",
+      (r) => ({ ...r, diffIds: ['sha256:' + 'e'.repeat(64)] }),
+      /diff ids that are not its config's|layers that are not the last/,
+    ],
     ['a record of another key', (r) => ({ ...r, key: 'k9' }), /record of another image or key/],
     ['a layer that is not a digest', (r) => ({ ...r, layer: { diffId: '../../etc/passwd', size: 1 } }), /invalid layers/],
     ['an array', () => [] as unknown as Record<string, unknown>, /not a JSON object/],
@@ -165,11 +194,14 @@ test('a rootfs record that does not parse, or lists garbage, is dropped with a w
   const k3 = await s.writeRootfsEntries(await s.writeEmptyRootfs('k3'), []);
   writeFileSync(join(s.root, 'rootfs', 'k3.entries.json'), '[{"nope": 1}]');
   assert.is(await s.readRootfsEntries(k3), null);
-  assert.equal(warned.map((w) => w.replace(/^.*\/rootfs\//, '')), [
-    'k1.json does not parse as JSON; dropped, building it again',
-    'k2.json has no valid package list; dropped, building it again',
-    'k3.entries.json does not match the hash its rootfs record holds; dropped, building it again',
-  ]);
+  assert.equal(
+    warned.map((w) => w.replace(/^.*\/rootfs\//, '')),
+    [
+      'k1.json does not parse as JSON; dropped, building it again',
+      'k2.json has no valid package list; dropped, building it again',
+      'k3.entries.json does not match the hash its rootfs record holds; dropped, building it again',
+    ],
+  );
   rmSync(s.root, { recursive: true });
 });
 

@@ -29,7 +29,16 @@ test('names that break Policy 5.6.1 are rejected with the reason', () => {
 });
 
 test('a name may carry an architecture, a version or a suite', () => {
-  for (const spec of ['libc6:amd64', 'libc6:i386=2.36-9+deb12u4', 'curl=7.88.1-10+deb12u5', 'curl/bookworm-backports', 'curl:arm64/stable', 'tzdata=2024a-0+deb12u1', 'dash=0.5.12-2', 'systemd=1:252.22-1~deb12u1']) {
+  for (const spec of [
+    'libc6:amd64',
+    'libc6:i386=2.36-9+deb12u4',
+    'curl=7.88.1-10+deb12u5',
+    'curl/bookworm-backports',
+    'curl:arm64/stable',
+    'tzdata=2024a-0+deb12u1',
+    'dash=0.5.12-2',
+    'systemd=1:252.22-1~deb12u1',
+  ]) {
     assert.is(checkDebianPackage(spec), null, spec);
   }
 });
@@ -52,7 +61,20 @@ test('a bad architecture, version or suite is rejected', () => {
 });
 
 test('versions from Policy 5.6.12 are accepted', () => {
-  for (const v of ['1.0', '1:2.36-9+deb12u4', '0.5.12-2', '2024a-0+deb12u1', '1.0~rc1', '1.0+dfsg-1~bpo12+1', '7.88.1-10', '1.2.3-4.5', '1.0-1-2', '10:1', '1.0-a', '1.0-~']) {
+  for (const v of [
+    '1.0',
+    '1:2.36-9+deb12u4',
+    '0.5.12-2',
+    '2024a-0+deb12u1',
+    '1.0~rc1',
+    '1.0+dfsg-1~bpo12+1',
+    '7.88.1-10',
+    '1.2.3-4.5',
+    '1.0-1-2',
+    '10:1',
+    '1.0-a',
+    '1.0-~',
+  ]) {
     assert.is(checkDebianVersion(v), null, v);
   }
 });
@@ -94,7 +116,10 @@ test('a version prints back in canonical form', () => {
 });
 
 test('parsing a bad version throws an ImgsdkError', () => {
-  assert.throws(() => DebianVersion.parse('abc'), (e: unknown) => e instanceof ImgsdkError && e.code === 'DEBIAN');
+  assert.throws(
+    () => DebianVersion.parse('abc'),
+    (e: unknown) => e instanceof ImgsdkError && e.code === 'DEBIAN',
+  );
 });
 
 // [smaller, larger] as dpkg --compare-versions orders them.
@@ -131,7 +156,13 @@ test('dpkg ordering puts the first of each pair before the second', () => {
 });
 
 test('versions that differ only in zeros or an explicit zero epoch compare equal', () => {
-  for (const [a, b] of [['1.01', '1.1'], ['0:1.0', '1.0'], ['1.0', '1.0-0'], ['1.000', '1.0'], ['1.0-1', '1.0-01']]) {
+  for (const [a, b] of [
+    ['1.01', '1.1'],
+    ['0:1.0', '1.0'],
+    ['1.0', '1.0-0'],
+    ['1.000', '1.0'],
+    ['1.0-1', '1.0-01'],
+  ]) {
     assert.is(DebianVersion.compare(a, b), 0, `${a} = ${b}`);
   }
 });

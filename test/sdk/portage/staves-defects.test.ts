@@ -34,7 +34,13 @@ test('[env.<name>] tables are not dropped: the env file and its package.env line
 });
 
 test('locale and annotations never leak into package configuration', () => {
-  const portageFiles = ['package.use/imgsdk', 'package.accept_keywords/imgsdk', 'package.env', 'package.mask/imgsdk', 'package.unmask/imgsdk'];
+  const portageFiles = [
+    'package.use/imgsdk',
+    'package.accept_keywords/imgsdk',
+    'package.env',
+    'package.mask/imgsdk',
+    'package.unmask/imgsdk',
+  ];
   for (const f of portageFiles) {
     const text = v.portage.file(f) ?? '';
     assert.not.match(text, /locale|en_US|org\.opencontainers|title/, f);
@@ -46,7 +52,9 @@ test('locale and annotations never leak into package configuration', () => {
 });
 
 test('labels are real values in the OCI config, not a "{label_string}" template', () => {
-  const cfg = JSON.parse(imageConfig(v.def, { key: v.key, diffIds: ['sha256:' + '0'.repeat(64)], created: 0, accounts: [] }).json) as { config: { Labels: Record<string, string>; Entrypoint: string[] } };
+  const cfg = JSON.parse(imageConfig(v.def, { key: v.key, diffIds: ['sha256:' + '0'.repeat(64)], created: 0, accounts: [] }).json) as {
+    config: { Labels: Record<string, string>; Entrypoint: string[] };
+  };
   assert.is(cfg.config.Labels['org.opencontainers.image.title'], 'bash');
   assert.not.match(JSON.stringify(cfg), /label_string|\{label/);
   assert.equal(cfg.config.Entrypoint, ['/bin/bash', '-c']);
@@ -59,8 +67,11 @@ test('builders mount named volumes only: no host ~/.ssh onto /root/.netrc, no ho
   }
 });
 
-test('an option that does not exist (Staves\' tests used --rootfs_path) is a usage error, not ignored', async () => {
-  for (const argv of [['--rootfs_path', 'x'], ['--packaging', 'docker']]) {
+test("an option that does not exist (Staves' tests used --rootfs_path) is a usage error, not ignored", async () => {
+  for (const argv of [
+    ['--rootfs_path', 'x'],
+    ['--packaging', 'docker'],
+  ]) {
     try {
       await deployCommand(argv);
       assert.unreachable(`${argv[0]} was accepted`);

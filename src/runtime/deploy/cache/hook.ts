@@ -17,7 +17,11 @@ interface Outcome {
  * Runs `build` between a lookup (unless `forced`: a forced build does not take
  * cached results) and a publish. A result that came from the cache says so.
  */
-export async function withRegistryCache<R extends Outcome>(cache: RegistryCache | null, job: CacheJob & { readonly forced: boolean }, build: () => Promise<R>): Promise<R> {
+export async function withRegistryCache<R extends Outcome>(
+  cache: RegistryCache | null,
+  job: CacheJob & { readonly forced: boolean },
+  build: () => Promise<R>,
+): Promise<R> {
   if (!cache) return build();
   const local = await job.state.readBuild(job.id, job.key);
   const restored = !local && !job.forced && (await restoreFromCache(cache, job));
@@ -25,5 +29,7 @@ export async function withRegistryCache<R extends Outcome>(cache: RegistryCache 
   const { status } = r.result;
   if (status !== 'built' && status !== 'cached') return r;
   await publishToCache(cache, job);
-  return restored && status === 'cached' ? { ...r, result: { ...r.result, reason: `key ${shortKey(job.key)} is in the registry cache ${cache.registry}` } } : r;
+  return restored && status === 'cached'
+    ? { ...r, result: { ...r.result, reason: `key ${shortKey(job.key)} is in the registry cache ${cache.registry}` } }
+    : r;
 }

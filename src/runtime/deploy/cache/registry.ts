@@ -66,17 +66,28 @@ export interface RegistryCache {
  * answer or answers a server error), before anything is built.
  * @example const cache = await openCache('127.0.0.1:5000/ci-cache');
  */
-export async function openCache(ref: string, env: NodeJS.ProcessEnv = process.env, keys: { readonly signer?: Signer | null; readonly trusted?: readonly TrustedKey[] } = {}): Promise<RegistryCache> {
+export async function openCache(
+  ref: string,
+  env: NodeJS.ProcessEnv = process.env,
+  keys: { readonly signer?: Signer | null; readonly trusted?: readonly TrustedKey[] } = {},
+): Promise<RegistryCache> {
   const registry = registryRef(ref);
   if (registry === null) throw new UsageError(`--cache "${ref}" is not a registry (host[:port][/prefix])`);
   const client = new RegistryClient(registry, registryAuth(registry, env));
   const res = await client.request('GET', '/v2/').catch((err: unknown) => {
     // Retryable (exit 75): a registry that is restarting or not up yet may answer later.
-    throw new UnavailableError(`--cache ${registry}: the registry at ${client.url} does not answer (${(err as Error).cause ?? (err as Error).message})`, { cause: err });
+    throw new UnavailableError(
+      `--cache ${registry}: the registry at ${client.url} does not answer (${(err as Error).cause ?? (err as Error).message})`,
+      { cause: err },
+    );
   });
   await res.arrayBuffer().catch(() => undefined);
-  if (res.status >= 500 || res.status === 429) throw new UnavailableError(`--cache ${registry}: ${client.url}/v2/ answers HTTP ${res.status}`);
-  if (!res.ok) throw new UsageError(`--cache ${registry}: ${client.url}/v2/ answers HTTP ${res.status}${res.status === 401 ? ' (set IMGSDK_REGISTRY_USER/_PASSWORD or docker login)' : ''}`);
+  if (res.status >= 500 || res.status === 429)
+    throw new UnavailableError(`--cache ${registry}: ${client.url}/v2/ answers HTTP ${res.status}`);
+  if (!res.ok)
+    throw new UsageError(
+      `--cache ${registry}: ${client.url}/v2/ answers HTTP ${res.status}${res.status === 401 ? ' (set IMGSDK_REGISTRY_USER/_PASSWORD or docker login)' : ''}`,
+    );
   return { registry, client, signer: keys.signer ?? null, trusted: keys.trusted ?? [] };
 }
 
@@ -190,7 +201,8 @@ export async function restoreFromCache(cache: RegistryCache, job: CacheJob): Pro
   if (m.config.digest !== record.imageId) fail(`image config ${m.config.digest} is not the recorded image ${record.imageId}`);
   const diffIds = m.layers.map((l) => l.digest);
   const own = record.layers ?? [record.layer];
-  if (diffIds.join(',') !== record.diffIds.join(',') || diffIds.slice(-own.length).join(',') !== own.map((l) => l.diffId).join(',')) fail('its layers are not the recorded diff ids');
+  if (diffIds.join(',') !== record.diffIds.join(',') || diffIds.slice(-own.length).join(',') !== own.map((l) => l.diffId).join(','))
+    fail('its layers are not the recorded diff ids');
   const config = (await getBlob(client, repo, record.imageId, fail)).toString('utf8');
   if (config !== record.configJson) fail('its config is not the recorded one');
 
@@ -292,7 +304,9 @@ export async function publishToCache(cache: RegistryCache, job: CacheJob): Promi
   if (cache.signer) {
     // The artifact names the image manifest and every blob by digest: its signature covers the whole entry.
     const subject = { mediaType: ARTIFACT_MANIFEST_TYPE, digest: sha256Digest(artifactJson), size: Buffer.byteLength(artifactJson) };
-    await pushSignature(client, repo, `${cache.registry}/${job.id}`, subject, cache.signer).catch((err: Error) => fail(`signing the entry: ${err.message}`));
+    await pushSignature(client, repo, `${cache.registry}/${job.id}`, subject, cache.signer).catch((err: Error) =>
+      fail(`signing the entry: ${err.message}`),
+    );
   }
   job.log(`published to the registry cache ${cache.registry}/${job.id}:${shortKey(job.key)}… (${imageDigest})`);
   return imageDigest;
@@ -321,7 +335,8 @@ async function getManifest(client: RegistryClient, repo: string, ref: string): P
     await res.arrayBuffer().catch(() => undefined);
     return null;
   }
-  if (!res.ok) throw new BuildError(repo, `registry cache: GET manifest ${ref}: HTTP ${res.status} ${await res.text()}`, { phase: 'cache' });
+  if (!res.ok)
+    throw new BuildError(repo, `registry cache: GET manifest ${ref}: HTTP ${res.status} ${await res.text()}`, { phase: 'cache' });
   return { body: await res.text() };
 }
 
@@ -345,7 +360,13 @@ async function getBlob(client: RegistryClient, repo: string, digest: string, fai
 }
 
 /** Streams a blob to `dest`, hashing on the way; renamed into place only when it matches. */
-async function downloadBlob(client: RegistryClient, repo: string, digest: string, dest: string, fail: (why: string) => never): Promise<void> {
+async function downloadBlob(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  dest: string,
+  fail: (why: string) => never,
+): Promise<void> {
   const res = await client.request('GET', `/v2/${repo}/blobs/${digest}`);
   if (!res.ok || !res.body) return fail(`layer ${digest}: HTTP ${res.status}`);
   await streamAtomic(dest, Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), {

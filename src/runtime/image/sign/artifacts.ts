@@ -38,7 +38,11 @@ export function cosignTag(digest: string, kind: 'sig' | 'att'): string {
 }
 
 /** A manifest of `repo` by tag or digest: its bytes, digest and media type; null when absent. */
-export async function getManifest(client: RegistryClient, repo: string, ref: string): Promise<{ body: Buffer; digest: string; mediaType: string } | null> {
+export async function getManifest(
+  client: RegistryClient,
+  repo: string,
+  ref: string,
+): Promise<{ body: Buffer; digest: string; mediaType: string } | null> {
   const res = await client.request('GET', `/v2/${repo}/manifests/${ref}`, { accept: MANIFEST_ACCEPT });
   if (res.status === 404) {
     await res.arrayBuffer().catch(() => undefined);
@@ -47,7 +51,8 @@ export async function getManifest(client: RegistryClient, repo: string, ref: str
   if (!res.ok) throw new VerifyError(`${client.url}/${repo}: GET manifest ${ref}: HTTP ${res.status} ${await res.text().catch(() => '')}`);
   const body = Buffer.from(await res.arrayBuffer());
   const digest = sha256Digest(body);
-  if (ref.startsWith('sha256:') && digest !== ref) throw new VerifyError(`${client.url}/${repo}@${ref}: the registry sent a manifest whose digest is ${digest}`);
+  if (ref.startsWith('sha256:') && digest !== ref)
+    throw new VerifyError(`${client.url}/${repo}@${ref}: the registry sent a manifest whose digest is ${digest}`);
   const mediaType = (JSON.parse(body.toString('utf8')) as { mediaType?: string }).mediaType ?? res.headers.get('content-type') ?? '';
   return { body, digest, mediaType };
 }
@@ -88,14 +93,26 @@ async function putArtifact(client: RegistryClient, repo: string, subject: Subjec
  * `registry/ns/app`) and pushes the signature artifact. Returns its tag.
  * @example await pushSignature(client, 'ns/app', '127.0.0.1:5000/ns/app', subject, signer) // 'sha256-….sig'
  */
-export async function pushSignature(client: RegistryClient, repo: string, reference: string, subject: Subject, signer: Signer): Promise<string> {
+export async function pushSignature(
+  client: RegistryClient,
+  repo: string,
+  reference: string,
+  subject: Subject,
+  signer: Signer,
+): Promise<string> {
   const payload = simpleSigningPayload(reference, subject.digest);
   const { bundle, signature } = await signMessage(signer, payload);
   const tag = cosignTag(subject.digest, 'sig');
-  await putArtifact(client, repo, subject, [
-    { mediaType: BUNDLE_MEDIA_TYPE, data: Buffer.from(bundle), annotations: { [ANN_CONTENT]: 'message-signature' } },
-    { mediaType: SIMPLE_SIGNING_TYPE, data: payload, annotations: { [ANN_COSIGN_SIGNATURE]: signature.toString('base64') } },
-  ], tag);
+  await putArtifact(
+    client,
+    repo,
+    subject,
+    [
+      { mediaType: BUNDLE_MEDIA_TYPE, data: Buffer.from(bundle), annotations: { [ANN_CONTENT]: 'message-signature' } },
+      { mediaType: SIMPLE_SIGNING_TYPE, data: payload, annotations: { [ANN_COSIGN_SIGNATURE]: signature.toString('base64') } },
+    ],
+    tag,
+  );
   return tag;
 }
 
@@ -109,10 +126,20 @@ export interface Statement {
  * Signs each statement (DSSE) and pushes them as the attestation artifact of
  * `subject`. Returns its tag.
  */
-export async function pushSignedAttestations(client: RegistryClient, repo: string, subject: Subject, statements: readonly Statement[], signer: Signer): Promise<string> {
+export async function pushSignedAttestations(
+  client: RegistryClient,
+  repo: string,
+  subject: Subject,
+  statements: readonly Statement[],
+  signer: Signer,
+): Promise<string> {
   const layers: Layer[] = [];
   for (const s of statements) {
-    layers.push({ mediaType: BUNDLE_MEDIA_TYPE, data: Buffer.from(await signStatement(signer, s.statement)), annotations: { [ANN_CONTENT]: 'dsse-envelope', [ANN_PREDICATE]: s.predicateType } });
+    layers.push({
+      mediaType: BUNDLE_MEDIA_TYPE,
+      data: Buffer.from(await signStatement(signer, s.statement)),
+      annotations: { [ANN_CONTENT]: 'dsse-envelope', [ANN_PREDICATE]: s.predicateType },
+    });
   }
   const tag = cosignTag(subject.digest, 'att');
   await putArtifact(client, repo, subject, layers, tag);
@@ -122,8 +149,13 @@ export async function pushSignedAttestations(client: RegistryClient, repo: strin
 /** The descriptor of manifest `digest` of `repo` (media type and size), as a subject. */
 export async function subjectOf(client: RegistryClient, repo: string, digest: string): Promise<Subject> {
   const head = await client.request('HEAD', `/v2/${repo}/manifests/${digest}`, { accept: MANIFEST_ACCEPT });
-  if (!head.ok) throw new ImgsdkError('PUSH', `${client.url}/${repo}@${digest}: the registry does not have that manifest (HTTP ${head.status})`);
-  return { mediaType: head.headers.get('content-type') ?? ARTIFACT_MANIFEST_TYPE, digest, size: Number(head.headers.get('content-length') ?? 0) };
+  if (!head.ok)
+    throw new ImgsdkError('PUSH', `${client.url}/${repo}@${digest}: the registry does not have that manifest (HTTP ${head.status})`);
+  return {
+    mediaType: head.headers.get('content-type') ?? ARTIFACT_MANIFEST_TYPE,
+    digest,
+    size: Number(head.headers.get('content-length') ?? 0),
+  };
 }
 
 /** An artifact found for a manifest: its manifest, parsed, and where it was found. */

@@ -15,7 +15,16 @@
  */
 import { VerifyError } from '../../../contract/errors';
 import { createHash } from 'node:crypto';
-import { assertBundle, bundleFromJSON, bundleToJSON, isBundleWithDsseEnvelope, isBundleWithPublicKey, toDSSEBundle, toMessageSignatureBundle, type Bundle } from '@sigstore/bundle';
+import {
+  assertBundle,
+  bundleFromJSON,
+  bundleToJSON,
+  isBundleWithDsseEnvelope,
+  isBundleWithPublicKey,
+  toDSSEBundle,
+  toMessageSignatureBundle,
+  type Bundle,
+} from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { canonicalJson } from '../../../contract/json';
@@ -40,16 +49,24 @@ export const PREDICATE = {
  * @example simpleSigningPayload('reg.example/ns/app', 'sha256:ab…').toString() // '{"critical":{"identity":…'
  */
 export function simpleSigningPayload(reference: string, digest: string): Buffer {
-  return Buffer.from(canonicalJson({
-    critical: { identity: { 'docker-reference': reference }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' },
-    optional: null,
-  }).trimEnd());
+  return Buffer.from(
+    canonicalJson({
+      critical: {
+        identity: { 'docker-reference': reference },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }).trimEnd(),
+  );
 }
 
 /** The image and repository a simple-signing payload names; null when it is not one. */
 export function readSimpleSigning(payload: Buffer): { reference: string; digest: string } | null {
   try {
-    const p = JSON.parse(payload.toString('utf8')) as { critical?: { identity?: { 'docker-reference'?: string }; image?: { 'docker-manifest-digest'?: string }; type?: string } };
+    const p = JSON.parse(payload.toString('utf8')) as {
+      critical?: { identity?: { 'docker-reference'?: string }; image?: { 'docker-manifest-digest'?: string }; type?: string };
+    };
     const digest = p.critical?.image?.['docker-manifest-digest'];
     if (p.critical?.type !== 'cosign container image signature' || !digest) return null;
     return { reference: p.critical.identity?.['docker-reference'] ?? '', digest };
@@ -61,24 +78,45 @@ export function readSimpleSigning(payload: Buffer): { reference: string; digest:
 /** A message-signature bundle over `payload`, and the raw signature (cosign's `.sig` annotation carries it too). */
 export async function signMessage(signer: Signer, payload: Buffer): Promise<{ bundle: string; signature: Buffer }> {
   const s = await signer.sign(payload);
-  const b = toMessageSignatureBundle({ digest: createHash('sha256').update(payload).digest(), signature: s.signature, keyHint: s.keyHint, certificate: s.certificate });
+  const b = toMessageSignatureBundle({
+    digest: createHash('sha256').update(payload).digest(),
+    signature: s.signature,
+    keyHint: s.keyHint,
+    certificate: s.certificate,
+  });
   return { bundle: JSON.stringify(bundleToJSON(b)), signature: s.signature };
 }
 
 /** An in-toto statement v1 about `subjects` (name and sha256 hex). */
-export function statement(subjects: readonly { readonly name: string; readonly digest: string }[], predicateType: string, predicate: unknown): Buffer {
-  return Buffer.from(canonicalJson({
-    _type: STATEMENT_TYPE,
-    subject: subjects.map((s) => ({ name: s.name, digest: { sha256: s.digest.replace(/^sha256:/, '') } })),
-    predicateType,
-    predicate,
-  }).trimEnd());
+export function statement(
+  subjects: readonly { readonly name: string; readonly digest: string }[],
+  predicateType: string,
+  predicate: unknown,
+): Buffer {
+  return Buffer.from(
+    canonicalJson({
+      _type: STATEMENT_TYPE,
+      subject: subjects.map((s) => ({ name: s.name, digest: { sha256: s.digest.replace(/^sha256:/, '') } })),
+      predicateType,
+      predicate,
+    }).trimEnd(),
+  );
 }
 
 /** A DSSE bundle over an in-toto statement. */
 export async function signStatement(signer: Signer, stmt: Buffer): Promise<string> {
   const s = await signer.sign(dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, stmt));
-  return JSON.stringify(bundleToJSON(toDSSEBundle({ artifact: stmt, artifactType: IN_TOTO_PAYLOAD_TYPE, signature: s.signature, keyHint: s.keyHint, certificate: s.certificate })));
+  return JSON.stringify(
+    bundleToJSON(
+      toDSSEBundle({
+        artifact: stmt,
+        artifactType: IN_TOTO_PAYLOAD_TYPE,
+        signature: s.signature,
+        keyHint: s.keyHint,
+        certificate: s.certificate,
+      }),
+    ),
+  );
 }
 
 /** A verified bundle: which key signed it and, for DSSE, the statement. */
@@ -104,11 +142,21 @@ export function verifyBundle(text: string, keys: readonly TrustedKey[], artifact
   } catch (err) {
     throw new VerifyError(`not a Sigstore bundle: ${(err as Error).message}`);
   }
-  if (!isBundleWithPublicKey(bundle)) throw new VerifyError('the bundle names no public key (a certificate: keyless signatures are not verified here)');
+  if (!isBundleWithPublicKey(bundle))
+    throw new VerifyError('the bundle names no public key (a certificate: keyless signatures are not verified here)');
   const hint = bundle.verificationMaterial.content.publicKey.hint;
   const key = keys.find((k) => k.hint === hint);
-  if (!key) throw new VerifyError(`signed by key ${shortKey(hint) || '(no hint)'}, which is not trusted (trusted: ${keys.map((k) => `${k.source} ${shortKey(k.hint)}`).join(', ') || 'none'})`);
-  const root = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
+  if (!key)
+    throw new VerifyError(
+      `signed by key ${shortKey(hint) || '(no hint)'}, which is not trusted (trusted: ${keys.map((k) => `${k.source} ${shortKey(k.hint)}`).join(', ') || 'none'})`,
+    );
+  const root = {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [],
+    certificateAuthorities: [],
+    ctlogs: [],
+    timestampAuthorities: [],
+  };
   const material = toTrustMaterial(root, (h: string) => {
     if (h !== key.hint) throw new VerifyError(`key ${h} is not trusted`);
     return { publicKey: key.key, validFor: () => true };

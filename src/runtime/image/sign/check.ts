@@ -16,9 +16,17 @@ import type { TrustedKey } from './keys';
  * saying why none does (none attached, a bundle that fails, another key, a payload
  * naming another digest).
  */
-export async function checkSignature(client: RegistryClient, repo: string, digest: string, keys: readonly TrustedKey[]): Promise<{ key: TrustedKey; via: string }> {
+export async function checkSignature(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  keys: readonly TrustedKey[],
+): Promise<{ key: TrustedKey; via: string }> {
   const found = await findArtifacts(client, repo, digest, 'sig');
-  if (!found.length) throw new VerifyError(`${repo}@${digest} is not signed (no signature artifact: neither a referrer nor the tag ${digest.replace(':', '-')}.sig)`);
+  if (!found.length)
+    throw new VerifyError(
+      `${repo}@${digest} is not signed (no signature artifact: neither a referrer nor the tag ${digest.replace(':', '-')}.sig)`,
+    );
   const why: string[] = [];
   for (const a of found) {
     try {
@@ -51,11 +59,17 @@ export interface CheckedAttestation {
  * annotated). Throws VerifyError on the first that fails, or when an attached
  * attestation is not signed at all.
  */
-export async function checkAttestations(client: RegistryClient, repo: string, digest: string, keys: readonly TrustedKey[]): Promise<CheckedAttestation[]> {
+export async function checkAttestations(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  keys: readonly TrustedKey[],
+): Promise<CheckedAttestation[]> {
   const out: CheckedAttestation[] = [];
   for (const a of await findArtifacts(client, repo, digest, 'att')) {
     const where = `attestation ${a.via} of ${repo}@${digest}`;
-    if (a.manifest.artifactType !== BUNDLE_MEDIA_TYPE) throw new VerifyError(`${where} is not signed (artifactType ${a.manifest.artifactType ?? 'none'}, not a Sigstore bundle)`);
+    if (a.manifest.artifactType !== BUNDLE_MEDIA_TYPE)
+      throw new VerifyError(`${where} is not signed (artifactType ${a.manifest.artifactType ?? 'none'}, not a Sigstore bundle)`);
     if (a.manifest.subject?.digest !== digest) throw new VerifyError(`${where}: its subject is ${a.manifest.subject?.digest ?? 'missing'}`);
     for (const l of a.manifest.layers) {
       if (l.mediaType !== BUNDLE_MEDIA_TYPE) continue;
@@ -67,10 +81,13 @@ export async function checkAttestations(client: RegistryClient, repo: string, di
         throw new VerifyError(`${where}, ${type}: ${(err as Error).message}`);
       }
       const envelope = v.bundle.content.$case === 'dsseEnvelope' ? v.bundle.content.dsseEnvelope : null;
-      if (!envelope || envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE || !v.payload) throw new VerifyError(`${where}, ${type}: not an in-toto statement in a DSSE envelope`);
+      if (!envelope || envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE || !v.payload)
+        throw new VerifyError(`${where}, ${type}: not an in-toto statement in a DSSE envelope`);
       const stmt = JSON.parse(v.payload.toString('utf8')) as CheckedAttestation['statement'] & { predicateType?: string };
-      if (stmt.predicateType !== type) throw new VerifyError(`${where}: the statement's predicate type ${stmt.predicateType} is not the annotated ${type}`);
-      if (!stmt.subject?.some((s) => `sha256:${s.digest?.sha256}` === digest)) throw new VerifyError(`${where}, ${type}: no subject is ${digest}`);
+      if (stmt.predicateType !== type)
+        throw new VerifyError(`${where}: the statement's predicate type ${stmt.predicateType} is not the annotated ${type}`);
+      if (!stmt.subject?.some((s) => `sha256:${s.digest?.sha256}` === digest))
+        throw new VerifyError(`${where}, ${type}: no subject is ${digest}`);
       out.push({ predicateType: type, statement: stmt, key: v.key });
     }
   }

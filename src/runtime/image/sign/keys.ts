@@ -37,7 +37,9 @@ export interface TrustedKey {
 
 /** The hint of a public key: sha256 of its DER SubjectPublicKeyInfo, hex. */
 export function keyHint(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /**
@@ -48,11 +50,14 @@ export function keyHint(key: KeyObject): string {
  */
 export async function keySigner(pem: string, o: { readonly passphrase?: string; readonly what?: string } = {}): Promise<Signer> {
   const what = o.what ?? (isPem(pem) ? 'the signing key' : pem);
-  const text = isPem(pem) ? pem : await readFile(pem, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(`signing key ${pem}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-  });
+  const text = isPem(pem)
+    ? pem
+    : await readFile(pem, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new UsageError(`signing key ${pem}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+      });
   const encrypted = /ENCRYPTED/.test(text);
-  if (encrypted && o.passphrase === undefined) throw new UsageError(`signing key ${what} is encrypted: set IMGSDK_SIGN_KEY_PASSPHRASE to its passphrase`);
+  if (encrypted && o.passphrase === undefined)
+    throw new UsageError(`signing key ${what} is encrypted: set IMGSDK_SIGN_KEY_PASSPHRASE to its passphrase`);
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: text, format: 'pem', ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}) });
@@ -77,14 +82,18 @@ export async function keySigner(pem: string, o: { readonly passphrase?: string; 
 export async function trustedKeys(sources: readonly string[]): Promise<TrustedKey[]> {
   const out: TrustedKey[] = [];
   for (const s of sources) {
-    const text = isPem(s) ? s : await readFile(s, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`public key ${s}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-    });
+    const text = isPem(s)
+      ? s
+      : await readFile(s, 'utf8').catch((err: NodeJS.ErrnoException) => {
+          throw new UsageError(`public key ${s}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+        });
     let key: KeyObject;
     try {
       key = createPublicKey({ key: text, format: 'pem' });
     } catch (err) {
-      throw new UsageError(`public key ${isPem(s) ? '(PEM text)' : s}: cannot read it: ${(err as Error).message} (a PEM public key is expected)`);
+      throw new UsageError(
+        `public key ${isPem(s) ? '(PEM text)' : s}: cannot read it: ${(err as Error).message} (a PEM public key is expected)`,
+      );
     }
     out.push({ hint: keyHint(key), key, source: isPem(s) ? `key ${shortKey(keyHint(key))}` : s });
   }
@@ -97,15 +106,28 @@ export async function trustedKeys(sources: readonly string[]): Promise<TrustedKe
  * `<prefix>.pub` (SPKI PEM). Refuses to overwrite. Returns both paths and the hint.
  * @example await generateKeyPair('imgsdk') // { privateKey: 'imgsdk.key', publicKey: 'imgsdk.pub', hint: '…' }
  */
-export async function generateKeyPair(prefix: string, o: { readonly passphrase?: string } = {}): Promise<{ privateKey: string; publicKey: string; hint: string }> {
+export async function generateKeyPair(
+  prefix: string,
+  o: { readonly passphrase?: string } = {},
+): Promise<{ privateKey: string; publicKey: string; hint: string }> {
   const paths = { privateKey: `${prefix}.key`, publicKey: `${prefix}.pub` };
   for (const p of Object.values(paths)) {
-    if (await readFile(p).then(() => true, () => false)) throw new UsageError(`keygen: ${p} exists; remove it or choose another name`);
+    if (
+      await readFile(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new UsageError(`keygen: ${p} exists; remove it or choose another name`);
   }
   // `wx`: never over a key that appeared meanwhile; 0600: the private key is for its owner only.
   const create = (p: string, data: string, mode: number) => writeFile(p, data, { flag: 'wx', mode });
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const priv = pair.privateKey.export({ type: 'pkcs8', format: 'pem', ...(o.passphrase ? { cipher: 'aes-256-cbc', passphrase: o.passphrase } : {}) }) as string;
+  const priv = pair.privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+    ...(o.passphrase ? { cipher: 'aes-256-cbc', passphrase: o.passphrase } : {}),
+  }) as string;
   await create(paths.privateKey, priv, 0o600);
   await create(paths.publicKey, pair.publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
   return { ...paths, hint: keyHint(pair.publicKey) };

@@ -32,13 +32,21 @@ export function imageStatements(reference: string, digest: string, a: ImageAttes
   const pushed = { name: reference, digest };
   const out: Statement[] = [];
   if (a.provenance) {
-    const p = JSON.parse(a.provenance) as { predicateType: string; predicate: unknown; subject?: { name: string; digest: { sha256: string } }[] };
+    const p = JSON.parse(a.provenance) as {
+      predicateType: string;
+      predicate: unknown;
+      subject?: { name: string; digest: { sha256: string } }[];
+    };
     const own = (p.subject ?? []).map((s) => ({ name: s.name, digest: s.digest.sha256 }));
     out.push({ predicateType: p.predicateType, statement: statement([pushed, ...own], p.predicateType, p.predicate) });
   }
   if (a.sbom) out.push({ predicateType: PREDICATE.sbom, statement: statement([pushed], PREDICATE.sbom, JSON.parse(a.sbom)) });
   if (a.vex) out.push({ predicateType: PREDICATE.vex, statement: statement([pushed], PREDICATE.vex, JSON.parse(a.vex)) });
-  if (a.vexStatements?.length) out.push({ predicateType: PREDICATE.vex, statement: statement([pushed], PREDICATE.vex, vexDocument(reference, digest, a.vexStatements, a.epoch ?? 0)) });
+  if (a.vexStatements?.length)
+    out.push({
+      predicateType: PREDICATE.vex,
+      statement: statement([pushed], PREDICATE.vex, vexDocument(reference, digest, a.vexStatements, a.epoch ?? 0)),
+    });
   return out;
 }
 
@@ -47,7 +55,12 @@ export function imageStatements(reference: string, digest: string, a: ImageAttes
  * statement that names no products is about that image (as a `pkg:oci` purl).
  * @example vexDocument('reg/acme/web', 'sha256:…', [{ vulnerability: { name: 'CVE-2023-4911' }, status: 'fixed' }], 0).statements[0].products
  */
-export function vexDocument(reference: string, digest: string, statements: readonly VexStatementDef[], epoch: number): { statements: readonly VexStatementDef[] } & Record<string, unknown> {
+export function vexDocument(
+  reference: string,
+  digest: string,
+  statements: readonly VexStatementDef[],
+  epoch: number,
+): { statements: readonly VexStatementDef[] } & Record<string, unknown> {
   const name = reference.slice(reference.lastIndexOf('/') + 1);
   const purl = `pkg:oci/${name}@${encodeURIComponent(digest)}?repository_url=${encodeURIComponent(reference)}`;
   return {
@@ -64,7 +77,14 @@ export function vexDocument(reference: string, digest: string, statements: reado
  * Signs `registry/id@digest` and attaches its signed attestations (none for an
  * index or a debug variant). Returns the tags written.
  */
-export async function signPushed(registry: string, auth: RegistryAuth | null, id: string, digest: string, signer: Signer, attestations: ImageAttestations | null): Promise<string[]> {
+export async function signPushed(
+  registry: string,
+  auth: RegistryAuth | null,
+  id: string,
+  digest: string,
+  signer: Signer,
+  attestations: ImageAttestations | null,
+): Promise<string[]> {
   const client = new RegistryClient(registry, auth);
   const repo = [...registry.split('/').slice(1), id].join('/');
   const reference = `${registry}/${id}`;

@@ -71,7 +71,8 @@ export async function verifyImage(ref: string, keys: readonly TrustedKey[], o: V
       const types = atts.map((a) => a.predicateType);
       let packages: number | undefined;
       if (o.attestations !== false) {
-        for (const need of [PREDICATE.provenance, PREDICATE.sbom]) if (!types.includes(need)) throw new VerifyError(`no signed ${need} attestation`);
+        for (const need of [PREDICATE.provenance, PREDICATE.sbom])
+          if (!types.includes(need)) throw new VerifyError(`no signed ${need} attestation`);
         const image = await getManifest(client, repo, digest);
         const parsed = JSON.parse(image!.body.toString('utf8')) as { config?: { digest: string }; layers?: { digest: string }[] };
         const layers = parsed.layers ?? [];
@@ -80,23 +81,40 @@ export async function verifyImage(ref: string, keys: readonly TrustedKey[], o: V
         if (parsed.config && !prov.statement.subject.some((x) => `sha256:${x.digest?.sha256}` === parsed.config!.digest)) {
           throw new VerifyError(`the provenance is not about this image: no subject is its config ${parsed.config.digest}`);
         }
-        const inImage = await packagesInLayers(client, repo, layers.map((l) => l.digest));
+        const inImage = await packagesInLayers(
+          client,
+          repo,
+          layers.map((l) => l.digest),
+        );
         const inSbom = packagesInSbom(atts.find((a) => a.predicateType === PREDICATE.sbom)!.statement.predicate);
         const missing = [...inSbom].filter((p) => !inImage.has(p));
         const extra = [...inImage].filter((p) => !inSbom.has(p));
         if (missing.length || extra.length) {
-          throw new VerifyError(`the SBOM does not match the package database in the image:${missing.length ? ` in the SBOM only: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''};` : ''}${extra.length ? ` in the image only: ${extra.slice(0, 10).join(', ')}${extra.length > 10 ? ', …' : ''}` : ''}`);
+          throw new VerifyError(
+            `the SBOM does not match the package database in the image:${missing.length ? ` in the SBOM only: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''};` : ''}${extra.length ? ` in the image only: ${extra.slice(0, 10).join(', ')}${extra.length > 10 ? ', …' : ''}` : ''}`,
+          );
         }
         packages = inSbom.size;
       }
-      manifests.push({ digest, platform, kind, signedBy: signed.key.source, attestations: types, ...(packages !== undefined ? { packages } : {}) });
-      o.log?.(`${where}: signature verified (${signed.key.source}, ${signed.via}); attestations ${types.join(', ') || 'none'}${packages !== undefined ? `; SBOM = package database (${packages} packages)` : ''}`);
+      manifests.push({
+        digest,
+        platform,
+        kind,
+        signedBy: signed.key.source,
+        attestations: types,
+        ...(packages !== undefined ? { packages } : {}),
+      });
+      o.log?.(
+        `${where}: signature verified (${signed.key.source}, ${signed.via}); attestations ${types.join(', ') || 'none'}${packages !== undefined ? `; SBOM = package database (${packages} packages)` : ''}`,
+      );
     } catch (err) {
       if (err instanceof VerifyError) fail(`${where}: ${err.message}`);
       throw err;
     }
   };
-  const parsed = JSON.parse(top.body.toString('utf8')) as { manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[] };
+  const parsed = JSON.parse(top.body.toString('utf8')) as {
+    manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[];
+  };
   if (Array.isArray(parsed.manifests)) {
     await check(top.digest, null, 'index');
     for (const m of parsed.manifests) {
@@ -117,7 +135,8 @@ function parseRef(ref: string): { registry: string; repo: string; reference: str
   const [name, digest] = at >= 0 ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, null];
   const slash = name.indexOf('/');
   const host = slash > 0 ? name.slice(0, slash) : '';
-  if (!host || !/[.:]|^localhost$/.test(host)) throw new ImgsdkError('USAGE', `verify: "${ref}" names no registry (host[:port]/repository[:tag|@sha256:…])`);
+  if (!host || !/[.:]|^localhost$/.test(host))
+    throw new ImgsdkError('USAGE', `verify: "${ref}" names no registry (host[:port]/repository[:tag|@sha256:…])`);
   let repo = name.slice(slash + 1);
   let reference = digest ?? 'latest';
   if (!digest) {

@@ -133,7 +133,11 @@ export async function ensureDebianBuilder(engine: Engine, def: BuilderDef, opts:
 }
 
 /** {@link ensureDebianBuilder}, with the builder image's key (its .deb cache is named after it). */
-export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, opts: EnsureBuilderOptions = {}): Promise<{ ref: string; key: string }> {
+export async function ensureDebianBuilderImage(
+  engine: Engine,
+  def: BuilderDef,
+  opts: EnsureBuilderOptions = {},
+): Promise<{ ref: string; key: string }> {
   if (def.platforms) {
     // A builder naming platforms (as lock and shell see it) means one of them: the host's when it has it.
     const platform = opts.platform ?? (def.platforms.includes(hostPlatform()) ? hostPlatform() : def.platforms[0]);
@@ -150,9 +154,18 @@ export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, 
   const src = deb.source;
   const run = { log, signal: opts.signal };
   // A `from` image behind a tag: the builder follows it (from-image.ts).
-  const fromId = src.kind === 'pull'
-    ? await fromImageId(engine, def.id, src.image, { log, pull: (image) => guarded(def.id, opts.signal, engine.pullImage(image, (e) => e.status && log(`pull: ${[e.id, e.status, e.progress].filter(Boolean).join(' ')}`))) })
-    : null;
+  const fromId =
+    src.kind === 'pull'
+      ? await fromImageId(engine, def.id, src.image, {
+          log,
+          pull: (image) =>
+            guarded(
+              def.id,
+              opts.signal,
+              engine.pullImage(image, (e) => e.status && log(`pull: ${[e.id, e.status, e.progress].filter(Boolean).join(' ')}`)),
+            ),
+        })
+      : null;
   const stale = existing && existing.labels[LABEL_KEY] === key ? staleFrom(existing, src.kind === 'pull' ? src.image : null, fromId) : null;
   if (stale) log(`builder ${def.id}: ${stale}: setting it up again`);
   if (existing && existing.labels[LABEL_KEY] === key && !stale && !opts.force) {
@@ -177,13 +190,22 @@ export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, 
   switch (src.kind) {
     case 'mmdebstrap':
       log(`builder ${def.id}: bootstrapping ${deb.suite} (${src.variant}) with mmdebstrap from ${deb.mirror}`);
-      await importMmdebstrap(engine, {
-        suite: deb.suite, mirror: deb.mirror, variant: src.variant, include: src.include,
-        // The builder is patched like its images: the suite, -updates and -security.
-        sources: debianSources({ ...deb, sources: [] }),
-        aptopts: deb.snapshot ? ['Acquire::Check-Valid-Until "false";'] : [],
-        platform: opts.platform,
-      }, ref, changes, run);
+      await importMmdebstrap(
+        engine,
+        {
+          suite: deb.suite,
+          mirror: deb.mirror,
+          variant: src.variant,
+          include: src.include,
+          // The builder is patched like its images: the suite, -updates and -security.
+          sources: debianSources({ ...deb, sources: [] }),
+          aptopts: deb.snapshot ? ['Acquire::Check-Valid-Until "false";'] : [],
+          platform: opts.platform,
+        },
+        ref,
+        changes,
+        run,
+      );
       break;
     case 'rootfs':
       log(`builder ${def.id}: importing ${src.path}`);
@@ -203,7 +225,11 @@ export async function ensureDebianBuilderImage(engine: Engine, def: BuilderDef, 
 }
 
 /** A builder image in the engine whose key is `key`, under whatever id it was made. */
-async function sameBuilder(engine: Engine, key: string, fromId: string | null): Promise<{ id: string; repoTags: readonly string[] } | null> {
+async function sameBuilder(
+  engine: Engine,
+  key: string,
+  fromId: string | null,
+): Promise<{ id: string; repoTags: readonly string[] } | null> {
   const found = await engine.listImages({ label: `${LABEL_KEY}=${key}` });
   // An image made from a builder (a committed container, a Dockerfile's FROM) inherits its
   // labels, packages and all: only an image tagged as a builder of this key is a twin.
@@ -234,9 +260,13 @@ export async function importMmdebstrap(
 ): Promise<string> {
   const who = `builder ${repoTag}`;
   if (!(await zx().which('mmdebstrap', { nothrow: true }))) {
-    throw new BuildError(repoTag, 'mmdebstrap is not installed on this host: `apt-get install mmdebstrap`, or use a rootfs or pull source', {
-      phase: 'builder',
-    });
+    throw new BuildError(
+      repoTag,
+      'mmdebstrap is not installed on this host: `apt-get install mmdebstrap`, or use a rootfs or pull source',
+      {
+        phase: 'builder',
+      },
+    );
   }
   if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
   const include = spec.include.length ? [`--include=${spec.include.join(',')}`] : [];
@@ -246,7 +276,13 @@ export async function importMmdebstrap(
   const arch = foreign ? [`--arch=${foreign.debianArch}`] : [];
   const merged = mergedUsrHook(opts.log);
   // zx keeps all output in memory by default; a rootfs tar must not be.
-  const discard = { length: 0, push: () => 0, join: () => '', reduce: <U>(_f: unknown, init: U) => init, [Symbol.iterator]: () => [][Symbol.iterator]() };
+  const discard = {
+    length: 0,
+    push: () => 0,
+    join: () => '',
+    reduce: <U>(_f: unknown, init: U) => init,
+    [Symbol.iterator]: () => [][Symbol.iterator](),
+  };
   const stderr: string[] = [];
   // mmdebstrap's temp files (gpghome, chroot) in a directory of this run, in memory
   // when the host has room (tmpdirs.ts): removed after it, and swept by the next run
@@ -277,7 +313,9 @@ export async function importMmdebstrap(
       return out;
     });
     // Another platform's rootfs is loaded with a config naming it (engines before Docker 23 ignore import's platform).
-    const imported = foreign ? loadForeignRootfs(engine, body, repoTag, changes, foreign.name) : engine.importImage(body, repoTag, { changes });
+    const imported = foreign
+      ? loadForeignRootfs(engine, body, repoTag, changes, foreign.name)
+      : engine.importImage(body, repoTag, { changes });
     // An engine that gave up stops reading: mmdebstrap would block on a full pipe.
     imported.catch(() => {
       body.destroy();
@@ -291,9 +329,13 @@ export async function importMmdebstrap(
     if (opts.signal?.aborted) throw new CancelledError(`cancelled: ${who}`);
     if (p.status === 'fulfilled' && p.value.exitCode !== 0) {
       const tail = stderr.join('').trim().split('\n').slice(-15).join('\n');
-      throw new BuildError(repoTag, `mmdebstrap --variant=${spec.variant} ${arch.join('')}${arch.length ? ' ' : ''}${spec.suite} ${spec.mirror} failed (exit ${p.value.exitCode}):\n${tail}`, {
-        phase: 'builder',
-      });
+      throw new BuildError(
+        repoTag,
+        `mmdebstrap --variant=${spec.variant} ${arch.join('')}${arch.length ? ' ' : ''}${spec.suite} ${spec.mirror} failed (exit ${p.value.exitCode}):\n${tail}`,
+        {
+          phase: 'builder',
+        },
+      );
     }
     if (i.status === 'rejected') throw i.reason;
     if (p.status === 'rejected') throw p.reason;

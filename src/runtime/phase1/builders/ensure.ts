@@ -44,7 +44,10 @@ export async function ensureBuilder(engine: Engine, def: BuilderDef, key: string
     const { ref, key: imageKey } = await ensureDebianBuilderImage(engine, def, common);
     return { ref, mounts: [aptCacheMount(imageKey)] };
   };
-  const image = def.kind === 'debian' ? await debianImage() : await ensureGentooBuilder(engine, def, key, { ...common, cacheDir: join(opts.stateRoot, 'downloads') });
+  const image =
+    def.kind === 'debian'
+      ? await debianImage()
+      : await ensureGentooBuilder(engine, def, key, { ...common, cacheDir: join(opts.stateRoot, 'downloads') });
   // Shared with other apps on the engine: `clean` removes it only when no other known user remains.
   await recordUses(opts.usersDir ?? usersDirOf(), opts.stateRoot, { builders: [def.id], volumes: image.mounts.map((m) => m.volume) });
   return image;

@@ -31,12 +31,18 @@ export function builderConfig(changes: readonly string[], platform: string, diff
     const [, verb, rest] = /^(\w+)\s+(.*)$/s.exec(c) ?? [];
     if (verb === 'ENV') config.Env.push(rest.includes('=') ? rest : rest.replace(/\s+/, '='));
     else if (verb === 'CMD') config.Cmd = rest.startsWith('[') ? (JSON.parse(rest) as string[]) : ['/bin/sh', '-c', rest];
-    else if (verb === 'LABEL') for (const m of rest.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S+)/g)) config.Labels[m[1]] = m[2].startsWith('"') ? (JSON.parse(m[2]) as string) : m[2];
+    else if (verb === 'LABEL')
+      for (const m of rest.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S+)/g))
+        config.Labels[m[1]] = m[2].startsWith('"') ? (JSON.parse(m[2]) as string) : m[2];
     else throw new ImgsdkError('INTERNAL', `builder config: change "${c}" is not ENV, CMD or LABEL`);
   }
   const json = canonicalJson({
-    architecture: p.arch, os: p.os, ...(p.variant ? { variant: p.variant } : {}),
-    created: '1970-01-01T00:00:00Z', config, rootfs: { type: 'layers', diff_ids: [diffId] },
+    architecture: p.arch,
+    os: p.os,
+    ...(p.variant ? { variant: p.variant } : {}),
+    created: '1970-01-01T00:00:00Z',
+    config,
+    rootfs: { type: 'layers', diff_ids: [diffId] },
     history: [{ created: '1970-01-01T00:00:00Z', created_by: 'imgsdk: builder rootfs' }],
   });
   return { json, digest: sha256Digest(json) };
@@ -46,7 +52,13 @@ export function builderConfig(changes: readonly string[], platform: string, diff
  * Loads the rootfs tar `body` as `repoTag`, an image of `platform`; returns its id.
  * Rejects (leaving nothing tagged) when the body errors or the engine refuses it.
  */
-export async function loadForeignRootfs(engine: Engine, body: Readable, repoTag: string, changes: readonly string[], platform: string): Promise<string> {
+export async function loadForeignRootfs(
+  engine: Engine,
+  body: Readable,
+  repoTag: string,
+  changes: readonly string[],
+  platform: string,
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'imgsdk-rootfs-'));
   try {
     const path = join(dir, 'layer.tar');

@@ -11,7 +11,6 @@ import type { Engine, ImageInfo } from '../../engine/engine';
 import { LABEL_BUILDER_FROM } from '../../../contract/labels';
 import { shortKey } from '../../../contract/names';
 
-
 /**
  * The id of the image behind `image` in the engine, pulled first when the engine
  * lacks it (the progress as `pull: …` lines).
@@ -27,7 +26,10 @@ export async function fromImageId(
   let info = await engine.inspectImage(image);
   if (!info) {
     log(`builder ${builder}: pulling ${image}`);
-    await (opts.pull ?? ((ref) => engine.pullImage(ref, (e) => e.status && log(`pull: ${[e.id, e.status, e.progress].filter(Boolean).join(' ')}`))))(image);
+    await (
+      opts.pull ??
+      ((ref) => engine.pullImage(ref, (e) => e.status && log(`pull: ${[e.id, e.status, e.progress].filter(Boolean).join(' ')}`)))
+    )(image);
     info = await engine.inspectImage(image);
   }
   if (!info) throw new BuildError(builder, `${image} is not in the engine after pulling it`, { phase: 'builder' });

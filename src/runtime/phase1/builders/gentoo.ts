@@ -47,9 +47,9 @@ export interface GentooBuilder {
  * made through FEATURES only: `--buildpkg` among the options would override a
  * package's own `FEATURES="-buildpkg"` from package.env.
  */
-export const BUILDER_FEATURES = '-sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox binpkg-multi-instance buildpkg nodoc noinfo noman';
+export const BUILDER_FEATURES =
+  '-sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox binpkg-multi-instance buildpkg nodoc noinfo noman';
 export const BUILDER_EMERGE_OPTS = '--usepkg --binpkg-respect-use=y';
-
 
 /**
  * The shell run once in a fresh stage3 to make it a builder: appends imgsdk's
@@ -65,7 +65,9 @@ export function builderSetupScript(def: BuilderDef): string {
     `EMERGE_DEFAULT_OPTS="\${EMERGE_DEFAULT_OPTS} ${BUILDER_EMERGE_OPTS}"`,
     'PKGDIR="/var/cache/binpkgs"',
     'DISTDIR="/var/cache/distfiles"',
-    ...Object.keys(g.makeConf).sort().map((k) => `${k}=${quoteMakeConfValue(g.makeConf[k])}`),
+    ...Object.keys(g.makeConf)
+      .sort()
+      .map((k) => `${k}=${quoteMakeConfValue(g.makeConf[k])}`),
   ];
   const lines = [
     '#!/bin/sh',
@@ -92,7 +94,12 @@ function shq(s: string): string {
  * finished.
  * @example const { ref, mounts } = await ensureGentooBuilder(engine, bob.def, key, { log: console.log });
  */
-export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: string, opts: EnsureGentooOptions = {}): Promise<GentooBuilder> {
+export async function ensureGentooBuilder(
+  engine: Engine,
+  def: BuilderDef,
+  key: string,
+  opts: EnsureGentooOptions = {},
+): Promise<GentooBuilder> {
   const g = def.gentoo;
   if (def.kind !== 'gentoo' || !g) throw new BuildError(def.id, 'not a Gentoo builder', { phase: 'builder' });
   const log = opts.log ?? (() => undefined);
@@ -111,11 +118,22 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
     if (g.from) {
       base = g.from;
     } else {
-      base = await ensureStage3Image(engine, { mirror: g.mirror, flavour: g.stage3, date: g.date, gpgKey: g.gpgKey }, { cacheDir, log, signal: opts.signal, id: def.id });
+      base = await ensureStage3Image(
+        engine,
+        { mirror: g.mirror, flavour: g.stage3, date: g.date, gpgKey: g.gpgKey },
+        { cacheDir, log, signal: opts.signal, id: def.id },
+      );
       date = splitRepoTag(base).tag;
     }
   }
-  const snapshot = await ensurePortageSnapshot(engine, def.id, g.portage, { runner: base, mirror: g.mirror, gpgKey: g.gpgKey, cacheDir, log, signal: opts.signal });
+  const snapshot = await ensurePortageSnapshot(engine, def.id, g.portage, {
+    runner: base,
+    mirror: g.mirror,
+    gpgKey: g.gpgKey,
+    cacheDir,
+    log,
+    signal: opts.signal,
+  });
   const mounts = builderMounts(snapshot, def.id);
   if (upToDate) {
     log(`builder ${def.id}: ${ref} is up to date`);
@@ -132,13 +150,24 @@ export async function ensureGentooBuilder(engine: Engine, def: BuilderDef, key: 
   await engine.withContainer(
     {
       // By id: the tag may move while the builder is set up.
-      image: fromId ?? base, cmd: ['/bin/sh', '/imgsdk/setup.sh'], signal: opts.signal,
-      labels: { [LABEL_BUILDER]: def.id }, mounts: [{ volume: snapshot, target: PORTAGE_TREE, readOnly: true }],
+      image: fromId ?? base,
+      cmd: ['/bin/sh', '/imgsdk/setup.sh'],
+      signal: opts.signal,
+      labels: { [LABEL_BUILDER]: def.id },
+      mounts: [{ volume: snapshot, target: PORTAGE_TREE, readOnly: true }],
     },
     async (c) => {
       await c.putArchive('/imgsdk', await tarOf([{ name: 'setup.sh', data: script, mode: 0o755 }]));
-      const code = await c.run({ onOutput: (chunk) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(l)) });
-      if (code !== 0) throw new BuildError(def.id, `setting up the builder from ${base} failed (exit ${code}):\n${c.tail()}`, { phase: 'builder' });
+      const code = await c.run({
+        onOutput: (chunk) =>
+          chunk
+            .toString('utf8')
+            .split('\n')
+            .filter(Boolean)
+            .forEach((l) => log(l)),
+      });
+      if (code !== 0)
+        throw new BuildError(def.id, `setting up the builder from ${base} failed (exit ${code}):\n${c.tail()}`, { phase: 'builder' });
       // Flattened into one layer: the setup is small, and an import is the only way to label it.
       const platform = normalizePlatform(def.arch);
       // An arm64 builder is loaded with a config naming arm64 (engines before Docker 23 ignore import's platform).

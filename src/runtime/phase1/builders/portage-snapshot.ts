@@ -22,8 +22,7 @@ export const SNAPSHOT_MARKER = '.imgsdk-snapshot';
 
 /** How a builder's `portage` option is read. */
 export type SnapshotSource =
-  | { readonly kind: 'image'; readonly image: string }
-  | { readonly kind: 'tarball'; readonly date: string; readonly url: string };
+  { readonly kind: 'image'; readonly image: string } | { readonly kind: 'tarball'; readonly date: string; readonly url: string };
 
 /**
  * `latest` and dates name a mirror's `snapshots/portage-<date>.tar.xz` (`latest`
@@ -95,7 +94,11 @@ export async function ensurePortageSnapshot(engine: Engine, id: string, portage:
     const file = await fetchSnapshot(src, opts);
     log(`portage: filling volume ${volume} from ${file}`);
     await fill(
-      engine, opts.runner, volume, src.date, opts.signal,
+      engine,
+      opts.runner,
+      volume,
+      src.date,
+      opts.signal,
       async (c) => c.putArchive('/imgsdk/snapshot', await fileTar('portage.tar', file)),
       `tar -xf /imgsdk/snapshot/portage.tar -C ${PORTAGE_TREE} --strip-components=1 --no-same-owner`,
     );
@@ -127,7 +130,8 @@ async function fetchSnapshot(src: Extract<SnapshotSource, { kind: 'tarball' }>, 
   }
   if (opts.gpgKey !== null) {
     const sig = await fetchText(`${src.url}.gpgsig`, opts.signal);
-    if (sig === null) throw new FetchError('INTEGRITY', `a gpgKey is configured but ${src.url}.gpgsig does not exist`, { url: `${src.url}.gpgsig` });
+    if (sig === null)
+      throw new FetchError('INTEGRITY', `a gpgKey is configured but ${src.url}.gpgsig does not exist`, { url: `${src.url}.gpgsig` });
     await writeFile(`${path}.gpgsig`, sig);
     await gpgVerifyDetached(opts.gpgKey, `${path}.gpgsig`, path);
   }
@@ -161,8 +165,11 @@ async function fill(
 ): Promise<void> {
   // Emptied in its own run first: a new tree must not merge with a previous, partial one.
   const clear = await engine.runContainer({
-    image: runner, cmd: ['/bin/sh', '-c', `find ${PORTAGE_TREE} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`],
-    mounts: [{ volume, target: PORTAGE_TREE }], network: 'none', signal,
+    image: runner,
+    cmd: ['/bin/sh', '-c', `find ${PORTAGE_TREE} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`],
+    mounts: [{ volume, target: PORTAGE_TREE }],
+    network: 'none',
+    signal,
   });
   if (clear.exitCode !== 0) throw new EngineError(`cannot empty volume ${volume}:\n${clear.tail}`);
   const script = `set -e; ${extract}; rm -rf /imgsdk/snapshot; printf '%s' "$1" > ${PORTAGE_TREE}/${SNAPSHOT_MARKER}`;
@@ -192,7 +199,9 @@ export async function currentBuilderVolumes(engine: Engine, def: BuilderDef, now
     const info = await engine.inspectImage(src.image);
     if (info) snapshot = snapshotVolume(shortKey(info.id.replace(/^sha256:/, '')));
   }
-  return builderMounts(snapshot ?? '', def.id).map((m) => m.volume).filter(Boolean);
+  return builderMounts(snapshot ?? '', def.id)
+    .map((m) => m.volume)
+    .filter(Boolean);
 }
 
 /** The named volumes phase 1 mounts into a Gentoo builder container. */

@@ -24,7 +24,6 @@ import { LABEL_OWNED, LABEL_STAGE3, LABEL_STAGE3_DATE, LABEL_STAGE3_SHA512 } fro
 // Loaded when first needed: zx costs ~150 ms at start-up.
 const zx = (): typeof Zx => require('zx') as typeof Zx;
 
-
 /** Where a stage3 comes from. */
 export interface Stage3Spec {
   /** Mirror base URL, e.g. `https://distfiles.gentoo.org`. */
@@ -144,7 +143,11 @@ async function get(url: string, signal?: AbortSignal): Promise<Response> {
     return await fetch(url, { signal, redirect: 'follow' });
   } catch (err) {
     if (signal?.aborted) throw new CancelledError(`cancelled: GET ${url}`);
-    throw new FetchError('FETCH', `GET ${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`, { cause: err, url });
+    throw new FetchError(
+      'FETCH',
+      `GET ${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`,
+      { cause: err, url },
+    );
   }
 }
 
@@ -193,7 +196,12 @@ export async function latestStage3(mirror: string, flavour: string, signal?: Abo
 }
 
 /** Where a stage3 of a given date lives (the name of the first candidate that has a DIGESTS file). */
-async function datedStage3(mirror: string, flavour: string, date: string, signal?: AbortSignal): Promise<{ release: Stage3Release; digests: string }> {
+async function datedStage3(
+  mirror: string,
+  flavour: string,
+  date: string,
+  signal?: AbortSignal,
+): Promise<{ release: Stage3Release; digests: string }> {
   const base = autobuildsUrl(mirror, flavour);
   const tried: string[] = [];
   for (const name of flavourCandidates(flavour)) {
@@ -221,7 +229,12 @@ export async function fetchStage3(spec: Stage3Spec, opts: FetchOptions): Promise
     release = await latestStage3(spec.mirror, spec.flavour, opts.signal);
     log(`stage3 ${spec.flavour}: latest is ${release.date}`);
     const t = await fetchText(`${release.url}.DIGESTS`, opts.signal);
-    if (t === null) throw new FetchError('INTEGRITY', `stage3 ${spec.flavour}: ${release.url}.DIGESTS: not found; refusing a stage3 that cannot be checked`, { url: `${release.url}.DIGESTS` });
+    if (t === null)
+      throw new FetchError(
+        'INTEGRITY',
+        `stage3 ${spec.flavour}: ${release.url}.DIGESTS: not found; refusing a stage3 that cannot be checked`,
+        { url: `${release.url}.DIGESTS` },
+      );
     digestsText = t;
   } else {
     ({ release, digests: digestsText } = await datedStage3(spec.mirror, spec.flavour, spec.date, opts.signal));
@@ -242,7 +255,12 @@ export async function fetchStage3(spec: Stage3Spec, opts: FetchOptions): Promise
     log(`stage3 ${spec.flavour}: no gpgKey configured, checking SHA512 only`);
   }
   const want = parseDigests(trusted, file).sha512;
-  if (!want) throw new FetchError('INTEGRITY', `stage3 ${spec.flavour}: ${release.url}.DIGESTS has no SHA512 hash for ${file}; refusing a stage3 that cannot be checked`, { url: `${release.url}.DIGESTS` });
+  if (!want)
+    throw new FetchError(
+      'INTEGRITY',
+      `stage3 ${spec.flavour}: ${release.url}.DIGESTS has no SHA512 hash for ${file}; refusing a stage3 that cannot be checked`,
+      { url: `${release.url}.DIGESTS` },
+    );
 
   const path = join(dir, file);
   let got = (await stat(path).catch(() => null)) ? await sha512File(path) : null;
@@ -253,11 +271,20 @@ export async function fetchStage3(spec: Stage3Spec, opts: FetchOptions): Promise
   } else log(`stage3 ${spec.flavour}: ${file} is cached`);
   if (got !== want) {
     await rm(path, { force: true });
-    throw new FetchError('INTEGRITY', `stage3 ${spec.flavour}: ${file}: SHA512 ${got} does not match its DIGESTS (${want}); the download was removed`, { url: release.url });
+    throw new FetchError(
+      'INTEGRITY',
+      `stage3 ${spec.flavour}: ${file}: SHA512 ${got} does not match its DIGESTS (${want}); the download was removed`,
+      { url: release.url },
+    );
   }
   if (spec.gpgKey !== null && !signed) {
     const asc = await fetchText(`${release.url}.asc`, opts.signal);
-    if (asc === null) throw new FetchError('INTEGRITY', `stage3 ${spec.flavour}: a gpgKey is configured but ${release.url}.DIGESTS is not signed and there is no ${file}.asc`, { url: release.url });
+    if (asc === null)
+      throw new FetchError(
+        'INTEGRITY',
+        `stage3 ${spec.flavour}: a gpgKey is configured but ${release.url}.DIGESTS is not signed and there is no ${file}.asc`,
+        { url: release.url },
+      );
     await writeFile(`${path}.asc`, asc);
     await gpgVerifyDetached(spec.gpgKey, `${path}.asc`, path);
     signed = true;
@@ -269,13 +296,18 @@ export async function fetchStage3(spec: Stage3Spec, opts: FetchOptions): Promise
 /** Runs gpg in a throwaway home with only `key` imported. */
 async function withKeyring<T>(key: string, fn: (home: string) => Promise<T>): Promise<T> {
   if (!(await zx().which('gpg', { nothrow: true }))) {
-    throw new FetchError('INTEGRITY', 'a gpgKey is configured but gpg is not installed on this host (`apt-get install gpg`); refusing to skip the signature check');
+    throw new FetchError(
+      'INTEGRITY',
+      'a gpgKey is configured but gpg is not installed on this host (`apt-get install gpg`); refusing to skip the signature check',
+    );
   }
   const home = await mkdtemp(join(tmpdir(), 'imgsdk-gpg-'));
   try {
-    const armored = key.includes('-----BEGIN PGP') ? key : await readFile(key, 'utf8').catch((e: Error) => {
-      throw new FetchError('INTEGRITY', `gpgKey: cannot read ${key}: ${e.message}`, { cause: e });
-    });
+    const armored = key.includes('-----BEGIN PGP')
+      ? key
+      : await readFile(key, 'utf8').catch((e: Error) => {
+          throw new FetchError('INTEGRITY', `gpgKey: cannot read ${key}: ${e.message}`, { cause: e });
+        });
     await writeFile(join(home, 'key.asc'), armored);
     const imp = await zx().$({ quiet: true, nothrow: true })`gpg --batch --homedir ${home} --import ${join(home, 'key.asc')}`;
     if (imp.exitCode !== 0) throw new FetchError('INTEGRITY', `gpgKey could not be imported: ${imp.stderr.trim()}`);
@@ -291,7 +323,10 @@ export async function gpgVerifyClearsigned(key: string, file: string): Promise<s
     const out = join(home, 'verified.txt');
     const r = await zx().$({ quiet: true, nothrow: true })`gpg --batch --homedir ${home} --status-fd 1 --output ${out} --decrypt ${file}`;
     if (r.exitCode !== 0 || !/^\[GNUPG:\] VALIDSIG /m.test(r.stdout)) {
-      throw new FetchError('INTEGRITY', `GPG signature of ${basename(file)} does not verify with the configured key: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+      throw new FetchError(
+        'INTEGRITY',
+        `GPG signature of ${basename(file)} does not verify with the configured key: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`,
+      );
     }
     return readFile(out, 'utf8');
   });
@@ -302,7 +337,10 @@ export async function gpgVerifyDetached(key: string, sig: string, file: string):
   await withKeyring(key, async (home) => {
     const r = await zx().$({ quiet: true, nothrow: true })`gpg --batch --homedir ${home} --status-fd 1 --verify ${sig} ${file}`;
     if (r.exitCode !== 0 || !/^\[GNUPG:\] VALIDSIG /m.test(r.stdout)) {
-      throw new FetchError('INTEGRITY', `GPG signature ${basename(sig)} does not verify ${basename(file)} with the configured key: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+      throw new FetchError(
+        'INTEGRITY',
+        `GPG signature ${basename(sig)} does not verify ${basename(file)} with the configured key: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`,
+      );
     }
   });
 }
@@ -325,7 +363,10 @@ export async function ensureStage3Image(engine: Engine, spec: Stage3Spec, opts: 
   } catch (err) {
     if (err instanceof CancelledError) throw err;
     const message = (err as Error).message;
-    throw new BuildError(who, message.startsWith('stage3 ') ? message : `stage3 ${spec.flavour}: ${message}`, { cause: err, phase: 'builder' });
+    throw new BuildError(who, message.startsWith('stage3 ') ? message : `stage3 ${spec.flavour}: ${message}`, {
+      cause: err,
+      phase: 'builder',
+    });
   }
   const ref = stage3Ref(spec.flavour, v.date);
   const existing = await engine.inspectImage(ref);
@@ -353,6 +394,10 @@ function decompressed(path: string): Readable {
   const out = new PassThrough();
   child.stdout.pipe(out, { end: false });
   child.on('error', (e) => out.destroy(e));
-  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new FetchError('INTEGRITY', `${tool} -dc ${path} exited ${code} (a damaged stage3 tarball?): ${err.trim()}`))));
+  child.on('close', (code) =>
+    code === 0
+      ? out.end()
+      : out.destroy(new FetchError('INTEGRITY', `${tool} -dc ${path} exited ${code} (a damaged stage3 tarball?): ${err.trim()}`)),
+  );
   return out;
 }

@@ -47,7 +47,10 @@ export const MEMORY_TMP_MIN_FREE = 2 * 1024 ** 3;
 export function memoryTmpBase(kind: string, env: NodeJS.ProcessEnv, mounts: string, shmFree: number | null): string {
   const fallback = join(tmpdir(), `imgsdk-${kind}`);
   if (env.TMPDIR) return fallback;
-  const shm = mounts.split('\n').map((l) => l.split(' ')).find((f) => f[1] === '/dev/shm');
+  const shm = mounts
+    .split('\n')
+    .map((l) => l.split(' '))
+    .find((f) => f[1] === '/dev/shm');
   if (!shm || shm[2] !== 'tmpfs' || (shm[3] ?? '').split(',').includes('noexec')) return fallback;
   return shmFree !== null && shmFree >= MEMORY_TMP_MIN_FREE ? `/dev/shm/imgsdk-${kind}` : fallback;
 }
@@ -55,7 +58,10 @@ export function memoryTmpBase(kind: string, env: NodeJS.ProcessEnv, mounts: stri
 /** {@link privateTmpdir} under {@link memoryTmpBase} of this host. */
 export async function privateMemoryTmpdir(kind: string): Promise<PrivateTmpdir> {
   const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
-  const free = await statfs('/dev/shm').then((s) => s.bavail * s.bsize, () => null);
+  const free = await statfs('/dev/shm').then(
+    (s) => s.bavail * s.bsize,
+    () => null,
+  );
   const base = memoryTmpBase(kind, process.env, mounts, free);
   // A dead run of when the memory had no room (or TMPDIR was set) left its files there.
   const other = join(tmpdir(), `imgsdk-${kind}`);
@@ -82,7 +88,9 @@ export async function sweepDead(base: string): Promise<string[]> {
 async function removeUnlessMounted(dir: string): Promise<boolean> {
   const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
   // /proc/self/mounts escapes spaces and tabs as octal.
-  const points = mounts.split('\n').map((l) => (l.split(' ')[1] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
+  const points = mounts
+    .split('\n')
+    .map((l) => (l.split(' ')[1] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
   if (points.some((p) => p === dir || p.startsWith(`${dir}/`))) return false;
   await rm(dir, { recursive: true, force: true });
   return true;

@@ -56,7 +56,9 @@ export async function fakeRegistry(o: { readonly referrers: boolean }): Promise<
         const j = JSON.parse(v.body.toString('utf8')) as { subject?: { digest: string }; artifactType?: string };
         return j.subject?.digest === m![2] ? [{ mediaType: v.type, digest: d, size: v.body.length, artifactType: j.artifactType }] : [];
       });
-      return send(200, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: list }), { 'Content-Type': 'application/vnd.oci.image.index.v1+json' });
+      return send(200, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: list }), {
+        'Content-Type': 'application/vnd.oci.image.index.v1+json',
+      });
     }
     m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
     if (m && req.method === 'PUT') {
@@ -68,7 +70,9 @@ export async function fakeRegistry(o: { readonly referrers: boolean }): Promise<
     if (m) {
       const d = m[2].startsWith('sha256:') ? m[2] : tags.get(`${m[1]}:${m[2]}`);
       const v = d ? manifests.get(d) : undefined;
-      return v ? send(200, v.body, { 'Content-Type': v.type, 'Content-Length': String(v.body.length), 'Docker-Content-Digest': d! }) : send(404, '{}');
+      return v
+        ? send(200, v.body, { 'Content-Type': v.type, 'Content-Length': String(v.body.length), 'Docker-Content-Digest': d! })
+        : send(404, '{}');
     }
     send(404);
   });

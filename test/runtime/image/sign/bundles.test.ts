@@ -1,19 +1,38 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertBundle, bundleFromJSON, bundleToJSON, isBundleWithDsseEnvelope, isBundleWithMessageSignature, isBundleWithPublicKey } from '@sigstore/bundle';
-import { BUNDLE_MEDIA_TYPE, PREDICATE, readSimpleSigning, signMessage, signStatement, simpleSigningPayload, statement, verifyBundle } from '../../../../src/runtime/image/sign/bundles';
+import {
+  assertBundle,
+  bundleFromJSON,
+  bundleToJSON,
+  isBundleWithDsseEnvelope,
+  isBundleWithMessageSignature,
+  isBundleWithPublicKey,
+} from '@sigstore/bundle';
+import {
+  BUNDLE_MEDIA_TYPE,
+  PREDICATE,
+  readSimpleSigning,
+  signMessage,
+  signStatement,
+  simpleSigningPayload,
+  statement,
+  verifyBundle,
+} from '../../../../src/runtime/image/sign/bundles';
 import { keySigner, trustedKeys } from '../../../../src/runtime/image/sign/keys';
 
 const pemPair = () => {
   const p = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { priv: p.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, pub: p.publicKey.export({ type: 'spki', format: 'pem' }) as string };
+  return {
+    priv: p.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    pub: p.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+  };
 };
 const ours = pemPair();
 const theirs = pemPair();
 const digest = `sha256:${'ab'.repeat(32)}`;
 
-test('an image signature is a v0.3 bundle with a key hint and a message signature over cosign\'s simple-signing payload', async () => {
+test("an image signature is a v0.3 bundle with a key hint and a message signature over cosign's simple-signing payload", async () => {
   const payload = simpleSigningPayload('127.0.0.1:5000/acme/web', digest);
   assert.equal(readSimpleSigning(payload), { reference: '127.0.0.1:5000/acme/web', digest });
   const { bundle } = await signMessage(await keySigner(ours.priv), payload);
@@ -36,7 +55,7 @@ test('a message signature fails for another payload and for a key that is not tr
   assert.throws(() => verifyBundle(bundle, theirKeys, payload), /which is not trusted/);
 });
 
-test('an attestation is an in-toto statement in a DSSE envelope, verified by Sigstore\'s verifier; a changed payload fails', async () => {
+test("an attestation is an in-toto statement in a DSSE envelope, verified by Sigstore's verifier; a changed payload fails", async () => {
   const stmt = statement([{ name: 'r/acme/web', digest }], PREDICATE.sbom, { spdxVersion: 'SPDX-2.3' });
   const bundle = await signStatement(await keySigner(ours.priv), stmt);
   const parsed = bundleFromJSON(JSON.parse(bundle));

@@ -48,7 +48,10 @@ test('a private key is trusted as its public half, so --trust-key may name the s
 
 /** The message `f` rejects with, matched against `re`. */
 async function rejects(f: () => Promise<unknown>, re: RegExp): Promise<void> {
-  const err = await f().then(() => null, (e: Error) => e);
+  const err = await f().then(
+    () => null,
+    (e: Error) => e,
+  );
   assert.ok(err, `expected a rejection matching ${re}`);
   assert.match(err!.message, re);
 }

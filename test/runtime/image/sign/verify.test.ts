@@ -21,38 +21,72 @@ import { fakeRegistry, type FakeRegistry } from './_registry';
 
 const pem = () => {
   const p = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { priv: p.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, pub: p.publicKey.export({ type: 'spki', format: 'pem' }) as string };
+  return {
+    priv: p.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    pub: p.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+  };
 };
 const ours = pem();
 const theirs = pem();
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 
-const sbomOf = (pkgs: readonly [string, string][]) => JSON.stringify({
-  spdxVersion: 'SPDX-2.3',
-  packages: pkgs.map(([n, v]) => ({ name: n, versionInfo: v, externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:deb/debian/${n}@${encodeURIComponent(v)}?arch=amd64` }] })),
-});
+const sbomOf = (pkgs: readonly [string, string][]) =>
+  JSON.stringify({
+    spdxVersion: 'SPDX-2.3',
+    packages: pkgs.map(([n, v]) => ({
+      name: n,
+      versionInfo: v,
+      externalRefs: [
+        {
+          referenceCategory: 'PACKAGE-MANAGER',
+          referenceType: 'purl',
+          referenceLocator: `pkg:deb/debian/${n}@${encodeURIComponent(v)}?arch=amd64`,
+        },
+      ],
+    })),
+  });
 /** imgsdk's provenance of the image whose config (image id) is `config`. */
-const provenanceOf = (config: string) => JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'acme/web', digest: { sha256: config.slice(7) } }], predicateType: PREDICATE.provenance, predicate: { buildDefinition: {} } });
+const provenanceOf = (config: string) =>
+  JSON.stringify({
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'acme/web', digest: { sha256: config.slice(7) } }],
+    predicateType: PREDICATE.provenance,
+    predicate: { buildDefinition: {} },
+  });
 const provenance = provenanceOf(`sha256:${'ee'.repeat(32)}`);
 /** The config digest of manifest `digest` in the fake registry. */
-const configOf = (digest: string) => (JSON.parse(reg.manifests.get(digest)!.body.toString()) as { config: { digest: string } }).config.digest;
+const configOf = (digest: string) =>
+  (JSON.parse(reg.manifests.get(digest)!.body.toString()) as { config: { digest: string } }).config.digest;
 
 /** Pushes an image whose one layer holds status.d stanzas of `pkgs`; returns its manifest digest. */
 async function pushImage(client: RegistryClient, repo: string, pkgs: readonly [string, string][], arch: string): Promise<string> {
-  const layer = gzipSync(await tarOf([
-    { name: 'var/lib/dpkg/status.d/' },
-    ...pkgs.map(([n, v]) => ({ name: `var/lib/dpkg/status.d/${n}`, data: Buffer.from(`Package: ${n}\nStatus: install ok installed\nVersion: ${v}\nArchitecture: ${arch}\n`) })),
-  ]));
+  const layer = gzipSync(
+    await tarOf([
+      { name: 'var/lib/dpkg/status.d/' },
+      ...pkgs.map(([n, v]) => ({
+        name: `var/lib/dpkg/status.d/${n}`,
+        data: Buffer.from(`Package: ${n}\nStatus: install ok installed\nVersion: ${v}\nArchitecture: ${arch}\n`),
+      })),
+    ]),
+  );
   const config = Buffer.from(canonicalJson({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
   await client.putBlob(repo, sha256Digest(layer), layer);
   await client.putBlob(repo, sha256Digest(config), config);
-  const m = canonicalJson({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Digest(config), size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256Digest(layer), size: layer.length }] });
+  const m = canonicalJson({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Digest(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256Digest(layer), size: layer.length }],
+  });
   await client.putManifest(repo, sha256Digest(m), m, OCI_MANIFEST);
   return sha256Digest(m);
 }
 
-const pkgs: [string, string][] = [['hello', '2.10-3'], ['libc6', '2.36-9+deb12u9']];
+const pkgs: [string, string][] = [
+  ['hello', '2.10-3'],
+  ['libc6', '2.36-9+deb12u9'],
+];
 let reg: FakeRegistry;
 test.after.each(async () => reg?.close());
 
@@ -62,16 +96,34 @@ for (const referrers of [false, true]) {
     const client = new RegistryClient(reg.address, null);
     const signer = await keySigner(ours.priv);
     const digests = [await pushImage(client, 'team/acme/web', pkgs, 'amd64'), await pushImage(client, 'team/acme/web', pkgs, 'arm64')];
-    for (const d of digests) await signPushed(`${reg.address}/team`, null, 'acme/web', d, signer, { provenance: provenanceOf(configOf(d)), sbom: sbomOf(pkgs) });
-    const index = canonicalJson({ schemaVersion: 2, mediaType: INDEX, manifests: digests.map((d, i) => ({ mediaType: OCI_MANIFEST, digest: d, size: reg.manifests.get(d)!.body.length, platform: { os: 'linux', architecture: ['amd64', 'arm64'][i] } })) });
+    for (const d of digests)
+      await signPushed(`${reg.address}/team`, null, 'acme/web', d, signer, { provenance: provenanceOf(configOf(d)), sbom: sbomOf(pkgs) });
+    const index = canonicalJson({
+      schemaVersion: 2,
+      mediaType: INDEX,
+      manifests: digests.map((d, i) => ({
+        mediaType: OCI_MANIFEST,
+        digest: d,
+        size: reg.manifests.get(d)!.body.length,
+        platform: { os: 'linux', architecture: ['amd64', 'arm64'][i] },
+      })),
+    });
     await client.putManifest('team/acme/web', 'latest', index, INDEX);
     await signPushed(`${reg.address}/team`, null, 'acme/web', sha256Digest(index), signer, null);
 
     const found = await findArtifacts(client, 'team/acme/web', digests[0], 'sig');
-    assert.equal(found.map((f) => f.via), [referrers ? 'referrers' : `${digests[0].replace(':', '-')}.sig`]);
+    assert.equal(
+      found.map((f) => f.via),
+      [referrers ? 'referrers' : `${digests[0].replace(':', '-')}.sig`],
+    );
     const lines: string[] = [];
-    const r = await verifyImage(`${reg.address}/team/acme/web:latest`, await trustedKeys([theirs.pub, ours.pub]), { log: (l) => lines.push(l) });
-    assert.equal(r.manifests.map((m) => m.platform ?? m.kind), ['index', 'linux/amd64', 'linux/arm64']);
+    const r = await verifyImage(`${reg.address}/team/acme/web:latest`, await trustedKeys([theirs.pub, ours.pub]), {
+      log: (l) => lines.push(l),
+    });
+    assert.equal(
+      r.manifests.map((m) => m.platform ?? m.kind),
+      ['index', 'linux/amd64', 'linux/arm64'],
+    );
     for (const m of r.manifests.slice(1)) {
       assert.equal(m.attestations, [PREDICATE.provenance, PREDICATE.sbom]);
       assert.is(m.packages, 2);
@@ -90,7 +142,10 @@ test('verification fails naming the image: the provenance of another image, anot
   await signPushed(reg.address, null, 'acme/web', digest, await keySigner(ours.priv), { provenance, sbom: sbomOf(pkgs) });
   const keys = await trustedKeys([ours.pub]);
   await rejects(() => verifyImage(`${ref}:latest`, keys), /the provenance is not about this image: no subject is its config/);
-  await signPushed(reg.address, null, 'acme/web', digest, await keySigner(ours.priv), { provenance: provenanceOf(configOf(digest)), sbom: sbomOf(pkgs) });
+  await signPushed(reg.address, null, 'acme/web', digest, await keySigner(ours.priv), {
+    provenance: provenanceOf(configOf(digest)),
+    sbom: sbomOf(pkgs),
+  });
   await verifyImage(`${ref}:latest`, keys);
 
   // A verifier that trusts another key.
@@ -108,7 +163,10 @@ test('verification fails naming the image: the provenance of another image, anot
   await client.putBlob('acme/web', sha256Digest(forged), forged);
   att.layers[0] = { ...att.layers[0], digest: sha256Digest(forged), size: forged.length };
   await client.putManifest('acme/web', attTag, JSON.stringify(att), OCI_MANIFEST);
-  await rejects(() => verifyImage(`${ref}:latest`, keys), new RegExp(`attestation ${attTag} of acme/web@${digest}, ${PREDICATE.provenance}: the signature by .* does not verify`));
+  await rejects(
+    () => verifyImage(`${ref}:latest`, keys),
+    new RegExp(`attestation ${attTag} of acme/web@${digest}, ${PREDICATE.provenance}: the signature by .* does not verify`),
+  );
   await client.putManifest('acme/web', attTag, original, OCI_MANIFEST);
   await verifyImage(`${ref}:latest`, keys);
 
@@ -118,15 +176,31 @@ test('verification fails naming the image: the provenance of another image, anot
   await rejects(() => verifyImage(`${ref}:latest`, keys), new RegExp(`${unsigned}.*is not signed`));
 
   // Signed, but its SBOM names a package the image does not have.
-  await signPushed(reg.address, null, 'acme/web', unsigned, await keySigner(ours.priv), { provenance: provenanceOf(configOf(unsigned)), sbom: sbomOf(pkgs) });
-  await rejects(() => verifyImage(`${ref}:latest`, keys), /SBOM does not match the package database in the image: in the SBOM only: deb:libc6@2\.36-9\+deb12u9/);
+  await signPushed(reg.address, null, 'acme/web', unsigned, await keySigner(ours.priv), {
+    provenance: provenanceOf(configOf(unsigned)),
+    sbom: sbomOf(pkgs),
+  });
+  await rejects(
+    () => verifyImage(`${ref}:latest`, keys),
+    /SBOM does not match the package database in the image: in the SBOM only: deb:libc6@2\.36-9\+deb12u9/,
+  );
 });
 
 test('the signed statements are about the pushed manifest; the provenance keeps the image id it was written for', () => {
-  const s = imageStatements('r/acme/web', `sha256:${'ab'.repeat(32)}`, { provenance, sbom: sbomOf(pkgs), vex: JSON.stringify({ '@context': 'https://openvex.dev/ns/v0.2.0', statements: [] }) });
-  assert.equal(s.map((x) => x.predicateType), [PREDICATE.provenance, PREDICATE.sbom, PREDICATE.vex]);
+  const s = imageStatements('r/acme/web', `sha256:${'ab'.repeat(32)}`, {
+    provenance,
+    sbom: sbomOf(pkgs),
+    vex: JSON.stringify({ '@context': 'https://openvex.dev/ns/v0.2.0', statements: [] }),
+  });
+  assert.equal(
+    s.map((x) => x.predicateType),
+    [PREDICATE.provenance, PREDICATE.sbom, PREDICATE.vex],
+  );
   const p = JSON.parse(s[0].statement.toString());
-  assert.equal(p.subject.map((x: { digest: { sha256: string } }) => x.digest.sha256), ['ab'.repeat(32), 'ee'.repeat(32)]);
+  assert.equal(
+    p.subject.map((x: { digest: { sha256: string } }) => x.digest.sha256),
+    ['ab'.repeat(32), 'ee'.repeat(32)],
+  );
 });
 
 const awaitKeys: { theirs: Awaited<ReturnType<typeof trustedKeys>> } = { theirs: [] };
@@ -135,7 +209,10 @@ test.before(async () => {
 });
 
 async function rejects(f: () => Promise<unknown>, re: RegExp): Promise<void> {
-  const err = await f().then(() => null, (e: Error) => e);
+  const err = await f().then(
+    () => null,
+    (e: Error) => e,
+  );
   assert.ok(err, `expected a rejection matching ${re}`);
   assert.match(err!.message, re);
 }

@@ -32,7 +32,16 @@ function def(name: string, source: DebianSource): BuilderDef {
     libc: 'glibc',
     arch: 'amd64',
     gentoo: null,
-    debian: { suite: 'bookworm', mirror, updates: true, security: 'http://deb.debian.org/debian-security', snapshot: null, sources: [], network: null, source },
+    debian: {
+      suite: 'bookworm',
+      mirror,
+      updates: true,
+      security: 'http://deb.debian.org/debian-security',
+      snapshot: null,
+      sources: [],
+      network: null,
+      source,
+    },
   };
 }
 
@@ -88,7 +97,11 @@ test('mmdebstrap bootstraps a tagged, labelled builder; a second call reuses it 
   assert.ok(bootstrapped || lines.some((l) => l.endsWith('(the same definition), tagged')), lines.join('\n'));
   const info = await engine.inspectImage(ref);
   assert.equal(
-    { owned: info?.labels['org.imgsdk'], builder: bootstrapped ? info?.labels['org.imgsdk.builder'] : d.id, key: info?.labels['org.imgsdk.key'] },
+    {
+      owned: info?.labels['org.imgsdk'],
+      builder: bootstrapped ? info?.labels['org.imgsdk.builder'] : d.id,
+      key: info?.labels['org.imgsdk.key'],
+    },
     { owned: '1', builder: d.id, key: k },
   );
   const config = (await docker.getImage(ref).inspect()).Config;
@@ -100,7 +113,10 @@ test('mmdebstrap bootstraps a tagged, labelled builder; a second call reuses it 
   const again: string[] = [];
   const started = Date.now();
   assert.is(await ensureDebianBuilder(engine, d, { log: (l) => again.push(l) }), ref);
-  assert.not.ok(again.some((l) => l.startsWith('mmdebstrap')), again.join('\n'));
+  assert.not.ok(
+    again.some((l) => l.startsWith('mmdebstrap')),
+    again.join('\n'),
+  );
   assert.ok(Date.now() - started < 3000);
   assert.is((await engine.inspectImage(ref))?.id, info?.id);
 
@@ -118,10 +134,16 @@ test('mmdebstrap bootstraps a tagged, labelled builder; a second call reuses it 
     const twinLines: string[] = [];
     const twinRef = await ensureDebianBuilder(engine, twin, { log: (l) => twinLines.push(l) });
     assert.is(twinRef, builderRef(twin, k));
-    assert.not.ok(twinLines.some((l) => l.startsWith('mmdebstrap')), twinLines.join('\n'));
+    assert.not.ok(
+      twinLines.some((l) => l.startsWith('mmdebstrap')),
+      twinLines.join('\n'),
+    );
     assert.is((await engine.inspectImage(twinRef))?.id, info?.id, 'the twin is the builder, not an image made from it');
   } finally {
-    await docker.getImage(`${derivedRepo}:1`).remove().catch(() => undefined);
+    await docker
+      .getImage(`${derivedRepo}:1`)
+      .remove()
+      .catch(() => undefined);
   }
 });
 
@@ -165,7 +187,9 @@ test('a missing mmdebstrap says how to install it', async () => {
 test('a rootfs tarball is imported when its sha256 matches, refused when not', async () => {
   if (!docker) return;
   const file = await tinyRootfs();
-  const sha = createHash('sha256').update(await import('node:fs').then((fs) => fs.readFileSync(file))).digest('hex');
+  const sha = createHash('sha256')
+    .update(await import('node:fs').then((fs) => fs.readFileSync(file)))
+    .digest('hex');
   const wrong = def('rootfs-bad', { kind: 'rootfs', path: file, sha256: '0'.repeat(64) });
   const err = await ensureDebianBuilder(engine, wrong).catch((e: unknown) => e);
   assert.instance(err, BuildError);
@@ -207,7 +231,10 @@ test('a pull source follows its image: retagged under the same tag, the builder 
 
     const lines: string[] = [];
     assert.is(await ensureDebianBuilder(engine, d, { log: (l) => lines.push(l) }), ref);
-    assert.ok(lines.some((l) => l.endsWith('is up to date')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.endsWith('is up to date')),
+      lines.join('\n'),
+    );
 
     const now = await retag('ID=second\n');
     await engine.removeImage(old, { force: true });
@@ -216,7 +243,12 @@ test('a pull source follows its image: retagged under the same tag, the builder 
     const second = (await engine.inspectImage(ref))!;
     assert.is(second.labels[LABEL_BUILDER_FROM], now);
     assert.is.not(second.id, first.id);
-    assert.ok(lines.some((l) => l.includes(`${tag} is now image ${now.slice(7, 19)} (the builder was set up from ${old.slice(7, 19)}): setting it up again`)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) =>
+        l.includes(`${tag} is now image ${now.slice(7, 19)} (the builder was set up from ${old.slice(7, 19)}): setting it up again`),
+      ),
+      lines.join('\n'),
+    );
     assert.not.ok(await engine.inspectImage(first.id), 'the builder image it replaced is gone');
   } finally {
     await engine.removeImage(tag, { force: true }).catch(() => false);

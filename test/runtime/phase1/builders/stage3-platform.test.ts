@@ -63,7 +63,7 @@ async function members(stream: Readable): Promise<Record<string, Buffer>> {
   return out;
 }
 
-test('CONTRACT: an arm64 stage3 comes from releases/arm64 and is loaded as an arm64 image (not imported as the host\'s)', async () => {
+test("CONTRACT: an arm64 stage3 comes from releases/arm64 and is loaded as an arm64 image (not imported as the host's)", async () => {
   const loaded: Record<string, Buffer>[] = [];
   const imported: string[] = [];
   const engine = {
@@ -71,7 +71,11 @@ test('CONTRACT: an arm64 stage3 comes from releases/arm64 and is loaded as an ar
     loadImage: async (s: Readable) => (loaded.push(await members(s)), ['loaded']),
     importImage: async (_s: Readable, ref: string) => (imported.push(ref), 'sha256:x'),
   } as unknown as Engine;
-  const ref = await ensureStage3Image(engine, { mirror: url, flavour: FLAVOUR, date: 'latest', gpgKey: null }, { cacheDir: join(work, 'cache') });
+  const ref = await ensureStage3Image(
+    engine,
+    { mirror: url, flavour: FLAVOUR, date: 'latest', gpgKey: null },
+    { cacheDir: join(work, 'cache') },
+  );
   assert.is(ref, `imgsdk-stage3/${FLAVOUR}:${DATE}`);
   assert.ok(requests.includes(`${base}/${DATE}/${FILE}`), requests.join(' '));
   assert.equal(imported, [], 'not docker import, which Docker 20.10 labels with the host architecture');

@@ -12,7 +12,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BuildError, type FetchError } from '../../../../src/contract/errors';
 import {
-  ensureStage3Image, fetchStage3, flavourCandidates, parseDigests, parseLatest, stage3Ref, stripClearsign,
+  ensureStage3Image,
+  fetchStage3,
+  flavourCandidates,
+  parseDigests,
+  parseLatest,
+  stage3Ref,
+  stripClearsign,
 } from '../../../../src/runtime/phase1/builders/stage3';
 import { engineFromDocker } from '../../../../src/runtime/engine/docker';
 import { type Mirror, serveFiles } from '../../../_kit/mirror';
@@ -46,7 +52,11 @@ const oldDigests = (sha: string) =>
 /** mirror name → path → body. */
 const mirrors: Record<string, Record<string, string | Buffer>> = {};
 let requests: string[] = [];
-function mirror(name: string, digests: string, latest = `# Latest as of Mon, 01 Jan 2024\n# ts=1704067200\n${DATE}/${FILE} ${tarball.length}\n`): string {
+function mirror(
+  name: string,
+  digests: string,
+  latest = `# Latest as of Mon, 01 Jan 2024\n# ts=1704067200\n${DATE}/${FILE} ${tarball.length}\n`,
+): string {
   const base = '/releases/amd64/autobuilds';
   mirrors[name] = {
     [`${base}/latest-stage3-amd64-openrc.txt`]: latest,
@@ -136,7 +146,8 @@ test('a DIGESTS without a SHA512 for the file is an error, not a pass', async ()
 /** A throwaway signing key: [armored public key, clearsign(text)]. */
 function gpgKey(name: string): { pub: string; sign: (text: string) => string } {
   const home = mkdtempSync(join(work, `gpg-${name}-`));
-  const gpg = (args: string[], input?: string) => execFileSync('gpg', ['--batch', '--homedir', home, ...args], { input, stdio: ['pipe', 'pipe', 'ignore'] }).toString();
+  const gpg = (args: string[], input?: string) =>
+    execFileSync('gpg', ['--batch', '--homedir', home, ...args], { input, stdio: ['pipe', 'pipe', 'ignore'] }).toString();
   gpg(['--passphrase', '', '--quick-gen-key', `${name} <${name}@example.org>`, 'ed25519', 'sign', 'never']);
   return { pub: gpg(['--armor', '--export']), sign: (text) => gpg(['--clearsign'], text) };
 }
@@ -188,11 +199,14 @@ test('update: pinned builders with an older date list the newer date and every i
   const bash = image('staves/bash').builder(pulled).packages('app-shells/bash').user('nobody');
   const { manifest } = assemble(App.of([nmap, other, bash]));
   const u = await stage3Updates(manifest, null);
-  assert.equal(u.map((x) => [x.builder, x.current, x.latest, x.newer, x.rebuild]), [
-    ['kubler/bob', '20231201T000000Z', DATE, true, ['acme/nmap', 'kubler/glibc']],
-    ['kubler/bob-same', DATE, DATE, false, ['acme/other']],
-    ['staves/stage3', null, null, false, ['staves/bash']],
-  ]);
+  assert.equal(
+    u.map((x) => [x.builder, x.current, x.latest, x.newer, x.rebuild]),
+    [
+      ['kubler/bob', '20231201T000000Z', DATE, true, ['acme/nmap', 'kubler/glibc']],
+      ['kubler/bob-same', DATE, DATE, false, ['acme/other']],
+      ['staves/stage3', null, null, false, ['staves/bash']],
+    ],
+  );
   // A builder made from an image has no date to compare: it follows the image behind its tag.
   assert.is(u[2].from, 'gentoo/stage3:amd64-openrc');
   assert.match(u[2].note!, /^the builder follows gentoo\/stage3:amd64-openrc: build or pull a newer image under that tag/);
@@ -209,7 +223,11 @@ test('engine: the verified stage3 is imported tagged by date; a wrong DIGESTS ta
   assert.is(ref, `imgsdk-stage3/amd64-openrc:${DATE}`);
   await engine.removeImage(ref, { force: true });
   try {
-    await ensureStage3Image(engine, { mirror: bad, flavour: 'amd64-openrc', date: 'latest', gpgKey: null }, { cacheDir: join(work, 'c7') }).then(
+    await ensureStage3Image(
+      engine,
+      { mirror: bad, flavour: 'amd64-openrc', date: 'latest', gpgKey: null },
+      { cacheDir: join(work, 'c7') },
+    ).then(
       () => assert.unreachable('a wrong DIGESTS must fail'),
       (e: unknown) => {
         assert.instance(e, BuildError);
@@ -218,7 +236,14 @@ test('engine: the verified stage3 is imported tagged by date; a wrong DIGESTS ta
     );
     assert.is(await engine.imageExists(ref), false, 'nothing is tagged after a failed check');
 
-    assert.is(await ensureStage3Image(engine, { mirror: good, flavour: 'amd64-openrc', date: 'latest', gpgKey: null }, { cacheDir: join(work, 'c7') }), ref);
+    assert.is(
+      await ensureStage3Image(
+        engine,
+        { mirror: good, flavour: 'amd64-openrc', date: 'latest', gpgKey: null },
+        { cacheDir: join(work, 'c7') },
+      ),
+      ref,
+    );
     const info = await engine.inspectImage(ref);
     assert.is(info?.labels['org.imgsdk.stage3.sha512'], sha512);
     assert.is(info?.labels['org.imgsdk.stage3.date'], DATE);

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { MEMORY_TMP_MIN_FREE, memoryTmpBase, privateTmpdir } from '../../../../src/runtime/phase1/builders/tmpdirs';
 import { processStart } from '../../../../src/runtime/store/mutex';
 
-test('a run gets its own temp directory, removed at its end; what dead runs left (mmdebstrap.gpghome.*) is swept, a live run\'s is kept', async () => {
+test("a run gets its own temp directory, removed at its end; what dead runs left (mmdebstrap.gpghome.*) is swept, a live run's is kept", async () => {
   const base = mkdtempSync(join(tmpdir(), 'imgsdk-tmpdirs-'));
   try {
     // A process that has ended: its pid names no process (or another one, with another start time).
@@ -20,9 +20,9 @@ test('a run gets its own temp directory, removed at its end; what dead runs left
     const live = join(base, `${process.pid}-${processStart(process.pid)}-live`);
     mkdirSync(live);
     const t = await privateTmpdir('test', base);
-    assert.not.ok(existsSync(deadDir), 'a dead run\'s directory is swept');
+    assert.not.ok(existsSync(deadDir), "a dead run's directory is swept");
     assert.not.ok(existsSync(reused), 'a reused pid is not the owner');
-    assert.ok(existsSync(live), 'a live run\'s directory stays');
+    assert.ok(existsSync(live), "a live run's directory stays");
     assert.ok(t.dir.startsWith(join(base, `${process.pid}-`)));
     writeFileSync(join(t.dir, 'file'), 'x');
     await t.remove();
@@ -32,7 +32,7 @@ test('a run gets its own temp directory, removed at its end; what dead runs left
   }
 });
 
-test('a dead run\'s directory with something mounted below it (a chroot\'s /proc) is left alone, never removed through the mount', async () => {
+test("a dead run's directory with something mounted below it (a chroot's /proc) is left alone, never removed through the mount", async () => {
   if (process.getuid?.() !== 0) {
     console.log('  (skipped: mounting needs root)');
     return;
@@ -53,7 +53,7 @@ test('a dead run\'s directory with something mounted below it (a chroot\'s /proc
   }
 });
 
-test('a bootstrap\'s temp files go to /dev/shm when it is a tmpfs that runs programs and has room; else to $TMPDIR, and an explicit TMPDIR wins', () => {
+test("a bootstrap's temp files go to /dev/shm when it is a tmpfs that runs programs and has room; else to $TMPDIR, and an explicit TMPDIR wins", () => {
   const shm = (opts: string) => `/dev/vda / ext4 rw,relatime 0 0\ntmpfs /dev/shm tmpfs ${opts} 0 0\n`;
   const disk = join(tmpdir(), 'imgsdk-mmdebstrap');
   const room = MEMORY_TMP_MIN_FREE;

@@ -53,7 +53,13 @@ async function entries(tar: Readable | Buffer): Promise<Map<string, Entry>> {
     for await (const c of e) chunks.push(c as Buffer);
     const h = e.header;
     assert.not.ok(out.has(h.name), `${h.name} is in the tar twice`);
-    out.set(h.name, { type: h.type ?? 'file', mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? -1, linkname: h.linkname ?? null, body: Buffer.concat(chunks) });
+    out.set(h.name, {
+      type: h.type ?? 'file',
+      mode: (h.mode ?? 0) & 0o7777,
+      uid: h.uid ?? -1,
+      linkname: h.linkname ?? null,
+      body: Buffer.concat(chunks),
+    });
   }
   return out;
 }
@@ -78,7 +84,7 @@ const base = {
   'apt/apt.conf.d/99imgsdk': 'APT::Install-Recommends "false";\nAcquire::Retries "3";\n',
 };
 
-test('nginx-light: the closure of the package, its files canonical under usr, the parent\'s packages as files only', async () => {
+test("nginx-light: the closure of the package, its files canonical under usr, the parent's packages as files only", async () => {
   if (!docker) return;
   const { code, output, out } = await phase1({
     ...base,
@@ -90,7 +96,13 @@ test('nginx-light: the closure of the package, its files canonical under usr, th
   assert.is(code, 0, output);
   assert.ok(output.split('\n').some((l) => l.startsWith('imgsdk: computing the package closure')));
 
-  const packages = JSON.parse(out.get('out/packages.json')!.body.toString()) as { name: string; version: string; arch: string; source: string; origin: string }[];
+  const packages = JSON.parse(out.get('out/packages.json')!.body.toString()) as {
+    name: string;
+    version: string;
+    arch: string;
+    source: string;
+    origin: string;
+  }[];
   const names = packages.map((p) => p.name);
   assert.equal(names, [...names].sort(), 'sorted by name');
   for (const n of ['nginx-light', 'nginx', 'nginx-common', 'libc6', 'libssl3']) assert.ok(names.includes(n), `${n} in the closure`);
@@ -102,8 +114,14 @@ test('nginx-light: the closure of the package, its files canonical under usr, th
 
   const rootfs = await entries(out.get('out/rootfs.tar')!.body);
   const names2 = [...rootfs.keys()];
-  assert.ok(names2.every((n) => n === './' || n.startsWith('./')), 'relative ./ paths');
-  assert.ok(names2.every((n) => rootfs.get(n)!.uid === 0), 'numeric root owners');
+  assert.ok(
+    names2.every((n) => n === './' || n.startsWith('./')),
+    'relative ./ paths',
+  );
+  assert.ok(
+    names2.every((n) => rootfs.get(n)!.uid === 0),
+    'numeric root owners',
+  );
   assert.is(rootfs.get('./usr/sbin/nginx')?.type, 'file');
   assert.is(rootfs.get('./usr/sbin/nginx')?.mode, 0o755);
   assert.is(rootfs.get('./etc/nginx/nginx.conf')?.type, 'file');
@@ -115,7 +133,10 @@ test('nginx-light: the closure of the package, its files canonical under usr, th
   const libcFiles = names2.filter((n) => n.endsWith('/libc.so.6'));
   assert.equal(libcFiles.length, 1, libcFiles.join(', '));
   assert.match(libcFiles[0], /^\.\/usr\/lib\/[^/]+-linux-gnu\/libc\.so\.6$/);
-  assert.not.ok(names2.some((n) => /^\.\/(lib|bin|sbin|lib64)\//.test(n)), 'nothing through a usrmerge symlink');
+  assert.not.ok(
+    names2.some((n) => /^\.\/(lib|bin|sbin|lib64)\//.test(n)),
+    'nothing through a usrmerge symlink',
+  );
   // The parent's packages come as files only (the pipeline keeps what the parent slimmed
   // away and this image loads): in files.tsv under their package, not in packages.json.
   const owners = out.get('out/files.tsv')!.body.toString();
@@ -123,7 +144,9 @@ test('nginx-light: the closure of the package, its files canonical under usr, th
   assert.match(owners, /\/libpcre2-8\.so\.0[^\n]*\tlibpcre2-8-0\n/);
   // Directories a package ships (/var/log/nginx) stay; state written into them does not.
   const bookkeeping = names2.filter(
-    (n) => /^\.\/(var\/lib\/dpkg|var\/lib\/apt|etc\/rc\d\.d)\//.test(n) || (/^\.\/var\/(cache|log)\//.test(n) && rootfs.get(n)!.type !== 'directory'),
+    (n) =>
+      /^\.\/(var\/lib\/dpkg|var\/lib\/apt|etc\/rc\d\.d)\//.test(n) ||
+      (/^\.\/var\/(cache|log)\//.test(n) && rootfs.get(n)!.type !== 'directory'),
   );
   assert.equal(bookkeeping, [], 'no bookkeeping');
   assert.is(rootfs.get('./etc/imgsdk-configured')?.body.toString(), 'configured\n');
@@ -146,7 +169,7 @@ test('nginx-light: the closure of the package, its files canonical under usr, th
   console.log(`  nginx-light closure: ${names.length} packages, ${rootfs.size} entries, ${(size / 1e6).toFixed(1)} MB`);
 });
 
-test('the builder\'s .deb cache: what one run downloads the next takes, each .deb only when its sha256 is the index\'s', async () => {
+test("the builder's .deb cache: what one run downloads the next takes, each .deb only when its sha256 is the index's", async () => {
   if (!docker) return;
   const volume = `imgsdk-test-debs-${randomBytes(4).toString('hex')}`;
   const mounts = [{ volume, target: '/imgsdk/debs' }];
@@ -154,13 +177,18 @@ test('the builder\'s .deb cache: what one run downloads the next takes, each .de
   try {
     const first = await phase1(input, mounts);
     assert.is(first.code, 0, first.output);
-    const inVolume = (cmd: string) => engine.withContainer({ image, cmd: ['sh', '-c', cmd], mounts }, async (c) => {
-      const lines: string[] = [];
-      assert.is(await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) }), 0, lines.join(''));
-      return lines.join('').trim();
-    });
+    const inVolume = (cmd: string) =>
+      engine.withContainer({ image, cmd: ['sh', '-c', cmd], mounts }, async (c) => {
+        const lines: string[] = [];
+        assert.is(await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) }), 0, lines.join(''));
+        return lines.join('').trim();
+      });
     const cached = (await inVolume('cd /imgsdk/debs && ls *.deb')).split('\n');
-    for (const p of ['jq', 'libjq1', 'libonig5']) assert.ok(cached.some((f) => f.startsWith(`${p}_`)), `${p} cached: ${cached.join(' ')}`);
+    for (const p of ['jq', 'libjq1', 'libonig5'])
+      assert.ok(
+        cached.some((f) => f.startsWith(`${p}_`)),
+        `${p} cached: ${cached.join(' ')}`,
+      );
     // jq's .deb damaged, at its size: apt alone would take it (it checks the size of what it finds).
     await inVolume('f=$(ls /imgsdk/debs/jq_*.deb) && printf damaged | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null');
     const second = await phase1(input, mounts);
@@ -177,9 +205,16 @@ test('the script marks its steps with times the host reads', async () => {
   const { code, output, out } = await phase1({ ...base, 'apt/packages.list': 'hello\n' });
   assert.is(code, 0, output);
   const marks = parseRows(STEPS, out.get('out/steps.tsv')!.body.toString());
-  assert.equal([...new Set(marks.map((m) => m.step))], ['setup', 'apt-update', 'files', 'apt-download', 'apt-install', 'rootfs-tar', 'end']);
+  assert.equal(
+    [...new Set(marks.map((m) => m.step))],
+    ['setup', 'apt-update', 'files', 'apt-download', 'apt-install', 'rootfs-tar', 'end'],
+  );
   const times = marks.map((m) => Number(m.ms));
-  assert.equal(times, [...times].sort((a, b) => a - b), 'in order');
+  assert.equal(
+    times,
+    [...times].sort((a, b) => a - b),
+    'in order',
+  );
   assert.ok(Math.abs(times[0] - Date.now()) < 10 * 60_000, 'milliseconds since the epoch');
 });
 
@@ -200,9 +235,19 @@ test('a missing packages.list is named', async () => {
 /** The archive's candidate version of `pkg` (bookworm main), asked in the test builder. */
 async function candidate(pkg: string): Promise<string> {
   const lines: string[] = [];
-  await engine.withContainer({ image, cmd: ['sh', '-c', `printf 'deb ${mirror} bookworm main\n' >/etc/apt/sources.list && apt-get update -qq >/dev/null && apt-cache show --no-all-versions ${pkg} | sed -n 's/^Version: //p'`] }, async (c) => {
-    assert.is(await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) }), 0, lines.join(''));
-  });
+  await engine.withContainer(
+    {
+      image,
+      cmd: [
+        'sh',
+        '-c',
+        `printf 'deb ${mirror} bookworm main\n' >/etc/apt/sources.list && apt-get update -qq >/dev/null && apt-cache show --no-all-versions ${pkg} | sed -n 's/^Version: //p'`,
+      ],
+    },
+    async (c) => {
+      assert.is(await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) }), 0, lines.join(''));
+    },
+  );
   return lines.join('').trim().split('\n').pop()!;
 }
 
@@ -210,7 +255,11 @@ test('a locked .deb of another architecture is checked by version only; of its o
   if (!docker) return;
   const version = await candidate('libonig5');
   const wrong = '0'.repeat(64);
-  const locked = (arch: string) => ({ ...base, 'apt/packages.list': 'libonig5\n', 'apt/lock.tsv': `libonig5\t${version}\t${wrong}\t${arch}\n` });
+  const locked = (arch: string) => ({
+    ...base,
+    'apt/packages.list': 'libonig5\n',
+    'apt/lock.tsv': `libonig5\t${version}\t${wrong}\t${arch}\n`,
+  });
   const other = await phase1(locked('arm64'));
   assert.is(other.code, 0, other.output);
   const packages = JSON.parse(other.out.get('out/packages.json')!.body.toString()) as { name: string; version: string }[];
@@ -227,7 +276,10 @@ test('a locked .deb of another architecture is checked by version only; of its o
  */
 async function builderWithLists(): Promise<string> {
   const repo = `imgsdk-test/debian-lists-${randomBytes(4).toString('hex')}`;
-  const c = await docker!.createContainer({ Image: image, Cmd: ['sh', '-c', `printf 'deb ${mirror} bookworm main\n' >/etc/apt/sources.list && apt-get update -qq`] });
+  const c = await docker!.createContainer({
+    Image: image,
+    Cmd: ['sh', '-c', `printf 'deb ${mirror} bookworm main\n' >/etc/apt/sources.list && apt-get update -qq`],
+  });
   try {
     await c.start();
     assert.is((await c.wait()).StatusCode, 0, 'apt-get update in the test builder');
@@ -238,16 +290,23 @@ async function builderWithLists(): Promise<string> {
   return `${repo}:latest`;
 }
 
-test('locked, with every locked version in the builder\'s lists, apt-get update is skipped; what is installed is the lock', async () => {
+test("locked, with every locked version in the builder's lists, apt-get update is skipped; what is installed is the lock", async () => {
   if (!docker) return;
   const withLists = await builderWithLists();
   try {
     const lines: string[] = [];
-    await engine.withContainer({ image: withLists, cmd: ['sh', '-c', "apt-cache show --no-all-versions libonig5 | sed -n 's/^\\(Version\\|SHA256\\): //p'"] }, async (c) => {
-      assert.is(await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) }), 0, lines.join(''));
-    });
+    await engine.withContainer(
+      { image: withLists, cmd: ['sh', '-c', "apt-cache show --no-all-versions libonig5 | sed -n 's/^\\(Version\\|SHA256\\): //p'"] },
+      async (c) => {
+        assert.is(await c.run({ onOutput: (chunk) => lines.push(chunk.toString()) }), 0, lines.join(''));
+      },
+    );
     const [version, sha256] = lines.join('').trim().split('\n');
-    const { code, output, out } = await phase1({ ...base, 'apt/packages.list': 'libonig5\n', 'apt/lock.tsv': `libonig5\t${version}\t${sha256}\t\n` }, [], withLists);
+    const { code, output, out } = await phase1(
+      { ...base, 'apt/packages.list': 'libonig5\n', 'apt/lock.tsv': `libonig5\t${version}\t${sha256}\t\n` },
+      [],
+      withLists,
+    );
     assert.is(code, 0, output);
     assert.match(output, "imgsdk: the builder's package lists have the 1 locked versions: no apt-get update");
     assert.not.match(output, /imgsdk: apt-get update/);

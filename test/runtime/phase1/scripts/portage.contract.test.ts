@@ -61,7 +61,9 @@ const app = image('test/app')
   .account({ user: 'app', uid: 1000 })
   .configureBuilder('echo "builder ROOT=[${ROOT:-}] jdk=$(cat $IMGSDK_DOWNLOADS/jdk.tar.gz) app=$(id -u app)" >>/imgsdk/stub/hooks')
   .configureRootfs('echo "rootfs ROOT=[$ROOT] provided=$(grep -vc "^#" /etc/portage/profile/package.provided)" >>/imgsdk/stub/hooks')
-  .finishRootfs('echo "finish ROOT=[$ROOT] bash=$(test -x $ROOT/usr/bin/bash && echo yes)" >>/imgsdk/stub/hooks; id app >>/imgsdk/stub/hooks')
+  .finishRootfs(
+    'echo "finish ROOT=[$ROOT] bash=$(test -x $ROOT/usr/bin/bash && echo yes)" >>/imgsdk/stub/hooks; id app >>/imgsdk/stub/hooks',
+  )
   .entrypoint('/usr/bin/bash')
   .user('app');
 
@@ -97,7 +99,12 @@ async function readTar(stream: Readable | Buffer): Promise<Map<string, TarFile>>
       const chunks: Buffer[] = [];
       s.on('data', (c: unknown) => void chunks.push(c as Buffer));
       s.on('end', () => {
-        files.set(h.name.replace(/^\.\//, '').replace(/\/$/, ''), { type: h.type ?? 'file', data: Buffer.concat(chunks), uid: h.uid ?? 0, linkname: h.linkname ?? null });
+        files.set(h.name.replace(/^\.\//, '').replace(/\/$/, ''), {
+          type: h.type ?? 'file',
+          data: Buffer.concat(chunks),
+          uid: h.uid ?? 0,
+          linkname: h.linkname ?? null,
+        });
         next();
       });
     });
@@ -196,7 +203,9 @@ async function runScript(img: Image, opts: RunOptions = {}): Promise<Run | null>
     const inTar = await dirTar(join(dir, img.id), { 'parent-packages.list': opts.parents ?? PARENT_PACKAGES });
     const stubs = await dirTar(STUBS, {});
     const keep = new Set(opts.stubs ?? ['emerge', 'portageq', 'emaint', 'eselect', 'qlist', 'wget', 'localedef', 'gcc-config']);
-    const setup = await tarOf([{ name: 'setup.sh', data: Buffer.from(builderSetupScript(asm.builders.get(asm.images.get(img.id)!.builder)!)), mode: 0o755 }]);
+    const setup = await tarOf([
+      { name: 'setup.sh', data: Buffer.from(builderSetupScript(asm.builders.get(asm.images.get(img.id)!.builder)!)), mode: 0o755 },
+    ]);
     mkdirSync(join(dir, 'empty'), { recursive: true });
     const script = [
       // The stand-ins' shared parts (_tree.sh) always: they are not commands.
@@ -238,7 +247,18 @@ async function runScript(img: Image, opts: RunOptions = {}): Promise<Run | null>
         const binpkgs = await readTar(await c.getArchive('/var/cache/binpkgs'));
         for (const [k, v] of binpkgs) etc.set(`@binpkgs/${k}`, v);
         const rootfs = out.has('out/rootfs.tar') ? await readTar(out.get('out/rootfs.tar')!.data) : new Map();
-        return { code, tail: c.tail(), log, calls: await lines('/imgsdk/stub/calls'), hooks: await lines('/imgsdk/stub/hooks'), merged: await lines('/imgsdk/stub/merged'), installed: await lines('/imgsdk/stub/installed'), out, etc, rootfs };
+        return {
+          code,
+          tail: c.tail(),
+          log,
+          calls: await lines('/imgsdk/stub/calls'),
+          hooks: await lines('/imgsdk/stub/hooks'),
+          merged: await lines('/imgsdk/stub/merged'),
+          installed: await lines('/imgsdk/stub/installed'),
+          out,
+          etc,
+          rootfs,
+        };
       },
     );
   } finally {
@@ -256,12 +276,18 @@ test('contract: the script exits 0 and runs emerge three times with exact argume
   const r = await main();
   if (!r) return;
   assert.is(r.code, 0, r.tail);
-  assert.equal(r.calls.filter((c) => c.startsWith('emerge ')), [
-    'emerge ROOT= --oneshot --onlydeps --with-bdeps=y --usepkg --binpkg-respect-use=y app-shells/bash net-misc/curl',
-    'emerge ROOT=/imgsdk/root --root=/imgsdk/root --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y app-shells/bash net-misc/curl',
-    'emerge ROOT=/imgsdk/root --root=/imgsdk/root --unmerge net-misc/curl',
-  ]);
-  assert.not.ok(r.calls.some((c) => c.startsWith('qlist')), 'portage.sh reads /var/db/pkg itself');
+  assert.equal(
+    r.calls.filter((c) => c.startsWith('emerge ')),
+    [
+      'emerge ROOT= --oneshot --onlydeps --with-bdeps=y --usepkg --binpkg-respect-use=y app-shells/bash net-misc/curl',
+      'emerge ROOT=/imgsdk/root --root=/imgsdk/root --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y app-shells/bash net-misc/curl',
+      'emerge ROOT=/imgsdk/root --root=/imgsdk/root --unmerge net-misc/curl',
+    ],
+  );
+  assert.not.ok(
+    r.calls.some((c) => c.startsWith('qlist')),
+    'portage.sh reads /var/db/pkg itself',
+  );
 });
 
 test('contract: ROOT is unset for configureBuilder and /imgsdk/root for configureRootfs and finishRootfs; declared accounts exist in the builder before the first hook', async () => {
@@ -273,7 +299,7 @@ test('contract: ROOT is unset for configureBuilder and /imgsdk/root for configur
   assert.match(r.hooks[3], /^uid=1000\(app\) gid=1000\(app\)/);
 });
 
-test('contract: package.provided holds the ancestors\' packages minus unprovide plus provide, pinned with portageq', async () => {
+test("contract: package.provided holds the ancestors' packages minus unprovide plus provide, pinned with portageq", async () => {
   const r = await main();
   if (!r) return;
   assert.equal(entries(file(r.etc, 'portage/profile/package.provided')), [
@@ -286,7 +312,7 @@ test('contract: package.provided holds the ancestors\' packages minus unprovide 
   assert.ok(r.calls.includes('portageq best_visible / sys-libs/zlib'));
 });
 
-test('contract: /etc/portage gets the image\'s files where portage(5) reads them, make.conf with the sandboxes off', async () => {
+test("contract: /etc/portage gets the image's files where portage(5) reads them, make.conf with the sandboxes off", async () => {
   const r = await main();
   if (!r) return;
   const mk = file(r.etc, 'portage/make.conf')!;
@@ -310,7 +336,7 @@ test('contract: overlays are added with eselect repository when it is there, the
   assert.is(file(r.etc, 'portage/repos.conf/berne.conf'), undefined);
 });
 
-test('contract: noBinpkgCache deletes that package\'s binary packages only and fixes the index', async () => {
+test("contract: noBinpkgCache deletes that package's binary packages only and fixes the index", async () => {
   const r = await main();
   if (!r) return;
   assert.not.ok([...r.etc.keys()].some((k) => k.startsWith('@binpkgs/binpkgs/dev-libs/openssl/')));
@@ -337,7 +363,14 @@ test('contract: packages.json lists name, version, USE from IUSE, slot, reposito
   const r = await main();
   if (!r) return;
   assert.equal(JSON.parse(file(r.out, 'out/packages.json')!), [
-    { name: 'app-shells/bash', version: '1.0-r1', use: ['ipv6', '-nls', '-static-libs'], slot: '0/1', repository: 'gentoo', origin: 'gentoo' },
+    {
+      name: 'app-shells/bash',
+      version: '1.0-r1',
+      use: ['ipv6', '-nls', '-static-libs'],
+      slot: '0/1',
+      repository: 'gentoo',
+      origin: 'gentoo',
+    },
     { name: 'oracle-jdk', version: '21', source: 'manual', origin: 'recorded' },
   ]);
 });
@@ -345,28 +378,44 @@ test('contract: packages.json lists name, version, USE from IUSE, slot, reposito
 test('contract: files.tsv maps every obj and sym of CONTENTS, spaces included, to its package', async () => {
   const r = await main();
   if (!r) return;
-  assert.is(file(r.out, 'out/files.tsv'), [
-    '/usr/bin/bash\tapp-shells/bash',
-    '/usr/bin/bash-link\tapp-shells/bash',
-    '/usr/include/bash.h\tapp-shells/bash',
-    '/usr/lib64/libbash.a\tapp-shells/bash',
-    '/usr/share/bash/with space.txt\tapp-shells/bash',
-    '',
-  ].join('\n'));
+  assert.is(
+    file(r.out, 'out/files.tsv'),
+    [
+      '/usr/bin/bash\tapp-shells/bash',
+      '/usr/bin/bash-link\tapp-shells/bash',
+      '/usr/include/bash.h\tapp-shells/bash',
+      '/usr/lib64/libbash.a\tapp-shells/bash',
+      '/usr/share/bash/with space.txt\tapp-shells/bash',
+      '',
+    ].join('\n'),
+  );
 });
 
-test('contract: without eselect-repository the overlay\'s repos.conf entry is installed, then synced', async () => {
-  const r = await runScript(image('test/overlay').builder(bob).packages('app-misc/hello').overlay('berne', { uri: 'https://example.org/berne.git', branch: 'main' }), {
-    stubs: ['emerge', 'portageq', 'emaint'],
-  });
+test("contract: without eselect-repository the overlay's repos.conf entry is installed, then synced", async () => {
+  const r = await runScript(
+    image('test/overlay')
+      .builder(bob)
+      .packages('app-misc/hello')
+      .overlay('berne', { uri: 'https://example.org/berne.git', branch: 'main' }),
+    {
+      stubs: ['emerge', 'portageq', 'emaint'],
+    },
+  );
   if (!r) return;
   assert.is(r.code, 0, r.tail);
   assert.is(
     file(r.etc, 'portage/repos.conf/berne.conf'),
     '# generated by imgsdk\n[berne]\nlocation = /var/db/repos/berne\nsync-type = git\nsync-uri = https://example.org/berne.git\nsync-git-clone-extra-opts = --branch=main\nauto-sync = yes\n',
   );
-  assert.equal(r.calls.filter((c) => c.startsWith('emaint')), ['emaint sync --repo berne']);
-  assert.equal(entries(file(r.etc, 'portage/profile/package.provided')), ['sys-apps/baselayout-9.9', 'sys-libs/glibc-2.38-r10', 'sys-libs/readline-8.2']);
+  assert.equal(
+    r.calls.filter((c) => c.startsWith('emaint')),
+    ['emaint sync --repo berne'],
+  );
+  assert.equal(entries(file(r.etc, 'portage/profile/package.provided')), [
+    'sys-apps/baselayout-9.9',
+    'sys-libs/glibc-2.38-r10',
+    'sys-libs/readline-8.2',
+  ]);
 });
 
 test('contract: a download whose sha256 differs fails the build before any emerge', async () => {
@@ -386,11 +435,16 @@ test('contract: a failing emerge fails the script and nothing is emitted', async
 });
 
 test('contract: an image dir without the plain lists synth writes (an assembly of an older imgsdk) fails before any emerge, saying to synthesize again', async () => {
-  const r = await runScript(image('test/old').builder(bob).packages('app-misc/hello'), { entry: 'rm /imgsdk/in/portage/imgsdk/image\nexec /bin/sh /imgsdk/in/build.sh' });
+  const r = await runScript(image('test/old').builder(bob).packages('app-misc/hello'), {
+    entry: 'rm /imgsdk/in/portage/imgsdk/image\nexec /bin/sh /imgsdk/in/build.sh',
+  });
   if (!r) return;
   assert.is.not(r.code, 0);
   assert.match(r.tail, /portage\/imgsdk\/image is missing: the assembly was written by an older imgsdk; synthesize it again/);
-  assert.not.ok(r.calls.some((c) => c.startsWith('emerge ')), r.calls.join('\n'));
+  assert.not.ok(
+    r.calls.some((c) => c.startsWith('emerge ')),
+    r.calls.join('\n'),
+  );
 });
 
 test('contract: --configure-only (imgsdk shell) configures the builder and stops before the first emerge', async () => {
@@ -432,10 +486,10 @@ test('contract: noBinpkgCache is not undone by --usepkg: the package is built ag
   const r = await runScript(img);
   if (!r) return;
   assert.is(r.code, 0, r.tail);
-  assert.equal(r.merged.map((l) => l.replace(/ env=.* from=/, ' from=')), [
-    '/imgsdk/root dev-libs/openssl from=source binpkg=written',
-    '/imgsdk/root dev-libs/libressl from=binpkg binpkg=none',
-  ]);
+  assert.equal(
+    r.merged.map((l) => l.replace(/ env=.* from=/, ' from=')),
+    ['/imgsdk/root dev-libs/openssl from=source binpkg=written', '/imgsdk/root dev-libs/libressl from=binpkg binpkg=none'],
+  );
 });
 
 test('contract: runtimeLibs copies the shared objects by soname, links among them as links, and no linker script or dangling link', async () => {
@@ -447,7 +501,8 @@ test('contract: runtimeLibs copies the shared objects by soname, links among the
   assert.is(lib('libstdc++.so.6')?.linkname, 'libstdc++.so.6.0.32');
   assert.is(lib('libgomp.so.1')?.linkname, 'libgomp.so.1.0.0');
   assert.is(lib('libgomp.so.1.0.0')?.type, 'file');
-  for (const n of ['libgcc_s.so', 'libgomp.so', 'libstdc++.so', 'libstdc++.so.6.0.32-gdb.py', 'libgfortran.so.5']) assert.is(lib(n), undefined, n);
+  for (const n of ['libgcc_s.so', 'libgomp.so', 'libstdc++.so', 'libstdc++.so.6.0.32-gdb.py', 'libgfortran.so.5'])
+    assert.is(lib(n), undefined, n);
   assert.match(r.log, /runtimeLibs gcc: 5 files of libgcc_s libgomp libstdc\+\+ into \/usr\/lib64/);
 });
 
@@ -457,7 +512,10 @@ test('contract: runtimeLibs fails, naming what is missing, where the gcc directo
   assert.is.not(r.code, 0);
   assert.match(r.log, /imgsdk: error: runtimeLibs gcc: no shared object of libgcc_s libgomp libstdc\+\+ in \/opt\/gcc-fake\/lib/);
   assert.match(r.log, /libgcc_s\.so\.1 \(not an ELF file\)/);
-  assert.match(r.log, /libstdc\+\+\.so\.6 \(a link to \.\.\/\.\.\/\.\.\/x86_64-linux-gnu\/libstdc\+\+\.so\.6\.0\.30, which does not exist\)/);
+  assert.match(
+    r.log,
+    /libstdc\+\+\.so\.6 \(a link to \.\.\/\.\.\/\.\.\/x86_64-linux-gnu\/libstdc\+\+\.so\.6\.0\.30, which does not exist\)/,
+  );
   assert.is(r.out.size, 0);
 });
 
@@ -466,39 +524,69 @@ test('contract: a second run in the same container writes make.conf, package.pro
   const twice = await runScript(app, { entry: '/bin/sh /imgsdk/in/build.sh >/dev/null\nexec /bin/sh /imgsdk/in/build.sh' });
   if (!once || !twice) return;
   assert.is(twice.code, 0, twice.tail);
-  for (const f of ['make.conf', 'profile/package.provided', 'package.env', 'profile/package.use.mask', 'package.use/imgsdk', 'env/imgsdk-app-shells_bash']) {
+  for (const f of [
+    'make.conf',
+    'profile/package.provided',
+    'package.env',
+    'profile/package.use.mask',
+    'package.use/imgsdk',
+    'env/imgsdk-app-shells_bash',
+  ]) {
     assert.is(file(twice.etc, `portage/${f}`), file(once.etc, `portage/${f}`), f);
   }
   const mk = file(twice.etc, 'portage/make.conf')!;
   assert.is(mk.match(/^# BEGIN imgsdk$/gm)?.length, 1);
   assert.is(mk.match(/^MAKEOPTS="-j2"$/gm)?.length, 1);
-  assert.is(mk.match(/^# imgsdk builder test\/bob$/gm)?.length, 1, 'the builder\'s own block stays');
+  assert.is(mk.match(/^# imgsdk builder test\/bob$/gm)?.length, 1, "the builder's own block stays");
   assert.equal(entries(file(twice.etc, 'portage/profile/package.provided')), entries(file(once.etc, 'portage/profile/package.provided')));
   // The overlay is added once and synced on each run.
   assert.equal(twice.calls.filter((c) => c.startsWith('eselect repository add')).length, 1);
   assert.equal(twice.calls.filter((c) => c === 'emaint sync --repo berne').length, 2);
 });
 
-test('contract: Portage\'s warnings about the overlay before its first sync stay out of the log; the rest of what sync prints is there', async () => {
+test("contract: Portage's warnings about the overlay before its first sync stay out of the log; the rest of what sync prints is there", async () => {
   const r = await main();
   if (!r) return;
   assert.ok(r.calls.includes('emaint sync --repo berne'));
   assert.not.match(r.log, /nonexistent directory|repository name|repo_name|first line/);
   assert.match(r.log, />>> Syncing repository 'berne' into '\/var\/db\/repos\/berne'\.\.\./);
-  const conf = await runScript(image('test/overlay-warn').builder(bob).packages('app-misc/hello').overlay('berne', { uri: 'https://example.org/berne.git', branch: 'main' }), { stubs: ['emerge', 'portageq', 'emaint'] });
+  const conf = await runScript(
+    image('test/overlay-warn')
+      .builder(bob)
+      .packages('app-misc/hello')
+      .overlay('berne', { uri: 'https://example.org/berne.git', branch: 'main' }),
+    { stubs: ['emerge', 'portageq', 'emaint'] },
+  );
   if (!conf) return;
   assert.is(conf.code, 0, conf.tail);
   assert.not.match(conf.log, /nonexistent directory|repository name|repo_name/);
 });
 
 // imgsdk.lock for Gentoo: `imgsdk lock` runs portage.sh --lock, phase 1 installs lock.list.
-const jq = image('test/jq').builder(bob).packages('app-misc/jq').use('app-misc/jq', '-oniguruma').keywords('app-misc/jq', '~amd64').user('nobody');
+const jq = image('test/jq')
+  .builder(bob)
+  .packages('app-misc/jq')
+  .use('app-misc/jq', '-oniguruma')
+  .keywords('app-misc/jq', '~amd64')
+  .user('nobody');
 const jqLock = (version = '1.7.1'): Lock => ({
   lockfileVersion: 1,
-  builders: { 'test/bob': { kind: 'gentoo', arch: 'amd64', stage3: 'amd64-openrc', date: 'latest', sha512: null, portage: 'latest', snapshot: '20260115' } },
+  builders: {
+    'test/bob': {
+      kind: 'gentoo',
+      arch: 'amd64',
+      stage3: 'amd64-openrc',
+      date: 'latest',
+      sha512: null,
+      portage: 'latest',
+      snapshot: '20260115',
+    },
+  },
   images: {
     'test/jq': {
-      builder: 'test/bob', parent: null, request: ['app-misc/jq'],
+      builder: 'test/bob',
+      parent: null,
+      request: ['app-misc/jq'],
       packages: [
         { name: 'app-misc/jq', version, arch: 'amd64', sha256: '', suite: 'gentoo', use: ['-oniguruma', '-test'] },
         { name: 'sys-libs/zlib', version: '1.3.1-r1', arch: 'amd64', sha256: '', suite: 'gentoo', use: [] },
@@ -511,18 +599,32 @@ test('contract: --lock configures the builder as a build does, then runs exactly
   const r = await runScript(app, { entry: '/bin/sh /imgsdk/scripts/portage-lock.sh /imgsdk/in' });
   if (!r) return;
   assert.is(r.code, 0, r.tail);
-  assert.equal(r.calls.filter((c) => c.startsWith('emerge ')), [
-    'emerge ROOT=/imgsdk/root --pretend --verbose --color=n --nospinner --root=/imgsdk/root --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y app-shells/bash net-misc/curl',
-  ]);
+  assert.equal(
+    r.calls.filter((c) => c.startsWith('emerge ')),
+    [
+      'emerge ROOT=/imgsdk/root --pretend --verbose --color=n --nospinner --root=/imgsdk/root --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y app-shells/bash net-misc/curl',
+    ],
+  );
   // The same configuration as a build: package.use, keywords, masks, package.provided of the ancestors.
   assert.is(file(r.etc, 'portage/package.use/imgsdk'), '# generated by imgsdk\napp-shells/bash -nls readline\n');
   assert.is(file(r.etc, 'portage/package.accept_keywords/imgsdk'), '# generated by imgsdk\nnet-misc/curl ~amd64\n');
   assert.is(file(r.etc, 'portage/package.mask/imgsdk'), '# generated by imgsdk\ndev-libs/openssl\n');
-  assert.equal(entries(file(r.etc, 'portage/profile/package.provided')), ['sys-apps/baselayout-9.9', 'sys-libs/glibc-2.38-r10', 'sys-libs/ncurses-6.4', 'sys-libs/zlib-9.9']);
+  assert.equal(entries(file(r.etc, 'portage/profile/package.provided')), [
+    'sys-apps/baselayout-9.9',
+    'sys-libs/glibc-2.38-r10',
+    'sys-libs/ncurses-6.4',
+    'sys-libs/zlib-9.9',
+  ]);
   assert.ok(r.calls.includes('emaint sync --repo berne'), 'overlays are synced: their ebuilds are candidates');
   assert.is(r.merged.length, 0, 'nothing is installed');
-  assert.not.ok(r.calls.some((c) => c.includes('--onlydeps')), 'no build dependencies are emerged');
-  assert.match(file(r.out, 'out/pretend.txt')!, /^\[ebuild {2}N {5}\] app-shells\/bash-1\.0-r1::gentoo {2}USE="ipv6 -nls" 0 KiB\n\[ebuild {2}N {5}\] net-misc\/curl-1\.0-r1::gentoo/m);
+  assert.not.ok(
+    r.calls.some((c) => c.includes('--onlydeps')),
+    'no build dependencies are emerged',
+  );
+  assert.match(
+    file(r.out, 'out/pretend.txt')!,
+    /^\[ebuild {2}N {5}\] app-shells\/bash-1\.0-r1::gentoo {2}USE="ipv6 -nls" 0 KiB\n\[ebuild {2}N {5}\] net-misc\/curl-1\.0-r1::gentoo/m,
+  );
   assert.not.ok(r.out.has('out/rootfs.tar'));
 });
 
@@ -530,29 +632,44 @@ test('contract: --lock ignores the lock.list of an earlier lock: it resolves wha
   const r = await runScript(jq, { lock: jqLock(), entry: '/bin/sh /imgsdk/scripts/portage-lock.sh /imgsdk/in', parents: '' });
   if (!r) return;
   assert.is(r.code, 0, r.tail);
-  assert.equal(r.calls.filter((c) => c.startsWith('emerge ')).map((c) => c.split(' ').pop()), ['app-misc/jq']);
+  assert.equal(
+    r.calls.filter((c) => c.startsWith('emerge ')).map((c) => c.split(' ').pop()),
+    ['app-misc/jq'],
+  );
 });
 
-test('contract: with a lock, phase 1 checks every locked =atom with portageq, emerges them into the root, and the requested ones\' build dependencies into the builder', async () => {
+test("contract: with a lock, phase 1 checks every locked =atom with portageq, emerges them into the root, and the requested ones' build dependencies into the builder", async () => {
   const r = await runScript(jq, { lock: jqLock(), parents: '' });
   if (!r) return;
   assert.is(r.code, 0, r.tail);
   assert.ok(r.calls.includes('portageq best_visible / =app-misc/jq-1.7.1::gentoo'));
   assert.ok(r.calls.includes('portageq best_visible / =sys-libs/zlib-1.3.1-r1::gentoo'));
-  assert.equal(r.calls.filter((c) => c.startsWith('emerge ')), [
-    'emerge ROOT= --oneshot --onlydeps --with-bdeps=y --usepkg --binpkg-respect-use=y =app-misc/jq-1.7.1::gentoo',
-    'emerge ROOT=/imgsdk/root --root=/imgsdk/root --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y =app-misc/jq-1.7.1::gentoo =sys-libs/zlib-1.3.1-r1::gentoo',
-  ]);
+  assert.equal(
+    r.calls.filter((c) => c.startsWith('emerge ')),
+    [
+      'emerge ROOT= --oneshot --onlydeps --with-bdeps=y --usepkg --binpkg-respect-use=y =app-misc/jq-1.7.1::gentoo',
+      'emerge ROOT=/imgsdk/root --root=/imgsdk/root --root-deps=rdeps --oneshot --usepkg --binpkg-respect-use=y =app-misc/jq-1.7.1::gentoo =sys-libs/zlib-1.3.1-r1::gentoo',
+    ],
+  );
   assert.match(r.log, /installing the 2 versions of imgsdk\.lock/);
-  assert.equal(r.merged.map((m) => m.split(' ').slice(0, 2).join(' ')), ['/imgsdk/root app-misc/jq', '/imgsdk/root sys-libs/zlib']);
+  assert.equal(
+    r.merged.map((m) => m.split(' ').slice(0, 2).join(' ')),
+    ['/imgsdk/root app-misc/jq', '/imgsdk/root sys-libs/zlib'],
+  );
 });
 
 test('contract: a locked version the Portage tree no longer has fails before any emerge, naming it and saying to update the lock or pin the snapshot', async () => {
   const r = await runScript(jq, { lock: jqLock(), parents: '', env: { STUB_PORTAGEQ_GONE: 'app-misc/jq-1.7.1' } });
   if (!r) return;
   assert.is.not(r.code, 0);
-  assert.match(r.log, /imgsdk: error: image test\/jq: imgsdk\.lock locks versions the Portage tree does not have \(any more\): app-misc\/jq-1\.7\.1::gentoo - run `imgsdk update test\/jq` to lock what the tree has now, or pin the builder's portage to the snapshot the lock was made from/);
-  assert.equal(r.calls.filter((c) => c.startsWith('emerge ')), []);
+  assert.match(
+    r.log,
+    /imgsdk: error: image test\/jq: imgsdk\.lock locks versions the Portage tree does not have \(any more\): app-misc\/jq-1\.7\.1::gentoo - run `imgsdk update test\/jq` to lock what the tree has now, or pin the builder's portage to the snapshot the lock was made from/,
+  );
+  assert.equal(
+    r.calls.filter((c) => c.startsWith('emerge ')),
+    [],
+  );
 });
 
 test('contract: phase 1 runs build.sh in a builder and collects what portage.sh emits', async () => {
@@ -566,7 +683,9 @@ test('contract: phase 1 runs build.sh in a builder and collects what portage.sh 
     // The stand-ins on the default PATH, as emerge is in a stage3.
     await engine.withContainer({ image: base, cmd: ['/bin/true'] }, async (c) => {
       await c.putArchive('/usr/local/bin', await dirTar(STUBS, {}));
-      await engine.importImage(await c.exportFilesystem(), ref, { changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] });
+      await engine.importImage(await c.exportFilesystem(), ref, {
+        changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      });
     });
     const img = image('test/phase1').from(base_).packages('app-shells/bash').user('nobody');
     const asm = assemble(App.of([img]));
@@ -574,10 +693,25 @@ test('contract: phase 1 runs build.sh in a builder and collects what portage.sh 
     const def = asm.images.get('test/phase1')!;
     const m = asm.manifest.images['test/phase1'];
     const rec = await runPhase1({
-      engine, state: new StateDir(join(dir, 'state')), def, key: m.key, builder: asm.manifest.builders['test/bob'].def, builderRef: ref,
-      imageDir: join(dir, 'out', m.dir), parentPackages: ['sys-libs/glibc-2.38-r10'],
+      engine,
+      state: new StateDir(join(dir, 'state')),
+      def,
+      key: m.key,
+      builder: asm.manifest.builders['test/bob'].def,
+      builderRef: ref,
+      imageDir: join(dir, 'out', m.dir),
+      parentPackages: ['sys-libs/glibc-2.38-r10'],
     });
-    assert.equal(rec.packages, [{ name: 'app-shells/bash', version: '1.0-r1', use: ['ipv6', '-nls', '-static-libs'], slot: '0/1', repository: 'gentoo', origin: 'gentoo' }]);
+    assert.equal(rec.packages, [
+      {
+        name: 'app-shells/bash',
+        version: '1.0-r1',
+        use: ['ipv6', '-nls', '-static-libs'],
+        slot: '0/1',
+        repository: 'gentoo',
+        origin: 'gentoo',
+      },
+    ]);
     assert.is(rec.origins['usr/bin/bash'], 'app-shells/bash');
     assert.is(rec.origins['usr/share/bash/with space.txt'], 'app-shells/bash');
     assert.ok(rec.size > 0);
@@ -595,33 +729,52 @@ const HELLO_TREE = {
   'app-misc/hello/hello-2.10-r2.ebuild': 'KEYWORDS="~amd64"\nIUSE="+nls"\n',
   'app-misc/greeter/greeter-1.ebuild': 'KEYWORDS="~amd64"\nIUSE="+shout"\nDEPEND="app-misc/hello"\n',
 };
-const hello = image('anc/hello').builder(bob).packages('app-misc/hello').keywords('app-misc/hello', '~amd64').use('app-misc/hello', '-nls').user('nobody');
+const hello = image('anc/hello')
+  .builder(bob)
+  .packages('app-misc/hello')
+  .keywords('app-misc/hello', '~amd64')
+  .use('app-misc/hello', '-nls')
+  .user('nobody');
 const greeter = image('anc/greeter').from(hello).packages('app-misc/greeter').keywords('app-misc/greeter', '~amd64');
 /** The same child, accepting ~amd64 for its parent's package itself: what a user did before children inherited settings. */
-const greeterKeyworded = image('anc/greeter-kw').from(hello).packages('app-misc/greeter').keywords('app-misc/greeter', '~amd64').keywords('app-misc/hello', '~amd64');
-const HELLO_BUILT = { parents: 'app-misc/hello-2.10-r1\n', tree: HELLO_TREE, binpkgs: { 'app-misc/hello/hello-2.10-r1-1.gpkg.tar': 'USE=\n' } };
+const greeterKeyworded = image('anc/greeter-kw')
+  .from(hello)
+  .packages('app-misc/greeter')
+  .keywords('app-misc/greeter', '~amd64')
+  .keywords('app-misc/hello', '~amd64');
+const HELLO_BUILT = {
+  parents: 'app-misc/hello-2.10-r1\n',
+  tree: HELLO_TREE,
+  binpkgs: { 'app-misc/hello/hello-2.10-r1-1.gpkg.tar': 'USE=\n' },
+};
 
-test('contract: a parent\'s package that needs ~amd64 is emerged into the child\'s builder: the child\'s /etc/portage holds the parent\'s keywords', async () => {
+test("contract: a parent's package that needs ~amd64 is emerged into the child's builder: the child's /etc/portage holds the parent's keywords", async () => {
   const r = await runScript(greeter, HELLO_BUILT);
   if (!r) return;
   assert.is(r.code, 0, r.tail);
   assert.not.match(r.log, /have been masked/);
-  assert.ok(r.installed.some((l) => l.startsWith('/ app-misc/hello-')), r.installed.join('\n'));
+  assert.ok(
+    r.installed.some((l) => l.startsWith('/ app-misc/hello-')),
+    r.installed.join('\n'),
+  );
   assert.ok(r.installed.includes('/imgsdk/root app-misc/greeter-1 USE=shout from=source'), r.installed.join('\n'));
 });
 
-test('contract: the parent\'s packages go into the child\'s builder at the versions the parent was built with, not the best visible ones', async () => {
+test("contract: the parent's packages go into the child's builder at the versions the parent was built with, not the best visible ones", async () => {
   const r = await runScript(greeterKeyworded, HELLO_BUILT);
   if (!r) return;
   assert.is(r.code, 0, r.tail);
-  assert.equal(r.installed.filter((l) => l.startsWith('/ ')).map((l) => l.split(' ')[1]), ['app-misc/hello-2.10-r1']);
+  assert.equal(
+    r.installed.filter((l) => l.startsWith('/ ')).map((l) => l.split(' ')[1]),
+    ['app-misc/hello-2.10-r1'],
+  );
   assert.match(r.log, /pinned 1 packages of the ancestors to their versions/);
   // The pins held for that emerge only: the root install and later runs choose as the image's settings say.
   assert.not.ok(r.etc.has('portage/package.mask/imgsdk-ancestors'));
   assert.equal(entries(file(r.etc, 'portage/profile/package.provided')), ['app-misc/hello-2.10-r1']);
 });
 
-test('contract: a parent\'s USE applies to its package in the child\'s builder, so --binpkg-respect-use=y reuses the parent\'s binary package', async () => {
+test("contract: a parent's USE applies to its package in the child's builder, so --binpkg-respect-use=y reuses the parent's binary package", async () => {
   const r = await runScript(greeterKeyworded, HELLO_BUILT);
   if (!r) return;
   assert.is(r.code, 0, r.tail);
@@ -629,17 +782,23 @@ test('contract: a parent\'s USE applies to its package in the child\'s builder, 
   assert.equal(entries(file(r.etc, 'portage/package.use/imgsdk')), ['app-misc/hello -nls']);
 });
 
-test('contract: --lock configures the child with its ancestors\' settings, as a build does', async () => {
+test("contract: --lock configures the child with its ancestors' settings, as a build does", async () => {
   const r = await runScript(greeter, { ...HELLO_BUILT, entry: '/bin/sh /imgsdk/scripts/portage-lock.sh /imgsdk/in' });
   if (!r) return;
   assert.is(r.code, 0, r.tail);
-  assert.is(file(r.etc, 'portage/package.accept_keywords/imgsdk'), '# generated by imgsdk\n# from anc/hello\napp-misc/hello ~amd64\n# from anc/greeter (this image)\napp-misc/greeter ~amd64\n');
+  assert.is(
+    file(r.etc, 'portage/package.accept_keywords/imgsdk'),
+    '# generated by imgsdk\n# from anc/hello\napp-misc/hello ~amd64\n# from anc/greeter (this image)\napp-misc/greeter ~amd64\n',
+  );
   assert.is(file(r.etc, 'portage/package.use/imgsdk'), '# generated by imgsdk\n# from anc/hello\napp-misc/hello -nls\n');
   assert.match(file(r.out, 'out/pretend.txt')!, /^\[ebuild {2}N {5}\] app-misc\/greeter-1::gentoo {2}USE="shout" 0 KiB$/m);
 });
 
 test('contract: the stand-in Portage masks a ~amd64-only package nothing accepts, as emerge does', async () => {
-  const r = await runScript(image('anc/unaccepted').builder(bob).packages('app-misc/hello').user('nobody'), { parents: '', tree: HELLO_TREE });
+  const r = await runScript(image('anc/unaccepted').builder(bob).packages('app-misc/hello').user('nobody'), {
+    parents: '',
+    tree: HELLO_TREE,
+  });
   if (!r) return;
   assert.is.not(r.code, 0);
   assert.match(r.log, /All ebuilds that could satisfy "app-misc\/hello" have been masked/);
