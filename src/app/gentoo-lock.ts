@@ -5,6 +5,7 @@
  * `emerge --pretend --verbose` into the empty root. What emerge would merge, with
  * its USE flags and repository, is the image's entry; nothing is built.
  */
+import { eachLine } from '../util/lines';
 import { dirname, join } from 'node:path';
 import { formatList, PARENT_PACKAGES, PORTAGE_LOCK } from '../contract/builder-files';
 import { recordUses, usersDirOf } from '../runtime/store/users';
@@ -125,12 +126,7 @@ async function pretend(
       await c.putArchive('/imgsdk/in', await dirTar(null, files));
       await c.putArchive('/imgsdk/scripts', await scriptsTar());
       const code = await c.run({
-        onOutput: (chunk) =>
-          chunk
-            .toString('utf8')
-            .split('\n')
-            .filter(Boolean)
-            .forEach((l) => log(`lock: ${l}`)),
+        onOutput: eachLine((l) => log(`lock: ${l}`)),
       });
       if (code !== 0)
         throw new BuildError(def.id, `resolving packages with emerge --pretend failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });

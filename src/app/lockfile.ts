@@ -4,6 +4,7 @@
  * resolver, `apt-get install --simulate`, and the archive's Packages index for each
  * .deb's sha256), without building anything.
  */
+import { eachLine } from '../util/lines';
 import { readFile } from 'node:fs/promises';
 import { formatList, jobPath, LOCK_CLOSURE, LOCK_JOB, parseRows, RELEASES } from '../contract/builder-files';
 import { join, resolve } from 'node:path';
@@ -354,12 +355,7 @@ async function runLockContainer(
       await c.putArchive('/imgsdk/in', await (await import('../util/tar')).dirTar(null, files));
       await c.putArchive('/imgsdk/scripts', await (await import('../runtime/phase1/run')).scriptsTar());
       const code = await c.run({
-        onOutput: (chunk) =>
-          chunk
-            .toString('utf8')
-            .split('\n')
-            .filter(Boolean)
-            .forEach((l) => log(`lock: ${l}`)),
+        onOutput: eachLine((l) => log(`lock: ${l}`)),
       });
       if (code !== 0) throw new BuildError(def.id, `resolving packages failed (exit ${code}):\n${c.tail()}`, { phase: 'lock' });
       const out = await readTexts(await c.getArchive('/imgsdk/out'));

@@ -5,6 +5,7 @@
  * one-layer import tagged `imgsdk-builder/<id>:<key12>`. Phase 1 runs it with the
  * Portage snapshot volume (read-only) and the distfiles and binpkg volumes.
  */
+import { eachLine } from '../../../util/lines';
 import { hostPlatform, normalizePlatform } from '../../../contract/platform';
 import { loadForeignRootfs } from './foreign';
 import { tarOf } from '../../../util/tar';
@@ -159,12 +160,7 @@ export async function ensureGentooBuilder(
     async (c) => {
       await c.putArchive('/imgsdk', await tarOf([{ name: 'setup.sh', data: script, mode: 0o755 }]));
       const code = await c.run({
-        onOutput: (chunk) =>
-          chunk
-            .toString('utf8')
-            .split('\n')
-            .filter(Boolean)
-            .forEach((l) => log(l)),
+        onOutput: eachLine((l) => log(l)),
       });
       if (code !== 0)
         throw new BuildError(def.id, `setting up the builder from ${base} failed (exit ${code}):\n${c.tail()}`, { phase: 'builder' });
